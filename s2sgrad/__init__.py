@@ -1,0 +1,1 @@
+"""s2sgrad: source-to-source automatic differentiation for Python and NumPy."""

@@ -1,0 +1,50 @@
+"""Errors that speak the user's language: each names the user's file, line and construct."""
+
+__all__ = [
+    "S2SGradError", "UnsupportedError", "NoRuleError", "NonDifferentiableError",
+    "NonScalarOutputError", "SourceError", "StaleError",
+]
+
+
+class S2SGradError(Exception):
+    """Base class of every error s2sgrad raises on purpose."""
+
+
+class SourceError(S2SGradError):
+    """The source of a function cannot be found or parsed."""
+
+
+class UnsupportedError(S2SGradError):
+    """A construct the source transformer does not handle."""
+
+    def __init__(self, where, construct, advice=""):
+        self.where = where
+        self.construct = construct
+        self.advice = advice
+        msg = f"{where}: {construct} is not supported by s2sgrad's source transformation"
+        if advice:
+            msg += f"; {advice}"
+        super().__init__(msg)
+
+
+class NoRuleError(UnsupportedError):
+    """A call to a function that has no derivative rule and no source to transform."""
+
+    def __init__(self, where, name, advice=None):
+        super().__init__(
+            where, f"a call to {name}, which has no derivative rule",
+            advice or f"define one with @s2sgrad.custom_vjp, or wrap the call in "
+                      f"s2sgrad.stop_gradient(...) if it should not be differentiated")
+        self.name = name
+
+
+class NonDifferentiableError(S2SGradError):
+    """Differentiation with respect to an argument that cannot carry a derivative."""
+
+
+class NonScalarOutputError(S2SGradError):
+    """``grad`` of a function whose output is not a scalar."""
+
+
+class StaleError(S2SGradError):
+    """A checked-in generated file no longer matches the source it was generated from."""

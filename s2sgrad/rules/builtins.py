@@ -1,0 +1,71 @@
+"""Derivative rules for Python builtins used on numbers: abs, max, min, pow, sum, float."""
+
+from .registry import nondiff, primitive
+from ..runtime import extremum_jvp, extremum_vjp, repeat_like
+
+
+@primitive("abs", family="builtins", cheap=True)
+class _Abs:
+    def vjp_x(xp, g, ans, x):
+        return g * xp.sign(x)
+
+    def jvp_x(xp, t, ans, x):
+        return t * xp.sign(x)
+
+
+@primitive("max", "min", family="builtins", cheap=True)
+class _Extremum:
+    def vjp_args(xp, g, ans, *args, argnum=0):
+        if len(args) == 1:
+            return extremum_vjp(g, ans, args[0])
+        return g * (args[argnum] == ans)
+
+    def jvp_args(xp, t, ans, *args, argnum=0):
+        if len(args) == 1:
+            return extremum_jvp(t, ans, args[0])
+        return t * (args[argnum] == ans)
+
+
+@primitive("pow", family="builtins", cheap=True)
+class _Pow:
+    def vjp_base(xp, g, ans, base, exp):
+        return g * exp * base ** (exp - 1)
+
+    def vjp_exp(xp, g, ans, base, exp):
+        return g * ans * xp.log(base)
+
+    def jvp_base(xp, t, ans, base, exp):
+        return t * exp * base ** (exp - 1)
+
+    def jvp_exp(xp, t, ans, base, exp):
+        return t * ans * xp.log(base)
+
+
+@primitive("sum", family="builtins", linear=True)
+class _Sum:
+    def vjp_iterable(xp, g, ans, iterable, start=0):
+        return repeat_like(g, iterable)
+
+    def vjp_start(xp, g, ans, iterable, start=0):
+        return g
+
+    def jvp_iterable(xp, t, ans, iterable, start=0):
+        return sum(t)
+
+    def jvp_start(xp, t, ans, iterable, start=0):
+        return t
+
+
+@primitive("float", family="builtins", linear=True)
+class _Float:
+    def vjp_x(xp, g, ans, x=0.0):
+        return g
+
+    def jvp_x(xp, t, ans, x=0.0):
+        return float(t)
+
+
+nondiff("len", "range", "int", "bool", "str", "repr", "print", "isinstance", "issubclass",
+        "type", "id", "hash", "round", "enumerate", "zip", "reversed", "sorted", "any", "all",
+        "callable", "hasattr", "divmod", "ord", "chr", "format", "object", "slice",
+        family="builtins")

@@ -1,0 +1,338 @@
+"""The rule registry: what s2sgrad knows about each primitive.
+
+A *primitive* is a function s2sgrad does not look inside: ``np.sin``, ``np.dot``,
+``math.exp``, the ``*`` operator, an array method such as ``a.sum()``.  For each
+differentiable parameter it has a reverse rule (vjp) and a forward rule (jvp),
+each a small Python function:
+
+    def vjp_x(xp, g, ans, x, axis=None):   # g: cotangent of the output
+        return ...                          # cotangent contribution for x
+    def jvp_x(xp, t, ans, x, axis=None):   # t: tangent of x
+        return ...                          # tangent contribution of the output
+
+``xp`` is the array namespace of the call (``np`` for ``np.sum``, ``cp`` for
+``cp.sum``), ``ans`` the primal output, and the remaining parameters are the
+primal parameters, in the function's own positional order and with its
+defaults (a user's positional arguments are bound to them).  Both consumers use the same
+function: the code generator parses its source and inlines the body into the
+generated code (``template.py``), and the tracing fallback calls it.  So a rule
+may only use its parameters, ``xp``, builtins, helpers from
+``s2sgrad.runtime`` and modules (``math``, ``scipy.special``); the registry
+checks that when the rule is defined.
+
+Rules are grouped in a class per primitive (or made by ``elementwise`` and
+``binary`` from a single derivative), and the registry finds a primitive from
+the Python object the user called, in whichever array namespace it came from.
+"""
+
+import builtins
+import inspect
+import sys
+import types
+
+from . import template as _template
+
+__all__ = [
+    "Primitive", "primitive", "elementwise", "binary", "nondiff", "lookup", "by_name",
+    "operator_primitive", "method_primitive", "all_primitives", "ARRAY_NAMESPACES",
+    "apply_rule", "varargs_param",
+]
+
+# Modules whose functions are looked up by name among the array-family rules.
+ARRAY_NAMESPACES = ("numpy", "cupy", "array_api_strict", "jax.numpy")
+
+_PRIMITIVES = {}          # (family, name) -> Primitive
+_METHODS = {}             # method or attribute name -> (Primitive, packs_varargs)
+_OPERATORS = {}           # operator name ('add', 'usub', 'getitem', ...) -> Primitive
+_FAMILY_MODULES = {       # family -> module that holds its functions
+    "math": "math",
+    "builtins": "builtins",
+    "cmath": "cmath",
+}
+_lookup_cache = {}        # id(obj) -> (obj, Primitive, namespace module)
+_cache_key = [None]
+
+
+class Rule:
+    """One derivative rule: a callable for the tracer and a template for the code generator."""
+
+    def __init__(self, fn, kind, param, template=None):
+        self.fn = fn
+        self.kind = kind          # 'vjp' or 'jvp'
+        self.param = param
+        self._template = template
+
+    @property
+    def template(self):
+        if self._template is None:
+            self._template = _template.Template.from_function(self.fn)
+        return self._template
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self):
+        return f"<{self.kind} rule for {self.param}>"
+
+
+class Primitive:
+    """A function s2sgrad differentiates by rule rather than by looking inside."""
+
+    def __init__(self, name, family="array", signature=None, nondiff=False, view=False,
+                 cheap=False, linear=False):
+        self.name = name
+        self.family = family
+        self.signature = signature
+        self.vjp = {}
+        self.jvp = {}
+        self.nondiff = nondiff
+        self.view = view          # the output may share memory with an input
+        self.cheap = cheap        # elementwise: recomputing it in the backward sweep is cheap
+        self.linear = linear      # linear in its differentiable inputs
+
+    @property
+    def qualname(self):
+        return self.name if self.family in ("array", "op") else f"{self.family}.{self.name}"
+
+    @property
+    def params(self):
+        return list(self.signature.parameters) if self.signature is not None else []
+
+    @property
+    def diff_params(self):
+        return [p for p in self.params if p in self.vjp]
+
+    def bind(self, args, kwargs):
+        """Bind call arguments to the primal parameters: ``{param: value}``.
+
+        Values can be anything (AST nodes, runtime values); missing parameters
+        are left out, so the rule's defaults apply.
+        """
+        bound = self.signature.bind(*args, **kwargs)
+        return dict(bound.arguments)
+
+    def __repr__(self):
+        return f"<primitive {self.qualname}>"
+
+
+def _register(prim):
+    key = (prim.family, prim.name)
+    _PRIMITIVES[key] = prim
+    _lookup_cache.clear()
+    _cache_key[0] = None
+    return prim
+
+
+def _primal_signature(fn, skip=3):
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())[skip:]
+    params = [p for p in params if p.name != "argnum"]
+    return sig.replace(parameters=params)
+
+
+def primitive(*names, family="array", view=False, cheap=False, linear=False, methods=(),
+              operator=None):
+    """Class decorator: define a primitive from methods named ``vjp_<param>`` / ``jvp_<param>``.
+
+    ``names`` are the function names it covers in its family (``"amax", "max"``);
+    ``methods`` the array methods and attributes that are this primitive with the
+    array as first argument (a name ending in ``*`` packs extra positional
+    arguments into a tuple, as ``a.reshape(2, 3)`` does); ``operator`` the
+    Python operator it implements.
+    """
+    def deco(cls):
+        rules = {k: v for k, v in vars(cls).items() if k.startswith(("vjp_", "jvp_"))}
+        if not rules:
+            raise TypeError(f"rule class for {names} defines no vjp_/jvp_ functions")
+        first = next(iter(rules.values()))
+        sig = _primal_signature(first)
+        for name in names:
+            prim = Primitive(name, family, sig, view=view, cheap=cheap, linear=linear)
+            for key, fn in rules.items():
+                kind, param = key.split("_", 1)
+                getattr(prim, kind)[param] = Rule(fn, kind, param)
+            _register(prim)
+        main = _PRIMITIVES[(family, names[0])]
+        for m in methods:
+            _METHODS[m.rstrip("*")] = (main, m.endswith("*"))
+        if operator:
+            _OPERATORS[operator] = main
+        return cls
+    return deco
+
+
+def elementwise(*names, family="array", methods=(), operator=None):
+    """Decorator for a unary elementwise function from its derivative ``d(xp, x, ans)``.
+
+    The reverse rule is ``g * d`` and the forward rule ``t * d``: one formula
+    serves both modes.
+    """
+    def deco(d):
+        sig = _primal_signature(d, skip=1)
+        sig = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "ans"])
+        vjp_fn, vjp_t = _template.scaled_rule(d, "g", "vjp")
+        jvp_fn, jvp_t = _template.scaled_rule(d, "t", "jvp")
+        for name in names:
+            prim = Primitive(name, family, sig, cheap=True)
+            prim.vjp["x"] = Rule(vjp_fn, "vjp", "x", vjp_t)
+            prim.jvp["x"] = Rule(jvp_fn, "jvp", "x", jvp_t)
+            _register(prim)
+        main = _PRIMITIVES[(family, names[0])]
+        for m in methods:
+            _METHODS[m] = (main, False)
+        if operator:
+            _OPERATORS[operator] = main
+        return d
+    return deco
+
+
+def binary(*names, family="array", operator=None):
+    """Class decorator for a broadcasting binary function from partials ``dx`` and ``dy``.
+
+    ``dx(xp, x, y, ans)`` is the partial derivative with respect to ``x``.
+    The reverse rule is ``unbroadcast(g * dx, x)``, the forward rule
+    ``broadcast_to_like(t * dx, ans)``.
+    """
+    def deco(cls):
+        partials = {k[1:]: v for k, v in vars(cls).items() if k in ("dx", "dy")}
+        sig = _primal_signature(partials["x"], skip=1)
+        sig = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "ans"])
+        for name in names:
+            prim = Primitive(name, family, sig, cheap=True)
+            for param, d in partials.items():
+                vjp_fn, vjp_t = _template.broadcast_rule(d, param, "vjp")
+                jvp_fn, jvp_t = _template.broadcast_rule(d, param, "jvp")
+                prim.vjp[param] = Rule(vjp_fn, "vjp", param, vjp_t)
+                prim.jvp[param] = Rule(jvp_fn, "jvp", param, jvp_t)
+            _register(prim)
+        if operator:
+            _OPERATORS[operator] = _PRIMITIVES[(family, names[0])]
+        return cls
+    return deco
+
+
+def nondiff(*names, family="array", methods=()):
+    """Declare functions whose outputs carry no derivative (``floor``, ``argmax``, ``len`` ...)."""
+    for name in names:
+        prim = _register(Primitive(name, family, None, nondiff=True))
+        if family == "op":
+            _OPERATORS[name] = prim
+    for m in methods:
+        _METHODS[m] = (Primitive(m, "method", None, nondiff=True), False)
+
+
+def apply_rule(prim, rule, xp, seed, ans, bound, argnum=None):
+    """Call ``rule`` (a vjp or jvp of ``prim``) on runtime values bound to its primal parameters.
+
+    ``bound`` is what ``prim.bind`` returned; ``argnum`` picks the element of a
+    ``*args`` parameter the rule is for.
+    """
+    args, kwargs, gap = [], {}, False
+    for name, p in prim.signature.parameters.items():
+        if name not in bound:
+            gap = True
+            continue
+        if p.kind is p.VAR_POSITIONAL:
+            args.extend(bound[name])
+        elif p.kind is p.KEYWORD_ONLY or gap:
+            kwargs[name] = bound[name]
+        else:
+            args.append(bound[name])
+    if argnum is not None:
+        kwargs["argnum"] = argnum
+    return rule.fn(xp, seed, ans, *args, **kwargs)
+
+
+def varargs_param(prim):
+    """The name of ``prim``'s ``*args`` parameter, or ``None``."""
+    for name, p in prim.signature.parameters.items():
+        if p.kind is p.VAR_POSITIONAL:
+            return name
+    return None
+
+
+def by_name(name, family="array"):
+    """The primitive called ``name`` in ``family``, or ``None``."""
+    _load_rules()
+    return _PRIMITIVES.get((family, name))
+
+
+def all_primitives():
+    _load_rules()
+    return sorted(_PRIMITIVES.values(), key=lambda p: (p.family, p.name))
+
+
+def operator_primitive(op):
+    """The primitive behind a Python operator: 'add', 'mult', 'usub', 'getitem', ..."""
+    _load_rules()
+    return _OPERATORS.get(op)
+
+
+def method_primitive(name):
+    """``(primitive, packs_varargs)`` for an array method or attribute name, or ``None``."""
+    _load_rules()
+    return _METHODS.get(name)
+
+
+def _resolve_path(module, path):
+    obj = module
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _family_namespaces(family):
+    """The (module, is_array_namespace) pairs where functions of ``family`` live."""
+    if family == "array":
+        return [sys.modules[m] for m in ARRAY_NAMESPACES if m in sys.modules]
+    modname = _FAMILY_MODULES.get(family, family)
+    mod = sys.modules.get(modname)
+    return [mod] if mod is not None else []
+
+
+def _build_lookup():
+    table = {}
+    for (family, name), prim in _PRIMITIVES.items():
+        if family in ("op", "method"):
+            continue
+        for ns in _family_namespaces(family):
+            obj = _resolve_path(ns, name)
+            if obj is None or isinstance(obj, (types.ModuleType, type)) and family != "builtins":
+                continue
+            key = id(obj)
+            if key in table and family == "array" and table[key][2] is not ns:
+                continue  # e.g. numpy re-exported inside another namespace: keep the first
+            table[key] = (obj, prim, ns if family == "array" else None)
+    return table
+
+
+def lookup(obj):
+    """``(primitive, array namespace or None)`` for a Python callable, or ``None``."""
+    _load_rules()
+    key = tuple(m for m in ARRAY_NAMESPACES + tuple(_FAMILY_MODULES.values())
+                + tuple(f for f, _ in _PRIMITIVES) if m in sys.modules)
+    if _cache_key[0] != key:
+        _lookup_cache.clear()
+        _lookup_cache.update(_build_lookup())
+        _cache_key[0] = key
+    hit = _lookup_cache.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1], hit[2]
+    return None
+
+
+_loaded = [False]
+
+
+def _load_rules():
+    if _loaded[0]:
+        return
+    _loaded[0] = True
+    from . import load_all
+    load_all()
+
+
+def is_builtin_name(name):
+    return hasattr(builtins, name)

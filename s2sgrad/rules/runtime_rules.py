@@ -1,0 +1,193 @@
+"""Rules for the runtime helpers that generated code calls.
+
+Generated code is itself differentiable (``grad(grad(f))``): every helper it
+can contain is a primitive here, with rules written like any other.
+"""
+
+from .registry import nondiff, primitive
+from ..runtime import (
+    broadcast_like, dot_vjp_a, dot_vjp_b, matmul_vjp_a, matmul_vjp_b, max_vjp, reduce_vjp,
+    scatter, split_like, to_complex_like, unbroadcast, unstack,
+)
+from ..runtime import add as tree_add
+from ..runtime import shape as shape_of
+
+R = "s2sgrad.runtime"
+
+
+@primitive("unbroadcast", family=R, linear=True)
+class _Unbroadcast:
+    def vjp_value(xp, g, ans, value, like):
+        return broadcast_like(g, value)
+
+    def jvp_value(xp, t, ans, value, like):
+        return unbroadcast(t, like)
+
+
+@primitive("broadcast_like", family=R, linear=True, view=True)
+class _BroadcastLike:
+    def vjp_value(xp, g, ans, value, like):
+        return unbroadcast(g, value)
+
+    def jvp_value(xp, t, ans, value, like):
+        return broadcast_like(t, like)
+
+
+@primitive("reduce_vjp", family=R, linear=True, view=True)
+class _ReduceVjp:
+    def vjp_value(xp, g, ans, value, x, axis=None, keepdims=False):
+        return xp.reshape(xp.sum(g, axis=axis), shape_of(value))
+
+    def jvp_value(xp, t, ans, value, x, axis=None, keepdims=False):
+        return reduce_vjp(t, x, axis, keepdims)
+
+
+@primitive("max_vjp", family=R, linear=True)
+class _MaxVjp:
+    def vjp_value(xp, g, ans, value, result, x, axis=None, keepdims=False):
+        return xp.reshape(xp.sum(g * max_vjp(1.0, result, x, axis, keepdims), axis=axis),
+                          shape_of(value))
+
+    def jvp_value(xp, t, ans, value, result, x, axis=None, keepdims=False):
+        return max_vjp(t, result, x, axis, keepdims)
+
+
+@primitive("scatter", family=R, linear=True)
+class _Scatter:
+    def vjp_value(xp, g, ans, value, x, index):
+        return g[index]
+
+    def jvp_value(xp, t, ans, value, x, index):
+        return scatter(t, x, index)
+
+
+@primitive("add_at", family=R, linear=True)
+class _AddAt:
+    def vjp_target(xp, g, ans, target, index, value):
+        return g
+
+    def vjp_value(xp, g, ans, target, index, value):
+        return unbroadcast(g[index], value)
+
+    def jvp_target(xp, t, ans, target, index, value):
+        return t
+
+    def jvp_value(xp, t, ans, target, index, value):
+        return scatter(t, target, index)
+
+
+@primitive("add", family=R, linear=True)
+class _TreeAdd:
+    def vjp_a(xp, g, ans, a, b):
+        return g
+
+    def vjp_b(xp, g, ans, a, b):
+        return g
+
+    def jvp_a(xp, t, ans, a, b):
+        return t
+
+    def jvp_b(xp, t, ans, a, b):
+        return t
+
+
+@primitive("copy", family=R, linear=True)
+class _Copy:
+    def vjp_value(xp, g, ans, value):
+        return g
+
+    def jvp_value(xp, t, ans, value):
+        return tree_add(None, t)
+
+
+@primitive("matmul_vjp_a", family=R, linear=True)
+class _MatmulVjpA:
+    def vjp_value(xp, g, ans, value, a, b):
+        return unbroadcast(xp.matmul(g, b), value)
+
+    def vjp_b(xp, g, ans, value, a, b):
+        return matmul_vjp_b(value, g, b)
+
+    def jvp_value(xp, t, ans, value, a, b):
+        return matmul_vjp_a(t, a, b)
+
+    def jvp_b(xp, t, ans, value, a, b):
+        return matmul_vjp_a(value, a, t)
+
+
+@primitive("matmul_vjp_b", family=R, linear=True)
+class _MatmulVjpB:
+    def vjp_value(xp, g, ans, value, a, b):
+        return unbroadcast(xp.matmul(a, g), value)
+
+    def vjp_a(xp, g, ans, value, a, b):
+        return matmul_vjp_a(value, a, g)
+
+    def jvp_value(xp, t, ans, value, a, b):
+        return matmul_vjp_b(t, a, b)
+
+    def jvp_a(xp, t, ans, value, a, b):
+        return matmul_vjp_b(value, t, b)
+
+
+@primitive("dot_vjp_a", family=R, linear=True)
+class _DotVjpA:
+    def vjp_value(xp, g, ans, value, a, b):
+        return unbroadcast(xp.dot(g, b), value)
+
+    def vjp_b(xp, g, ans, value, a, b):
+        return dot_vjp_b(value, g, b)
+
+    def jvp_value(xp, t, ans, value, a, b):
+        return dot_vjp_a(t, a, b)
+
+    def jvp_b(xp, t, ans, value, a, b):
+        return dot_vjp_a(value, a, t)
+
+
+@primitive("dot_vjp_b", family=R, linear=True)
+class _DotVjpB:
+    def vjp_value(xp, g, ans, value, a, b):
+        return unbroadcast(xp.dot(a, g), value)
+
+    def vjp_a(xp, g, ans, value, a, b):
+        return dot_vjp_a(value, a, g)
+
+    def jvp_value(xp, t, ans, value, a, b):
+        return dot_vjp_b(t, a, b)
+
+    def jvp_a(xp, t, ans, value, a, b):
+        return dot_vjp_b(value, t, b)
+
+
+@primitive("unstack", family=R, linear=True)
+class _Unstack:
+    def vjp_value(xp, g, ans, value, axis=0):
+        return xp.stack(g, axis=axis)
+
+    def jvp_value(xp, t, ans, value, axis=0):
+        return unstack(t, axis)
+
+
+@primitive("split_like", family=R, linear=True)
+class _SplitLike:
+    def vjp_value(xp, g, ans, value, arrays, axis=0):
+        if axis is None:
+            return xp.reshape(xp.concatenate([xp.reshape(p, (-1,)) for p in g]), shape_of(value))
+        return xp.concatenate(g, axis=axis)
+
+    def jvp_value(xp, t, ans, value, arrays, axis=0):
+        return split_like(t, arrays, axis)
+
+
+@primitive("to_complex_like", family=R, linear=True)
+class _ToComplexLike:
+    def vjp_value(xp, g, ans, value, like):
+        return g
+
+    def jvp_value(xp, t, ans, value, like):
+        return to_complex_like(t, like)
+
+
+nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specialize",
+        "inverse_permutation", "check_scalar", family=R)

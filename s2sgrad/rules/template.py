@@ -1,0 +1,527 @@
+"""Rule templates: a rule function's body, parsed once and inlined into generated code.
+
+``Template.from_function`` parses a rule's source; ``inline`` substitutes the
+expressions of one call site for the rule's parameters, renames the rule's
+locals, folds branches whose conditions are now constants (``if axis is None``
+with ``axis=None`` known at the call) and returns statements plus a final
+expression.  Free names become what the generated module can see: ``xp`` the
+user's namespace, runtime helpers ``_rt.<name>``, modules their dotted names.
+"""
+
+import copy
+import inspect
+import textwrap
+import types
+
+import gast
+
+__all__ = ["Template", "inline", "scaled_rule", "broadcast_rule", "RUNTIME_ALIAS"]
+
+RUNTIME_ALIAS = "_rt"
+
+
+class Template:
+    """A rule body as an AST, with its parameters and where its free names come from."""
+
+    def __init__(self, params, defaults, body, globals_, name, varargs=None):
+        self.params = params              # positional parameter names, in order
+        self.defaults = defaults          # name -> default value
+        self.body = body                  # list of gast statements (without docstring)
+        self.globals = globals_           # the rule function's module globals
+        self.name = name
+        self.varargs = varargs
+
+    @classmethod
+    def from_function(cls, fn):
+        src = textwrap.dedent(inspect.getsource(fn))
+        tree = gast.parse(src)
+        fdef = tree.body[0]
+        if not isinstance(fdef, gast.FunctionDef):
+            raise TypeError(f"rule {fn.__qualname__} must be written with def")
+        sig = inspect.signature(fn)
+        params, defaults, varargs = [], {}, None
+        for p in sig.parameters.values():
+            if p.kind is p.VAR_POSITIONAL:
+                varargs = p.name
+                continue
+            params.append(p.name)
+            if p.default is not p.empty:
+                defaults[p.name] = p.default
+        body = fdef.body
+        if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
+                and isinstance(body[0].value.value, str):
+            body = body[1:]
+        t = cls(params, defaults, body, fn.__globals__, fn.__qualname__, varargs)
+        t.check()
+        return t
+
+    def free_names(self):
+        """Names the body reads that are not parameters or its own locals."""
+        assigned = _assigned_names(self.body)
+        names = set()
+        for node in _walk(self.body):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                if node.id not in self.params and node.id not in assigned \
+                        and node.id != self.varargs:
+                    names.add(node.id)
+        return names
+
+    def check(self):
+        """A rule may use only its parameters, builtins, runtime helpers and modules."""
+        import builtins
+        for name in sorted(self.free_names()):
+            val = self.globals.get(name, getattr(builtins, name, _MISSING))
+            if val is _MISSING:
+                raise NameError(f"rule {self.name} uses unknown name {name!r}")
+            if isinstance(val, types.ModuleType) or getattr(builtins, name, _MISSING) is val:
+                continue
+            if runtime_name(val) is not None:
+                continue
+            raise NameError(
+                f"rule {self.name} uses {name!r}, which generated code cannot see; "
+                f"rules may use their parameters, xp, builtins, s2sgrad.runtime helpers "
+                f"and modules")
+
+    def reads(self, param):
+        """How many times the body reads ``param``."""
+        return sum(1 for n in _walk(self.body)
+                   if isinstance(n, gast.Name) and n.id == param and isinstance(n.ctx, gast.Load))
+
+
+_MISSING = object()
+
+
+def runtime_name(value):
+    """The name under which ``s2sgrad.runtime`` exports ``value``, or ``None``."""
+    from .. import runtime
+    for name in runtime.__all__:
+        if getattr(runtime, name) is value:
+            return name
+    return None
+
+
+def _walk(stmts):
+    for s in stmts:
+        yield from gast.walk(s)
+
+
+def _assigned_names(stmts):
+    out = set()
+    for node in _walk(stmts):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
+            out.add(node.id)
+    return out
+
+
+def _name(id_, ctx=None):
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def _dotted(path):
+    parts = path.split(".")
+    node = _name(parts[0])
+    for p in parts[1:]:
+        node = gast.Attribute(value=node, attr=p, ctx=gast.Load())
+    return node
+
+
+def constant(value):
+    """An AST node for a Python value that has a literal form."""
+    if isinstance(value, tuple):
+        return gast.Tuple(elts=[constant(v) for v in value], ctx=gast.Load())
+    if isinstance(value, list):
+        return gast.List(elts=[constant(v) for v in value], ctx=gast.Load())
+    if isinstance(value, (bool, int, float, complex, str, bytes)) or value is None \
+            or value is Ellipsis:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
+            return gast.UnaryOp(op=gast.USub(), operand=constant(-value))
+        return gast.Constant(value=value, kind=None)
+    raise TypeError(f"no literal for {value!r}")
+
+
+def is_atom(node):
+    return isinstance(node, (gast.Name, gast.Constant)) or (
+        isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub)
+        and isinstance(node.operand, gast.Constant))
+
+
+# ---------------------------------------------------------------------------
+# Static evaluation of what a call site makes constant
+# ---------------------------------------------------------------------------
+
+_STATIC_CALLS = {"len": len, "isinstance": isinstance, "tuple": tuple, "int": int,
+                 "range": range, "abs": abs, "min": min, "max": max, "sorted": sorted,
+                 "list": list}
+
+
+def static_value(node):
+    """``(True, value)`` when ``node`` is an expression of constants, else ``(False, None)``."""
+    try:
+        return True, _static(node)
+    except _NotStatic:
+        return False, None
+
+
+class _NotStatic(Exception):
+    pass
+
+
+def _static(node):
+    if isinstance(node, gast.Constant):
+        return node.value
+    if isinstance(node, (gast.Tuple, gast.List)):
+        vals = [_static(e) for e in node.elts]
+        return tuple(vals) if isinstance(node, gast.Tuple) else vals
+    if isinstance(node, gast.UnaryOp):
+        v = _static(node.operand)
+        op = node.op
+        if isinstance(op, gast.Not):
+            return not v
+        if isinstance(op, gast.USub):
+            return -v
+        if isinstance(op, gast.UAdd):
+            return +v
+        raise _NotStatic
+    if isinstance(node, gast.BoolOp):
+        if isinstance(node.op, gast.And):
+            for v in node.values:
+                val = _static(v)
+                if not val:
+                    return val
+            return val
+        for v in node.values:
+            val = _static(v)
+            if val:
+                return val
+        return val
+    if isinstance(node, gast.Compare):
+        left = _static(node.left)
+        for op, right_node in zip(node.ops, node.comparators):
+            right = _static(right_node)
+            if not _compare(op, left, right):
+                return False
+            left = right
+        return True
+    if isinstance(node, gast.BinOp):
+        import operator as _op
+        ops = {gast.Add: _op.add, gast.Sub: _op.sub, gast.Mult: _op.mul,
+               gast.FloorDiv: _op.floordiv, gast.Mod: _op.mod}
+        f = ops.get(type(node.op))
+        if f is None:
+            raise _NotStatic
+        return f(_static(node.left), _static(node.right))
+    if isinstance(node, gast.Subscript):
+        base = _static(node.value)
+        return base[_static(node.slice)]
+    if isinstance(node, gast.Slice):
+        return slice(*(None if p is None else _static(p) for p in (node.lower, node.upper, node.step)))
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+            and node.func.id in _STATIC_CALLS and not node.keywords:
+        args = [_static(a) for a in node.args]
+        if node.func.id == "isinstance":
+            return isinstance(args[0], _static_type(node.args[1]))
+        return _STATIC_CALLS[node.func.id](*args)
+    raise _NotStatic
+
+
+def _static_type(node):
+    import builtins
+    if isinstance(node, gast.Name) and isinstance(getattr(builtins, node.id, None), type):
+        return getattr(builtins, node.id)
+    if isinstance(node, gast.Tuple):
+        return tuple(_static_type(e) for e in node.elts)
+    raise _NotStatic
+
+
+def _compare(op, a, b):
+    if isinstance(op, gast.Is):
+        return a is b
+    if isinstance(op, gast.IsNot):
+        return a is not b
+    if isinstance(op, gast.Eq):
+        return a == b
+    if isinstance(op, gast.NotEq):
+        return a != b
+    if isinstance(op, gast.Lt):
+        return a < b
+    if isinstance(op, gast.LtE):
+        return a <= b
+    if isinstance(op, gast.Gt):
+        return a > b
+    if isinstance(op, gast.GtE):
+        return a >= b
+    if isinstance(op, gast.In):
+        return a in b
+    if isinstance(op, gast.NotIn):
+        return a not in b
+    raise _NotStatic
+
+
+def _is_static_expr(node):
+    return static_value(node)[0]
+
+
+def _literal_for(value):
+    try:
+        return constant(value)
+    except TypeError:
+        raise _NotStatic
+
+
+def fold(node):
+    """Fold constant subexpressions of an expression tree (``None is None`` -> ``True``)."""
+    if isinstance(node, (gast.Constant, gast.Name)):
+        return node
+    ok, val = static_value(node)
+    if ok and isinstance(node, (gast.Compare, gast.BoolOp, gast.UnaryOp, gast.Call,
+                                gast.Subscript, gast.BinOp)):
+        try:
+            return _literal_for(val)
+        except _NotStatic:
+            pass
+    for field, old in gast.iter_fields(node):
+        if isinstance(old, list):
+            setattr(node, field, [fold(v) if isinstance(v, gast.expr) else v for v in old])
+        elif isinstance(old, gast.expr):
+            setattr(node, field, fold(old))
+    # x[i] on a tuple literal with a constant index: pick the element
+    if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Tuple):
+        ok, idx = static_value(node.slice)
+        if ok:
+            picked = node.value.elts[idx]
+            return gast.Tuple(elts=picked, ctx=gast.Load()) if isinstance(picked, list) else picked
+    return node
+
+
+def fold_statements(stmts):
+    """Fold constant conditions in ``if`` statements and conditional expressions."""
+    out = []
+    for s in stmts:
+        if isinstance(s, gast.If):
+            s.test = fold(s.test)
+            ok, val = static_value(s.test)
+            if ok:
+                out.extend(fold_statements(s.body if val else s.orelse))
+                continue
+            s.body = fold_statements(s.body) or [gast.Pass()]
+            s.orelse = fold_statements(s.orelse)
+            out.append(s)
+            continue
+        for field, old in gast.iter_fields(s):
+            if isinstance(old, gast.expr):
+                setattr(s, field, _fold_ifexp(fold(old)))
+            elif isinstance(old, list) and old and isinstance(old[0], gast.stmt):
+                setattr(s, field, fold_statements(old))
+            elif isinstance(old, list):
+                setattr(s, field, [_fold_ifexp(fold(v)) if isinstance(v, gast.expr) else v
+                                   for v in old])
+        out.append(s)
+    return out
+
+
+def _fold_ifexp(node):
+    for n in gast.walk(node):
+        for field, old in gast.iter_fields(n):
+            if isinstance(old, gast.IfExp):
+                ok, val = static_value(old.test)
+                if ok:
+                    setattr(n, field, _fold_ifexp(old.body if val else old.orelse))
+    if isinstance(node, gast.IfExp):
+        ok, val = static_value(node.test)
+        if ok:
+            return _fold_ifexp(node.body if val else node.orelse)
+    return node
+
+
+# ---------------------------------------------------------------------------
+# Inlining
+# ---------------------------------------------------------------------------
+
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            repl = self.mapping[node.id]
+            if isinstance(node.ctx, gast.Load):
+                return copy.deepcopy(repl)
+            return _name(repl.id, node.ctx)
+        return node
+
+
+def inline(template, bindings, namer, imports=None):
+    """Inline ``template`` at one call site.
+
+    ``bindings`` maps parameter names to AST expressions (or Python constants);
+    parameters left out take the rule's default.  ``namer(base)`` returns a
+    fresh name in the generated function.  ``imports``, a set, receives the
+    dotted names of modules the inlined code needs.  Returns ``(statements,
+    expression)``: run the statements, then the expression is the rule's value.
+    """
+    import builtins
+
+    bound = {}
+    for p in template.params:
+        if p in bindings:
+            v = bindings[p]
+        elif p in template.defaults:
+            v = template.defaults[p]
+        else:
+            raise TypeError(f"rule {template.name}: no value for parameter {p!r}")
+        bound[p] = v if isinstance(v, gast.AST) else constant(v)
+    if template.varargs is not None:
+        v = bindings.get(template.varargs, ())
+        bound[template.varargs] = v if isinstance(v, gast.AST) else gast.Tuple(
+            elts=[e if isinstance(e, gast.AST) else constant(e) for e in v], ctx=gast.Load())
+
+    body = copy.deepcopy(template.body)
+    prelude = []
+    mapping = {}
+    assigned = _assigned_names(body)
+    # Free names: runtime helpers and modules.
+    for name in template.free_names():
+        val = template.globals.get(name, getattr(builtins, name, None))
+        if getattr(builtins, name, _MISSING) is val and name not in template.globals:
+            continue
+        if runtime_name(val) is not None:
+            mapping[name] = gast.Attribute(value=_name(RUNTIME_ALIAS), attr=runtime_name(val),
+                                           ctx=gast.Load())
+        elif isinstance(val, types.ModuleType):
+            if imports is not None:
+                imports.add(val.__name__)
+            mapping[name] = _dotted(val.__name__)
+    # Locals of the rule get fresh names; parameters it reassigns become locals.
+    for name in sorted(assigned):
+        fresh = namer(name)
+        if name in bound:
+            prelude.append(gast.Assign(targets=[_name(fresh, gast.Store())],
+                                       value=bound.pop(name), type_comment=None))
+        mapping[name] = _name(fresh)
+    # Substitute constants first, fold, then decide which expressions to name once.
+    consts = {k: v for k, v in bound.items() if _is_static_expr(v)}
+    body = [_Substitute({**consts, **{k: v for k, v in mapping.items()
+                                      if k in template.free_names()}}).visit(s) for s in body]
+    body = fold_statements(body)
+    rest = {k: v for k, v in bound.items() if k not in consts}
+    counts = {}
+    for node in _walk(body):
+        if isinstance(node, gast.Name) and node.id in rest and isinstance(node.ctx, gast.Load):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    for k in list(rest):
+        v = rest[k]
+        if counts.get(k, 0) > 1 and not is_atom(v) and not _is_namespace_expr(v):
+            fresh = namer(k)
+            prelude.append(gast.Assign(targets=[_name(fresh, gast.Store())], value=v,
+                                       type_comment=None))
+            rest[k] = _name(fresh)
+    locals_map = {k: v for k, v in mapping.items() if k in assigned}
+    body = [_Substitute({**rest, **locals_map}).visit(s) for s in body]
+    body = fold_statements(body)
+    stmts, expr = _lower_returns(body, namer)
+    return prelude + stmts, expr
+
+
+def _is_namespace_expr(node):
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    return isinstance(node, gast.Name) and node.id not in ("g", "t")
+
+
+def _always_returns(stmts):
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, gast.Return):
+        return True
+    if isinstance(last, gast.If):
+        return _always_returns(last.body) and _always_returns(last.orelse)
+    return False
+
+
+def _has_return(stmts):
+    return any(isinstance(n, gast.Return) for n in _walk(stmts))
+
+
+def _lower_returns(stmts, namer):
+    """Turn a body ending in ``return`` into ``(statements, expression)``."""
+    if stmts and isinstance(stmts[-1], gast.Return) and not _has_return(stmts[:-1]):
+        return stmts[:-1], stmts[-1].value
+    result = namer("res")
+    return _assign_returns(stmts, result), _name(result)
+
+
+def _assign_returns(stmts, result):
+    out = []
+    for i, s in enumerate(stmts):
+        if isinstance(s, gast.Return):
+            out.append(gast.Assign(targets=[_name(result, gast.Store())], value=s.value,
+                                   type_comment=None))
+            return out
+        if isinstance(s, gast.If) and _has_return([s]):
+            rest = stmts[i + 1:]
+            body = s.body if _always_returns(s.body) else s.body + rest
+            orelse = s.orelse if _always_returns(s.orelse) else s.orelse + rest
+            s.body = _assign_returns(body, result)
+            s.orelse = _assign_returns(orelse, result)
+            out.append(s)
+            return out
+        out.append(s)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Rules derived from a single derivative formula
+# ---------------------------------------------------------------------------
+
+def _derivative_body(d):
+    """The statements and final expression of a derivative function ``d``."""
+    t = Template.from_function(d)
+    body = copy.deepcopy(t.body)
+    if not body or not isinstance(body[-1], gast.Return) or _has_return(body[:-1]):
+        raise TypeError(f"derivative {d.__qualname__} must end in its only return")
+    return t, body[:-1], body[-1].value
+
+
+def scaled_rule(d, seed, kind):
+    """The rule ``seed * d(xp, x, ans)`` of a unary elementwise function (seed: g or t)."""
+    t, stmts, expr = _derivative_body(d)
+    params = ["xp", seed, "ans"] + [p for p in t.params if p not in ("xp", "ans")]
+    product = gast.BinOp(left=_name(seed), op=gast.Mult(), right=expr)
+    tmpl = Template(params, dict(t.defaults), stmts + [gast.Return(value=product)],
+                    t.globals, f"{kind} of {t.name}")
+    extra = [p for p in t.params if p not in ("xp", "ans", "x")]
+
+    def fn(xp, s, ans, x, *args, **kwargs):
+        kw = dict(zip(extra, args), **kwargs)
+        return s * d(xp, x, ans=ans, **kw) if "ans" in t.params else s * d(xp, x, **kw)
+    return fn, tmpl
+
+
+def broadcast_rule(d, param, kind):
+    """Rules of a broadcasting binary function from its partial ``d`` for ``param``.
+
+    vjp: ``unbroadcast(g * d, param)``; jvp: ``broadcast_like(t * d, ans)``.
+    """
+    t, stmts, expr = _derivative_body(d)
+    seed = "g" if kind == "vjp" else "t"
+    params = ["xp", seed, "ans"] + [p for p in t.params if p not in ("xp", "ans")]
+    product = gast.BinOp(left=_name(seed), op=gast.Mult(), right=expr)
+    if kind == "vjp":
+        helper, ref = "unbroadcast", param
+    else:
+        helper, ref = "broadcast_like", "ans"
+    call = gast.Call(func=_name(helper), args=[product, _name(ref)], keywords=[])
+    from .. import runtime
+    glob = dict(t.globals)
+    glob[helper] = getattr(runtime, helper)
+    tmpl = Template(params, dict(t.defaults), stmts + [gast.Return(value=call)], glob,
+                    f"{kind}_{param} of {t.name}")
+    helper_fn = getattr(runtime, helper)
+    primal = [p for p in t.params if p not in ("xp", "ans")]
+
+    def fn(xp, s, ans, *args, **kwargs):
+        vals = dict(zip(primal, args), **kwargs)
+        dv = d(xp, ans=ans, **vals) if "ans" in t.params else d(xp, **vals)
+        return helper_fn(s * dv, vals[param] if kind == "vjp" else ans)
+    return fn, tmpl

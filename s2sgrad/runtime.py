@@ -1,0 +1,452 @@
+"""The runtime support that generated derivative code imports as ``_rt``.
+
+This is the only s2sgrad module that generated code needs, so a gradient module
+checked into a repository runs with numpy (or another array library) and this
+file alone: nothing here imports the compiler, gast or astor.
+
+Every helper works for any array namespace (numpy, cupy, array_api_strict, ...)
+by asking the array for its namespace, and for Python scalars and containers
+(lists, tuples, dicts) of them, which is how adjoints of model parameters are
+represented.  Each helper that generated code calls has a derivative rule of its
+own (``s2sgrad.rules.runtime_rules``) so that generated code can be
+differentiated again.
+"""
+
+import math
+import numbers
+
+import numpy
+
+__all__ = [
+    "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter",
+    "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
+    "check_scalar", "call_fwd", "call_bwd", "broadcast_like", "size", "specialize",
+    "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
+    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like",
+]
+
+_SCALARS = (bool, int, float, complex)
+
+
+def namespace(x):
+    """The array namespace of ``x``: ``x.__array_namespace__()`` or numpy."""
+    get = getattr(x, "__array_namespace__", None)
+    if get is not None:
+        try:
+            return get()
+        except Exception:  # an old numpy scalar, an object array, ...
+            pass
+    return numpy
+
+
+def shape(x):
+    """The shape of an array or Python scalar (``()`` for scalars)."""
+    s = getattr(x, "shape", None)
+    if s is not None:
+        return tuple(s)
+    return numpy.shape(x)
+
+
+def ndim(x):
+    return len(shape(x))
+
+
+def _is_container(x):
+    return isinstance(x, (list, tuple, dict))
+
+
+def zeros_like(x):
+    """A zero adjoint shaped like ``x``.
+
+    Floats give ``0.0``, arrays give a fresh, writable zero array of a floating
+    (or complex) dtype, and containers give a container of the same structure:
+    a tuple gives a *list*, so that generated code can accumulate into it in
+    place; ``match`` turns it back into a tuple at the end.
+    """
+    if isinstance(x, dict):
+        return {k: zeros_like(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [zeros_like(v) for v in x]
+    if isinstance(x, complex):
+        return 0j
+    if isinstance(x, (bool, int, float)) or x is None:
+        return 0.0
+    xp = namespace(x)
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and not _is_inexact(xp, dtype):
+        return xp.zeros(shape(x), dtype=_default_float(xp))
+    return xp.zeros_like(x)
+
+
+def ones_like(x):
+    if isinstance(x, (bool, int, float)):
+        return 1.0
+    if isinstance(x, complex):
+        return 1.0 + 0j
+    return namespace(x).ones_like(x)
+
+
+def _is_inexact(xp, dtype):
+    if xp is numpy:
+        return numpy.issubdtype(dtype, numpy.inexact)
+    isdtype = getattr(xp, "isdtype", None)
+    if isdtype is not None:
+        return isdtype(dtype, ("real floating", "complex floating"))
+    return getattr(dtype, "kind", "f") in "fc"
+
+
+def _default_float(xp):
+    return getattr(xp, "float64", None) or numpy.float64
+
+
+def add(a, b):
+    """``a + b`` for adjoints, elementwise through containers.
+
+    ``None`` stands for a zero adjoint.  Lists add element by element (never
+    concatenate), dicts key by key.
+    """
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, dict):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = add(a[k], v) if k in a else v
+        return out
+    if isinstance(a, (list, tuple)):
+        return [add(u, v) for u, v in zip(a, b)]
+    return a + b
+
+
+def add_at(target, index, value):
+    """Accumulate ``value`` into ``target[index]`` in place and return ``target``.
+
+    ``target`` is an adjoint the generated code owns (made by ``zeros_like``).
+    For arrays this is an unbuffered add, so repeated integer indices
+    accumulate, as the adjoint of a gather must.
+    """
+    if isinstance(target, (list, dict)):
+        target[index] = add(target[index], value)
+        return target
+    xp = namespace(target)
+    if xp is numpy:
+        if _is_basic_index(index):
+            target[index] += value
+        else:
+            numpy.add.at(target, index, value)
+        return target
+    if _is_basic_index(index):
+        target[index] = target[index] + value
+        return target
+    # Other namespaces: a scatter-add through a one-hot matrix over the flat index.
+    idx = xp.reshape(xp.arange(math.prod(shape(target)), dtype=xp.int64), shape(target))[index]
+    flat = xp.reshape(target, (-1,))
+    onehot = xp.astype(xp.reshape(idx, (-1, 1)) == xp.reshape(xp.arange(flat.shape[0]), (1, -1)),
+                       flat.dtype)
+    vals = xp.reshape(xp.broadcast_to(xp.asarray(value, dtype=flat.dtype), idx.shape), (1, -1))
+    return xp.reshape(flat + xp.reshape(vals @ onehot, (-1,)), shape(target))
+
+
+def _is_basic_index(index):
+    """True when ``x[index]`` cannot repeat an element (ints, slices, None, ...)."""
+    if isinstance(index, tuple):
+        return all(_is_basic_index(i) for i in index)
+    if isinstance(index, (numbers.Integral, slice)) or index is None or index is Ellipsis:
+        return True
+    dtype = getattr(index, "dtype", None)
+    if dtype is not None and (getattr(dtype, "kind", None) == "b" or str(dtype) == "bool"):
+        return True  # a boolean mask selects each element at most once
+    if dtype is not None and shape(index) == ():
+        return True
+    return False
+
+
+def scatter(g, x, index):
+    """The adjoint of ``x[index]``: zeros shaped like ``x`` holding ``g`` at ``index``."""
+    out = zeros_like(x)
+    if isinstance(out, (list, dict)):
+        out[index] = g
+        return out
+    return add_at(out, index, g)
+
+
+def copy(x):
+    """A copy that generated code may write into: arrays and containers, recursively."""
+    if isinstance(x, dict):
+        return {k: copy(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [copy(v) for v in x]
+    if isinstance(x, _SCALARS) or x is None:
+        return x
+    c = getattr(x, "copy", None)
+    if c is not None:
+        return c()
+    return namespace(x).asarray(x, copy=True)
+
+
+def unbroadcast(g, x):
+    """Sum ``g`` over the axes that broadcasting added or stretched, to ``x``'s shape.
+
+    This is the adjoint of the implicit broadcast in ``x + y``.  A real ``x``
+    receives the real part of a complex ``g``.
+    """
+    xshape = shape(x)
+    gshape = shape(g)
+    if gshape != xshape:
+        xp = namespace(g)
+        lead = len(gshape) - len(xshape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(xshape) if n == 1 and gshape[lead + i] != 1)
+        if axes:
+            g = xp.sum(g, axis=axes)
+        if shape(g) != xshape:
+            g = xp.reshape(g, xshape)
+    if _is_complex(g) and not _is_complex(x):
+        g = namespace(g).real(g) if not isinstance(g, complex) else g.real
+    if isinstance(x, (bool, int, float)) and not isinstance(g, float):
+        g = float(g) if not _is_complex(g) else complex(g)
+    return g
+
+
+def _is_complex(x):
+    if isinstance(x, complex):
+        return True
+    dtype = getattr(x, "dtype", None)
+    if dtype is None:
+        return False
+    return getattr(dtype, "kind", None) == "c" or "complex" in str(dtype)
+
+
+def to_complex_like(g, x):
+    """Keep the real part of ``g`` when ``x`` is real (the adjoint of a real-to-complex cast)."""
+    if _is_complex(g) and not _is_complex(x):
+        return g.real
+    return g
+
+
+def reduce_vjp(g, x, axis=None, keepdims=False):
+    """Spread the cotangent of a reduction over ``axis`` back to ``x``'s shape."""
+    xp = namespace(g) if not isinstance(g, _SCALARS) else namespace(x)
+    xshape = shape(x)
+    if axis is not None and not keepdims and shape(g) != ():
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        axes = sorted(a % len(xshape) for a in axes)
+        g = xp.reshape(xp.asarray(g), tuple(1 if i in axes else n for i, n in enumerate(xshape)))
+    return xp.broadcast_to(xp.asarray(g), xshape) if xshape != () else g
+
+
+def array_vjp(g, obj):
+    """The adjoint of ``np.array(obj)`` / ``np.asarray(obj)`` for nested lists of values."""
+    if isinstance(obj, (list, tuple)):
+        return [array_vjp(g[i], o) for i, o in enumerate(obj)]
+    return unbroadcast(g, obj)
+
+
+def match(d, x):
+    """Give adjoint ``d`` the structure and type of the argument ``x`` it belongs to.
+
+    A float argument gets a float, an array gets an array of its shape (and
+    its floating dtype), a tuple gets a tuple, and so on down the containers.
+    """
+    if isinstance(x, dict):
+        return {k: match(d[k] if d is not None else None, v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        items = [match(d[i] if d is not None else None, v) for i, v in enumerate(x)]
+        return tuple(items) if isinstance(x, tuple) else items
+    if d is None:
+        return zeros_like(x)
+    if isinstance(x, (bool, int, float)):
+        return float(numpy.real(d)) if not isinstance(d, complex) else float(d.real)
+    if isinstance(x, complex):
+        return complex(d)
+    xp = namespace(x)
+    xshape = shape(x)
+    if shape(d) != xshape:
+        d = xp.broadcast_to(xp.asarray(d), xshape)
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and _is_inexact(xp, dtype):
+        d = xp.asarray(d, dtype=dtype) if xp is not numpy else numpy.asarray(d, dtype=dtype)
+    if xp is numpy and isinstance(d, numpy.ndarray) and not d.flags.writeable:
+        d = d.copy()
+    return d
+
+
+def size(x):
+    """Number of elements of an array or scalar."""
+    return math.prod(shape(x))
+
+
+def specialize(condition):
+    """Marks a rule branch that is a special case of the general code after it.
+
+    At run time it is just ``condition``.  When the code generator inlines a
+    rule and cannot decide ``condition`` from what it knows (array ranks), it
+    keeps the general branch instead of emitting the test.
+    """
+    return condition
+
+
+def broadcast_like(t, like):
+    """``t`` broadcast to the shape of ``like`` (a tangent of a broadcast result)."""
+    s = shape(like)
+    if shape(t) == s:
+        return t
+    if isinstance(t, _SCALARS) and s == ():
+        return t
+    xp = namespace(like) if not isinstance(like, _SCALARS) else namespace(t)
+    return xp.broadcast_to(xp.asarray(t), s)
+
+
+def _mT(x):
+    xp = namespace(x)
+    return xp.swapaxes(x, -1, -2) if xp is numpy else xp.matrix_transpose(x)
+
+
+def matmul_vjp_a(g, a, b):
+    """Cotangent of ``a`` in ``a @ b``, for any ranks (vectors included)."""
+    xp = namespace(g) if not isinstance(g, _SCALARS) else namespace(b)
+    if ndim(b) == 1:
+        if ndim(a) == 1:
+            return g * b
+        return unbroadcast(xp.asarray(g)[..., None] * b, a)
+    if ndim(a) == 1:
+        return unbroadcast(xp.sum(xp.asarray(g)[..., None, :] * b, axis=-1), a)
+    return unbroadcast(g @ _mT(b), a)
+
+
+def matmul_vjp_b(g, a, b):
+    """Cotangent of ``b`` in ``a @ b``, for any ranks (vectors included)."""
+    xp = namespace(g) if not isinstance(g, _SCALARS) else namespace(a)
+    if ndim(a) == 1:
+        if ndim(b) == 1:
+            return g * a
+        return unbroadcast(a[:, None] * xp.asarray(g)[..., None, :], b)
+    if ndim(b) == 1:
+        return unbroadcast(xp.sum(_mT(a) * xp.asarray(g)[..., None, :], axis=-1), b)
+    return unbroadcast(_mT(a) @ g, b)
+
+
+def dot_vjp_a(g, a, b):
+    """Cotangent of ``a`` in ``np.dot(a, b)`` (numpy's dot contracts a's last and b's second-last axis)."""
+    if ndim(a) == 0 or ndim(b) == 0:
+        return unbroadcast(g * b, a) if ndim(a) == 0 else g * b
+    xp = namespace(g) if not isinstance(g, _SCALARS) else namespace(b)
+    if ndim(b) <= 2:
+        return matmul_vjp_a(g, a, b)
+    # g has axes a[:-1] + b[:-2] + b[-1:]: contract away b's free axes.
+    nb = ndim(b)
+    b_axes = list(range(nb - 2)) + [nb - 1]
+    g_axes = list(range(ndim(a) - 1, ndim(g)))
+    return xp.tensordot(g, b, axes=(g_axes, b_axes))
+
+
+def dot_vjp_b(g, a, b):
+    """Cotangent of ``b`` in ``np.dot(a, b)``."""
+    if ndim(a) == 0 or ndim(b) == 0:
+        return unbroadcast(g * a, b) if ndim(b) == 0 else g * a
+    xp = namespace(g) if not isinstance(g, _SCALARS) else namespace(a)
+    if ndim(b) <= 2 and ndim(a) <= 2:
+        return matmul_vjp_b(g, a, b)
+    na, nb = ndim(a), ndim(b)
+    if nb == 1:
+        return xp.tensordot(a, g, axes=(list(range(na - 1)), list(range(na - 1))))
+    # g: a[:-1] + b[:-2] + b[-1:]; result axes b[:-2], b[-2], b[-1]
+    out = xp.tensordot(a, g, axes=(list(range(na - 1)), list(range(na - 1))))
+    # out axes: a[-1] (= b[-2]), b[:-2]..., b[-1]
+    return xp.moveaxis(out, 0, nb - 2)
+
+
+def unstack(g, axis=0):
+    """The slices of ``g`` along ``axis``: the adjoint of ``stack``."""
+    xp = namespace(g)
+    n = shape(g)[axis]
+    return [xp.take(g, i, axis=axis) if xp is numpy else g[(slice(None),) * (axis % ndim(g)) + (i,)]
+            for i in range(n)]
+
+
+def split_like(g, arrays, axis=0):
+    """Pieces of ``g`` along ``axis`` shaped like ``arrays``: the adjoint of ``concatenate``."""
+    if axis is None:
+        pieces, start = [], 0
+        flat = namespace(g).reshape(g, (-1,))
+        for a in arrays:
+            n = size(a)
+            pieces.append(namespace(g).reshape(flat[start:start + n], shape(a)))
+            start += n
+        return pieces
+    pieces, start = [], 0
+    ax = axis % ndim(g)
+    for a in arrays:
+        n = shape(a)[ax] if ndim(a) else 1
+        index = (slice(None),) * ax + (slice(start, start + n),)
+        pieces.append(g[index])
+        start += n
+    return pieces
+
+
+def inverse_permutation(axes):
+    """The permutation that undoes ``transpose(x, axes)``."""
+    inv = [0] * len(axes)
+    for i, a in enumerate(axes):
+        inv[a % len(axes)] = i
+    return tuple(inv)
+
+
+def max_vjp(g, ans, x, axis=None, keepdims=False):
+    """Cotangent of a max or min reduction: shared equally among the elements that attain it."""
+    xp = namespace(x) if not isinstance(x, _SCALARS) else numpy
+    hit = x == reduce_vjp(ans, x, axis, keepdims)
+    hit = xp.astype(hit, xp.float64) if xp is not numpy else hit.astype(float)
+    count = xp.sum(hit, axis=axis, keepdims=True) if axis is not None else xp.sum(hit)
+    return reduce_vjp(g, x, axis, keepdims) * hit / count
+
+
+def extremum_vjp(g, ans, values):
+    """Cotangents for ``max(values)`` / ``min(values)`` of a list: ``g`` where the value won."""
+    hits = [v == ans for v in values]
+    n = sum(1 for h in hits if h) or 1
+    return [g / n if h else 0.0 * g for h in hits]
+
+
+def extremum_jvp(t, ans, values):
+    """Tangent of ``max(values)`` / ``min(values)`` from the tangents ``t`` of the values."""
+    hits = [i for i, v in enumerate(values) if v == ans]
+    return sum(t[i] for i in hits) / len(hits)
+
+
+def repeat_like(g, values):
+    """``g`` once for each of ``values``: the adjoint of ``sum(values)``."""
+    return [g for _ in values]
+
+
+def check_scalar(value, where):
+    """Raise unless ``value`` is a scalar: ``grad`` needs a scalar output."""
+    if shape(value) != () or _is_container(value):
+        from .errors import NonScalarOutputError  # the errors module needs no compiler
+        raise NonScalarOutputError(
+            f"{where}: grad needs a scalar output, but this function returned "
+            f"{_describe(value)}. Use jacobian or vjp for non-scalar outputs, or reduce "
+            f"the output (np.sum, np.mean) before returning it.")
+
+
+def _describe(value):
+    if _is_container(value):
+        return f"a {type(value).__name__} of {len(value)} items"
+    return f"an array of shape {shape(value)}"
+
+
+def call_fwd(tape, fn, args, kwargs, active):
+    """Forward sweep of a call whose target is known only at run time.
+
+    ``active`` lists the positions of ``args`` that carry derivatives.  The
+    dynamic dispatcher (compiler or tracing fallback) is loaded on first use;
+    the backward sweep runs through ``call_bwd``.
+    """
+    from .dynamic import call_fwd as impl
+    return impl(tape, fn, args, kwargs, active)
+
+
+def call_bwd(tape, d_out):
+    from .dynamic import call_bwd as impl
+    return impl(tape, d_out)

@@ -1,0 +1,205 @@
+"""Every derivative rule, in both modes and through both consumers, against finite differences.
+
+For each primitive and each call in ``rule_cases.CASES``:
+- the reverse rule (called, as the tracer does) satisfies <vjp(g), v> = <g, J v>,
+- the forward rule gives J v,
+- the inlined template (as the code generator emits it) computes what the rule does,
+where J v is a central finite difference of the primitive along a random direction v.
+"""
+
+import builtins
+import importlib
+import math
+import operator
+
+import gast
+import numpy as np
+import pytest
+
+from s2sgrad import runtime
+from s2sgrad.rules import registry
+from s2sgrad.rules.template import constant, inline
+
+from rule_cases import CASES
+
+EPS = 1e-6
+
+
+def _function(prim, case):
+    if case.fn is not None:
+        return case.fn
+    if prim.family == "op":
+        return {"getitem": operator.getitem}[prim.name]
+    if prim.family == "array":
+        mod = np
+    else:
+        mod = importlib.import_module(prim.family)
+    obj = mod
+    for part in prim.name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _tree_map(f, *trees):
+    t0 = trees[0]
+    if isinstance(t0, (list, tuple)):
+        return [_tree_map(f, *parts) for parts in zip(*trees)]
+    return f(*trees)
+
+
+def _inner(a, b):
+    if isinstance(a, (list, tuple)):
+        return sum(_inner(u, v) for u, v in zip(a, b))
+    return float(np.real(np.sum(np.asarray(a) * np.asarray(b))))
+
+
+def _random_like(x, rng):
+    if isinstance(x, (list, tuple)):
+        return [_random_like(e, rng) for e in x]
+    if isinstance(x, float):
+        return float(rng.standard_normal())
+    return rng.standard_normal(np.shape(x))
+
+
+def _with(bound, param, value, argnum):
+    out = dict(bound)
+    if argnum is None:
+        out[param] = value
+    else:
+        vals = list(out[param])
+        vals[argnum] = value
+        out[param] = tuple(vals)
+    return out
+
+
+def _call(fn, prim, bound):
+    args, kwargs, gap = [], {}, False
+    for name, p in prim.signature.parameters.items():
+        if name not in bound:
+            gap = True
+            continue
+        if p.kind is p.VAR_POSITIONAL:
+            args.extend(bound[name])
+        elif p.kind is p.KEYWORD_ONLY or gap:
+            kwargs[name] = bound[name]
+        else:
+            args.append(bound[name])
+    return fn(*args, **kwargs)
+
+
+def _cases():
+    for prim in registry.all_primitives():
+        if prim.nondiff:
+            continue
+        for i, case in enumerate(CASES.get(prim.qualname, [])):
+            yield pytest.param(prim, case, id=f"{prim.qualname}-{i}{case!r}"[:120])
+
+
+def test_every_differentiable_primitive_has_cases():
+    missing = [p.qualname for p in registry.all_primitives()
+               if not p.nondiff and p.qualname not in CASES]
+    assert not missing, f"primitives without test cases in rule_cases.py: {missing}"
+
+
+def _targets(prim, case, bound):
+    va = registry.varargs_param(prim)
+    for param in sorted(set(prim.vjp) | set(prim.jvp)):
+        if param in case.nondiff or param not in bound:
+            continue
+        if param == va:
+            for k in range(len(bound[param])):
+                yield param, k, bound[param][k]
+        else:
+            yield param, None, bound[param]
+
+
+@pytest.mark.parametrize("prim,case", list(_cases()))
+def test_rule_matches_finite_differences(prim, case):
+    rng = np.random.default_rng(0)
+    args, kwargs = case.make(rng)
+    fn = _function(prim, case)
+    bound = prim.bind(args, kwargs)
+    ans = _call(fn, prim, bound)
+    xp = np
+    checked = 0
+    for param, argnum, x in _targets(prim, case, bound):
+        v = _random_like(x, rng)
+        plus = _tree_map(lambda a, d: a + EPS * d, x, v)
+        minus = _tree_map(lambda a, d: a - EPS * d, x, v)
+        f_plus = _call(fn, prim, _with(bound, param, plus, argnum))
+        f_minus = _call(fn, prim, _with(bound, param, minus, argnum))
+        jv = _tree_map(lambda a, b: (np.asarray(a) - np.asarray(b)) / (2 * EPS), f_plus, f_minus)
+        if param in prim.vjp:
+            g = _random_like(ans, rng)
+            ct = registry.apply_rule(prim, prim.vjp[param], xp, g, ans, bound, argnum)
+            assert np.isclose(_inner(ct, v), _inner(g, jv), rtol=1e-5, atol=1e-6), \
+                f"vjp of {prim.qualname} wrt {param}"
+            _check_shape(ct, x, f"vjp of {prim.qualname} wrt {param}")
+            _check_template(prim, prim.vjp[param], bound, g, ans, argnum, ct)
+            checked += 1
+        if param in prim.jvp:
+            tan = registry.apply_rule(prim, prim.jvp[param], xp, v, ans, bound, argnum)
+            _tree_map(lambda a, b: np.testing.assert_allclose(
+                np.broadcast_to(a, np.shape(b)), b, rtol=1e-5, atol=1e-6), tan, jv)
+            _check_template(prim, prim.jvp[param], bound, v, ans, argnum, tan)
+            checked += 1
+    assert checked, f"no rule of {prim.qualname} was exercised by {case!r}"
+
+
+def _check_shape(ct, x, what):
+    if isinstance(x, (list, tuple)):
+        for c, e in zip(ct, x):
+            _check_shape(c, e, what)
+        return
+    assert np.shape(ct) == np.shape(x), f"{what}: cotangent shape {np.shape(ct)} != {np.shape(x)}"
+
+
+def _bindable(value):
+    try:
+        constant(value)
+        return True
+    except TypeError:
+        return False
+
+
+def _check_template(prim, rule, bound, seed, ans, argnum, expected):
+    """Inline the rule as the code generator would and run the generated statements."""
+    tmpl = rule.template
+    seed_name = tmpl.params[1]
+    env = {"xp": np, seed_name: seed, "ans": ans, "_rt": runtime}
+    bindings = {"xp": _name("xp"), seed_name: _name(seed_name), "ans": _name("ans")}
+    va = registry.varargs_param(prim)
+    for p, v in bound.items():
+        if p == va:
+            names = [f"{p}_{k}" for k in range(len(v))]
+            bindings[p] = gast.Tuple(elts=[_name(n) for n in names], ctx=gast.Load())
+            env.update(zip(names, v))
+        elif _bindable(v) and not isinstance(v, float):
+            bindings[p] = v
+        else:
+            bindings[p] = _name(p)
+            env[p] = v
+    if argnum is not None:
+        bindings["argnum"] = argnum
+    counter = [0]
+
+    def namer(base):
+        counter[0] += 1
+        return f"{base}_{counter[0]}"
+    imports = set()
+    stmts, expr = inline(tmpl, bindings, namer, imports)
+    for mod in imports:
+        importlib.import_module(mod)
+        env[mod.split(".")[0]] = importlib.import_module(mod.split(".")[0])
+    env["math"] = math
+    fdef = gast.Module(body=stmts + [gast.Assign(targets=[_name("__result", gast.Store())],
+                                                   value=expr, type_comment=None)],
+                       type_ignores=[])
+    code = compile(gast.gast_to_ast(gast.fix_missing_locations(fdef)), "<template>", "exec")
+    exec(code, env)
+    _tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12),
+              env["__result"], expected)
+
+
+def _name(n, ctx=None):
+    return gast.Name(id=n, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
