@@ -450,3 +450,14 @@ def call_fwd(tape, fn, args, kwargs, active):
 def call_bwd(tape, d_out):
     from .dynamic import call_bwd as impl
     return impl(tape, d_out)
+
+
+# Helpers of the wider rule library live in their own modules and are part of
+# this namespace (generated code still imports only ``s2sgrad.runtime``).
+from .rtlib import arrays as _arrays, linalg as _linalg, special as _special  # noqa: E402
+
+for _mod in (_arrays, _linalg, _special):
+    for _name in _mod.__all__:
+        globals()[_name] = getattr(_mod, _name)
+    __all__ += list(_mod.__all__)
+del _mod, _name

@@ -142,3 +142,12 @@ CASES[f"{RT}.dot_vjp_b"] = [C(R(2, 4), R(2, 3), R(3, 4), nondiff={"b"})]
 CASES[f"{RT}.unstack"] = [C(R(3, 2)), C(R(2, 3), 1)]
 CASES[f"{RT}.split_like"] = [C(R(5), [np.zeros(2), np.zeros(3)], nondiff={"arrays"})]
 CASES[f"{RT}.to_complex_like"] = [C(R(3), R(3), nondiff={"like"})]
+
+# Cases of the wider rule library, one module per area.
+from rule_cases_arrays import CASES as _ARRAYS  # noqa: E402
+from rule_cases_linalg import CASES as _LINALG  # noqa: E402
+from rule_cases_special import CASES as _SPECIAL  # noqa: E402
+
+for _more in (_ARRAYS, _LINALG, _SPECIAL):
+    for _k, _v in _more.items():
+        CASES.setdefault(_k, []).extend(_v)

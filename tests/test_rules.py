@@ -48,9 +48,10 @@ def _tree_map(f, *trees):
 
 
 def _inner(a, b):
+    """The real inner product Re(sum(conj(a) * b)), through containers."""
     if isinstance(a, (list, tuple)):
         return sum(_inner(u, v) for u, v in zip(a, b))
-    return float(np.real(np.sum(np.asarray(a) * np.asarray(b))))
+    return float(np.real(np.sum(np.conj(np.asarray(a)) * np.asarray(b))))
 
 
 def _random_like(x, rng):
@@ -58,7 +59,13 @@ def _random_like(x, rng):
         return [_random_like(e, rng) for e in x]
     if isinstance(x, float):
         return float(rng.standard_normal())
+    if np.iscomplexobj(x):
+        return rng.standard_normal(np.shape(x)) + 1j * rng.standard_normal(np.shape(x))
     return rng.standard_normal(np.shape(x))
+
+
+def _conj(x):
+    return _tree_map(np.conj, x) if isinstance(x, (list, tuple)) else np.conj(x)
 
 
 def _with(bound, param, value, argnum):
@@ -130,12 +137,14 @@ def test_rule_matches_finite_differences(prim, case):
         f_minus = _call(fn, prim, _with(bound, param, minus, argnum))
         jv = _tree_map(lambda a, b: (np.asarray(a) - np.asarray(b)) / (2 * EPS), f_plus, f_minus)
         if param in prim.vjp:
+            # Autograd's convention for complex values: the reverse rule maps the
+            # conjugate of a covector g to the conjugate of its pull-back.
             g = _random_like(ans, rng)
-            ct = registry.apply_rule(prim, prim.vjp[param], xp, g, ans, bound, argnum)
-            assert np.isclose(_inner(ct, v), _inner(g, jv), rtol=1e-5, atol=1e-6), \
+            ct = registry.apply_rule(prim, prim.vjp[param], xp, _conj(g), ans, bound, argnum)
+            assert np.isclose(_inner(v, _conj(ct)), _inner(g, jv), rtol=1e-5, atol=1e-6), \
                 f"vjp of {prim.qualname} wrt {param}"
             _check_shape(ct, x, f"vjp of {prim.qualname} wrt {param}")
-            _check_template(prim, prim.vjp[param], bound, g, ans, argnum, ct)
+            _check_template(prim, prim.vjp[param], bound, _conj(g), ans, argnum, ct)
             checked += 1
         if param in prim.jvp:
             tan = registry.apply_rule(prim, prim.jvp[param], xp, v, ans, bound, argnum)

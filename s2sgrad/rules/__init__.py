@@ -1,10 +1,16 @@
-"""The rule library: derivative rules, written once, used by the code generator and the tracer."""
+"""The rule library: derivative rules, written once, used by the code generator and the tracer.
 
-_RULE_MODULES = ("numpy", "math", "builtins", "runtime_rules")
+Every module in this package other than ``registry`` and ``template`` holds
+rules and is loaded on first use of the registry.
+"""
+
+_NOT_RULES = {"registry", "template"}
 
 
 def load_all():
     """Import every rule module so that its rules are registered."""
     import importlib
-    for name in _RULE_MODULES:
-        importlib.import_module(f"{__name__}.{name}")
+    import pkgutil
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name not in _NOT_RULES:
+            importlib.import_module(f"{__name__}.{info.name}")

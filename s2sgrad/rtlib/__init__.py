@@ -1,0 +1,1 @@
+"""Runtime helpers of the wider rule library, re-exported by ``s2sgrad.runtime``."""

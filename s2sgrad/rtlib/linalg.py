@@ -1,0 +1,3 @@
+"""Runtime helpers for the rules of numpy.linalg, numpy.fft and scipy.linalg."""
+
+__all__ = []
