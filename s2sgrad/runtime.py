@@ -457,7 +457,6 @@ def call_bwd(tape, d_out):
 from .rtlib import arrays as _arrays, linalg as _linalg, special as _special  # noqa: E402
 
 for _mod in (_arrays, _linalg, _special):
-    for _name in _mod.__all__:
-        globals()[_name] = getattr(_mod, _name)
+    globals().update({k: getattr(_mod, k) for k in _mod.__all__})
     __all__ += list(_mod.__all__)
-del _mod, _name
+del _mod
