@@ -22,7 +22,7 @@ __all__ = [
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
     "check_scalar", "call_fwd", "call_bwd", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
-    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like",
+    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
 ]
 
 _SCALARS = (bool, int, float, complex)
@@ -413,6 +413,11 @@ def extremum_jvp(t, ans, values):
     """Tangent of ``max(values)`` / ``min(values)`` from the tangents ``t`` of the values."""
     hits = [i for i, v in enumerate(values) if v == ans]
     return sum(t[i] for i in hits) / len(hits)
+
+
+def keys(mapping):
+    """The keys of a dict as a list (what a loop over ``d.items()`` iterates)."""
+    return list(mapping)
 
 
 def repeat_like(g, values):

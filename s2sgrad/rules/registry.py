@@ -56,6 +56,9 @@ _cache_key = [None]
 class Rule:
     """One derivative rule: a callable for the tracer and a template for the code generator."""
 
+    def __deepcopy__(self, memo):
+        return self  # an annotation shared by copies of the AST, never copied
+
     def __init__(self, fn, kind, param, template=None):
         self.fn = fn
         self.kind = kind          # 'vjp' or 'jvp'
@@ -77,6 +80,9 @@ class Rule:
 
 class Primitive:
     """A function s2sgrad differentiates by rule rather than by looking inside."""
+
+    def __deepcopy__(self, memo):
+        return self  # an annotation shared by copies of the AST, never copied
 
     def __init__(self, name, family="array", signature=None, nondiff=False, view=False,
                  cheap=False, linear=False):

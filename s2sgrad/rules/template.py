@@ -293,10 +293,24 @@ def fold(node):
     return node
 
 
+def _is_specialize(node):
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+        and node.func.attr == "specialize" and isinstance(node.func.value, gast.Name) \
+        and node.func.value.id == RUNTIME_ALIAS and len(node.args) == 1
+
+
 def fold_statements(stmts):
-    """Fold constant conditions in ``if`` statements and conditional expressions."""
+    """Fold constant conditions in ``if`` statements and conditional expressions.
+
+    ``if specialize(cond):`` keeps its special branch only when ``cond`` is
+    known to hold here; otherwise the general code after it remains.
+    """
     out = []
     for s in stmts:
+        if isinstance(s, gast.If) and _is_specialize(s.test):
+            ok, val = static_value(fold(s.test.args[0]))
+            out.extend(fold_statements(s.body if ok and val else s.orelse))
+            continue
         if isinstance(s, gast.If):
             s.test = fold(s.test)
             ok, val = static_value(s.test)
@@ -307,6 +321,10 @@ def fold_statements(stmts):
             s.orelse = fold_statements(s.orelse)
             out.append(s)
             continue
+        if isinstance(s, gast.Return):
+            s.value = _fold_ifexp(fold(s.value))
+            out.append(s)
+            break  # whatever follows a return in this block never runs
         for field, old in gast.iter_fields(s):
             if isinstance(old, gast.expr):
                 setattr(s, field, _fold_ifexp(fold(old)))

@@ -1,0 +1,260 @@
+"""Activity analysis: which variables carry a derivative.
+
+A variable is *varied* when its value depends on a differentiated input and
+*useful* when the output depends on it; it is *active* when both.  Only active
+variables get adjoints, so code for ``n``, ``i``, ``len(x)``, masks and data
+arrays never appears in the backward sweep.  The analysis is flow-insensitive:
+a name is active if any of its assignments makes it so.
+
+This module also answers the two questions every later pass asks of an
+expression: which names it reads in differentiable positions (``diff_names``)
+and what a call in it calls (``callee_of``).
+"""
+
+import gast
+
+from ..errors import UnsupportedError
+from ..frontend.resolve import Callee
+from ..rules import registry
+
+__all__ = ["Activity", "callee_of", "diff_names", "bind_primitive", "attribute_primitive",
+           "int_names", "walk_stmts"]
+
+_OPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mult", gast.Div: "div", gast.Pow: "pow",
+        gast.MatMult: "matmult", gast.Mod: "mod", gast.FloorDiv: "floordiv",
+        gast.USub: "usub", gast.UAdd: "uadd", gast.Not: "not", gast.Invert: "invert",
+        gast.BitAnd: "bitand", gast.BitOr: "bitor", gast.BitXor: "bitxor",
+        gast.LShift: "lshift", gast.RShift: "rshift"}
+
+
+def op_name(op):
+    return _OPS.get(type(op))
+
+
+def walk_stmts(stmts):
+    for s in stmts:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from walk_stmts(s.body)
+            yield from walk_stmts(s.orelse)
+
+
+def callee_of(call, resolver):
+    """The ``Callee`` of a call node (cached on the node)."""
+    callee = getattr(call, "s2s_callee", None)
+    if callee is None:
+        callee = resolver.callee(call)
+        call.s2s_callee = callee
+    return callee
+
+
+def attribute_primitive(attr):
+    """``(primitive, nondiff)`` for an attribute read on a value (``x.T``, ``x.shape``)."""
+    hit = registry.method_primitive(attr)
+    if hit is None:
+        return None
+    return hit[0]
+
+
+def bind_primitive(prim, call, callee, where):
+    """Bind a call's argument nodes to the primitive's parameters: ``{param: node}``."""
+    args = list(call.args)
+    if callee.kind == "method":
+        receiver = callee.receiver
+        if callee.packs and len(args) > 1:
+            args = [gast.Tuple(elts=args, ctx=gast.Load())]
+        args = [receiver] + args
+    kwargs = {kw.arg: kw.value for kw in call.keywords}
+    try:
+        return prim.bind(args, kwargs)
+    except TypeError as exc:
+        raise UnsupportedError(where, f"this call to {callee.name} ({exc})",
+                               "call it with the arguments NumPy documents") from None
+
+
+def diff_names(node, resolver, where="?"):
+    """Names that ``node`` reads in positions a derivative flows through."""
+    out = set()
+    _diff_names(node, resolver, out, where)
+    return out
+
+
+def _diff_names(node, resolver, out, where):
+    if node is None:
+        return
+    if isinstance(node, gast.Name):
+        if isinstance(node.ctx, gast.Load):
+            out.add(node.id)
+        return
+    if isinstance(node, (gast.Constant, gast.Compare, gast.JoinedStr, gast.Lambda)):
+        return
+    if isinstance(node, gast.BinOp):
+        prim = registry.operator_primitive(op_name(node.op))
+        if prim is None or prim.nondiff:
+            return
+        _diff_names(node.left, resolver, out, where)
+        _diff_names(node.right, resolver, out, where)
+        return
+    if isinstance(node, gast.UnaryOp):
+        prim = registry.operator_primitive(op_name(node.op))
+        if prim is not None and not prim.nondiff:
+            _diff_names(node.operand, resolver, out, where)
+        return
+    if isinstance(node, gast.BoolOp):
+        for v in node.values:
+            _diff_names(v, resolver, out, where)
+        return
+    if isinstance(node, gast.IfExp):
+        _diff_names(node.body, resolver, out, where)
+        _diff_names(node.orelse, resolver, out, where)
+        return
+    if isinstance(node, gast.Subscript):
+        _diff_names(node.value, resolver, out, where)
+        return
+    if isinstance(node, gast.Attribute):
+        prim = attribute_primitive(node.attr)
+        if prim is not None and prim.nondiff:
+            return
+        _diff_names(node.value, resolver, out, where)
+        return
+    if isinstance(node, (gast.Tuple, gast.List)):
+        for e in node.elts:
+            _diff_names(e, resolver, out, where)
+        return
+    if isinstance(node, gast.Dict):
+        for v in node.values:
+            _diff_names(v, resolver, out, where)
+        return
+    if isinstance(node, gast.Call):
+        callee = callee_of(node, resolver)
+        kind = callee.kind
+        if kind == "nondiff":
+            return
+        if kind in ("primitive", "method"):
+            bound = bind_primitive(callee.prim, node, callee, where)
+            va = registry.varargs_param(callee.prim)
+            for p, v in bound.items():
+                if p in callee.prim.vjp or p in callee.prim.jvp:
+                    for item in (v if p == va else [v]):
+                        _diff_names(item, resolver, out, where)
+            return
+        if kind == "container":
+            if callee.receiver is not None:
+                method = node.func.attr
+                if method in ("index", "count", "keys"):
+                    return
+                _diff_names(callee.receiver, resolver, out, where)
+            for a in node.args:
+                _diff_names(a, resolver, out, where)
+            return
+        if isinstance(node.func, gast.Attribute) and callee.receiver is not None:
+            _diff_names(callee.receiver, resolver, out, where)
+        for a in node.args:
+            _diff_names(a, resolver, out, where)
+        for kw in node.keywords:
+            _diff_names(kw.value, resolver, out, where)
+        return
+    for child in gast.iter_child_nodes(node):
+        if isinstance(child, gast.expr):
+            _diff_names(child, resolver, out, where)
+
+
+class Activity:
+    """Varied, useful and active names of one normalized function."""
+
+    def __init__(self, norm, active_params):
+        self.norm = norm
+        self.resolver = norm.resolver
+        body = norm.node.body
+        flows = list(self._flows(body))
+        varied = set(active_params)
+        changed = True
+        while changed:
+            changed = False
+            for target, sources in flows:
+                if target not in varied and sources & varied:
+                    varied.add(target)
+                    changed = True
+        useful = {norm.return_name} if norm.return_name else set()
+        changed = True
+        while changed:
+            changed = False
+            for target, sources in flows:
+                if target in useful and not sources <= useful:
+                    useful |= sources
+                    changed = True
+        self.varied = varied
+        self.useful = useful
+        self.active = varied & useful
+
+    def _flows(self, body):
+        """``(target, names its new value depends on)`` for each place a value flows."""
+        fsrc = self.norm.fsrc
+        for s in walk_stmts(body):
+            where = fsrc.where(s) if hasattr(s, "lineno") else fsrc.where()
+            if isinstance(s, gast.Assign):
+                target = s.targets[0]
+                sources = diff_names(s.value, self.resolver, where)
+                if isinstance(target, gast.Name):
+                    yield target.id, sources
+                elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                    yield target.value.id, sources
+                if isinstance(s.value, gast.Call):
+                    callee = callee_of(s.value, self.resolver)
+                    if callee.kind == "container" and callee.receiver is not None \
+                            and isinstance(callee.receiver, gast.Name):
+                        pass  # l.pop(): the target depends on l (counted above)
+            elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+                callee = callee_of(s.value, self.resolver)
+                if callee.kind == "container" and isinstance(callee.receiver, gast.Name):
+                    sources = set()
+                    for a in s.value.args:
+                        sources |= diff_names(a, self.resolver, where)
+                    yield callee.receiver.id, sources
+
+    def is_active(self, name):
+        return name in self.active
+
+    def expr_active(self, node, where="?"):
+        return bool(diff_names(node, self.resolver, where) & self.active)
+
+
+def int_names(norm):
+    """Names that only ever hold integers: range loop variables and integer arithmetic."""
+    body = norm.node.body
+    candidates = {}
+    loop_targets = set()
+    for s in walk_stmts(body):
+        if isinstance(s, gast.For):
+            loop_targets.add(s.target.id)
+        elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            candidates.setdefault(s.targets[0].id, []).append(s.value)
+    ints = set(loop_targets)
+    changed = True
+    while changed:
+        changed = False
+        for nm, values in candidates.items():
+            if nm not in ints and all(_is_int_expr(v, ints) for v in values):
+                ints.add(nm)
+                changed = True
+    params = {a.id for a in norm.node.args.args}
+    return ints - (params - loop_targets)
+
+
+def _is_int_expr(node, ints):
+    if isinstance(node, gast.Constant):
+        return isinstance(node.value, int) and not isinstance(node.value, bool)
+    if isinstance(node, gast.Name):
+        return node.id in ints
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Sub, gast.Mult,
+                                                             gast.FloorDiv, gast.Mod)):
+        return _is_int_expr(node.left, ints) and _is_int_expr(node.right, ints)
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return _is_int_expr(node.operand, ints)
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == "len":
+        return True
+    return False
+
+
+# Re-exported for the transforms.
+Callee = Callee

@@ -1,0 +1,134 @@
+"""Liveness over structured code (assignments, if, for, while, break).
+
+Two passes use it: the reverse transform asks which variables a loop body
+reads before it writes them (the ones carried from one iteration to the next),
+and tape pruning asks whether a value restored in the backward sweep is ever
+read before it is overwritten; if not, the restore and its push both go.
+"""
+
+import gast
+
+__all__ = ["uses_defs", "live_in", "upward_exposed", "definitely_assigned", "maybe_assigned"]
+
+
+def _names(node, ctx):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, ctx)}
+
+
+def uses_defs(s):
+    """``(uses, defs, kills)`` of a simple statement: kills are whole redefinitions."""
+    if isinstance(s, gast.Assign):
+        uses = _names(s.value, gast.Load)
+        defs, kills = set(), set()
+        for t in s.targets:
+            if isinstance(t, gast.Name):
+                defs.add(t.id)
+                kills.add(t.id)
+            else:
+                uses |= _names(t, gast.Load)
+                base = t
+                while isinstance(base, (gast.Subscript, gast.Attribute)):
+                    base = base.value
+                if isinstance(base, gast.Name):
+                    uses.add(base.id)   # a partial write keeps the rest of the value
+                    defs.add(base.id)
+        return uses, defs, kills
+    if isinstance(s, gast.AugAssign):
+        uses = _names(s.value, gast.Load) | _names(s.target, gast.Load)
+        base = s.target
+        while isinstance(base, (gast.Subscript, gast.Attribute)):
+            base = base.value
+        if isinstance(base, gast.Name):
+            uses.add(base.id)
+            return uses, {base.id}, set()
+        return uses, set(), set()
+    if isinstance(s, gast.Expr):
+        uses = _names(s.value, gast.Load)
+        defs = set()
+        # A method call that mutates its receiver (l.append, l.pop) also defines it.
+        v = s.value
+        if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
+                and isinstance(v.func.value, gast.Name):
+            defs.add(v.func.value.id)
+        return uses, defs, set()
+    if isinstance(s, (gast.Return, gast.Assert, gast.Raise)):
+        return {n.id for n in gast.walk(s) if isinstance(n, gast.Name)}, set(), set()
+    return set(), set(), set()
+
+
+def live_in(stmts, live_out, on_stmt=None, _break_to=None):
+    """Variables live at the start of ``stmts`` given those live at its end.
+
+    ``on_stmt(stmt, live_after)`` is called for each simple statement (more
+    than once inside loops; the last call has the fixpoint).
+    """
+    live = set(live_out)
+    for s in reversed(stmts):
+        live = _transfer(s, live, on_stmt, _break_to)
+    return live
+
+
+def _transfer(s, live_after, on_stmt, break_to):
+    if isinstance(s, gast.If):
+        test = _names(s.test, gast.Load)
+        return test | live_in(s.body, live_after, on_stmt, break_to) \
+            | live_in(s.orelse, live_after, on_stmt, break_to)
+    if isinstance(s, gast.For):
+        target = _names(s.target, gast.Store)
+        header = set(live_after)
+        while True:
+            body_in = live_in(s.body, header, on_stmt, live_after)
+            new = set(live_after) | (body_in - target)
+            if new == header:
+                break
+            header = new
+        return header | _names(s.iter, gast.Load)
+    if isinstance(s, gast.While):
+        test = _names(s.test, gast.Load)
+        header = set(live_after) | test
+        while True:
+            body_in = live_in(s.body, header, on_stmt, live_after)
+            new = set(live_after) | test | body_in
+            if new == header:
+                break
+            header = new
+        return header
+    if isinstance(s, gast.Break):
+        return set(break_to or ())
+    if isinstance(s, gast.Continue):
+        return set(live_after)
+    if on_stmt is not None:
+        on_stmt(s, live_after)
+    uses, defs, kills = uses_defs(s)
+    return (live_after - kills) | uses
+
+
+def upward_exposed(stmts):
+    """Names ``stmts`` may read before assigning them (values flowing in from before)."""
+    return live_in(stmts, set())
+
+
+def definitely_assigned(stmts, before=frozenset()):
+    """Names assigned on every path through ``stmts`` (a loop may run zero times)."""
+    out = set(before)
+    for s in stmts:
+        if isinstance(s, gast.If):
+            out |= definitely_assigned(s.body, out) & definitely_assigned(s.orelse, out)
+        elif isinstance(s, (gast.For, gast.While)):
+            continue
+        elif isinstance(s, (gast.Break, gast.Continue, gast.Return, gast.Raise)):
+            break
+        else:
+            _, _, kills = uses_defs(s)
+            out |= kills
+    return out
+
+
+def maybe_assigned(stmts):
+    """Names assigned on some path through ``stmts``, loop variables included."""
+    out = set()
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                out.add(n.id)
+    return out

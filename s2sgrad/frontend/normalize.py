@@ -1,0 +1,1043 @@
+"""Lowering a user function to s2sgrad's small core language.
+
+The core language is Python with fewer forms, so later passes have fewer cases:
+
+- assignments have one target: a name, ``name[index]`` or ``name.attr``;
+  augmented assignment, tuple unpacking and chained assignment are spelled out;
+- calls to user functions (and calls known only at run time) stand alone on
+  the right of an assignment, with plain names or constants as arguments;
+- conditional expressions, comprehensions, generator expressions, lambdas and
+  ``:=`` become statements and nested functions;
+- ``for`` loops run over ``range(...)`` (a loop over a sequence becomes a loop
+  over its indices); loop headers and ``while`` tests are re-evaluated exactly
+  as Python would;
+- ``break``, ``continue`` and ``return`` are gone except one final ``return``
+  and, at the end of a loop body, ``if <flag>: break``.
+
+Every statement keeps the line of the user's source it came from (``s2s_line``)
+so generated code can cite it.  The pass never looks at values; it needs only
+the names the function assigns, to tell local functions from global ones.
+"""
+
+import copy
+
+import gast
+
+from ..errors import UnsupportedError
+from .resolve import Callee, Resolver
+
+__all__ = ["Namer", "normalize", "Normalized", "assigned_names", "name", "assign"]
+
+
+# ---------------------------------------------------------------------------
+# Small AST helpers shared by the passes
+# ---------------------------------------------------------------------------
+
+def name(id_, ctx=None):
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def store(id_):
+    return name(id_, gast.Store())
+
+
+def assign(target, value, line=None):
+    if isinstance(target, str):
+        target = store(target)
+    node = gast.Assign(targets=[target], value=value, type_comment=None)
+    if line is not None:
+        node.s2s_line = line
+    return node
+
+
+def const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def call(func, args, keywords=()):
+    if isinstance(func, str):
+        func = name(func)
+    return gast.Call(func=func, args=list(args), keywords=list(keywords))
+
+
+def subscript(value, index):
+    if isinstance(index, int):
+        index = const(index)
+    return gast.Subscript(value=value, slice=index, ctx=gast.Load())
+
+
+def set_line(stmts, line):
+    for s in stmts:
+        if getattr(s, "s2s_line", None) is None:
+            s.s2s_line = line
+        for child in _child_blocks(s):
+            set_line(child, line)
+    return stmts
+
+
+def _child_blocks(s):
+    if isinstance(s, (gast.If, gast.For, gast.While)):
+        return [s.body, s.orelse]
+    return []
+
+
+def assigned_names(node):
+    """Names bound anywhere in ``node`` (targets, loop variables, parameters, defs)."""
+    out = set()
+    for n in gast.walk(node):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param, gast.Del)):
+            out.add(n.id)
+        elif isinstance(n, gast.FunctionDef) and n is not node:
+            out.add(n.name)
+    return out
+
+
+def all_names(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+
+class Namer:
+    """Fresh, deterministic names that clash with nothing the user wrote."""
+
+    def __init__(self, used=()):
+        self.used = set(used)
+
+    def fresh(self, base):
+        base = base.strip("_") or "t"
+        if base not in self.used:
+            self.used.add(base)
+            return base
+        k = 1
+        while f"{base}_{k}" in self.used:
+            k += 1
+        self.used.add(f"{base}_{k}")
+        return f"{base}_{k}"
+
+    def reserve(self, *names):
+        self.used.update(names)
+
+
+class Normalized:
+    """The result of normalizing one function."""
+
+    def __init__(self, fsrc, node, namer, nested, resolver, return_name):
+        self.fsrc = fsrc
+        self.node = node                # the lowered FunctionDef
+        self.namer = namer
+        self.nested = nested            # name -> (FunctionDef, free variable names)
+        self.resolver = resolver
+        self.return_name = return_name  # the variable the final ``return`` returns
+
+
+def normalize(fsrc, extra_params=()):
+    """Lower ``fsrc.node`` to the core language; returns a ``Normalized``."""
+    node = copy.deepcopy(fsrc.node)
+    if extra_params:
+        node.args.args = list(node.args.args) + [
+            gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
+            for p in extra_params]
+    _check_signature(fsrc, node)
+    namer = Namer(all_names(node) | set(fsrc.globals) | set(fsrc.closure))
+    locals_ = assigned_names(node)
+    nested = _collect_nested(fsrc, node, locals_)
+    resolver = Resolver(fsrc, locals_ - set(nested), {k: v[0] for k, v in nested.items()})
+    body = node.body
+    if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
+            and isinstance(body[0].value.value, str):
+        node.s2s_doc = body[0].value.value
+        body = body[1:]
+    lowering = _Lowering(fsrc, namer, resolver, nested)
+    body = lowering.block(body)
+    body, return_name = _Jumps(fsrc, namer).function(body, node)
+    node.body = body or [gast.Pass()]
+    return Normalized(fsrc, node, namer, nested, resolver, return_name)
+
+
+def _check_signature(fsrc, node):
+    args = node.args
+    if args.vararg is not None or args.kwarg is not None:
+        raise UnsupportedError(fsrc.where(node), f"the variable parameter list of {node.name}",
+                               "give it named parameters (a list or dict can be one parameter)")
+
+
+# ---------------------------------------------------------------------------
+# Nested functions: lifted to the module, their free variables made parameters
+# ---------------------------------------------------------------------------
+
+def _collect_nested(fsrc, node, locals_):
+    """Find defs (and named lambdas) inside ``node``: name -> (FunctionDef, free locals)."""
+    found = {}
+    for stmt in gast.walk(node):
+        if stmt is node or not isinstance(stmt, gast.FunctionDef):
+            continue
+        inner_locals = assigned_names(stmt)
+        reads = {n.id for n in gast.walk(stmt)
+                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        free = sorted((reads - inner_locals) & (locals_ - {stmt.name}))
+        found[stmt.name] = (stmt, free)
+    # A nested function that calls another nested function needs that one's free variables too.
+    changed = True
+    while changed:
+        changed = False
+        for fname, (fdef, free) in found.items():
+            calls = {n.func.id for n in gast.walk(fdef)
+                     if isinstance(n, gast.Call) and isinstance(n.func, gast.Name)}
+            extra = set()
+            for c in calls & set(found):
+                extra.update(v for v in found[c][1] if v != fname)
+            new = sorted(set(free) | (extra - {fname}))
+            if new != free:
+                found[fname] = (fdef, new)
+                changed = True
+    return found
+
+
+# ---------------------------------------------------------------------------
+# Pass 1: desugaring statements and expressions, normalizing loops
+# ---------------------------------------------------------------------------
+
+_UNSUPPORTED_STMTS = {
+    gast.With: ("a with statement", "move it out of the differentiated function"),
+    gast.AsyncWith: ("an async with statement", ""),
+    gast.Try: ("a try statement", "move the error handling out of the differentiated function"),
+    gast.Global: ("a global statement", "pass the value as an argument and return the new one"),
+    gast.Nonlocal: ("a nonlocal statement", "return the new value instead of assigning it"),
+    gast.ClassDef: ("a class definition inside the function", "define the class at module level"),
+    gast.AsyncFunctionDef: ("an async function", ""),
+    gast.AsyncFor: ("an async for loop", ""),
+    gast.Import: ("an import inside the function", "import at module level"),
+    gast.ImportFrom: ("an import inside the function", "import at module level"),
+}
+if hasattr(gast, "Match"):
+    _UNSUPPORTED_STMTS[gast.Match] = ("a match statement", "use if/elif")
+if hasattr(gast, "TryStar"):
+    _UNSUPPORTED_STMTS[gast.TryStar] = ("a try statement", "")
+
+_BINOP_NAMES = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mult", gast.Div: "div",
+                gast.Pow: "pow", gast.MatMult: "matmult", gast.Mod: "mod"}
+
+
+class _Lowering:
+    def __init__(self, fsrc, namer, resolver, nested):
+        self.fsrc = fsrc
+        self.namer = namer
+        self.resolver = resolver
+        self.nested = nested
+
+    def error(self, node, construct, advice=""):
+        return UnsupportedError(self.fsrc.where(node), construct, advice)
+
+    # -- statements -------------------------------------------------------
+
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            lowered = self.stmt(s)
+            set_line(lowered, getattr(s, "lineno", None))
+            out.extend(lowered)
+        return out
+
+    def stmt(self, s):
+        for kind, (what, advice) in _UNSUPPORTED_STMTS.items():
+            if isinstance(s, kind):
+                raise self.error(s, what, advice)
+        method = getattr(self, "stmt_" + type(s).__name__, None)
+        if method is None:
+            raise self.error(s, f"the statement {type(s).__name__}")
+        return method(s)
+
+    def stmt_Pass(self, s):
+        return []
+
+    def stmt_Break(self, s):
+        return [s]
+
+    def stmt_Continue(self, s):
+        return [s]
+
+    def stmt_FunctionDef(self, s):
+        # Lifted to module level (see _collect_nested); nothing stays here.
+        return []
+
+    def stmt_Delete(self, s):
+        for t in s.targets:
+            if not isinstance(t, gast.Name):
+                raise self.error(s, "del of an item or attribute",
+                                 "build a new list or array instead")
+        return []
+
+    def stmt_Expr(self, s):
+        out = []
+        v = s.value
+        if isinstance(v, gast.Constant):
+            return []
+        if isinstance(v, (gast.Yield, gast.YieldFrom, gast.Await)):
+            raise self.error(s, "a generator (yield)", "return a list instead")
+        value = self.expr(v, out, top=True)
+        if isinstance(value, gast.Call):
+            out.append(gast.Expr(value=value))
+        return out
+
+    def stmt_Assert(self, s):
+        out = []
+        test = self.expr(s.test, out)
+        out.append(gast.Assert(test=test, msg=s.msg))
+        return out
+
+    def stmt_Raise(self, s):
+        return [s]
+
+    def stmt_Return(self, s):
+        out = []
+        value = const(None) if s.value is None else self.expr(s.value, out, top=True)
+        if isinstance(value, gast.Call) and getattr(value, "s2s_hoist", False):
+            tmp = self.namer.fresh(_call_base(value))
+            out.append(assign(tmp, value))
+            value = name(tmp)
+        r = gast.Return(value=value)
+        out.append(r)
+        return out
+
+    def stmt_AnnAssign(self, s):
+        if s.value is None:
+            return []
+        return self.stmt_Assign(gast.Assign(targets=[s.target], value=s.value, type_comment=None))
+
+    def stmt_Assign(self, s):
+        out = []
+        targets = s.targets
+        if len(targets) == 1 and isinstance(targets[0], gast.Name) and isinstance(s.value, gast.Lambda):
+            return self._lambda_def(s.value, targets[0].id)
+        if len(targets) == 1 and isinstance(targets[0], gast.Name) and isinstance(s.value, gast.IfExp):
+            return self._ifexp_into(s.value, targets[0].id)
+        if len(targets) == 1 and isinstance(targets[0], gast.Name) \
+                and isinstance(s.value, (gast.ListComp, gast.DictComp)) \
+                and targets[0].id not in all_names(s.value):
+            return self._comprehension_into(s.value, targets[0].id)
+        value = self.expr(s.value, out, top=True)
+        if len(targets) > 1:
+            first = targets[0]
+            self.assign_to(first, value, out)
+            src = first if isinstance(first, gast.Name) else None
+            if src is None:
+                raise self.error(s, "a chained assignment whose first target is not a name")
+            for t in targets[1:]:
+                self.assign_to(t, name(src.id), out)
+            return out
+        self.assign_to(targets[0], value, out)
+        return out
+
+    def assign_to(self, target, value, out):
+        if isinstance(target, gast.Name):
+            out.append(assign(store(target.id), value))
+            return
+        if isinstance(target, gast.Subscript):
+            base = target.value
+            if not isinstance(base, gast.Name):
+                base = self.expr(base, out)
+                if not isinstance(base, gast.Name):
+                    tmp = self.namer.fresh("item")
+                    out.append(assign(tmp, base))
+                    base = name(tmp)
+            index = self.expr(target.slice, out)
+            if base.id in all_names(value):
+                # The new value reads the array it is written into: compute it first.
+                tmp = self.namer.fresh(base.id + "_item")
+                out.append(assign(tmp, value))
+                value = name(tmp)
+            out.append(assign(gast.Subscript(value=base, slice=index, ctx=gast.Store()), value))
+            return
+        if isinstance(target, gast.Attribute):
+            obj = self.expr(target.value, out)
+            out.append(assign(gast.Attribute(value=obj, attr=target.attr, ctx=gast.Store()), value))
+            return
+        if isinstance(target, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in target.elts):
+                raise self.error(target, "starred unpacking (a, *rest = ...)",
+                                 "index the sequence explicitly")
+            names = assigned_names(target)
+            if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts) \
+                    and not any(isinstance(e, gast.Starred) for e in value.elts):
+                reads = {n.id for e in value.elts for n in gast.walk(e) if isinstance(n, gast.Name)}
+                if reads & names:
+                    temps = []
+                    for elt_t, elt_v in zip(target.elts, value.elts):
+                        tmp = self.namer.fresh(_target_base(elt_t) + "_new")
+                        out.append(assign(tmp, elt_v))
+                        temps.append(tmp)
+                    for elt_t, tmp in zip(target.elts, temps):
+                        self.assign_to(elt_t, name(tmp), out)
+                else:
+                    for elt_t, elt_v in zip(target.elts, value.elts):
+                        self.assign_to(elt_t, elt_v, out)
+                return
+            if not isinstance(value, gast.Name) or value.id in names:
+                base = "_".join(_target_base(e) for e in target.elts[:3])
+                tmp = self.namer.fresh(base)
+                out.append(assign(tmp, value))
+                value = name(tmp)
+            for k, elt in enumerate(target.elts):
+                self.assign_to(elt, subscript(name(value.id), k), out)
+            return
+        raise self.error(target, f"assignment to {type(target).__name__}")
+
+    def stmt_AugAssign(self, s):
+        out = []
+        value = self.expr(s.value, out)
+        target = s.target
+        if isinstance(target, gast.Name):
+            out.append(assign(store(target.id),
+                              gast.BinOp(left=name(target.id), op=s.op, right=value)))
+            return out
+        if isinstance(target, gast.Subscript):
+            base = self.expr(target.value, out)
+            if not isinstance(base, gast.Name):
+                raise self.error(s, "augmented assignment to an item of an expression",
+                                 "assign the expression to a name first")
+            index = self.expr(target.slice, out)
+            if not _is_simple_index(index):
+                tmp = self.namer.fresh("index")
+                out.append(assign(tmp, index))
+                index = name(tmp)
+            read = gast.Subscript(value=name(base.id), slice=copy.deepcopy(index), ctx=gast.Load())
+            new = gast.BinOp(left=read, op=s.op, right=value)
+            if base.id in {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}:
+                tmp = self.namer.fresh(base.id + "_item")
+                out.append(assign(tmp, new))
+                new = name(tmp)
+            out.append(assign(gast.Subscript(value=name(base.id), slice=index, ctx=gast.Store()), new))
+            return out
+        if isinstance(target, gast.Attribute):
+            obj = self.expr(target.value, out)
+            read = gast.Attribute(value=copy.deepcopy(obj), attr=target.attr, ctx=gast.Load())
+            out.append(assign(gast.Attribute(value=obj, attr=target.attr, ctx=gast.Store()),
+                              gast.BinOp(left=read, op=s.op, right=value)))
+            return out
+        raise self.error(s, f"augmented assignment to {type(target).__name__}")
+
+    def stmt_If(self, s):
+        out = []
+        test = self.expr(s.test, out)
+        out.append(gast.If(test=test, body=self.block(s.body), orelse=self.block(s.orelse)))
+        return out
+
+    def stmt_While(self, s):
+        if s.orelse:
+            raise self.error(s, "else on a while loop", "use a flag set before break")
+        pre = []
+        test = self.expr(s.test, pre)
+        body = self.block(s.body)
+        if pre:
+            # The test needed statements of its own: evaluate them again before each test.
+            again = []
+            test_again = self.expr(copy.deepcopy(s.test), again)
+            cond = self.namer.fresh("running")
+            pre.append(assign(cond, test))
+            again.append(assign(cond, test_again))
+            set_line(again, s.lineno)
+            return pre + [gast.While(test=name(cond), body=body + again, orelse=[])]
+        return [gast.While(test=test, body=body, orelse=[])]
+
+    def stmt_For(self, s):
+        if s.orelse:
+            raise self.error(s, "else on a for loop", "use a flag set before break")
+        out = []
+        it = s.iter
+        body = s.body
+        loop_line = s.lineno
+        kind = self._iter_kind(it)
+        if kind == "range":
+            args = [self.expr(a, out) for a in it.args]
+            assigned = assigned_names(gast.Module(body=body, type_ignores=[]))
+            for k, a in enumerate(args):
+                if not _is_const(a) and (not isinstance(a, gast.Name) or a.id in assigned):
+                    tmp = self.namer.fresh(("start", "stop", "step")[k if len(args) > 1 else 1])
+                    out.append(assign(tmp, a))
+                    args[k] = name(tmp)
+            header = call("range", args)
+            if isinstance(s.target, gast.Name):
+                target, prologue = s.target.id, []
+            else:
+                target = self.namer.fresh("i")
+                prologue = []
+                self.assign_to(s.target, name(target), prologue)
+            set_line(prologue, loop_line)
+            out.append(self._for(target, header, prologue + self.block(body)))
+            return out
+        if kind in ("enumerate", "zip", "reversed"):
+            seqs = [self._as_name(a, out, "seq") for a in it.args[: (1 if kind != "zip" else None)]]
+            target = s.target
+            if kind == "enumerate" and len(it.args) == 1 and isinstance(target, gast.Tuple) \
+                    and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name):
+                idx = target.elts[0].id
+                prologue = []
+                self.assign_to(target.elts[1], subscript(name(seqs[0]), name(idx)), prologue)
+                set_line(prologue, loop_line)
+                header = call("range", [call("len", [name(seqs[0])])])
+                out.append(self._for(idx, header, prologue + self.block(body)))
+                return out
+            idx = self.namer.fresh("i")
+            if kind == "zip":
+                lens = [call("len", [name(q)]) for q in seqs]
+                header = call("range", [call("min", lens) if len(lens) > 1 else lens[0]])
+                items = gast.Tuple(elts=[subscript(name(q), name(idx)) for q in seqs], ctx=gast.Load())
+            elif kind == "enumerate":
+                header = call("range", [call("len", [name(seqs[0])])])
+                start = self.expr(it.args[1], out) if len(it.args) > 1 else None
+                counter = name(idx) if start is None else gast.BinOp(left=name(idx), op=gast.Add(),
+                                                                     right=start)
+                items = gast.Tuple(elts=[counter, subscript(name(seqs[0]), name(idx))], ctx=gast.Load())
+            else:
+                n = call("len", [name(seqs[0])])
+                header = call("range", [gast.BinOp(left=n, op=gast.Sub(), right=const(1)),
+                                        gast.UnaryOp(op=gast.USub(), operand=const(1)),
+                                        gast.UnaryOp(op=gast.USub(), operand=const(1))])
+                items = subscript(name(seqs[0]), name(idx))
+            prologue = []
+            self.assign_to(s.target, items, prologue)
+            set_line(prologue, loop_line)
+            out.append(self._for(idx, header, prologue + self.block(body)))
+            return out
+        if kind in ("items", "keys", "values"):
+            mapping = self._as_name(it.func.value, out, "mapping")
+            keys = self.namer.fresh("keys")
+            keys_call = call(gast.Attribute(value=name("_rt"), attr="keys", ctx=gast.Load()),
+                             [name(mapping)])
+            keys_call.s2s_callee = Callee("nondiff", "keys")
+            out.append(assign(keys, keys_call))
+            idx = self.namer.fresh("i")
+            key = subscript(name(keys), name(idx))
+            if kind == "items":
+                item = gast.Tuple(elts=[key, subscript(name(mapping), copy.deepcopy(key))],
+                                  ctx=gast.Load())
+            elif kind == "keys":
+                item = key
+            else:
+                item = subscript(name(mapping), key)
+            prologue = []
+            self.assign_to(s.target, item, prologue)
+            set_line(prologue, loop_line)
+            header = call("range", [call("len", [name(keys)])])
+            out.append(self._for(idx, header, prologue + self.block(body)))
+            return out
+        # A loop over a sequence: a loop over its indices.
+        seq = self._as_name(it, out, "seq")
+        idx = self.namer.fresh("i")
+        prologue = []
+        self.assign_to(s.target, subscript(name(seq), name(idx)), prologue)
+        set_line(prologue, loop_line)
+        header = call("range", [call("len", [name(seq)])])
+        out.append(self._for(idx, header, prologue + self.block(body)))
+        return out
+
+    def _for(self, target, header, body):
+        return gast.For(target=store(target), iter=header, body=body or [gast.Pass()],
+                        orelse=[], type_comment=None)
+
+    def _iter_kind(self, it):
+        if isinstance(it, gast.Call):
+            if isinstance(it.func, gast.Attribute) and it.func.attr in ("items", "keys", "values") \
+                    and not it.args:
+                return it.func.attr
+            ok, value = self.resolver.static_value(it.func)
+            if ok and value is range and not it.keywords:
+                return "range"
+            if ok and value in (enumerate, zip, reversed) and not it.keywords:
+                return value.__name__
+        return "sequence"
+
+    def _as_name(self, node, out, base):
+        value = self.expr(node, out)
+        if isinstance(value, gast.Name):
+            return value.id
+        tmp = self.namer.fresh(base)
+        out.append(assign(tmp, value))
+        return tmp
+
+    # -- expressions --------------------------------------------------------
+
+    def expr(self, node, out, top=False):
+        """Lower an expression; statements it needs first are appended to ``out``.
+
+        With ``top``, the expression is the whole right-hand side of an
+        assignment, so a user call may stay where it is.
+        """
+        method = getattr(self, "expr_" + type(node).__name__, None)
+        if method is not None:
+            return method(node, out, top)
+        if isinstance(node, (gast.Yield, gast.YieldFrom, gast.Await)):
+            raise self.error(node, "a generator (yield)", "return a list instead")
+        if isinstance(node, (gast.Set, gast.SetComp)):
+            raise self.error(node, "a set", "use a list")
+        if isinstance(node, gast.Starred):
+            raise self.error(node, "a starred argument (*args)", "pass the items explicitly")
+        return self._generic(node, out)
+
+    def _generic(self, node, out):
+        for field, old in gast.iter_fields(node):
+            if isinstance(old, gast.expr):
+                setattr(node, field, self.expr(old, out))
+            elif isinstance(old, list):
+                setattr(node, field, [self.expr(v, out) if isinstance(v, gast.expr) else
+                                      self._keyword(v, out) if isinstance(v, gast.keyword) else v
+                                      for v in old])
+        return node
+
+    def _keyword(self, kw, out):
+        kw.value = self.expr(kw.value, out)
+        return kw
+
+    def expr_Name(self, node, out, top):
+        return node
+
+    def expr_Constant(self, node, out, top):
+        return node
+
+    def expr_Lambda(self, node, out, top):
+        fname = self.namer.fresh("lambda_fn")
+        out.extend(self._lambda_def(node, fname))
+        return name(fname)
+
+    def _lambda_def(self, lam, fname):
+        fdef = gast.FunctionDef(name=fname, args=lam.args, body=[gast.Return(value=lam.body)],
+                                decorator_list=[], returns=None, type_comment=None, type_params=[])
+        gast.copy_location(fdef, lam)
+        fdef.body[0].lineno = lam.lineno
+        locals_ = self.resolver.local_names | set(self.nested)
+        reads = {n.id for n in gast.walk(lam.body) if isinstance(n, gast.Name)}
+        free = sorted((reads - assigned_names(fdef)) & (locals_ - {fname}))
+        self.nested[fname] = (fdef, free)
+        self.resolver.lifted[fname] = fdef
+        self.resolver.local_names.discard(fname)
+        return []
+
+    def expr_IfExp(self, node, out, top):
+        tmp = self.namer.fresh("choice")
+        out.extend(self._ifexp_into(node, tmp))
+        return name(tmp)
+
+    def _ifexp_into(self, node, target):
+        out = []
+        test = self.expr(node.test, out)
+        body, orelse = [], []
+        body_value = self.expr(node.body, body, top=True)
+        body.append(assign(target, body_value))
+        else_value = self.expr(node.orelse, orelse, top=True)
+        orelse.append(assign(target, else_value))
+        out.append(gast.If(test=test, body=body, orelse=orelse))
+        return out
+
+    def expr_NamedExpr(self, node, out, top):
+        value = self.expr(node.value, out, top=True)
+        out.append(assign(store(node.target.id), value))
+        return name(node.target.id)
+
+    def expr_ListComp(self, node, out, top):
+        result = self.namer.fresh("items")
+        out.extend(self._comprehension_into(node, result))
+        return name(result)
+
+    def expr_DictComp(self, node, out, top):
+        result = self.namer.fresh("mapping")
+        out.extend(self._comprehension_into(node, result))
+        return name(result)
+
+    def _comprehension_into(self, node, result):
+        out = []
+        if isinstance(node, gast.DictComp):
+            out.append(assign(result, gast.Dict(keys=[], values=[])))
+
+            def emit(pair, body):
+                k, v = pair
+                body.append(assign(gast.Subscript(value=name(result), slice=k, ctx=gast.Store()), v))
+            self._comprehension(node.generators, (node.key, node.value), out, emit)
+            return out
+        out.append(assign(result, gast.List(elts=[], ctx=gast.Load())))
+        append = gast.Attribute(value=name(result), attr="append", ctx=gast.Load())
+        self._comprehension(node.generators, node.elt, out,
+                            lambda v, body: body.append(gast.Expr(value=call(append, [v]))))
+        return out
+
+    def expr_GeneratorExp(self, node, out, top):
+        return self.expr_ListComp(node, out, top)
+
+    def _comprehension(self, generators, elt, out, emit):
+        """Spell out ``for`` clauses (with ``if`` filters) as nested loops."""
+        renames = {}
+        for gen in generators:
+            for n in gast.walk(gen.target):
+                if isinstance(n, gast.Name):
+                    renames[n.id] = self.namer.fresh(n.id)
+
+        def rename(tree):
+            tree = copy.deepcopy(tree)
+            for n in gast.walk(tree):
+                if isinstance(n, gast.Name) and n.id in renames:
+                    n.id = renames[n.id]
+            return tree
+
+        def build(k):
+            if k == len(generators):
+                body = []
+                if isinstance(elt, tuple):
+                    pair = tuple(self.expr(rename(e), body) for e in elt)
+                    emit(pair, body)
+                else:
+                    emit(self.expr(rename(elt), body), body)
+                return body
+            gen = generators[k]
+            inner = build(k + 1)
+            for cond in reversed(gen.ifs):
+                pre = []
+                test = self.expr(rename(cond), pre)
+                inner = pre + [gast.If(test=test, body=inner, orelse=[])]
+            loop = gast.For(target=rename(gen.target), iter=rename(gen.iter) if k else gen.iter,
+                            body=inner, orelse=[], type_comment=None)
+            loop.lineno = getattr(gen.iter, "lineno", None)
+            return self.stmt_For(loop)
+        line = getattr(generators[0].iter, "lineno", None)
+        out.extend(set_line(build(0), line))
+
+    def expr_Call(self, node, out, top):
+        func = node.func
+        callee = self.resolver.callee(node)
+        # sum(<generator>) accumulates in a loop rather than building a list.
+        if callee.kind == "primitive" and callee.prim.qualname == "builtins.sum" \
+                and len(node.args) == 1 and isinstance(node.args[0], gast.GeneratorExp) \
+                and not node.keywords:
+            total = self.namer.fresh("total")
+            out.append(assign(total, const(0.0)))
+            gen = node.args[0]
+
+            def emit(v, body):
+                body.append(assign(total, gast.BinOp(left=name(total), op=gast.Add(), right=v)))
+            self._comprehension(gen.generators, gen.elt, out, emit)
+            return name(total)
+        if isinstance(func, gast.Attribute):
+            func.value = self.expr(func.value, out)
+        for a in node.args:
+            if isinstance(a, gast.Starred):
+                raise self.error(node, "a starred argument (*args)", "pass the items explicitly")
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.error(node, "a ** argument", "pass the keywords explicitly")
+        node.args = [self.expr(a, out) for a in node.args]
+        for kw in node.keywords:
+            kw.value = self.expr(kw.value, out)
+        node.s2s_callee = callee
+        if callee.kind in ("user", "lifted", "dynamic"):
+            # User calls take plain names and stand alone on an assignment's right.
+            node.args = [self._atom(a, out, callee) for a in node.args]
+            for kw in node.keywords:
+                kw.value = self._atom(kw.value, out, callee)
+            node.s2s_hoist = True
+            if not top:
+                tmp = self.namer.fresh(_call_base(node))
+                out.append(assign(tmp, node))
+                return name(tmp)
+        return node
+
+    def _atom(self, value, out, callee):
+        if isinstance(value, (gast.Name, gast.Constant)):
+            return value
+        tmp = self.namer.fresh(callee.name.split(".")[-1] + "_arg")
+        out.append(assign(tmp, value))
+        return name(tmp)
+
+
+def _call_base(call_node):
+    f = call_node.func
+    if isinstance(f, gast.Attribute):
+        return f.attr + "_out"
+    if isinstance(f, gast.Name):
+        return f.id + "_out"
+    return "out"
+
+
+def _target_base(t):
+    if isinstance(t, gast.Name):
+        return t.id
+    if isinstance(t, (gast.Tuple, gast.List)):
+        return "_".join(_target_base(e) for e in t.elts[:2])
+    return "item"
+
+
+def _is_const(node):
+    return isinstance(node, gast.Constant) or (
+        isinstance(node, gast.UnaryOp) and isinstance(node.operand, gast.Constant))
+
+
+def _is_simple_index(index):
+    if isinstance(index, (gast.Name, gast.Constant)):
+        return True
+    if isinstance(index, gast.Tuple):
+        return all(_is_simple_index(e) for e in index.elts)
+    if isinstance(index, gast.Slice):
+        return all(p is None or _is_simple_index(p) for p in (index.lower, index.upper, index.step))
+    if isinstance(index, gast.UnaryOp) and isinstance(index.operand, gast.Constant):
+        return True
+    return False
+
+
+# ---------------------------------------------------------------------------
+# Pass 2: break, continue and return become structured control flow
+# ---------------------------------------------------------------------------
+
+class _Loop:
+    def __init__(self):
+        self.stop = None      # flag set by break (and by return inside the loop)
+        self.skip = None      # flag set by continue
+        self.returns = False  # a return happens inside this loop
+
+
+class _Jumps:
+    """Rewrites early exits as flags and nesting so control flow has one exit.
+
+    ``if c: return a`` followed by more code puts the rest in the ``else``
+    branch; a jump deeper inside a statement sets a flag that guards what
+    follows.  A loop body may then end in ``if <flag>: break``.
+    """
+
+    def __init__(self, fsrc, namer):
+        self.fsrc = fsrc
+        self.namer = namer
+        self.result = None
+        self.returned = None
+
+    def function(self, body, node):
+        ret_stmts = [s for s in _walk_stmts(body) if isinstance(s, gast.Return)]
+        if len(ret_stmts) == 1 and body and body[-1] is ret_stmts[0] \
+                and isinstance(ret_stmts[0].value, gast.Name):
+            return body, ret_stmts[0].value.id  # the common case: one return, at the end
+        last = body[-1] if body else None
+        if len(ret_stmts) == 1 and last is ret_stmts[0]:
+            self.result = self.namer.fresh("result")
+            line = getattr(last, "s2s_line", None)
+            body = body[:-1] + [assign(self.result, last.value, line)]
+            return body + [_ret(self.result, line)], self.result
+        self.result = self.namer.fresh("result")
+        needs_flag = any(self._inside_loop_return(s) for s in body)
+        if needs_flag:
+            self.returned = self.namer.fresh("returned")
+        out = self.block(body, [])
+        line = getattr(node, "lineno", None)
+        prefix = []
+        if not _definitely_assigns(out, self.result):
+            prefix.append(assign(self.result, const(None), line))
+        if needs_flag:
+            prefix.append(assign(self.returned, const(False), line))
+        return prefix + out + [_ret(self.result, line)], self.result
+
+    def _inside_loop_return(self, s):
+        if isinstance(s, (gast.For, gast.While)):
+            return any(isinstance(n, gast.Return) for n in _walk_stmts(s.body))
+        if isinstance(s, gast.If):
+            return any(self._inside_loop_return(c) for c in s.body + s.orelse)
+        return False
+
+    def block(self, stmts, loops):
+        return _flatten(self._block(stmts, loops))
+
+    def _block(self, stmts, loops):
+        out = []
+        for i, s in enumerate(stmts):
+            line = getattr(s, "s2s_line", None)
+            if isinstance(s, gast.Return):
+                out.append(assign(self.result, s.value, line))
+                if loops:
+                    out.append(assign(self.returned, const(True), line))
+                    out.extend(self._set_stop(loops[-1], line))
+                return out
+            if isinstance(s, gast.Break):
+                out.extend(self._set_stop(loops[-1], line))
+                return out
+            if isinstance(s, gast.Continue):
+                loop = loops[-1]
+                if loop.skip is None:
+                    loop.skip = self.namer.fresh("skip")
+                out.append(assign(loop.skip, const(True), line))
+                return out
+            if isinstance(s, gast.Raise):
+                out.append(s)
+                return out
+            jumps = self._jumps(s, loops)
+            if not jumps:
+                if isinstance(s, gast.If):
+                    s.body = self.block(s.body, loops)
+                    s.orelse = self.block(s.orelse, loops)
+                elif isinstance(s, (gast.For, gast.While)):
+                    s = self.loop(s, loops)
+                out.append(s)
+                continue
+            rest = stmts[i + 1:]
+            if isinstance(s, gast.If):
+                body_ends = _ends_in_jump(s.body)
+                else_ends = _ends_in_jump(s.orelse)
+                if body_ends and not self._jumps_any(s.orelse, loops):
+                    s.body = self.block(s.body, loops)
+                    s.orelse = self.block(s.orelse + rest, loops)
+                    out.append(s)
+                    return out
+                if else_ends and not self._jumps_any(s.body, loops):
+                    s.orelse = self.block(s.orelse, loops)
+                    s.body = self.block(s.body + rest, loops)
+                    out.append(s)
+                    return out
+                s.body = self.block(s.body, loops)
+                s.orelse = self.block(s.orelse, loops)
+            elif isinstance(s, (gast.For, gast.While)):
+                s = self.loop(s, loops)
+            out.append(s)
+            if rest:
+                guard = self._guard(jumps, loops)
+                tail = self.block(rest, loops)
+                if tail:
+                    out.append(_if(guard, tail, line))
+            return out
+        return out
+
+    def _set_stop(self, loop, line):
+        if loop.stop is None:
+            loop.stop = self.namer.fresh("stop")
+        return [assign(loop.stop, const(True), line)]
+
+    def _guard(self, jumps, loops):
+        flags = []
+        if "return" in jumps:
+            flags.append(self.returned)
+        if loops:
+            loop = loops[-1]
+            if "break" in jumps or ("return" in jumps and loop.stop):
+                if loop.stop is None:
+                    loop.stop = self.namer.fresh("stop")
+                flags.append(loop.stop)
+            if "continue" in jumps:
+                flags.append(loop.skip)
+        flags = [f for f in dict.fromkeys(flags) if f]
+        if len(flags) == 1:
+            return gast.UnaryOp(op=gast.Not(), operand=name(flags[0]))
+        return gast.UnaryOp(op=gast.Not(), operand=gast.BoolOp(op=gast.Or(),
+                                                                values=[name(f) for f in flags]))
+
+    def _jumps(self, s, loops):
+        """Which exits (break/continue of the current loop, return) ``s`` may take."""
+        found = set()
+
+        def visit(stmts, depth):
+            for t in stmts:
+                if isinstance(t, gast.Return):
+                    found.add("return")
+                elif isinstance(t, gast.Break) and depth == 0:
+                    found.add("break")
+                elif isinstance(t, gast.Continue) and depth == 0:
+                    found.add("continue")
+                elif isinstance(t, gast.If):
+                    visit(t.body, depth)
+                    visit(t.orelse, depth)
+                elif isinstance(t, (gast.For, gast.While)):
+                    visit(t.body, depth + 1)
+        visit([s], 0)
+        return found
+
+    def _jumps_any(self, stmts, loops):
+        return any(self._jumps(t, loops) for t in stmts)
+
+    def loop(self, s, loops):
+        info = _Loop()
+        body = self.block(s.body, loops + [info])
+        if info.skip and not _reads(body, info.skip):
+            body = _drop_assignments(body, info.skip)  # nesting did the skipping
+            info.skip = None
+        if info.skip:
+            body = [assign(info.skip, const(False), getattr(s, "s2s_line", None))] + body
+        line = getattr(s, "s2s_line", None)
+        exits = [f for f in (info.stop,) if f]
+        if any(isinstance(n, gast.Return) for n in _walk_stmts(s.body)) and self.returned:
+            if info.stop is None:
+                exits.append(self.returned)
+        if exits:
+            test = name(exits[0]) if len(exits) == 1 else gast.BoolOp(
+                op=gast.Or(), values=[name(e) for e in exits])
+            body.append(_if(test, [gast.Break()], line))
+        s.body = body
+        if info.stop:
+            pre = assign(info.stop, const(False), line)
+            return _Seq([pre, s])
+        return s
+
+
+class _Seq(list):
+    """Statements standing where one statement stood (a loop with its flag's setup)."""
+
+
+def _flatten(stmts):
+    out = []
+    for s in stmts:
+        if isinstance(s, _Seq):
+            out.extend(_flatten(s))
+        else:
+            if isinstance(s, (gast.If, gast.For, gast.While)):
+                s.body = _flatten(s.body)
+                s.orelse = _flatten(s.orelse)
+            out.append(s)
+    return out
+
+
+def _reads(stmts, var):
+    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
+               for s in stmts for n in gast.walk(s))
+
+
+def _drop_assignments(stmts, var):
+    out = []
+    for s in stmts:
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name) and s.targets[0].id == var:
+            continue
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _drop_assignments(s.body, var) or [gast.Pass()]
+            s.orelse = _drop_assignments(s.orelse, var)
+        out.append(s)
+    return out
+
+
+def _if(test, body, line):
+    node = gast.If(test=test, body=body, orelse=[])
+    node.s2s_line = line
+    return node
+
+
+def _ret(result, line):
+    r = gast.Return(value=name(result))
+    r.s2s_line = line
+    return r
+
+
+def _walk_stmts(stmts):
+    for s in stmts:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from _walk_stmts(s.body)
+            yield from _walk_stmts(s.orelse)
+
+
+def _ends_in_jump(stmts):
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, (gast.Return, gast.Break, gast.Continue, gast.Raise)):
+        return True
+    if isinstance(last, gast.If):
+        return _ends_in_jump(last.body) and _ends_in_jump(last.orelse)
+    return False
+
+
+def _definitely_assigns(stmts, var):
+    for s in stmts:
+        if isinstance(s, gast.Assign) and any(isinstance(t, gast.Name) and t.id == var
+                                              for t in s.targets):
+            return True
+        if isinstance(s, gast.If) and _definitely_assigns(s.body, var) \
+                and _definitely_assigns(s.orelse, var):
+            return True
+    return False

@@ -1,0 +1,171 @@
+"""What each call in a user function calls, decided at transform time.
+
+A call's target is classified once, from the function's globals and closure:
+a primitive with derivative rules, a non-differentiable function, another user
+function (transformed too), an array method on a local value, a list or dict
+method, or a target known only at run time.
+"""
+
+import types
+
+import gast
+
+from ..rules import registry
+
+__all__ = ["Callee", "Resolver", "LIBRARY_ROOTS"]
+
+# Packages whose Python functions are primitives or errors, never transformed.
+LIBRARY_ROOTS = {"numpy", "scipy", "cupy", "cupyx", "array_api_strict", "s2sgrad", "jax",
+                 "autograd", "builtins", "math", "cmath", "functools", "operator"}
+
+CONTAINER_METHODS = {"append", "extend", "insert", "pop", "items", "keys", "values", "get",
+                     "update", "index", "count", "setdefault"}
+
+
+class Callee:
+    """The target of one call site."""
+
+    def __deepcopy__(self, memo):
+        return self  # an annotation shared by copies of the AST, never copied
+
+    def __init__(self, kind, name, prim=None, namespace=None, fn=None, self_value=None,
+                 receiver=None, packs=False, node=None):
+        self.kind = kind            # see Resolver.callee
+        self.name = name            # how the user wrote it, for messages
+        self.prim = prim            # rules.registry.Primitive
+        self.namespace = namespace  # the array namespace module of an array primitive
+        self.fn = fn                # user function object
+        self.self_value = self_value  # a bound instance (a global object's method)
+        self.receiver = receiver    # AST of the receiver of a method call
+        self.packs = packs          # method packs extra positional args into a tuple
+        self.node = node            # nested FunctionDef for a lifted local function
+
+    def __repr__(self):
+        return f"<callee {self.kind} {self.name}>"
+
+
+def _dotted(node):
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, gast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts)), node
+    return None, node
+
+
+def _module_root(obj):
+    mod = getattr(obj, "__module__", None)
+    if not isinstance(mod, str):
+        cls = getattr(obj, "__class__", None)
+        mod = getattr(cls, "__module__", "") or ""
+    return mod.split(".")[0]
+
+
+class Resolver:
+    """Classifies the calls and names of one function.
+
+    ``local_names`` are the names the function assigns (its locals); ``lifted``
+    maps names of functions defined inside it to their FunctionDef nodes.
+    """
+
+    def __init__(self, fsrc, local_names, lifted=None):
+        self.fsrc = fsrc
+        self.local_names = set(local_names)
+        self.lifted = dict(lifted or {})
+
+    # -- values -----------------------------------------------------------
+
+    def static_value(self, node):
+        """``(True, value)`` when ``node`` names a global/closure object (through attributes)."""
+        path, base = _dotted(node)
+        if path is None or base.id in self.local_names:
+            return False, None
+        kind, value = self.fsrc.resolve(base.id)
+        if kind is None:
+            return False, None
+        for attr in path.split(".")[1:]:
+            if not isinstance(value, (types.ModuleType, type)) and attr not in dir(value):
+                return False, None
+            try:
+                value = getattr(value, attr)
+            except Exception:
+                return False, None
+        return True, value
+
+    # -- calls --------------------------------------------------------------
+
+    def callee(self, call):
+        """Classify ``call.func``.
+
+        Kinds: ``primitive`` (has rules), ``nondiff`` (output carries no
+        derivative), ``user`` (a Python function to transform), ``lifted`` (a
+        def inside this function), ``method`` (an array method on a value),
+        ``container`` (a list/dict method), ``dynamic`` (known at run time
+        only) and ``norule`` (a library function without rules).
+        """
+        func = call.func
+        name = _describe(func)
+        if isinstance(func, gast.Name) and func.id in self.lifted:
+            return Callee("lifted", func.id, node=self.lifted[func.id])
+        if isinstance(func, gast.Name) and func.id in self.local_names:
+            return Callee("dynamic", name)
+        ok, value = self.static_value(func)
+        if ok:
+            return self.classify(value, name, call)
+        if isinstance(func, gast.Attribute):
+            # A method of a local value (or of an expression's value).
+            receiver = func.value
+            if self.fsrc.has_self and isinstance(receiver, gast.Name) \
+                    and receiver.id == self._self_name() and self.fsrc.self_value is not None:
+                attr = getattr(type(self.fsrc.self_value), func.attr, None)
+                if isinstance(attr, types.FunctionType) and _module_root(attr) not in LIBRARY_ROOTS:
+                    return Callee("user", name, fn=attr, receiver=receiver)
+            hit = registry.method_primitive(func.attr)
+            if hit is not None:
+                prim, packs = hit
+                kind = "nondiff" if prim.nondiff else "method"
+                return Callee(kind, name, prim=prim, receiver=receiver, packs=packs)
+            if func.attr in CONTAINER_METHODS:
+                return Callee("container", name, receiver=receiver)
+            return Callee("dynamic", name, receiver=receiver)
+        return Callee("dynamic", name)
+
+    def _self_name(self):
+        args = self.fsrc.node.args.args
+        return args[0].id if args else None
+
+    def classify(self, value, name, call=None):
+        hit = registry.lookup(value)
+        if hit is not None:
+            prim, ns = hit
+            return Callee("nondiff" if prim.nondiff else "primitive", name, prim=prim, namespace=ns)
+        if isinstance(value, types.MethodType) and isinstance(value.__func__, types.FunctionType) \
+                and _module_root(value.__func__) not in LIBRARY_ROOTS:
+            return Callee("user", name, fn=value.__func__, self_value=value.__self__)
+        if isinstance(value, types.FunctionType):
+            if _module_root(value) in LIBRARY_ROOTS:
+                return Callee("norule", name)
+            return Callee("user", name, fn=value)
+        if isinstance(value, type):
+            if value in (list, tuple, dict):
+                return Callee("container", name)
+            return Callee("nondiff", name)
+        call_method = getattr(type(value), "__call__", None)
+        if isinstance(call_method, types.FunctionType) and _module_root(call_method) not in LIBRARY_ROOTS:
+            return Callee("user", name, fn=call_method, self_value=value)
+        if callable(value):
+            return Callee("norule", name)
+        return Callee("dynamic", name)
+
+
+def _describe(node):
+    path, _ = _dotted(node)
+    if path is not None:
+        return path
+    try:
+        import astor
+        return astor.to_source(gast.gast_to_ast(node)).strip()
+    except Exception:
+        return "<expression>"

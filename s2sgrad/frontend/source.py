@@ -1,0 +1,220 @@
+"""Where a function comes from: its source text, file and lines, globals and closure.
+
+``FunctionSource.of(fn)`` reads a live function (or a bound method, or a
+lambda among several on one line) and parses it with gast, keeping the user's
+line numbers.  ``resolve`` tells what a name in the function's body refers to
+at transform time: a closure cell, a global, a builtin.
+"""
+
+import ast
+import builtins
+import inspect
+import linecache
+import os
+import textwrap
+import types
+
+import gast
+
+from ..errors import SourceError
+
+__all__ = ["FunctionSource", "display_path"]
+
+
+def display_path(filename):
+    """A stable, machine-independent name for a source file (no absolute paths)."""
+    if not filename:
+        return "<unknown>"
+    if filename.startswith("<"):
+        return filename
+    base = os.path.basename(filename)
+    parent = os.path.basename(os.path.dirname(filename))
+    if os.path.exists(os.path.join(os.path.dirname(filename), "__init__.py")) and parent:
+        return f"{parent}/{base}"
+    return base
+
+
+class FunctionSource:
+    """The parsed source of one user function and the environment it runs in."""
+
+    def __deepcopy__(self, memo):
+        return self  # an annotation shared by copies of the AST, never copied
+
+    def __init__(self, fn, node, filename, lines, globals_, closure, self_value=None,
+                 has_self=False):
+        self.fn = fn                    # the function object (None for nested defs)
+        self.node = node                # gast.FunctionDef, line numbers as in the file
+        self.filename = filename        # the file as Python knows it
+        self.lines = lines              # the file's lines, for comments in generated code
+        self.globals = globals_
+        self.closure = closure          # free variable name -> value (cell contents)
+        self.self_value = self_value    # the bound instance, for bound methods
+        self.has_self = has_self        # first parameter is a bound ``self``
+        self.name = node.name
+        self.parent = None              # the enclosing FunctionSource, for nested defs
+
+    # -- construction -----------------------------------------------------
+
+    @classmethod
+    def of(cls, fn):
+        """Read the source of a function, bound method or callable object."""
+        self_value = None
+        if isinstance(fn, types.MethodType):
+            self_value, fn = fn.__self__, fn.__func__
+        if not isinstance(fn, types.FunctionType):
+            raise SourceError(f"{fn!r} is not a Python function, so it has no source to transform")
+        code = fn.__code__
+        filename = code.co_filename
+        lines = linecache.getlines(filename, fn.__globals__)
+        if not lines:
+            raise SourceError(
+                f"the source of {fn.__qualname__} ({filename}) is not available; it was "
+                f"probably made by exec or eval, or typed at an interactive prompt")
+        node = _find_definition(fn, lines)
+        closure = {}
+        if fn.__closure__:
+            for name, cell in zip(code.co_freevars, fn.__closure__):
+                try:
+                    closure[name] = cell.cell_contents
+                except ValueError:  # an empty cell: defined later in the enclosing scope
+                    pass
+        return cls(fn, node, filename, lines, fn.__globals__, closure, self_value,
+                   has_self=self_value is not None)
+
+    def nested(self, node, closure_params):
+        """A FunctionSource for a def nested in this one (lifted to module level)."""
+        child = FunctionSource(None, node, self.filename, self.lines, self.globals,
+                               dict(self.closure))
+        child.parent = self
+        child.lifted_params = closure_params
+        return child
+
+    # -- locations --------------------------------------------------------
+
+    @property
+    def display_file(self):
+        return display_path(self.filename)
+
+    def where(self, node=None):
+        line = getattr(node, "lineno", None) or self.node.lineno
+        return f"{self.display_file}:{line}"
+
+    def line_text(self, lineno):
+        if lineno and 0 < lineno <= len(self.lines):
+            return self.lines[lineno - 1].strip()
+        return ""
+
+    @property
+    def qualname(self):
+        if self.fn is not None:
+            return self.fn.__qualname__
+        return self.name
+
+    @property
+    def module_name(self):
+        return self.globals.get("__name__", "__main__")
+
+    # -- names ------------------------------------------------------------
+
+    def resolve(self, name):
+        """What ``name`` means when the body reads it and does not assign it.
+
+        Returns ``(kind, value)`` with kind ``'closure'``, ``'global'`` or
+        ``'builtin'``, or ``(None, None)`` when the name is not defined.
+        """
+        if name in self.closure:
+            return "closure", self.closure[name]
+        if name in self.globals:
+            return "global", self.globals[name]
+        if hasattr(builtins, name):
+            return "builtin", getattr(builtins, name)
+        return None, None
+
+
+def _parse(text, first_line):
+    tree = gast.parse(text)
+    ast.increment_lineno(tree, first_line - 1)
+    return tree
+
+
+def _find_definition(fn, lines):
+    code = fn.__code__
+    first = code.co_firstlineno
+    if fn.__name__ == "<lambda>":
+        return _find_lambda(fn, lines)
+    try:
+        block = inspect.getblock(lines[first - 1:])
+    except Exception as exc:  # tokenizer errors on odd sources
+        raise SourceError(f"cannot read the source of {fn.__qualname__}: {exc}") from exc
+    text = textwrap.dedent("".join(block))
+    try:
+        tree = _parse(text, first)
+    except SyntaxError as exc:
+        raise SourceError(f"cannot parse the source of {fn.__qualname__} "
+                          f"({display_path(code.co_filename)}:{first}): {exc}") from exc
+    for node in tree.body:
+        if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == fn.__name__:
+            node.decorator_list = []
+            return node
+    raise SourceError(f"cannot find the definition of {fn.__qualname__} in "
+                      f"{display_path(code.co_filename)}:{first}")
+
+
+def _find_lambda(fn, lines):
+    """The lambda among those on its first line whose code this function runs.
+
+    Python 3.11 code objects know the columns of their instructions, which
+    tells lambdas that share a line apart.
+    """
+    code = fn.__code__
+    first = code.co_firstlineno
+    # Parse the smallest run of lines starting at the lambda's line that parses.
+    tree = None
+    for end in range(first, min(len(lines), first + 50) + 1):
+        chunk = "".join(lines[first - 1:end])
+        for candidate in (chunk.strip(), "(" + chunk.strip() + ")"):
+            try:
+                tree = _parse(textwrap.dedent(candidate), first)
+                break
+            except SyntaxError:
+                tree = None
+        if tree is not None:
+            break
+    if tree is None:
+        raise SourceError(f"cannot parse the line that defines the lambda at "
+                          f"{display_path(code.co_filename)}:{first}")
+    lambdas = [n for n in gast.walk(tree) if isinstance(n, gast.Lambda) and n.lineno == first]
+    lambdas = [n for n in lambdas if len(n.args.args) == code.co_argcount]
+    if len(lambdas) > 1:
+        lambdas = _pick_by_columns(lambdas, code, lines[first - 1])
+    if len(lambdas) != 1:
+        raise SourceError(f"cannot tell which lambda on {display_path(code.co_filename)}:{first} "
+                          f"is being differentiated")
+    lam = lambdas[0]
+    node = gast.FunctionDef(name="lambda_fn", args=lam.args,
+                            body=[gast.Return(value=lam.body)], decorator_list=[],
+                            returns=None, type_comment=None, type_params=[])
+    gast.copy_location(node, lam)
+    node.body[0].lineno = lam.lineno
+    return node
+
+
+def _pick_by_columns(lambdas, code, line_text):
+    cols = {c for (ln, _, c, _) in code.co_positions() if ln == code.co_firstlineno and c is not None}
+    if not cols:
+        return lambdas
+    # The source was parsed after dedenting (and maybe wrapped in parentheses);
+    # compare the body's columns with the code's columns by offsets relative to
+    # the first lambda.
+    indent = len(line_text) - len(line_text.lstrip())
+    picked = []
+    for lam in lambdas:
+        start = getattr(lam.body, "col_offset", None)
+        end = getattr(lam.body, "end_col_offset", None)
+        if start is None:
+            continue
+        for shift in (indent, indent - 1):
+            if any(start + shift <= c < (end or start) + shift for c in cols):
+                picked.append(lam)
+                break
+    return picked or lambdas

@@ -1,0 +1,300 @@
+"""A transformation as a program: the functions to generate and what they are called.
+
+``Program`` starts from one entry function and transforms every user function
+it calls, each once per pattern of active parameters, into the same generated
+module.  An entry function gets one *combined* function (forward sweep, then
+backward sweep, returning the value and the gradients); a callee gets a
+*split* pair: ``g_fwd(_tape, ...)`` runs its forward sweep and leaves what its
+backward sweep needs on the tape, ``g_bwd(_tape, d_out)`` returns the adjoints
+of its active parameters.  The tape is a stack, so recursion needs nothing more.
+"""
+
+import copy
+import sys
+
+import gast
+
+from ..analysis.liveness import live_in
+from ..analysis.tape import prune
+from ..codegen import ModuleBuilder
+from ..errors import UnsupportedError
+from ..frontend.normalize import assign, call, const, name, normalize, store
+from ..frontend.source import FunctionSource
+from ..rules import registry
+from .reverse import ReverseBuilder, _tape_pop, _tape_push
+
+__all__ = ["Program", "Job", "Spec"]
+
+
+class Job:
+    """One user function to transform (before choosing its active parameters)."""
+
+    def __init__(self, fsrc, key, lifted_params=(), binds_receiver=False):
+        self.fsrc = fsrc
+        self.key = key
+        self.lifted_params = list(lifted_params)
+        self.binds_receiver = binds_receiver
+        self._norm = None
+        self.specs = {}
+
+    @property
+    def norm(self):
+        if self._norm is None:
+            self._norm = normalize(self.fsrc, self.lifted_params)
+        return self._norm
+
+    @property
+    def param_names(self):
+        return [a.id for a in self.norm.node.args.args]
+
+    @property
+    def base_name(self):
+        fn = self.fsrc.fn
+        if fn is not None and "." in fn.__qualname__ and "<locals>" not in fn.__qualname__:
+            return fn.__qualname__.replace(".", "_")
+        if self.fsrc.name == "lambda_fn" or self.fsrc.name == "<lambda>":
+            return "lambda_fn"
+        return self.fsrc.name
+
+
+class Spec:
+    """A function specialized to a set of active parameters, and its generated names."""
+
+    def __init__(self, job, active, split):
+        self.job = job
+        self.active = tuple(active)
+        self.split = split
+        self.fwd_name = None
+        self.bwd_name = None
+        self.grad_name = None
+        self.active_params = self.active
+
+    @property
+    def norm(self):
+        return self.job.norm
+
+    @property
+    def params(self):
+        return self.job.param_names
+
+
+class Program:
+    """All the functions one transformation generates, in one module."""
+
+    def __init__(self):
+        self.module = ModuleBuilder()
+        self.jobs = {}
+        self.queue = []
+        self.entry_spec = None
+
+    # -- jobs and specializations ------------------------------------------------
+
+    def job_for(self, callee, caller_fsrc):
+        if callee.kind == "lifted":
+            key = (id(caller_fsrc), callee.name)
+            if key not in self.jobs:
+                caller_norm_nested = getattr(caller_fsrc, "_nested", {})
+                node, free = caller_norm_nested[callee.name]
+                child = caller_fsrc.nested(copy.deepcopy(node), free)
+                child._nested = {}
+                self.jobs[key] = Job(child, key, lifted_params=free)
+            return self.jobs[key]
+        fn = callee.fn
+        self_value = callee.self_value
+        if self_value is None and callee.receiver is not None:
+            self_value = caller_fsrc.self_value
+        key = (fn, id(type(self_value)) if self_value is not None else None)
+        if key not in self.jobs:
+            fsrc = FunctionSource.of(fn)
+            if self_value is not None:
+                fsrc.self_value = self_value
+                fsrc.has_self = True
+            self.jobs[key] = Job(fsrc, key, binds_receiver=callee.receiver is not None
+                                 or callee.self_value is not None)
+        return self.jobs[key]
+
+    def entry(self, fn, wrt):
+        """The combined gradient function of ``fn`` with respect to parameters ``wrt``."""
+        fsrc = FunctionSource.of(fn)
+        job = Job(fsrc, ("entry", fn))
+        self.jobs[job.key] = job
+        job.fsrc._nested = job.norm.nested
+        params = job.param_names
+        if fsrc.self_value is not None:
+            params = params[1:]
+        active = []
+        for w in wrt:
+            if not 0 <= w < len(params):
+                raise IndexError(f"wrt={w}, but {fsrc.qualname} has {len(params)} positional "
+                                 f"parameters")
+            active.append(params[w])
+        spec = Spec(job, active, split=False)
+        spec.grad_name = self.module.fresh_function_name(f"grad_{job.base_name}")
+        self.entry_spec = spec
+        self.queue.append(spec)
+        self.run()
+        return spec
+
+    def request(self, job, active):
+        key = tuple(active)
+        if key in job.specs:
+            return job.specs[key]
+        spec = Spec(job, active, split=True)
+        suffix = "" if not job.specs else "_" + "_".join(active or ("none",))
+        base = job.base_name + suffix
+        spec.fwd_name = self.module.fresh_function_name(f"{base}_fwd")
+        spec.bwd_name = self.module.fresh_function_name(f"{base}_bwd")
+        job.specs[key] = spec
+        self.queue.append(spec)
+        return spec
+
+    def run(self):
+        while self.queue:
+            spec = self.queue.pop(0)
+            job = spec.job
+            if not hasattr(job.fsrc, "_nested"):
+                job.fsrc._nested = job.norm.nested
+            for fdef in self._build(spec):
+                self.module.add_function(fdef)
+
+    # -- namespaces ------------------------------------------------------------
+
+    def default_namespace(self, fsrc):
+        """The array namespace used for operators: the one the function's module imports."""
+        for nm in sorted({n.id for n in gast.walk(fsrc.node) if isinstance(n, gast.Name)}):
+            kind, value = fsrc.resolve(nm)
+            if kind and getattr(value, "__name__", None) in registry.ARRAY_NAMESPACES:
+                return self.module.symbol(value, nm)
+        for nm, value in sorted(fsrc.globals.items()):
+            if getattr(value, "__name__", None) in registry.ARRAY_NAMESPACES \
+                    and isinstance(value, type(sys)):
+                return self.module.symbol(value, nm)
+        import numpy
+        return self.module.symbol(numpy, "np")
+
+    def namespace_symbol(self, module, fsrc):
+        for nm, value in sorted(fsrc.globals.items()):
+            if value is module:
+                return self.module.symbol(module, nm)
+        short = {"numpy": "np", "cupy": "cp", "array_api_strict": "xp"}.get(module.__name__,
+                                                                              module.__name__)
+        return self.module.symbol(module, short.replace(".", "_"))
+
+    # -- building one specialization ------------------------------------------------
+
+    def _build(self, spec):
+        job = spec.job
+        builder = ReverseBuilder(self, spec)
+        fwd, bwd, seed, grads = builder.build()
+        ret = job.norm.return_name
+        args = copy.deepcopy(job.norm.node.args)
+        if spec.split:
+            fwd_def, bwd_def = self._split(spec, builder, fwd, bwd, seed, grads, ret, args)
+            out = [fwd_def, bwd_def]
+        else:
+            out = [self._combined(spec, builder, fwd, bwd, seed, grads, ret, args)]
+        for fdef in out:
+            self._bind_globals(fdef, job.fsrc)
+        return out
+
+    def _none_inits(self, builder, fwd_locals_first):
+        out = []
+        for slot in builder.slots:
+            if slot.alive and slot.maybe_undefined and isinstance(slot.var, str):
+                stmt = assign(slot.var, const(None))
+                if slot.var not in {getattr(s.targets[0], "id", None) for s in out}:
+                    out.append(stmt)
+        if out:
+            out[0].s2s_note = "saved on the tape before their first assignment"
+        return out
+
+    def _combined(self, spec, builder, fwd, bwd, seed, grads, ret, args):
+        fwd, bwd = prune(fwd, bwd, set(grads) | ({ret} if ret else set()))
+        body = self._none_inits(builder, fwd) + fwd
+        if bwd:
+            bwd[0].s2s_note = "backward sweep"
+        body += bwd
+        if _uses_tape(body):
+            body = [assign("_tape", gast.List(elts=[], ctx=gast.Load()))] + body
+        result = [name(ret) if ret else const(None)] + [name(g) for g in grads]
+        body.append(gast.Return(value=gast.Tuple(elts=result, ctx=gast.Load())))
+        args.args = list(args.args) + [gast.Name(id=seed, ctx=gast.Param(), annotation=None,
+                                                 type_comment=None)]
+        args.defaults = list(args.defaults) + [const(1.0)]
+        if args.kwonlyargs:
+            raise UnsupportedError(spec.job.fsrc.where(), "keyword-only parameters",
+                                   "make them ordinary parameters")
+        fdef = _function(spec.grad_name, args, body)
+        fsrc = spec.job.fsrc
+        wrt = ", ".join(spec.active)
+        fdef.s2s_doc = (f"{fsrc.qualname} ({fsrc.display_file}:{fsrc.node.lineno}) and its "
+                        f"gradient with respect to {wrt}.\n\n"
+                        f"Returns ({ret or 'None'}, {', '.join(grads)}); {seed} is the "
+                        f"cotangent of the output.")
+        return fdef
+
+    def _split(self, spec, builder, fwd, bwd, seed, grads, ret, args):
+        fwd, bwd = prune(fwd, bwd, set(grads))
+        assigned = {n.id for s in fwd for n in gast.walk(s)
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        params = set(spec.params)
+        state = sorted((live_in(bwd, set(grads)) & (assigned | params)) - {seed, "_tape"})
+        fbody = self._none_inits(builder, fwd) + fwd
+        bbody = list(bwd)
+        if state:
+            if len(state) == 1:
+                fbody.append(_tape_push(name(state[0])))
+                bbody = [assign(state[0], _tape_pop())] + bbody
+            else:
+                fbody.append(_tape_push(gast.Tuple(elts=[name(v) for v in state], ctx=gast.Load())))
+                target = gast.Tuple(elts=[store(v) for v in state], ctx=gast.Store())
+                bbody = [gast.Assign(targets=[target], value=_tape_pop(), type_comment=None)] + bbody
+            fbody[-1].s2s_note = "what the backward sweep needs"
+            bbody[0].s2s_note = "what the forward sweep left"
+        fbody.append(gast.Return(value=name(ret) if ret else const(None)))
+        if len(grads) == 1:
+            bbody.append(gast.Return(value=name(grads[0])))
+        else:
+            bbody.append(gast.Return(value=gast.Tuple(elts=[name(g) for g in grads],
+                                                      ctx=gast.Load())))
+        fargs = copy.deepcopy(args)
+        fargs.args = [gast.Name(id="_tape", ctx=gast.Param(), annotation=None,
+                                type_comment=None)] + list(fargs.args)
+        fsrc = spec.job.fsrc
+        fdef = _function(spec.fwd_name, fargs, fbody)
+        fdef.s2s_doc = (f"Forward sweep of {fsrc.qualname} ({fsrc.display_file}:"
+                        f"{fsrc.node.lineno}); {spec.bwd_name} finishes it.")
+        bargs = gast.arguments(args=[gast.Name(id="_tape", ctx=gast.Param(), annotation=None,
+                                               type_comment=None),
+                                     gast.Name(id=seed, ctx=gast.Param(), annotation=None,
+                                               type_comment=None)],
+                               posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                               kwarg=None, defaults=[])
+        bdef = _function(spec.bwd_name, bargs, bbody)
+        bdef.s2s_doc = (f"Backward sweep of {fsrc.qualname}: the adjoints of "
+                        f"{', '.join(spec.active) or 'nothing'} given {seed}.")
+        return fdef, bdef
+
+    def _bind_globals(self, fdef, fsrc):
+        """Give every outside name the function reads its name in the generated module."""
+        locals_ = {a.id for a in fdef.args.args} | {
+            n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, (gast.Store, gast.Param))}
+        for n in gast.walk(fdef):
+            if not isinstance(n, gast.Name) or not isinstance(n.ctx, gast.Load):
+                continue
+            if n.id in locals_ or n.id in self.module.reserved:
+                continue
+            kind, value = fsrc.resolve(n.id)
+            if kind in ("global", "closure"):
+                n.id = self.module.symbol(value, n.id)
+
+
+def _function(fname, args, body):
+    fdef = gast.FunctionDef(name=fname, args=args, body=body or [gast.Pass()],
+                            decorator_list=[], returns=None, type_comment=None, type_params=[])
+    return fdef
+
+
+def _uses_tape(stmts):
+    return any(isinstance(n, gast.Name) and n.id == "_tape" for s in stmts for n in gast.walk(s))

@@ -1,0 +1,1066 @@
+"""Reverse mode: the forward sweep and the backward sweep of one function.
+
+The forward sweep is the user's function (normalized) plus ``_tape.append``
+calls that save values the function is about to overwrite.  The backward
+sweep walks the statements in reverse.  For each it emits the chain rule,
+inlining the derivative rules of the primitives it calls, and restores the
+values the statement overwrote, so that every backward statement sees the
+variables as they were when its forward statement ran ("restore semantics").
+
+Every overwrite gets a candidate save; ``analysis.tape.prune`` later removes
+each save whose restored value the backward sweep never reads, so straight-line
+code keeps its values in locals and only loop-carried values reach the tape.
+Variables assigned afresh in each iteration of a loop are saved once, at the
+end of the iteration, instead.
+
+Adjoints are tracked statically: an adjoint that is certainly zero has no
+variable at all, its first contribution is an assignment, and zeros are only
+materialized where control flow merges or a loop carries them.
+"""
+
+import copy
+
+import gast
+
+from ..analysis import liveness
+from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, callee_of,
+                                 diff_names, int_names, op_name, walk_stmts)
+from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
+from ..frontend.normalize import assign, call, const, name, store, subscript
+from ..rules import registry
+from ..rules.template import RUNTIME_ALIAS, inline, is_atom
+
+__all__ = ["ReverseBuilder"]
+
+# Functions whose result may share memory with an argument (not a fresh array).
+_NOT_FRESH = {"broadcast_to", "reshape", "transpose", "swapaxes", "moveaxis", "squeeze",
+              "expand_dims", "ravel", "asarray", "real", "imag", "diagonal", "unbroadcast",
+              "broadcast_like", "reduce_vjp", "T", "conj", "atleast_1d", "atleast_2d",
+              "atleast_3d", "unstack", "split_like", "array_vjp", "to_complex_like"}
+
+
+def _rt(attr):
+    return gast.Attribute(value=name(RUNTIME_ALIAS), attr=attr, ctx=gast.Load())
+
+
+def _rt_call(attr, *args):
+    return call(_rt(attr), list(args))
+
+
+def _tape_push(value):
+    return gast.Expr(value=call(gast.Attribute(value=name("_tape"), attr="append",
+                                               ctx=gast.Load()), [value]))
+
+
+def _tape_pop():
+    return call(gast.Attribute(value=name("_tape"), attr="pop", ctx=gast.Load()), [])
+
+
+def _names_in(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+
+def _loads(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Load)}
+
+
+class Slot:
+    """One value saved by the forward sweep and restored by the backward sweep."""
+
+    def __deepcopy__(self, memo):
+        return self  # an annotation shared by copies of the AST, never copied
+
+    def __init__(self, ident, var, maybe_undefined=False):
+        self.id = ident
+        self.var = var
+        self.maybe_undefined = maybe_undefined
+        self.alive = True
+
+
+class _Contribution:
+    def __init__(self, var, index, expr):
+        self.var = var
+        self.index = index      # None: the whole value; else d_var[index] += expr
+        self.expr = expr
+
+
+class ReverseBuilder:
+    """Builds the reverse-mode functions of one (function, active parameters) pair."""
+
+    def __init__(self, program, job):
+        self.program = program
+        self.job = job
+        self.norm = job.norm
+        self.fsrc = self.norm.fsrc
+        self.namer = self.norm.namer
+        self.resolver = self.norm.resolver
+        self.params = [a.id for a in self.norm.node.args.args]
+        self.activity = Activity(self.norm, job.active_params)
+        self.active = set(self.activity.active)
+        self.ints = int_names(self.norm)
+        self.adj = {}
+        self.slots = []
+        self.owned = set()
+        self.containers = set()
+        self.tensors = set()
+        self.xp = program.default_namespace(self.fsrc)
+        self.origin_line = None
+
+    # -- helpers ---------------------------------------------------------------
+
+    def where(self, node=None):
+        line = getattr(node, "s2s_line", None) or getattr(node, "lineno", None)
+        return f"{self.fsrc.display_file}:{line or self.fsrc.node.lineno}"
+
+    def d(self, var):
+        """The adjoint variable of ``var``."""
+        if var not in self.adj:
+            self.adj[var] = self.namer.fresh("d_" + var)
+        return self.adj[var]
+
+    def tag(self, stmts, line):
+        for s in stmts:
+            if getattr(s, "s2s_origin", None) is None and line is not None:
+                s.s2s_origin = (self.fsrc, line)
+            if isinstance(s, (gast.If, gast.For, gast.While)):
+                self.tag(s.body, line)
+                self.tag(s.orelse, line)
+        return stmts
+
+    def active_expr(self, node):
+        return bool(diff_names(node, self.resolver, self.where(node)) & self.active)
+
+    def new_slot(self, var, maybe_undefined=False):
+        slot = Slot(len(self.slots), var, maybe_undefined)
+        self.slots.append(slot)
+        return slot
+
+    # -- entry point -----------------------------------------------------------
+
+    def build(self):
+        """Return ``(forward statements, backward statements, seed, gradients)``."""
+        for p in self.job.active_params:
+            if p not in self.params:
+                raise NonDifferentiableError(f"{self.fsrc.qualname} has no parameter {p!r}")
+        body = self.norm.node.body
+        self._classify_values(body)
+        self._check_aliasing(body)
+        body = self._plan_block(body)
+        self._find_owned(body)
+        prologue = []
+        if not self.job.split:
+            for p in sorted(self._written_in_place(body) & set(self.params)):
+                copy_stmt = assign(p, _rt_call("copy", name(p)))
+                copy_stmt.s2s_note = f"{p} is written in place: work on a copy of the caller's value"
+                prologue.append(copy_stmt)
+        elif self._written_in_place(body) & set(self.params):
+            p = sorted(self._written_in_place(body) & set(self.params))[0]
+            raise UnsupportedError(
+                self.where(self.fsrc.node), f"{self.fsrc.name} writing into its argument {p!r}",
+                "the caller would see the change; copy it first (p = p.copy()) and return it")
+        body = prologue + body
+        ret = self.norm.return_name
+        self.ret = ret
+        fwd = self._fwd_block(body, _FwdCtx(set(self.params), set(self.params)))
+        seed = self.d(ret) if ret else self.namer.fresh("d_result")
+        state = {ret} if ret in self.active else set()
+        bwd_prefix = []
+        if ret in self.owned and ret in self.active:
+            bwd_prefix.append(assign(seed, _rt_call("copy", name(seed))))
+        bwd, state = self._bwd_block(body, state)
+        grads = []
+        tail = []
+        for p in self.job.active_params:
+            if p not in state:
+                tail.append(assign(self.d(p), _rt_call("zeros_like", name(p))))
+                state.add(p)
+            grads.append(self.d(p))
+        self.tag(tail, self.fsrc.node.lineno)
+        return fwd, bwd_prefix + bwd + tail, seed, grads
+
+    # -- what kind of value each variable holds ---------------------------------
+
+    def _classify_values(self, body):
+        """Containers (lists, dicts, tuples) versus arrays and numbers."""
+        for s in walk_stmts(body):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                v, value = s.targets[0].id, s.value
+                if isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
+                    self.containers.add(v)
+                elif isinstance(value, (gast.BinOp, gast.UnaryOp)):
+                    self.tensors.add(v)
+                elif isinstance(value, gast.Call):
+                    c = callee_of(value, self.resolver)
+                    if c.kind in ("primitive", "method") and c.prim.family in ("array", "math"):
+                        self.tensors.add(v)
+            if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+                c = callee_of(s.value, self.resolver)
+                if c.kind == "container" and isinstance(c.receiver, gast.Name):
+                    self.containers.add(c.receiver.id)
+        for s in walk_stmts(body):
+            for n in gast.walk(s):
+                if isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name) \
+                        and isinstance(n.slice, gast.Constant) and isinstance(n.slice.value, str):
+                    self.containers.add(n.value.id)
+                if isinstance(n, gast.BinOp):
+                    for side in (n.left, n.right):
+                        if isinstance(side, gast.Name):
+                            self.tensors.add(side.id)
+        self.tensors -= self.containers
+
+    def _written_in_place(self, body):
+        out = set()
+        for s in walk_stmts(body):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                    and isinstance(s.targets[0].value, gast.Name):
+                out.add(s.targets[0].value.id)
+        return out
+
+    def _check_aliasing(self, body):
+        """In-place writes must not reach another name for the same array."""
+        written = {v for v in self._written_in_place(body) if v in self.active}
+        if not written:
+            return
+        for s in walk_stmts(body):
+            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+                continue
+            target, value = s.targets[0].id, s.value
+            source = self._view_source(value)
+            if source is None or source == target:
+                continue
+            if source in written or (target in written and source not in self.params):
+                other = source if source in written else target
+                raise UnsupportedError(
+                    self.where(s), f"{to_text(s)}, which makes {target!r} share memory with "
+                    f"{source!r} while {other!r} is written in place",
+                    f"write {target} = {to_text(value)}.copy() so each name has its own array")
+            if target in written and source in self.params:
+                raise UnsupportedError(
+                    self.where(s), f"{to_text(s)}, which makes {target!r} another name for the "
+                    f"argument {source!r} before writing into it",
+                    f"write {target} = {source}.copy() (the caller's array must not change)")
+
+    def _view_source(self, value):
+        """The variable whose memory ``value`` may share, or ``None`` if it is fresh."""
+        if isinstance(value, gast.Name):
+            return value.id
+        if isinstance(value, gast.Subscript):
+            if isinstance(value.slice, gast.Constant) or value.slice is None:
+                return None
+            return self._view_source(value.value)
+        if isinstance(value, gast.Attribute):
+            prim = attribute_primitive(value.attr)
+            if prim is not None and prim.view:
+                return self._view_source(value.value)
+            return None
+        if isinstance(value, gast.Call):
+            c = callee_of(value, self.resolver)
+            if c.kind in ("primitive", "method") and c.prim.view:
+                first = c.receiver if c.kind == "method" else (value.args[0] if value.args else None)
+                return self._view_source(first) if first is not None else None
+        return None
+
+    # -- planning: keep expensive values the backward sweep needs -----------------
+
+    def _plan_block(self, stmts):
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and s.targets[0].id in self.active and self._is_expression(s.value):
+                hoisted = []
+                s.value = self._plan_expr(s.value, hoisted, s.targets[0].id, root=True)
+                for h in hoisted:
+                    h.s2s_line = getattr(s, "s2s_line", None)
+                out.extend(hoisted)
+                out.append(s)
+            elif isinstance(s, (gast.If, gast.For, gast.While)):
+                s.body = self._plan_block(s.body)
+                s.orelse = self._plan_block(s.orelse)
+                out.append(s)
+            else:
+                out.append(s)
+        return out
+
+    def _is_expression(self, value):
+        if isinstance(value, gast.Call):
+            return callee_of(value, self.resolver).kind in ("primitive", "method")
+        return isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Attribute, gast.Subscript))
+
+    def _node_rule(self, node):
+        """``(primitive, {param: child node}, namespace)`` for a differentiable node, or None."""
+        if isinstance(node, gast.BinOp):
+            prim = registry.operator_primitive(op_name(node.op))
+            if prim is None or prim.nondiff:
+                return None
+            return prim, {"x": node.left, "y": node.right}, None
+        if isinstance(node, gast.UnaryOp):
+            prim = registry.operator_primitive(op_name(node.op))
+            if prim is None or prim.nondiff:
+                return None
+            return prim, {"x": node.operand}, None
+        if isinstance(node, gast.Attribute):
+            prim = attribute_primitive(node.attr)
+            if prim is None or prim.nondiff:
+                return None
+            return prim, {prim.params[0]: node.value}, None
+        if isinstance(node, gast.Subscript) and not isinstance(node.value, gast.Name):
+            prim = registry.operator_primitive("getitem")
+            return prim, {"x": node.value, "index": node.slice}, None
+        if isinstance(node, gast.Call):
+            c = callee_of(node, self.resolver)
+            if c.kind in ("primitive", "method"):
+                return c.prim, bind_primitive(c.prim, node, c, self.where(node)), c.namespace
+        return None
+
+    def _plan_expr(self, node, hoisted, target, root=False, needed=False):
+        info = self._node_rule(node)
+        if info is None:
+            return node
+        prim, bound, _ = info
+        va = registry.varargs_param(prim)
+        active_params = [p for p, v in bound.items()
+                         if p in prim.vjp and self._any_active(v, p == va)]
+        uses_ans = any(prim.vjp[p].template.reads("ans") for p in active_params)
+        for p, child in bound.items():
+            if p == va or isinstance(child, (gast.List, gast.Tuple)) and p in prim.vjp:
+                continue
+            if not isinstance(child, gast.expr) or is_atom(child):
+                continue
+            child_needed = any(prim.vjp[q].template.reads(p) for q in active_params)
+            new = self._plan_expr(child, hoisted, target, needed=child_needed)
+            if new is not child:
+                self._replace_child(node, child, new)
+        if not root and (needed or uses_ans) and not self._cheap(node) \
+                and (needed or self.active_expr(node)):
+            t = self.namer.fresh(f"{target}_{prim.name.split('.')[-1]}")
+            hoisted.append(assign(t, node))
+            if self.active_expr(node):
+                self.active.add(t)
+            return name(t)
+        return node
+
+    def _any_active(self, v, many):
+        items = v if many else [v]
+        return any(isinstance(i, gast.AST) and self.active_expr(i) for i in items)
+
+    def _replace_child(self, node, old, new):
+        for field, value in gast.iter_fields(node):
+            if value is old:
+                setattr(node, field, new)
+                return
+            if isinstance(value, list):
+                for k, item in enumerate(value):
+                    if item is old:
+                        value[k] = new
+                        return
+                    if isinstance(item, gast.keyword) and item.value is old:
+                        item.value = new
+                        return
+
+    def _cheap(self, node):
+        if is_atom(node) or isinstance(node, gast.Constant):
+            return True
+        if isinstance(node, (gast.Subscript, gast.Attribute)):
+            return self._cheap(node.value)
+        info = self._node_rule(node)
+        if info is None:
+            return False
+        prim, bound, _ = info
+        return prim.cheap and all(self._cheap(v) for v in bound.values()
+                                  if isinstance(v, gast.expr))
+
+    def _find_owned(self, body):
+        """Variables whose adjoint is updated in place: they own their adjoint buffer."""
+        for s in walk_stmts(body):
+            if isinstance(s, gast.Assign):
+                t = s.targets[0]
+                if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+                    self.owned.add(t.value.id)
+                for n in gast.walk(s.value):
+                    if isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name):
+                        self.owned.add(n.value.id)
+            elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+                c = callee_of(s.value, self.resolver)
+                if c.kind == "container" and isinstance(c.receiver, gast.Name):
+                    self.owned.add(c.receiver.id)
+                for n in gast.walk(s.value):
+                    if isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name):
+                        self.owned.add(n.value.id)
+        for s in walk_stmts(body):
+            if isinstance(s, gast.Assign) and isinstance(s.value, gast.Call):
+                c = callee_of(s.value, self.resolver)
+                if c.kind == "container" and isinstance(c.receiver, gast.Name):
+                    self.owned.add(c.receiver.id)
+        self.owned &= self.active | set(self.params)
+
+    # -- forward sweep -----------------------------------------------------------
+
+    def _fwd_block(self, stmts, ctx):
+        out = []
+        for s in stmts:
+            line = getattr(s, "s2s_line", None)
+            out.extend(self.tag(self._fwd_stmt(s, ctx), line))
+        return out
+
+    def _save_before(self, s, var, ctx):
+        """A candidate save of ``var`` before ``s`` overwrites it."""
+        if var not in ctx.maybe:
+            return []
+        slot = self.new_slot(var, maybe_undefined=var not in ctx.definite)
+        s.s2s_slots = getattr(s, "s2s_slots", []) + [slot]
+        push = _tape_push(name(var))
+        push.s2s_push = slot
+        return [push]
+
+    def _fwd_stmt(self, s, ctx):
+        if isinstance(s, gast.Assign):
+            t = s.targets[0]
+            if isinstance(t, gast.Name):
+                out = self._save_before(s, t.id, ctx)
+                out.append(self._fwd_assign(s))
+                ctx.maybe.add(t.id)
+                ctx.definite.add(t.id)
+                return out
+            if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+                if self.active_expr(s.value) and t.value.id not in self.active:
+                    raise UnsupportedError(self.where(s), "writing a value that carries a "
+                                           "derivative into an array that does not")
+                slot = self.new_slot(("item", t.value.id))
+                s.s2s_slots = [slot]
+                push = _tape_push(_rt_call("copy", copy.deepcopy(
+                    gast.Subscript(value=name(t.value.id), slice=t.slice, ctx=gast.Load()))))
+                push.s2s_push = slot
+                return [push, s]
+            if isinstance(t, gast.Attribute) and self.active_expr(s.value):
+                raise UnsupportedError(self.where(s), "storing a value that carries a derivative "
+                                       "in an object attribute",
+                                       "keep it in a local variable, list or dict")
+            return [s]
+        if isinstance(s, gast.Expr):
+            c = s.value
+            if isinstance(c, gast.Call):
+                callee = callee_of(c, self.resolver)
+                if callee.kind == "container" and isinstance(callee.receiver, gast.Name):
+                    method = c.func.attr
+                    recv = callee.receiver.id
+                    if method == "append":
+                        slot = self.new_slot(("inverse", recv))
+                        s.s2s_slots = [slot]
+                    elif recv in self.active:
+                        raise UnsupportedError(self.where(s), f"the list method {method!r} on a "
+                                               "list of values that carry derivatives",
+                                               "build the list with append")
+                elif callee.kind in ("user", "lifted", "dynamic") and self.active_expr(c):
+                    pass  # called for its side effects only: its result carries nothing
+            return [s]
+        if isinstance(s, gast.If):
+            out = []
+            changed = liveness.maybe_assigned(s.body + s.orelse)
+            if (_loads(s.test) & changed) or _has_call(s.test):
+                cond = self.namer.fresh("cond")
+                cstmt = assign(cond, s.test, getattr(s, "s2s_line", None))
+                out.extend(self.tag(self._fwd_stmt(cstmt, ctx), getattr(s, "s2s_line", None)))
+                s.s2s_pre = [cstmt]
+                s.test = name(cond)
+            body_ctx, else_ctx = ctx.copy(), ctx.copy()
+            body = self._fwd_block(s.body, body_ctx)
+            orelse = self._fwd_block(s.orelse, else_ctx)
+            ctx.maybe = body_ctx.maybe | else_ctx.maybe
+            ctx.definite = body_ctx.definite & else_ctx.definite
+            out.append(gast.If(test=copy.deepcopy(s.test), body=body or [gast.Pass()],
+                               orelse=orelse))
+            return out
+        if isinstance(s, (gast.For, gast.While)):
+            return self._fwd_loop(s, ctx)
+        if isinstance(s, gast.Return):
+            return []
+        return [s]
+
+    def _fwd_assign(self, s):
+        value = s.value
+        if isinstance(value, gast.Call):
+            callee = callee_of(value, self.resolver)
+            if callee.kind in ("user", "lifted", "dynamic") and s.targets[0].id in self.active:
+                return assign(copy.deepcopy(s.targets[0]), self._call_forward(value, callee, s))
+        return copy.deepcopy(s)
+
+    def _fwd_loop(self, s, ctx):
+        out = []
+        line = getattr(s, "s2s_line", None)
+        body = s.body
+        breaks = bool(body) and _is_break_check(body[-1])
+        is_for = isinstance(s, gast.For)
+        target = s.target.id if is_for else None
+        locals_ = self._loop_locals(body, target)
+        s.s2s_locals = locals_
+        # Values the loop overwrites as a whole: its variable and its per-iteration locals.
+        outer = []
+        for v in sorted(locals_ | ({target} if target else set())):
+            outer.extend(self._save_before(s, v, ctx))
+        s.s2s_outer = list(getattr(s, "s2s_slots", []))
+        s.s2s_slots = []
+        out.extend(outer)
+        counter = None
+        if breaks or not is_for:
+            counter = self.namer.fresh("trips")
+            s.s2s_counter = counter
+            init = assign(counter, const(0), line)
+            out.extend(self.tag(self._fwd_stmt(init, ctx), line))
+            s.s2s_pre = [init]
+        body_ctx = ctx.copy()
+        body_ctx.maybe = (ctx.maybe | liveness.maybe_assigned(body) | ({target} if target else set())) \
+            - locals_
+        if target:
+            body_ctx.definite.add(target)
+        new_body = []
+        if counter:
+            inc = assign(counter, gast.BinOp(left=name(counter), op=gast.Add(), right=const(1)), line)
+            new_body.extend(self.tag([inc], line))
+        main, check = (body[:-1], body[-1:]) if breaks else (body, [])
+        new_body.extend(self._fwd_block(main, body_ctx))
+        saves = []
+        for v in sorted(locals_):
+            slot = self.new_slot(v)
+            push = _tape_push(name(v))
+            push.s2s_push = slot
+            saves.append(push)
+        s.s2s_end_slots = [p.s2s_push for p in saves]
+        new_body.extend(self.tag(saves, line))
+        new_body.extend(copy.deepcopy(check))
+        ctx.maybe |= liveness.maybe_assigned(body) | ({target} if target else set())
+        if is_for:
+            out.append(gast.For(target=store(target), iter=copy.deepcopy(s.iter), body=new_body,
+                                orelse=[], type_comment=None))
+        else:
+            out.append(gast.While(test=copy.deepcopy(s.test), body=new_body, orelse=[]))
+        return out
+
+    def _loop_locals(self, body, target):
+        """Variables each iteration assigns before reading: saved once per iteration."""
+        main = body[:-1] if body and _is_break_check(body[-1]) else body
+        exposed = liveness.upward_exposed(main)
+        definite = liveness.definitely_assigned(main)
+        assigned = {v for s in walk_stmts(main) if isinstance(s, gast.Assign)
+                    for t in s.targets if isinstance(t, gast.Name) for v in [t.id]}
+        return (assigned & definite) - exposed - ({target} if target else set())
+
+    # -- calls to user functions ---------------------------------------------------
+
+    def _call_plan(self, value, callee, s):
+        """Which parameters of the callee carry derivatives at this call."""
+        args = list(value.args)
+        kwargs = {kw.arg: kw.value for kw in value.keywords}
+        if callee.kind == "dynamic":
+            actives = tuple(k for k, a in enumerate(args)
+                            if isinstance(a, gast.Name) and a.id in self.active)
+            for kw, v in kwargs.items():
+                if isinstance(v, gast.Name) and v.id in self.active:
+                    raise UnsupportedError(self.where(s), f"a keyword argument ({kw}=) carrying a "
+                                           f"derivative to {callee.name}, which is known only at "
+                                           "run time", "pass it positionally")
+            return None, actives
+        job = self.program.job_for(callee, self.fsrc)
+        params = job.param_names
+        bound = {}
+        leading = 1 if job.binds_receiver else 0
+        for k, a in enumerate(args):
+            if k + leading >= len(params):
+                raise UnsupportedError(self.where(s), f"too many arguments to {callee.name}")
+            bound[params[k + leading]] = a
+        for kw, v in kwargs.items():
+            bound[kw] = v
+        for extra in job.lifted_params:
+            bound[extra] = name(extra)
+        active = tuple(p for p in params if isinstance(bound.get(p), gast.Name)
+                       and bound[p].id in self.active)
+        return (job, bound), active
+
+    def _call_forward(self, value, callee, s):
+        plan, active = self._call_plan(value, callee, s)
+        if plan is None:
+            func = copy.deepcopy(value.func)
+            args = gast.Tuple(elts=copy.deepcopy(value.args), ctx=gast.Load())
+            kwargs = gast.Dict(keys=[const(k.arg) for k in value.keywords],
+                               values=[copy.deepcopy(k.value) for k in value.keywords])
+            s.s2s_call = ("dynamic", active)
+            return call(_rt("call_fwd"), [name("_tape"), func, args, kwargs,
+                                          gast.Tuple(elts=[const(a) for a in active],
+                                                     ctx=gast.Load())])
+        job, bound = plan
+        spec = self.program.request(job, active)
+        s.s2s_call = ("user", spec, bound)
+        args = [name("_tape")]
+        if job.binds_receiver:
+            args.append(self._receiver(callee, value))
+        args += [copy.deepcopy(a) for a in value.args]
+        kws = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value)) for k in value.keywords]
+        kws += [gast.keyword(arg=p, value=name(p)) for p in job.lifted_params]
+        return call(spec.fwd_name, args, kws)
+
+    def _receiver(self, callee, value):
+        if callee.receiver is not None:
+            return copy.deepcopy(callee.receiver)
+        if callee.self_value is not None:
+            return name(self.program.module.symbol(callee.self_value, _obj_name(value.func)))
+        raise AssertionError("a bound call without a receiver")
+
+    # -- backward sweep --------------------------------------------------------------
+
+    def _bwd_block(self, stmts, state):
+        out = []
+        for s in reversed(stmts):
+            code, state = self._bwd_stmt(s, state)
+            out.extend(self.tag(code, getattr(s, "s2s_line", None)))
+        return out, state
+
+    def _restores(self, s):
+        """Backward statements that put back what ``s`` overwrote."""
+        out = []
+        for slot in getattr(s, "s2s_slots", []):
+            out.append(self._restore(slot))
+        return out
+
+    def _restore(self, slot):
+        var = slot.var
+        if isinstance(var, tuple) and var[0] == "item":
+            raise AssertionError("item restores are built by the statement")
+        if isinstance(var, tuple) and var[0] == "inverse":
+            r = gast.Expr(value=call(gast.Attribute(value=name(var[1]), attr="pop",
+                                                    ctx=gast.Load()), []))
+            r.s2s_restore = (slot, var[1])
+            return r
+        r = assign(var, _tape_pop())
+        r.s2s_restore = (slot, var)
+        return r
+
+    def _bwd_stmt(self, s, state):
+        code, state = self._bwd_stmt_main(s, state)
+        for pre in reversed(getattr(s, "s2s_pre", [])):
+            more, state = self._bwd_stmt_main(pre, state)
+            code.extend(more)
+        return code, state
+
+    def _bwd_stmt_main(self, s, state):
+        state = set(state)
+        if isinstance(s, gast.Assign):
+            t = s.targets[0]
+            if isinstance(t, gast.Name):
+                return self._bwd_assign(s, t.id, state)
+            if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+                return self._bwd_setitem(s, t, state)
+            return [], state
+        if isinstance(s, gast.Expr):
+            return self._bwd_expr_stmt(s, state)
+        if isinstance(s, gast.If):
+            return self._bwd_if(s, state)
+        if isinstance(s, (gast.For, gast.While)):
+            return self._bwd_loop(s, state)
+        return [], state
+
+    def _bwd_assign(self, s, v, state):
+        value = s.value
+        code = []
+        restores = self._restores(s)
+        if isinstance(value, gast.Call) and getattr(s, "s2s_call", None):
+            code.extend(self._bwd_call(s, v, state))
+            state.discard(v)
+            return code + restores, state
+        if isinstance(value, gast.Call):
+            callee = callee_of(value, self.resolver)
+            if callee.kind == "container" and value.func.attr == "pop" \
+                    and isinstance(callee.receiver, gast.Name):
+                return self._bwd_list_pop(s, v, callee.receiver.id, state, restores)
+        if v not in self.active or v not in state:
+            state.discard(v)
+            return restores, state
+        reads_target = v in _loads(value)
+        pre, contribs = [], []
+        g = name(self.d(v))
+        if reads_target:
+            # The right side reads the old value: restore it first, recompute the result.
+            code.extend(restores)
+            restores = []
+            self._backprop(value, g, None, pre, contribs)
+        else:
+            self._backprop(value, g, name(v), pre, contribs)
+        code.extend(pre)
+        code.extend(self._emit(contribs, state, target=v))
+        return code + restores, state
+
+    def _bwd_setitem(self, s, t, state):
+        v = t.value.id
+        slot = s.s2s_slots[0]
+        restore = assign(gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice),
+                                        ctx=gast.Store()), _tape_pop())
+        restore.s2s_restore = (slot, v)
+        code = []
+        if v in self.active and v in state:
+            dv = self.d(v)
+            g = gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice), ctx=gast.Load())
+            pre, contribs = [], []
+            if self.active_expr(s.value):
+                self._backprop(s.value, g, None, pre, contribs)
+            code.extend(pre)
+            code.extend(self._emit(contribs, state, borrowed=dv))
+            code.append(assign(gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice),
+                                              ctx=gast.Store()), const(0.0)))
+        return code + [restore], state
+
+    def _bwd_expr_stmt(self, s, state):
+        c = s.value
+        if not isinstance(c, gast.Call):
+            return [], state
+        callee = callee_of(c, self.resolver)
+        restores = self._restores(s)
+        if callee.kind == "container" and c.func.attr == "append" \
+                and isinstance(callee.receiver, gast.Name):
+            l = callee.receiver.id
+            code = []
+            if l in self.active and l in state and self.active_expr(c.args[0]):
+                item = self.namer.fresh("d_item")
+                code.append(assign(item, call(gast.Attribute(value=name(self.d(l)), attr="pop",
+                                                             ctx=gast.Load()), [])))
+                pre, contribs = [], []
+                self._backprop(c.args[0], name(item), None, pre, contribs)
+                code.extend(pre)
+                code.extend(self._emit(contribs, state))
+            elif l in self.active and l in state:
+                code.append(gast.Expr(value=call(gast.Attribute(
+                    value=name(self.d(l)), attr="pop", ctx=gast.Load()), [])))
+            return code + restores, state
+        return restores, state
+
+    def _bwd_list_pop(self, s, v, l, state, restores):
+        code = []
+        if l in self.active and (v in state or l in state):
+            if l not in state:
+                code.append(assign(self.d(l), _rt_call("zeros_like", name(l))))
+                state.add(l)
+            item = name(self.d(v)) if v in state else _rt_call("zeros_like", name(v))
+            code.append(gast.Expr(value=call(gast.Attribute(value=name(self.d(l)), attr="append",
+                                                            ctx=gast.Load()), [item])))
+        state.discard(v)
+        inverse = gast.Expr(value=call(gast.Attribute(value=name(l), attr="append",
+                                                      ctx=gast.Load()), [name(v)]))
+        return code + [inverse] + restores, state
+
+    def _bwd_call(self, s, v, state):
+        kind = s.s2s_call[0]
+        seed = name(self.d(v)) if v in state else _rt_call("zeros_like", name(v))
+        if kind == "dynamic":
+            active = s.s2s_call[1]
+            cts = call(_rt("call_bwd"), [name("_tape"), seed])
+            args = s.value.args
+            targets = [args[k].id for k in active]
+        else:
+            spec, bound = s.s2s_call[1], s.s2s_call[2]
+            cts = call(spec.bwd_name, [name("_tape"), seed])
+            targets = [bound[p].id for p in spec.active]
+        if not targets:
+            return [gast.Expr(value=cts)]
+        code = []
+        if len(targets) == 1 and kind != "dynamic":
+            contribs = [_Contribution(targets[0], None, cts)]
+        else:
+            temps = [self.namer.fresh(f"d_{t}_part") for t in targets]
+            tup = gast.Tuple(elts=[store(t) for t in temps], ctx=gast.Store())
+            code.append(gast.Assign(targets=[tup], value=cts, type_comment=None))
+            contribs = [_Contribution(t, None, name(tmp)) for t, tmp in zip(targets, temps)]
+        code.extend(self._emit(contribs, state))
+        return code
+
+    def _bwd_if(self, s, state):
+        body, s_body = self._bwd_block(s.body, state)
+        orelse, s_else = self._bwd_block(s.orelse, state)
+        merged = s_body | s_else
+        body.extend(self._materialize(merged - s_body, s))
+        orelse.extend(self._materialize(merged - s_else, s))
+        if not body and not orelse:
+            return [], merged
+        test = copy.deepcopy(s.test)
+        if not body:
+            return [gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=orelse,
+                            orelse=[])], merged
+        return [gast.If(test=test, body=body, orelse=orelse)], merged
+
+    def _materialize(self, vars_, s):
+        out = []
+        for v in sorted(vars_):
+            out.append(assign(self.d(v), _rt_call("zeros_like", name(v))))
+        return self.tag(out, getattr(s, "s2s_line", None))
+
+    def _bwd_loop(self, s, state):
+        header = set(state)
+        while True:
+            # Generate the body for a guessed header state; undo its fresh names if
+            # the guess was wrong (the body is generated again).
+            used, adj = set(self.namer.used), dict(self.adj)
+            body, after = self._loop_body(s, header)
+            new = header | after
+            if new == header:
+                break
+            self.namer.used, self.adj = used, adj
+            header = new
+        before = self._materialize(header - state, s)
+        body.extend(self._materialize(header - after, s))
+        restores_end = []
+        for slot in reversed(getattr(s, "s2s_end_slots", [])):
+            restores_end.append(self._restore(slot))
+        self.tag(restores_end, getattr(s, "s2s_line", None))
+        body = restores_end + body
+        counter = getattr(s, "s2s_counter", None)
+        if isinstance(s, gast.For):
+            rng = copy.deepcopy(s.iter)
+            if counter:
+                rng = gast.Subscript(value=rng, slice=gast.Slice(lower=None, upper=name(counter),
+                                                                 step=None), ctx=gast.Load())
+            loop = gast.For(target=store(s.target.id), iter=call("reversed", [rng]),
+                            body=body or [gast.Pass()], orelse=[], type_comment=None)
+        else:
+            loop = gast.For(target=store(self.namer.fresh("_")), iter=call("range", [name(counter)]),
+                            body=body or [gast.Pass()], orelse=[], type_comment=None)
+        loop.s2s_origin = (self.fsrc, getattr(s, "s2s_line", None))
+        loop.s2s_backward_loop = True
+        outer_restores = [self._restore(slot) for slot in reversed(getattr(s, "s2s_outer", []))]
+        return before + [loop] + self.tag(outer_restores, getattr(s, "s2s_line", None)), header
+
+    def _loop_body(self, s, entry):
+        body = s.body
+        if body and _is_break_check(body[-1]):
+            body = body[:-1]
+        code, after = self._bwd_block(body, entry)
+        return code, after
+
+    # -- the chain rule through an expression ---------------------------------------
+
+    def _xp(self, namespace):
+        if namespace is None:
+            return name(self.xp)
+        return name(self.program.namespace_symbol(namespace, self.fsrc))
+
+    def _backprop(self, node, g, ans, pre, contribs):
+        """Append the contributions of ``node``'s active leaves, given its cotangent ``g``."""
+        if isinstance(node, gast.Name):
+            if node.id in self.active:
+                contribs.append(_Contribution(node.id, None, g))
+            return
+        if isinstance(node, gast.Constant) or not self.active_expr(node):
+            return
+        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
+            if node.value.id in self.active:
+                contribs.append(_Contribution(node.value.id, copy.deepcopy(node.slice), g))
+            return
+        if isinstance(node, (gast.Tuple, gast.List)):
+            g = self._bind(g, pre, "d_parts")
+            for k, elt in enumerate(node.elts):
+                if self.active_expr(elt):
+                    self._backprop(elt, subscript(copy.deepcopy(g), k), None, pre, contribs)
+            return
+        if isinstance(node, gast.Dict):
+            g = self._bind(g, pre, "d_parts")
+            for key, value in zip(node.keys, node.values):
+                if self.active_expr(value):
+                    self._backprop(value, gast.Subscript(value=copy.deepcopy(g),
+                                                         slice=copy.deepcopy(key),
+                                                         ctx=gast.Load()), None, pre, contribs)
+            return
+        info = self._node_rule(node)
+        if info is None:
+            if isinstance(node, gast.Call):
+                callee = callee_of(node, self.resolver)
+                if callee.kind == "norule":
+                    raise NoRuleError(self.where(node), callee.name)
+                raise UnsupportedError(self.where(node), f"differentiating {callee.name} here")
+            raise UnsupportedError(self.where(node), f"differentiating {to_text(node)}")
+        prim, bound, namespace = info
+        va = registry.varargs_param(prim)
+        targets = []
+        for p, v in bound.items():
+            if p not in prim.vjp:
+                continue
+            if p == va:
+                for k, item in enumerate(v):
+                    if self.active_expr(item):
+                        targets.append((p, item, k))
+            elif isinstance(v, gast.AST) and self.active_expr(v):
+                targets.append((p, v, None))
+        if not targets:
+            return
+        inactive_diff = [p for p, v in bound.items() if p not in prim.vjp and p != va
+                         and isinstance(v, gast.AST) and self.active_expr(v)]
+        if inactive_diff:
+            raise UnsupportedError(self.where(node), f"a derivative with respect to the "
+                                   f"{inactive_diff[0]!r} argument of {prim.qualname}",
+                                   "s2sgrad has no rule for it")
+        if len(targets) > 1 or (ans is not None and not is_atom(ans)):
+            g = self._bind(g, pre, "d_" + prim.name.split(".")[-1])
+        ans_node = ans if ans is not None else copy.deepcopy(node)
+        for p, child, k in targets:
+            bindings = {"xp": self._xp(namespace), "g": copy.deepcopy(g), "ans": ans_node}
+            for q, v in bound.items():
+                if q == va:
+                    bindings[q] = gast.Tuple(elts=list(v), ctx=gast.Load())
+                else:
+                    bindings[q] = v
+            if k is not None:
+                bindings["argnum"] = k
+            stmts, expr = inline(prim.vjp[p].template, bindings, self.namer.fresh,
+                                 self.program.module.modules)
+            pre.extend(stmts)
+            self._backprop(child, expr, None, pre, contribs)
+
+    def _bind(self, expr, pre, base):
+        if is_atom(expr):
+            return expr
+        t = self.namer.fresh(base)
+        pre.append(assign(t, expr))
+        return name(t)
+
+    # -- accumulating contributions ----------------------------------------------------
+
+    def _emit(self, contribs, state, target=None, borrowed=None):
+        """Statements adding ``contribs`` into adjoints; updates ``state``.
+
+        A contribution to ``target`` (the variable the statement assigned)
+        starts its adjoint afresh: it is the adjoint of the *old* value.
+        ``borrowed`` names an adjoint the caller is about to change in place,
+        so a contribution that is a view of it must be copied.
+        """
+        code = []
+        mine = [c for c in contribs if c.var == target]
+        others = [c for c in contribs if c.var != target]
+        code.extend(self._accumulate(others, state, borrowed))
+        if target is not None:
+            state.discard(target)
+            if mine:
+                if len(mine) > 1 or any(c.index is not None for c in mine):
+                    temps = []
+                    for c in mine:
+                        tmp = self.namer.fresh("d_" + target + "_old")
+                        code.append(assign(tmp, c.expr))
+                        temps.append(_Contribution(c.var, c.index, name(tmp)))
+                    mine = temps
+                code.extend(self._accumulate(mine, state, borrowed))
+        return code
+
+    def _accumulate(self, contribs, state, borrowed):
+        code = []
+        grouped = {}
+        order = []
+        for c in contribs:
+            if c.index is None:
+                if c.var not in grouped:
+                    grouped[c.var] = []
+                    order.append(("whole", c.var))
+                grouped[c.var].append(c.expr)
+            else:
+                order.append(("index", c))
+        for kind, item in order:
+            if kind == "whole":
+                v = item
+                exprs = grouped[v]
+                total = exprs[0]
+                for e in exprs[1:]:
+                    total = gast.BinOp(left=total, op=gast.Add(), right=e)
+                dv = self.d(v)
+                if v in state:
+                    if v in self.tensors:
+                        value = gast.BinOp(left=name(dv), op=gast.Add(), right=total)
+                    else:
+                        value = _rt_call("add", name(dv), total)
+                    code.append(assign(dv, value))
+                else:
+                    if (v in self.owned or self._reads_owned(total, borrowed)) \
+                            and not self._fresh(total):
+                        total = _rt_call("copy", total)
+                    code.append(assign(dv, total))
+                    state.add(v)
+            else:
+                c = item
+                v, dv = c.var, self.d(c.var)
+                if v not in state:
+                    code.append(assign(dv, _rt_call("zeros_like", name(v))))
+                    state.add(v)
+                target = gast.Subscript(value=name(dv), slice=c.index, ctx=gast.Store())
+                if self._basic_index(c.index):
+                    code.append(gast.AugAssign(target=target, op=gast.Add(), value=c.expr))
+                else:
+                    code.append(assign(dv, _rt_call("add_at", name(dv), copy.deepcopy(c.index),
+                                                    c.expr)))
+        return code
+
+    def _reads_owned(self, expr, borrowed):
+        owned_adjoints = {self.adj[v] for v in self.owned if v in self.adj}
+        if borrowed:
+            owned_adjoints.add(borrowed)
+        return bool(_loads(expr) & owned_adjoints)
+
+    def _fresh(self, expr):
+        """True when ``expr`` certainly evaluates to a new array (not a view)."""
+        if isinstance(expr, (gast.BinOp, gast.UnaryOp)):
+            return True
+        if isinstance(expr, gast.Call):
+            f = expr.func
+            fname = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")
+            return fname not in _NOT_FRESH
+        return False
+
+    def _basic_index(self, index):
+        """True when ``x[index]`` can name each element at most once (so ``+=`` is right)."""
+        if isinstance(index, gast.Constant):
+            return isinstance(index.value, (int, str)) or index.value is None
+        if isinstance(index, gast.Name):
+            return index.id in self.ints
+        if isinstance(index, gast.Slice):
+            return all(p is None or self._basic_index(p) or _is_int_expr_node(p, self.ints)
+                       for p in (index.lower, index.upper, index.step))
+        if isinstance(index, gast.Tuple):
+            return all(self._basic_index(e) for e in index.elts)
+        if isinstance(index, gast.UnaryOp) and isinstance(index.operand, gast.Constant):
+            return True
+        return _is_int_expr_node(index, self.ints)
+
+
+class _FwdCtx:
+    def __init__(self, maybe, definite):
+        self.maybe = set(maybe)
+        self.definite = set(definite)
+
+    def copy(self):
+        return _FwdCtx(self.maybe, self.definite)
+
+
+def _is_break_check(s):
+    return isinstance(s, gast.If) and len(s.body) == 1 and isinstance(s.body[0], gast.Break) \
+        and not s.orelse
+
+
+def _has_call(node):
+    return any(isinstance(n, gast.Call) for n in gast.walk(node))
+
+
+def _is_int_expr_node(node, ints):
+    if isinstance(node, gast.Constant):
+        return isinstance(node.value, int)
+    if isinstance(node, gast.Name):
+        return node.id in ints
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Sub, gast.Mult,
+                                                             gast.FloorDiv)):
+        return _is_int_expr_node(node.left, ints) and _is_int_expr_node(node.right, ints)
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return _is_int_expr_node(node.operand, ints)
+    return False
+
+
+def _obj_name(func):
+    if isinstance(func, gast.Name):
+        return func.id
+    if isinstance(func, gast.Attribute):
+        return _obj_name(func.value)
+    return "obj"
+
+
+def to_text(node):
+    from ..codegen import to_source
+    return to_source(node)
