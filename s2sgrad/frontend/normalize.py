@@ -806,15 +806,16 @@ class _Jumps:
 
     def function(self, body, node):
         ret_stmts = [s for s in _walk_stmts(body) if isinstance(s, gast.Return)]
-        if len(ret_stmts) == 1 and body and body[-1] is ret_stmts[0] \
-                and isinstance(ret_stmts[0].value, gast.Name):
-            return body, ret_stmts[0].value.id  # the common case: one return, at the end
         last = body[-1] if body else None
         if len(ret_stmts) == 1 and last is ret_stmts[0]:
+            # The common case: one return, at the end.
+            rest = self.block(body[:-1], [])
+            if isinstance(last.value, gast.Name):
+                return rest + [last], last.value.id
             self.result = self.namer.fresh("result")
             line = getattr(last, "s2s_line", None)
-            body = body[:-1] + [assign(self.result, last.value, line)]
-            return body + [_ret(self.result, line)], self.result
+            return rest + [assign(self.result, last.value, line), _ret(self.result, line)], \
+                self.result
         self.result = self.namer.fresh("result")
         needs_flag = any(self._inside_loop_return(s) for s in body)
         if needs_flag:

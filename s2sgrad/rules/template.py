@@ -501,11 +501,21 @@ def _derivative_body(d):
     return t, body[:-1], body[-1].value
 
 
+def _times(seed, expr):
+    """``seed * expr``, written ``seed`` or ``-seed`` when ``expr`` is 1 or -1."""
+    ok, val = static_value(expr)
+    if ok and val == 1:
+        return _name(seed)
+    if ok and val == -1:
+        return gast.UnaryOp(op=gast.USub(), operand=_name(seed))
+    return gast.BinOp(left=_name(seed), op=gast.Mult(), right=expr)
+
+
 def scaled_rule(d, seed, kind):
     """The rule ``seed * d(xp, x, ans)`` of a unary elementwise function (seed: g or t)."""
     t, stmts, expr = _derivative_body(d)
     params = ["xp", seed, "ans"] + [p for p in t.params if p not in ("xp", "ans")]
-    product = gast.BinOp(left=_name(seed), op=gast.Mult(), right=expr)
+    product = _times(seed, expr)
     tmpl = Template(params, dict(t.defaults), stmts + [gast.Return(value=product)],
                     t.globals, f"{kind} of {t.name}")
     extra = [p for p in t.params if p not in ("xp", "ans", "x")]
@@ -524,7 +534,7 @@ def broadcast_rule(d, param, kind):
     t, stmts, expr = _derivative_body(d)
     seed = "g" if kind == "vjp" else "t"
     params = ["xp", seed, "ans"] + [p for p in t.params if p not in ("xp", "ans")]
-    product = gast.BinOp(left=_name(seed), op=gast.Mult(), right=expr)
+    product = _times(seed, expr)
     if kind == "vjp":
         helper, ref = "unbroadcast", param
     else:

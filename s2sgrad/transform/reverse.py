@@ -147,6 +147,7 @@ class ReverseBuilder:
         self._classify_values(body)
         self._check_aliasing(body)
         body = self._plan_block(body)
+        body = self._prepare_block(body)
         self._find_owned(body)
         prologue = []
         if not self.job.split:
@@ -293,12 +294,13 @@ class ReverseBuilder:
             prim = registry.operator_primitive(op_name(node.op))
             if prim is None or prim.nondiff:
                 return None
-            return prim, {"x": node.left, "y": node.right}, None
+            first, second = prim.params[:2]
+            return prim, {first: node.left, second: node.right}, None
         if isinstance(node, gast.UnaryOp):
             prim = registry.operator_primitive(op_name(node.op))
             if prim is None or prim.nondiff:
                 return None
-            return prim, {"x": node.operand}, None
+            return prim, {prim.params[0]: node.operand}, None
         if isinstance(node, gast.Attribute):
             prim = attribute_primitive(node.attr)
             if prim is None or prim.nondiff:
@@ -394,6 +396,43 @@ class ReverseBuilder:
                     self.owned.add(c.receiver.id)
         self.owned &= self.active | set(self.params)
 
+    # -- making control flow replayable ---------------------------------------------
+
+    def _prepare_block(self, stmts):
+        """Spell out what the backward sweep needs to replay control flow.
+
+        An ``if`` whose test reads variables its branches change (or calls a
+        function) tests a saved condition; a loop that can end early, and every
+        ``while`` loop, counts its iterations.  These are ordinary statements,
+        so the analyses and the tape treat them like the user's own.
+        """
+        out = []
+        for s in stmts:
+            line = getattr(s, "s2s_line", None)
+            if isinstance(s, gast.If):
+                s.body = self._prepare_block(s.body)
+                s.orelse = self._prepare_block(s.orelse)
+                changed = liveness.maybe_assigned(s.body + s.orelse)
+                if (_loads(s.test) & changed) or _has_call(s.test):
+                    cond = self.namer.fresh("cond")
+                    out.append(assign(cond, s.test, line))
+                    s.test = name(cond)
+                out.append(s)
+            elif isinstance(s, (gast.For, gast.While)):
+                s.body = self._prepare_block(s.body)
+                breaks = bool(s.body) and _is_break_check(s.body[-1])
+                if breaks or isinstance(s, gast.While):
+                    counter = self.namer.fresh("trips")
+                    s.s2s_counter = counter
+                    out.append(assign(counter, const(0), line))
+                    inc = assign(counter, gast.BinOp(left=name(counter), op=gast.Add(),
+                                                     right=const(1)), line)
+                    s.body = [inc] + s.body
+                out.append(s)
+            else:
+                out.append(s)
+        return out
+
     # -- forward sweep -----------------------------------------------------------
 
     def _fwd_block(self, stmts, ctx):
@@ -456,13 +495,6 @@ class ReverseBuilder:
             return [s]
         if isinstance(s, gast.If):
             out = []
-            changed = liveness.maybe_assigned(s.body + s.orelse)
-            if (_loads(s.test) & changed) or _has_call(s.test):
-                cond = self.namer.fresh("cond")
-                cstmt = assign(cond, s.test, getattr(s, "s2s_line", None))
-                out.extend(self.tag(self._fwd_stmt(cstmt, ctx), getattr(s, "s2s_line", None)))
-                s.s2s_pre = [cstmt]
-                s.test = name(cond)
             body_ctx, else_ctx = ctx.copy(), ctx.copy()
             body = self._fwd_block(s.body, body_ctx)
             orelse = self._fwd_block(s.orelse, else_ctx)
@@ -501,22 +533,12 @@ class ReverseBuilder:
         s.s2s_outer = list(getattr(s, "s2s_slots", []))
         s.s2s_slots = []
         out.extend(outer)
-        counter = None
-        if breaks or not is_for:
-            counter = self.namer.fresh("trips")
-            s.s2s_counter = counter
-            init = assign(counter, const(0), line)
-            out.extend(self.tag(self._fwd_stmt(init, ctx), line))
-            s.s2s_pre = [init]
         body_ctx = ctx.copy()
         body_ctx.maybe = (ctx.maybe | liveness.maybe_assigned(body) | ({target} if target else set())) \
             - locals_
         if target:
             body_ctx.definite.add(target)
         new_body = []
-        if counter:
-            inc = assign(counter, gast.BinOp(left=name(counter), op=gast.Add(), right=const(1)), line)
-            new_body.extend(self.tag([inc], line))
         main, check = (body[:-1], body[-1:]) if breaks else (body, [])
         new_body.extend(self._fwd_block(main, body_ctx))
         saves = []
@@ -635,13 +657,6 @@ class ReverseBuilder:
         return r
 
     def _bwd_stmt(self, s, state):
-        code, state = self._bwd_stmt_main(s, state)
-        for pre in reversed(getattr(s, "s2s_pre", [])):
-            more, state = self._bwd_stmt_main(pre, state)
-            code.extend(more)
-        return code, state
-
-    def _bwd_stmt_main(self, s, state):
         state = set(state)
         if isinstance(s, gast.Assign):
             t = s.targets[0]
@@ -818,7 +833,9 @@ class ReverseBuilder:
             loop = gast.For(target=store(s.target.id), iter=call("reversed", [rng]),
                             body=body or [gast.Pass()], orelse=[], type_comment=None)
         else:
-            loop = gast.For(target=store(self.namer.fresh("_")), iter=call("range", [name(counter)]),
+            loop = gast.For(target=store("_" if "_" not in self.namer.used else
+                                         self.namer.fresh("iteration")),
+                            iter=call("range", [name(counter)]),
                             body=body or [gast.Pass()], orelse=[], type_comment=None)
         loop.s2s_origin = (self.fsrc, getattr(s, "s2s_line", None))
         loop.s2s_backward_loop = True
