@@ -340,11 +340,6 @@ class _Lowering:
                     out.append(assign(tmp, base))
                     base = name(tmp)
             index = self.expr(target.slice, out)
-            if base.id in all_names(value):
-                # The new value reads the array it is written into: compute it first.
-                tmp = self.namer.fresh(base.id + "_item")
-                out.append(assign(tmp, value))
-                value = name(tmp)
             out.append(assign(gast.Subscript(value=base, slice=index, ctx=gast.Store()), value))
             return
         if isinstance(target, gast.Attribute):
@@ -401,10 +396,6 @@ class _Lowering:
                 index = name(tmp)
             read = gast.Subscript(value=name(base.id), slice=copy.deepcopy(index), ctx=gast.Load())
             new = gast.BinOp(left=read, op=s.op, right=value)
-            if base.id in {n.id for n in gast.walk(value) if isinstance(n, gast.Name)}:
-                tmp = self.namer.fresh(base.id + "_item")
-                out.append(assign(tmp, new))
-                new = name(tmp)
             out.append(assign(gast.Subscript(value=name(base.id), slice=index, ctx=gast.Store()), new))
             return out
         if isinstance(target, gast.Attribute):

@@ -189,7 +189,7 @@ class _Multiply:
         return x
 
 
-@primitive("divide", "true_divide", operator="div", cheap=True)
+@primitive("divide", "true_divide", operator="div", cheap=True, elementwise=2)
 class _Divide:
     def vjp_x(xp, g, ans, x, y):
         return unbroadcast(g / y, x)
@@ -204,7 +204,7 @@ class _Divide:
         return broadcast_like(-t * x / y ** 2, ans)
 
 
-@primitive("power", operator="pow", cheap=True)
+@primitive("power", operator="pow", cheap=True, elementwise=2)
 class _Power:
     def vjp_x(xp, g, ans, x, y):
         return unbroadcast(g * y * x ** (y - 1), x)
@@ -237,7 +237,7 @@ class _Minimum:
         return xp.where(x == y, 0.5, y < x)
 
 
-@primitive("mod", "remainder", "fmod", operator="mod", cheap=True)
+@primitive("mod", "remainder", "fmod", operator="mod", cheap=True, elementwise=2)
 class _Mod:
     def vjp_x(xp, g, ans, x, y):
         return unbroadcast(g, x)

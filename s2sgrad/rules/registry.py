@@ -95,6 +95,7 @@ class Primitive:
         self.view = view          # the output may share memory with an input
         self.cheap = cheap        # elementwise: recomputing it in the backward sweep is cheap
         self.linear = linear      # linear in its differentiable inputs
+        self.elementwise = 0      # 1 or 2: a unary or broadcasting binary elementwise function
 
     @property
     def qualname(self):
@@ -137,7 +138,7 @@ def _primal_signature(fn, skip=3):
 
 
 def primitive(*names, family="array", view=False, cheap=False, linear=False, methods=(),
-              operator=None):
+              operator=None, elementwise=0):
     """Class decorator: define a primitive from methods named ``vjp_<param>`` / ``jvp_<param>``.
 
     ``names`` are the function names it covers in its family (``"amax", "max"``);
@@ -154,6 +155,7 @@ def primitive(*names, family="array", view=False, cheap=False, linear=False, met
         sig = _primal_signature(first)
         for name in names:
             prim = Primitive(name, family, sig, view=view, cheap=cheap, linear=linear)
+            prim.elementwise = elementwise
             for key, fn in rules.items():
                 kind, param = key.split("_", 1)
                 getattr(prim, kind)[param] = Rule(fn, kind, param)
@@ -180,6 +182,7 @@ def elementwise(*names, family="array", methods=(), operator=None):
         jvp_fn, jvp_t = _template.scaled_rule(d, "t", "jvp")
         for name in names:
             prim = Primitive(name, family, sig, cheap=True)
+            prim.elementwise = 1
             prim.vjp["x"] = Rule(vjp_fn, "vjp", "x", vjp_t)
             prim.jvp["x"] = Rule(jvp_fn, "jvp", "x", jvp_t)
             _register(prim)
@@ -205,6 +208,7 @@ def binary(*names, family="array", operator=None):
         sig = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "ans"])
         for name in names:
             prim = Primitive(name, family, sig, cheap=True)
+            prim.elementwise = 2
             for param, d in partials.items():
                 vjp_fn, vjp_t = _template.broadcast_rule(d, param, "vjp")
                 jvp_fn, jvp_t = _template.broadcast_rule(d, param, "jvp")

@@ -27,6 +27,7 @@ from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, 
                                  diff_names, int_names, op_name, walk_stmts)
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
+from ..frontend.resolve import Callee
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, inline, is_atom
 
@@ -44,7 +45,13 @@ def _rt(attr):
 
 
 def _rt_call(attr, *args):
-    return call(_rt(attr), list(args))
+    """A call of a runtime helper, knowing its rules (generated code is differentiable)."""
+    node = call(_rt(attr), list(args))
+    prim = registry.by_name(attr, "s2sgrad.runtime")
+    if prim is not None:
+        node.s2s_callee = Callee("nondiff" if prim.nondiff else "primitive", f"_rt.{attr}",
+                                 prim=prim)
+    return node
 
 
 def _tape_push(value):
@@ -308,7 +315,7 @@ class ReverseBuilder:
             return prim, {prim.params[0]: node.value}, None
         if isinstance(node, gast.Subscript) and not isinstance(node.value, gast.Name):
             prim = registry.operator_primitive("getitem")
-            return prim, {"x": node.value, "index": node.slice}, None
+            return prim, {"x": node.value, "index": index_value(node.slice)}, None
         if isinstance(node, gast.Call):
             c = callee_of(node, self.resolver)
             if c.kind in ("primitive", "method"):
@@ -710,16 +717,25 @@ class ReverseBuilder:
                                         ctx=gast.Store()), _tape_pop())
         restore.s2s_restore = (slot, v)
         code = []
-        if v in self.active and v in state:
-            dv = self.d(v)
-            g = gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice), ctx=gast.Load())
-            pre, contribs = [], []
-            if self.active_expr(s.value):
-                self._backprop(s.value, g, None, pre, contribs)
-            code.extend(pre)
-            code.extend(self._emit(contribs, state, borrowed=dv))
-            code.append(assign(gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice),
-                                              ctx=gast.Store()), const(0.0)))
+        if v not in self.active or v not in state:
+            return [restore], state
+        dv = self.d(v)
+        g = gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice), ctx=gast.Load())
+        zero = assign(gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice),
+                                     ctx=gast.Store()), const(0.0))
+        pre, contribs = [], []
+        if v in _loads(s.value):
+            # The new value reads the array it overwrites (y[0] = y[0] + y[-1]): put the
+            # old values back, take the slot's cotangent, clear it, then differentiate.
+            item = self.namer.fresh(f"d_{v}_item")
+            code += [restore, assign(item, _rt_call("copy", g)), zero]
+            self._backprop(s.value, name(item), None, pre, contribs)
+            return code + pre + self._emit(contribs, state), state
+        if self.active_expr(s.value):
+            self._backprop(s.value, g, None, pre, contribs)
+        code.extend(pre)
+        code.extend(self._emit(contribs, state, borrowed=dv))
+        code.append(zero)
         return code + [restore], state
 
     def _bwd_expr_stmt(self, s, state):
@@ -1003,7 +1019,7 @@ class ReverseBuilder:
                 if self._basic_index(c.index):
                     code.append(gast.AugAssign(target=target, op=gast.Add(), value=c.expr))
                 else:
-                    code.append(assign(dv, _rt_call("add_at", name(dv), copy.deepcopy(c.index),
+                    code.append(assign(dv, _rt_call("add_at", name(dv), index_value(c.index),
                                                     c.expr)))
         return code
 
@@ -1046,6 +1062,18 @@ class _FwdCtx:
 
     def copy(self):
         return _FwdCtx(self.maybe, self.definite)
+
+
+def index_value(index):
+    """An index as an ordinary value: slices written ``slice(a, b, c)``, ``...`` as Ellipsis."""
+    if isinstance(index, gast.Slice):
+        parts = [p if p is not None else const(None) for p in (index.lower, index.upper, index.step)]
+        while len(parts) > 1 and isinstance(parts[-1], gast.Constant) and parts[-1].value is None:
+            parts.pop()
+        return call("slice", [copy.deepcopy(p) for p in parts])
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
+    return copy.deepcopy(index)
 
 
 def _is_break_check(s):
