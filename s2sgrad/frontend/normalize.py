@@ -716,6 +716,12 @@ class _Lowering:
         for kw in node.keywords:
             kw.value = self.expr(kw.value, out)
         node.s2s_callee = callee
+        if callee.kind == "lifted":
+            # A local function reads variables of this one: pass them explicitly.
+            passed = {kw.arg for kw in node.keywords}
+            for free in self.nested[callee.name][1]:
+                if free not in passed:
+                    node.keywords.append(gast.keyword(arg=free, value=name(free)))
         if callee.kind in ("user", "lifted", "dynamic"):
             # User calls take plain names and stand alone on an assignment's right.
             node.args = [self._atom(a, out, callee) for a in node.args]

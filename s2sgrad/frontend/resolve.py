@@ -110,6 +110,12 @@ class Resolver:
         if isinstance(func, gast.Name) and func.id in self.lifted:
             return Callee("lifted", func.id, node=self.lifted[func.id])
         if isinstance(func, gast.Name) and func.id in self.local_names:
+            if self.fsrc.has_self and func.id == self._self_name() \
+                    and self.fsrc.self_value is not None:
+                method = getattr(type(self.fsrc.self_value), "__call__", None)
+                if isinstance(method, types.FunctionType) \
+                        and _module_root(method) not in LIBRARY_ROOTS:
+                    return Callee("user", name, fn=method, receiver=func)
             return Callee("dynamic", name)
         ok, value = self.static_value(func)
         if ok:

@@ -14,7 +14,7 @@ import sys
 
 import gast
 
-from ..analysis.liveness import live_in
+from ..analysis.liveness import definitely_assigned, live_in
 from ..analysis.tape import prune
 from ..codegen import ModuleBuilder
 from ..errors import UnsupportedError
@@ -240,6 +240,13 @@ class Program:
         params = set(spec.params)
         state = sorted((live_in(bwd, set(grads)) & (assigned | params)) - {seed, "_tape"})
         fbody = self._none_inits(builder, fwd) + fwd
+        undefined = [v for v in state if v not in definitely_assigned(fwd, params)
+                     and v not in {getattr(s.targets[0], "id", None) for s in fbody[:len(fbody)
+                                                                               - len(fwd)]}]
+        if undefined:
+            inits = [assign(v, const(None)) for v in undefined]
+            inits[0].s2s_note = "assigned on some paths only; the backward sweep takes the same paths"
+            fbody = inits + fbody
         bbody = list(bwd)
         if state:
             if len(state) == 1:

@@ -599,8 +599,6 @@ class ReverseBuilder:
             bound[params[k + leading]] = a
         for kw, v in kwargs.items():
             bound[kw] = v
-        for extra in job.lifted_params:
-            bound[extra] = name(extra)
         active = tuple(p for p in params if isinstance(bound.get(p), gast.Name)
                        and bound[p].id in self.active)
         return (job, bound), active
@@ -624,7 +622,6 @@ class ReverseBuilder:
             args.append(self._receiver(callee, value))
         args += [copy.deepcopy(a) for a in value.args]
         kws = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value)) for k in value.keywords]
-        kws += [gast.keyword(arg=p, value=name(p)) for p in job.lifted_params]
         return call(spec.fwd_name, args, kws)
 
     def _receiver(self, callee, value):
@@ -793,6 +790,11 @@ class ReverseBuilder:
         code = []
         if len(targets) == 1 and kind != "dynamic":
             contribs = [_Contribution(targets[0], None, cts)]
+        elif len(set(targets)) == len(targets) and not (set(targets) & (state | self.owned)):
+            # Every adjoint starts here: unpack straight into them.
+            tup = gast.Tuple(elts=[store(self.d(t)) for t in targets], ctx=gast.Store())
+            state.update(targets)
+            return [gast.Assign(targets=[tup], value=cts, type_comment=None)]
         else:
             temps = [self.namer.fresh(f"d_{t}_part") for t in targets]
             tup = gast.Tuple(elts=[store(t) for t in temps], ctx=gast.Store())
