@@ -5,7 +5,7 @@ import inspect
 import numbers
 
 from . import runtime as _rt
-from .errors import NonDifferentiableError
+from .errors import NonDifferentiableError, NonScalarOutputError
 
 __all__ = ["grad", "value_and_grad"]
 
@@ -98,7 +98,10 @@ def _where(fn):
 def _run(fn, wrt, args, kwargs):
     compiled = _compiled(fn, wrt)
     _check_args(fn, compiled, args, kwargs)
-    out = compiled(args, kwargs)
+    try:
+        out = compiled(args, kwargs)
+    except NonScalarOutputError as exc:
+        raise NonScalarOutputError(f"{_where(fn)}: {fn.__qualname__}: {exc}") from None
     value, grads = out[0], out[1:]
     grads = tuple(_rt.match(g, args[w]) for g, w in zip(grads, wrt))
     return value, grads

@@ -20,7 +20,7 @@ import numpy
 __all__ = [
     "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter",
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
-    "check_scalar", "call_fwd", "call_bwd", "broadcast_like", "size", "specialize",
+    "check_scalar", "seed", "call_fwd", "call_bwd", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
 ]
@@ -425,12 +425,20 @@ def repeat_like(g, values):
     return [g for _ in values]
 
 
+def seed(d_out, value):
+    """The cotangent that starts a backward sweep: ``d_out``, or 1 for a scalar output."""
+    if d_out is not None:
+        return d_out
+    check_scalar(value, "")
+    return 1.0
+
+
 def check_scalar(value, where):
     """Raise unless ``value`` is a scalar: ``grad`` needs a scalar output."""
     if shape(value) != () or _is_container(value):
         from .errors import NonScalarOutputError  # the errors module needs no compiler
         raise NonScalarOutputError(
-            f"{where}: grad needs a scalar output, but this function returned "
+            f"{where + ': ' if where else ''}grad needs a scalar output, but the function returned "
             f"{_describe(value)}. Use jacobian or vjp for non-scalar outputs, or reduce "
             f"the output (np.sum, np.mean) before returning it.")
 

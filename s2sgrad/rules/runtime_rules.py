@@ -190,4 +190,4 @@ class _ToComplexLike:
 
 
 nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specialize",
-        "inverse_permutation", "check_scalar", "keys", family=R)
+        "inverse_permutation", "check_scalar", "keys", "seed", family=R)

@@ -211,16 +211,17 @@ class Program:
     def _combined(self, spec, builder, fwd, bwd, seed, grads, ret, args):
         fwd, bwd = prune(fwd, bwd, set(grads) | ({ret} if ret else set()))
         body = self._none_inits(builder, fwd) + fwd
-        if bwd:
-            bwd[0].s2s_note = "backward sweep"
-        body += bwd
+        start = assign(seed, call(gast.Attribute(value=name("_rt"), attr="seed", ctx=gast.Load()),
+                                  [name(seed), name(ret) if ret else const(None)]))
+        start.s2s_note = f"backward sweep ({seed} is 1 for a scalar output)"
+        body += [start] + bwd
         if _uses_tape(body):
             body = [assign("_tape", gast.List(elts=[], ctx=gast.Load()))] + body
         result = [name(ret) if ret else const(None)] + [name(g) for g in grads]
         body.append(gast.Return(value=gast.Tuple(elts=result, ctx=gast.Load())))
         args.args = list(args.args) + [gast.Name(id=seed, ctx=gast.Param(), annotation=None,
                                                  type_comment=None)]
-        args.defaults = list(args.defaults) + [const(1.0)]
+        args.defaults = list(args.defaults) + [const(None)]
         if args.kwonlyargs:
             raise UnsupportedError(spec.job.fsrc.where(), "keyword-only parameters",
                                    "make them ordinary parameters")

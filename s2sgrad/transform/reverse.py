@@ -40,6 +40,12 @@ _NOT_FRESH = {"broadcast_to", "reshape", "transpose", "swapaxes", "moveaxis", "s
               "atleast_3d", "unstack", "split_like", "array_vjp", "to_complex_like"}
 
 
+# Runtime helpers whose result is always an array or number.
+_RUNTIME_TENSOR_HELPERS = {"unbroadcast", "broadcast_like", "reduce_vjp", "max_vjp",
+                           "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b",
+                           "to_complex_like", "ones_like", "size", "ndim"}
+
+
 def _rt(attr):
     return gast.Attribute(value=name(RUNTIME_ALIAS), attr=attr, ctx=gast.Load())
 
@@ -227,7 +233,7 @@ class ReverseBuilder:
 
     def _check_aliasing(self, body):
         """In-place writes must not reach another name for the same array."""
-        written = {v for v in self._written_in_place(body) if v in self.active}
+        written = self._written_in_place(body)
         if not written:
             return
         for s in walk_stmts(body):
@@ -254,9 +260,7 @@ class ReverseBuilder:
         if isinstance(value, gast.Name):
             return value.id
         if isinstance(value, gast.Subscript):
-            if isinstance(value.slice, gast.Constant) or value.slice is None:
-                return None
-            return self._view_source(value.value)
+            return self._view_source(value.value)  # a view of an array, or a list's item itself
         if isinstance(value, gast.Attribute):
             prim = attribute_primitive(value.attr)
             if prim is not None and prim.view:
@@ -1018,12 +1022,27 @@ class ReverseBuilder:
                     code.append(assign(dv, _rt_call("zeros_like", name(v))))
                     state.add(v)
                 target = gast.Subscript(value=name(dv), slice=c.index, ctx=gast.Store())
-                if self._basic_index(c.index):
+                if self._basic_index(c.index) and self._tensor_expr(c.expr):
                     code.append(gast.AugAssign(target=target, op=gast.Add(), value=c.expr))
                 else:
                     code.append(assign(dv, _rt_call("add_at", name(dv), index_value(c.index),
                                                     c.expr)))
         return code
+
+    def _tensor_expr(self, expr):
+        """True when ``expr`` is surely an array or number (never a list or dict)."""
+        if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Constant)):
+            return True
+        if isinstance(expr, gast.Name):
+            primal = next((v for v, a in self.adj.items() if a == expr.id), expr.id)
+            return primal in self.tensors
+        if isinstance(expr, gast.Call):
+            f = expr.func
+            if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+                    and f.value.id == RUNTIME_ALIAS:
+                return f.attr in _RUNTIME_TENSOR_HELPERS
+            return not (isinstance(f, gast.Name) and f.id in ("list", "tuple", "dict"))
+        return False
 
     def _reads_owned(self, expr, borrowed):
         owned_adjoints = {self.adj[v] for v in self.owned if v in self.adj}
