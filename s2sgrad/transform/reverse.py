@@ -28,6 +28,7 @@ from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, 
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
 from ..frontend.resolve import Callee
+from ..optimize import ShapeClasses, optimize
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, inline, is_atom
 
@@ -183,6 +184,9 @@ class ReverseBuilder:
         if ret in self.owned and ret in self.active:
             bwd_prefix.append(assign(seed, _rt_call("copy", name(seed))))
         bwd, state = self._bwd_block(body, state)
+        shapes = ShapeClasses(body, self.params, self.resolver,
+                              {a: v for v, a in self.adj.items()})
+        optimize(bwd, shapes)
         grads = []
         tail = []
         for p in self.job.active_params:

@@ -1,0 +1,291 @@
+"""Simplifying generated code: what rules inline in general form, written for this function.
+
+Rules are written for every case (``unbroadcast(g * y, x)`` works whatever
+the shapes), so inlined code carries work that a specific function does not
+need.  This pass removes it where it can prove the result unchanged:
+
+- *shape classes*: variables certain to have the same shape (``y = np.sin(x)``
+  has ``x``'s shape; ``y = y * 1.01 + 0.1 * x`` keeps it) share a class, and
+  ``unbroadcast``/``broadcast_like`` between equal classes disappear;
+- an argument used only for its shape (``shape(a * b)``, the second argument
+  of ``unbroadcast``) is replaced by a cheaper expression with the same shape,
+  so nothing is recomputed just to learn its shape;
+- algebra: ``e ** 1``, ``e * 1``, ``1 * e``, ``e / 1``, ``--e``.
+"""
+
+import copy
+import itertools
+
+import gast
+
+from .analysis.activity import callee_of, op_name, walk_stmts
+from .rules import registry
+from .rules.template import RUNTIME_ALIAS, static_value
+
+__all__ = ["ShapeClasses", "optimize"]
+
+SCALAR = 0
+UNKNOWN = -1
+
+_ELEMENTWISE_OPS = {"add", "sub", "mult", "div", "pow", "mod"}
+_REDUCTIONS = {"sum", "mean", "max", "min", "amax", "amin", "prod"}
+# Functions that can turn complex values into real ones: where they occur, an
+# adjoint's real part must be taken where ``unbroadcast`` takes it.
+_KIND_CHANGING = {"abs", "absolute", "fabs", "real", "imag", "angle", "astype", "conj",
+                  "conjugate", "norm"}
+# Runtime helpers that use an argument only for its shape: {name: argument position}.
+_SHAPE_ONLY = {"shape": 0, "ndim": 0, "size": 0, "unbroadcast": 1, "broadcast_like": 1,
+               "reduce_vjp": 1}
+
+
+class ShapeClasses:
+    """Which variables of a function certainly have the same shape (flow-insensitive)."""
+
+    def __init__(self, body, params, resolver, adjoints=None):
+        self.resolver = resolver
+        counter = itertools.count(1)
+        self.cls = {p: next(counter) for p in params}
+        defs = []
+        for s in walk_stmts(body):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+                defs.append((s.targets[0].id, s.value))
+            elif isinstance(s, gast.For):
+                self.cls[s.target.id] = SCALAR
+            elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                    and isinstance(s.targets[0].value, gast.Name):
+                pass  # an in-place write keeps the array's shape
+        changed = True
+        while changed:
+            changed = False
+            for var, expr in defs:
+                c = self.of(expr, pending=True)
+                if c is None:
+                    continue
+                old = self.cls.get(var)
+                if old is None or (old != c and old != UNKNOWN):
+                    new = c if old is None else UNKNOWN
+                    if new != old:
+                        self.cls[var] = new
+                        changed = True
+        for var, _ in defs:
+            self.cls.setdefault(var, UNKNOWN)
+        self.complex_free = not _mentions_kind_change(body, resolver)
+        self.adjoints = dict(adjoints or {})   # adjoint name -> primal name
+
+    def of(self, node, pending=False):
+        """The class of an expression: an int, ``SCALAR``, ``UNKNOWN`` (or None while pending)."""
+        if isinstance(node, gast.Name):
+            if node.id in self.cls:
+                return self.cls[node.id]
+            primal = self.adjoints.get(node.id) if hasattr(self, "adjoints") else None
+            if primal is not None:
+                return self.cls.get(primal, UNKNOWN)
+            return None if pending else UNKNOWN
+        if isinstance(node, gast.Constant):
+            return SCALAR if isinstance(node.value, (int, float)) else UNKNOWN
+        if isinstance(node, gast.UnaryOp):
+            if isinstance(node.op, (gast.USub, gast.UAdd)):
+                return self.of(node.operand, pending)
+            return UNKNOWN
+        if isinstance(node, gast.BinOp):
+            if op_name(node.op) in _ELEMENTWISE_OPS:
+                return self._broadcast(self.of(node.left, pending), self.of(node.right, pending))
+            return UNKNOWN
+        if isinstance(node, gast.Call):
+            return self._call(node, pending)
+        return UNKNOWN
+
+    def _broadcast(self, a, b):
+        if a is None or b is None:
+            return None
+        if a == b:
+            return a
+        if a == SCALAR:
+            return b
+        if b == SCALAR:
+            return a
+        return UNKNOWN
+
+    def _call(self, node, pending):
+        f = node.func
+        if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+                and f.value.id == RUNTIME_ALIAS:
+            if f.attr in ("unbroadcast", "broadcast_like", "zeros_like", "reduce_vjp") \
+                    and len(node.args) >= 2 - (f.attr == "zeros_like"):
+                return self.of(node.args[1 if f.attr != "zeros_like" else 0], pending)
+            return UNKNOWN
+        if isinstance(f, gast.Attribute) and f.attr == "broadcast_to" and len(node.args) == 2:
+            shape = node.args[1]
+            if isinstance(shape, gast.Call) and isinstance(shape.func, gast.Attribute) \
+                    and shape.func.attr == "shape" and shape.args:
+                return self.of(shape.args[0], pending)
+            return UNKNOWN
+        if self.resolver is None:
+            return UNKNOWN
+        try:
+            callee = callee_of(node, self.resolver)
+        except Exception:
+            return UNKNOWN
+        prim = callee.prim
+        if callee.kind not in ("primitive", "method", "nondiff") or prim is None:
+            return UNKNOWN
+        args = ([callee.receiver] if callee.kind == "method" else []) + list(node.args)
+        if prim.elementwise == 1 and len(args) == 1 and not node.keywords:
+            return self.of(args[0], pending)
+        if prim.elementwise == 2 and len(args) == 2 and not node.keywords:
+            return self._broadcast(self.of(args[0], pending), self.of(args[1], pending))
+        if prim.name in _REDUCTIONS and len(args) == 1 and not node.keywords:
+            return SCALAR
+        return UNKNOWN
+
+    def same(self, a, b):
+        ca, cb = self.of(a), self.of(b)
+        return ca == cb and ca not in (UNKNOWN, None)
+
+
+def _mentions_kind_change(body, resolver):
+    for s in walk_stmts(body):
+        for n in gast.walk(s):
+            if isinstance(n, gast.Constant) and isinstance(n.value, complex):
+                return True
+            if isinstance(n, gast.Attribute) and n.attr in _KIND_CHANGING:
+                return True
+            if isinstance(n, gast.Name) and n.id in ("abs", "complex"):
+                return True
+            if isinstance(n, gast.Call) and resolver is not None:
+                try:
+                    callee = callee_of(n, resolver)
+                except Exception:
+                    continue
+                prim = callee.prim
+                if prim is not None and (prim.name in _KIND_CHANGING or prim.name.startswith("fft.")):
+                    return True
+    return False
+
+
+# ---------------------------------------------------------------------------
+# The rewriting pass
+# ---------------------------------------------------------------------------
+
+def optimize(stmts, shapes):
+    """Simplify generated statements in place (and return them)."""
+    for s in walk_stmts(stmts):
+        for field, value in gast.iter_fields(s):
+            if isinstance(value, gast.expr):
+                setattr(s, field, _simplify(value, shapes))
+            elif isinstance(value, list) and value and isinstance(value[0], gast.expr):
+                setattr(s, field, [_simplify(v, shapes) for v in value])
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and s.targets[0].id not in shapes.cls and s.targets[0].id not in shapes.adjoints:
+            shapes.cls[s.targets[0].id] = shapes.of(s.value)
+    return stmts
+
+
+def _simplify(node, shapes):
+    for field, value in gast.iter_fields(node):
+        if isinstance(value, gast.expr):
+            setattr(node, field, _simplify(value, shapes))
+        elif isinstance(value, list):
+            setattr(node, field, [_simplify(v, shapes) if isinstance(v, gast.expr) else
+                                  _simplify_keyword(v, shapes) if isinstance(v, gast.keyword) else v
+                                  for v in value])
+    if isinstance(node, gast.BinOp):
+        return _algebra(node)
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
+            and isinstance(node.operand, gast.UnaryOp) and isinstance(node.operand.op, gast.USub):
+        return node.operand.operand
+    if isinstance(node, gast.Call):
+        return _runtime_call(node, shapes)
+    return node
+
+
+def _simplify_keyword(kw, shapes):
+    kw.value = _simplify(kw.value, shapes)
+    return kw
+
+
+def _is_const(node, value):
+    ok, v = static_value(node)
+    return ok and not isinstance(v, bool) and isinstance(v, (int, float)) and v == value
+
+
+def _algebra(node):
+    op = node.op
+    if isinstance(op, gast.Pow) and _is_const(node.right, 1):
+        return node.left
+    if isinstance(op, gast.Mult):
+        if _is_const(node.right, 1):
+            return node.left
+        if _is_const(node.left, 1):
+            return node.right
+    if isinstance(op, gast.Div) and _is_const(node.right, 1):
+        return node.left
+    if isinstance(op, (gast.Add, gast.Sub)) and _is_const(node.right, 0):
+        return node.left
+    if isinstance(op, gast.Add) and _is_const(node.left, 0):
+        return node.right
+    return node
+
+
+def _runtime_call(node, shapes):
+    f = node.func
+    if not (isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name)):
+        return node
+    if f.value.id == RUNTIME_ALIAS and f.attr in _SHAPE_ONLY:
+        k = _SHAPE_ONLY[f.attr]
+        if len(node.args) > k:
+            keep_kind = f.attr in ("unbroadcast", "broadcast_like")
+            node.args[k] = _shape_proxy(node.args[k], shapes, keep_kind)
+        if f.attr in ("unbroadcast", "broadcast_like") and len(node.args) == 2 \
+                and shapes.complex_free and shapes.same(node.args[0], node.args[1]):
+            return node.args[0]
+    if f.attr == "broadcast_to" and len(node.args) == 2:
+        shape = node.args[1]
+        if isinstance(shape, gast.Call) and isinstance(shape.func, gast.Attribute) \
+                and shape.func.attr == "shape" and shape.args \
+                and shapes.same(node.args[0], shape.args[0]):
+            return node.args[0]
+    return node
+
+
+def _shape_proxy(node, shapes, keep_kind=False):
+    """A cheaper expression certain to have the shape of ``node``.
+
+    With ``keep_kind``, the proxy must also be real exactly when ``node`` is
+    (``unbroadcast`` takes the real part for a real reference).
+    """
+    if isinstance(node, (gast.Name, gast.Constant)):
+        return node
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        return _shape_proxy(node.operand, shapes, keep_kind)
+    if isinstance(node, gast.BinOp) and op_name(node.op) in _ELEMENTWISE_OPS:
+        if keep_kind and not shapes.complex_free:
+            return node
+        return _pick(node.left, node.right, node, shapes)
+    if isinstance(node, gast.Call) and shapes.resolver is not None:
+        try:
+            callee = callee_of(node, shapes.resolver)
+        except Exception:
+            return node
+        prim = callee.prim
+        if prim is None or node.keywords:
+            return node
+        if keep_kind and (prim.name in _KIND_CHANGING or not shapes.complex_free):
+            return node
+        args = ([callee.receiver] if callee.kind == "method" else []) + list(node.args)
+        if prim.elementwise == 1 and len(args) == 1:
+            return _shape_proxy(args[0], shapes, keep_kind)
+        if prim.elementwise == 2 and len(args) == 2:
+            return _pick(args[0], args[1], node, shapes)
+    return node
+
+
+def _pick(a, b, whole, shapes):
+    ca, cb = shapes.of(a), shapes.of(b)
+    if UNKNOWN in (ca, cb) or None in (ca, cb):
+        return whole
+    if ca == cb or cb == SCALAR:
+        return _shape_proxy(a, shapes)
+    if ca == SCALAR:
+        return _shape_proxy(b, shapes)
+    return whole
