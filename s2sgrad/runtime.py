@@ -212,10 +212,15 @@ def unbroadcast(g, x):
 def _is_complex(x):
     if isinstance(x, complex):
         return True
+    if isinstance(x, (float, int)):
+        return False
     dtype = getattr(x, "dtype", None)
     if dtype is None:
         return False
-    return getattr(dtype, "kind", None) == "c" or "complex" in str(dtype)
+    kind = getattr(dtype, "kind", None)
+    if kind is not None:
+        return kind == "c"
+    return "complex" in str(dtype)
 
 
 def to_complex_like(g, x):
