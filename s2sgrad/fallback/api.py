@@ -122,7 +122,9 @@ def _match(d, x):
         return _rebuild(x, [_match(d[i] if d is not None else None, v) for i, v in enumerate(x)])
     xv = strip(x)
     if d is None:
-        return rt.zeros_like(xv) if _is_leaf(xv) else None
+        numeric = _is_leaf(xv) or isinstance(xv, (bool, np.bool_)) or (
+            isinstance(xv, np.ndarray) and xv.dtype.kind == "b")
+        return rt.zeros_like(xv) if numeric else None
     if isinstance(d, Box) or _has_box(d):
         if np.shape(strip(d)) != np.shape(xv):
             if not _BROADCAST_LIKE:
@@ -177,7 +179,7 @@ def _backward_pass(tape, seeds):
                     c = rfn(xp, g, ans, *args, argnum=argnum, **kwargs)
             except S2SGradError as e:
                 if boxed:
-                        _note(e, f"(in the reverse rule of {spec.name}, which ran on traced values "
+                    _note(e, f"(in the reverse rule of {spec.name}, which ran on traced values "
                              f"to give a higher derivative)")
                 raise
             if paths is None:
