@@ -5,6 +5,7 @@ branch), in reverse mode (``trace_vjp``) and forward mode (``trace_jvp``),
 for plain NumPy code that imports nothing from s2sgrad.
 """
 
+import copy
 import math
 import warnings
 
@@ -221,6 +222,55 @@ def test_nondifferentiable_functions_give_plain_values():
     check_grad(f, np.array([0.3, 1.4, 0.9, -0.1]))
 
 
+def test_keyword_and_variadic_arguments_of_primitives():
+    from s2sgrad.fallback.tracer import apply, function_spec
+    check_grad(lambda x: np.sum(a=x ** 2, axis=0).sum() + np.dot(a=x[0], b=x[1]).sum(), A23)
+    vmax = function_spec(max)                       # builtins.max(*args): a variadic rule
+    f = lambda a, b: apply(vmax, max, (a * 3.0, b * 2.0, 0.1), {}) ** 2  # noqa: E731
+    for a, b in ((0.3, 0.9), (0.8, 0.2)):
+        check_grad(f, a, b, argnums=(0, 1))
+        assert np.isclose(trace_jvp(f, (a, b), {}, (0, 1), (1.0, 0.5))[1],
+                          2 * max(3 * a, 2 * b) * (3.0 if 3 * a > 2 * b else 1.0))
+    with pytest.raises(NoRuleError, match="positional"):
+        trace_vjp(lambda x: np.sum(x, 0, None, None, False, 1.0), (B3,), {}, (0,))
+
+
+def test_ufunc_keywords_and_out():
+    def f(x):
+        y = np.sin(x, dtype=np.float64) + np.multiply(x, 2.0, where=True)
+        z = x * 1.0
+        r = np.add(z, y, out=(z,))            # in place into a traced array
+        assert r is z
+        return np.sum(z ** 2)
+    check_grad(f, B3)
+    with pytest.raises(NoRuleError, match="where="):
+        trace_vjp(lambda x: np.sin(x, where=x > 0.8), (B3,), {}, (0,))
+
+
+def test_box_protocols():
+    def f(x, n):
+        assert int(x[0] * 10 + 0.5) == 3 and round(x[0], 1) == 0.3 and math.floor(x[1]) == 0
+        assert math.ceil(x[1]) == 1 and math.trunc(x[2] * 2) == 2 and bool(x[0] > 0)
+        assert f"{x[0]:.2f}" == "0.30" and (x[2] == x[2]) and (x[0] != 0.4)
+        assert x[1] <= 0.61 and x[1] >= 0.59 and type(x[0] < x[1]) is np.bool_
+        acc = 0.0
+        for i in range(n):                    # n may be a traced integer: a loop bound
+            acc = acc + x[i] * i
+        return acc + x[[n - 1]].sum() + (x // 0.5).sum() * x[0]
+    x = np.array([0.3, 0.6, 1.2])
+    check_grad(f, x, 3)
+    assert trace_vjp(f, (x, 3), {}, (0, 1))[1](1.0)[1] == 0.0
+    def g(x):
+        c = copy.deepcopy(x)
+        c[0] = 5.0                            # a copy: x is unchanged
+        return copy.copy(x[1]) * x + c
+    check_grad(lambda x: np.sum(g(x) ** 2), x,
+               plain=lambda x: np.sum(g(x.copy()) ** 2))
+    seen = []
+    trace_vjp(lambda x: seen.append((repr(x), len({x, x[0]}))) or x, (x,), {}, (0,))
+    assert seen[0][0].startswith("Box(array([0.3, 0.6, 1.2])") and seen[0][1] == 2
+
+
 # ---------------------------------------------------------------------------
 # Indexing and in-place writes
 # ---------------------------------------------------------------------------
@@ -247,6 +297,7 @@ def writes(x):
     y[0] += y[-1]               # augmented element write reading the array
     y[y > 1.0] = 0.5            # masked constant write
     y[[3, 1, 3]] = np.sin(x[:3])  # fancy write with a repeated index: the last one wins
+    y[:2] = [y[2] ** 2, x[0]]   # a list of traced values
     m = np.outer(x, x)
     m[1] = x ** 2               # row write (broadcast)
     m[:, 2] += x                # column update
@@ -489,6 +540,7 @@ def hessian_cases():
         y[0] = y[1] * y[2]
         y[[1, 2, 1]] = x[:3] ** 2
         y[y > 0.5] *= 3.0
+        y[1:] = [y[0] * x[1], x[2] ** 2]
         return np.sum(y ** 3)
     return {
         "elementwise": lambda x: np.sum(np.sin(x) * x ** 2 / (1.0 + x ** 2)),

@@ -579,6 +579,12 @@ class Box:
     def __hash__(self):
         return id(self)
 
+    def __copy__(self):
+        return self.copy() if isinstance(strip(self), np.ndarray) else self
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
+
     # --- numpy dispatch (NEP 13 and NEP 18) ---------------------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
