@@ -49,7 +49,8 @@ def main():
     def s2s_fwd():
         return trace_jvp(loop, (x0, n), {}, (0,), (1.0,))[1]
 
-    rows = [("s2sgrad fallback, reverse (trace_vjp + backward)", _median_time(s2s_grad, opts.repeat)),
+    rows = [("s2sgrad fallback, reverse (trace_vjp + backward)",
+             _median_time(s2s_grad, opts.repeat)),
             ("s2sgrad fallback, forward (trace_jvp)", _median_time(s2s_fwd, opts.repeat))]
     plain = _median_time(lambda: loop(x0, n), opts.repeat)
 

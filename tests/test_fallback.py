@@ -305,7 +305,10 @@ def writes(x):
     return np.sum(y ** 3) + np.sum(m * np.arange(16.0).reshape(4, 4))
 
 
-@pytest.mark.parametrize("x", [V4, np.array([0.9, -0.3, 1.2, 0.4]), np.array([-1.0, 0.6, 0.2, 0.7])])
+WRITE_POINTS = [V4, np.array([0.9, -0.3, 1.2, 0.4]), np.array([-1.0, 0.6, 0.2, 0.7])]
+
+
+@pytest.mark.parametrize("x", WRITE_POINTS)
 def test_inplace_writes(x):
     before = x.copy()
     check_grad(writes, x)
@@ -544,11 +547,14 @@ def hessian_cases():
         return np.sum(y ** 3)
     return {
         "elementwise": lambda x: np.sum(np.sin(x) * x ** 2 / (1.0 + x ** 2)),
-        "indexing": lambda x: np.sum(x[1:] * x[0]) + np.sum(x[[0, 2, 2]] ** 2) + np.sum(x[x > 0] ** 3),
+        "indexing": lambda x: (np.sum(x[1:] * x[0]) + np.sum(x[[0, 2, 2]] ** 2)
+                               + np.sum(x[x > 0] ** 3)),
         "matmul": lambda x: x @ np.outer(x, x) @ x + np.sum(np.dot(np.outer(x, x), x ** 2)),
-        "reductions": lambda x: np.mean(np.exp(x)) + np.max(x ** 2) + np.sum(np.sum(np.outer(x, x) ** 2, axis=0) ** 2),
+        "reductions": lambda x: (np.mean(np.exp(x)) + np.max(x ** 2)
+                                 + np.sum(np.sum(np.outer(x, x) ** 2, axis=0) ** 2)),
         "writes": setw,
-        "stack": lambda x: np.sum(np.stack([x, x ** 2]) ** 2) + np.sum(np.concatenate([x, np.sin(x)]) ** 3),
+        "stack": lambda x: (np.sum(np.stack([x, x ** 2]) ** 2)
+                            + np.sum(np.concatenate([x, np.sin(x)]) ** 3)),
         "shapes": lambda x: np.sum(np.tanh(x.reshape(3, 1) * x).T ** 2),
         "where": lambda x: np.sum(np.where(x > 0, x ** 3, np.cos(x))),
         "builtins": lambda x: sum(e ** 3 for e in x) + max(x[0] * x[1], x[2]) + abs(x[1]) ** 3,
@@ -561,10 +567,10 @@ def test_hessian_vector_products_in_all_mode_combinations(name):
     x, v = np.array([0.3, -0.7, 1.1]), np.array([0.2, 0.5, -0.4])
     g = grad(f)
     hv = (g(x + EPS * v) - g(x - EPS * v)) / (2 * EPS)
-    np.testing.assert_allclose(grad(lambda x: np.dot(g(x), v))(x), hv, atol=1e-5)  # reverse over reverse
-    np.testing.assert_allclose(jvp(g, v)(x), hv, atol=1e-5)                        # forward over reverse
-    np.testing.assert_allclose(grad(jvp(f, v))(x), hv, atol=1e-5)                  # reverse over forward
-    assert np.isclose(jvp(jvp(f, v), v)(x), np.dot(hv, v), atol=1e-5)              # forward over forward
+    np.testing.assert_allclose(grad(lambda x: np.dot(g(x), v))(x), hv, atol=1e-5)  # rev over rev
+    np.testing.assert_allclose(jvp(g, v)(x), hv, atol=1e-5)                        # fwd over rev
+    np.testing.assert_allclose(grad(jvp(f, v))(x), hv, atol=1e-5)                  # rev over fwd
+    assert np.isclose(jvp(jvp(f, v), v)(x), np.dot(hv, v), atol=1e-5)              # fwd over fwd
 
 
 def test_cross_derivatives_of_two_arguments():
@@ -577,6 +583,16 @@ def test_cross_derivatives_of_two_arguments():
     np.testing.assert_allclose(backward(1.0)[0], expected, atol=1e-6)
 
 
+def test_outer_boxes_updated_in_place_after_an_inner_trace():
+    def outer(y):
+        z = y * 1.0
+        _, backward = trace_vjp(lambda x: np.sum(x * z), (y,), {}, (0,))
+        z += 5.0                 # the inner tape recorded z before this update
+        return np.sum(backward(1.0)[0] * y)
+    x = np.array([0.3, -0.7, 1.1])
+    np.testing.assert_allclose(trace_vjp(outer, (x,), {}, (0,))[1](1.0)[0], 2 * x)
+
+
 # ---------------------------------------------------------------------------
 # Forward mode
 # ---------------------------------------------------------------------------
@@ -587,7 +603,8 @@ def test_cross_derivatives_of_two_arguments():
 def test_forward_mode_against_finite_differences(f):
     x, t = np.array([0.6, -0.4, 1.3, 0.2]), np.array([0.1, 0.7, -0.3, 0.5])
     value, tangent = trace_jvp(f, (x,), {}, (0,), (t,))
-    fd = (np.asarray(f(x + EPS * t), dtype=object) - np.asarray(f(x - EPS * t), dtype=object)) / (2 * EPS)
+    up, down = np.asarray(f(x + EPS * t), dtype=object), np.asarray(f(x - EPS * t), dtype=object)
+    fd = (up - down) / (2 * EPS)
     if isinstance(value, tuple):
         assert type(tangent) is tuple
         for u, w in zip(tangent, fd):

@@ -3,12 +3,11 @@
 import numpy as np
 
 from .. import runtime as rt
-from . import nested  # noqa: F401  (installs the rule copies used for boxed values)
 from .tracer import (
     FORWARD, PROJECTION, REVERSE, Box, Spec, Trace, _EMPTY, _box_output, _has_box, _snap,
     apply, at_path, strip,
 )
-from .nested import TRACING_NUMPY, traced
+from .nested import TRACING_NUMPY, traced  # also installs them for tracer.py
 from ..errors import S2SGradError
 from ..rules import registry
 

@@ -17,6 +17,7 @@ records a node (reverse) or computes the output tangent with the forward rule
 derivative.
 """
 
+import functools
 import itertools
 import math
 import operator
@@ -600,11 +601,8 @@ class Box:
             if kwargs.get("where", True) is not True:
                 raise TracingNoRuleError(f"numpy.{ufunc.__name__}", " with where=")
             kwargs.pop("where", None)
-            if kwargs:
-                extra = kwargs
-
-                def fn(*args):
-                    return ufunc(*args, **extra)
+            if kwargs:                       # dtype=, casting=, ...: for the primal only
+                fn = functools.partial(ufunc, **kwargs)
         result = apply(spec, fn, inputs, _EMPTY)
         if out is None or all(o is None for o in out):
             return result
