@@ -670,6 +670,20 @@ def test_functions_without_rules_fail_clearly():
     assert isinstance(info.value, S2SGradError) and info.value.name == "numpy.cumsum"
 
 
+def test_runtime_helpers_called_directly_are_traced_through_traced():
+    from s2sgrad import runtime as rt
+    from s2sgrad.fallback import traced
+
+    def generated_like(x):          # calls helpers the way generated code does
+        s = rt.scatter(x[:2] ** 2, x, slice(0, 2))
+        return np.sum(s * x) + np.sum(rt.add_at(x * 0.0, [0, 0], x[:2]) ** 2)
+    x = np.array([0.3, -0.7, 1.1])
+    with pytest.raises(S2SGradError):           # a loud failure, never a wrong gradient
+        trace_vjp(generated_like, (x,), {}, (0,))
+    (ct,) = trace_vjp(traced(generated_like), (x,), {}, (0,))[1](1.0)
+    np.testing.assert_allclose(ct, [3 * 0.3 ** 2 - 0.8, 3 * 0.7 ** 2 - 0.8, 0.0])
+
+
 def test_fallback_warning_category():
     assert issubclass(FallbackWarning, UserWarning)
     with pytest.warns(FallbackWarning):

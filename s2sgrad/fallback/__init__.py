@@ -10,7 +10,9 @@ same rule library the code generator inlines (``s2sgrad.rules``).
 
 - ``trace_vjp(fn, args, kwargs, argnums) -> (value, backward)``: reverse mode;
 - ``trace_jvp(fn, args, kwargs, argnums, tangents) -> (value, tangent_out)``: forward mode;
-- ``FallbackWarning``: the warning the compiler gives when it falls back.
+- ``FallbackWarning``: the warning the compiler gives when it falls back;
+- ``traced(fn)``: a copy of ``fn`` whose direct calls to ``s2sgrad.runtime`` helpers
+  (as in generated code) are traced as the registry's primitives.
 
 Traces nest (boxes of boxes, each trace with its own level), so tracing a
 function that itself calls ``trace_vjp``/``trace_jvp`` and the backward gives
@@ -18,9 +20,10 @@ higher derivatives in any combination of modes.
 """
 
 from .api import trace_jvp, trace_vjp
+from .nested import traced
 from .tracer import Box, TracedConversionError, TracingNoRuleError
 
-__all__ = ["trace_vjp", "trace_jvp", "FallbackWarning", "Box", "TracingNoRuleError",
+__all__ = ["trace_vjp", "trace_jvp", "FallbackWarning", "traced", "Box", "TracingNoRuleError",
            "TracedConversionError"]
 
 
