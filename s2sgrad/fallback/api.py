@@ -1,0 +1,262 @@
+"""``trace_vjp`` and ``trace_jvp``: derivatives by running the function on boxed arguments."""
+
+import numpy as np
+
+from .. import runtime as rt
+from .tracer import (
+    FORWARD, PROJECTION, REVERSE, Box, Spec, Trace, _EMPTY, _box_output, _has_box, _snap,
+    apply, at_path, strip,
+)
+from .nested import TRACING_NUMPY, traced  # also installs them for tracer.py
+from ..errors import S2SGradError
+from ..rules import registry
+
+__all__ = ["trace_vjp", "trace_jvp"]
+
+
+def _argnums(argnums, nargs):
+    if isinstance(argnums, int):
+        argnums = (argnums,)
+    argnums = tuple(argnums)
+    for k in argnums:
+        if not -nargs <= k < nargs:
+            raise ValueError(f"argnum {k} is out of range for {nargs} positional arguments")
+    return tuple(k % nargs for k in argnums)
+
+
+def _is_leaf(x):
+    if isinstance(x, (bool, np.bool_)):
+        return False
+    if isinstance(x, (Box, float, int, complex, np.number)):
+        return True
+    return isinstance(x, np.ndarray) and x.dtype.kind in "fciu"
+
+
+def _is_namedtuple(x):
+    return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+def _rebuild(x, items):
+    if _is_namedtuple(x):
+        return type(x)(*items)
+    return type(x)(items) if isinstance(x, tuple) else list(items)
+
+
+def _box_tree(x, trace, tangent=None):
+    """``(boxed x, tree of tape indices)`` (reverse) or ``(boxed x, None)`` (forward)."""
+    if isinstance(x, dict):
+        pairs = {k: _box_tree(v, trace, tangent[k] if tangent is not None else None)
+                 for k, v in x.items()}
+        return {k: p[0] for k, p in pairs.items()}, {k: p[1] for k, p in pairs.items()}
+    if isinstance(x, (list, tuple)):
+        pairs = [_box_tree(v, trace, tangent[i] if tangent is not None else None)
+                 for i, v in enumerate(x)]
+        return _rebuild(x, [p[0] for p in pairs]), [p[1] for p in pairs]
+    if not _is_leaf(x):
+        return x, None
+    value = _snap(x) if isinstance(x, Box) else x
+    if trace.mode == REVERSE:
+        trace.tape.append((None, None, None, value, (), False))
+        idx = len(trace.tape) - 1
+        return _box_output(value, trace, idx), idx
+    t = tangent if tangent is not None else rt.zeros_like(strip(x))
+    return _box_output(value, trace, t), None
+
+
+def _unbox_out(out, trace):
+    """The function's output with ``trace``'s boxes replaced by their values."""
+    if isinstance(out, Box):
+        return out._value if out._trace is trace else out
+    if isinstance(out, dict):
+        return {k: _unbox_out(v, trace) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return _rebuild(out, [_unbox_out(v, trace) for v in out])
+    return out
+
+
+def _out_nodes(out, trace):
+    """The output's structure with tape indices (or tangents) of ``trace``'s boxes, else None."""
+    if isinstance(out, Box):
+        return out._node if out._trace is trace else None
+    if isinstance(out, dict):
+        return {k: _out_nodes(v, trace) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return [_out_nodes(v, trace) for v in out]
+    return None
+
+
+def _seeds(nodes, g, acc):
+    if nodes is None:
+        return
+    if isinstance(nodes, int):
+        acc.append((nodes, g))
+    elif isinstance(nodes, dict):
+        for k, v in nodes.items():
+            _seeds(v, g[k], acc)
+    else:
+        if len(nodes) != len(g):
+            raise ValueError(f"the cotangent has {len(g)} parts, the output {len(nodes)}")
+        for v, gg in zip(nodes, g):
+            _seeds(v, gg, acc)
+
+
+def _gather(tree, cts):
+    if tree is None:
+        return None
+    if isinstance(tree, int):
+        return cts[tree]
+    if isinstance(tree, dict):
+        return {k: _gather(v, cts) for k, v in tree.items()}
+    return [_gather(v, cts) for v in tree]
+
+
+_BROADCAST_LIKE = []
+
+
+def _match(d, x):
+    """Give derivative ``d`` the structure and type of ``x`` (``runtime.match``, box-aware)."""
+    if isinstance(x, dict):
+        return {k: _match(d[k] if d is not None else None, v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return _rebuild(x, [_match(d[i] if d is not None else None, v) for i, v in enumerate(x)])
+    xv = strip(x)
+    if d is None:
+        numeric = _is_leaf(xv) or isinstance(xv, (bool, np.bool_)) or (
+            isinstance(xv, np.ndarray) and xv.dtype.kind == "b")
+        return rt.zeros_like(xv) if numeric else None
+    if isinstance(d, Box) or _has_box(d):
+        if np.shape(strip(d)) != np.shape(xv):
+            if not _BROADCAST_LIKE:
+                _BROADCAST_LIKE.append(Spec(registry.by_name("broadcast_like", "s2sgrad.runtime"),
+                                            np, "s2sgrad.runtime.broadcast_like"))
+            d = apply(_BROADCAST_LIKE[0], rt.broadcast_like, (d, xv), _EMPTY)
+        return d
+    return rt.match(d, xv)
+
+
+def _note(err, text):
+    if hasattr(err, "add_note") and text not in getattr(err, "__notes__", ()):
+        err.add_note(text)
+
+
+def _backward_pass(tape, seeds):
+    """Cotangents of every tape entry reached from ``seeds`` (``[(index, g)]``)."""
+    cts = [None] * len(tape)
+    hi = -1
+    for idx, g in seeds:
+        cts[idx] = g if cts[idx] is None else cts[idx] + g
+        hi = max(hi, idx)
+    for i in range(hi, -1, -1):
+        g = cts[i]
+        if g is None:
+            continue
+        spec, args, kwargs, ans, slots, nested_ = tape[i]
+        if spec is None:          # an input: keep its cotangent
+            continue
+        cts[i] = None
+        if spec is PROJECTION:    # element `args` of the multi-output entry `slots`
+            lst = cts[slots]
+            if lst is None:
+                lst = cts[slots] = [None] * kwargs
+            lst[args] = g if lst[args] is None else lst[args] + g
+            continue
+        if type(g) is list and isinstance(ans, (list, tuple)):
+            g = [rt.zeros_like(strip(a)) if c is None else c for c, a in zip(g, ans)]
+            if isinstance(ans, tuple):
+                g = _rebuild(ans, g)
+            boxed = nested_ or _has_box(g)
+        else:
+            boxed = nested_ or isinstance(g, Box)
+        xp = TRACING_NUMPY if boxed else spec.xp
+        for rfn, argnum, parent, paths in slots:
+            if boxed:
+                rfn = traced(rfn)
+            try:
+                if argnum is None:
+                    c = rfn(xp, g, ans, *args, **kwargs)
+                else:
+                    c = rfn(xp, g, ans, *args, argnum=argnum, **kwargs)
+            except S2SGradError as e:
+                if boxed:
+                    _note(e, f"(in the reverse rule of {spec.name}, which ran on traced values "
+                             f"to give a higher derivative)")
+                raise
+            if paths is None:
+                cur = cts[parent]
+                cts[parent] = c if cur is None else cur + c
+            else:
+                for path, p in paths:
+                    cc = at_path(c, path)
+                    cur = cts[p]
+                    cts[p] = cc if cur is None else cur + cc
+    return cts
+
+
+def trace_vjp(fn, args, kwargs=None, argnums=(0,)):
+    """Run ``fn(*args, **kwargs)`` with the arguments at ``argnums`` traced.
+
+    Returns ``(value, backward)``: ``backward(g)`` takes a cotangent with the
+    structure of ``value`` and returns a tuple of cotangents, one per argnum,
+    each with the structure and type of its argument.  It may be called any
+    number of times, and inside another trace (higher-order derivatives).
+    Complex values follow Autograd's convention, as the rules do: ``backward``
+    maps the conjugate of a covector to the conjugate of its pull-back.
+    """
+    kwargs = kwargs or {}
+    args = list(args)
+    argnums = _argnums(argnums, len(args))
+    originals = [args[k] for k in argnums]
+    trace = Trace(REVERSE)
+    inputs = []
+    try:
+        for k in argnums:
+            args[k], tree = _box_tree(args[k], trace)
+            inputs.append(tree)
+        out = fn(*args, **kwargs)
+    finally:
+        trace.active = False
+    value = _unbox_out(out, trace)
+    out_nodes = _out_nodes(out, trace)
+    tape = trace.tape
+
+    def backward(g):
+        seeds = []
+        _seeds(out_nodes, g, seeds)
+        cts = _backward_pass(tape, seeds) if seeds else [None] * len(tape)
+        return tuple(_match(_gather(tree, cts), x) for tree, x in zip(inputs, originals))
+
+    return value, backward
+
+
+def trace_jvp(fn, args, kwargs=None, argnums=(0,), tangents=None):
+    """Forward mode: ``(value, tangent_out)`` of ``fn(*args, **kwargs)``.
+
+    ``tangents`` has one tangent per argnum, each structured like its argument;
+    ``tangent_out`` is structured like the output (zeros where the output does
+    not depend on the traced arguments).
+    """
+    kwargs = kwargs or {}
+    args = list(args)
+    argnums = _argnums(argnums, len(args))
+    if tangents is None:
+        raise TypeError("trace_jvp needs one tangent per argnum")
+    if isinstance(argnums, tuple) and len(tangents) != len(argnums):
+        raise ValueError(f"{len(argnums)} argnums but {len(tangents)} tangents")
+    trace = Trace(FORWARD)
+    try:
+        for k, t in zip(argnums, tangents):
+            args[k], _ = _box_tree(args[k], trace, t)
+        out = fn(*args, **kwargs)
+    finally:
+        trace.active = False
+    return _unbox_out(out, trace), _tangent_out(out, trace)
+
+
+def _tangent_out(out, trace):
+    if isinstance(out, Box) and out._trace is trace:
+        return _match(out._node, out._value)
+    if isinstance(out, dict):
+        return {k: _tangent_out(v, trace) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return _rebuild(out, [_tangent_out(v, trace) for v in out])
+    return _match(None, out)

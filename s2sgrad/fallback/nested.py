@@ -1,0 +1,180 @@
+"""Running the registry's rules on boxed values (higher-order derivatives).
+
+When traces nest, the values a rule receives (cotangent, primal arguments) can
+themselves be boxes of an outer trace, and the rule's own computations must be
+traced by that outer trace.  NumPy calls in a rule dispatch to the boxes by
+themselves, but two things do not:
+
+- the ``s2sgrad.runtime`` helpers a rule calls (``unbroadcast``, ``scatter``,
+  ...): their bodies use in-place writes, ``float()`` and ``np.asarray``.  Each
+  has its own rule in the registry, so a boxed call must be applied as that
+  primitive;
+- ``xp.asarray`` / ``xp.array`` on a box (NumPy does not dispatch them).
+
+``traced(fn)`` returns a copy of a rule function whose globals (and closure
+cells) see wrapped helpers: a wrapper applies the helper's primitive when an
+argument is boxed and calls the helper directly otherwise.  Functions of
+s2sgrad's rule modules that a rule calls are copied the same way, and rules
+get ``TRACING_NUMPY`` as ``xp``, whose ``asarray``/``array`` apply the
+registry's ``asarray``/``array`` primitives.  Nothing is patched in place: the
+code generator and direct callers keep seeing the original functions.
+"""
+
+import builtins
+import types
+
+import numpy as np
+
+from .. import runtime as rt
+from ..rules import registry
+from . import tracer
+from .tracer import Spec, _EMPTY, _has_box, apply
+
+_clones = {}           # function -> copy for boxed values
+_patched = {}          # id(globals dict) -> (globals dict, patched copy)
+_wrappers = {}         # helper -> wrapper
+
+
+def _own_function(fn):
+    mod = getattr(fn, "__module__", None) or ""
+    return (isinstance(fn, types.FunctionType) and mod.startswith("s2sgrad.")
+            and not mod.startswith("s2sgrad.fallback"))
+
+
+def _wrapper(fn, prim):
+    w = _wrappers.get(fn)
+    if w is None:
+        spec = Spec(prim, np, f"s2sgrad.runtime.{prim.name}"
+                    if prim.family == "s2sgrad.runtime" else f"{prim.family}.{prim.name}")
+
+        def w(*args, **kwargs):
+            return apply(spec, fn, args, kwargs)
+        w.__name__ = getattr(fn, "__name__", "helper")
+        w.__wrapped__ = fn
+        _wrappers[fn] = w
+    return w
+
+
+def _float_wrapper():
+    prim = registry.by_name("float", "builtins")
+    spec = Spec(prim, np, "float()")
+
+    def traced_float(x=0.0):
+        return apply(spec, float, (x,), _EMPTY)
+    return traced_float
+
+
+class _RuntimeProxy:
+    """``s2sgrad.runtime`` as a rule module that refers to it by name sees it."""
+
+    def __getattr__(self, name):
+        value = _replacement(getattr(rt, name))
+        setattr(self, name, value)
+        return value
+
+
+def _replacement(v):
+    if v is rt:
+        return _RUNTIME_PROXY
+    if v is builtins.float:
+        return _FLOAT
+    if callable(v) and not isinstance(v, type):
+        try:
+            hit = registry.lookup(v)
+        except TypeError:
+            hit = None
+        if hit is not None and hit[0].family not in ("array", "builtins", "math", "cmath"):
+            return _wrapper(v, hit[0])
+        if _own_function(v):
+            return traced(v)
+    return v
+
+
+def _patched_globals(g):
+    hit = _patched.get(id(g))
+    if hit is not None and hit[0] is g:
+        return hit[1]
+    new = dict(g)
+    _patched[id(g)] = (g, new)
+    new["float"] = _FLOAT
+    for k, v in g.items():
+        if not k.startswith("__"):
+            new[k] = _replacement(v)
+    return new
+
+
+def traced(fn):
+    """A copy of rule (or helper) function ``fn`` that is safe to call on boxed values."""
+    c = _clones.get(fn)
+    if c is not None:
+        return c
+    if not isinstance(fn, types.FunctionType):
+        return fn
+    g = _patched_globals(fn.__globals__)
+    c = _clones.get(fn)              # patching the globals may have copied fn already
+    if c is not None:
+        return c
+    closure = None
+    if fn.__closure__:
+        cells = []
+        for cell in fn.__closure__:
+            try:
+                v = cell.cell_contents
+            except ValueError:       # an empty cell
+                cells.append(cell)
+                continue
+            r = _replacement(v)
+            cells.append(cell if r is v else types.CellType(r))
+        closure = tuple(cells)
+    c = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, closure)
+    c.__kwdefaults__ = fn.__kwdefaults__
+    c.__qualname__ = fn.__qualname__
+    c.__dict__.update(fn.__dict__)
+    _clones[fn] = c
+    return c
+
+
+class _TracingNumpy(types.ModuleType):
+    """NumPy as ``xp`` for rules running on boxed values: ``asarray``/``array`` are traced."""
+
+    def __init__(self):
+        super().__init__("numpy", "NumPy, with asarray/array that keep s2sgrad's boxes")
+
+    def __getattr__(self, name):
+        value = getattr(np, name)
+        setattr(self, name, value)
+        return value
+
+    def asarray(self, a, dtype=None, **kwargs):
+        if not _has_box(a):
+            return np.asarray(a, dtype=dtype, **kwargs)
+        if kwargs:
+            raise tracer.TracingNoRuleError("numpy.asarray", f" with {', '.join(kwargs)}=")
+        return apply(_array_spec("asarray"), np.asarray, (a,),
+                     {"dtype": dtype} if dtype is not None else _EMPTY)
+
+    def array(self, a, dtype=None, **kwargs):
+        if not _has_box(a):
+            return np.array(a, dtype=dtype, **kwargs)
+        if kwargs:
+            raise tracer.TracingNoRuleError("numpy.array", f" with {', '.join(kwargs)}=")
+        return apply(_array_spec("array"), np.array, (a,),
+                     {"dtype": dtype} if dtype is not None else _EMPTY)
+
+
+_ARRAY_SPECS = {}
+
+
+def _array_spec(name):
+    spec = _ARRAY_SPECS.get(name)
+    if spec is None:
+        spec = _ARRAY_SPECS[name] = Spec(registry.by_name(name), np, f"numpy.{name}")
+    return spec
+
+
+_RUNTIME_PROXY = _RuntimeProxy()
+_FLOAT = _float_wrapper()
+TRACING_NUMPY = _TracingNumpy()
+
+tracer._traced_rule = traced
+tracer._TRACING_XP = TRACING_NUMPY

@@ -1,0 +1,817 @@
+"""The tracing core: boxes, traces, and applying a primitive to boxed values.
+
+A *trace* is one differentiation in progress (one ``trace_vjp`` or ``trace_jvp``
+call).  Each has a unique, increasing level, so that traces can nest: a box of
+an inner trace may hold a box of an outer one (perturbation confusion is ruled
+out because every trace has its own level).  A *box* is a value seen by a
+trace: reverse traces give each box the index of its node on the trace's tape,
+forward traces give it its tangent.
+
+Primitives are the registry's (``s2sgrad.rules.registry``): numpy calls reach
+``Box.__array_ufunc__`` / ``Box.__array_function__`` (NEP 13/18), Python
+operators reach the box's dunders, and array methods go through the
+registry's method table.  ``apply`` runs a primitive on the values of the
+highest-level boxes among its arguments (recursing for lower levels) and
+records a node (reverse) or computes the output tangent with the forward rule
+(forward).  The rules are the registry's own functions: nothing here knows a
+derivative.
+"""
+
+import functools
+import itertools
+import math
+import operator
+import os
+import sys
+
+import numpy as np
+
+from .. import runtime as rt
+from ..errors import NoRuleError, S2SGradError
+from ..rules import registry
+
+__all__ = [
+    "Box", "ScalarBox", "ArrayBox", "Trace", "apply", "Spec", "REVERSE", "FORWARD",
+    "strip", "TracingNoRuleError", "TracedConversionError",
+]
+
+REVERSE, FORWARD = 0, 1
+_levels = itertools.count(1)
+_EMPTY = {}           # shared empty kwargs: never mutated
+_SEQ = (list, tuple)
+
+
+class Trace:
+    """One differentiation in progress: its level, mode and (reverse mode) tape."""
+
+    __slots__ = ("level", "mode", "tape", "active")
+
+    def __init__(self, mode):
+        self.level = next(_levels)
+        self.mode = mode
+        self.tape = []
+        self.active = True
+
+    def __repr__(self):
+        return f"<trace {self.level} {'reverse' if self.mode == REVERSE else 'forward'}>"
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_NP_DIR = os.path.dirname(os.path.abspath(np.__file__))
+
+
+def user_location():
+    """``file:line`` of the innermost frame outside s2sgrad and numpy (the user's code)."""
+    f = sys._getframe(1)
+    while f is not None:
+        fname = os.path.abspath(f.f_code.co_filename)
+        if not (fname.startswith(_PKG_DIR) or fname.startswith(_NP_DIR)):
+            return f"{f.f_code.co_filename}:{f.f_lineno}"
+        f = f.f_back
+    return "<unknown>"
+
+
+class TracingNoRuleError(NoRuleError):
+    """The tracing fallback met a function (or argument) with no derivative rule."""
+
+    def __init__(self, name, detail=""):
+        where = user_location()
+        self.where = where
+        self.name = name
+        self.construct = f"a call to {name}"
+        self.advice = ("add a rule for it to s2sgrad.rules (or use functions that have "
+                       "one), or apply it to values that do not depend on the differentiated "
+                       "arguments")
+        msg = (f"{where}: {name} has no derivative rule{detail}, so s2sgrad's tracing "
+               f"fallback cannot differentiate through it; {self.advice}")
+        S2SGradError.__init__(self, msg)
+
+
+class TracedConversionError(S2SGradError):
+    """A traced value was turned into a plain float or array: its derivative would be lost."""
+
+
+def _conversion_error(box, how, advice):
+    return TracedConversionError(
+        f"{user_location()}: a value s2sgrad is differentiating (a traced {_describe(box)}) "
+        f"{how}, which would silently drop its derivative. {advice}")
+
+
+_WRITE_ADVICE = ("Write into arrays computed from the differentiated inputs (y = x.copy(); "
+                 "y[i] = ...), not into arrays made by np.zeros/np.empty.")
+
+
+def _describe(box):
+    v = strip(box)
+    if isinstance(v, np.ndarray):
+        return f"array of shape {v.shape}"
+    return type(v).__name__
+
+
+# ---------------------------------------------------------------------------
+# Primitive specifications
+# ---------------------------------------------------------------------------
+
+
+class Spec:
+    """What ``apply`` needs to know about a primitive, precomputed once."""
+
+    __slots__ = ("prim", "xp", "name", "nondiff", "npos", "pos", "varargs", "params",
+                 "vjp", "jvp", "strict", "key")
+
+    def __init__(self, prim, xp, name):
+        self.prim = prim
+        self.xp = xp if xp is not None else np
+        self.name = name
+        self.key = (prim.family, prim.name)
+        self.nondiff = prim.nondiff or prim.signature is None
+        self.pos, self.varargs, self.params = [], None, frozenset()
+        # Boxed arguments at parameters without a rule are errors for user-facing
+        # primitives; the runtime helpers' other parameters only give shapes.
+        self.strict = prim.family != "s2sgrad.runtime"
+        self.vjp, self.jvp = prim.vjp, prim.jvp
+        if not self.nondiff:
+            for pname, p in prim.signature.parameters.items():
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+                    self.pos.append(pname)
+                elif p.kind is p.VAR_POSITIONAL:
+                    self.varargs = pname
+            self.params = frozenset(prim.signature.parameters)
+        self.npos = len(self.pos)
+
+    def param_of(self, key):
+        """``(parameter, argnum)`` for a positional index or keyword name."""
+        if type(key) is str:
+            return key, None
+        if key < self.npos:
+            return self.pos[key], None
+        return self.varargs, key - self.npos
+
+    def check_call(self, nargs, kwargs):
+        if nargs > self.npos and self.varargs is None:
+            raise TracingNoRuleError(
+                self.name, f" for {nargs} positional arguments (its rule takes "
+                           f"{', '.join(self.pos)})")
+        for k in kwargs:
+            if k not in self.params:
+                raise TracingNoRuleError(self.name, f" for its argument {k}=")
+
+    def __repr__(self):
+        return f"<spec {self.name}>"
+
+
+def _still_registered(spec):
+    return registry._PRIMITIVES.get(spec.key) is spec.prim
+
+
+_FUNC_SPECS = {}      # numpy function or ufunc -> Spec
+
+
+def function_spec(func):
+    """The Spec of a callable the registry knows (``np.sin``, ``np.sum``), or ``None``."""
+    spec = _FUNC_SPECS.get(func)
+    if spec is not None and _still_registered(spec):
+        return spec
+    hit = registry.lookup(func)
+    if hit is None:
+        return None
+    prim, ns = hit
+    mod = getattr(func, "__module__", None) or getattr(ns, "__name__", "numpy")
+    spec = Spec(prim, ns, f"{mod}.{getattr(func, '__name__', prim.name)}")
+    try:
+        _FUNC_SPECS[func] = spec
+    except TypeError:  # unhashable callable
+        pass
+    return spec
+
+
+def function_name(func):
+    mod = getattr(func, "__module__", None) or "numpy"
+    return f"{mod}.{getattr(func, '__name__', repr(func))}"
+
+
+def operator_spec(op, symbol):
+    prim = registry.operator_primitive(op)
+    if prim is None:
+        raise RuntimeError(f"the rule registry has no primitive for operator {op!r}")
+    return Spec(prim, np, f"the {symbol} operator")
+
+
+# ---------------------------------------------------------------------------
+# Unboxing helpers
+# ---------------------------------------------------------------------------
+
+
+def strip(x):
+    """``x`` with every box (of every level) replaced by its plain value, through containers."""
+    while isinstance(x, Box):
+        x = x._value
+    t = type(x)
+    if t is tuple or t is list:
+        if any(_has_box(e) for e in x):
+            return t(strip(e) for e in x)
+        return x
+    if t is dict:
+        return {k: strip(v) for k, v in x.items()}
+    if t is slice and (isinstance(x.start, Box) or isinstance(x.stop, Box)
+                       or isinstance(x.step, Box)):
+        return slice(strip(x.start), strip(x.stop), strip(x.step))
+    return x
+
+
+def _has_box(x):
+    if isinstance(x, Box):
+        return True
+    t = type(x)
+    if t is tuple or t is list:
+        return any(_has_box(e) for e in x)
+    if t is dict:
+        return any(_has_box(e) for e in x.values())
+    if t is slice:
+        return _has_box(x.start) or _has_box(x.stop) or _has_box(x.step)
+    return False
+
+
+def _seq_top(seq):
+    """The highest-level trace among the boxes in a (nested) list or tuple."""
+    top = None
+    for a in seq:
+        if isinstance(a, Box):
+            t = a._trace
+        elif type(a) in _SEQ:
+            t = _seq_top(a)
+            if t is None:
+                continue
+        else:
+            continue
+        if top is None or t.level > top.level:
+            top = t
+    return top
+
+
+def _snap(b):
+    """A new box with ``b``'s current contents (``b`` itself may later be updated in place)."""
+    s = object.__new__(type(b))
+    s._value, s._trace, s._node = b._value, b._trace, b._node
+    return s
+
+
+def _unbox_seq(seq, top, path, found, snap):
+    """Copy of ``seq`` with ``top``'s boxes replaced by their values.
+
+    Appends ``(path, box)`` for each such box to ``found``; returns
+    ``(new_seq, nested)`` where ``nested`` says lower-level boxes remain.
+    """
+    out, nested = [], False
+    for i, a in enumerate(seq):
+        if isinstance(a, Box):
+            if a._trace is top:
+                v = a._value
+                found.append((path + (i,), a))
+                if isinstance(v, Box):
+                    nested = True
+                out.append(v)
+            else:
+                nested = True
+                out.append(_snap(a) if snap else a)
+        elif type(a) in _SEQ:
+            v, n = _unbox_seq(a, top, path + (i,), found, snap)
+            nested = nested or n
+            out.append(v)
+        else:
+            out.append(a)
+    return (tuple(out) if type(seq) is tuple else out), nested
+
+
+def _tangent_seq(seq, top):
+    """The tangent of a (nested) sequence argument: box tangents, zeros elsewhere."""
+    out = []
+    for a in seq:
+        if isinstance(a, Box) and a._trace is top:
+            out.append(a._node)
+        elif type(a) in _SEQ:
+            out.append(_tangent_seq(a, top))
+        else:
+            out.append(rt.zeros_like(strip(a)))
+    return tuple(out) if type(seq) is tuple else out
+
+
+def at_path(x, path):
+    for i in path:
+        x = x[i]
+    return x
+
+
+def _inexact(x):
+    v = strip(x)
+    if isinstance(v, (float, complex)):
+        return True
+    dt = getattr(v, "dtype", None)
+    return dt is not None and dt.kind in "fc"
+
+
+def tree_add(a, b):
+    if a is None:
+        return b
+    if type(a) in _SEQ:
+        return type(a)(tree_add(u, v) for u, v in zip(a, b))
+    return a + b
+
+
+# ---------------------------------------------------------------------------
+# Applying a primitive
+# ---------------------------------------------------------------------------
+
+_traced_rule = None   # set by nested.py: rule function -> version safe for boxed values
+_TRACING_XP = None    # set by nested.py: the numpy namespace rules get when values are boxed
+
+
+def apply(spec, fn, args, kwargs):
+    """Call primitive ``fn`` (described by ``spec``) on ``args``, tracing it if any is boxed."""
+    top = None
+    for a in args:
+        if isinstance(a, Box):
+            t = a._trace
+        elif type(a) in _SEQ and a:
+            t = _seq_top(a)
+            if t is None:
+                continue
+        else:
+            continue
+        if top is None or t.level > top.level:
+            top = t
+    if kwargs:
+        for a in kwargs.values():
+            if isinstance(a, Box):
+                t = a._trace
+            elif type(a) in _SEQ and a:
+                t = _seq_top(a)
+                if t is None:
+                    continue
+            else:
+                continue
+            if top is None or t.level > top.level:
+                top = t
+    if top is None:
+        return fn(*args, **kwargs)
+    if spec.nondiff:
+        return fn(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
+    return _record(spec, fn, top, args, kwargs)
+
+
+def _record(spec, fn, top, args, kwargs):
+    reverse = top.mode == REVERSE
+    nested = False
+    vals = list(args)
+    found = []                      # (key, box or None, paths or None)
+    for i, a in enumerate(args):
+        if isinstance(a, Box):
+            if a._trace is top:
+                v = a._value
+                vals[i] = v
+                found.append((i, a, None))
+                if isinstance(v, Box):
+                    nested = True
+            else:
+                nested = True
+                if reverse:
+                    vals[i] = _snap(a)
+        elif type(a) in _SEQ and a:
+            paths = []
+            v, n = _unbox_seq(a, top, (), paths, reverse)
+            vals[i] = v
+            nested = nested or n
+            if paths:
+                found.append((i, None, paths))
+    kwvals = kwargs
+    if kwargs:
+        spec.check_call(len(args), kwargs)
+        kwvals = {}
+        for k, a in kwargs.items():
+            if isinstance(a, Box):
+                if a._trace is top:
+                    kwvals[k] = v = a._value
+                    found.append((k, a, None))
+                    if isinstance(v, Box):
+                        nested = True
+                else:
+                    nested = True
+                    kwvals[k] = _snap(a) if reverse else a
+            elif type(a) in _SEQ and a:
+                paths = []
+                v, n = _unbox_seq(a, top, (), paths, reverse)
+                kwvals[k] = v
+                nested = nested or n
+                if paths:
+                    found.append((k, None, paths))
+            else:
+                kwvals[k] = a
+    elif len(args) > spec.npos and spec.varargs is None:
+        spec.check_call(len(args), kwargs)
+
+    rules = spec.vjp if reverse else spec.jvp
+    slots = []
+    for key, box, paths in found:
+        param, argnum = spec.param_of(key)
+        rule = rules.get(param)
+        if rule is None:
+            if spec.strict and (_inexact(box) if box is not None
+                                else any(_inexact(b) for _, b in paths)):
+                raise TracingNoRuleError(spec.name, f" for its argument {param}")
+            continue
+        slots.append((rule.fn, argnum, box, paths, key))
+
+    ans = apply(spec, fn, vals, kwvals) if nested else fn(*vals, **kwvals)
+    if not slots:                   # only shape-giving arguments were boxed
+        return ans
+
+    if reverse:
+        rslots = []
+        for rfn, argnum, box, paths, key in slots:
+            if paths is None:
+                rslots.append((rfn, argnum, box._node, None))
+            else:
+                rslots.append((rfn, argnum, -1, [(p, b._node) for p, b in paths]))
+        tape = top.tape
+        tape.append((spec, vals, kwvals, ans, rslots, nested))
+        return _box_output(ans, top, len(tape) - 1)
+
+    tan = None
+    for rfn, argnum, box, paths, key in slots:
+        t = box._node if paths is None else _tangent_seq(args[key] if type(key) is int
+                                                          else kwargs[key], top)
+        if nested or isinstance(t, Box) or (type(t) in _SEQ and _has_box(t)):
+            rfn, xp = _traced_rule(rfn), _TRACING_XP
+        else:
+            xp = spec.xp
+        if argnum is None:
+            c = rfn(xp, t, ans, *vals, **kwvals)
+        else:
+            c = rfn(xp, t, ans, *vals, argnum=argnum, **kwvals)
+        tan = c if tan is None else tree_add(tan, c)
+    return _box_output(ans, top, tan)
+
+
+class _Projection:
+    """Marks tape entries that pick element ``k`` of a multi-output node."""
+
+    name = "element of a multi-output primitive"
+
+
+PROJECTION = _Projection()
+
+
+def _box_output(ans, trace, node):
+    t = type(ans)
+    if t is np.ndarray:
+        return (ArrayBox if ans.ndim else ScalarBox)(ans, trace, node)
+    if t is float or t is np.float64 or t is complex or t is np.complex128:
+        return ScalarBox(ans, trace, node)
+    if isinstance(ans, Box):
+        return type(ans)(ans, trace, node)
+    if isinstance(ans, tuple) or t is list:
+        return _box_elements(ans, trace, node)
+    if isinstance(ans, dict):
+        raise TracingNoRuleError("a primitive returning a dict")
+    return ScalarBox(ans, trace, node)
+
+
+def _boxable(v):
+    return isinstance(v, (Box, np.ndarray, np.number, float, complex)) or (
+        isinstance(v, int) and not isinstance(v, bool))
+
+
+def _box_elements(ans, trace, node):
+    """Box each element of a multi-output primitive's result (a list or tuple)."""
+    out = []
+    if trace.mode == REVERSE:
+        tape = trace.tape
+        n = len(ans)
+        for k, v in enumerate(ans):
+            if _boxable(v):
+                tape.append((PROJECTION, k, n, v, node, False))
+                out.append(_box_output(v, trace, len(tape) - 1))
+            else:
+                out.append(v)
+    else:
+        for v, t in zip(ans, node):
+            out.append(_box_output(v, trace, t) if _boxable(v) else v)
+    if type(ans) is list:
+        return out
+    if hasattr(type(ans), "_fields"):
+        return type(ans)(*out)
+    return type(ans)(out)
+
+
+# ---------------------------------------------------------------------------
+# Boxes
+# ---------------------------------------------------------------------------
+
+
+def _binary(spec_name, fn):
+    def forward(self, other):
+        return apply(_OPS[spec_name], fn, (self, other), _EMPTY)
+
+    def reflected(self, other):
+        return apply(_OPS[spec_name], fn, (other, self), _EMPTY)
+    return forward, reflected
+
+
+def _unary(spec_name, fn):
+    def method(self):
+        return apply(_OPS[spec_name], fn, (self,), _EMPTY)
+    return method
+
+
+def _compare(op):
+    def method(self, other):
+        return op(strip(self), strip(other))
+    return method
+
+
+_METHOD_ENTRIES = {}
+
+
+def _method_entry(name):
+    """``(kind, spec, packs, fn)`` for a method or attribute name of the registry's table."""
+    entry = _METHOD_ENTRIES.get(name)
+    if entry is not None:
+        return entry
+    hit = registry.method_primitive(name)
+    if hit is None:
+        entry = ("missing", None, False, None)
+    else:
+        prim, packs = hit
+        if prim.nondiff or prim.signature is None:
+            entry = ("nondiff", None, packs, None)
+        elif prim.family == "attribute":
+            entry = ("attribute", Spec(prim, np, f"the array attribute .{name}"), False,
+                     operator.attrgetter(name))
+        else:
+            fn = registry._resolve_path(np, prim.name) if prim.family == "array" else None
+            if fn is None:
+                def fn(a, *args, _name=name, **kwargs):
+                    return getattr(a, _name)(*args, **kwargs)
+            entry = ("method", Spec(prim, np, f"the array method .{name}()"), packs, fn)
+    _METHOD_ENTRIES[name] = entry
+    return entry
+
+
+class Box:
+    """A value seen by a trace.  ``_node`` is a tape index (reverse) or the tangent (forward)."""
+
+    __slots__ = ("_value", "_trace", "_node")
+    __array_priority__ = 1000.0
+
+    def __init__(self, value, trace, node):
+        self._value = value
+        self._trace = trace
+        self._node = node
+
+    def __repr__(self):
+        return f"Box({self._value!r}, trace={self._trace.level})"
+
+    __str__ = __repr__
+
+    def __hash__(self):
+        return id(self)
+
+    def __copy__(self):
+        return self.copy() if isinstance(strip(self), np.ndarray) else self
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()
+
+    # --- numpy dispatch (NEP 13 and NEP 18) ---------------------------------
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__":
+            raise TracingNoRuleError(f"numpy.{ufunc.__name__}.{method}")
+        spec = function_spec(ufunc)
+        if spec is None:
+            raise TracingNoRuleError(f"numpy.{ufunc.__name__}")
+        fn = ufunc
+        out = None
+        if kwargs:
+            out = kwargs.pop("out", None)
+            if kwargs.get("where", True) is not True:
+                raise TracingNoRuleError(f"numpy.{ufunc.__name__}", " with where=")
+            kwargs.pop("where", None)
+            if kwargs:                       # dtype=, casting=, ...: for the primal only
+                fn = functools.partial(ufunc, **kwargs)
+        result = apply(spec, fn, inputs, _EMPTY)
+        if out is None or all(o is None for o in out):
+            return result
+        if len(out) == 1 and isinstance(out[0], ArrayBox):
+            out[0]._assign(result)
+            return out[0]
+        raise _conversion_error(
+            self, f"was written into a plain NumPy array by numpy.{ufunc.__name__} (an in-place "
+                  f"operation such as z += x, or out=)", _WRITE_ADVICE)
+
+    def __array_function__(self, func, types, args, kwargs):
+        spec = function_spec(func)
+        if spec is None:
+            raise TracingNoRuleError(function_name(func))
+        return apply(spec, func, args, kwargs)
+
+    def __array__(self, dtype=None, copy=None):
+        if self._trace.active:
+            raise _conversion_error(
+                self, "was converted to a plain NumPy array (by np.array/np.asarray, a NumPy "
+                      "function given a list of traced values, or a write into a plain array)",
+                "NumPy does not hand these calls to s2sgrad: drop np.asarray/np.array on values "
+                "that are already arrays and build arrays from traced pieces with np.stack or "
+                "np.concatenate. " + _WRITE_ADVICE)
+        return np.asarray(strip(self), dtype=dtype)
+
+    # --- conversions --------------------------------------------------------
+
+    def __float__(self):
+        if self._trace.active:
+            raise _conversion_error(
+                self, "was converted to a plain Python float (by float(), a math-module "
+                      "function such as math.sin, or a write into a plain NumPy array)",
+                "Use the NumPy function instead (np.sin(x), not math.sin(x)). " + _WRITE_ADVICE)
+        return float(strip(self))
+
+    def __complex__(self):
+        if self._trace.active:
+            raise _conversion_error(
+                self, "was converted to a plain Python complex (by complex() or a cmath "
+                      "function)", "Use the NumPy function instead (np.exp(z), not cmath.exp(z)).")
+        return complex(strip(self))
+
+    def __int__(self):
+        return int(strip(self))
+
+    def __index__(self):
+        return operator.index(strip(self))
+
+    def __bool__(self):
+        return bool(strip(self))
+
+    def __round__(self, ndigits=None):
+        return round(strip(self), ndigits)
+
+    def __floor__(self):
+        return math.floor(strip(self))
+
+    def __ceil__(self):
+        return math.ceil(strip(self))
+
+    def __trunc__(self):
+        return math.trunc(strip(self))
+
+    def __format__(self, fmt):
+        return format(strip(self), fmt)
+
+    # --- comparisons: plain, untraced results ---------------------------------
+
+    __eq__ = _compare(operator.eq)
+    __ne__ = _compare(operator.ne)
+    __lt__ = _compare(operator.lt)
+    __le__ = _compare(operator.le)
+    __gt__ = _compare(operator.gt)
+    __ge__ = _compare(operator.ge)
+
+    # --- arithmetic -----------------------------------------------------------
+
+    __add__, __radd__ = _binary("add", operator.add)
+    __sub__, __rsub__ = _binary("sub", operator.sub)
+    __mul__, __rmul__ = _binary("mult", operator.mul)
+    __truediv__, __rtruediv__ = _binary("div", operator.truediv)
+    __matmul__, __rmatmul__ = _binary("matmult", operator.matmul)
+    __mod__, __rmod__ = _binary("mod", operator.mod)
+    __floordiv__, __rfloordiv__ = _binary("floordiv", operator.floordiv)
+    __neg__ = _unary("usub", operator.neg)
+    __pos__ = _unary("uadd", operator.pos)
+    __abs__ = _unary("abs", abs)
+
+    def __pow__(self, other, mod=None):
+        if mod is not None:
+            return pow(strip(self), strip(other), strip(mod))
+        return apply(_OPS["pow"], operator.pow, (self, other), _EMPTY)
+
+    def __rpow__(self, other):
+        return apply(_OPS["pow"], operator.pow, (other, self), _EMPTY)
+
+    # --- array attributes -----------------------------------------------------
+
+    @property
+    def shape(self):
+        return np.shape(strip(self))
+
+    @property
+    def ndim(self):
+        return np.ndim(strip(self))
+
+    @property
+    def size(self):
+        return np.size(strip(self))
+
+    @property
+    def dtype(self):
+        v = strip(self)
+        return v.dtype if hasattr(v, "dtype") else np.result_type(v)
+
+    @property
+    def T(self):
+        return self.__getattr__("T")
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        kind, spec, packs, fn = _method_entry(name)
+        if kind == "attribute":
+            return apply(spec, fn, (self,), _EMPTY)
+        if kind == "method":
+            def method(*args, **kwargs):
+                if packs and len(args) > 1:
+                    args = (args,)
+                return apply(spec, fn, (self,) + args, kwargs)
+            method.__name__ = name
+            return method
+        value = getattr(strip(self), name)   # AttributeError if the value has none
+        if kind == "nondiff":
+            return value
+        if callable(value) or isinstance(value, np.ndarray):
+            raise TracingNoRuleError(f"the array {'method' if callable(value) else 'attribute'}"
+                                     f" .{name}")
+        return value
+
+
+class ScalarBox(Box):
+    """A box around a scalar (Python or NumPy number, or a 0-d array)."""
+
+    __slots__ = ()
+
+
+class ArrayBox(Box):
+    """A box around an array of one or more dimensions."""
+
+    __slots__ = ()
+
+    def __len__(self):
+        return len(strip(self))
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __getitem__(self, index):
+        return apply(_OPS["getitem"], operator.getitem, (self, strip(index)), _EMPTY)
+
+    def __setitem__(self, index, value):
+        from .inplace import setitem
+        self._assign(setitem(self, strip(index), value))
+
+    def _assign(self, new):
+        """Make this box hold ``new`` (in-place semantics of arrays)."""
+        if not isinstance(new, Box):
+            raise TypeError("internal error: in-place update lost its trace")
+        if np.shape(strip(new)) != np.shape(strip(self)):
+            raise ValueError(f"non-broadcastable output operand with shape {self.shape} doesn't "
+                             f"match the broadcast shape {new.shape}")
+        self._value, self._trace, self._node = new._value, new._trace, new._node
+
+    def _inplace(op):
+        def method(self, other):
+            self._assign(op(self, other))
+            return self
+        return method
+
+    __iadd__ = _inplace(operator.add)
+    __isub__ = _inplace(operator.sub)
+    __imul__ = _inplace(operator.mul)
+    __itruediv__ = _inplace(operator.truediv)
+    __ipow__ = _inplace(operator.pow)
+    __imatmul__ = _inplace(operator.matmul)
+    del _inplace
+
+
+class _Ops(dict):
+    """Operator specs, built on first use (the registry loads its rules lazily)."""
+
+    _SYMBOLS = {"add": ("add", "+"), "sub": ("sub", "-"), "mult": ("mult", "*"),
+                "div": ("div", "/"), "matmult": ("matmult", "@"), "mod": ("mod", "%"),
+                "floordiv": ("floordiv", "//"), "usub": ("usub", "unary -"),
+                "uadd": ("uadd", "unary +"), "pow": ("pow", "**"),
+                "getitem": ("getitem", "[] (indexing)")}
+
+    def __missing__(self, key):
+        if key == "abs":
+            prim = registry.by_name("abs", family="builtins")
+            spec = Spec(prim, np, "abs()")
+        else:
+            op, symbol = self._SYMBOLS[key]
+            spec = operator_spec(op, symbol)
+        self[key] = spec
+        return spec
+
+
+_OPS = _Ops()
