@@ -89,20 +89,19 @@ class Program:
 
     # -- jobs and specializations ------------------------------------------------
 
-    def job_for(self, callee, caller_fsrc):
+    def job_for(self, callee, caller):
+        """The Job for a user function that ``caller`` (a Job) calls."""
         if callee.kind == "lifted":
-            key = (id(caller_fsrc), callee.name)
+            key = (caller.key, callee.name)
             if key not in self.jobs:
-                caller_norm_nested = getattr(caller_fsrc, "_nested", {})
-                node, free = caller_norm_nested[callee.name]
-                child = caller_fsrc.nested(copy.deepcopy(node), free)
-                child._nested = {}
+                node, free = caller.norm.nested[callee.name]
+                child = caller.fsrc.nested(copy.deepcopy(node), free)
                 self.jobs[key] = Job(child, key, lifted_params=free)
             return self.jobs[key]
         fn = callee.fn
         self_value = callee.self_value
         if self_value is None and callee.receiver is not None:
-            self_value = caller_fsrc.self_value
+            self_value = caller.fsrc.self_value
         key = (fn, id(type(self_value)) if self_value is not None else None)
         if key not in self.jobs:
             fsrc = FunctionSource.of(fn)
@@ -118,7 +117,6 @@ class Program:
         fsrc = FunctionSource.of(fn)
         job = Job(fsrc, ("entry", fn))
         self.jobs[job.key] = job
-        job.fsrc._nested = job.norm.nested
         params = job.param_names
         if fsrc.self_value is not None:
             params = params[1:]
@@ -151,9 +149,6 @@ class Program:
     def run(self):
         while self.queue:
             spec = self.queue.pop(0)
-            job = spec.job
-            if not hasattr(job.fsrc, "_nested"):
-                job.fsrc._nested = job.norm.nested
             for fdef in self._build(spec):
                 self.module.add_function(fdef)
 

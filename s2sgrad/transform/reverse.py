@@ -597,7 +597,7 @@ class ReverseBuilder:
                                            f"derivative to {callee.name}, which is known only at "
                                            "run time", "pass it positionally")
             return None, actives
-        job = self.program.job_for(callee, self.fsrc)
+        job = self.program.job_for(callee, self.job.job)
         params = job.param_names
         bound = {}
         leading = 1 if job.binds_receiver else 0
