@@ -102,15 +102,15 @@ class _Contribution:
 class ReverseBuilder:
     """Builds the reverse-mode functions of one (function, active parameters) pair."""
 
-    def __init__(self, program, job):
+    def __init__(self, program, spec):
         self.program = program
-        self.job = job
-        self.norm = job.norm
+        self.spec = spec
+        self.norm = spec.norm
         self.fsrc = self.norm.fsrc
         self.namer = self.norm.namer
         self.resolver = self.norm.resolver
         self.params = [a.id for a in self.norm.node.args.args]
-        self.activity = Activity(self.norm, job.active_params)
+        self.activity = Activity(self.norm, spec.active_params)
         self.active = set(self.activity.active)
         self.ints = int_names(self.norm)
         self.adj = {}
@@ -154,7 +154,7 @@ class ReverseBuilder:
 
     def build(self):
         """Return ``(forward statements, backward statements, seed, gradients)``."""
-        for p in self.job.active_params:
+        for p in self.spec.active_params:
             if p not in self.params:
                 raise NonDifferentiableError(f"{self.fsrc.qualname} has no parameter {p!r}")
         body = self.norm.node.body
@@ -164,7 +164,7 @@ class ReverseBuilder:
         body = self._prepare_block(body)
         self._find_owned(body)
         prologue = []
-        if not self.job.split:
+        if not self.spec.split:
             for p in sorted(self._written_in_place(body) & set(self.params)):
                 copy_stmt = assign(p, _rt_call("copy", name(p)))
                 copy_stmt.s2s_note = f"{p} is written in place: work on a copy of the caller's value"
@@ -189,7 +189,7 @@ class ReverseBuilder:
         optimize(bwd, shapes)
         grads = []
         tail = []
-        for p in self.job.active_params:
+        for p in self.spec.active_params:
             if p not in state:
                 tail.append(assign(self.d(p), _rt_call("zeros_like", name(p))))
                 state.add(p)
@@ -597,7 +597,7 @@ class ReverseBuilder:
                                            f"derivative to {callee.name}, which is known only at "
                                            "run time", "pass it positionally")
             return None, actives
-        job = self.program.job_for(callee, self.job.job)
+        job = self.program.job_for(callee, self.spec.job)
         params = job.param_names
         bound = {}
         leading = 1 if job.binds_receiver else 0
