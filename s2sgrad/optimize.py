@@ -61,14 +61,20 @@ class ShapeClasses:
                 c = self.of(expr, pending=True)
                 if c is None:
                     continue
+                if isinstance(c, tuple):
+                    c = UNKNOWN  # another variable's current shape: not a fact about ``var``
                 old = self.cls.get(var)
                 if old is None or (old != c and old != UNKNOWN):
                     new = c if old is None else UNKNOWN
                     if new != old:
                         self.cls[var] = new
                         changed = True
+        # A variable whose definitions disagree still has *a* shape at each point:
+        # its own opaque class, shared with its adjoint and with expressions that
+        # keep its shape (``err * 1.5``), but never passed on to other variables.
         for var, _ in defs:
-            self.cls.setdefault(var, UNKNOWN)
+            if self.cls.get(var, UNKNOWN) == UNKNOWN:
+                self.cls[var] = ("shape of", var)
         self.complex_free = not _mentions_kind_change(body, resolver)
         self.adjoints = dict(adjoints or {})   # adjoint name -> primal name
 

@@ -977,7 +977,7 @@ class ReverseBuilder:
         if target is not None:
             state.discard(target)
             if mine:
-                if len(mine) > 1 or any(c.index is not None for c in mine):
+                if any(c.index is not None for c in mine):
                     temps = []
                     for c in mine:
                         tmp = self.namer.fresh("d_" + target + "_old")
