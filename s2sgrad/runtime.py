@@ -126,7 +126,10 @@ def add_at(target, index, value):
     For arrays this is an unbuffered add, so repeated integer indices
     accumulate, as the adjoint of a gather must.
     """
-    if isinstance(target, (list, dict)):
+    if isinstance(target, dict):
+        target[index] = add(target.get(index), value)
+        return target
+    if isinstance(target, list):
         target[index] = add(target[index], value)
         return target
     xp = namespace(target)
@@ -255,7 +258,7 @@ def match(d, x):
     its floating dtype), a tuple gets a tuple, and so on down the containers.
     """
     if isinstance(x, dict):
-        return {k: match(d[k] if d is not None else None, v) for k, v in x.items()}
+        return {k: match(d.get(k) if d is not None else None, v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         items = [match(d[i] if d is not None else None, v) for i, v in enumerate(x)]
         return tuple(items) if isinstance(x, tuple) else items

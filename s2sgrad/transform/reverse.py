@@ -163,6 +163,8 @@ class ReverseBuilder:
         body = self._plan_block(body)
         body = self._prepare_block(body)
         self._find_owned(body)
+        self.sparse = self._find_sparse_dicts(body)
+        self.owned -= self.sparse
         prologue = []
         if not self.spec.split:
             for p in sorted(self._written_in_place(body) & set(self.params)):
@@ -386,6 +388,30 @@ class ReverseBuilder:
         prim, bound, _ = info
         return prim.cheap and all(self._cheap(v) for v in bound.values()
                                   if isinstance(v, gast.expr))
+
+    def _find_sparse_dicts(self, body):
+        """Dicts read only as ``d['key']``: their adjoint keeps one entry per key, made on first use.
+
+        Their adjoints start as ``{}`` and each key's adjoint is tracked like a
+        variable (the first contribution assigns it); keys never reached are
+        zeros, filled in where the gradient is returned (``_rt.match``).
+        """
+        candidates = {v for v in self.containers if v in self.active}
+        for s in walk_stmts(body):
+            nodes = list(gast.walk(s))
+            inside = {id(n.value) for n in nodes if isinstance(n, gast.Subscript)
+                      and isinstance(n.slice, gast.Constant) and isinstance(n.slice.value, str)}
+            for n in nodes:
+                if isinstance(n, gast.Name) and n.id in candidates and id(n) not in inside \
+                        and isinstance(n.ctx, gast.Load):
+                    candidates.discard(n.id)
+            if isinstance(s, gast.Assign):
+                t = s.targets[0]
+                if isinstance(t, gast.Name) and t.id in candidates:
+                    candidates.discard(t.id)   # defined here: its definition reads whole adjoints
+                if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+                    candidates.discard(t.value.id)
+        return candidates & set(self.params)
 
     def _find_owned(self, body):
         """Variables whose adjoint is updated in place: they own their adjoint buffer."""
@@ -826,9 +852,19 @@ class ReverseBuilder:
         return [gast.If(test=test, body=body, orelse=orelse)], merged
 
     def _materialize(self, vars_, s):
+        """Zero adjoints where control flow merges a path that made them with one that did not."""
         out = []
-        for v in sorted(vars_):
-            out.append(assign(self.d(v), _rt_call("zeros_like", name(v))))
+        plain = sorted(v for v in vars_ if isinstance(v, str))
+        keys = sorted(v for v in vars_ if isinstance(v, tuple))
+        for v in plain:
+            if v in self.sparse:
+                out.append(assign(self.d(v), gast.Dict(keys=[], values=[])))
+            else:
+                out.append(assign(self.d(v), _rt_call("zeros_like", name(v))))
+        for v, key in keys:
+            out.append(assign(gast.Subscript(value=name(self.d(v)), slice=const(key),
+                                             ctx=gast.Store()),
+                              _rt_call("zeros_like", subscript(name(v), const(key)))))
         return self.tag(out, getattr(s, "s2s_line", None))
 
     def _bwd_loop(self, s, state):
@@ -1019,6 +1055,8 @@ class ReverseBuilder:
                         total = _rt_call("copy", total)
                     code.append(assign(dv, total))
                     state.add(v)
+            elif item.var in self.sparse and isinstance(item.index, gast.Constant):
+                code.extend(self._accumulate_key(item, state))
             else:
                 c = item
                 v, dv = c.var, self.d(c.var)
@@ -1031,6 +1069,23 @@ class ReverseBuilder:
                 else:
                     code.append(assign(dv, _rt_call("add_at", name(dv), index_value(c.index),
                                                     c.expr)))
+        return code
+
+    def _accumulate_key(self, c, state):
+        """``d_params['W'] += c`` for a dict adjoint kept one key at a time."""
+        v, dv, key = c.var, self.d(c.var), c.index.value
+        code = []
+        if v not in state:
+            code.append(assign(dv, gast.Dict(keys=[], values=[])))
+            state.add(v)
+        target = gast.Subscript(value=name(dv), slice=const(key), ctx=gast.Store())
+        if (v, key) in state:
+            # A new value rather than +=: the entry may share memory with another adjoint.
+            current = gast.Subscript(value=name(dv), slice=const(key), ctx=gast.Load())
+            code.append(assign(target, gast.BinOp(left=current, op=gast.Add(), right=c.expr)))
+        else:
+            code.append(assign(target, c.expr))
+            state.add((v, key))
         return code
 
     def _tensor_expr(self, expr):
