@@ -62,7 +62,7 @@ class _ExpandDims:
         return xp.expand_dims(t, axis=axis)
 
 
-@primitive("transpose", "permute_dims", methods=("transpose*",), view=True, linear=True)
+@primitive("transpose", methods=("transpose*",), view=True, linear=True)
 class _Transpose:
     def vjp_a(xp, g, ans, a, axes=None):
         if axes is None:
@@ -73,6 +73,15 @@ class _Transpose:
         if axes is None:
             return xp.transpose(t)
         return xp.transpose(t, axes)
+
+
+@primitive("permute_dims", view=True, linear=True)
+class _PermuteDims:
+    def vjp_a(xp, g, ans, a, axes):
+        return xp.permute_dims(g, inverse_permutation(axes))
+
+    def jvp_a(xp, t, ans, a, axes):
+        return xp.permute_dims(t, axes)
 
 
 @primitive("T", family="attribute", methods=("T",), view=True, linear=True)
@@ -220,13 +229,22 @@ class _Atleast:
 # ---------------------------------------------------------------------------
 
 
-@primitive("concatenate", "concat", linear=True)
+@primitive("concatenate", linear=True)
 class _Concatenate:
     def vjp_arrays(xp, g, ans, arrays, axis=0):
         return split_like(g, arrays, axis)
 
     def jvp_arrays(xp, t, ans, arrays, axis=0):
         return xp.concatenate(t, axis=axis)
+
+
+@primitive("concat", linear=True)
+class _Concat:
+    def vjp_arrays(xp, g, ans, arrays, axis=0):
+        return split_like(g, arrays, axis)
+
+    def jvp_arrays(xp, t, ans, arrays, axis=0):
+        return xp.concat(t, axis=axis)
 
 
 @primitive("stack", linear=True)
@@ -384,19 +402,19 @@ class _Diagflat:
 @primitive("triu", linear=True)
 class _Triu:
     def vjp_m(xp, g, ans, m, k=0):
-        return xp.triu(g, k)
+        return xp.triu(g, k=k)
 
     def jvp_m(xp, t, ans, m, k=0):
-        return xp.triu(t, k)
+        return xp.triu(t, k=k)
 
 
 @primitive("tril", linear=True)
 class _Tril:
     def vjp_m(xp, g, ans, m, k=0):
-        return xp.tril(g, k)
+        return xp.tril(g, k=k)
 
     def jvp_m(xp, t, ans, m, k=0):
-        return xp.tril(t, k)
+        return xp.tril(t, k=k)
 
 
 @primitive("pad")
@@ -515,7 +533,7 @@ class _Copy:
 @primitive("astype", methods=("astype",), linear=True)
 class _Astype:
     def vjp_x(xp, g, ans, x, dtype, copy=True):
-        return xp.astype(to_complex_like(g, x), x.dtype)
+        return xp.asarray(to_complex_like(g, x), dtype=x.dtype)
 
     def jvp_x(xp, t, ans, x, dtype, copy=True):
-        return xp.astype(t, dtype)
+        return xp.asarray(t, dtype=dtype)
