@@ -76,6 +76,10 @@ for n in ("logaddexp", "logaddexp2", "arctan2", "atan2", "hypot"):
     add(n, *[C(a, b) for a, b in PAIRS])
 add("maximum", C(np.array([1.0, 2.0, -1.0]), np.array([1.0, 0.5, 3.0])))       # a tie
 add("minimum", C(np.array([1.0, 2.0, -1.0]), np.array([1.0, 0.5, 3.0])))
+for n in ("maximum", "minimum", "fmax", "fmin"):       # complex values compare lexicographically
+    add(n, C(R(2, 3, dtype=Z), R(3, dtype=Z)))
+add("nan_to_num", C(R(2, 2, dtype=Z)))
+add("clip", C(R(6, dtype=Z), -0.5, 0.5))
 for n in ("fmax", "fmin"):
     add(n, C(np.array([np.nan, 1.0, 2.0]), R(3)), C(R(2, 3), np.array([0.5, np.nan, -0.5])))
 for n in ("mod", "remainder"):
