@@ -276,3 +276,20 @@ add(f"{RT}.join_as", C([R(3), R(2, 3)], [R(3), R(2, 3)], 0, "atleast_2d", nondif
 add(f"{RT}.put_along", C(R(2, 4), np.array([[1, 3], [0, 2]]), R(2, 2), 1))
 add(f"{RT}.pad_vjp", C(R(7), R(4), (1, 2), "reflect", nondiff={"array"}),
     C(R(4, 5), R(2, 3), 1, nondiff={"array"}))
+
+# ---------------------------------------------------------------------------
+# Creation from values, differences
+# ---------------------------------------------------------------------------
+
+add("full", C((2, 3), R()), C((2, 3), R(3)), C((4,), R(1, dtype=Z)))
+add("full_like", C(np.zeros((2, 3)), R(), nondiff={"a"}), C(np.zeros((2, 3)), R(2, 1), nondiff={"a"}))
+add("linspace", C(R(), R(), 5), C(R(), R(), 4, endpoint=False), C(R(3), R(), 4),
+    C(R(3), R(2, 3), 4, axis=1), C(R(2, 1), R(3), 5, axis=-1))
+add("logspace", C(R(), R(), 5), C(R(3), R(2, 3), 4, axis=1, base=2.0), C(R(2), R(), 3, endpoint=False))
+add("meshgrid", C(R(2), R(3)), C(R(2), R(3), R(4)), C(R(2), R(3), R(4), indexing="ij"),
+    C(R(2), R(3), sparse=True), C(R(2, 2), R(3)), C(R(4)))
+add("diff", C(R(5)), C(R(3, 5), 2), C(R(4, 3), 1, 0), C(R(2, 5), 3, -1), C(R(4), 0),
+    C(R(5), prepend=1.0), C(R(2, 4), axis=0, append=R(1, 4)),
+    C(R(2, 4), 2, prepend=R(2, 2), append=0.5))
+add("vecdot", C(R(3), R(3)), C(R(2, 3), R(3)), C(R(3, 1), R(2, 3, 4), axis=-2),
+    C(R(2, 3, dtype=Z), R(2, 3, dtype=Z)), C(R(4, dtype=Z), R(3, 4)))

@@ -21,7 +21,8 @@ import numpy
 __all__ = [
     # shape and index computations (no derivative)
     "negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
-    "take_index", "along_axis", "weights_shape", "median_weights",
+    "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes",
+    "median_weights",
     # linear maps and zero-safe product derivatives (with rules of their own)
     "prod_others", "prod_others_jvp", "cumprod_jvp", "cumprod_vjp", "repeat_vjp",
     "diagonal_vjp", "einsum_vjp", "split_as", "join_as", "put_along", "pad_vjp",
@@ -159,12 +160,30 @@ def along_axis(indices, axis, shape):
     return tuple(out)
 
 
-def weights_shape(ndim, axis, shape_w):
-    """The shape that makes ``np.average``'s 1-D ``weights`` broadcast along ``axis``."""
-    if len(shape_w) == ndim or axis is None:
-        return shape_w
+def along_shape(ndim, axis, shape):
+    """The shape that makes a 1-D array of ``shape`` broadcast along ``axis`` of an ``ndim`` array.
+
+    (For ``np.average``'s 1-D ``weights`` and ``np.linspace``'s steps; an
+    array that already has ``ndim`` dimensions keeps its shape.)
+    """
+    if len(shape) == ndim or axis is None:
+        return tuple(shape)
     axis = axis % ndim
-    return (1,) * axis + tuple(shape_w) + (1,) * (ndim - axis - 1)
+    return (1,) * axis + tuple(shape) + (1,) * (ndim - axis - 1)
+
+
+def axis_pad(ndim, axis, before, after):
+    """``np.pad`` widths that pad only ``axis``, by ``before`` and ``after``."""
+    widths = [(0, 0)] * ndim
+    widths[axis % ndim] = (before, after)
+    return widths
+
+
+def meshgrid_axes(n, k, indexing="xy"):
+    """``(own, others)``: the axis of ``np.meshgrid``'s output ``k`` (of ``n``) that holds
+    input ``k``, and the axes along which it is repeated."""
+    own = 1 - k if indexing == "xy" and n >= 2 and k < 2 else k
+    return own, tuple(i for i in range(n) if i != own)
 
 
 def median_weights(a, axis=None, nan=False):

@@ -81,6 +81,23 @@ class _Vdot:
         return xp.vdot(a, t)
 
 
+@primitive("vecdot")
+class _Vecdot:
+    """``sum(conj(x1) * x2, axis)``, broadcasting the other axes."""
+
+    def vjp_x1(xp, g, ans, x1, x2, *, axis=-1):
+        return unbroadcast(xp.conj(xp.expand_dims(g, axis=axis) * x2), x1)
+
+    def vjp_x2(xp, g, ans, x1, x2, *, axis=-1):
+        return unbroadcast(xp.expand_dims(g, axis=axis) * xp.conj(x1), x2)
+
+    def jvp_x1(xp, t, ans, x1, x2, *, axis=-1):
+        return xp.vecdot(t, x2, axis=axis)
+
+    def jvp_x2(xp, t, ans, x1, x2, *, axis=-1):
+        return xp.vecdot(x1, t, axis=axis)
+
+
 @primitive("inner")
 class _Inner:
     """Contracts the last axes of ``a`` and ``b``; a scalar operand multiplies."""

@@ -8,8 +8,8 @@ reduces ``a``.  Functions of complex arrays follow Autograd's convention (see
 
 from .registry import primitive
 from ..runtime import (
-    cumprod_jvp, cumprod_vjp, max_vjp, median_weights, ndim, prod_others, reduce_vjp, shape,
-    size, unbroadcast, weights_shape,
+    along_shape, axis_pad, cumprod_jvp, cumprod_vjp, max_vjp, median_weights, ndim, prod_others,
+    reduce_vjp, shape, size, unbroadcast,
 )
 
 
@@ -64,11 +64,11 @@ class _Average:
     def vjp_a(xp, g, ans, a, axis=None, weights=None, returned=False, *, keepdims=False):
         if weights is None:
             return reduce_vjp(g, a, axis, keepdims) * (size(ans) / size(a))
-        w = xp.reshape(weights, weights_shape(ndim(a), axis, shape(weights)))
+        w = xp.reshape(weights, along_shape(ndim(a), axis, shape(weights)))
         return reduce_vjp(g, a, axis, keepdims) * (w / xp.sum(w, axis=axis, keepdims=True))
 
     def vjp_weights(xp, g, ans, a, axis=None, weights=None, returned=False, *, keepdims=False):
-        w = xp.reshape(weights, weights_shape(ndim(a), axis, shape(weights)))
+        w = xp.reshape(weights, along_shape(ndim(a), axis, shape(weights)))
         d = (a - reduce_vjp(ans, a, axis, keepdims)) / xp.sum(w, axis=axis, keepdims=True)
         return xp.reshape(unbroadcast(reduce_vjp(g, a, axis, keepdims) * d, w), shape(weights))
 
@@ -76,7 +76,7 @@ class _Average:
         return xp.average(t, axis=axis, weights=weights, keepdims=keepdims)
 
     def jvp_weights(xp, t, ans, a, axis=None, weights=None, returned=False, *, keepdims=False):
-        w = xp.reshape(weights, weights_shape(ndim(a), axis, shape(weights)))
+        w = xp.reshape(weights, along_shape(ndim(a), axis, shape(weights)))
         dw = xp.reshape(t, shape(w))
         d = a - reduce_vjp(ans, a, axis, keepdims)
         return xp.sum(dw * d, axis=axis, keepdims=keepdims) / xp.sum(w, axis=axis,
@@ -255,3 +255,24 @@ class _Nancumprod:
 
     def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None):
         return cumprod_jvp(xp.where(xp.isnan(a), 0.0, t), xp.where(xp.isnan(a), 1.0, a), axis)
+
+
+@primitive("diff", linear=True)
+class _Diff:
+    """``prepend`` and ``append`` are constants: they extend ``a`` before differencing."""
+
+    def vjp_a(xp, g, ans, a, n=1, axis=-1, prepend=None, append=None):
+        ct = xp.diff(xp.pad(g, axis_pad(ndim(g), axis, n, n)), n, axis=axis)
+        if n % 2 == 1:
+            ct = -ct
+        if prepend is None and append is None:
+            return ct
+        start = 0 if prepend is None else 1 if ndim(prepend) == 0 else shape(prepend)[axis]
+        return xp.split(ct, [start, start + shape(a)[axis]], axis=axis)[1]
+
+    def jvp_a(xp, t, ans, a, n=1, axis=-1, prepend=None, append=None):
+        if prepend is None and append is None:
+            return xp.diff(t, n, axis=axis)
+        before = 0 if prepend is None else 1 if ndim(prepend) == 0 else shape(prepend)[axis]
+        after = 0 if append is None else 1 if ndim(append) == 0 else shape(append)[axis]
+        return xp.diff(xp.pad(t, axis_pad(ndim(t), axis, before, after)), n, axis=axis)

@@ -444,8 +444,8 @@ nondiff(
     "issubdtype", "isdtype", "ndarray", "dtype", "finfo", "iinfo", "shares_memory",
     "may_share_memory",
     # constant arrays
-    "zeros", "ones", "empty", "full", "eye", "identity", "tri", "arange", "linspace",
-    "logspace", "geomspace", "meshgrid", "zeros_like", "ones_like", "empty_like", "full_like",
+    "zeros", "ones", "empty", "eye", "identity", "tri", "arange", "zeros_like", "ones_like",
+    "empty_like",
     # predicates, comparisons and logic
     "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal", "iscomplex", "isclose",
     "allclose", "array_equal", "array_equiv", "equal", "not_equal", "less", "less_equal",
