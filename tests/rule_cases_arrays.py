@@ -293,3 +293,5 @@ add("diff", C(R(5)), C(R(3, 5), 2), C(R(4, 3), 1, 0), C(R(2, 5), 3, -1), C(R(4),
     C(R(2, 4), 2, prepend=R(2, 2), append=0.5))
 add("vecdot", C(R(3), R(3)), C(R(2, 3), R(3)), C(R(3, 1), R(2, 3, 4), axis=-2),
     C(R(2, 3, dtype=Z), R(2, 3, dtype=Z)), C(R(4, dtype=Z), R(3, 4)))
+add(f"{RT}.array_vjp", C(R(2, 3), [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], nondiff={"obj"}),
+    C(R(2, 2), [np.zeros(2), np.zeros(2)], nondiff={"obj"}))

@@ -105,13 +105,12 @@ class _Inner:
     def vjp_a(xp, g, ans, a, b):
         if ndim(a) == 0 or ndim(b) == 0:
             return unbroadcast(g * b, a)
-        return xp.tensordot(g, b, axes=(list(range(ndim(a) - 1, ndim(g))),
-                                        list(range(ndim(b) - 1))))
+        return xp.tensordot(g, b, axes=(range(ndim(a) - 1, ndim(g)), range(ndim(b) - 1)))
 
     def vjp_b(xp, g, ans, a, b):
         if ndim(a) == 0 or ndim(b) == 0:
             return unbroadcast(g * a, b)
-        return xp.tensordot(g, a, axes=(list(range(ndim(a) - 1)), list(range(ndim(a) - 1))))
+        return xp.tensordot(g, a, axes=(range(ndim(a) - 1), range(ndim(a) - 1)))
 
     def jvp_a(xp, t, ans, a, b):
         return xp.inner(t, b)
@@ -157,13 +156,13 @@ class _Kron:
     def vjp_a(xp, g, ans, a, b):
         split, a_axes, b_axes, a_shape, b_shape = kron_shapes(shape(a), shape(b))
         gb = xp.tensordot(xp.reshape(g, split), xp.reshape(b, b_shape),
-                          axes=(b_axes, list(range(len(b_shape)))))
+                          axes=(b_axes, range(len(b_shape))))
         return xp.reshape(gb, shape(a))
 
     def vjp_b(xp, g, ans, a, b):
         split, a_axes, b_axes, a_shape, b_shape = kron_shapes(shape(a), shape(b))
         ga = xp.tensordot(xp.reshape(g, split), xp.reshape(a, a_shape),
-                          axes=(a_axes, list(range(len(a_shape)))))
+                          axes=(a_axes, range(len(a_shape))))
         return xp.reshape(ga, shape(b))
 
     def jvp_a(xp, t, ans, a, b):

@@ -11,13 +11,24 @@ divide by ``a``: they assume no factor is zero.
 from .arrays_shapes import _PutAlongAxis
 from .registry import nondiff, primitive
 from ..runtime import (
-    cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, join_as, pad_vjp, prod_others,
+    array_vjp, cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, join_as, pad_vjp, prod_others,
     prod_others_jvp, repeat_vjp, split_as, unbroadcast, zeros_like,
 )
 
 R = "s2sgrad.runtime"
 
 primitive("put_along", family=R, linear=True)(_PutAlongAxis)
+
+
+@primitive("array_vjp", family=R, linear=True)
+class _ArrayVjp:
+    """Splits an array into the nested lists of ``obj``: its adjoint is ``asarray``."""
+
+    def vjp_value(xp, g, ans, value, obj):
+        return xp.asarray(g)
+
+    def jvp_value(xp, t, ans, value, obj):
+        return array_vjp(t, obj)
 
 
 @primitive("prod_others", family=R)
