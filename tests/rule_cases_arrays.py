@@ -106,7 +106,8 @@ def reductions(shape=(2, 3, 4), axes=AXES, **dom):
 
 add("sum", C(R(2, 3, dtype=Z), axis=1), C(R(2, 3, 4), keepdims=True))
 add("mean", C(R(2, 3, dtype=Z), axis=0), C(R(2, 3, 4), keepdims=True))
-PZ = _fixed((3, 4), 1, zero_at=[(0, 1), (1, 0), (1, 2), (2, 3), (2, 1)])   # one, two or no zeros per slice
+# one, two or no zeros per slice
+PZ = _fixed((3, 4), 1, zero_at=[(0, 1), (1, 0), (1, 2), (2, 3), (2, 1)])
 add("prod", C(R(2, 3, 4, lo=0.5, hi=1.5), keepdims=True), C(R(2, 3, dtype=Z), axis=1),
     C(PZ), C(PZ, axis=0), C(PZ, axis=1), C(PZ, axis=-1, keepdims=True))
 for n in ("var", "std"):
@@ -205,7 +206,8 @@ add("take", C(R(2, 4), IDX), C(R(2, 4), IDX, 1), C(R(3, 2), np.array([[0, 2], [2
     C(R(5), np.array([1, 7, -6]), mode="wrap"), C(R(2, 3), np.array([5, -2, 1]), axis=1,
                                                     mode="clip"), C(R(4), 2))
 IAX = np.array([[0, 2, 2], [1, 0, 1]])
-add("take_along_axis", C(R(2, 3), IAX, 1), C(R(3, 3), IAX, 0), C(R(2, 3), np.array([5, 0, 5]), None),
+add("take_along_axis", C(R(2, 3), IAX, 1), C(R(3, 3), IAX, 0),
+    C(R(2, 3), np.array([5, 0, 5]), None),
     C(R(2, 4), np.array([[1], [3]]), -1))
 PUT_FN = __import__("s2sgrad.rtlib.arrays", fromlist=["put_along"]).put_along
 add("put_along_axis", C(R(2, 4), np.array([[1, 3], [0, 2]]), R(2, 2), 1, fn=PUT_FN),
@@ -282,10 +284,12 @@ add(f"{RT}.pad_vjp", C(R(7), R(4), (1, 2), "reflect", nondiff={"array"}),
 # ---------------------------------------------------------------------------
 
 add("full", C((2, 3), R()), C((2, 3), R(3)), C((4,), R(1, dtype=Z)))
-add("full_like", C(np.zeros((2, 3)), R(), nondiff={"a"}), C(np.zeros((2, 3)), R(2, 1), nondiff={"a"}))
+add("full_like", C(np.zeros((2, 3)), R(), nondiff={"a"}),
+    C(np.zeros((2, 3)), R(2, 1), nondiff={"a"}))
 add("linspace", C(R(), R(), 5), C(R(), R(), 4, endpoint=False), C(R(3), R(), 4),
     C(R(3), R(2, 3), 4, axis=1), C(R(2, 1), R(3), 5, axis=-1))
-add("logspace", C(R(), R(), 5), C(R(3), R(2, 3), 4, axis=1, base=2.0), C(R(2), R(), 3, endpoint=False))
+add("logspace", C(R(), R(), 5), C(R(3), R(2, 3), 4, axis=1, base=2.0),
+    C(R(2), R(), 3, endpoint=False))
 add("meshgrid", C(R(2), R(3)), C(R(2), R(3), R(4)), C(R(2), R(3), R(4), indexing="ij"),
     C(R(2), R(3), sparse=True), C(R(2, 2), R(3)), C(R(4)))
 add("diff", C(R(5)), C(R(3, 5), 2), C(R(4, 3), 1, 0), C(R(2, 5), 3, -1), C(R(4), 0),

@@ -1,4 +1,4 @@
-"""Runtime helpers for the rules of NumPy array functions (shapes, indexing, reductions, contractions).
+"""Runtime helpers for the rules of NumPy array functions (shapes, indexing, reductions, ...).
 
 Two kinds of helper live here:
 
@@ -129,7 +129,7 @@ def tensordot_vjp_axes(nd_a, nd_b, axes, argnum):
 
 
 def take_index(shape, indices, axis=None, mode="raise"):
-    """An index ``i`` with ``a[i] == np.take(a, indices, axis, mode=mode)`` for ``a`` of ``shape``."""
+    """An index ``i`` with ``a[i] == np.take(a, indices, axis, mode=mode)`` (``a`` of ``shape``)."""
     n = math.prod(shape) if axis is None else shape[axis]
     idx = numpy.asarray(indices)
     if mode == "wrap":
@@ -144,7 +144,7 @@ def take_index(shape, indices, axis=None, mode="raise"):
 
 
 def along_axis(indices, axis, shape):
-    """An index ``i`` with ``a[i] == np.take_along_axis(a, indices, axis)`` for ``a`` of ``shape``."""
+    """An index ``i`` with ``a[i] == np.take_along_axis(a, indices, axis)`` (``a`` of ``shape``)."""
     idx = numpy.asarray(indices)
     if axis is None:
         n = math.prod(shape)
@@ -209,7 +209,7 @@ def median_weights(a, axis=None, nan=False):
 
 
 def _zero_split(a, axis):
-    """Zeros of ``a``, ``a`` with its zeros made ones, and per element the zeros among the others."""
+    """Zeros of ``a``, ``a`` with zeros made ones, and per element the zeros among the others."""
     zero = a == 0
     safe = numpy.where(zero, 1, a)
     others = numpy.sum(zero, axis=axis, keepdims=True) - zero

@@ -67,13 +67,15 @@ class _CumprodJvp:
         return cumprod_vjp(g, a, axis)
 
     def vjp_a(xp, g, ans, v, a, axis=None):
-        return cumprod_vjp(g * xp.cumsum(v / a, axis=axis), a, axis) - v / a * cumprod_vjp(g, a, axis)
+        return cumprod_vjp(g * xp.cumsum(v / a, axis=axis), a, axis) \
+            - v / a * cumprod_vjp(g, a, axis)
 
     def jvp_v(xp, t, ans, v, a, axis=None):
         return cumprod_jvp(t, a, axis)
 
     def jvp_a(xp, t, ans, v, a, axis=None):
-        return cumprod_jvp(t, a, axis) * xp.cumsum(v / a, axis=axis) - cumprod_jvp(v * t / a, a, axis)
+        return cumprod_jvp(t, a, axis) * xp.cumsum(v / a, axis=axis) \
+            - cumprod_jvp(v * t / a, a, axis)
 
 
 @primitive("cumprod_vjp", family=R)
@@ -82,13 +84,15 @@ class _CumprodVjp:
         return cumprod_jvp(g, a, axis)
 
     def vjp_a(xp, g, ans, v, a, axis=None):
-        return cumprod_vjp(v * xp.cumsum(g / a, axis=axis), a, axis) - g / a * cumprod_vjp(v, a, axis)
+        return cumprod_vjp(v * xp.cumsum(g / a, axis=axis), a, axis) \
+            - g / a * cumprod_vjp(v, a, axis)
 
     def jvp_v(xp, t, ans, v, a, axis=None):
         return cumprod_vjp(t, a, axis)
 
     def jvp_a(xp, t, ans, v, a, axis=None):
-        return cumprod_vjp(v * xp.cumsum(t / a, axis=axis), a, axis) - t / a * cumprod_vjp(v, a, axis)
+        return cumprod_vjp(v * xp.cumsum(t / a, axis=axis), a, axis) \
+            - t / a * cumprod_vjp(v, a, axis)
 
 
 @primitive("repeat_vjp", family=R, linear=True)

@@ -1,4 +1,4 @@
-"""Derivative rules for NumPy's elementwise functions (and every array namespace that shares its names).
+"""Derivative rules for NumPy's elementwise functions (in every namespace that shares their names).
 
 Each rule is written against ``xp``, the namespace of the call, so the same
 rule serves ``np.sin`` and ``cp.sin``.  See ``registry.py`` for the format.
