@@ -62,6 +62,20 @@ class _ExpandDims:
         return xp.expand_dims(t, axis=axis)
 
 
+# NumPy 2 has one object for transpose and permute_dims (and for concatenate and
+# concat); the registry finds it under the name registered last, so the NumPy
+# names, whose rules also run on NumPy 1, come after the array-API names.
+
+
+@primitive("permute_dims", view=True, linear=True)
+class _PermuteDims:
+    def vjp_a(xp, g, ans, a, axes):
+        return xp.permute_dims(g, inverse_permutation(axes))
+
+    def jvp_a(xp, t, ans, a, axes):
+        return xp.permute_dims(t, axes)
+
+
 @primitive("transpose", methods=("transpose*",), view=True, linear=True)
 class _Transpose:
     def vjp_a(xp, g, ans, a, axes=None):
@@ -73,15 +87,6 @@ class _Transpose:
         if axes is None:
             return xp.transpose(t)
         return xp.transpose(t, axes)
-
-
-@primitive("permute_dims", view=True, linear=True)
-class _PermuteDims:
-    def vjp_a(xp, g, ans, a, axes):
-        return xp.permute_dims(g, inverse_permutation(axes))
-
-    def jvp_a(xp, t, ans, a, axes):
-        return xp.permute_dims(t, axes)
 
 
 @primitive("T", family="attribute", methods=("T",), view=True, linear=True)
@@ -229,15 +234,6 @@ class _Atleast:
 # ---------------------------------------------------------------------------
 
 
-@primitive("concatenate", linear=True)
-class _Concatenate:
-    def vjp_arrays(xp, g, ans, arrays, axis=0):
-        return split_like(g, arrays, axis)
-
-    def jvp_arrays(xp, t, ans, arrays, axis=0):
-        return xp.concatenate(t, axis=axis)
-
-
 @primitive("concat", linear=True)
 class _Concat:
     def vjp_arrays(xp, g, ans, arrays, axis=0):
@@ -245,6 +241,15 @@ class _Concat:
 
     def jvp_arrays(xp, t, ans, arrays, axis=0):
         return xp.concat(t, axis=axis)
+
+
+@primitive("concatenate", linear=True)
+class _Concatenate:
+    def vjp_arrays(xp, g, ans, arrays, axis=0):
+        return split_like(g, arrays, axis)
+
+    def jvp_arrays(xp, t, ans, arrays, axis=0):
+        return xp.concatenate(t, axis=axis)
 
 
 @primitive("stack", linear=True)
