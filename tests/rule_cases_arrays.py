@@ -90,7 +90,8 @@ add("fmod", C(R(2, 3, lo=-3.0, hi=-0.2), R(3, lo=0.7, hi=1.3)),
 add("where", C(np.array([True, False, True]), R(3, dtype=Z), R(3), nondiff={"condition"}),
     C(np.array([[True, False, False]]), R(3), R(2, 1), nondiff={"condition"}))
 add("clip", C(R(2, 3), R(3, lo=-1.0, hi=-0.2), R(2, 1, lo=0.2, hi=1.0)),
-    C(R(6), -0.5, R(lo=0.3, hi=0.6)), C(R(3, 2), None, R(3, 1, lo=-0.5, hi=0.5)))
+    C(R(6), -0.5, R(lo=0.3, hi=0.6)), C(R(3, 2), None, R(3, 1, lo=-0.5, hi=0.5)),
+    C(R(3), R(2, 1, lo=-1.0, hi=0.0), 1.0))                 # the bounds broadcast a
 
 # ---------------------------------------------------------------------------
 # Reductions
