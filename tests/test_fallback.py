@@ -655,19 +655,17 @@ def test_math_module_functions_fail_clearly():
 
 
 def test_functions_without_rules_fail_clearly():
-    with pytest.raises(NoRuleError, match=r"numpy\.cumsum has no derivative rule"):
-        trace_vjp(lambda x: np.cumsum(x), (B3,), {}, (0,))
+    with pytest.raises(NoRuleError, match=r"numpy\.unwrap has no derivative rule"):
+        trace_vjp(lambda x: np.unwrap(x), (B3,), {}, (0,))
     with pytest.raises(NoRuleError, match=r"numpy\.add\.reduce"):
         trace_vjp(lambda x: np.add.reduce(x), (B3,), {}, (0,))
-    with pytest.raises(NoRuleError, match=r"numpy\.clip.*argument a_min"):
-        trace_vjp(lambda x: np.clip(x, x[0], 2.0), (B3,), {}, (0,))
     with pytest.raises(NoRuleError, match=r"\.item"):
         trace_vjp(lambda x: x.item(0), (B3,), {}, (0,))
     with pytest.raises(NoRuleError, match=r"keepdims=|initial="):
         trace_vjp(lambda x: np.sum(x, initial=1.0), (B3,), {}, (0,))
     with pytest.raises(NoRuleError) as info:
-        trace_jvp(lambda x: np.cumsum(x), (B3,), {}, (0,), (B3,))
-    assert isinstance(info.value, S2SGradError) and info.value.name == "numpy.cumsum"
+        trace_jvp(lambda x: np.unwrap(x), (B3,), {}, (0,), (B3,))
+    assert isinstance(info.value, S2SGradError) and info.value.name == "numpy.unwrap"
 
 
 def test_runtime_helpers_called_directly_are_traced_through_traced():

@@ -1,3 +1,465 @@
-"""Runtime helpers for the rules of NumPy array functions (shapes, indexing, reductions, contractions)."""
+"""Runtime helpers for the rules of NumPy array functions (shapes, indexing, reductions, ...).
 
-__all__ = []
+Two kinds of helper live here:
+
+- index and shape computations (``take_index``, ``tile_shapes``, ...): their
+  results carry no derivative, so they are declared ``nondiff``;
+- linear maps that have no NumPy function of their own, such as the adjoint
+  of ``np.repeat`` (``repeat_vjp``) or of ``np.diagonal`` (``diagonal_vjp``),
+  and the zero-safe derivatives of products (``prod_others``,
+  ``cumprod_jvp``, ``cumprod_vjp``).  Each has derivative rules in
+  ``s2sgrad.rules.arrays_runtime`` so that generated code differentiates again.
+
+These are re-exported by ``s2sgrad.runtime``; like it, this module imports
+nothing from the compiler.
+"""
+
+import math
+
+import numpy
+
+__all__ = [
+    # shape and index computations (no derivative)
+    "negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
+    "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes",
+    "median_weights",
+    # linear maps and zero-safe product derivatives (with rules of their own)
+    "prod_others", "prod_others_jvp", "cumprod_jvp", "cumprod_vjp", "repeat_vjp",
+    "diagonal_vjp", "einsum_vjp", "split_as", "join_as", "put_along", "pad_vjp",
+]
+
+
+def _shape(x):
+    s = getattr(x, "shape", None)
+    return tuple(s) if s is not None else numpy.shape(x)
+
+
+def _axes(axis, ndim):
+    """``axis`` (None, an int or a tuple) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(sorted(a % ndim for a in axis))
+    return (axis % ndim,)
+
+
+# ---------------------------------------------------------------------------
+# Shape and index computations
+# ---------------------------------------------------------------------------
+
+
+def negated(shift):
+    """``-shift`` for an int or a sequence of ints (the inverse of a ``np.roll``)."""
+    if isinstance(shift, (tuple, list)):
+        return tuple(-s for s in shift)
+    return -shift
+
+
+def rollaxis_destination(ndim, axis, start=0):
+    """Where ``np.rollaxis(a, axis, start)`` puts ``axis``: it is ``moveaxis(a, axis, dest)``."""
+    axis = axis % ndim
+    if start < 0:
+        start += ndim
+    return start - 1 if axis < start else start
+
+
+def tile_shapes(shape, reps):
+    """For the adjoint of ``np.tile(A, reps)``: the output seen as (rep, size) pairs.
+
+    Returns ``(split, axes)``: reshaping the output to ``split`` and summing
+    over ``axes`` gives an array the size of ``A``.
+    """
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    d = max(len(shape), len(reps))
+    shape = (1,) * (d - len(shape)) + tuple(shape)
+    reps = (1,) * (d - len(reps)) + reps
+    split = []
+    for r, n in zip(reps, shape):
+        split += [r, n]
+    return tuple(split), tuple(range(0, 2 * d, 2))
+
+
+def kron_shapes(shape_a, shape_b):
+    """For the adjoints of ``np.kron(a, b)``.
+
+    Returns ``(split, a_axes, b_axes, a_shape, b_shape)``: the output reshaped
+    to ``split`` has ``a``'s axes at ``a_axes`` and ``b``'s at ``b_axes``, with
+    both shapes padded with leading ones to the same rank.
+    """
+    d = max(len(shape_a), len(shape_b))
+    a = (1,) * (d - len(shape_a)) + tuple(shape_a)
+    b = (1,) * (d - len(shape_b)) + tuple(shape_b)
+    split = []
+    for m, n in zip(a, b):
+        split += [m, n]
+    return tuple(split), list(range(0, 2 * d, 2)), list(range(1, 2 * d, 2)), a, b
+
+
+def _tensordot_pairs(nd_a, nd_b, axes):
+    if isinstance(axes, int):
+        return list(range(nd_a - axes, nd_a)), list(range(axes))
+    a_axes, b_axes = axes
+    a_axes = [a_axes] if isinstance(a_axes, int) else list(a_axes)
+    b_axes = [b_axes] if isinstance(b_axes, int) else list(b_axes)
+    return [i % nd_a for i in a_axes], [i % nd_b for i in b_axes]
+
+
+def tensordot_vjp_axes(nd_a, nd_b, axes, argnum):
+    """For the adjoint of ``np.tensordot(a, b, axes)`` with respect to operand ``argnum``.
+
+    Returns ``(g_axes, other_axes, perm)``: the cotangent of ``a`` (argnum 0)
+    is ``transpose(tensordot(g, b, (g_axes, other_axes)), perm)``, that of
+    ``b`` (argnum 1) ``transpose(tensordot(a, g, (other_axes, g_axes)), perm)``.
+    """
+    ca, cb = _tensordot_pairs(nd_a, nd_b, axes)
+    fa = [i for i in range(nd_a) if i not in ca]
+    fb = [i for i in range(nd_b) if i not in cb]
+    if argnum == 0:
+        g_axes = list(range(len(fa), len(fa) + len(fb)))
+        labels = fa + [ca[cb.index(i)] for i in sorted(cb)]
+        other = fb
+    else:
+        g_axes = list(range(len(fa)))
+        labels = [cb[ca.index(i)] for i in sorted(ca)] + fb
+        other = fa
+    perm = [0] * len(labels)
+    for pos, lab in enumerate(labels):
+        perm[lab] = pos
+    return g_axes, other, tuple(perm)
+
+
+def take_index(shape, indices, axis=None, mode="raise"):
+    """An index ``i`` with ``a[i] == np.take(a, indices, axis, mode=mode)`` (``a`` of ``shape``)."""
+    n = math.prod(shape) if axis is None else shape[axis]
+    idx = numpy.asarray(indices)
+    if mode == "wrap":
+        idx = idx % n
+    elif mode == "clip":
+        idx = numpy.clip(idx, 0, n - 1)
+    else:
+        idx = numpy.where(idx < 0, idx + n, idx)
+    if axis is None:
+        return numpy.unravel_index(idx, shape)
+    return (slice(None),) * (axis % len(shape)) + (idx,)
+
+
+def along_axis(indices, axis, shape):
+    """An index ``i`` with ``a[i] == np.take_along_axis(a, indices, axis)`` (``a`` of ``shape``)."""
+    idx = numpy.asarray(indices)
+    if axis is None:
+        n = math.prod(shape)
+        return numpy.unravel_index(numpy.where(idx < 0, idx + n, idx), shape)
+    nd = len(shape)
+    axis = axis % nd
+    out = []
+    for d in range(nd):
+        if d == axis:
+            out.append(numpy.where(idx < 0, idx + shape[d], idx))
+        else:
+            out.append(numpy.arange(shape[d]).reshape((1,) * d + (-1,) + (1,) * (nd - d - 1)))
+    return tuple(out)
+
+
+def along_shape(ndim, axis, shape):
+    """The shape that makes a 1-D array of ``shape`` broadcast along ``axis`` of an ``ndim`` array.
+
+    (For ``np.average``'s 1-D ``weights`` and ``np.linspace``'s steps; an
+    array that already has ``ndim`` dimensions keeps its shape.)
+    """
+    if len(shape) == ndim or axis is None:
+        return tuple(shape)
+    axis = axis % ndim
+    return (1,) * axis + tuple(shape) + (1,) * (ndim - axis - 1)
+
+
+def axis_pad(ndim, axis, before, after):
+    """``np.pad`` widths that pad only ``axis``, by ``before`` and ``after``."""
+    widths = [(0, 0)] * ndim
+    widths[axis % ndim] = (before, after)
+    return widths
+
+
+def meshgrid_axes(n, k, indexing="xy"):
+    """``(own, others)``: the axis of ``np.meshgrid``'s output ``k`` (of ``n``) that holds
+    input ``k``, and the axes along which it is repeated."""
+    own = 1 - k if indexing == "xy" and n >= 2 and k < 2 else k
+    return own, tuple(i for i in range(n) if i != own)
+
+
+def median_weights(a, axis=None, nan=False):
+    """``w`` with ``d median(a) = sum(w * da, axis)``: halves on the two middle elements.
+
+    Ties share their half equally.  ``nan=True`` is for ``np.nanmedian``
+    (NaNs get no weight).
+    """
+    a = numpy.asarray(a)
+    quantile = numpy.nanquantile if nan else numpy.quantile
+    lo = quantile(a, 0.5, axis=axis, method="lower", keepdims=True)
+    hi = quantile(a, 0.5, axis=axis, method="higher", keepdims=True)
+    at_lo = a == lo
+    at_hi = a == hi
+    n_lo = numpy.sum(at_lo, axis=axis, keepdims=True)
+    n_hi = numpy.sum(at_hi, axis=axis, keepdims=True)
+    return 0.5 * at_lo / numpy.maximum(n_lo, 1) + 0.5 * at_hi / numpy.maximum(n_hi, 1)
+
+
+# ---------------------------------------------------------------------------
+# Products: derivatives that stay exact when factors are zero
+# ---------------------------------------------------------------------------
+
+
+def _zero_split(a, axis):
+    """Zeros of ``a``, ``a`` with zeros made ones, and per element the zeros among the others."""
+    zero = a == 0
+    safe = numpy.where(zero, 1, a)
+    others = numpy.sum(zero, axis=axis, keepdims=True) - zero
+    return zero, safe, others
+
+
+def prod_others(a, axis=None):
+    """Each element's product of the *other* elements of its ``np.prod`` group (over ``axis``).
+
+    The derivative of ``np.prod(a, axis)``; exact when ``a`` has zeros and
+    linear in time (no division by a zero factor).
+    """
+    a = numpy.asarray(a)
+    zero, safe, others = _zero_split(a, axis)
+    q = numpy.prod(safe, axis=axis, keepdims=True) / safe
+    return numpy.where(others == 0, q, 0.0 * q)
+
+
+def prod_others_jvp(t, a, axis=None):
+    """The derivative of ``prod_others(a, axis)`` along ``t`` (zero-safe)."""
+    a = numpy.asarray(a)
+    zero, safe, others = _zero_split(a, axis)
+    q = numpy.prod(safe, axis=axis, keepdims=True) / safe
+    ratio = numpy.where(zero, 0.0, t / safe)
+    s = numpy.sum(ratio, axis=axis, keepdims=True) - ratio
+    at_zero = numpy.where(zero, t, 0.0)
+    t0 = numpy.sum(at_zero, axis=axis, keepdims=True) - at_zero
+    return numpy.where(others == 0, q * s, numpy.where(others == 1, q * t0, 0.0 * q))
+
+
+def _flat_axis(a, t, axis):
+    """``(a, t, axis)`` flattened when ``axis`` is None (``np.cumprod`` flattens then)."""
+    if axis is None:
+        return numpy.reshape(a, (-1,)), numpy.reshape(t, (-1,)), 0
+    return a, t, axis
+
+
+def _cumprod_parts(a, axis):
+    zero = a == 0
+    count = numpy.cumsum(zero, axis=axis)
+    before = count == 0                      # no zero up to and including here
+    first = zero & (count == 1)              # the first zero
+    c = numpy.cumprod(numpy.where(first, 1, a), axis=axis)
+    return before, first, numpy.where(zero, 1, a), c
+
+
+def _rcumsum(x, axis):
+    return numpy.flip(numpy.cumsum(numpy.flip(x, axis=axis), axis=axis), axis=axis)
+
+
+def cumprod_jvp(t, a, axis=None):
+    """The derivative of ``np.cumprod(a, axis)`` along ``t``, exact when ``a`` has zeros."""
+    a, t, ax = _flat_axis(numpy.asarray(a), t, axis)
+    t = numpy.broadcast_to(t, a.shape)
+    before, first, safe, c = _cumprod_parts(a, ax)
+    t_first = numpy.sum(numpy.where(first, t, 0.0), axis=ax, keepdims=True)
+    return c * numpy.where(before, numpy.cumsum(t / safe, axis=ax), t_first)
+
+
+def cumprod_vjp(g, a, axis=None):
+    """The adjoint of ``cumprod_jvp``: the cotangent of ``a`` in ``np.cumprod(a, axis)``."""
+    shape = _shape(a)
+    a, g, ax = _flat_axis(numpy.asarray(a), g, axis)
+    g = numpy.broadcast_to(g, a.shape)
+    before, first, safe, c = _cumprod_parts(a, ax)
+    u = g * c
+    out = numpy.where(before, _rcumsum(numpy.where(before, u, 0.0), ax) / safe,
+                      numpy.where(first, _rcumsum(u, ax), 0.0 * u))
+    return numpy.reshape(out, shape)
+
+
+# ---------------------------------------------------------------------------
+# Adjoints of shape functions
+# ---------------------------------------------------------------------------
+
+
+def repeat_vjp(g, a, repeats, axis=None):
+    """The adjoint of ``np.repeat(a, repeats, axis)``: sums of the repeated copies."""
+    shape = _shape(a)
+    g = numpy.asarray(g)
+    if axis is None:
+        n, ax = math.prod(shape), 0
+    else:
+        ax = axis % len(shape)
+        n = shape[ax]
+    if numpy.ndim(repeats) == 0 or numpy.size(repeats) == 1:
+        r = int(numpy.reshape(repeats, ()))
+        gshape = g.shape if axis is not None else (n * r,)
+        split = gshape[:ax] + (n, r) + gshape[ax + 1:]
+        return numpy.reshape(numpy.sum(numpy.reshape(g, split), axis=ax + 1), shape)
+    ids = numpy.repeat(numpy.arange(n), repeats)
+    out_shape = (n,) if axis is None else shape
+    out = numpy.zeros(out_shape, dtype=numpy.result_type(g, 0.0))
+    numpy.add.at(out, (slice(None),) * ax + (ids,), g)
+    return numpy.reshape(out, shape)
+
+
+def diagonal_vjp(g, a, offset=0, axis1=0, axis2=1):
+    """The adjoint of ``np.diagonal(a, offset, axis1, axis2)``: ``g`` placed on that diagonal.
+
+    ``g`` may be anything that broadcasts to the diagonal's shape.
+    """
+    shape = _shape(a)
+    out = numpy.zeros(shape, dtype=numpy.result_type(numpy.asarray(g), 0.0))
+    view = numpy.moveaxis(out, (axis1, axis2), (-2, -1))
+    n1, n2 = view.shape[-2:]
+    if offset >= 0:
+        k = max(0, min(n1, n2 - offset))
+        rows, cols = numpy.arange(k), numpy.arange(k) + offset
+    else:
+        k = max(0, min(n1 + offset, n2))
+        rows, cols = numpy.arange(k) - offset, numpy.arange(k)
+    view[..., rows, cols] = g
+    return out
+
+
+def _promoted_shape(x, promote):
+    s = _shape(x)
+    if promote == "ravel":
+        return (math.prod(s),)
+    if promote == "column":
+        return s + (1,) if len(s) < 2 else s
+    if promote == "atleast_1d":
+        return s if len(s) >= 1 else (1,)
+    if promote == "atleast_2d":
+        return s if len(s) >= 2 else (1,) * (2 - len(s)) + s
+    if promote == "atleast_3d":
+        if len(s) == 0:
+            return (1, 1, 1)
+        if len(s) == 1:
+            return (1,) + s + (1,)
+        if len(s) == 2:
+            return s + (1,)
+        return s
+    return s
+
+
+def split_as(g, arrays, axis=0, promote=None):
+    """Pieces of ``g`` along ``axis``, one shaped like each of ``arrays``.
+
+    The adjoint of stacking ``arrays`` after promoting each (``"atleast_2d"``
+    for ``np.vstack``, ``"column"`` for ``np.column_stack``, ``"ravel"`` ...).
+    """
+    pieces, start = [], 0
+    nd = numpy.ndim(g)
+    ax = axis % nd
+    for x in arrays:
+        n = _promoted_shape(x, promote)[ax]
+        piece = g[(slice(None),) * ax + (slice(start, start + n),)]
+        pieces.append(numpy.reshape(piece, _shape(x)))
+        start += n
+    return pieces
+
+
+def join_as(pieces, arrays, axis=0, promote=None):
+    """The adjoint of ``split_as``: the pieces promoted like ``arrays`` and concatenated."""
+    parts = [numpy.reshape(p, _promoted_shape(x, promote)) for p, x in zip(pieces, arrays)]
+    return numpy.concatenate(parts, axis=axis)
+
+
+def put_along(arr, indices, values, axis):
+    """``np.put_along_axis`` without the side effect: a copy of ``arr`` with ``values`` put."""
+    dtype = numpy.result_type(numpy.asarray(arr), numpy.asarray(values))
+    out = numpy.array(arr, dtype=dtype, copy=True)
+    numpy.put_along_axis(out, indices, values, axis)
+    return out
+
+
+def pad_vjp(g, array, pad_width, mode="constant", reflect_type="even"):
+    """The adjoint of ``np.pad(array, pad_width, mode)``.
+
+    ``constant`` crops; ``edge``, ``reflect``, ``symmetric`` and ``wrap`` copy
+    elements, so their adjoint adds the copies back (found by padding an array
+    of indices).
+    """
+    shape = _shape(array)
+    g = numpy.asarray(g)
+    if mode == "constant":
+        widths = numpy.broadcast_to(numpy.asarray(pad_width, dtype=int), (len(shape), 2))
+        index = tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(widths, shape))
+        return g[index]
+    if mode not in ("edge", "reflect", "symmetric", "wrap") or reflect_type != "even":
+        raise NotImplementedError(f"s2sgrad: no derivative for np.pad with mode={mode!r}"
+                                  + (f", reflect_type={reflect_type!r}" if reflect_type != "even"
+                                     else ""))
+    source = numpy.pad(numpy.arange(math.prod(shape)).reshape(shape), pad_width, mode)
+    out = numpy.zeros(math.prod(shape), dtype=numpy.result_type(g, 0.0))
+    numpy.add.at(out, source.reshape(-1), g.reshape(-1))
+    return out.reshape(shape)
+
+
+# ---------------------------------------------------------------------------
+# einsum
+# ---------------------------------------------------------------------------
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _einsum_parse(subscripts, ndims):
+    """Input and output subscripts of an einsum, with ellipses replaced by letters."""
+    spec = subscripts.replace(" ", "")
+    if "->" in spec:
+        lhs, out = spec.split("->")
+    else:
+        lhs, out = spec, None
+    ins = lhs.split(",")
+    used = set(spec) - set(".,->")
+    free = [c for c in _LETTERS if c not in used]
+    n_ell = max([nd - (len(s) - 3) for s, nd in zip(ins, ndims) if "..." in s] + [0])
+    ell = "".join(free[:n_ell])
+    ins = [s.replace("...", ell[n_ell - (nd - (len(s) - 3)):]) for s, nd in zip(ins, ndims)]
+    if out is None:
+        counts = {}
+        for s in ins:
+            for c in s:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    else:
+        out = out.replace("...", ell)
+    return ins, out
+
+
+def einsum_vjp(g, subscripts, k, *operands):
+    """The cotangent of operand ``k`` of ``np.einsum(subscripts, *operands)`` given ``g``.
+
+    An einsum of ``g`` with the other operands, then summed over broadcast
+    axes, broadcast over indices only operand ``k`` has, and put on the
+    diagonals where operand ``k`` repeats an index (``'ii->i'``).
+    """
+    ins, out = _einsum_parse(subscripts, [numpy.ndim(o) for o in operands])
+    target = ins[k]
+    shape = _shape(operands[k])
+    others = [o for i, o in enumerate(operands) if i != k]
+    other_subs = [s for i, s in enumerate(ins) if i != k]
+    present = set(out).union(*other_subs) if other_subs else set(out)
+    letters = "".join(dict.fromkeys(target))                # each index once, in order
+    kept = "".join(c for c in letters if c in present)
+    spec = ",".join([out] + other_subs) + "->" + kept
+    r = numpy.einsum(spec, g, *others, optimize=len(others) > 1)
+    size = {c: shape[target.index(c)] for c in letters}
+    # Sum over axes where operand k was broadcast (size 1), then insert its own indices.
+    squash = tuple(i for i, c in enumerate(kept) if size[c] == 1 and r.shape[i] != 1)
+    if squash:
+        r = numpy.sum(r, axis=squash, keepdims=True)
+    # kept is letters without some: insert their axes, then broadcast to operand k's sizes
+    r = numpy.reshape(r, [r.shape[kept.index(c)] if c in kept else 1 for c in letters])
+    r = numpy.broadcast_to(r, [size[c] for c in letters])
+    if letters == target:
+        return r
+    out_arr = numpy.zeros(shape, dtype=r.dtype)
+    grid = numpy.indices([size[c] for c in letters], sparse=True)
+    out_arr[tuple(grid[letters.index(c)] for c in target)] = r
+    return out_arr

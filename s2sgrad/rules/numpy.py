@@ -1,16 +1,19 @@
-"""Derivative rules for NumPy (and every array namespace that shares its names).
+"""Derivative rules for NumPy's elementwise functions (in every namespace that shares their names).
 
 Each rule is written against ``xp``, the namespace of the call, so the same
 rule serves ``np.sin`` and ``cp.sin``.  See ``registry.py`` for the format.
+Reductions, shape functions and contractions are in the ``arrays_*`` modules.
+
+Complex numbers follow Autograd's convention: a holomorphic function's rules
+are ``g * f'(x)`` and ``t * f'(x)``; the others (``abs``, ``angle``, ``real``,
+``imag``, ``conj``) give the reverse rule that maps ``conj(g)`` to the
+conjugate of the pull-back of ``g``.
 """
 
+import math
+
 from .registry import binary, elementwise, nondiff, primitive
-from ..runtime import shape as shape_of
-from ..runtime import (
-    array_vjp, broadcast_like, dot_vjp_a, dot_vjp_b, inverse_permutation, matmul_vjp_a,
-    matmul_vjp_b, max_vjp, ndim, reduce_vjp, scatter, shape, size, specialize, split_like,
-    unbroadcast, unstack,
-)
+from ..runtime import broadcast_like, to_complex_like, unbroadcast
 
 # ---------------------------------------------------------------------------
 # Unary elementwise functions: one derivative serves both modes
@@ -79,7 +82,7 @@ def _arcsinh(xp, x):
 
 @elementwise("arccosh", "acosh")
 def _arccosh(xp, x):
-    return 1.0 / xp.sqrt(x ** 2 - 1.0)
+    return 1.0 / (xp.sqrt(x - 1.0) * xp.sqrt(x + 1.0))
 
 
 @elementwise("arctanh", "atanh")
@@ -142,9 +145,19 @@ def _reciprocal(xp, x, ans):
     return -ans ** 2
 
 
-@elementwise("abs", "absolute", "fabs")
-def _abs(xp, x):
+@elementwise("fabs")
+def _fabs(xp, x):
     return xp.sign(x)
+
+
+@elementwise("sinc")
+def _sinc(xp, x, ans):
+    return xp.where(x == 0, 0.0, (xp.cos(math.pi * x) - ans) / xp.where(x == 0, 1.0, x))
+
+
+@elementwise("nan_to_num")
+def _nan_to_num(xp, x, copy=True, nan=0.0, posinf=None, neginf=None):
+    return xp.isfinite(x)
 
 
 @elementwise("deg2rad", "radians")
@@ -155,6 +168,60 @@ def _deg2rad(xp, x):
 @elementwise("rad2deg", "degrees")
 def _rad2deg(xp, x):
     return 57.29577951308232
+
+
+# ---------------------------------------------------------------------------
+# Functions of complex numbers that are not holomorphic
+# ---------------------------------------------------------------------------
+
+
+@primitive("abs", "absolute", cheap=True)
+class _Abs:
+    def vjp_x(xp, g, ans, x):
+        return g * xp.conj(xp.sign(x))
+
+    def jvp_x(xp, t, ans, x):
+        return xp.real(xp.conj(xp.sign(x)) * t)
+
+
+@primitive("real", methods=("real",), linear=True, view=True)
+class _Real:
+    def vjp_val(xp, g, ans, val):
+        return g
+
+    def jvp_val(xp, t, ans, val):
+        return xp.real(t)
+
+
+@primitive("imag", methods=("imag",), linear=True, view=True)
+class _Imag:
+    def vjp_val(xp, g, ans, val):
+        return to_complex_like(-1j * g, val)
+
+    def jvp_val(xp, t, ans, val):
+        return xp.imag(t)
+
+
+@primitive("conj", "conjugate", methods=("conj", "conjugate"), linear=True, cheap=True)
+class _Conj:
+    def vjp_x(xp, g, ans, x):
+        return xp.conj(g)
+
+    def jvp_x(xp, t, ans, x):
+        return xp.conj(t)
+
+
+@primitive("angle", cheap=True)
+class _Angle:
+    def vjp_z(xp, g, ans, z, deg=False):
+        if deg:
+            return to_complex_like(g * xp.conj(1j * z) / xp.abs(z) ** 2, z) * 57.29577951308232
+        return to_complex_like(g * xp.conj(1j * z) / xp.abs(z) ** 2, z)
+
+    def jvp_z(xp, t, ans, z, deg=False):
+        if deg:
+            return xp.real(xp.conj(1j * z) * t) / xp.abs(z) ** 2 * 57.29577951308232
+        return xp.real(xp.conj(1j * z) * t) / xp.abs(z) ** 2
 
 
 # ---------------------------------------------------------------------------
@@ -204,7 +271,7 @@ class _Divide:
         return broadcast_like(-t * x / y ** 2, ans)
 
 
-@primitive("power", operator="pow", cheap=True, elementwise=2)
+@primitive("power", "pow", "float_power", operator="pow", cheap=True, elementwise=2)
 class _Power:
     def vjp_x(xp, g, ans, x, y):
         return unbroadcast(g * y * x ** (y - 1), x)
@@ -219,7 +286,7 @@ class _Power:
         return broadcast_like(t * ans * xp.log(xp.where(x == 0, 1.0, x)), ans)
 
 
-@binary("maximum", "fmax")
+@binary("maximum")
 class _Maximum:
     def dx(xp, x, y):
         return xp.where(x == y, 0.5, x > y)
@@ -228,7 +295,7 @@ class _Maximum:
         return xp.where(x == y, 0.5, y > x)
 
 
-@binary("minimum", "fmin")
+@binary("minimum")
 class _Minimum:
     def dx(xp, x, y):
         return xp.where(x == y, 0.5, x < y)
@@ -237,7 +304,18 @@ class _Minimum:
         return xp.where(x == y, 0.5, y < x)
 
 
-@primitive("mod", "remainder", "fmod", operator="mod", cheap=True, elementwise=2)
+@binary("fmax", "fmin")
+class _Fmax:
+    """Like maximum and minimum, but a NaN loses: the derivative follows the value returned."""
+
+    def dx(xp, x, y, ans):
+        return xp.where(x == y, 0.5, ans == x)
+
+    def dy(xp, x, y, ans):
+        return xp.where(x == y, 0.5, ans == y)
+
+
+@primitive("mod", "remainder", operator="mod", cheap=True, elementwise=2)
 class _Mod:
     def vjp_x(xp, g, ans, x, y):
         return unbroadcast(g, x)
@@ -250,6 +328,59 @@ class _Mod:
 
     def jvp_y(xp, t, ans, x, y):
         return broadcast_like(-t * xp.floor_divide(x, y), ans)
+
+
+@primitive("fmod", cheap=True)
+class _Fmod:
+    """``x - trunc(x / y) * y``: the quotient rounds toward zero, unlike ``mod``."""
+
+    def vjp_x(xp, g, ans, x, y):
+        return unbroadcast(g, x)
+
+    def vjp_y(xp, g, ans, x, y):
+        return unbroadcast(-g * xp.trunc(x / y), y)
+
+    def jvp_x(xp, t, ans, x, y):
+        return broadcast_like(t, ans)
+
+    def jvp_y(xp, t, ans, x, y):
+        return broadcast_like(-t * xp.trunc(x / y), ans)
+
+
+@binary("logaddexp")
+class _Logaddexp:
+    def dx(xp, x, y, ans):
+        return xp.exp(x - ans)
+
+    def dy(xp, x, y, ans):
+        return xp.exp(y - ans)
+
+
+@binary("logaddexp2")
+class _Logaddexp2:
+    def dx(xp, x, y, ans):
+        return xp.exp2(x - ans)
+
+    def dy(xp, x, y, ans):
+        return xp.exp2(y - ans)
+
+
+@binary("arctan2", "atan2")
+class _Arctan2:
+    def dx(xp, x, y):
+        return y / (x ** 2 + y ** 2)
+
+    def dy(xp, x, y):
+        return -x / (x ** 2 + y ** 2)
+
+
+@binary("hypot")
+class _Hypot:
+    def dx(xp, x, y, ans):
+        return x / ans
+
+    def dy(xp, x, y, ans):
+        return y / ans
 
 
 @primitive("where", cheap=True)
@@ -269,208 +400,25 @@ class _Where:
 
 @primitive("clip", methods=("clip",), cheap=True)
 class _Clip:
+    """The derivative goes to ``a`` where it is inside the bounds, else to the bound returned."""
+
     def vjp_a(xp, g, ans, a, a_min=None, a_max=None):
-        return g * (ans == a)
+        return unbroadcast(xp.where(ans == a, g, 0.0), a)
+
+    def vjp_a_min(xp, g, ans, a, a_min=None, a_max=None):
+        return unbroadcast(xp.where(ans == a, 0.0, xp.where(ans == a_min, g, 0.0)), a_min)
+
+    def vjp_a_max(xp, g, ans, a, a_min=None, a_max=None):
+        return unbroadcast(xp.where(ans == a, 0.0, xp.where(ans == a_max, g, 0.0)), a_max)
 
     def jvp_a(xp, t, ans, a, a_min=None, a_max=None):
-        return t * (ans == a)
+        return broadcast_like(xp.where(ans == a, t, 0.0), ans)
 
+    def jvp_a_min(xp, t, ans, a, a_min=None, a_max=None):
+        return broadcast_like(xp.where(ans == a, 0.0, xp.where(ans == a_min, t, 0.0)), ans)
 
-# ---------------------------------------------------------------------------
-# Reductions
-# ---------------------------------------------------------------------------
-
-
-@primitive("sum", methods=("sum",), linear=True)
-class _Sum:
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        if axis is None:
-            return xp.broadcast_to(g, shape(a))
-        return reduce_vjp(g, a, axis, keepdims)
-
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        if axis is None and not keepdims:
-            return xp.sum(t)
-        return xp.sum(t, axis=axis, keepdims=keepdims)
-
-
-@primitive("mean", methods=("mean",), linear=True)
-class _Mean:
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        if axis is None:
-            return xp.broadcast_to(g / size(a), shape(a))
-        return reduce_vjp(g, a, axis, keepdims) * (size(ans) / size(a))
-
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        if axis is None and not keepdims:
-            return xp.mean(t)
-        return xp.mean(t, axis=axis, keepdims=keepdims)
-
-
-@primitive("prod", methods=("prod",))
-class _Prod:
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        return reduce_vjp(g * ans, a, axis, keepdims) / a
-
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        return xp.sum(t * reduce_vjp(ans, a, axis, keepdims) / a, axis=axis, keepdims=keepdims)
-
-
-@primitive("max", "amax", methods=("max",))
-class _Max:
-    def vjp_a(xp, g, ans, a, axis=None, out=None, keepdims=False):
-        return max_vjp(g, ans, a, axis, keepdims)
-
-    def jvp_a(xp, t, ans, a, axis=None, out=None, keepdims=False):
-        return xp.sum(t * max_vjp(1.0, ans, a, axis, keepdims), axis=axis, keepdims=keepdims)
-
-
-@primitive("min", "amin", methods=("min",))
-class _Min:
-    def vjp_a(xp, g, ans, a, axis=None, out=None, keepdims=False):
-        return max_vjp(g, ans, a, axis, keepdims)
-
-    def jvp_a(xp, t, ans, a, axis=None, out=None, keepdims=False):
-        return xp.sum(t * max_vjp(1.0, ans, a, axis, keepdims), axis=axis, keepdims=keepdims)
-
-
-# ---------------------------------------------------------------------------
-# Contractions
-# ---------------------------------------------------------------------------
-
-
-@primitive("matmul", operator="matmult")
-class _Matmul:
-    def vjp_a(xp, g, ans, a, b):
-        if specialize(ndim(a) == 2 and ndim(b) == 2):
-            return g @ b.T
-        return matmul_vjp_a(g, a, b)
-
-    def vjp_b(xp, g, ans, a, b):
-        if specialize(ndim(a) == 2 and ndim(b) == 2):
-            return a.T @ g
-        return matmul_vjp_b(g, a, b)
-
-    def jvp_a(xp, t, ans, a, b):
-        return t @ b
-
-    def jvp_b(xp, t, ans, a, b):
-        return a @ t
-
-
-@primitive("dot", methods=("dot",))
-class _Dot:
-    def vjp_a(xp, g, ans, a, b):
-        if specialize(ndim(a) == 2 and ndim(b) == 2):
-            return xp.dot(g, b.T)
-        return dot_vjp_a(g, a, b)
-
-    def vjp_b(xp, g, ans, a, b):
-        if specialize(ndim(a) == 2 and ndim(b) == 2):
-            return xp.dot(a.T, g)
-        return dot_vjp_b(g, a, b)
-
-    def jvp_a(xp, t, ans, a, b):
-        return xp.dot(t, b)
-
-    def jvp_b(xp, t, ans, a, b):
-        return xp.dot(a, t)
-
-
-@primitive("outer")
-class _Outer:
-    def vjp_a(xp, g, ans, a, b):
-        return xp.reshape(g @ xp.reshape(b, (-1,)), shape(a))
-
-    def vjp_b(xp, g, ans, a, b):
-        return xp.reshape(xp.reshape(a, (-1,)) @ g, shape(b))
-
-    def jvp_a(xp, t, ans, a, b):
-        return xp.outer(t, b)
-
-    def jvp_b(xp, t, ans, a, b):
-        return xp.outer(a, t)
-
-
-# ---------------------------------------------------------------------------
-# Shapes
-# ---------------------------------------------------------------------------
-
-
-@primitive("reshape", methods=("reshape*",), view=True, linear=True)
-class _Reshape:
-    def vjp_a(xp, g, ans, a, shape=None):
-        return xp.reshape(g, shape_of(a))
-
-    def jvp_a(xp, t, ans, a, shape=None):
-        return xp.reshape(t, shape)
-
-
-@primitive("transpose", methods=("transpose*",), view=True, linear=True)
-class _Transpose:
-    def vjp_a(xp, g, ans, a, axes=None):
-        if axes is None:
-            return xp.transpose(g)
-        return xp.transpose(g, inverse_permutation(axes))
-
-    def jvp_a(xp, t, ans, a, axes=None):
-        if axes is None:
-            return xp.transpose(t)
-        return xp.transpose(t, axes)
-
-
-@primitive("T", family="attribute", methods=("T",), view=True, linear=True)
-class _T:
-    def vjp_a(xp, g, ans, a):
-        return g.T
-
-    def jvp_a(xp, t, ans, a):
-        return t.T
-
-
-@primitive("stack", linear=True)
-class _Stack:
-    def vjp_arrays(xp, g, ans, arrays, axis=0):
-        return unstack(g, axis)
-
-    def jvp_arrays(xp, t, ans, arrays, axis=0):
-        return xp.stack(t, axis=axis)
-
-
-@primitive("concatenate", linear=True)
-class _Concatenate:
-    def vjp_arrays(xp, g, ans, arrays, axis=0):
-        return split_like(g, arrays, axis)
-
-    def jvp_arrays(xp, t, ans, arrays, axis=0):
-        return xp.concatenate(t, axis=axis)
-
-
-@primitive("array", "asarray", linear=True)
-class _Array:
-    def vjp_object(xp, g, ans, object, dtype=None):
-        return array_vjp(g, object)
-
-    def jvp_object(xp, t, ans, object, dtype=None):
-        return xp.asarray(t)
-
-
-@primitive("copy", methods=("copy",), linear=True)
-class _Copy:
-    def vjp_a(xp, g, ans, a):
-        return g
-
-    def jvp_a(xp, t, ans, a):
-        return t
-
-
-@primitive("getitem", family="op", operator="getitem", view=True, linear=True)
-class _Getitem:
-    def vjp_x(xp, g, ans, x, index):
-        return scatter(g, x, index)
-
-    def jvp_x(xp, t, ans, x, index):
-        return t[index]
+    def jvp_a_max(xp, t, ans, a, a_min=None, a_max=None):
+        return broadcast_like(xp.where(ans == a, 0.0, xp.where(ans == a_max, t, 0.0)), ans)
 
 
 # ---------------------------------------------------------------------------
@@ -478,22 +426,47 @@ class _Getitem:
 # ---------------------------------------------------------------------------
 
 nondiff(
-    "floor", "ceil", "round", "around", "rint", "trunc", "fix", "sign", "signbit",
-    "argmax", "argmin", "argsort", "argwhere", "nonzero", "flatnonzero", "searchsorted",
-    "shape", "ndim", "size", "zeros", "ones", "empty", "full", "eye", "identity",
-    "zeros_like", "ones_like", "empty_like", "full_like", "arange", "linspace", "logspace",
-    "meshgrid", "indices", "isnan", "isinf", "isfinite", "isclose", "allclose",
-    "array_equal", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-    "logical_and", "logical_or", "logical_not", "logical_xor", "any", "all", "count_nonzero",
-    "floor_divide", "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "iscomplexobj",
-    "isrealobj", "result_type", "can_cast", "broadcast_shapes", "tril_indices",
-    "triu_indices", "diag_indices", "unravel_index", "ravel_multi_index", "histogram",
-    "bincount", "digitize", "unique", "isscalar", "ndarray", "dtype", "finfo", "iinfo",
-    "random.rand", "random.randn", "random.random", "random.normal", "random.uniform",
-    "random.randint", "random.choice", "random.permutation", "random.seed",
-    "random.default_rng", "random.shuffle", "random.standard_normal",
-    methods=("argmax", "argmin", "argsort", "nonzero", "any", "all", "shape", "ndim", "size",
-             "dtype", "itemsize", "nbytes", "tolist"),
+    # piecewise constant and integer-valued functions
+    "floor", "ceil", "round", "around", "rint", "trunc", "fix", "sign", "signbit", "heaviside",
+    "floor_divide", "gcd", "lcm", "spacing",
+    # indices, orderings and counts
+    "argmax", "argmin", "nanargmax", "nanargmin", "argsort", "argpartition", "lexsort",
+    "argwhere", "nonzero", "flatnonzero", "searchsorted", "count_nonzero", "bincount",
+    "digitize", "histogram", "histogram2d", "histogramdd", "histogram_bin_edges",
+    "unique", "unique_values", "unique_counts", "unique_inverse", "unique_all",
+    "isin", "intersect1d", "union1d", "setdiff1d", "setxor1d",
+    "unravel_index", "ravel_multi_index", "indices", "ndindex",
+    "tril_indices", "triu_indices", "diag_indices", "tril_indices_from", "triu_indices_from",
+    "diag_indices_from", "mask_indices",
+    # shapes, dtypes and other metadata
+    "shape", "ndim", "size", "iscomplexobj", "isrealobj", "isscalar", "result_type",
+    "can_cast", "promote_types", "min_scalar_type", "common_type", "broadcast_shapes",
+    "issubdtype", "isdtype", "ndarray", "dtype", "finfo", "iinfo", "shares_memory",
+    "may_share_memory",
+    # constant arrays
+    "zeros", "ones", "empty", "eye", "identity", "tri", "arange", "zeros_like", "ones_like",
+    "empty_like",
+    # predicates, comparisons and logic
+    "isnan", "isinf", "isfinite", "isposinf", "isneginf", "isreal", "iscomplex", "isclose",
+    "allclose", "array_equal", "array_equiv", "equal", "not_equal", "less", "less_equal",
+    "greater", "greater_equal", "logical_and", "logical_or", "logical_not", "logical_xor",
+    "any", "all",
+    # bitwise functions
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert", "invert",
+    "left_shift", "right_shift", "bitwise_left_shift", "bitwise_right_shift", "bitwise_count",
+    # random draws
+    "random.rand", "random.randn", "random.random", "random.random_sample", "random.ranf",
+    "random.sample", "random.normal", "random.uniform", "random.randint",
+    "random.random_integers", "random.choice", "random.permutation", "random.seed",
+    "random.default_rng", "random.shuffle", "random.standard_normal", "random.binomial",
+    "random.poisson", "random.exponential", "random.standard_exponential", "random.gamma",
+    "random.standard_gamma", "random.beta", "random.laplace", "random.logistic",
+    "random.lognormal", "random.geometric", "random.chisquare", "random.dirichlet",
+    "random.multinomial", "random.multivariate_normal", "random.get_state",
+    "random.set_state",
+    methods=("argmax", "argmin", "argsort", "argpartition", "searchsorted", "nonzero", "round",
+             "any", "all", "shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides",
+             "tolist"),
 )
 nondiff("floordiv", "eq", "noteq", "lt", "lte", "gt", "gte", "is", "isnot", "in", "notin",
         "not", "invert", "bitand", "bitor", "bitxor", "lshift", "rshift", family="op")

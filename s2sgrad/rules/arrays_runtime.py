@@ -1,0 +1,174 @@
+"""Rules for the runtime helpers of the array rules (``s2sgrad.rtlib.arrays``).
+
+Generated code that calls these helpers is differentiated again for higher
+derivatives.  The linear helpers come in adjoint pairs (``split_as`` and
+``join_as``, ``cumprod_jvp`` and ``cumprod_vjp``, ...), so their rules call
+each other.  The derivatives of the product helpers with respect to the
+factors ``a`` (third derivatives of ``np.prod``, second of ``np.cumprod``)
+divide by ``a``: they assume no factor is zero.
+"""
+
+from .arrays_shapes import _PutAlongAxis
+from .registry import nondiff, primitive
+from ..runtime import (
+    array_vjp, cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, join_as, pad_vjp, prod_others,
+    prod_others_jvp, repeat_vjp, split_as, unbroadcast, zeros_like,
+)
+
+R = "s2sgrad.runtime"
+
+primitive("put_along", family=R, linear=True)(_PutAlongAxis)
+
+
+@primitive("array_vjp", family=R, linear=True)
+class _ArrayVjp:
+    """Splits an array into the nested lists of ``obj``: its adjoint is ``asarray``."""
+
+    def vjp_value(xp, g, ans, value, obj):
+        return xp.asarray(g)
+
+    def jvp_value(xp, t, ans, value, obj):
+        return array_vjp(t, obj)
+
+
+@primitive("prod_others", family=R)
+class _ProdOthers:
+    """The Hessian of a product is symmetric, so both rules are ``prod_others_jvp``."""
+
+    def vjp_a(xp, g, ans, a, axis=None):
+        return prod_others_jvp(g, a, axis)
+
+    def jvp_a(xp, t, ans, a, axis=None):
+        return prod_others_jvp(t, a, axis)
+
+
+@primitive("prod_others_jvp", family=R)
+class _ProdOthersJvp:
+    def vjp_v(xp, g, ans, v, a, axis=None):
+        return prod_others_jvp(g, a, axis)
+
+    def vjp_a(xp, g, ans, v, a, axis=None):
+        r = v / a
+        return prod_others_jvp(g, a, axis) * (xp.sum(r, axis=axis, keepdims=True) - r) \
+            - prod_others(a, axis) * (xp.sum(r * g / a, axis=axis, keepdims=True) - r * g / a)
+
+    def jvp_v(xp, t, ans, v, a, axis=None):
+        return prod_others_jvp(t, a, axis)
+
+    def jvp_a(xp, t, ans, v, a, axis=None):
+        r = v / a
+        return prod_others_jvp(t, a, axis) * (xp.sum(r, axis=axis, keepdims=True) - r) \
+            - prod_others(a, axis) * (xp.sum(r * t / a, axis=axis, keepdims=True) - r * t / a)
+
+
+@primitive("cumprod_jvp", family=R)
+class _CumprodJvp:
+    def vjp_v(xp, g, ans, v, a, axis=None):
+        return cumprod_vjp(g, a, axis)
+
+    def vjp_a(xp, g, ans, v, a, axis=None):
+        return cumprod_vjp(g * xp.cumsum(v / a, axis=axis), a, axis) \
+            - v / a * cumprod_vjp(g, a, axis)
+
+    def jvp_v(xp, t, ans, v, a, axis=None):
+        return cumprod_jvp(t, a, axis)
+
+    def jvp_a(xp, t, ans, v, a, axis=None):
+        return cumprod_jvp(t, a, axis) * xp.cumsum(v / a, axis=axis) \
+            - cumprod_jvp(v * t / a, a, axis)
+
+
+@primitive("cumprod_vjp", family=R)
+class _CumprodVjp:
+    def vjp_v(xp, g, ans, v, a, axis=None):
+        return cumprod_jvp(g, a, axis)
+
+    def vjp_a(xp, g, ans, v, a, axis=None):
+        return cumprod_vjp(v * xp.cumsum(g / a, axis=axis), a, axis) \
+            - g / a * cumprod_vjp(v, a, axis)
+
+    def jvp_v(xp, t, ans, v, a, axis=None):
+        return cumprod_vjp(t, a, axis)
+
+    def jvp_a(xp, t, ans, v, a, axis=None):
+        return cumprod_vjp(v * xp.cumsum(t / a, axis=axis), a, axis) \
+            - t / a * cumprod_vjp(v, a, axis)
+
+
+@primitive("repeat_vjp", family=R, linear=True)
+class _RepeatVjp:
+    def vjp_v(xp, g, ans, v, a, repeats, axis=None):
+        return xp.repeat(g, repeats, axis=axis)
+
+    def jvp_v(xp, t, ans, v, a, repeats, axis=None):
+        return repeat_vjp(t, a, repeats, axis)
+
+
+@primitive("diagonal_vjp", family=R, linear=True)
+class _DiagonalVjp:
+    def vjp_v(xp, g, ans, v, a, offset=0, axis1=0, axis2=1):
+        return unbroadcast(xp.diagonal(g, offset, axis1, axis2), v)
+
+    def jvp_v(xp, t, ans, v, a, offset=0, axis1=0, axis2=1):
+        return diagonal_vjp(t, a, offset, axis1, axis2)
+
+
+@primitive("einsum_vjp", family=R, linear=True)
+class _EinsumVjp:
+    """``einsum_vjp(v, s, k, *ops)`` is multilinear in ``v`` and the operands other than ``k``."""
+
+    def vjp_v(xp, g, ans, v, subscripts, k, *operands, argnum=0):
+        ops = list(operands)
+        ops[k] = g
+        return xp.einsum(subscripts, *ops)
+
+    def vjp_operands(xp, g, ans, v, subscripts, k, *operands, argnum=0):
+        if argnum == k:
+            return zeros_like(operands[k])
+        ops = list(operands)
+        ops[k] = g
+        return einsum_vjp(v, subscripts, argnum, *ops)
+
+    def jvp_v(xp, t, ans, v, subscripts, k, *operands, argnum=0):
+        return einsum_vjp(t, subscripts, k, *operands)
+
+    def jvp_operands(xp, t, ans, v, subscripts, k, *operands, argnum=0):
+        if argnum == k:
+            return zeros_like(ans)
+        ops = list(operands)
+        ops[argnum] = t
+        return einsum_vjp(v, subscripts, k, *ops)
+
+
+@primitive("split_as", family=R, linear=True)
+class _SplitAs:
+    def vjp_v(xp, g, ans, v, arrays, axis=0, promote=None):
+        return join_as(g, arrays, axis, promote)
+
+    def jvp_v(xp, t, ans, v, arrays, axis=0, promote=None):
+        return split_as(t, arrays, axis, promote)
+
+
+@primitive("join_as", family=R, linear=True)
+class _JoinAs:
+    def vjp_pieces(xp, g, ans, pieces, arrays, axis=0, promote=None):
+        return split_as(g, arrays, axis, promote)
+
+    def jvp_pieces(xp, t, ans, pieces, arrays, axis=0, promote=None):
+        return join_as(t, arrays, axis, promote)
+
+
+@primitive("pad_vjp", family=R, linear=True)
+class _PadVjp:
+    def vjp_v(xp, g, ans, v, array, pad_width, mode="constant", reflect_type="even"):
+        if mode == "constant":
+            return xp.pad(g, pad_width)
+        return xp.pad(g, pad_width, mode)
+
+    def jvp_v(xp, t, ans, v, array, pad_width, mode="constant", reflect_type="even"):
+        return pad_vjp(t, array, pad_width, mode, reflect_type)
+
+
+nondiff("negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
+        "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes", "median_weights",
+        family=R)

@@ -1,0 +1,544 @@
+"""Derivative rules for NumPy's shape, joining, splitting, indexing and sorting functions.
+
+All of these but ``sort``, ``partition`` and ``pad`` are linear in their array
+argument: the forward rule applies the function to the tangent, and the
+reverse rule applies its adjoint (a reshape back, a scatter-add back, ...).
+"""
+
+from .registry import primitive
+from ..runtime import shape as shape_of
+from ..runtime import (
+    along_axis, array_vjp, diagonal_vjp, inverse_permutation, ndim, negated, pad_vjp,
+    put_along, repeat_vjp, rollaxis_destination, scatter, size, split_as, split_like,
+    take_index, tile_shapes, to_complex_like, unbroadcast, unstack, zeros_like,
+)
+
+# ---------------------------------------------------------------------------
+# Reshaping and reordering axes
+# ---------------------------------------------------------------------------
+
+
+@primitive("reshape", methods=("reshape*",), view=True, linear=True)
+class _Reshape:
+    def vjp_a(xp, g, ans, a, shape=None, order="C"):
+        if order == "C":
+            return xp.reshape(g, shape_of(a))
+        return xp.reshape(g, shape_of(a), order=order)
+
+    def jvp_a(xp, t, ans, a, shape=None, order="C"):
+        if order == "C":
+            return xp.reshape(t, shape)
+        return xp.reshape(t, shape, order=order)
+
+
+@primitive("ravel", methods=("ravel", "flatten"), view=True, linear=True)
+class _Ravel:
+    def vjp_a(xp, g, ans, a, order="C"):
+        if order == "C":
+            return xp.reshape(g, shape_of(a))
+        return xp.reshape(g, shape_of(a), order=order)
+
+    def jvp_a(xp, t, ans, a, order="C"):
+        if order == "C":
+            return xp.reshape(t, (-1,))
+        return xp.ravel(t, order=order)
+
+
+@primitive("squeeze", methods=("squeeze",), view=True, linear=True)
+class _Squeeze:
+    def vjp_a(xp, g, ans, a, axis=None):
+        return xp.reshape(g, shape_of(a))
+
+    def jvp_a(xp, t, ans, a, axis=None):
+        return xp.squeeze(t, axis=axis)
+
+
+@primitive("expand_dims", view=True, linear=True)
+class _ExpandDims:
+    def vjp_a(xp, g, ans, a, axis):
+        return xp.reshape(g, shape_of(a))
+
+    def jvp_a(xp, t, ans, a, axis):
+        return xp.expand_dims(t, axis=axis)
+
+
+# NumPy 2 has one object for transpose and permute_dims (and for concatenate and
+# concat); the registry finds it under the name registered last, so the NumPy
+# names, whose rules also run on NumPy 1, come after the array-API names.
+
+
+@primitive("permute_dims", view=True, linear=True)
+class _PermuteDims:
+    def vjp_a(xp, g, ans, a, axes):
+        return xp.permute_dims(g, inverse_permutation(axes))
+
+    def jvp_a(xp, t, ans, a, axes):
+        return xp.permute_dims(t, axes)
+
+
+@primitive("transpose", methods=("transpose*",), view=True, linear=True)
+class _Transpose:
+    def vjp_a(xp, g, ans, a, axes=None):
+        if axes is None:
+            return xp.transpose(g)
+        return xp.transpose(g, inverse_permutation(axes))
+
+    def jvp_a(xp, t, ans, a, axes=None):
+        if axes is None:
+            return xp.transpose(t)
+        return xp.transpose(t, axes)
+
+
+@primitive("T", family="attribute", methods=("T",), view=True, linear=True)
+class _T:
+    def vjp_a(xp, g, ans, a):
+        return g.T
+
+    def jvp_a(xp, t, ans, a):
+        return t.T
+
+
+@primitive("matrix_transpose", methods=("mT",), view=True, linear=True)
+class _MatrixTranspose:
+    def vjp_x(xp, g, ans, x):
+        return xp.matrix_transpose(g)
+
+    def jvp_x(xp, t, ans, x):
+        return xp.matrix_transpose(t)
+
+
+@primitive("swapaxes", methods=("swapaxes",), view=True, linear=True)
+class _Swapaxes:
+    def vjp_a(xp, g, ans, a, axis1, axis2):
+        return xp.swapaxes(g, axis1, axis2)
+
+    def jvp_a(xp, t, ans, a, axis1, axis2):
+        return xp.swapaxes(t, axis1, axis2)
+
+
+@primitive("moveaxis", view=True, linear=True)
+class _Moveaxis:
+    def vjp_a(xp, g, ans, a, source, destination):
+        return xp.moveaxis(g, destination, source)
+
+    def jvp_a(xp, t, ans, a, source, destination):
+        return xp.moveaxis(t, source, destination)
+
+
+@primitive("rollaxis", view=True, linear=True)
+class _Rollaxis:
+    def vjp_a(xp, g, ans, a, axis, start=0):
+        return xp.moveaxis(g, rollaxis_destination(ndim(a), axis, start), axis)
+
+    def jvp_a(xp, t, ans, a, axis, start=0):
+        return xp.rollaxis(t, axis, start)
+
+
+@primitive("roll", linear=True)
+class _Roll:
+    def vjp_a(xp, g, ans, a, shift, axis=None):
+        return xp.roll(g, negated(shift), axis=axis)
+
+    def jvp_a(xp, t, ans, a, shift, axis=None):
+        return xp.roll(t, shift, axis=axis)
+
+
+@primitive("flip", view=True, linear=True)
+class _Flip:
+    def vjp_m(xp, g, ans, m, axis=None):
+        return xp.flip(g, axis=axis)
+
+    def jvp_m(xp, t, ans, m, axis=None):
+        return xp.flip(t, axis=axis)
+
+
+@primitive("flipud", view=True, linear=True)
+class _Flipud:
+    def vjp_m(xp, g, ans, m):
+        return xp.flipud(g)
+
+    def jvp_m(xp, t, ans, m):
+        return xp.flipud(t)
+
+
+@primitive("fliplr", view=True, linear=True)
+class _Fliplr:
+    def vjp_m(xp, g, ans, m):
+        return xp.fliplr(g)
+
+    def jvp_m(xp, t, ans, m):
+        return xp.fliplr(t)
+
+
+@primitive("rot90", view=True, linear=True)
+class _Rot90:
+    def vjp_m(xp, g, ans, m, k=1, axes=(0, 1)):
+        return xp.rot90(g, -k, axes=axes)
+
+    def jvp_m(xp, t, ans, m, k=1, axes=(0, 1)):
+        return xp.rot90(t, k, axes=axes)
+
+
+# ---------------------------------------------------------------------------
+# Repeating and broadcasting
+# ---------------------------------------------------------------------------
+
+
+@primitive("repeat", methods=("repeat",), linear=True)
+class _Repeat:
+    def vjp_a(xp, g, ans, a, repeats, axis=None):
+        return repeat_vjp(g, a, repeats, axis)
+
+    def jvp_a(xp, t, ans, a, repeats, axis=None):
+        return xp.repeat(t, repeats, axis=axis)
+
+
+@primitive("tile", linear=True)
+class _Tile:
+    def vjp_A(xp, g, ans, A, reps):
+        split, axes = tile_shapes(shape_of(A), reps)
+        return xp.reshape(xp.sum(xp.reshape(g, split), axis=axes), shape_of(A))
+
+    def jvp_A(xp, t, ans, A, reps):
+        return xp.tile(t, reps)
+
+
+@primitive("broadcast_to", view=True, linear=True)
+class _BroadcastTo:
+    def vjp_array(xp, g, ans, array, shape, subok=False):
+        return unbroadcast(g, array)
+
+    def jvp_array(xp, t, ans, array, shape, subok=False):
+        return xp.broadcast_to(t, shape)
+
+
+@primitive("atleast_1d", "atleast_2d", "atleast_3d", view=True, linear=True)
+class _Atleast:
+    """One argument gives an array, several give a list of arrays."""
+
+    def vjp_arys(xp, g, ans, *arys, argnum=0):
+        if len(arys) == 1:
+            return xp.reshape(g, shape_of(arys[0]))
+        return xp.reshape(g[argnum], shape_of(arys[argnum]))
+
+    def jvp_arys(xp, t, ans, *arys, argnum=0):
+        if len(arys) == 1:
+            return xp.reshape(t, shape_of(ans))
+        out = [0.0] * len(arys)
+        out[argnum] = xp.reshape(t, shape_of(ans[argnum]))
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Joining and splitting
+# ---------------------------------------------------------------------------
+
+
+@primitive("concat", linear=True)
+class _Concat:
+    def vjp_arrays(xp, g, ans, arrays, axis=0):
+        return split_like(g, arrays, axis)
+
+    def jvp_arrays(xp, t, ans, arrays, axis=0):
+        return xp.concat(t, axis=axis)
+
+
+@primitive("concatenate", linear=True)
+class _Concatenate:
+    def vjp_arrays(xp, g, ans, arrays, axis=0):
+        return split_like(g, arrays, axis)
+
+    def jvp_arrays(xp, t, ans, arrays, axis=0):
+        return xp.concatenate(t, axis=axis)
+
+
+@primitive("stack", linear=True)
+class _Stack:
+    def vjp_arrays(xp, g, ans, arrays, axis=0):
+        return unstack(g, axis)
+
+    def jvp_arrays(xp, t, ans, arrays, axis=0):
+        return xp.stack(t, axis=axis)
+
+
+@primitive("unstack", view=True, linear=True)
+class _Unstack:
+    def vjp_x(xp, g, ans, x, *, axis=0):
+        return xp.stack(g, axis=axis)
+
+    def jvp_x(xp, t, ans, x, *, axis=0):
+        return xp.unstack(t, axis=axis)
+
+
+@primitive("vstack", linear=True)
+class _Vstack:
+    def vjp_tup(xp, g, ans, tup):
+        return split_as(g, tup, 0, "atleast_2d")
+
+    def jvp_tup(xp, t, ans, tup):
+        return xp.vstack(t)
+
+
+@primitive("hstack", linear=True)
+class _Hstack:
+    def vjp_tup(xp, g, ans, tup):
+        return split_as(g, tup, 0 if ndim(tup[0]) <= 1 else 1, "atleast_1d")
+
+    def jvp_tup(xp, t, ans, tup):
+        return xp.hstack(t)
+
+
+@primitive("dstack", linear=True)
+class _Dstack:
+    def vjp_tup(xp, g, ans, tup):
+        return split_as(g, tup, 2, "atleast_3d")
+
+    def jvp_tup(xp, t, ans, tup):
+        return xp.dstack(t)
+
+
+@primitive("column_stack", linear=True)
+class _ColumnStack:
+    def vjp_tup(xp, g, ans, tup):
+        return split_as(g, tup, 1, "column")
+
+    def jvp_tup(xp, t, ans, tup):
+        return xp.column_stack(t)
+
+
+@primitive("append", linear=True)
+class _Append:
+    def vjp_arr(xp, g, ans, arr, values, axis=None):
+        if axis is None:
+            return xp.reshape(g[:size(arr)], shape_of(arr))
+        return xp.split(g, [shape_of(arr)[axis]], axis=axis)[0]
+
+    def vjp_values(xp, g, ans, arr, values, axis=None):
+        if axis is None:
+            return xp.reshape(g[size(arr):], shape_of(values))
+        return xp.split(g, [shape_of(arr)[axis]], axis=axis)[1]
+
+    def jvp_arr(xp, t, ans, arr, values, axis=None):
+        return xp.append(t, zeros_like(values), axis=axis)
+
+    def jvp_values(xp, t, ans, arr, values, axis=None):
+        return xp.append(zeros_like(arr), t, axis=axis)
+
+
+@primitive("split", view=True, linear=True)
+class _Split:
+    def vjp_ary(xp, g, ans, ary, indices_or_sections, axis=0):
+        return xp.concatenate(g, axis=axis)
+
+    def jvp_ary(xp, t, ans, ary, indices_or_sections, axis=0):
+        return xp.split(t, indices_or_sections, axis=axis)
+
+
+@primitive("array_split", view=True, linear=True)
+class _ArraySplit:
+    def vjp_ary(xp, g, ans, ary, indices_or_sections, axis=0):
+        return xp.concatenate(g, axis=axis)
+
+    def jvp_ary(xp, t, ans, ary, indices_or_sections, axis=0):
+        return xp.array_split(t, indices_or_sections, axis=axis)
+
+
+@primitive("hsplit", view=True, linear=True)
+class _Hsplit:
+    def vjp_ary(xp, g, ans, ary, indices_or_sections):
+        return xp.concatenate(g, axis=1 if ndim(ary) > 1 else 0)
+
+    def jvp_ary(xp, t, ans, ary, indices_or_sections):
+        return xp.hsplit(t, indices_or_sections)
+
+
+@primitive("vsplit", view=True, linear=True)
+class _Vsplit:
+    def vjp_ary(xp, g, ans, ary, indices_or_sections):
+        return xp.concatenate(g, axis=0)
+
+    def jvp_ary(xp, t, ans, ary, indices_or_sections):
+        return xp.vsplit(t, indices_or_sections)
+
+
+@primitive("dsplit", view=True, linear=True)
+class _Dsplit:
+    def vjp_ary(xp, g, ans, ary, indices_or_sections):
+        return xp.concatenate(g, axis=2)
+
+    def jvp_ary(xp, t, ans, ary, indices_or_sections):
+        return xp.dsplit(t, indices_or_sections)
+
+
+# ---------------------------------------------------------------------------
+# Diagonals and triangles
+# ---------------------------------------------------------------------------
+
+
+@primitive("diag", linear=True)
+class _Diag:
+    def vjp_v(xp, g, ans, v, k=0):
+        if ndim(v) == 1:
+            return xp.diagonal(g, k)
+        return diagonal_vjp(g, v, k)
+
+    def jvp_v(xp, t, ans, v, k=0):
+        return xp.diag(t, k)
+
+
+@primitive("diagonal", methods=("diagonal",), view=True, linear=True)
+class _Diagonal:
+    def vjp_a(xp, g, ans, a, offset=0, axis1=0, axis2=1):
+        return diagonal_vjp(g, a, offset, axis1, axis2)
+
+    def jvp_a(xp, t, ans, a, offset=0, axis1=0, axis2=1):
+        return xp.diagonal(t, offset, axis1, axis2)
+
+
+@primitive("diagflat", linear=True)
+class _Diagflat:
+    def vjp_v(xp, g, ans, v, k=0):
+        return xp.reshape(xp.diagonal(g, k), shape_of(v))
+
+    def jvp_v(xp, t, ans, v, k=0):
+        return xp.diagflat(t, k)
+
+
+@primitive("triu", linear=True)
+class _Triu:
+    def vjp_m(xp, g, ans, m, k=0):
+        return xp.triu(g, k=k)
+
+    def jvp_m(xp, t, ans, m, k=0):
+        return xp.triu(t, k=k)
+
+
+@primitive("tril", linear=True)
+class _Tril:
+    def vjp_m(xp, g, ans, m, k=0):
+        return xp.tril(g, k=k)
+
+    def jvp_m(xp, t, ans, m, k=0):
+        return xp.tril(t, k=k)
+
+
+@primitive("pad")
+class _Pad:
+    """Modes constant, edge, reflect, symmetric and wrap (reflect_type 'even')."""
+
+    def vjp_array(xp, g, ans, array, pad_width, mode="constant", *, constant_values=0,
+                  reflect_type="even"):
+        return pad_vjp(g, array, pad_width, mode, reflect_type)
+
+    def jvp_array(xp, t, ans, array, pad_width, mode="constant", *, constant_values=0,
+                  reflect_type="even"):
+        if mode == "constant":
+            return xp.pad(t, pad_width)
+        if reflect_type != "even":
+            return xp.pad(t, pad_width, mode, reflect_type=reflect_type)
+        return xp.pad(t, pad_width, mode)
+
+
+# ---------------------------------------------------------------------------
+# Indexing, gathering and sorting
+# ---------------------------------------------------------------------------
+
+
+@primitive("getitem", family="op", operator="getitem", view=True, linear=True)
+class _Getitem:
+    def vjp_x(xp, g, ans, x, index):
+        return scatter(g, x, index)
+
+    def jvp_x(xp, t, ans, x, index):
+        return t[index]
+
+
+@primitive("take", methods=("take",), linear=True)
+class _Take:
+    def vjp_a(xp, g, ans, a, indices, axis=None, out=None, mode="raise"):
+        return scatter(g, a, take_index(shape_of(a), indices, axis, mode))
+
+    def jvp_a(xp, t, ans, a, indices, axis=None, out=None, mode="raise"):
+        if mode == "raise":
+            return xp.take(t, indices, axis=axis)
+        return xp.take(t, indices, axis=axis, mode=mode)
+
+
+@primitive("take_along_axis", linear=True)
+class _TakeAlongAxis:
+    def vjp_arr(xp, g, ans, arr, indices, axis=-1):
+        return scatter(g, arr, along_axis(indices, axis, shape_of(arr)))
+
+    def jvp_arr(xp, t, ans, arr, indices, axis=-1):
+        return xp.take_along_axis(t, indices, axis=axis)
+
+
+@primitive("put_along_axis", linear=True)
+class _PutAlongAxis:
+    """``np.put_along_axis`` updates ``arr`` in place: ``ans`` is ``arr`` after the update.
+
+    With repeated indices the last value written wins, and each of the
+    repeated values receives the derivative.
+    """
+
+    def vjp_arr(xp, g, ans, arr, indices, values, axis):
+        return put_along(g, indices, 0.0, axis)
+
+    def vjp_values(xp, g, ans, arr, indices, values, axis):
+        return unbroadcast(xp.take_along_axis(g, indices, axis=axis), values)
+
+    def jvp_arr(xp, t, ans, arr, indices, values, axis):
+        return put_along(t, indices, 0.0, axis)
+
+    def jvp_values(xp, t, ans, arr, indices, values, axis):
+        return put_along(zeros_like(ans), indices, t, axis)
+
+
+@primitive("sort")
+class _Sort:
+    def vjp_a(xp, g, ans, a, axis=-1, kind=None, order=None):
+        return scatter(g, a, along_axis(xp.argsort(a, axis=axis), axis, shape_of(a)))
+
+    def jvp_a(xp, t, ans, a, axis=-1, kind=None, order=None):
+        return xp.take_along_axis(t, xp.argsort(a, axis=axis), axis=axis)
+
+
+@primitive("partition")
+class _Partition:
+    def vjp_a(xp, g, ans, a, kth, axis=-1, kind="introselect", order=None):
+        return scatter(g, a, along_axis(xp.argpartition(a, kth, axis=axis), axis, shape_of(a)))
+
+    def jvp_a(xp, t, ans, a, kth, axis=-1, kind="introselect", order=None):
+        return xp.take_along_axis(t, xp.argpartition(a, kth, axis=axis), axis=axis)
+
+
+# ---------------------------------------------------------------------------
+# Copies and conversions
+# ---------------------------------------------------------------------------
+
+
+@primitive("array", "asarray", linear=True)
+class _Array:
+    def vjp_object(xp, g, ans, object, dtype=None):
+        return array_vjp(g, object)
+
+    def jvp_object(xp, t, ans, object, dtype=None):
+        return xp.asarray(t)
+
+
+@primitive("copy", methods=("copy",), linear=True)
+class _Copy:
+    def vjp_a(xp, g, ans, a, order="K", subok=False):
+        return g
+
+    def jvp_a(xp, t, ans, a, order="K", subok=False):
+        return t
+
+
+@primitive("astype", methods=("astype",), linear=True)
+class _Astype:
+    def vjp_x(xp, g, ans, x, dtype, copy=True):
+        return xp.asarray(to_complex_like(g, x), dtype=x.dtype)
+
+    def jvp_x(xp, t, ans, x, dtype, copy=True):
+        return xp.asarray(t, dtype=dtype)
