@@ -158,7 +158,7 @@ def static_value(node):
     """``(True, value)`` when ``node`` is an expression of constants, else ``(False, None)``."""
     try:
         return True, _static(node)
-    except _NotStatic:
+    except (_NotStatic, TypeError, ValueError, IndexError, KeyError, ZeroDivisionError):
         return False, None
 
 
@@ -217,9 +217,13 @@ def _static(node):
         return slice(*(None if p is None else _static(p) for p in (node.lower, node.upper, node.step)))
     if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
             and node.func.id in _STATIC_CALLS and not node.keywords:
+        if node.func.id == "isinstance" and len(node.args) == 2:
+            return isinstance(_static(node.args[0]), _static_type(node.args[1]))
+        if node.func.id == "len" and len(node.args) == 1 \
+                and isinstance(node.args[0], (gast.Tuple, gast.List)) \
+                and not any(isinstance(e, gast.Starred) for e in node.args[0].elts):
+            return len(node.args[0].elts)   # the length of a literal, whatever its items
         args = [_static(a) for a in node.args]
-        if node.func.id == "isinstance":
-            return isinstance(args[0], _static_type(node.args[1]))
         return _STATIC_CALLS[node.func.id](*args)
     raise _NotStatic
 
