@@ -141,6 +141,9 @@ CASES[f"{RT}.dot_vjp_a"] = [C(R(2, 4), R(2, 3), R(3, 4), nondiff={"a"})]
 CASES[f"{RT}.dot_vjp_b"] = [C(R(2, 4), R(2, 3), R(3, 4), nondiff={"b"})]
 CASES[f"{RT}.unstack"] = [C(R(3, 2)), C(R(2, 3), 1)]
 CASES[f"{RT}.split_like"] = [C(R(5), [np.zeros(2), np.zeros(3)], nondiff={"arrays"})]
+CASES[f"{RT}.extremum_vjp"] = [C(R(), 2.0, [1.0, 2.0, 0.5, 2.0], nondiff={"result", "values"})]
+CASES[f"{RT}.extremum_jvp"] = [C([R(), R(), R()], 2.0, [1.0, 2.0, 2.0], nondiff={"result", "values"})]
+CASES[f"{RT}.repeat_like"] = [C(R(2), [0.0, 0.0, 0.0], nondiff={"values"})]
 CASES[f"{RT}.to_complex_like"] = [C(R(3), R(3), nondiff={"like"})]
 
 # Cases of the wider rule library, one module per area.

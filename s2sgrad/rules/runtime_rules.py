@@ -10,6 +10,7 @@ from ..runtime import (
     scatter, split_like, to_complex_like, unbroadcast, unstack,
 )
 from ..runtime import add as tree_add
+from ..runtime import extremum_jvp, extremum_vjp, repeat_like
 from ..runtime import shape as shape_of
 
 R = "s2sgrad.runtime"
@@ -191,3 +192,30 @@ class _ToComplexLike:
 
 nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specialize",
         "inverse_permutation", "check_scalar", "keys", "seed", family=R)
+
+
+@primitive("extremum_vjp", family=R, linear=True)
+class _ExtremumVjp:
+    def vjp_value(xp, g, ans, value, result, values):
+        return extremum_jvp(g, result, values)
+
+    def jvp_value(xp, t, ans, value, result, values):
+        return extremum_vjp(t, result, values)
+
+
+@primitive("extremum_jvp", family=R, linear=True)
+class _ExtremumJvp:
+    def vjp_value(xp, g, ans, value, result, values):
+        return extremum_vjp(g, result, values)
+
+    def jvp_value(xp, t, ans, value, result, values):
+        return extremum_jvp(t, result, values)
+
+
+@primitive("repeat_like", family=R, linear=True)
+class _RepeatLike:
+    def vjp_value(xp, g, ans, value, values):
+        return sum(g)
+
+    def jvp_value(xp, t, ans, value, values):
+        return repeat_like(t, values)
