@@ -22,7 +22,7 @@ __all__ = [
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
     "check_scalar", "seed", "call_fwd", "call_bwd", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
-    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
+    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "share_of_max",
 ]
 
 _SCALARS = (bool, int, float, complex)
@@ -423,6 +423,18 @@ def extremum_jvp(t, ans, values):
     return sum(t[i] for i in hits) / len(hits)
 
 
+def share_of_max(a, b):
+    """1 where ``a > b``, 0 where ``a < b``, 0.5 at ties: ``a``'s share of d max(a, b)."""
+    if isinstance(a, _SCALARS) and isinstance(b, _SCALARS):
+        return 1.0 if a > b else 0.5 if a == b else 0.0
+    xp = namespace(a) if not isinstance(a, _SCALARS) else namespace(b)
+    if xp is numpy:
+        return numpy.where(a == b, 0.5, numpy.greater(a, b).astype(float))
+    win = xp.astype(a > b, xp.float64)
+    tie = xp.astype(a == b, xp.float64)
+    return win + 0.5 * tie
+
+
 def keys(mapping):
     """The keys of a dict as a list (what a loop over ``d.items()`` iterates)."""
     return list(mapping)
@@ -438,7 +450,10 @@ def seed(d_out, value):
     if d_out is not None:
         return d_out
     check_scalar(value, "")
-    return 1.0
+    xp = namespace(value)
+    if xp is numpy or isinstance(value, _SCALARS):
+        return 1.0
+    return xp.ones_like(value)  # array-API namespaces want arrays, not Python floats
 
 
 def check_scalar(value, where):

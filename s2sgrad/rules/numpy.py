@@ -13,7 +13,7 @@ conjugate of the pull-back of ``g``.
 import math
 
 from .registry import binary, elementwise, nondiff, primitive
-from ..runtime import broadcast_like, to_complex_like, unbroadcast
+from ..runtime import broadcast_like, share_of_max, to_complex_like, unbroadcast
 
 # ---------------------------------------------------------------------------
 # Unary elementwise functions: one derivative serves both modes
@@ -289,19 +289,19 @@ class _Power:
 @binary("maximum")
 class _Maximum:
     def dx(xp, x, y):
-        return xp.where(x == y, 0.5, x > y)
+        return share_of_max(x, y)
 
     def dy(xp, x, y):
-        return xp.where(x == y, 0.5, y > x)
+        return share_of_max(y, x)
 
 
 @binary("minimum")
 class _Minimum:
     def dx(xp, x, y):
-        return xp.where(x == y, 0.5, x < y)
+        return share_of_max(y, x)
 
     def dy(xp, x, y):
-        return xp.where(x == y, 0.5, y < x)
+        return share_of_max(x, y)
 
 
 @binary("fmax", "fmin")
