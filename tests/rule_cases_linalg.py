@@ -1,7 +1,107 @@
-"""Rule test cases for linalg (see rule_cases.py for the format)."""
+"""Rule test cases for linalg and fft (see rule_cases.py for the format)."""
 
-import numpy as np  # noqa: F401
+import numpy as np
 
 from rule_cases import C, R, POS, UNIT  # noqa: F401
 
+
+class M(R):
+    """A random stack of well-conditioned square matrices of a given structure.
+
+    kind: "gen" (near 3*I), "spd" (Hermitian positive definite), "sym"
+    (Hermitian, distinct eigenvalues), "realeig" (non-symmetric with real,
+    well separated eigenvalues).
+    """
+
+    def __init__(self, *shape, kind="gen", dtype=float):
+        super().__init__(*shape, dtype=dtype)
+        self.kind = kind
+
+    def make(self, rng):
+        n = self.shape[-1]
+        x = rng.uniform(-1, 1, self.shape)
+        if np.dtype(self.dtype).kind == "c":
+            x = x + 1j * rng.uniform(-1, 1, self.shape)
+        eye = np.eye(n)
+        if self.kind == "gen":
+            return x + 3 * eye
+        if self.kind == "spd":
+            return x @ np.conj(np.swapaxes(x, -1, -2)) + n * eye
+        if self.kind == "sym":
+            return (x + np.conj(np.swapaxes(x, -1, -2))) / 2 + np.diag(np.arange(n) * 1.0)
+        if self.kind == "realeig":
+            return 0.3 * x + np.diag(np.arange(1.0, n + 1) * 1.5)
+        raise ValueError(self.kind)
+
+
+Z = complex
 CASES = {}
+
+# --- numpy.linalg ----------------------------------------------------------------
+
+CASES["linalg.inv"] = [C(M(3, 3)), C(M(2, 3, 3)), C(M(3, 3, dtype=Z))]
+CASES["linalg.solve"] = [
+    C(M(3, 3), R(3, 2)), C(M(3, 3), R(3)), C(M(2, 3, 3), R(2, 3, 2)), C(M(2, 3, 3), R(3, 2)),
+    C(M(3, 3), R(2, 3, 2)), C(M(2, 3, 3), R(3)), C(M(3, 3, dtype=Z), R(3, 2, dtype=Z)),
+]
+CASES["linalg.det"] = [C(M(3, 3)), C(M(2, 3, 3)), C(M(3, 3, dtype=Z))]
+CASES["linalg.slogdet"] = [C(M(3, 3)), C(-M(3, 3).make(np.random.default_rng(3))),
+                           C(M(2, 3, 3)), C(M(3, 3, dtype=Z))]
+CASES["linalg.cholesky"] = [C(M(3, 3, kind="spd")), C(M(2, 4, 4, kind="spd")),
+                            C(M(3, 3, kind="spd", dtype=Z)), C(M(3, 3, kind="spd"), upper=True),
+                            C(M(3, 3, kind="spd", dtype=Z), upper=True)]
+CASES["linalg.eigh"] = [C(M(3, 3, kind="sym")), C(M(2, 4, 4, kind="sym")),
+                        C(M(3, 3, kind="sym"), UPLO="U")]
+CASES["linalg.eigvalsh"] = [C(M(3, 3, kind="sym")), C(M(3, 3, kind="sym", dtype=Z)),
+                            C(M(2, 3, 3, kind="sym", dtype=Z), "U")]
+CASES["linalg.eig"] = [C(M(3, 3, kind="realeig")), C(M(2, 3, 3, kind="realeig"))]
+CASES["linalg.eigvals"] = [C(M(3, 3, kind="realeig")), C(M(3, 3)), C(M(3, 3, dtype=Z)),
+                           C(M(2, 3, 3, dtype=Z))]
+CASES["linalg.svd"] = [
+    C(R(4, 3), full_matrices=False), C(R(3, 4), full_matrices=False), C(R(3, 3)),
+    C(R(2, 4, 3), full_matrices=False), C(R(4, 3), compute_uv=False),
+    C(R(2, 3, 4, dtype=Z), compute_uv=False), C(M(3, 3, kind="sym"), compute_uv=False, hermitian=True),
+]
+CASES["linalg.pinv"] = [C(R(4, 3)), C(R(3, 4)), C(R(2, 3, 3)), C(R(4, 3, dtype=Z)),
+                        C(M(3, 3, kind="spd"), hermitian=True)]
+CASES["linalg.qr"] = [C(R(4, 3)), C(R(3, 3)), C(R(2, 4, 3)), C(R(4, 3, dtype=Z))]
+CASES["linalg.lstsq"] = [C(R(5, 3), R(5)), C(R(5, 3), R(5, 2)), C(R(3, 3), R(3, 2)),
+                         C(R(3, 5), R(3))]
+CASES["linalg.matrix_power"] = [C(M(3, 3), 2, nondiff={"n"}), C(M(3, 3), 5, nondiff={"n"}),
+                                C(M(2, 3, 3), 3, nondiff={"n"}), C(M(3, 3), -2, nondiff={"n"}),
+                                C(M(3, 3), 0, nondiff={"n"}), C(M(3, 3, dtype=Z), 3, nondiff={"n"})]
+CASES["linalg.multi_dot"] = [C([R(2, 3), R(3, 4)]), C([R(3), R(3, 4), R(4, 2), R(2)]),
+                             C([R(2, 3), R(3, 3), R(3, 5)])]
+CASES["linalg.norm"] = [
+    C(R(5)), C(R(3, 4)), C(R(5), 2), C(R(5), 1), C(R(5), 3), C(R(5), 0.5 * 3), C(R(5), np.inf),
+    C(R(5), -np.inf), C(R(5), 0), C(R(3, 4), axis=1), C(R(3, 4), 3, axis=0, keepdims=True),
+    C(R(3, 4), "fro"), C(R(3, 4), "nuc"), C(R(3, 4), 2), C(R(3, 4), -2),
+    C(R(2, 3, 4), "nuc", axis=(1, 2)), C(R(3, 2, 4), 2, axis=(0, 2), keepdims=True),
+    C(R(2, 3, 4), axis=(0, 2)), C(R(4, dtype=Z)), C(R(4, dtype=Z), 3), C(R(3, 3, dtype=Z), "nuc"),
+    C(R(4, dtype=Z), np.inf),
+]
+
+# --- runtime helpers -------------------------------------------------------------
+
+RT = "s2sgrad.runtime"
+CASES[f"{RT}.mT"] = [C(R(2, 3)), C(R(2, 3, 4))]
+CASES[f"{RT}.as_matrix"] = [C(R(3), np.zeros((3, 3)), nondiff={"a"}),
+                            C(R(3, 2), np.zeros((3, 3)), nondiff={"a"})]
+CASES[f"{RT}.diag_part"] = [C(R(3, 3)), C(R(2, 3, 3, dtype=Z))]
+CASES[f"{RT}.diag_matrix"] = [C(R(3)), C(R(2, 3, dtype=Z))]
+CASES[f"{RT}.expand_mat"] = [C(R()), C(R(3))]
+for _name in ("from_triangle", "to_triangle", "half_triangle"):
+    CASES[f"{RT}.{_name}"] = [C(R(3, 3)), C(R(2, 3, 3), False), C(R(3, 3, dtype=Z)),
+                              C(R(3, 3, dtype=Z), False)]
+CASES[f"{RT}.inv_gaps"] = [C(np.array([0.3, 1.1, 2.0])), C(R(2, 3))]
+CASES[f"{RT}.block_upper"] = [C(R(2, 2), R(2, 2)), C(R(3, 2, 2), R(2, 2))]
+CASES[f"{RT}.fft_pad"] = [C(R(5), (3,), (0,), nondiff={"sizes", "axes"}),
+                          C(R(2, 3), (4, 2), (1, 0), nondiff={"sizes", "axes"})]
+CASES[f"{RT}.fft_unpad"] = [C(R(2, 3), np.zeros((2, 5)), (1,), nondiff={"like", "axes"}),
+                            C(R(4, 3), np.zeros((2, 3)), (0,), nondiff={"like", "axes"})]
+CASES[f"{RT}.halfspec_weight"] = [C(R(4, dtype=Z), 6, nondiff={"n", "axis"}),
+                                  C(R(4, 3), 7, 0, nondiff={"n", "axis"})]
+CASES[f"{RT}.multi_dot_vjp"] = [C(R(2, 5), [R(2, 3), R(3, 4), R(4, 5)], nondiff={"arrays"}),
+                                C(R(), [R(3), R(3, 4), R(4)], nondiff={"arrays"})]
+CASES[f"{RT}.multi_dot_jvp"] = [C([R(2, 3), R(3, 4), R(4, 5)], [R(2, 3), R(3, 4), R(4, 5)],
+                                  nondiff={"arrays"})]
