@@ -105,3 +105,36 @@ CASES[f"{RT}.multi_dot_vjp"] = [C(R(2, 5), [R(2, 3), R(3, 4), R(4, 5)], nondiff=
                                 C(R(), [R(3), R(3, 4), R(4)], nondiff={"arrays"})]
 CASES[f"{RT}.multi_dot_jvp"] = [C([R(2, 3), R(3, 4), R(4, 5)], [R(2, 3), R(3, 4), R(4, 5)],
                                   nondiff={"arrays"})]
+
+# --- numpy.fft -------------------------------------------------------------------
+
+for _name in ("fft", "ifft"):
+    CASES[f"fft.{_name}"] = [
+        C(R(6, dtype=Z)), C(R(2, 5, dtype=Z), axis=0), C(R(6, dtype=Z), 4), C(R(5, dtype=Z), 8),
+        C(R(3, 4, dtype=Z), norm="ortho"), C(R(4, dtype=Z), 6, norm="forward"), C(R(5)),
+    ]
+for _name in ("fft2", "ifft2"):
+    CASES[f"fft.{_name}"] = [
+        C(R(3, 4, dtype=Z)), C(R(2, 3, 4, dtype=Z), axes=(0, 2)), C(R(3, 4, dtype=Z), (4, 3)),
+        C(R(3, 4, dtype=Z), norm="ortho"), C(R(3, 4)),
+    ]
+for _name in ("fftn", "ifftn"):
+    CASES[f"fft.{_name}"] = [
+        C(R(2, 3, 4, dtype=Z)), C(R(2, 3, 4, dtype=Z), axes=(0, 2)),
+        C(R(3, 4, dtype=Z), (2, 5), (0, 1)), C(R(2, 3, 4, dtype=Z), norm="forward"),
+    ]
+CASES["fft.rfft"] = [C(R(6)), C(R(7)), C(R(2, 5), axis=0), C(R(6), 4), C(R(5), 8, norm="ortho"),
+                     C(R(3, 6), norm="forward")]
+CASES["fft.rfft2"] = [C(R(3, 4)), C(R(3, 5), (4, 6)), C(R(2, 3, 4), axes=(0, 1), norm="ortho")]
+CASES["fft.rfftn"] = [C(R(2, 3, 4)), C(R(2, 3, 5), axes=(0, 2)), C(R(3, 4), (2, 7), (0, 1))]
+CASES["fft.irfft"] = [C(R(4, dtype=Z)), C(R(4, dtype=Z), 7), C(R(5, dtype=Z), 4),
+                      C(R(4, dtype=Z), 10), C(R(3, 4, dtype=Z), axis=0, norm="ortho"),
+                      C(R(2, 4, dtype=Z), norm="forward")]
+CASES["fft.irfft2"] = [C(R(3, 4, dtype=Z)), C(R(3, 4, dtype=Z), (4, 5)),
+                       C(R(4, 3, 2, dtype=Z), axes=(0, 1), norm="ortho")]
+CASES["fft.irfftn"] = [C(R(2, 3, 4, dtype=Z)), C(R(3, 4, dtype=Z), (2, 7), (0, 1)),
+                       C(R(2, 3, 4, dtype=Z), axes=(0, 2), norm="forward")]
+CASES["fft.hfft"] = [C(R(4, dtype=Z)), C(R(4, dtype=Z), 7), C(R(3, 4, dtype=Z), axis=0, norm="ortho"),
+                     C(R(5, dtype=Z), 6, norm="forward")]
+CASES["fft.fftshift"] = [C(R(5)), C(R(4, 5), axes=0), C(R(3, 4, dtype=Z), axes=(0, 1))]
+CASES["fft.ifftshift"] = CASES["fft.fftshift"]
