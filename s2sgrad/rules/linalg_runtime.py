@@ -7,8 +7,8 @@ Most helpers are linear; their rules are each other's adjoints
 
 from .registry import nondiff, primitive
 from ..runtime import (
-    as_matrix, block_upper, diag_matrix, diag_part, expand_mat, fft_pad, fft_unpad,
-    from_triangle, half_triangle, halfspec_weight, inv_gaps, mT, multi_dot_jvp, multi_dot_vjp,
+    as_matrix, block_upper, diag_matrix, diag_part, dirichlet_alpha, expand_mat, fft_pad, fft_unpad,
+    from_triangle, half_triangle, halfspec_weight, inv_gaps, mT, multi_dot_jvp, multi_dot_vjp, multipsi,
     shape, to_triangle, unbroadcast, zeros_like,
 )
 
@@ -167,3 +167,21 @@ class _MultiDotJvp:
 
 
 nondiff("is_matrix_norm", "check_reduced_svd", "fft_axes", family=R)
+
+
+@primitive("multipsi", family=R)
+class _Multipsi:
+    def vjp_a(xp, g, ans, a, d, k=0):
+        return g * multipsi(a, d, k + 1)
+
+    def jvp_a(xp, t, ans, a, d, k=0):
+        return t * multipsi(a, d, k + 1)
+
+
+@primitive("dirichlet_alpha", family=R, linear=True, view=True)
+class _DirichletAlpha:
+    def vjp_alpha(xp, g, ans, alpha, x):
+        return xp.reshape(g, shape(alpha))
+
+    def jvp_alpha(xp, t, ans, alpha, x):
+        return dirichlet_alpha(t, x)
