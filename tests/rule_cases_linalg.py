@@ -138,3 +138,65 @@ CASES["fft.hfft"] = [C(R(4, dtype=Z)), C(R(4, dtype=Z), 7), C(R(3, 4, dtype=Z), 
                      C(R(5, dtype=Z), 6, norm="forward")]
 CASES["fft.fftshift"] = [C(R(5)), C(R(4, 5), axes=0), C(R(3, 4, dtype=Z), axes=(0, 1))]
 CASES["fft.ifftshift"] = CASES["fft.fftshift"]
+
+# --- scipy.linalg and scipy.signal -------------------------------------------------
+
+import scipy.linalg  # noqa: E402
+import scipy.signal  # noqa: E402
+
+SL = "scipy.linalg"
+CASES[f"{SL}.solve_triangular"] = [
+    C(M(3, 3), R(3)), C(M(3, 3), R(3, 2), lower=True), C(M(3, 3), R(3, 2), trans=1),
+    C(M(3, 3), R(3), trans="T", lower=True), C(M(3, 3, dtype=Z), R(3, 2, dtype=Z), trans=2),
+    C(M(3, 3), R(3, 2), lower=True, unit_diagonal=True), C(M(3, 3, dtype=Z), R(3, dtype=Z), trans="C", lower=True),
+]
+
+
+def _band(l, u, n, seed):
+    ab = np.random.default_rng(seed).uniform(-0.5, 0.5, (l + u + 1, n))
+    ab[u] += 3.0  # a dominant diagonal
+    return ab
+
+
+CASES[f"{SL}.solve_banded"] = [C((1, 1), _band(1, 1, 5, 0), R(5)), C((2, 1), _band(2, 1, 5, 1), R(5, 2)),
+                               C((0, 2), _band(0, 2, 4, 2), R(4))]
+CASES[f"{SL}.solve_sylvester"] = [C(M(3, 3), M(2, 2), R(3, 2)), C(M(3, 3, dtype=Z), M(3, 3, dtype=Z), R(3, 3, dtype=Z)),
+                                  C(M(2, 3, 3), M(2, 2, 2), R(2, 3, 2))]
+CASES[f"{SL}.cholesky"] = [C(M(3, 3, kind="spd")), C(M(3, 3, kind="spd"), lower=True),
+                           C(M(3, 3, kind="spd", dtype=Z)), C(M(2, 3, 3, kind="spd"), True)]
+CASES[f"{SL}.cho_factor"] = [
+    C(M(3, 3, kind="spd"), fn=lambda a: (scipy.linalg.cho_factor(a)[0], 0.0)),
+    C(M(3, 3, kind="spd"), True, fn=lambda a, lower: (scipy.linalg.cho_factor(a, lower)[0], 1.0)),
+    C(M(3, 3, kind="spd", dtype=Z), fn=lambda a: (scipy.linalg.cho_factor(a)[0], 0.0)),
+]
+
+
+def _cho_solve(c_and_lower, b):
+    # the rule tests perturb every argument, the flag too: keep it a flag
+    return scipy.linalg.cho_solve((c_and_lower[0], bool(round(c_and_lower[1]))), b)
+
+
+_fac = scipy.linalg.cho_factor(M(3, 3, kind="spd").make(np.random.default_rng(5)))
+_fac_l = scipy.linalg.cho_factor(M(3, 3, kind="spd").make(np.random.default_rng(6)), lower=True)
+_fac_z = scipy.linalg.cho_factor(M(3, 3, kind="spd", dtype=Z).make(np.random.default_rng(7)))
+CASES[f"{SL}.cho_solve"] = [C(_fac, R(3), fn=_cho_solve), C(_fac_l, R(3, 2), fn=_cho_solve),
+                            C(_fac_z, R(3, 2, dtype=Z), fn=_cho_solve)]
+CASES[f"{SL}.expm"] = [C(R(3, 3)), C(R(2, 3, 3, lo=-1.0, hi=1.0)), C(R(3, 3, dtype=Z))]
+CASES[f"{SL}.sqrtm"] = [C(M(3, 3, kind="spd")), C(M(3, 3)), C(M(3, 3, kind="spd", dtype=Z))]
+
+SG = "scipy.signal"
+CASES[f"{SG}.convolve"] = [
+    C(R(6), R(3)), C(R(3), R(6)), C(R(6), R(3), mode="same"), C(R(3), R(6), "same"),
+    C(R(6), R(3), "valid"), C(R(3), R(6), "valid"), C(R(4, 5), R(2, 3), "same"),
+    C(R(4, 5), R(2, 3), "valid", "direct"), C(R(5, dtype=Z), R(3, dtype=Z), "full", "fft"),
+    C(R(2, 6), R(3, 2)),
+]
+
+CASES[f"{RT}.tri_mask"] = [C(R(3, 3)), C(R(2, 3, 3), False, True)]
+CASES[f"{RT}.band_matmul"] = [C(R(3, 5), R(5), 1, 1), C(R(4, 5), R(5, 2), 2, 1)]
+CASES[f"{RT}.band_outer"] = [C(R(5), R(5), 1, 1), C(R(5, 2), R(5, 2), 0, 2)]
+CASES[f"{RT}.band_transpose"] = [C(R(3, 5), 1, 1), C(R(4, 5), 2, 1)]
+CASES[f"{RT}.conv_crop"] = [C(R(8), np.zeros(6), np.zeros(3), "same", nondiff={"in1", "in2"}),
+                            C(R(5, 7), np.zeros((4, 5)), np.zeros((2, 3)), "valid", nondiff={"in1", "in2"})]
+CASES[f"{RT}.conv_embed"] = [C(R(6), np.zeros(6), np.zeros(3), "same", nondiff={"in1", "in2"}),
+                             C(R(3, 3), np.zeros((4, 5)), np.zeros((2, 3)), "valid", nondiff={"in1", "in2"})]

@@ -14,7 +14,8 @@ __all__ = [
     "mT", "as_matrix", "diag_part", "diag_matrix", "expand_mat", "from_triangle",
     "to_triangle", "half_triangle", "inv_gaps", "block_upper", "fft_pad", "fft_unpad",
     "halfspec_weight", "fft_axes", "multi_dot_vjp", "multi_dot_jvp", "is_matrix_norm",
-    "check_reduced_svd",
+    "check_reduced_svd", "tri_mask", "band_matmul", "band_outer", "band_transpose",
+    "conv_crop", "conv_embed",
 ]
 
 
@@ -272,3 +273,88 @@ def check_reduced_svd(a, full_matrices):
         raise NotImplementedError(
             "the derivative of svd(a, full_matrices=True) of a non-square matrix is not defined "
             "(the extra singular vectors are arbitrary); use full_matrices=False")
+
+
+def tri_mask(x, lower=True, strict=False):
+    """The lower (or upper) triangle of each matrix of ``x``, without the diagonal if ``strict``."""
+    return _tri(x, -1 if strict else 0, lower)
+
+
+# ---------------------------------------------------------------------------
+# Banded matrices in LAPACK storage: ab[u + i - j, j] = A[i, j]
+# ---------------------------------------------------------------------------
+
+
+def _diag_slices(n, k):
+    """Index ranges (rows of A, columns of A) along the diagonal ``i - j = k``."""
+    if k >= 0:
+        return slice(k, n), slice(0, n - k)
+    return slice(0, n + k), slice(-k, n)
+
+
+def band_matmul(ab, x, l, u):
+    """``A @ x`` for the banded matrix ``A`` stored in ``ab`` with ``l`` sub- and ``u`` superdiagonals."""
+    ab = numpy.asarray(ab)
+    x = numpy.asarray(x)
+    n = ab.shape[-1]
+    out = numpy.zeros(x.shape, dtype=numpy.result_type(ab, x))
+    col = (slice(None),) + (None,) * (x.ndim - 1)
+    for k in range(-u, l + 1):
+        rows, cols = _diag_slices(n, k)
+        out[rows] += ab[u + k, cols][col] * x[cols]
+    return out
+
+
+def band_outer(x, y, l, u):
+    """The band of ``x @ y.T`` (``l`` sub- and ``u`` superdiagonals) in LAPACK band storage."""
+    x = numpy.asarray(x)
+    y = numpy.asarray(y)
+    n = x.shape[0]
+    out = numpy.zeros((l + u + 1, n), dtype=numpy.result_type(x, y))
+    for k in range(-u, l + 1):
+        rows, cols = _diag_slices(n, k)
+        prod = x[rows] * y[cols]
+        out[u + k, cols] = prod if prod.ndim == 1 else prod.sum(axis=tuple(range(1, prod.ndim)))
+    return out
+
+
+def band_transpose(ab, l, u):
+    """The band storage of ``A.T`` (``u`` sub- and ``l`` superdiagonals) from that of ``A``."""
+    ab = numpy.asarray(ab)
+    n = ab.shape[-1]
+    out = numpy.zeros_like(ab)
+    for k in range(-l, u + 1):  # diagonal i - j = k of A.T is diagonal -k of A
+        rows, cols = _diag_slices(n, k)
+        out[l + k, cols] = ab[u - k, rows]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Convolution: the output of a mode is a window of the full convolution
+# ---------------------------------------------------------------------------
+
+
+def _conv_window(in1, in2, mode):
+    s1, s2 = shape(in1), shape(in2)
+    full = tuple(a + b - 1 for a, b in zip(s1, s2))
+    if mode == "full":
+        return full, tuple(slice(0, n) for n in full)
+    if mode == "same":
+        return full, tuple(slice((b - 1) // 2, (b - 1) // 2 + a) for a, b in zip(s1, s2))
+    if mode == "valid":
+        return full, tuple(slice(min(a, b) - 1, max(a, b)) for a, b in zip(s1, s2))
+    raise ValueError(f"unknown convolution mode {mode!r}")
+
+
+def conv_crop(y, in1, in2, mode="full"):
+    """The window of a full convolution ``y`` that ``convolve(in1, in2, mode)`` returns."""
+    return y[_conv_window(in1, in2, mode)[1]]
+
+
+def conv_embed(y, in1, in2, mode="full"):
+    """The adjoint of ``conv_crop``: ``y`` placed in zeros shaped like the full convolution."""
+    full, window = _conv_window(in1, in2, mode)
+    y = numpy.asarray(y)
+    out = numpy.zeros(full, dtype=y.dtype)
+    out[window] = y
+    return out

@@ -7,6 +7,7 @@ Most helpers are linear; their rules are each other's adjoints
 
 from .registry import nondiff, primitive
 from ..runtime import (
+    band_matmul, band_outer, band_transpose, conv_crop, conv_embed, tri_mask,
     as_matrix, block_upper, diag_matrix, diag_part, dirichlet_alpha, expand_mat, fft_pad, fft_unpad,
     from_triangle, half_triangle, halfspec_weight, inv_gaps, mT, multi_dot_jvp, multi_dot_vjp, multipsi,
     shape, to_triangle, unbroadcast, zeros_like,
@@ -185,3 +186,69 @@ class _DirichletAlpha:
 
     def jvp_alpha(xp, t, ans, alpha, x):
         return dirichlet_alpha(t, x)
+
+
+@primitive("tri_mask", family=R, linear=True)
+class _TriMask:
+    def vjp_x(xp, g, ans, x, lower=True, strict=False):
+        return tri_mask(g, lower, strict)
+
+    def jvp_x(xp, t, ans, x, lower=True, strict=False):
+        return tri_mask(t, lower, strict)
+
+
+@primitive("band_matmul", family=R)
+class _BandMatmul:
+    def vjp_ab(xp, g, ans, ab, x, l, u):
+        return band_outer(g, x, l, u)
+
+    def vjp_x(xp, g, ans, ab, x, l, u):
+        return band_matmul(band_transpose(ab, l, u), g, u, l)
+
+    def jvp_ab(xp, t, ans, ab, x, l, u):
+        return band_matmul(t, x, l, u)
+
+    def jvp_x(xp, t, ans, ab, x, l, u):
+        return band_matmul(ab, t, l, u)
+
+
+@primitive("band_outer", family=R)
+class _BandOuter:
+    def vjp_x(xp, g, ans, x, y, l, u):
+        return band_matmul(g, y, l, u)
+
+    def vjp_y(xp, g, ans, x, y, l, u):
+        return band_matmul(band_transpose(g, l, u), x, u, l)
+
+    def jvp_x(xp, t, ans, x, y, l, u):
+        return band_outer(t, y, l, u)
+
+    def jvp_y(xp, t, ans, x, y, l, u):
+        return band_outer(x, t, l, u)
+
+
+@primitive("band_transpose", family=R, linear=True)
+class _BandTranspose:
+    def vjp_ab(xp, g, ans, ab, l, u):
+        return band_transpose(g, u, l)
+
+    def jvp_ab(xp, t, ans, ab, l, u):
+        return band_transpose(t, l, u)
+
+
+@primitive("conv_crop", family=R, linear=True)
+class _ConvCrop:
+    def vjp_y(xp, g, ans, y, in1, in2, mode="full"):
+        return conv_embed(g, in1, in2, mode)
+
+    def jvp_y(xp, t, ans, y, in1, in2, mode="full"):
+        return conv_crop(t, in1, in2, mode)
+
+
+@primitive("conv_embed", family=R, linear=True)
+class _ConvEmbed:
+    def vjp_y(xp, g, ans, y, in1, in2, mode="full"):
+        return conv_crop(g, in1, in2, mode)
+
+    def jvp_y(xp, t, ans, y, in1, in2, mode="full"):
+        return conv_embed(t, in1, in2, mode)
