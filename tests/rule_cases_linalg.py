@@ -200,3 +200,5 @@ CASES[f"{RT}.conv_crop"] = [C(R(8), np.zeros(6), np.zeros(3), "same", nondiff={"
                             C(R(5, 7), np.zeros((4, 5)), np.zeros((2, 3)), "valid", nondiff={"in1", "in2"})]
 CASES[f"{RT}.conv_embed"] = [C(R(6), np.zeros(6), np.zeros(3), "same", nondiff={"in1", "in2"}),
                              C(R(3, 3), np.zeros((4, 5)), np.zeros((2, 3)), "valid", nondiff={"in1", "in2"})]
+CASES[f"{RT}.solve_tri"] = [C(M(3, 3), R(3, 2)), C(M(3, 3), R(3, 3), False, True),
+                            C(M(2, 3, 3), R(3, 2), True, True), C(M(3, 3), R(2, 3, 1), False)]

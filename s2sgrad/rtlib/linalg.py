@@ -15,7 +15,7 @@ __all__ = [
     "to_triangle", "half_triangle", "inv_gaps", "block_upper", "fft_pad", "fft_unpad",
     "halfspec_weight", "fft_axes", "multi_dot_vjp", "multi_dot_jvp", "is_matrix_norm",
     "check_reduced_svd", "tri_mask", "band_matmul", "band_outer", "band_transpose",
-    "conv_crop", "conv_embed",
+    "conv_crop", "conv_embed", "solve_tri",
 ]
 
 
@@ -90,6 +90,13 @@ def _conj(x):
     return _xp(x).conj(x)
 
 
+def _set_diag(x, d):
+    """``x`` (a fresh NumPy array) with its diagonals set to ``d``, in place."""
+    i = numpy.arange(shape(x)[-1])
+    x[..., i, i] = d
+    return x
+
+
 def from_triangle(x, lower=True):
     """The Hermitian matrix LAPACK sees when it reads only one triangle of ``x``.
 
@@ -98,6 +105,8 @@ def from_triangle(x, lower=True):
     ``to_triangle``.
     """
     strict = _tri(x, -1, lower)
+    if _xp(x) is numpy:
+        return _set_diag(strict + _conj(mT(strict)), numpy.real(diag_part(x)))
     return strict + _conj(mT(strict)) + _real_diag(x)
 
 
@@ -107,11 +116,16 @@ def to_triangle(x, lower=True):
     The adjoint of ``from_triangle``: the result is zero outside the lower (or
     upper) triangle, so the gradient is exact for whatever the other triangle holds.
     """
+    if _xp(x) is numpy:
+        out = _tri(x + _conj(mT(x)), 0, lower)
+        return _set_diag(out, numpy.real(diag_part(x)))
     return _tri(x + _conj(mT(x)), -1, lower) + _real_diag(x)
 
 
 def half_triangle(x, lower=True):
     """The lower (or upper) triangle of ``x`` with its diagonal halved (self-adjoint)."""
+    if _xp(x) is numpy:
+        return _set_diag(_tri(x, 0, lower), 0.5 * diag_part(x))
     return _tri(x, -1, lower) + 0.5 * diag_matrix(diag_part(x))
 
 
@@ -358,3 +372,23 @@ def conv_embed(y, in1, in2, mode="full"):
     out = numpy.zeros(full, dtype=y.dtype)
     out[window] = y
     return out
+
+
+def solve_tri(a, b, lower=True, trans=False):
+    """``op(a)^-1 b`` for triangular matrices ``a`` (``op(a) = a.T`` if ``trans``), stacks broadcast.
+
+    Only the ``lower`` (or upper) triangle of ``a`` is read.  NumPy arrays use
+    LAPACK's triangular solve (``scipy.linalg.solve_triangular``); other
+    namespaces a general solve of the masked matrix.
+    """
+    xp = _xp(a, b)
+    if xp is numpy:
+        import scipy.linalg
+        if ndim(a) > 2 or ndim(b) > 2:
+            batch = numpy.broadcast_shapes(shape(a)[:-2], shape(b)[:-2])
+            a = numpy.broadcast_to(a, batch + shape(a)[-2:])
+            b = numpy.broadcast_to(b, batch + shape(b)[-2:])
+        return scipy.linalg.solve_triangular(a, b, trans=1 if trans else 0, lower=lower,
+                                             check_finite=False)
+    m = tri_mask(a, lower)
+    return xp.linalg.solve(mT(m) if trans else m, b)

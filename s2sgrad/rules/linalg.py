@@ -18,7 +18,8 @@ from .registry import nondiff, primitive
 from ..runtime import (
     as_matrix, block_upper, check_reduced_svd, diag_matrix, diag_part, expand_mat,
     from_triangle, half_triangle, inv_gaps, is_matrix_norm, max_vjp, mT, multi_dot_jvp,
-    multi_dot_vjp, ndim, reduce_vjp, shape, size, specialize, to_complex_like, to_triangle,
+    multi_dot_vjp, ndim, reduce_vjp, shape, size, solve_tri, specialize, to_complex_like,
+    to_triangle,
     unbroadcast,
 )
 
@@ -84,15 +85,17 @@ class _Cholesky:
     def vjp_a(xp, g, ans, a, *, upper=False):
         if upper:
             ans, g = mT(xp.conj(ans)), mT(xp.conj(g))
-        linv = xp.linalg.inv(ans)
-        p = half_triangle(mT(ans) @ g)
-        return to_triangle(mT(linv) @ p @ xp.conj(linv), not upper)
+        # x = l^-T p conj(l)^-1, by two triangular solves
+        y = solve_tri(ans, half_triangle(mT(ans) @ g), True, True)
+        x = mT(xp.conj(solve_tri(ans, xp.conj(mT(y)), True, True)))
+        return to_triangle(x, not upper)
 
     def jvp_a(xp, t, ans, a, *, upper=False):
         if upper:
             ans = mT(xp.conj(ans))
-        linv = xp.linalg.inv(ans)
-        dl = ans @ half_triangle(linv @ from_triangle(t, not upper) @ mT(xp.conj(linv)))
+        # l^-1 e l^-H, by two triangular solves
+        y = solve_tri(ans, from_triangle(t, not upper), True, False)
+        dl = ans @ half_triangle(xp.conj(mT(solve_tri(ans, xp.conj(mT(y)), True, False))))
         if upper:
             return mT(xp.conj(dl))
         return dl

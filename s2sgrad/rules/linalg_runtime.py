@@ -7,7 +7,7 @@ Most helpers are linear; their rules are each other's adjoints
 
 from .registry import nondiff, primitive
 from ..runtime import (
-    band_matmul, band_outer, band_transpose, conv_crop, conv_embed, tri_mask,
+    band_matmul, band_outer, band_transpose, conv_crop, conv_embed, solve_tri, tri_mask,
     as_matrix, block_upper, diag_matrix, diag_part, dirichlet_alpha, expand_mat, fft_pad, fft_unpad,
     from_triangle, half_triangle, halfspec_weight, inv_gaps, mT, multi_dot_jvp, multi_dot_vjp, multipsi,
     shape, to_triangle, unbroadcast, zeros_like,
@@ -252,3 +252,25 @@ class _ConvEmbed:
 
     def jvp_y(xp, t, ans, y, in1, in2, mode="full"):
         return conv_embed(t, in1, in2, mode)
+
+
+@primitive("solve_tri", family=R)
+class _SolveTri:
+    # x = op(a)^-1 b, op(a) = a or a.T, reading one triangle of a
+    def vjp_a(xp, g, ans, a, b, lower=True, trans=False):
+        gb = solve_tri(a, g, lower, not trans)
+        if trans:
+            return unbroadcast(tri_mask(-ans @ mT(gb), lower), a)
+        return unbroadcast(tri_mask(-gb @ mT(ans), lower), a)
+
+    def vjp_b(xp, g, ans, a, b, lower=True, trans=False):
+        return unbroadcast(solve_tri(a, g, lower, not trans), b)
+
+    def jvp_a(xp, t, ans, a, b, lower=True, trans=False):
+        dm = tri_mask(t, lower)
+        if trans:
+            dm = mT(dm)
+        return -solve_tri(a, dm @ ans, lower, trans)
+
+    def jvp_b(xp, t, ans, a, b, lower=True, trans=False):
+        return solve_tri(a, t, lower, trans)

@@ -14,7 +14,7 @@ import scipy.linalg as sla
 from .registry import primitive
 from ..runtime import (
     as_matrix, band_matmul, band_outer, band_transpose, block_upper, from_triangle,
-    half_triangle, mT, shape, to_triangle, tri_mask,
+    half_triangle, mT, shape, solve_tri, to_triangle, tri_mask,
 )
 
 L = "scipy.linalg"
@@ -113,15 +113,15 @@ class _Cholesky:
     def vjp_a(xp, g, ans, a, lower=False, overwrite_a=False, check_finite=True):
         if not lower:
             ans, g = mT(xp.conj(ans)), mT(xp.conj(g))
-        linv = xp.linalg.inv(ans)
-        p = half_triangle(mT(ans) @ g)
-        return to_triangle(mT(linv) @ p @ xp.conj(linv), lower)
+        y = solve_tri(ans, half_triangle(mT(ans) @ g), True, True)
+        x = mT(xp.conj(solve_tri(ans, xp.conj(mT(y)), True, True)))
+        return to_triangle(x, lower)
 
     def jvp_a(xp, t, ans, a, lower=False, overwrite_a=False, check_finite=True):
         if not lower:
             ans = mT(xp.conj(ans))
-        linv = xp.linalg.inv(ans)
-        dl = ans @ half_triangle(linv @ from_triangle(t, lower) @ mT(xp.conj(linv)))
+        y = solve_tri(ans, from_triangle(t, lower), True, False)
+        dl = ans @ half_triangle(xp.conj(mT(solve_tri(ans, xp.conj(mT(y)), True, False))))
         if not lower:
             return mT(xp.conj(dl))
         return dl
@@ -135,17 +135,16 @@ class _ChoFactor:
         gc = tri_mask(g[0], lower)
         if not lower:
             c, gc = mT(xp.conj(c)), mT(xp.conj(gc))
-        linv = xp.linalg.inv(c)
-        p = half_triangle(mT(c) @ gc)
-        ct = to_triangle(mT(linv) @ p @ xp.conj(linv), lower)
+        y = solve_tri(c, half_triangle(mT(c) @ gc), True, True)
+        ct = to_triangle(mT(xp.conj(solve_tri(c, xp.conj(mT(y)), True, True))), lower)
         return ct + tri_mask(g[0], not lower, True)
 
     def jvp_a(xp, t, ans, a, lower=False, overwrite_a=False, check_finite=True):
         c = tri_mask(ans[0], lower)
         if not lower:
             c = mT(xp.conj(c))
-        linv = xp.linalg.inv(c)
-        dc = c @ half_triangle(linv @ from_triangle(t, lower) @ mT(xp.conj(linv)))
+        y = solve_tri(c, from_triangle(t, lower), True, False)
+        dc = c @ half_triangle(xp.conj(mT(solve_tri(c, xp.conj(mT(y)), True, False))))
         if not lower:
             dc = mT(xp.conj(dc))
         return dc + tri_mask(t, not lower, True), 0.0
