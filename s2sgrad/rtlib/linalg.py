@@ -276,6 +276,8 @@ def multi_dot_jvp(tangents, arrays):
 
 def is_matrix_norm(x, ord=None, axis=None):
     """Whether ``numpy.linalg.norm(x, ord, axis)`` is a matrix norm (over two axes)."""
+    if ord == "nuc":
+        return True
     if axis is None:
         return ord is not None and ndim(x) == 2
     return isinstance(axis, tuple) and len(axis) == 2

@@ -313,7 +313,9 @@ class _Norm:
         gx = reduce_vjp(g, x, axis, keepdims)
         if ord is None or ord == "fro":
             return gx * xp.conj(x) / reduce_vjp(ans, x, axis, keepdims)
-        elif ord == "nuc" or ord in (2, -2) and is_matrix_norm(x, ord, axis):
+        elif ord == "nuc" or is_matrix_norm(x, ord, axis):
+            if ord not in ("nuc", 2, -2):
+                raise NotImplementedError(f"derivative of the matrix norm with ord={ord!r}")
             if axis is not None:
                 x = xp.moveaxis(x, axis, (-2, -1))
             u, s, vh = xp.linalg.svd(x, full_matrices=False)
@@ -325,9 +327,9 @@ class _Norm:
             if axis is not None:
                 d = xp.moveaxis(d, (-2, -1), axis)
             return gx * d
-        elif is_matrix_norm(x, ord, axis):
-            raise NotImplementedError(f"derivative of the matrix norm with ord={ord!r}")
-        elif isinstance(ord, float) and abs(ord) > 1e308:
+        elif ord == 2:
+            return gx * xp.conj(x) / reduce_vjp(ans, x, axis, keepdims)
+        elif ord in (1e309, -1e309):  # inf, -inf (1e309 is the literal of infinity)
             return max_vjp(g, ans, xp.abs(x), axis, keepdims) * xp.conj(x) / xp.abs(x)
         elif ord == 0:
             return 0.0 * gx
@@ -338,7 +340,9 @@ class _Norm:
     def jvp_x(xp, t, ans, x, ord=None, axis=None, keepdims=False):
         if ord is None or ord == "fro":
             return xp.sum(xp.real(xp.conj(x) * t), axis=axis, keepdims=keepdims) / ans
-        elif ord == "nuc" or ord in (2, -2) and is_matrix_norm(x, ord, axis):
+        elif ord == "nuc" or is_matrix_norm(x, ord, axis):
+            if ord not in ("nuc", 2, -2):
+                raise NotImplementedError(f"derivative of the matrix norm with ord={ord!r}")
             if axis is not None:
                 x = xp.moveaxis(x, axis, (-2, -1))
             u, s, vh = xp.linalg.svd(x, full_matrices=False)
@@ -350,9 +354,9 @@ class _Norm:
             if axis is not None:
                 d = xp.moveaxis(d, (-2, -1), axis)
             return xp.sum(xp.real(d * t), axis=axis, keepdims=keepdims)
-        elif is_matrix_norm(x, ord, axis):
-            raise NotImplementedError(f"derivative of the matrix norm with ord={ord!r}")
-        elif isinstance(ord, float) and abs(ord) > 1e308:
+        elif ord == 2:
+            return xp.sum(xp.real(xp.conj(x) * t), axis=axis, keepdims=keepdims) / ans
+        elif ord in (1e309, -1e309):  # inf, -inf
             d = max_vjp(1.0, ans, xp.abs(x), axis, keepdims) * xp.conj(x) / xp.abs(x)
             return xp.sum(xp.real(d * t), axis=axis, keepdims=keepdims)
         elif ord == 0:
