@@ -137,7 +137,7 @@ def inv_gaps(w):
     xp = _xp(w)
     w = xp.asarray(w)
     n = shape(w)[-1]
-    eye = xp.eye(n, dtype=bool)
+    eye = xp.eye(n) != 0
     diff = w[..., None, :] - w[..., :, None]
     with numpy.errstate(divide="ignore", invalid="ignore"):
         return xp.where(eye, 0.0, 1.0 / xp.where(eye, 1.0, diff))
@@ -156,9 +156,15 @@ def block_upper(a, b):
     b = xp.broadcast_to(xp.asarray(b), batch + shape(b)[-2:])
     dtype = xp.result_type(a, b)
     zero = xp.zeros(shape(a), dtype=dtype)
-    top = xp.concatenate([xp.astype(a, dtype) if xp is not numpy else a.astype(dtype), b], axis=-1)
-    bottom = xp.concatenate([zero, a], axis=-1)
-    return xp.concatenate([top, bottom], axis=-2)
+    a = xp.astype(a, dtype) if xp is not numpy else a.astype(dtype)
+    top = _concat(xp, [a, xp.astype(b, dtype) if xp is not numpy else b.astype(dtype)], axis=-1)
+    bottom = _concat(xp, [zero, a], axis=-1)
+    return _concat(xp, [top, bottom], axis=-2)
+
+
+def _concat(xp, arrays, axis):
+    concat = getattr(xp, "concat", None) or xp.concatenate
+    return concat(arrays, axis=axis)
 
 
 # ---------------------------------------------------------------------------
@@ -191,7 +197,7 @@ def fft_pad(x, sizes, axes):
         elif n > m:
             pad = list(shape(x))
             pad[ax] = n - m
-            x = xp.concatenate([x, xp.zeros(tuple(pad), dtype=x.dtype)], axis=ax)
+            x = _concat(xp, [x, xp.zeros(tuple(pad), dtype=x.dtype)], axis=ax)
     return x
 
 

@@ -20,7 +20,7 @@ class _Fft:
         return to_complex_like(ct, a)
 
     def jvp_a(xp, t, ans, a, n=None, axis=-1, norm=None, out=None):
-        return xp.fft.fft(t, n, axis=axis, norm=norm)
+        return xp.fft.fft(t, n=n, axis=axis, norm=norm)
 
 
 @primitive("fft.ifft", linear=True)
@@ -32,7 +32,7 @@ class _Ifft:
         return to_complex_like(ct, a)
 
     def jvp_a(xp, t, ans, a, n=None, axis=-1, norm=None, out=None):
-        return xp.fft.ifft(t, n, axis=axis, norm=norm)
+        return xp.fft.ifft(t, n=n, axis=axis, norm=norm)
 
 
 @primitive("fft.fft2", linear=True)
@@ -44,7 +44,7 @@ class _Fft2:
         return to_complex_like(ct, a)
 
     def jvp_a(xp, t, ans, a, s=None, axes=(-2, -1), norm=None, out=None):
-        return xp.fft.fft2(t, s, axes=axes, norm=norm)
+        return xp.fft.fft2(t, s=s, axes=axes, norm=norm)
 
 
 @primitive("fft.ifft2", linear=True)
@@ -56,7 +56,7 @@ class _Ifft2:
         return to_complex_like(ct, a)
 
     def jvp_a(xp, t, ans, a, s=None, axes=(-2, -1), norm=None, out=None):
-        return xp.fft.ifft2(t, s, axes=axes, norm=norm)
+        return xp.fft.ifft2(t, s=s, axes=axes, norm=norm)
 
 
 @primitive("fft.fftn", linear=True)
@@ -66,7 +66,7 @@ class _Fftn:
         return to_complex_like(fft_unpad(xp.fft.fftn(g, axes=ax, norm=norm), a, ax), a)
 
     def jvp_a(xp, t, ans, a, s=None, axes=None, norm=None, out=None):
-        return xp.fft.fftn(t, s, axes=axes, norm=norm)
+        return xp.fft.fftn(t, s=s, axes=axes, norm=norm)
 
 
 @primitive("fft.ifftn", linear=True)
@@ -76,7 +76,7 @@ class _Ifftn:
         return to_complex_like(fft_unpad(xp.fft.ifftn(g, axes=ax, norm=norm), a, ax), a)
 
     def jvp_a(xp, t, ans, a, s=None, axes=None, norm=None, out=None):
-        return xp.fft.ifftn(t, s, axes=axes, norm=norm)
+        return xp.fft.ifftn(t, s=s, axes=axes, norm=norm)
 
 
 # Real-input transforms keep the first n // 2 + 1 bins of the full transform:
@@ -91,7 +91,7 @@ class _Rfft:
         return fft_unpad(ct, a, (axis,))
 
     def jvp_a(xp, t, ans, a, n=None, axis=-1, norm=None, out=None):
-        return xp.fft.rfft(t, n, axis=axis, norm=norm)
+        return xp.fft.rfft(t, n=n, axis=axis, norm=norm)
 
 
 @primitive("fft.rfft2", linear=True)
@@ -106,7 +106,7 @@ class _Rfft2:
         return fft_unpad(ct, a, ax)
 
     def jvp_a(xp, t, ans, a, s=None, axes=(-2, -1), norm=None, out=None):
-        return xp.fft.rfft2(t, s, axes=axes, norm=norm)
+        return xp.fft.rfft2(t, s=s, axes=axes, norm=norm)
 
 
 @primitive("fft.rfftn", linear=True)
@@ -121,58 +121,58 @@ class _Rfftn:
         return fft_unpad(ct, a, ax)
 
     def jvp_a(xp, t, ans, a, s=None, axes=None, norm=None, out=None):
-        return xp.fft.rfftn(t, s, axes=axes, norm=norm)
+        return xp.fft.rfftn(t, s=s, axes=axes, norm=norm)
 
 
 # Inverse real transforms read bins 0 .. n // 2 of their input (the imaginary
 # parts of the real bins are ignored): the adjoint is the inverse transform of
-# g, cut to those bins and weighted (``halfspec_weight``).
+# the real g on those bins, conj(rfft(g)) with the opposite normalization,
+# weighted by how many bins each stands for (``halfspec_weight``).
 
 @primitive("fft.irfft", linear=True)
 class _Irfft:
     def vjp_a(xp, g, ans, a, n=None, axis=-1, norm=None, out=None):
-        m = shape(ans)[axis]
-        ct = fft_pad(xp.fft.ifft(g, axis=axis, norm=norm), (m // 2 + 1,), (axis,))
-        return fft_unpad(halfspec_weight(ct, m, axis), a, (axis,))
+        inverse = "forward" if norm in (None, "backward") else "backward" if norm == "forward" else norm
+        ct = xp.conj(xp.fft.rfft(g, axis=axis, norm=inverse))
+        return fft_unpad(halfspec_weight(ct, shape(ans)[axis], axis), a, (axis,))
 
     def jvp_a(xp, t, ans, a, n=None, axis=-1, norm=None, out=None):
-        return xp.fft.irfft(t, n, axis=axis, norm=norm)
+        return xp.fft.irfft(t, n=n, axis=axis, norm=norm)
 
 
 @primitive("fft.irfft2", linear=True)
 class _Irfft2:
     def vjp_a(xp, g, ans, a, s=None, axes=(-2, -1), norm=None, out=None):
         ax = fft_axes(a, s, axes)
-        m = shape(ans)[ax[-1]]
-        ct = fft_pad(xp.fft.ifftn(g, axes=ax, norm=norm), (m // 2 + 1,), ax[-1:])
-        return fft_unpad(halfspec_weight(ct, m, ax[-1]), a, ax)
+        inverse = "forward" if norm in (None, "backward") else "backward" if norm == "forward" else norm
+        ct = xp.conj(xp.fft.rfftn(g, axes=ax, norm=inverse))
+        return fft_unpad(halfspec_weight(ct, shape(ans)[ax[-1]], ax[-1]), a, ax)
 
     def jvp_a(xp, t, ans, a, s=None, axes=(-2, -1), norm=None, out=None):
-        return xp.fft.irfft2(t, s, axes=axes, norm=norm)
+        return xp.fft.irfft2(t, s=s, axes=axes, norm=norm)
 
 
 @primitive("fft.irfftn", linear=True)
 class _Irfftn:
     def vjp_a(xp, g, ans, a, s=None, axes=None, norm=None, out=None):
         ax = fft_axes(a, s, axes)
-        m = shape(ans)[ax[-1]]
-        ct = fft_pad(xp.fft.ifftn(g, axes=ax, norm=norm), (m // 2 + 1,), ax[-1:])
-        return fft_unpad(halfspec_weight(ct, m, ax[-1]), a, ax)
+        inverse = "forward" if norm in (None, "backward") else "backward" if norm == "forward" else norm
+        ct = xp.conj(xp.fft.rfftn(g, axes=ax, norm=inverse))
+        return fft_unpad(halfspec_weight(ct, shape(ans)[ax[-1]], ax[-1]), a, ax)
 
     def jvp_a(xp, t, ans, a, s=None, axes=None, norm=None, out=None):
-        return xp.fft.irfftn(t, s, axes=axes, norm=norm)
+        return xp.fft.irfftn(t, s=s, axes=axes, norm=norm)
 
 
 @primitive("fft.hfft", linear=True)
 class _Hfft:
     # hfft(a) is irfft(conj(a)) with the opposite normalization
     def vjp_a(xp, g, ans, a, n=None, axis=-1, norm=None, out=None):
-        m = shape(ans)[axis]
-        ct = fft_pad(xp.fft.fft(g, axis=axis, norm=norm), (m // 2 + 1,), (axis,))
-        return fft_unpad(halfspec_weight(ct, m, axis), a, (axis,))
+        ct = xp.fft.rfft(g, axis=axis, norm=norm)
+        return fft_unpad(halfspec_weight(ct, shape(ans)[axis], axis), a, (axis,))
 
     def jvp_a(xp, t, ans, a, n=None, axis=-1, norm=None, out=None):
-        return xp.fft.hfft(t, n, axis=axis, norm=norm)
+        return xp.fft.hfft(t, n=n, axis=axis, norm=norm)
 
 
 @primitive("fft.fftshift", linear=True)
