@@ -11,7 +11,10 @@ decomposition" (2016); J. Townsend, "Differentiating the singular value
 decomposition" (2016).  Functions that read one triangle of their input
 (``eigh``, ``cholesky``) get the exact derivative for that triangle
 (``from_triangle`` / ``to_triangle``); decompositions assume distinct
-eigenvalues / singular values and full rank.
+eigenvalues / singular values and full rank (``qr``: m >= n).  Complex
+eigenvectors and singular vectors are defined up to a phase: their rules fix
+one (unit-norm vectors whose phase does not turn), so derivatives of functions
+that do not depend on the phase are exact.
 """
 
 from .registry import nondiff, primitive
@@ -223,13 +226,18 @@ class _Pinv:
 
 @primitive("linalg.qr")
 class _Qr:
+    # a = q r with a of shape (m, n), m >= n; R has a real diagonal, as LAPACK makes it
     def vjp_a(xp, g, ans, a, mode="reduced"):
+        if mode not in ("reduced", "complete"):
+            raise NotImplementedError(f"the derivative of qr(a, mode={mode!r})")
         q, r = ans
         gq, gr = g
         n = gr @ mT(r) - mT(q) @ gq
         return mT(xp.linalg.solve(r, mT(gq + xp.conj(q) @ from_triangle(n, False))))
 
     def jvp_a(xp, t, ans, a, mode="reduced"):
+        if mode not in ("reduced", "complete"):
+            raise NotImplementedError(f"the derivative of qr(a, mode={mode!r})")
         q, r = ans
         c = mT(xp.linalg.solve(mT(r), mT(mT(xp.conj(q)) @ t)))
         dr = to_triangle(c, False) @ r
