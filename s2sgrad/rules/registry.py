@@ -49,7 +49,7 @@ _FAMILY_MODULES = {       # family -> module that holds its functions
     "builtins": "builtins",
     "cmath": "cmath",
 }
-_lookup_cache = {}        # id(obj) -> (obj, Primitive, namespace module)
+_lookup_cache = {}        # _identity(obj) -> (obj, Primitive, namespace module)
 _cache_key = [None]
 
 
@@ -311,7 +311,7 @@ def _build_lookup():
             obj = _resolve_path(ns, name)
             if obj is None or isinstance(obj, (types.ModuleType, type)) and family != "builtins":
                 continue
-            key = id(obj)
+            key = _identity(obj)
             if key in table and family == "array" and table[key][2] is not ns:
                 continue  # e.g. numpy re-exported inside another namespace: keep the first
             table[key] = (obj, prim, ns if family == "array" else None)
@@ -327,10 +327,19 @@ def lookup(obj):
         _lookup_cache.clear()
         _lookup_cache.update(_build_lookup())
         _cache_key[0] = key
-    hit = _lookup_cache.get(id(obj))
-    if hit is not None and hit[0] is obj:
+    hit = _lookup_cache.get(_identity(obj))
+    if hit is not None and (hit[0] is obj or isinstance(obj, types.MethodType)
+                            and hit[0].__self__ is obj.__self__):
         return hit[1], hit[2]
     return None
+
+
+def _identity(obj):
+    """The lookup key of a callable: its id, or for a bound method (a new object on each
+    attribute access, as ``scipy.stats.norm.logpdf``) its instance's id and its function."""
+    if isinstance(obj, types.MethodType):
+        return ("method", id(obj.__self__), obj.__func__)
+    return id(obj)
 
 
 _loaded = [False]
