@@ -8,12 +8,16 @@ that code.
 __version__ = "0.1.0"
 
 from .api import grad, value_and_grad  # noqa: E402
+from .operators import (  # noqa: E402
+    deriv, elementwise_grad, hessian, holomorphic_grad, hvp, jacobian, jvp, vjp,
+)
 from .errors import (  # noqa: E402
     NonDifferentiableError, NonScalarOutputError, NoRuleError, S2SGradError, SourceError,
     UnsupportedError,
 )
 
 __all__ = [
-    "grad", "value_and_grad", "S2SGradError", "UnsupportedError", "NoRuleError",
+    "grad", "value_and_grad", "jvp", "vjp", "elementwise_grad", "deriv", "jacobian", "hessian",
+    "hvp", "holomorphic_grad", "S2SGradError", "UnsupportedError", "NoRuleError",
     "NonDifferentiableError", "NonScalarOutputError", "SourceError",
 ]

@@ -123,7 +123,7 @@ def grad(fn, wrt=0, *, emit=False):
     def gradient(*args, **kwargs):
         value, grads = _run(fn, wrt_t, args, kwargs)   # the generated code checks the output
         return grads[0] if single else grads
-    return gradient
+    return _mark(gradient, "grad", fn, wrt_t)
 
 
 def value_and_grad(fn, wrt=0, *, emit=False):
@@ -136,4 +136,10 @@ def value_and_grad(fn, wrt=0, *, emit=False):
     def value_and_gradient(*args, **kwargs):
         value, grads = _run(fn, wrt_t, args, kwargs)
         return value, (grads[0] if single else grads)
-    return value_and_gradient
+    return _mark(value_and_gradient, "value_and_grad", fn, wrt_t)
+
+
+def _mark(wrapper, kind, fn, wrt):
+    """Let a derivative of ``wrapper`` transform the generated code it runs (``operators``)."""
+    from .operators import mark, reverse_source_function
+    return mark(wrapper, kind, lambda: reverse_source_function(fn, wrt, kind))

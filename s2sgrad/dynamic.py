@@ -13,7 +13,7 @@ import types
 
 from .errors import NoRuleError, SourceError
 
-__all__ = ["call_fwd", "call_bwd"]
+__all__ = ["call_fwd", "call_bwd", "call_jvp"]
 
 _COMPILED = {}
 
@@ -118,3 +118,66 @@ def _inverse(positions):
     for i, p in enumerate(positions):
         inv[p] = i
     return inv
+
+
+_JVP = {}
+
+
+def _jvp_function(fn, active_names):
+    """``(jvp function, {param: tangent parameter})`` of Python function ``fn``."""
+    key = (fn, active_names)
+    hit = _JVP.get(key)
+    if hit is None:
+        from .codegen import compile_module
+        from .frontend.source import FunctionSource
+        from .transform.calls import Job
+        from .transform.forward import ForwardProgram
+        program = ForwardProgram()
+        job = Job(FunctionSource.of(fn), ("dynamic", fn))
+        program.jobs[job.key] = job
+        spec = program.request(job, active_names)
+        program.run()
+        namespace, _ = compile_module(program.module.source(), program.module.symbols,
+                                      f"{fn.__module__}.{fn.__qualname__}.dynamic_jvp")
+        hit = _JVP[key] = (namespace[spec.jvp_name], spec.tangent_names)
+    return hit
+
+
+def call_jvp(fn, args, kwargs, active, tangents):
+    """Forward mode through ``fn(*args, **kwargs)``: a primitive's rules, a transform, or tracing."""
+    from .rules import registry
+    hit = registry.lookup(fn)
+    if hit is not None:
+        import numpy
+        prim, namespace = hit
+        value = fn(*args, **kwargs)
+        bound = prim.bind(args, kwargs)
+        params = list(prim.signature.parameters)
+        tangent = None
+        for k, t in zip(active, tangents):
+            rule = prim.jvp.get(params[k])
+            if rule is None:
+                raise NoRuleError(prim.qualname, f"{prim.qualname} (argument {params[k]})")
+            part = registry.apply_rule(prim, rule, namespace or numpy, t, value, bound)
+            tangent = part if tangent is None else tangent + part
+        return value, tangent
+    target, receiver = _python_target(fn)
+    if target is not None:
+        try:
+            params = list(inspect.signature(target).parameters)
+            offset = 1 if receiver is not None else 0
+            active_names = tuple(params[k + offset] for k in active)
+            jvp_fn, names = _jvp_function(target, active_names)
+        except SourceError:
+            pass
+        else:
+            lead = (receiver,) if receiver is not None else ()
+            kw = dict(kwargs)
+            kw.update({names[p]: t for p, t in zip(active_names, tangents)})
+            return jvp_fn(*lead, *args, **kw)
+    try:
+        from .fallback import trace_jvp
+    except ImportError:
+        raise NoRuleError(getattr(fn, "__qualname__", repr(fn)),
+                          getattr(fn, "__name__", repr(fn))) from None
+    return trace_jvp(fn, tuple(args), dict(kwargs), tuple(active), tuple(tangents))

@@ -20,7 +20,7 @@ import numpy
 __all__ = [
     "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter",
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
-    "check_scalar", "seed", "call_fwd", "call_bwd", "broadcast_like", "size", "specialize",
+    "check_scalar", "seed", "call_fwd", "call_bwd", "call_jvp", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "share_of_max",
 ]
@@ -486,6 +486,16 @@ def call_fwd(tape, fn, args, kwargs, active):
 def call_bwd(tape, d_out):
     from .dynamic import call_bwd as impl
     return impl(tape, d_out)
+
+
+def call_jvp(fn, args, kwargs, active, tangents):
+    """Forward mode through a call whose target is known only at run time.
+
+    ``tangents`` are the tangents of ``args[k]`` for ``k`` in ``active``;
+    returns ``(value, tangent of the value)``.
+    """
+    from .dynamic import call_jvp as impl
+    return impl(fn, args, kwargs, active, tangents)
 
 
 # Helpers of the wider rule library live in their own modules and are part of

@@ -57,7 +57,15 @@ class FunctionSource:
 
     @classmethod
     def of(cls, fn):
-        """Read the source of a function, bound method or callable object."""
+        """Read the source of a function, bound method or callable object.
+
+        A function made by an s2sgrad operator (``grad(f)``, ``jvp(f)``, ...)
+        reads as the generated function it runs (``__s2sgrad__``), so
+        derivatives of derivatives transform generated code.
+        """
+        marker = getattr(fn, "__s2sgrad__", None)
+        if marker is not None:
+            fn = marker.source_function()
         self_value = None
         if isinstance(fn, types.MethodType):
             self_value, fn = fn.__self__, fn.__func__

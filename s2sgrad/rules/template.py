@@ -314,12 +314,16 @@ def fold_statements(stmts):
         if isinstance(s, gast.If) and _is_specialize(s.test):
             ok, val = static_value(fold(s.test.args[0]))
             out.extend(fold_statements(s.body if ok and val else s.orelse))
+            if _always_returns(out):
+                break  # the branch kept returns: what follows never runs
             continue
         if isinstance(s, gast.If):
             s.test = fold(s.test)
             ok, val = static_value(s.test)
             if ok:
                 out.extend(fold_statements(s.body if val else s.orelse))
+                if _always_returns(out):
+                    break
                 continue
             s.body = fold_statements(s.body) or [gast.Pass()]
             s.orelse = fold_statements(s.orelse)

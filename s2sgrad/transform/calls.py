@@ -19,6 +19,7 @@ from ..analysis.tape import prune
 from ..codegen import ModuleBuilder
 from ..errors import UnsupportedError
 from ..frontend.normalize import assign, call, const, name, normalize, store
+from ..analysis.activity import callee_of
 from ..frontend.source import FunctionSource
 from ..rules import registry
 from .reverse import ReverseBuilder, _tape_pop, _tape_push
@@ -36,6 +37,7 @@ class Job:
         self.binds_receiver = binds_receiver
         self._norm = None
         self.specs = {}
+        self.primal_name = None
 
     @property
     def norm(self):
@@ -79,13 +81,22 @@ class Spec:
 
 
 class Program:
-    """All the functions one transformation generates, in one module."""
+    """All the functions one transformation generates, in one module.
 
-    def __init__(self):
+    With ``joint=True`` every function gets a *combined* function (``grad_g``)
+    and calls recompute: the forward sweep calls the plain function and the
+    backward sweep calls ``grad_g``, so no tape is shared between functions.
+    That costs a second run of each callee's forward sweep, and gives code
+    whose functions only read their arguments, which s2sgrad can differentiate
+    again (``grad(grad(f))``).
+    """
+
+    def __init__(self, joint=False):
         self.module = ModuleBuilder()
         self.jobs = {}
         self.queue = []
         self.entry_spec = None
+        self.joint = joint
 
     # -- jobs and specializations ------------------------------------------------
 
@@ -112,8 +123,8 @@ class Program:
                                  or callee.self_value is not None)
         return self.jobs[key]
 
-    def entry(self, fn, wrt):
-        """The combined gradient function of ``fn`` with respect to parameters ``wrt``."""
+    def _entry_job(self, fn, wrt):
+        """The Job of an entry function and the names of its parameters ``wrt`` (positions)."""
         fsrc = FunctionSource.of(fn)
         job = Job(fsrc, ("entry", fn))
         self.jobs[job.key] = job
@@ -126,14 +137,34 @@ class Program:
                 raise IndexError(f"wrt={w}, but {fsrc.qualname} has {len(params)} positional "
                                  f"parameters")
             active.append(params[w])
+        return job, active
+
+    def entry(self, fn, wrt, seed_ones=False):
+        """The combined gradient function of ``fn`` with respect to parameters ``wrt``.
+
+        With ``seed_ones`` the backward sweep starts from ones shaped like the
+        output (the gradient of the sum of its elements) and takes no seed.
+        """
+        job, active = self._entry_job(fn, wrt)
         spec = Spec(job, active, split=False)
+        spec.seed_ones = seed_ones
         spec.grad_name = self.module.fresh_function_name(f"grad_{job.base_name}")
         self.entry_spec = spec
         self.queue.append(spec)
         self.run()
         return spec
 
-    def request(self, job, active):
+    def split_entry(self, fn, wrt):
+        """``fn``'s split pair (``f_fwd``, ``f_bwd``) for parameters ``wrt``: a vjp."""
+        job, active = self._entry_job(fn, wrt)
+        spec = self.request(job, active, joint=False)
+        self.entry_spec = spec
+        self.run()
+        return spec
+
+    def request(self, job, active, joint=None):
+        if self.joint if joint is None else joint:
+            return self._request_combined(job, active)
         key = tuple(active)
         if key in job.specs:
             return job.specs[key]
@@ -145,6 +176,44 @@ class Program:
         job.specs[key] = spec
         self.queue.append(spec)
         return spec
+
+    def _request_combined(self, job, active):
+        key = ("combined",) + tuple(active)
+        if key in job.specs:
+            return job.specs[key]
+        spec = Spec(job, active, split=False)
+        suffix = "" if not job.specs else "_" + "_".join(active or ("none",))
+        spec.grad_name = self.module.fresh_function_name(f"grad_{job.base_name}{suffix}")
+        ret = job.norm.return_name
+        spec.seed_name = job.norm.namer.fresh(f"d_{ret}" if ret else "d_result")
+        job.specs[key] = spec
+        self.queue.append(spec)
+        return spec
+
+    def primal(self, job):
+        """The name of a plain copy of ``job``'s function in this module.
+
+        A function defined inside another (lifted to module level, its free
+        variables passed as keywords) has no name the generated module can
+        call, so calls that need only its value call this copy.
+        """
+        if job.primal_name is None:
+            job.primal_name = self.module.fresh_function_name(job.base_name)
+            fdef = copy.deepcopy(job.norm.node)
+            fdef.name = job.primal_name
+            fdef.decorator_list = []
+            for n in gast.walk(fdef):
+                callee = getattr(n, "s2s_callee", None) if isinstance(n, gast.Call) else None
+                if callee is not None and callee.kind == "lifted":
+                    n.func = name(self.primal(self.job_for(callee, job)))
+            for st in _walk_statements(fdef.body):
+                if getattr(st, "s2s_line", None) is not None:
+                    st.s2s_origin = (job.fsrc, st.s2s_line)
+            fdef.s2s_doc = (f"{job.fsrc.qualname} ({job.fsrc.display_file}:"
+                            f"{job.fsrc.node.lineno}), lifted out of the function that defines it.")
+            self._bind_globals(fdef, job.fsrc)
+            self.module.add_function(fdef)
+        return job.primal_name
 
     def run(self):
         while self.queue:
@@ -179,7 +248,7 @@ class Program:
 
     def _build(self, spec):
         job = spec.job
-        builder = ReverseBuilder(self, spec)
+        builder = (JointReverseBuilder if self.joint else ReverseBuilder)(self, spec)
         fwd, bwd, seed, grads = builder.build()
         ret = job.norm.return_name
         args = copy.deepcopy(job.norm.node.args)
@@ -206,17 +275,26 @@ class Program:
     def _combined(self, spec, builder, fwd, bwd, seed, grads, ret, args):
         fwd, bwd = prune(fwd, bwd, set(grads) | ({ret} if ret else set()))
         body = self._none_inits(builder, fwd) + fwd
-        start = assign(seed, call(gast.Attribute(value=name("_rt"), attr="seed", ctx=gast.Load()),
-                                  [name(seed), name(ret) if ret else const(None)]))
-        start.s2s_note = f"backward sweep ({seed} is 1 for a scalar output)"
+        ones = getattr(spec, "seed_ones", False)
+        if ones:
+            start = assign(seed, call(gast.Attribute(value=name("_rt"), attr="ones_like",
+                                                     ctx=gast.Load()),
+                                      [name(ret) if ret else const(None)]))
+            start.s2s_note = f"backward sweep from ones: the gradient of the sum of {ret}"
+        else:
+            start = assign(seed, call(gast.Attribute(value=name("_rt"), attr="seed",
+                                                     ctx=gast.Load()),
+                                      [name(seed), name(ret) if ret else const(None)]))
+            start.s2s_note = f"backward sweep ({seed} is 1 for a scalar output)"
         body += [start] + bwd
         if _uses_tape(body):
             body = [assign("_tape", gast.List(elts=[], ctx=gast.Load()))] + body
         result = [name(ret) if ret else const(None)] + [name(g) for g in grads]
         body.append(gast.Return(value=gast.Tuple(elts=result, ctx=gast.Load())))
-        args.args = list(args.args) + [gast.Name(id=seed, ctx=gast.Param(), annotation=None,
-                                                 type_comment=None)]
-        args.defaults = list(args.defaults) + [const(None)]
+        if not ones:
+            args.args = list(args.args) + [gast.Name(id=seed, ctx=gast.Param(), annotation=None,
+                                                     type_comment=None)]
+            args.defaults = list(args.defaults) + [const(None)]
         if args.kwonlyargs:
             raise UnsupportedError(spec.job.fsrc.where(), "keyword-only parameters",
                                    "make them ordinary parameters")
@@ -225,8 +303,9 @@ class Program:
         wrt = ", ".join(spec.active)
         fdef.s2s_doc = (f"{fsrc.qualname} ({fsrc.display_file}:{fsrc.node.lineno}) and its "
                         f"gradient with respect to {wrt}.\n\n"
-                        f"Returns ({ret or 'None'}, {', '.join(grads)}); {seed} is the "
-                        f"cotangent of the output.")
+                        f"Returns ({ret or 'None'}, {', '.join(grads)}); "
+                        + (f"the backward sweep starts from ones like {ret}." if ones else
+                           f"{seed} is the cotangent of the output."))
         return fdef
 
     def _split(self, spec, builder, fwd, bwd, seed, grads, ret, args):
@@ -293,10 +372,84 @@ class Program:
                 n.id = self.module.symbol(value, n.id)
 
 
+class JointReverseBuilder(ReverseBuilder):
+    """Reverse mode whose calls recompute instead of sharing a tape (``Program(joint=True)``).
+
+    ``y = g(a, b)`` stays a plain call in the forward sweep; the backward sweep
+    calls ``grad_g(a, b, d_y=...)`` (the values of ``a`` and ``b`` restored as
+    for any statement) and keeps the adjoints it returns after the value.
+    """
+
+    def __init__(self, program, spec):
+        super().__init__(program, spec)
+        ret = self.norm.return_name
+        seed = getattr(spec, "seed_name", None)
+        if seed and ret:
+            self.adj[ret] = seed
+
+    def _fwd_call_expr(self, value, callee, job, spec):
+        out = copy.deepcopy(value)
+        if callee.kind == "lifted":
+            out.func = name(self.program.primal(job))
+        return out
+
+    def _fwd_assign(self, s):
+        value = s.value
+        if isinstance(value, gast.Call) and s.targets[0].id not in self.active:
+            callee = callee_of(value, self.resolver)
+            if callee.kind == "lifted":
+                out = copy.deepcopy(s)
+                out.value.func = name(self.program.primal(self.program.job_for(callee,
+                                                                               self.spec.job)))
+                return out
+        return super()._fwd_assign(s)
+
+    def _bwd_call_expr(self, s, spec, seed):
+        value = s.value
+        callee = callee_of(value, self.resolver)
+        args = []
+        if spec.job.binds_receiver:
+            args.append(self._receiver(callee, value))
+        args += [copy.deepcopy(a) for a in value.args]
+        kws = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value)) for k in value.keywords]
+        kws.append(gast.keyword(arg=spec.seed_name, value=seed))
+        full = call(spec.grad_name, args, kws)
+        if len(spec.active) == 1:
+            return gast.Subscript(value=full, slice=const(1), ctx=gast.Load())
+        return gast.Subscript(value=full, slice=gast.Slice(lower=const(1), upper=None, step=None),
+                              ctx=gast.Load())
+
+
+def rename_tape(module):
+    """Give the tape of ``module``'s functions a name of its own (``_tape_1``, ...).
+
+    Generated code that will be differentiated again keeps its tape under a
+    name that the next transformation's own ``_tape`` cannot clash with.
+    """
+    used = {n.id for f in module.functions for n in gast.walk(f) if isinstance(n, gast.Name)}
+    k = 1
+    while f"_tape_{k}" in used:
+        k += 1
+    new = f"_tape_{k}"
+    for f in module.functions:
+        for n in gast.walk(f):
+            if isinstance(n, gast.Name) and n.id == "_tape":
+                n.id = new
+    return new
+
+
 def _function(fname, args, body):
     fdef = gast.FunctionDef(name=fname, args=args, body=body or [gast.Pass()],
                             decorator_list=[], returns=None, type_comment=None, type_params=[])
     return fdef
+
+
+def _walk_statements(stmts):
+    for s in stmts:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from _walk_statements(s.body)
+            yield from _walk_statements(s.orelse)
 
 
 def _uses_tape(stmts):

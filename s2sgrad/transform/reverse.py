@@ -337,16 +337,17 @@ class ReverseBuilder:
         if info is None:
             return node
         prim, bound, _ = info
+        rules = self.rules_of(prim)
         va = registry.varargs_param(prim)
         active_params = [p for p, v in bound.items()
-                         if p in prim.vjp and self._any_active(v, p == va)]
-        uses_ans = any(prim.vjp[p].template.reads("ans") for p in active_params)
+                         if p in rules and self._any_active(v, p == va)]
+        uses_ans = any(rules[p].template.reads("ans") for p in active_params)
         for p, child in bound.items():
-            if p == va or isinstance(child, (gast.List, gast.Tuple)) and p in prim.vjp:
+            if p == va or isinstance(child, (gast.List, gast.Tuple)) and p in rules:
                 continue
             if not isinstance(child, gast.expr) or is_atom(child):
                 continue
-            child_needed = any(prim.vjp[q].template.reads(p) for q in active_params)
+            child_needed = any(rules[q].template.reads(p) for q in active_params)
             new = self._plan_expr(child, hoisted, target, needed=child_needed)
             if new is not child:
                 self._replace_child(node, child, new)
@@ -358,6 +359,10 @@ class ReverseBuilder:
                 self.active.add(t)
             return name(t)
         return node
+
+    def rules_of(self, prim):
+        """The rules this transform inlines: reverse (vjp); forward mode reads the jvp rules."""
+        return prim.vjp
 
     def _any_active(self, v, many):
         items = v if many else [v]
@@ -651,12 +656,20 @@ class ReverseBuilder:
         job, bound = plan
         spec = self.program.request(job, active)
         s.s2s_call = ("user", spec, bound)
+        return self._fwd_call_expr(value, callee, job, spec)
+
+    def _fwd_call_expr(self, value, callee, job, spec):
+        """The forward sweep's call of a user function: its ``g_fwd``, which fills the tape."""
         args = [name("_tape")]
         if job.binds_receiver:
             args.append(self._receiver(callee, value))
         args += [copy.deepcopy(a) for a in value.args]
         kws = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value)) for k in value.keywords]
         return call(spec.fwd_name, args, kws)
+
+    def _bwd_call_expr(self, s, spec, seed):
+        """The backward sweep's call of a user function: the adjoints of its active parameters."""
+        return call(spec.bwd_name, [name("_tape"), seed])
 
     def _receiver(self, callee, value):
         if callee.receiver is not None:
@@ -817,7 +830,7 @@ class ReverseBuilder:
             targets = [args[k].id for k in active]
         else:
             spec, bound = s.s2s_call[1], s.s2s_call[2]
-            cts = call(spec.bwd_name, [name("_tape"), seed])
+            cts = self._bwd_call_expr(s, spec, seed)
             targets = [bound[p].id for p in spec.active]
         if not targets:
             return [gast.Expr(value=cts)]

@@ -1,0 +1,596 @@
+"""The differential operators beyond ``grad``: jvp, vjp, elementwise_grad, deriv,
+jacobian, hessian, hvp and holomorphic_grad.
+
+Each compiles generated source (``emit=True`` returns it) and returns a plain
+Python function.  Functions returned by an operator carry a marker
+(``__s2sgrad__``) that tells the compiler which *generated* function they run:
+differentiating ``grad(f)`` transforms the generated gradient of ``f``, so
+derivatives of any order, in any mix of modes, are source transformations of
+generated code.  The generated code read that way is compiled in *joint* mode
+(calls recompute instead of sharing a tape between functions, see
+``transform.calls.Program``), with the tape renamed so that the next
+transformation's own tape cannot clash with it.
+"""
+
+import copy
+import functools
+import inspect
+import math
+import numbers
+
+import gast
+import numpy
+
+from . import runtime as _rt
+from .api import _check_differentiable, _normalize_wrt, _where
+from .api import grad as _grad
+from .errors import NonDifferentiableError, UnsupportedError
+
+__all__ = ["jvp", "vjp", "elementwise_grad", "deriv", "jacobian", "hessian", "hvp",
+           "holomorphic_grad", "mark"]
+
+
+# ---------------------------------------------------------------------------
+# Functions returned by operators, and what they are made of
+# ---------------------------------------------------------------------------
+
+class Derivative:
+    """The marker on a function an operator returned: the generated function behind it."""
+
+    def __init__(self, kind, build):
+        self.kind = kind
+        self._build = build
+        self._fn = None
+
+    def source_function(self):
+        """The generated Python function to read (and transform) instead of the wrapper."""
+        if self._fn is None:
+            self._fn = self._build()
+        return self._fn
+
+    def __repr__(self):
+        return f"<s2sgrad {self.kind}>"
+
+
+def mark(wrapper, kind, build):
+    """Attach a ``Derivative`` marker to ``wrapper``; ``build()`` returns its generated function."""
+    wrapper.__s2sgrad__ = Derivative(kind, build)
+    return wrapper
+
+
+def _unsupported_again(kind):
+    def build():
+        raise UnsupportedError("", f"differentiating the result of s2sgrad.{kind}",
+                               "differentiate the function it is built from instead")
+    return build
+
+
+class _Module:
+    """A generated module, compiled: its source, namespace and the names that matter."""
+
+    def __init__(self, program, label, joint=False):
+        from .codegen import compile_module
+        from .transform.calls import rename_tape
+        if joint:
+            rename_tape(program.module)
+        self.program = program
+        self.source = program.module.source()
+        self.namespace, self.filename = compile_module(self.source, program.module.symbols,
+                                                       label)
+
+    def __getitem__(self, fname):
+        return self.namespace[fname]
+
+
+def _label(fn, kind):
+    return f"{getattr(fn, '__module__', None) or 'main'}.{getattr(fn, '__qualname__', 'fn')}.{kind}"
+
+
+def _entry_params(spec):
+    """The user-visible parameter names of an entry (a bound method's ``self`` left out)."""
+    params = list(spec.job.param_names)
+    if spec.job.fsrc.self_value is not None:
+        params = params[1:]
+    return params
+
+
+def _adapter(program, spec, fname, extra, body, doc):
+    """Add a small function to the module that calls the entry the way the operator does.
+
+    Its parameters are the entry's (defaults included) plus ``extra``; ``body``
+    gets ``(call_args, namer)``, the argument nodes for the entry (the bound
+    instance first, for a method), and returns the statements.
+    """
+    from .frontend.normalize import Namer
+    from .transform.calls import _function
+    fsrc = spec.job.fsrc
+    args = copy.deepcopy(spec.job.norm.node.args)
+    call_args = []
+    if fsrc.self_value is not None:
+        call_args.append(gast.Name(id=program.module.symbol(fsrc.self_value, "instance"),
+                                   ctx=gast.Load(), annotation=None, type_comment=None))
+        args.args = args.args[1:]
+        if len(args.defaults) > len(args.args):
+            args.defaults = args.defaults[len(args.defaults) - len(args.args):]
+    params = [a.id for a in args.args]
+    namer = Namer(params)
+    extra_names = [namer.fresh(e) for e in extra]
+    args.args = list(args.args) + [_param(e) for e in extra_names]
+    if args.defaults and extra_names:
+        args.defaults = list(args.defaults) + [_const(None) for _ in extra_names]
+    call_args += [_name(p) for p in params]
+    holder = _function(fname, args, [gast.Pass()])
+    program._bind_globals(holder, fsrc)      # defaults read the user's globals
+    holder.body = body(call_args, extra_names, namer)
+    holder.s2s_doc = doc
+    program.module.add_function(holder)
+    return fname
+
+
+def _name(id_):
+    return gast.Name(id=id_, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def _store(id_):
+    return gast.Name(id=id_, ctx=gast.Store(), annotation=None, type_comment=None)
+
+
+def _param(id_):
+    return gast.Name(id=id_, ctx=gast.Param(), annotation=None, type_comment=None)
+
+
+def _const(v):
+    return gast.Constant(value=v, kind=None)
+
+
+def _call(fname, args, keywords=()):
+    return gast.Call(func=_name(fname), args=list(args), keywords=list(keywords))
+
+
+def _unpack(targets, value):
+    return gast.Assign(targets=[gast.Tuple(elts=[_store(t) for t in targets], ctx=gast.Store())],
+                       value=value, type_comment=None)
+
+
+def _ret(*names):
+    if len(names) == 1:
+        return gast.Return(value=_name(names[0]))
+    return gast.Return(value=gast.Tuple(elts=[_name(n) for n in names], ctx=gast.Load()))
+
+
+def _describe_wrt(spec):
+    return ", ".join(spec.active)
+
+
+# ---------------------------------------------------------------------------
+# Reverse-mode modules (grad, value_and_grad, elementwise_grad, vjp)
+# ---------------------------------------------------------------------------
+
+_CACHE = {}
+
+
+def _cached(key, make):
+    hit = _CACHE.get(key)
+    if hit is None:
+        hit = _CACHE[key] = make()
+    return hit
+
+
+def _reverse_module(fn, wrt, kind, joint):
+    """A reverse-mode module for ``fn`` with an adapter function for operator ``kind``.
+
+    ``kind`` is ``grad``, ``value_and_grad`` or ``elementwise_grad``.  Returns
+    ``(module, entry spec, adapter name)``.
+    """
+    def make():
+        from .transform.calls import Program
+        program = Program(joint=joint)
+        spec = program.entry(fn, wrt, seed_ones=(kind == "elementwise_grad"))
+        base = spec.job.base_name
+        n = len(spec.active)
+
+        def body(call_args, extra, namer):
+            value = namer.fresh("value")
+            grads = [namer.fresh("d_" + p) for p in spec.active]
+            out = [_unpack([value] + grads, _call(spec.grad_name, call_args))]
+            if kind == "value_and_grad":
+                if n == 1:
+                    return out + [_ret(value, grads[0])]
+                inner = gast.Tuple(elts=[_name(g) for g in grads], ctx=gast.Load())
+                return out + [gast.Return(value=gast.Tuple(elts=[_name(value), inner],
+                                                           ctx=gast.Load()))]
+            return out + [_ret(*grads)]
+        title = {"grad": "gradient", "value_and_grad": "value_and_gradient",
+                 "elementwise_grad": "elementwise_gradient"}[kind]
+        doc = {"grad": f"s2sgrad.grad({spec.job.fsrc.qualname}): the gradient with respect to "
+                       f"{_describe_wrt(spec)}.",
+               "value_and_grad": f"s2sgrad.value_and_grad({spec.job.fsrc.qualname}).",
+               "elementwise_grad": f"s2sgrad.elementwise_grad({spec.job.fsrc.qualname}): the "
+                                   f"gradient of the sum of its outputs with respect to "
+                                   f"{_describe_wrt(spec)}."}[kind]
+        adapter = _adapter(program, spec, program.module.fresh_function_name(f"{title}_of_{base}"),
+                           [], body, doc)
+        module = _Module(program, _label(fn, kind + ("_joint" if joint else "")), joint)
+        return module, spec, adapter
+    return _cached(("reverse", kind, joint, fn, wrt), make)
+
+
+def reverse_source_function(fn, wrt, kind):
+    """The generated function behind ``grad(fn, wrt)`` (or another reverse operator)."""
+    module, _, adapter = _reverse_module(fn, wrt, kind, joint=True)
+    return module[adapter]
+
+
+# ---------------------------------------------------------------------------
+# Forward-mode modules (jvp, deriv, hvp)
+# ---------------------------------------------------------------------------
+
+def _forward_module(fn, wrt, kind, seeds=None):
+    """A forward-mode module for ``fn`` with an adapter for operator ``kind``.
+
+    ``kind`` is ``jvp`` (value and tangent), ``deriv`` (the tangent alone,
+    seeded) or ``hvp`` (the tangent alone, for ``fn`` a gradient).
+    """
+    seed_key = tuple(sorted((seeds or {}).items()))
+
+    def make():
+        from .transform.forward import ForwardProgram
+        program = ForwardProgram()
+        spec = program.entry(fn, wrt, seeds)
+        base = spec.job.base_name
+        tangent_params = [p for p in spec.active if p not in spec.seeds]
+        single = len(tangent_params) == 1
+
+        def body(call_args, extra, namer):
+            if kind == "jvp" and not single:
+                kws = [gast.keyword(arg=spec.tangent_names[p],
+                                    value=gast.Subscript(value=_name(extra[0]), slice=_const(k),
+                                                         ctx=gast.Load()))
+                       for k, p in enumerate(tangent_params)]
+            else:
+                kws = [gast.keyword(arg=spec.tangent_names[p], value=_name(e))
+                       for p, e in zip(tangent_params, extra)]
+            entry_call = _call(spec.jvp_name, call_args, kws)
+            if kind == "jvp":
+                return [gast.Return(value=entry_call)]
+            value, tangent = namer.fresh("value"), namer.fresh("tangent")
+            return [_unpack([value, tangent], entry_call), _ret(tangent)]
+        if kind == "jvp":
+            extra = ["t_" + tangent_params[0]] if single else ["tangents"]
+            title, doc = "jvp", (f"s2sgrad.jvp({spec.job.fsrc.qualname}): the value and its "
+                                 f"derivative along the tangent of {', '.join(tangent_params)}.")
+        elif kind == "deriv":
+            extra = []
+            title, doc = "derivative", f"s2sgrad.deriv({spec.job.fsrc.qualname})."
+        else:
+            extra = ["v_" + p for p in tangent_params]
+            title, doc = "hvp", (f"s2sgrad.hvp: the derivative of {spec.job.fsrc.qualname} "
+                                 f"along {', '.join(extra)}.")
+        adapter = _adapter(program, spec, program.module.fresh_function_name(f"{title}_of_{base}"),
+                           extra, body, doc)
+        module = _Module(program, _label(fn, kind))
+        return module, spec, adapter
+    return _cached(("forward", kind, fn, wrt, seed_key), make)
+
+
+# ---------------------------------------------------------------------------
+# Argument checks and tangent structure
+# ---------------------------------------------------------------------------
+
+def _bind_args(fn, args, kwargs, wrt):
+    sig = inspect.signature(fn)
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"{getattr(fn, '__qualname__', fn)}: {exc}") from None
+    names = list(sig.parameters)
+    for w in wrt:
+        if w >= len(args):
+            raise NonDifferentiableError(
+                f"{_where(fn)}: differentiating with respect to argument {w} "
+                f"({names[w] if w < len(names) else '?'}), but it was not passed positionally")
+        _check_differentiable(fn, names[w], args[w])
+
+
+def _lead(fn):
+    self_value = getattr(fn, "__self__", None)
+    return () if self_value is None else (self_value,)
+
+
+def _match_out(t, value):
+    if value is None:
+        return None
+    return _rt.match(t, value)
+
+
+def _is_scalar(x):
+    return isinstance(x, (numbers.Number, numpy.number)) or (
+        isinstance(x, numpy.ndarray) and x.ndim == 0)
+
+
+# ---------------------------------------------------------------------------
+# The operators
+# ---------------------------------------------------------------------------
+
+def jvp(fn, wrt=0, *, emit=False):
+    """Forward mode: ``jvp(f, wrt)(*args, tangent) -> (value, tangent of the value)``.
+
+    ``tangent`` has the structure of argument ``wrt`` (a tuple of tangents
+    when ``wrt`` is a tuple).  The generated code runs ``f``'s control flow
+    once, each line followed by its tangent line; ``emit=True`` returns it.
+    """
+    wrt_t, single = _normalize_wrt(wrt)
+    if emit:
+        return _forward_module(fn, wrt_t, "jvp")[0].source
+
+    @functools.wraps(fn)
+    def jvp_fn(*args, **kwargs):
+        if not args:
+            raise TypeError(f"{getattr(fn, '__qualname__', fn)}: jvp needs the arguments and a "
+                            f"tangent")
+        *args, tangent = args
+        module, spec, _ = _forward_module(fn, wrt_t, "jvp")
+        _bind_args(fn, args, kwargs, wrt_t)
+        tangents = (tangent,) if single else tuple(tangent)
+        if len(tangents) != len(wrt_t):
+            raise ValueError(f"jvp of {fn.__qualname__} with respect to {wrt_t} needs "
+                             f"{len(wrt_t)} tangents, got {len(tangents)}")
+        kw = dict(kwargs)
+        for p, t in zip(spec.active, tangents):
+            kw[spec.tangent_names[p]] = t
+        value, t_out = module[spec.jvp_name](*_lead(fn), *args, **kw)
+        return value, _match_out(t_out, value)
+    return mark(jvp_fn, "jvp", lambda: _source(*_forward_module(fn, wrt_t, "jvp")))
+
+
+def _source(module, spec, adapter):
+    return module[adapter]
+
+
+def deriv(fn, *, emit=False):
+    """The derivative of a function of one scalar, by forward mode: ``deriv(f)(x) = f'(x)``.
+
+    The tangent of ``x`` is the constant 1.0, folded into the generated code.
+    For an array ``x``, the tangent is ones like ``x``: for a function that
+    works elementwise, that gives each element's derivative.
+    """
+    if emit:
+        return _forward_module(fn, (0,), "deriv", {0: "one"})[0].source
+
+    @functools.wraps(fn)
+    def derivative(*args, **kwargs):
+        _bind_args(fn, args, kwargs, (0,))
+        seed = "one" if _is_scalar(args[0]) else "ones"
+        module, spec, adapter = _forward_module(fn, (0,), "deriv", {0: seed})
+        value, t_out = module[spec.jvp_name](*_lead(fn), *args, **kwargs)
+        return _match_out(t_out, value)
+    return mark(derivative, "deriv",
+                lambda: _source(*_forward_module(fn, (0,), "deriv", {0: "one"})))
+
+
+def elementwise_grad(fn, wrt=0, *, emit=False):
+    """The gradient of ``sum(f(x))``: for a function that works elementwise, each
+    element's derivative (a vector-Jacobian product with ones, as in Autograd)."""
+    wrt_t, single = _normalize_wrt(wrt)
+    if emit:
+        return _reverse_module(fn, wrt_t, "elementwise_grad", joint=False)[0].source
+
+    @functools.wraps(fn)
+    def elementwise_gradient(*args, **kwargs):
+        module, spec, _ = _reverse_module(fn, wrt_t, "elementwise_grad", joint=False)
+        _bind_args(fn, args, kwargs, wrt_t)
+        out = module[spec.grad_name](*_lead(fn), *args, **kwargs)
+        grads = tuple(_rt.match(g, args[w]) for g, w in zip(out[1:], wrt_t))
+        return grads[0] if single else grads
+    return mark(elementwise_gradient, "elementwise_grad",
+                lambda: reverse_source_function(fn, wrt_t, "elementwise_grad"))
+
+
+def holomorphic_grad(fn, wrt=0, *, emit=False):
+    """The complex derivative ``f'(z)`` of a holomorphic ``f`` (a complex argument).
+
+    s2sgrad's reverse rules propagate ``g * f'(z)`` without conjugation, so
+    the gradient with the seed 1 is the derivative itself; this checks that
+    the argument is complex, since for a real argument ``grad`` is what you want.
+    """
+    wrt_t, single = _normalize_wrt(wrt)
+    inner = _grad(fn, wrt, emit=emit)
+    if emit:
+        return inner
+
+    @functools.wraps(fn)
+    def holomorphic_gradient(*args, **kwargs):
+        for w in wrt_t:
+            if w < len(args) and not numpy.iscomplexobj(args[w]):
+                raise NonDifferentiableError(
+                    f"{_where(fn)}: holomorphic_grad needs a complex argument {w}, got "
+                    f"{type(args[w]).__name__}; pass complex values (x + 0j) or use grad")
+        return inner(*args, **kwargs)
+    holomorphic_gradient.__s2sgrad__ = inner.__s2sgrad__
+    return holomorphic_gradient
+
+
+def vjp(fn, wrt=0, *, emit=False):
+    """Reverse mode for any output: ``vjp(f, wrt)(*args) -> (value, backward)``.
+
+    ``backward(cotangent)`` returns the gradient of ``<cotangent, f(*args)>``
+    with respect to argument ``wrt`` (a tuple for a tuple ``wrt``); the
+    cotangent has the structure of the value.  The forward sweep runs once
+    (``f_fwd``); ``backward`` runs the backward sweep (``f_bwd``) on what it
+    saved, and can be called again (the forward sweep is rerun when the saved
+    values cannot be replayed).
+    """
+    wrt_t, single = _normalize_wrt(wrt)
+    if emit:
+        return _vjp_module(fn, wrt_t)[0].source
+
+    @functools.wraps(fn)
+    def vjp_fn(*args, **kwargs):
+        module, spec, replay = _vjp_module(fn, wrt_t)
+        _bind_args(fn, args, kwargs, wrt_t)
+        lead = _lead(fn)
+        if not spec.split:
+            value = fn(*args, **kwargs)
+
+            def backward(cotangent):
+                out = module[spec.grad_name](*lead, *args, **kwargs, **{spec.seed_name: cotangent})
+                grads = tuple(_rt.match(g, args[w]) for g, w in zip(out[1:], wrt_t))
+                return grads[0] if single else grads
+            return value, backward
+        fwd, bwd = module[spec.fwd_name], module[spec.bwd_name]
+        tape = []
+        value = fwd(tape, *lead, *args, **kwargs)
+        saved = [tape]
+
+        def backward(cotangent):
+            if saved:
+                tape = saved.pop() if not replay else list(saved[0])
+            else:
+                tape = []
+                fwd(tape, *lead, *args, **kwargs)
+            cts = bwd(tape, cotangent)
+            cts = (cts,) if len(spec.active) == 1 else tuple(cts)
+            grads = tuple(_rt.match(g, args[w]) for g, w in zip(cts, wrt_t))
+            return grads[0] if single else grads
+        return value, backward
+    return mark(vjp_fn, "vjp", _unsupported_again("vjp"))
+
+
+def _vjp_module(fn, wrt):
+    """The split pair of ``fn`` (or its combined function when a split is not possible)."""
+    def make():
+        from .transform.calls import Program
+        program = Program()
+        try:
+            spec = program.split_entry(fn, wrt)
+        except UnsupportedError:
+            program = Program(joint=True)
+            spec = program.entry(fn, wrt)
+            spec.seed_name = _seed_param(program, spec)
+        module = _Module(program, _label(fn, "vjp"))
+        replay = not any(_writes_items(job) for job in program.jobs.values() if job._norm)
+        return module, spec, replay
+    return _cached(("vjp", fn, wrt), make)
+
+
+def _seed_param(program, spec):
+    for f in program.module.functions:
+        if f.name == spec.grad_name:
+            return f.args.args[-1].id
+    raise AssertionError("entry not generated")
+
+
+def _writes_items(job):
+    for n in gast.walk(job.norm.node):
+        if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript):
+            return True
+    return False
+
+
+def hvp(fn, wrt=0, *, emit=False):
+    """The Hessian-vector product ``hvp(f, wrt)(*args, v)``, without forming the Hessian.
+
+    Forward mode over the generated gradient: the tangent of ``grad(f)`` along
+    ``v`` (a tuple of vectors for a tuple ``wrt``).
+    """
+    wrt_t, single = _normalize_wrt(wrt)
+    gradient = _grad(fn, wrt)
+    if emit:
+        return _forward_module(gradient, wrt_t, "hvp")[0].source
+
+    @functools.wraps(fn)
+    def hessian_vector_product(*args, **kwargs):
+        if not args:
+            raise TypeError(f"{fn.__qualname__}: hvp needs the arguments and a vector")
+        *args, v = args
+        module, spec, adapter = _forward_module(gradient, wrt_t, "hvp")
+        _bind_args(fn, args, kwargs, wrt_t)
+        vs = (v,) if single else tuple(v)
+        kw = dict(kwargs)
+        for p, t in zip(spec.active, vs):
+            kw[spec.tangent_names[p]] = t
+        grads, t_grads = module[spec.jvp_name](*_lead(fn), *args, **kw)
+        if single:
+            return _rt.match(t_grads, args[wrt_t[0]])
+        return tuple(_rt.match(t, args[w]) for t, w in zip(t_grads, wrt_t))
+    return mark(hessian_vector_product, "hvp",
+                lambda: _source(*_forward_module(gradient, wrt_t, "hvp")))
+
+
+def jacobian(fn, wrt=0, *, emit=False):
+    """The Jacobian of ``fn`` with respect to argument ``wrt``: shape ``out.shape + x.shape``.
+
+    Built from whichever sweep needs fewer runs: forward mode (one column per
+    element of ``x``) when ``x`` has at most as many elements as the output,
+    else reverse mode (one forward sweep, then one backward sweep per element
+    of the output).  ``emit=True`` returns both modules' source.
+    """
+    wrt_t, single = _normalize_wrt(wrt)
+    if not single:
+        raise TypeError("jacobian takes one argument position (wrt=int)")
+    w = wrt_t[0]
+    forward = jvp(fn, w)
+    reverse = vjp(fn, w)
+    if emit:
+        return jvp(fn, w, emit=True) + "\n" + vjp(fn, w, emit=True)
+
+    @functools.wraps(fn)
+    def jacobian_fn(*args, **kwargs):
+        _bind_args(fn, args, kwargs, wrt_t)
+        x = numpy.asarray(args[w])
+        value, backward = reverse(*args, **kwargs)
+        out = numpy.asarray(value)
+        if x.size <= out.size:
+            return _columns(lambda t: forward(*args, t, **kwargs)[1], x, out.shape)
+        return _rows(backward, x, out)
+    return mark(jacobian_fn, "jacobian", _unsupported_again("jacobian"))
+
+
+def _columns(tangent_of, x, out_shape):
+    """``J[..., j] = tangent_of(e_j)`` for each element ``j`` of ``x``."""
+    jac = numpy.zeros(tuple(out_shape) + x.shape, dtype=numpy.result_type(x.dtype, float))
+    flat = jac.reshape(tuple(out_shape) + (x.size,))
+    for j in range(x.size):
+        e = numpy.zeros(x.size, dtype=x.dtype if x.dtype.kind in "fc" else float)
+        e[j] = 1.0
+        col = tangent_of(e.reshape(x.shape) if x.ndim else float(e[0]))
+        if numpy.iscomplexobj(col) and not numpy.iscomplexobj(flat):
+            jac = jac.astype(complex)
+            flat = jac.reshape(tuple(out_shape) + (x.size,))
+        flat[..., j] = col
+    return jac if jac.ndim else float(jac)
+
+
+def _rows(backward, x, out):
+    """``J[i, ...] = backward(e_i)`` for each element ``i`` of the output."""
+    jac = numpy.zeros(out.shape + x.shape, dtype=numpy.result_type(x.dtype, out.dtype, float))
+    flat = jac.reshape((out.size,) + x.shape)
+    for i in range(out.size):
+        e = numpy.zeros(out.size, dtype=float)
+        e[i] = 1.0
+        flat[i] = backward(e.reshape(out.shape) if out.ndim else 1.0)
+    return jac
+
+
+def hessian(fn, wrt=0, *, emit=False):
+    """The Hessian of a scalar ``fn``: forward mode over the generated gradient.
+
+    One forward-over-reverse sweep (``hvp``) per element of the argument; the
+    result has shape ``x.shape + x.shape``.
+    """
+    wrt_t, single = _normalize_wrt(wrt)
+    if not single:
+        raise TypeError("hessian takes one argument position (wrt=int)")
+    product = hvp(fn, wrt)
+    if emit:
+        return hvp(fn, wrt, emit=True)
+
+    @functools.wraps(fn)
+    def hessian_fn(*args, **kwargs):
+        _bind_args(fn, args, kwargs, wrt_t)
+        x = numpy.asarray(args[wrt_t[0]])
+        return _columns(lambda v: product(*args, v, **kwargs), x, x.shape)
+    return mark(hessian_fn, "hessian", _unsupported_again("hessian"))
+
+
+_unused = (math,)

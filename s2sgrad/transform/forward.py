@@ -1,0 +1,714 @@
+"""Forward mode: tangent code, each line of the function followed by its tangent line.
+
+``ForwardBuilder`` turns one normalized function into one function that returns
+its value and the tangent of its value: ``jvp_f(x, n, t_x) -> (result,
+t_result)``.  The control flow is the user's own, run once, so nothing is saved
+and there is no tape.  Each assignment ``y = e`` is followed by ``t_y = ...``,
+the derivative rules of the primitives in ``e`` (their ``jvp_<param>`` rules)
+inlined and summed over the arguments that carry tangents.
+
+Tangents are tracked statically, as the reverse transform tracks adjoints: a
+tangent that is certainly zero has no variable, and zeros are materialized only
+where control flow merges a path that made a tangent with one that did not, or
+a loop carries one.  In-place writes and list operations are mirrored on the
+tangent (``y[i] = e`` is followed by ``t_y[i] = t_e``, ``l.append(e)`` by
+``t_l.append(t_e)``), so the tangent of a container keeps its structure.
+
+The builder reuses the reverse transform's planning (values the rules need are
+kept in variables), value classification, aliasing checks and call binding; a
+user function called with arguments that carry tangents gets a ``g_jvp`` of
+its own in the same module (``ForwardProgram``), once per pattern of such
+arguments.
+"""
+
+import copy
+
+import gast
+
+from ..analysis import liveness
+from ..analysis.activity import callee_of, walk_stmts
+from ..errors import NoRuleError, UnsupportedError
+from ..frontend.normalize import Namer, assign, call, const, name, store
+from ..optimize import ShapeClasses, optimize
+from ..rules import registry
+from ..rules.template import inline
+from .calls import Program, Spec, _function
+from .reverse import ReverseBuilder, _FwdCtx, _is_break_check, _loads, _rt, _rt_call, to_text
+
+__all__ = ["ForwardBuilder", "ForwardProgram"]
+
+# Stands for the value of the expression being differentiated until the
+# builder knows where that value lives (rules such as exp's read it).
+_ANS = "__s2s_ans__"
+
+# Primitives whose result can be a list or tuple: their tangents add with _rt.add.
+_CONTAINER_RESULTS = {"unstack", "split", "array_split", "hsplit", "vsplit", "dsplit",
+                      "split_like", "split_as", "array_vjp", "extremum_vjp", "repeat_like",
+                      "meshgrid", "broadcast_arrays"}
+
+# List and dict methods that change their receiver, and the argument that is stored.
+_MUTATORS = {"append": 0, "extend": 0, "insert": 1, "update": 0}
+
+
+class ForwardProgram(Program):
+    """All the tangent functions of one forward-mode transformation, in one module."""
+
+    def entry(self, fn, wrt, seeds=None):
+        """The tangent function of ``fn`` for the positional parameters ``wrt``.
+
+        ``seeds`` maps parameter positions to a fixed tangent (``"one"``: the
+        constant 1.0, ``"ones"``: ones shaped like the argument); those
+        tangents are not parameters of the generated function.
+        """
+        job, active = self._entry_job(fn, wrt)
+        spec = Spec(job, active, split=False)
+        spec.entry = True
+        params = list(active)
+        spec.seeds = {params[k]: kind for k, kind in (seeds or {}).items()}
+        spec.jvp_name = self.module.fresh_function_name(f"jvp_{job.base_name}")
+        spec.tangent_names = _tangent_names(job, [p for p in active if p not in spec.seeds])
+        self.entry_spec = spec
+        self.queue.append(spec)
+        self.run()
+        return spec
+
+    def request(self, job, active):
+        key = ("jvp",) + tuple(active)
+        if key in job.specs:
+            return job.specs[key]
+        spec = Spec(job, active, split=False)
+        spec.entry = False
+        spec.seeds = {}
+        suffix = "" if not job.specs else "_" + "_".join(active)
+        spec.jvp_name = self.module.fresh_function_name(f"{job.base_name}{suffix}_jvp")
+        spec.tangent_names = _tangent_names(job, active)
+        job.specs[key] = spec
+        self.queue.append(spec)
+        return spec
+
+    def _build(self, spec):
+        builder = ForwardBuilder(self, spec)
+        fdef = builder.build()
+        self._bind_globals(fdef, spec.job.fsrc)
+        return [fdef]
+
+
+class ForwardBuilder(ReverseBuilder):
+    """Builds the tangent function of one (function, parameters with tangents) pair."""
+
+    def __init__(self, program, spec):
+        super().__init__(program, spec)
+        self.namer = Namer(self.norm.namer.used)   # names of this function only
+        self.tan = {}            # variable -> its tangent's name
+        self.const_tan = {}      # parameter -> constant tangent (a seed never reassigned)
+        self.none_inits = set()  # variables a zero tangent is made for before they surely exist
+        self.shapes = None
+
+    def rules_of(self, prim):
+        return prim.jvp
+
+    def t(self, var):
+        """The tangent variable of ``var``."""
+        if var not in self.tan:
+            self.tan[var] = self.namer.fresh("t_" + var)
+        if self.shapes is not None:
+            self.shapes.adjoints[self.tan[var]] = var   # a tangent has its variable's shape
+        return self.tan[var]
+
+    def tangent_ref(self, var):
+        if var in self.const_tan:
+            return copy.deepcopy(self.const_tan[var])
+        return name(self.t(var))
+
+    # -- entry point -----------------------------------------------------------
+
+    def build(self):
+        spec = self.spec
+        for p in spec.active_params:
+            if p not in self.params:
+                raise UnsupportedError(self.where(), f"{self.fsrc.qualname} has no parameter {p!r}")
+        body = copy.deepcopy(self.norm.node.body)   # planning rewrites statements
+        self._classify_values(body)
+        self._check_aliasing(body)
+        body = self._plan_block(body)
+        self._find_owned(body)
+        self.shapes = ShapeClasses(body, self.params, self.resolver, {})
+        written = self._written_in_place(body) & set(self.params)
+        assigned = liveness.maybe_assigned(body)
+        state = set()
+        prologue = []
+        tparams = []
+        for p, t in spec.tangent_names.items():
+            self.tan[p] = t
+            self.namer.reserve(t)
+        for p in spec.active_params:
+            state.add(p)
+            kind = spec.seeds.get(p)
+            if kind is None:
+                tparams.append(self.t(p))
+            elif kind == "one" and p not in assigned and p not in written:
+                self.const_tan[p] = const(1.0)
+            else:
+                seed = const(1.0) if kind == "one" else _rt_call("ones_like", name(p))
+                prologue.append(self._mark(assign(self.t(p), seed)))
+        if written & set(spec.active_params) and not spec.entry:
+            p = sorted(written & set(spec.active_params))[0]
+            raise UnsupportedError(
+                self.where(self.fsrc.node), f"{self.fsrc.name} writing into its argument {p!r}",
+                "the caller would see the change; copy it first (p = p.copy()) and return it")
+        for p in sorted(written):
+            copy_stmt = assign(p, _rt_call("copy", name(p)))
+            copy_stmt.s2s_note = f"{p} is written in place: work on a copy of the caller's value"
+            prologue.append(copy_stmt)
+            if p in state and p not in self.const_tan:
+                prologue.append(self._mark(assign(self.t(p), _rt_call("copy", name(self.t(p))))))
+        self.tag(prologue, self.fsrc.node.lineno)
+        code = self._tan_block(body, state, _FwdCtx(set(self.params), set(self.params)))
+        code = prologue + code
+        inits = [assign(v, const(None)) for v in sorted(self.none_inits)]
+        if inits:
+            inits[0].s2s_note = "assigned on some paths only: their zero tangents need a value"
+            code = inits + code
+        code = _drop_dead_tangents(code)
+        optimize(code, self.shapes)
+        simplify(code)
+        args = copy.deepcopy(self.norm.node.args)
+        defaults = bool(args.defaults)
+        args.args = list(args.args) + [gast.Name(id=t, ctx=gast.Param(), annotation=None,
+                                                 type_comment=None) for t in tparams]
+        if defaults:
+            args.defaults = list(args.defaults) + [const(None) for _ in tparams]
+        fdef = _function(spec.jvp_name, args, code)
+        ret = self.norm.return_name or "None"
+        wrt = ", ".join(spec.active_params)
+        fsrc = self.fsrc
+        seeded = [f"{p} = {'1.0' if k == 'one' else 'ones'}" for p, k in spec.seeds.items()]
+        fdef.s2s_doc = (f"{fsrc.qualname} ({fsrc.display_file}:{fsrc.node.lineno}) and its "
+                        f"derivative along the tangent of {wrt}"
+                        + (f" (seeded {', '.join(seeded)})" if seeded else "") + ".\n\n"
+                        f"Returns ({ret}, t_{ret}): the value and its tangent.")
+        return fdef
+
+    def _find_owned(self, body):
+        """Variables whose tangent is changed in place (item writes, list methods)."""
+        for s in walk_stmts(body):
+            if isinstance(s, gast.Assign):
+                t = s.targets[0]
+                if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+                    self.owned.add(t.value.id)
+            call_node = s.value if isinstance(s, (gast.Expr, gast.Assign)) else None
+            if isinstance(call_node, gast.Call):
+                c = callee_of(call_node, self.resolver)
+                if c.kind == "container" and isinstance(c.receiver, gast.Name) \
+                        and call_node.func.attr in tuple(_MUTATORS) + ("pop",):
+                    self.owned.add(c.receiver.id)
+        self.owned &= self.active
+
+    # -- statements ------------------------------------------------------------
+
+    def _mark(self, s):
+        s.s2s_tangent = True
+        return s
+
+    def _tan_block(self, stmts, state, ctx):
+        out = []
+        for s in stmts:
+            out.extend(self.tag(self._tan_stmt(s, state, ctx), getattr(s, "s2s_line", None)))
+        return out
+
+    def _tan_stmt(self, s, state, ctx):
+        if isinstance(s, gast.Assign):
+            t = s.targets[0]
+            if isinstance(t, gast.Name):
+                out = self._tan_assign(s, t.id, state)
+                ctx.maybe.add(t.id)
+                ctx.definite.add(t.id)
+                return out
+            if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+                return self._tan_setitem(s, t, state)
+            if isinstance(t, gast.Attribute) and self.active_expr(s.value):
+                raise UnsupportedError(self.where(s), "storing a value that carries a derivative "
+                                       "in an object attribute",
+                                       "keep it in a local variable, list or dict")
+            return [copy.deepcopy(s)]
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+            callee = callee_of(s.value, self.resolver)
+            if callee.kind == "container" and isinstance(callee.receiver, gast.Name):
+                return self._tan_container_call(s, None, callee, state)
+            if callee.kind in ("user", "lifted", "dynamic"):
+                return self._tan_call(s, None, state)
+            return [copy.deepcopy(s)]
+        if isinstance(s, gast.If):
+            return self._tan_if(s, state, ctx)
+        if isinstance(s, (gast.For, gast.While)):
+            return self._tan_loop(s, state, ctx)
+        if isinstance(s, gast.Return):
+            return [self._tan_return(s, state)]
+        return [copy.deepcopy(s)]
+
+    def _tan_assign(self, s, v, state):
+        value = s.value
+        if isinstance(value, gast.Call):
+            callee = callee_of(value, self.resolver)
+            if callee.kind in ("user", "lifted", "dynamic"):
+                return self._tan_call(s, v, state)
+            if callee.kind == "container" and isinstance(callee.receiver, gast.Name):
+                return self._tan_container_call(s, v, callee, state)
+        primal = copy.deepcopy(s)
+        if v not in self.active:
+            state.discard(v)
+            return [primal]
+        pre = []
+        tan = self._tangent(value, state, pre, name(_ANS))
+        if tan is None:
+            state.discard(v)
+            return [primal]
+        if v in self.owned and not self._fresh_tangent(tan):
+            tan = _rt_call("copy", tan)
+        state.add(v)
+        return self._order(primal, pre, self._mark(assign(self.t(v), tan)), v, name(v))
+
+    def _order(self, primal, pre, tline, var, ans):
+        """The primal statement and its tangent statements, in an order that reads right.
+
+        The tangent follows the primal line unless the right side reads the
+        variable it overwrites; then the tangent goes first (it needs the old
+        value), and if it also needs the new value, that is computed into a
+        temporary first.
+        """
+        tangent = pre + [tline]
+        if var not in _loads(primal.value):
+            return [primal] + _substitute(tangent, ans)
+        if not _mentions(tangent, _ANS):
+            return tangent + [primal]
+        # The value may be wanted only for its shape (``broadcast_like(t, ans)``):
+        # spelled as the right side, the optimizer replaces it by a cheaper
+        # expression of the same shape, or removes it.
+        candidate = _substitute(copy.deepcopy(tangent), primal.value)
+        optimize(candidate, self.shapes)
+        if not _contains(candidate, primal.value):
+            return candidate + [primal]
+        tmp = self.namer.fresh(f"{var}_new")
+        first = assign(tmp, primal.value)
+        last = assign(copy.deepcopy(primal.targets[0]), name(tmp))
+        return [first] + _substitute(tangent, name(tmp)) + [last]
+
+    def _fresh_tangent(self, expr):
+        if isinstance(expr, (gast.List, gast.Tuple, gast.Dict)):
+            return True
+        return self._fresh(expr)
+
+    def _tan_setitem(self, s, t, state):
+        v = t.value.id
+        primal = copy.deepcopy(s)
+        if v not in self.active:
+            return [primal]
+        pre = []
+        tan = self._tangent(s.value, state, pre, name(_ANS))
+        code = []
+        if v not in state:
+            code.append(self._mark(assign(self.t(v), _rt_call("zeros_like", name(v)))))
+            state.add(v)
+        target = gast.Subscript(value=name(self.t(v)), slice=copy.deepcopy(t.slice),
+                                ctx=gast.Store())
+        if tan is None:
+            if v in self.containers:
+                zero = _rt_call("zeros_like", gast.Subscript(value=name(v),
+                                                             slice=copy.deepcopy(t.slice),
+                                                             ctx=gast.Load()))
+            else:
+                zero = const(0.0)
+            return code + [primal, self._mark(assign(target, zero))]
+        item = gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice), ctx=gast.Load())
+        return code + self._order(primal, pre, self._mark(assign(target, tan)), v, item)
+
+    def _tan_container_call(self, s, v, callee, state):
+        """``l.append(e)`` and friends: the same call on the tangent of ``l``."""
+        c = s.value
+        lst = callee.receiver.id
+        method = c.func.attr
+        primal = copy.deepcopy(s)
+        if lst not in self.active:
+            if v is not None:
+                state.discard(v)
+            return [primal]
+        code = []
+        if method in _MUTATORS or method == "pop":
+            if lst not in state:
+                code.append(self._mark(assign(self.t(lst), _rt_call("zeros_like", name(lst)))))
+                state.add(lst)
+            args = [copy.deepcopy(a) for a in c.args]
+            if method in _MUTATORS:
+                k = _MUTATORS[method]
+                if k >= len(args):
+                    raise UnsupportedError(self.where(s), f"this call of {method}")
+                pre = []
+                item = self._tangent(c.args[k], state, pre, None)
+                args[k] = item if item is not None else _rt_call("zeros_like",
+                                                                 copy.deepcopy(c.args[k]))
+                code.extend(self._mark(p) for p in pre)
+            tcall = call(gast.Attribute(value=name(self.t(lst)), attr=method, ctx=gast.Load()),
+                         args)
+            if v is not None and method == "pop" and v in self.active:
+                state.add(v)
+                return code + [primal, self._mark(assign(self.t(v), tcall))]
+            if v is not None:
+                state.discard(v)
+            return code + [primal, self._mark(gast.Expr(value=tcall))]
+        if method in ("index", "count", "keys"):
+            if v is not None:
+                state.discard(v)
+            return [primal]
+        if method == "get" and v is not None and lst in state and v in self.active:
+            tcall = call(gast.Attribute(value=name(self.t(lst)), attr="get", ctx=gast.Load()),
+                         [copy.deepcopy(c.args[0])])
+            state.add(v)
+            return [primal, self._mark(assign(self.t(v), tcall))]
+        raise UnsupportedError(self.where(s), f"the method {method!r} on a container of values "
+                               "that carry derivatives", "build it with append or a literal")
+
+    def _tan_if(self, s, state, ctx):
+        body_state, else_state = set(state), set(state)
+        body_ctx, else_ctx = ctx.copy(), ctx.copy()
+        body = self._tan_block(s.body, body_state, body_ctx)
+        orelse = self._tan_block(s.orelse, else_state, else_ctx)
+        merged = body_state | else_state
+        line = getattr(s, "s2s_line", None)
+        body.extend(self.tag(self._materialize(merged - body_state, body_ctx), line))
+        orelse.extend(self.tag(self._materialize(merged - else_state, else_ctx), line))
+        state.clear()
+        state.update(merged)
+        ctx.maybe = body_ctx.maybe | else_ctx.maybe
+        ctx.definite = body_ctx.definite & else_ctx.definite
+        return [gast.If(test=copy.deepcopy(s.test), body=body or [gast.Pass()], orelse=orelse)]
+
+    def _materialize(self, vars_, ctx):
+        """Zero tangents for ``vars_``, where another path gives them a tangent."""
+        out = []
+        for v in sorted(vars_):
+            if v not in ctx.definite:
+                self.none_inits.add(v)
+            out.append(self._mark(assign(self.t(v), _rt_call("zeros_like", name(v)))))
+        return out
+
+    def _tan_loop(self, s, state, ctx):
+        is_for = isinstance(s, gast.For)
+        target = s.target.id if is_for else None
+        body = s.body
+        breaks = bool(body) and _is_break_check(body[-1])
+        main, check = (body[:-1], body[-1:]) if breaks else (body, [])
+        # Variables assigned before they are read in every iteration, and undefined
+        # before the loop: their tangents are made afresh in each iteration.
+        fresh_locals = self._loop_locals(body, target) - ctx.maybe
+        assigned = liveness.maybe_assigned(body) | ({target} if target else set())
+        entry = set(state)
+        header = set(entry)
+        while True:
+            used, tan = set(self.namer.used), dict(self.tan)
+            inner = set(header)
+            body_ctx = _FwdCtx(ctx.maybe | assigned, ctx.definite | ({target} if target else set()))
+            code = self._tan_block(main, inner, body_ctx)
+            new = header | (inner - fresh_locals - {target})
+            if new == header:
+                break
+            self.namer.used, self.tan = used, tan
+            header = new
+        line = getattr(s, "s2s_line", None)
+        before = self.tag(self._materialize(header - entry, ctx), line)
+        code.extend(self.tag(self._materialize(header - inner, body_ctx), line))
+        code.extend(copy.deepcopy(check))
+        state.clear()
+        state.update(header | (inner & fresh_locals))
+        ctx.maybe |= assigned
+        if is_for:
+            loop = gast.For(target=store(target), iter=copy.deepcopy(s.iter),
+                            body=code or [gast.Pass()], orelse=[], type_comment=None)
+        else:
+            loop = gast.While(test=copy.deepcopy(s.test), body=code or [gast.Pass()], orelse=[])
+        return before + [loop]
+
+    def _tan_return(self, s, state):
+        value = s.value
+        if isinstance(value, gast.Name) and value.id in self.active and value.id in state:
+            tan = self.tangent_ref(value.id)
+        elif isinstance(value, gast.Constant) and value.value is None:
+            tan = const(None)
+        else:
+            tan = _rt_call("zeros_like", copy.deepcopy(value))
+        return gast.Return(value=gast.Tuple(elts=[copy.deepcopy(value), tan], ctx=gast.Load()))
+
+    # -- calls to user functions ---------------------------------------------------
+
+    def _tan_call(self, s, v, state):
+        """``y, t_y = g_jvp(a, b, t_a=t_a)`` for a user function called with tangents."""
+        value = s.value
+        callee = callee_of(value, self.resolver)
+        wants = v is not None and v in self.active
+        if callee.kind == "dynamic":
+            return self._tan_dynamic(s, v, state, wants)
+        (job, bound), _ = self._call_plan(value, callee, s)
+        active = tuple(p for p in job.param_names if isinstance(bound.get(p), gast.Name)
+                       and bound[p].id in self.active and bound[p].id in state)
+        if not active or not wants:
+            if v is not None:
+                state.discard(v)
+            return [self._primal_call(s, callee, job)]
+        spec = self.program.request(job, active)
+        args = []
+        if job.binds_receiver:
+            args.append(self._receiver(callee, value))
+        args += [copy.deepcopy(a) for a in value.args]
+        kws = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value)) for k in value.keywords]
+        kws += [gast.keyword(arg=self._tangent_param(spec, p), value=self.tangent_ref(bound[p].id))
+                for p in active]
+        target = gast.Tuple(elts=[store(v), store(self.t(v))], ctx=gast.Store())
+        state.add(v)
+        return [self._mark(gast.Assign(targets=[target], value=call(spec.jvp_name, args, kws),
+                                       type_comment=None))]
+
+    def _tangent_param(self, spec, p):
+        """The name of the tangent parameter for ``p`` in ``spec``'s function."""
+        return spec.tangent_names[p]
+
+    def _primal_call(self, s, callee, job):
+        out = copy.deepcopy(s)
+        if callee.kind == "lifted":
+            out.value.func = name(self.program.primal(job))
+        return out
+
+    def _tan_dynamic(self, s, v, state, wants):
+        """A call known only at run time: ``_rt.call_jvp`` picks rules, a transform or tracing."""
+        value = s.value
+        _, positions = self._call_plan(value, callee_of(value, self.resolver), s)
+        positions = tuple(k for k in positions if value.args[k].id in state)
+        if not positions or not wants:
+            if v is not None:
+                state.discard(v)
+            return [copy.deepcopy(s)]
+        args = gast.Tuple(elts=copy.deepcopy(value.args), ctx=gast.Load())
+        kwargs = gast.Dict(keys=[const(k.arg) for k in value.keywords],
+                           values=[copy.deepcopy(k.value) for k in value.keywords])
+        tangents = gast.Tuple(elts=[self.tangent_ref(value.args[k].id) for k in positions],
+                              ctx=gast.Load())
+        jvp_call = call(_rt("call_jvp"), [copy.deepcopy(value.func), args, kwargs,
+                                          gast.Tuple(elts=[const(k) for k in positions],
+                                                     ctx=gast.Load()), tangents])
+        target = gast.Tuple(elts=[store(v), store(self.t(v))], ctx=gast.Store())
+        state.add(v)
+        return [self._mark(gast.Assign(targets=[target], value=jvp_call, type_comment=None))]
+
+    # -- the tangent of an expression -------------------------------------------------
+
+    def _tangent(self, node, state, pre, ans):
+        """The tangent of ``node`` as an expression, or ``None`` when it is certainly zero.
+
+        Statements the inlined rules need first are appended to ``pre``.
+        ``ans`` is the node's value when it is known by a name (else the node
+        is evaluated again, which the planning keeps cheap).
+        """
+        if isinstance(node, gast.Name):
+            if node.id in self.active and node.id in state:
+                return self.tangent_ref(node.id)
+            return None
+        if isinstance(node, gast.Constant) or not self.active_expr(node):
+            return None
+        if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
+            base = self._tangent(node.value, state, pre, None)
+            if base is None:
+                return None
+            return gast.Subscript(value=base, slice=copy.deepcopy(node.slice), ctx=gast.Load())
+        if isinstance(node, (gast.Tuple, gast.List)):
+            parts = [self._tangent(e, state, pre, None) for e in node.elts]
+            if all(p is None for p in parts):
+                return None
+            elts = [p if p is not None else _rt_call("zeros_like", copy.deepcopy(e))
+                    for p, e in zip(parts, node.elts)]
+            return type(node)(elts=elts, ctx=gast.Load())
+        if isinstance(node, gast.Dict):
+            parts = [self._tangent(e, state, pre, None) for e in node.values]
+            if all(p is None for p in parts):
+                return None
+            values = [p if p is not None else _rt_call("zeros_like", copy.deepcopy(e))
+                      for p, e in zip(parts, node.values)]
+            return gast.Dict(keys=[copy.deepcopy(k) for k in node.keys], values=values)
+        if isinstance(node, gast.Call):
+            callee = callee_of(node, self.resolver)
+            if callee.kind == "container" and isinstance(node.func, gast.Name) \
+                    and node.func.id in ("list", "tuple", "dict") and len(node.args) == 1 \
+                    and not node.keywords:
+                inner = self._tangent(node.args[0], state, pre, None)
+                return None if inner is None else call(node.func.id, [inner])
+        info = self._node_rule(node)
+        if info is None:
+            if isinstance(node, gast.Call):
+                callee = callee_of(node, self.resolver)
+                if callee.kind == "norule":
+                    raise NoRuleError(self.where(node), callee.name)
+                raise UnsupportedError(self.where(node), f"differentiating {callee.name} here")
+            raise UnsupportedError(self.where(node), f"differentiating {to_text(node)}")
+        prim, bound, namespace = info
+        va = registry.varargs_param(prim)
+        missing = [p for p, v in bound.items() if p not in prim.jvp and p != va
+                   and isinstance(v, gast.AST) and self._tangent_probe(v, state)]
+        if missing:
+            raise UnsupportedError(self.where(node), f"a derivative with respect to the "
+                                   f"{missing[0]!r} argument of {prim.qualname}",
+                                   "s2sgrad has no rule for it")
+        terms = []
+        for p, v in bound.items():
+            if p not in prim.jvp:
+                continue
+            items = list(enumerate(v)) if p == va else [(None, v)]
+            for k, child in items:
+                if not isinstance(child, gast.AST):
+                    continue
+                tc = self._tangent(child, state, pre, None)
+                if tc is None:
+                    continue
+                bindings = {"xp": self._xp(namespace), "t": tc,
+                            "ans": copy.deepcopy(ans) if ans is not None else copy.deepcopy(node)}
+                for q, val in bound.items():
+                    bindings[q] = gast.Tuple(elts=list(val), ctx=gast.Load()) if q == va else val
+                if k is not None:
+                    bindings["argnum"] = k
+                stmts, expr = inline(prim.jvp[p].template, bindings, self.namer.fresh,
+                                     self.program.module.modules)
+                pre.extend(self._mark(st) for st in stmts)
+                terms.append(expr)
+        if not terms:
+            return None
+        total = terms[0]
+        for term in terms[1:]:
+            if prim.name in _CONTAINER_RESULTS:
+                total = _rt_call("add", total, term)
+            else:
+                total = gast.BinOp(left=total, op=gast.Add(), right=term)
+        return total
+
+    def _tangent_probe(self, node, state):
+        """True when ``node`` has a nonzero tangent here (without emitting anything)."""
+        return bool({n for n in _loads(node) if n in self.active and n in state}) \
+            and self.active_expr(node)
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+def _tangent_names(job, params):
+    """``{param: tangent parameter name}``: ``t_x`` unless the function already uses it."""
+    used = set(job.norm.namer.used)
+    names = {}
+    for p in params:
+        base = ("t_" + p).strip("_")
+        nm, k = base, 1
+        while nm in used:
+            nm = f"{base}_{k}"
+            k += 1
+        used.add(nm)
+        names[p] = nm
+    return names
+
+
+def _substitute(stmts, ans):
+    """Replace the placeholder for the value being differentiated by ``ans``."""
+    class Sub(gast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id == _ANS:
+                return copy.deepcopy(ans)
+            return node
+    return [Sub().visit(s) for s in stmts]
+
+
+def _mentions(stmts, ident):
+    return any(isinstance(n, gast.Name) and n.id == ident for s in stmts for n in gast.walk(s))
+
+
+def _contains(stmts, expr):
+    """True when some subexpression of ``stmts`` is ``expr`` (compared as source text)."""
+    text = to_text(expr)
+    return any(isinstance(n, gast.expr) and type(n) is type(expr) and to_text(n) == text
+               for s in stmts for n in gast.walk(s))
+
+
+def simplify(stmts):
+    """Peepholes for tangent code: ``-1.0 * e`` is ``-e``, ``a + -b`` is ``a - b``."""
+    class Fold(gast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            if isinstance(node.op, gast.Mult):
+                for one, other in ((node.left, node.right), (node.right, node.left)):
+                    if _is_number(one, -1):
+                        return gast.UnaryOp(op=gast.USub(), operand=other)
+            if isinstance(node.op, (gast.Add, gast.Sub)) and isinstance(node.right, gast.UnaryOp) \
+                    and isinstance(node.right.op, gast.USub):
+                op = gast.Sub() if isinstance(node.op, gast.Add) else gast.Add()
+                return gast.BinOp(left=node.left, op=op, right=node.right.operand)
+            return node
+
+        def visit_UnaryOp(self, node):
+            self.generic_visit(node)
+            if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) \
+                    and isinstance(node.operand.op, gast.USub):
+                return node.operand.operand
+            return node
+    fold = Fold()
+    for s in stmts:
+        fold.visit(s)
+    return stmts
+
+
+def _is_number(node, value):
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return _is_number(node.operand, -value)
+    return isinstance(node, gast.Constant) and not isinstance(node.value, bool) \
+        and isinstance(node.value, (int, float)) and node.value == value
+
+
+def _drop_dead_tangents(stmts):
+    """Remove tangent assignments whose variable is never read afterwards (repeatedly)."""
+    while True:
+        last = {}
+
+        def visit(stmt, live_after):
+            last[id(stmt)] = set(live_after)
+        liveness.live_in(stmts, set(), visit)
+        dead = set()
+        for s in _walk(stmts):
+            if getattr(s, "s2s_tangent", False) and isinstance(s, gast.Assign) \
+                    and isinstance(s.targets[0], gast.Name) and id(s) in last \
+                    and s.targets[0].id not in last[id(s)] and not _has_effect(s.value):
+                dead.add(id(s))
+        if not dead:
+            return stmts
+        stmts = _drop(stmts, dead)
+
+
+def _has_effect(node):
+    """Calls that change their receiver (``t_l.pop()``) must stay even if their value is unused."""
+    for n in gast.walk(node):
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
+                and n.func.attr in tuple(_MUTATORS) + ("pop",):
+            return True
+    return False
+
+
+def _walk(stmts):
+    for s in stmts:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from _walk(s.body)
+            yield from _walk(s.orelse)
+
+
+def _drop(stmts, dead):
+    out = []
+    for s in stmts:
+        if id(s) in dead:
+            continue
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _drop(s.body, dead) or [gast.Pass()]
+            s.orelse = _drop(s.orelse, dead)
+        out.append(s)
+    return out
+
