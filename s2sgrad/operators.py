@@ -77,13 +77,20 @@ class _Module:
         self.source = program.module.source()
         self.namespace, self.filename = compile_module(self.source, program.module.symbols,
                                                        label)
+        for job in program.jobs.values():
+            for spec in job.specs.values():
+                names = getattr(spec, "tangent_names", None)
+                if names:   # a tangent parameter has its variable's shape
+                    fn = self.namespace[spec.jvp_name]
+                    fn.__s2sgrad_same_shape__ = {t: p for p, t in names.items()}
 
     def __getitem__(self, fname):
         return self.namespace[fname]
 
 
 def _label(fn, kind):
-    return f"{getattr(fn, '__module__', None) or 'main'}.{getattr(fn, '__qualname__', 'fn')}.{kind}"
+    qual = getattr(fn, "__qualname__", "fn").replace("<locals>.", "")
+    return f"{qual}.{kind}"
 
 
 def _entry_params(spec):
@@ -177,48 +184,43 @@ def _cached(key, make):
 
 
 def _reverse_module(fn, wrt, kind, joint):
-    """A reverse-mode module for ``fn`` with an adapter function for operator ``kind``.
+    """A reverse-mode module for ``fn``: ``(module, entry spec, name of the function to call)``.
 
-    ``kind`` is ``grad``, ``value_and_grad`` or ``elementwise_grad``.  Returns
-    ``(module, entry spec, adapter name)``.
+    ``kind`` is ``grad``, ``value_and_grad`` or ``elementwise_grad``.  The
+    module made to be read again (``joint``) has an entry that returns what
+    the operator's function returns, so it can stand for that function.
     """
     def make():
         from .transform.calls import Program
         program = Program(joint=joint)
-        spec = program.entry(fn, wrt, seed_ones=(kind == "elementwise_grad"))
-        base = spec.job.base_name
-        n = len(spec.active)
-
-        def body(call_args, extra, namer):
-            value = namer.fresh("value")
-            grads = [namer.fresh("d_" + p) for p in spec.active]
-            out = [_unpack([value] + grads, _call(spec.grad_name, call_args))]
-            if kind == "value_and_grad":
-                if n == 1:
-                    return out + [_ret(value, grads[0])]
-                inner = gast.Tuple(elts=[_name(g) for g in grads], ctx=gast.Load())
-                return out + [gast.Return(value=gast.Tuple(elts=[_name(value), inner],
-                                                           ctx=gast.Load()))]
-            return out + [_ret(*grads)]
-        title = {"grad": "gradient", "value_and_grad": "value_and_gradient",
-                 "elementwise_grad": "elementwise_gradient"}[kind]
-        doc = {"grad": f"s2sgrad.grad({spec.job.fsrc.qualname}): the gradient with respect to "
-                       f"{_describe_wrt(spec)}.",
-               "value_and_grad": f"s2sgrad.value_and_grad({spec.job.fsrc.qualname}).",
-               "elementwise_grad": f"s2sgrad.elementwise_grad({spec.job.fsrc.qualname}): the "
-                                   f"gradient of the sum of its outputs with respect to "
-                                   f"{_describe_wrt(spec)}."}[kind]
-        adapter = _adapter(program, spec, program.module.fresh_function_name(f"{title}_of_{base}"),
-                           [], body, doc)
+        with_value = kind == "value_and_grad" or not joint
+        seed = "ones" if kind == "elementwise_grad" else "one" if joint else "given"
+        spec = program.entry(fn, wrt, seed=seed, value=with_value)
+        target = spec.grad_name
+        if joint and kind == "value_and_grad" and len(spec.active) > 1:
+            target = _value_and_grad_adapter(program, spec)
         module = _Module(program, _label(fn, kind + ("_joint" if joint else "")), joint)
-        return module, spec, adapter
+        return module, spec, target
     return _cached(("reverse", kind, joint, fn, wrt), make)
+
+
+def _value_and_grad_adapter(program, spec):
+    """``(value, (d_a, d_b))`` from the entry's ``(value, d_a, d_b)``."""
+    def body(call_args, extra, namer):
+        value = namer.fresh("value")
+        grads = [namer.fresh("d_" + p) for p in spec.active]
+        inner = gast.Tuple(elts=[_name(g) for g in grads], ctx=gast.Load())
+        return [_unpack([value] + grads, _call(spec.grad_name, call_args)),
+                gast.Return(value=gast.Tuple(elts=[_name(value), inner], ctx=gast.Load()))]
+    fname = program.module.fresh_function_name(f"value_and_gradient_of_{spec.job.base_name}")
+    return _adapter(program, spec, fname, [], body,
+                    f"s2sgrad.value_and_grad({spec.job.fsrc.qualname}).")
 
 
 def reverse_source_function(fn, wrt, kind):
     """The generated function behind ``grad(fn, wrt)`` (or another reverse operator)."""
-    module, _, adapter = _reverse_module(fn, wrt, kind, joint=True)
-    return module[adapter]
+    module, _, target = _reverse_module(fn, wrt, kind, joint=True)
+    return module[target]
 
 
 # ---------------------------------------------------------------------------
@@ -226,51 +228,46 @@ def reverse_source_function(fn, wrt, kind):
 # ---------------------------------------------------------------------------
 
 def _forward_module(fn, wrt, kind, seeds=None):
-    """A forward-mode module for ``fn`` with an adapter for operator ``kind``.
+    """A forward-mode module for ``fn``: ``(module, entry spec, name of the function to call)``.
 
-    ``kind`` is ``jvp`` (value and tangent), ``deriv`` (the tangent alone,
-    seeded) or ``hvp`` (the tangent alone, for ``fn`` a gradient).
+    ``kind`` is ``jvp`` (value and tangent, through a function taking the
+    tangents as its last argument), ``deriv`` (the tangent alone, seeded) or
+    ``hvp`` (the tangent alone, for ``fn`` a gradient).
     """
     seed_key = tuple(sorted((seeds or {}).items()))
 
     def make():
         from .transform.forward import ForwardProgram
         program = ForwardProgram()
-        spec = program.entry(fn, wrt, seeds)
-        base = spec.job.base_name
-        tangent_params = [p for p in spec.active if p not in spec.seeds]
-        single = len(tangent_params) == 1
-
-        def body(call_args, extra, namer):
-            if kind == "jvp" and not single:
-                kws = [gast.keyword(arg=spec.tangent_names[p],
-                                    value=gast.Subscript(value=_name(extra[0]), slice=_const(k),
-                                                         ctx=gast.Load()))
-                       for k, p in enumerate(tangent_params)]
-            else:
-                kws = [gast.keyword(arg=spec.tangent_names[p], value=_name(e))
-                       for p, e in zip(tangent_params, extra)]
-            entry_call = _call(spec.jvp_name, call_args, kws)
-            if kind == "jvp":
-                return [gast.Return(value=entry_call)]
-            value, tangent = namer.fresh("value"), namer.fresh("tangent")
-            return [_unpack([value, tangent], entry_call), _ret(tangent)]
+        prefix = {"jvp": "jvp", "deriv": "deriv", "hvp": "hvp"}[kind]
+        spec = program.entry(fn, wrt, seeds, tangent_only=(kind != "jvp"), prefix=prefix)
+        target = spec.jvp_name
         if kind == "jvp":
-            extra = ["t_" + tangent_params[0]] if single else ["tangents"]
-            title, doc = "jvp", (f"s2sgrad.jvp({spec.job.fsrc.qualname}): the value and its "
-                                 f"derivative along the tangent of {', '.join(tangent_params)}.")
-        elif kind == "deriv":
-            extra = []
-            title, doc = "derivative", f"s2sgrad.deriv({spec.job.fsrc.qualname})."
-        else:
-            extra = ["v_" + p for p in tangent_params]
-            title, doc = "hvp", (f"s2sgrad.hvp: the derivative of {spec.job.fsrc.qualname} "
-                                 f"along {', '.join(extra)}.")
-        adapter = _adapter(program, spec, program.module.fresh_function_name(f"{title}_of_{base}"),
-                           extra, body, doc)
+            target = _jvp_adapter(program, spec)
         module = _Module(program, _label(fn, kind))
-        return module, spec, adapter
+        return module, spec, target
     return _cached(("forward", kind, fn, wrt, seed_key), make)
+
+
+def _jvp_adapter(program, spec):
+    """``jvp_of_f(x, n, t_x)``: the tangent as the last argument, a tuple for several."""
+    tangent_params = [p for p in spec.active if p not in spec.seeds]
+    single = len(tangent_params) == 1
+
+    def body(call_args, extra, namer):
+        if single:
+            kws = [gast.keyword(arg=spec.tangent_names[tangent_params[0]], value=_name(extra[0]))]
+        else:
+            kws = [gast.keyword(arg=spec.tangent_names[p],
+                                value=gast.Subscript(value=_name(extra[0]), slice=_const(k),
+                                                     ctx=gast.Load()))
+                   for k, p in enumerate(tangent_params)]
+        return [gast.Return(value=_call(spec.jvp_name, call_args, kws))]
+    extra = ["t_" + tangent_params[0]] if single else ["tangents"]
+    fname = program.module.fresh_function_name(f"jvp_of_{spec.job.base_name}")
+    return _adapter(program, spec, fname, extra, body,
+                    f"s2sgrad.jvp({spec.job.fsrc.qualname}): the value and its derivative along "
+                    f"the tangent of {', '.join(tangent_params)}.")
 
 
 # ---------------------------------------------------------------------------
@@ -343,8 +340,15 @@ def jvp(fn, wrt=0, *, emit=False):
     return mark(jvp_fn, "jvp", lambda: _source(*_forward_module(fn, wrt_t, "jvp")))
 
 
-def _source(module, spec, adapter):
-    return module[adapter]
+def _source(module, spec, target):
+    return module[target]
+
+
+def _plain(t):
+    """A 0-d tangent as a Python number (as a float argument's derivative would be)."""
+    if isinstance(t, numpy.ndarray) and t.ndim == 0 or isinstance(t, numpy.number):
+        return t.item()
+    return t
 
 
 def deriv(fn, *, emit=False):
@@ -361,9 +365,8 @@ def deriv(fn, *, emit=False):
     def derivative(*args, **kwargs):
         _bind_args(fn, args, kwargs, (0,))
         seed = "one" if _is_scalar(args[0]) else "ones"
-        module, spec, adapter = _forward_module(fn, (0,), "deriv", {0: seed})
-        value, t_out = module[spec.jvp_name](*_lead(fn), *args, **kwargs)
-        return _match_out(t_out, value)
+        module, spec, target = _forward_module(fn, (0,), "deriv", {0: seed})
+        return _plain(module[target](*_lead(fn), *args, **kwargs))
     return mark(derivative, "deriv",
                 lambda: _source(*_forward_module(fn, (0,), "deriv", {0: "one"})))
 
@@ -503,13 +506,13 @@ def hvp(fn, wrt=0, *, emit=False):
         if not args:
             raise TypeError(f"{fn.__qualname__}: hvp needs the arguments and a vector")
         *args, v = args
-        module, spec, adapter = _forward_module(gradient, wrt_t, "hvp")
+        module, spec, _ = _forward_module(gradient, wrt_t, "hvp")
         _bind_args(fn, args, kwargs, wrt_t)
         vs = (v,) if single else tuple(v)
         kw = dict(kwargs)
         for p, t in zip(spec.active, vs):
             kw[spec.tangent_names[p]] = t
-        grads, t_grads = module[spec.jvp_name](*_lead(fn), *args, **kw)
+        t_grads = module[spec.jvp_name](*_lead(fn), *args, **kw)
         if single:
             return _rt.match(t_grads, args[wrt_t[0]])
         return tuple(_rt.match(t, args[w]) for t, w in zip(t_grads, wrt_t))

@@ -41,10 +41,13 @@ _SHAPE_ONLY = {"shape": 0, "ndim": 0, "size": 0, "unbroadcast": 1, "broadcast_li
 class ShapeClasses:
     """Which variables of a function certainly have the same shape (flow-insensitive)."""
 
-    def __init__(self, body, params, resolver, adjoints=None):
+    def __init__(self, body, params, resolver, adjoints=None, same=None):
         self.resolver = resolver
         counter = itertools.count(1)
         self.cls = {p: next(counter) for p in params}
+        for p, q in (same or {}).items():   # parameters known to have another's shape
+            if p in self.cls and q in self.cls:
+                self.cls[p] = self.cls[q]
         defs = []
         for s in walk_stmts(body):
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
@@ -119,6 +122,10 @@ class ShapeClasses:
             if f.attr in ("unbroadcast", "broadcast_like", "zeros_like", "reduce_vjp") \
                     and len(node.args) >= 2 - (f.attr == "zeros_like"):
                 return self.of(node.args[1 if f.attr != "zeros_like" else 0], pending)
+            if f.attr in ("ones_like", "copy") and len(node.args) == 1:
+                return self.of(node.args[0], pending)
+            if f.attr == "seed" and len(node.args) == 2:
+                return self.of(node.args[1], pending)   # the output's cotangent, or 1 for a scalar
             return UNKNOWN
         if isinstance(f, gast.Attribute) and f.attr == "broadcast_to" and len(node.args) == 2:
             shape = node.args[1]

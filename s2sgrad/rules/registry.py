@@ -96,6 +96,9 @@ class Primitive:
         self.cheap = cheap        # elementwise: recomputing it in the backward sweep is cheap
         self.linear = linear      # linear in its differentiable inputs
         self.elementwise = 0      # 1 or 2: a unary or broadcasting binary elementwise function
+        # Parameters read only for their shape (``like``) or for where an extremum is:
+        # they carry no derivative, so they need no rule (``set_shape_params``).
+        self.shape_params = frozenset()
 
     @property
     def qualname(self):
@@ -229,6 +232,12 @@ def nondiff(*names, family="array", methods=()):
             _OPERATORS[name] = prim
     for m in methods:
         _METHODS[m] = (Primitive(m, "method", None, nondiff=True), False)
+
+
+def set_shape_params(family, table):
+    """Declare ``{primitive name: parameters}`` whose derivative is zero (shape-only arguments)."""
+    for pname, params in table.items():
+        _PRIMITIVES[(family, pname)].shape_params = frozenset(params)
 
 
 def apply_rule(prim, rule, xp, seed, ans, bound, argnum=None):

@@ -4,7 +4,7 @@ Generated code is itself differentiable (``grad(grad(f))``): every helper it
 can contain is a primitive here, with rules written like any other.
 """
 
-from .registry import nondiff, primitive
+from .registry import nondiff, primitive, set_shape_params
 from ..runtime import (
     broadcast_like, dot_vjp_a, dot_vjp_b, matmul_vjp_a, matmul_vjp_b, max_vjp, reduce_vjp,
     scatter, split_like, to_complex_like, unbroadcast, unstack,
@@ -219,3 +219,17 @@ class _RepeatLike:
 
     def jvp_value(xp, t, ans, value, values):
         return repeat_like(t, values)
+
+
+# Arguments that generated code passes for their shape only (or, for the
+# extremum helpers, for where the extremum is): derivatives of generated code
+# treat them as constants.
+set_shape_params(R, {
+    "unbroadcast": ("like",), "broadcast_like": ("like",), "reduce_vjp": ("x",),
+    "max_vjp": ("result", "x"), "scatter": ("x",), "array_vjp": ("obj",),
+    "to_complex_like": ("like",), "repeat_like": ("values",), "split_like": ("arrays",),
+    "matmul_vjp_a": ("a",), "matmul_vjp_b": ("b",), "dot_vjp_a": ("a",), "dot_vjp_b": ("b",),
+    "extremum_vjp": ("result", "values"), "extremum_jvp": ("result", "values"),
+    "diagonal_vjp": ("a",), "repeat_vjp": ("a",), "pad_vjp": ("array",),
+    "split_as": ("arrays",), "join_as": ("arrays",), "fft_unpad": ("like",),
+})

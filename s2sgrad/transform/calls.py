@@ -139,15 +139,19 @@ class Program:
             active.append(params[w])
         return job, active
 
-    def entry(self, fn, wrt, seed_ones=False):
+    def entry(self, fn, wrt, seed="given", value=True):
         """The combined gradient function of ``fn`` with respect to parameters ``wrt``.
 
-        With ``seed_ones`` the backward sweep starts from ones shaped like the
-        output (the gradient of the sum of its elements) and takes no seed.
+        ``seed`` is how the backward sweep starts: ``"given"`` from a parameter
+        (``d_result=None``: 1 for a scalar output), ``"one"`` from 1 (the output
+        must be a scalar), ``"ones"`` from ones shaped like the output (the
+        gradient of the sum of its elements).  With ``value=False`` the
+        function returns the gradients only (one, or a tuple).
         """
         job, active = self._entry_job(fn, wrt)
         spec = Spec(job, active, split=False)
-        spec.seed_ones = seed_ones
+        spec.seed_kind = seed
+        spec.returns_value = value
         spec.grad_name = self.module.fresh_function_name(f"grad_{job.base_name}")
         self.entry_spec = spec
         self.queue.append(spec)
@@ -186,6 +190,8 @@ class Program:
         spec.grad_name = self.module.fresh_function_name(f"grad_{job.base_name}{suffix}")
         ret = job.norm.return_name
         spec.seed_name = job.norm.namer.fresh(f"d_{ret}" if ret else "d_result")
+        spec.seed_kind = "param"
+        spec.returns_value = False
         job.specs[key] = spec
         self.queue.append(spec)
         return spec
@@ -259,7 +265,16 @@ class Program:
             out = [self._combined(spec, builder, fwd, bwd, seed, grads, ret, args)]
         for fdef in out:
             self._bind_globals(fdef, job.fsrc)
+            if self.joint or is_generated(job.fsrc):
+                self.share(fdef)   # derivatives of derivatives repeat work: share it
         return out
+
+    def share(self, fdef):
+        """Compute each value of ``fdef`` once (``cse.share``), resolving its names in this module."""
+        from .. import runtime
+        from .cse import share
+        symbols = self.module.symbols
+        share(fdef, lambda n: runtime if n == "_rt" else symbols.get(n))
 
     def _none_inits(self, builder, fwd_locals_first):
         out = []
@@ -273,28 +288,43 @@ class Program:
         return out
 
     def _combined(self, spec, builder, fwd, bwd, seed, grads, ret, args):
-        fwd, bwd = prune(fwd, bwd, set(grads) | ({ret} if ret else set()))
+        with_value = getattr(spec, "returns_value", True)
+        fwd, bwd = prune(fwd, bwd, set(grads) | ({ret} if ret and with_value else set()))
         body = self._none_inits(builder, fwd) + fwd
-        ones = getattr(spec, "seed_ones", False)
+        kind = getattr(spec, "seed_kind", "given")
+        ones = kind == "ones"
+        out_node = name(ret) if ret else const(None)
         if ones:
-            start = assign(seed, call(gast.Attribute(value=name("_rt"), attr="ones_like",
-                                                     ctx=gast.Load()),
-                                      [name(ret) if ret else const(None)]))
-            start.s2s_note = f"backward sweep from ones: the gradient of the sum of {ret}"
+            start = [assign(seed, call(gast.Attribute(value=name("_rt"), attr="ones_like",
+                                                      ctx=gast.Load()), [out_node]))]
+            start[0].s2s_note = f"backward sweep from ones: the gradient of the sum of {ret}"
+        elif kind == "one":
+            start = [gast.Expr(value=call(gast.Attribute(value=name("_rt"), attr="check_scalar",
+                                                         ctx=gast.Load()),
+                                          [out_node, const(spec.job.fsrc.where())])),
+                     assign(seed, const(1.0))]
+            start[0].s2s_note = "backward sweep from 1: the output is a scalar"
+        elif kind == "param":
+            start = []
         else:
-            start = assign(seed, call(gast.Attribute(value=name("_rt"), attr="seed",
-                                                     ctx=gast.Load()),
-                                      [name(seed), name(ret) if ret else const(None)]))
-            start.s2s_note = f"backward sweep ({seed} is 1 for a scalar output)"
-        body += [start] + bwd
+            start = [assign(seed, call(gast.Attribute(value=name("_rt"), attr="seed",
+                                                      ctx=gast.Load()),
+                                       [name(seed), out_node]))]
+            start[0].s2s_note = f"backward sweep ({seed} is 1 for a scalar output)"
+        if not start and bwd:
+            bwd[0].s2s_note = "backward sweep"
+        body += start + bwd
         if _uses_tape(body):
             body = [assign("_tape", gast.List(elts=[], ctx=gast.Load()))] + body
-        result = [name(ret) if ret else const(None)] + [name(g) for g in grads]
-        body.append(gast.Return(value=gast.Tuple(elts=result, ctx=gast.Load())))
-        if not ones:
+        result = ([name(ret) if ret else const(None)] if with_value else []) \
+            + [name(g) for g in grads]
+        body.append(gast.Return(value=result[0] if len(result) == 1 else
+                                gast.Tuple(elts=result, ctx=gast.Load())))
+        if kind in ("given", "param"):
             args.args = list(args.args) + [gast.Name(id=seed, ctx=gast.Param(), annotation=None,
                                                      type_comment=None)]
-            args.defaults = list(args.defaults) + [const(None)]
+            if kind == "given" or args.defaults:
+                args.defaults = list(args.defaults) + [const(None)]
         if args.kwonlyargs:
             raise UnsupportedError(spec.job.fsrc.where(), "keyword-only parameters",
                                    "make them ordinary parameters")
@@ -303,8 +333,9 @@ class Program:
         wrt = ", ".join(spec.active)
         fdef.s2s_doc = (f"{fsrc.qualname} ({fsrc.display_file}:{fsrc.node.lineno}) and its "
                         f"gradient with respect to {wrt}.\n\n"
-                        f"Returns ({ret or 'None'}, {', '.join(grads)}); "
+                        f"Returns {_returned(([ret or 'None'] if with_value else []) + grads)}; "
                         + (f"the backward sweep starts from ones like {ret}." if ones else
+                           "the output is a scalar." if kind == "one" else
                            f"{seed} is the cotangent of the output."))
         return fdef
 
@@ -413,11 +444,7 @@ class JointReverseBuilder(ReverseBuilder):
         args += [copy.deepcopy(a) for a in value.args]
         kws = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value)) for k in value.keywords]
         kws.append(gast.keyword(arg=spec.seed_name, value=seed))
-        full = call(spec.grad_name, args, kws)
-        if len(spec.active) == 1:
-            return gast.Subscript(value=full, slice=const(1), ctx=gast.Load())
-        return gast.Subscript(value=full, slice=gast.Slice(lower=const(1), upper=None, step=None),
-                              ctx=gast.Load())
+        return call(spec.grad_name, args, kws)
 
 
 def rename_tape(module):
@@ -442,6 +469,15 @@ def _function(fname, args, body):
     fdef = gast.FunctionDef(name=fname, args=args, body=body or [gast.Pass()],
                             decorator_list=[], returns=None, type_comment=None, type_params=[])
     return fdef
+
+
+def is_generated(fsrc):
+    """Whether ``fsrc`` is code s2sgrad generated (a derivative being differentiated again)."""
+    return str(fsrc.filename).startswith("<s2sgrad:")
+
+
+def _returned(names):
+    return names[0] if len(names) == 1 else f"({', '.join(names)})"
 
 
 def _walk_statements(stmts):

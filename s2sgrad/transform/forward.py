@@ -31,9 +31,10 @@ from ..errors import NoRuleError, UnsupportedError
 from ..frontend.normalize import Namer, assign, call, const, name, store
 from ..optimize import ShapeClasses, optimize
 from ..rules import registry
-from ..rules.template import inline
+from ..rules.template import inline, is_atom
 from .calls import Program, Spec, _function
-from .reverse import ReverseBuilder, _FwdCtx, _is_break_check, _loads, _rt, _rt_call, to_text
+from .reverse import (ReverseBuilder, _FwdCtx, _is_break_check, _loads, _rt, _rt_call,
+                      same_shape_params, to_text)
 
 __all__ = ["ForwardBuilder", "ForwardProgram"]
 
@@ -53,35 +54,44 @@ _MUTATORS = {"append": 0, "extend": 0, "insert": 1, "update": 0}
 class ForwardProgram(Program):
     """All the tangent functions of one forward-mode transformation, in one module."""
 
-    def entry(self, fn, wrt, seeds=None):
+    def entry(self, fn, wrt, seeds=None, tangent_only=False, prefix="jvp"):
         """The tangent function of ``fn`` for the positional parameters ``wrt``.
 
-        ``seeds`` maps parameter positions to a fixed tangent (``"one"``: the
+        ``seeds`` maps indices into ``wrt`` to a fixed tangent (``"one"``: the
         constant 1.0, ``"ones"``: ones shaped like the argument); those
-        tangents are not parameters of the generated function.
+        tangents are not parameters of the generated function.  With
+        ``tangent_only`` it returns the tangent of the value alone.
         """
         job, active = self._entry_job(fn, wrt)
         spec = Spec(job, active, split=False)
         spec.entry = True
+        spec.tangent_only = tangent_only
         params = list(active)
         spec.seeds = {params[k]: kind for k, kind in (seeds or {}).items()}
-        spec.jvp_name = self.module.fresh_function_name(f"jvp_{job.base_name}")
+        spec.jvp_name = self.module.fresh_function_name(f"{prefix}_{job.base_name}")
         spec.tangent_names = _tangent_names(job, [p for p in active if p not in spec.seeds])
         self.entry_spec = spec
+        job.specs[("entry",)] = spec
         self.queue.append(spec)
         self.run()
         return spec
 
-    def request(self, job, active):
-        key = ("jvp",) + tuple(active)
+    def request(self, job, active, seeds=None):
+        """The tangent function of user function ``job`` for parameters ``active``.
+
+        ``seeds`` maps parameters whose tangent is the constant 1.0 at the call
+        to ``"one"``: the constant is folded into that function too.
+        """
+        seeds = dict(seeds or {})
+        key = ("jvp",) + tuple(active) + tuple(sorted(seeds.items()))
         if key in job.specs:
             return job.specs[key]
         spec = Spec(job, active, split=False)
         spec.entry = False
-        spec.seeds = {}
+        spec.seeds = seeds
         suffix = "" if not job.specs else "_" + "_".join(active)
         spec.jvp_name = self.module.fresh_function_name(f"{job.base_name}{suffix}_jvp")
-        spec.tangent_names = _tangent_names(job, active)
+        spec.tangent_names = _tangent_names(job, [p for p in active if p not in seeds])
         job.specs[key] = spec
         self.queue.append(spec)
         return spec
@@ -90,6 +100,7 @@ class ForwardProgram(Program):
         builder = ForwardBuilder(self, spec)
         fdef = builder.build()
         self._bind_globals(fdef, spec.job.fsrc)
+        self.share(fdef)
         return [fdef]
 
 
@@ -106,6 +117,22 @@ class ForwardBuilder(ReverseBuilder):
 
     def rules_of(self, prim):
         return prim.jvp
+
+    def rule_reads_ans(self, rule):
+        # ``broadcast_like(t * dy, ans)`` wants only the shape of ``ans``: the
+        # optimizer finds a cheaper expression with it, so that is no reason to
+        # keep the value in a variable.
+        return _value_reads(rule.template, "ans") > 0
+
+    def _cheap(self, node):
+        """Forward mode has no tape: any value a rule needs is kept, unless it is trivial."""
+        if is_atom(node) or isinstance(node, gast.Constant):
+            return True
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+            return is_atom(node.operand)
+        if isinstance(node, (gast.Subscript, gast.Attribute)):
+            return self._cheap(node.value)
+        return False
 
     def t(self, var):
         """The tangent variable of ``var``."""
@@ -132,7 +159,8 @@ class ForwardBuilder(ReverseBuilder):
         self._check_aliasing(body)
         body = self._plan_block(body)
         self._find_owned(body)
-        self.shapes = ShapeClasses(body, self.params, self.resolver, {})
+        self.shapes = ShapeClasses(body, self.params, self.resolver, {},
+                                   same_shape_params(self.fsrc))
         written = self._written_in_place(body) & set(self.params)
         assigned = liveness.maybe_assigned(body)
         state = set()
@@ -186,7 +214,8 @@ class ForwardBuilder(ReverseBuilder):
         fdef.s2s_doc = (f"{fsrc.qualname} ({fsrc.display_file}:{fsrc.node.lineno}) and its "
                         f"derivative along the tangent of {wrt}"
                         + (f" (seeded {', '.join(seeded)})" if seeded else "") + ".\n\n"
-                        f"Returns ({ret}, t_{ret}): the value and its tangent.")
+                        + (f"Returns the tangent of {ret}." if getattr(spec, "tangent_only", False)
+                           else f"Returns ({ret}, t_{ret}): the value and its tangent."))
         return fdef
 
     def _find_owned(self, body):
@@ -435,6 +464,8 @@ class ForwardBuilder(ReverseBuilder):
             tan = const(None)
         else:
             tan = _rt_call("zeros_like", copy.deepcopy(value))
+        if getattr(self.spec, "tangent_only", False):
+            return gast.Return(value=tan)
         return gast.Return(value=gast.Tuple(elts=[copy.deepcopy(value), tan], ctx=gast.Load()))
 
     # -- calls to user functions ---------------------------------------------------
@@ -453,14 +484,15 @@ class ForwardBuilder(ReverseBuilder):
             if v is not None:
                 state.discard(v)
             return [self._primal_call(s, callee, job)]
-        spec = self.program.request(job, active)
+        seeds = {p: "one" for p in active if _is_number(self.tangent_ref(bound[p].id), 1)}
+        spec = self.program.request(job, active, seeds)
         args = []
         if job.binds_receiver:
             args.append(self._receiver(callee, value))
         args += [copy.deepcopy(a) for a in value.args]
         kws = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value)) for k in value.keywords]
         kws += [gast.keyword(arg=self._tangent_param(spec, p), value=self.tangent_ref(bound[p].id))
-                for p in active]
+                for p in active if p not in seeds]
         target = gast.Tuple(elts=[store(v), store(self.t(v))], ctx=gast.Store())
         state.add(v)
         return [self._mark(gast.Assign(targets=[target], value=call(spec.jvp_name, args, kws),
@@ -549,6 +581,7 @@ class ForwardBuilder(ReverseBuilder):
         prim, bound, namespace = info
         va = registry.varargs_param(prim)
         missing = [p for p, v in bound.items() if p not in prim.jvp and p != va
+                   and p not in prim.shape_params
                    and isinstance(v, gast.AST) and self._tangent_probe(v, state)]
         if missing:
             raise UnsupportedError(self.where(node), f"a derivative with respect to the "
@@ -618,6 +651,35 @@ def _substitute(stmts, ans):
                 return copy.deepcopy(ans)
             return node
     return [Sub().visit(s) for s in stmts]
+
+
+# Runtime helpers that read an argument only for its shape: {name: positions}.
+_SHAPE_ONLY = {"broadcast_like": {1}, "unbroadcast": {1}, "reduce_vjp": {1}, "shape": {0},
+               "ndim": {0}, "size": {0}, "zeros_like": {0}, "ones_like": {0}}
+_VALUE_READS = {}
+
+
+def _value_reads(template, param):
+    """How many times ``template`` reads ``param`` other than for its shape."""
+    key = (id(template), param)
+    if key not in _VALUE_READS:
+        from .. import runtime
+        shape_only = set()
+        for node in (n for st in template.body for n in gast.walk(st)):
+            if isinstance(node, gast.Call):
+                f = node.func
+                fname = f.id if isinstance(f, gast.Name) else getattr(f, "attr", None)
+                obj = template.globals.get(fname) if isinstance(f, gast.Name) else None
+                is_helper = obj is not None and obj is getattr(runtime, fname, None)
+                if fname in _SHAPE_ONLY and (is_helper or isinstance(f, gast.Attribute)):
+                    for k in _SHAPE_ONLY[fname]:
+                        if k < len(node.args) and isinstance(node.args[k], gast.Name):
+                            shape_only.add(id(node.args[k]))
+        _VALUE_READS[key] = sum(
+            1 for st in template.body for n in gast.walk(st)
+            if isinstance(n, gast.Name) and n.id == param and isinstance(n.ctx, gast.Load)
+            and id(n) not in shape_only)
+    return _VALUE_READS[key]
 
 
 def _mentions(stmts, ident):

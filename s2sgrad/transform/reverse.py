@@ -187,7 +187,7 @@ class ReverseBuilder:
             bwd_prefix.append(assign(seed, _rt_call("copy", name(seed))))
         bwd, state = self._bwd_block(body, state)
         shapes = ShapeClasses(body, self.params, self.resolver,
-                              {a: v for v, a in self.adj.items()})
+                              {a: v for v, a in self.adj.items()}, same_shape_params(self.fsrc))
         optimize(bwd, shapes)
         grads = []
         tail = []
@@ -341,7 +341,7 @@ class ReverseBuilder:
         va = registry.varargs_param(prim)
         active_params = [p for p, v in bound.items()
                          if p in rules and self._any_active(v, p == va)]
-        uses_ans = any(rules[p].template.reads("ans") for p in active_params)
+        uses_ans = any(self.rule_reads_ans(rules[p]) for p in active_params)
         for p, child in bound.items():
             if p == va or isinstance(child, (gast.List, gast.Tuple)) and p in rules:
                 continue
@@ -363,6 +363,10 @@ class ReverseBuilder:
     def rules_of(self, prim):
         """The rules this transform inlines: reverse (vjp); forward mode reads the jvp rules."""
         return prim.vjp
+
+    def rule_reads_ans(self, rule):
+        """Whether ``rule`` needs the value of the call it differentiates (then it is kept)."""
+        return rule.template.reads("ans")
 
     def _any_active(self, v, many):
         items = v if many else [v]
@@ -980,6 +984,7 @@ class ReverseBuilder:
         if not targets:
             return
         inactive_diff = [p for p, v in bound.items() if p not in prim.vjp and p != va
+                         and p not in prim.shape_params
                          and isinstance(v, gast.AST) and self.active_expr(v)]
         if inactive_diff:
             raise UnsupportedError(self.where(node), f"a derivative with respect to the "
@@ -1155,6 +1160,11 @@ class _FwdCtx:
 
     def copy(self):
         return _FwdCtx(self.maybe, self.definite)
+
+
+def same_shape_params(fsrc):
+    """``{param: param of the same shape}`` declared by generated code (``t_x`` has ``x``'s shape)."""
+    return dict(getattr(fsrc.fn, "__s2sgrad_same_shape__", None) or {})
 
 
 def index_value(index):

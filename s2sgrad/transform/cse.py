@@ -1,0 +1,690 @@
+"""Sharing in generated code: common subexpressions, copies and constants, dead values.
+
+Derivatives of derivatives repeat work: the tangent code of ``y = -x`` is
+``t_y = -t_x`` at every level, and symmetric paths compute the same values
+under different names.  ``share(fdef, resolve)`` rewrites one generated
+function so that each value is computed once:
+
+- *value numbering*: an expression already held by a variable (and not
+  invalidated since) is replaced by that variable; a variable that is a copy
+  of another, or of a constant, is replaced by it;
+- *hoisting*: an expression computed twice in the same block without a
+  variable is computed once into a new variable;
+- *dead values*: an assignment whose variable is never read, and whose right
+  side has no effect, is removed;
+- *algebra*: ``1.0 * e``, ``e * -1.0``, ``-(-e)``, ``a + -b``, constants.
+
+Only expressions without effects are shared (arithmetic, attribute and item
+reads, calls of primitives that are pure functions); calls of user functions,
+methods and functions that make buffers the code writes into are left alone,
+and a variable written in place is never shared or replaced.
+"""
+
+import copy
+import numbers
+
+import gast
+
+from ..analysis import liveness
+from ..rules import registry
+
+__all__ = ["share"]
+
+# Functions that return a fresh buffer the code may write into: never shared.
+_FRESH = {"zeros_like", "ones_like", "copy", "zeros", "ones", "empty", "full", "empty_like",
+          "full_like", "array", "asarray", "scatter", "eye", "identity", "arange", "linspace"}
+# Methods that change their receiver.
+_MUTATING_METHODS = {"append", "extend", "insert", "pop", "update", "setdefault", "remove",
+                     "clear", "sort", "reverse", "fill", "resize", "put", "itemset"}
+
+
+def share(fdef, resolve):
+    """Rewrite ``fdef`` (a generated FunctionDef) in place; ``resolve(name)`` gives a global."""
+    ctx = _Context(fdef, resolve)
+    for _ in range(4):
+        before = _fingerprint(fdef.body)
+        fdef.body = _Numbering(ctx).block(fdef.body, _State())
+        fdef.body = _hoist_block(fdef.body, ctx)
+        fdef.body = _fold_block(fdef.body)
+        fdef.body = _drop_dead(fdef.body, ctx) or [gast.Pass()]
+        if _fingerprint(fdef.body) == before:
+            break
+    return fdef
+
+
+def _fingerprint(stmts):
+    return tuple(_key(s) for s in stmts)
+
+
+# ---------------------------------------------------------------------------
+# What may be shared
+# ---------------------------------------------------------------------------
+
+class _Context:
+    def __init__(self, fdef, resolve):
+        self.resolve = resolve
+        self.params = {a.id for a in fdef.args.args} | {a.id for a in fdef.args.kwonlyargs}
+        self.mutated = _mutated_names(fdef.body)
+        self.assigned = {}
+        for n in gast.walk(fdef):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                self.assigned[n.id] = self.assigned.get(n.id, 0) + 1
+        self.used = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)}
+        self._pure = {}
+
+    def fresh(self, base):
+        base = base.strip("_") or "value"
+        name, k = base, 1
+        while name in self.used:
+            name = f"{base}_{k}"
+            k += 1
+        self.used.add(name)
+        return name
+
+    def holder(self, var):
+        """Whether ``var`` may stand for a value elsewhere (it is never written in place)."""
+        return var not in self.mutated
+
+    def call_kind(self, node):
+        """``'shared'`` (pure, may be shared), ``'pure'`` (no effect, a fresh buffer) or ``'effect'``."""
+        key = id(node.func)
+        if key not in self._pure:
+            self._pure[key] = self._classify(node)
+        kind = self._pure[key]
+        if kind != "effect" and any(kw.arg == "out" for kw in node.keywords):
+            return "effect"
+        return kind
+
+    def _classify(self, node):
+        path = _dotted(node.func)
+        if path is None:
+            return "effect"
+        parts = path.split(".")
+        obj = self.resolve(parts[0])
+        for p in parts[1:]:
+            obj = getattr(obj, p, None)
+            if obj is None:
+                return "effect"
+        if obj is None:
+            return "effect"
+        leaf = parts[-1]
+        if "random" in parts:
+            return "effect"
+        hit = registry.lookup(obj)
+        if hit is None:
+            from .. import runtime
+            if getattr(runtime, leaf, None) is obj and registry.by_name(leaf, "s2sgrad.runtime"):
+                hit = (registry.by_name(leaf, "s2sgrad.runtime"), None)
+        if hit is None:
+            if obj in (len, abs, min, max, float, int, range, slice, tuple, isinstance):
+                return "shared"
+            return "effect"
+        prim = hit[0]
+        if leaf in ("add_at", "check_scalar", "call_fwd", "call_bwd", "call_jvp"):
+            return "effect"
+        if leaf in _FRESH or prim.name in _FRESH:
+            return "pure"
+        return "shared"
+
+
+def _dotted(node):
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, gast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _mutated_names(stmts):
+    """Variables written in place somewhere: items, list methods, ``add_at`` targets, call arguments."""
+    out = set()
+    for s in _walk(stmts):
+        if isinstance(s, (gast.Assign, gast.AugAssign)):
+            targets = s.targets if isinstance(s, gast.Assign) else [s.target]
+            for t in targets:
+                base = t
+                while isinstance(base, (gast.Subscript, gast.Attribute)):
+                    base = base.value
+                if base is not t and isinstance(base, gast.Name):
+                    out.add(base.id)
+        for n in gast.walk(s):
+            if isinstance(n, gast.Call):
+                f = n.func
+                if isinstance(f, gast.Attribute) and f.attr in _MUTATING_METHODS \
+                        and isinstance(f.value, gast.Name):
+                    out.add(f.value.id)
+                if isinstance(f, gast.Attribute) and f.attr == "add_at" and n.args \
+                        and isinstance(n.args[0], gast.Name):
+                    out.add(n.args[0].id)
+    return out
+
+
+def _walk(stmts):
+    for s in stmts:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from _walk(s.body)
+            yield from _walk(s.orelse)
+
+
+def _key(node):
+    """A hashable structural key of an AST (contexts and annotations ignored).
+
+    Operands of ``+`` and ``*`` are put in a fixed order, so ``a * b`` and
+    ``b * a`` (equal, elementwise, in floating point too) have one key.
+    """
+    if isinstance(node, list):
+        return tuple(_key(n) for n in node)
+    if isinstance(node, gast.keyword):
+        return ("kw", node.arg, _key(node.value))
+    if not isinstance(node, gast.AST):
+        return node if not isinstance(node, float) or node == node else ("nan",)
+    if isinstance(node, gast.Name):
+        return ("Name", node.id)
+    if isinstance(node, gast.Constant):
+        return ("Constant", type(node.value).__name__, node.value)
+    out = [type(node).__name__]
+    for field, value in gast.iter_fields(node):
+        if field in ("ctx", "annotation", "type_comment", "kind", "type_params"):
+            continue
+        out.append(_key(value))
+    return _commute(node, tuple(out))
+
+
+def _names(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+
+def _is_trivial(node):
+    if isinstance(node, (gast.Name, gast.Constant)):
+        return True
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return isinstance(node.operand, gast.Constant)
+    return False
+
+
+def _kind(node, ctx):
+    """``'shared'``, ``'pure'`` or ``'effect'`` for an expression."""
+    worst = "shared"
+    for n in gast.walk(node):
+        if isinstance(n, gast.Call):
+            k = ctx.call_kind(n)
+        elif isinstance(n, (gast.List, gast.Dict, gast.Set, gast.ListComp, gast.DictComp,
+                            gast.SetComp)):
+            k = "pure"
+        elif isinstance(n, (gast.Lambda, gast.GeneratorExp, gast.Yield, gast.YieldFrom,
+                            gast.Await, gast.NamedExpr, gast.Starred)):
+            k = "effect"
+        else:
+            continue
+        if k == "effect":
+            return "effect"
+        if k == "pure":
+            worst = "pure"
+    return worst
+
+
+# ---------------------------------------------------------------------------
+# Value numbering
+# ---------------------------------------------------------------------------
+
+class _State:
+    def __init__(self, avail=None, copies=None, negs=None):
+        self.avail = dict(avail or {})    # key of expression -> (variable, names it reads)
+        self.copies = dict(copies or {})  # variable -> Name or Constant it equals
+        self.negs = dict(negs or {})      # variable -> Name whose negation it holds
+
+    def clone(self):
+        return _State(self.avail, self.copies, self.negs)
+
+    def kill(self, names):
+        if not names:
+            return
+        self.avail = {k: (v, reads) for k, (v, reads) in self.avail.items()
+                      if v not in names and not (reads & names)}
+        self.copies = {v: r for v, r in self.copies.items()
+                       if v not in names and not (_names(r) & names)}
+        self.negs = {v: r for v, r in self.negs.items() if v not in names and r not in names}
+
+    def meet(self, other):
+        self.avail = {k: v for k, v in self.avail.items() if other.avail.get(k) == v}
+        self.copies = {k: v for k, v in self.copies.items()
+                       if k in other.copies and _key(other.copies[k]) == _key(v)}
+        self.negs = {k: v for k, v in self.negs.items() if other.negs.get(k) == v}
+
+
+class _Numbering:
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def block(self, stmts, state):
+        out = []
+        for s in stmts:
+            out.extend(self.stmt(s, state))
+        return out
+
+    def stmt(self, s, state):
+        ctx = self.ctx
+        if isinstance(s, gast.Assign):
+            target = s.targets[0]
+            s.value = self.expr(s.value, state)
+            if isinstance(target, gast.Name):
+                v = target.id
+                state.kill({v})
+                value = s.value
+                if ctx.holder(v) and v not in _names(value):
+                    if _number(value) is not None or (
+                            isinstance(value, gast.Name) and ctx.holder(value.id)):
+                        state.copies[v] = copy.deepcopy(value)
+                    elif not _is_trivial(value) and _kind(value, ctx) == "shared":
+                        state.avail.setdefault(_key(value), (v, _names(value)))
+                        if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub) \
+                                and isinstance(value.operand, gast.Name):
+                            state.negs[v] = value.operand.id
+                return [s]
+            for t in s.targets:
+                self._rewrite_target(t, state)
+            state.kill(_stored_bases(s.targets))
+            return [s]
+        if isinstance(s, gast.Expr):
+            s.value = self.expr(s.value, state)
+            if _kind(s.value, ctx) == "effect":
+                state.kill(_names(s.value))
+            return [s]
+        if isinstance(s, gast.If):
+            s.test = self.expr(s.test, state)
+            body_state, else_state = state.clone(), state.clone()
+            s.body = self.block(s.body, body_state) or [gast.Pass()]
+            s.orelse = self.block(s.orelse, else_state)
+            body_state.meet(else_state)
+            state.avail, state.copies = body_state.avail, body_state.copies
+            return [s]
+        if isinstance(s, (gast.For, gast.While)):
+            changed = _assigned_in([s]) | (_names(s.target) if isinstance(s, gast.For) else set())
+            if isinstance(s, gast.For):
+                s.iter = self.expr(s.iter, state)
+            state.kill(changed)
+            inner = state.clone()
+            if isinstance(s, gast.While):
+                s.test = self.expr(s.test, inner)
+            s.body = self.block(s.body, inner) or [gast.Pass()]
+            return [s]
+        if isinstance(s, gast.Return) and s.value is not None:
+            s.value = self.expr(s.value, state)
+            return [s]
+        if isinstance(s, (gast.Assert, gast.Raise)):
+            return [s]
+        state.kill(_names(s))
+        return [s]
+
+    def _rewrite_target(self, t, state):
+        if isinstance(t, gast.Subscript):
+            t.slice = self.expr(t.slice, state)
+        elif isinstance(t, (gast.Tuple, gast.List)):
+            for e in t.elts:
+                self._rewrite_target(e, state)
+
+    def expr(self, node, state):
+        """``node`` with copies replaced and available subexpressions reused (bottom-up)."""
+        if isinstance(node, gast.Name):
+            if isinstance(node.ctx, gast.Load) and node.id in state.copies:
+                return copy.deepcopy(state.copies[node.id])
+            return node
+        if not isinstance(node, gast.expr):
+            return node
+        for field, value in gast.iter_fields(node):
+            if isinstance(value, gast.expr):
+                setattr(node, field, self.expr(value, state))
+            elif isinstance(value, list):
+                setattr(node, field, [self.expr(v, state) if isinstance(v, gast.expr) else
+                                      self._keyword(v, state) if isinstance(v, gast.keyword)
+                                      else v for v in value])
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
+                and isinstance(node.operand, gast.Name) and node.operand.id in state.negs:
+            return gast.Name(id=state.negs[node.operand.id], ctx=gast.Load(), annotation=None,
+                             type_comment=None)   # -(-a) is a
+        if not _is_trivial(node):
+            hit = state.avail.get(_key(node))
+            if hit is not None:
+                return gast.Name(id=hit[0], ctx=gast.Load(), annotation=None, type_comment=None)
+        return node
+
+    def _keyword(self, kw, state):
+        kw.value = self.expr(kw.value, state)
+        return kw
+
+
+def _assigned_in(stmts):
+    out = set()
+    for s in _walk(stmts):
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                out.add(n.id)
+    return out | _mutated_names(stmts)
+
+
+def _stored_bases(targets):
+    out = set()
+    for t in targets:
+        for n in gast.walk(t):
+            if isinstance(n, gast.Name):
+                out.add(n.id)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Hoisting repeated expressions
+# ---------------------------------------------------------------------------
+
+def _hoist_block(stmts, ctx):
+    for s in stmts:
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _hoist_block(s.body, ctx) or [gast.Pass()]
+            s.orelse = _hoist_block(s.orelse, ctx)
+    # Occurrences of each shareable expression in the simple statements of this block,
+    # grouped into runs that no assignment to a variable they read separates.
+    runs = {}       # run -> [names it reads, [(statement index, node)]]
+    live_keys = {}
+    order = []
+    for i, s in enumerate(stmts):
+        info = {}
+        for node in _top_expressions(s):
+            _annotate(node, ctx, info)
+            for sub in _subexpressions(node):
+                k, kind, names = info[id(sub)]
+                if kind != "shared" or _is_trivial(sub) or _is_small(sub):
+                    continue
+                run = live_keys.get(k)
+                if run is None:
+                    run = (k, i)
+                    live_keys[k] = run
+                    runs[run] = [names, []]
+                    order.append(run)
+                runs[run][1].append((i, sub))
+        killed = _assigned_in([s])
+        if killed:
+            for k, run in list(live_keys.items()):
+                if runs[run][0] & killed:
+                    del live_keys[k]
+    inserts = {}
+    replaced = set()
+    for run in order:
+        occ = runs[run][1]
+        if len(occ) < 2:
+            continue
+        if any(id(sub) in replaced for _, sub in occ):
+            continue
+        first_i, first = occ[0]
+        target = _first_target(stmts[first_i])
+        name_ = ctx.fresh(f"{target}_{_op_name(first)}" if target else _op_name(first))
+        hoisted = gast.Assign(targets=[gast.Name(id=name_, ctx=gast.Store(), annotation=None,
+                                                 type_comment=None)],
+                              value=copy.deepcopy(first), type_comment=None)
+        origin = getattr(stmts[first_i], "s2s_origin", None)
+        if origin is not None:
+            hoisted.s2s_origin = origin
+        inserts.setdefault(first_i, []).append(hoisted)
+        for i, sub in occ:
+            for n in gast.walk(sub):
+                replaced.add(id(n))
+            _replace_node(stmts[i], sub, gast.Name(id=name_, ctx=gast.Load(), annotation=None,
+                                                   type_comment=None))
+    if not inserts:
+        return stmts
+    out = []
+    for i, s in enumerate(stmts):
+        out.extend(inserts.get(i, []))
+        out.append(s)
+    return out
+
+
+def _annotate(node, ctx, info):
+    """``info[id(n)] = (key, kind, names read)`` for ``node`` and its subexpressions, bottom-up."""
+    if id(node) in info:
+        return info[id(node)]
+    if isinstance(node, gast.Name):
+        out = (("Name", node.id), "shared", frozenset((node.id,)))
+    elif isinstance(node, gast.Constant):
+        out = (_key(node), "shared", frozenset())
+    elif not isinstance(node, gast.AST):
+        out = (node, "shared", frozenset())
+    else:
+        parts = [type(node).__name__]
+        kind, names = _own_kind(node, ctx), set()
+        for field, value in gast.iter_fields(node):
+            if field in ("ctx", "annotation", "type_comment", "kind", "type_params"):
+                continue
+            items = value if isinstance(value, list) else [value]
+            keys = []
+            for item in items:
+                if isinstance(item, gast.keyword):
+                    k, kd, nm = _annotate(item.value, ctx, info)
+                    k = ("kw", item.arg, k)
+                elif isinstance(item, gast.AST):
+                    k, kd, nm = _annotate(item, ctx, info)
+                else:
+                    k, kd, nm = item, "shared", frozenset()
+                keys.append(k)
+                names |= nm
+                if kd == "effect" or (kd == "pure" and kind == "shared"):
+                    kind = kd
+            parts.append(tuple(keys) if isinstance(value, list) else keys[0] if keys else None)
+        out = (_commute(node, tuple(parts)), kind, frozenset(names))
+    info[id(node)] = out
+    return out
+
+
+def _commute(node, key):
+    """``a * b`` and ``b * a`` (also ``+``) have one key: their operands' keys, sorted."""
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Mult)):
+        left, right = key[1], key[3]
+        if repr(right) < repr(left):
+            return (key[0], right, key[2], left)
+    return key
+
+
+def _own_kind(node, ctx):
+    if isinstance(node, gast.Call):
+        return ctx.call_kind(node)
+    if isinstance(node, (gast.List, gast.Dict, gast.Set, gast.ListComp, gast.DictComp,
+                         gast.SetComp)):
+        return "pure"
+    if isinstance(node, (gast.Lambda, gast.GeneratorExp, gast.Yield, gast.YieldFrom,
+                         gast.Await, gast.NamedExpr, gast.Starred)):
+        return "effect"
+    return "shared"
+
+
+def _is_small(node):
+    """``-x``, ``x.T``, ``x[i]`` with simple parts: cheaper to repeat than to name.
+
+    Slices and index tuples are not values of their own and always stay.
+    """
+    if isinstance(node, gast.Slice) or (isinstance(node, gast.Tuple) and any(
+            isinstance(e, gast.Slice) for e in node.elts)):
+        return True
+    if isinstance(node, gast.UnaryOp):
+        return _is_trivial(node.operand)
+    if isinstance(node, gast.Attribute):
+        return _is_trivial(node.value)
+    if isinstance(node, gast.Subscript):
+        return _is_trivial(node.value) and all(_is_trivial(e) for e in (
+            node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]))
+    return False
+
+
+def _top_expressions(s):
+    if isinstance(s, gast.Assign):
+        out = [s.value]
+        for t in s.targets:
+            if isinstance(t, gast.Subscript):
+                out.append(t.slice)
+        return out
+    if isinstance(s, (gast.Expr, gast.Return)) and s.value is not None:
+        return [s.value]
+    if isinstance(s, (gast.If, gast.While)):
+        return [s.test]
+    if isinstance(s, gast.For):
+        return [s.iter]
+    return []
+
+
+def _subexpressions(node):
+    """Subexpressions, outermost first (so a whole repeated expression is named, not its parts)."""
+    out = []
+    stack = [node]
+    while stack:
+        n = stack.pop(0)
+        out.append(n)
+        for child in gast.iter_child_nodes(n):
+            if isinstance(child, gast.expr):
+                stack.append(child)
+            elif isinstance(child, gast.keyword):
+                stack.append(child.value)
+    return out
+
+
+def _first_target(s):
+    if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+        return s.targets[0].id
+    return None
+
+
+_OPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "div", gast.Pow: "pow",
+        gast.MatMult: "matmul", gast.USub: "neg"}
+
+
+def _op_name(node):
+    if isinstance(node, (gast.BinOp, gast.UnaryOp)):
+        return _OPS.get(type(node.op), "value")
+    if isinstance(node, gast.Call):
+        f = node.func
+        return f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "value")
+    if isinstance(node, gast.Subscript):
+        return "item"
+    if isinstance(node, gast.Attribute):
+        return node.attr
+    return "value"
+
+
+def _replace_node(root, old, new):
+    for n in gast.walk(root):
+        for field, value in gast.iter_fields(n):
+            if value is old:
+                setattr(n, field, copy.deepcopy(new))
+                return True
+            if isinstance(value, list):
+                for k, item in enumerate(value):
+                    if item is old:
+                        value[k] = copy.deepcopy(new)
+                        return True
+                    if isinstance(item, gast.keyword) and item.value is old:
+                        item.value = copy.deepcopy(new)
+                        return True
+    return False
+
+
+# ---------------------------------------------------------------------------
+# Algebra and dead values
+# ---------------------------------------------------------------------------
+
+def _number(node):
+    if isinstance(node, gast.Constant) and isinstance(node.value, numbers.Number) \
+            and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        v = _number(node.operand)
+        return None if v is None else -v
+    return None
+
+
+def _const(v):
+    if isinstance(v, (int, float)) and v < 0:
+        return gast.UnaryOp(op=gast.USub(), operand=gast.Constant(value=-v, kind=None))
+    return gast.Constant(value=v, kind=None)
+
+
+class _Fold(gast.NodeTransformer):
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        a, b = _number(node.left), _number(node.right)
+        op = node.op
+        if a is not None and b is not None and isinstance(op, (gast.Add, gast.Sub, gast.Mult)) \
+                and not isinstance(a, complex) and not isinstance(b, complex):
+            val = a + b if isinstance(op, gast.Add) else a - b if isinstance(op, gast.Sub) \
+                else a * b
+            return _const(val)
+        if isinstance(op, gast.Mult):
+            if a == 1:
+                return node.right
+            if b == 1:
+                return node.left
+            if a == -1:
+                return gast.UnaryOp(op=gast.USub(), operand=node.right)
+            if b == -1:
+                return gast.UnaryOp(op=gast.USub(), operand=node.left)
+        if isinstance(op, gast.Div) and b == 1:
+            return node.left
+        if isinstance(op, gast.Pow) and b == 1:
+            return node.left
+        if isinstance(op, (gast.Add, gast.Sub)) and isinstance(node.right, gast.UnaryOp) \
+                and isinstance(node.right.op, gast.USub):
+            flipped = gast.Sub() if isinstance(op, gast.Add) else gast.Add()
+            return gast.BinOp(left=node.left, op=flipped, right=node.right.operand)
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) \
+                and isinstance(node.operand.op, gast.USub):
+            return node.operand.operand
+        return node
+
+
+def _fold_block(stmts):
+    fold = _Fold()
+    out = []
+    for s in stmts:
+        fold.visit(s)
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and isinstance(s.value, gast.Name) and s.value.id == s.targets[0].id:
+            continue   # v = v
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _fold_block(s.body) or [gast.Pass()]
+            s.orelse = _fold_block(s.orelse)
+        out.append(s)
+    return out
+
+
+def _drop_dead(stmts, ctx):
+    """Remove assignments to names never read afterwards whose values have no effect."""
+    while True:
+        last = {}
+
+        def visit(stmt, live_after):
+            last[id(stmt)] = set(live_after)
+        liveness.live_in(stmts, set(), visit)
+        dead = set()
+        for s in _walk(stmts):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and id(s) in last and s.targets[0].id not in last[id(s)] \
+                    and _kind(s.value, ctx) != "effect":
+                dead.add(id(s))
+        if not dead:
+            return stmts
+        stmts = _remove(stmts, dead)
+
+
+def _remove(stmts, dead):
+    out = []
+    for s in stmts:
+        if id(s) in dead:
+            continue
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _remove(s.body, dead) or [gast.Pass()]
+            s.orelse = _remove(s.orelse, dead)
+        out.append(s)
+    return out
