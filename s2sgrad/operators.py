@@ -373,20 +373,97 @@ def deriv(fn, *, emit=False):
 
 def elementwise_grad(fn, wrt=0, *, emit=False):
     """The gradient of ``sum(f(x))``: for a function that works elementwise, each
-    element's derivative (a vector-Jacobian product with ones, as in Autograd)."""
+    element's derivative (a vector-Jacobian product with ones, as in Autograd).
+
+    When the compiler can see that ``f`` acts elementwise (one argument,
+    straight-line code of elementwise functions, operators and number
+    constants), its Jacobian is diagonal, so the product with ones is the same
+    from either side: it runs forward mode then (one sweep, the tangent ones
+    like ``x``), which keeps towers such as seven nested ``elementwise_grad``
+    small.  Otherwise it is reverse mode with the cotangent ones like the output.
+    """
     wrt_t, single = _normalize_wrt(wrt)
+    forward = single and wrt_t == (0,) and _acts_elementwise(fn)
     if emit:
+        if forward:
+            return _forward_module(fn, wrt_t, "deriv", {0: "ones"})[0].source
         return _reverse_module(fn, wrt_t, "elementwise_grad", joint=False)[0].source
 
     @functools.wraps(fn)
     def elementwise_gradient(*args, **kwargs):
-        module, spec, _ = _reverse_module(fn, wrt_t, "elementwise_grad", joint=False)
         _bind_args(fn, args, kwargs, wrt_t)
+        if forward:
+            module, _, target = _forward_module(fn, wrt_t, "deriv", {0: "ones"})
+            return _rt.match(module[target](*_lead(fn), *args, **kwargs), args[0])
+        module, spec, _ = _reverse_module(fn, wrt_t, "elementwise_grad", joint=False)
         out = module[spec.grad_name](*_lead(fn), *args, **kwargs)
         grads = tuple(_rt.match(g, args[w]) for g, w in zip(out[1:], wrt_t))
         return grads[0] if single else grads
+    if forward:
+        return mark(elementwise_gradient, "elementwise_grad",
+                    lambda: _source(*_forward_module(fn, wrt_t, "deriv", {0: "ones"})))
     return mark(elementwise_gradient, "elementwise_grad",
                 lambda: reverse_source_function(fn, wrt_t, "elementwise_grad"))
+
+
+# Runtime helpers that keep elementwise code elementwise.
+_ELEMENTWISE_HELPERS = {"ones_like", "zeros_like", "broadcast_like"}
+
+
+def _acts_elementwise(fn):
+    """Whether ``fn(x)`` provably computes each output element from the same element of ``x``."""
+    def check():
+        from .analysis.activity import callee_of
+        from .frontend.normalize import normalize
+        from .frontend.source import FunctionSource
+        try:
+            fsrc = FunctionSource.of(fn)
+            norm = normalize(fsrc)
+        except Exception:
+            return False
+        params = [a.id for a in norm.node.args.args]
+        if fsrc.self_value is not None or len(params) != 1 or norm.node.args.kwonlyargs:
+            return False
+        local = set(params)
+
+        def ok(node):
+            if isinstance(node, gast.Constant):
+                return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+            if isinstance(node, gast.Name):
+                if node.id in local:
+                    return True
+                kind, value = fsrc.resolve(node.id)
+                return kind is not None and isinstance(value, (int, float)) \
+                    and not isinstance(value, bool)
+            if isinstance(node, gast.BinOp):
+                return isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)) \
+                    and ok(node.left) and ok(node.right)
+            if isinstance(node, gast.UnaryOp):
+                return isinstance(node.op, (gast.USub, gast.UAdd)) and ok(node.operand)
+            if isinstance(node, gast.Call):
+                if node.keywords:
+                    return False
+                callee = callee_of(node, norm.resolver)
+                prim = callee.prim
+                if callee.kind not in ("primitive", "nondiff") or prim is None:
+                    return False
+                if prim.family == "s2sgrad.runtime":
+                    fits = prim.name in _ELEMENTWISE_HELPERS
+                else:
+                    fits = prim.elementwise in (1, 2) and len(node.args) == prim.elementwise
+                return fits and all(ok(a) for a in node.args)
+            return False
+
+        body = norm.node.body
+        for k, st in enumerate(body):
+            if isinstance(st, gast.Return) and k == len(body) - 1:
+                return ok(st.value)
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
+                    and ok(st.value)):
+                return False
+            local.add(st.targets[0].id)
+        return False
+    return _cached(("elementwise", fn), check)
 
 
 def holomorphic_grad(fn, wrt=0, *, emit=False):

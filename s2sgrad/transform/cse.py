@@ -42,18 +42,14 @@ def share(fdef, resolve):
     """Rewrite ``fdef`` (a generated FunctionDef) in place; ``resolve(name)`` gives a global."""
     ctx = _Context(fdef, resolve)
     for _ in range(4):
-        before = _fingerprint(fdef.body)
+        ctx.changes = 0
         fdef.body = _Numbering(ctx).block(fdef.body, _State())
         fdef.body = _hoist_block(fdef.body, ctx)
-        fdef.body = _fold_block(fdef.body)
+        fdef.body = _fold_block(fdef.body, ctx)
         fdef.body = _drop_dead(fdef.body, ctx) or [gast.Pass()]
-        if _fingerprint(fdef.body) == before:
+        if not ctx.changes:
             break
     return fdef
-
-
-def _fingerprint(stmts):
-    return tuple(_key(s) for s in stmts)
 
 
 # ---------------------------------------------------------------------------
@@ -71,6 +67,7 @@ class _Context:
                 self.assigned[n.id] = self.assigned.get(n.id, 0) + 1
         self.used = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)}
         self._pure = {}
+        self.changes = 0   # rewrites made by the current round of passes
 
     def fresh(self, base):
         base = base.strip("_") or "value"
@@ -232,33 +229,89 @@ def _kind(node, ctx):
 # ---------------------------------------------------------------------------
 
 class _State:
-    def __init__(self, avail=None, copies=None, negs=None):
-        self.avail = dict(avail or {})    # key of expression -> (variable, names it reads)
-        self.copies = dict(copies or {})  # variable -> Name or Constant it equals
-        self.negs = dict(negs or {})      # variable -> Name whose negation it holds
+    """What is known at a point: expressions held by variables, copies, negations.
+
+    Each fact is indexed by the names it depends on, so an assignment forgets
+    exactly the facts about the variable it changes.
+    """
+
+    def __init__(self):
+        self.avail = {}     # key of expression -> variable holding it
+        self.copies = {}    # variable -> Name or Constant it equals
+        self.negs = {}      # variable -> Name whose negation it holds
+        self.deps = {}      # name -> set of ("avail", key) / ("copy", var) / ("neg", var)
 
     def clone(self):
-        return _State(self.avail, self.copies, self.negs)
+        other = _State()
+        other.avail, other.copies, other.negs = dict(self.avail), dict(self.copies), \
+            dict(self.negs)
+        other.deps = {k: set(v) for k, v in self.deps.items()}
+        return other
+
+    def _depend(self, names, fact):
+        for n in names:
+            self.deps.setdefault(n, set()).add(fact)
+
+    def add_avail(self, key, var, names):
+        if key not in self.avail:
+            self.avail[key] = var
+            self._depend(set(names) | {var}, ("avail", key))
+
+    def add_copy(self, var, value):
+        self.copies[var] = value
+        self._depend({var} | ({value.id} if isinstance(value, gast.Name) else set()),
+                     ("copy", var))
+
+    def add_neg(self, var, operand):
+        self.negs[var] = operand
+        self._depend({var, operand}, ("neg", var))
 
     def kill(self, names):
-        if not names:
-            return
-        self.avail = {k: (v, reads) for k, (v, reads) in self.avail.items()
-                      if v not in names and not (reads & names)}
-        self.copies = {v: r for v, r in self.copies.items()
-                       if v not in names and not (_names(r) & names)}
-        self.negs = {v: r for v, r in self.negs.items() if v not in names and r not in names}
+        for n in names:
+            for kind, item in self.deps.pop(n, ()):
+                if kind == "avail":
+                    self.avail.pop(item, None)
+                elif kind == "copy":
+                    self.copies.pop(item, None)
+                else:
+                    self.negs.pop(item, None)
 
     def meet(self, other):
         self.avail = {k: v for k, v in self.avail.items() if other.avail.get(k) == v}
         self.copies = {k: v for k, v in self.copies.items()
                        if k in other.copies and _key(other.copies[k]) == _key(v)}
         self.negs = {k: v for k, v in self.negs.items() if other.negs.get(k) == v}
+        # Dependencies of facts that are gone do no harm: killing them is a no-op.
+        for n, facts in other.deps.items():
+            self.deps.setdefault(n, set()).update(facts)
 
 
 class _Numbering:
     def __init__(self, ctx):
         self.ctx = ctx
+        self.keys = {}   # id(node) -> (node, key), for nodes already seen
+
+    def key(self, node):
+        """``_key(node)``, reusing the keys of its parts computed on the way up."""
+        hit = self.keys.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        if isinstance(node, gast.Name):
+            return ("Name", node.id)
+        if isinstance(node, gast.Constant) or not isinstance(node, gast.AST):
+            return _key(node)
+        out = [type(node).__name__]
+        for field, value in gast.iter_fields(node):
+            if field in ("ctx", "annotation", "type_comment", "kind", "type_params"):
+                continue
+            if isinstance(value, list):
+                out.append(tuple(("kw", v.arg, self.key(v.value)) if isinstance(v, gast.keyword)
+                                 else self.key(v) for v in value))
+            else:
+                out.append(self.key(value) if isinstance(value, gast.AST) else _key(value))
+        k = _commute(node, tuple(out))
+        self.keys[id(node)] = (node, k)   # the node is kept alive, so its id is not reused
+        return k
 
     def block(self, stmts, state):
         out = []
@@ -270,20 +323,23 @@ class _Numbering:
         ctx = self.ctx
         if isinstance(s, gast.Assign):
             target = s.targets[0]
-            s.value = self.expr(s.value, state)
+            # A variable written in place must not become another name for a value.
+            alias_ok = not (isinstance(target, gast.Name) and not ctx.holder(target.id))
+            s.value = self.expr(s.value, state, top=alias_ok)
             if isinstance(target, gast.Name):
                 v = target.id
                 state.kill({v})
                 value = s.value
-                if ctx.holder(v) and v not in _names(value):
+                names = _names(value)
+                if ctx.holder(v) and v not in names:
                     if _number(value) is not None or (
                             isinstance(value, gast.Name) and ctx.holder(value.id)):
-                        state.copies[v] = copy.deepcopy(value)
-                    elif not _is_trivial(value) and _kind(value, ctx) == "shared":
-                        state.avail.setdefault(_key(value), (v, _names(value)))
+                        state.add_copy(v, copy.deepcopy(value))
+                    elif not _is_trivial(value) and _kind(value, ctx) != "effect":
+                        state.add_avail(self.key(value), v, names)
                         if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub) \
                                 and isinstance(value.operand, gast.Name):
-                            state.negs[v] = value.operand.id
+                            state.add_neg(v, value.operand.id)
                 return [s]
             for t in s.targets:
                 self._rewrite_target(t, state)
@@ -300,7 +356,8 @@ class _Numbering:
             s.body = self.block(s.body, body_state) or [gast.Pass()]
             s.orelse = self.block(s.orelse, else_state)
             body_state.meet(else_state)
-            state.avail, state.copies = body_state.avail, body_state.copies
+            state.avail, state.copies, state.negs, state.deps = \
+                body_state.avail, body_state.copies, body_state.negs, body_state.deps
             return [s]
         if isinstance(s, (gast.For, gast.While)):
             changed = _assigned_in([s]) | (_names(s.target) if isinstance(s, gast.For) else set())
@@ -327,10 +384,14 @@ class _Numbering:
             for e in t.elts:
                 self._rewrite_target(e, state)
 
-    def expr(self, node, state):
-        """``node`` with copies replaced and available subexpressions reused (bottom-up)."""
+    def expr(self, node, state, top=True):
+        """``node`` with copies replaced and available subexpressions reused (bottom-up).
+
+        With ``top=False`` the node itself is not replaced by a variable (only its parts).
+        """
         if isinstance(node, gast.Name):
             if isinstance(node.ctx, gast.Load) and node.id in state.copies:
+                self.ctx.changes += 1
                 return copy.deepcopy(state.copies[node.id])
             return node
         if not isinstance(node, gast.expr):
@@ -344,12 +405,14 @@ class _Numbering:
                                       else v for v in value])
         if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
                 and isinstance(node.operand, gast.Name) and node.operand.id in state.negs:
+            self.ctx.changes += 1
             return gast.Name(id=state.negs[node.operand.id], ctx=gast.Load(), annotation=None,
                              type_comment=None)   # -(-a) is a
-        if not _is_trivial(node):
-            hit = state.avail.get(_key(node))
+        if top and not _is_trivial(node):
+            hit = state.avail.get(self.key(node))
             if hit is not None:
-                return gast.Name(id=hit[0], ctx=gast.Load(), annotation=None, type_comment=None)
+                self.ctx.changes += 1
+                return gast.Name(id=hit, ctx=gast.Load(), annotation=None, type_comment=None)
         return node
 
     def _keyword(self, kw, state):
@@ -358,12 +421,19 @@ class _Numbering:
 
 
 def _assigned_in(stmts):
+    if len(stmts) == 1 and isinstance(stmts[0], gast.Assign) \
+            and isinstance(stmts[0].targets[0], gast.Name) and not _has_call(stmts[0].value):
+        return {stmts[0].targets[0].id}
     out = set()
     for s in _walk(stmts):
         for n in gast.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 out.add(n.id)
     return out | _mutated_names(stmts)
+
+
+def _has_call(node):
+    return any(isinstance(n, gast.Call) for n in gast.walk(node))
 
 
 def _stored_bases(targets):
@@ -388,14 +458,19 @@ def _hoist_block(stmts, ctx):
     # grouped into runs that no assignment to a variable they read separates.
     runs = {}       # run -> [names it reads, [(statement index, node)]]
     live_keys = {}
+    by_name = {}    # name -> keys of live runs that read it
     order = []
     for i, s in enumerate(stmts):
         info = {}
+        whole = None   # the right side of an assignment to a variable written in place
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and not ctx.holder(s.targets[0].id):
+            whole = s.value
         for node in _top_expressions(s):
             _annotate(node, ctx, info)
             for sub in _subexpressions(node):
                 k, kind, names = info[id(sub)]
-                if kind != "shared" or _is_trivial(sub) or _is_small(sub):
+                if kind != "shared" or _is_trivial(sub) or _is_small(sub) or sub is whole:
                     continue
                 run = live_keys.get(k)
                 if run is None:
@@ -403,12 +478,12 @@ def _hoist_block(stmts, ctx):
                     live_keys[k] = run
                     runs[run] = [names, []]
                     order.append(run)
+                    for n in names:
+                        by_name.setdefault(n, set()).add(k)
                 runs[run][1].append((i, sub))
-        killed = _assigned_in([s])
-        if killed:
-            for k, run in list(live_keys.items()):
-                if runs[run][0] & killed:
-                    del live_keys[k]
+        for n in _assigned_in([s]):
+            for k in by_name.pop(n, ()):
+                live_keys.pop(k, None)
     inserts = {}
     replaced = set()
     for run in order:
@@ -434,6 +509,7 @@ def _hoist_block(stmts, ctx):
                                                    type_comment=None))
     if not inserts:
         return stmts
+    ctx.changes += 1
     out = []
     for i, s in enumerate(stmts):
         out.extend(inserts.get(i, []))
@@ -608,6 +684,14 @@ def _const(v):
 
 
 class _Fold(gast.NodeTransformer):
+    changes = 0
+
+    def visit(self, node):
+        out = super().visit(node)
+        if out is not node:
+            self.changes += 1
+        return out
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         a, b = _number(node.left), _number(node.right)
@@ -644,23 +728,30 @@ class _Fold(gast.NodeTransformer):
         return node
 
 
-def _fold_block(stmts):
+def _fold_block(stmts, ctx):
     fold = _Fold()
     out = []
     for s in stmts:
         fold.visit(s)
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and isinstance(s.value, gast.Name) and s.value.id == s.targets[0].id:
+            ctx.changes += 1
             continue   # v = v
         if isinstance(s, (gast.If, gast.For, gast.While)):
-            s.body = _fold_block(s.body) or [gast.Pass()]
-            s.orelse = _fold_block(s.orelse)
+            s.body = _fold_block(s.body, ctx) or [gast.Pass()]
+            s.orelse = _fold_block(s.orelse, ctx)
         out.append(s)
+    ctx.changes += fold.changes
     return out
 
 
 def _drop_dead(stmts, ctx):
-    """Remove assignments to names never read afterwards whose values have no effect."""
+    """Remove assignments to names never read afterwards whose values have no effect.
+
+    A container or array that is only ever written into (``d_params['W'] = ...``)
+    and never read is dead with all its writes.
+    """
+    stmts = _drop_write_only(stmts, ctx)
     while True:
         last = {}
 
@@ -675,6 +766,7 @@ def _drop_dead(stmts, ctx):
                 dead.add(id(s))
         if not dead:
             return stmts
+        ctx.changes += 1
         stmts = _remove(stmts, dead)
 
 
@@ -688,3 +780,35 @@ def _remove(stmts, dead):
             s.orelse = _remove(s.orelse, dead)
         out.append(s)
     return out
+
+
+def _drop_write_only(stmts, ctx):
+    reads = set()
+    writes = {}
+    for s in _walk(stmts):
+        targets = []
+        if isinstance(s, gast.Assign):
+            targets = s.targets
+            for t in targets:
+                if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+                    writes.setdefault(t.value.id, []).append(s)
+                    reads |= _names(t.slice)
+                elif not isinstance(t, gast.Name):
+                    reads |= _names(t)
+            reads |= _names(s.value)
+        elif isinstance(s, (gast.If, gast.While)):
+            reads |= _names(s.test)
+        elif isinstance(s, gast.For):
+            reads |= _names(s.iter)
+        else:
+            reads |= _names(s)
+    dead = set()
+    for v, ws in writes.items():
+        if v in reads or v in ctx.params:
+            continue
+        if all(_kind(w.value, ctx) != "effect" for w in ws):
+            dead |= {id(w) for w in ws}
+    if not dead:
+        return stmts
+    ctx.changes += 1
+    return _remove(stmts, dead)

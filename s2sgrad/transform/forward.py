@@ -330,6 +330,20 @@ class ForwardBuilder(ReverseBuilder):
     def _tan_setitem(self, s, t, state):
         v = t.value.id
         primal = copy.deepcopy(s)
+        popped = self._popped_list(s.value)
+        if popped is not None:
+            # ``y[i] = l.pop()``: the tangent list is popped in step, whatever y is.
+            code = self._materialize_list(popped, state)
+            tpop = call(gast.Attribute(value=name(self.t(popped)), attr="pop", ctx=gast.Load()),
+                        [copy.deepcopy(a) for a in s.value.args])
+            if v not in self.active:
+                return code + [primal, self._mark(gast.Expr(value=tpop))]
+            if v not in state:
+                code.append(self._mark(assign(self.t(v), _rt_call("zeros_like", name(v)))))
+                state.add(v)
+            target = gast.Subscript(value=name(self.t(v)), slice=copy.deepcopy(t.slice),
+                                    ctx=gast.Store())
+            return code + [primal, self._mark(assign(target, tpop))]
         if v not in self.active:
             return [primal]
         pre = []
@@ -350,6 +364,21 @@ class ForwardBuilder(ReverseBuilder):
             return code + [primal, self._mark(assign(target, zero))]
         item = gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice), ctx=gast.Load())
         return code + self._order(primal, pre, self._mark(assign(target, tan)), v, item)
+
+    def _popped_list(self, value):
+        """The list ``l`` when ``value`` is ``l.pop(...)`` on a list that has a tangent."""
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                and value.func.attr == "pop" and isinstance(value.func.value, gast.Name) \
+                and value.func.value.id in self.active:
+            if callee_of(value, self.resolver).kind == "container":
+                return value.func.value.id
+        return None
+
+    def _materialize_list(self, lst, state):
+        if lst in state:
+            return []
+        state.add(lst)
+        return [self._mark(assign(self.t(lst), _rt_call("zeros_like", name(lst))))]
 
     def _tan_container_call(self, s, v, callee, state):
         """``l.append(e)`` and friends: the same call on the tangent of ``l``."""
@@ -598,22 +627,22 @@ class ForwardBuilder(ReverseBuilder):
                 tc = self._tangent(child, state, pre, None)
                 if tc is None:
                     continue
-                bindings = {"xp": self._xp(namespace), "t": tc,
-                            "ans": copy.deepcopy(ans) if ans is not None else copy.deepcopy(node)}
+                rule = prim.jvp[p].template
+                answer = (ans if ans is not None else node) if rule.reads("ans") else const(None)
+                bindings = {"xp": self._xp(namespace), "t": tc, "ans": answer}
                 for q, val in bound.items():
                     bindings[q] = gast.Tuple(elts=list(val), ctx=gast.Load()) if q == va else val
                 if k is not None:
                     bindings["argnum"] = k
-                stmts, expr = inline(prim.jvp[p].template, bindings, self.namer.fresh,
-                                     self.program.module.modules)
+                stmts, expr = inline(rule, bindings, self.namer.fresh, self.program.module.modules)
                 pre.extend(self._mark(st) for st in stmts)
                 terms.append(expr)
         if not terms:
             return None
         total = terms[0]
         for term in terms[1:]:
-            if prim.name in _CONTAINER_RESULTS:
-                total = _rt_call("add", total, term)
+            if prim.name in _CONTAINER_RESULTS or prim.family == "s2sgrad.runtime":
+                total = _rt_call("add", total, term)   # runtime helpers also work on containers
             else:
                 total = gast.BinOp(left=total, op=gast.Add(), right=term)
         return total

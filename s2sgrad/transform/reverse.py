@@ -157,7 +157,7 @@ class ReverseBuilder:
         for p in self.spec.active_params:
             if p not in self.params:
                 raise NonDifferentiableError(f"{self.fsrc.qualname} has no parameter {p!r}")
-        body = self.norm.node.body
+        body = self._name_discarded_pops(self.norm.node.body)
         self._classify_values(body)
         self._check_aliasing(body)
         body = self._plan_block(body)
@@ -229,6 +229,29 @@ class ReverseBuilder:
                             self.tensors.add(side.id)
         self.tensors -= self.containers
 
+    def _name_discarded_pops(self, stmts):
+        """``l.pop()`` whose value is dropped becomes ``popped = l.pop()`` on a list with adjoints.
+
+        Generated code pops its tape this way; as an assignment, the backward
+        sweep puts the value back (``l.append(popped)``) like any other pop.
+        """
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+                    and isinstance(s.value.func, gast.Attribute) and s.value.func.attr == "pop" \
+                    and isinstance(s.value.func.value, gast.Name) \
+                    and s.value.func.value.id in self.active:
+                callee = callee_of(s.value, self.resolver)
+                if callee.kind == "container":
+                    new = assign(self.namer.fresh("popped"), s.value)
+                    new.s2s_line = getattr(s, "s2s_line", None)
+                    s = new
+            elif isinstance(s, (gast.If, gast.For, gast.While)):
+                s.body = self._name_discarded_pops(s.body)
+                s.orelse = self._name_discarded_pops(s.orelse)
+            out.append(s)
+        return out
+
     def _written_in_place(self, body):
         out = set()
         for s in walk_stmts(body):
@@ -242,6 +265,7 @@ class ReverseBuilder:
         written = self._written_in_place(body)
         if not written:
             return
+        live_after_writes = None
         for s in walk_stmts(body):
             if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
                 continue
@@ -250,6 +274,10 @@ class ReverseBuilder:
             if source is None or source == target:
                 continue
             if source in written or (target in written and source not in self.params):
+                if live_after_writes is None:
+                    live_after_writes = _live_after_writes(body)
+                if target not in written and target not in live_after_writes.get(source, ()):
+                    continue   # read only before any write through the other name
                 other = source if source in written else target
                 raise UnsupportedError(
                     self.where(s), f"{to_text(s)}, which makes {target!r} share memory with "
@@ -1160,6 +1188,18 @@ class _FwdCtx:
 
     def copy(self):
         return _FwdCtx(self.maybe, self.definite)
+
+
+def _live_after_writes(body):
+    """``{array: variables live after some in-place write into it}``."""
+    out = {}
+
+    def visit(s, live_after):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                and isinstance(s.targets[0].value, gast.Name):
+            out.setdefault(s.targets[0].value.id, set()).update(live_after)
+    liveness.live_in(body, set(), visit)
+    return out
 
 
 def same_shape_params(fsrc):
