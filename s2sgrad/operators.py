@@ -15,7 +15,6 @@ transformation's own tape cannot clash with it.
 import copy
 import functools
 import inspect
-import math
 import numbers
 
 import gast
@@ -672,5 +671,3 @@ def hessian(fn, wrt=0, *, emit=False):
         return _columns(lambda v: product(*args, v, **kwargs), x, x.shape)
     return mark(hessian_fn, "hessian", _unsupported_again("hessian"))
 
-
-_unused = (math,)

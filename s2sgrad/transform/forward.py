@@ -571,6 +571,10 @@ class ForwardBuilder(ReverseBuilder):
             if node.id in self.active and node.id in state:
                 return self.tangent_ref(node.id)
             return None
+        if isinstance(node, (gast.List, gast.Dict)) and not getattr(
+                node, "elts", getattr(node, "keys", None)):
+            return type(node)(**({"elts": [], "ctx": gast.Load()} if isinstance(node, gast.List)
+                                 else {"keys": [], "values": []}))   # [] has the tangent []
         if isinstance(node, gast.Constant) or not self.active_expr(node):
             return None
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
