@@ -476,3 +476,19 @@ def test_deriv_is_forward_mode_with_the_seed_folded_in():
 def test_errors_name_the_argument():
     with pytest.raises(s2sgrad.NonDifferentiableError, match="'n'"):
         s2sgrad.jvp(lambda x, n: x * n, 1)(1.0, 3, 1.0)
+
+
+def bump(buf, v):
+    buf[0] = buf[0] + v
+    return 0.0
+
+
+def test_values_are_not_shared_across_a_call_that_changes_an_array():
+    def f(x):
+        buf = np.ones(2)
+        a = np.sum(buf * 2.0) * x
+        bump(buf, 3.0)   # the same expression below has another value
+        b = np.sum(buf * 2.0) * x
+        return a + b
+    value, tangent = s2sgrad.jvp(f)(1.5, 1.0)
+    assert value == pytest.approx(f(1.5)) and tangent == pytest.approx(14.0)

@@ -68,6 +68,13 @@ class _Context:
         self.used = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)}
         self._pure = {}
         self.changes = 0   # rewrites made by the current round of passes
+        # A function of the user's may change the arrays and lists passed to it.
+        for n in gast.walk(fdef):
+            if isinstance(n, gast.Call) and self.call_kind(n) == "effect" \
+                    and not _is_runtime_call(n):
+                for a in list(n.args) + [kw.value for kw in n.keywords]:
+                    if isinstance(a, gast.Name):
+                        self.mutated.add(a.id)
 
     def fresh(self, base):
         base = base.strip("_") or "value"
@@ -122,6 +129,12 @@ class _Context:
         if leaf in _FRESH or prim.name in _FRESH:
             return "pure"
         return "shared"
+
+
+def _is_runtime_call(node):
+    f = node.func
+    return isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) and f.value.id == "_rt" \
+        and f.attr not in ("call_fwd", "call_bwd", "call_jvp")
 
 
 def _dotted(node):
@@ -331,6 +344,8 @@ class _Numbering:
                 state.kill({v})
                 value = s.value
                 names = _names(value)
+                if _kind(value, ctx) == "effect":
+                    state.kill(names & ctx.mutated)   # a call that may change its arguments
                 if ctx.holder(v) and v not in names:
                     if _number(value) is not None or (
                             isinstance(value, gast.Name) and ctx.holder(value.id)):
@@ -360,7 +375,8 @@ class _Numbering:
                 body_state.avail, body_state.copies, body_state.negs, body_state.deps
             return [s]
         if isinstance(s, (gast.For, gast.While)):
-            changed = _assigned_in([s]) | (_names(s.target) if isinstance(s, gast.For) else set())
+            changed = _assigned_in([s]) | (_names(s.target) if isinstance(s, gast.For) else set()) \
+                | (ctx.mutated & _assigned_or_read([s]))
             if isinstance(s, gast.For):
                 s.iter = self.expr(s.iter, state)
             state.kill(changed)
@@ -432,6 +448,10 @@ def _assigned_in(stmts):
     return out | _mutated_names(stmts)
 
 
+def _assigned_or_read(stmts):
+    return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name)}
+
+
 def _has_call(node):
     return any(isinstance(n, gast.Call) for n in gast.walk(node))
 
@@ -481,7 +501,10 @@ def _hoist_block(stmts, ctx):
                     for n in names:
                         by_name.setdefault(n, set()).add(k)
                 runs[run][1].append((i, sub))
-        for n in _assigned_in([s]):
+        killed = _assigned_in([s])
+        if any(isinstance(n, gast.Call) and ctx.call_kind(n) == "effect" for n in gast.walk(s)):
+            killed |= ctx.mutated & _assigned_or_read([s])
+        for n in killed:
             for k in by_name.pop(n, ()):
                 live_keys.pop(k, None)
     inserts = {}
