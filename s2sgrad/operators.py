@@ -100,7 +100,7 @@ def _entry_params(spec):
     return params
 
 
-def _adapter(program, spec, fname, extra, body, doc):
+def _adapter(program, spec, fname, extra, body, doc, defaults=True):
     """Add a small function to the module that calls the entry the way the operator does.
 
     Its parameters are the entry's (defaults included) plus ``extra``; ``body``
@@ -118,6 +118,8 @@ def _adapter(program, spec, fname, extra, body, doc):
         args.args = args.args[1:]
         if len(args.defaults) > len(args.args):
             args.defaults = args.defaults[len(args.defaults) - len(args.args):]
+    if not defaults:
+        args.defaults = []
     params = [a.id for a in args.args]
     namer = Namer(params)
     extra_names = [namer.fresh(e) for e in extra]
@@ -264,9 +266,11 @@ def _jvp_adapter(program, spec):
         return [gast.Return(value=_call(spec.jvp_name, call_args, kws))]
     extra = ["t_" + tangent_params[0]] if single else ["tangents"]
     fname = program.module.fresh_function_name(f"jvp_of_{spec.job.base_name}")
+    # ``jvp(f)(*args, tangent)``: the tangent comes after every argument, so the
+    # arguments have no defaults here.
     return _adapter(program, spec, fname, extra, body,
                     f"s2sgrad.jvp({spec.job.fsrc.qualname}): the value and its derivative along "
-                    f"the tangent of {', '.join(tangent_params)}.")
+                    f"the tangent of {', '.join(tangent_params)}.", defaults=False)
 
 
 # ---------------------------------------------------------------------------
@@ -602,7 +606,15 @@ def jacobian(fn, wrt=0, *, emit=False):
     Built from whichever sweep needs fewer runs: forward mode (one column per
     element of ``x``) when ``x`` has at most as many elements as the output,
     else reverse mode (one forward sweep, then one backward sweep per element
-    of the output).  ``emit=True`` returns both modules' source.
+    of the output, on copies of what the forward sweep saved).  ``emit=True``
+    returns both modules' source.
+
+    The sweeps are not batched: each column (or row) is one call of the
+    generated code.  A batched sweep would carry a leading axis of tangents
+    through every rule, but the rules are written for one tangent (``np.sum(t)``,
+    ``t[index]``, ``t.T``, ``unbroadcast(t, like)`` would read that axis as data),
+    so it needs a batching rule per primitive and runtime helper, which s2sgrad
+    does not have yet.
     """
     wrt_t, single = _normalize_wrt(wrt)
     if not single:
@@ -654,8 +666,8 @@ def _rows(backward, x, out):
 def hessian(fn, wrt=0, *, emit=False):
     """The Hessian of a scalar ``fn``: forward mode over the generated gradient.
 
-    One forward-over-reverse sweep (``hvp``) per element of the argument; the
-    result has shape ``x.shape + x.shape``.
+    One forward-over-reverse sweep (``hvp``) per element of the argument, not
+    batched (see ``jacobian``); the result has shape ``x.shape + x.shape``.
     """
     wrt_t, single = _normalize_wrt(wrt)
     if not single:

@@ -15,10 +15,13 @@ tangent (``y[i] = e`` is followed by ``t_y[i] = t_e``, ``l.append(e)`` by
 ``t_l.append(t_e)``), so the tangent of a container keeps its structure.
 
 The builder reuses the reverse transform's planning (values the rules need are
-kept in variables), value classification, aliasing checks and call binding; a
-user function called with arguments that carry tangents gets a ``g_jvp`` of
-its own in the same module (``ForwardProgram``), once per pattern of such
-arguments.
+kept in variables: with no tape to fill, any value but a trivial one), value
+classification, aliasing checks and call binding; a user function called with
+arguments that carry tangents gets a ``g_jvp`` of its own in the same module
+(``ForwardProgram``), once per pattern of such arguments, a tangent that is the
+constant 1.0 folded in.  Every function then goes through the sharing pass
+(``cse.share``), so tangent code that repeats its primal's work, or, in a
+derivative of a derivative, its own, computes each value once.
 """
 
 import copy
@@ -184,7 +187,7 @@ class ForwardBuilder(ReverseBuilder):
             raise UnsupportedError(
                 self.where(self.fsrc.node), f"{self.fsrc.name} writing into its argument {p!r}",
                 "the caller would see the change; copy it first (p = p.copy()) and return it")
-        for p in sorted(written):
+        for p in sorted(written) if spec.entry else ():
             copy_stmt = assign(p, _rt_call("copy", name(p)))
             copy_stmt.s2s_note = f"{p} is written in place: work on a copy of the caller's value"
             prologue.append(copy_stmt)
@@ -199,7 +202,6 @@ class ForwardBuilder(ReverseBuilder):
             code = inits + code
         code = _drop_dead_tangents(code)
         optimize(code, self.shapes)
-        simplify(code)
         args = copy.deepcopy(self.norm.node.args)
         defaults = bool(args.defaults)
         args.args = list(args.args) + [gast.Name(id=t, ctx=gast.Param(), annotation=None,
@@ -724,33 +726,6 @@ def _contains(stmts, expr):
     text = to_text(expr)
     return any(isinstance(n, gast.expr) and type(n) is type(expr) and to_text(n) == text
                for s in stmts for n in gast.walk(s))
-
-
-def simplify(stmts):
-    """Peepholes for tangent code: ``-1.0 * e`` is ``-e``, ``a + -b`` is ``a - b``."""
-    class Fold(gast.NodeTransformer):
-        def visit_BinOp(self, node):
-            self.generic_visit(node)
-            if isinstance(node.op, gast.Mult):
-                for one, other in ((node.left, node.right), (node.right, node.left)):
-                    if _is_number(one, -1):
-                        return gast.UnaryOp(op=gast.USub(), operand=other)
-            if isinstance(node.op, (gast.Add, gast.Sub)) and isinstance(node.right, gast.UnaryOp) \
-                    and isinstance(node.right.op, gast.USub):
-                op = gast.Sub() if isinstance(node.op, gast.Add) else gast.Add()
-                return gast.BinOp(left=node.left, op=op, right=node.right.operand)
-            return node
-
-        def visit_UnaryOp(self, node):
-            self.generic_visit(node)
-            if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) \
-                    and isinstance(node.operand.op, gast.USub):
-                return node.operand.operand
-            return node
-    fold = Fold()
-    for s in stmts:
-        fold.visit(s)
-    return stmts
 
 
 def _is_number(node, value):
