@@ -603,18 +603,20 @@ def hvp(fn, wrt=0, *, emit=False):
 def jacobian(fn, wrt=0, *, emit=False):
     """The Jacobian of ``fn`` with respect to argument ``wrt``: shape ``out.shape + x.shape``.
 
-    Built from whichever sweep needs fewer runs: forward mode (one column per
-    element of ``x``) when ``x`` has at most as many elements as the output,
-    else reverse mode (one forward sweep, then one backward sweep per element
-    of the output, on copies of what the forward sweep saved).  ``emit=True``
-    returns both modules' source.
+    Built from whichever sweep needs fewer runs.  When ``x`` has at most as
+    many elements as the output, forward mode: one sweep whose tangents carry
+    a leading axis, one unit direction per element of ``x``
+    (``ForwardProgram(batched=True)``), for code made of elementwise
+    functions and operators, ``@``, ``sum``, ``mean``, indexing, branches,
+    loops and calls; other code (reshapes, transposes, item writes, list
+    methods, most other primitives) runs one sweep per column.  Otherwise
+    reverse mode: one forward sweep, then one backward sweep per element of the
+    output, on copies of what the forward sweep saved (cotangents are not
+    batched).  ``emit=True`` returns the forward and reverse modules' source.
 
-    The sweeps are not batched: each column (or row) is one call of the
-    generated code.  A batched sweep would carry a leading axis of tangents
-    through every rule, but the rules are written for one tangent (``np.sum(t)``,
-    ``t[index]``, ``t.T``, ``unbroadcast(t, like)`` would read that axis as data),
-    so it needs a batching rule per primitive and runtime helper, which s2sgrad
-    does not have yet.
+    A rule is written for one tangent (``np.sum(t)``, ``t.T``, ``unbroadcast(t,
+    like)`` would read a batch axis as data), so batching needs a batch-aware
+    form per primitive; s2sgrad has them for the functions above only.
     """
     wrt_t, single = _normalize_wrt(wrt)
     if not single:
@@ -623,7 +625,9 @@ def jacobian(fn, wrt=0, *, emit=False):
     forward = jvp(fn, w)
     reverse = vjp(fn, w)
     if emit:
-        return jvp(fn, w, emit=True) + "\n" + vjp(fn, w, emit=True)
+        batched = _batched_module(fn, w)
+        forward_source = batched[0].source if batched else jvp(fn, w, emit=True)
+        return forward_source + "\n" + vjp(fn, w, emit=True)
 
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
@@ -632,9 +636,37 @@ def jacobian(fn, wrt=0, *, emit=False):
         value, backward = reverse(*args, **kwargs)
         out = numpy.asarray(value)
         if x.size <= out.size:
+            batched = _batched_module(fn, w)
+            if batched is not None:
+                return _batched_columns(batched, fn, args, kwargs, x, out)
             return _columns(lambda t: forward(*args, t, **kwargs)[1], x, out.shape)
         return _rows(backward, x, out)
     return mark(jacobian_fn, "jacobian", _unsupported_again("jacobian"))
+
+
+def _batched_module(fn, w):
+    """The batched tangent function of ``fn`` (all columns in one sweep), or ``None``."""
+    def make():
+        from .transform.forward import ForwardProgram, Unbatched
+        program = ForwardProgram(batched=True)
+        try:
+            spec = program.entry(fn, (w,), prefix="jvp_batch")
+        except (Unbatched, UnsupportedError):
+            return None
+        return _Module(program, _label(fn, "jacobian")), spec
+    return _cached(("batched", fn, w), make)
+
+
+def _batched_columns(batched, fn, args, kwargs, x, out):
+    """All columns of the Jacobian from one sweep with a batch of unit tangents."""
+    module, spec = batched
+    n = x.size
+    tangents = numpy.eye(n, dtype=numpy.result_type(x.dtype, float)).reshape((n,) + x.shape)
+    kw = dict(kwargs)
+    kw[spec.tangent_names[spec.active[0]]] = tangents
+    _, t_out = module[spec.jvp_name](*_lead(fn), *args, **kw)
+    t_out = numpy.broadcast_to(numpy.asarray(t_out), (n,) + out.shape)
+    return numpy.moveaxis(t_out, 0, -1).reshape(out.shape + x.shape)
 
 
 def _columns(tangent_of, x, out_shape):
@@ -667,7 +699,9 @@ def hessian(fn, wrt=0, *, emit=False):
     """The Hessian of a scalar ``fn``: forward mode over the generated gradient.
 
     One forward-over-reverse sweep (``hvp``) per element of the argument, not
-    batched (see ``jacobian``); the result has shape ``x.shape + x.shape``.
+    batched: the gradient's code is made of runtime helpers (``unbroadcast``,
+    ``reduce_vjp``, ...) that have no batch-aware forms (see ``jacobian``); the
+    result has shape ``x.shape + x.shape``.
     """
     wrt_t, single = _normalize_wrt(wrt)
     if not single:

@@ -498,6 +498,61 @@ def call_jvp(fn, args, kwargs, active, tangents):
     return impl(fn, args, kwargs, active, tangents)
 
 
+# ---------------------------------------------------------------------------
+# A batch of tangents: a leading axis of directions (jacobian's one forward sweep)
+# ---------------------------------------------------------------------------
+
+def batch_align(t, like):
+    """A batch of tangents ``t`` (shape ``(k,) + s``) with axes of size 1 inserted after the
+    batch axis up to the rank of ``like``, so that it broadcasts against ``like``'s shape."""
+    t = numpy.asarray(t) if isinstance(t, _SCALARS) else t
+    missing = ndim(like) - (ndim(t) - 1)
+    if missing <= 0:
+        return t
+    xp = namespace(t)
+    return xp.reshape(t, shape(t)[:1] + (1,) * missing + shape(t)[1:])
+
+
+def batch_broadcast_like(t, like):
+    """A batch of tangents broadcast to ``(k,) + like.shape``."""
+    t = batch_align(t, like)
+    target = shape(t)[:1] + shape(like)
+    if shape(t) == target:
+        return t
+    return namespace(t).broadcast_to(t, target)
+
+
+def batch_matmul_right(a, t):
+    """``a @ t_i`` for each tangent ``t_i`` of a batch (``t`` has a leading batch axis)."""
+    if ndim(t) == 2:   # a batch of vectors: (k, m)
+        return t @ a.T if ndim(a) == 2 else t @ a
+    return a @ t
+
+
+def batch_axes(axis, t):
+    """Reduction axes of an unbatched value, shifted past the batch axis of ``t``."""
+    if axis is None:
+        return tuple(range(1, ndim(t)))
+    if isinstance(axis, tuple):
+        return tuple(a + 1 if a >= 0 else a for a in axis)
+    return axis + 1 if axis >= 0 else axis
+
+
+def batch_index(index):
+    """An index of an unbatched value, applied to each tangent of a batch."""
+    return (slice(None),) + (index if isinstance(index, tuple) else (index,))
+
+
+def batch_zeros_like(x, batch):
+    """Zeros for ``x``'s tangent, one per direction of ``batch`` (a batch of tangents)."""
+    xp = namespace(batch)
+    return xp.zeros(shape(batch)[:1] + shape(x), dtype=getattr(batch, "dtype", None))
+
+
+__all__ += ["batch_align", "batch_broadcast_like", "batch_matmul_right", "batch_axes",
+            "batch_index", "batch_zeros_like"]
+
+
 # Helpers of the wider rule library live in their own modules and are part of
 # this namespace (generated code still imports only ``s2sgrad.runtime``).
 from .rtlib import arrays as _arrays, linalg as _linalg, special as _special  # noqa: E402

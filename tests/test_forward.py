@@ -492,3 +492,13 @@ def test_values_are_not_shared_across_a_call_that_changes_an_array():
         return a + b
     value, tangent = s2sgrad.jvp(f)(1.5, 1.0)
     assert value == pytest.approx(f(1.5)) and tangent == pytest.approx(14.0)
+
+
+def test_slices_of_expressions_in_both_modes():
+    from gradcheck import check_grad
+    x = rng.normal(size=5)
+
+    def f(x):
+        return np.sum((x * 2.0)[1:] ** 2) + np.sum(np.sin(x)[:-2] * (x + 1.0)[2:])
+    check_jvp(f, x)
+    check_grad(f, x)   # slice(1, None), not slice(1): the adjoint of x[1:] of an expression

@@ -114,12 +114,43 @@ def test_deriv_of_scalar_and_array_arguments():
 # -- jacobian -------------------------------------------------------------------------------------
 
 
-def test_jacobian_by_forward_columns_when_the_input_is_smaller():
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_jacobian_by_one_batched_forward_sweep_when_the_input_is_smaller(sign):
     W = rng.normal(size=(5, 3))
     x = rng.normal(size=3)
+    x[0] = sign * abs(x[0])
     J = s2sgrad.jacobian(layer)(x, W)
     assert J.shape == (5, 3)
     np.testing.assert_allclose(J, numeric_jacobian(lambda x: layer(x, W), x), rtol=1e-6, atol=1e-8)
+    src = s2sgrad.jacobian(layer, emit=True)
+    assert "def jvp_batch_layer(x, W, t_x):" in src   # all columns in one sweep
+    assert "_rt.batch_matmul_right(W, t_x)" in src
+
+
+def recurrent(x, n):
+    y = x
+    total = 0.0
+    for i in range(n):
+        y = np.sin(y) * x * 0.5 + np.sum(y ** 2) / 10.0
+        total = total + np.mean(y[1:] * y[:-1])
+    return np.exp(0.3 * y) * total
+
+
+def test_batched_columns_through_loops_reductions_and_slices():
+    x = rng.normal(size=4)
+    J = s2sgrad.jacobian(recurrent)(x, 3)
+    np.testing.assert_allclose(J, numeric_jacobian(lambda x: recurrent(x, 3), x), rtol=1e-5,
+                               atol=1e-7)
+    assert "def jvp_batch_recurrent(" in s2sgrad.jacobian(recurrent, emit=True)
+
+
+def test_jacobian_without_a_batched_form_runs_one_sweep_per_column():
+    def transposing(M):
+        return (np.tanh(M).T @ M).ravel()
+    M = rng.normal(size=(3, 2))
+    J = s2sgrad.jacobian(transposing)(M)
+    np.testing.assert_allclose(J, numeric_jacobian(transposing, M), rtol=1e-6, atol=1e-8)
+    assert "jvp_batch_" not in s2sgrad.jacobian(transposing, emit=True)
 
 
 def test_jacobian_by_reverse_rows_when_the_output_is_smaller():

@@ -37,9 +37,9 @@ from ..rules import registry
 from ..rules.template import inline, is_atom
 from .calls import Program, Spec, _function
 from .reverse import (ReverseBuilder, _FwdCtx, _is_break_check, _loads, _rt, _rt_call,
-                      same_shape_params, to_text)
+                      index_value, same_shape_params, to_text)
 
-__all__ = ["ForwardBuilder", "ForwardProgram"]
+__all__ = ["ForwardBuilder", "ForwardProgram", "Unbatched"]
 
 # Stands for the value of the expression being differentiated until the
 # builder knows where that value lives (rules such as exp's read it).
@@ -55,7 +55,16 @@ _MUTATORS = {"append": 0, "extend": 0, "insert": 1, "update": 0}
 
 
 class ForwardProgram(Program):
-    """All the tangent functions of one forward-mode transformation, in one module."""
+    """All the tangent functions of one forward-mode transformation, in one module.
+
+    With ``batched=True`` every tangent carries a leading axis of directions
+    (a Jacobian's columns in one sweep); building raises ``Unbatched`` where a
+    primitive has no batch-aware form.
+    """
+
+    def __init__(self, batched=False):
+        super().__init__()
+        self.batched = batched
 
     def entry(self, fn, wrt, seeds=None, tangent_only=False, prefix="jvp"):
         """The tangent function of ``fn`` for the positional parameters ``wrt``.
@@ -117,6 +126,7 @@ class ForwardBuilder(ReverseBuilder):
         self.const_tan = {}      # parameter -> constant tangent (a seed never reassigned)
         self.none_inits = set()  # variables a zero tangent is made for before they surely exist
         self.shapes = None
+        self.batched = getattr(program, "batched", False)
 
     def rules_of(self, prim):
         return prim.jvp
@@ -124,8 +134,9 @@ class ForwardBuilder(ReverseBuilder):
     def rule_reads_ans(self, rule):
         # ``broadcast_like(t * dy, ans)`` wants only the shape of ``ans``: the
         # optimizer finds a cheaper expression with it, so that is no reason to
-        # keep the value in a variable.
-        return _value_reads(rule.template, "ans") > 0
+        # keep the value in a variable.  A batch of tangents is aligned to the
+        # rank of each result, so there every result is kept.
+        return self.batched or _value_reads(rule.template, "ans") > 0
 
     def _cheap(self, node):
         """Forward mode has no tape: any value a rule needs is kept, unless it is trivial."""
@@ -332,6 +343,8 @@ class ForwardBuilder(ReverseBuilder):
     def _tan_setitem(self, s, t, state):
         v = t.value.id
         primal = copy.deepcopy(s)
+        if self.batched and (v in self.active or self._popped_list(s.value)):
+            raise Unbatched("an item write")
         popped = self._popped_list(s.value)
         if popped is not None:
             # ``y[i] = l.pop()``: the tangent list is popped in step, whatever y is.
@@ -392,6 +405,8 @@ class ForwardBuilder(ReverseBuilder):
             if v is not None:
                 state.discard(v)
             return [primal]
+        if self.batched:
+            raise Unbatched(f"the list method {method}")
         code = []
         if method in _MUTATORS or method == "pop":
             if lst not in state:
@@ -448,7 +463,7 @@ class ForwardBuilder(ReverseBuilder):
         for v in sorted(vars_):
             if v not in ctx.definite:
                 self.none_inits.add(v)
-            out.append(self._mark(assign(self.t(v), _rt_call("zeros_like", name(v)))))
+            out.append(self._mark(assign(self.t(v), self._zeros(name(v)))))
         return out
 
     def _tan_loop(self, s, state, ctx):
@@ -494,7 +509,7 @@ class ForwardBuilder(ReverseBuilder):
         elif isinstance(value, gast.Constant) and value.value is None:
             tan = const(None)
         else:
-            tan = _rt_call("zeros_like", copy.deepcopy(value))
+            tan = self._zeros(value)
         if getattr(self.spec, "tangent_only", False):
             return gast.Return(value=tan)
         return gast.Return(value=gast.Tuple(elts=[copy.deepcopy(value), tan], ctx=gast.Load()))
@@ -542,6 +557,8 @@ class ForwardBuilder(ReverseBuilder):
     def _tan_dynamic(self, s, v, state, wants):
         """A call known only at run time: ``_rt.call_jvp`` picks rules, a transform or tracing."""
         value = s.value
+        if self.batched and wants:
+            raise Unbatched("a call known only at run time")
         _, positions = self._call_plan(value, callee_of(value, self.resolver), s)
         positions = tuple(k for k in positions if value.args[k].id in state)
         if not positions or not wants:
@@ -583,20 +600,22 @@ class ForwardBuilder(ReverseBuilder):
             base = self._tangent(node.value, state, pre, None)
             if base is None:
                 return None
+            if self.batched:   # the leading axis of a batch of tangents stays whole
+                return gast.Subscript(value=base, slice=_rt_call("batch_index",
+                                                                 index_value(node.slice)),
+                                      ctx=gast.Load())
             return gast.Subscript(value=base, slice=copy.deepcopy(node.slice), ctx=gast.Load())
         if isinstance(node, (gast.Tuple, gast.List)):
             parts = [self._tangent(e, state, pre, None) for e in node.elts]
             if all(p is None for p in parts):
                 return None
-            elts = [p if p is not None else _rt_call("zeros_like", copy.deepcopy(e))
-                    for p, e in zip(parts, node.elts)]
+            elts = [p if p is not None else self._zeros(e) for p, e in zip(parts, node.elts)]
             return type(node)(elts=elts, ctx=gast.Load())
         if isinstance(node, gast.Dict):
             parts = [self._tangent(e, state, pre, None) for e in node.values]
             if all(p is None for p in parts):
                 return None
-            values = [p if p is not None else _rt_call("zeros_like", copy.deepcopy(e))
-                      for p, e in zip(parts, node.values)]
+            values = [p if p is not None else self._zeros(e) for p, e in zip(parts, node.values)]
             return gast.Dict(keys=[copy.deepcopy(k) for k in node.keys], values=values)
         if isinstance(node, gast.Call):
             callee = callee_of(node, self.resolver)
@@ -622,6 +641,8 @@ class ForwardBuilder(ReverseBuilder):
             raise UnsupportedError(self.where(node), f"a derivative with respect to the "
                                    f"{missing[0]!r} argument of {prim.qualname}",
                                    "s2sgrad has no rule for it")
+        if self.batched:
+            return self._batched_tangent(node, prim, bound, namespace, state, pre, ans)
         terms = []
         for p, v in bound.items():
             if p not in prim.jvp:
@@ -653,6 +674,73 @@ class ForwardBuilder(ReverseBuilder):
                 total = gast.BinOp(left=total, op=gast.Add(), right=term)
         return total
 
+    # -- a batch of tangents (a leading axis): the rules that stay right ---------------
+
+    def _zeros(self, node):
+        """A zero tangent for the value of ``node`` (with the batch axis, in batched mode)."""
+        if self.batched:
+            return _rt_call("batch_zeros_like", copy.deepcopy(node),
+                            name(next(iter(self.spec.tangent_names.values()))))
+        return _rt_call("zeros_like", copy.deepcopy(node))
+
+    def _batched_tangent(self, node, prim, bound, namespace, state, pre, ans):
+        """The tangent of ``node`` when tangents carry a leading batch axis.
+
+        Elementwise rules (``t * d``) are right as written once the tangent has
+        the rank of the result; matmul, sums, means and indexing get batch-aware
+        forms; any other primitive ends batched mode (``Unbatched``).
+        """
+        va = registry.varargs_param(prim)
+        if va is not None or prim.family == "s2sgrad.runtime":
+            raise Unbatched(prim.qualname)
+        like = ans if ans is not None else node
+        terms = []
+        for p, child in bound.items():
+            if p not in prim.jvp or not isinstance(child, gast.AST):
+                continue
+            tc = self._tangent(child, state, pre, None)
+            if tc is None:
+                continue
+            xp = self._xp(namespace)
+            if prim.elementwise == 1:
+                expr = self._inline_jvp(prim, p, bound, namespace, tc, like, pre)
+            elif prim.elementwise == 2:
+                aligned = _rt_call("batch_align", tc, copy.deepcopy(like))
+                expr = _batch_broadcasts(self._inline_jvp(prim, p, bound, namespace, aligned,
+                                                          like, pre))
+            elif prim.name == "matmul":
+                other = copy.deepcopy(bound["b" if p == "a" else "a"])
+                expr = call(gast.Attribute(value=xp, attr="matmul", ctx=gast.Load()), [tc, other]) \
+                    if p == "a" else _rt_call("batch_matmul_right", other, tc)
+            elif prim.name in ("sum", "mean") and p == "a" and set(bound) <= {"a", "axis",
+                                                                                "keepdims"}:
+                axis = copy.deepcopy(bound.get("axis", const(None)))
+                keepdims = copy.deepcopy(bound.get("keepdims", const(False)))
+                expr = call(gast.Attribute(value=xp, attr=prim.name, ctx=gast.Load()), [tc],
+                            [gast.keyword(arg="axis", value=_rt_call("batch_axes", axis, tc)),
+                             gast.keyword(arg="keepdims", value=keepdims)])
+            elif prim.name == "getitem":
+                expr = gast.Subscript(value=tc, slice=_rt_call(
+                    "batch_index", copy.deepcopy(bound["index"])), ctx=gast.Load())
+            else:
+                raise Unbatched(prim.qualname)
+            terms.append(expr)
+        if not terms:
+            return None
+        total = terms[0]
+        for term in terms[1:]:
+            total = gast.BinOp(left=total, op=gast.Add(), right=term)
+        return total
+
+    def _inline_jvp(self, prim, p, bound, namespace, t, like, pre):
+        rule = prim.jvp[p].template
+        bindings = {"xp": self._xp(namespace), "t": t,
+                    "ans": copy.deepcopy(like) if rule.reads("ans") else const(None)}
+        bindings.update(bound)
+        stmts, expr = inline(rule, bindings, self.namer.fresh, self.program.module.modules)
+        pre.extend(self._mark(st) for st in stmts)
+        return expr
+
     def _tangent_probe(self, node, state):
         """True when ``node`` has a nonzero tangent here (without emitting anything)."""
         return bool({n for n in _loads(node) if n in self.active and n in state}) \
@@ -662,6 +750,21 @@ class ForwardBuilder(ReverseBuilder):
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
+
+class Unbatched(Exception):
+    """Batched forward mode met a primitive without a batch-aware form (``ForwardProgram(batched=True)``)."""
+
+
+def _batch_broadcasts(expr):
+    """``_rt.broadcast_like(t, ans)`` in an inlined rule becomes ``_rt.batch_broadcast_like``."""
+    for n in gast.walk(expr):
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
+                and n.func.attr == "broadcast_like" and isinstance(n.func.value, gast.Name) \
+                and n.func.value.id == "_rt":
+            n.func.attr = "batch_broadcast_like"
+            n.s2s_callee = None
+    return expr
+
 
 def _tangent_names(job, params):
     """``{param: tangent parameter name}``: ``t_x`` unless the function already uses it."""

@@ -1211,8 +1211,8 @@ def index_value(index):
     """An index as an ordinary value: slices written ``slice(a, b, c)``, ``...`` as Ellipsis."""
     if isinstance(index, gast.Slice):
         parts = [p if p is not None else const(None) for p in (index.lower, index.upper, index.step)]
-        while len(parts) > 1 and isinstance(parts[-1], gast.Constant) and parts[-1].value is None:
-            parts.pop()
+        if isinstance(parts[-1], gast.Constant) and parts[-1].value is None:
+            parts.pop()   # only the step: slice(1) would mean [:1], not [1:]
         return call("slice", [copy.deepcopy(p) for p in parts])
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
