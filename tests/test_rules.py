@@ -80,19 +80,7 @@ def _with(bound, param, value, argnum):
 
 
 def _call(fn, prim, bound):
-    args, kwargs, gap = [], {}, False
-    for name, p in prim.signature.parameters.items():
-        if name not in bound:
-            gap = True
-            continue
-        if p.kind is p.VAR_POSITIONAL:
-            args.extend(bound[name])
-        elif p.kind is p.KEYWORD_ONLY or gap:
-            kwargs[name] = bound[name]
-        else:
-            args.append(bound[name])
-    return fn(*args, **kwargs)
-
+    return registry.call_bound(fn, prim, bound)
 
 def _cases():
     for prim in registry.all_primitives():

@@ -35,7 +35,7 @@ from . import template as _template
 __all__ = [
     "Primitive", "primitive", "elementwise", "binary", "nondiff", "lookup", "by_name",
     "operator_primitive", "method_primitive", "all_primitives", "ARRAY_NAMESPACES",
-    "apply_rule", "varargs_param",
+    "apply_rule", "call_bound", "varargs_param",
 ]
 
 # Modules whose functions are looked up by name among the array-family rules.
@@ -231,13 +231,9 @@ def nondiff(*names, family="array", methods=()):
         _METHODS[m] = (Primitive(m, "method", None, nondiff=True), False)
 
 
-def apply_rule(prim, rule, xp, seed, ans, bound, argnum=None):
-    """Call ``rule`` (a vjp or jvp of ``prim``) on runtime values bound to its primal parameters.
-
-    ``bound`` is what ``prim.bind`` returned; ``argnum`` picks the element of a
-    ``*args`` parameter the rule is for.
-    """
-    args, kwargs, gap = [], {}, False
+def call_bound(fn, prim, bound, *leading, **extra):
+    """Call ``fn(*leading, <bound primal arguments>, **extra)``, positional where possible."""
+    args, kwargs, gap = list(leading), dict(extra), False
     for name, p in prim.signature.parameters.items():
         if name not in bound:
             gap = True
@@ -248,9 +244,17 @@ def apply_rule(prim, rule, xp, seed, ans, bound, argnum=None):
             kwargs[name] = bound[name]
         else:
             args.append(bound[name])
-    if argnum is not None:
-        kwargs["argnum"] = argnum
-    return rule.fn(xp, seed, ans, *args, **kwargs)
+    return fn(*args, **kwargs)
+
+
+def apply_rule(prim, rule, xp, seed, ans, bound, argnum=None):
+    """Call ``rule`` (a vjp or jvp of ``prim``) on runtime values bound to its primal parameters.
+
+    ``bound`` is what ``prim.bind`` returned; ``argnum`` picks the element of a
+    ``*args`` parameter the rule is for.
+    """
+    extra = {"argnum": argnum} if argnum is not None else {}
+    return call_bound(rule.fn, prim, bound, xp, seed, ans, **extra)
 
 
 def varargs_param(prim):
