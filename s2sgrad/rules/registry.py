@@ -25,7 +25,6 @@ Rules are grouped in a class per primitive (or made by ``elementwise`` and
 the Python object the user called, in whichever array namespace it came from.
 """
 
-import builtins
 import inspect
 import sys
 import types
@@ -104,10 +103,6 @@ class Primitive:
     @property
     def params(self):
         return list(self.signature.parameters) if self.signature is not None else []
-
-    @property
-    def diff_params(self):
-        return [p for p in self.params if p in self.vjp]
 
     def bind(self, args, kwargs):
         """Bind call arguments to the primal parameters: ``{param: value}``.
@@ -356,6 +351,3 @@ def _load_rules():
     from . import load_all
     load_all()
 
-
-def is_builtin_name(name):
-    return hasattr(builtins, name)

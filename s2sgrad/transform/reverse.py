@@ -70,10 +70,6 @@ def _tape_pop():
     return call(gast.Attribute(value=name("_tape"), attr="pop", ctx=gast.Load()), [])
 
 
-def _names_in(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
-
-
 def _loads(node):
     return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)}
@@ -119,7 +115,6 @@ class ReverseBuilder:
         self.containers = set()
         self.tensors = set()
         self.xp = program.default_namespace(self.fsrc)
-        self.origin_line = None
 
     # -- helpers ---------------------------------------------------------------
 
