@@ -490,9 +490,10 @@ def call_bwd(tape, d_out):
 
 # Helpers of the wider rule library live in their own modules and are part of
 # this namespace (generated code still imports only ``s2sgrad.runtime``).
-from .rtlib import arrays as _arrays, linalg as _linalg, special as _special  # noqa: E402
+from .rtlib import arrays as _arrays, integrate as _integrate, linalg as _linalg  # noqa: E402
+from .rtlib import special as _special  # noqa: E402
 
-for _mod in (_arrays, _linalg, _special):
+for _mod in (_arrays, _linalg, _special, _integrate):
     globals().update({k: getattr(_mod, k) for k in _mod.__all__})
     __all__ += list(_mod.__all__)
 del _mod

@@ -43,7 +43,8 @@ def _function(prim, case):
 def _tree_map(f, *trees):
     t0 = trees[0]
     if isinstance(t0, (list, tuple)):
-        return [_tree_map(f, *parts) for parts in zip(*trees)]
+        items = [_tree_map(f, *parts) for parts in zip(*trees)]
+        return tuple(items) if isinstance(t0, tuple) else items
     return f(*trees)
 
 
