@@ -174,6 +174,7 @@ class ReverseBuilder:
         body = prologue + body
         ret = self.norm.return_name
         self.ret = ret
+        liveness.annotate_live_after(body, {ret} if ret else set())
         fwd = self._fwd_block(body, _FwdCtx(set(self.params), set(self.params)))
         seed = self.d(ret) if ret else self.namer.fresh("d_result")
         state = {ret} if ret in self.active else set()
@@ -560,7 +561,10 @@ class ReverseBuilder:
         breaks = bool(body) and _is_break_check(body[-1])
         is_for = isinstance(s, gast.For)
         target = s.target.id if is_for else None
-        locals_ = self._loop_locals(body, target)
+        # A per-iteration variable also read after the loop is saved before each
+        # overwrite instead: its adjoint is re-zeroed at the end of each backward
+        # iteration, which needs the previous iteration's value (and its shape).
+        locals_ = self._loop_locals(body, target) - getattr(s, "s2s_live_after", set())
         s.s2s_locals = locals_
         # Values the loop overwrites as a whole: its variable and its per-iteration locals.
         outer = []
