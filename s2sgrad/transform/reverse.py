@@ -581,8 +581,10 @@ class ReverseBuilder:
         new_body = []
         main, check = (body[:-1], body[-1:]) if breaks else (body, [])
         new_body.extend(self._fwd_block(main, body_ctx))
+        recompute = self._recomputable(main, locals_, target)
+        s.s2s_recompute = recompute
         saves = []
-        for v in sorted(locals_):
+        for v in sorted(locals_ - {r.targets[0].id for r in recompute}):
             slot = self.new_slot(v)
             push = _tape_push(name(v))
             push.s2s_push = slot
@@ -596,6 +598,33 @@ class ReverseBuilder:
                                 orelse=[], type_comment=None))
         else:
             out.append(gast.While(test=copy.deepcopy(s.test), body=new_body, orelse=[]))
+        return out
+
+    def _recomputable(self, body, locals_, target):
+        """Per-iteration values the backward sweep can recompute by indexing, not save.
+
+        ``W_b = params[i]``, ``W = W_b[0]``, ``row = X[i]``: a single top-level
+        assignment of a subscript or attribute chain over the loop variable,
+        values the loop never changes, and earlier such values.  Recomputing a
+        view costs nothing and keeps the tape for values that need it.
+        """
+        assigned = liveness.maybe_assigned(body)
+        written = self._written_in_place(self.norm.node.body)
+        counts = {}
+        for st in walk_stmts(body):
+            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name):
+                counts[st.targets[0].id] = counts.get(st.targets[0].id, 0) + 1
+        out, ready = [], {target} if target else set()
+        for st in body:
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)):
+                continue
+            v = st.targets[0].id
+            if v not in locals_ or counts.get(v) != 1 or not _is_view_chain(st.value):
+                continue
+            reads = _loads(st.value)
+            if all(r in ready or r not in assigned for r in reads) and not (reads & written):
+                out.append(st)
+                ready.add(v)
         return out
 
     def _loop_locals(self, body, target):
@@ -884,7 +913,12 @@ class ReverseBuilder:
         for slot in reversed(getattr(s, "s2s_end_slots", [])):
             restores_end.append(self._restore(slot))
         self.tag(restores_end, getattr(s, "s2s_line", None))
-        body = restores_end + body
+        recomputed = []
+        for st in getattr(s, "s2s_recompute", []):
+            again = copy.deepcopy(st)
+            again.s2s_origin = (self.fsrc, getattr(st, "s2s_line", None))
+            recomputed.append(again)
+        body = recomputed + restores_end + body
         counter = getattr(s, "s2s_counter", None)
         if isinstance(s, gast.For):
             rng = copy.deepcopy(s.iter)
@@ -1153,6 +1187,18 @@ def index_value(index):
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
     return copy.deepcopy(index)
+
+
+def _is_view_chain(node):
+    """``a[i]``, ``a.b``, ``a[i][0]``: indexing and attribute reads of a name."""
+    if isinstance(node, gast.Name):
+        return False
+    while isinstance(node, (gast.Subscript, gast.Attribute)):
+        if isinstance(node, gast.Subscript) and any(
+                isinstance(n, gast.Call) for n in gast.walk(node.slice)):
+            return False
+        node = node.value
+    return isinstance(node, gast.Name)
 
 
 def _is_break_check(s):
