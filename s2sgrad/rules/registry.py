@@ -320,6 +320,9 @@ def _build_lookup():
 def lookup(obj):
     """``(primitive, array namespace or None)`` for a Python callable, or ``None``."""
     _load_rules()
+    from . import load_all
+    if load_all():               # a SciPy module the user imported since: load its rules
+        _cache_key[0] = None
     key = tuple(m for m in ARRAY_NAMESPACES + tuple(_FAMILY_MODULES.values())
                 + tuple(f for f, _ in _PRIMITIVES) if m in sys.modules)
     if _cache_key[0] != key:
