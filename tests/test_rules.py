@@ -21,6 +21,9 @@ from s2sgrad.rules import registry
 from s2sgrad.rules.template import constant, inline
 
 from rule_cases import CASES
+from s2sgrad.rules import load_everything
+
+load_everything()
 
 EPS = 1e-6
 

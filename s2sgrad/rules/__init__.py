@@ -35,3 +35,10 @@ def load_all():
         _loaded.add(name)
         new = True
     return new
+
+
+def load_everything():
+    """Load every rule module, importing the libraries they need (for tables and tests)."""
+    for needs in sorted(set(_LAZY.values())):
+        importlib.import_module(needs)
+    load_all()
