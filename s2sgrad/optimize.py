@@ -287,11 +287,12 @@ def _shape_proxy(node, shapes, keep_kind=False):
 
 
 def _pick(a, b, whole, shapes):
+    """The operand of a broadcasting ``a op b`` whose shape is the result's, if one is known to be."""
     ca, cb = shapes.of(a), shapes.of(b)
-    if UNKNOWN in (ca, cb) or None in (ca, cb):
-        return whole
-    if ca == cb or cb == SCALAR:
-        return _shape_proxy(a, shapes)
+    if cb == SCALAR:
+        return _shape_proxy(a, shapes)      # a scalar never enlarges the other operand
     if ca == SCALAR:
         return _shape_proxy(b, shapes)
+    if ca == cb and ca not in (UNKNOWN, None):
+        return _shape_proxy(a, shapes)
     return whole

@@ -71,11 +71,28 @@ def zeros_like(x):
         return 0j
     if isinstance(x, (bool, int, float)) or x is None:
         return 0.0
+    if _is_object(x):
+        return {k: zeros_like(v) for k, v in vars(x).items() if _differentiable_value(v)}
     xp = namespace(x)
     dtype = getattr(x, "dtype", None)
     if dtype is not None and not _is_inexact(xp, dtype):
         return xp.zeros(shape(x), dtype=_default_float(xp))
     return xp.zeros_like(x)
+
+
+def _is_object(x):
+    """An instance of a user class: differentiated through its attributes."""
+    return hasattr(x, "__dict__") and not hasattr(x, "shape") and not callable(x) \
+        and not isinstance(x, type)
+
+
+def _differentiable_value(v):
+    if isinstance(v, bool) or isinstance(v, int):
+        return False
+    if isinstance(v, (float, complex, list, tuple, dict)):
+        return True
+    dtype = getattr(v, "dtype", None)
+    return dtype is not None and getattr(dtype, "kind", "f") in "fc"
 
 
 def ones_like(x):
@@ -262,6 +279,14 @@ def match(d, x):
     if isinstance(x, (list, tuple)):
         items = [match(d[i] if d is not None else None, v) for i, v in enumerate(x)]
         return tuple(items) if isinstance(x, tuple) else items
+    if _is_object(x):
+        # The gradient of an object: a copy whose differentiable attributes hold their gradients.
+        import copy as _copy
+        out = _copy.copy(x)
+        for k, v in vars(x).items():
+            if _differentiable_value(v):
+                setattr(out, k, match(d.get(k) if d is not None else None, v))
+        return out
     if d is None:
         return zeros_like(x)
     if isinstance(x, (bool, int, float)):

@@ -223,6 +223,10 @@ class ReverseBuilder:
                     for side in (n.left, n.right):
                         if isinstance(side, gast.Name):
                             self.tensors.add(side.id)
+                if isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name) \
+                        and attribute_primitive(n.attr) is None \
+                        and not isinstance(getattr(n, "ctx", None), gast.Store):
+                    self.containers.add(n.value.id)
         self.tensors -= self.containers
 
     def _written_in_place(self, body):
@@ -397,6 +401,9 @@ class ReverseBuilder:
             nodes = list(gast.walk(s))
             inside = {id(n.value) for n in nodes if isinstance(n, gast.Subscript)
                       and isinstance(n.slice, gast.Constant) and isinstance(n.slice.value, str)}
+            methods = {id(n.func) for n in nodes if isinstance(n, gast.Call)}
+            inside |= {id(n.value) for n in nodes if isinstance(n, gast.Attribute)
+                       and attribute_primitive(n.attr) is None and id(n) not in methods}
             for n in nodes:
                 if isinstance(n, gast.Name) and n.id in candidates and id(n) not in inside \
                         and isinstance(n.ctx, gast.Load):
@@ -640,7 +647,7 @@ class ReverseBuilder:
 
     def _call_plan(self, value, callee, s):
         """Which parameters of the callee carry derivatives at this call."""
-        args = list(value.args)
+        args = self._dynamic_args(value, callee) if callee.kind == "dynamic" else list(value.args)
         kwargs = {kw.arg: kw.value for kw in value.keywords}
         if callee.kind == "dynamic":
             actives = tuple(k for k, a in enumerate(args)
@@ -655,6 +662,8 @@ class ReverseBuilder:
         params = job.param_names
         bound = {}
         leading = 1 if job.binds_receiver else 0
+        if leading and isinstance(callee.receiver, gast.Name):
+            bound[params[0]] = callee.receiver
         for k, a in enumerate(args):
             if k + leading >= len(params):
                 raise UnsupportedError(self.where(s), f"too many arguments to {callee.name}")
@@ -669,7 +678,14 @@ class ReverseBuilder:
         plan, active = self._call_plan(value, callee, s)
         if plan is None:
             func = copy.deepcopy(value.func)
-            args = gast.Tuple(elts=copy.deepcopy(value.args), ctx=gast.Load())
+            args = self._dynamic_args(value, callee)
+            if len(args) > len(value.args):
+                # A method of a value that carries derivatives: call the class's
+                # function with the object as its first argument.
+                func = gast.Attribute(value=call("type", [copy.deepcopy(args[0])]),
+                                      attr=value.func.attr, ctx=gast.Load())
+            s.s2s_dynamic_args = args
+            args = gast.Tuple(elts=copy.deepcopy(args), ctx=gast.Load())
             kwargs = gast.Dict(keys=[const(k.arg) for k in value.keywords],
                                values=[copy.deepcopy(k.value) for k in value.keywords])
             s.s2s_call = ("dynamic", active)
@@ -685,6 +701,14 @@ class ReverseBuilder:
         args += [copy.deepcopy(a) for a in value.args]
         kws = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value)) for k in value.keywords]
         return call(spec.fwd_name, args, kws)
+
+    def _dynamic_args(self, value, callee):
+        """Arguments of a run-time call; an active receiver of a method becomes the first."""
+        receiver = callee.receiver
+        if isinstance(value.func, gast.Attribute) and isinstance(receiver, gast.Name) \
+                and receiver.id in self.active:
+            return [receiver] + list(value.args)
+        return list(value.args)
 
     def _receiver(self, callee, value):
         if callee.receiver is not None:
@@ -841,7 +865,7 @@ class ReverseBuilder:
         if kind == "dynamic":
             active = s.s2s_call[1]
             cts = call(_rt("call_bwd"), [name("_tape"), seed])
-            args = s.value.args
+            args = s.s2s_dynamic_args
             targets = [args[k].id for k in active]
         else:
             spec, bound = s.s2s_call[1], s.s2s_call[2]
@@ -962,6 +986,12 @@ class ReverseBuilder:
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
             if node.value.id in self.active:
                 contribs.append(_Contribution(node.value.id, copy.deepcopy(node.slice), g))
+            return
+        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) \
+                and attribute_primitive(node.attr) is None:
+            # An attribute of an object being differentiated: its adjoint is a dict by name.
+            if node.value.id in self.active:
+                contribs.append(_Contribution(node.value.id, const(node.attr), g))
             return
         if isinstance(node, (gast.Tuple, gast.List)):
             g = self._bind(g, pre, "d_parts")
