@@ -99,6 +99,10 @@ class ShapeClasses:
             return UNKNOWN
         if isinstance(node, gast.Call):
             return self._call(node, pending)
+        if isinstance(node, (gast.Attribute, gast.Subscript)) and _pure_chain(node):
+            # ``model.W`` has one shape wherever it appears in one statement.
+            from .codegen import to_source
+            return ("shape of", to_source(node))
         return UNKNOWN
 
     def _broadcast(self, a, b):
@@ -147,6 +151,15 @@ class ShapeClasses:
     def same(self, a, b):
         ca, cb = self.of(a), self.of(b)
         return ca == cb and ca not in (UNKNOWN, None)
+
+
+def _pure_chain(node):
+    while isinstance(node, (gast.Attribute, gast.Subscript)):
+        if isinstance(node, gast.Subscript) and any(isinstance(n, gast.Call)
+                                                    for n in gast.walk(node.slice)):
+            return False
+        node = node.value
+    return isinstance(node, gast.Name)
 
 
 def _mentions_kind_change(body, resolver):
