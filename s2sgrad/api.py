@@ -4,6 +4,7 @@ import functools
 import inspect
 import numbers
 
+from . import cache as _cache
 from . import runtime as _rt
 from .errors import NonDifferentiableError, NonScalarOutputError
 
@@ -11,20 +12,21 @@ __all__ = ["grad", "value_and_grad"]
 
 
 class Compiled:
-    """One compiled transformation: its generated source and the entry function."""
+    """One compiled transformation: its generated source and the entry function.
 
-    def __init__(self, fn, wrt):
-        from .codegen import compile_module
-        from .transform.calls import Program
-        program = Program()
-        spec = program.entry(fn, wrt)
+    ``module`` is a ``cache.GeneratedModule``; without it, one is looked up in
+    (or added to) the cache.
+    """
+
+    def __init__(self, fn, wrt, module=None):
+        if module is None:
+            module, _ = _cache.lookup(fn, ("reverse", wrt), _transform)
         self.fn = fn
         self.wrt = wrt
-        self.spec = spec
-        self.source = program.module.source()
-        label = f"{getattr(fn, '__module__', None) or 'main'}.{fn.__qualname__}.grad"
-        namespace, self.filename = compile_module(self.source, program.module.symbols, label)
-        self.entry = namespace[spec.grad_name]
+        self.module = module
+        self.source = module.source
+        self.filename = module.filename
+        self.entry = module.function
         self.signature = inspect.signature(fn)
         self.bound_self = getattr(fn, "__self__", None)
 
@@ -34,15 +36,22 @@ class Compiled:
         return self.entry(*args, **kwargs)
 
 
-_CACHE = {}
+def _transform(fn, options):
+    """Run the compiler: ``(program, name of the entry function)``."""
+    from .transform.calls import Program
+    mode, wrt = options
+    program = Program()
+    spec = program.entry(fn, wrt)
+    return program, spec.grad_name
+
+
+def _make_compiled(fn, module):
+    return Compiled(fn, module.options[1], module)
 
 
 def _compiled(fn, wrt):
-    key = (fn, wrt)
-    hit = _CACHE.get(key)
-    if hit is None:
-        hit = _CACHE[key] = Compiled(fn, wrt)
-    return hit
+    """The compiled gradient of ``fn`` for ``wrt``: memoized, and cached on disk (see ``cache``)."""
+    return _cache.get(fn, ("reverse", wrt), _transform, _make_compiled)
 
 
 def _normalize_wrt(wrt):
