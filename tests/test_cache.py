@@ -3,7 +3,6 @@
 import importlib.util
 import inspect
 import io
-import json
 import linecache
 import os
 import pdb
@@ -16,7 +15,7 @@ import numpy as np
 import pytest
 
 import s2sgrad
-from s2sgrad import api, cache
+from s2sgrad import cache
 from gradcheck import assert_close, numeric_grad
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -287,8 +286,9 @@ while time.monotonic() < end:
 def test_concurrent_writers_leave_one_good_entry(disk, tmp_path):
     key = "ab" * 32
     go = tmp_path / "go"
+    env = dict(os.environ, S2SGRAD_CACHE_DIR=str(disk))
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, key, str(n), str(tmp_path / f"r{n}"),
-                               str(go)], cwd=ROOT, env=dict(os.environ, S2SGRAD_CACHE_DIR=str(disk)))
+                               str(go)], cwd=ROOT, env=env)
              for n in (1, 2, 3)]
     while not all((tmp_path / f"r{n}").exists() for n in (1, 2, 3)):
         assert all(p.poll() is None for p in procs)
