@@ -36,11 +36,13 @@ This module is imported by ``s2sgrad.api`` and must not import the compiler
 read, a few hashes and one ``compile``.
 """
 
+import base64
 import collections
 import hashlib
 import inspect
 import json
 import linecache
+import marshal
 import os
 import sys
 import types
@@ -141,6 +143,23 @@ def code_names(code):
     return out
 
 
+def _last_line(code):
+    """The last source line the code (or code nested in it) was compiled from."""
+    last = code.co_firstlineno
+    positions = getattr(code, "co_positions", None)     # Python 3.11+
+    if positions is None:
+        return None
+    for start, end, _, _ in positions():
+        last = max(last, end or 0, start or 0)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            sub = _last_line(const)
+            if sub is None:
+                return None
+            last = max(last, sub)
+    return last
+
+
 def source_text(fn):
     """The source lines of ``fn``'s definition, line endings normalized."""
     fn = _plain(fn)
@@ -150,10 +169,14 @@ def source_text(fn):
     if not lines:
         raise OSError(f"no source for {fn.__qualname__}")
     first = code.co_firstlineno
-    try:
-        block = inspect.getblock(lines[first - 1:])
-    except Exception:
-        block = lines[first - 1:first]
+    last = _last_line(code)
+    if last is not None:
+        block = lines[first - 1:last]
+    else:
+        try:
+            block = inspect.getblock(lines[first - 1:])
+        except Exception:
+            block = lines[first - 1:first]
     return "".join(line.rstrip("\r\n") + "\n" for line in block)
 
 
@@ -389,18 +412,21 @@ def register(source, filename):
     linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
 
 
-def compile_source(source, symbols, label):
+def compile_source(source, symbols, label, code=None):
     """Compile generated ``source`` into a namespace, registered with linecache.
 
     ``symbols`` are the objects bound before the text runs (its own import
-    lines bind the rest).  Returns ``(namespace, filename)``.
+    lines bind the rest); ``code``, when given, is the text already compiled
+    under the same file name.  Returns ``(namespace, filename, code)``.
     """
     filename = filename_for(source, label)
     register(source, filename)
+    if code is None or code.co_filename != filename:
+        code = compile(source, filename, "exec", dont_inherit=True)
     namespace = {"__name__": f"s2sgrad_generated.{label}", "__file__": filename}
     namespace.update(symbols)
-    exec(compile(source, filename, "exec"), namespace)
-    return namespace, filename
+    exec(code, namespace)
+    return namespace, filename, code
 
 
 # ---------------------------------------------------------------------------
@@ -471,13 +497,14 @@ def _well_formed(entry, key):
                 and isinstance(entry["entry"], str) and entry["entry"].isidentifier()
                 and all(isinstance(n, str) and n.isidentifier() and _valid_path(p)
                         for n, p in entry["bindings"])
+                and isinstance(entry.get("code", ""), str)
                 and all(_valid_path(p) for p in entry["watch"])
                 and all(_valid_path(p) and isinstance(d, str) for p, d in entry["deps"]))
     except (KeyError, TypeError, ValueError):
         return False
 
 
-def _instantiate(fn, entry, options):
+def _instantiate(fn, entry, options, code=None):
     """Compile a cached entry for the live ``fn``, or ``None`` if it no longer applies.
 
     Every user function the entry was generated from must still hash the same,
@@ -487,16 +514,22 @@ def _instantiate(fn, entry, options):
         for path, digest in entry["deps"]:
             if function_digest(follow(fn, path)) != digest:
                 stats["stale_dependency"] += 1
-                return None, None
+                return None, None, None
         symbols = {nm: follow(fn, path) for nm, path in entry["bindings"]}
     except Exception:
         stats["stale_dependency"] += 1
-        return None, None
+        return None, None, None
+    if code is None and isinstance(entry.get("code"), str):
+        try:
+            code = marshal.loads(base64.b64decode(entry["code"]))
+        except Exception:
+            code = None
     try:
-        namespace, filename = compile_source(entry["source"], symbols, label_of(fn, options))
+        namespace, filename, code = compile_source(entry["source"], symbols,
+                                                   label_of(fn, options), code)
     except Exception:
         stats["rejected:does_not_compile"] += 1
-        return None, None
+        return None, None, None
     module = GeneratedModule(entry["source"], filename, namespace, entry["entry"], options)
     checks = [([["code"]] if not isinstance(fn, types.MethodType) else [["func"], ["code"]],
                _plain(fn).__code__)]
@@ -513,7 +546,7 @@ def _instantiate(fn, entry, options):
             checks.append((path, follow(fn, path)))
         except Exception:
             pass
-    return module, checks
+    return module, checks, code
 
 
 # ---------------------------------------------------------------------------
@@ -685,7 +718,7 @@ class _Memo:
 
 
 _MEMO = {}       # (fn, options) -> _Memo
-_CONTENT = {}    # content key -> entry
+_CONTENT = {}    # content key -> (entry, its code object)
 
 
 def forget():
@@ -761,31 +794,33 @@ def lookup(fn, options, transform):
     except Exception:   # no source to hash: the transform will say why, or work without it
         key = None
     if key is not None:
-        entry = _CONTENT.get(key)
+        entry, code = _CONTENT.get(key, (None, None))
         where = "memory_hit"
         if entry is None and disk_enabled():
             entry = load(key)
             where = "disk_hit"
         if entry is not None:
-            module, checks = _instantiate(fn, entry, options)
+            module, checks, code = _instantiate(fn, entry, options, code)
             if module is not None:
                 stats[where] += 1
-                _keep(key, entry)
+                _keep(key, entry, code)
                 return module, checks
     stats["transform"] += 1
     program, entry_name = transform(fn, options)
     source = program.module.source()
-    namespace, filename = compile_source(source, program.module.symbols, label_of(fn, options))
+    namespace, filename, code = compile_source(source, program.module.symbols,
+                                               label_of(fn, options))
     module = GeneratedModule(source, filename, namespace, entry_name, options)
     entry, checks = _entry_from_program(fn, key, options, program, entry_name, source)
     if entry is not None:
-        _keep(key, entry)
+        entry["code"] = base64.b64encode(marshal.dumps(code)).decode("ascii")
+        _keep(key, entry, code)
         if disk_enabled():
             store(key, entry)
     return module, checks
 
 
-def _keep(key, entry):
+def _keep(key, entry, code):
     if len(_CONTENT) >= _CONTENT_SIZE:
         del _CONTENT[next(iter(_CONTENT))]
-    _CONTENT[key] = entry
+    _CONTENT[key] = (entry, code)

@@ -253,4 +253,5 @@ def compile_module(source, symbols, label):
     The work is done by ``cache.compile_source``, which needs no compiler.
     """
     from .cache import compile_source
-    return compile_source(source, symbols, label)
+    namespace, filename, _ = compile_source(source, symbols, label)
+    return namespace, filename

@@ -231,6 +231,26 @@ def test_damaged_entry_is_detected_never_run_and_regenerated(disk, tmp_path, mon
     assert why is None and regenerated["source"] == entry["source"]
 
 
+def test_cached_code_object_runs_only_if_it_was_compiled_from_the_cached_text(
+        disk, tmp_path, monkeypatch):
+    import base64
+    import marshal
+    m = write_module(tmp_path, "s2s_model_code", MODEL, monkeypatch)
+    x = np.array([0.2, -0.7])
+    s2sgrad.grad(m.f)(x)
+    (path,) = entries(disk)
+    key = path.name[:-len(".s2sgrad")]
+    entry, _ = cache.decode_entry(path.read_bytes(), key)
+    other = _poison(entry["source"])
+    code = compile(other, cache.filename_for(other, "s2s_model_code.f.grad"), "exec")
+    path.write_bytes(cache.encode_entry(dict(entry, code=base64.b64encode(
+        marshal.dumps(code)).decode())))
+    cache.forget()
+    assert_close(s2sgrad.grad(m.f)(x), numeric_grad(m.f, (x,)))
+    assert cache.stats["disk_hit"] == 1
+    assert not hasattr(__import__("builtins"), "S2S_POISONED")
+
+
 def test_directory_writable_by_others_is_not_used(disk, tmp_path, monkeypatch):
     if not hasattr(os, "getuid"):
         pytest.skip("POSIX permissions")
