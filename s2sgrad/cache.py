@@ -479,6 +479,7 @@ def _entry_from_program(fn, key, options, program, entry_name, source):
         if path is not None and not isinstance(obj, types.ModuleType):
             checks.append((path, obj))
     if not cacheable:
+        stats["not_cacheable"] += 1
         return None, checks
     entry = {"key": key, "s2sgrad": __version__, "options": repr(options), "entry": entry_name,
              "source": source, "bindings": bindings, "watch": watch, "deps": deps}

@@ -276,23 +276,44 @@ def _forward_unavailable():
                     "yet; use --mode reverse")
 
 
-def _imports(builder, user_module, shown):
+def _imports(builder, user_module, shown, job_fns):
+    """The import lines of a generated file: modules, then names, the runtime last.
+
+    Every outside object the gradient refers to must be importable: a module,
+    a function or class of an importable module, or a module-level name of the
+    user's module (or of a module whose functions were transformed).
+    """
     from .codegen import _import_line
-    lines = [f"import {mod}" for mod in sorted(builder.modules)]
+    homes = [user_module] + [sys.modules[m] for m in dict.fromkeys(f.__module__ for f in job_fns)
+                             if m in sys.modules and sys.modules[m] is not user_module]
+    plain = [f"import {mod}" for mod in sorted(builder.modules)]
+    names = {}          # module -> ["name" or "name as alias"]
     for nm in sorted(builder.symbols):
         obj = builder.symbols[nm]
-        line = _import_line(nm, obj) or _from_user_module(nm, obj, user_module)
+        line = _import_line(nm, obj)
+        if line is None:
+            for home in homes:
+                line = _from_module(nm, obj, home)
+                if line:
+                    break
         if line is None:
             raise GenError(f"{shown}: the gradient refers to {nm!r} (a {type(obj).__name__}), "
                            f"which a generated module cannot import; make it a module-level "
                            f"name of {shown}")
-        if line not in lines:
-            lines.append(line)
+        if line.startswith("from "):
+            mod, _, what = line[len("from "):].partition(" import ")
+            if what not in names.setdefault(mod, []):
+                names[mod].append(what)
+        elif line not in plain:
+            plain.append(line)
+    lines = sorted(plain)
+    for mod in sorted(names):
+        lines.append(f"from {mod} import {', '.join(sorted(names[mod]))}")
     lines.append("from s2sgrad import runtime as _rt")
     return lines
 
 
-def _from_user_module(nm, obj, module):
+def _from_module(nm, obj, module):
     d = vars(module)
     if d.get(nm, _MISSING) is obj:
         return f"from {module.__name__} import {nm}"
@@ -370,7 +391,7 @@ def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
     inputs = {c.name: _sources(c, job_fns, module.__name__) for c in choices}
     wrappers = {c.name: builder.fresh_function_name(f"{c.name}_grad") for c in choices}
     functions = {f.name: print_function(f) for f in builder.functions}
-    imports = _imports(builder, module, shown)
+    imports = _imports(builder, module, shown, job_fns)
 
     file_name = display_path(getattr(module, "__file__", shown))
     selection = "all" if not funcs else ",".join(dict.fromkeys(funcs))
@@ -515,7 +536,7 @@ def check(module_path, generated_path):
         if nm not in old_inputs:
             problems.append(f"{shown}: {nm} is stale: {module_path} defines it, but it has no "
                             f"gradient here")
-    if not problems and new.text != old:
+    if not problems and new.text != old.replace("\r\n", "\n"):   # a CRLF checkout is the same
         problems.append(f"{shown}: differs from what s2sgrad {__version__} generates for "
                         f"{module_path} (edited by hand, or the rule library changed)")
     return problems

@@ -109,7 +109,7 @@ def test_gen_writes_module_grad_beside_the_module(project, capsys, monkeypatch):
     assert text.count("\ndef softplus_fwd(") == 1 and text.count("\ndef predict_fwd(") == 1
     assert "def grad_softplus(v, d_result=None):" in text and "_private" not in text
     assert imported_modules(text) == {"numpy", "model", "s2sgrad"}
-    assert "from model import SCALE" in text and "from model import WEIGHTS" in text
+    assert "\nfrom model import SCALE, WEIGHTS\n" in text
     assert "from s2sgrad import runtime as _rt" in text and "gast" not in text
     assert str(project) not in text
     g = load(project / "model_grad.py", monkeypatch)
