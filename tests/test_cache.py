@@ -104,6 +104,19 @@ def test_one_transformation_per_function_and_options(disk):
     assert cache.stats["transform"] == 2 and cache.stats["memory_hit"] == 1
 
 
+def test_two_lambdas_on_one_line_are_two_entries(disk, tmp_path, monkeypatch):
+    m = write_module(tmp_path, "s2s_lambdas", """
+        import numpy as np
+        square, cube = lambda x: np.sum(x ** 2), lambda x: np.sum(x ** 3)
+    """, monkeypatch)
+    x = np.array([0.5, -1.5])
+    for _ in range(2):      # transformed, then (after forgetting) from disk
+        np.testing.assert_allclose(s2sgrad.grad(m.cube)(x), 3 * x ** 2)
+        np.testing.assert_allclose(s2sgrad.grad(m.square)(x), 2 * x)
+        cache.forget()
+    assert len(entries(disk)) == 2 and cache.stats["disk_hit"] == 2
+
+
 def test_redefined_function_is_transformed_again(disk):
     ns = notebook()
     cell(ns, "def f(x):\n    return np.sum(x ** 2)\n", "a")
