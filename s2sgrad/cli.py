@@ -1,4 +1,4 @@
-"""The ``s2sgrad`` command: generate, check and show gradient source; look at the cache.
+"""The s2sgrad command: generate, check and show gradient source; look at the cache.
 
     s2sgrad gen model.py                  writes model_grad.py beside model.py
     s2sgrad gen examples -o generated     every module of a directory

@@ -177,6 +177,25 @@ def test_disk_entry_is_private_and_used_after_the_memory_is_gone(disk, tmp_path,
     assert info["entries"] == 1 and info["directory"] == str(disk) and info["mode"] == "0o700"
 
 
+def test_disk_hit_binds_closure_values_of_the_live_function(disk, tmp_path, monkeypatch):
+    m = write_module(tmp_path, "s2s_closures", """
+        import numpy as np
+
+        def make(scale):
+            def helper(v):
+                return np.sin(v) * scale
+
+            def f(x):
+                return np.sum(helper(x) * scale)
+            return f
+    """, monkeypatch)
+    x = np.array([0.3, -1.1])
+    np.testing.assert_allclose(s2sgrad.grad(m.make(2.0))(x), 4.0 * np.cos(x))
+    cache.forget()
+    np.testing.assert_allclose(s2sgrad.grad(m.make(3.0))(x), 9.0 * np.cos(x))
+    assert cache.stats["disk_hit"] == 1 and cache.stats["transform"] == 1
+
+
 def test_changed_helper_source_invalidates_the_disk_entry(disk, tmp_path, monkeypatch):
     m = write_module(tmp_path, "s2s_model_dep", MODEL, monkeypatch)
     x = np.array([0.2, -0.7, 1.1])
