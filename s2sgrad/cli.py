@@ -186,7 +186,7 @@ def _parser():
                                 parser_class=_Parser)
 
     def common(p):
-        p.add_argument("--wrt", nargs="+", metavar="ARG",
+        p.add_argument("--wrt", nargs="+", action="extend", metavar="ARG",
                        help="differentiate with respect to these parameters (names or "
                             "positions; default: the first parameter)")
         p.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
@@ -203,7 +203,8 @@ def _parser():
                     "unless every module succeeds.")
     gen.add_argument("modules", nargs="+", metavar="MODULE",
                      help="a .py file, or a directory (every module in it)")
-    gen.add_argument("--func", nargs="+", metavar="NAME", help="only these functions")
+    gen.add_argument("--func", nargs="+", action="extend", metavar="NAME",
+                     help="only these functions (put MODULE first, or repeat --func)")
     common(gen)
     gen.add_argument("-o", "--output", metavar="OUT",
                      help="output file, or directory (for a directory or several modules); "

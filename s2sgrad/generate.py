@@ -266,9 +266,11 @@ def _build_reverse(choices):
     return program, entries
 
 
-# Builders by mode: ``mode -> builder(choices) -> (program, {name: entry function})``.
-# Forward mode registers itself here when it exists.
-MODES = {"reverse": _build_reverse}
+# What each --mode does: ``mode -> (build, wrapper)``.  ``build(choices)`` returns
+# ``(program, {function name: generated entry function name})``; ``wrapper(choice,
+# wrapper_name, entry_name, entry_header_line)`` returns the lines of the public
+# wrapper.  Forward mode registers itself here when it exists.
+MODES = {}
 
 
 def _forward_unavailable():
@@ -367,6 +369,9 @@ def _wrapper(choice, wrapper_name, entry_name, header_line):
     ]
 
 
+MODES["reverse"] = (_build_reverse, _wrapper)
+
+
 def generate(path, funcs=None, wrt=None, mode="reverse"):
     """The generated gradient module of the module at ``path``: a ``Generated``."""
     with load_module(path) as module:
@@ -381,7 +386,8 @@ def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
             raise _forward_unavailable()
         raise GenError(f"unknown mode {mode!r} (reverse or forward)")
     choices, skipped = choose(module, shown, funcs, wrt)
-    program, entries = MODES[mode](choices)
+    build, wrapper = MODES[mode]
+    program, entries = build(choices)
     builder = program.module
     job_fns = []
     for job in program.jobs.values():
@@ -416,7 +422,7 @@ def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
     out += doc + [""] + imports
     for c in choices:
         header_line = functions[entries[c.name]][0]
-        out += ["", ""] + _wrapper(c, wrappers[c.name], entries[c.name], header_line)
+        out += ["", ""] + wrapper(c, wrappers[c.name], entries[c.name], header_line)
     for fdef in builder.functions:
         out += ["", ""] + functions[fdef.name]
     text = "\n".join(out) + "\n"
