@@ -81,6 +81,7 @@ def load_module(path):
     linecache.checkcache()      # files edited since this process last read them
     saved_path = list(sys.path)
     saved_modules = dict(sys.modules)
+    imported = set()
     sys.path.insert(0, root)
     try:
         if "." in name:
@@ -96,11 +97,16 @@ def load_module(path):
             where = f"{shown}:{line[-1]}" if line else shown
             raise GenError(f"{where}: importing the module failed: "
                            f"{type(exc).__name__}: {_one_line(exc)}") from None
+        finally:
+            imported = set(sys.modules) - set(saved_modules)
         yield module
     finally:
+        # Forget the user's modules this import brought in (so that another file of the
+        # same name can be loaded next), but nothing s2sgrad itself imported meanwhile.
         sys.path[:] = saved_path
-        for mod_name in list(sys.modules):
-            if mod_name not in saved_modules and _is_user_module(sys.modules[mod_name], root):
+        for mod_name in imported:
+            if mod_name in sys.modules and mod_name.partition(".")[0] != "s2sgrad" \
+                    and _is_user_module(sys.modules[mod_name], root):
                 del sys.modules[mod_name]
         if name in saved_modules:
             sys.modules[name] = saved_modules[name]
