@@ -74,8 +74,7 @@ def grad_loss(w, x, y, steps=3, d_result=None):
     # backward sweep (d_result is 1 for a scalar output)
     d_result = _rt.seed(d_result, result)
     # quickstart.py:22  return np.mean(smooth_abs(err))
-    d_smooth_abs_out = np.broadcast_to(d_result / _rt.size(smooth_abs_out), _rt
-        .shape(smooth_abs_out))
+    d_smooth_abs_out = np.broadcast_to(d_result / _rt.size(smooth_abs_out), _rt.shape(smooth_abs_out))
     d_err = smooth_abs_bwd(_tape, d_smooth_abs_out)
     # quickstart.py:20  if np.mean(err) > 0:
     if cond:
