@@ -1,8 +1,9 @@
 """The cache of generated modules: in memory and on disk.
 
 What is cached is the generated *source text* of a transformation, with what
-is needed to bind its names again: compiling that text is cheap, transforming
-the user's code is not.
+is needed to bind its names again (the paths from the function to each object
+it names) and, to skip compiling it, the code object compiled from that text
+(used only when its file name, which hashes the text, matches).
 
 Three layers, tried in order by ``get(fn, options, transform, make)``:
 
@@ -33,7 +34,7 @@ is what makes a gradient function cheap to call).  ``s2sgrad cache info`` and
 
 This module is imported by ``s2sgrad.api`` and must not import the compiler
 (gast, astor, the transforms): a disk hit in a fresh process costs a file
-read, a few hashes and one ``compile``.
+read, a few hashes and loading the code object.
 """
 
 import base64
