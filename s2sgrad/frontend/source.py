@@ -65,6 +65,7 @@ class FunctionSource:
             raise SourceError(f"{fn!r} is not a Python function, so it has no source to transform")
         code = fn.__code__
         filename = code.co_filename
+        linecache.checkcache(filename)   # an edited, reloaded module: read its text again
         lines = linecache.getlines(filename, fn.__globals__)
         if not lines:
             raise SourceError(
