@@ -22,7 +22,7 @@ __all__ = [
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
     "check_scalar", "seed", "call_fwd", "call_bwd", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
-    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "share_of_max",
+    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "share_of_max", "items_adjoint",
 ]
 
 _SCALARS = (bool, int, float, complex)
@@ -458,6 +458,13 @@ def share_of_max(a, b):
     win = xp.astype(a > b, xp.float64)
     tie = xp.astype(a == b, xp.float64)
     return win + 0.5 * tie
+
+
+def items_adjoint(g, iterable):
+    """The adjoint of ``list(iterable)``: the items' cotangents, as ``iterable`` holds them."""
+    if isinstance(iterable, (list, tuple)):
+        return list(g)
+    return namespace(iterable).stack(list(g))
 
 
 def keys(mapping):

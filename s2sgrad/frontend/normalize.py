@@ -139,7 +139,8 @@ def normalize(fsrc, extra_params=()):
     _check_signature(fsrc, node)
     namer = Namer(all_names(node) | set(fsrc.globals) | set(fsrc.closure))
     locals_ = assigned_names(node)
-    nested = _collect_nested(fsrc, node, locals_)
+    nested = {k: v for k, v in fsrc.siblings.items() if k not in locals_ or k == node.name}
+    nested.update(_collect_nested(fsrc, node, locals_))
     resolver = Resolver(fsrc, locals_ - set(nested), {k: v[0] for k, v in nested.items()})
     body = node.body
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \

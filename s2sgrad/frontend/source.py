@@ -52,6 +52,7 @@ class FunctionSource:
         self.has_self = has_self        # first parameter is a bound ``self``
         self.name = node.name
         self.parent = None              # the enclosing FunctionSource, for nested defs
+        self.siblings = {}              # functions defined beside a nested def: name -> (def, free)
 
     # -- construction -----------------------------------------------------
 
@@ -82,12 +83,17 @@ class FunctionSource:
         return cls(fn, node, filename, lines, fn.__globals__, closure, self_value,
                    has_self=self_value is not None)
 
-    def nested(self, node, closure_params):
-        """A FunctionSource for a def nested in this one (lifted to module level)."""
+    def nested(self, node, closure_params, siblings=None):
+        """A FunctionSource for a def nested in this one (lifted to module level).
+
+        ``siblings`` are the functions defined next to it (itself included), which
+        it may call, recursively too.
+        """
         child = FunctionSource(None, node, self.filename, self.lines, self.globals,
                                dict(self.closure))
         child.parent = self
         child.lifted_params = closure_params
+        child.siblings = dict(siblings or {})
         return child
 
     # -- locations --------------------------------------------------------

@@ -10,7 +10,7 @@ from ..runtime import (
     scatter, split_like, to_complex_like, unbroadcast, unstack,
 )
 from ..runtime import add as tree_add
-from ..runtime import extremum_jvp, extremum_vjp, repeat_like
+from ..runtime import extremum_jvp, extremum_vjp, items_adjoint, repeat_like
 from ..runtime import shape as shape_of
 
 R = "s2sgrad.runtime"
@@ -219,3 +219,12 @@ class _RepeatLike:
 
     def jvp_value(xp, t, ans, value, values):
         return repeat_like(t, values)
+
+
+@primitive("items_adjoint", family=R, linear=True)
+class _ItemsAdjoint:
+    def vjp_value(xp, g, ans, value, iterable):
+        return list(g)
+
+    def jvp_value(xp, t, ans, value, iterable):
+        return items_adjoint(t, iterable)

@@ -92,10 +92,10 @@ class Program:
     def job_for(self, callee, caller):
         """The Job for a user function that ``caller`` (a Job) calls."""
         if callee.kind == "lifted":
-            key = (caller.key, callee.name)
+            node, free = caller.norm.nested[callee.name]
+            key = ("lifted", id(node))      # one job per definition, whoever calls it
             if key not in self.jobs:
-                node, free = caller.norm.nested[callee.name]
-                child = caller.fsrc.nested(copy.deepcopy(node), free)
+                child = caller.fsrc.nested(copy.deepcopy(node), free, caller.norm.nested)
                 self.jobs[key] = Job(child, key, lifted_params=free)
             return self.jobs[key]
         fn = callee.fn

@@ -238,28 +238,56 @@ class ReverseBuilder:
         return out
 
     def _check_aliasing(self, body):
-        """In-place writes must not reach another name for the same array."""
+        """In-place writes must not reach another name for the same array.
+
+        ``w = v[1:3]`` (or ``w = v``, ``w = v.T``) makes ``w`` share memory with
+        ``v``.  That is refused only where it would matter: a write through one
+        name that the other name is read after, a write into what aliases an
+        argument (the caller's array must not change), or a write through the
+        view itself.
+        """
         written = self._written_in_place(body)
         if not written:
             return
-        for s in walk_stmts(body):
-            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+        order = _statement_order(body)
+
+        def after(a, b):    # may ``b`` run after ``a``?
+            (pa, la), (pb, lb) = order[id(a)], order[id(b)]
+            return pb > pa or bool(la & lb)
+
+        writes = {v: [st for st in walk_stmts(body) if isinstance(st, gast.Assign)
+                      and isinstance(st.targets[0], gast.Subscript)
+                      and isinstance(st.targets[0].value, gast.Name)
+                      and st.targets[0].value.id == v] for v in written}
+        reads = {}
+        for st in walk_stmts(body):
+            for n in gast.walk(st):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                    reads.setdefault(n.id, []).append(st)
+        for st in walk_stmts(body):
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)):
                 continue
-            target, value = s.targets[0].id, s.value
+            target, value = st.targets[0].id, st.value
             source = self._view_source(value)
             if source is None or source == target:
                 continue
-            if source in written or (target in written and source not in self.params):
-                other = source if source in written else target
-                raise UnsupportedError(
-                    self.where(s), f"{to_text(s)}, which makes {target!r} share memory with "
-                    f"{source!r} while {other!r} is written in place",
-                    f"write {target} = {to_text(value)}.copy() so each name has its own array")
+            problem = None
             if target in written and source in self.params:
-                raise UnsupportedError(
-                    self.where(s), f"{to_text(s)}, which makes {target!r} another name for the "
-                    f"argument {source!r} before writing into it",
-                    f"write {target} = {source}.copy() (the caller's array must not change)")
+                problem = (f"makes {target!r} another name for the argument {source!r} before "
+                           f"writing into it", f"write {target} = {source}.copy() (the caller's "
+                           f"array must not change)")
+            elif target in written and any(after(w, r) for w in writes[target]
+                                           for r in reads.get(source, [])):
+                problem = (f"makes {target!r} share memory with {source!r}, and {source!r} is read "
+                           f"after {target!r} is written in place", None)
+            elif source in written and any(after(st, w) and after(w, r) for w in writes[source]
+                                           for r in reads.get(target, [])):
+                problem = (f"makes {target!r} share memory with {source!r}, and {target!r} is read "
+                           f"after {source!r} is written in place", None)
+            if problem:
+                advice = problem[1] or f"write {target} = {to_text(value)}.copy() so each name " \
+                                       f"has its own array"
+                raise UnsupportedError(self.where(st), f"{to_text(st)}, which {problem[0]}", advice)
 
     def _view_source(self, value):
         """The variable whose memory ``value`` may share, or ``None`` if it is fresh."""
@@ -773,8 +801,8 @@ class ReverseBuilder:
             return code + restores, state
         if isinstance(value, gast.Call):
             callee = callee_of(value, self.resolver)
-            if callee.kind == "container" and value.func.attr == "pop" \
-                    and isinstance(callee.receiver, gast.Name):
+            if callee.kind == "container" and isinstance(value.func, gast.Attribute) \
+                    and value.func.attr == "pop" and isinstance(callee.receiver, gast.Name):
                 return self._bwd_list_pop(s, v, callee.receiver.id, state, restores)
         if v not in self.active or v not in state:
             state.discard(v)
@@ -1217,6 +1245,22 @@ def index_value(index):
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
     return copy.deepcopy(index)
+
+
+def _statement_order(body):
+    """``id(statement) -> (position in program order, ids of the loops around it)``."""
+    order = {}
+
+    def visit(stmts, loops):
+        for st in stmts:
+            order[id(st)] = (len(order), loops)
+            if isinstance(st, (gast.For, gast.While)):
+                visit(st.body, loops | {id(st)})
+            elif isinstance(st, gast.If):
+                visit(st.body, loops)
+                visit(st.orelse, loops)
+    visit(body, frozenset())
+    return order
 
 
 def _is_view_chain(node):
