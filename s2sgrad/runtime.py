@@ -22,7 +22,7 @@ __all__ = [
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
     "check_scalar", "seed", "call_fwd", "call_bwd", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
-    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "share_of_max", "items_adjoint",
+    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "share_of_max", "items_adjoint", "saved_item", "restore_item",
 ]
 
 _SCALARS = (bool, int, float, complex)
@@ -465,6 +465,31 @@ def items_adjoint(g, iterable):
     if isinstance(iterable, (list, tuple)):
         return list(g)
     return namespace(iterable).stack(list(g))
+
+
+class _Missing:
+    """What ``saved_item`` saves for a key a dict does not hold yet."""
+
+    def __repr__(self):
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+def saved_item(container, key):
+    """A copy of ``container[key]`` to put back later, or ``MISSING`` for a new key."""
+    if isinstance(container, dict) and key not in container:
+        return MISSING
+    return copy(container[key])
+
+
+def restore_item(container, key, value):
+    """Put back what ``saved_item`` saved (deleting a key that was new)."""
+    if value is MISSING:
+        del container[key]
+    else:
+        container[key] = value
 
 
 def keys(mapping):

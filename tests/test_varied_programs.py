@@ -22,6 +22,19 @@ CASES = {
     "p_slices_assign": (rng.normal(size=6),),
     "p_while_break": (0.9,),
     "p_list_index_update": ([1.0, 2.0, 3.0],),
+    "q_outer_accumulate": (rng.normal(size=3),),
+    "q_matvec_recurrence": (rng.normal(size=3), rng.normal(size=(3, 3))),
+    "q_dict_built": (rng.normal(size=3),),
+    "q_list_item_write": (rng.normal(size=3),),
+    "q_nested_return": (rng.normal(size=3),),
+    "q_while_continue": (rng.normal(size=2),),
+    "q_recursion_tuples": (0.7,),
+    "q_kwonly_and_lambda_default": (rng.normal(size=3),),
+    "q_math_mix": (0.77,),
+    "q_relu_family": (rng.normal(size=5),),
+    "q_comp_cond": (rng.normal(size=4),),
+    "q_swap_loop": (rng.uniform(0.2, 0.9, size=2),),
+    "q_running_stats": (rng.normal(size=5),),
 }
 
 

@@ -92,3 +92,107 @@ def p_list_index_update(xs):
     ys = list(xs)
     ys[0] = ys[0] * 2
     return sum(v * v for v in ys)
+
+
+
+def q_outer_accumulate(x):
+    n = len(x)
+    A = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            A[i, j] += x[i] * x[j] + (i - j)
+    return np.sum(A @ x)
+
+
+def q_matvec_recurrence(x, M):
+    h = x
+    for _ in range(4):
+        h = np.tanh(M.dot(h)) + 0.1 * h
+    return h @ h
+
+
+def q_dict_built(x):
+    d = {}
+    d["a"] = x
+    d["b"] = x * 2.0
+    return d["a"] @ d["b"]
+
+
+def q_list_item_write(x):
+    xs = [x, x * 2.0]
+    xs[0] = xs[0] + 1.0
+    return np.sum(xs[0] * xs[1])
+
+
+def q_nested_return(x):
+    for i in range(3):
+        for j in range(3):
+            if x[i] * x[j] > 0.5:
+                return x[i] * x[j] * (i + j)
+    return np.sum(x)
+
+
+def q_while_continue(x):
+    k = 0
+    s = 0.0
+    while k < 6:
+        k += 1
+        if k % 2 == 0:
+            continue
+        s = s + np.sin(x * k)
+    return np.sum(s)
+
+
+def pair(x, n):
+    if n == 0:
+        return x, x * x
+    a, b = pair(x * 0.9, n - 1)
+    return a + b, a * b
+
+
+def q_recursion_tuples(x):
+    a, b = pair(x, 3)
+    return a + b
+
+
+def scaled(x, *, scale=1.0):
+    return x * scale
+
+
+def q_kwonly_and_lambda_default(x):
+    f = lambda v, s=2.0: v * s
+    return np.sum(scaled(x, scale=3.0) * f(x)) + np.sum(f(x, 0.5))
+
+
+def q_math_mix(x):
+    return math.exp(x) * np.sin(x) + abs(x - 0.3) + math.floor(x * 3) * x
+
+
+def q_relu_family(x):
+    a = np.where(x > 0, x, 0.1 * x)
+    b = x.clip(0)
+    c = np.maximum(x, 0)
+    d = abs(x)
+    return np.sum(a * b + c * d)
+
+
+def q_comp_cond(x):
+    ys = [v if v > 0 else -v * 2 for v in x]
+    return sum(ys)
+
+
+def q_swap_loop(x):
+    a, b = x[0], x[1]
+    for _ in range(5):
+        a, b = b, a * b + 0.1
+    return a + b
+
+
+def q_running_stats(x):
+    mean = 0.0
+    m2 = 0.0
+    for k, v in enumerate(x):
+        delta = v - mean
+        mean += delta / (k + 1)
+        m2 += delta * (v - mean)
+    return m2 / (len(x) - 1)

@@ -943,6 +943,7 @@ class _Jumps:
 
     def loop(self, s, loops):
         info = _Loop()
+        returns = any(isinstance(n, gast.Return) for n in _walk_stmts(s.body))  # before lowering
         body = self.block(s.body, loops + [info])
         if info.skip and not _reads(body, info.skip):
             body = _drop_assignments(body, info.skip)  # nesting did the skipping
@@ -951,9 +952,8 @@ class _Jumps:
             body = [assign(info.skip, const(False), getattr(s, "s2s_line", None))] + body
         line = getattr(s, "s2s_line", None)
         exits = [f for f in (info.stop,) if f]
-        if any(isinstance(n, gast.Return) for n in _walk_stmts(s.body)) and self.returned:
-            if info.stop is None:
-                exits.append(self.returned)
+        if returns and self.returned and info.stop is None:
+            exits.append(self.returned)
         if exits:
             test = name(exits[0]) if len(exits) == 1 else gast.BoolOp(
                 op=gast.Or(), values=[name(e) for e in exits])

@@ -191,7 +191,8 @@ class _ToComplexLike:
 
 
 nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specialize",
-        "inverse_permutation", "check_scalar", "keys", "seed", "share_of_max", family=R)
+        "inverse_permutation", "check_scalar", "keys", "seed", "share_of_max", "saved_item",
+        "restore_item", family=R)
 
 
 @primitive("extremum_vjp", family=R, linear=True)

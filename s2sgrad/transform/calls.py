@@ -45,7 +45,8 @@ class Job:
 
     @property
     def param_names(self):
-        return [a.id for a in self.norm.node.args.args]
+        args = self.norm.node.args
+        return [a.id for a in args.args] + [a.id for a in args.kwonlyargs]
 
     @property
     def base_name(self):

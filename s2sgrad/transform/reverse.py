@@ -539,8 +539,13 @@ class ReverseBuilder:
                                            "derivative into an array that does not")
                 slot = self.new_slot(("item", t.value.id))
                 s.s2s_slots = [slot]
-                push = _tape_push(_rt_call("copy", copy.deepcopy(
-                    gast.Subscript(value=name(t.value.id), slice=t.slice, ctx=gast.Load()))))
+                if self._keyed(t):
+                    # A dict may not hold the key yet: save the item or its absence.
+                    saved = _rt_call("saved_item", name(t.value.id), index_value(t.slice))
+                else:
+                    saved = _rt_call("copy", copy.deepcopy(gast.Subscript(
+                        value=name(t.value.id), slice=t.slice, ctx=gast.Load())))
+                push = _tape_push(saved)
                 push.s2s_push = slot
                 return [push, s]
             if isinstance(t, gast.Attribute) and self.active_expr(s.value):
@@ -824,8 +829,12 @@ class ReverseBuilder:
     def _bwd_setitem(self, s, t, state):
         v = t.value.id
         slot = s.s2s_slots[0]
-        restore = assign(gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice),
-                                        ctx=gast.Store()), _tape_pop())
+        if self._keyed(t):
+            restore = gast.Expr(value=_rt_call("restore_item", name(v), index_value(t.slice),
+                                               _tape_pop()))
+        else:
+            restore = assign(gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice),
+                                            ctx=gast.Store()), _tape_pop())
         restore.s2s_restore = (slot, v)
         code = []
         if v not in self.active or v not in state:
@@ -848,6 +857,12 @@ class ReverseBuilder:
         code.extend(self._emit(contribs, state, borrowed=dv))
         code.append(zero)
         return code + [restore], state
+
+    def _keyed(self, target):
+        """True for ``d[key] = ...`` on a dict (a key that may not be there yet)."""
+        v = target.value.id
+        return isinstance(target.slice, gast.Constant) and isinstance(target.slice.value, str) \
+            or (v in self.containers and v not in self.tensors and not self._basic_index(target.slice))
 
     def _bwd_expr_stmt(self, s, state):
         c = s.value
