@@ -12,8 +12,10 @@ from .errors import (  # noqa: E402
     NonDifferentiableError, NonScalarOutputError, NoRuleError, S2SGradError, SourceError,
     UnsupportedError,
 )
+from .fallback import FallbackWarning  # noqa: E402
 
 __all__ = [
     "grad", "value_and_grad", "S2SGradError", "UnsupportedError", "NoRuleError",
     "NonDifferentiableError", "NonScalarOutputError", "SourceError",
+    "FallbackWarning",
 ]

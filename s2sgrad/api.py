@@ -5,8 +5,8 @@ import inspect
 import numbers
 
 from . import cache as _cache
-from . import runtime as _rt
 from .errors import NonDifferentiableError, NonScalarOutputError
+from .fallback import choose as _choose
 
 __all__ = ["grad", "value_and_grad"]
 
@@ -17,6 +17,8 @@ class Compiled:
     ``module`` is a ``cache.GeneratedModule``; without it, one is looked up in
     (or added to) the cache.
     """
+
+    route = "generated"
 
     def __init__(self, fn, wrt, module=None):
         if module is None:
@@ -31,9 +33,10 @@ class Compiled:
         self.bound_self = getattr(fn, "__self__", None)
 
     def __call__(self, args, kwargs):
+        entry = _choose.entry_for(self.entry, args, kwargs)   # traced copy inside a trace
         if self.bound_self is not None:
-            return self.entry(self.bound_self, *args, **kwargs)
-        return self.entry(*args, **kwargs)
+            return entry(self.bound_self, *args, **kwargs)
+        return entry(*args, **kwargs)
 
 
 def _transform(fn, options):
@@ -49,9 +52,31 @@ def _make_compiled(fn, module):
     return Compiled(fn, module.options[1], module)
 
 
-def _compiled(fn, wrt):
+def _generated(fn, wrt):
     """The compiled gradient of ``fn`` for ``wrt``: memoized, and cached on disk (see ``cache``)."""
     return _cache.get(fn, ("reverse", wrt), _transform, _make_compiled)
+
+
+_ROUTES = {}    # (fn, wrt, fallback) -> a route other than generated code
+
+
+def _compiled(fn, wrt, fallback="auto"):
+    """The route of ``fn``'s gradient: generated code where the source can be transformed,
+    else the rule of a bare primitive or the tracing fallback (see ``fallback.choose``)."""
+    if fallback != "always":
+        hit = _cache.recall(fn, ("reverse", wrt))    # generated code, memoized and checked
+        if hit is not None:
+            return hit
+    key = (fn, wrt, fallback)
+    try:
+        hit = _ROUTES.get(key)
+    except TypeError:               # an unhashable callable
+        key, hit = None, None
+    if hit is None:
+        hit = _choose.build(fn, wrt, fallback, _generated, lambda f, w: _compiled(f, w, fallback))
+        if hit.route != "generated" and key is not None:
+            _ROUTES[key] = hit
+    return hit
 
 
 def _normalize_wrt(wrt):
@@ -61,31 +86,36 @@ def _normalize_wrt(wrt):
 
 
 def _check_args(fn, compiled, args, kwargs):
-    try:
-        bound = compiled.signature.bind(*args, **kwargs)
-    except TypeError as exc:
-        raise TypeError(f"{fn.__qualname__}: {exc}") from None
-    names = list(compiled.signature.parameters)
+    bound = None
+    names = []
+    if compiled.signature is not None:
+        try:
+            bound = compiled.signature.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{_choose.describe(fn)}: {exc}") from None
+        names = [p.name for p in compiled.signature.parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     for w in compiled.wrt:
+        pname = names[w] if w < len(names) else f"argument {w}"
         if w >= len(args):
             raise NonDifferentiableError(
                 f"{_where(fn)}: differentiating with respect to argument {w} "
-                f"({names[w] if w < len(names) else '?'}), but it was not passed positionally")
-        _check_differentiable(fn, names[w], args[w])
+                f"({pname}), but it was not passed positionally")
+        _check_differentiable(fn, pname, args[w])
     return bound
 
 
 def _check_differentiable(fn, pname, value):
     if isinstance(value, (bool, numbers.Integral, str, bytes)) or value is None:
         raise NonDifferentiableError(
-            f"{_where(fn)}: cannot differentiate {fn.__qualname__} with respect to {pname!r}, "
+            f"{_where(fn)}: cannot differentiate {_choose.describe(fn)} with respect to {pname!r}, "
             f"which is {type(value).__name__} {value!r}; pass a float (e.g. {pname}=1.0) "
             f"or an array of floats")
     dtype = getattr(value, "dtype", None)
     if dtype is not None and getattr(dtype, "kind", "f") in "biu":
         raise NonDifferentiableError(
-            f"{_where(fn)}: cannot differentiate {fn.__qualname__} with respect to {pname!r}, "
-            f"an array of {dtype}; convert it with .astype(float)")
+            f"{_where(fn)}: cannot differentiate {_choose.describe(fn)} with respect to "
+            f"{pname!r}, an array of {dtype}; convert it with .astype(float)")
     if isinstance(value, dict):
         for v in value.values():
             _check_differentiable(fn, pname, v) if isinstance(v, (dict, list, tuple)) else None
@@ -97,52 +127,75 @@ def _check_differentiable(fn, pname, value):
 
 
 def _where(fn):
+    if isinstance(fn, functools.partial):
+        fn = fn.func
     code = getattr(fn, "__code__", None) or getattr(getattr(fn, "__func__", None), "__code__", None)
     if code is None:
-        return getattr(fn, "__qualname__", repr(fn))
+        return _choose.describe(fn)
     from .frontend.source import display_path
     return f"{display_path(code.co_filename)}:{code.co_firstlineno}"
 
 
-def _run(fn, wrt, args, kwargs):
-    compiled = _compiled(fn, wrt)
+def _run(fn, wrt, args, kwargs, fallback="auto"):
+    compiled = _compiled(fn, wrt, fallback)
     _check_args(fn, compiled, args, kwargs)
     try:
-        out = compiled(args, kwargs)
+        with _choose.policy(fallback):     # for the callees generated code dispatches at run time
+            out = compiled(args, kwargs)
     except NonScalarOutputError as exc:
-        raise NonScalarOutputError(f"{_where(fn)}: {fn.__qualname__}: {exc}") from None
+        raise NonScalarOutputError(f"{_where(fn)}: {_choose.describe(fn)}: {exc}") from None
     value, grads = out[0], out[1:]
-    grads = tuple(_rt.match(g, args[w]) for g, w in zip(grads, wrt))
+    grads = tuple(_choose.match(g, args[w]) for g, w in zip(grads, wrt))
     return value, grads
 
 
-def grad(fn, wrt=0, *, emit=False):
+def grad(fn, wrt=0, *, emit=False, fallback="auto"):
     """The gradient of ``fn`` with respect to positional argument ``wrt``.
 
     ``fn`` must return a scalar.  ``wrt`` is an int, or a tuple of ints for a
     tuple of gradients.  Each gradient has the structure of its argument: a
     float for a float, an array for an array, the same dicts, lists and tuples
     for a container.  With ``emit=True``, return the generated source instead.
+
+    ``fallback`` says what to do where the source cannot be transformed (no
+    source, an unsupported construct): ``"auto"`` traces that function at run
+    time and warns once (``s2sgrad.FallbackWarning``), ``"never"`` raises,
+    ``"always"`` traces ``fn`` even when it could be transformed.
     """
     wrt_t, single = _normalize_wrt(wrt)
+    _choose.check_policy(fallback)
     if emit:
-        return _compiled(fn, wrt_t).source
+        return _compiled(fn, wrt_t, fallback).source
 
-    @functools.wraps(fn)
+    @_wraps(fn)
     def gradient(*args, **kwargs):
-        value, grads = _run(fn, wrt_t, args, kwargs)   # the generated code checks the output
+        value, grads = _run(fn, wrt_t, args, kwargs, fallback)   # the route checks the output
         return grads[0] if single else grads
+    setattr(gradient, _choose.DERIVATIVE_MARK, ("grad", fn, wrt_t))
     return gradient
 
 
-def value_and_grad(fn, wrt=0, *, emit=False):
+def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto"):
     """Like ``grad``, but the function returns ``(value, gradient)`` from one run."""
     wrt_t, single = _normalize_wrt(wrt)
+    _choose.check_policy(fallback)
     if emit:
-        return _compiled(fn, wrt_t).source
+        return _compiled(fn, wrt_t, fallback).source
 
-    @functools.wraps(fn)
+    @_wraps(fn)
     def value_and_gradient(*args, **kwargs):
-        value, grads = _run(fn, wrt_t, args, kwargs)
+        value, grads = _run(fn, wrt_t, args, kwargs, fallback)
         return value, (grads[0] if single else grads)
+    setattr(value_and_gradient, _choose.DERIVATIVE_MARK, ("value_and_grad", fn, wrt_t))
     return value_and_gradient
+
+
+def _wraps(fn):
+    """``functools.wraps`` that tolerates callables without a name (a partial, a ufunc)."""
+    if isinstance(fn, functools.partial):
+        def deco(wrapper):
+            functools.update_wrapper(wrapper, fn.func, updated=())
+            wrapper.__wrapped__ = fn
+            return wrapper
+        return deco
+    return functools.wraps(fn)

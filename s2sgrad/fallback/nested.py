@@ -36,8 +36,10 @@ _wrappers = {}         # helper -> wrapper
 
 
 def _own_function(fn):
+    """s2sgrad's own functions and generated code: copied so that what they call is traced."""
     mod = getattr(fn, "__module__", None) or ""
-    return (isinstance(fn, types.FunctionType) and mod.startswith("s2sgrad.")
+    return (isinstance(fn, types.FunctionType)
+            and (mod.startswith("s2sgrad.") or mod.startswith("s2sgrad_generated."))
             and not mod.startswith("s2sgrad.fallback"))
 
 

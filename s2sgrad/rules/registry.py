@@ -34,7 +34,7 @@ from . import template as _template
 __all__ = [
     "Primitive", "primitive", "elementwise", "binary", "nondiff", "lookup", "by_name",
     "operator_primitive", "method_primitive", "all_primitives", "ARRAY_NAMESPACES",
-    "apply_rule", "call_bound", "varargs_param",
+    "apply_rule", "call_bound", "varargs_param", "register_object", "unregister_object",
 ]
 
 # Modules whose functions are looked up by name among the array-family rules.
@@ -50,6 +50,7 @@ _FAMILY_MODULES = {       # family -> module that holds its functions
 }
 _lookup_cache = {}        # _identity(obj) -> (obj, Primitive, namespace module)
 _cache_key = [None]
+_OBJECTS = {}             # id(obj) -> (obj, Primitive, namespace): primitives users declare
 
 
 class Rule:
@@ -317,8 +318,29 @@ def _build_lookup():
     return table
 
 
+def register_object(obj, prim, namespace=None):
+    """Make the object ``obj`` itself a primitive, found by identity (not by module and name).
+
+    This is how user-declared derivatives (``s2sgrad.custom_vjp``), ``stop_gradient`` and
+    non-differentiable user functions reach the code generator and the tracer.  Such
+    primitives are kept apart from the library's: ``by_name`` and ``all_primitives``
+    never list them.  ``namespace`` is what rules receive as ``xp``.
+    """
+    _OBJECTS[id(obj)] = (obj, prim, namespace)
+
+
+def unregister_object(obj):
+    hit = _OBJECTS.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        del _OBJECTS[id(obj)]
+
+
 def lookup(obj):
     """``(primitive, array namespace or None)`` for a Python callable, or ``None``."""
+    if _OBJECTS:
+        hit = _OBJECTS.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1], hit[2]
     _load_rules()
     from . import load_all
     if load_all():               # a SciPy module the user imported since: load its rules

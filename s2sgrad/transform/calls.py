@@ -10,6 +10,7 @@ of its active parameters.  The tape is a stack, so recursion needs nothing more.
 """
 
 import copy
+import inspect
 import sys
 
 import gast
@@ -17,7 +18,7 @@ import gast
 from ..analysis.liveness import definitely_assigned, live_in
 from ..analysis.tape import prune
 from ..codegen import ModuleBuilder
-from ..errors import UnsupportedError
+from ..errors import SourceError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, normalize, store
 from ..frontend.source import FunctionSource
 from ..rules import registry
@@ -150,8 +151,64 @@ class Program:
     def run(self):
         while self.queue:
             spec = self.queue.pop(0)
-            for fdef in self._build(spec):
+            try:
+                fdefs = self._build(spec)
+            except (SourceError, UnsupportedError) as exc:
+                fdefs = self._traced_callee(spec, exc)
+            for fdef in fdefs:
                 self.module.add_function(fdef)
+
+    # -- mixed mode ------------------------------------------------------------
+
+    def _traced_callee(self, spec, exc):
+        """Split functions for a callee whose adjoint cannot be generated: they call it
+        through the dynamic dispatcher, which traces it (the caller stays generated code).
+
+        Re-raises ``exc`` where that cannot work: the entry function, a def nested in
+        its caller (no function object to call), the root of a dynamic compilation
+        (the dispatcher is already falling back), a generator, ``fallback="never"``.
+        """
+        from ..fallback import choose
+        job = spec.job
+        fn = job.fsrc.fn
+        if not spec.split or fn is None or job.key[0] == "dynamic" \
+                or choose.current() == "never" or inspect.isgeneratorfunction(fn):
+            raise exc
+        reason = choose.record_failure(fn, exc)
+        args = copy.deepcopy(job.norm.node.args)
+        params = [a.id for a in args.args]
+        positional = gast.Tuple(elts=[name(p) for p in params], ctx=gast.Load())
+        keywords = gast.Dict(keys=[const(a.id) for a in args.kwonlyargs],
+                             values=[name(a.id) for a in args.kwonlyargs])
+        active = gast.Tuple(elts=[const(params.index(p)) for p in spec.active], ctx=gast.Load())
+        target = name(self.module.symbol(fn, fn.__name__))
+        rt_attr = lambda attr: gast.Attribute(value=name("_rt"), attr=attr, ctx=gast.Load())  # noqa: E731
+        fwd_body = [gast.Return(value=call(rt_attr("call_fwd"),
+                                           [name("_tape"), target, positional, keywords, active]))]
+        seed = "d_out"
+        cts = call(rt_attr("call_bwd"), [name("_tape"), name(seed)])
+        if len(spec.active) == 1:
+            cts = gast.Subscript(value=cts, slice=const(0), ctx=gast.Load())
+        bwd_body = [gast.Return(value=cts)]
+        fargs = copy.deepcopy(args)
+        fargs.args = [gast.Name(id="_tape", ctx=gast.Param(), annotation=None,
+                                type_comment=None)] + list(fargs.args)
+        fdef = _function(spec.fwd_name, fargs, fwd_body)
+        fsrc = job.fsrc
+        fdef.s2s_doc = (f"Forward sweep of {fsrc.qualname} ({fsrc.display_file}:"
+                        f"{fsrc.node.lineno}), traced at run time because its source cannot "
+                        f"be transformed: {reason.text()}.")
+        bargs = gast.arguments(args=[gast.Name(id="_tape", ctx=gast.Param(), annotation=None,
+                                               type_comment=None),
+                                     gast.Name(id=seed, ctx=gast.Param(), annotation=None,
+                                               type_comment=None)],
+                               posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                               kwarg=None, defaults=[])
+        bdef = _function(spec.bwd_name, bargs, bwd_body)
+        bdef.s2s_doc = (f"Backward sweep of {fsrc.qualname} (traced): the adjoints of "
+                        f"{', '.join(spec.active) or 'nothing'} given {seed}.")
+        self._bind_globals(fdef, fsrc)
+        return [fdef, bdef]
 
     # -- namespaces ------------------------------------------------------------
 
