@@ -274,6 +274,14 @@ def test_inline_lambdas_sharing_a_line_are_transformed():
             assert gs[0](p) == pytest.approx(2 * p)
             assert gs[1](p) == pytest.approx(np.cos(p) * p + np.sin(p))
     assert both == pytest.approx(12.0 + 5.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)
+        gs = [s2sgrad.grad(lambda x: x ** 2), s2sgrad.grad(lambda x: x ** 3),
+              s2sgrad.grad(lambda x: x ** 4), s2sgrad.grad(lambda x: np.sin(x))]   # continued
+        assert [g(2.0) for g in gs] == pytest.approx([4.0, 12.0, 32.0, np.cos(2.0)])
+        three = s2sgrad.grad(lambda x: x * 2.0)(1.0) + s2sgrad.grad(
+            lambda x: x * 3.0)(1.0) + s2sgrad.grad(lambda y: y * 5.0)(1.0)
+        assert three == 10.0
     src = s2sgrad.grad(lambda x: x ** 2 + 1.0, emit=True) + s2sgrad.grad(lambda x: x * 7.0,
                                                                            emit=True)
     assert "x * 7.0" in src and "x ** 2 + 1.0" in src
