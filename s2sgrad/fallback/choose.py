@@ -298,6 +298,18 @@ def _user_stacklevel():
 _CITATION = re.compile(r"^\s*#\s*(\S+:\d+)")
 
 
+def cited_line(frame):
+    """The user's ``file:line`` a frame of generated code is running, from its citations."""
+    lines = linecache.getlines(frame.f_code.co_filename)
+    for k in range(min(frame.f_lineno, len(lines)) - 1, -1, -1):
+        m = _CITATION.match(lines[k])
+        if m:
+            return m.group(1)
+        if lines[k].startswith("def "):
+            return None
+    return None
+
+
 def call_site():
     """``file:line`` of the user's line that made the current dynamic call.
 
@@ -308,14 +320,10 @@ def call_site():
     while f is not None:
         name = f.f_code.co_filename
         if name.startswith(_GENERATED):
-            lines = linecache.getlines(name)
-            for k in range(min(f.f_lineno, len(lines)) - 1, -1, -1):
-                m = _CITATION.match(lines[k])
-                if m:
-                    return m.group(1)
-                if lines[k].startswith("def "):
-                    break           # a stub without citations: its caller's line, then
-            f = f.f_back
+            cited = cited_line(f)
+            if cited is not None:
+                return cited
+            f = f.f_back            # a stub without citations: its caller's line, then
             continue
         if not os.path.abspath(name).startswith(_PKG_DIR) and not name.startswith("<frozen"):
             return f"{_display(name)}:{f.f_lineno}"

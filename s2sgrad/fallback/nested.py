@@ -80,6 +80,8 @@ def _replacement(v):
         return _RUNTIME_PROXY
     if v is builtins.float:
         return _FLOAT
+    if getattr(v, "_s2sgrad_handles_boxes", False):
+        return v        # custom functions, stop_gradient: they dispatch boxed values themselves
     if callable(v) and not isinstance(v, type):
         try:
             hit = registry.lookup(v)
