@@ -29,6 +29,7 @@ from .errors import SourceError, UnsupportedError
 __all__ = ["call_fwd", "call_bwd", "call_jvp"]
 
 _COMPILED = {}
+_TRACED = {}       # Python function -> (function, Reason): known to need the fallback
 
 
 def _split_functions(fn, active_names):
@@ -92,6 +93,10 @@ def call_fwd(tape, fn, args, kwargs, active):
         return _primitive_fwd(tape, fn, prim, namespace, args, kwargs, active)
     from .fallback import choose
     target, receiver = _python_target(fn)
+    known = _TRACED.get(target) if target is not None else None
+    if known is not None and known[0] is target:      # decided before: trace it now
+        choose.fallback(target, known[1], choose.call_site)
+        return _fallback_fwd(tape, fn, args, kwargs, active)
     reason = None
     if choose.is_derivative(fn):
         reason = choose.Reason(fn, "it is a derivative made by s2sgrad, whose own derivative "
@@ -113,7 +118,12 @@ def call_fwd(tape, fn, args, kwargs, active):
                 return value
     else:
         reason = choose.Reason.from_error(fn, SourceError(f"{fn!r} is not a Python function"))
-    choose.fallback(target if target is not None else fn, reason, choose.call_site())
+    if target is not None:
+        try:
+            _TRACED[target] = (target, reason)
+        except TypeError:
+            pass
+    choose.fallback(target if target is not None else fn, reason, choose.call_site)
     return _fallback_fwd(tape, fn, args, kwargs, active)
 
 
@@ -236,6 +246,6 @@ def call_jvp(fn, args, kwargs, active, tangents):
         else:
             reason = _compile_reason(target)   # raises for a generator function
         if reason is not None:
-            choose.fallback(target if target is not None else fn, reason, choose.call_site())
+            choose.fallback(target if target is not None else fn, reason, choose.call_site)
     from .fallback import trace_jvp
     return trace_jvp(fn, tuple(args), dict(kwargs), tuple(active), tuple(tangents))

@@ -513,3 +513,27 @@ def test_dynamic_calls_in_forward_mode():
     with pytest.warns(FallbackWarning, match=r"traces h \(<string>:1"):
         value, t = dynamic.call_jvp(ns["h"], (0.3,), {}, (0,), (2.0,))
     assert t == pytest.approx(4.0 * np.cosh(0.3))
+
+
+def test_callable_objects_are_transformed_or_traced_by_their_call_method():
+    class Poly:
+        def __init__(self, c):
+            self.c = c
+
+        def __call__(self, x):
+            return self.c * x ** 3
+
+    class Guarded(Poly):
+        def __call__(self, x):
+            try:
+                return self.c * np.sin(x)
+            except ValueError:
+                return x
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)
+        check_points(s2sgrad.grad(Poly(1.5)), Poly(1.5))
+    assert "d_x = _rt.unbroadcast(d_result * self.c, x) * 3 * x ** 2" in s2sgrad.grad(
+        Poly(2.0), emit=True)
+    with pytest.warns(FallbackWarning, match=r"Guarded.__call__ .*a try statement"):
+        check_points(s2sgrad.grad(Guarded(0.5)), Guarded(0.5))

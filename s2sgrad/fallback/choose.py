@@ -114,6 +114,8 @@ def describe(fn):
         return f"{mark[0]}({describe(mark[1])})"
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
     if name is None:
+        if isinstance(getattr(type(fn), "__call__", None), types.FunctionType):
+            return f"{type(fn).__qualname__}.__call__"      # a callable object
         return repr(fn)
     mod = getattr(fn, "__module__", None)
     if isinstance(fn, (types.BuiltinFunctionType, types.BuiltinMethodType)) or (
@@ -261,18 +263,24 @@ def _warn_key(fn):
 
 
 def fallback(fn, reason, site=None):
-    """The fallback was chosen for ``fn``: warn once (``"auto"``) or raise (``"never"``)."""
-    if current() == "never":
+    """The fallback was chosen for ``fn``: warn once (``"auto"``) or raise (``"never"``).
+
+    ``site`` is the ``file:line`` of the call, or a function that finds it (only
+    called when there is something to say).
+    """
+    never = _POLICY.get() == "never"
+    if not never and _warn_key(fn) in _WARNED:
+        return
+    if callable(site):
+        site = site()
+    if never:
         exc = reason.error
         if exc is None:
             exc = UnsupportedError(site or reason.defined, f"{reason.name}: {reason.text()}",
                                    "it can only be differentiated by tracing; "
                                    "use fallback='auto'")
         raise exc
-    key = _warn_key(fn)
-    if key in _WARNED:
-        return
-    _WARNED.add(key)
+    _WARNED.add(_warn_key(fn))
     from . import FallbackWarning
     called = f", called at {site}" if site else ""
     msg = (f"s2sgrad traces {reason.name} ({reason.defined}{called}) at run time instead of "
@@ -466,8 +474,12 @@ def build(fn, wrt, policy_value, compile, recurse=None, mode="rev"):
             reason = Reason(fn, "it is a derivative made by s2sgrad, whose own derivative is "
                                 "taken by tracing through its generated code")
         else:
+            target = fn
+            if not isinstance(fn, (types.FunctionType, types.MethodType)) and isinstance(
+                    getattr(type(fn), "__call__", None), types.FunctionType):
+                target = fn.__call__        # a callable object: its __call__, bound
             try:
-                return compile(fn, wrt)
+                return compile(target, wrt)
             except TRANSFORM_ERRORS as exc:
                 if policy_value == "never":
                     raise

@@ -16,6 +16,7 @@ _LAZY = {"scipy_special": "scipy.special", "scipy_stats": "scipy.stats",
          "scipy_linalg": "scipy.linalg", "scipy_signal": "scipy.signal",
          "scipy_integrate": "scipy.integrate"}
 _loaded = set()
+_names = []
 
 
 def load_all():
@@ -24,8 +25,9 @@ def load_all():
     Returns True when it loaded something new.
     """
     new = False
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        name = info.name
+    if not _names:       # the package's modules, listed once (lookups call this each time)
+        _names.extend(sorted(info.name for info in pkgutil.iter_modules(__path__)))
+    for name in _names:
         if name in _NOT_RULES or name in _loaded:
             continue
         needs = _LAZY.get(name)

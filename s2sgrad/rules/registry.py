@@ -51,6 +51,8 @@ _FAMILY_MODULES = {       # family -> module that holds its functions
 _lookup_cache = {}        # _identity(obj) -> (obj, Primitive, namespace module)
 _cache_key = [None]
 _OBJECTS = {}             # id(obj) -> (obj, Primitive, namespace): primitives users declare
+_FAMILIES = {}            # the families of registered primitives, in order of registration
+_WATCHED = []             # modules whose import changes what lookup finds
 
 
 class Rule:
@@ -121,6 +123,10 @@ class Primitive:
 def _register(prim):
     key = (prim.family, prim.name)
     _PRIMITIVES[key] = prim
+    if prim.family not in _FAMILIES:
+        _FAMILIES[prim.family] = None
+        _WATCHED[:] = list(dict.fromkeys(ARRAY_NAMESPACES + tuple(_FAMILY_MODULES.values())
+                                         + tuple(_FAMILIES)))
     _lookup_cache.clear()
     _cache_key[0] = None
     return prim
@@ -345,8 +351,8 @@ def lookup(obj):
     from . import load_all
     if load_all():               # a SciPy module the user imported since: load its rules
         _cache_key[0] = None
-    key = tuple(m for m in ARRAY_NAMESPACES + tuple(_FAMILY_MODULES.values())
-                + tuple(f for f, _ in _PRIMITIVES) if m in sys.modules)
+    modules = sys.modules
+    key = tuple(m for m in _WATCHED if m in modules)   # one entry per family, not primitive
     if _cache_key[0] != key:
         _lookup_cache.clear()
         _lookup_cache.update(_build_lookup())
