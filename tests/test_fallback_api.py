@@ -368,6 +368,7 @@ def test_loop_in_generated_code_calls_a_traced_callee():
     src = s2sgrad.grad(f, emit=True)
     assert "def grad_f(x, n" in src and "_rt.call_fwd(_tape, risky, (s, 0.5), {}, (0,))" in src
     assert "_rt.call_bwd(_tape, d_risky_out)" in src
+    assert f"# risky is traced at run time: a try statement ({here(risky, 1)})" in src
     with pytest.raises(s2sgrad.UnsupportedError, match="try statement"):
         s2sgrad.grad(f, fallback="never")(0.3, 2)
 

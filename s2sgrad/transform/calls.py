@@ -247,6 +247,7 @@ class Program:
         else:
             out = [self._combined(spec, builder, fwd, bwd, seed, grads, ret, args)]
         for fdef in out:
+            _note_traced_calls(fdef, job.fsrc)
             self._bind_globals(fdef, job.fsrc)
         return out
 
@@ -349,6 +350,22 @@ class Program:
             kind, value = fsrc.resolve(n.id)
             if kind in ("global", "closure"):
                 n.id = self.module.symbol(value, n.id)
+
+
+def _note_traced_calls(fdef, fsrc):
+    """Say above a dynamic call to a function that cannot be transformed why it is traced."""
+    from ..fallback.choose import known_failure
+    for stmt in gast.walk(fdef):
+        value = getattr(stmt, "value", None)
+        if not (isinstance(stmt, gast.Assign) and isinstance(value, gast.Call)
+                and isinstance(value.func, gast.Attribute) and value.func.attr == "call_fwd"
+                and isinstance(value.func.value, gast.Name) and value.func.value.id == "_rt"
+                and len(value.args) > 1 and isinstance(value.args[1], gast.Name)):
+            continue
+        kind, target = fsrc.resolve(value.args[1].id)
+        reason = known_failure(target) if kind in ("global", "closure") else None
+        if reason is not None and not getattr(stmt, "s2s_note", None):
+            stmt.s2s_note = f"{value.args[1].id} is traced at run time: {reason.text()}"
 
 
 def _function(fname, args, body):
