@@ -112,6 +112,7 @@ class CustomFunction:
         self.wrt = self._names(wrt) if wrt is not None else list(self.params)
         self.prim = registry.Primitive(fn.__qualname__, family="custom", signature=self.signature)
         self.not_inlined = {}                # "vjp_x" -> why its rule is called, not inlined
+        self._s2sgrad_inlined_rules = []     # rules whose source generated code copies
         self._callables = {}                 # "vjp_x" -> rule(seed, ans, *params)
         self._spec = Spec(self.prim, self, fn.__qualname__)
         setattr(self, _CUSTOM, True)
@@ -250,7 +251,10 @@ class CustomFunction:
     def _inline_or_call(self, fn, kind, param, pick):
         defaults = self._literal_defaults()
         try:
-            return self._inline_template(fn, kind, param, pick, defaults)
+            template = self._inline_template(fn, kind, param, pick, defaults)
+            if fn not in self._s2sgrad_inlined_rules:
+                self._s2sgrad_inlined_rules.append(fn)
+            return template
         except _NotInlinable as why:
             self.not_inlined[f"{kind}_{param}"] = str(why)
             return self._call_template(kind, param, defaults)

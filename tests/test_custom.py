@@ -361,3 +361,24 @@ def test_checkpoint_second_derivative():
         d2 = s2sgrad.grad(d1)
         for x in (-0.5, 0.9):
             assert d2(x) == pytest.approx(numeric_grad(d1, (x,)), rel=1e-6)
+
+
+def test_generated_code_that_copies_a_rule_is_not_served_stale_from_the_disk_cache():
+    from s2sgrad import cache
+    from s2sgrad.transform.calls import Program
+
+    @s2sgrad.custom_vjp
+    def scaled(x):
+        return 2.0 * x
+
+    scaled.defvjp(lambda g, ans, x: 2.0 * g)
+
+    def f(x):
+        return scaled(x) * x
+
+    program = Program()
+    program.entry(f, (0,))
+    assert ("copied", scaled._s2sgrad_inlined_rules[0]) in program.jobs   # seen by gen/check
+    before = cache.stats["not_cacheable"]
+    assert s2sgrad.grad(f)(1.5) == pytest.approx(6.0)
+    assert cache.stats["not_cacheable"] == before + 1     # memoized in-process only

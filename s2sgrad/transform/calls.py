@@ -12,6 +12,7 @@ of its active parameters.  The tape is a stack, so recursion needs nothing more.
 import copy
 import inspect
 import sys
+import types
 
 import gast
 
@@ -57,6 +58,15 @@ class Job:
         if self.fsrc.name == "lambda_fn" or self.fsrc.name == "<lambda>":
             return "lambda_fn"
         return self.fsrc.name
+
+
+class Copied:
+    """A function whose source generated code copies, untransformed (see ``Program.jobs``)."""
+
+    def __init__(self, fn):
+        self.fsrc = types.SimpleNamespace(fn=fn)
+        self.key = ("copied", fn)
+        self.specs = {}
 
 
 class Spec:
@@ -157,6 +167,15 @@ class Program:
                 fdefs = self._traced_callee(spec, exc)
             for fdef in fdefs:
                 self.module.add_function(fdef)
+        self._copied_functions()
+
+    def _copied_functions(self):
+        """List with the jobs the functions whose source the generated code copied without
+        transforming them (the inlined rules of ``custom_vjp`` functions), so that the
+        caches and ``s2sgrad check`` see when their source changes."""
+        for obj in list(self.module.symbols.values()):
+            for fn in getattr(obj, "_s2sgrad_inlined_rules", ()):
+                self.jobs.setdefault(("copied", fn), Copied(fn))
 
     # -- mixed mode ------------------------------------------------------------
 
