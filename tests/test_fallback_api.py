@@ -207,6 +207,8 @@ def test_generator_callee_makes_its_caller_fall_back():
     msg = one_warning(record)
     assert f"traces {f.__qualname__} ({here(f)})" in msg
     assert f"a generator (yield) ({here(powers, 2)})" in msg
+    with pytest.raises(s2sgrad.UnsupportedError, match="generator"):
+        s2sgrad.grad(powers)(0.5, 3)        # no value to differentiate: an error, not a trace
 
 
 def test_containers_closures_and_inplace_writes_in_the_fallback():

@@ -481,8 +481,9 @@ def build(fn, wrt, policy_value, compile, recurse=None, mode="rev"):
             try:
                 return compile(target, wrt)
             except TRANSFORM_ERRORS as exc:
-                if policy_value == "never":
-                    raise
+                if policy_value == "never" or inspect.isgeneratorfunction(
+                        getattr(target, "__func__", target)):
+                    raise       # a generator returns no value a trace could differentiate
                 reason = Reason.from_error(fn, exc)
         fallback(fn, reason)
         return Traced(fn, wrt, reason, mode)
