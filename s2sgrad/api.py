@@ -85,16 +85,23 @@ def _normalize_wrt(wrt):
     return tuple(int(w) for w in wrt), False
 
 
+def _positional_names(signature):
+    if signature is None:
+        return []
+    return [p.name for p in signature.parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
 def _check_args(fn, compiled, args, kwargs):
     bound = None
-    names = []
-    if compiled.signature is not None:
+    if compiled.signature is not None:      # (no signature: a C callable; it checks itself)
         try:
             bound = compiled.signature.bind(*args, **kwargs)
         except TypeError as exc:
             raise TypeError(f"{_choose.describe(fn)}: {exc}") from None
-        names = [p.name for p in compiled.signature.parameters.values()
-                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    names = getattr(compiled, "positional_names", None)
+    if names is None:
+        names = compiled.positional_names = _positional_names(compiled.signature)
     for w in compiled.wrt:
         pname = names[w] if w < len(names) else f"argument {w}"
         if w >= len(args):
@@ -139,11 +146,13 @@ def _where(fn):
 def _run(fn, wrt, args, kwargs, fallback="auto"):
     compiled = _compiled(fn, wrt, fallback)
     _check_args(fn, compiled, args, kwargs)
+    token = _choose.set_policy(fallback)   # for the callees dispatched at run time
     try:
-        with _choose.policy(fallback):     # for the callees generated code dispatches at run time
-            out = compiled(args, kwargs)
+        out = compiled(args, kwargs)
     except NonScalarOutputError as exc:
         raise NonScalarOutputError(f"{_where(fn)}: {_choose.describe(fn)}: {exc}") from None
+    finally:
+        _choose.reset_policy(token)
     value, grads = out[0], out[1:]
     grads = tuple(_choose.match(g, args[w]) for g, w in zip(grads, wrt))
     return value, grads

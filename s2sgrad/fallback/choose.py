@@ -70,6 +70,15 @@ def current():
     return _POLICY.get()
 
 
+def set_policy(value):
+    """Put ``value`` in force; returns the token ``reset_policy`` takes (cheaper than ``policy``)."""
+    return _POLICY.set(value)
+
+
+def reset_policy(token):
+    _POLICY.reset(token)
+
+
 @contextlib.contextmanager
 def policy(value):
     token = _POLICY.set(check_policy(value))
