@@ -31,6 +31,9 @@ and uses only its parameters, modules, builtins and literal constants, and
 otherwise calls it (``softplus.vjp_x(g, ans, x)``); the tracing fallback calls
 it.  A rule written in differentiable code can itself be differentiated
 (higher derivatives).  Define the rules before differentiating callers.
+Decorate functions (not methods) with named positional parameters; generated
+code needs parameter names other than ``g``, ``t``, ``ans``, ``xp`` and
+``argnum`` (the fallback takes over for callers of one that uses them).
 
 ``stop_gradient(x)`` is ``x`` with no derivative flowing through it;
 ``@non_differentiable`` marks a function whose outputs carry no derivative;
@@ -55,6 +58,7 @@ __all__ = ["custom_vjp", "custom_jvp", "CustomFunction", "stop_gradient", "non_d
            "checkpoint"]
 
 _SEEDS = {"vjp": "g", "jvp": "t"}
+_RESERVED = {"xp", "g", "t", "ans", "argnum"}   # the rule format's own parameter names
 _SIMPLE_STATEMENTS = (gast.Assign, gast.If, gast.Return, gast.Pass)
 _CUSTOM = "_s2sgrad_handles_boxes"   # callables that deal with traced values themselves
 
@@ -260,6 +264,13 @@ class CustomFunction:
             return self._call_template(kind, param, defaults)
 
     def _literal_defaults(self):
+        """The primal defaults for the templates (which also checks the names they can take)."""
+        clash = sorted(set(self.params) & _RESERVED)
+        if clash:
+            raise UnsupportedError(
+                _site(self.fn), f"the parameter name {clash[0]!r} of {self.__qualname__}, "
+                f"which generated code uses for the rules' own arguments",
+                "rename the parameter (the tracing fallback handles it meanwhile)")
         out = {}
         for p in self.signature.parameters.values():
             if p.default is p.empty:

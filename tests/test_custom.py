@@ -198,6 +198,21 @@ def test_missing_rule_is_an_error_naming_function_and_parameter():
         trace_jvp(f, (2.0, 3.0), {}, (0,), (1.0,))
 
 
+def test_parameter_named_like_a_rule_argument_is_traced():
+    @s2sgrad.custom_vjp
+    def decay(x, t):
+        return x * np.exp(-t)
+
+    decay.defvjp(x=lambda g, ans, x, t: g * np.exp(-t), t=lambda g, ans, x, t: -g * ans)
+
+    def f(x, t):
+        return decay(x, t) * t
+
+    with pytest.warns(FallbackWarning, match="parameter name 't' of .*decay.*rename"):
+        g = s2sgrad.grad(f, (0, 1))(0.7, 0.3)
+    assert g == pytest.approx((np.exp(-0.3) * 0.3, numeric_grad(f, (0.7, 0.3), 1)), rel=1e-6)
+
+
 def test_decorator_and_rule_validation():
     with pytest.raises(TypeError, match="named positional parameters"):
         s2sgrad.custom_vjp(lambda *xs: xs[0])

@@ -292,9 +292,10 @@ def fallback(fn, reason, site=None):
     _WARNED.add(_warn_key(fn))
     from . import FallbackWarning
     called = f", called at {site}" if site else ""
+    advice = f" To have it transformed: {reason.advice}." if reason.advice else ""
     msg = (f"s2sgrad traces {reason.name} ({reason.defined}{called}) at run time instead of "
            f"transforming its source: {reason.text()}. The derivative is the same, computed "
-           f"more slowly; fallback='never' makes this an error.")
+           f"more slowly; fallback='never' makes this an error.{advice}")
     warnings.warn(msg, FallbackWarning, stacklevel=_user_stacklevel())
 
 
