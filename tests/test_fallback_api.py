@@ -540,3 +540,41 @@ def test_callable_objects_are_transformed_or_traced_by_their_call_method():
         Poly(2.0), emit=True)
     with pytest.warns(FallbackWarning, match=r"Guarded.__call__ .*a try statement"):
         check_points(s2sgrad.grad(Guarded(0.5)), Guarded(0.5))
+
+
+def test_a_call_that_overwrites_its_own_argument_in_a_loop():
+    """``h = layer(p, h)``: the argument's adjoint is the adjoint of h's old value."""
+    scale = 0.7
+
+    def layer(p, h):                     # transformed
+        out = np.tanh(h @ p["W"] + p["b"]) * scale
+        return out
+
+    def guarded(p, h):                   # traced (mixed mode)
+        with np.errstate(all="ignore"):
+            out = np.tanh(h @ p["W"] + p["b"]) * scale
+        out2 = out.copy()
+        out2[0] = out2[0] * 2.0
+        return out2
+
+    def net(params, x):
+        h = x
+        for p in params:
+            h = layer(p, h)
+        return np.sum(h ** 2)
+
+    def net_mixed(params, x):
+        h = x
+        for p in params:
+            h = guarded(p, h)
+        h = guarded(params[0], h)
+        return np.sum(h ** 2)
+
+    params = [{"W": rng.normal(size=(3, 3)), "b": rng.normal(size=3)} for _ in range(3)]
+    x = rng.normal(size=3)
+    for f in (net, net_mixed):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FallbackWarning)
+            gp, gx = s2sgrad.grad(f, (0, 1))(params, x)
+        assert_close(gp, numeric_grad(f, (params, x), 0), rtol=1e-6)
+        assert_close(gx, numeric_grad(f, (params, x), 1), rtol=1e-6)

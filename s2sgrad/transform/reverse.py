@@ -801,8 +801,7 @@ class ReverseBuilder:
         code = []
         restores = self._restores(s)
         if isinstance(value, gast.Call) and getattr(s, "s2s_call", None):
-            code.extend(self._bwd_call(s, v, state))
-            state.discard(v)
+            code.extend(self._bwd_call(s, v, state))    # consumes the adjoint of v
             return code + restores, state
         if isinstance(value, gast.Call):
             callee = callee_of(value, self.resolver)
@@ -915,6 +914,7 @@ class ReverseBuilder:
             cts = call(spec.bwd_name, [name("_tape"), seed])
             targets = [bound[p].id for p in spec.active]
         if not targets:
+            state.discard(v)
             return [gast.Expr(value=cts)]
         code = []
         if len(targets) == 1 and kind != "dynamic":
@@ -922,6 +922,7 @@ class ReverseBuilder:
         elif len(set(targets)) == len(targets) and not (set(targets) & (state | self.owned)):
             # Every adjoint starts here: unpack straight into them.
             tup = gast.Tuple(elts=[store(self.d(t)) for t in targets], ctx=gast.Store())
+            state.discard(v)
             state.update(targets)
             return [gast.Assign(targets=[tup], value=cts, type_comment=None)]
         else:
@@ -929,7 +930,9 @@ class ReverseBuilder:
             tup = gast.Tuple(elts=[store(t) for t in temps], ctx=gast.Store())
             code.append(gast.Assign(targets=[tup], value=cts, type_comment=None))
             contribs = [_Contribution(t, None, name(tmp)) for t, tmp in zip(targets, temps)]
-        code.extend(self._emit(contribs, state))
+        # v = g(..., v, ...): the contribution to the argument v is the adjoint of v's old
+        # value, which starts afresh (the seed above was the adjoint of the new one)
+        code.extend(self._emit(contribs, state, target=v))
         return code
 
     def _bwd_if(self, s, state):
