@@ -578,3 +578,25 @@ def test_a_call_that_overwrites_its_own_argument_in_a_loop():
             gp, gx = s2sgrad.grad(f, (0, 1))(params, x)
         assert_close(gp, numeric_grad(f, (params, x), 0), rtol=1e-6)
         assert_close(gx, numeric_grad(f, (params, x), 1), rtol=1e-6)
+
+
+def test_source_edited_since_import_is_not_trusted(tmp_path, monkeypatch):
+    import importlib
+    import sys as _sys
+    (tmp_path / "edited_mod.py").write_text(
+        "import numpy as np\n\n\ndef f(x):\n    return np.sin(x) * x\n\n\n"
+        "g = lambda x: x ** 3\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module("edited_mod")
+    try:
+        (tmp_path / "edited_mod.py").write_text(
+            "import numpy as np\n\n\ndef f(y):\n    return np.cos(y)\n\n\n"
+            "g = lambda y: y ** 5\n")
+        with pytest.warns(FallbackWarning) as record:
+            check_points(s2sgrad.grad(mod.f), mod.f)          # the running code's derivative
+            check_points(s2sgrad.grad(mod.g), mod.g)
+        msgs = [str(w.message) for w in record]
+        assert all("its source file was edited since it was loaded" in m for m in msgs)
+        assert "traces f (edited_mod.py:4)" in msgs[0] and "<lambda> (edited_mod.py:8)" in msgs[1]
+    finally:
+        _sys.modules.pop("edited_mod", None)

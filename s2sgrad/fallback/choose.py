@@ -172,6 +172,8 @@ def _source_construct(fn, exc):
                 "interactive prompt)")
     if "which lambda" in text:
         return "several lambdas on its line could be the one differentiated"
+    if "running function" in text:
+        return "its source file was edited since it was loaded"
     return f"its source cannot be read ({text})"
 
 

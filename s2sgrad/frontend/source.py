@@ -161,10 +161,21 @@ def _find_definition(fn, lines):
                           f"({display_path(code.co_filename)}:{first}): {exc}") from exc
     for node in tree.body:
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == fn.__name__:
+            if not _same_parameters(node.args, code):
+                raise SourceError(f"the source of {fn.__qualname__} at "
+                                  f"{display_path(code.co_filename)}:{first} is not that of the "
+                                  f"running function (the file was edited since it was loaded)")
             node.decorator_list = []
             return node
     raise SourceError(f"cannot find the definition of {fn.__qualname__} in "
                       f"{display_path(code.co_filename)}:{first}")
+
+
+def _same_parameters(args, code):
+    """Whether parsed parameters ``args`` are those of ``code`` (the source is the code's)."""
+    names = [a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)]
+    n = code.co_argcount + code.co_kwonlyargcount
+    return names == list(code.co_varnames[:n])
 
 
 def _find_lambda(fn, lines):
@@ -188,9 +199,12 @@ def _find_lambda(fn, lines):
         raise SourceError(f"cannot parse the line that defines the lambda at "
                           f"{display_path(code.co_filename)}:{first}")
     lambdas = [n for n in gast.walk(tree) if isinstance(n, gast.Lambda) and n.lineno == first]
-    lambdas = [n for n in lambdas if len(n.args.args) == code.co_argcount]
+    lambdas = [n for n in lambdas if _same_parameters(n.args, code)]
     if len(lambdas) > 1:
         lambdas = _pick_by_columns(lambdas, code, removed)
+    if not lambdas:
+        raise SourceError(f"no lambda on {display_path(code.co_filename)}:{first} is that of the "
+                          f"running function (the file was edited since it was loaded)")
     if len(lambdas) != 1:
         raise SourceError(f"cannot tell which lambda on {display_path(code.co_filename)}:{first} "
                           f"is being differentiated")
