@@ -2,10 +2,13 @@
 
     python benchmarks/bench_fallback.py [--iters 200] [--repeat 15]
 
-Times the gradient (forward pass + backward pass) of a scalar loop
-``x = np.sin(x) * 1.01 + 0.1 * x`` (4 primitives per iteration) with
-``s2sgrad.fallback.trace_vjp`` and with ``autograd.grad``, and reports the
-medians, the time per primitive and the ratio.
+Times the gradient (forward pass + backward pass) of the scalar loop of the
+core benchmark, ``x = np.sin(x) * 1.01 + 0.1 * x`` (4 primitives per
+iteration), with ``s2sgrad.fallback.trace_vjp``, through the API with
+``fallback="always"`` (what a user whose function cannot be transformed gets),
+in mixed mode (generated code calling a traced callee once per iteration),
+as generated code, and with ``autograd.grad``; reports the medians, the time
+per primitive and the ratios to Autograd.
 """
 
 import argparse
@@ -14,12 +17,28 @@ import time
 
 import numpy as np
 
+import warnings
+
+import s2sgrad
 from s2sgrad.fallback import trace_jvp, trace_vjp
 
 
 def loop(x, iters):
     for _ in range(iters):
         x = np.sin(x) * 1.01 + 0.1 * x
+    return x
+
+
+def untransformable_step(x):
+    try:                        # a try statement: this function is traced
+        return np.sin(x) * 1.01 + 0.1 * x
+    except ValueError:
+        return x
+
+
+def mixed_loop(x, iters):
+    for _ in range(iters):      # generated code ...
+        x = untransformable_step(x)   # ... calling a traced callee
     return x
 
 
@@ -49,9 +68,23 @@ def main():
     def s2s_fwd():
         return trace_jvp(loop, (x0, n), {}, (0,), (1.0,))[1]
 
+    api_grad = s2sgrad.grad(loop, fallback="always")
+    gen_grad = s2sgrad.grad(loop)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        mixed_grad = s2sgrad.grad(mixed_loop)
+        mixed_grad(x0, n)
+    assert np.isclose(api_grad(x0, n), gen_grad(x0, n), rtol=1e-12)
+    assert np.isclose(mixed_grad(x0, n), gen_grad(x0, n), rtol=1e-12)
     rows = [("s2sgrad fallback, reverse (trace_vjp + backward)",
              _median_time(s2s_grad, opts.repeat)),
-            ("s2sgrad fallback, forward (trace_jvp)", _median_time(s2s_fwd, opts.repeat))]
+            ("s2sgrad.grad(f, fallback='always')", _median_time(lambda: api_grad(x0, n),
+                                                                opts.repeat)),
+            ("mixed: generated loop, traced callee", _median_time(lambda: mixed_grad(x0, n),
+                                                                  opts.repeat)),
+            ("s2sgrad fallback, forward (trace_jvp)", _median_time(s2s_fwd, opts.repeat)),
+            ("s2sgrad generated code (for reference)", _median_time(lambda: gen_grad(x0, n),
+                                                                    opts.repeat))]
     plain = _median_time(lambda: loop(x0, n), opts.repeat)
 
     try:
@@ -74,7 +107,9 @@ def main():
     for name, t in rows:
         print(f"  {name:50s} {t * 1e3:8.3f} ms   {t / ops * 1e6:6.2f} us/primitive")
     if autograd is not None:
-        print(f"  ratio s2sgrad reverse / autograd: {rows[0][1] / ag:.2f}")
+        print(f"  ratio s2sgrad reverse / autograd: {rows[0][1] / ag:.2f} (trace_vjp), "
+              f"{rows[1][1] / ag:.2f} (grad with fallback='always'), "
+              f"{rows[2][1] / ag:.2f} (mixed mode)")
 
 
 if __name__ == "__main__":

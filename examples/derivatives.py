@@ -21,6 +21,8 @@ import numpy as np
 
 import s2sgrad
 
+__all__ = ["tanh_like", "sinc"]   # the functions differentiated (``s2sgrad gen`` reads this)
+
 
 def tanh_like(x):
     y = np.exp(-x)

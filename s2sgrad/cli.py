@@ -1,7 +1,16 @@
-"""The ``s2sgrad`` command: show and generate gradient source for a module's functions."""
+"""The s2sgrad command: generate, check and show gradient source; look at the cache.
+
+    s2sgrad gen model.py                  writes model_grad.py beside model.py
+    s2sgrad gen examples -o generated     every module of a directory
+    s2sgrad check model.py                exit 0 when model_grad.py is up to date
+    s2sgrad show model.py:loss            prints the gradient of one function
+    s2sgrad cache info | clear
+
+Errors are one line on stderr and exit with status 2; a stale check exits 1.
+"""
 
 import argparse
-import importlib.util
+import json
 import os
 import sys
 
@@ -9,55 +18,258 @@ from .errors import S2SGradError
 
 __all__ = ["main"]
 
-
-def _load_module(path):
-    path = os.path.abspath(path)
-    if not os.path.exists(path):
-        raise SystemExit(_fail(f"{path}: no such file"))
-    name = os.path.splitext(os.path.basename(path))[0]
-    sys.path.insert(0, os.path.dirname(path))
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        raise SystemExit(_fail(f"{os.path.basename(path)}:{exc.lineno}: syntax error: {exc.msg}"))
-    return module
+EXIT_STALE = 1
+EXIT_ERROR = 2
 
 
-def _fail(message):
+class _Fail(Exception):
+    """An error to report in one line."""
+
+
+def _err(message):
     print(f"s2sgrad: {message}", file=sys.stderr)
-    return 2
 
 
-def _show(args):
-    path, _, func = args.target.partition(":")
-    module = _load_module(path)
-    if not func:
-        return _fail("name the function: s2sgrad show module.py:function")
-    fn = getattr(module, func, None)
-    if fn is None:
-        return _fail(f"{path} has no function {func!r}")
-    from .api import grad
-    wrt = tuple(args.wrt) if args.wrt else 0
-    print(grad(fn, wrt, emit=True), end="")
+def _modules(target):
+    """The module files named by ``target``: a file, or every module of a directory."""
+    from .generate import module_files
+    if os.path.isdir(target):
+        files = module_files(target)
+        if not files:
+            raise _Fail(f"{target}: no Python modules in this directory")
+        return files, True
+    if not os.path.exists(target):
+        raise _Fail(f"{target}: no such file or directory")
+    return [target], False
+
+
+# ---------------------------------------------------------------------------
+# gen
+# ---------------------------------------------------------------------------
+
+def _gen(args):
+    from .generate import generate, output_path, write_atomic
+    targets = []
+    many = len(args.modules) > 1
+    for target in args.modules:
+        files, is_dir = _modules(target)
+        many = many or is_dir
+        targets += files
+    if args.output == "-" and many:
+        raise _Fail("-o -: prints one module only")
+    if many and args.output and os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise _Fail(f"-o {args.output}: several modules need an output directory")
+    if args.output and args.output != "-" and not many and not args.output.endswith(
+            ("/", os.sep)) and not os.path.isdir(args.output):
+        parent = os.path.dirname(args.output) or "."
+        if not os.path.isdir(parent):
+            raise _Fail(f"-o {args.output}: no such directory: {parent}")
+    results = []
+    for path in targets:      # everything is generated before anything is written
+        gen = generate(path, args.func, args.wrt, args.mode)
+        results.append((path, gen))
+    if args.output == "-":
+        sys.stdout.write(results[0][1].text)
+        return 0
+    if many and args.output:
+        os.makedirs(args.output, exist_ok=True)
+    for path, gen in results:
+        out = output_path(path, args.output, many)
+        write_atomic(out, gen.text)
+        if not args.quiet:
+            names = ", ".join(name for name, _ in gen.functions)
+            print(f"wrote {out} ({names})")
     return 0
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="s2sgrad", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    show = sub.add_parser("show", help="print the gradient source of one function",
-                          description="Print the generated gradient of module.py:function.")
-    show.add_argument("target", help="module.py:function")
-    show.add_argument("--wrt", type=int, nargs="*", help="positional arguments to differentiate")
+# ---------------------------------------------------------------------------
+# check
+# ---------------------------------------------------------------------------
+
+def _check(args):
+    from .generate import check, is_generated, output_path
+    files, is_dir = _modules(args.module)
+    if is_dir:
+        out_dir = args.generated or args.module
+        pairs = [(p, output_path(p, out_dir, many=True)) for p in files]
+    else:
+        pairs = [(files[0], args.generated or output_path(files[0]))]
+    problems = []
+    for module_path, generated_path in pairs:
+        problems += check(module_path, generated_path)
+    if is_dir and os.path.isdir(args.generated or args.module):
+        out_dir = args.generated or args.module
+        expected = {os.path.basename(g) for _, g in pairs}
+        for fname in sorted(os.listdir(out_dir)):
+            path = os.path.join(out_dir, fname)
+            if fname.endswith("_grad.py") and fname not in expected and is_generated(path):
+                problems.append(f"{path}: stale: no module in {args.module} generates it")
+    if problems:
+        for p in problems:
+            _err(p)
+        hint = f"s2sgrad gen {args.module}" + (f" -o {args.generated}" if args.generated else "")
+        _err(f"regenerate with: {hint}")
+        return EXIT_STALE
+    if not args.quiet:
+        print(f"{len(pairs)} generated file{'s' if len(pairs) != 1 else ''} up to date")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# show
+# ---------------------------------------------------------------------------
+
+def _show(args):
+    from .generate import generate
+    path, sep, func = args.target.rpartition(":")
+    if not sep or not path or not func or os.sep in func or func.endswith(".py"):
+        raise _Fail(f"{args.target}: name the function: s2sgrad show module.py:function")
+    if not os.path.isfile(path):
+        raise _Fail(f"{path}: no such file")
+    gen = generate(path, [func], args.wrt, args.mode)
+    sys.stdout.write(gen.text)
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# cache
+# ---------------------------------------------------------------------------
+
+def _cache_info(args):
+    from . import cache
+    info = cache.info()
+    if args.json:
+        print(json.dumps(info, indent=2, sort_keys=True))
+        return 0
+    state = "on" if info["enabled"] else "off (S2SGRAD_CACHE)"
+    print(f"directory:  {info['directory']}" + ("" if info["mode"] else "  (not created yet)"))
+    print(f"disk cache: {state}")
+    print(f"entries:    {info['entries']} ({_size(info['bytes'])})")
+    if info["temporary_files"]:
+        print(f"leftovers:  {info['temporary_files']} temporary files (s2sgrad cache clear)")
+    print(f"key:        s2sgrad {info['s2sgrad']}, rules {info['rules_hash']}, "
+          f"compiler {info['compiler_hash']}")
+    return 0
+
+
+def _size(n):
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+
+
+def _cache_clear(args):
+    from . import cache
+    n = cache.clear()
+    print(f"removed {n} cache entr{'y' if n == 1 else 'ies'} from {cache.cache_dir()}")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# the parser
+# ---------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        _err(f"{message} (see '{self.prog} --help')")
+        sys.exit(EXIT_ERROR)
+
+
+def _parser():
+    parser = _Parser(
+        prog="s2sgrad", description=__doc__.split("\n\n")[0],
+        epilog="Run 's2sgrad COMMAND --help' for each command's options.")
+    parser.add_argument("--traceback", action="store_true",
+                        help="show the full traceback of an error (for bug reports)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_Parser)
+
+    def common(p):
+        p.add_argument("--wrt", nargs="+", action="extend", metavar="ARG",
+                       help="differentiate with respect to these parameters (names or "
+                            "positions; default: the first parameter)")
+        p.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
+                       help="reverse mode (gradients, the default) or forward mode")
+
+    gen = sub.add_parser(
+        "gen", help="write the gradient module of a module (model.py -> model_grad.py)",
+        description="Write MODULE_grad.py beside each module (or to -o OUT): the gradient of "
+                    "each chosen function (all public top-level functions by default, or the "
+                    "names in __all__), with the helpers they call transformed too.  For a "
+                    "function loss it defines loss_grad (the gradient, like s2sgrad.grad(loss)) "
+                    "and grad_loss (value and gradient from one run).  The file imports only the "
+                    "array module, s2sgrad.runtime and the module itself.  Nothing is written "
+                    "unless every module succeeds.")
+    gen.add_argument("modules", nargs="+", metavar="MODULE",
+                     help="a .py file, or a directory (every module in it)")
+    gen.add_argument("--func", nargs="+", action="extend", metavar="NAME",
+                     help="only these functions (put MODULE first, or repeat --func)")
+    common(gen)
+    gen.add_argument("-o", "--output", metavar="OUT",
+                     help="output file, or directory (for a directory or several modules); "
+                          "'-' prints to stdout")
+    gen.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    gen.set_defaults(run=_gen)
+
+    check = sub.add_parser(
+        "check", help="check that a generated gradient module is up to date (for CI)",
+        description="Exit 0 when GENERATED (default: MODULE_grad.py beside MODULE) matches the "
+                    "current source of MODULE and this version of s2sgrad; otherwise name each "
+                    "stale function and exit 1.  With a directory, check every module in it "
+                    "against GENERATED (a directory, default: the same one).  Made for a CI "
+                    "step or a pre-commit hook.")
+    check.add_argument("module", metavar="MODULE", help="a .py file or a directory of them")
+    check.add_argument("generated", nargs="?", metavar="GENERATED",
+                       help="the generated file (or directory)")
+    check.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    check.set_defaults(run=_check)
+
+    show = sub.add_parser(
+        "show", help="print the gradient source of one function",
+        description="Print the generated gradient module of one function, as s2sgrad gen "
+                    "would write it.")
+    show.add_argument("target", metavar="MODULE.py:FUNCTION")
+    common(show)
     show.set_defaults(run=_show)
-    args = parser.parse_args(argv)
+
+    cache = sub.add_parser(
+        "cache", help="look at or empty the on-disk cache",
+        description="The disk cache holds generated source keyed by what it was generated "
+                    "from.  Its directory is $S2SGRAD_CACHE_DIR, else the user's cache "
+                    "directory; S2SGRAD_CACHE=off turns it off.")
+    csub = cache.add_subparsers(dest="action", required=True, metavar="ACTION",
+                                parser_class=_Parser)
+    info = csub.add_parser("info", help="where the cache is, how many entries, how big",
+                           description="Print where the disk cache is, whether it is on, and "
+                                       "how many entries it holds.")
+    info.add_argument("--json", action="store_true", help="print it as JSON")
+    info.set_defaults(run=_cache_info)
+    clear = csub.add_parser("clear", help="delete every entry",
+                            description="Delete every entry of the disk cache.")
+    clear.set_defaults(run=_cache_clear)
+    return parser
+
+
+def main(argv=None):
+    """Run the command; returns its exit status (0, 1 for a stale check, 2 for an error)."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:       # --help, or a usage error already printed
+        return exc.code
     try:
         return args.run(args)
-    except S2SGradError as exc:
-        return _fail(str(exc))
+    except (_Fail, S2SGradError) as exc:
+        if args.traceback:
+            raise
+        _err(" ".join(str(exc).split()) or type(exc).__name__)
+        return EXIT_ERROR
+    except Exception as exc:  # a bug in s2sgrad: still one line, the traceback on request
+        if args.traceback:
+            raise
+        _err(f"internal error: {type(exc).__name__}: {exc} (rerun with --traceback and "
+             f"report it)")
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ user's file, line and source text.  ``compile_module`` turns the text into a
 real module whose lines the debugger and tracebacks can show.
 """
 
-import hashlib
-import linecache
 import sys
 import types
 
@@ -252,13 +250,8 @@ def compile_module(source, symbols, label):
 
     The module's file name is stable (``label`` plus a hash of the text), so
     tracebacks, ``pdb`` and ``inspect.getsource`` show the generated lines.
+    The work is done by ``cache.compile_source``, which needs no compiler.
     """
-    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
-    filename = f"<s2sgrad:{label}:{digest}>"
-    lines = source.splitlines(keepends=True)
-    linecache.cache[filename] = (len(source), None, lines, filename)
-    namespace = {"__name__": f"s2sgrad_generated.{label}", "__file__": filename}
-    namespace.update(symbols)
-    code = compile(source, filename, "exec")
-    exec(code, namespace)
+    from .cache import compile_source
+    namespace, filename, _ = compile_source(source, symbols, label)
     return namespace, filename

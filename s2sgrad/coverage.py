@@ -19,6 +19,8 @@ _FAMILY_TITLES = [
 
 
 def table():
+    from .rules import load_everything
+    load_everything()
     prims = registry.all_primitives()
     families = {}
     for p in prims:

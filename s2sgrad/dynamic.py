@@ -1,25 +1,39 @@
-"""Calls whose target is known only at run time (``f(x)`` where ``f`` is an argument).
+"""Calls whose target is decided at run time, and the callees the compiler could not transform.
 
 Generated code calls ``_rt.call_fwd(_tape, fn, args, kwargs, active)`` in its
-forward sweep and ``_rt.call_bwd(_tape, d_out)`` in its backward sweep.  The
-forward half looks at ``fn`` now: a primitive with rules is applied directly,
-a Python function is transformed (once per pattern of active arguments, then
-cached) and its forward sweep run; anything else goes to the tracing
-fallback.  It leaves on the tape what its backward half needs.
+forward sweep and ``_rt.call_bwd(_tape, d_out)`` in its backward sweep, for a
+call whose target is only known at run time (``f(x)`` where ``f`` is an
+argument, ``getattr(np, name)(x)``) and for a user function whose source
+cannot be transformed (mixed mode: the caller stays generated code, see
+``fallback.choose``).  The forward half looks at ``fn`` now:
+
+- a ``functools.partial`` is unwrapped (its fixed arguments are passed along);
+- a primitive with rules (a NumPy function, a ``custom_vjp`` function) is
+  applied directly and its rules run in the backward half;
+- a Python function is transformed (once per pattern of active arguments,
+  then cached) and its forward sweep run;
+- anything else, or a function whose transformation fails, goes to the
+  tracing fallback, which says so once per function (``FallbackWarning``) or,
+  under ``fallback="never"``, raises.
+
+It leaves on the tape what its backward half needs.  ``call_jvp`` is the
+same dispatch in forward mode, for tangent code.
 """
 
+import functools
 import inspect
 import types
 
-from .errors import NoRuleError, SourceError
+from .errors import SourceError, UnsupportedError
 
 __all__ = ["call_fwd", "call_bwd", "call_jvp"]
 
 _COMPILED = {}
+_TRACED = {}       # Python function -> (function, Reason): known to need the fallback
 
 
 def _split_functions(fn, active_names):
-    """``(fwd, bwd)`` of the split sweeps of Python function ``fn`` for ``active_names``."""
+    """``(fwd, bwd, active order)`` of the split sweeps of Python function ``fn``."""
     key = (fn, active_names)
     hit = _COMPILED.get(key)
     if hit is None:
@@ -51,46 +65,114 @@ def _python_target(fn):
     return None, None
 
 
+def _unwrap(fn, args, kwargs, active):
+    """A ``functools.partial`` as its function, with its fixed arguments passed along."""
+    while isinstance(fn, functools.partial):
+        shift = len(fn.args)
+        args = fn.args + tuple(args)
+        kwargs = {**fn.keywords, **kwargs}
+        active = tuple(k + shift for k in active)
+        fn = fn.func
+    return fn, tuple(args), kwargs, active
+
+
+def _has_box(args, kwargs):
+    from .fallback.choose import RUNNING
+    if not RUNNING[0]:
+        return False
+    from .fallback.tracer import _has_box as has
+    return has(args) or has(kwargs)
+
+
 def call_fwd(tape, fn, args, kwargs, active):
+    fn, args, kwargs, active = _unwrap(fn, args, kwargs, active)
     from .rules import registry
     hit = registry.lookup(fn)
     if hit is not None:
         prim, namespace = hit
         return _primitive_fwd(tape, fn, prim, namespace, args, kwargs, active)
+    from .fallback import choose
     target, receiver = _python_target(fn)
+    known = _TRACED.get(target) if target is not None else None
+    if known is not None and known[0] is target:      # decided before: trace it now
+        choose.fallback(target, known[1], choose.call_site)
+        return _fallback_fwd(tape, fn, args, kwargs, active)
+    reason = None
+    if choose.is_traced_derivative(fn):
+        reason = choose.Reason(fn, "it is a derivative made by s2sgrad, whose own derivative "
+                                   "is taken by tracing through its generated code")
+    elif target is not None:
+        reason = _compile_reason(target)
+        if reason is None:
+            try:
+                fwd, bwd, positions = _compiled(target, receiver, active)
+            except (SourceError, UnsupportedError) as exc:
+                reason = choose.record_failure(target, exc)
+            else:
+                if _has_box(args, kwargs):        # higher order: inside a trace
+                    from .fallback import traced
+                    fwd, bwd = traced(fwd), traced(bwd)
+                lead = (receiver,) if receiver is not None else ()
+                value = fwd(tape, *lead, *args, **kwargs)
+                tape.append(("compiled", bwd, positions, len(positions)))
+                return value
+    else:
+        reason = choose.Reason.from_error(fn, SourceError(f"{fn!r} is not a Python function"))
     if target is not None:
         try:
-            params = list(inspect.signature(target).parameters)
-            offset = 1 if receiver is not None else 0
-            active_names = tuple(params[k + offset] for k in active)
-            fwd, bwd, order = _split_functions(target, active_names)
-        except SourceError:
-            target = None
-        else:
-            lead = (receiver,) if receiver is not None else ()
-            value = fwd(tape, *lead, *args, **kwargs)
-            positions = [active_names.index(p) for p in order]
-            tape.append(("compiled", bwd, positions, len(order)))
-            return value
+            _TRACED[target] = (target, reason)
+        except TypeError:
+            pass
+    choose.fallback(target if target is not None else fn, reason, choose.call_site)
     return _fallback_fwd(tape, fn, args, kwargs, active)
+
+
+def _compile_reason(target):
+    """Why ``target`` cannot be transformed, known before trying (or ``None``)."""
+    from .fallback import choose
+    if inspect.isgeneratorfunction(target):
+        raise UnsupportedError(choose.definition_site(target),
+                               f"a call to the generator function {target.__qualname__} made "
+                               f"at run time", "return a list instead of yielding values")
+    reason = choose.known_failure(target) or choose.why_not(target)
+    if reason is None:
+        params = inspect.signature(target).parameters.values()
+        if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+            reason = choose.Reason(target, "a variable parameter list (*args or **kwargs)")
+    return reason
+
+
+def _compiled(target, receiver, active):
+    params = list(inspect.signature(target).parameters)
+    offset = 1 if receiver is not None else 0
+    active_names = tuple(params[k + offset] for k in active)
+    fwd, bwd, order = _split_functions(target, active_names)
+    positions = [active_names.index(p) for p in order]
+    return fwd, bwd, positions
 
 
 def _primitive_fwd(tape, fn, prim, namespace, args, kwargs, active):
     import numpy
-    from .rules import registry
     value = fn(*args, **kwargs)
     bound = prim.bind(args, kwargs)
-    params = list(prim.signature.parameters)
-    tape.append(("primitive", prim, namespace or numpy, bound, value, [params[k] for k in active]))
+    params = list(prim.signature.parameters) if prim.signature is not None else []
+    names = []
+    for k in active:
+        if k >= len(params) or prim.signature.parameters[params[k]].kind \
+                is inspect.Parameter.VAR_POSITIONAL:
+            return _fallback_fwd(tape, fn, args, kwargs, active)   # *args, nondiff: traced
+        names.append(params[k])
+    if any(p not in prim.vjp for p in names):
+        missing = next(p for p in names if p not in prim.vjp)
+        from .errors import NoRuleError
+        from .fallback.choose import call_site
+        raise NoRuleError(call_site() or "<unknown>", f"{prim.qualname} (argument {missing!r})")
+    tape.append(("primitive", prim, namespace or numpy, bound, value, names))
     return value
 
 
 def _fallback_fwd(tape, fn, args, kwargs, active):
-    try:
-        from .fallback import trace_vjp
-    except ImportError:
-        raise NoRuleError(getattr(fn, "__qualname__", repr(fn)),
-                          getattr(fn, "__name__", repr(fn))) from None
+    from .fallback import trace_vjp
     value, backward = trace_vjp(fn, tuple(args), dict(kwargs), tuple(active))
     tape.append(("traced", backward))
     return value
@@ -107,10 +189,21 @@ def call_bwd(tape, d_out):
     if kind == "primitive":
         from .rules import registry
         _, prim, namespace, bound, value, params = record
+        from .fallback.tracer import _has_box as has
+        if has(d_out) or has(bound):            # higher order: the rules run traced
+            from .fallback.nested import TRACING_NUMPY, traced
+            return tuple(registry.apply_rule(prim, _TracedRule(traced(prim.vjp[p].fn)),
+                                             TRACING_NUMPY, d_out, value, bound)
+                         for p in params)
         return tuple(registry.apply_rule(prim, prim.vjp[p], namespace, d_out, value, bound)
                      for p in params)
     _, backward = record
     return tuple(backward(d_out))
+
+
+class _TracedRule:
+    def __init__(self, fn):
+        self.fn = fn
 
 
 def _inverse(positions):
@@ -124,7 +217,7 @@ _JVP = {}
 
 
 def _jvp_function(fn, active_names):
-    """``(jvp function, {param: tangent parameter})`` of Python function ``fn``."""
+    """``(jvp function, {param: tangent parameter})`` of Python function ``fn`` (forward mode)."""
     key = (fn, active_names)
     hit = _JVP.get(key)
     if hit is None:
@@ -144,40 +237,51 @@ def _jvp_function(fn, active_names):
 
 
 def call_jvp(fn, args, kwargs, active, tangents):
-    """Forward mode through ``fn(*args, **kwargs)``: a primitive's rules, a transform, or tracing."""
+    """Forward mode of a call decided at run time: ``(value, tangent of the output)``.
+
+    ``tangents`` has one tangent per position in ``active``.  A primitive uses
+    its forward rules; a Python function whose source can be transformed gets
+    its tangent function (``transform.forward``), compiled once per pattern of
+    arguments with tangents; anything else is traced (``trace_jvp``).
+    """
+    fn, args, kwargs, active = _unwrap(fn, args, kwargs, active)
     from .rules import registry
+    from . import runtime as rt
     hit = registry.lookup(fn)
-    if hit is not None:
+    if hit is not None and hit[0].signature is not None and not _has_box(args, kwargs):
         import numpy
         prim, namespace = hit
         value = fn(*args, **kwargs)
-        bound = prim.bind(args, kwargs)
         params = list(prim.signature.parameters)
-        tangent = None
-        for k, t in zip(active, tangents):
-            rule = prim.jvp.get(params[k])
-            if rule is None:
-                raise NoRuleError(prim.qualname, f"{prim.qualname} (argument {params[k]})")
-            part = registry.apply_rule(prim, rule, namespace or numpy, t, value, bound)
-            tangent = part if tangent is None else tangent + part
-        return value, tangent
-    target, receiver = _python_target(fn)
-    if target is not None:
-        try:
-            params = list(inspect.signature(target).parameters)
-            offset = 1 if receiver is not None else 0
-            active_names = tuple(params[k + offset] for k in active)
-            jvp_fn, names = _jvp_function(target, active_names)
-        except SourceError:
-            pass
+        if all(k < len(params) and params[k] in prim.jvp for k in active):
+            bound = prim.bind(args, kwargs)
+            out = None
+            for k, t in zip(active, tangents):
+                c = registry.apply_rule(prim, prim.jvp[params[k]], namespace or numpy, t, value,
+                                        bound)
+                out = c if out is None else out + c
+            return value, (rt.zeros_like(value) if out is None else out)
+    elif hit is None:
+        from .fallback import choose
+        target, receiver = _python_target(fn)
+        if target is None:
+            reason = choose.Reason.from_error(fn, SourceError(f"{fn!r} is not a Python function"))
         else:
-            lead = (receiver,) if receiver is not None else ()
-            kw = dict(kwargs)
-            kw.update({names[p]: t for p, t in zip(active_names, tangents)})
-            return jvp_fn(*lead, *args, **kw)
-    try:
-        from .fallback import trace_jvp
-    except ImportError:
-        raise NoRuleError(getattr(fn, "__qualname__", repr(fn)),
-                          getattr(fn, "__name__", repr(fn))) from None
+            reason = _compile_reason(target)   # raises for a generator function
+        if reason is None and target is not None and not _has_box(args, kwargs):
+            try:
+                params = list(inspect.signature(target).parameters)
+                offset = 1 if receiver is not None else 0
+                active_names = tuple(params[k + offset] for k in active)
+                jvp_fn, names = _jvp_function(target, active_names)
+            except (SourceError, UnsupportedError) as exc:
+                reason = choose.record_failure(target, exc)
+            else:
+                lead = (receiver,) if receiver is not None else ()
+                kw = dict(kwargs)
+                kw.update({names[p]: t for p, t in zip(active_names, tangents)})
+                return jvp_fn(*lead, *args, **kw)
+        if reason is not None:
+            choose.fallback(target if target is not None else fn, reason, choose.call_site)
+    from .fallback import trace_jvp
     return trace_jvp(fn, tuple(args), dict(kwargs), tuple(active), tuple(tangents))

@@ -17,16 +17,27 @@ import functools
 import inspect
 import numbers
 
-import gast
 import numpy
 
-from . import runtime as _rt
+from .fallback.choose import match as _match
 from .api import _check_differentiable, _normalize_wrt, _where
 from .api import grad as _grad
 from .errors import NonDifferentiableError, UnsupportedError
 
 __all__ = ["jvp", "vjp", "elementwise_grad", "deriv", "jacobian", "hessian", "hvp",
            "holomorphic_grad", "mark"]
+
+
+class _Lazy:
+    """``gast``, imported when code is first generated: ``import s2sgrad`` stays light (a
+    gradient served from the disk cache runs without the compiler)."""
+
+    def __getattr__(self, attr):
+        import gast as module
+        return getattr(module, attr)
+
+
+gast = _Lazy()
 
 
 # ---------------------------------------------------------------------------
@@ -51,17 +62,21 @@ class Derivative:
         return f"<s2sgrad {self.kind}>"
 
 
-def mark(wrapper, kind, build):
-    """Attach a ``Derivative`` marker to ``wrapper``; ``build()`` returns its generated function."""
-    wrapper.__s2sgrad__ = Derivative(kind, build)
+def mark(wrapper, kind, build, fn=None, wrt=None):
+    """Attach a ``Derivative`` marker to ``wrapper``; ``build()`` returns its generated function.
+
+    ``build=None`` marks a derivative with no generated function to stand for
+    it (``vjp``, ``jacobian``, ``hessian``: Python loops around generated
+    code): its own derivative is taken by tracing (``fallback.choose``).
+    """
+    from .fallback.choose import DERIVATIVE_MARK
+    # functools.wraps copied the marks of a wrapped derivative: these are the wrapper's own.
+    setattr(wrapper, DERIVATIVE_MARK, (kind, fn if fn is not None else wrapper.__wrapped__, wrt))
+    if build is not None:
+        wrapper.__s2sgrad__ = Derivative(kind, build)
+    else:
+        wrapper.__dict__.pop("__s2sgrad__", None)
     return wrapper
-
-
-def _unsupported_again(kind):
-    def build():
-        raise UnsupportedError("", f"differentiating the result of s2sgrad.{kind}",
-                               "differentiate the function it is built from instead")
-    return build
 
 
 class _Module:
@@ -300,7 +315,7 @@ def _lead(fn):
 def _match_out(t, value):
     if value is None:
         return None
-    return _rt.match(t, value)
+    return _match(t, value)
 
 
 def _is_scalar(x):
@@ -397,10 +412,10 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
         _bind_args(fn, args, kwargs, wrt_t)
         if forward:
             module, _, target = _forward_module(fn, wrt_t, "deriv", {0: "ones"})
-            return _rt.match(module[target](*_lead(fn), *args, **kwargs), args[0])
+            return _match(module[target](*_lead(fn), *args, **kwargs), args[0])
         module, spec, _ = _reverse_module(fn, wrt_t, "elementwise_grad", joint=False)
         out = module[spec.grad_name](*_lead(fn), *args, **kwargs)
-        grads = tuple(_rt.match(g, args[w]) for g, w in zip(out[1:], wrt_t))
+        grads = tuple(_match(g, args[w]) for g, w in zip(out[1:], wrt_t))
         return grads[0] if single else grads
     if forward:
         return mark(elementwise_gradient, "elementwise_grad",
@@ -489,8 +504,7 @@ def holomorphic_grad(fn, wrt=0, *, emit=False):
                     f"{_where(fn)}: holomorphic_grad needs a complex argument {w}, got "
                     f"{type(args[w]).__name__}; pass complex values (x + 0j) or use grad")
         return inner(*args, **kwargs)
-    holomorphic_gradient.__s2sgrad__ = inner.__s2sgrad__
-    return holomorphic_gradient
+    return mark(holomorphic_gradient, "holomorphic_grad", inner.__s2sgrad__._build, fn, wrt_t)
 
 
 def vjp(fn, wrt=0, *, emit=False):
@@ -517,7 +531,7 @@ def vjp(fn, wrt=0, *, emit=False):
 
             def backward(cotangent):
                 out = module[spec.grad_name](*lead, *args, **kwargs, **{spec.seed_name: cotangent})
-                grads = tuple(_rt.match(g, args[w]) for g, w in zip(out[1:], wrt_t))
+                grads = tuple(_match(g, args[w]) for g, w in zip(out[1:], wrt_t))
                 return grads[0] if single else grads
             return value, backward
         fwd, bwd = module[spec.fwd_name], module[spec.bwd_name]
@@ -533,10 +547,10 @@ def vjp(fn, wrt=0, *, emit=False):
                 fwd(tape, *lead, *args, **kwargs)
             cts = bwd(tape, cotangent)
             cts = (cts,) if len(spec.active) == 1 else tuple(cts)
-            grads = tuple(_rt.match(g, args[w]) for g, w in zip(cts, wrt_t))
+            grads = tuple(_match(g, args[w]) for g, w in zip(cts, wrt_t))
             return grads[0] if single else grads
         return value, backward
-    return mark(vjp_fn, "vjp", _unsupported_again("vjp"))
+    return mark(vjp_fn, "vjp", None, fn, wrt_t)
 
 
 def _vjp_module(fn, wrt):
@@ -594,8 +608,8 @@ def hvp(fn, wrt=0, *, emit=False):
             kw[spec.tangent_names[p]] = t
         t_grads = module[spec.jvp_name](*_lead(fn), *args, **kw)
         if single:
-            return _rt.match(t_grads, args[wrt_t[0]])
-        return tuple(_rt.match(t, args[w]) for t, w in zip(t_grads, wrt_t))
+            return _match(t_grads, args[wrt_t[0]])
+        return tuple(_match(t, args[w]) for t, w in zip(t_grads, wrt_t))
     return mark(hessian_vector_product, "hvp",
                 lambda: _source(*_forward_module(gradient, wrt_t, "hvp")))
 
@@ -641,7 +655,7 @@ def jacobian(fn, wrt=0, *, emit=False):
                 return _batched_columns(batched, fn, args, kwargs, x, out)
             return _columns(lambda t: forward(*args, t, **kwargs)[1], x, out.shape)
         return _rows(backward, x, out)
-    return mark(jacobian_fn, "jacobian", _unsupported_again("jacobian"))
+    return mark(jacobian_fn, "jacobian", None, fn, wrt_t)
 
 
 def _batched_module(fn, w):
@@ -715,5 +729,5 @@ def hessian(fn, wrt=0, *, emit=False):
         _bind_args(fn, args, kwargs, wrt_t)
         x = numpy.asarray(args[wrt_t[0]])
         return _columns(lambda v: product(*args, v, **kwargs), x, x.shape)
-    return mark(hessian_fn, "hessian", _unsupported_again("hessian"))
+    return mark(hessian_fn, "hessian", None, fn, wrt_t)
 

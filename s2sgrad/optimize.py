@@ -102,6 +102,10 @@ class ShapeClasses:
             return UNKNOWN
         if isinstance(node, gast.Call):
             return self._call(node, pending)
+        if isinstance(node, (gast.Attribute, gast.Subscript)) and _pure_chain(node):
+            # ``model.W`` has one shape wherever it appears in one statement.
+            from .codegen import to_source
+            return ("shape of", to_source(node))
         return UNKNOWN
 
     def _broadcast(self, a, b):
@@ -154,6 +158,15 @@ class ShapeClasses:
     def same(self, a, b):
         ca, cb = self.of(a), self.of(b)
         return ca == cb and ca not in (UNKNOWN, None)
+
+
+def _pure_chain(node):
+    while isinstance(node, (gast.Attribute, gast.Subscript)):
+        if isinstance(node, gast.Subscript) and any(isinstance(n, gast.Call)
+                                                    for n in gast.walk(node.slice)):
+            return False
+        node = node.value
+    return isinstance(node, gast.Name)
 
 
 def _mentions_kind_change(body, resolver):
@@ -294,11 +307,12 @@ def _shape_proxy(node, shapes, keep_kind=False):
 
 
 def _pick(a, b, whole, shapes):
+    """The operand of a broadcasting ``a op b`` whose shape is the result's, if one is known to be."""
     ca, cb = shapes.of(a), shapes.of(b)
-    if UNKNOWN in (ca, cb) or None in (ca, cb):
-        return whole
-    if ca == cb or cb == SCALAR:
-        return _shape_proxy(a, shapes)
+    if cb == SCALAR:
+        return _shape_proxy(a, shapes)      # a scalar never enlarges the other operand
     if ca == SCALAR:
         return _shape_proxy(b, shapes)
+    if ca == cb and ca not in (UNKNOWN, None):
+        return _shape_proxy(a, shapes)
     return whole

@@ -22,7 +22,7 @@ __all__ = [
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
     "check_scalar", "seed", "call_fwd", "call_bwd", "call_jvp", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
-    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "share_of_max",
+    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "share_of_max", "items_adjoint", "saved_item", "restore_item",
 ]
 
 _SCALARS = (bool, int, float, complex)
@@ -71,11 +71,28 @@ def zeros_like(x):
         return 0j
     if isinstance(x, (bool, int, float)) or x is None:
         return 0.0
+    if _is_object(x):
+        return {k: zeros_like(v) for k, v in vars(x).items() if _differentiable_value(v)}
     xp = namespace(x)
     dtype = getattr(x, "dtype", None)
     if dtype is not None and not _is_inexact(xp, dtype):
         return xp.zeros(shape(x), dtype=_default_float(xp))
     return xp.zeros_like(x)
+
+
+def _is_object(x):
+    """An instance of a user class: differentiated through its attributes."""
+    return hasattr(x, "__dict__") and not hasattr(x, "shape") and not callable(x) \
+        and not isinstance(x, type)
+
+
+def _differentiable_value(v):
+    if isinstance(v, bool) or isinstance(v, int):
+        return False
+    if isinstance(v, (float, complex, list, tuple, dict)):
+        return True
+    dtype = getattr(v, "dtype", None)
+    return dtype is not None and getattr(dtype, "kind", "f") in "fc"
 
 
 def ones_like(x):
@@ -262,6 +279,14 @@ def match(d, x):
     if isinstance(x, (list, tuple)):
         items = [match(d[i] if d is not None else None, v) for i, v in enumerate(x)]
         return tuple(items) if isinstance(x, tuple) else items
+    if _is_object(x):
+        # The gradient of an object: a copy whose differentiable attributes hold their gradients.
+        import copy as _copy
+        out = _copy.copy(x)
+        for k, v in vars(x).items():
+            if _differentiable_value(v):
+                setattr(out, k, match(d.get(k) if d is not None else None, v))
+        return out
     if d is None:
         return zeros_like(x)
     if isinstance(x, (bool, int, float)):
@@ -435,6 +460,38 @@ def share_of_max(a, b):
     return win + 0.5 * tie
 
 
+def items_adjoint(g, iterable):
+    """The adjoint of ``list(iterable)``: the items' cotangents, as ``iterable`` holds them."""
+    if isinstance(iterable, (list, tuple)):
+        return list(g)
+    return namespace(iterable).stack(list(g))
+
+
+class _Missing:
+    """What ``saved_item`` saves for a key a dict does not hold yet."""
+
+    def __repr__(self):
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+def saved_item(container, key):
+    """A copy of ``container[key]`` to put back later, or ``MISSING`` for a new key."""
+    if isinstance(container, dict) and key not in container:
+        return MISSING
+    return copy(container[key])
+
+
+def restore_item(container, key, value):
+    """Put back what ``saved_item`` saved (deleting a key that was new)."""
+    if value is MISSING:
+        del container[key]
+    else:
+        container[key] = value
+
+
 def keys(mapping):
     """The keys of a dict as a list (what a loop over ``d.items()`` iterates)."""
     return list(mapping)
@@ -555,9 +612,10 @@ __all__ += ["batch_align", "batch_broadcast_like", "batch_matmul_right", "batch_
 
 # Helpers of the wider rule library live in their own modules and are part of
 # this namespace (generated code still imports only ``s2sgrad.runtime``).
-from .rtlib import arrays as _arrays, linalg as _linalg, special as _special  # noqa: E402
+from .rtlib import arrays as _arrays, integrate as _integrate, linalg as _linalg  # noqa: E402
+from .rtlib import special as _special  # noqa: E402
 
-for _mod in (_arrays, _linalg, _special):
+for _mod in (_arrays, _linalg, _special, _integrate):
     globals().update({k: getattr(_mod, k) for k in _mod.__all__})
     __all__ += list(_mod.__all__)
 del _mod

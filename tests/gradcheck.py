@@ -38,9 +38,10 @@ def _replace(x, path, value):
     return tuple(items) if isinstance(x, tuple) else items
 
 
-def numeric_grad(f, args, wrt=0, kwargs=None):
+def numeric_grad(f, args, wrt=0, kwargs=None, eps=None):
     """Central finite-difference gradient of scalar ``f`` with respect to ``args[wrt]``."""
     kwargs = kwargs or {}
+    eps = eps or EPS
     x = args[wrt]
     out = x
     for path, leaf in _leaves(x):
@@ -49,12 +50,12 @@ def numeric_grad(f, args, wrt=0, kwargs=None):
         for idx in np.ndindex(arr.shape):
             for sign in (1, -1):
                 a = arr.copy()
-                a[idx] += sign * EPS
+                a[idx] += sign * eps
                 val = a if arr.shape else float(a)
                 new_args = list(args)
                 new_args[wrt] = _replace(x, path, val)
                 g[idx] += sign * float(f(*new_args, **kwargs))
-        g /= 2 * EPS
+        g /= 2 * eps
         out = _replace(out, path, g if arr.shape else float(g))
     return out
 
@@ -77,12 +78,12 @@ def assert_close(actual, expected, rtol=1e-5, atol=1e-7):
         np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
 
 
-def check_grad(f, *args, wrt=0, rtol=1e-5, atol=1e-7, **kwargs):
+def check_grad(f, *args, wrt=0, rtol=1e-5, atol=1e-7, eps=None, **kwargs):
     """Assert that s2sgrad's gradient of ``f`` matches finite differences; return it."""
     g = s2sgrad.grad(f, wrt)(*args, **kwargs)
     if isinstance(wrt, tuple):
         for w, gw in zip(wrt, g):
-            assert_close(gw, numeric_grad(f, args, w, kwargs), rtol, atol)
+            assert_close(gw, numeric_grad(f, args, w, kwargs, eps), rtol, atol)
     else:
-        assert_close(g, numeric_grad(f, args, wrt, kwargs), rtol, atol)
+        assert_close(g, numeric_grad(f, args, wrt, kwargs, eps), rtol, atol)
     return g

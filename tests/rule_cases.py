@@ -123,6 +123,8 @@ CASES["builtins.min"] = [C(R(lo=0, hi=1), R(lo=2, hi=3)), C([R(lo=0, hi=1), R(lo
 CASES["builtins.pow"] = [C(R(**POS), R()), C(R(**POS), 2.0)]
 CASES["builtins.sum"] = [C([R(), R(), R()]), C([R(3), R(3)], R(3))]
 CASES["builtins.float"] = [C(R())]
+CASES["builtins.list"] = [C([R(), R(3)]), C(R(3, 2))]
+CASES["builtins.tuple"] = [C([R(2), R()])]
 
 RT = "s2sgrad.runtime"
 CASES[f"{RT}.unbroadcast"] = [C(R(2, 3), R(3), nondiff={"like"}), C(R(2, 3), R(2, 1), nondiff={"like"})]
@@ -144,6 +146,8 @@ CASES[f"{RT}.split_like"] = [C(R(5), [np.zeros(2), np.zeros(3)], nondiff={"array
 CASES[f"{RT}.extremum_vjp"] = [C(R(), 2.0, [1.0, 2.0, 0.5, 2.0], nondiff={"result", "values"})]
 CASES[f"{RT}.extremum_jvp"] = [C([R(), R(), R()], 2.0, [1.0, 2.0, 2.0], nondiff={"result", "values"})]
 CASES[f"{RT}.repeat_like"] = [C(R(2), [0.0, 0.0, 0.0], nondiff={"values"})]
+CASES[f"{RT}.items_adjoint"] = [C([R(2), R(2)], [0.0, 0.0], nondiff={"iterable"}),
+                              C([R(2), R(2)], np.zeros((2, 2)), nondiff={"iterable"})]
 CASES[f"{RT}.to_complex_like"] = [C(R(3), R(3), nondiff={"like"})]
 
 # Cases of the wider rule library, one module per area.

@@ -106,3 +106,13 @@ CASES[f"{F}.dirichlet.pdf"] = [
 RT = "s2sgrad.runtime"
 CASES[f"{RT}.multipsi"] = [C(R(lo=2.0, hi=4.0), 3), C(R(3, lo=2.0, hi=4.0), 2, 1)]
 CASES[f"{RT}.dirichlet_alpha"] = [C(R(3), np.zeros((3, 2)), nondiff={"x"}), C(R(3), np.zeros(3), nondiff={"x"})]
+
+
+def _decay(y, t, k):
+    return -k * y * y
+
+
+CASES["scipy.integrate.odeint"] = [
+    C(_decay, R(2, lo=0.5, hi=1.5), np.linspace(0.0, 1.0, 4), (R(lo=0.5, hi=1.5),),
+      None, 0, 0, None, None, 1e-10, 1e-12, nondiff={"func", "times"}),
+]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import helper_module
+import s2sgrad
 from helper_module import norm2
 from gradcheck import check_grad
 
@@ -153,3 +154,30 @@ def test_math_module_user_function(x):
     def f(x):
         return gauss(x) + gauss(x, sigma=0.5)
     check_grad(f, x)
+
+
+class Regressor:
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+        self.name = "reg"
+
+    def predict(self, x):
+        return np.tanh(x @ self.W + self.b)
+
+
+def regression_loss(model, x, y):
+    return np.sum((model.predict(x) - y) ** 2) + 0.1 * np.sum(model.W ** 2)
+
+
+def test_differentiating_with_respect_to_an_object_gives_its_gradient_in_its_attributes():
+    model = Regressor(rng.normal(size=(3, 2)), rng.normal(size=2))
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    g = s2sgrad.grad(regression_loss)(model, x, y)
+    assert isinstance(g, Regressor) and g.name == "reg" and g is not model
+
+    def by_parts(W, b):
+        return regression_loss(Regressor(W, b), x, y)
+    from gradcheck import numeric_grad
+    np.testing.assert_allclose(g.W, numeric_grad(by_parts, (model.W, model.b), 0), rtol=1e-6)
+    np.testing.assert_allclose(g.b, numeric_grad(by_parts, (model.W, model.b), 1), rtol=1e-6)

@@ -21,6 +21,9 @@ from s2sgrad.rules import registry
 from s2sgrad.rules.template import constant, inline
 
 from rule_cases import CASES
+from s2sgrad.rules import load_everything
+
+load_everything()
 
 EPS = 1e-6
 
@@ -43,7 +46,8 @@ def _function(prim, case):
 def _tree_map(f, *trees):
     t0 = trees[0]
     if isinstance(t0, (list, tuple)):
-        return [_tree_map(f, *parts) for parts in zip(*trees)]
+        items = [_tree_map(f, *parts) for parts in zip(*trees)]
+        return tuple(items) if isinstance(t0, tuple) else items
     return f(*trees)
 
 
@@ -80,19 +84,7 @@ def _with(bound, param, value, argnum):
 
 
 def _call(fn, prim, bound):
-    args, kwargs, gap = [], {}, False
-    for name, p in prim.signature.parameters.items():
-        if name not in bound:
-            gap = True
-            continue
-        if p.kind is p.VAR_POSITIONAL:
-            args.extend(bound[name])
-        elif p.kind is p.KEYWORD_ONLY or gap:
-            kwargs[name] = bound[name]
-        else:
-            args.append(bound[name])
-    return fn(*args, **kwargs)
-
+    return registry.call_bound(fn, prim, bound)
 
 def _cases():
     for prim in registry.all_primitives():

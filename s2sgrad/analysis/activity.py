@@ -14,11 +14,10 @@ and what a call in it calls (``callee_of``).
 import gast
 
 from ..errors import UnsupportedError
-from ..frontend.resolve import Callee
 from ..rules import registry
 
 __all__ = ["Activity", "callee_of", "diff_names", "bind_primitive", "attribute_primitive",
-           "int_names", "walk_stmts"]
+           "int_names", "walk_stmts", "op_name"]
 
 _OPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mult", gast.Div: "div", gast.Pow: "pow",
         gast.MatMult: "matmult", gast.Mod: "mod", gast.FloorDiv: "floordiv",
@@ -196,14 +195,9 @@ class Activity:
                 target = s.targets[0]
                 sources = diff_names(s.value, self.resolver, where)
                 if isinstance(target, gast.Name):
-                    yield target.id, sources
+                    yield target.id, sources     # v = l.pop() depends on l through diff_names
                 elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
                     yield target.value.id, sources
-                if isinstance(s.value, gast.Call):
-                    callee = callee_of(s.value, self.resolver)
-                    if callee.kind == "container" and callee.receiver is not None \
-                            and isinstance(callee.receiver, gast.Name):
-                        pass  # l.pop(): the target depends on l (counted above)
             elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
                 callee = callee_of(s.value, self.resolver)
                 if callee.kind == "container" and isinstance(callee.receiver, gast.Name):
@@ -255,6 +249,3 @@ def _is_int_expr(node, ints):
         return True
     return False
 
-
-# Re-exported for the transforms.
-Callee = Callee

@@ -8,7 +8,8 @@ read before it is overwritten; if not, the restore and its push both go.
 
 import gast
 
-__all__ = ["uses_defs", "live_in", "upward_exposed", "definitely_assigned", "maybe_assigned"]
+__all__ = ["uses_defs", "live_in", "upward_exposed", "definitely_assigned", "maybe_assigned",
+           "annotate_live_after"]
 
 
 def _names(node, ctx):
@@ -101,6 +102,20 @@ def _transfer(s, live_after, on_stmt, break_to):
         on_stmt(s, live_after)
     uses, defs, kills = uses_defs(s)
     return (live_after - kills) | uses
+
+
+def annotate_live_after(stmts, live_out):
+    """Set ``s2s_live_after`` on every loop: the variables live when it ends."""
+    live = set(live_out)
+    for s in reversed(stmts):
+        if isinstance(s, (gast.For, gast.While)):
+            s.s2s_live_after = set(live)
+            annotate_live_after(s.body, live_in([s], live))
+        elif isinstance(s, gast.If):
+            annotate_live_after(s.body, live)
+            annotate_live_after(s.orelse, live)
+        live = _transfer(s, live, None, None)
+    return live
 
 
 def upward_exposed(stmts):

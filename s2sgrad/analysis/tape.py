@@ -15,25 +15,32 @@ __all__ = ["prune"]
 
 
 def prune(fwd, bwd, live_out):
-    """Remove dead save/restore pairs from ``fwd`` and ``bwd`` (in place); return both."""
-    useful = set()
-    restores = []
+    """Remove dead save/restore pairs from ``fwd`` and ``bwd`` (in place); return both.
 
-    def visit(stmt, live_after):
-        info = getattr(stmt, "s2s_restore", None)
-        if info is None:
-            return
-        slot, var = info
-        restores.append(stmt)
-        if var in live_after:
-            useful.add(slot.id)
+    A restore that writes part of a value (``y[i] = _tape.pop()``) also reads
+    the rest of it, so removing one can make an earlier one dead: repeat until
+    nothing changes.
+    """
+    while True:
+        useful = set()
+        restores = []
 
-    live_in(bwd, live_out, visit)
-    for stmt in restores:
-        slot, _ = stmt.s2s_restore
-        if slot.id not in useful:
-            slot.alive = False
-    return _drop(fwd), _drop(bwd)
+        def visit(stmt, live_after):
+            info = getattr(stmt, "s2s_restore", None)
+            if info is None:
+                return
+            slot, var = info
+            restores.append(stmt)
+            if var in live_after:
+                useful.add(slot.id)
+
+        live_in(bwd, live_out, visit)
+        dead = [st for st in restores if st.s2s_restore[0].id not in useful]
+        if not dead:
+            return _drop(fwd), _drop(bwd)
+        for stmt in dead:
+            stmt.s2s_restore[0].alive = False
+        fwd, bwd = _drop(fwd), _drop(bwd)
 
 
 def _dead(stmt):

@@ -17,15 +17,30 @@ same rule library the code generator inlines (``s2sgrad.rules``).
 Traces nest (boxes of boxes, each trace with its own level), so tracing a
 function that itself calls ``trace_vjp``/``trace_jvp`` and the backward gives
 higher derivatives in any combination of modes.
-"""
 
-from .api import trace_jvp, trace_vjp
-from .nested import traced
-from .tracer import Box, TracedConversionError, TracingNoRuleError
+``choose`` decides where the fallback is taken (the ``fallback=`` policy of the
+operators, the warning, the routes of bare primitives and ``functools.partial``);
+``s2sgrad.dynamic`` takes it for one callee inside generated code (mixed mode).
+"""
 
 __all__ = ["trace_vjp", "trace_jvp", "FallbackWarning", "traced", "Box", "TracingNoRuleError",
            "TracedConversionError"]
 
+# Loaded on first use: ``import s2sgrad`` (and a gradient served from the disk cache) must
+# not import the rule library and the compiler it needs.
+_LAZY = {"trace_vjp": "api", "trace_jvp": "api", "traced": "nested", "Box": "tracer",
+         "TracedConversionError": "tracer", "TracingNoRuleError": "tracer"}
+
 
 class FallbackWarning(UserWarning):
     """The compiler could not transform a function's source and traced it at run time instead."""
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

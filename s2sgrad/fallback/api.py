@@ -11,7 +11,9 @@ from .nested import TRACING_NUMPY, traced  # also installs them for tracer.py
 from ..errors import S2SGradError
 from ..rules import registry
 
-__all__ = ["trace_vjp", "trace_jvp"]
+from .choose import RUNNING  # noqa: E402  (how many traces are running their function)
+
+__all__ = ["trace_vjp", "trace_jvp", "RUNNING"]
 
 
 def _argnums(argnums, nargs):
@@ -208,6 +210,7 @@ def trace_vjp(fn, args, kwargs=None, argnums=(0,)):
     originals = [args[k] for k in argnums]
     trace = Trace(REVERSE)
     inputs = []
+    RUNNING[0] += 1
     try:
         for k in argnums:
             args[k], tree = _box_tree(args[k], trace)
@@ -215,6 +218,7 @@ def trace_vjp(fn, args, kwargs=None, argnums=(0,)):
         out = fn(*args, **kwargs)
     finally:
         trace.active = False
+        RUNNING[0] -= 1
     value = _unbox_out(out, trace)
     out_nodes = _out_nodes(out, trace)
     tape = trace.tape
@@ -243,12 +247,14 @@ def trace_jvp(fn, args, kwargs=None, argnums=(0,), tangents=None):
     if isinstance(argnums, tuple) and len(tangents) != len(argnums):
         raise ValueError(f"{len(argnums)} argnums but {len(tangents)} tangents")
     trace = Trace(FORWARD)
+    RUNNING[0] += 1
     try:
         for k, t in zip(argnums, tangents):
             args[k], _ = _box_tree(args[k], trace, t)
         out = fn(*args, **kwargs)
     finally:
         trace.active = False
+        RUNNING[0] -= 1
     return _unbox_out(out, trace), _tangent_out(out, trace)
 
 

@@ -36,8 +36,10 @@ _wrappers = {}         # helper -> wrapper
 
 
 def _own_function(fn):
+    """s2sgrad's own functions and generated code: copied so that what they call is traced."""
     mod = getattr(fn, "__module__", None) or ""
-    return (isinstance(fn, types.FunctionType) and mod.startswith("s2sgrad.")
+    return (isinstance(fn, types.FunctionType)
+            and (mod.startswith("s2sgrad.") or mod.startswith("s2sgrad_generated."))
             and not mod.startswith("s2sgrad.fallback"))
 
 
@@ -78,6 +80,8 @@ def _replacement(v):
         return _RUNTIME_PROXY
     if v is builtins.float:
         return _FLOAT
+    if getattr(v, "_s2sgrad_handles_boxes", False):
+        return v        # custom functions, stop_gradient: they dispatch boxed values themselves
     if callable(v) and not isinstance(v, type):
         try:
             hit = registry.lookup(v)

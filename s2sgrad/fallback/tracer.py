@@ -68,6 +68,13 @@ def user_location():
     """``file:line`` of the innermost frame outside s2sgrad and numpy (the user's code)."""
     f = sys._getframe(1)
     while f is not None:
+        if f.f_code.co_filename.startswith("<s2sgrad:"):
+            from .choose import cited_line
+            cited = cited_line(f)          # generated code cites the user's line it runs
+            if cited is not None:
+                return cited
+            f = f.f_back
+            continue
         fname = os.path.abspath(f.f_code.co_filename)
         if not (fname.startswith(_PKG_DIR) or fname.startswith(_NP_DIR)):
             return f"{f.f_code.co_filename}:{f.f_lineno}"

@@ -139,7 +139,8 @@ def normalize(fsrc, extra_params=()):
     _check_signature(fsrc, node)
     namer = Namer(all_names(node) | set(fsrc.globals) | set(fsrc.closure))
     locals_ = assigned_names(node)
-    nested = _collect_nested(fsrc, node, locals_)
+    nested = {k: v for k, v in fsrc.siblings.items() if k not in locals_ or k == node.name}
+    nested.update(_collect_nested(fsrc, node, locals_))
     resolver = Resolver(fsrc, locals_ - set(nested), {k: v[0] for k, v in nested.items()})
     body = node.body
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
@@ -942,6 +943,7 @@ class _Jumps:
 
     def loop(self, s, loops):
         info = _Loop()
+        returns = any(isinstance(n, gast.Return) for n in _walk_stmts(s.body))  # before lowering
         body = self.block(s.body, loops + [info])
         if info.skip and not _reads(body, info.skip):
             body = _drop_assignments(body, info.skip)  # nesting did the skipping
@@ -950,9 +952,8 @@ class _Jumps:
             body = [assign(info.skip, const(False), getattr(s, "s2s_line", None))] + body
         line = getattr(s, "s2s_line", None)
         exits = [f for f in (info.stop,) if f]
-        if any(isinstance(n, gast.Return) for n in _walk_stmts(s.body)) and self.returned:
-            if info.stop is None:
-                exits.append(self.returned)
+        if returns and self.returned and info.stop is None:
+            exits.append(self.returned)
         if exits:
             test = name(exits[0]) if len(exits) == 1 else gast.BoolOp(
                 op=gast.Or(), values=[name(e) for e in exits])

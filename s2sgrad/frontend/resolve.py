@@ -6,6 +6,7 @@ function (transformed too), an array method on a local value, a list or dict
 method, or a target known only at run time.
 """
 
+import functools
 import types
 
 import gast
@@ -57,6 +58,8 @@ def _dotted(node):
 
 def _module_root(obj):
     mod = getattr(obj, "__module__", None)
+    if mod is None and isinstance(obj, types.FunctionType):
+        return ""      # made by exec with globals that have no __name__: the user's code
     if not isinstance(mod, str):
         cls = getattr(obj, "__class__", None)
         mod = getattr(cls, "__module__", "") or ""
@@ -115,7 +118,7 @@ class Resolver:
                 method = getattr(type(self.fsrc.self_value), "__call__", None)
                 if isinstance(method, types.FunctionType) \
                         and _module_root(method) not in LIBRARY_ROOTS:
-                    return Callee("user", name, fn=method, receiver=func)
+                    return _user(name, fn=method, receiver=func)
             return Callee("dynamic", name)
         ok, value = self.static_value(func)
         if ok:
@@ -127,7 +130,7 @@ class Resolver:
                     and receiver.id == self._self_name() and self.fsrc.self_value is not None:
                 attr = getattr(type(self.fsrc.self_value), func.attr, None)
                 if isinstance(attr, types.FunctionType) and _module_root(attr) not in LIBRARY_ROOTS:
-                    return Callee("user", name, fn=attr, receiver=receiver)
+                    return _user(name, fn=attr, receiver=receiver)
             hit = registry.method_primitive(func.attr)
             if hit is not None:
                 prim, packs = hit
@@ -149,21 +152,42 @@ class Resolver:
             return Callee("nondiff" if prim.nondiff else "primitive", name, prim=prim, namespace=ns)
         if isinstance(value, types.MethodType) and isinstance(value.__func__, types.FunctionType) \
                 and _module_root(value.__func__) not in LIBRARY_ROOTS:
-            return Callee("user", name, fn=value.__func__, self_value=value.__self__)
+            return _user(name, fn=value.__func__, self_value=value.__self__)
+        if isinstance(value, functools.partial) or _is_derivative(value):
+            return Callee("dynamic", name)   # unwrapped (or traced) by the dynamic dispatcher
         if isinstance(value, types.FunctionType):
             if _module_root(value) in LIBRARY_ROOTS:
                 return Callee("norule", name)
-            return Callee("user", name, fn=value)
+            return _user(name, fn=value)
         if isinstance(value, type):
             if value in (list, tuple, dict):
                 return Callee("container", name)
             return Callee("nondiff", name)
         call_method = getattr(type(value), "__call__", None)
         if isinstance(call_method, types.FunctionType) and _module_root(call_method) not in LIBRARY_ROOTS:
-            return Callee("user", name, fn=call_method, self_value=value)
+            return _user(name, fn=call_method, self_value=value)
         if callable(value):
             return Callee("norule", name)
         return Callee("dynamic", name)
+
+
+def _user(name, fn, **kwargs):
+    """A user function to transform; or, when its source cannot be transformed, a call
+    through the dynamic dispatcher, which traces it (mixed mode: the caller stays
+    generated code).  ``callee.reason`` then says why."""
+    from ..fallback.choose import untransformable
+    reason = untransformable(fn)
+    if reason is None:
+        return Callee("user", name, fn=fn, **kwargs)
+    callee = Callee("dynamic", name, fn=fn, receiver=kwargs.get("receiver"))
+    callee.reason = reason
+    return callee
+
+
+def _is_derivative(value):
+    """A derivative made by s2sgrad that is traced (one with generated source is a user function)."""
+    from ..fallback.choose import is_traced_derivative
+    return is_traced_derivative(value)
 
 
 def _describe(node):

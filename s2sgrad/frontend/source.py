@@ -52,6 +52,7 @@ class FunctionSource:
         self.has_self = has_self        # first parameter is a bound ``self``
         self.name = node.name
         self.parent = None              # the enclosing FunctionSource, for nested defs
+        self.siblings = {}              # functions defined beside a nested def: name -> (def, free)
 
     # -- construction -----------------------------------------------------
 
@@ -73,6 +74,7 @@ class FunctionSource:
             raise SourceError(f"{fn!r} is not a Python function, so it has no source to transform")
         code = fn.__code__
         filename = code.co_filename
+        linecache.checkcache(filename)   # an edited, reloaded module: read its text again
         lines = linecache.getlines(filename, fn.__globals__)
         if not lines:
             raise SourceError(
@@ -89,12 +91,17 @@ class FunctionSource:
         return cls(fn, node, filename, lines, fn.__globals__, closure, self_value,
                    has_self=self_value is not None)
 
-    def nested(self, node, closure_params):
-        """A FunctionSource for a def nested in this one (lifted to module level)."""
+    def nested(self, node, closure_params, siblings=None):
+        """A FunctionSource for a def nested in this one (lifted to module level).
+
+        ``siblings`` are the functions defined next to it (itself included), which
+        it may call, recursively too.
+        """
         child = FunctionSource(None, node, self.filename, self.lines, self.globals,
                                dict(self.closure))
         child.parent = self
         child.lifted_params = closure_params
+        child.siblings = dict(siblings or {})
         return child
 
     # -- locations --------------------------------------------------------
@@ -162,10 +169,21 @@ def _find_definition(fn, lines):
                           f"({display_path(code.co_filename)}:{first}): {exc}") from exc
     for node in tree.body:
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == fn.__name__:
+            if not _same_parameters(node.args, code):
+                raise SourceError(f"the source of {fn.__qualname__} at "
+                                  f"{display_path(code.co_filename)}:{first} is not that of the "
+                                  f"running function (the file was edited since it was loaded)")
             node.decorator_list = []
             return node
     raise SourceError(f"cannot find the definition of {fn.__qualname__} in "
                       f"{display_path(code.co_filename)}:{first}")
+
+
+def _same_parameters(args, code):
+    """Whether parsed parameters ``args`` are those of ``code`` (the source is the code's)."""
+    names = [a.id for a in list(args.posonlyargs) + list(args.args) + list(args.kwonlyargs)]
+    n = code.co_argcount + code.co_kwonlyargcount
+    return names == list(code.co_varnames[:n])
 
 
 def _find_lambda(fn, lines):
@@ -176,25 +194,25 @@ def _find_lambda(fn, lines):
     """
     code = fn.__code__
     first = code.co_firstlineno
-    # Parse the smallest run of lines starting at the lambda's line that parses.
+    # Parse the smallest run of lines around the lambda's line that parses: starting at
+    # that line, or, for a lambda on a continuation line, at an earlier one.
     tree = None
-    for end in range(first, min(len(lines), first + 50) + 1):
-        chunk = "".join(lines[first - 1:end])
-        for candidate in (chunk.strip(), "(" + chunk.strip() + ")"):
-            try:
-                tree = _parse(textwrap.dedent(candidate), first)
-                break
-            except SyntaxError:
-                tree = None
-        if tree is not None:
+    for start in range(first, max(0, first - 20), -1):
+        tree, removed = _parse_run(lines, start, first)
+        if tree is not None and any(isinstance(n, gast.Lambda) and n.lineno == first
+                                    for n in gast.walk(tree)):
             break
+        tree = None
     if tree is None:
         raise SourceError(f"cannot parse the line that defines the lambda at "
                           f"{display_path(code.co_filename)}:{first}")
     lambdas = [n for n in gast.walk(tree) if isinstance(n, gast.Lambda) and n.lineno == first]
-    lambdas = [n for n in lambdas if len(n.args.args) == code.co_argcount]
+    lambdas = [n for n in lambdas if _same_parameters(n.args, code)]
     if len(lambdas) > 1:
-        lambdas = _pick_by_columns(lambdas, code, lines[first - 1])
+        lambdas = _pick_by_columns(lambdas, code, removed)
+    if not lambdas:
+        raise SourceError(f"no lambda on {display_path(code.co_filename)}:{first} is that of the "
+                          f"running function (the file was edited since it was loaded)")
     if len(lambdas) != 1:
         raise SourceError(f"cannot tell which lambda on {display_path(code.co_filename)}:{first} "
                           f"is being differentiated")
@@ -207,22 +225,38 @@ def _find_lambda(fn, lines):
     return node
 
 
-def _pick_by_columns(lambdas, code, line_text):
+def _parse_run(lines, start, first):
+    """The parse of the shortest run of lines from ``start`` (through ``first``) that parses,
+    and how many columns of the lambda's line parsing removed (its indentation, stripped,
+    less the parenthesis added around a lone expression; continuation lines keep theirs):
+    ``(tree, removed)``, or ``(None, 0)``."""
+    indent = len(lines[first - 1]) - len(lines[first - 1].lstrip())
+    for end in range(first, min(len(lines), first + 50) + 1):
+        text = "".join(lines[start - 1:end]).strip()
+        for candidate, paren in ((text, 0), ("(" + text + ")", 1)):
+            try:
+                tree = _parse(candidate, start)
+            except SyntaxError:
+                continue
+            return tree, (indent - paren if first == start else 0)
+    return None, 0
+
+
+def _pick_by_columns(lambdas, code, removed):
+    """The lambdas whose body covers the columns of the code's instructions.
+
+    The source was parsed stripped and dedented (and maybe wrapped in
+    parentheses): a parsed column plus ``removed`` is a column of the file.
+    """
     cols = {c for (ln, _, c, _) in code.co_positions() if ln == code.co_firstlineno and c is not None}
     if not cols:
         return lambdas
-    # The source was parsed after dedenting (and maybe wrapped in parentheses);
-    # compare the body's columns with the code's columns by offsets relative to
-    # the first lambda.
-    indent = len(line_text) - len(line_text.lstrip())
     picked = []
     for lam in lambdas:
         start = getattr(lam.body, "col_offset", None)
         end = getattr(lam.body, "end_col_offset", None)
         if start is None:
             continue
-        for shift in (indent, indent - 1):
-            if any(start + shift <= c < (end or start) + shift for c in cols):
-                picked.append(lam)
-                break
+        if any(start + removed <= c < (end or start) + removed for c in cols):
+            picked.append(lam)
     return picked or lambdas

@@ -1,7 +1,7 @@
 """Derivative rules for Python builtins used on numbers: abs, max, min, pow, sum, float."""
 
 from .registry import nondiff, primitive
-from ..runtime import extremum_jvp, extremum_vjp, repeat_like
+from ..runtime import extremum_jvp, extremum_vjp, items_adjoint, repeat_like
 
 
 @primitive("abs", family="builtins", cheap=True)
@@ -54,6 +54,15 @@ class _Sum:
 
     def jvp_start(xp, t, ans, iterable, start=0):
         return t
+
+
+@primitive("list", "tuple", family="builtins", linear=True)
+class _Items:
+    def vjp_iterable(xp, g, ans, iterable=()):
+        return items_adjoint(g, iterable)
+
+    def jvp_iterable(xp, t, ans, iterable=()):
+        return list(t)
 
 
 @primitive("float", family="builtins", linear=True)

@@ -25,7 +25,6 @@ Rules are grouped in a class per primitive (or made by ``elementwise`` and
 the Python object the user called, in whichever array namespace it came from.
 """
 
-import builtins
 import inspect
 import sys
 import types
@@ -35,7 +34,7 @@ from . import template as _template
 __all__ = [
     "Primitive", "primitive", "elementwise", "binary", "nondiff", "lookup", "by_name",
     "operator_primitive", "method_primitive", "all_primitives", "ARRAY_NAMESPACES",
-    "apply_rule", "varargs_param",
+    "apply_rule", "call_bound", "varargs_param", "register_object", "unregister_object",
 ]
 
 # Modules whose functions are looked up by name among the array-family rules.
@@ -51,6 +50,9 @@ _FAMILY_MODULES = {       # family -> module that holds its functions
 }
 _lookup_cache = {}        # _identity(obj) -> (obj, Primitive, namespace module)
 _cache_key = [None]
+_OBJECTS = {}             # id(obj) -> (obj, Primitive, namespace): primitives users declare
+_FAMILIES = {}            # the families of registered primitives, in order of registration
+_WATCHED = []             # modules whose import changes what lookup finds
 
 
 class Rule:
@@ -108,10 +110,6 @@ class Primitive:
     def params(self):
         return list(self.signature.parameters) if self.signature is not None else []
 
-    @property
-    def diff_params(self):
-        return [p for p in self.params if p in self.vjp]
-
     def bind(self, args, kwargs):
         """Bind call arguments to the primal parameters: ``{param: value}``.
 
@@ -128,6 +126,10 @@ class Primitive:
 def _register(prim):
     key = (prim.family, prim.name)
     _PRIMITIVES[key] = prim
+    if prim.family not in _FAMILIES:
+        _FAMILIES[prim.family] = None
+        _WATCHED[:] = list(dict.fromkeys(ARRAY_NAMESPACES + tuple(_FAMILY_MODULES.values())
+                                         + tuple(_FAMILIES)))
     _lookup_cache.clear()
     _cache_key[0] = None
     return prim
@@ -240,13 +242,9 @@ def set_shape_params(family, table):
         _PRIMITIVES[(family, pname)].shape_params = frozenset(params)
 
 
-def apply_rule(prim, rule, xp, seed, ans, bound, argnum=None):
-    """Call ``rule`` (a vjp or jvp of ``prim``) on runtime values bound to its primal parameters.
-
-    ``bound`` is what ``prim.bind`` returned; ``argnum`` picks the element of a
-    ``*args`` parameter the rule is for.
-    """
-    args, kwargs, gap = [], {}, False
+def call_bound(fn, prim, bound, *leading, **extra):
+    """Call ``fn(*leading, <bound primal arguments>, **extra)``, positional where possible."""
+    args, kwargs, gap = list(leading), dict(extra), False
     for name, p in prim.signature.parameters.items():
         if name not in bound:
             gap = True
@@ -257,9 +255,17 @@ def apply_rule(prim, rule, xp, seed, ans, bound, argnum=None):
             kwargs[name] = bound[name]
         else:
             args.append(bound[name])
-    if argnum is not None:
-        kwargs["argnum"] = argnum
-    return rule.fn(xp, seed, ans, *args, **kwargs)
+    return fn(*args, **kwargs)
+
+
+def apply_rule(prim, rule, xp, seed, ans, bound, argnum=None):
+    """Call ``rule`` (a vjp or jvp of ``prim``) on runtime values bound to its primal parameters.
+
+    ``bound`` is what ``prim.bind`` returned; ``argnum`` picks the element of a
+    ``*args`` parameter the rule is for.
+    """
+    extra = {"argnum": argnum} if argnum is not None else {}
+    return call_bound(rule.fn, prim, bound, xp, seed, ans, **extra)
 
 
 def varargs_param(prim):
@@ -327,11 +333,35 @@ def _build_lookup():
     return table
 
 
+def register_object(obj, prim, namespace=None):
+    """Make the object ``obj`` itself a primitive, found by identity (not by module and name).
+
+    This is how user-declared derivatives (``s2sgrad.custom_vjp``), ``stop_gradient`` and
+    non-differentiable user functions reach the code generator and the tracer.  Such
+    primitives are kept apart from the library's: ``by_name`` and ``all_primitives``
+    never list them.  ``namespace`` is what rules receive as ``xp``.
+    """
+    _OBJECTS[id(obj)] = (obj, prim, namespace)
+
+
+def unregister_object(obj):
+    hit = _OBJECTS.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        del _OBJECTS[id(obj)]
+
+
 def lookup(obj):
     """``(primitive, array namespace or None)`` for a Python callable, or ``None``."""
+    if _OBJECTS:
+        hit = _OBJECTS.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1], hit[2]
     _load_rules()
-    key = tuple(m for m in ARRAY_NAMESPACES + tuple(_FAMILY_MODULES.values())
-                + tuple(f for f, _ in _PRIMITIVES) if m in sys.modules)
+    from . import load_all
+    if load_all():               # a SciPy module the user imported since: load its rules
+        _cache_key[0] = None
+    modules = sys.modules
+    key = tuple(m for m in _WATCHED if m in modules)   # one entry per family, not primitive
     if _cache_key[0] != key:
         _lookup_cache.clear()
         _lookup_cache.update(_build_lookup())
@@ -361,6 +391,3 @@ def _load_rules():
     from . import load_all
     load_all()
 
-
-def is_builtin_name(name):
-    return hasattr(builtins, name)

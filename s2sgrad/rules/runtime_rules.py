@@ -10,7 +10,7 @@ from ..runtime import (
     scatter, split_like, to_complex_like, unbroadcast, unstack,
 )
 from ..runtime import add as tree_add
-from ..runtime import extremum_jvp, extremum_vjp, repeat_like
+from ..runtime import extremum_jvp, extremum_vjp, items_adjoint, repeat_like
 from ..runtime import shape as shape_of
 
 R = "s2sgrad.runtime"
@@ -191,7 +191,8 @@ class _ToComplexLike:
 
 
 nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specialize",
-        "inverse_permutation", "check_scalar", "keys", "seed", "share_of_max", family=R)
+        "inverse_permutation", "check_scalar", "keys", "seed", "share_of_max", "saved_item",
+        "restore_item", family=R)
 
 
 @primitive("extremum_vjp", family=R, linear=True)
@@ -219,6 +220,15 @@ class _RepeatLike:
 
     def jvp_value(xp, t, ans, value, values):
         return repeat_like(t, values)
+
+
+@primitive("items_adjoint", family=R, linear=True)
+class _ItemsAdjoint:
+    def vjp_value(xp, g, ans, value, iterable):
+        return list(g)
+
+    def jvp_value(xp, t, ans, value, iterable):
+        return items_adjoint(t, iterable)
 
 
 # Arguments that generated code passes for their shape only (or, for the

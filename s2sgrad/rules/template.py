@@ -311,6 +311,8 @@ def fold_statements(stmts):
     """
     out = []
     for s in stmts:
+        if out and isinstance(out[-1], gast.Return):
+            break  # whatever follows a return in this block never runs
         if isinstance(s, gast.If) and _is_specialize(s.test):
             ok, val = static_value(fold(s.test.args[0]))
             out.extend(fold_statements(s.body if ok and val else s.orelse))
@@ -332,7 +334,7 @@ def fold_statements(stmts):
         if isinstance(s, gast.Return):
             s.value = _fold_ifexp(fold(s.value))
             out.append(s)
-            break  # whatever follows a return in this block never runs
+            continue
         for field, old in gast.iter_fields(s):
             if isinstance(old, gast.expr):
                 setattr(s, field, _fold_ifexp(fold(old)))

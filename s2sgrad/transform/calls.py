@@ -10,14 +10,16 @@ of its active parameters.  The tape is a stack, so recursion needs nothing more.
 """
 
 import copy
+import inspect
 import sys
+import types
 
 import gast
 
 from ..analysis.liveness import definitely_assigned, live_in
 from ..analysis.tape import prune
 from ..codegen import ModuleBuilder
-from ..errors import UnsupportedError
+from ..errors import SourceError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, normalize, store
 from ..analysis.activity import callee_of
 from ..frontend.source import FunctionSource
@@ -47,7 +49,8 @@ class Job:
 
     @property
     def param_names(self):
-        return [a.id for a in self.norm.node.args.args]
+        args = self.norm.node.args
+        return [a.id for a in args.args] + [a.id for a in args.kwonlyargs]
 
     @property
     def base_name(self):
@@ -57,6 +60,15 @@ class Job:
         if self.fsrc.name == "lambda_fn" or self.fsrc.name == "<lambda>":
             return "lambda_fn"
         return self.fsrc.name
+
+
+class Copied:
+    """A function whose source generated code copies, untransformed (see ``Program.jobs``)."""
+
+    def __init__(self, fn):
+        self.fsrc = types.SimpleNamespace(fn=fn)
+        self.key = ("copied", fn)
+        self.specs = {}
 
 
 class Spec:
@@ -103,10 +115,10 @@ class Program:
     def job_for(self, callee, caller):
         """The Job for a user function that ``caller`` (a Job) calls."""
         if callee.kind == "lifted":
-            key = (caller.key, callee.name)
+            node, free = caller.norm.nested[callee.name]
+            key = ("lifted", id(node))      # one job per definition, whoever calls it
             if key not in self.jobs:
-                node, free = caller.norm.nested[callee.name]
-                child = caller.fsrc.nested(copy.deepcopy(node), free)
+                child = caller.fsrc.nested(copy.deepcopy(node), free, caller.norm.nested)
                 self.jobs[key] = Job(child, key, lifted_params=free)
             return self.jobs[key]
         fn = callee.fn
@@ -224,8 +236,73 @@ class Program:
     def run(self):
         while self.queue:
             spec = self.queue.pop(0)
-            for fdef in self._build(spec):
+            try:
+                fdefs = self._build(spec)
+            except (SourceError, UnsupportedError) as exc:
+                fdefs = self._traced_callee(spec, exc)
+            for fdef in fdefs:
                 self.module.add_function(fdef)
+        self._copied_functions()
+
+    def _copied_functions(self):
+        """List with the jobs the functions whose source the generated code copied without
+        transforming them (the inlined rules of ``custom_vjp`` functions), so that the
+        caches and ``s2sgrad check`` see when their source changes."""
+        for obj in list(self.module.symbols.values()):
+            for fn in getattr(obj, "_s2sgrad_inlined_rules", ()):
+                self.jobs.setdefault(("copied", fn), Copied(fn))
+
+    # -- mixed mode ------------------------------------------------------------
+
+    def _traced_callee(self, spec, exc):
+        """Split functions for a callee whose adjoint cannot be generated: they call it
+        through the dynamic dispatcher, which traces it (the caller stays generated code).
+
+        Re-raises ``exc`` where that cannot work: the entry function, a def nested in
+        its caller (no function object to call), the root of a dynamic compilation
+        (the dispatcher is already falling back), a generator, ``fallback="never"``.
+        """
+        from ..fallback import choose
+        job = spec.job
+        fn = job.fsrc.fn
+        if not spec.split or spec is self.entry_spec or fn is None or job.key[0] == "dynamic" \
+                or choose.current() == "never" or inspect.isgeneratorfunction(fn):
+            raise exc
+        reason = choose.record_failure(fn, exc)
+        args = copy.deepcopy(job.norm.node.args)
+        params = [a.id for a in args.args]
+        positional = gast.Tuple(elts=[name(p) for p in params], ctx=gast.Load())
+        keywords = gast.Dict(keys=[const(a.id) for a in args.kwonlyargs],
+                             values=[name(a.id) for a in args.kwonlyargs])
+        active = gast.Tuple(elts=[const(params.index(p)) for p in spec.active], ctx=gast.Load())
+        target = name(self.module.symbol(fn, fn.__name__))
+        rt_attr = lambda attr: gast.Attribute(value=name("_rt"), attr=attr, ctx=gast.Load())  # noqa: E731
+        fwd_body = [gast.Return(value=call(rt_attr("call_fwd"),
+                                           [name("_tape"), target, positional, keywords, active]))]
+        seed = "d_out"
+        cts = call(rt_attr("call_bwd"), [name("_tape"), name(seed)])
+        if len(spec.active) == 1:
+            cts = gast.Subscript(value=cts, slice=const(0), ctx=gast.Load())
+        bwd_body = [gast.Return(value=cts)]
+        fargs = copy.deepcopy(args)
+        fargs.args = [gast.Name(id="_tape", ctx=gast.Param(), annotation=None,
+                                type_comment=None)] + list(fargs.args)
+        fdef = _function(spec.fwd_name, fargs, fwd_body)
+        fsrc = job.fsrc
+        fdef.s2s_doc = (f"Forward sweep of {fsrc.qualname} ({fsrc.display_file}:"
+                        f"{fsrc.node.lineno}), traced at run time because its source cannot "
+                        f"be transformed: {reason.text()}.")
+        bargs = gast.arguments(args=[gast.Name(id="_tape", ctx=gast.Param(), annotation=None,
+                                               type_comment=None),
+                                     gast.Name(id=seed, ctx=gast.Param(), annotation=None,
+                                               type_comment=None)],
+                               posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                               kwarg=None, defaults=[])
+        bdef = _function(spec.bwd_name, bargs, bwd_body)
+        bdef.s2s_doc = (f"Backward sweep of {fsrc.qualname} (traced): the adjoints of "
+                        f"{', '.join(spec.active) or 'nothing'} given {seed}.")
+        self._bind_globals(fdef, fsrc)
+        return [fdef, bdef]
 
     # -- namespaces ------------------------------------------------------------
 
@@ -264,6 +341,7 @@ class Program:
         else:
             out = [self._combined(spec, builder, fwd, bwd, seed, grads, ret, args)]
         for fdef in out:
+            _note_traced_calls(fdef, job.fsrc)
             self._bind_globals(fdef, job.fsrc)
             if self.joint or is_generated(job.fsrc):
                 self.share(fdef)   # derivatives of derivatives repeat work: share it
@@ -463,6 +541,22 @@ def rename_tape(module):
             if isinstance(n, gast.Name) and n.id == "_tape":
                 n.id = new
     return new
+
+
+def _note_traced_calls(fdef, fsrc):
+    """Say above a dynamic call to a function that cannot be transformed why it is traced."""
+    from ..fallback.choose import known_failure
+    for stmt in gast.walk(fdef):
+        value = getattr(stmt, "value", None)
+        if not (isinstance(stmt, gast.Assign) and isinstance(value, gast.Call)
+                and isinstance(value.func, gast.Attribute) and value.func.attr == "call_fwd"
+                and isinstance(value.func.value, gast.Name) and value.func.value.id == "_rt"
+                and len(value.args) > 1 and isinstance(value.args[1], gast.Name)):
+            continue
+        kind, target = fsrc.resolve(value.args[1].id)
+        reason = known_failure(target) if kind in ("global", "closure") else None
+        if reason is not None and not getattr(stmt, "s2s_note", None):
+            stmt.s2s_note = f"{value.args[1].id} is traced at run time: {reason.text()}"
 
 
 def _function(fname, args, body):

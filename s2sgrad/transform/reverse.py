@@ -70,10 +70,6 @@ def _tape_pop():
     return call(gast.Attribute(value=name("_tape"), attr="pop", ctx=gast.Load()), [])
 
 
-def _names_in(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
-
-
 def _loads(node):
     return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)}
@@ -119,7 +115,6 @@ class ReverseBuilder:
         self.containers = set()
         self.tensors = set()
         self.xp = program.default_namespace(self.fsrc)
-        self.origin_line = None
 
     # -- helpers ---------------------------------------------------------------
 
@@ -179,6 +174,7 @@ class ReverseBuilder:
         body = prologue + body
         ret = self.norm.return_name
         self.ret = ret
+        liveness.annotate_live_after(body, {ret} if ret else set())
         fwd = self._fwd_block(body, _FwdCtx(set(self.params), set(self.params)))
         seed = self.d(ret) if ret else self.namer.fresh("d_result")
         state = {ret} if ret in self.active else set()
@@ -227,6 +223,10 @@ class ReverseBuilder:
                     for side in (n.left, n.right):
                         if isinstance(side, gast.Name):
                             self.tensors.add(side.id)
+                if isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name) \
+                        and attribute_primitive(n.attr) is None \
+                        and not isinstance(getattr(n, "ctx", None), gast.Store):
+                    self.containers.add(n.value.id)
         self.tensors -= self.containers
 
     def _name_discarded_pops(self, stmts):
@@ -261,33 +261,56 @@ class ReverseBuilder:
         return out
 
     def _check_aliasing(self, body):
-        """In-place writes must not reach another name for the same array."""
+        """In-place writes must not reach another name for the same array.
+
+        ``w = v[1:3]`` (or ``w = v``, ``w = v.T``) makes ``w`` share memory with
+        ``v``.  That is refused only where it would matter: a write through one
+        name that the other name is read after, a write into what aliases an
+        argument (the caller's array must not change), or a write through the
+        view itself.
+        """
         written = self._written_in_place(body)
         if not written:
             return
-        live_after_writes = None
-        for s in walk_stmts(body):
-            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+        order = _statement_order(body)
+
+        def after(a, b):    # may ``b`` run after ``a``?
+            (pa, la), (pb, lb) = order[id(a)], order[id(b)]
+            return pb > pa or bool(la & lb)
+
+        writes = {v: [st for st in walk_stmts(body) if isinstance(st, gast.Assign)
+                      and isinstance(st.targets[0], gast.Subscript)
+                      and isinstance(st.targets[0].value, gast.Name)
+                      and st.targets[0].value.id == v] for v in written}
+        reads = {}
+        for st in walk_stmts(body):
+            for n in gast.walk(st):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                    reads.setdefault(n.id, []).append(st)
+        for st in walk_stmts(body):
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)):
                 continue
-            target, value = s.targets[0].id, s.value
+            target, value = st.targets[0].id, st.value
             source = self._view_source(value)
             if source is None or source == target:
                 continue
-            if source in written or (target in written and source not in self.params):
-                if live_after_writes is None:
-                    live_after_writes = _live_after_writes(body)
-                if target not in written and target not in live_after_writes.get(source, ()):
-                    continue   # read only before any write through the other name
-                other = source if source in written else target
-                raise UnsupportedError(
-                    self.where(s), f"{to_text(s)}, which makes {target!r} share memory with "
-                    f"{source!r} while {other!r} is written in place",
-                    f"write {target} = {to_text(value)}.copy() so each name has its own array")
+            problem = None
             if target in written and source in self.params:
-                raise UnsupportedError(
-                    self.where(s), f"{to_text(s)}, which makes {target!r} another name for the "
-                    f"argument {source!r} before writing into it",
-                    f"write {target} = {source}.copy() (the caller's array must not change)")
+                problem = (f"makes {target!r} another name for the argument {source!r} before "
+                           f"writing into it", f"write {target} = {source}.copy() (the caller's "
+                           f"array must not change)")
+            elif target in written and any(after(w, r) for w in writes[target]
+                                           for r in reads.get(source, [])):
+                problem = (f"makes {target!r} share memory with {source!r}, and {source!r} is read "
+                           f"after {target!r} is written in place", None)
+            elif source in written and any(after(st, w) and after(w, r) for w in writes[source]
+                                           for r in reads.get(target, [])):
+                problem = (f"makes {target!r} share memory with {source!r}, and {target!r} is read "
+                           f"after {source!r} is written in place", None)
+            if problem:
+                advice = problem[1] or f"write {target} = {to_text(value)}.copy() so each name " \
+                                       f"has its own array"
+                raise UnsupportedError(self.where(st), f"{to_text(st)}, which {problem[0]}", advice)
 
     def _view_source(self, value):
         """The variable whose memory ``value`` may share, or ``None`` if it is fresh."""
@@ -438,6 +461,9 @@ class ReverseBuilder:
             nodes = list(gast.walk(s))
             inside = {id(n.value) for n in nodes if isinstance(n, gast.Subscript)
                       and isinstance(n.slice, gast.Constant) and isinstance(n.slice.value, str)}
+            methods = {id(n.func) for n in nodes if isinstance(n, gast.Call)}
+            inside |= {id(n.value) for n in nodes if isinstance(n, gast.Attribute)
+                       and attribute_primitive(n.attr) is None and id(n) not in methods}
             for n in nodes:
                 if isinstance(n, gast.Name) and n.id in candidates and id(n) not in inside \
                         and isinstance(n.ctx, gast.Load):
@@ -545,8 +571,13 @@ class ReverseBuilder:
                                            "derivative into an array that does not")
                 slot = self.new_slot(("item", t.value.id))
                 s.s2s_slots = [slot]
-                push = _tape_push(_rt_call("copy", copy.deepcopy(
-                    gast.Subscript(value=name(t.value.id), slice=t.slice, ctx=gast.Load()))))
+                if self._keyed(t):
+                    # A dict may not hold the key yet: save the item or its absence.
+                    saved = _rt_call("saved_item", name(t.value.id), index_value(t.slice))
+                else:
+                    saved = _rt_call("copy", copy.deepcopy(gast.Subscript(
+                        value=name(t.value.id), slice=t.slice, ctx=gast.Load())))
+                push = _tape_push(saved)
                 push.s2s_push = slot
                 return [push, s]
             if isinstance(t, gast.Attribute) and self.active_expr(s.value):
@@ -602,7 +633,10 @@ class ReverseBuilder:
         breaks = bool(body) and _is_break_check(body[-1])
         is_for = isinstance(s, gast.For)
         target = s.target.id if is_for else None
-        locals_ = self._loop_locals(body, target)
+        # A per-iteration variable also read after the loop is saved before each
+        # overwrite instead: its adjoint is re-zeroed at the end of each backward
+        # iteration, which needs the previous iteration's value (and its shape).
+        locals_ = self._loop_locals(body, target) - getattr(s, "s2s_live_after", set())
         s.s2s_locals = locals_
         # Values the loop overwrites as a whole: its variable and its per-iteration locals.
         outer = []
@@ -619,8 +653,10 @@ class ReverseBuilder:
         new_body = []
         main, check = (body[:-1], body[-1:]) if breaks else (body, [])
         new_body.extend(self._fwd_block(main, body_ctx))
+        recompute = self._recomputable(main, locals_, target)
+        s.s2s_recompute = recompute
         saves = []
-        for v in sorted(locals_):
+        for v in sorted(locals_ - {r.targets[0].id for r in recompute}):
             slot = self.new_slot(v)
             push = _tape_push(name(v))
             push.s2s_push = slot
@@ -636,6 +672,33 @@ class ReverseBuilder:
             out.append(gast.While(test=copy.deepcopy(s.test), body=new_body, orelse=[]))
         return out
 
+    def _recomputable(self, body, locals_, target):
+        """Per-iteration values the backward sweep can recompute by indexing, not save.
+
+        ``W_b = params[i]``, ``W = W_b[0]``, ``row = X[i]``: a single top-level
+        assignment of a subscript or attribute chain over the loop variable,
+        values the loop never changes, and earlier such values.  Recomputing a
+        view costs nothing and keeps the tape for values that need it.
+        """
+        assigned = liveness.maybe_assigned(body)
+        written = self._written_in_place(self.norm.node.body)
+        counts = {}
+        for st in walk_stmts(body):
+            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name):
+                counts[st.targets[0].id] = counts.get(st.targets[0].id, 0) + 1
+        out, ready = [], {target} if target else set()
+        for st in body:
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)):
+                continue
+            v = st.targets[0].id
+            if v not in locals_ or counts.get(v) != 1 or not _is_view_chain(st.value):
+                continue
+            reads = _loads(st.value)
+            if all(r in ready or r not in assigned for r in reads) and not (reads & written):
+                out.append(st)
+                ready.add(v)
+        return out
+
     def _loop_locals(self, body, target):
         """Variables each iteration assigns before reading: saved once per iteration."""
         main = body[:-1] if body and _is_break_check(body[-1]) else body
@@ -649,7 +712,7 @@ class ReverseBuilder:
 
     def _call_plan(self, value, callee, s):
         """Which parameters of the callee carry derivatives at this call."""
-        args = list(value.args)
+        args = self._dynamic_args(value, callee) if callee.kind == "dynamic" else list(value.args)
         kwargs = {kw.arg: kw.value for kw in value.keywords}
         if callee.kind == "dynamic":
             actives = tuple(k for k, a in enumerate(args)
@@ -664,6 +727,8 @@ class ReverseBuilder:
         params = job.param_names
         bound = {}
         leading = 1 if job.binds_receiver else 0
+        if leading and isinstance(callee.receiver, gast.Name):
+            bound[params[0]] = callee.receiver
         for k, a in enumerate(args):
             if k + leading >= len(params):
                 raise UnsupportedError(self.where(s), f"too many arguments to {callee.name}")
@@ -678,7 +743,14 @@ class ReverseBuilder:
         plan, active = self._call_plan(value, callee, s)
         if plan is None:
             func = copy.deepcopy(value.func)
-            args = gast.Tuple(elts=copy.deepcopy(value.args), ctx=gast.Load())
+            args = self._dynamic_args(value, callee)
+            if len(args) > len(value.args):
+                # A method of a value that carries derivatives: call the class's
+                # function with the object as its first argument.
+                func = gast.Attribute(value=call("type", [copy.deepcopy(args[0])]),
+                                      attr=value.func.attr, ctx=gast.Load())
+            s.s2s_dynamic_args = args
+            args = gast.Tuple(elts=copy.deepcopy(args), ctx=gast.Load())
             kwargs = gast.Dict(keys=[const(k.arg) for k in value.keywords],
                                values=[copy.deepcopy(k.value) for k in value.keywords])
             s.s2s_call = ("dynamic", active)
@@ -702,6 +774,14 @@ class ReverseBuilder:
     def _bwd_call_expr(self, s, spec, seed):
         """The backward sweep's call of a user function: the adjoints of its active parameters."""
         return call(spec.bwd_name, [name("_tape"), seed])
+
+    def _dynamic_args(self, value, callee):
+        """Arguments of a run-time call; an active receiver of a method becomes the first."""
+        receiver = callee.receiver
+        if isinstance(value.func, gast.Attribute) and isinstance(receiver, gast.Name) \
+                and receiver.id in self.active:
+            return [receiver] + list(value.args)
+        return list(value.args)
 
     def _receiver(self, callee, value):
         if callee.receiver is not None:
@@ -761,13 +841,12 @@ class ReverseBuilder:
         code = []
         restores = self._restores(s)
         if isinstance(value, gast.Call) and getattr(s, "s2s_call", None):
-            code.extend(self._bwd_call(s, v, state))
-            state.discard(v)
+            code.extend(self._bwd_call(s, v, state))    # consumes the adjoint of v
             return code + restores, state
         if isinstance(value, gast.Call):
             callee = callee_of(value, self.resolver)
-            if callee.kind == "container" and value.func.attr == "pop" \
-                    and isinstance(callee.receiver, gast.Name):
+            if callee.kind == "container" and isinstance(value.func, gast.Attribute) \
+                    and value.func.attr == "pop" and isinstance(callee.receiver, gast.Name):
                 return self._bwd_list_pop(s, v, callee.receiver.id, state, restores)
         if v not in self.active or v not in state:
             state.discard(v)
@@ -789,8 +868,12 @@ class ReverseBuilder:
     def _bwd_setitem(self, s, t, state):
         v = t.value.id
         slot = s.s2s_slots[0]
-        restore = assign(gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice),
-                                        ctx=gast.Store()), _tape_pop())
+        if self._keyed(t):
+            restore = gast.Expr(value=_rt_call("restore_item", name(v), index_value(t.slice),
+                                               _tape_pop()))
+        else:
+            restore = assign(gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice),
+                                            ctx=gast.Store()), _tape_pop())
         restore.s2s_restore = (slot, v)
         code = []
         if v not in self.active or v not in state:
@@ -813,6 +896,12 @@ class ReverseBuilder:
         code.extend(self._emit(contribs, state, borrowed=dv))
         code.append(zero)
         return code + [restore], state
+
+    def _keyed(self, target):
+        """True for ``d[key] = ...`` on a dict (a key that may not be there yet)."""
+        v = target.value.id
+        return isinstance(target.slice, gast.Constant) and isinstance(target.slice.value, str) \
+            or (v in self.containers and v not in self.tensors and not self._basic_index(target.slice))
 
     def _bwd_expr_stmt(self, s, state):
         c = s.value
@@ -858,13 +947,14 @@ class ReverseBuilder:
         if kind == "dynamic":
             active = s.s2s_call[1]
             cts = call(_rt("call_bwd"), [name("_tape"), seed])
-            args = s.value.args
+            args = s.s2s_dynamic_args
             targets = [args[k].id for k in active]
         else:
             spec, bound = s.s2s_call[1], s.s2s_call[2]
             cts = self._bwd_call_expr(s, spec, seed)
             targets = [bound[p].id for p in spec.active]
         if not targets:
+            state.discard(v)
             return [gast.Expr(value=cts)]
         code = []
         if len(targets) == 1 and kind != "dynamic":
@@ -872,6 +962,7 @@ class ReverseBuilder:
         elif len(set(targets)) == len(targets) and not (set(targets) & (state | self.owned)):
             # Every adjoint starts here: unpack straight into them.
             tup = gast.Tuple(elts=[store(self.d(t)) for t in targets], ctx=gast.Store())
+            state.discard(v)
             state.update(targets)
             return [gast.Assign(targets=[tup], value=cts, type_comment=None)]
         else:
@@ -879,7 +970,9 @@ class ReverseBuilder:
             tup = gast.Tuple(elts=[store(t) for t in temps], ctx=gast.Store())
             code.append(gast.Assign(targets=[tup], value=cts, type_comment=None))
             contribs = [_Contribution(t, None, name(tmp)) for t, tmp in zip(targets, temps)]
-        code.extend(self._emit(contribs, state))
+        # v = g(..., v, ...): the contribution to the argument v is the adjoint of v's old
+        # value, which starts afresh (the seed above was the adjoint of the new one)
+        code.extend(self._emit(contribs, state, target=v))
         return code
 
     def _bwd_if(self, s, state):
@@ -930,7 +1023,12 @@ class ReverseBuilder:
         for slot in reversed(getattr(s, "s2s_end_slots", [])):
             restores_end.append(self._restore(slot))
         self.tag(restores_end, getattr(s, "s2s_line", None))
-        body = restores_end + body
+        recomputed = []
+        for st in getattr(s, "s2s_recompute", []):
+            again = copy.deepcopy(st)
+            again.s2s_origin = (self.fsrc, getattr(st, "s2s_line", None))
+            recomputed.append(again)
+        body = recomputed + restores_end + body
         counter = getattr(s, "s2s_counter", None)
         if isinstance(s, gast.For):
             rng = copy.deepcopy(s.iter)
@@ -974,6 +1072,12 @@ class ReverseBuilder:
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
             if node.value.id in self.active:
                 contribs.append(_Contribution(node.value.id, copy.deepcopy(node.slice), g))
+            return
+        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) \
+                and attribute_primitive(node.attr) is None:
+            # An attribute of an object being differentiated: its adjoint is a dict by name.
+            if node.value.id in self.active:
+                contribs.append(_Contribution(node.value.id, const(node.attr), g))
             return
         if isinstance(node, (gast.Tuple, gast.List)):
             g = self._bind(g, pre, "d_parts")
@@ -1190,18 +1294,6 @@ class _FwdCtx:
         return _FwdCtx(self.maybe, self.definite)
 
 
-def _live_after_writes(body):
-    """``{array: variables live after some in-place write into it}``."""
-    out = {}
-
-    def visit(s, live_after):
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
-                and isinstance(s.targets[0].value, gast.Name):
-            out.setdefault(s.targets[0].value.id, set()).update(live_after)
-    liveness.live_in(body, set(), visit)
-    return out
-
-
 def same_shape_params(fsrc):
     """``{param: param of the same shape}`` declared by generated code (``t_x`` has ``x``'s shape)."""
     return dict(getattr(fsrc.fn, "__s2sgrad_same_shape__", None) or {})
@@ -1217,6 +1309,34 @@ def index_value(index):
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
     return copy.deepcopy(index)
+
+
+def _statement_order(body):
+    """``id(statement) -> (position in program order, ids of the loops around it)``."""
+    order = {}
+
+    def visit(stmts, loops):
+        for st in stmts:
+            order[id(st)] = (len(order), loops)
+            if isinstance(st, (gast.For, gast.While)):
+                visit(st.body, loops | {id(st)})
+            elif isinstance(st, gast.If):
+                visit(st.body, loops)
+                visit(st.orelse, loops)
+    visit(body, frozenset())
+    return order
+
+
+def _is_view_chain(node):
+    """``a[i]``, ``a.b``, ``a[i][0]``: indexing and attribute reads of a name."""
+    if isinstance(node, gast.Name):
+        return False
+    while isinstance(node, (gast.Subscript, gast.Attribute)):
+        if isinstance(node, gast.Subscript) and any(
+                isinstance(n, gast.Call) for n in gast.walk(node.slice)):
+            return False
+        node = node.value
+    return isinstance(node, gast.Name)
 
 
 def _is_break_check(s):

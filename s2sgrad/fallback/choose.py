@@ -1,0 +1,546 @@
+"""When s2sgrad falls back to tracing, why, and saying so.
+
+The ``fallback=`` option of the differential operators is a *policy*:
+
+- ``"auto"`` (the default): transform the source where that works, trace where it
+  cannot (no source, an unsupported construct), and say so once per function
+  with a ``FallbackWarning`` naming the function, its file and line and the
+  construct;
+- ``"never"``: raise the error that made transformation impossible;
+- ``"always"``: trace the whole function (useful for checking generated code).
+
+The fallback is chosen per function: for the whole of ``f`` (``build`` below,
+called by ``api``), or for one callee while the rest of ``f`` stays generated
+code (mixed mode: ``frontend.resolve`` classifies an untransformable callee as a
+dynamic call, ``transform.calls`` turns a callee whose transformation failed
+into two stubs, and both reach ``dynamic.call_fwd``, which traces it).  The
+policy in force is a context variable, so run-time decisions in generated code
+follow the operator that is running.
+
+``build(fn, wrt, policy, compile)`` is the hook for every operator: it returns
+an object called as ``obj(args, kwargs)`` whatever the route (generated code,
+the rule of a bare primitive, a trace, a ``functools.partial`` around any of
+those).  Reverse mode returns ``(value, *gradients)``; forward mode
+(``mode="fwd"``, for ``s2sgrad.jvp`` and friends) returns
+``(value, tangent_out)`` from ``obj(args, kwargs, tangents)``.
+"""
+
+import contextlib
+import contextvars
+import functools
+import inspect
+import linecache
+import os
+import re
+import sys
+import types
+import warnings
+import weakref
+
+from .. import runtime as rt
+from ..errors import NonDifferentiableError, SourceError, UnsupportedError
+
+__all__ = ["POLICIES", "policy", "current", "build", "why_not", "untransformable", "Reason",
+           "fallback", "record_failure", "known_failure", "call_site", "is_derivative",
+           "is_traced_derivative",
+           "DERIVATIVE_MARK"]
+
+POLICIES = ("auto", "never", "always")
+
+# How many traces are running their function now: generated code checks its arguments for
+# boxes (and runs a traced copy of itself) only while this is not zero.  This module is
+# imported with ``s2sgrad``; like ``cache`` it must not import the compiler or the rules.
+RUNNING = [0]
+_POLICY = contextvars.ContextVar("s2sgrad_fallback", default="auto")
+
+# Wrappers made by the differential operators carry this attribute: (operator, fn, wrt).
+DERIVATIVE_MARK = "__s2sgrad_derivative__"
+
+# Errors that mean "the source transformation cannot handle this function".
+TRANSFORM_ERRORS = (SourceError, UnsupportedError)
+
+
+def check_policy(value):
+    if value not in POLICIES:
+        raise ValueError(f"fallback={value!r}; use one of {', '.join(map(repr, POLICIES))}")
+    return value
+
+
+def current():
+    """The fallback policy in force (``"auto"`` outside any operator)."""
+    return _POLICY.get()
+
+
+def set_policy(value):
+    """Put ``value`` in force; returns the token ``reset_policy`` takes (cheaper than ``policy``)."""
+    return _POLICY.set(value)
+
+
+def reset_policy(token):
+    _POLICY.reset(token)
+
+
+@contextlib.contextmanager
+def policy(value):
+    token = _POLICY.set(check_policy(value))
+    try:
+        yield
+    finally:
+        _POLICY.reset(token)
+
+
+# ---------------------------------------------------------------------------
+# Why a function cannot be transformed
+# ---------------------------------------------------------------------------
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_GENERATED = "<s2sgrad:"
+
+
+def _display(filename):
+    from ..frontend.source import display_path
+    return display_path(filename)
+
+
+def definition_site(fn):
+    """``file:line`` of a function's definition, or a description when it has none."""
+    target = inspect.unwrap(fn) if callable(fn) else fn
+    target = getattr(target, "__func__", target)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        call = getattr(type(fn), "__call__", None)
+        code = getattr(call, "__code__", None)
+    if code is None:
+        return "built-in"
+    return f"{_display(code.co_filename)}:{code.co_firstlineno}"
+
+
+def describe(fn):
+    """How to name a callable in a message."""
+    if isinstance(fn, functools.partial):
+        return f"functools.partial({describe(fn.func)}, ...)"
+    mark = getattr(fn, DERIVATIVE_MARK, None)
+    if mark is not None:
+        return f"{mark[0]}({describe(mark[1])})"
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    if name is None:
+        if isinstance(getattr(type(fn), "__call__", None), types.FunctionType):
+            return f"{type(fn).__qualname__}.__call__"      # a callable object
+        return repr(fn)
+    mod = getattr(fn, "__module__", None)
+    if isinstance(fn, (types.BuiltinFunctionType, types.BuiltinMethodType)) or (
+            not hasattr(fn, "__code__") and not hasattr(fn, "__func__") and mod):
+        if mod and mod.startswith("_") and mod.lstrip("_") in sys.modules:
+            mod = mod.lstrip("_")           # _operator.mul is operator.mul
+        return f"{mod}.{name}" if mod and mod != "builtins" else name
+    return name
+
+
+class Reason:
+    """Why the source transformation cannot handle one function."""
+
+    def __init__(self, fn, construct, where=None, advice="", error=None):
+        self.name = describe(fn)
+        self.defined = definition_site(fn)
+        self.construct = construct      # "a try statement", "no source code", ...
+        self.where = where              # file:line of the construct, when it has one
+        self.advice = advice
+        self.error = error              # the transformer's exception
+
+    @classmethod
+    def from_error(cls, fn, exc):
+        if isinstance(exc, UnsupportedError):
+            return cls(fn, exc.construct, exc.where, exc.advice, exc)
+        return cls(fn, _source_construct(fn, exc), None, "", exc)
+
+    def text(self):
+        return f"{self.construct} ({self.where})" if self.where else self.construct
+
+    def __repr__(self):
+        return f"<Reason {self.name}: {self.text()}>"
+
+
+def _source_construct(fn, exc):
+    target = getattr(fn, "__func__", fn)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        if isinstance(fn, (types.BuiltinFunctionType, types.BuiltinMethodType, type(len))) \
+                or not isinstance(fn, types.FunctionType):
+            return "it is a built-in or C-extension callable, with no Python source"
+    text = str(exc)
+    if "not available" in text:
+        return ("its source is not available (it was made by exec or eval, or typed at an "
+                "interactive prompt)")
+    if "which lambda" in text:
+        return "several lambdas on its line could be the one differentiated"
+    if "running function" in text:
+        return "its source file was edited since it was loaded"
+    return f"its source cannot be read ({text})"
+
+
+_WHY = weakref.WeakKeyDictionary()   # function -> Reason or None (transformable)
+_IN_PROGRESS = object()
+
+
+def why_not(fn):
+    """The Reason a Python function cannot be transformed, or ``None`` when it can.
+
+    Only what the front end checks (source, parsing, normalization) is decided
+    here, once per function; errors found while generating its adjoint are
+    recorded by ``record_failure``.
+    """
+    try:
+        if fn in _WHY:
+            hit = _WHY[fn]
+            return None if hit is _IN_PROGRESS else hit
+    except TypeError:      # not weakly referenceable: decide afresh
+        pass
+    from ..frontend.normalize import normalize
+    from ..frontend.source import FunctionSource
+    _remember(fn, _IN_PROGRESS)            # recursion: a function calling itself
+    reason = None
+    token = _POLICY.set("auto")            # deeper callees are classified, never raised
+    try:
+        normalize(FunctionSource.of(fn))
+    except TRANSFORM_ERRORS as exc:
+        reason = Reason.from_error(fn, exc)
+    finally:
+        _POLICY.reset(token)
+    _remember(fn, reason)
+    return reason
+
+
+def _remember(fn, value):
+    try:
+        _WHY[fn] = value
+    except TypeError:
+        pass
+
+
+def record_failure(fn, exc):
+    """Remember that generating ``fn``'s adjoint failed; returns the Reason."""
+    reason = Reason.from_error(fn, exc)
+    _remember(fn, reason)
+    return reason
+
+
+def known_failure(fn):
+    try:
+        hit = _WHY.get(fn)
+    except TypeError:
+        return None
+    return None if hit is _IN_PROGRESS else hit
+
+
+def untransformable(fn):
+    """For the resolver: the Reason a user callee must be called through the fallback.
+
+    ``None`` means transform it as usual.  A generator function is never
+    traced on its own (its values are produced after the call returns), so it
+    stays a user function and its caller falls back as a whole.  Under
+    ``fallback="never"`` the callee's error is raised here.
+    """
+    if inspect.isgeneratorfunction(fn):
+        return None
+    reason = why_not(fn)
+    if reason is not None and current() == "never":
+        raise reason.error
+    return reason
+
+
+def is_derivative(fn):
+    return getattr(fn, DERIVATIVE_MARK, None) is not None
+
+
+def is_traced_derivative(fn):
+    """A derivative made by s2sgrad with no generated source to transform (``operators.mark``
+    gives the others one): its own derivative is taken by tracing."""
+    return is_derivative(fn) and getattr(fn, "__s2sgrad__", None) is None
+
+
+# ---------------------------------------------------------------------------
+# Saying so
+# ---------------------------------------------------------------------------
+
+_WARNED = set()
+
+
+def _warn_key(fn):
+    mark = getattr(fn, DERIVATIVE_MARK, None)
+    if mark is not None:             # every derivative wrapper shares one code object
+        return ("derivative", mark[0], _warn_key(mark[1]))
+    target = getattr(fn, "__func__", fn)
+    code = getattr(target, "__code__", None)
+    if code is not None:
+        return code
+    try:
+        hash(fn)
+        return fn
+    except TypeError:
+        return id(fn)
+
+
+def fallback(fn, reason, site=None):
+    """The fallback was chosen for ``fn``: warn once (``"auto"``) or raise (``"never"``).
+
+    ``site`` is the ``file:line`` of the call, or a function that finds it (only
+    called when there is something to say).
+    """
+    never = _POLICY.get() == "never"
+    if not never and _warn_key(fn) in _WARNED:
+        return
+    if callable(site):
+        site = site()
+    if never:
+        exc = reason.error
+        if exc is None:
+            exc = UnsupportedError(site or reason.defined, f"{reason.name}: {reason.text()}",
+                                   "it can only be differentiated by tracing; "
+                                   "use fallback='auto'")
+        raise exc
+    _WARNED.add(_warn_key(fn))
+    from . import FallbackWarning
+    called = f", called at {site}" if site else ""
+    advice = f" To have it transformed: {reason.advice}." if reason.advice else ""
+    msg = (f"s2sgrad traces {reason.name} ({reason.defined}{called}) at run time instead of "
+           f"transforming its source: {reason.text()}. The derivative is the same, computed "
+           f"more slowly; fallback='never' makes this an error.{advice}")
+    warnings.warn(msg, FallbackWarning, stacklevel=_user_stacklevel())
+
+
+def _user_stacklevel():
+    """The ``stacklevel`` that points ``warnings.warn`` at the user's code."""
+    f = sys._getframe(2)        # the caller of fallback(): stacklevel 2 from fallback()
+    level = 2
+    while f is not None:
+        name = f.f_code.co_filename
+        if not (name.startswith(_GENERATED) or os.path.abspath(name).startswith(_PKG_DIR)
+                or name.startswith("<frozen")):
+            return level
+        f = f.f_back
+        level += 1
+    return 2
+
+
+_CITATION = re.compile(r"^\s*#\s*(\S+:\d+)")
+
+
+def cited_line(frame):
+    """The user's ``file:line`` a frame of generated code is running, from its citations."""
+    lines = linecache.getlines(frame.f_code.co_filename)
+    for k in range(min(frame.f_lineno, len(lines)) - 1, -1, -1):
+        m = _CITATION.match(lines[k])
+        if m:
+            return m.group(1)
+        if lines[k].startswith("def "):
+            return None
+    return None
+
+
+def call_site():
+    """``file:line`` of the user's line that made the current dynamic call.
+
+    Generated code cites the user's line above each block, so the innermost
+    generated frame tells it; otherwise the innermost frame outside s2sgrad.
+    """
+    f = sys._getframe(1)
+    while f is not None:
+        name = f.f_code.co_filename
+        if name.startswith(_GENERATED):
+            cited = cited_line(f)
+            if cited is not None:
+                return cited
+            f = f.f_back            # a stub without citations: its caller's line, then
+            continue
+        if not os.path.abspath(name).startswith(_PKG_DIR) and not name.startswith("<frozen"):
+            return f"{_display(name)}:{f.f_lineno}"
+        f = f.f_back
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Choosing the route of one operator
+# ---------------------------------------------------------------------------
+
+def _signature(fn):
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
+def _has_box(x):
+    from .tracer import _has_box as has
+    return has(x)
+
+
+class Traced:
+    """A whole function differentiated by the tracing fallback."""
+
+    route = "traced"
+
+    def __init__(self, fn, wrt, reason=None, mode="rev"):
+        self.fn = fn
+        self.wrt = wrt
+        self.mode = mode
+        self.reason = reason
+        self.signature = _signature(fn)
+        why = f": {reason.text()}" if reason is not None else " (fallback='always')"
+        self.source = (f"# s2sgrad traces {describe(fn)} ({definition_site(fn)}) at run time "
+                       f"instead of generating code{why}.\n")
+
+    def __call__(self, args, kwargs, seed=None):
+        from .api import trace_jvp, trace_vjp
+        if self.mode == "fwd":
+            return trace_jvp(self.fn, tuple(args), dict(kwargs), self.wrt, seed)
+        value, backward = trace_vjp(self.fn, tuple(args), dict(kwargs), self.wrt)
+        return (value,) + tuple(backward(rt.seed(seed, value)))
+
+
+class ByRule:
+    """A bare primitive (``grad(np.tanh)``, a custom function): its own rules, no tracing."""
+
+    route = "rule"
+
+    def __init__(self, fn, wrt, prim, namespace, mode="rev"):
+        self.fn = fn
+        self.wrt = wrt
+        self.mode = mode
+        self.prim = prim
+        self.namespace = namespace
+        self.signature = prim.signature
+        positional = [p for p, v in prim.signature.parameters.items()
+                      if v.kind in (v.POSITIONAL_ONLY, v.POSITIONAL_OR_KEYWORD)]
+        rules = prim.jvp if mode == "fwd" else prim.vjp
+        self.params = []
+        for w in wrt:
+            if w >= len(positional):
+                raise IndexError(f"wrt={w}, but {describe(fn)} has {len(positional)} "
+                                 f"positional parameters")
+            if positional[w] not in rules:
+                raise NonDifferentiableError(
+                    f"{describe(fn)} has no {'forward' if mode == 'fwd' else 'reverse'} "
+                    f"derivative rule for its parameter {positional[w]!r}")
+            self.params.append(positional[w])
+        self.source = (f"# {describe(fn)} is a primitive: its derivative is its rule "
+                       f"({prim.qualname}), applied directly.\n")
+
+    def __call__(self, args, kwargs, seed=None):
+        if _has_box((args, kwargs)):       # inside a trace: let it record the primitive
+            return Traced(self.fn, self.wrt, mode=self.mode)(args, kwargs, seed)
+        import numpy
+        from ..rules import registry
+        xp = self.namespace if self.namespace is not None else numpy
+        value = self.fn(*args, **kwargs)
+        bound = self.prim.bind(tuple(args), dict(kwargs))
+        if self.mode == "fwd":
+            out = None
+            for p, t in zip(self.params, seed):
+                c = registry.apply_rule(self.prim, self.prim.jvp[p], xp, t, value, bound)
+                out = c if out is None else out + c
+            return value, (rt.zeros_like(value) if out is None else out)
+        g = rt.seed(seed, value)
+        return (value,) + tuple(registry.apply_rule(self.prim, self.prim.vjp[p], xp, g, value,
+                                                    bound) for p in self.params)
+
+
+class Partial:
+    """``functools.partial(f, *a, **k)``: the route of ``f`` with the fixed arguments bound."""
+
+    route = "partial"
+
+    def __init__(self, partial, inner, wrt):
+        self.partial = partial
+        self.inner = inner
+        self.wrt = wrt
+        self.mode = getattr(inner, "mode", "rev")
+        self.signature = _signature(partial)
+        self.source = inner.source
+
+    def __call__(self, args, kwargs, seed=None):
+        p = self.partial
+        args, kwargs = p.args + tuple(args), {**p.keywords, **kwargs}
+        if self.mode == "fwd":
+            return self.inner(args, kwargs, seed)
+        if seed is None:
+            return self.inner(args, kwargs)
+        return call_with_seed(self.inner, args, kwargs, seed)
+
+
+def build(fn, wrt, policy_value, compile, recurse=None, mode="rev"):
+    """The route that differentiates ``fn`` with respect to positions ``wrt``.
+
+    ``compile(fn, wrt)`` builds the generated-code route (``api.Compiled`` in
+    reverse mode) and raises when the source cannot be transformed;
+    ``recurse(fn, wrt)`` builds (and caches) the route of the function inside a
+    ``functools.partial``.  The fallback is taken, warned about or refused
+    according to ``policy_value``.
+    """
+    check_policy(policy_value)
+    recurse = recurse or (lambda f, w: build(f, w, policy_value, compile, None, mode))
+    if isinstance(fn, functools.partial):
+        shift = len(fn.args)
+        return Partial(fn, recurse(fn.func, tuple(w + shift for w in wrt)), wrt)
+    with policy(policy_value):
+        if policy_value == "always":
+            return Traced(fn, wrt, mode=mode)
+        if not _user_function(fn):      # (the rules are not loaded for the user's functions)
+            from ..rules import registry
+            hit = registry.lookup(fn)
+            if hit is not None and not hit[0].nondiff and hit[0].signature is not None:
+                return ByRule(fn, wrt, hit[0], hit[1], mode)
+        if is_traced_derivative(fn):
+            reason = Reason(fn, "it is a derivative made by s2sgrad, whose own derivative is "
+                                "taken by tracing through its generated code")
+        else:
+            target = fn
+            if not isinstance(fn, (types.FunctionType, types.MethodType)) and isinstance(
+                    getattr(type(fn), "__call__", None), types.FunctionType):
+                target = fn.__call__        # a callable object: its __call__, bound
+            try:
+                return compile(target, wrt)
+            except TRANSFORM_ERRORS as exc:
+                if policy_value == "never" or inspect.isgeneratorfunction(
+                        getattr(target, "__func__", target)):
+                    raise       # a generator returns no value a trace could differentiate
+                reason = Reason.from_error(fn, exc)
+        fallback(fn, reason)
+        return Traced(fn, wrt, reason, mode)
+
+
+_LIBRARIES = {"numpy", "scipy", "cupy", "cupyx", "jax", "array_api_strict", "autograd",
+              "s2sgrad", "builtins", "math", "cmath", "operator", "functools"}
+
+
+def _user_function(fn):
+    """A Python function (or bound method) of the user's own code, not of a library."""
+    f = fn.__func__ if isinstance(fn, types.MethodType) else fn
+    if not isinstance(f, types.FunctionType) or is_derivative(f):
+        return False
+    return (getattr(f, "__module__", None) or "").split(".")[0] not in _LIBRARIES
+
+
+def call_with_seed(route, args, kwargs, seed):
+    """Run a reverse route with cotangent ``seed`` for the output (a vector-Jacobian product)."""
+    if getattr(route, "route", None) in ("traced", "rule", "partial"):
+        return route(args, kwargs, seed)
+    entry = route.entry
+    seed_name = list(inspect.signature(entry).parameters)[-1]
+    return route(args, {**kwargs, seed_name: seed})
+
+
+def match(d, x):
+    """``runtime.match`` (a derivative given the structure and type of ``x``), box-aware."""
+    if RUNNING[0] and (_has_box(d) or _has_box(x)):
+        from .api import _match
+        return _match(d, x)
+    return rt.match(d, x)
+
+
+def entry_for(entry, args, kwargs):
+    """Generated ``entry``, or its traced copy when called on a trace's values (higher order)."""
+    if RUNNING[0] and (_has_box(args) or _has_box(kwargs)):
+        from .nested import traced
+        return traced(entry)
+    return entry
+
