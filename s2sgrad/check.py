@@ -197,7 +197,8 @@ class _Level:
                 return None
             full = _substitute(args, wrt, xs)
             tangent = v[0] if len(wrt) == 1 else tuple(v)
-            return s2sgrad.jvp(f, wrt[0] if len(wrt) == 1 else wrt)(*full, tangent)[1]
+            return s2sgrad.jvp(f, wrt[0] if len(wrt) == 1 else wrt,
+                               fallback=fallback)(*full, tangent)[1]
         from .fallback import trace_jvp
         return trace_jvp(lambda *a: self.fn(a), xs, {}, tuple(range(len(xs))), tuple(v))[1]
 

@@ -292,8 +292,8 @@ def _jvp_adapter(program, spec):
 # Argument checks and tangent structure
 # ---------------------------------------------------------------------------
 
-def _bind_args(fn, args, kwargs, wrt):
-    sig = inspect.signature(fn)
+def _bind_args(fn, args, kwargs, wrt, sig=None):
+    sig = sig if sig is not None else inspect.signature(fn)
     try:
         sig.bind(*args, **kwargs)
     except TypeError as exc:
@@ -327,16 +327,21 @@ def _is_scalar(x):
 # The operators
 # ---------------------------------------------------------------------------
 
-def jvp(fn, wrt=0, *, emit=False):
+def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
     """Forward mode: ``jvp(f, wrt)(*args, tangent) -> (value, tangent of the value)``.
 
     ``tangent`` has the structure of argument ``wrt`` (a tuple of tangents
     when ``wrt`` is a tuple).  The generated code runs ``f``'s control flow
     once, each line followed by its tangent line; ``emit=True`` returns it.
+    ``fallback`` is as for ``grad``: where ``f``'s source cannot be
+    transformed, ``"auto"`` traces it in forward mode (saying so), ``"never"``
+    raises, ``"always"`` traces it anyway.
     """
+    from .fallback import choose
     wrt_t, single = _normalize_wrt(wrt)
+    choose.check_policy(fallback)
     if emit:
-        return _forward_module(fn, wrt_t, "jvp")[0].source
+        return _jvp_route(fn, wrt_t, fallback).source
 
     @functools.wraps(fn)
     def jvp_fn(*args, **kwargs):
@@ -344,18 +349,46 @@ def jvp(fn, wrt=0, *, emit=False):
             raise TypeError(f"{getattr(fn, '__qualname__', fn)}: jvp needs the arguments and a "
                             f"tangent")
         *args, tangent = args
-        module, spec, _ = _forward_module(fn, wrt_t, "jvp")
-        _bind_args(fn, args, kwargs, wrt_t)
+        route = _jvp_route(fn, wrt_t, fallback)
+        _bind_args(fn, args, kwargs, wrt_t, route.signature)
         tangents = (tangent,) if single else tuple(tangent)
         if len(tangents) != len(wrt_t):
-            raise ValueError(f"jvp of {fn.__qualname__} with respect to {wrt_t} needs "
+            raise ValueError(f"jvp of {choose.describe(fn)} with respect to {wrt_t} needs "
                              f"{len(wrt_t)} tangents, got {len(tangents)}")
-        kw = dict(kwargs)
-        for p, t in zip(spec.active, tangents):
-            kw[spec.tangent_names[p]] = t
-        value, t_out = module[spec.jvp_name](*_lead(fn), *args, **kw)
+        with choose.policy(fallback):
+            value, t_out = route(args, kwargs, tangents)
         return value, _match_out(t_out, value)
-    return mark(jvp_fn, "jvp", lambda: _source(*_forward_module(fn, wrt_t, "jvp")))
+    return mark(jvp_fn, "jvp", lambda: _source(*_forward_module(fn, wrt_t, "jvp")), fn, wrt_t)
+
+
+class _ForwardRoute:
+    """Generated tangent code as a route of ``fallback.choose``: ``(args, kwargs, tangents)``."""
+
+    route = "generated"
+    mode = "fwd"
+
+    def __init__(self, fn, wrt):
+        module, self.spec, _ = _forward_module(fn, wrt, "jvp")
+        self.entry = module[self.spec.jvp_name]
+        self.source = module.source
+        self.signature = inspect.signature(fn)
+        self.lead = _lead(fn)
+
+    def __call__(self, args, kwargs, tangents):
+        from .fallback import choose
+        kw = dict(kwargs)
+        for p, t in zip(self.spec.active, tangents):
+            kw[self.spec.tangent_names[p]] = t
+        entry = choose.entry_for(self.entry, args, kwargs)   # a traced copy inside a trace
+        return entry(*self.lead, *args, **kw)
+
+
+def _jvp_route(fn, wrt, fallback):
+    """Generated tangent code where ``fn`` can be transformed, else a primitive's rule or a trace."""
+    def make():
+        from .fallback import choose
+        return choose.build(fn, wrt, fallback, _ForwardRoute, mode="fwd")
+    return _cached(("jvp_route", fn, wrt, fallback), make)
 
 
 def _source(module, spec, target):

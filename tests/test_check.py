@@ -122,7 +122,7 @@ def test_large_arguments_are_checked_along_a_random_direction():
 
 
 def test_forward_mode_through_s2sgrad_jvp_when_it_exists(monkeypatch):
-    def jvp(f, wrt=0, scale=1.0):        # the signature forward mode will have
+    def jvp(f, wrt=0, scale=1.0, fallback="auto"):   # s2sgrad.jvp's signature (and a scale)
         wrt_t = (wrt,) if isinstance(wrt, int) else tuple(wrt)
 
         def run(*args):
@@ -137,7 +137,7 @@ def test_forward_mode_through_s2sgrad_jvp_when_it_exists(monkeypatch):
     report = s2sgrad.check_grads(rnn, (0, 1), h, 0.8, 2)
     assert report.skipped == []
     assert report.checked[:2] == ["fwd", "fwd of fwd"] and "rev of fwd" in report.checked
-    monkeypatch.setattr(s2sgrad, "jvp", lambda f, wrt=0: jvp(f, wrt, scale=1.01))
+    monkeypatch.setattr(s2sgrad, "jvp", lambda f, wrt=0, fallback="auto": jvp(f, wrt, scale=1.01))
     with pytest.raises(GradientCheckError) as info:
         s2sgrad.check_grads(rnn, 0, h, 0.8, 2, modes=("fwd",), order=1)
     assert "fwd (order 1): Jacobian-vector product" in str(info.value)

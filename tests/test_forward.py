@@ -502,3 +502,19 @@ def test_slices_of_expressions_in_both_modes():
         return np.sum((x * 2.0)[1:] ** 2) + np.sum(np.sin(x)[:-2] * (x + 1.0)[2:])
     check_jvp(f, x)
     check_grad(f, x)   # slice(1, None), not slice(1): the adjoint of x[1:] of an expression
+
+
+def test_functions_without_transformable_source_are_traced_in_forward_mode():
+    def guarded(x):
+        try:
+            return np.sin(x) * x
+        except ValueError:
+            return x
+
+    with pytest.warns(s2sgrad.FallbackWarning, match="a try statement"):
+        value, tangent = s2sgrad.jvp(guarded)(0.4, 2.0)
+    assert tangent == pytest.approx(2.0 * (np.cos(0.4) * 0.4 + np.sin(0.4)))
+    with pytest.raises(s2sgrad.UnsupportedError, match="try statement"):
+        s2sgrad.jvp(guarded, fallback="never")(0.4, 2.0)
+    value, tangent = s2sgrad.jvp(np.tanh)(0.3, 1.0)   # a primitive: its rule
+    assert tangent == pytest.approx(1.0 - np.tanh(0.3) ** 2)
