@@ -14,6 +14,8 @@ Needs the ``examples`` extra for the data and the plot:
 ``pip install 's2sgrad[examples]'``.
 """
 
+__all__ = ["loss"]  # what `s2sgrad gen` differentiates; main, plotting and data loading are not
+
 import argparse
 import os
 import time

@@ -19,6 +19,8 @@ Writes ``optical_network_loss.png`` and ``optical_network_image.png`` to
 ``examples`` extra: ``pip install 's2sgrad[examples]'``.
 """
 
+__all__ = ["loss"]  # what `s2sgrad gen` differentiates; main, plotting and data loading are not
+
 import argparse
 import os
 import time

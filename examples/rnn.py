@@ -17,6 +17,8 @@ Writes ``rnn_loss.png`` to ``--out`` (default: the current directory).
 Plotting needs matplotlib: ``pip install 's2sgrad[examples]'``.
 """
 
+__all__ = ["loss"]  # what `s2sgrad gen` differentiates; main, plotting and data loading are not
+
 import argparse
 import os
 import time

@@ -19,6 +19,8 @@ Writes ``rosenbrock_paths.png`` to ``--out`` (default: the current directory).
 Plotting needs matplotlib: ``pip install 's2sgrad[examples]'``.
 """
 
+__all__ = ["rosenbrock"]  # what `s2sgrad gen` differentiates; main, plotting and data loading are not
+
 import argparse
 import os
 import time
