@@ -54,7 +54,6 @@ def grad_loss(params, x, targets, l2=0.0001, d_result=None):
         layer = params[i]
         # digits_mlp.py:59  penalty = penalty + np.sum(layer["W"] ** 2)
         d_penalty_sum = d_penalty
-        d_penalty = d_penalty
         x_1 = layer['W']
         d_layer = _rt.zeros_like(layer)
         d_layer['W'] += np.broadcast_to(d_penalty_sum, _rt.shape(layer['W'])) * 2 * x_1
@@ -150,6 +149,5 @@ def log_softmax_bwd(_tape, d_result):
     # digits_mlp.py:41  z = z - np.max(z, axis=1, keepdims=True)
     z = _tape.pop()
     d_z_max = _rt.unbroadcast(-d_z, z_max)
-    d_z = d_z
     d_z = d_z + _rt.max_vjp(d_z_max, z_max, z, 1, True)
     return d_z

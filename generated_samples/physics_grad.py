@@ -147,10 +147,8 @@ def simulate_bwd(_tape, d_result):
             path.pop()
         # physics.py:73  y = y + dt * vy
         d_vy = d_vy + _rt.unbroadcast(_rt.unbroadcast(d_y, dt * vy) * dt, vy)
-        d_y = d_y
         # physics.py:72  x = x + dt * vx
         d_vx = d_vx + _rt.unbroadcast(_rt.unbroadcast(d_x, dt * vx) * dt, vx)
-        d_x = d_x
         # physics.py:71  x_prev, y_prev = x, y
         d_y = d_y + d_y_prev
         y_prev = _tape.pop()
@@ -166,7 +164,6 @@ def simulate_bwd(_tape, d_result):
         d_multiply_2 = _rt.unbroadcast(-d_vx, dt * DRAG * airspeed * rel_vx)
         d_airspeed = d_airspeed + _rt.unbroadcast(_rt.unbroadcast(d_multiply_2 * rel_vx, dt * DRAG * airspeed) * (dt * DRAG), airspeed)
         d_rel_vx = _rt.unbroadcast(d_multiply_2 * (dt * DRAG * airspeed), rel_vx)
-        d_vx = d_vx
         # physics.py:68  airspeed = np.sqrt(rel_vx ** 2 + vy ** 2)
         d_add = d_airspeed * (0.5 / airspeed)
         d_rel_vx = d_rel_vx + _rt.unbroadcast(d_add, rel_vx) * 2 * rel_vx

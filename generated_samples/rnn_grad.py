@@ -62,7 +62,6 @@ def grad_loss(params, inputs, targets, d_result=None):
         h_log_p = _tape.pop()
         # rnn.py:62  total = total - np.sum(log_p * targets[t])
         d_total_sum = -d_total
-        d_total = d_total
         d_log_p = _rt.unbroadcast(np.broadcast_to(d_total_sum, _rt.shape(log_p * targets[t])) * targets[t], log_p)
         # rnn.py:61  h, log_p = step(params, h, inputs[t])
         d_h_log_p = _rt.zeros_like(h_log_p)
@@ -112,7 +111,6 @@ def step_bwd(_tape, d_result):
     # rnn.py:47  logits = logits - np.max(logits, axis=1, keepdims=True)
     logits = _tape.pop()
     d_logits_max = _rt.unbroadcast(-d_logits, logits_max)
-    d_logits = d_logits
     d_logits = d_logits + _rt.max_vjp(d_logits_max, logits_max, logits, 1, True)
     # rnn.py:46  logits = h @ params["W_hy"] + params["b_y"]
     d_logits_matmul = _rt.unbroadcast(d_logits, logits_matmul)

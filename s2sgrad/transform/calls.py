@@ -282,7 +282,13 @@ class Program:
         return out
 
     def _combined(self, spec, builder, fwd, bwd, seed, grads, ret, args):
-        fwd, bwd = prune(fwd, bwd, set(grads) | ({ret} if ret else set()))
+        fwd, bwd = prune(fwd, bwd, set(grads))
+        if ret and _restores(bwd, ret):
+            # The backward sweep puts back earlier values of the returned variable:
+            # keep the value the function returns before it starts.
+            value = builder.namer.fresh(ret + "_value")
+            fwd = fwd + [assign(value, name(ret))]
+            ret = value
         body = self._none_inits(builder, fwd) + fwd
         start = assign(seed, call(gast.Attribute(value=name("_rt"), attr="seed", ctx=gast.Load()),
                                   [name(seed), name(ret) if ret else const(None)]))
@@ -391,6 +397,12 @@ def _function(fname, args, body):
     fdef = gast.FunctionDef(name=fname, args=args, body=body or [gast.Pass()],
                             decorator_list=[], returns=None, type_comment=None, type_params=[])
     return fdef
+
+
+def _restores(stmts, var):
+    """True when ``stmts`` hold a restore of ``var`` (it changes ``var`` back)."""
+    return any(getattr(n, "s2s_restore", (None, None))[1] == var
+               for s in stmts for n in gast.walk(s))
 
 
 def _uses_tape(stmts):
