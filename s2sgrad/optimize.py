@@ -195,6 +195,26 @@ def _mentions_kind_change(body, resolver):
 
 def optimize(stmts, shapes):
     """Simplify generated statements in place (and return them)."""
+    _simplify_statements(stmts, shapes)
+    return _drop_self_assignments(stmts)
+
+
+def _drop_self_assignments(stmts):
+    """Remove ``a = a`` (what is left of an update that simplified to nothing)."""
+    out = []
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and isinstance(s.value, gast.Name) and s.value.id == s.targets[0].id \
+                and not hasattr(s, "s2s_restore"):
+            continue
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _drop_self_assignments(s.body) or [gast.Pass()]
+            s.orelse = _drop_self_assignments(s.orelse)
+        out.append(s)
+    return out
+
+
+def _simplify_statements(stmts, shapes):
     for s in walk_stmts(stmts):
         for field, value in gast.iter_fields(s):
             if isinstance(value, gast.expr):

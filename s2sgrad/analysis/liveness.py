@@ -101,6 +101,11 @@ def _transfer(s, live_after, on_stmt, break_to):
     if on_stmt is not None:
         on_stmt(s, live_after)
     uses, defs, kills = uses_defs(s)
+    restore = getattr(s, "s2s_restore", None)
+    if restore is not None and restore[1] not in live_after:
+        # A restore whose variable is dead does nothing (pruning removes it): it
+        # must not keep its variable, or another restore of it, alive.
+        return live_after | (uses - {restore[1]})
     return (live_after - kills) | uses
 
 

@@ -367,7 +367,13 @@ class Program:
 
     def _combined(self, spec, builder, fwd, bwd, seed, grads, ret, args):
         with_value = getattr(spec, "returns_value", True)
-        fwd, bwd = prune(fwd, bwd, set(grads) | ({ret} if ret and with_value else set()))
+        fwd, bwd = prune(fwd, bwd, set(grads))
+        if ret and with_value and _restores(bwd, ret):
+            # The backward sweep puts back earlier values of the returned variable:
+            # keep the value the function returns before it starts.
+            value = builder.namer.fresh(ret + "_value")
+            fwd = fwd + [assign(value, name(ret))]
+            ret = value
         body = self._none_inits(builder, fwd) + fwd
         kind = getattr(spec, "seed_kind", "given")
         ones = kind == "ones"
@@ -580,6 +586,12 @@ def _walk_statements(stmts):
         if isinstance(s, (gast.If, gast.For, gast.While)):
             yield from _walk_statements(s.body)
             yield from _walk_statements(s.orelse)
+
+
+def _restores(stmts, var):
+    """True when ``stmts`` hold a restore of ``var`` (it changes ``var`` back)."""
+    return any(getattr(n, "s2s_restore", (None, None))[1] == var
+               for s in stmts for n in gast.walk(s))
 
 
 def _uses_tape(stmts):

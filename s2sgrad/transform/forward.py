@@ -212,7 +212,7 @@ class ForwardBuilder(ReverseBuilder):
             inits[0].s2s_note = "assigned on some paths only: their zero tangents need a value"
             code = inits + code
         code = _drop_dead_tangents(code)
-        optimize(code, self.shapes)
+        code = optimize(code, self.shapes)
         args = copy.deepcopy(self.norm.node.args)
         defaults = bool(args.defaults)
         args.args = list(args.args) + [gast.Name(id=t, ctx=gast.Param(), annotation=None,
@@ -327,7 +327,7 @@ class ForwardBuilder(ReverseBuilder):
         # spelled as the right side, the optimizer replaces it by a cheaper
         # expression of the same shape, or removes it.
         candidate = _substitute(copy.deepcopy(tangent), primal.value)
-        optimize(candidate, self.shapes)
+        candidate = optimize(candidate, self.shapes)
         if not _contains(candidate, primal.value):
             return candidate + [primal]
         tmp = self.namer.fresh(f"{var}_new")

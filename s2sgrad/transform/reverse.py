@@ -184,7 +184,7 @@ class ReverseBuilder:
         bwd, state = self._bwd_block(body, state)
         shapes = ShapeClasses(body, self.params, self.resolver,
                               {a: v for v, a in self.adj.items()}, same_shape_params(self.fsrc))
-        optimize(bwd, shapes)
+        bwd = optimize(bwd, shapes)
         grads = []
         tail = []
         for p in self.spec.active_params:
@@ -1232,7 +1232,11 @@ class ReverseBuilder:
         if (v, key) in state:
             # A new value rather than +=: the entry may share memory with another adjoint.
             current = gast.Subscript(value=name(dv), slice=const(key), ctx=gast.Load())
-            code.append(assign(target, gast.BinOp(left=current, op=gast.Add(), right=c.expr)))
+            if self._tensor_expr(c.expr):
+                total = gast.BinOp(left=current, op=gast.Add(), right=c.expr)
+            else:
+                total = _rt_call("add", current, c.expr)   # the entry may be a list or tuple
+            code.append(assign(target, total))
         else:
             code.append(assign(target, c.expr))
             state.add((v, key))
