@@ -181,3 +181,18 @@ def test_differentiating_with_respect_to_an_object_gives_its_gradient_in_its_att
     from gradcheck import numeric_grad
     np.testing.assert_allclose(g.W, numeric_grad(by_parts, (model.W, model.b), 0), rtol=1e-6)
     np.testing.assert_allclose(g.b, numeric_grad(by_parts, (model.W, model.b), 1), rtol=1e-6)
+
+
+def test_local_function_called_without_derivatives_runs_its_plain_copy():
+    def f(x):
+        def double(n):
+            return n * 2
+
+        def note(v):
+            return None
+
+        k = double(3)
+        note(k)
+        return x * k + double(x)
+    check_grad(f, 1.5)
+    check_grad(f, -0.4)

@@ -599,8 +599,8 @@ class ReverseBuilder:
                         raise UnsupportedError(self.where(s), f"the list method {method!r} on a "
                                                "list of values that carry derivatives",
                                                "build the list with append")
-                elif callee.kind in ("user", "lifted", "dynamic") and self.active_expr(c):
-                    pass  # called for its side effects only: its result carries nothing
+                elif callee.kind == "lifted":
+                    return [self._primal_call(s)]
             return [s]
         if isinstance(s, gast.If):
             out = []
@@ -624,7 +624,16 @@ class ReverseBuilder:
             callee = callee_of(value, self.resolver)
             if callee.kind in ("user", "lifted", "dynamic") and s.targets[0].id in self.active:
                 return assign(copy.deepcopy(s.targets[0]), self._call_forward(value, callee, s))
+            if callee.kind == "lifted":
+                return self._primal_call(s)
         return copy.deepcopy(s)
+
+    def _primal_call(self, s):
+        """A call of a local function whose result carries no derivative: call its plain copy."""
+        out = copy.deepcopy(s)
+        callee = callee_of(s.value, self.resolver)
+        out.value.func = name(self.program.primal(self.program.job_for(callee, self.spec.job)))
+        return out
 
     def _fwd_loop(self, s, ctx):
         out = []
