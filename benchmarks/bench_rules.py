@@ -72,7 +72,7 @@ def main():
         ans = fn(*args, **kwargs)
         g = _seed(ans, rng)
         t_fn = _best(lambda: fn(*args, **kwargs), repeat)
-        for param in prim.diff_params:
+        for param in [p for p in prim.params if p in prim.vjp]:
             if param not in bound or isinstance(bound[param], str):
                 continue
             rule = prim.vjp[param]

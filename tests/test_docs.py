@@ -48,7 +48,7 @@ def _runnable_blocks(name):
     return [b for b in blocks if "import s2sgrad" in b]
 
 
-@pytest.mark.parametrize("doc", ["autograd-migration.md", "readme-sections.md"])
+@pytest.mark.parametrize("doc", ["autograd-migration.md", "../README.md"])
 def test_code_blocks_run(doc, tmp_path):
     blocks = _runnable_blocks(doc)
     assert blocks, f"{doc} has no runnable block"
