@@ -16,13 +16,10 @@ tracing through the first-order code.
 On disagreement it raises ``GradientCheckError`` (an ``AssertionError``) whose
 message lists, for each failed check, the argument and element (or output
 element), s2sgrad's value, the finite-difference value and the error.
-Otherwise it returns a ``CheckReport`` of what was checked and what was
-skipped (forward mode is skipped, with a warning, where ``s2sgrad.jvp`` does not
-exist yet).
+Otherwise it returns a ``CheckReport`` of what was checked.
 """
 
 import numbers
-import warnings
 
 import numpy as np
 
@@ -34,17 +31,14 @@ class GradientCheckError(AssertionError):
 
 
 class CheckReport:
-    """What ``check_grads`` checked (``checked``) and what it could not (``skipped``)."""
+    """What ``check_grads`` checked (``checked``: "rev", "fwd of rev", ...)."""
 
     def __init__(self, name):
         self.name = name
         self.checked = []       # labels: "rev", "fwd", "rev of rev", ...
-        self.skipped = []       # (label, reason)
 
     def __repr__(self):
-        skipped = "; ".join(f"{label} skipped: {why}" for label, why in self.skipped)
-        return (f"<check_grads {self.name}: {', '.join(self.checked) or 'nothing'} agree"
-                f"{' (' + skipped + ')' if skipped else ''}>")
+        return f"<check_grads {self.name}: {', '.join(self.checked) or 'nothing'} agree>"
 
 
 # ---------------------------------------------------------------------------
@@ -189,12 +183,10 @@ class _Level:
         return tuple(trace_vjp(lambda *a: self.fn(a), xs, {}, tuple(range(len(xs))))[1](u))
 
     def jvp(self, xs, v):
-        """The output tangent for argument tangents ``v`` (or ``None`` when unavailable)."""
+        """The output tangent for argument tangents ``v``."""
         if self.first is not None:
             import s2sgrad
             f, wrt, args, fallback = self.first
-            if not hasattr(s2sgrad, "jvp"):
-                return None
             full = _substitute(args, wrt, xs)
             tangent = v[0] if len(wrt) == 1 else tuple(v)
             return s2sgrad.jvp(f, wrt[0] if len(wrt) == 1 else wrt,
@@ -271,12 +263,6 @@ def _check_level(level, xs, names, modes, order, rng, report, failures, opts):
                 raise               # the user's own function: its error, as is
             failures.append(f"  {label}: s2sgrad could not compute it: {exc}")
             continue
-        if mode == "fwd":
-            if derivative is None:
-                report.skipped.append((label, "s2sgrad.jvp (forward mode) is not available"))
-                warnings.warn(f"check_grads: {label} skipped: forward mode (s2sgrad.jvp) is "
-                              f"not available in this s2sgrad", UserWarning, stacklevel=3)
-                continue
         report.checked.append(label)
         if order > 1:
             _check_level(derivative, xs, names, modes, order - 1, rng, report, failures, opts)
