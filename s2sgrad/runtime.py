@@ -357,6 +357,8 @@ def matmul_vjp_b(g, a, b):
         return unbroadcast(a[:, None] * xp.asarray(g)[..., None, :], b)
     if ndim(b) == 1:
         return unbroadcast(xp.sum(_mT(a) * xp.asarray(g)[..., None, :], axis=-1), b)
+    if ndim(a) == 2 and ndim(g) == 2:
+        return _mT(_mT(g) @ a)   # the same product; BLAS reads a row-major `a` faster this way
     return unbroadcast(_mT(a) @ g, b)
 
 
