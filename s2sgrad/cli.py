@@ -74,7 +74,7 @@ def _gen(args):
     if many and args.output:
         os.makedirs(args.output, exist_ok=True)
     for path, gen in results:
-        out = output_path(path, args.output, many)
+        out = output_path(path, args.output, many, args.mode)
         write_atomic(out, gen.text)
         if not args.quiet:
             names = ", ".join(name for name, _ in gen.functions)

@@ -202,6 +202,39 @@ def test_generated_file_runs_without_the_compiler(project, capsys):
     assert r.stdout == "ok\n"
 
 
+def test_gen_forward_mode_writes_tangent_code_that_runs_without_the_compiler(project, capsys):
+    code, out, _ = run(capsys, "gen", "model.py", "--mode", "forward")
+    assert code == 0 and "model_jvp.py" in out
+    text = (project / "model_jvp.py").read_text()
+    assert "mode=forward" in text and "def jvp_loss(w, x, y, t_w=None):" in text
+    assert "_tape" not in text and "gast" not in text
+    script = textwrap.dedent("""
+        import sys
+
+        class Blocker:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("gast", "astor"):
+                    raise ImportError(f"{name} is blocked")
+
+        sys.meta_path.insert(0, Blocker())
+        import numpy as np
+        import model, model_jvp
+        rng = np.random.default_rng(4)
+        w, x, y, t = rng.normal(size=3), rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=3)
+        value, tangent = model_jvp.jvp_loss(w, x, y, t_w=t)
+        eps = 1e-6
+        num = (model.loss(w + eps * t, x, y) - model.loss(w - eps * t, x, y)) / (2 * eps)
+        np.testing.assert_allclose(value, model.loss(w, x, y))
+        np.testing.assert_allclose(tangent, num, rtol=1e-5, atol=1e-8)
+        print("ok")
+    """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       cwd=project, env=dict(os.environ, PYTHONPATH=str(project)))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "ok\n"
+    assert run(capsys, "check", "model.py", "model_jvp.py")[0] == 0
+
+
 # ---------------------------------------------------------------------------
 # check
 # ---------------------------------------------------------------------------
@@ -288,7 +321,6 @@ def f(x):
     (["gen", "boom.py"], "s2sgrad: boom.py:2: importing the module failed: RuntimeError: boom"),
     (["gen", "model.py", "--func", "loss", "--wrt", "z"],
      "s2sgrad: model.py:20: loss has no parameter 'z' (its parameters: w, x, y)"),
-    (["gen", "model.py", "--mode", "forward"], "s2sgrad: --mode forward: forward mode is not"),
     (["gen", "model.py", "--mode", "sideways"], "s2sgrad: argument --mode: invalid choice"),
     (["show", "model.py"], "s2sgrad: model.py: name the function"),
     (["show", "model.py:nope"], "s2sgrad: model.py has no function 'nope'"),
