@@ -206,7 +206,7 @@ def test_gen_forward_mode_writes_tangent_code_that_runs_without_the_compiler(pro
     code, out, _ = run(capsys, "gen", "model.py", "--mode", "forward")
     assert code == 0 and "model_jvp.py" in out
     text = (project / "model_jvp.py").read_text()
-    assert "mode=forward" in text and "def jvp_loss(w, x, y, t_w=None):" in text
+    assert "mode=forward" in text and "def jvp_loss(w, x, y, " in text
     assert "_tape" not in text and "gast" not in text
     script = textwrap.dedent("""
         import sys
