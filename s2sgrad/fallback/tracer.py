@@ -340,7 +340,7 @@ _TRACING_XP = None    # set by nested.py: the numpy namespace rules get when val
 def apply(spec, fn, args, kwargs):
     """Call primitive ``fn`` (described by ``spec``) on ``args``, tracing it if any is boxed."""
     top = None
-    for a in args:
+    for a in (*args, *kwargs.values()) if kwargs else args:
         if isinstance(a, Box):
             t = a._trace
         elif type(a) in _SEQ and a:
@@ -351,18 +351,6 @@ def apply(spec, fn, args, kwargs):
             continue
         if top is None or t.level > top.level:
             top = t
-    if kwargs:
-        for a in kwargs.values():
-            if isinstance(a, Box):
-                t = a._trace
-            elif type(a) in _SEQ and a:
-                t = _seq_top(a)
-                if t is None:
-                    continue
-            else:
-                continue
-            if top is None or t.level > top.level:
-                top = t
     if top is None:
         return fn(*args, **kwargs)
     if spec.nondiff:
