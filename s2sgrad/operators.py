@@ -107,14 +107,6 @@ def _label(fn, kind):
     return f"{qual}.{kind}"
 
 
-def _entry_params(spec):
-    """The user-visible parameter names of an entry (a bound method's ``self`` left out)."""
-    params = list(spec.job.param_names)
-    if spec.job.fsrc.self_value is not None:
-        params = params[1:]
-    return params
-
-
 def _adapter(program, spec, fname, extra, body, doc, defaults=True):
     """Add a small function to the module that calls the entry the way the operator does.
 
@@ -179,10 +171,6 @@ def _ret(*names):
     if len(names) == 1:
         return gast.Return(value=_name(names[0]))
     return gast.Return(value=gast.Tuple(elts=[_name(n) for n in names], ctx=gast.Load()))
-
-
-def _describe_wrt(spec):
-    return ", ".join(spec.active)
 
 
 # ---------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from s2sgrad.fallback import (
     FallbackWarning, TracedConversionError, trace_jvp, trace_vjp,
 )
 
+from gradcheck import _get, _replace
+
 EPS = 1e-6
 
 
@@ -37,26 +39,6 @@ def _paths(x, prefix=()):
         yield prefix
 
 
-def _get(x, path):
-    for p in path:
-        x = x[p]
-    return x
-
-
-def _set(x, path, value):
-    """A copy of ``x`` with the leaf at ``path`` replaced."""
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(x, dict):
-        out = dict(x)
-        out[head] = _set(x[head], rest, value)
-        return out
-    items = list(x)
-    items[head] = _set(x[head], rest, value)
-    return tuple(items) if isinstance(x, tuple) else items
-
-
 def _nudge(leaf, i, h):
     if isinstance(leaf, float):
         return leaf + h
@@ -73,11 +55,11 @@ def numerical_grad(f, args, k):
         d = np.zeros(np.shape(leaf))
         for i in range(d.size):
             up = list(args)
-            up[k] = _set(args[k], path, _nudge(leaf, i, EPS))
+            up[k] = _replace(args[k], path, _nudge(leaf, i, EPS))
             dn = list(args)
-            dn[k] = _set(args[k], path, _nudge(leaf, i, -EPS))
+            dn[k] = _replace(args[k], path, _nudge(leaf, i, -EPS))
             d.flat[i] = (f(*up) - f(*dn)) / (2 * EPS)
-        grad = _set(grad, path, float(d) if isinstance(leaf, float) else d)
+        grad = _replace(grad, path, float(d) if isinstance(leaf, float) else d)
     return grad
 
 

@@ -206,9 +206,6 @@ class Activity:
                         sources |= diff_names(a, self.resolver, where)
                     yield callee.receiver.id, sources
 
-    def is_active(self, name):
-        return name in self.active
-
     def expr_active(self, node, where="?"):
         return bool(diff_names(node, self.resolver, where) & self.active)
 

@@ -34,20 +34,6 @@ def _shape(x):
     return tuple(s) if s is not None else numpy.shape(x)
 
 
-def _axes(axis, ndim):
-    """``axis`` (None, an int or a tuple) as a sorted tuple of non-negative axes."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, (tuple, list)):
-        return tuple(sorted(a % ndim for a in axis))
-    return (axis % ndim,)
-
-
-# ---------------------------------------------------------------------------
-# Shape and index computations
-# ---------------------------------------------------------------------------
-
-
 def negated(shift):
     """``-shift`` for an int or a sequence of ints (the inverse of a ``np.roll``)."""
     if isinstance(shift, (tuple, list)):
