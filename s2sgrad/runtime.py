@@ -597,19 +597,158 @@ def batch_axes(axis, t):
     return axis + 1 if axis >= 0 else axis
 
 
-def batch_index(index):
-    """An index of an unbatched value, applied to each tangent of a batch."""
+def batch_index(index, tangent=None):
+    """An index of an unbatched value, applied to each tangent of a batch ``tangent`` (the
+    index itself when ``tangent`` is a container, whose items are batches)."""
+    if _is_container(tangent):
+        return index
     return (slice(None),) + (index if isinstance(index, tuple) else (index,))
 
 
 def batch_zeros_like(x, batch):
-    """Zeros for ``x``'s tangent, one per direction of ``batch`` (a batch of tangents)."""
+    """Zeros for ``x``'s tangent, one per direction of ``batch`` (a batch of tangents);
+    a container gives a container of them, as ``zeros_like`` does."""
+    if isinstance(x, dict):
+        return {k: batch_zeros_like(v, batch) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [batch_zeros_like(v, batch) for v in x]
+    if _is_object(x):
+        return {k: batch_zeros_like(v, batch) for k, v in vars(x).items()
+                if _differentiable_value(v)}
     xp = namespace(batch)
-    return xp.zeros(shape(batch)[:1] + shape(x), dtype=getattr(batch, "dtype", None))
+    dtype = getattr(batch, "dtype", None)
+    if _is_complex(x) and dtype is not None and not _is_complex(batch):
+        dtype = numpy.result_type(dtype, numpy.complex64) if xp is numpy else None
+    return xp.zeros(shape(batch)[:1] + shape(x), dtype=dtype)
+
+
+def batch_size(batch):
+    return shape(batch)[0]
+
+
+def _batch_full(t, target):
+    """A batch of tangents, aligned and broadcast to ``(k,) + target``."""
+    t = numpy.asarray(t) if isinstance(t, _SCALARS) else t
+    missing = len(target) - (ndim(t) - 1)
+    xp = namespace(t)
+    if missing > 0:
+        t = xp.reshape(t, shape(t)[:1] + (1,) * missing + shape(t)[1:])
+    full = shape(t)[:1] + tuple(target)
+    return t if shape(t) == full else xp.broadcast_to(t, full)
+
+
+def batch_reshaped(t, like, ans):
+    """A batch of tangents of ``like`` reshaped (C order) to tangents of ``ans``."""
+    t = _batch_full(t, shape(like))
+    return namespace(t).reshape(t, shape(t)[:1] + shape(ans))
+
+
+def batch_permutation(axes, t):
+    """``transpose``'s axes for an unbatched value, for a batch of its tangents."""
+    n = ndim(t) - 1
+    if axes is None:
+        return (0,) + tuple(range(n, 0, -1))
+    return (0,) + tuple(a % n + 1 for a in axes)
+
+
+def batch_joined(ts, arrays, axis, join):
+    """``concatenate`` / ``stack`` (``join``) of batches of tangents along ``axis``."""
+    parts = [_batch_full(t, shape(a)) for t, a in zip(ts, arrays)]
+    xp = namespace(parts[0])
+    if axis is None:
+        return stack_directions([getattr(xp, join)([p[i] for p in parts], axis=None)
+                                 for i in range(shape(parts[0])[0])])
+    return getattr(xp, join)(parts, axis=batch_axes(axis, parts[0]))
+
+
+def batch_broadcast_to(t, target):
+    """``broadcast_to(t_i, target)`` for each tangent of a batch."""
+    return _batch_full(t, tuple(target) if not isinstance(target, int) else (target,))
+
+
+def batch_unbroadcast(t, like):
+    """``unbroadcast`` for each tangent of a batch: sums to ``(k,) + like.shape``."""
+    t = batch_align(t, like)
+    lshape, tshape = shape(like), shape(t)
+    target = tshape[:1] + lshape
+    if tshape != target:
+        xp = namespace(t)
+        lead = len(tshape) - 1 - len(lshape)
+        axes = tuple(range(1, 1 + lead)) + tuple(
+            1 + lead + i for i, n in enumerate(lshape) if n == 1 and tshape[1 + lead + i] != 1)
+        if axes:
+            t = xp.sum(t, axis=axes)
+        if shape(t) != target:
+            t = xp.broadcast_to(t, target)
+    if _is_complex(t) and not _is_complex(like):
+        t = namespace(t).real(t)
+    return t
+
+
+def batch_reduce_vjp(t, x, axis=None, keepdims=False):
+    """``reduce_vjp`` for each cotangent of a batch: spread to ``(k,) + x.shape``."""
+    xshape = shape(x)
+    if axis is None:
+        axes = set(range(len(xshape)))
+    else:
+        axes = {a % len(xshape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    kept = tuple(1 if i in axes else n for i, n in enumerate(xshape))
+    reduced = kept if keepdims else tuple(n for i, n in enumerate(xshape) if i not in axes)
+    t = _batch_full(t, reduced)
+    xp = namespace(t)
+    t = xp.reshape(t, shape(t)[:1] + kept)
+    return xp.broadcast_to(t, shape(t)[:1] + xshape)
+
+
+def batch_max_vjp(t, ans, x, axis=None, keepdims=False):
+    """``max_vjp`` for each cotangent of a batch."""
+    share = max_vjp(1.0, ans, x, axis, keepdims)
+    return batch_reduce_vjp(t, x, axis, keepdims) * share
+
+
+def batch_matmul_vjp_a(t, g, a, b):
+    """``matmul_vjp_a(t_i, a, b)`` for each ``t_i`` of a batch (cotangents shaped like ``g``)."""
+    if ndim(a) >= 2 and ndim(b) >= 2:
+        return batch_unbroadcast(_batch_full(t, shape(g)) @ _mT(b), a)
+    return stack_directions([matmul_vjp_a(t_i, a, b) for t_i in directions(t, g)])
+
+
+def batch_matmul_vjp_b(t, g, a, b):
+    """``matmul_vjp_b(t_i, a, b)`` for each ``t_i`` of a batch (cotangents shaped like ``g``)."""
+    if ndim(a) >= 2 and ndim(b) >= 2:
+        return batch_unbroadcast(_mT(a) @ _batch_full(t, shape(g)), b)
+    return stack_directions([matmul_vjp_b(t_i, a, b) for t_i in directions(t, g)])
+
+
+def directions(t, like):
+    """The tangents of a batch one by one, each shaped like ``like`` (through containers)."""
+    if isinstance(t, dict):
+        parts = {k: directions(v, like[k]) for k, v in t.items()}
+        n = len(next(iter(parts.values()))) if parts else 0
+        return [{k: p[i] for k, p in parts.items()} for i in range(n)]
+    if isinstance(t, (list, tuple)):
+        parts = [directions(v, like_i) for v, like_i in zip(t, like)]
+        return [list(p) for p in zip(*parts)]
+    full = _batch_full(t, shape(like))
+    return [full[i] for i in range(shape(full)[0])]
+
+
+def stack_directions(items):
+    """A batch of tangents from one tangent per direction (through containers)."""
+    first = items[0]
+    if isinstance(first, dict):
+        return {k: stack_directions([it[k] for it in items]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return [stack_directions(list(parts)) for parts in zip(*items)]
+    arrays = [numpy.asarray(it) if isinstance(it, _SCALARS) else it for it in items]
+    return namespace(arrays[0]).stack(arrays)
 
 
 __all__ += ["batch_align", "batch_broadcast_like", "batch_matmul_right", "batch_axes",
-            "batch_index", "batch_zeros_like"]
+            "batch_index", "batch_zeros_like", "batch_broadcast_to", "batch_reshaped",
+            "batch_permutation", "batch_joined", "batch_unbroadcast", "batch_reduce_vjp",
+            "batch_max_vjp", "batch_matmul_vjp_a", "batch_matmul_vjp_b", "directions",
+            "stack_directions"]
 
 
 # Helpers of the wider rule library live in their own modules and are part of

@@ -48,6 +48,43 @@ def test_every_construct(name, point):
     constructs.run(check_jvp, name, point)
 
 
+def _leaves(tree):
+    if isinstance(tree, dict):
+        return [leaf for k in sorted(tree) for leaf in _leaves(tree[k])]
+    if isinstance(tree, (list, tuple)):
+        return [leaf for item in tree for leaf in _leaves(item)]
+    return [np.asarray(tree)]
+
+
+@pytest.mark.parametrize("name, point", constructs.params(constructs.CASES))
+def test_every_construct_with_a_batch_of_tangents(name, point):
+    """One batched sweep (a Jacobian's columns) gives each direction's jvp, which is checked
+    against finite differences above."""
+    from s2sgrad.operators import _batched_module, _lead
+    case = constructs.CASES[name]
+    args = constructs.arguments(name, point)
+    if not isinstance(case.wrt, int) or not isinstance(args[case.wrt], (float, np.ndarray)):
+        pytest.skip("batched tangents are for one float or array argument")
+    w = case.wrt
+    batched = _batched_module(case.fn, w)
+    if batched is None:   # a call known only at run time has no batched form
+        assert name == "calls_known_only_at_run_time"
+        return
+    module, spec = batched
+    x = args[w]
+    directions = np.random.default_rng(5).normal(size=(3,) + np.shape(x))
+    out = module[spec.jvp_name](*_lead(case.fn), *args,
+                                **{spec.tangent_names[spec.active[0]]: directions})
+    t_batch = _leaves(out[1])
+    for i in range(3):
+        d = float(directions[i]) if isinstance(x, float) else directions[i]
+        t_i = _leaves(s2sgrad.jvp(case.fn, w)(*constructs.arguments(name, point), d)[1])
+        assert len(t_i) == len(t_batch)
+        for a, b in zip(t_batch, t_i):
+            np.testing.assert_allclose(np.broadcast_to(a, (3,) + b.shape)[i], b, rtol=1e-10,
+                                       atol=1e-12)
+
+
 def test_each_pattern_of_arguments_with_tangents_gets_its_own_function():
     src = s2sgrad.jvp(constructs.calls_across_modules_keywords_defaults_and_tuple_results, emit=True)
     assert "def cube_plus_jvp(x, c=1.0, t_x=None):" in src

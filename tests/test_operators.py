@@ -144,13 +144,23 @@ def test_batched_columns_through_loops_reductions_and_slices():
     assert "def jvp_batch_recurrent(" in s2sgrad.jacobian(recurrent, emit=True)
 
 
-def test_jacobian_without_a_batched_form_runs_one_sweep_per_column():
+def test_jacobian_columns_batched_through_transposes_reshapes_and_rules_without_batch_forms():
     def transposing(M):
         return (np.tanh(M).T @ M).ravel()
     M = rng.normal(size=(3, 2))
     J = s2sgrad.jacobian(transposing)(M)
     np.testing.assert_allclose(J, numeric_jacobian(transposing, M), rtol=1e-6, atol=1e-8)
-    assert "jvp_batch_" not in s2sgrad.jacobian(transposing, emit=True)
+    src = s2sgrad.jacobian(transposing, emit=True)
+    assert "def jvp_batch_transposing(M, t_M):" in src and "_rt.batch_reshaped(" in src
+
+    def cumulative(x):   # cumsum has no batch rule: its forward rule runs per direction
+        return np.cumsum(np.sin(x)) * x
+    x = rng.normal(size=4)
+    J = s2sgrad.jacobian(cumulative)(x)
+    np.testing.assert_allclose(J, numeric_jacobian(cumulative, x), rtol=1e-6, atol=1e-8)
+    src = s2sgrad.jacobian(cumulative, emit=True)
+    assert "_rt.stack_directions([np.cumsum(t_dir" in src
+    assert "for t_dir in _rt.directions(" in src
 
 
 def test_jacobian_by_reverse_rows_when_the_output_is_smaller():

@@ -6,7 +6,7 @@ each cotangent contracts ``g`` with the other operand, without conjugation.
 
 from .registry import primitive
 from ..runtime import (
-    broadcast_like, diagonal_vjp, dot_vjp_a, dot_vjp_b, einsum_vjp, kron_shapes, matmul_vjp_a,
+    batch_matmul_right, broadcast_like, diagonal_vjp, dot_vjp_a, dot_vjp_b, einsum_vjp, kron_shapes, matmul_vjp_a,
     matmul_vjp_b, ndim, shape, specialize, tensordot_vjp_axes, unbroadcast,
 )
 
@@ -28,6 +28,12 @@ class _Matmul:
 
     def jvp_b(xp, t, ans, a, b):
         return a @ t
+
+    def batch_a(xp, t, ans, a, b):
+        return xp.matmul(t, b)
+
+    def batch_b(xp, t, ans, a, b):
+        return batch_matmul_right(a, t)
 
 
 @primitive("dot", methods=("dot",))

@@ -8,7 +8,7 @@ reduces ``a``.  Functions of complex arrays follow Autograd's convention (see
 
 from .registry import primitive
 from ..runtime import (
-    along_shape, axis_pad, cumprod_jvp, cumprod_vjp, max_vjp, median_weights, ndim, prod_others,
+    batch_axes, along_shape, axis_pad, cumprod_jvp, cumprod_vjp, max_vjp, median_weights, ndim, prod_others,
     reduce_vjp, shape, size, unbroadcast,
 )
 
@@ -24,6 +24,9 @@ class _Sum:
         if axis is None and not keepdims:
             return xp.sum(t)
         return xp.sum(t, axis=axis, keepdims=keepdims)
+
+    def batch_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+        return xp.sum(t, axis=batch_axes(axis, t), keepdims=keepdims)
 
 
 @primitive("nansum", linear=True)
@@ -46,6 +49,9 @@ class _Mean:
         if axis is None and not keepdims:
             return xp.mean(t)
         return xp.mean(t, axis=axis, keepdims=keepdims)
+
+    def batch_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+        return xp.mean(t, axis=batch_axes(axis, t), keepdims=keepdims)
 
 
 @primitive("nanmean", linear=True)

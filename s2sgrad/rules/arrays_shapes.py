@@ -8,7 +8,8 @@ reverse rule applies its adjoint (a reshape back, a scatter-add back, ...).
 from .registry import primitive
 from ..runtime import shape as shape_of
 from ..runtime import (
-    along_axis, array_vjp, diagonal_vjp, inverse_permutation, ndim, negated, pad_vjp,
+    batch_axes, batch_broadcast_to, batch_index, batch_joined, batch_permutation,
+    batch_reshaped, along_axis, array_vjp, diagonal_vjp, inverse_permutation, ndim, negated, pad_vjp,
     put_along, repeat_vjp, rollaxis_destination, scatter, size, split_as, split_like,
     take_index, tile_shapes, to_complex_like, unbroadcast, unstack, zeros_like,
 )
@@ -30,6 +31,11 @@ class _Reshape:
             return xp.reshape(t, shape)
         return xp.reshape(t, shape, order=order)
 
+    def batch_a(xp, t, ans, a, shape=None, order="C"):
+        if order == "C":
+            return batch_reshaped(t, a, ans)
+        return xp.stack([xp.reshape(t_i, shape, order=order) for t_i in t])
+
 
 @primitive("ravel", methods=("ravel", "flatten"), view=True, linear=True)
 class _Ravel:
@@ -43,6 +49,11 @@ class _Ravel:
             return xp.reshape(t, (-1,))
         return xp.ravel(t, order=order)
 
+    def batch_a(xp, t, ans, a, order="C"):
+        if order == "C":
+            return batch_reshaped(t, a, ans)
+        return xp.stack([xp.ravel(t_i, order=order) for t_i in t])
+
 
 @primitive("squeeze", methods=("squeeze",), view=True, linear=True)
 class _Squeeze:
@@ -52,6 +63,9 @@ class _Squeeze:
     def jvp_a(xp, t, ans, a, axis=None):
         return xp.squeeze(t, axis=axis)
 
+    def batch_a(xp, t, ans, a, axis=None):
+        return batch_reshaped(t, a, ans)
+
 
 @primitive("expand_dims", view=True, linear=True)
 class _ExpandDims:
@@ -60,6 +74,9 @@ class _ExpandDims:
 
     def jvp_a(xp, t, ans, a, axis):
         return xp.expand_dims(t, axis=axis)
+
+    def batch_a(xp, t, ans, a, axis):
+        return batch_reshaped(t, a, ans)
 
 
 # NumPy 2 has one object for transpose and permute_dims (and for concatenate and
@@ -88,6 +105,9 @@ class _Transpose:
             return xp.transpose(t)
         return xp.transpose(t, axes)
 
+    def batch_a(xp, t, ans, a, axes=None):
+        return xp.transpose(t, batch_permutation(axes, t))
+
 
 @primitive("T", family="attribute", methods=("T",), view=True, linear=True)
 class _T:
@@ -96,6 +116,9 @@ class _T:
 
     def jvp_a(xp, t, ans, a):
         return t.T
+
+    def batch_a(xp, t, ans, a):
+        return xp.transpose(t, batch_permutation(None, t))
 
 
 @primitive("matrix_transpose", methods=("mT",), view=True, linear=True)
@@ -114,6 +137,9 @@ class _Swapaxes:
 
     def jvp_a(xp, t, ans, a, axis1, axis2):
         return xp.swapaxes(t, axis1, axis2)
+
+    def batch_a(xp, t, ans, a, axis1, axis2):
+        return xp.swapaxes(t, batch_axes(axis1, t), batch_axes(axis2, t))
 
 
 @primitive("moveaxis", view=True, linear=True)
@@ -211,6 +237,9 @@ class _BroadcastTo:
     def jvp_array(xp, t, ans, array, shape, subok=False):
         return xp.broadcast_to(t, shape)
 
+    def batch_array(xp, t, ans, array, shape, subok=False):
+        return batch_broadcast_to(t, shape)
+
 
 @primitive("atleast_1d", "atleast_2d", "atleast_3d", view=True, linear=True)
 class _Atleast:
@@ -251,6 +280,9 @@ class _Concatenate:
     def jvp_arrays(xp, t, ans, arrays, axis=0):
         return xp.concatenate(t, axis=axis)
 
+    def batch_arrays(xp, t, ans, arrays, axis=0):
+        return batch_joined(t, arrays, axis, "concatenate")
+
 
 @primitive("stack", linear=True)
 class _Stack:
@@ -259,6 +291,9 @@ class _Stack:
 
     def jvp_arrays(xp, t, ans, arrays, axis=0):
         return xp.stack(t, axis=axis)
+
+    def batch_arrays(xp, t, ans, arrays, axis=0):
+        return batch_joined(t, arrays, axis, "stack")
 
 
 @primitive("unstack", view=True, linear=True)
@@ -451,6 +486,9 @@ class _Getitem:
 
     def jvp_x(xp, t, ans, x, index):
         return t[index]
+
+    def batch_x(xp, t, ans, x, index):
+        return t[batch_index(index)]
 
 
 @primitive("take", methods=("take",), linear=True)

@@ -63,7 +63,7 @@ class Rule:
 
     def __init__(self, fn, kind, param, template=None):
         self.fn = fn
-        self.kind = kind          # 'vjp' or 'jvp'
+        self.kind = kind          # 'vjp', 'jvp' or 'batch'
         self.param = param
         self._template = template
 
@@ -93,6 +93,7 @@ class Primitive:
         self.signature = signature
         self.vjp = {}
         self.jvp = {}
+        self.batch = {}           # forward rules for a batch of tangents (a leading axis)
         self.nondiff = nondiff
         self.view = view          # the output may share memory with an input
         self.cheap = cheap        # elementwise: recomputing it in the backward sweep is cheap
@@ -146,6 +147,10 @@ def primitive(*names, family="array", view=False, cheap=False, linear=False, met
               operator=None, elementwise=0):
     """Class decorator: define a primitive from methods named ``vjp_<param>`` / ``jvp_<param>``.
 
+    A ``batch_<param>`` method is the forward rule for a batch of tangents
+    (``t`` has a leading axis of directions, a Jacobian's columns): without
+    one, batched code applies ``jvp_<param>`` to each direction in turn.
+
     ``names`` are the function names it covers in its family (``"amax", "max"``);
     ``methods`` the array methods and attributes that are this primitive with the
     array as first argument (a name ending in ``*`` packs extra positional
@@ -153,7 +158,8 @@ def primitive(*names, family="array", view=False, cheap=False, linear=False, met
     Python operator it implements.
     """
     def deco(cls):
-        rules = {k: v for k, v in vars(cls).items() if k.startswith(("vjp_", "jvp_"))}
+        rules = {k: v for k, v in vars(cls).items()
+                 if k.startswith(("vjp_", "jvp_", "batch_"))}
         if not rules:
             raise TypeError(f"rule class for {names} defines no vjp_/jvp_ functions")
         first = next(iter(rules.values()))

@@ -6,7 +6,8 @@ can contain is a primitive here, with rules written like any other.
 
 from .registry import nondiff, primitive, set_shape_params
 from ..runtime import (
-    broadcast_like, dot_vjp_a, dot_vjp_b, matmul_vjp_a, matmul_vjp_b, max_vjp, reduce_vjp,
+    batch_broadcast_like, batch_matmul_vjp_a, batch_matmul_vjp_b, batch_max_vjp,
+    batch_reduce_vjp, batch_unbroadcast, broadcast_like, dot_vjp_a, dot_vjp_b, matmul_vjp_a, matmul_vjp_b, max_vjp, reduce_vjp,
     scatter, split_like, to_complex_like, unbroadcast, unstack,
 )
 from ..runtime import add as tree_add
@@ -24,6 +25,9 @@ class _Unbroadcast:
     def jvp_value(xp, t, ans, value, like):
         return unbroadcast(t, like)
 
+    def batch_value(xp, t, ans, value, like):
+        return batch_unbroadcast(t, like)
+
 
 @primitive("broadcast_like", family=R, linear=True, view=True)
 class _BroadcastLike:
@@ -32,6 +36,9 @@ class _BroadcastLike:
 
     def jvp_value(xp, t, ans, value, like):
         return broadcast_like(t, like)
+
+    def batch_value(xp, t, ans, value, like):
+        return batch_broadcast_like(t, like)
 
 
 @primitive("reduce_vjp", family=R, linear=True, view=True)
@@ -42,6 +49,9 @@ class _ReduceVjp:
     def jvp_value(xp, t, ans, value, x, axis=None, keepdims=False):
         return reduce_vjp(t, x, axis, keepdims)
 
+    def batch_value(xp, t, ans, value, x, axis=None, keepdims=False):
+        return batch_reduce_vjp(t, x, axis, keepdims)
+
 
 @primitive("max_vjp", family=R, linear=True)
 class _MaxVjp:
@@ -51,6 +61,9 @@ class _MaxVjp:
 
     def jvp_value(xp, t, ans, value, result, x, axis=None, keepdims=False):
         return max_vjp(t, result, x, axis, keepdims)
+
+    def batch_value(xp, t, ans, value, result, x, axis=None, keepdims=False):
+        return batch_max_vjp(t, result, x, axis, keepdims)
 
 
 @primitive("scatter", family=R, linear=True)
@@ -112,6 +125,9 @@ class _MatmulVjpA:
     def jvp_value(xp, t, ans, value, a, b):
         return matmul_vjp_a(t, a, b)
 
+    def batch_value(xp, t, ans, value, a, b):
+        return batch_matmul_vjp_a(t, value, a, b)
+
     def jvp_b(xp, t, ans, value, a, b):
         return matmul_vjp_a(value, a, t)
 
@@ -126,6 +142,9 @@ class _MatmulVjpB:
 
     def jvp_value(xp, t, ans, value, a, b):
         return matmul_vjp_b(t, a, b)
+
+    def batch_value(xp, t, ans, value, a, b):
+        return batch_matmul_vjp_b(t, value, a, b)
 
     def jvp_a(xp, t, ans, value, a, b):
         return matmul_vjp_b(value, t, b)

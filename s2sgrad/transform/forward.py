@@ -343,8 +343,6 @@ class ForwardBuilder(ReverseBuilder):
     def _tan_setitem(self, s, t, state):
         v = t.value.id
         primal = copy.deepcopy(s)
-        if self.batched and (v in self.active or self._popped_list(s.value)):
-            raise Unbatched("an item write")
         popped = self._popped_list(s.value)
         if popped is not None:
             # ``y[i] = l.pop()``: the tangent list is popped in step, whatever y is.
@@ -354,9 +352,9 @@ class ForwardBuilder(ReverseBuilder):
             if v not in self.active:
                 return code + [primal, self._mark(gast.Expr(value=tpop))]
             if v not in state:
-                code.append(self._mark(assign(self.t(v), _rt_call("zeros_like", name(v)))))
+                code.append(self._mark(assign(self.t(v), self._zeros(name(v)))))
                 state.add(v)
-            target = gast.Subscript(value=name(self.t(v)), slice=copy.deepcopy(t.slice),
+            target = gast.Subscript(value=name(self.t(v)), slice=self._tangent_index(v, t.slice),
                                     ctx=gast.Store())
             return code + [primal, self._mark(assign(target, tpop))]
         if v not in self.active:
@@ -365,18 +363,19 @@ class ForwardBuilder(ReverseBuilder):
         tan = self._tangent(s.value, state, pre, name(_ANS))
         code = []
         if v not in state:
-            code.append(self._mark(assign(self.t(v), _rt_call("zeros_like", name(v)))))
+            code.append(self._mark(assign(self.t(v), self._zeros(name(v)))))
             state.add(v)
-        target = gast.Subscript(value=name(self.t(v)), slice=copy.deepcopy(t.slice),
+        target = gast.Subscript(value=name(self.t(v)), slice=self._tangent_index(v, t.slice),
                                 ctx=gast.Store())
         if tan is None:
             if v in self.containers:
-                zero = _rt_call("zeros_like", gast.Subscript(value=name(v),
-                                                             slice=copy.deepcopy(t.slice),
-                                                             ctx=gast.Load()))
+                zero = self._zeros(gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice),
+                                                  ctx=gast.Load()))
             else:
                 zero = const(0.0)
             return code + [primal, self._mark(assign(target, zero))]
+        if self.batched and not self._is_container(v):
+            tan = _rt_call("batch_align", tan, name(_ANS))   # the item's rank after the batch axis
         item = gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice), ctx=gast.Load())
         return code + self._order(primal, pre, self._mark(assign(target, tan)), v, item)
 
@@ -393,7 +392,21 @@ class ForwardBuilder(ReverseBuilder):
         if lst in state:
             return []
         state.add(lst)
-        return [self._mark(assign(self.t(lst), _rt_call("zeros_like", name(lst))))]
+        return [self._mark(assign(self.t(lst), self._zeros(name(lst))))]
+
+    def _is_container(self, v):
+        """Whether ``v`` is known to hold a list, dict or tuple (not an array)."""
+        return v in self.containers and v not in self.tensors
+
+    def _tangent_index(self, v, index):
+        """The index into ``v``'s tangent for ``v[index]``: in batched mode an array's
+        tangent keeps its leading batch axis whole (``batch_index`` looks at the tangent
+        when ``v`` is not known to be an array)."""
+        if not self.batched or self._is_container(v):
+            return copy.deepcopy(index)
+        if v in self.tensors:
+            return _rt_call("batch_index", index_value(index))
+        return _rt_call("batch_index", index_value(index), name(self.t(v)))
 
     def _tan_container_call(self, s, v, callee, state):
         """``l.append(e)`` and friends: the same call on the tangent of ``l``."""
@@ -405,12 +418,10 @@ class ForwardBuilder(ReverseBuilder):
             if v is not None:
                 state.discard(v)
             return [primal]
-        if self.batched:
-            raise Unbatched(f"the list method {method}")
         code = []
         if method in _MUTATORS or method == "pop":
             if lst not in state:
-                code.append(self._mark(assign(self.t(lst), _rt_call("zeros_like", name(lst)))))
+                code.append(self._mark(assign(self.t(lst), self._zeros(name(lst)))))
                 state.add(lst)
             args = [copy.deepcopy(a) for a in c.args]
             if method in _MUTATORS:
@@ -419,8 +430,7 @@ class ForwardBuilder(ReverseBuilder):
                     raise UnsupportedError(self.where(s), f"this call of {method}")
                 pre = []
                 item = self._tangent(c.args[k], state, pre, None)
-                args[k] = item if item is not None else _rt_call("zeros_like",
-                                                                 copy.deepcopy(c.args[k]))
+                args[k] = item if item is not None else self._zeros(c.args[k])
                 code.extend(self._mark(p) for p in pre)
             tcall = call(gast.Attribute(value=name(self.t(lst)), attr=method, ctx=gast.Load()),
                          args)
@@ -600,11 +610,8 @@ class ForwardBuilder(ReverseBuilder):
             base = self._tangent(node.value, state, pre, None)
             if base is None:
                 return None
-            if self.batched:   # the leading axis of a batch of tangents stays whole
-                return gast.Subscript(value=base, slice=_rt_call("batch_index",
-                                                                 index_value(node.slice)),
-                                      ctx=gast.Load())
-            return gast.Subscript(value=base, slice=copy.deepcopy(node.slice), ctx=gast.Load())
+            return gast.Subscript(value=base, slice=self._tangent_index(node.value.id, node.slice),
+                                  ctx=gast.Load())
         if isinstance(node, (gast.Tuple, gast.List)):
             parts = [self._tangent(e, state, pre, None) for e in node.elts]
             if all(p is None for p in parts):
@@ -687,57 +694,82 @@ class ForwardBuilder(ReverseBuilder):
         """The tangent of ``node`` when tangents carry a leading batch axis.
 
         Elementwise rules (``t * d``) are right as written once the tangent has
-        the rank of the result; matmul, sums, means and indexing get batch-aware
-        forms; any other primitive ends batched mode (``Unbatched``).
+        the rank of the result; a primitive with a batch rule (``batch_<param>``)
+        gets it; any other rule runs once per direction (``_per_direction``).
         """
         va = registry.varargs_param(prim)
-        if va is not None or prim.family == "s2sgrad.runtime":
-            raise Unbatched(prim.qualname)
         like = ans if ans is not None else node
         terms = []
-        for p, child in bound.items():
-            if p not in prim.jvp or not isinstance(child, gast.AST):
+        for p, v in bound.items():
+            if p not in prim.jvp:
                 continue
-            tc = self._tangent(child, state, pre, None)
-            if tc is None:
-                continue
-            xp = self._xp(namespace)
-            if prim.elementwise == 1:
-                expr = self._inline_jvp(prim, p, bound, namespace, tc, like, pre)
-            elif prim.elementwise == 2:
-                aligned = _rt_call("batch_align", tc, copy.deepcopy(like))
-                expr = _batch_broadcasts(self._inline_jvp(prim, p, bound, namespace, aligned,
-                                                          like, pre))
-            elif prim.name == "matmul":
-                other = copy.deepcopy(bound["b" if p == "a" else "a"])
-                expr = call(gast.Attribute(value=xp, attr="matmul", ctx=gast.Load()), [tc, other]) \
-                    if p == "a" else _rt_call("batch_matmul_right", other, tc)
-            elif prim.name in ("sum", "mean") and p == "a" and set(bound) <= {"a", "axis",
-                                                                                "keepdims"}:
-                axis = copy.deepcopy(bound.get("axis", const(None)))
-                keepdims = copy.deepcopy(bound.get("keepdims", const(False)))
-                expr = call(gast.Attribute(value=xp, attr=prim.name, ctx=gast.Load()), [tc],
-                            [gast.keyword(arg="axis", value=_rt_call("batch_axes", axis, tc)),
-                             gast.keyword(arg="keepdims", value=keepdims)])
-            elif prim.name == "getitem":
-                expr = gast.Subscript(value=tc, slice=_rt_call(
-                    "batch_index", copy.deepcopy(bound["index"])), ctx=gast.Load())
-            else:
-                raise Unbatched(prim.qualname)
-            terms.append(expr)
+            items = list(enumerate(v)) if p == va else [(None, v)]
+            for k, child in items:
+                if not isinstance(child, gast.AST):
+                    continue
+                tc = self._tangent(child, state, pre, None)
+                if tc is None:
+                    continue
+                if prim.elementwise == 1:
+                    expr = self._inline_rule(prim.jvp[p], bound, namespace, tc, like, pre)
+                elif prim.elementwise == 2:
+                    aligned = _rt_call("batch_align", tc, copy.deepcopy(like))
+                    expr = _batch_broadcasts(self._inline_rule(prim.jvp[p], bound, namespace,
+                                                               aligned, like, pre))
+                elif p in prim.batch and k is None:
+                    expr = self._inline_rule(prim.batch[p], bound, namespace, tc, like, pre)
+                else:
+                    expr = self._per_direction(prim, p, k, bound, namespace, tc, child, like,
+                                               pre)
+                terms.append(expr)
         if not terms:
             return None
         total = terms[0]
         for term in terms[1:]:
-            total = gast.BinOp(left=total, op=gast.Add(), right=term)
+            if prim.name in _CONTAINER_RESULTS or prim.family == "s2sgrad.runtime":
+                total = _rt_call("add", total, term)
+            else:
+                total = gast.BinOp(left=total, op=gast.Add(), right=term)
         return total
 
-    def _inline_jvp(self, prim, p, bound, namespace, t, like, pre):
+    def _per_direction(self, prim, p, k, bound, namespace, tc, child, like, pre):
+        """``p``'s forward rule applied to each direction of the batch ``tc`` in turn.
+
+        The rule is written for one tangent; ``_rt.directions`` gives them one
+        by one (shaped like the argument), ``_rt.stack_directions`` makes a
+        batch of the results.
+        """
+        t_dir = self.namer.fresh("t_dir")
+        va = registry.varargs_param(prim)
         rule = prim.jvp[p].template
-        bindings = {"xp": self._xp(namespace), "t": t,
+        bindings = {"xp": self._xp(namespace), "t": name(t_dir),
                     "ans": copy.deepcopy(like) if rule.reads("ans") else const(None)}
-        bindings.update(bound)
+        for q, val in bound.items():
+            bindings[q] = gast.Tuple(elts=list(val), ctx=gast.Load()) if q == va else val
+        if k is not None:
+            bindings["argnum"] = k
         stmts, expr = inline(rule, bindings, self.namer.fresh, self.program.module.modules)
+        each = _rt_call("directions", tc, copy.deepcopy(child))
+        if not stmts:
+            comp = gast.ListComp(elt=expr, generators=[gast.comprehension(
+                target=store(t_dir), iter=each, ifs=[], is_async=0)])
+            return _rt_call("stack_directions", comp)
+        acc = self.namer.fresh("t_directions")
+        append = gast.Expr(value=call(gast.Attribute(value=name(acc), attr="append",
+                                                     ctx=gast.Load()), [expr]))
+        pre.append(self._mark(assign(acc, gast.List(elts=[], ctx=gast.Load()))))
+        pre.append(self._mark(gast.For(target=store(t_dir), iter=each,
+                                       body=[self._mark(st) for st in stmts]
+                                       + [self._mark(append)],
+                                       orelse=[], type_comment=None)))
+        return _rt_call("stack_directions", name(acc))
+
+    def _inline_rule(self, rule, bound, namespace, t, like, pre):
+        template = rule.template
+        bindings = {"xp": self._xp(namespace), "t": t,
+                    "ans": copy.deepcopy(like) if template.reads("ans") else const(None)}
+        bindings.update(bound)
+        stmts, expr = inline(template, bindings, self.namer.fresh, self.program.module.modules)
         pre.extend(self._mark(st) for st in stmts)
         return expr
 
