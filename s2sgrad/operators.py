@@ -190,15 +190,17 @@ def _cached(key, make):
 def _reverse_module(fn, wrt, kind, joint):
     """A reverse-mode module for ``fn``: ``(module, entry spec, name of the function to call)``.
 
-    ``kind`` is ``grad``, ``value_and_grad`` or ``elementwise_grad``.  The
+    ``kind`` is ``grad``, ``value_and_grad``, ``elementwise_grad`` or ``vjp`` (the
+    gradients alone, the output's cotangent the last parameter).  The
     module made to be read again (``joint``) has an entry that returns what
     the operator's function returns, so it can stand for that function.
     """
     def make():
         from .transform.calls import Program
         program = Program(joint=joint)
-        with_value = kind == "value_and_grad" or not joint
-        seed = "ones" if kind == "elementwise_grad" else "one" if joint else "given"
+        with_value = kind == "value_and_grad" or not joint and kind != "vjp"
+        seed = {"elementwise_grad": "ones", "vjp": "param"}.get(
+            kind, "one" if joint else "given")
         spec = program.entry(fn, wrt, seed=seed, value=with_value)
         target = spec.grad_name
         if joint and kind == "value_and_grad" and len(spec.active) > 1:
@@ -638,117 +640,114 @@ def hvp(fn, wrt=0, *, emit=False):
 def jacobian(fn, wrt=0, *, emit=False):
     """The Jacobian of ``fn`` with respect to argument ``wrt``: shape ``out.shape + x.shape``.
 
-    Built from whichever sweep needs fewer runs.  When ``x`` has at most as
-    many elements as the output, forward mode: one sweep whose tangents carry
-    a leading axis, one unit direction per element of ``x``
-    (``ForwardProgram(batched=True)``), for code made of elementwise
-    functions and operators, ``@``, ``sum``, ``mean``, indexing, branches,
-    loops and calls; other code (reshapes, transposes, item writes, list
-    methods, most other primitives) runs one sweep per column.  Otherwise
-    reverse mode: one forward sweep, then one backward sweep per element of the
-    output, on copies of what the forward sweep saved (cotangents are not
-    batched).  ``emit=True`` returns the forward and reverse modules' source.
-
-    A rule is written for one tangent (``np.sum(t)``, ``t.T``, ``unbroadcast(t,
-    like)`` would read a batch axis as data), so batching needs a batch-aware
-    form per primitive; s2sgrad has them for the functions above only.
+    Built by one sweep of whichever mode needs fewer directions, all the
+    directions at once: generated code whose tangents carry a leading axis of
+    directions (``ForwardProgram(batched=True)``).  When ``x`` has at most as
+    many elements as the output, that is forward mode on ``fn``, one unit
+    direction per element of ``x`` (the columns).  Otherwise it is the
+    backward sweep of ``fn`` (its generated gradient, differentiated with
+    respect to the output's cotangent, which it is linear in), one unit
+    cotangent per element of the output (the rows).  Primitives with a batch
+    rule handle the whole batch in one call; others apply their forward rule
+    to each direction in turn.  ``emit=True`` returns both modules' source.
     """
     wrt_t, single = _normalize_wrt(wrt)
     if not single:
         raise TypeError("jacobian takes one argument position (wrt=int)")
     w = wrt_t[0]
-    forward = jvp(fn, w)
-    reverse = vjp(fn, w)
     if emit:
-        batched = _batched_module(fn, w)
-        forward_source = batched[0].source if batched else jvp(fn, w, emit=True)
-        return forward_source + "\n" + vjp(fn, w, emit=True)
+        source = _batched_module(fn, w, "columns")[0].source
+        if _has_rows(fn, w):
+            source += "\n" + _batched_module(fn, w, "rows")[0].source
+        return source
 
     @functools.wraps(fn)
     def jacobian_fn(*args, **kwargs):
         _bind_args(fn, args, kwargs, wrt_t)
         x = numpy.asarray(args[w])
-        value, backward = reverse(*args, **kwargs)
+        value = fn(*args, **kwargs)
         out = numpy.asarray(value)
-        if x.size <= out.size:
-            batched = _batched_module(fn, w)
-            if batched is not None:
-                return _batched_columns(batched, fn, args, kwargs, x, out)
-            return _columns(lambda t: forward(*args, t, **kwargs)[1], x, out.shape)
-        return _rows(backward, x, out)
+        kind = "rows" if x.size > out.size and _has_rows(fn, w) else "columns"
+        return _batched_sweep(fn, w, kind, args, kwargs, x, out)
     return mark(jacobian_fn, "jacobian", None, fn, wrt_t)
 
 
-def _batched_module(fn, w):
-    """The batched tangent function of ``fn`` (all columns in one sweep), or ``None``."""
+def _batched_module(fn, w, kind):
+    """``(module, spec)`` of the batched tangent function of a Jacobian or Hessian.
+
+    ``kind`` is ``columns`` (forward mode on ``fn``: value and tangents),
+    ``rows`` (forward mode, with respect to the cotangent, on ``fn``'s
+    generated backward sweep: the tangents of the gradient) or ``hessian``
+    (forward mode on ``fn``'s generated gradient, ``fn`` being scalar).
+    """
     def make():
-        from .transform.forward import ForwardProgram, Unbatched
+        from .transform.forward import ForwardProgram
         program = ForwardProgram(batched=True)
-        try:
+        if kind == "columns":
             spec = program.entry(fn, (w,), prefix="jvp_batch")
-        except (Unbatched, UnsupportedError):
-            return None
-        return _Module(program, _label(fn, "jacobian")), spec
-    return _cached(("batched", fn, w), make)
+        elif kind == "hessian":
+            spec = program.entry(_grad(fn, w), (w,), tangent_only=True, prefix="hessian")
+        else:
+            reverse, _, target = _reverse_module(fn, (w,), "vjp", joint=True)
+            gradient = reverse[target]
+            seed = len(inspect.signature(gradient).parameters) - 1
+            spec = program.entry(gradient, (seed,), tangent_only=True, prefix="jacobian_rows")
+            spec.seed_name = _seed_of(gradient)
+        return _Module(program, _label(fn, kind)), spec
+    return _cached(("batched", kind, fn, w), make)
 
 
-def _batched_columns(batched, fn, args, kwargs, x, out):
-    """All columns of the Jacobian from one sweep with a batch of unit tangents."""
-    module, spec = batched
-    n = x.size
-    tangents = numpy.eye(n, dtype=numpy.result_type(x.dtype, float)).reshape((n,) + x.shape)
+def _has_rows(fn, w):
+    """Whether ``fn``'s backward sweep can be batched: its generated gradient is itself
+    differentiable (a call known only at run time is not); if not, columns it is."""
+    try:
+        _batched_module(fn, w, "rows")
+    except UnsupportedError:
+        return False
+    return True
+
+
+def _seed_of(gradient):
+    """The name of the cotangent parameter of a generated gradient (its last)."""
+    return list(inspect.signature(gradient).parameters)[-1]
+
+
+def _batched_sweep(fn, w, kind, args, kwargs, x, out):
+    """A Jacobian (or Hessian) from one batched sweep: ``out.shape + x.shape``."""
+    module, spec = _batched_module(fn, w, kind)
+    along = x if kind != "rows" else out        # the directions: unit vectors like this
+    n = along.size
+    dtype = numpy.result_type(along.dtype, float)
+    directions = numpy.eye(n, dtype=dtype).reshape((n,) + along.shape)
     kw = dict(kwargs)
-    kw[spec.tangent_names[spec.active[0]]] = tangents
-    _, t_out = module[spec.jvp_name](*_lead(fn), *args, **kw)
-    t_out = numpy.broadcast_to(numpy.asarray(t_out), (n,) + out.shape)
-    return numpy.moveaxis(t_out, 0, -1).reshape(out.shape + x.shape)
-
-
-def _columns(tangent_of, x, out_shape):
-    """``J[..., j] = tangent_of(e_j)`` for each element ``j`` of ``x``."""
-    jac = numpy.zeros(tuple(out_shape) + x.shape, dtype=numpy.result_type(x.dtype, float))
-    flat = jac.reshape(tuple(out_shape) + (x.size,))
-    for j in range(x.size):
-        e = numpy.zeros(x.size, dtype=x.dtype if x.dtype.kind in "fc" else float)
-        e[j] = 1.0
-        col = tangent_of(e.reshape(x.shape) if x.ndim else float(e[0]))
-        if numpy.iscomplexobj(col) and not numpy.iscomplexobj(flat):
-            jac = jac.astype(complex)
-            flat = jac.reshape(tuple(out_shape) + (x.size,))
-        flat[..., j] = col
+    kw[spec.tangent_names[spec.active[0]]] = directions
+    if kind == "rows":
+        kw[spec.seed_name] = numpy.zeros(out.shape, dtype)
+    t_out = module[spec.jvp_name](*_lead(fn), *args, **kw)
+    if kind == "columns":
+        t_out = t_out[1]
+    if kind == "rows":     # row i is the gradient of output element i
+        rows = numpy.broadcast_to(numpy.asarray(t_out), (n,) + x.shape)
+        return rows.reshape(out.shape + x.shape)
+    cols = numpy.broadcast_to(numpy.asarray(t_out), (n,) + out.shape)
+    jac = numpy.moveaxis(cols, 0, -1).reshape(out.shape + x.shape)
     return jac if jac.ndim else float(jac)
 
 
-def _rows(backward, x, out):
-    """``J[i, ...] = backward(e_i)`` for each element ``i`` of the output."""
-    jac = numpy.zeros(out.shape + x.shape, dtype=numpy.result_type(x.dtype, out.dtype, float))
-    flat = jac.reshape((out.size,) + x.shape)
-    for i in range(out.size):
-        e = numpy.zeros(out.size, dtype=float)
-        e[i] = 1.0
-        flat[i] = backward(e.reshape(out.shape) if out.ndim else 1.0)
-    return jac
-
-
 def hessian(fn, wrt=0, *, emit=False):
-    """The Hessian of a scalar ``fn``: forward mode over the generated gradient.
-
-    One forward-over-reverse sweep (``hvp``) per element of the argument, not
-    batched: the gradient's code is made of runtime helpers (``unbroadcast``,
-    ``reduce_vjp``, ...) that have no batch-aware forms (see ``jacobian``); the
-    result has shape ``x.shape + x.shape``.
-    """
+    """The Hessian of a scalar ``fn``, shape ``x.shape + x.shape``: forward mode over the
+    generated gradient, in one sweep whose tangents carry a leading axis of directions,
+    one unit direction per element of ``x`` (see ``jacobian``)."""
     wrt_t, single = _normalize_wrt(wrt)
     if not single:
         raise TypeError("hessian takes one argument position (wrt=int)")
-    product = hvp(fn, wrt)
+    w = wrt_t[0]
     if emit:
-        return hvp(fn, wrt, emit=True)
+        return _batched_module(fn, w, "hessian")[0].source
 
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
         _bind_args(fn, args, kwargs, wrt_t)
-        x = numpy.asarray(args[wrt_t[0]])
-        return _columns(lambda v: product(*args, v, **kwargs), x, x.shape)
+        x = numpy.asarray(args[w])
+        return _batched_sweep(fn, w, "hessian", args, kwargs, x, x)
     return mark(hessian_fn, "hessian", None, fn, wrt_t)
-

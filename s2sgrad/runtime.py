@@ -557,6 +557,16 @@ def call_jvp(fn, args, kwargs, active, tangents):
     return impl(fn, args, kwargs, active, tangents)
 
 
+def call_jvp_batch(fn, args, kwargs, active, tangents):
+    """``call_jvp`` for batches of tangents: the call's forward mode, direction by direction."""
+    each = [directions(t, args[k]) for k, t in zip(active, tangents)]
+    value, results = None, []
+    for ts in zip(*each):
+        value, t_out = call_jvp(fn, args, kwargs, active, ts)
+        results.append(t_out)
+    return value, stack_directions(results)
+
+
 # ---------------------------------------------------------------------------
 # A batch of tangents: a leading axis of directions (jacobian's one forward sweep)
 # ---------------------------------------------------------------------------
@@ -669,17 +679,17 @@ def batch_broadcast_to(t, target):
 def batch_unbroadcast(t, like):
     """``unbroadcast`` for each tangent of a batch: sums to ``(k,) + like.shape``."""
     t = batch_align(t, like)
-    lshape, tshape = shape(like), shape(t)
-    target = tshape[:1] + lshape
-    if tshape != target:
-        xp = namespace(t)
-        lead = len(tshape) - 1 - len(lshape)
-        axes = tuple(range(1, 1 + lead)) + tuple(
-            1 + lead + i for i, n in enumerate(lshape) if n == 1 and tshape[1 + lead + i] != 1)
-        if axes:
-            t = xp.sum(t, axis=axes)
-        if shape(t) != target:
-            t = xp.broadcast_to(t, target)
+    lshape = shape(like)
+    xp = namespace(t)
+    lead = ndim(t) - 1 - len(lshape)
+    if lead:
+        t = xp.sum(t, axis=tuple(range(1, 1 + lead)))
+    stretched = tuple(1 + i for i, n in enumerate(lshape) if n == 1 and shape(t)[1 + i] != 1)
+    if stretched:
+        t = xp.sum(t, axis=stretched, keepdims=True)
+    target = shape(t)[:1] + lshape
+    if shape(t) != target:   # constant along an axis of like
+        t = xp.broadcast_to(t, target)
     if _is_complex(t) and not _is_complex(like):
         t = namespace(t).real(t)
     return t
@@ -745,7 +755,7 @@ def stack_directions(items):
 
 
 __all__ += ["batch_align", "batch_broadcast_like", "batch_matmul_right", "batch_axes",
-            "batch_index", "batch_zeros_like", "batch_broadcast_to", "batch_reshaped",
+            "batch_index", "batch_zeros_like", "call_jvp_batch", "batch_broadcast_to", "batch_reshaped",
             "batch_permutation", "batch_joined", "batch_unbroadcast", "batch_reduce_vjp",
             "batch_max_vjp", "batch_matmul_vjp_a", "batch_matmul_vjp_b", "directions",
             "stack_directions"]

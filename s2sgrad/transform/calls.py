@@ -409,9 +409,6 @@ class Program:
                                                      type_comment=None)]
             if kind == "given" or args.defaults:
                 args.defaults = list(args.defaults) + [const(None)]
-        if args.kwonlyargs:
-            raise UnsupportedError(spec.job.fsrc.where(), "keyword-only parameters",
-                                   "make them ordinary parameters")
         fdef = _function(spec.grad_name, args, body)
         fsrc = spec.job.fsrc
         wrt = ", ".join(spec.active)

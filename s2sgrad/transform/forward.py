@@ -39,7 +39,7 @@ from .calls import Program, Spec, _function
 from .reverse import (ReverseBuilder, _FwdCtx, _is_break_check, _loads, _rt, _rt_call,
                       index_value, same_shape_params, to_text)
 
-__all__ = ["ForwardBuilder", "ForwardProgram", "Unbatched"]
+__all__ = ["ForwardBuilder", "ForwardProgram"]
 
 # Stands for the value of the expression being differentiated until the
 # builder knows where that value lives (rules such as exp's read it).
@@ -58,8 +58,9 @@ class ForwardProgram(Program):
     """All the tangent functions of one forward-mode transformation, in one module.
 
     With ``batched=True`` every tangent carries a leading axis of directions
-    (a Jacobian's columns in one sweep); building raises ``Unbatched`` where a
-    primitive has no batch-aware form.
+    (a Jacobian's columns, or rows, in one sweep): a primitive's batch rule
+    handles them all at once, a primitive without one runs its forward rule
+    once per direction.
     """
 
     def __init__(self, batched=False):
@@ -567,8 +568,6 @@ class ForwardBuilder(ReverseBuilder):
     def _tan_dynamic(self, s, v, state, wants):
         """A call known only at run time: ``_rt.call_jvp`` picks rules, a transform or tracing."""
         value = s.value
-        if self.batched and wants:
-            raise Unbatched("a call known only at run time")
         _, positions = self._call_plan(value, callee_of(value, self.resolver), s)
         positions = tuple(k for k in positions if value.args[k].id in state)
         if not positions or not wants:
@@ -580,7 +579,7 @@ class ForwardBuilder(ReverseBuilder):
                            values=[copy.deepcopy(k.value) for k in value.keywords])
         tangents = gast.Tuple(elts=[self.tangent_ref(value.args[k].id) for k in positions],
                               ctx=gast.Load())
-        jvp_call = call(_rt("call_jvp"), [copy.deepcopy(value.func), args, kwargs,
+        jvp_call = call(_rt("call_jvp_batch" if self.batched else "call_jvp"), [copy.deepcopy(value.func), args, kwargs,
                                           gast.Tuple(elts=[const(k) for k in positions],
                                                      ctx=gast.Load()), tangents])
         target = gast.Tuple(elts=[store(v), store(self.t(v))], ctx=gast.Store())
@@ -782,10 +781,6 @@ class ForwardBuilder(ReverseBuilder):
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
-
-class Unbatched(Exception):
-    """Batched forward mode met a primitive without a batch-aware form (``ForwardProgram(batched=True)``)."""
-
 
 def _batch_broadcasts(expr):
     """``_rt.broadcast_like(t, ans)`` in an inlined rule becomes ``_rt.batch_broadcast_like``."""

@@ -275,8 +275,16 @@ class ReverseBuilder:
         order = _statement_order(body)
 
         def after(a, b):    # may ``b`` run after ``a``?
-            (pa, la), (pb, lb) = order[id(a)], order[id(b)]
+            (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
             return pb > pa or bool(la & lb)
+
+        def sees(st, w, r):   # may ``r`` read the view ``st`` made after ``w`` wrote?
+            (pw, lw, _), (pr, lr, _), (ps, ls, top) = order[id(w)], order[id(r)], order[id(st)]
+            if not after(st, w) or not after(w, r):
+                return False
+            # Read before the write in program order: only in a later iteration, and
+            # ``st`` makes the view afresh first when it is at the top of the loop.
+            return pr > pw or not (top in (lw & lr) and (lw & lr) <= ls and ps < pr)
 
         writes = {v: [st for st in walk_stmts(body) if isinstance(st, gast.Assign)
                       and isinstance(st.targets[0], gast.Subscript)
@@ -303,7 +311,7 @@ class ReverseBuilder:
                                            for r in reads.get(source, [])):
                 problem = (f"makes {target!r} share memory with {source!r}, and {source!r} is read "
                            f"after {target!r} is written in place", None)
-            elif source in written and any(after(st, w) and after(w, r) for w in writes[source]
+            elif source in written and any(sees(st, w, r) for w in writes[source]
                                            for r in reads.get(target, [])):
                 problem = (f"makes {target!r} share memory with {source!r}, and {target!r} is read "
                            f"after {source!r} is written in place", None)
@@ -1325,18 +1333,19 @@ def index_value(index):
 
 
 def _statement_order(body):
-    """``id(statement) -> (position in program order, ids of the loops around it)``."""
+    """``id(statement) -> (position in program order, ids of the loops around it, the
+    innermost loop when the statement runs in each of its iterations, else None)``."""
     order = {}
 
-    def visit(stmts, loops):
+    def visit(stmts, loops, top):
         for st in stmts:
-            order[id(st)] = (len(order), loops)
+            order[id(st)] = (len(order), loops, top)
             if isinstance(st, (gast.For, gast.While)):
-                visit(st.body, loops | {id(st)})
+                visit(st.body, loops | {id(st)}, id(st))
             elif isinstance(st, gast.If):
-                visit(st.body, loops)
-                visit(st.orelse, loops)
-    visit(body, frozenset())
+                visit(st.body, loops, None)
+                visit(st.orelse, loops, None)
+    visit(body, frozenset(), None)
     return order
 
 
