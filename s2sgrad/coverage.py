@@ -34,7 +34,9 @@ def table():
     lines = ["# Supported functions", "",
              "Generated from the rule registry by `python -m s2sgrad.coverage > docs/coverage.md`;",
              "do not edit by hand. *reverse* and *forward* list the arguments each mode differentiates;",
-             "*no derivative* marks functions whose outputs carry none (they are fine to call).", ""]
+             "*no derivative* marks functions whose outputs carry none (they are fine to call).",
+             "*batched* lists the arguments whose forward rule takes a whole batch of tangents at once",
+             "(`jacobian`, `hessian`); the others run their forward rule once per direction.", ""]
     total = sum(1 for p in prims if not p.nondiff)
     lines.append(f"{total} differentiable primitives, "
                  f"{sum(1 for p in prims if p.nondiff)} known non-differentiable ones.")
@@ -42,15 +44,17 @@ def table():
         if fam not in families:
             continue
         lines += ["", f"## {titles.get(fam, fam)}", "",
-                  "| function | reverse | forward | array methods |", "| --- | --- | --- | --- |"]
+                  "| function | reverse | forward | batched | array methods |",
+                  "| --- | --- | --- | --- | --- |"]
         for p in sorted(families[fam], key=lambda p: p.name):
             if p.nondiff:
-                rev = fwd = "no derivative"
+                rev = fwd = batched = "no derivative"
             else:
                 rev = ", ".join(sorted(p.vjp)) or "-"
                 fwd = ", ".join(sorted(p.jvp)) or "-"
+                batched = fwd if p.elementwise else ", ".join(sorted(p.batch)) or "-"
             meth = ", ".join(f"`.{m}`" for m in methods.get(id(p), []))
-            lines.append(f"| `{p.name}` | {rev} | {fwd} | {meth} |")
+            lines.append(f"| `{p.name}` | {rev} | {fwd} | {batched} | {meth} |")
     return "\n".join(lines) + "\n"
 
 

@@ -665,73 +665,108 @@ def jacobian(fn, wrt=0, *, emit=False):
     def jacobian_fn(*args, **kwargs):
         _bind_args(fn, args, kwargs, wrt_t)
         x = numpy.asarray(args[w])
-        value = fn(*args, **kwargs)
-        out = numpy.asarray(value)
-        kind = "rows" if x.size > out.size and _has_rows(fn, w) else "columns"
-        return _batched_sweep(fn, w, kind, args, kwargs, x, out)
-    return mark(jacobian_fn, "jacobian", None, fn, wrt_t)
+        if x.size > 1 and _has_rows(fn, w):
+            value = fn(*args, **kwargs)
+            if x.size > numpy.size(value):
+                return _rows(fn, w, args, kwargs, x, numpy.asarray(value))
+        return _matrix(fn, w, "columns", args, kwargs)
+    return mark(jacobian_fn, "jacobian", lambda: _source(*_batched_module(fn, w, "columns")),
+                fn, wrt_t)
 
 
 def _batched_module(fn, w, kind):
-    """``(module, spec)`` of the batched tangent function of a Jacobian or Hessian.
+    """``(module, spec, name)`` of the batched tangent code of a Jacobian or Hessian.
 
-    ``kind`` is ``columns`` (forward mode on ``fn``: value and tangents),
-    ``rows`` (forward mode, with respect to the cotangent, on ``fn``'s
-    generated backward sweep: the tangents of the gradient) or ``hessian``
-    (forward mode on ``fn``'s generated gradient, ``fn`` being scalar).
+    ``kind`` is ``columns`` (forward mode on ``fn``), ``hessian`` (forward
+    mode on ``fn``'s generated gradient, ``fn`` being scalar), both with a
+    function of ``fn``'s arguments that returns the whole matrix (``name``),
+    or ``rows`` (forward mode, with respect to the cotangent, on ``fn``'s
+    generated backward sweep: ``name`` returns the batch of gradients).
     """
     def make():
         from .transform.forward import ForwardProgram
         program = ForwardProgram(batched=True)
         if kind == "columns":
             spec = program.entry(fn, (w,), prefix="jvp_batch")
+            target = _matrix_adapter(program, spec, "jacobian")
         elif kind == "hessian":
             spec = program.entry(_grad(fn, w), (w,), tangent_only=True, prefix="hessian")
+            target = _matrix_adapter(program, spec, "hessian")
         else:
-            reverse, _, target = _reverse_module(fn, (w,), "vjp", joint=True)
-            gradient = reverse[target]
+            reverse, _, gradient_name = _reverse_module(fn, (w,), "vjp", joint=True)
+            gradient = reverse[gradient_name]
             seed = len(inspect.signature(gradient).parameters) - 1
             spec = program.entry(gradient, (seed,), tangent_only=True, prefix="jacobian_rows")
-            spec.seed_name = _seed_of(gradient)
-        return _Module(program, _label(fn, kind)), spec
+            spec.seed_name = list(inspect.signature(gradient).parameters)[-1]
+            target = spec.jvp_name
+        return _Module(program, _label(fn, kind)), spec, target
     return _cached(("batched", kind, fn, w), make)
+
+
+def _matrix_adapter(program, spec, kind):
+    """``jacobian_of_f(x, ...)``: the batched sweep along ``unit_directions(x)``, its
+    batch of tangents arranged as the matrix (``out.shape + x.shape``)."""
+    x = spec.active[0]
+    tangent = spec.tangent_names[x]
+
+    def body(call_args, extra, namer):
+        directions = namer.fresh("directions")
+        sweep = _call(spec.jvp_name, call_args, [gast.keyword(arg=tangent,
+                                                               value=_name(directions))])
+        stmts = [gast.Assign(targets=[_store(directions)],
+                             value=_rt_call("unit_directions", _name(x)), type_comment=None)]
+        if kind == "hessian":
+            out, t_out = x, namer.fresh("t_d_" + x)
+            stmts.append(gast.Assign(targets=[_store(t_out)], value=sweep, type_comment=None))
+        else:
+            out, t_out = namer.fresh("value"), namer.fresh("t_value")
+            stmts.append(_unpack([out, t_out], sweep))
+        stmts.append(gast.Return(value=_rt_call("columns_to_jacobian", _name(t_out), _name(out),
+                                                _name(x))))
+        return stmts
+    fname = program.module.fresh_function_name(f"{kind}_of_{spec.job.base_name}")
+    what = ("the Hessian of " + spec.job.fsrc.qualname.replace("grad_", "", 1)
+            if kind == "hessian" else f"the Jacobian of {spec.job.fsrc.qualname}")
+    return _adapter(program, spec, fname, [], body,
+                    f"s2sgrad.{kind}: {what} with respect to {x}, by one sweep along every "
+                    f"unit direction of {x} at once.")
+
+
+def _matrix(fn, w, kind, args, kwargs):
+    """Call the function that returns the whole Jacobian (or Hessian) of ``fn``."""
+    module, spec, target = _batched_module(fn, w, kind)
+    # The adapter of a method binds its instance itself; one over generated code takes it.
+    lead = _lead(fn) if spec.job.fsrc.self_value is None else ()
+    return module[target](*lead, *args, **kwargs)
+
+
+def _rt_call(attr, *args):
+    return gast.Call(func=gast.Attribute(value=_name("_rt"), attr=attr, ctx=gast.Load()),
+                     args=list(args), keywords=[])
 
 
 def _has_rows(fn, w):
     """Whether ``fn``'s backward sweep can be batched: its generated gradient is itself
     differentiable (a call known only at run time is not); if not, columns it is."""
-    try:
-        _batched_module(fn, w, "rows")
-    except UnsupportedError:
-        return False
-    return True
+    def check():
+        try:
+            _batched_module(fn, w, "rows")
+        except UnsupportedError:
+            return False
+        return True
+    return _cached(("has rows", fn, w), check)
 
 
-def _seed_of(gradient):
-    """The name of the cotangent parameter of a generated gradient (its last)."""
-    return list(inspect.signature(gradient).parameters)[-1]
-
-
-def _batched_sweep(fn, w, kind, args, kwargs, x, out):
-    """A Jacobian (or Hessian) from one batched sweep: ``out.shape + x.shape``."""
-    module, spec = _batched_module(fn, w, kind)
-    along = x if kind != "rows" else out        # the directions: unit vectors like this
-    n = along.size
-    dtype = numpy.result_type(along.dtype, float)
-    directions = numpy.eye(n, dtype=dtype).reshape((n,) + along.shape)
+def _rows(fn, w, args, kwargs, x, out):
+    """The Jacobian ``out.shape + x.shape`` from one batched backward sweep, its rows."""
+    module, spec, target = _batched_module(fn, w, "rows")
+    n = out.size
+    dtype = numpy.result_type(out.dtype, float)
     kw = dict(kwargs)
-    kw[spec.tangent_names[spec.active[0]]] = directions
-    if kind == "rows":
-        kw[spec.seed_name] = numpy.zeros(out.shape, dtype)
-    t_out = module[spec.jvp_name](*_lead(fn), *args, **kw)
-    if kind == "columns":
-        t_out = t_out[1]
-    if kind == "rows":     # row i is the gradient of output element i
-        rows = numpy.broadcast_to(numpy.asarray(t_out), (n,) + x.shape)
-        return rows.reshape(out.shape + x.shape)
-    cols = numpy.broadcast_to(numpy.asarray(t_out), (n,) + out.shape)
-    jac = numpy.moveaxis(cols, 0, -1).reshape(out.shape + x.shape)
-    return jac if jac.ndim else float(jac)
+    kw[spec.tangent_names[spec.active[0]]] = numpy.eye(n, dtype=dtype).reshape((n,) + out.shape)
+    kw[spec.seed_name] = numpy.zeros(out.shape, dtype)
+    rows = module[target](*_lead(fn), *args, **kw)
+    return numpy.broadcast_to(numpy.asarray(rows), (n,) + x.shape).reshape(out.shape + x.shape)
 
 
 def hessian(fn, wrt=0, *, emit=False):
@@ -748,6 +783,6 @@ def hessian(fn, wrt=0, *, emit=False):
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
         _bind_args(fn, args, kwargs, wrt_t)
-        x = numpy.asarray(args[w])
-        return _batched_sweep(fn, w, "hessian", args, kwargs, x, x)
-    return mark(hessian_fn, "hessian", None, fn, wrt_t)
+        return _matrix(fn, w, "hessian", args, kwargs)
+    return mark(hessian_fn, "hessian", lambda: _source(*_batched_module(fn, w, "hessian")),
+                fn, wrt_t)

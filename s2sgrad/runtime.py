@@ -591,11 +591,29 @@ def batch_broadcast_like(t, like):
     return namespace(t).broadcast_to(t, target)
 
 
+def _batch_first(t, rank):
+    """A batch ``t`` with axes of size 1 after its batch axis, so that its tangents have at
+    least ``rank`` axes: the batch axis then leads when they meet another operand's."""
+    missing = rank - (ndim(t) - 1)
+    if missing <= 0:
+        return t
+    return namespace(t).reshape(t, shape(t)[:1] + (1,) * missing + shape(t)[1:])
+
+
+def batch_matmul_left(t, b):
+    """``t_i @ b`` for each tangent ``t_i`` of a batch (``t`` has a leading batch axis)."""
+    if ndim(t) == 2 and ndim(b) > 2:   # vectors against a stack of matrices
+        return stack_directions([t_i @ b for t_i in t])
+    return (t if ndim(t) == 2 else _batch_first(t, ndim(b))) @ b
+
+
 def batch_matmul_right(a, t):
     """``a @ t_i`` for each tangent ``t_i`` of a batch (``t`` has a leading batch axis)."""
     if ndim(t) == 2:   # a batch of vectors: (k, m)
-        return t @ a.T if ndim(a) == 2 else t @ a
-    return a @ t
+        if ndim(a) > 2:
+            return stack_directions([a @ t_i for t_i in t])
+        return t @ _mT(a) if ndim(a) == 2 else t @ a
+    return a @ _batch_first(t, ndim(a))
 
 
 def batch_axes(axis, t):
@@ -669,6 +687,78 @@ def batch_joined(ts, arrays, axis, join):
         return stack_directions([getattr(xp, join)([p[i] for p in parts], axis=None)
                                  for i in range(shape(parts[0])[0])])
     return getattr(xp, join)(parts, axis=batch_axes(axis, parts[0]))
+
+
+def batch_unbroadcast_to(g, value):
+    """The adjoint of aligning and broadcasting a batch ``value`` to ``g``'s shape: ``g``
+    summed over the axes broadcasting stretched, shaped like ``value``."""
+    vshape, gshape = shape(value), shape(g)
+    aligned = vshape[:1] + (1,) * (len(gshape) - len(vshape)) + vshape[1:]
+    axes = tuple(i for i in range(len(gshape)) if aligned[i] == 1 and gshape[i] != 1)
+    xp = namespace(g)
+    if axes:
+        g = xp.sum(g, axis=axes, keepdims=True)
+    return xp.reshape(g, vshape)
+
+
+def directions_vjp(g, value):
+    """The adjoint of ``directions(value, like)``: one cotangent per direction, stacked."""
+    return batch_unbroadcast_to(stack_directions(g), value) if not _is_container(value) \
+        else [directions_vjp([gi[k] for gi in g], v) for k, v in enumerate(value)]
+
+
+def stack_directions_vjp(g, items):
+    """The adjoint of ``stack_directions(items)``: the batch cotangent ``g`` one by one."""
+    if _is_container(items[0]):
+        parts = [stack_directions_vjp(gk, [it[k] for it in items]) for k, gk in enumerate(g)]
+        return [list(p) for p in zip(*parts)]
+    return [g[i] for i in range(len(items))]
+
+
+def unit_directions(x):
+    """One unit tangent per element of ``x``: shape ``(x.size,) + x.shape``."""
+    xp = namespace(x)
+    n = size(x)
+    dtype = getattr(x, "dtype", None)
+    if dtype is None or not _is_inexact(xp, dtype):
+        dtype = _default_float(xp)
+    return xp.reshape(xp.eye(n, dtype=dtype), (n,) + shape(x))
+
+
+def columns_to_jacobian(t, out, x):
+    """The Jacobian ``out.shape + x.shape`` from the batch of tangents along ``unit_directions(x)``."""
+    n = size(x)
+    t = _batch_full(t, shape(out))
+    xp = namespace(t)
+    jac = xp.reshape(xp.moveaxis(t, 0, -1), shape(out) + shape(x))
+    return jac if shape(jac) != () else jac[()]
+
+
+def rows_to_jacobian(t, out, x):
+    """The Jacobian ``out.shape + x.shape`` from the batch of cotangent results along
+    ``unit_directions(out)`` (row ``i`` is the gradient of output element ``i``)."""
+    t = _batch_full(t, shape(x))
+    return namespace(t).reshape(t, shape(out) + shape(x))
+
+
+def batch_joined_vjp(g, arrays, axis, join):
+    """The adjoint of ``batch_joined``: the batch cotangent ``g`` split back into its parts."""
+    xp = namespace(g)
+    k = shape(g)[0]
+    if axis is None:
+        flat = xp.reshape(g, (k, -1))
+        ends = numpy.cumsum([size(a) for a in arrays])
+        return [xp.reshape(flat[:, e - size(a):e], (k,) + shape(a)) for a, e in zip(arrays, ends)]
+    ax = batch_axes(axis, g)
+    if join == "stack":
+        return [xp.take(g, i, axis=ax) for i in range(len(arrays))]
+    ends = numpy.cumsum([shape(a)[axis] for a in arrays])
+    index = [slice(None)] * ndim(g)
+    parts = []
+    for a, e in zip(arrays, ends):
+        index[ax] = slice(int(e) - shape(a)[axis], int(e))
+        parts.append(g[tuple(index)])
+    return parts
 
 
 def batch_broadcast_to(t, target):
@@ -754,8 +844,11 @@ def stack_directions(items):
     return namespace(arrays[0]).stack(arrays)
 
 
-__all__ += ["batch_align", "batch_broadcast_like", "batch_matmul_right", "batch_axes",
-            "batch_index", "batch_zeros_like", "call_jvp_batch", "batch_broadcast_to", "batch_reshaped",
+__all__ += ["batch_align", "batch_broadcast_like", "batch_matmul_left", "batch_matmul_right",
+            "batch_axes",
+            "batch_index", "batch_zeros_like", "call_jvp_batch", "unit_directions",
+            "batch_unbroadcast_to", "directions_vjp", "stack_directions_vjp", "batch_joined_vjp",
+            "columns_to_jacobian", "rows_to_jacobian", "batch_broadcast_to", "batch_reshaped",
             "batch_permutation", "batch_joined", "batch_unbroadcast", "batch_reduce_vjp",
             "batch_max_vjp", "batch_matmul_vjp_a", "batch_matmul_vjp_b", "directions",
             "stack_directions"]

@@ -150,6 +150,36 @@ CASES[f"{RT}.items_adjoint"] = [C([R(2), R(2)], [0.0, 0.0], nondiff={"iterable"}
                               C([R(2), R(2)], np.zeros((2, 2)), nondiff={"iterable"})]
 CASES[f"{RT}.to_complex_like"] = [C(R(3), R(3), nondiff={"like"})]
 
+# Helpers of batched tangent code: ``value`` is a batch of 2 tangents (a leading axis).
+CASES[f"{RT}.batch_align"] = [C(R(2, 3), R(2, 3), nondiff={"like"}), C(R(2), R(3), nondiff={"like"})]
+CASES[f"{RT}.batch_broadcast_like"] = [C(R(2, 3), R(4, 3), nondiff={"like"}),
+                                       C(R(2, 1), R(3), nondiff={"like"})]
+CASES[f"{RT}.batch_broadcast_to"] = [C(R(2, 3), (4, 3), nondiff={"target"})]
+CASES[f"{RT}.batch_unbroadcast"] = [C(R(2, 4, 3), R(3), nondiff={"like"}),
+                                    C(R(2, 4, 3), R(4, 1), nondiff={"like"})]
+CASES[f"{RT}.batch_reduce_vjp"] = [C(R(2, 3), R(4, 3), 0, nondiff={"x"}), C(R(2), R(4, 3), nondiff={"x"}),
+                                   C(R(2, 4, 1), R(4, 3), 1, True, nondiff={"x"})]
+CASES[f"{RT}.batch_max_vjp"] = [C(R(2, 3), np.array([1.0, 2.0, 3.0]),
+                                  np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]), 0,
+                                  nondiff={"result", "x"})]
+CASES[f"{RT}.batch_reshaped"] = [C(R(2, 6), np.zeros(6), np.zeros((2, 3)), nondiff={"like", "result"})]
+CASES[f"{RT}.batch_joined"] = [
+    C([R(2, 3), R(2, 2)], [np.zeros(3), np.zeros(2)], 0, "concatenate", nondiff={"arrays"}),
+    C([R(2, 3), R(2, 3)], [np.zeros(3), np.zeros(3)], -1, "stack", nondiff={"arrays"}),
+    C([R(2, 2, 2), R(2, 3)], [np.zeros((2, 2)), np.zeros(3)], None, "concatenate",
+      nondiff={"arrays"})]
+CASES[f"{RT}.batch_matmul_left"] = [C(R(2, 3, 4), R(4, 5)), C(R(2, 4), R(4, 5)), C(R(2, 3, 4), R(6, 4, 5))]
+CASES[f"{RT}.batch_matmul_right"] = [C(R(3, 4), R(2, 4, 5)), C(R(3, 4), R(2, 4)),
+                                     C(R(6, 3, 4), R(2, 4, 5)), C(R(6, 3, 4), R(2, 4))]
+CASES[f"{RT}.batch_matmul_vjp_a"] = [C(R(2, 3, 5), np.zeros((3, 5)), R(3, 4), R(4, 5),
+                                       nondiff={"like", "a"})]
+CASES[f"{RT}.batch_matmul_vjp_b"] = [C(R(2, 3, 5), np.zeros((3, 5)), R(3, 4), R(4, 5),
+                                       nondiff={"like", "b"})]
+CASES[f"{RT}.directions"] = [C(R(2, 3), np.zeros(3), nondiff={"like"})]
+CASES[f"{RT}.stack_directions"] = [C([R(3), R(3)])]
+CASES[f"{RT}.columns_to_jacobian"] = [C(R(3, 2), np.zeros(2), np.zeros(3), nondiff={"out", "x"})]
+CASES[f"{RT}.rows_to_jacobian"] = [C(R(2, 3), np.zeros(2), np.zeros(3), nondiff={"out", "x"})]
+
 # Cases of the wider rule library, one module per area.
 from rule_cases_arrays import CASES as _ARRAYS  # noqa: E402
 from rule_cases_linalg import CASES as _LINALG  # noqa: E402

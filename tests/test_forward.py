@@ -61,13 +61,13 @@ def test_every_construct_with_a_batch_of_tangents(name, point):
     """One batched forward sweep (a Jacobian's columns) gives each direction's jvp, which is
     checked against finite differences above; one batched backward sweep (its rows) gives
     the same Jacobian."""
-    from s2sgrad.operators import _batched_module, _batched_sweep, _has_rows, _lead
+    from s2sgrad.operators import _batched_module, _has_rows, _lead, _matrix, _rows
     case = constructs.CASES[name]
     args = constructs.arguments(name, point)
     if not isinstance(case.wrt, int) or not isinstance(args[case.wrt], (float, np.ndarray)):
         pytest.skip("batched tangents are for one float or array argument")
     w = case.wrt
-    module, spec = _batched_module(case.fn, w, "columns")
+    module, spec, _ = _batched_module(case.fn, w, "columns")
     x = args[w]
     directions = np.random.default_rng(5).normal(size=(3,) + np.shape(x))
     out = module[spec.jvp_name](*_lead(case.fn), *args,
@@ -83,12 +83,11 @@ def test_every_construct_with_a_batch_of_tangents(name, point):
     value = out[0]
     if isinstance(value, (float, np.ndarray)) and not np.iscomplexobj(value):
         x, value = np.asarray(x), np.asarray(value)
-        columns = _batched_sweep(case.fn, w, "columns", args, {}, x, value)
+        columns = _matrix(case.fn, w, "columns", args, {})
         if not _has_rows(case.fn, w):   # its gradient calls _rt.call_bwd, which has no rule
             assert name == "calls_known_only_at_run_time"
             return
-        rows = _batched_sweep(case.fn, w, "rows", constructs.arguments(name, point), {}, x,
-                              value)
+        rows = _rows(case.fn, w, constructs.arguments(name, point), {}, x, value)
         np.testing.assert_allclose(rows, columns, rtol=1e-9, atol=1e-11)
 
 

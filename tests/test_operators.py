@@ -248,8 +248,26 @@ def test_every_operator_shows_its_source():
         compile(src, "<emitted>", "exec")
 
 
-def test_results_of_jacobian_and_hessian_are_differentiated_by_tracing_saying_so():
-    jac = s2sgrad.jacobian(lambda x: x * 2.0)   # a Python loop around generated code
-    with pytest.warns(s2sgrad.fallback.FallbackWarning, match="derivative made by s2sgrad"):
-        with pytest.raises(s2sgrad.fallback.TracedConversionError):
-            s2sgrad.grad(lambda x: np.sum(jac(x)))(np.ones(2))
+def lifted(x):
+    return np.sin(x) * np.sum(x ** 2) + np.tanh(x[::-1]) @ np.ones(x.shape[0])
+
+
+def test_jacobian_and_hessian_are_generated_code_that_can_be_differentiated_again():
+    import warnings
+    x = rng.normal(size=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")     # no tracing: code is transformed at each level
+        J2 = s2sgrad.jacobian(s2sgrad.jacobian(lifted))(x)
+        J = s2sgrad.jacobian(lifted)
+        assert J2.shape == (3, 3, 3)
+        np.testing.assert_allclose(J2, numeric_jacobian(J, x), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(J2[0], s2sgrad.hessian(lambda x: lifted(x)[0])(x),
+                                   rtol=1e-10, atol=1e-12)
+
+        def laplacian(x):
+            return np.trace(s2sgrad.hessian(energy)(x, 2.0))
+        g = s2sgrad.grad(laplacian)(x)
+        np.testing.assert_allclose(g, numeric_grad(laplacian, (x,)), rtol=1e-5, atol=1e-6)
+    src = s2sgrad.jacobian(s2sgrad.jacobian(lifted), emit=True)
+    assert "def jacobian_of_jacobian_of_lifted(" in src
+    assert "_rt.columns_to_jacobian(" in src

@@ -147,6 +147,37 @@ def test_rule_matches_finite_differences(prim, case):
     assert checked, f"no rule of {prim.qualname} was exercised by {case!r}"
 
 
+def _batch_cases():
+    for prim in registry.all_primitives():
+        for i, case in enumerate(CASES.get(prim.qualname, []) if prim.batch else []):
+            yield pytest.param(prim, case, id=f"{prim.qualname}-{i}{case!r}"[:120])
+
+
+@pytest.mark.parametrize("prim,case", list(_batch_cases()))
+def test_batch_rule_is_the_forward_rule_for_each_direction(prim, case):
+    """A batch rule (``batch_<param>``) on a batch of tangents gives, for each direction, what
+    the forward rule gives (checked against finite differences above)."""
+    rng = np.random.default_rng(1)
+    args, kwargs = case.make(rng)
+    bound = prim.bind(args, kwargs)
+    ans = _call(_function(prim, case), prim, bound)
+    checked = 0
+    for param, argnum, x in _targets(prim, case, bound):
+        if param not in prim.batch or argnum is not None:
+            continue
+        tangents = [_random_like(x, rng) for _ in range(3)]
+        batch = runtime.stack_directions(tangents)
+        out = registry.apply_rule(prim, prim.batch[param], np, batch, ans, bound)
+        for t, each in zip(tangents, runtime.directions(out, ans)):
+            expected = registry.apply_rule(prim, prim.jvp[param], np, t, ans, bound)
+            _tree_map(lambda a, b: np.testing.assert_allclose(a, np.broadcast_to(b, np.shape(a)),
+                                                              rtol=1e-12, atol=1e-12),
+                      each, expected)
+        _check_template(prim, prim.batch[param], bound, batch, ans, None, out)
+        checked += 1
+    assert checked, f"no batch rule of {prim.qualname} was exercised by {case!r}"
+
+
 def _check_shape(ct, x, what):
     if isinstance(x, (list, tuple)):
         for c, e in zip(ct, x):

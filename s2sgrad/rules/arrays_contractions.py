@@ -6,7 +6,7 @@ each cotangent contracts ``g`` with the other operand, without conjugation.
 
 from .registry import primitive
 from ..runtime import (
-    batch_matmul_right, broadcast_like, diagonal_vjp, dot_vjp_a, dot_vjp_b, einsum_vjp, kron_shapes, matmul_vjp_a,
+    batch_matmul_left, batch_matmul_right, broadcast_like, diagonal_vjp, dot_vjp_a, dot_vjp_b, einsum_vjp, kron_shapes, matmul_vjp_a,
     matmul_vjp_b, ndim, shape, specialize, tensordot_vjp_axes, unbroadcast,
 )
 
@@ -30,7 +30,7 @@ class _Matmul:
         return a @ t
 
     def batch_a(xp, t, ans, a, b):
-        return xp.matmul(t, b)
+        return batch_matmul_left(t, b)
 
     def batch_b(xp, t, ans, a, b):
         return batch_matmul_right(a, t)

@@ -7,8 +7,8 @@ can contain is a primitive here, with rules written like any other.
 from .registry import nondiff, primitive, set_shape_params
 from ..runtime import (
     batch_broadcast_like, batch_matmul_vjp_a, batch_matmul_vjp_b, batch_max_vjp,
-    batch_reduce_vjp, batch_unbroadcast, broadcast_like, dot_vjp_a, dot_vjp_b, matmul_vjp_a, matmul_vjp_b, max_vjp, reduce_vjp,
-    scatter, split_like, to_complex_like, unbroadcast, unstack,
+    batch_reduce_vjp, batch_unbroadcast, broadcast_like, dot_vjp_a, dot_vjp_b, matmul_vjp_a,
+    matmul_vjp_b, max_vjp, reduce_vjp, scatter, split_like, to_complex_like, unbroadcast, unstack,
 )
 from ..runtime import add as tree_add
 from ..runtime import extremum_jvp, extremum_vjp, items_adjoint, repeat_like

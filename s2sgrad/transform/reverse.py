@@ -307,7 +307,7 @@ class ReverseBuilder:
                 problem = (f"makes {target!r} another name for the argument {source!r} before "
                            f"writing into it", f"write {target} = {source}.copy() (the caller's "
                            f"array must not change)")
-            elif target in written and any(after(w, r) for w in writes[target]
+            elif target in written and any(after(st, w) and after(w, r) for w in writes[target]
                                            for r in reads.get(source, [])):
                 problem = (f"makes {target!r} share memory with {source!r}, and {source!r} is read "
                            f"after {target!r} is written in place", None)
