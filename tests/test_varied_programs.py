@@ -41,3 +41,21 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_program(name):
     check_grad(getattr(progs, name), *CASES[name])
+
+
+@pytest.mark.parametrize("name", sorted(n for n, args in CASES.items()
+                                        if isinstance(args[0], (float, np.ndarray))))
+def test_hessian_of_program(name):
+    """Forward mode over the generated gradient, batched: the Hessian is the finite-difference
+    Jacobian of the gradient (itself checked above)."""
+    import warnings
+
+    import s2sgrad
+    from test_operators import numeric_jacobian
+    f, args = getattr(progs, name), CASES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")     # transformed, not traced
+        H = s2sgrad.hessian(f)(*args)
+    g = s2sgrad.grad(f)
+    np.testing.assert_allclose(H, numeric_jacobian(lambda x: g(x, *args[1:]), args[0]),
+                               rtol=1e-5, atol=1e-6)

@@ -397,11 +397,13 @@ def inline(template, bindings, namer, imports=None):
             v = template.defaults[p]
         else:
             raise TypeError(f"rule {template.name}: no value for parameter {p!r}")
-        bound[p] = v if isinstance(v, gast.AST) else constant(v)
+        # a copy: the caller's nodes stay where they are (no node is shared by two statements)
+        bound[p] = copy.deepcopy(v) if isinstance(v, gast.AST) else constant(v)
     if template.varargs is not None:
         v = bindings.get(template.varargs, ())
-        bound[template.varargs] = v if isinstance(v, gast.AST) else gast.Tuple(
-            elts=[e if isinstance(e, gast.AST) else constant(e) for e in v], ctx=gast.Load())
+        bound[template.varargs] = copy.deepcopy(v) if isinstance(v, gast.AST) else gast.Tuple(
+            elts=[copy.deepcopy(e) if isinstance(e, gast.AST) else constant(e) for e in v],
+            ctx=gast.Load())
 
     body = copy.deepcopy(template.body)
     prelude = []
@@ -447,7 +449,23 @@ def inline(template, bindings, namer, imports=None):
     body = [_Substitute({**rest, **locals_map}).visit(s) for s in body]
     body = fold_statements(body)
     stmts, expr = _lower_returns(body, namer)
-    return prelude + stmts, expr
+    splice = _SpliceStarred()
+    return [splice.visit(s) for s in prelude + stmts], splice.visit(expr)
+
+
+class _SpliceStarred(gast.NodeTransformer):
+    """``f(g, *(a, b))`` (a rule passing on its ``*args``) becomes ``f(g, a, b)``."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        args = []
+        for a in node.args:
+            if isinstance(a, gast.Starred) and isinstance(a.value, (gast.Tuple, gast.List)):
+                args.extend(a.value.elts)
+            else:
+                args.append(a)
+        node.args = args
+        return node
 
 
 def _is_namespace_expr(node):
