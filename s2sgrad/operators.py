@@ -302,6 +302,12 @@ def _lead(fn):
     return () if self_value is None else (self_value,)
 
 
+def _past_lead(fn, wrt):
+    """Positions ``wrt`` of ``fn``'s arguments among the parameters of its generated
+    derivative, which takes a method's instance first."""
+    return tuple(w + len(_lead(fn)) for w in wrt)
+
+
 def _match_out(t, value):
     if value is None:
         return None
@@ -616,15 +622,18 @@ def hvp(fn, wrt=0, *, emit=False):
     wrt_t, single = _normalize_wrt(wrt)
     gradient = _grad(fn, wrt)
     if emit:
-        return _forward_module(gradient, wrt_t, "hvp")[0].source
+        return _forward_module(gradient, _past_lead(fn, wrt_t), "hvp")[0].source
 
     @functools.wraps(fn)
     def hessian_vector_product(*args, **kwargs):
         if not args:
             raise TypeError(f"{fn.__qualname__}: hvp needs the arguments and a vector")
         *args, v = args
-        module, spec, _ = _forward_module(gradient, wrt_t, "hvp")
         _bind_args(fn, args, kwargs, wrt_t)
+        try:
+            module, spec, _ = _forward_module(gradient, _past_lead(fn, wrt_t), "hvp")
+        except UnsupportedError:   # the gradient's code cannot be transformed again: traced
+            return jvp(gradient, wrt)(*args, v, **kwargs)[1]
         vs = (v,) if single else tuple(v)
         kw = dict(kwargs)
         for p, t in zip(spec.active, vs):
@@ -634,7 +643,7 @@ def hvp(fn, wrt=0, *, emit=False):
             return _match(t_grads, args[wrt_t[0]])
         return tuple(_match(t, args[w]) for t, w in zip(t_grads, wrt_t))
     return mark(hessian_vector_product, "hvp",
-                lambda: _source(*_forward_module(gradient, wrt_t, "hvp")))
+                lambda: _source(*_forward_module(gradient, _past_lead(fn, wrt_t), "hvp")))
 
 
 def jacobian(fn, wrt=0, *, emit=False):
@@ -690,7 +699,8 @@ def _batched_module(fn, w, kind):
             spec = program.entry(fn, (w,), prefix="jvp_batch")
             target = _matrix_adapter(program, spec, "jacobian")
         elif kind == "hessian":
-            spec = program.entry(_grad(fn, w), (w,), tangent_only=True, prefix="hessian")
+            spec = program.entry(_grad(fn, w), _past_lead(fn, (w,)), tangent_only=True,
+                                 prefix="hessian")
             target = _matrix_adapter(program, spec, "hessian")
         else:
             reverse, _, gradient_name = _reverse_module(fn, (w,), "vjp", joint=True)
@@ -783,6 +793,11 @@ def hessian(fn, wrt=0, *, emit=False):
     @functools.wraps(fn)
     def hessian_fn(*args, **kwargs):
         _bind_args(fn, args, kwargs, wrt_t)
-        return _matrix(fn, w, "hessian", args, kwargs)
+        try:
+            return _matrix(fn, w, "hessian", args, kwargs)
+        except UnsupportedError:   # the gradient's code cannot be transformed again: traced
+            product, x = hvp(fn, w), numpy.asarray(args[w])
+            columns = [product(*args, e.reshape(x.shape), **kwargs) for e in numpy.eye(x.size)]
+            return numpy.moveaxis(numpy.array(columns), 0, -1).reshape(x.shape + x.shape)
     return mark(hessian_fn, "hessian", lambda: _source(*_batched_module(fn, w, "hessian")),
                 fn, wrt_t)

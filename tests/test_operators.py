@@ -204,6 +204,40 @@ def test_hessian_matches_finite_differences_of_the_gradient():
     assert s2sgrad.hessian(lambda t: t ** 4)(1.5) == pytest.approx(12 * 1.5 ** 2)
 
 
+def _scalar_construct_cases():
+    import constructs
+    for name, case in constructs.CASES.items():
+        for point in case.points:
+            args = constructs.arguments(name, point)
+            if isinstance(case.wrt, int) and isinstance(args[case.wrt], (float, np.ndarray)) \
+                    and np.shape(case.fn(*args)) == ():
+                yield pytest.param(name, point, id=name if point is None else f"{name}-{point}")
+
+
+@pytest.mark.parametrize("name, point", list(_scalar_construct_cases()))
+def test_hessian_of_every_construct(name, point):
+    """The batched forward-over-reverse Hessian against finite differences of the gradient."""
+    import warnings
+
+    import constructs
+    case = constructs.CASES[name]
+    w = case.wrt
+
+    def gradient_at(x):
+        args = list(constructs.arguments(name, point))
+        args[w] = x
+        return s2sgrad.grad(case.fn, w)(*args)
+    if name == "calls_known_only_at_run_time":   # its gradient is traced, saying so
+        with pytest.warns(s2sgrad.fallback.FallbackWarning, match="known only at run time"):
+            H = s2sgrad.hessian(case.fn, w)(*constructs.arguments(name, point))
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            H = s2sgrad.hessian(case.fn, w)(*constructs.arguments(name, point))
+    x = constructs.arguments(name, point)[w]
+    np.testing.assert_allclose(H, numeric_jacobian(gradient_at, x), rtol=1e-4, atol=1e-5)
+
+
 def test_hvp_is_the_hessian_times_the_vector():
     x = np.array([0.2, 0.7, -0.5, 0.1])
     v = rng.normal(size=4)

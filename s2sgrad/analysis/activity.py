@@ -198,7 +198,11 @@ class Activity:
                     yield target.id, sources     # v = l.pop() depends on l through diff_names
                 elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
                     yield target.value.id, sources
-            elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+            if isinstance(s, (gast.Assign, gast.Expr)) and _is_tape_write(s.value):
+                # generated code: ``_rt.call_fwd(_tape, fn, args, ...)`` saves on the tape
+                # what the call's backward sweep (``_rt.call_bwd(_tape, ...)``) reads
+                yield s.value.args[0].id, diff_names(s.value.args[2], self.resolver, where)
+            if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
                 callee = callee_of(s.value, self.resolver)
                 if callee.kind == "container" and isinstance(callee.receiver, gast.Name):
                     sources = set()
@@ -208,6 +212,13 @@ class Activity:
 
     def expr_active(self, node, where="?"):
         return bool(diff_names(node, self.resolver, where) & self.active)
+
+
+def _is_tape_write(node):
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+        and node.func.attr == "call_fwd" and isinstance(node.func.value, gast.Name) \
+        and node.func.value.id == "_rt" and len(node.args) > 2 \
+        and isinstance(node.args[0], gast.Name)
 
 
 def int_names(norm):

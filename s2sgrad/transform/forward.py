@@ -634,6 +634,11 @@ class ForwardBuilder(ReverseBuilder):
         if info is None:
             if isinstance(node, gast.Call):
                 callee = callee_of(node, self.resolver)
+                if callee.name in ("_rt.call_fwd", "_rt.call_bwd"):
+                    raise UnsupportedError(
+                        self.where(node), "differentiating again the reverse mode of a call "
+                        "known only at run time", "call the function by its own name, not "
+                        "through a variable, so that its source is transformed")
                 if callee.kind == "norule":
                     raise NoRuleError(self.where(node), callee.name)
                 raise UnsupportedError(self.where(node), f"differentiating {callee.name} here")
