@@ -94,7 +94,8 @@ class _Module:
         for job in program.jobs.values():
             for spec in job.specs.values():
                 names = getattr(spec, "tangent_names", None)
-                if names:   # a tangent parameter has its variable's shape
+                if names and not getattr(program, "batched", False):
+                    # a tangent parameter has its variable's shape (a batch of them has not)
                     fn = self.namespace[spec.jvp_name]
                     fn.__s2sgrad_same_shape__ = {t: p for p, t in names.items()}
 

@@ -32,7 +32,7 @@ from ..analysis import liveness
 from ..analysis.activity import callee_of, walk_stmts
 from ..errors import NoRuleError, UnsupportedError
 from ..frontend.normalize import Namer, assign, call, const, name, store
-from ..optimize import ShapeClasses, optimize
+from ..optimize import UNKNOWN, ShapeClasses, optimize
 from ..rules import registry
 from ..rules.template import inline, is_atom
 from .calls import Program, Spec, _function
@@ -153,7 +153,7 @@ class ForwardBuilder(ReverseBuilder):
         """The tangent variable of ``var``."""
         if var not in self.tan:
             self.tan[var] = self.namer.fresh("t_" + var)
-        if self.shapes is not None:
+        if self.shapes is not None and not self.batched:
             self.shapes.adjoints[self.tan[var]] = var   # a tangent has its variable's shape
         return self.tan[var]
 
@@ -716,6 +716,10 @@ class ForwardBuilder(ReverseBuilder):
                     continue
                 if prim.elementwise == 1:
                     expr = self._inline_rule(prim.jvp[p], bound, namespace, tc, like, pre)
+                elif prim.elementwise == 2 and self._same_shape(child, node):
+                    # the batch has the result's rank and size already
+                    expr = _batch_broadcasts(self._inline_rule(prim.jvp[p], bound, namespace,
+                                                               tc, like, pre), drop=True)
                 elif prim.elementwise == 2:
                     aligned = _rt_call("batch_align", tc, copy.deepcopy(like))
                     expr = _batch_broadcasts(self._inline_rule(prim.jvp[p], bound, namespace,
@@ -735,6 +739,11 @@ class ForwardBuilder(ReverseBuilder):
             else:
                 total = gast.BinOp(left=total, op=gast.Add(), right=term)
         return total
+
+    def _same_shape(self, a, b):
+        """Whether expressions ``a`` and ``b`` certainly have the same shape."""
+        ca, cb = self.shapes.of(a), self.shapes.of(b)
+        return ca == cb and ca not in (UNKNOWN, None)
 
     def _per_direction(self, prim, p, k, bound, namespace, tc, child, like, pre):
         """``p``'s forward rule applied to each direction of the batch ``tc`` in turn.
@@ -787,15 +796,20 @@ class ForwardBuilder(ReverseBuilder):
 # Helpers
 # ---------------------------------------------------------------------------
 
-def _batch_broadcasts(expr):
-    """``_rt.broadcast_like(t, ans)`` in an inlined rule becomes ``_rt.batch_broadcast_like``."""
-    for n in gast.walk(expr):
-        if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
-                and n.func.attr == "broadcast_like" and isinstance(n.func.value, gast.Name) \
-                and n.func.value.id == "_rt":
-            n.func.attr = "batch_broadcast_like"
-            n.s2s_callee = None
-    return expr
+def _batch_broadcasts(expr, drop=False):
+    """``_rt.broadcast_like(t, ans)`` in an inlined rule becomes ``_rt.batch_broadcast_like``
+    (or, with ``drop``, just ``t``: the batch has the shape already)."""
+    class Batch(gast.NodeTransformer):
+        def visit_Call(self, n):
+            self.generic_visit(n)
+            if isinstance(n.func, gast.Attribute) and n.func.attr == "broadcast_like" \
+                    and isinstance(n.func.value, gast.Name) and n.func.value.id == "_rt":
+                if drop:
+                    return n.args[0]
+                n.func.attr = "batch_broadcast_like"
+                n.s2s_callee = None
+            return n
+    return Batch().visit(expr)
 
 
 def _tangent_names(job, params):
