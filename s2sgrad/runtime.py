@@ -22,7 +22,8 @@ __all__ = [
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
     "check_scalar", "seed", "call_fwd", "call_bwd", "call_jvp", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
-    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "share_of_max", "items_adjoint", "saved_item", "restore_item",
+    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
+    "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
 ]
 
 _SCALARS = (bool, int, float, complex)
@@ -484,6 +485,14 @@ def saved_item(container, key):
     if isinstance(container, dict) and key not in container:
         return MISSING
     return copy(container[key])
+
+
+def saved_item_vjp(g, container, key):
+    """The adjoint of ``saved_item(container, key)``: ``g`` at ``key``, zeros elsewhere."""
+    out = zeros_like(container)
+    if g is not MISSING:
+        out[key] = g
+    return out
 
 
 def restore_item(container, key, value):

@@ -150,6 +150,8 @@ CASES[f"{RT}.items_adjoint"] = [C([R(2), R(2)], [0.0, 0.0], nondiff={"iterable"}
                               C([R(2), R(2)], np.zeros((2, 2)), nondiff={"iterable"})]
 CASES[f"{RT}.to_complex_like"] = [C(R(3), R(3), nondiff={"like"})]
 
+CASES[f"{RT}.saved_item"] = [C([R(2), R(3)], 1, nondiff={"key"})]   # dicts: test_higher_order
+
 # Helpers of batched tangent code: ``value`` is a batch of 2 tangents (a leading axis).
 CASES[f"{RT}.batch_align"] = [C(R(2, 3), R(2, 3), nondiff={"like"}), C(R(2), R(3), nondiff={"like"})]
 CASES[f"{RT}.batch_broadcast_like"] = [C(R(2, 3), R(4, 3), nondiff={"like"}),

@@ -198,6 +198,10 @@ class Activity:
                     yield target.id, sources     # v = l.pop() depends on l through diff_names
                 elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
                     yield target.value.id, sources
+            if isinstance(s, gast.Expr) and is_runtime_call(s.value, "restore_item", 3) \
+                    and isinstance(s.value.args[0], gast.Name):
+                # generated code: ``_rt.restore_item(d, key, value)`` writes ``d[key]``
+                yield s.value.args[0].id, diff_names(s.value.args[2], self.resolver, where)
             if isinstance(s, (gast.Assign, gast.Expr)) and _is_tape_write(s.value):
                 # generated code: ``_rt.call_fwd(_tape, fn, args, ...)`` saves on the tape
                 # what the call's backward sweep (``_rt.call_bwd(_tape, ...)``) reads
@@ -214,11 +218,15 @@ class Activity:
         return bool(diff_names(node, self.resolver, where) & self.active)
 
 
-def _is_tape_write(node):
+def is_runtime_call(node, attr, nargs=0):
+    """Whether ``node`` is ``_rt.<attr>(...)`` with at least ``nargs`` arguments."""
     return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
-        and node.func.attr == "call_fwd" and isinstance(node.func.value, gast.Name) \
-        and node.func.value.id == "_rt" and len(node.args) > 2 \
-        and isinstance(node.args[0], gast.Name)
+        and node.func.attr == attr and isinstance(node.func.value, gast.Name) \
+        and node.func.value.id == "_rt" and len(node.args) >= nargs
+
+
+def _is_tape_write(node):
+    return is_runtime_call(node, "call_fwd", 3) and isinstance(node.args[0], gast.Name)
 
 
 def int_names(norm):

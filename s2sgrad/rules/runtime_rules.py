@@ -11,7 +11,8 @@ from ..runtime import (
     matmul_vjp_b, max_vjp, reduce_vjp, scatter, split_like, to_complex_like, unbroadcast, unstack,
 )
 from ..runtime import add as tree_add
-from ..runtime import extremum_jvp, extremum_vjp, items_adjoint, repeat_like
+from ..runtime import extremum_jvp, extremum_vjp, items_adjoint, repeat_like, saved_item
+from ..runtime import saved_item_vjp
 from ..runtime import shape as shape_of
 
 R = "s2sgrad.runtime"
@@ -210,8 +211,20 @@ class _ToComplexLike:
 
 
 nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specialize",
-        "inverse_permutation", "check_scalar", "keys", "seed", "share_of_max", "saved_item",
-        "restore_item", family=R)
+        "inverse_permutation", "check_scalar", "keys", "seed", "share_of_max", family=R)
+
+
+@primitive("saved_item", family=R, linear=True)
+class _SavedItem:
+    # what a backward sweep keeps of a dict item it overwrites (restore_item puts it back)
+    def vjp_container(xp, g, ans, container, key):
+        return saved_item_vjp(g, container, key)
+
+    def jvp_container(xp, t, ans, container, key):
+        return saved_item(t, key)
+
+    def batch_container(xp, t, ans, container, key):
+        return saved_item(t, key)
 
 
 @primitive("extremum_vjp", family=R, linear=True)

@@ -29,7 +29,7 @@ import copy
 import gast
 
 from ..analysis import liveness
-from ..analysis.activity import callee_of, walk_stmts
+from ..analysis.activity import callee_of, is_runtime_call, walk_stmts
 from ..errors import NoRuleError, UnsupportedError
 from ..frontend.normalize import Namer, assign, call, const, name, store
 from ..optimize import UNKNOWN, ShapeClasses, optimize
@@ -274,6 +274,9 @@ class ForwardBuilder(ReverseBuilder):
                                        "in an object attribute",
                                        "keep it in a local variable, list or dict")
             return [copy.deepcopy(s)]
+        if isinstance(s, gast.Expr) and is_runtime_call(s.value, "restore_item", 3) \
+                and isinstance(s.value.args[0], gast.Name) and s.value.args[0].id in self.active:
+            return self._tan_restore_item(s, state)
         if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
             callee = callee_of(s.value, self.resolver)
             if callee.kind == "container" and isinstance(callee.receiver, gast.Name):
@@ -379,6 +382,30 @@ class ForwardBuilder(ReverseBuilder):
             tan = _rt_call("batch_align", tan, name(_ANS))   # the item's rank after the batch axis
         item = gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice), ctx=gast.Load())
         return code + self._order(primal, pre, self._mark(assign(target, tan)), v, item)
+
+    def _tan_restore_item(self, s, state):
+        """``_rt.restore_item(d, key, value)`` (generated code putting back a dict item it
+        saved): the same on the tangent of ``d``, with the tangent of ``value``."""
+        container, key, value = s.value.args
+        v = container.id
+        code = []
+        if v not in state:
+            code.append(self._mark(assign(self.t(v), self._zeros(name(v)))))
+            state.add(v)
+        popped = self._popped_list(value)
+        if popped is not None:
+            code.extend(self._materialize_list(popped, state))
+            tan = call(gast.Attribute(value=name(self.t(popped)), attr="pop", ctx=gast.Load()),
+                       [copy.deepcopy(a) for a in value.args])
+        else:
+            pre = []
+            tan = self._tangent(value, state, pre, None)
+            code.extend(pre)
+            if tan is None:
+                tan = self._zeros(value)
+        restore = gast.Expr(value=_rt_call("restore_item", name(self.t(v)), copy.deepcopy(key),
+                                           tan))
+        return code + [copy.deepcopy(s), self._mark(restore)]
 
     def _popped_list(self, value):
         """The list ``l`` when ``value`` is ``l.pop(...)`` on a list that has a tangent."""

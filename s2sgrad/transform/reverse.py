@@ -24,7 +24,7 @@ import gast
 
 from ..analysis import liveness
 from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, callee_of,
-                                 diff_names, int_names, op_name, walk_stmts)
+                                 diff_names, int_names, is_runtime_call, op_name, walk_stmts)
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
 from ..frontend.resolve import Callee
@@ -595,6 +595,12 @@ class ReverseBuilder:
             return [s]
         if isinstance(s, gast.Expr):
             c = s.value
+            if is_runtime_call(c, "restore_item", 3) and isinstance(c.args[0], gast.Name) \
+                    and c.args[0].id in self.active:
+                raise UnsupportedError(self.where(s), "the reverse mode of generated code that "
+                                       "puts back a dict item it overwrote in a loop",
+                                       "use forward mode over it (hvp, hessian, jacobian), or "
+                                       "keep the value in a list or a variable")
             if isinstance(c, gast.Call):
                 callee = callee_of(c, self.resolver)
                 if callee.kind == "container" and isinstance(callee.receiver, gast.Name):
@@ -1231,7 +1237,15 @@ class ReverseBuilder:
                     code.append(assign(dv, _rt_call("zeros_like", name(v))))
                     state.add(v)
                 target = gast.Subscript(value=name(dv), slice=c.index, ctx=gast.Store())
-                if self._basic_index(c.index) and self._tensor_expr(c.expr):
+                if getattr(self.program, "joint", False) and isinstance(c.index, gast.Constant) \
+                        and isinstance(c.index.value, str):
+                    # code to be differentiated again (perhaps by tracing): a dict's item
+                    # gets a new sum, not one added into the array the item holds
+                    item = gast.Subscript(value=name(dv), slice=copy.deepcopy(c.index),
+                                          ctx=gast.Load())
+                    code.append(assign(target, gast.BinOp(left=item, op=gast.Add(),
+                                                          right=c.expr)))
+                elif self._basic_index(c.index) and self._tensor_expr(c.expr):
                     code.append(gast.AugAssign(target=target, op=gast.Add(), value=c.expr))
                 else:
                     code.append(assign(dv, _rt_call("add_at", name(dv), index_value(c.index),
