@@ -27,7 +27,7 @@ import sys
 import numpy as np
 
 from .. import runtime as rt
-from ..errors import NoRuleError, S2SGradError
+from ..errors import NoRuleError, S2SGradError, UnsupportedArgumentError
 from ..rules import registry
 
 __all__ = [
@@ -128,7 +128,7 @@ class Spec:
     """What ``apply`` needs to know about a primitive, precomputed once."""
 
     __slots__ = ("prim", "xp", "name", "nondiff", "npos", "pos", "varargs", "params",
-                 "vjp", "jvp", "strict", "key")
+                 "vjp", "jvp", "strict", "key", "checked")
 
     def __init__(self, prim, xp, name):
         self.prim = prim
@@ -149,6 +149,8 @@ class Spec:
                     self.varargs = pname
             self.params = frozenset(prim.signature.parameters)
         self.npos = len(self.pos)
+        # Whether some arguments are beyond the rules (out=, a mode: ``unsupported_arguments``).
+        self.checked = not self.nondiff and (prim.check is not None or "out" in self.params)
 
     def param_of(self, key):
         """``(parameter, argnum)`` for a positional index or keyword name."""
@@ -166,6 +168,16 @@ class Spec:
         for k in kwargs:
             if k not in self.params:
                 raise TracingNoRuleError(self.name, f" for its argument {k}=")
+
+    def check_arguments(self, args, kwargs):
+        """Raise, naming the user's line, for arguments the rules do not cover."""
+        try:
+            bound = self.prim.bind(args, kwargs)
+        except TypeError:
+            return                  # NumPy itself says what is wrong with the call
+        problem = registry.unsupported_arguments(self.prim, bound)
+        if problem:
+            raise UnsupportedArgumentError(user_location(), self.name, *problem)
 
     def __repr__(self):
         return f"<spec {self.name}>"
@@ -420,6 +432,8 @@ def _record(spec, fn, top, args, kwargs):
             continue
         slots.append((rule.fn, argnum, box, paths, key))
 
+    if slots and spec.checked:
+        spec.check_arguments(vals, kwvals)
     ans = apply(spec, fn, vals, kwvals) if nested else fn(*vals, **kwvals)
     if not slots:                   # only shape-giving arguments were boxed
         return ans
