@@ -130,6 +130,37 @@ CZ = _fixed((3, 5), 2, zero_at=[(0, 1), (1, 0), (1, 2), (1, 3), (2, 4)])
 add("cumprod", C(R(2, 3, lo=0.5, hi=1.5)), C(R(2, 3, 4), axis=1), C(R(2, 3), axis=-1),
     C(R(4, **QUAD1)), C(CZ, axis=1), C(CZ, axis=0), C(CZ))
 
+# where= (every group keeps an element; broadcast masks too) and initial= (a scalar term)
+W = np.array([[[True, False, True, True], [False, True, True, False], [True, True, False, True]],
+              [[True, True, False, False], [False, False, True, True], [True, False, True, False]]])
+W2 = np.array([[True, False, True], [False, True, True]])
+WB = np.array([[True], [False], [True]])                      # broadcasts over (2, 3, 4)
+for n in ("sum", "mean"):
+    add(n, C(R(2, 3, 4), axis=2, where=W), C(R(2, 3, 4), where=W),
+        C(R(2, 3, 4), axis=(0, 1), keepdims=True, where=WB), C(R(2, 3, dtype=Z), axis=1, where=W2),
+        C(R(2, 3, 4), axis=1, where=True))
+add("sum", C(R(2, 3, 4), axis=2, initial=R()), C(R(2, 3), initial=R(), where=W2),
+    C(R(2, 3, 4), axis=(0, 1), keepdims=True, initial=R(), where=WB),
+    C(R(2, 3, dtype=Z), axis=0, initial=R(dtype=Z)))
+add("prod", C(R(2, 3, 4, lo=0.5, hi=1.5), axis=2, where=W),
+    C(R(2, 3, 4, lo=0.5, hi=1.5), axis=1, initial=R(lo=0.5, hi=1.5), keepdims=True),
+    C(R(2, 3, lo=0.5, hi=1.5), initial=R(), where=W2), C(PZ, axis=1, where=PZ != 0),
+    C(PZ, axis=0, initial=R(), where=np.array([True, True, False, True])),
+    C(R(2, 3, dtype=Z), axis=1, initial=R(dtype=Z), where=W2))
+EXT = np.array([[0.1, 0.9, 0.3, -1.0], [0.5, 0.2, -0.4, 0.3], [1.2, 0.5, 0.7, 0.0]])
+for n in ("max", "amax", "min", "amin", "nanmax", "nanmin"):
+    add(n, C(R(2, 3, 4), axis=2, initial=R(), where=W), C(R(2, 3, 4), initial=R(), where=WB),
+        C(R(2, 3, 4), axis=(0, 2), keepdims=True, initial=R(), where=W),
+        C(R(2, 3, 4), axis=1, initial=R()),
+        C(EXT, axis=1, initial=0.5, where=EXT != 0.9),      # 0.5 wins a row, ties another
+        C(EXT, axis=0, initial=-0.4, where=EXT != 0.1))
+add("nanmax", C(_fixed((3, 4), 6, nan_at=[(0, 1), (2, 3)]), axis=1, initial=R(), where=WB))
+for n in ("var", "std"):
+    add(n, C(R(2, 3, 4), axis=2, where=W), C(R(2, 3, 4), axis=2, ddof=1, where=W, keepdims=True),
+        C(R(2, 3, 4), where=WB), C(R(2, 3, dtype=Z), axis=1, where=W2),
+        C(R(2, 3, 4), axis=(0, 2), where=W))
+NAW = np.array([[True, True, False, True], [True, True, True, True], [False, True, True, True]])
+
 NA = _fixed((3, 4), 3, nan_at=[(0, 1), (1, 0), (1, 3), (2, 2)])
 NA3 = _fixed((2, 3, 4), 4, nan_at=[(0, 1, 1), (1, 0, 2), (1, 2, 3), (0, 0, 0)])
 NAXES = [dict(), dict(axis=0), dict(axis=1), dict(axis=-1, keepdims=True)]
@@ -139,6 +170,13 @@ add("nanvar", C(NA, axis=1, ddof=1))
 add("nanstd", C(NA, axis=0, ddof=1))
 NAP = _fixed((3, 4), 5, nan_at=[(0, 1), (1, 0), (2, 2)], zero_at=[(0, 3), (2, 0), (2, 1)])
 add("nanprod", *[C(NA, **kw) for kw in NAXES], C(NAP, axis=1), C(NAP, axis=0))
+for n in ("nansum", "nanmean", "nanvar", "nanstd", "nanprod"):
+    add(n, C(NA, axis=1, where=NAW), C(NA, where=NAW),
+        C(NA3, axis=2, keepdims=True, where=np.array([True, True, False, True])))
+add("nanvar", C(NA, axis=1, ddof=1, where=NAW))
+for n in ("nansum", "nanprod"):
+    add(n, C(NA, axis=1, initial=R(), where=NAW), C(NA3, axis=(0, 2), initial=R()))
+add("nanprod", C(NAP, axis=1, where=NAW, initial=R()))
 for n in ("nancumsum", "nancumprod"):
     add(n, C(NA), C(NA, axis=0), C(NA, axis=1), C(NA3, axis=-1))
 add("nancumprod", C(NAP, axis=1))

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import s2sgrad
-from gradcheck import check_grad
-from tangentcheck import check_jvp
+from gradcheck import assert_close, numeric_grad
+from tangentcheck import numeric_jvp, random_like
 
 rng = np.random.default_rng(11)
 FALLBACKS = ["never", "always"]      # the code generator alone, the tracer alone
@@ -21,6 +21,21 @@ FALLBACKS = ["never", "always"]      # the code generator alone, the tracer alon
 
 def _line(f, offset):
     return f"test_arguments.py:{f.__code__.co_firstlineno + offset}"
+
+
+def check(f, *args, wrt=0):
+    """Gradient and tangent of ``f`` by the code generator and by the tracer, against
+    finite differences."""
+    wrt_t = wrt if isinstance(wrt, tuple) else (wrt,)
+    tangents = tuple(random_like(args[w], rng) for w in wrt_t)
+    expected_t = numeric_jvp(f, args, wrt_t, tangents)
+    for fallback in FALLBACKS:
+        g = s2sgrad.grad(f, wrt, fallback=fallback)(*args)
+        for w, gw in zip(wrt_t, g if isinstance(wrt, tuple) else (g,)):
+            assert_close(gw, numeric_grad(f, args, w))
+        _, t = s2sgrad.jvp(f, wrt, fallback=fallback)(
+            *args, tangents if isinstance(wrt, tuple) else tangents[0])
+        assert_close(t, expected_t)
 
 
 # ---------------------------------------------------------------------------
@@ -81,3 +96,43 @@ def test_unsupported_call_is_refused_without_a_fallback_that_would_fail_too():
         warnings.simplefilter("always")
         s2sgrad.grad(f)(np.ones(3))
     assert not [w for w in record if "traces" in str(w.message)]
+
+
+# ---------------------------------------------------------------------------
+# Reductions: where= and initial=
+# ---------------------------------------------------------------------------
+
+
+def test_reductions_with_where_and_initial():
+    def f(x, c):
+        m = x > 0.2
+        s = np.sum(x, axis=1, where=m, initial=c)
+        p = np.max(x, axis=0, initial=c, where=m)
+        q = np.min(x, axis=1, initial=-c, where=~m)
+        return (np.sum(s[:, None] * p) + np.sum(q ** 2) + np.mean(x, where=m) + x.prod(where=m)
+                + np.amax(x, initial=c) + x.sum(axis=0, where=m)[1])
+
+    x = rng.normal(size=(3, 4))
+    check(f, x, 0.4, wrt=(0, 1))
+    check(f, x, 3.0, wrt=(0, 1))        # initial is the maximum of every column
+
+
+def test_nan_reductions_with_where_and_initial():
+    def f(x, c):
+        m = np.array([True, False, True, True])
+        return (np.nansum(x, axis=1, where=m, initial=c) @ np.nanmax(x, axis=1, where=m,
+                                                                    initial=c)
+                + np.nanmean(x, where=m) * np.nanprod(x, axis=0, initial=c)[0]
+                + np.nanvar(x, axis=1, where=m)[2] + np.nanstd(x, where=m))
+
+    x = rng.normal(size=(3, 4))
+    x[0, 2] = x[2, 0] = np.nan
+    check(f, x, 0.3, wrt=(0, 1))
+
+
+def test_var_and_std_with_where():
+    def f(x):
+        m = np.abs(x) > 0.1
+        return np.var(x, axis=0, where=m, ddof=1) @ x.std(axis=0, where=m)
+
+    check(f, rng.normal(size=(4, 3)))

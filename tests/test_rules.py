@@ -206,7 +206,7 @@ def _check_template(prim, rule, bound, seed, ans, argnum, expected):
             names = [f"{p}_{k}" for k in range(len(v))]
             bindings[p] = gast.Tuple(elts=[_name(n) for n in names], ctx=gast.Load())
             env.update(zip(names, v))
-        elif _bindable(v) and not isinstance(v, float):
+        elif _bindable(v) and not isinstance(v, (float, complex)):
             bindings[p] = v
         else:
             bindings[p] = _name(p)

@@ -22,7 +22,7 @@ __all__ = [
     # shape and index computations (no derivative)
     "negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
     "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes",
-    "median_weights",
+    "median_weights", "extremum_shares",
     # linear maps and zero-safe product derivatives (with rules of their own)
     "prod_others", "prod_others_jvp", "cumprod_jvp", "cumprod_vjp", "repeat_vjp",
     "diagonal_vjp", "einsum_vjp", "split_as", "join_as", "put_along", "pad_vjp",
@@ -187,6 +187,31 @@ def median_weights(a, axis=None, nan=False):
     n_lo = numpy.sum(at_lo, axis=axis, keepdims=True)
     n_hi = numpy.sum(at_hi, axis=axis, keepdims=True)
     return 0.5 * at_lo / numpy.maximum(n_lo, 1) + 0.5 * at_hi / numpy.maximum(n_hi, 1)
+
+
+def _kept(r, ndim, axis, keepdims):
+    """A reduction's result ``r`` with its reduced axes kept (as ``keepdims=True`` gives)."""
+    if keepdims or axis is None and numpy.ndim(r) == ndim:
+        return r
+    if axis is None:
+        return numpy.reshape(r, (1,) * ndim)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return numpy.expand_dims(r, tuple(a % ndim for a in axes))
+
+
+def extremum_shares(ans, a, axis=None, keepdims=False, initial=None, where=True):
+    """``(shares of a, share of initial)`` in ``d max(a, axis, initial=, where=)`` (or ``min``).
+
+    The elements ``where`` selects that equal the result share its derivative
+    equally, with ``initial`` when it ties them; the first share has ``a``'s
+    shape, the second the result's.
+    """
+    a = numpy.asarray(a)
+    hit = (a == _kept(ans, a.ndim, axis, keepdims)) & numpy.asarray(where, dtype=bool)
+    count = numpy.sum(hit, axis=axis, keepdims=keepdims)
+    won = numpy.zeros(numpy.shape(ans)) if initial is None else (ans == initial) * 1.0
+    total = count + won
+    return hit / _kept(total, a.ndim, axis, keepdims), won / total
 
 
 # ---------------------------------------------------------------------------

@@ -171,4 +171,4 @@ class _PadVjp:
 
 nondiff("negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
         "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes", "median_weights",
-        family=R)
+        "extremum_shares", family=R)
