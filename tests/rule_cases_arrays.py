@@ -233,9 +233,37 @@ add("diagonal", C(R(3, 3)), C(R(3, 4), 1), C(R(2, 3, 4), -1, 1, 2), C(R(3, 2, 3)
 add("diagflat", C(R(3)), C(R(2, 2), -1))
 add("triu", C(R(3, 3)), C(R(3, 4), 1), C(R(2, 3, 3), -1))
 add("tril", C(R(3, 3)), C(R(4, 3), -1), C(R(2, 3, 3), 1))
-add("pad", C(R(3), 2), C(R(2, 3), ((1, 0), (2, 1)), constant_values=5.0),
-    C(R(3, 2), 1, "edge"), C(R(4), (3, 5), "reflect"), C(R(2, 3), ((1, 2), (2, 0)), "symmetric"),
-    C(R(3), (4, 6), "wrap"), C(R(2, 3), 2, "reflect"))
+# np.pad: every mode, widths per axis (wider than the axis: repeated reflections), a
+# singleton axis (reflect pads it with its edge), stat_length per side, differentiable
+# constant_values / end_values in each form NumPy reads, complex arrays, a dict of widths.
+add("pad", C(R(3), 2), C(R(2, 3), ((1, 0), (2, 1)), constant_values=R()),
+    C(R(2, 3), 2, constant_values=(R(), R())),
+    C(R(2, 3), ((1, 2), (2, 1)), constant_values=((R(), R()), (R(), R()))),
+    C(R(2, 3, 2), 1, constant_values=[[R()], [R()], [R()]]), C(R(2, 3, dtype=Z), 1),
+    C(R(3, 2), 1, "edge"), C(R(2, 1, 3), ((0, 2), (3, 1), (1, 0)), "edge"),
+    C(R(3, 4), {1: (2, 3)}, "edge"), C(R(4, 3), ((2, 3), (0, 4)), "wrap"),
+    C(R(3), (4, 6), "wrap"), C(R(2, 3), ((5, 7), (2, 1)), "wrap"))
+for m in ("reflect", "symmetric"):
+    add("pad", C(R(4), (3, 5), m), C(R(2, 3), ((1, 2), (2, 0)), m), C(R(2, 3), 2, m),
+        C(R(3), (7, 9), m), C(R(1, 3), ((2, 1), (1, 1)), m), C(R(2, 3, dtype=Z), 2, m),
+        C(R(4), (3, 5), m, reflect_type="odd"), C(R(3), (7, 9), m, reflect_type="odd"),
+        C(R(3, 4), ((2, 5), (6, 1)), m, reflect_type="odd"),
+        C(R(1, 2), ((2, 1), (3, 2)), m, reflect_type="odd"),
+        C(R(2, 3, 4), ((1, 1), (0, 2), (3, 0)), m, reflect_type="odd"))
+add("pad", C(R(4), (3, 2), "linear_ramp"), C(R(2, 3), ((2, 1), (1, 3)), "linear_ramp"),
+    C(R(3, 2), 2, "linear_ramp", end_values=R()),
+    C(R(3, 2), ((2, 1), (1, 3)), "linear_ramp", end_values=(R(), R())),
+    C(R(2, 3), ((1, 2), (3, 1)), "linear_ramp", end_values=((R(), R()), (R(), R()))),
+    C(R(1, 3), 2, "linear_ramp", end_values=R()), C(R(2, 3, dtype=Z), 2, "linear_ramp"))
+for m in ("mean", "maximum", "minimum", "median"):
+    add("pad", C(R(5), (2, 3), m), C(R(3, 4), ((1, 2), (2, 1)), m),
+        C(R(3, 4), ((1, 2), (2, 1)), m, stat_length=2),
+        C(R(4, 5), 2, m, stat_length=((1, 3), (2, 7))), C(R(6), 3, m, stat_length=(1, 4)),
+        C(R(2, 3, 3), ((1, 0), (0, 2), (2, 1)), m, stat_length=2))
+add("pad", C(R(3, 4, dtype=Z), 1, "mean", stat_length=3))
+TIES = np.array([[1.0, 3.0, 3.0, 0.5], [2.0, 2.5, 2.0, -1.0]])       # (two-way ties only)
+add("pad", C(TIES, 2, "maximum"), C(TIES, 1, "minimum", stat_length=3),
+    C(np.array([1.0, 2.0, 2.0, 4.0, 0.0, 0.0]), (2, 3), "median", stat_length=(3, 4)))
 add("getitem", C(R(3, 4), (slice(None), np.array([0, 2, 2])), nondiff={"index"}),
     C(R(3, 4), (np.array([0, 2, 0]), np.array([1, 1, 1])), nondiff={"index"}),
     C(R(2, 3, 4), (Ellipsis, None, 1)), C(R(3, 4), np.array([[True, False, True, True]] * 3),
@@ -316,7 +344,19 @@ add(f"{RT}.join_as", C([R(3), R(2, 3)], [R(3), R(2, 3)], 0, "atleast_2d", nondif
     C([R(2), R(2, 2)], [R(2), R(2, 2)], 1, "column", nondiff={"arrays"}))
 add(f"{RT}.put_along", C(R(2, 4), np.array([[1, 3], [0, 2]]), R(2, 2), 1))
 add(f"{RT}.pad_vjp", C(R(7), R(4), (1, 2), "reflect", nondiff={"array"}),
-    C(R(4, 5), R(2, 3), 1, nondiff={"array"}))
+    C(R(4, 5), R(2, 3), 1, nondiff={"array"}),
+    C(R(6, 6), R(3, 4), ((1, 2), (0, 2)), "symmetric", None, "odd", nondiff={"array"}),
+    C(R(6, 7), R(3, 4), ((1, 2), (2, 1)), "linear_ramp", nondiff={"array"}),
+    C(R(5, 8), R(3, 4), ((1, 1), (2, 2)), "maximum", 2, nondiff={"array"}),
+    C(R(5, 8), R(3, 4), ((1, 1), (2, 2)), "mean", (1, 3), nondiff={"array"}))
+add(f"{RT}.pad_jvp", C(R(3, 4), R(3, 4), ((1, 2), (0, 2)), "symmetric", None, "odd",
+                       nondiff={"array"}),
+    C(R(3, 4), R(3, 4), ((1, 1), (2, 2)), "median", 3, nondiff={"array"}),
+    C(R(3, 4), R(3, 4), ((1, 1), (2, 2)), "minimum", nondiff={"array"}))
+add(f"{RT}.pad_values_vjp", C(R(5, 7), R(3, 4), ((1, 1), (2, 1)), "constant", 0.0,
+                              nondiff={"array", "values"}),
+    C(R(5, 7), R(3, 4), ((1, 1), (2, 1)), "linear_ramp", ((0.0, 0.0), (0.0, 0.0)),
+      nondiff={"array", "values"}))
 
 # ---------------------------------------------------------------------------
 # Creation from values, differences

@@ -136,3 +136,56 @@ def test_var_and_std_with_where():
         return np.var(x, axis=0, where=m, ddof=1) @ x.std(axis=0, where=m)
 
     check(f, rng.normal(size=(4, 3)))
+
+
+# ---------------------------------------------------------------------------
+# np.pad: every differentiable mode
+# ---------------------------------------------------------------------------
+
+GATHER_MODES = [("constant", {}), ("edge", {}), ("wrap", {}), ("linear_ramp", {}),
+                ("reflect", {}), ("symmetric", {}), ("reflect", {"reflect_type": "odd"}),
+                ("symmetric", {"reflect_type": "odd"})]
+
+
+@pytest.mark.parametrize("mode,options", GATHER_MODES)
+def test_pad_adjoint_is_the_transpose_of_numpys_map(mode, options):
+    """Against the dense matrix of each one-axis pad: all lengths, widths past the axis."""
+    from s2sgrad import runtime
+    for n in range(1, 6):
+        for before, after in [(0, 0), (1, 0), (0, 2), (3, 1), (n + 2, 2 * n + 3), (11, 13)]:
+            dense = np.stack([np.pad(e, (before, after), mode, **options) for e in np.eye(n)], 1)
+            g = rng.normal(size=n + before + after)
+            ct = runtime.pad_vjp(g, np.zeros(n), (before, after), mode, None,
+                                 options.get("reflect_type", "even"))
+            np.testing.assert_allclose(ct, dense.T @ g, atol=1e-12)
+
+
+def test_pad_through_generated_code_and_the_tracer():
+    def f(x, c):
+        y = np.pad(x, ((1, 2), (0, 3)), "reflect", reflect_type="odd")
+        z = np.pad(y, 2, constant_values=c) * np.pad(y, ((3, 1), (2, 2)), "symmetric")
+        w = np.pad(z, 1, "maximum", stat_length=2) + np.pad(z, 1, "median")
+        v = np.pad(x, {1: (2, 1)}, "linear_ramp", end_values=(c, 2 * c))
+        return (np.sum(w ** 2) + np.sum(np.sin(v)) + np.sum(np.pad(x, 2, "wrap") ** 3)
+                + np.sum(np.pad(x, (1, 3), "mean", stat_length=((1, 2), (3, 1))) ** 2)
+                + np.sum(np.pad(x, 1, "minimum") * np.pad(x, 1, "edge")))
+
+    check(f, rng.normal(size=(3, 4)), 0.7, wrt=(0, 1))
+
+
+def _pad_with_ones(vector, width, axis, options):
+    vector[:width[0]] = vector[len(vector) - width[1]:] = 1.0
+
+
+@pytest.mark.parametrize("fallback", FALLBACKS)
+def test_pad_without_a_derivative_is_an_error_naming_the_line(fallback):
+    def f(x):
+        return np.sum(np.pad(x, 1, "empty"))
+
+    def g(x):
+        return np.sum(np.pad(x, 1, _pad_with_ones))
+
+    for fn, what in ((f, "mode='empty'"), (g, "a function as mode")):
+        with pytest.raises(s2sgrad.UnsupportedError, match=what) as info:
+            s2sgrad.grad(fn, fallback=fallback)(np.ones(3))
+        assert _line(fn, 1) in str(info.value)

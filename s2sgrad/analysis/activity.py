@@ -240,8 +240,8 @@ class Activity:
             return
         bound = bind_primitive(callee.prim, node, callee, where)
         va = registry.varargs_param(callee.prim)
-        args = {p: tuple(_known(e) for e in v) if p == va else _known(v)
-                for p, v in bound.items()}
+        args = {p: tuple(_known(e, self.resolver) for e in v) if p == va
+                else _known(v, self.resolver) for p, v in bound.items()}
         problem = registry.unsupported_arguments(callee.prim, args)
         if problem:
             raise UnsupportedArgumentError(where, callee.name, *problem)
@@ -266,11 +266,14 @@ def _own_expressions(stmt):
             yield from (v for v in value if isinstance(v, gast.expr))
 
 
-def _known(node):
-    """The value of an argument the code generator can tell (a constant), else ``UNKNOWN``."""
+def _known(node, resolver):
+    """The value of an argument the code generator can tell (a constant, a global
+    function), else ``UNKNOWN``."""
     if not isinstance(node, gast.AST):
         return node
     ok, value = static_value(node)
+    if not ok and isinstance(node, (gast.Name, gast.Attribute)):
+        ok, value = resolver.static_value(node)
     return value if ok else registry.UNKNOWN
 
 
