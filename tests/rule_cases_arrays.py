@@ -310,7 +310,16 @@ add("einsum", C("ij,jk->ik", R(2, 3), R(3, 4)), C("ij,jk", R(2, 3), R(3, 4)),
     C("ijk,jl,lm->ikm", R(2, 3, 4), R(3, 2), R(2, 3)), C("iij,jk->ik", R(3, 3, 2), R(2, 4)),
     C("ij,ij->i", R(3, 1), R(3, 4)), C("i,jk->ijk", R(2), R(3, 2)), C("ij,j", R(3, 1), R(4)),
     C("ij,jk->ik", R(2, 3, dtype=Z), R(3, 2, dtype=Z)), C("ij,ij->ij", R(2, 3), R(2, 3),
-                                                          optimize=True))
+                                                          optimize=True),
+    C("ijk,jl,lm->ikm", R(2, 3, 4), R(3, 2), R(2, 3), optimize="optimal"),
+    C("ij,jk,kl->il", R(2, 3), R(3, 4), R(4, 2), optimize=["einsum_path", (0, 1), (0, 1)]),
+    # the sublist form: einsum(a, [0, 1], b, [1, 2], [0, 2])
+    C(R(2, 3), [0, 1], R(3, 4), [1, 2], [0, 2]), C(R(2, 3), [0, 1], R(3, 4), [1, 2]),
+    C(R(3, 3), [0, 0]), C(R(3, 3), [0, 0], [0]), C(R(2, 3), [0, 1], R(2, 3), [0, 1], [0]),
+    C(R(2, 3, 4), [Ellipsis, 0, 1], R(4, 2), [1, 2], [Ellipsis, 0, 2]),
+    C(R(2, 3), [0, 1], R(3), [1], R(2), [0], []),
+    C(R(2, 3, dtype=Z), [0, 1], R(3, 2, dtype=Z), [1, 0], [], optimize=True),
+    C(R(2, 3, 4), [0, 1, 2], R(3, 2), [1, 3], R(2, 3), [3, 4], [0, 2, 4], optimize="greedy"))
 add("kron", C(R(2, 3), R(2, 2)), C(R(3), R(2)), C(R(2), R(2, 3)), C(R(2, 1, 2), R(3, 2)),
     C(R(2, dtype=Z), R(3, dtype=Z)))
 add("cross", C(R(3), R(3)), C(R(4, 3), R(3)), C(R(3), R(2, 1, 3)),

@@ -189,3 +189,19 @@ def test_pad_without_a_derivative_is_an_error_naming_the_line(fallback):
         with pytest.raises(s2sgrad.UnsupportedError, match=what) as info:
             s2sgrad.grad(fn, fallback=fallback)(np.ones(3))
         assert _line(fn, 1) in str(info.value)
+
+
+# ---------------------------------------------------------------------------
+# np.einsum: the sublist form and optimize=
+# ---------------------------------------------------------------------------
+
+
+def test_einsum_sublist_form_and_optimize():
+    def f(x, y):
+        a = np.einsum(x, [0, 1], y, [1, 2], [0, 2])
+        b = np.einsum(x, [0, 1], x, [0, 1], optimize=True)          # implicit output: scalar
+        c = np.einsum(y, [Ellipsis, 0], [Ellipsis])
+        d = np.einsum("ij,jk,kl->il", x, y, y.T, optimize="optimal")
+        return np.sum(a ** 2) + b * np.sum(c) + np.sum(np.sin(d))
+
+    check(f, rng.normal(size=(2, 3)), rng.normal(size=(3, 3)), wrt=(0, 1))

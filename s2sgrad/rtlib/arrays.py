@@ -15,6 +15,7 @@ nothing from the compiler.
 """
 
 import math
+import operator
 
 import numpy
 
@@ -22,7 +23,7 @@ __all__ = [
     # shape and index computations (no derivative)
     "negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
     "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes",
-    "median_weights", "extremum_shares",
+    "median_weights", "extremum_shares", "einsum_spec",
     # linear maps and zero-safe product derivatives (with rules of their own)
     "prod_others", "prod_others_jvp", "cumprod_jvp", "cumprod_vjp", "repeat_vjp",
     "diagonal_vjp", "einsum_vjp", "split_as", "join_as", "put_along", "pad_vjp", "pad_jvp",
@@ -659,6 +660,25 @@ def _einsum_parse(subscripts, ndims):
     else:
         out = out.replace("...", ell)
     return ins, out
+
+
+def einsum_spec(subscripts, operands):
+    """The subscripts string of ``np.einsum(subscripts, *operands)`` in either form.
+
+    In the sublist form, ``np.einsum(a, [0, 1], b, [1, 2], [0, 2])``, ``subscripts``
+    is the first operand and ``operands`` alternate sublists and arrays, with the
+    output's sublist last when given; the arrays are then ``subscripts`` and
+    ``operands[1:len(operands) - 1:2]``.
+    """
+    if isinstance(subscripts, str):
+        return subscripts
+
+    def letters(sublist):
+        return "".join("..." if s is Ellipsis else _LETTERS[operator.index(s)] for s in sublist)
+    inputs = ",".join(letters(sub) for sub in operands[0::2])
+    if len(operands) % 2 == 0:
+        return inputs + "->" + letters(operands[-1])
+    return inputs
 
 
 def einsum_vjp(g, subscripts, k, *operands):

@@ -199,4 +199,4 @@ class _PadValuesVjp:
 
 nondiff("negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
         "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes", "median_weights",
-        "extremum_shares", family=R)
+        "extremum_shares", "einsum_spec", family=R)
