@@ -205,3 +205,53 @@ def test_einsum_sublist_form_and_optimize():
         return np.sum(a ** 2) + b * np.sum(c) + np.sum(np.sin(d))
 
     check(f, rng.normal(size=(2, 3)), rng.normal(size=(3, 3)), wrt=(0, 1))
+
+
+# ---------------------------------------------------------------------------
+# np.linalg.qr: wide matrices, mode='r' and mode='complete'
+# ---------------------------------------------------------------------------
+
+
+def test_qr_of_wide_matrices_and_its_modes():
+    def f(a):
+        q, r = np.linalg.qr(a)                         # wide: q is 3x3, r is 3x5
+        qc, rc = np.linalg.qr(a, mode="complete")      # the same for a wide matrix
+        return (np.sum(np.sin(q) * r[..., :3]) + np.sum(r[..., 3:] ** 2) + np.sum(qc * rc[..., :3])
+                + np.sum(np.linalg.qr(a, mode="r") ** 3) + np.sum(np.linalg.qr(a.T, "r") ** 2))
+
+    check(f, rng.normal(size=(3, 5)))
+    check(f, rng.normal(size=(2, 3, 5)))
+
+
+def test_qr_of_a_wide_complex_matrix():
+    def f(a):
+        q, r = np.linalg.qr(a)
+        return np.sum(np.abs(q[0] * r[:, -1]) ** 2)
+
+    a = rng.normal(size=(2, 4)) + 1j * rng.normal(size=(2, 4))
+    for fallback in FALLBACKS:
+        g = s2sgrad.grad(f, fallback=fallback)(a)
+        eps, expected = 1e-6, np.zeros_like(a)
+        for idx in np.ndindex(a.shape):
+            for unit in (1.0, 1j):              # Autograd's convention: d/dRe - i d/dIm
+                e = np.zeros_like(a)
+                e[idx] = unit * eps
+                expected[idx] += np.conj(unit) * (f(a + e) - f(a - e)) / (2 * eps)
+        np.testing.assert_allclose(g, expected, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("fallback", FALLBACKS)
+def test_qr_without_a_derivative_is_an_error(fallback):
+    def raw(a):
+        h, tau = np.linalg.qr(a, mode="raw")
+        return np.sum(h)
+
+    def complete(a):
+        q, r = np.linalg.qr(a, mode="complete")
+        return np.sum(q)
+
+    with pytest.raises(s2sgrad.UnsupportedError, match=_line(raw, 1) + ".*mode='raw'"):
+        s2sgrad.grad(raw, fallback=fallback)(rng.normal(size=(3, 2)))
+    with pytest.raises(s2sgrad.S2SGradError if fallback == "always" else NotImplementedError,
+                       match="complete.*tall"):
+        s2sgrad.grad(complete, fallback=fallback)(rng.normal(size=(3, 2)))
