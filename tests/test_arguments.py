@@ -87,6 +87,17 @@ def test_out_on_values_that_carry_no_derivative_is_fine(fallback):
                                np.sum(data, axis=0))
 
 
+@pytest.mark.parametrize("fallback", FALLBACKS)
+def test_an_argument_the_rules_do_not_take_is_an_error_naming_the_line(fallback):
+    def f(x):
+        y = x * 2.0
+        return np.std(y, correction=1)      # (NumPy 2's name for ddof: no rule takes it yet)
+
+    with pytest.raises(s2sgrad.UnsupportedError, match="correction") as info:
+        s2sgrad.grad(f, fallback=fallback)(np.arange(3.0))
+    assert _line(f, 2) in str(info.value)
+
+
 def test_unsupported_call_is_refused_without_a_fallback_that_would_fail_too():
     def f(x):
         return np.sum(np.cumsum(x, out=np.zeros(3)))

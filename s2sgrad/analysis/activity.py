@@ -69,7 +69,8 @@ def bind_primitive(prim, call, callee, where):
         return prim.bind(args, kwargs)
     except TypeError as exc:
         raise UnsupportedError(where, f"this call to {callee.name} ({exc})",
-                               "call it with the arguments NumPy documents") from None
+                               f"its derivative rules take the arguments "
+                               f"{', '.join(prim.params)}") from None
 
 
 def diff_names(node, resolver, where="?"):
