@@ -480,11 +480,18 @@ def _pad_line(n, width, mode, reflect_type="even"):
     Found by padding, with NumPy itself, the positions ``arange(n)`` (which
     element each pad position copies), the inner positions (the sign of the
     copy in an odd reflection) and the two end elements (their multiples).
+    A pad narrower than half the axis reads only the elements near its ends,
+    so a long axis is probed through those alone (the cost is the pad's).
     """
     b, c = width
     where = numpy.r_[0:b, b + n:b + n + c]
     if mode == "constant" or not where.size:
         return where, []
+    near = max(b, c) + 1
+    if n > 2 * near:
+        ends = numpy.r_[0:near, n - near:n]
+        return where, [(ends[index], coef) for index, coef in
+                       _pad_line(2 * near, width, mode, reflect_type)[1]]
     copies = mode if mode in ("reflect", "symmetric", "wrap") else "edge"
     index = numpy.pad(numpy.arange(n), width, copies)[where]
     if mode in ("edge", "wrap") or mode in ("reflect", "symmetric") and reflect_type != "odd":
@@ -501,6 +508,15 @@ def _pad_line(n, width, mode, reflect_type="even"):
     return where, terms
 
 
+def _add_rows(out, index, rows):
+    """``out[index] += rows`` along the first axis, repeated indices adding up (``np.add.at``,
+    by sorting the few pad positions and summing runs of equal indices)."""
+    order = numpy.argsort(index, kind="stable")
+    index = index[order]
+    starts = numpy.flatnonzero(numpy.r_[True, index[1:] != index[:-1]])
+    out[index[starts]] += numpy.add.reduceat(rows[order], starts, axis=0)
+
+
 def _line_vjp(g, axis, n, width, mode, reflect_type):
     """The adjoint of padding ``axis`` (length ``n``) with a gather mode: the copies added back."""
     b = width[0]
@@ -509,20 +525,34 @@ def _line_vjp(g, axis, n, width, mode, reflect_type):
     where, terms = _pad_line(n, width, mode, reflect_type)
     pad = g[where]
     for index, coef in terms:
-        numpy.add.at(out, index, pad if coef is None else
-                     numpy.reshape(coef, (-1,) + (1,) * (g.ndim - 1)) * pad)
+        _add_rows(out, index,
+                  pad if coef is None else numpy.reshape(coef, (-1,) + (1,) * (g.ndim - 1)) * pad)
     return numpy.moveaxis(out, 0, axis)
 
 
-def _stat_weights(window, axis, mode):
-    """``w`` with ``d stat(window, axis) = sum(w * d window, axis)`` (ties share)."""
-    if mode == "mean":
-        return numpy.full(window.shape, 1.0 / window.shape[axis])
+def _stat_hits(values, axis, mode):
+    """Where the maximum (minimum) of ``values`` over ``axis`` is, and how many share it."""
+    best = (numpy.max if mode == "maximum" else numpy.min)(values, axis=axis, keepdims=True)
+    hit = values == best
+    return hit, numpy.sum(hit, axis=axis, keepdims=True)
+
+
+def _stat_spread(into, values, axis, mode, total):
+    """``into += w * total``, with ``d stat(values, axis) = sum(w * d values, axis)`` for the
+    maximum, minimum or median (ties share)."""
     if mode == "median":
-        return median_weights(window, axis)
-    best = (numpy.max if mode == "maximum" else numpy.min)(window, axis=axis, keepdims=True)
-    hit = window == best
-    return hit / numpy.sum(hit, axis=axis, keepdims=True)
+        into += median_weights(values, axis) * total
+        return
+    hit, count = _stat_hits(values, axis, mode)
+    numpy.add(into, total / count, out=into, where=hit)
+
+
+def _stat_pick(t, values, axis, mode):
+    """``sum(w * t, axis)``: the derivative of the statistic of ``values`` along ``t``."""
+    if mode == "median":
+        return numpy.sum(median_weights(values, axis) * t, axis=axis, keepdims=True)
+    hit, count = _stat_hits(values, axis, mode)
+    return numpy.sum(t, axis=axis, keepdims=True, where=hit) / count
 
 
 def _windows(n, lengths):
@@ -544,6 +574,16 @@ def _stat_steps(array, widths, mode, stat_length):
     return steps
 
 
+def _stat_sides(n, width, lengths):
+    """``[(pad positions, window), ...]``: each side's pad and the window its statistic reads;
+    one entry for both sides when they read the same window (the whole axis, often)."""
+    b, c = width
+    before, after = _windows(n, lengths)
+    if before == after:
+        return [(numpy.r_[0:b, b + n:b + n + c], before)]
+    return [(slice(0, b), before), (slice(b + n, b + n + c), after)]
+
+
 def pad_vjp(g, array, pad_width, mode="constant", stat_length=None, reflect_type="even"):
     """The adjoint of ``np.pad(array, pad_width, mode, ...)``: the cotangent of ``array``.
 
@@ -563,12 +603,13 @@ def pad_vjp(g, array, pad_width, mode="constant", stat_length=None, reflect_type
     for axis in reversed(range(len(shape))):
         (b, c), n = widths[axis], shape[axis]
         out = numpy.array(_take(g, slice(b, b + n), axis), dtype=numpy.result_type(g, 0.0))
-        values = steps[axis] if steps is not None else numpy.zeros(out.shape)
-        for side, window in zip((slice(0, b), slice(b + n, b + n + c)),
-                                _windows(n, lengths[axis])):
-            total = numpy.sum(_take(g, side, axis), axis=axis, keepdims=True)
-            out[(slice(None),) * axis + (window,)] += \
-                _stat_weights(_take(values, window, axis), axis, mode) * total
+        for pad, window in _stat_sides(n, widths[axis], lengths[axis]):
+            total = numpy.sum(_take(g, pad, axis), axis=axis, keepdims=True)
+            into = out[(slice(None),) * axis + (window,)]
+            if steps is None:                       # the mean: equal shares
+                into += total / (window.stop - window.start)
+            else:
+                _stat_spread(into, _take(steps[axis], window, axis), axis, mode, total)
         g = out
     return numpy.reshape(g, shape)
 
@@ -576,7 +617,7 @@ def pad_vjp(g, array, pad_width, mode="constant", stat_length=None, reflect_type
 def pad_jvp(v, array, pad_width, mode="constant", stat_length=None, reflect_type="even"):
     """The derivative of ``np.pad(array, pad_width, mode, ...)`` along ``v``.
 
-    The linear modes pad ``t`` the same way, with their constants zero; the
+    The linear modes pad ``v`` the same way, with their constants zero; the
     maximum, minimum and median copy the tangent of the element they pick
     in ``array`` (ties share).
     """
@@ -589,12 +630,14 @@ def pad_jvp(v, array, pad_width, mode="constant", stat_length=None, reflect_type
     steps = _stat_steps(array, widths, mode, stat_length)
     t = numpy.broadcast_to(v, shape)
     for axis, ((b, c), n) in enumerate(zip(widths, shape)):
-        sides = []
-        for width, window in zip((b, c), _windows(n, lengths[axis])):
-            w = _stat_weights(_take(steps[axis], window, axis), axis, mode)
-            side = numpy.sum(w * _take(t, window, axis), axis=axis, keepdims=True)
-            sides.append(numpy.repeat(side, width, axis=axis))
-        t = numpy.concatenate([sides[0], t, sides[1]], axis=axis)
+        sides = {}
+        for window in _windows(n, lengths[axis]):
+            if (window.start, window.stop) not in sides:
+                sides[window.start, window.stop] = _stat_pick(
+                    _take(t, window, axis), _take(steps[axis], window, axis), axis, mode)
+        before, after = (sides[w.start, w.stop] for w in _windows(n, lengths[axis]))
+        t = numpy.concatenate([numpy.repeat(before, b, axis=axis), t,
+                               numpy.repeat(after, c, axis=axis)], axis=axis)
     return t
 
 
