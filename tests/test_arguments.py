@@ -98,6 +98,19 @@ def test_an_argument_the_rules_do_not_take_is_an_error_naming_the_line(fallback)
     assert _line(f, 2) in str(info.value)
 
 
+def _scaled(x, out=None):
+    return 2.0 * x if out is None else out * x
+
+
+@pytest.mark.parametrize("fallback", ["auto"] + FALLBACKS)
+def test_a_users_own_parameter_called_out_is_just_an_argument(fallback):
+    def f(x):
+        return np.sum(_scaled(x, out=3.0) ** 2)
+
+    x = rng.normal(size=3)
+    np.testing.assert_allclose(s2sgrad.grad(f, fallback=fallback)(x), 18.0 * x)
+
+
 def test_unsupported_call_is_refused_without_a_fallback_that_would_fail_too():
     def f(x):
         return np.sum(np.cumsum(x, out=np.zeros(3)))
@@ -266,3 +279,44 @@ def test_qr_without_a_derivative_is_an_error(fallback):
     with pytest.raises(s2sgrad.S2SGradError if fallback == "always" else NotImplementedError,
                        match="complete.*tall"):
         s2sgrad.grad(complete, fallback=fallback)(rng.normal(size=(3, 2)))
+
+
+# ---------------------------------------------------------------------------
+# Second derivatives: the generated code, transformed again (never traced)
+# ---------------------------------------------------------------------------
+
+
+def _reductions(x):
+    m = np.array([[True, False, True], [True, True, False]])
+    return (np.sum(np.sin(x) * np.sum(x ** 2, axis=1, where=m, keepdims=True))
+            + np.prod(x, where=m, initial=1.5) + np.max(x ** 2, axis=1, initial=0.1, where=m).sum()
+            + np.var(x, axis=0, where=m | m[::-1]).sum())
+
+
+def _pads(x):
+    return (np.sum(np.sin(np.pad(x, ((1, 2), (2, 1)), "reflect", reflect_type="odd")) ** 2)
+            + np.sum(np.pad(x, 1, "maximum") ** 3)
+            + np.sum(np.cos(np.pad(x, 2, "linear_ramp", end_values=0.3))))
+
+
+def _sublists(x):
+    return np.sum(np.einsum(x, [0, 1], np.sin(x), [0, 2], [1, 2]) ** 2)
+
+
+def _wide_qr(x):
+    q, r = np.linalg.qr(x.reshape(2, 3))
+    return np.sum(np.sin(q) * r[:, :2]) + np.sum(r ** 2)
+
+
+@pytest.mark.parametrize("f", [_reductions, _pads, _sublists, _wide_qr])
+def test_second_derivatives_through_generated_code(f):
+    x, v = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    g = s2sgrad.grad(f)
+    eps = 1e-5
+    expected = (g(x + eps * v) - g(x - eps * v)) / (2 * eps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no tracing: the code is transformed again
+        np.testing.assert_allclose(s2sgrad.hvp(f)(x, v), expected, rtol=1e-6, atol=1e-7)
+        if f is not _wide_qr:                   # (batched hessian of a tuple result: not yet)
+            np.testing.assert_allclose(np.tensordot(s2sgrad.hessian(f)(x), v, 2), expected,
+                                       rtol=1e-6, atol=1e-7)

@@ -234,10 +234,12 @@ class Activity:
         if not any(diff_names(p, self.resolver, where) & self.varied for p in parts):
             return
         callee = callee_of(node, self.resolver)
+        if callee.kind not in ("primitive", "method") or callee.prim.nondiff \
+                or callee.prim.family == "s2sgrad.runtime":
+            return          # (a user's function may well have a parameter called out)
         if out is not None and not (isinstance(out, gast.Constant) and out.value is None):
             raise UnsupportedArgumentError(where, callee.name, "out=", registry.OUT_ADVICE)
-        if callee.kind not in ("primitive", "method") or callee.prim.nondiff \
-                or (callee.prim.check is None and "out" not in callee.prim.params):
+        if callee.prim.check is None and "out" not in callee.prim.params:
             return
         bound = bind_primitive(callee.prim, node, callee, where)
         va = registry.varargs_param(callee.prim)

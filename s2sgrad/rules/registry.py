@@ -302,8 +302,8 @@ def unsupported_arguments(prim, args):
     cannot tell.  No rule covers writing into ``out=``; a primitive's own
     ``check`` names the other arguments (a mode, a keyword) its rules do not.
     """
-    if args.get("out") is not None and "out" in prim.params:
-        return "out=", OUT_ADVICE
+    if args.get("out") is not None and "out" in prim.params and prim.family != "s2sgrad.runtime":
+        return "out=", OUT_ADVICE       # (a runtime helper's ``out`` is a result, not a buffer)
     if prim.check is not None:
         return prim.check(args)
     return None
