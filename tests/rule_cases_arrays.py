@@ -139,6 +139,8 @@ for n in ("sum", "mean"):
     add(n, C(R(2, 3, 4), axis=2, where=W), C(R(2, 3, 4), where=W),
         C(R(2, 3, 4), axis=(0, 1), keepdims=True, where=WB), C(R(2, 3, dtype=Z), axis=1, where=W2),
         C(R(2, 3, 4), axis=1, where=True))
+for n in ("sum", "prod", "max", "min", "nansum", "nanprod", "nanmax"):
+    add(n, C(R(), initial=R()), C(R(3), initial=R(), where=np.array([True, False, True])))
 add("sum", C(R(2, 3, 4), axis=2, initial=R()), C(R(2, 3), initial=R(), where=W2),
     C(R(2, 3, 4), axis=(0, 1), keepdims=True, initial=R(), where=WB),
     C(R(2, 3, dtype=Z), axis=0, initial=R(dtype=Z)))

@@ -128,7 +128,7 @@ class Spec:
     """What ``apply`` needs to know about a primitive, precomputed once."""
 
     __slots__ = ("prim", "xp", "name", "nondiff", "npos", "pos", "varargs", "params",
-                 "vjp", "jvp", "strict", "key", "checked")
+                 "vjp", "jvp", "strict", "key", "checked", "out_at")
 
     def __init__(self, prim, xp, name):
         self.prim = prim
@@ -149,8 +149,9 @@ class Spec:
                     self.varargs = pname
             self.params = frozenset(prim.signature.parameters)
         self.npos = len(self.pos)
-        # Whether some arguments are beyond the rules (out=, a mode: ``unsupported_arguments``).
-        self.checked = not self.nondiff and (prim.check is not None or "out" in self.params)
+        # Arguments beyond the rules (out=, a mode): ``unsupported_arguments`` says which.
+        self.checked = not self.nondiff and prim.check is not None
+        self.out_at = self.pos.index("out") if "out" in self.pos else None
 
     def param_of(self, key):
         """``(parameter, argnum)`` for a positional index or keyword name."""
@@ -432,7 +433,8 @@ def _record(spec, fn, top, args, kwargs):
             continue
         slots.append((rule.fn, argnum, box, paths, key))
 
-    if slots and spec.checked:
+    if slots and (spec.checked or kwvals.get("out") is not None or spec.out_at is not None
+                  and len(vals) > spec.out_at and vals[spec.out_at] is not None):
         spec.check_arguments(vals, kwvals)
     ans = apply(spec, fn, vals, kwvals) if nested else fn(*vals, **kwvals)
     if not slots:                   # only shape-giving arguments were boxed
