@@ -1,7 +1,8 @@
 """Errors that speak the user's language: each names the user's file, line and construct."""
 
 __all__ = [
-    "S2SGradError", "UnsupportedError", "NoRuleError", "NonDifferentiableError",
+    "S2SGradError", "UnsupportedError", "UnsupportedArgumentError", "NoRuleError",
+    "NonDifferentiableError",
     "NonScalarOutputError", "SourceError", "StaleError",
 ]
 
@@ -25,6 +26,21 @@ class UnsupportedError(S2SGradError):
         if advice:
             msg += f"; {advice}"
         super().__init__(msg)
+
+
+class UnsupportedArgumentError(UnsupportedError):
+    """A call whose arguments the derivative rules of its function do not cover.
+
+    Raised for the user's line by the code generator (when it can see the
+    argument) and by the tracing fallback (when the call runs): ``out=``,
+    ``np.pad(..., mode='empty')``, ``np.linalg.qr(..., mode='raw')`` ...
+    """
+
+    def __init__(self, where, name, what, why):
+        Exception.__init__(self, f"{where}: s2sgrad cannot differentiate {name} with {what}: "
+                                 f"{why}")
+        self.where, self.name, self.advice = where, name, why
+        self.construct = f"{name} with {what}"
 
 
 class NoRuleError(UnsupportedError):

@@ -22,6 +22,10 @@ class R:
         return float(x) if self.shape == () and self.dtype is float else x.astype(self.dtype)
 
 
+def _has_placeholder(v):
+    return isinstance(v, R) or isinstance(v, (list, tuple)) and any(map(_has_placeholder, v))
+
+
 class C:
     """One call: positional and keyword arguments; ``R`` placeholders become arrays."""
 
@@ -34,7 +38,7 @@ class C:
                 return v.make(rng)
             if isinstance(v, list):
                 return [mk(e) for e in v]
-            if isinstance(v, tuple) and any(isinstance(e, R) for e in v):
+            if isinstance(v, tuple) and _has_placeholder(v):
                 return tuple(mk(e) for e in v)
             return v
         return [mk(a) for a in self.args], {k: mk(v) for k, v in self.kwargs.items()}

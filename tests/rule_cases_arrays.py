@@ -130,6 +130,39 @@ CZ = _fixed((3, 5), 2, zero_at=[(0, 1), (1, 0), (1, 2), (1, 3), (2, 4)])
 add("cumprod", C(R(2, 3, lo=0.5, hi=1.5)), C(R(2, 3, 4), axis=1), C(R(2, 3), axis=-1),
     C(R(4, **QUAD1)), C(CZ, axis=1), C(CZ, axis=0), C(CZ))
 
+# where= (every group keeps an element; broadcast masks too) and initial= (a scalar term)
+W = np.array([[[True, False, True, True], [False, True, True, False], [True, True, False, True]],
+              [[True, True, False, False], [False, False, True, True], [True, False, True, False]]])
+W2 = np.array([[True, False, True], [False, True, True]])
+WB = np.array([[True], [False], [True]])                      # broadcasts over (2, 3, 4)
+for n in ("sum", "mean"):
+    add(n, C(R(2, 3, 4), axis=2, where=W), C(R(2, 3, 4), where=W),
+        C(R(2, 3, 4), axis=(0, 1), keepdims=True, where=WB), C(R(2, 3, dtype=Z), axis=1, where=W2),
+        C(R(2, 3, 4), axis=1, where=True))
+for n in ("sum", "prod", "max", "min", "nansum", "nanprod", "nanmax"):
+    add(n, C(R(), initial=R()), C(R(3), initial=R(), where=np.array([True, False, True])))
+add("sum", C(R(2, 3, 4), axis=2, initial=R()), C(R(2, 3), initial=R(), where=W2),
+    C(R(2, 3, 4), axis=(0, 1), keepdims=True, initial=R(), where=WB),
+    C(R(2, 3, dtype=Z), axis=0, initial=R(dtype=Z)))
+add("prod", C(R(2, 3, 4, lo=0.5, hi=1.5), axis=2, where=W),
+    C(R(2, 3, 4, lo=0.5, hi=1.5), axis=1, initial=R(lo=0.5, hi=1.5), keepdims=True),
+    C(R(2, 3, lo=0.5, hi=1.5), initial=R(), where=W2), C(PZ, axis=1, where=PZ != 0),
+    C(PZ, axis=0, initial=R(), where=np.array([True, True, False, True])),
+    C(R(2, 3, dtype=Z), axis=1, initial=R(dtype=Z), where=W2))
+EXT = np.array([[0.1, 0.9, 0.3, -1.0], [0.5, 0.2, -0.4, 0.3], [1.2, 0.5, 0.7, 0.0]])
+for n in ("max", "amax", "min", "amin", "nanmax", "nanmin"):
+    add(n, C(R(2, 3, 4), axis=2, initial=R(), where=W), C(R(2, 3, 4), initial=R(), where=WB),
+        C(R(2, 3, 4), axis=(0, 2), keepdims=True, initial=R(), where=W),
+        C(R(2, 3, 4), axis=1, initial=R()),
+        C(EXT, axis=1, initial=0.5, where=EXT != 0.9),      # 0.5 wins a row, ties another
+        C(EXT, axis=0, initial=-0.4, where=EXT != 0.1))
+add("nanmax", C(_fixed((3, 4), 6, nan_at=[(0, 1), (2, 3)]), axis=1, initial=R(), where=WB))
+for n in ("var", "std"):
+    add(n, C(R(2, 3, 4), axis=2, where=W), C(R(2, 3, 4), axis=2, ddof=1, where=W, keepdims=True),
+        C(R(2, 3, 4), where=WB), C(R(2, 3, dtype=Z), axis=1, where=W2),
+        C(R(2, 3, 4), axis=(0, 2), where=W))
+NAW = np.array([[True, True, False, True], [True, True, True, True], [False, True, True, True]])
+
 NA = _fixed((3, 4), 3, nan_at=[(0, 1), (1, 0), (1, 3), (2, 2)])
 NA3 = _fixed((2, 3, 4), 4, nan_at=[(0, 1, 1), (1, 0, 2), (1, 2, 3), (0, 0, 0)])
 NAXES = [dict(), dict(axis=0), dict(axis=1), dict(axis=-1, keepdims=True)]
@@ -139,6 +172,13 @@ add("nanvar", C(NA, axis=1, ddof=1))
 add("nanstd", C(NA, axis=0, ddof=1))
 NAP = _fixed((3, 4), 5, nan_at=[(0, 1), (1, 0), (2, 2)], zero_at=[(0, 3), (2, 0), (2, 1)])
 add("nanprod", *[C(NA, **kw) for kw in NAXES], C(NAP, axis=1), C(NAP, axis=0))
+for n in ("nansum", "nanmean", "nanvar", "nanstd", "nanprod"):
+    add(n, C(NA, axis=1, where=NAW), C(NA, where=NAW),
+        C(NA3, axis=2, keepdims=True, where=np.array([True, True, False, True])))
+add("nanvar", C(NA, axis=1, ddof=1, where=NAW))
+for n in ("nansum", "nanprod"):
+    add(n, C(NA, axis=1, initial=R(), where=NAW), C(NA3, axis=(0, 2), initial=R()))
+add("nanprod", C(NAP, axis=1, where=NAW, initial=R()))
 for n in ("nancumsum", "nancumprod"):
     add(n, C(NA), C(NA, axis=0), C(NA, axis=1), C(NA3, axis=-1))
 add("nancumprod", C(NAP, axis=1))
@@ -195,9 +235,37 @@ add("diagonal", C(R(3, 3)), C(R(3, 4), 1), C(R(2, 3, 4), -1, 1, 2), C(R(3, 2, 3)
 add("diagflat", C(R(3)), C(R(2, 2), -1))
 add("triu", C(R(3, 3)), C(R(3, 4), 1), C(R(2, 3, 3), -1))
 add("tril", C(R(3, 3)), C(R(4, 3), -1), C(R(2, 3, 3), 1))
-add("pad", C(R(3), 2), C(R(2, 3), ((1, 0), (2, 1)), constant_values=5.0),
-    C(R(3, 2), 1, "edge"), C(R(4), (3, 5), "reflect"), C(R(2, 3), ((1, 2), (2, 0)), "symmetric"),
-    C(R(3), (4, 6), "wrap"), C(R(2, 3), 2, "reflect"))
+# np.pad: every mode, widths per axis (wider than the axis: repeated reflections), a
+# singleton axis (reflect pads it with its edge), stat_length per side, differentiable
+# constant_values / end_values in each form NumPy reads, complex arrays, a dict of widths.
+add("pad", C(R(3), 2), C(R(2, 3), ((1, 0), (2, 1)), constant_values=R()),
+    C(R(2, 3), 2, constant_values=(R(), R())),
+    C(R(2, 3), ((1, 2), (2, 1)), constant_values=((R(), R()), (R(), R()))),
+    C(R(2, 3, 2), 1, constant_values=[[R()], [R()], [R()]]), C(R(2, 3, dtype=Z), 1),
+    C(R(3, 2), 1, "edge"), C(R(2, 1, 3), ((0, 2), (3, 1), (1, 0)), "edge"),
+    C(R(3, 4), {1: (2, 3)}, "edge"), C(R(4, 3), ((2, 3), (0, 4)), "wrap"),
+    C(R(3), (4, 6), "wrap"), C(R(2, 3), ((5, 7), (2, 1)), "wrap"))
+for m in ("reflect", "symmetric"):
+    add("pad", C(R(4), (3, 5), m), C(R(2, 3), ((1, 2), (2, 0)), m), C(R(2, 3), 2, m),
+        C(R(3), (7, 9), m), C(R(1, 3), ((2, 1), (1, 1)), m), C(R(2, 3, dtype=Z), 2, m),
+        C(R(4), (3, 5), m, reflect_type="odd"), C(R(3), (7, 9), m, reflect_type="odd"),
+        C(R(3, 4), ((2, 5), (6, 1)), m, reflect_type="odd"),
+        C(R(1, 2), ((2, 1), (3, 2)), m, reflect_type="odd"),
+        C(R(2, 3, 4), ((1, 1), (0, 2), (3, 0)), m, reflect_type="odd"))
+add("pad", C(R(4), (3, 2), "linear_ramp"), C(R(2, 3), ((2, 1), (1, 3)), "linear_ramp"),
+    C(R(3, 2), 2, "linear_ramp", end_values=R()),
+    C(R(3, 2), ((2, 1), (1, 3)), "linear_ramp", end_values=(R(), R())),
+    C(R(2, 3), ((1, 2), (3, 1)), "linear_ramp", end_values=((R(), R()), (R(), R()))),
+    C(R(1, 3), 2, "linear_ramp", end_values=R()), C(R(2, 3, dtype=Z), 2, "linear_ramp"))
+for m in ("mean", "maximum", "minimum", "median"):
+    add("pad", C(R(5), (2, 3), m), C(R(3, 4), ((1, 2), (2, 1)), m),
+        C(R(3, 4), ((1, 2), (2, 1)), m, stat_length=2),
+        C(R(4, 5), 2, m, stat_length=((1, 3), (2, 7))), C(R(6), 3, m, stat_length=(1, 4)),
+        C(R(2, 3, 3), ((1, 0), (0, 2), (2, 1)), m, stat_length=2))
+add("pad", C(R(3, 4, dtype=Z), 1, "mean", stat_length=3))
+TIES = np.array([[1.0, 3.0, 3.0, 0.5], [2.0, 2.5, 2.0, -1.0]])       # (two-way ties only)
+add("pad", C(TIES, 2, "maximum"), C(TIES, 1, "minimum", stat_length=3),
+    C(np.array([1.0, 2.0, 2.0, 4.0, 0.0, 0.0]), (2, 3), "median", stat_length=(3, 4)))
 add("getitem", C(R(3, 4), (slice(None), np.array([0, 2, 2])), nondiff={"index"}),
     C(R(3, 4), (np.array([0, 2, 0]), np.array([1, 1, 1])), nondiff={"index"}),
     C(R(2, 3, 4), (Ellipsis, None, 1)), C(R(3, 4), np.array([[True, False, True, True]] * 3),
@@ -244,7 +312,16 @@ add("einsum", C("ij,jk->ik", R(2, 3), R(3, 4)), C("ij,jk", R(2, 3), R(3, 4)),
     C("ijk,jl,lm->ikm", R(2, 3, 4), R(3, 2), R(2, 3)), C("iij,jk->ik", R(3, 3, 2), R(2, 4)),
     C("ij,ij->i", R(3, 1), R(3, 4)), C("i,jk->ijk", R(2), R(3, 2)), C("ij,j", R(3, 1), R(4)),
     C("ij,jk->ik", R(2, 3, dtype=Z), R(3, 2, dtype=Z)), C("ij,ij->ij", R(2, 3), R(2, 3),
-                                                          optimize=True))
+                                                          optimize=True),
+    C("ijk,jl,lm->ikm", R(2, 3, 4), R(3, 2), R(2, 3), optimize="optimal"),
+    C("ij,jk,kl->il", R(2, 3), R(3, 4), R(4, 2), optimize=["einsum_path", (0, 1), (0, 1)]),
+    # the sublist form: einsum(a, [0, 1], b, [1, 2], [0, 2])
+    C(R(2, 3), [0, 1], R(3, 4), [1, 2], [0, 2]), C(R(2, 3), [0, 1], R(3, 4), [1, 2]),
+    C(R(3, 3), [0, 0]), C(R(3, 3), [0, 0], [0]), C(R(2, 3), [0, 1], R(2, 3), [0, 1], [0]),
+    C(R(2, 3, 4), [Ellipsis, 0, 1], R(4, 2), [1, 2], [Ellipsis, 0, 2]),
+    C(R(2, 3), [0, 1], R(3), [1], R(2), [0], []),
+    C(R(2, 3, dtype=Z), [0, 1], R(3, 2, dtype=Z), [1, 0], [], optimize=True),
+    C(R(2, 3, 4), [0, 1, 2], R(3, 2), [1, 3], R(2, 3), [3, 4], [0, 2, 4], optimize="greedy"))
 add("kron", C(R(2, 3), R(2, 2)), C(R(3), R(2)), C(R(2), R(2, 3)), C(R(2, 1, 2), R(3, 2)),
     C(R(2, dtype=Z), R(3, dtype=Z)))
 add("cross", C(R(3), R(3)), C(R(4, 3), R(3)), C(R(3), R(2, 1, 3)),
@@ -278,7 +355,19 @@ add(f"{RT}.join_as", C([R(3), R(2, 3)], [R(3), R(2, 3)], 0, "atleast_2d", nondif
     C([R(2), R(2, 2)], [R(2), R(2, 2)], 1, "column", nondiff={"arrays"}))
 add(f"{RT}.put_along", C(R(2, 4), np.array([[1, 3], [0, 2]]), R(2, 2), 1))
 add(f"{RT}.pad_vjp", C(R(7), R(4), (1, 2), "reflect", nondiff={"array"}),
-    C(R(4, 5), R(2, 3), 1, nondiff={"array"}))
+    C(R(4, 5), R(2, 3), 1, nondiff={"array"}),
+    C(R(6, 6), R(3, 4), ((1, 2), (0, 2)), "symmetric", None, "odd", nondiff={"array"}),
+    C(R(6, 7), R(3, 4), ((1, 2), (2, 1)), "linear_ramp", nondiff={"array"}),
+    C(R(5, 8), R(3, 4), ((1, 1), (2, 2)), "maximum", 2, nondiff={"array"}),
+    C(R(5, 8), R(3, 4), ((1, 1), (2, 2)), "mean", (1, 3), nondiff={"array"}))
+add(f"{RT}.pad_jvp", C(R(3, 4), R(3, 4), ((1, 2), (0, 2)), "symmetric", None, "odd",
+                       nondiff={"array"}),
+    C(R(3, 4), R(3, 4), ((1, 1), (2, 2)), "median", 3, nondiff={"array"}),
+    C(R(3, 4), R(3, 4), ((1, 1), (2, 2)), "minimum", nondiff={"array"}))
+add(f"{RT}.pad_values_vjp", C(R(5, 7), R(3, 4), ((1, 1), (2, 1)), "constant", 0.0,
+                              nondiff={"array", "values"}),
+    C(R(5, 7), R(3, 4), ((1, 1), (2, 1)), "linear_ramp", ((0.0, 0.0), (0.0, 0.0)),
+      nondiff={"array", "values"}))
 
 # ---------------------------------------------------------------------------
 # Creation from values, differences

@@ -64,7 +64,11 @@ CASES["linalg.svd"] = [
 ]
 CASES["linalg.pinv"] = [C(R(4, 3)), C(R(3, 4)), C(R(2, 3, 3)), C(R(4, 3, dtype=Z)),
                         C(M(3, 3, kind="spd"), hermitian=True)]
-CASES["linalg.qr"] = [C(R(4, 3)), C(R(3, 3)), C(R(2, 4, 3)), C(R(4, 3, dtype=Z))]
+CASES["linalg.qr"] = [C(R(4, 3)), C(R(3, 3)), C(R(2, 4, 3)), C(R(4, 3, dtype=Z)),
+                      C(R(3, 5)), C(R(2, 3, 4)), C(R(2, 4, dtype=Z)), C(R(1, 3)),    # wide
+                      C(R(3, 5), "reduced"), C(R(3, 3), "complete"), C(R(2, 4), mode="complete"),
+                      C(R(2, 3, 5, dtype=Z), mode="complete"), C(R(4, 3), "r"), C(R(3, 3), "r"),
+                      C(R(2, 5), "r"), C(R(2, 3, 4, dtype=Z), mode="r")]
 CASES["linalg.lstsq"] = [C(R(5, 3), R(5)), C(R(5, 3), R(5, 2)), C(R(3, 3), R(3, 2)),
                          C(R(3, 5), R(3))]
 CASES["linalg.matrix_power"] = [C(M(3, 3), 2, nondiff={"n"}), C(M(3, 3), 5, nondiff={"n"}),

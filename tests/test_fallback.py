@@ -214,7 +214,7 @@ def test_keyword_and_variadic_arguments_of_primitives():
         assert np.isclose(trace_jvp(f, (a, b), {}, (0, 1), (1.0, 0.5))[1],
                           2 * max(3 * a, 2 * b) * (3.0 if 3 * a > 2 * b else 1.0))
     with pytest.raises(NoRuleError, match="positional"):
-        trace_vjp(lambda x: np.sum(x, 0, None, None, False, 1.0), (B3,), {}, (0,))
+        trace_vjp(lambda x: np.sum(np.clip(x, 0.0, 1.0, None)), (B3,), {}, (0,))
 
 
 def test_ufunc_keywords_and_out():
@@ -643,8 +643,8 @@ def test_functions_without_rules_fail_clearly():
         trace_vjp(lambda x: np.add.reduce(x), (B3,), {}, (0,))
     with pytest.raises(NoRuleError, match=r"\.item"):
         trace_vjp(lambda x: x.item(0), (B3,), {}, (0,))
-    with pytest.raises(NoRuleError, match=r"keepdims=|initial="):
-        trace_vjp(lambda x: np.sum(x, initial=1.0), (B3,), {}, (0,))
+    with pytest.raises(NoRuleError, match=r"correction="):
+        trace_vjp(lambda x: np.std(x, correction=1), (B3,), {}, (0,))
     with pytest.raises(NoRuleError) as info:
         trace_jvp(lambda x: np.unwrap(x), (B3,), {}, (0,), (B3,))
     assert isinstance(info.value, S2SGradError) and info.value.name == "numpy.unwrap"

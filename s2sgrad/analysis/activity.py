@@ -13,8 +13,9 @@ and what a call in it calls (``callee_of``).
 
 import gast
 
-from ..errors import UnsupportedError
+from ..errors import UnsupportedArgumentError, UnsupportedError
 from ..rules import registry
+from ..rules.template import static_value
 
 __all__ = ["Activity", "callee_of", "diff_names", "bind_primitive", "attribute_primitive",
            "int_names", "walk_stmts", "op_name"]
@@ -68,7 +69,8 @@ def bind_primitive(prim, call, callee, where):
         return prim.bind(args, kwargs)
     except TypeError as exc:
         raise UnsupportedError(where, f"this call to {callee.name} ({exc})",
-                               "call it with the arguments NumPy documents") from None
+                               f"its derivative rules take the arguments "
+                               f"{', '.join(prim.params)}") from None
 
 
 def diff_names(node, resolver, where="?"):
@@ -185,12 +187,13 @@ class Activity:
         self.varied = varied
         self.useful = useful
         self.active = varied & useful
+        self._check_calls(body)
 
     def _flows(self, body):
         """``(target, names its new value depends on)`` for each place a value flows."""
         fsrc = self.norm.fsrc
         for s in walk_stmts(body):
-            where = fsrc.where(s) if hasattr(s, "lineno") else fsrc.where()
+            where = fsrc.where(s)
             if isinstance(s, gast.Assign):
                 target = s.targets[0]
                 sources = diff_names(s.value, self.resolver, where)
@@ -214,6 +217,42 @@ class Activity:
                         sources |= diff_names(a, self.resolver, where)
                     yield callee.receiver.id, sources
 
+    def _check_calls(self, body):
+        """Refuse, at the user's line, calls on varied values that no rule differentiates.
+
+        ``out=`` writes a result where the analysis cannot follow it, and a
+        primitive's ``check`` names arguments its rules do not cover (a mode
+        of ``np.pad``, ``qr(mode='raw')``): see ``registry.unsupported_arguments``.
+        """
+        fsrc = self.norm.fsrc
+        for s in walk_stmts(body):
+            for expr in _own_expressions(s):
+                for node in gast.walk(expr):
+                    if isinstance(node, gast.Call):
+                        self._check_call(node, fsrc.where(s))
+
+    def _check_call(self, node, where):
+        out = next((kw.value for kw in node.keywords if kw.arg == "out"), None)
+        parts = [node.func] + list(node.args) + [kw.value for kw in node.keywords
+                                                 if kw.arg != "out"]
+        if not any(diff_names(p, self.resolver, where) & self.varied for p in parts):
+            return
+        callee = callee_of(node, self.resolver)
+        if callee.kind not in ("primitive", "method") or callee.prim.nondiff \
+                or callee.prim.family == "s2sgrad.runtime":
+            return          # (a user's function may well have a parameter called out)
+        if out is not None and not (isinstance(out, gast.Constant) and out.value is None):
+            raise UnsupportedArgumentError(where, callee.name, "out=", registry.OUT_ADVICE)
+        if callee.prim.check is None and "out" not in callee.prim.params:
+            return
+        bound = bind_primitive(callee.prim, node, callee, where)
+        va = registry.varargs_param(callee.prim)
+        args = {p: tuple(_known(e, self.resolver) for e in v) if p == va
+                else _known(v, self.resolver) for p, v in bound.items()}
+        problem = registry.unsupported_arguments(callee.prim, args)
+        if problem:
+            raise UnsupportedArgumentError(where, callee.name, *problem)
+
     def expr_active(self, node, where="?"):
         return bool(diff_names(node, self.resolver, where) & self.active)
 
@@ -227,6 +266,26 @@ def is_runtime_call(node, attr, nargs=0):
 
 def _is_tape_write(node):
     return is_runtime_call(node, "call_fwd", 3) and isinstance(node.args[0], gast.Name)
+
+
+def _own_expressions(stmt):
+    """The expressions of a statement itself (not of the statements in its body)."""
+    for _, value in gast.iter_fields(stmt):
+        if isinstance(value, gast.expr):
+            yield value
+        elif isinstance(value, list):
+            yield from (v for v in value if isinstance(v, gast.expr))
+
+
+def _known(node, resolver):
+    """The value of an argument the code generator can tell (a constant, a global
+    function), else ``UNKNOWN``."""
+    if not isinstance(node, gast.AST):
+        return node
+    ok, value = static_value(node)
+    if not ok and isinstance(node, (gast.Name, gast.Attribute)):
+        ok, value = resolver.static_value(node)
+    return value if ok else registry.UNKNOWN
 
 
 def int_names(norm):

@@ -38,7 +38,9 @@ import warnings
 import weakref
 
 from .. import runtime as rt
-from ..errors import NonDifferentiableError, SourceError, UnsupportedError
+from ..errors import (
+    NonDifferentiableError, SourceError, UnsupportedArgumentError, UnsupportedError,
+)
 
 __all__ = ["POLICIES", "policy", "current", "build", "why_not", "untransformable", "Reason",
            "fallback", "record_failure", "known_failure", "call_site", "is_derivative",
@@ -500,9 +502,9 @@ def build(fn, wrt, policy_value, compile, recurse=None, mode="rev"):
             try:
                 return compile(target, wrt)
             except TRANSFORM_ERRORS as exc:
-                if policy_value == "never" or inspect.isgeneratorfunction(
-                        getattr(target, "__func__", target)):
-                    raise       # a generator returns no value a trace could differentiate
+                if policy_value == "never" or isinstance(exc, UnsupportedArgumentError) \
+                        or inspect.isgeneratorfunction(getattr(target, "__func__", target)):
+                    raise       # a trace could not differentiate that call (or a generator) either
                 reason = Reason.from_error(fn, exc)
         fallback(fn, reason)
         return Traced(fn, wrt, reason, mode)

@@ -27,7 +27,7 @@ import sys
 import numpy as np
 
 from .. import runtime as rt
-from ..errors import NoRuleError, S2SGradError
+from ..errors import NoRuleError, S2SGradError, UnsupportedArgumentError
 from ..rules import registry
 
 __all__ = [
@@ -128,7 +128,7 @@ class Spec:
     """What ``apply`` needs to know about a primitive, precomputed once."""
 
     __slots__ = ("prim", "xp", "name", "nondiff", "npos", "pos", "varargs", "params",
-                 "vjp", "jvp", "strict", "key")
+                 "vjp", "jvp", "strict", "key", "checked", "out_at")
 
     def __init__(self, prim, xp, name):
         self.prim = prim
@@ -149,6 +149,9 @@ class Spec:
                     self.varargs = pname
             self.params = frozenset(prim.signature.parameters)
         self.npos = len(self.pos)
+        # Arguments beyond the rules (out=, a mode): ``unsupported_arguments`` says which.
+        self.checked = not self.nondiff and prim.check is not None
+        self.out_at = self.pos.index("out") if "out" in self.pos else None
 
     def param_of(self, key):
         """``(parameter, argnum)`` for a positional index or keyword name."""
@@ -166,6 +169,16 @@ class Spec:
         for k in kwargs:
             if k not in self.params:
                 raise TracingNoRuleError(self.name, f" for its argument {k}=")
+
+    def check_arguments(self, args, kwargs):
+        """Raise, naming the user's line, for arguments the rules do not cover."""
+        try:
+            bound = self.prim.bind(args, kwargs)
+        except TypeError:
+            return                  # NumPy itself says what is wrong with the call
+        problem = registry.unsupported_arguments(self.prim, bound)
+        if problem:
+            raise UnsupportedArgumentError(user_location(), self.name, *problem)
 
     def __repr__(self):
         return f"<spec {self.name}>"
@@ -420,6 +433,9 @@ def _record(spec, fn, top, args, kwargs):
             continue
         slots.append((rule.fn, argnum, box, paths, key))
 
+    if slots and (spec.checked or kwvals.get("out") is not None or spec.out_at is not None
+                  and len(vals) > spec.out_at and vals[spec.out_at] is not None):
+        spec.check_arguments(vals, kwvals)
     ans = apply(spec, fn, vals, kwvals) if nested else fn(*vals, **kwvals)
     if not slots:                   # only shape-giving arguments were boxed
         return ans

@@ -111,7 +111,8 @@ class FunctionSource:
         return display_path(self.filename)
 
     def where(self, node=None):
-        line = getattr(node, "lineno", None) or self.node.lineno
+        """``file:line`` of ``node`` (a normalized statement keeps its line as ``s2s_line``)."""
+        line = getattr(node, "s2s_line", None) or getattr(node, "lineno", None) or self.node.lineno
         return f"{self.display_file}:{line}"
 
     def line_text(self, lineno):

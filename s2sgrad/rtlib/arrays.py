@@ -15,6 +15,7 @@ nothing from the compiler.
 """
 
 import math
+import operator
 
 import numpy
 
@@ -22,10 +23,11 @@ __all__ = [
     # shape and index computations (no derivative)
     "negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
     "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes",
-    "median_weights",
+    "median_weights", "extremum_shares", "einsum_spec",
     # linear maps and zero-safe product derivatives (with rules of their own)
     "prod_others", "prod_others_jvp", "cumprod_jvp", "cumprod_vjp", "repeat_vjp",
-    "diagonal_vjp", "einsum_vjp", "split_as", "join_as", "put_along", "pad_vjp",
+    "diagonal_vjp", "einsum_vjp", "split_as", "join_as", "put_along", "pad_vjp", "pad_jvp",
+    "pad_values_vjp",
 ]
 
 
@@ -187,6 +189,31 @@ def median_weights(a, axis=None, nan=False):
     n_lo = numpy.sum(at_lo, axis=axis, keepdims=True)
     n_hi = numpy.sum(at_hi, axis=axis, keepdims=True)
     return 0.5 * at_lo / numpy.maximum(n_lo, 1) + 0.5 * at_hi / numpy.maximum(n_hi, 1)
+
+
+def _kept(r, ndim, axis, keepdims):
+    """A reduction's result ``r`` with its reduced axes kept (as ``keepdims=True`` gives)."""
+    if keepdims or axis is None and numpy.ndim(r) == ndim:
+        return r
+    if axis is None:
+        return numpy.reshape(r, (1,) * ndim)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return numpy.expand_dims(r, tuple(a % ndim for a in axes))
+
+
+def extremum_shares(ans, a, axis=None, keepdims=False, initial=None, where=True):
+    """``(shares of a, share of initial)`` in ``d max(a, axis, initial=, where=)`` (or ``min``).
+
+    The elements ``where`` selects that equal the result share its derivative
+    equally, with ``initial`` when it ties them; the first share has ``a``'s
+    shape, the second the result's.
+    """
+    a = numpy.asarray(a)
+    hit = (a == _kept(ans, a.ndim, axis, keepdims)) & numpy.asarray(where, dtype=bool)
+    count = numpy.sum(hit, axis=axis, keepdims=keepdims)
+    won = numpy.zeros(numpy.shape(ans)) if initial is None else (ans == initial) * 1.0
+    total = count + won
+    return hit / _kept(total, a.ndim, axis, keepdims), won / total
 
 
 # ---------------------------------------------------------------------------
@@ -364,27 +391,287 @@ def put_along(arr, indices, values, axis):
     return out
 
 
-def pad_vjp(g, array, pad_width, mode="constant", reflect_type="even"):
-    """The adjoint of ``np.pad(array, pad_width, mode)``.
+# ---------------------------------------------------------------------------
+# np.pad
+# ---------------------------------------------------------------------------
+#
+# np.pad pads one axis after the other, each axis reading the values the
+# earlier ones padded (so corners come out right), and every mode keeps the
+# array's elements and fills the pad of an axis from the elements of its own
+# line.  Its derivative is that sequence of one-axis maps, and its adjoint the
+# same maps transposed, in reverse order.  Along an axis of length n:
+#
+# - constant, edge, linear_ramp, reflect, symmetric and wrap fill the pad with
+#   +-x[i] (an edge, reflected or wrapped element) plus multiples of the end
+#   elements x[0] and x[n-1] (an odd reflection, a ramp): a gather, which
+#   ``_pad_line`` finds by padding a few probe vectors of length n;
+# - mean, maximum, minimum and median fill each side with a statistic of a
+#   window of elements, a weighted sum of them (``_stat_weights``).
 
-    ``constant`` crops; ``edge``, ``reflect``, ``symmetric`` and ``wrap`` copy
-    elements, so their adjoint adds the copies back (found by padding an array
-    of indices).
+PAD_MODES = ("constant", "edge", "linear_ramp", "maximum", "mean", "median", "minimum",
+             "reflect", "symmetric", "wrap")
+_PAD_STATS = ("maximum", "mean", "median", "minimum")
+
+
+def pad_problem(mode):
+    """``(what, why)`` when ``np.pad(..., mode)`` has no derivative, else ``None``."""
+    if callable(mode):
+        return ("a function as mode",
+                "it writes the pad in place, one line at a time, where no rule sees it; "
+                "pad with one of the modes " + ", ".join(PAD_MODES) + " and compute from that")
+    if mode == "empty":
+        return ("mode='empty'", "its pad is uninitialized memory, which has no derivative")
+    return None
+
+
+def _check_pad_mode(mode):
+    problem = pad_problem(mode)
+    if problem is not None:
+        raise NotImplementedError(f"s2sgrad cannot differentiate np.pad with {problem[0]}: "
+                                  f"{problem[1]}")
+
+
+def _pairs(x, ndim):
+    """``x`` as ``ndim`` (before, after) pairs, read the way ``np.pad`` reads its arguments."""
+    x = numpy.asarray(x)
+    if x.ndim < 3 and x.size == 1:
+        return numpy.broadcast_to(numpy.reshape(x, ()), (ndim, 2))
+    if x.ndim < 3 and x.size == 2 and x.shape != (2, 1):
+        return numpy.broadcast_to(numpy.reshape(x, (2,)), (ndim, 2))
+    return numpy.broadcast_to(x, (ndim, 2))
+
+
+def _pad_widths(pad_width, ndim):
+    """``np.pad``'s ``pad_width`` (an int, a pair, a pair per axis, a dict) as pairs of ints."""
+    if isinstance(pad_width, dict):
+        widths = [(0, 0)] * ndim
+        for axis, w in pad_width.items():
+            widths[axis] = (w, w) if numpy.ndim(w) == 0 else tuple(w)
+        pad_width = widths
+    return [(int(b), int(a)) for b, a in _pairs(numpy.round(pad_width).astype(int), ndim)]
+
+
+def _stat_lengths(stat_length, ndim):
+    if stat_length is None:
+        return [(None, None)] * ndim
+    return [(int(b), int(a)) for b, a in _pairs(numpy.round(stat_length).astype(int), ndim)]
+
+
+def _pad_options(mode, stat_length=None, reflect_type="even"):
+    """The keywords of ``np.pad`` for ``mode``, with its constants (values, ramp ends) zero."""
+    if mode in _PAD_STATS and stat_length is not None:
+        return {"stat_length": stat_length}
+    if mode in ("reflect", "symmetric"):
+        return {"reflect_type": reflect_type}
+    return {}
+
+
+def _on_axis(width, axis, ndim):
+    widths = [(0, 0)] * ndim
+    widths[axis] = width
+    return widths
+
+
+def _pad_line(n, width, mode, reflect_type="even"):
+    """The pad of one axis of length ``n`` as gathers: ``(where, terms)``.
+
+    ``where`` are the pad's positions along the padded axis, and the pad holds
+    ``sum(coef * x[index] for index, coef in terms)`` there (``coef`` None is 1).
+    Found by padding, with NumPy itself, the positions ``arange(n)`` (which
+    element each pad position copies), the inner positions (the sign of the
+    copy in an odd reflection) and the two end elements (their multiples).
+    A pad narrower than half the axis reads only the elements near its ends,
+    so a long axis is probed through those alone (the cost is the pad's).
+    """
+    b, c = width
+    where = numpy.r_[0:b, b + n:b + n + c]
+    if mode == "constant" or not where.size:
+        return where, []
+    near = max(b, c) + 1
+    if n > 2 * near:
+        ends = numpy.r_[0:near, n - near:n]
+        return where, [(ends[index], coef) for index, coef in
+                       _pad_line(2 * near, width, mode, reflect_type)[1]]
+    copies = mode if mode in ("reflect", "symmetric", "wrap") else "edge"
+    index = numpy.pad(numpy.arange(n), width, copies)[where]
+    if mode in ("edge", "wrap") or mode in ("reflect", "symmetric") and reflect_type != "odd":
+        return where, [(index, None)]
+    options = _pad_options(mode, None, reflect_type)
+    inner = numpy.arange(n, dtype=float)
+    inner[[0, -1]] = 0.0
+    sign = numpy.pad(inner, width, mode, **options)[where] / numpy.maximum(index, 1)
+    terms = [(index, sign)]
+    for end in sorted({0, n - 1}):
+        unit = numpy.zeros(n)
+        unit[end] = 1.0
+        terms.append((numpy.full(where.size, end), numpy.pad(unit, width, mode, **options)[where]))
+    return where, terms
+
+
+def _add_rows(out, index, rows):
+    """``out[index] += rows`` along the first axis, repeated indices adding up (``np.add.at``,
+    by sorting the few pad positions and summing runs of equal indices)."""
+    order = numpy.argsort(index, kind="stable")
+    index = index[order]
+    starts = numpy.flatnonzero(numpy.r_[True, index[1:] != index[:-1]])
+    out[index[starts]] += numpy.add.reduceat(rows[order], starts, axis=0)
+
+
+def _line_vjp(g, axis, n, width, mode, reflect_type):
+    """The adjoint of padding ``axis`` (length ``n``) with a gather mode: the copies added back."""
+    b = width[0]
+    g = numpy.moveaxis(numpy.asarray(g), axis, 0)
+    out = numpy.array(g[b:b + n], dtype=numpy.result_type(g, 0.0))
+    where, terms = _pad_line(n, width, mode, reflect_type)
+    pad = g[where]
+    for index, coef in terms:
+        _add_rows(out, index,
+                  pad if coef is None else numpy.reshape(coef, (-1,) + (1,) * (g.ndim - 1)) * pad)
+    return numpy.moveaxis(out, 0, axis)
+
+
+def _stat_hits(values, axis, mode):
+    """Where the maximum (minimum) of ``values`` over ``axis`` is, and how many share it."""
+    best = (numpy.max if mode == "maximum" else numpy.min)(values, axis=axis, keepdims=True)
+    hit = values == best
+    return hit, numpy.sum(hit, axis=axis, keepdims=True)
+
+
+def _stat_spread(into, values, axis, mode, total):
+    """``into += w * total``, with ``d stat(values, axis) = sum(w * d values, axis)`` for the
+    maximum, minimum or median (ties share)."""
+    if mode == "median":
+        into += median_weights(values, axis) * total
+        return
+    hit, count = _stat_hits(values, axis, mode)
+    numpy.add(into, total / count, out=into, where=hit)
+
+
+def _stat_pick(t, values, axis, mode):
+    """``sum(w * t, axis)``: the derivative of the statistic of ``values`` along ``t``."""
+    if mode == "median":
+        return numpy.sum(median_weights(values, axis) * t, axis=axis, keepdims=True)
+    hit, count = _stat_hits(values, axis, mode)
+    return numpy.sum(t, axis=axis, keepdims=True, where=hit) / count
+
+
+def _windows(n, lengths):
+    """The index ranges of the elements each side's statistic reads (NumPy's clipping)."""
+    lo, hi = (n if length is None or length > n else length for length in lengths)
+    return slice(0, lo), slice(n - hi, n)
+
+
+def _take(x, index, axis):
+    return x[(slice(None),) * axis + (index,)]
+
+
+def _stat_steps(array, widths, mode, stat_length):
+    """The array after padding each axis in turn: the values the statistics read."""
+    steps = [numpy.asarray(array)]
+    options = _pad_options(mode, stat_length)
+    for axis, width in enumerate(widths[:-1]):
+        steps.append(numpy.pad(steps[-1], _on_axis(width, axis, len(widths)), mode, **options))
+    return steps
+
+
+def _stat_sides(n, width, lengths):
+    """``[(pad positions, window), ...]``: each side's pad and the window its statistic reads;
+    one entry for both sides when they read the same window (the whole axis, often)."""
+    b, c = width
+    before, after = _windows(n, lengths)
+    if before == after:
+        return [(numpy.r_[0:b, b + n:b + n + c], before)]
+    return [(slice(0, b), before), (slice(b + n, b + n + c), after)]
+
+
+def pad_vjp(g, array, pad_width, mode="constant", stat_length=None, reflect_type="even"):
+    """The adjoint of ``np.pad(array, pad_width, mode, ...)``: the cotangent of ``array``.
+
+    Each axis, last to first: the pad's cotangent goes back to the elements it
+    copies (gather modes), or is spread over the window of its statistic.
+    """
+    _check_pad_mode(mode)
+    shape = _shape(array)
+    widths = _pad_widths(pad_width, len(shape))
+    if mode not in _PAD_STATS:
+        for axis in reversed(range(len(shape))):
+            g = _line_vjp(g, axis, shape[axis], widths[axis], mode, reflect_type)
+        return numpy.reshape(g, shape)
+    lengths = _stat_lengths(stat_length, len(shape))
+    steps = _stat_steps(array, widths, mode, stat_length) if mode != "mean" else None
+    g = numpy.asarray(g)
+    for axis in reversed(range(len(shape))):
+        (b, c), n = widths[axis], shape[axis]
+        out = numpy.array(_take(g, slice(b, b + n), axis), dtype=numpy.result_type(g, 0.0))
+        for pad, window in _stat_sides(n, widths[axis], lengths[axis]):
+            total = numpy.sum(_take(g, pad, axis), axis=axis, keepdims=True)
+            into = out[(slice(None),) * axis + (window,)]
+            if steps is None:                       # the mean: equal shares
+                into += total / (window.stop - window.start)
+            else:
+                _stat_spread(into, _take(steps[axis], window, axis), axis, mode, total)
+        g = out
+    return numpy.reshape(g, shape)
+
+
+def pad_jvp(v, array, pad_width, mode="constant", stat_length=None, reflect_type="even"):
+    """The derivative of ``np.pad(array, pad_width, mode, ...)`` along ``v``.
+
+    The linear modes pad ``v`` the same way, with their constants zero; the
+    maximum, minimum and median copy the tangent of the element they pick
+    in ``array`` (ties share).
+    """
+    _check_pad_mode(mode)
+    if mode not in ("maximum", "minimum", "median"):
+        return numpy.pad(v, pad_width, mode, **_pad_options(mode, stat_length, reflect_type))
+    shape = _shape(array)
+    widths = _pad_widths(pad_width, len(shape))
+    lengths = _stat_lengths(stat_length, len(shape))
+    steps = _stat_steps(array, widths, mode, stat_length)
+    t = numpy.broadcast_to(v, shape)
+    for axis, ((b, c), n) in enumerate(zip(widths, shape)):
+        sides = {}
+        for window in _windows(n, lengths[axis]):
+            if (window.start, window.stop) not in sides:
+                sides[window.start, window.stop] = _stat_pick(
+                    _take(t, window, axis), _take(steps[axis], window, axis), axis, mode)
+        before, after = (sides[w.start, w.stop] for w in _windows(n, lengths[axis]))
+        t = numpy.concatenate([numpy.repeat(before, b, axis=axis), t,
+                               numpy.repeat(after, c, axis=axis)], axis=axis)
+    return t
+
+
+def pad_values_vjp(v, array, pad_width, mode, values):
+    """The cotangent of ``constant_values`` (mode constant) or ``end_values`` (linear_ramp).
+
+    Each axis, last to first, its before and after values receive the pad's
+    cotangent weighted by how much of them each position holds; the cotangent
+    then goes back through the axis (later axes read what earlier ones padded).
     """
     shape = _shape(array)
-    g = numpy.asarray(g)
-    if mode == "constant":
-        widths = numpy.broadcast_to(numpy.asarray(pad_width, dtype=int), (len(shape), 2))
-        index = tuple(slice(int(lo), int(lo) + n) for (lo, _), n in zip(widths, shape))
-        return g[index]
-    if mode not in ("edge", "reflect", "symmetric", "wrap") or reflect_type != "even":
-        raise NotImplementedError(f"s2sgrad: no derivative for np.pad with mode={mode!r}"
-                                  + (f", reflect_type={reflect_type!r}" if reflect_type != "even"
-                                     else ""))
-    source = numpy.pad(numpy.arange(math.prod(shape)).reshape(shape), pad_width, mode)
-    out = numpy.zeros(math.prod(shape), dtype=numpy.result_type(g, 0.0))
-    numpy.add.at(out, source.reshape(-1), g.reshape(-1))
-    return out.reshape(shape)
+    nd = len(shape)
+    widths = _pad_widths(pad_width, nd)
+    key = "constant_values" if mode == "constant" else "end_values"
+    g = numpy.asarray(v)
+    sums = numpy.zeros((nd, 2), dtype=numpy.result_type(g, 0.0))
+    for axis in reversed(range(nd)):
+        line = numpy.sum(g, axis=tuple(i for i in range(nd) if i != axis))
+        for side, ends in enumerate(((1.0, 0.0), (0.0, 1.0))):
+            weight = numpy.pad(numpy.zeros(shape[axis]), widths[axis], mode, **{key: ends})
+            sums[axis, side] = weight @ line
+        g = _line_vjp(g, axis, shape[axis], widths[axis], mode, "even")
+    v = numpy.asarray(values)
+    if v.ndim < 3 and v.size == 1:
+        out = numpy.sum(sums)
+    elif v.ndim < 3 and v.size == 2 and v.shape != (2, 1):
+        out = numpy.sum(sums, axis=0)
+    else:
+        squeeze = tuple(i for i in range(2) if v.shape[i - 2] == 1 and sums.shape[i] != 1)
+        out = numpy.sum(sums, axis=squeeze, keepdims=True)
+    out = numpy.reshape(out, v.shape)
+    if not numpy.iscomplexobj(v):
+        out = numpy.real(out)
+    return float(out) if isinstance(values, (int, float)) else out
 
 
 # ---------------------------------------------------------------------------
@@ -416,6 +703,25 @@ def _einsum_parse(subscripts, ndims):
     else:
         out = out.replace("...", ell)
     return ins, out
+
+
+def einsum_spec(subscripts, operands):
+    """The subscripts string of ``np.einsum(subscripts, *operands)`` in either form.
+
+    In the sublist form, ``np.einsum(a, [0, 1], b, [1, 2], [0, 2])``, ``subscripts``
+    is the first operand and ``operands`` alternate sublists and arrays, with the
+    output's sublist last when given; the arrays are then ``subscripts`` and
+    ``operands[1:len(operands) - 1:2]``.
+    """
+    if isinstance(subscripts, str):
+        return subscripts
+
+    def letters(sublist):
+        return "".join("..." if s is Ellipsis else _LETTERS[operator.index(s)] for s in sublist)
+    inputs = ",".join(letters(sub) for sub in operands[0::2])
+    if len(operands) % 2 == 0:
+        return inputs + "->" + letters(operands[-1])
+    return inputs
 
 
 def einsum_vjp(g, subscripts, k, *operands):

@@ -297,6 +297,17 @@ def check_reduced_svd(a, full_matrices):
             "(the extra singular vectors are arbitrary); use full_matrices=False")
 
 
+def check_complete_qr(a):
+    """Raise unless ``qr(a, mode='complete')`` has a unique ``q`` (``a`` not taller than wide)."""
+    if shape(a)[-2] > shape(a)[-1]:
+        raise NotImplementedError(
+            "the derivative of qr(a, mode='complete') of a tall matrix is not defined (the last "
+            "m - n columns of q are arbitrary); use mode='reduced'")
+
+
+__all__ += ["check_complete_qr"]
+
+
 def tri_mask(x, lower=True, strict=False):
     """The lower (or upper) triangle of each matrix of ``x``, without the diagonal if ``strict``."""
     return _tri(x, -1 if strict else 0, lower)

@@ -6,8 +6,9 @@ each cotangent contracts ``g`` with the other operand, without conjugation.
 
 from .registry import primitive
 from ..runtime import (
-    batch_matmul_left, batch_matmul_right, broadcast_like, diagonal_vjp, dot_vjp_a, dot_vjp_b, einsum_vjp, kron_shapes, matmul_vjp_a,
-    matmul_vjp_b, ndim, shape, specialize, tensordot_vjp_axes, unbroadcast,
+    batch_matmul_left, batch_matmul_right, broadcast_like, diagonal_vjp, dot_vjp_a, dot_vjp_b,
+    einsum_spec, einsum_vjp, kron_shapes, matmul_vjp_a, matmul_vjp_b, ndim, shape, specialize,
+    tensordot_vjp_axes, unbroadcast,
 )
 
 
@@ -144,11 +145,25 @@ class _Tensordot:
 
 @primitive("einsum")
 class _Einsum:
-    """Subscripts as a string (explicit or implicit output, ellipses allowed)."""
+    """Subscripts as a string (explicit or implicit output, ellipses allowed) or as sublists,
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])``, where ``subscripts`` is the first array and
+    ``operands`` alternate sublists and arrays (``einsum_spec`` reads them)."""
+
+    def vjp_subscripts(xp, g, ans, subscripts, *operands, out=None, dtype=None, order="K",
+                       casting="safe", optimize=False):
+        return einsum_vjp(g, einsum_spec(subscripts, operands), 0, subscripts,
+                          *operands[1:len(operands) - 1:2])
 
     def vjp_operands(xp, g, ans, subscripts, *operands, out=None, dtype=None, order="K",
                      casting="safe", optimize=False, argnum=0):
-        return einsum_vjp(g, subscripts, argnum, *operands)
+        if specialize(isinstance(subscripts, str)):
+            return einsum_vjp(g, subscripts, argnum, *operands)
+        return einsum_vjp(g, einsum_spec(subscripts, operands), (argnum + 1) // 2, subscripts,
+                          *operands[1:len(operands) - 1:2])
+
+    def jvp_subscripts(xp, t, ans, subscripts, *operands, out=None, dtype=None, order="K",
+                       casting="safe", optimize=False):
+        return xp.einsum(t, *operands, optimize=optimize)
 
     def jvp_operands(xp, t, ans, subscripts, *operands, out=None, dtype=None, order="K",
                      casting="safe", optimize=False, argnum=0):

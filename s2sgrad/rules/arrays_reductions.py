@@ -8,61 +8,113 @@ reduces ``a``.  Functions of complex arrays follow Autograd's convention (see
 
 from .registry import primitive
 from ..runtime import (
-    batch_axes, along_shape, axis_pad, cumprod_jvp, cumprod_vjp, max_vjp, median_weights, ndim, prod_others,
-    reduce_vjp, shape, size, unbroadcast,
+    along_shape, axis_pad, batch_axes, broadcast_like, cumprod_jvp, cumprod_vjp, extremum_shares,
+    max_vjp, median_weights, ndim, prod_others, reduce_vjp, shape, size, specialize, unbroadcast,
 )
+
+
+# ``where=`` selects the elements a reduction reads and ``initial=`` is one more
+# term (a differentiable scalar); each rule's first branch is the common call
+# without them, kept whenever the code generator can see they are absent.
 
 
 @primitive("sum", methods=("sum",), linear=True)
 class _Sum:
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        if axis is None:
-            return xp.broadcast_to(g, shape(a))
-        return reduce_vjp(g, a, axis, keepdims)
+    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
+              where=True):
+        if specialize(where is True):
+            if axis is None:
+                return xp.broadcast_to(g, shape(a))
+            return reduce_vjp(g, a, axis, keepdims)
+        return xp.where(where, reduce_vjp(g, a, axis, keepdims), 0.0)
 
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        if axis is None and not keepdims:
-            return xp.sum(t)
-        return xp.sum(t, axis=axis, keepdims=keepdims)
+    def vjp_initial(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False,
+                    initial=None, where=True):
+        return unbroadcast(g, initial)
 
-    def batch_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        return xp.sum(t, axis=batch_axes(axis, t), keepdims=keepdims)
+    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
+              where=True):
+        if specialize(where is True):
+            if axis is None and not keepdims:
+                return xp.sum(t)
+            return xp.sum(t, axis=axis, keepdims=keepdims)
+        return xp.sum(t, axis=axis, keepdims=keepdims, where=where)
+
+    def jvp_initial(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False,
+                    initial=None, where=True):
+        return broadcast_like(t, ans)
+
+    def batch_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
+                where=True):
+        if specialize(where is True):
+            return xp.sum(t, axis=batch_axes(axis, t), keepdims=keepdims)
+        return xp.sum(t, axis=batch_axes(axis, t), keepdims=keepdims, where=where)
 
 
 @primitive("nansum", linear=True)
 class _Nansum:
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        return xp.where(xp.isnan(a), 0.0, reduce_vjp(g, a, axis, keepdims))
+    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
+              where=True):
+        if specialize(where is True):
+            return xp.where(xp.isnan(a), 0.0, reduce_vjp(g, a, axis, keepdims))
+        return xp.where(~xp.isnan(a) & where, reduce_vjp(g, a, axis, keepdims), 0.0)
 
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        return xp.sum(xp.where(xp.isnan(a), 0.0, t), axis=axis, keepdims=keepdims)
+    def vjp_initial(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False,
+                    initial=None, where=True):
+        return unbroadcast(g, initial)
+
+    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
+              where=True):
+        if specialize(where is True):
+            return xp.sum(xp.where(xp.isnan(a), 0.0, t), axis=axis, keepdims=keepdims)
+        return xp.sum(xp.where(xp.isnan(a), 0.0, t), axis=axis, keepdims=keepdims, where=where)
+
+    def jvp_initial(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False,
+                    initial=None, where=True):
+        return broadcast_like(t, ans)
 
 
 @primitive("mean", methods=("mean",), linear=True)
 class _Mean:
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        if axis is None:
-            return xp.broadcast_to(g / size(a), shape(a))
-        return reduce_vjp(g, a, axis, keepdims) * (size(ans) / size(a))
+    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+        if specialize(where is True):
+            if axis is None:
+                return xp.broadcast_to(g / size(a), shape(a))
+            return reduce_vjp(g, a, axis, keepdims) * (size(ans) / size(a))
+        w = xp.broadcast_to(where, shape(a))
+        return xp.where(w, reduce_vjp(g, a, axis, keepdims) / xp.sum(w, axis=axis, keepdims=True),
+                        0.0)
 
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        if axis is None and not keepdims:
-            return xp.mean(t)
-        return xp.mean(t, axis=axis, keepdims=keepdims)
+    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+        if specialize(where is True):
+            if axis is None and not keepdims:
+                return xp.mean(t)
+            return xp.mean(t, axis=axis, keepdims=keepdims)
+        return xp.mean(t, axis=axis, keepdims=keepdims, where=where)
 
-    def batch_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        return xp.mean(t, axis=batch_axes(axis, t), keepdims=keepdims)
+    def batch_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+        if specialize(where is True):
+            return xp.mean(t, axis=batch_axes(axis, t), keepdims=keepdims)
+        return xp.mean(t, axis=batch_axes(axis, t), keepdims=keepdims, where=where)
 
 
 @primitive("nanmean", linear=True)
 class _Nanmean:
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        n = xp.sum(~xp.isnan(a), axis=axis, keepdims=True)
-        return xp.where(xp.isnan(a), 0.0, reduce_vjp(g, a, axis, keepdims) / n)
+    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+        if specialize(where is True):
+            n = xp.sum(~xp.isnan(a), axis=axis, keepdims=True)
+            return xp.where(xp.isnan(a), 0.0, reduce_vjp(g, a, axis, keepdims) / n)
+        keep = ~xp.isnan(a) & where
+        n = xp.sum(keep, axis=axis, keepdims=True)
+        return xp.where(keep, reduce_vjp(g, a, axis, keepdims) / n, 0.0)
 
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        n = xp.sum(~xp.isnan(a), axis=axis, keepdims=keepdims)
-        return xp.sum(xp.where(xp.isnan(a), 0.0, t), axis=axis, keepdims=keepdims) / n
+    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
+        if specialize(where is True):
+            n = xp.sum(~xp.isnan(a), axis=axis, keepdims=keepdims)
+            return xp.sum(xp.where(xp.isnan(a), 0.0, t), axis=axis, keepdims=keepdims) / n
+        keep = ~xp.isnan(a) & where
+        n = xp.sum(keep, axis=axis, keepdims=keepdims)
+        return xp.sum(xp.where(keep, t, 0.0), axis=axis, keepdims=keepdims) / n
 
 
 @primitive("average")
@@ -91,51 +143,99 @@ class _Average:
 
 @primitive("var", methods=("var",))
 class _Var:
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        d = xp.conj(a - xp.mean(a, axis=axis, keepdims=True))
-        return reduce_vjp(g, a, axis, keepdims) * d * (2.0 / (size(a) / size(ans) - ddof))
+    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
+              where=True):
+        if specialize(where is True):
+            d = xp.conj(a - xp.mean(a, axis=axis, keepdims=True))
+            return reduce_vjp(g, a, axis, keepdims) * d * (2.0 / (size(a) / size(ans) - ddof))
+        w = xp.broadcast_to(where, shape(a))
+        d = xp.where(w, xp.conj(a - xp.mean(a, axis=axis, keepdims=True, where=w)), 0.0)
+        n = xp.sum(w, axis=axis, keepdims=True)
+        return reduce_vjp(g, a, axis, keepdims) * d * (2.0 / (n - ddof))
 
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        d = xp.conj(a - xp.mean(a, axis=axis, keepdims=True))
-        return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) * (
-            2.0 / (size(a) / size(ans) - ddof))
+    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
+              where=True):
+        if specialize(where is True):
+            d = xp.conj(a - xp.mean(a, axis=axis, keepdims=True))
+            return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) * (
+                2.0 / (size(a) / size(ans) - ddof))
+        w = xp.broadcast_to(where, shape(a))
+        d = xp.where(w, xp.conj(a - xp.mean(a, axis=axis, keepdims=True, where=w)), 0.0)
+        n = xp.sum(w, axis=axis, keepdims=keepdims)
+        return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) * (2.0 / (n - ddof))
 
 
 @primitive("std", methods=("std",))
 class _Std:
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        d = xp.conj(a - xp.mean(a, axis=axis, keepdims=True))
-        return reduce_vjp(g / ans, a, axis, keepdims) * d / (size(a) / size(ans) - ddof)
+    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
+              where=True):
+        if specialize(where is True):
+            d = xp.conj(a - xp.mean(a, axis=axis, keepdims=True))
+            return reduce_vjp(g / ans, a, axis, keepdims) * d / (size(a) / size(ans) - ddof)
+        w = xp.broadcast_to(where, shape(a))
+        d = xp.where(w, xp.conj(a - xp.mean(a, axis=axis, keepdims=True, where=w)), 0.0)
+        n = xp.sum(w, axis=axis, keepdims=True)
+        return reduce_vjp(g / ans, a, axis, keepdims) * d / (n - ddof)
 
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        d = xp.conj(a - xp.mean(a, axis=axis, keepdims=True))
-        return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) / (
-            (size(a) / size(ans) - ddof) * ans)
+    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
+              where=True):
+        if specialize(where is True):
+            d = xp.conj(a - xp.mean(a, axis=axis, keepdims=True))
+            return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) / (
+                (size(a) / size(ans) - ddof) * ans)
+        w = xp.broadcast_to(where, shape(a))
+        d = xp.where(w, xp.conj(a - xp.mean(a, axis=axis, keepdims=True, where=w)), 0.0)
+        n = xp.sum(w, axis=axis, keepdims=keepdims)
+        return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) / ((n - ddof) * ans)
 
 
 @primitive("nanvar")
 class _Nanvar:
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        d = xp.where(xp.isnan(a), 0.0, xp.conj(a - xp.nanmean(a, axis=axis, keepdims=True)))
-        n = xp.sum(~xp.isnan(a), axis=axis, keepdims=True)
+    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
+              where=True):
+        if specialize(where is True):
+            d = xp.where(xp.isnan(a), 0.0, xp.conj(a - xp.nanmean(a, axis=axis, keepdims=True)))
+            n = xp.sum(~xp.isnan(a), axis=axis, keepdims=True)
+            return reduce_vjp(g, a, axis, keepdims) * d * (2.0 / (n - ddof))
+        keep = ~xp.isnan(a) & where
+        d = xp.where(keep, xp.conj(a - xp.nanmean(a, axis=axis, keepdims=True, where=where)), 0.0)
+        n = xp.sum(keep, axis=axis, keepdims=True)
         return reduce_vjp(g, a, axis, keepdims) * d * (2.0 / (n - ddof))
 
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        d = xp.where(xp.isnan(a), 0.0, xp.conj(a - xp.nanmean(a, axis=axis, keepdims=True)))
-        n = xp.sum(~xp.isnan(a), axis=axis, keepdims=keepdims)
+    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
+              where=True):
+        if specialize(where is True):
+            d = xp.where(xp.isnan(a), 0.0, xp.conj(a - xp.nanmean(a, axis=axis, keepdims=True)))
+            n = xp.sum(~xp.isnan(a), axis=axis, keepdims=keepdims)
+            return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) * (2.0 / (n - ddof))
+        keep = ~xp.isnan(a) & where
+        d = xp.where(keep, xp.conj(a - xp.nanmean(a, axis=axis, keepdims=True, where=where)), 0.0)
+        n = xp.sum(keep, axis=axis, keepdims=keepdims)
         return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) * (2.0 / (n - ddof))
 
 
 @primitive("nanstd")
 class _Nanstd:
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        d = xp.where(xp.isnan(a), 0.0, xp.conj(a - xp.nanmean(a, axis=axis, keepdims=True)))
-        n = xp.sum(~xp.isnan(a), axis=axis, keepdims=True)
+    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
+              where=True):
+        if specialize(where is True):
+            d = xp.where(xp.isnan(a), 0.0, xp.conj(a - xp.nanmean(a, axis=axis, keepdims=True)))
+            n = xp.sum(~xp.isnan(a), axis=axis, keepdims=True)
+            return reduce_vjp(g / ans, a, axis, keepdims) * d / (n - ddof)
+        keep = ~xp.isnan(a) & where
+        d = xp.where(keep, xp.conj(a - xp.nanmean(a, axis=axis, keepdims=True, where=where)), 0.0)
+        n = xp.sum(keep, axis=axis, keepdims=True)
         return reduce_vjp(g / ans, a, axis, keepdims) * d / (n - ddof)
 
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
-        d = xp.where(xp.isnan(a), 0.0, xp.conj(a - xp.nanmean(a, axis=axis, keepdims=True)))
-        n = xp.sum(~xp.isnan(a), axis=axis, keepdims=keepdims)
+    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
+              where=True):
+        if specialize(where is True):
+            d = xp.where(xp.isnan(a), 0.0, xp.conj(a - xp.nanmean(a, axis=axis, keepdims=True)))
+            n = xp.sum(~xp.isnan(a), axis=axis, keepdims=keepdims)
+            return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) / ((n - ddof) * ans)
+        keep = ~xp.isnan(a) & where
+        d = xp.where(keep, xp.conj(a - xp.nanmean(a, axis=axis, keepdims=True, where=where)), 0.0)
+        n = xp.sum(keep, axis=axis, keepdims=keepdims)
         return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) / ((n - ddof) * ans)
 
 
@@ -143,42 +243,86 @@ class _Nanstd:
 class _Prod:
     """``prod_others(a, axis)``, each element's product of the others, is exact with zeros."""
 
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        return reduce_vjp(g, a, axis, keepdims) * prod_others(a, axis)
+    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
+              where=True):
+        if specialize(where is True and initial is None):
+            return reduce_vjp(g, a, axis, keepdims) * prod_others(a, axis)
+        others = prod_others(xp.where(where, a, 1.0), axis) * (1.0 if initial is None else initial)
+        return xp.where(where, reduce_vjp(g, a, axis, keepdims) * others, 0.0)
 
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        return xp.sum(t * prod_others(a, axis), axis=axis, keepdims=keepdims)
+    def vjp_initial(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False,
+                    initial=None, where=True):
+        return unbroadcast(g * xp.prod(a, axis=axis, keepdims=keepdims, where=where), initial)
+
+    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
+              where=True):
+        if specialize(where is True and initial is None):
+            return xp.sum(t * prod_others(a, axis), axis=axis, keepdims=keepdims)
+        others = prod_others(xp.where(where, a, 1.0), axis) * (1.0 if initial is None else initial)
+        return xp.sum(t * others, axis=axis, keepdims=keepdims, where=where)
+
+    def jvp_initial(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False,
+                    initial=None, where=True):
+        return t * xp.prod(a, axis=axis, keepdims=keepdims, where=where)
 
 
 @primitive("nanprod")
 class _Nanprod:
-    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        others = prod_others(xp.where(xp.isnan(a), 1.0, a), axis)
-        return xp.where(xp.isnan(a), 0.0, reduce_vjp(g, a, axis, keepdims) * others)
+    def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
+              where=True):
+        if specialize(where is True and initial is None):
+            others = prod_others(xp.where(xp.isnan(a), 1.0, a), axis)
+            return xp.where(xp.isnan(a), 0.0, reduce_vjp(g, a, axis, keepdims) * others)
+        keep = ~xp.isnan(a) & where
+        others = prod_others(xp.where(keep, a, 1.0), axis) * (1.0 if initial is None else initial)
+        return xp.where(keep, reduce_vjp(g, a, axis, keepdims) * others, 0.0)
 
-    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False):
-        others = prod_others(xp.where(xp.isnan(a), 1.0, a), axis)
-        return xp.sum(xp.where(xp.isnan(a), 0.0, t * others), axis=axis, keepdims=keepdims)
+    def vjp_initial(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False,
+                    initial=None, where=True):
+        return unbroadcast(g * xp.nanprod(a, axis=axis, keepdims=keepdims, where=where), initial)
+
+    def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
+              where=True):
+        if specialize(where is True and initial is None):
+            others = prod_others(xp.where(xp.isnan(a), 1.0, a), axis)
+            return xp.sum(xp.where(xp.isnan(a), 0.0, t * others), axis=axis, keepdims=keepdims)
+        keep = ~xp.isnan(a) & where
+        others = prod_others(xp.where(keep, a, 1.0), axis) * (1.0 if initial is None else initial)
+        return xp.sum(xp.where(keep, t * others, 0.0), axis=axis, keepdims=keepdims)
+
+    def jvp_initial(xp, t, ans, a, axis=None, dtype=None, out=None, keepdims=False,
+                    initial=None, where=True):
+        return t * xp.nanprod(a, axis=axis, keepdims=keepdims, where=where)
 
 
 @primitive("max", "amax", "nanmax", methods=("max",))
 class _Max:
-    """Ties share the derivative equally; NaNs (for nanmax) get none."""
+    """Ties share the derivative equally (with ``initial`` when it ties); NaNs (for nanmax)
+    get none."""
 
-    def vjp_a(xp, g, ans, a, axis=None, out=None, keepdims=False):
-        return max_vjp(g, ans, a, axis, keepdims)
+    def vjp_a(xp, g, ans, a, axis=None, out=None, keepdims=False, initial=None, where=True):
+        if specialize(where is True and initial is None):
+            return max_vjp(g, ans, a, axis, keepdims)
+        shares = extremum_shares(ans, a, axis, keepdims, initial, where)
+        return reduce_vjp(g, a, axis, keepdims) * shares[0]
 
-    def jvp_a(xp, t, ans, a, axis=None, out=None, keepdims=False):
-        return xp.sum(t * max_vjp(1.0, ans, a, axis, keepdims), axis=axis, keepdims=keepdims)
+    def vjp_initial(xp, g, ans, a, axis=None, out=None, keepdims=False, initial=None,
+                    where=True):
+        return unbroadcast(g * extremum_shares(ans, a, axis, keepdims, initial, where)[1],
+                           initial)
+
+    def jvp_a(xp, t, ans, a, axis=None, out=None, keepdims=False, initial=None, where=True):
+        if specialize(where is True and initial is None):
+            return xp.sum(t * max_vjp(1.0, ans, a, axis, keepdims), axis=axis, keepdims=keepdims)
+        shares = extremum_shares(ans, a, axis, keepdims, initial, where)
+        return xp.sum(t * shares[0], axis=axis, keepdims=keepdims)
+
+    def jvp_initial(xp, t, ans, a, axis=None, out=None, keepdims=False, initial=None,
+                    where=True):
+        return t * extremum_shares(ans, a, axis, keepdims, initial, where)[1]
 
 
-@primitive("min", "amin", "nanmin", methods=("min",))
-class _Min:
-    def vjp_a(xp, g, ans, a, axis=None, out=None, keepdims=False):
-        return max_vjp(g, ans, a, axis, keepdims)
-
-    def jvp_a(xp, t, ans, a, axis=None, out=None, keepdims=False):
-        return xp.sum(t * max_vjp(1.0, ans, a, axis, keepdims), axis=axis, keepdims=keepdims)
+primitive("min", "amin", "nanmin", methods=("min",))(_Max)
 
 
 @primitive("ptp")

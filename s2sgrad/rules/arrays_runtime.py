@@ -11,7 +11,8 @@ divide by ``a``: they assume no factor is zero.
 from .arrays_shapes import _PutAlongAxis
 from .registry import nondiff, primitive
 from ..runtime import (
-    array_vjp, cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, join_as, pad_vjp, prod_others,
+    array_vjp, cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, join_as, pad_jvp,
+    pad_values_vjp, pad_vjp, prod_others,
     prod_others_jvp, repeat_vjp, split_as, unbroadcast, zeros_like,
 )
 
@@ -160,15 +161,42 @@ class _JoinAs:
 
 @primitive("pad_vjp", family=R, linear=True)
 class _PadVjp:
-    def vjp_v(xp, g, ans, v, array, pad_width, mode="constant", reflect_type="even"):
-        if mode == "constant":
-            return xp.pad(g, pad_width)
-        return xp.pad(g, pad_width, mode)
+    """``pad_vjp`` and ``pad_jvp`` are adjoint (the weights of the statistics modes depend on
+    ``array`` only through which elements they pick: no derivative)."""
 
-    def jvp_v(xp, t, ans, v, array, pad_width, mode="constant", reflect_type="even"):
-        return pad_vjp(t, array, pad_width, mode, reflect_type)
+    def vjp_v(xp, g, ans, v, array, pad_width, mode="constant", stat_length=None,
+              reflect_type="even"):
+        return pad_jvp(g, array, pad_width, mode, stat_length, reflect_type)
+
+    def jvp_v(xp, t, ans, v, array, pad_width, mode="constant", stat_length=None,
+              reflect_type="even"):
+        return pad_vjp(t, array, pad_width, mode, stat_length, reflect_type)
+
+
+@primitive("pad_jvp", family=R, linear=True)
+class _PadJvp:
+    def vjp_v(xp, g, ans, v, array, pad_width, mode="constant", stat_length=None,
+              reflect_type="even"):
+        return pad_vjp(g, array, pad_width, mode, stat_length, reflect_type)
+
+    def jvp_v(xp, t, ans, v, array, pad_width, mode="constant", stat_length=None,
+              reflect_type="even"):
+        return pad_jvp(t, array, pad_width, mode, stat_length, reflect_type)
+
+
+@primitive("pad_values_vjp", family=R, linear=True)
+class _PadValuesVjp:
+    """The adjoint pads zeros with the values ``g`` (of the values' shape)."""
+
+    def vjp_v(xp, g, ans, v, array, pad_width, mode, values):
+        if mode == "constant":
+            return xp.pad(zeros_like(array), pad_width, constant_values=g)
+        return xp.pad(zeros_like(array), pad_width, mode, end_values=g)
+
+    def jvp_v(xp, t, ans, v, array, pad_width, mode, values):
+        return pad_values_vjp(t, array, pad_width, mode, values)
 
 
 nondiff("negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
         "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes", "median_weights",
-        family=R)
+        "extremum_shares", "einsum_spec", family=R)

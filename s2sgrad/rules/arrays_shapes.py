@@ -1,17 +1,19 @@
 """Derivative rules for NumPy's shape, joining, splitting, indexing and sorting functions.
 
-All of these but ``sort``, ``partition`` and ``pad`` are linear in their array
-argument: the forward rule applies the function to the tangent, and the
+All of these but ``sort``, ``partition`` and ``pad`` (with its statistics modes) are
+linear in their array argument: the forward rule applies the function to the tangent, and the
 reverse rule applies its adjoint (a reshape back, a scatter-add back, ...).
 """
 
-from .registry import primitive
+from .registry import UNKNOWN, primitive
+from ..rtlib.arrays import pad_problem
 from ..runtime import shape as shape_of
 from ..runtime import (
     batch_axes, batch_broadcast_to, batch_index, batch_joined, batch_permutation,
-    batch_reshaped, along_axis, array_vjp, diagonal_vjp, inverse_permutation, ndim, negated, pad_vjp,
-    put_along, repeat_vjp, rollaxis_destination, scatter, size, split_as, split_like,
-    take_index, tile_shapes, to_complex_like, unbroadcast, unstack, zeros_like,
+    batch_reshaped, along_axis, array_vjp, diagonal_vjp, inverse_permutation, ndim, negated,
+    pad_jvp, pad_values_vjp, pad_vjp, put_along, repeat_vjp, rollaxis_destination, scatter, size,
+    split_as, split_like, take_index, tile_shapes, to_complex_like, unbroadcast, unstack,
+    zeros_like,
 )
 
 # ---------------------------------------------------------------------------
@@ -459,19 +461,50 @@ class _Tril:
 
 @primitive("pad")
 class _Pad:
-    """Modes constant, edge, reflect, symmetric and wrap (reflect_type 'even')."""
+    """Every mode but 'empty' and a function: the pad copies, reflects, ramps to or takes a
+    statistic of the elements, so ``pad_vjp`` and ``pad_jvp`` follow NumPy's axis-by-axis
+    padding (see ``s2sgrad.rtlib.arrays``).  ``constant_values`` and ``end_values`` are
+    differentiable too: the pad is affine in them."""
+
+    def check(args):
+        mode = args.get("mode", "constant")
+        return None if mode is UNKNOWN else pad_problem(mode)
 
     def vjp_array(xp, g, ans, array, pad_width, mode="constant", *, constant_values=0,
-                  reflect_type="even"):
-        return pad_vjp(g, array, pad_width, mode, reflect_type)
+                  end_values=0, stat_length=None, reflect_type="even"):
+        return pad_vjp(g, array, pad_width, mode, stat_length, reflect_type)
+
+    def vjp_constant_values(xp, g, ans, array, pad_width, mode="constant", *, constant_values=0,
+                            end_values=0, stat_length=None, reflect_type="even"):
+        return pad_values_vjp(g, array, pad_width, mode, constant_values)
+
+    def vjp_end_values(xp, g, ans, array, pad_width, mode="constant", *, constant_values=0,
+                       end_values=0, stat_length=None, reflect_type="even"):
+        return pad_values_vjp(g, array, pad_width, mode, end_values)
 
     def jvp_array(xp, t, ans, array, pad_width, mode="constant", *, constant_values=0,
-                  reflect_type="even"):
+                  end_values=0, stat_length=None, reflect_type="even"):
         if mode == "constant":
             return xp.pad(t, pad_width)
-        if reflect_type != "even":
+        if mode in ("edge", "wrap", "linear_ramp") or mode in ("reflect", "symmetric") \
+                and reflect_type == "even":
+            return xp.pad(t, pad_width, mode)
+        if mode in ("reflect", "symmetric"):
             return xp.pad(t, pad_width, mode, reflect_type=reflect_type)
-        return xp.pad(t, pad_width, mode)
+        if mode == "mean" and stat_length is None:
+            return xp.pad(t, pad_width, mode)
+        if mode == "mean":
+            return xp.pad(t, pad_width, mode, stat_length=stat_length)
+        return pad_jvp(t, array, pad_width, mode, stat_length)
+
+    def jvp_constant_values(xp, t, ans, array, pad_width, mode="constant", *,
+                            constant_values=0, end_values=0, stat_length=None,
+                            reflect_type="even"):
+        return xp.pad(zeros_like(array), pad_width, constant_values=t)
+
+    def jvp_end_values(xp, t, ans, array, pad_width, mode="constant", *, constant_values=0,
+                       end_values=0, stat_length=None, reflect_type="even"):
+        return xp.pad(zeros_like(array), pad_width, mode, end_values=t)
 
 
 # ---------------------------------------------------------------------------

@@ -11,15 +11,16 @@ decomposition" (2016); J. Townsend, "Differentiating the singular value
 decomposition" (2016).  Functions that read one triangle of their input
 (``eigh``, ``cholesky``) get the exact derivative for that triangle
 (``from_triangle`` / ``to_triangle``); decompositions assume distinct
-eigenvalues / singular values and full rank (``qr``: m >= n).  Complex
+eigenvalues / singular values and full rank.  Complex
 eigenvectors and singular vectors are defined up to a phase: their rules fix
 one (unit-norm vectors whose phase does not turn), so derivatives of functions
 that do not depend on the phase are exact.
 """
 
-from .registry import nondiff, primitive
+from .registry import UNKNOWN, nondiff, primitive
 from ..runtime import (
-    as_matrix, block_upper, check_reduced_svd, diag_matrix, diag_part, expand_mat,
+    as_matrix, block_upper, check_complete_qr, check_reduced_svd, diag_matrix, diag_part,
+    expand_mat,
     from_triangle, half_triangle, inv_gaps, is_matrix_norm, max_vjp, mT, multi_dot_jvp,
     multi_dot_vjp, ndim, reduce_vjp, shape, size, solve_tri, specialize, to_complex_like,
     to_triangle,
@@ -226,22 +227,57 @@ class _Pinv:
 
 @primitive("linalg.qr")
 class _Qr:
-    # a = q r with a of shape (m, n), m >= n; R has a real diagonal, as LAPACK makes it
+    """a = q r of full rank, r's diagonal real (as LAPACK makes it), any shape.
+
+    For a tall or square a (m >= n) r is square: d(q^H a) = q^H dq r + dr splits
+    into a skew-Hermitian part times r and an upper-triangular dr.  A wide a
+    (m < n) is [x y] with x square: q r1 = x is the square case and r2 = q^H y,
+    so y's cotangent is q g_r2 and q's grows by conj(y g_r2^T) (D. Roberts and
+    L. Roberts, "QR and LQ decomposition matrix backpropagation algorithms for
+    square, wide, and deep matrices", 2020).  One formula covers both: for a
+    tall a, y and r2 are empty.  mode='r' computes q again; mode='complete' is
+    'reduced' unless a is tall, when q's extra columns are arbitrary.
+    """
+
+    def check(args):
+        mode, a = args.get("mode"), args.get("a", UNKNOWN)
+        if mode == "raw":
+            return ("mode='raw'", "its Householder reflectors have no derivative rule; "
+                                  "use mode='reduced' (or 'r')")
+        if mode == "complete" and a is not UNKNOWN and shape(a)[-2] > shape(a)[-1]:
+            return ("mode='complete' of a tall matrix", "the last m - n columns of q are "
+                                                        "arbitrary; use mode='reduced'")
+        return None
+
     def vjp_a(xp, g, ans, a, mode="reduced"):
-        if mode not in ("reduced", "complete"):
-            raise NotImplementedError(f"the derivative of qr(a, mode={mode!r})")
-        q, r = ans
-        gq, gr = g
-        n = gr @ mT(r) - mT(q) @ gq
-        return mT(xp.linalg.solve(r, mT(gq + xp.conj(q) @ from_triangle(n, False))))
+        if mode == "complete":
+            check_complete_qr(a)
+        if mode == "r":
+            q, r = xp.linalg.qr(a)
+            gq, gr = xp.zeros_like(q), g
+        else:
+            q, r = ans
+            gq, gr = g
+        k = shape(r)[-2]
+        gq = gq + xp.conj(a[..., k:] @ mT(gr[..., k:]))
+        n = gr[..., :k] @ mT(r[..., :k]) - mT(q) @ gq
+        ct = mT(xp.linalg.solve(r[..., :k], mT(gq + xp.conj(q) @ from_triangle(n, False))))
+        return xp.concatenate([ct, xp.conj(q) @ gr[..., k:]], axis=-1)
 
     def jvp_a(xp, t, ans, a, mode="reduced"):
-        if mode not in ("reduced", "complete"):
-            raise NotImplementedError(f"the derivative of qr(a, mode={mode!r})")
-        q, r = ans
-        c = mT(xp.linalg.solve(mT(r), mT(mT(xp.conj(q)) @ t)))
-        dr = to_triangle(c, False) @ r
-        dq = mT(xp.linalg.solve(mT(r), mT(t - q @ dr)))
+        if mode == "complete":
+            check_complete_qr(a)
+        if mode == "r":
+            q, r = xp.linalg.qr(a)
+        else:
+            q, r = ans
+        k = shape(r)[-2]
+        c = mT(xp.linalg.solve(mT(r[..., :k]), mT(mT(xp.conj(q)) @ t[..., :k])))
+        dr = to_triangle(c, False) @ r[..., :k]
+        dq = mT(xp.linalg.solve(mT(r[..., :k]), mT(t[..., :k] - q @ dr)))
+        dr = xp.concatenate([dr, mT(xp.conj(q)) @ (t[..., k:] - dq @ r[..., k:])], axis=-1)
+        if mode == "r":
+            return dr
         return dq, dr
 
 

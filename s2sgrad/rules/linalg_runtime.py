@@ -168,6 +168,7 @@ class _MultiDotJvp:
 
 
 nondiff("is_matrix_norm", "check_reduced_svd", "fft_axes", family=R)
+nondiff("check_complete_qr", family=R)
 
 
 @primitive("multipsi", family=R)

@@ -35,6 +35,7 @@ __all__ = [
     "Primitive", "primitive", "elementwise", "binary", "nondiff", "lookup", "by_name",
     "operator_primitive", "method_primitive", "all_primitives", "ARRAY_NAMESPACES",
     "apply_rule", "call_bound", "varargs_param", "register_object", "unregister_object",
+    "UNKNOWN", "unsupported_arguments",
 ]
 
 # Modules whose functions are looked up by name among the array-family rules.
@@ -102,6 +103,9 @@ class Primitive:
         # Parameters read only for their shape (``like``) or for where an extremum is:
         # they carry no derivative, so they need no rule (``set_shape_params``).
         self.shape_params = frozenset()
+        # ``check(args)``: ``(what, why)`` for arguments the rules do not cover, else None
+        # (see ``unsupported_arguments``).
+        self.check = None
 
     @property
     def qualname(self):
@@ -155,11 +159,13 @@ def primitive(*names, family="array", view=False, cheap=False, linear=False, met
     ``methods`` the array methods and attributes that are this primitive with the
     array as first argument (a name ending in ``*`` packs extra positional
     arguments into a tuple, as ``a.reshape(2, 3)`` does); ``operator`` the
-    Python operator it implements.
+    Python operator it implements.  A function ``check(args)`` in the class names
+    the arguments its rules do not cover (see ``unsupported_arguments``).
     """
     def deco(cls):
         rules = {k: v for k, v in vars(cls).items()
                  if k.startswith(("vjp_", "jvp_", "batch_"))}
+        check = vars(cls).get("check")
         if not rules:
             raise TypeError(f"rule class for {names} defines no vjp_/jvp_ functions")
         first = next(iter(rules.values()))
@@ -167,6 +173,7 @@ def primitive(*names, family="array", view=False, cheap=False, linear=False, met
         for name in names:
             prim = Primitive(name, family, sig, view=view, cheap=cheap, linear=linear)
             prim.elementwise = elementwise
+            prim.check = check
             for key, fn in rules.items():
                 kind, param = key.split("_", 1)
                 getattr(prim, kind)[param] = Rule(fn, kind, param)
@@ -272,6 +279,34 @@ def apply_rule(prim, rule, xp, seed, ans, bound, argnum=None):
     """
     extra = {"argnum": argnum} if argnum is not None else {}
     return call_bound(rule.fn, prim, bound, xp, seed, ans, **extra)
+
+
+class _Unknown:
+    """An argument whose value the code generator cannot know (a variable, an expression)."""
+
+    def __repr__(self):
+        return "<unknown>"
+
+
+UNKNOWN = _Unknown()
+
+OUT_ADVICE = ("s2sgrad differentiates the value a function returns, not what it writes into an "
+              "existing array; assign the result instead (y = f(...))")
+
+
+def unsupported_arguments(prim, args):
+    """``(what, why)`` when the rules of ``prim`` do not cover a call with ``args``, else ``None``.
+
+    ``args`` maps the primitive's parameters to the call's arguments (as
+    ``prim.bind`` gives them), with ``UNKNOWN`` for a value the code generator
+    cannot tell.  No rule covers writing into ``out=``; a primitive's own
+    ``check`` names the other arguments (a mode, a keyword) its rules do not.
+    """
+    if args.get("out") is not None and "out" in prim.params and prim.family != "s2sgrad.runtime":
+        return "out=", OUT_ADVICE       # (a runtime helper's ``out`` is a result, not a buffer)
+    if prim.check is not None:
+        return prim.check(args)
+    return None
 
 
 def varargs_param(prim):

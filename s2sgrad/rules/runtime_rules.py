@@ -272,6 +272,7 @@ set_shape_params(R, {
     "to_complex_like": ("like",), "repeat_like": ("values",), "split_like": ("arrays",),
     "matmul_vjp_a": ("a",), "matmul_vjp_b": ("b",), "dot_vjp_a": ("a",), "dot_vjp_b": ("b",),
     "extremum_vjp": ("result", "values"), "extremum_jvp": ("result", "values"),
-    "diagonal_vjp": ("a",), "repeat_vjp": ("a",), "pad_vjp": ("array",),
+    "diagonal_vjp": ("a",), "repeat_vjp": ("a",), "pad_vjp": ("array",), "pad_jvp": ("array",),
+    "pad_values_vjp": ("array", "values"),
     "split_as": ("arrays",), "join_as": ("arrays",), "fft_unpad": ("like",),
 })

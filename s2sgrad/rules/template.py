@@ -440,17 +440,34 @@ def inline(template, bindings, namer, imports=None):
             counts[node.id] = counts.get(node.id, 0) + 1
     for k in list(rest):
         v = rest[k]
-        if counts.get(k, 0) > 1 and not is_atom(v) and not _is_namespace_expr(v):
-            fresh = namer(k)
-            prelude.append(gast.Assign(targets=[_name(fresh, gast.Store())], value=v,
-                                       type_comment=None))
-            rest[k] = _name(fresh)
+        if counts.get(k, 0) > 1 and not _cheap_to_repeat(v) and not _is_namespace_expr(v):
+            if isinstance(v, (gast.Tuple, gast.List)):      # name its items, keep the literal
+                rest[k] = type(v)(elts=[e if _cheap_to_repeat(e)
+                                        else _name_once(e, k + "_item", namer, prelude)
+                                        for e in v.elts], ctx=gast.Load())
+                continue
+            rest[k] = _name_once(v, k, namer, prelude)
     locals_map = {k: v for k, v in mapping.items() if k in assigned}
     body = [_Substitute({**rest, **locals_map}).visit(s) for s in body]
     body = fold_statements(body)
     stmts, expr = _lower_returns(body, namer)
     splice = _SpliceStarred()
     return [splice.visit(s) for s in prelude + stmts], splice.visit(expr)
+
+
+def _name_once(value, base, namer, prelude):
+    fresh = namer(base)
+    prelude.append(gast.Assign(targets=[_name(fresh, gast.Store())], value=value,
+                               type_comment=None))
+    return _name(fresh)
+
+
+def _cheap_to_repeat(node):
+    """Names, constants and literal tuples of them (a rule's ``*args``, einsum's sublists):
+    written again at each use rather than named, so that the rule's code can pick from them."""
+    if is_atom(node) or _is_static_expr(node):
+        return True
+    return isinstance(node, (gast.Tuple, gast.List)) and all(map(_cheap_to_repeat, node.elts))
 
 
 class _SpliceStarred(gast.NodeTransformer):
