@@ -666,6 +666,11 @@ class ForwardBuilder(ReverseBuilder):
                 terms.append(expr)
         if not terms:
             return None
+        if prim.elementwise == 2 and len(terms) == 2:
+            # Both operands carry tangents, and a tangent has its value's shape:
+            # the sum of the two terms broadcasts to the result's shape by
+            # itself, so neither needs ``broadcast_like(..., ans)``.
+            terms = [_unwrap_broadcast_like(term) for term in terms]
         total = terms[0]
         for term in terms[1:]:
             if prim.name in _CONTAINER_RESULTS or prim.family == "s2sgrad.runtime":
@@ -763,6 +768,15 @@ def _batch_broadcasts(expr):
                 and n.func.value.id == "_rt":
             n.func.attr = "batch_broadcast_like"
             n.s2s_callee = None
+    return expr
+
+
+def _unwrap_broadcast_like(expr):
+    """``e`` for ``_rt.broadcast_like(e, ans)`` (the outer call of a binary rule), else ``expr``."""
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) \
+            and expr.func.attr == "broadcast_like" and isinstance(expr.func.value, gast.Name) \
+            and expr.func.value.id == "_rt" and len(expr.args) == 2 and not expr.keywords:
+        return expr.args[0]
     return expr
 
 
