@@ -36,8 +36,8 @@ from ..optimize import ShapeClasses, optimize
 from ..rules import registry
 from ..rules.template import inline, is_atom
 from .calls import Program, Spec, _function
-from .reverse import (ReverseBuilder, _FwdCtx, _is_break_check, _loads, _rt, _rt_call,
-                      index_value, same_shape_params, to_text)
+from .reverse import (_RUNTIME_TENSOR_HELPERS, ReverseBuilder, _FwdCtx, _is_break_check, _loads,
+                      _rt, _rt_call, index_value, same_shape_params, to_text)
 
 __all__ = ["ForwardBuilder", "ForwardProgram", "Unbatched"]
 
@@ -673,7 +673,8 @@ class ForwardBuilder(ReverseBuilder):
             terms = [_unwrap_broadcast_like(term) for term in terms]
         total = terms[0]
         for term in terms[1:]:
-            if prim.name in _CONTAINER_RESULTS or prim.family == "s2sgrad.runtime":
+            if prim.name in _CONTAINER_RESULTS or (prim.family == "s2sgrad.runtime"
+                                                   and prim.name not in _RUNTIME_TENSOR_HELPERS):
                 total = _rt_call("add", total, term)   # runtime helpers also work on containers
             else:
                 total = gast.BinOp(left=total, op=gast.Add(), right=term)
