@@ -44,10 +44,10 @@ _SHAPE_ONLY = {"shape": 0, "ndim": 0, "size": 0, "unbroadcast": 1, "broadcast_li
 class ShapeClasses:
     """Which variables of a function certainly have the same shape (flow-insensitive)."""
 
-    def __init__(self, body, params, resolver, adjoints=None, same=None):
+    def __init__(self, body, params, resolver, adjoints=None, same=None, scalars=()):
         self.resolver = resolver
         counter = itertools.count(1)
-        self.cls = {p: next(counter) for p in params}
+        self.cls = {p: SCALAR if p in scalars else next(counter) for p in params}
         for p, q in (same or {}).items():   # parameters known to have another's shape
             if p in self.cls and q in self.cls:
                 self.cls[p] = self.cls[q]
@@ -174,6 +174,40 @@ class ShapeClasses:
         if prim.name in _REDUCTIONS and len(args) == 1 and not node.keywords:
             return SCALAR
         return UNKNOWN
+
+    def scalars(self, stmts):
+        """The variables of ``stmts`` certain to hold a scalar wherever they are assigned.
+
+        Variables the classes do not know yet (made after they were built, by
+        the sharing pass) get the class of their definitions, as in ``__init__``.
+        """
+        probe = copy.copy(self)
+        probe.cls = dict(self.cls)
+        defs, other = [], set()
+        for s in walk_stmts(stmts):
+            targets = [s.target] if isinstance(s, gast.For) else \
+                s.targets if isinstance(s, gast.Assign) else []
+            for t in targets:
+                if isinstance(t, gast.Name) and isinstance(s, gast.Assign):
+                    if t.id not in self.cls and t.id not in self.adjoints:
+                        defs.append((t.id, s.value))
+                    continue
+                other |= {n.id for n in gast.walk(t)
+                          if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        changed = True
+        while changed:
+            changed = False
+            for var, expr in defs:
+                c = probe.of(expr, pending=True)
+                old = probe.cls.get(var)
+                if c is None or old == UNKNOWN or old == c:
+                    continue
+                probe.cls[var] = c if old is None else UNKNOWN
+                changed = True
+        assigned = {t.id for s in walk_stmts(stmts) if isinstance(s, gast.Assign)
+                    for t in s.targets if isinstance(t, gast.Name)}
+        return {v for v in assigned - other
+                if probe.cls.get(v, probe.cls.get(self.adjoints.get(v))) == SCALAR}
 
     def same(self, a, b):
         ca, cb = self.of(a), self.of(b)

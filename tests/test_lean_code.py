@@ -74,3 +74,56 @@ def test_hvp_of_an_mlp_loss():
     # The adjoints of a matrix product are arrays: their tangents add with +, so numpy
     # can reuse the first product's buffer for the sum.
     assert "_rt.add(" not in src and "t_d_h = _rt.matmul_vjp_a(" in src
+
+
+# -- values released at their last use (transform/release.py) ---------------------------------
+
+
+def wave(x):
+    a = np.sin(x)
+    b = a * x
+    c = np.exp(b)
+    d = c * a
+    return d + b * c
+
+
+def test_tangent_code_releases_each_value_after_its_last_use():
+    x = rng.uniform(0.1, 1.0, size=4)
+    check_jvp(wave, x)
+    lines = [ln.strip() for ln in s2sgrad.jvp(wave, emit=True).splitlines()]
+    assert lines[lines.index("t_c = t_b * c") + 1] == "del t_b"
+    assert lines[lines.index("t_d = t_c * a + t_a * c") + 1] == "del a, t_a"
+    k = lines.index("return result, t_result")
+    assert not lines[k - 1].startswith("del ")   # returning releases the rest anyway
+
+
+jvp_of_wave = s2sgrad.jvp(wave)
+
+
+def weighted_tangent(x, t):
+    value, tangent = jvp_of_wave(x, t)
+    return np.sum(tangent * value)
+
+
+def test_code_that_releases_values_is_differentiated_again():
+    # grad transforms the generated jvp_wave, del statements and all (the frontend drops them).
+    x, t = rng.uniform(0.1, 1.0, size=4), rng.normal(size=4)
+    assert "del " in s2sgrad.jvp(wave, emit=True)
+    assert "jvp_wave_fwd(_tape" in s2sgrad.grad(weighted_tangent, (0, 1), emit=True)
+    check_grad(weighted_tangent, x, t, wrt=(0, 1))
+
+
+def test_numbers_are_not_released():
+    # deriv(f, emit=True) is the code for a scalar x (its tangent is the constant 1.0):
+    # every value is a number, and a del would only cost a line.
+    assert "del " not in s2sgrad.deriv(wave, emit=True)
+
+
+def test_hvp_releases_the_forward_sweep_before_the_backward_products():
+    params, X, labels, v = mlp_point()
+    check_hvp(mlp_loss, params, X, labels, v)
+    lines = [ln.strip() for ln in s2sgrad.hvp(mlp_loss, emit=True).splitlines()]
+    assert lines[lines.index("t_h = (t_h_matmul + t_params['b1']) * t_h_sub") + 1] \
+        == "del t_h_matmul"
+    # h and t_h go before the product rule for d_add needs its own buffers.
+    assert lines[lines.index("t_d_add_subtract = -(t_h * 2 * h)") + 1] == "del h, t_h"

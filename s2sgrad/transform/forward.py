@@ -36,6 +36,7 @@ from ..optimize import ShapeClasses, optimize
 from ..rules import registry
 from ..rules.template import inline, is_atom
 from .calls import Program, Spec, _function
+from .release import release
 from .reverse import (_RUNTIME_TENSOR_HELPERS, ReverseBuilder, _FwdCtx, _is_break_check, _loads,
                       _rt, _rt_call, index_value, same_shape_params, to_text)
 
@@ -113,6 +114,7 @@ class ForwardProgram(Program):
         fdef = builder.build()
         self._bind_globals(fdef, spec.job.fsrc)
         self.share(fdef)
+        release(fdef, builder.shapes.scalars(fdef.body))   # no tape: each value goes at its last use
         return [fdef]
 
 
@@ -173,8 +175,9 @@ class ForwardBuilder(ReverseBuilder):
         self._check_aliasing(body)
         body = self._plan_block(body)
         self._find_owned(body)
+        one = {p for p, kind in spec.seeds.items() if kind == "one"}   # seeded 1.0: a number
         self.shapes = ShapeClasses(body, self.params, self.resolver, {},
-                                   same_shape_params(self.fsrc))
+                                   same_shape_params(self.fsrc), scalars=one)
         written = self._written_in_place(body) & set(self.params)
         assigned = liveness.maybe_assigned(body)
         state = set()
