@@ -21,7 +21,9 @@ arguments that carry tangents gets a ``g_jvp`` of its own in the same module
 (``ForwardProgram``), once per pattern of such arguments, a tangent that is the
 constant 1.0 folded in.  Every function then goes through the sharing pass
 (``cse.share``), so tangent code that repeats its primal's work, or, in a
-derivative of a derivative, its own, computes each value once.
+derivative of a derivative, its own, computes each value once; then
+``release.release`` deletes each value after its last use, so the function
+holds only the values still needed (no tape keeps them anyway).
 """
 
 import copy
@@ -114,7 +116,7 @@ class ForwardProgram(Program):
         fdef = builder.build()
         self._bind_globals(fdef, spec.job.fsrc)
         self.share(fdef)
-        release(fdef, builder.shapes.scalars(fdef.body))   # no tape: each value goes at its last use
+        release(fdef, builder.shapes.scalars(fdef.body))   # no tape: values go at their last use
         return [fdef]
 
 
