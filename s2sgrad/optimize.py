@@ -6,7 +6,10 @@ need.  This pass removes it where it can prove the result unchanged:
 
 - *shape classes*: variables certain to have the same shape (``y = np.sin(x)``
   has ``x``'s shape; ``y = y * 1.01 + 0.1 * x`` keeps it) share a class, and
-  ``unbroadcast``/``broadcast_like`` between equal classes disappear;
+  ``unbroadcast``/``broadcast_like`` between equal classes disappear.  A
+  variable assigned once outside loops has one shape even when it cannot be
+  named (``h = np.tanh(x @ w)``): it gets a class of its own, which the
+  values computed from it (``1.0 - h ** 2``) share;
 - an argument used only for its shape (``shape(a * b)``, the second argument
   of ``unbroadcast``) is replaced by a cheaper expression with the same shape,
   so nothing is recomputed just to learn its shape;
@@ -41,13 +44,16 @@ _SHAPE_ONLY = {"shape": 0, "ndim": 0, "size": 0, "unbroadcast": 1, "broadcast_li
 class ShapeClasses:
     """Which variables of a function certainly have the same shape (flow-insensitive)."""
 
-    def __init__(self, body, params, resolver, adjoints=None, same=None):
+    def __init__(self, body, params, resolver, adjoints=None, same=None, scalars=()):
         self.resolver = resolver
         counter = itertools.count(1)
-        self.cls = {p: next(counter) for p in params}
+        self.cls = {p: SCALAR if p in scalars else next(counter) for p in params}
         for p, q in (same or {}).items():   # parameters known to have another's shape
             if p in self.cls and q in self.cls:
                 self.cls[p] = self.cls[q]
+        self._counter = counter
+        self._own = {}
+        self._stable = _assigned_once(body) - set(self.cls)
         defs = []
         for s in walk_stmts(body):
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
@@ -64,6 +70,14 @@ class ShapeClasses:
                 c = self.of(expr, pending=True)
                 if c is None:
                     continue
+                if var in self._stable:
+                    # Assigned once, outside loops: its shape is one fact, whatever it is.
+                    if c == UNKNOWN or isinstance(c, tuple):
+                        c = self._own_class(var)
+                    if self.cls.get(var) != c:
+                        self.cls[var] = c
+                        changed = True
+                    continue
                 if isinstance(c, tuple):
                     c = UNKNOWN  # another variable's current shape: not a fact about ``var``
                 old = self.cls.get(var)
@@ -77,9 +91,15 @@ class ShapeClasses:
         # keep its shape (``err * 1.5``), but never passed on to other variables.
         for var, _ in defs:
             if self.cls.get(var, UNKNOWN) == UNKNOWN:
-                self.cls[var] = ("shape of", var)
+                self.cls[var] = self._own_class(var) if var in self._stable else ("shape of", var)
         self.complex_free = not _mentions_kind_change(body, resolver)
         self.adjoints = dict(adjoints or {})   # adjoint name -> primal name
+
+    def _own_class(self, var):
+        """A class of its own for a variable assigned once outside loops (made once)."""
+        if var not in self._own:
+            self._own[var] = next(self._counter)
+        return self._own[var]
 
     def of(self, node, pending=False):
         """The class of an expression: an int, ``SCALAR``, ``UNKNOWN`` (or None while pending)."""
@@ -155,9 +175,71 @@ class ShapeClasses:
             return SCALAR
         return UNKNOWN
 
+    def scalars(self, stmts):
+        """The variables of ``stmts`` certain to hold a scalar wherever they are assigned.
+
+        Variables the classes do not know yet (made after they were built, by
+        the sharing pass) get the class of their definitions, as in ``__init__``.
+        """
+        probe = copy.copy(self)
+        probe.cls = dict(self.cls)
+        defs, other = [], set()
+        for s in walk_stmts(stmts):
+            targets = [s.target] if isinstance(s, gast.For) else \
+                s.targets if isinstance(s, gast.Assign) else []
+            for t in targets:
+                if isinstance(t, gast.Name) and isinstance(s, gast.Assign):
+                    if t.id not in self.cls and t.id not in self.adjoints:
+                        defs.append((t.id, s.value))
+                    continue
+                other |= {n.id for n in gast.walk(t)
+                          if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        changed = True
+        while changed:
+            changed = False
+            for var, expr in defs:
+                c = probe.of(expr, pending=True)
+                old = probe.cls.get(var)
+                if c is None or old == UNKNOWN or old == c:
+                    continue
+                probe.cls[var] = c if old is None else UNKNOWN
+                changed = True
+        assigned = {t.id for s in walk_stmts(stmts) if isinstance(s, gast.Assign)
+                    for t in s.targets if isinstance(t, gast.Name)}
+        return {v for v in assigned - other
+                if probe.cls.get(v, probe.cls.get(self.adjoints.get(v))) == SCALAR}
+
     def same(self, a, b):
         ca, cb = self.of(a), self.of(b)
         return ca == cb and ca not in (UNKNOWN, None)
+
+
+def _assigned_once(body):
+    """Variables assigned by exactly one plain ``v = ...`` that is not inside a loop.
+
+    Such a variable has one value, and so one shape, wherever it is defined:
+    a class of its own is a fact that other variables' classes may build on.
+    """
+    stores = {}
+    plain = set()
+
+    def visit(stmts, in_loop):
+        for s in stmts:
+            compound = isinstance(s, (gast.If, gast.For, gast.While))
+            heads = [getattr(s, f) for f in ("target", "iter", "test") if hasattr(s, f)] \
+                if compound else [s]
+            for n in (n for h in heads for n in gast.walk(h)):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+                    stores[n.id] = stores.get(n.id, 0) + 1
+            if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                    and isinstance(s.targets[0], gast.Name) and not in_loop:
+                plain.add(s.targets[0].id)
+            if compound:
+                loop = in_loop or not isinstance(s, gast.If)
+                visit(s.body, loop)
+                visit(s.orelse, loop)
+    visit(body, False)
+    return {v for v in plain if stores.get(v) == 1}
 
 
 def _pure_chain(node):

@@ -21,7 +21,9 @@ arguments that carry tangents gets a ``g_jvp`` of its own in the same module
 (``ForwardProgram``), once per pattern of such arguments, a tangent that is the
 constant 1.0 folded in.  Every function then goes through the sharing pass
 (``cse.share``), so tangent code that repeats its primal's work, or, in a
-derivative of a derivative, its own, computes each value once.
+derivative of a derivative, its own, computes each value once; then
+``release.release`` deletes each value after its last use, so the function
+holds only the values still needed (no tape keeps them anyway).
 """
 
 import copy
@@ -36,8 +38,9 @@ from ..optimize import UNKNOWN, ShapeClasses, optimize
 from ..rules import registry
 from ..rules.template import inline, is_atom
 from .calls import Program, Spec, _function
-from .reverse import (ReverseBuilder, _FwdCtx, _is_break_check, _loads, _rt, _rt_call,
-                      index_value, same_shape_params, to_text)
+from .release import release
+from .reverse import (_RUNTIME_TENSOR_HELPERS, ReverseBuilder, _FwdCtx, _is_break_check, _loads,
+                      _rt, _rt_call, index_value, same_shape_params, to_text)
 
 __all__ = ["ForwardBuilder", "ForwardProgram"]
 
@@ -114,6 +117,7 @@ class ForwardProgram(Program):
         fdef = builder.build()
         self._bind_globals(fdef, spec.job.fsrc)
         self.share(fdef)
+        release(fdef, builder.shapes.scalars(fdef.body))   # no tape: values go at their last use
         return [fdef]
 
 
@@ -174,8 +178,9 @@ class ForwardBuilder(ReverseBuilder):
         self._check_aliasing(body)
         body = self._plan_block(body)
         self._find_owned(body)
+        one = {p for p, kind in spec.seeds.items() if kind == "one"}   # seeded 1.0: a number
         self.shapes = ShapeClasses(body, self.params, self.resolver, {},
-                                   same_shape_params(self.fsrc))
+                                   same_shape_params(self.fsrc), scalars=one)
         written = self._written_in_place(body) & set(self.params)
         assigned = liveness.maybe_assigned(body)
         state = set()
@@ -704,9 +709,15 @@ class ForwardBuilder(ReverseBuilder):
                 terms.append(expr)
         if not terms:
             return None
+        if prim.elementwise == 2 and len(terms) == 2:
+            # Both operands carry tangents, and a tangent has its value's shape:
+            # the sum of the two terms broadcasts to the result's shape by
+            # itself, so neither needs ``broadcast_like(..., ans)``.
+            terms = [_unwrap_broadcast_like(term) for term in terms]
         total = terms[0]
         for term in terms[1:]:
-            if prim.name in _CONTAINER_RESULTS or prim.family == "s2sgrad.runtime":
+            if prim.name in _CONTAINER_RESULTS or (prim.family == "s2sgrad.runtime"
+                                                   and prim.name not in _RUNTIME_TENSOR_HELPERS):
                 total = _rt_call("add", total, term)   # runtime helpers also work on containers
             else:
                 total = gast.BinOp(left=total, op=gast.Add(), right=term)
@@ -837,6 +848,15 @@ def _batch_broadcasts(expr, drop=False):
                 n.s2s_callee = None
             return n
     return Batch().visit(expr)
+
+
+def _unwrap_broadcast_like(expr):
+    """``e`` for ``_rt.broadcast_like(e, ans)`` (the outer call of a binary rule), else ``expr``."""
+    if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) \
+            and expr.func.attr == "broadcast_like" and isinstance(expr.func.value, gast.Name) \
+            and expr.func.value.id == "_rt" and len(expr.args) == 2 and not expr.keywords:
+        return expr.args[0]
+    return expr
 
 
 def _tangent_names(job, params):
