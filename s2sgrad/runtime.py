@@ -24,6 +24,7 @@ __all__ = [
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
     "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
+    "sort_order", "unsort",
 ]
 
 _SCALARS = (bool, int, float, complex)
@@ -487,6 +488,22 @@ def saved_item(container, key):
     return copy(container[key])
 
 
+def sort_order(items, key=None, reverse=False):
+    """The positions of ``items`` in the order ``sorted(items, key=key, reverse=reverse)``
+    puts them (a stable sort, as Python's)."""
+    def by(i):
+        return key(items[i]) if key is not None else items[i]
+    return sorted(range(len(items)), key=by, reverse=reverse)
+
+
+def unsort(g, order, items):
+    """The adjoint of taking ``items`` in ``order``: each cotangent back at its item's place."""
+    out = [None] * len(order)
+    for j, i in enumerate(order):
+        out[i] = g[j]
+    return items_adjoint(out, items)
+
+
 def saved_item_vjp(g, container, key):
     """The adjoint of ``saved_item(container, key)``: ``g`` at ``key``, zeros elsewhere."""
     out = zeros_like(container)
@@ -842,6 +859,14 @@ def directions(t, like):
     return [full[i] for i in range(shape(full)[0])]
 
 
+def batch_items(t):
+    """The items of a batch of tangents of a sequence: a list's own items (each a batch),
+    or an array's rows along the axis after the batch axis."""
+    if _is_container(t):
+        return list(t)
+    return [t[:, i] for i in range(shape(t)[1])]
+
+
 def stack_directions(items):
     """A batch of tangents from one tangent per direction (through containers)."""
     first = items[0]
@@ -856,7 +881,7 @@ def stack_directions(items):
 __all__ += ["batch_align", "batch_broadcast_like", "batch_matmul_left", "batch_matmul_right",
             "batch_axes",
             "batch_index", "batch_zeros_like", "call_jvp_batch", "unit_directions",
-            "batch_unbroadcast_to", "directions_vjp", "stack_directions_vjp", "batch_joined_vjp",
+            "batch_unbroadcast_to", "batch_items", "directions_vjp", "stack_directions_vjp", "batch_joined_vjp",
             "columns_to_jacobian", "rows_to_jacobian", "batch_broadcast_to", "batch_reshaped",
             "batch_permutation", "batch_joined", "batch_unbroadcast", "batch_reduce_vjp",
             "batch_max_vjp", "batch_matmul_vjp_a", "batch_matmul_vjp_b", "directions",

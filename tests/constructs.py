@@ -552,7 +552,15 @@ def math_module_user_function(x):
     return gauss(x) + gauss(x, sigma=0.5)
 
 
+def sorting_with_a_key_and_reversing(x, scale=2.0):
+    values = [x[0] * scale, np.sin(x[1]), x[2] ** 2, x[3] - x[0]]
+    ranked = sorted(values, key=lambda v: -v * scale)   # a lambda with a free variable
+    flipped = list(reversed(values))
+    return ranked[0] * ranked[1] + flipped[0] * 3.0 + sum(sorted(values)[:2])
+
+
 CALLS = {
+    "sorting_with_a_key_and_reversing": Case(sorting_with_a_key_and_reversing, normal(4)),
     "calls_across_modules_keywords_defaults_and_tuple_results": Case(
         calls_across_modules_keywords_defaults_and_tuple_results, normal(3)),
     "power_tower": Case(power_tower, lambda n, rng: (0.7, n), points=(0, 1, 5)),

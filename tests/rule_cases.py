@@ -129,6 +129,9 @@ CASES["builtins.sum"] = [C([R(), R(), R()]), C([R(3), R(3)], R(3))]
 CASES["builtins.float"] = [C(R())]
 CASES["builtins.list"] = [C([R(), R(3)]), C(R(3, 2))]
 CASES["builtins.tuple"] = [C([R(2), R()])]
+CASES["builtins.reversed"] = [C([R(), R(2), R()], fn=lambda s: list(reversed(s))), C(R(3, 2), fn=lambda s: list(reversed(s)))]
+CASES["builtins.sorted"] = [C([R(), R(), R()]), C(R(4)), C([R(), R(), R()], reverse=True),
+                            C([R(2), R(2)], key=lambda v: float(v[1]))]
 
 RT = "s2sgrad.runtime"
 CASES[f"{RT}.unbroadcast"] = [C(R(2, 3), R(3), nondiff={"like"}), C(R(2, 3), R(2, 1), nondiff={"like"})]
@@ -154,6 +157,7 @@ CASES[f"{RT}.items_adjoint"] = [C([R(2), R(2)], [0.0, 0.0], nondiff={"iterable"}
                               C([R(2), R(2)], np.zeros((2, 2)), nondiff={"iterable"})]
 CASES[f"{RT}.to_complex_like"] = [C(R(3), R(3), nondiff={"like"})]
 
+CASES[f"{RT}.unsort"] = [C([R(), R(), R()], [2, 0, 1], [0.0, 0.0, 0.0], nondiff={"order", "items"})]
 CASES[f"{RT}.saved_item"] = [C([R(2), R(3)], 1, nondiff={"key"})]   # dicts: test_higher_order
 
 # Helpers of batched tangent code: ``value`` is a batch of 2 tangents (a leading axis).

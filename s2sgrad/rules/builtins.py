@@ -1,7 +1,9 @@
 """Derivative rules for Python builtins used on numbers: abs, max, min, pow, sum, float."""
 
 from .registry import nondiff, primitive
-from ..runtime import extremum_jvp, extremum_vjp, items_adjoint, repeat_like
+from ..runtime import (
+    batch_items, extremum_jvp, extremum_vjp, items_adjoint, repeat_like, sort_order, unsort,
+)
 
 
 @primitive("abs", family="builtins", cheap=True)
@@ -64,6 +66,35 @@ class _Items:
     def jvp_iterable(xp, t, ans, iterable=()):
         return list(t)
 
+    def batch_iterable(xp, t, ans, iterable=()):
+        return batch_items(t)
+
+
+@primitive("sorted", family="builtins", linear=True)
+class _Sorted:
+    # the same values in another order: the order is computed again from the values
+    def vjp_iterable(xp, g, ans, iterable, *, key=None, reverse=False):
+        return unsort(g, sort_order(iterable, key, reverse), iterable)
+
+    def jvp_iterable(xp, t, ans, iterable, *, key=None, reverse=False):
+        return [t[i] for i in sort_order(iterable, key, reverse)]
+
+    def batch_iterable(xp, t, ans, iterable, *, key=None, reverse=False):
+        items = batch_items(t)
+        return [items[i] for i in sort_order(iterable, key, reverse)]
+
+
+@primitive("reversed", family="builtins", linear=True)
+class _Reversed:
+    def vjp_seq(xp, g, ans, seq):
+        return items_adjoint(list(g)[::-1], seq)
+
+    def jvp_seq(xp, t, ans, seq):
+        return list(t)[::-1]
+
+    def batch_seq(xp, t, ans, seq):
+        return batch_items(t)[::-1]
+
 
 @primitive("float", family="builtins", linear=True)
 class _Float:
@@ -75,6 +106,6 @@ class _Float:
 
 
 nondiff("len", "range", "int", "bool", "str", "repr", "print", "isinstance", "issubclass",
-        "type", "id", "hash", "round", "enumerate", "zip", "reversed", "sorted", "any", "all",
+        "type", "id", "hash", "round", "enumerate", "zip", "any", "all",
         "callable", "hasattr", "divmod", "ord", "chr", "format", "object", "slice",
         family="builtins")

@@ -12,7 +12,7 @@ from ..runtime import (
 )
 from ..runtime import add as tree_add
 from ..runtime import extremum_jvp, extremum_vjp, items_adjoint, repeat_like, saved_item
-from ..runtime import saved_item_vjp
+from ..runtime import saved_item_vjp, unsort
 from ..runtime import shape as shape_of
 
 R = "s2sgrad.runtime"
@@ -211,7 +211,18 @@ class _ToComplexLike:
 
 
 nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specialize",
-        "inverse_permutation", "check_scalar", "keys", "seed", "share_of_max", family=R)
+        "inverse_permutation", "check_scalar", "keys", "seed", "share_of_max", "sort_order",
+        family=R)
+
+
+@primitive("unsort", family=R, linear=True)
+class _Unsort:
+    # the adjoint of sorted: each cotangent back at its item's place
+    def vjp_value(xp, g, ans, value, order, items):
+        return [g[i] for i in order]
+
+    def jvp_value(xp, t, ans, value, order, items):
+        return unsort(t, order, items)
 
 
 @primitive("saved_item", family=R, linear=True)
@@ -275,4 +286,5 @@ set_shape_params(R, {
     "diagonal_vjp": ("a",), "repeat_vjp": ("a",), "pad_vjp": ("array",), "pad_jvp": ("array",),
     "pad_values_vjp": ("array", "values"),
     "split_as": ("arrays",), "join_as": ("arrays",), "fft_unpad": ("like",),
+    "unsort": ("order", "items"),
 })

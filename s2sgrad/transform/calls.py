@@ -342,6 +342,7 @@ class Program:
             out = [self._combined(spec, builder, fwd, bwd, seed, grads, ret, args)]
         for fdef in out:
             _note_traced_calls(fdef, job.fsrc)
+            self._bind_lifted(fdef, job)
             self._bind_globals(fdef, job.fsrc)
             if self.joint or is_generated(job.fsrc):
                 self.share(fdef)   # derivatives of derivatives repeat work: share it
@@ -469,6 +470,32 @@ class Program:
                         f"{', '.join(spec.active) or 'nothing'} given {seed}.")
         return fdef, bdef
 
+    def _bind_lifted(self, fdef, job):
+        """A local function used as a value (``sorted(xs, key=lambda v: -v)``) becomes its
+        plain copy in this module, its free variables bound by ``functools.partial``."""
+        nested = getattr(job.norm, "nested", None) or {}
+        if not nested:
+            return
+        assigned = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)
+                    and isinstance(n.ctx, (gast.Store, gast.Param))}
+        called = {id(n.func) for n in gast.walk(fdef) if isinstance(n, gast.Call)}
+        program = self
+
+        class Bind(gast.NodeTransformer):
+            def visit_Name(self, n):
+                if not isinstance(n.ctx, gast.Load) or n.id not in nested \
+                        or n.id in assigned or id(n) in called:
+                    return n
+                child = program.job_for(_LiftedRef(n.id), job)
+                value = name(program.primal(child))
+                if not child.lifted_params:
+                    return value
+                program.module.modules.add("functools")
+                return call(gast.Attribute(value=name("functools"), attr="partial",
+                                           ctx=gast.Load()), [value],
+                            [gast.keyword(arg=f, value=name(f)) for f in child.lifted_params])
+        Bind().visit(fdef)
+
     def _bind_globals(self, fdef, fsrc):
         """Give every outside name the function reads its name in the generated module."""
         locals_ = {a.id for a in fdef.args.args} | {
@@ -482,6 +509,14 @@ class Program:
             kind, value = fsrc.resolve(n.id)
             if kind in ("global", "closure"):
                 n.id = self.module.symbol(value, n.id)
+
+
+class _LiftedRef:
+    """A reference to a local function by name, as ``job_for`` takes a callee."""
+    kind = "lifted"
+
+    def __init__(self, name):
+        self.name = name
 
 
 class JointReverseBuilder(ReverseBuilder):

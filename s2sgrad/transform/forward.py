@@ -115,6 +115,7 @@ class ForwardProgram(Program):
     def _build(self, spec):
         builder = ForwardBuilder(self, spec)
         fdef = builder.build()
+        self._bind_lifted(fdef, spec.job)
         self._bind_globals(fdef, spec.job.fsrc)
         self.share(fdef)
         release(fdef, builder.shapes.scalars(fdef.body))   # no tape: values go at their last use
@@ -437,8 +438,7 @@ class ForwardBuilder(ReverseBuilder):
         when ``v`` is not known to be an array)."""
         if not self.batched or self._is_container(v):
             return copy.deepcopy(index)
-        if v in self.tensors:
-            return _rt_call("batch_index", index_value(index))
+        # (a value from an array function may still be a tuple: qr, svd, eigh)
         return _rt_call("batch_index", index_value(index), name(self.t(v)))
 
     def _tan_container_call(self, s, v, callee, state):
