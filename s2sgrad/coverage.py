@@ -35,8 +35,9 @@ def table():
              "Generated from the rule registry by `python -m s2sgrad.coverage > docs/coverage.md`;",
              "do not edit by hand. *reverse* and *forward* list the arguments each mode differentiates;",
              "*no derivative* marks functions whose outputs carry none (they are fine to call).",
-             "*batched* lists the arguments whose forward rule takes a whole batch of tangents at once",
-             "(`jacobian`, `hessian`); the others run their forward rule once per direction.", ""]
+             "*batched* lists the arguments whose forward rule takes a whole batch of tangents",
+             "at once (`jacobian`, `hessian`); the others run their forward rule once per",
+             "direction.", ""]
     total = sum(1 for p in prims if not p.nondiff)
     lines.append(f"{total} differentiable primitives, "
                  f"{sum(1 for p in prims if p.nondiff)} known non-differentiable ones.")

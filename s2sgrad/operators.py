@@ -675,9 +675,9 @@ def jacobian(fn, wrt=0, *, emit=False):
     def jacobian_fn(*args, **kwargs):
         _bind_args(fn, args, kwargs, wrt_t)
         x = numpy.asarray(args[w])
-        if x.size > 1 and _has_rows(fn, w):
+        if x.size > 1:   # fewer outputs than inputs: the rows, if the gradient can be batched
             value = fn(*args, **kwargs)
-            if x.size > numpy.size(value):
+            if x.size > numpy.size(value) and _has_rows(fn, w):
                 return _rows(fn, w, args, kwargs, x, numpy.asarray(value))
         return _matrix(fn, w, "columns", args, kwargs)
     return mark(jacobian_fn, "jacobian", lambda: _source(*_batched_module(fn, w, "columns")),

@@ -752,7 +752,8 @@ def unit_directions(x):
 
 
 def columns_to_jacobian(t, out, x):
-    """The Jacobian ``out.shape + x.shape`` from the batch of tangents along ``unit_directions(x)``."""
+    """The Jacobian ``out.shape + x.shape`` from the batch of tangents along
+    ``unit_directions(x)``."""
     n = size(x)
     t = _batch_full(t, shape(out))
     xp = namespace(t)
@@ -881,7 +882,8 @@ def stack_directions(items):
 __all__ += ["batch_align", "batch_broadcast_like", "batch_matmul_left", "batch_matmul_right",
             "batch_axes",
             "batch_index", "batch_zeros_like", "call_jvp_batch", "unit_directions",
-            "batch_unbroadcast_to", "batch_items", "directions_vjp", "stack_directions_vjp", "batch_joined_vjp",
+            "batch_unbroadcast_to", "batch_items", "directions_vjp", "stack_directions_vjp",
+            "batch_joined_vjp",
             "columns_to_jacobian", "rows_to_jacobian", "batch_broadcast_to", "batch_reshaped",
             "batch_permutation", "batch_joined", "batch_unbroadcast", "batch_reduce_vjp",
             "batch_max_vjp", "batch_matmul_vjp_a", "batch_matmul_vjp_b", "directions",

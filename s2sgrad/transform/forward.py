@@ -611,9 +611,10 @@ class ForwardBuilder(ReverseBuilder):
                            values=[copy.deepcopy(k.value) for k in value.keywords])
         tangents = gast.Tuple(elts=[self.tangent_ref(value.args[k].id) for k in positions],
                               ctx=gast.Load())
-        jvp_call = call(_rt("call_jvp_batch" if self.batched else "call_jvp"), [copy.deepcopy(value.func), args, kwargs,
-                                          gast.Tuple(elts=[const(k) for k in positions],
-                                                     ctx=gast.Load()), tangents])
+        helper = _rt("call_jvp_batch" if self.batched else "call_jvp")
+        jvp_call = call(helper, [copy.deepcopy(value.func), args, kwargs,
+                                 gast.Tuple(elts=[const(k) for k in positions], ctx=gast.Load()),
+                                 tangents])
         target = gast.Tuple(elts=[store(v), store(self.t(v))], ctx=gast.Store())
         state.add(v)
         return [self._mark(gast.Assign(targets=[target], value=jvp_call, type_comment=None))]
