@@ -383,7 +383,14 @@ def mask_assignment_on_inactive_array_used_later(x, q):
     return np.sum(h * x ** 2)
 
 
+def put_along_axis_in_place(x):
+    a = np.tanh(x)[:, None] * np.ones((3, 4))
+    np.put_along_axis(a, np.array([[0], [3], [1]]), x[:, None] ** 2, axis=1)   # writes into a
+    return np.sum(a * np.arange(12.0).reshape(3, 4))
+
+
 DATA = {
+    "put_along_axis_in_place": Case(put_along_axis_in_place, normal(3)),
     "augmented_assignment_and_unpacking": Case(
         augmented_assignment_and_unpacking, at, points=(0.6, -1.3)),
     "lists_append_pop_comprehensions_and_sum_of_a_generator": Case(

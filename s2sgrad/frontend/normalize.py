@@ -276,8 +276,24 @@ class _Lowering:
             raise self.error(s, "a generator (yield)", "return a list instead")
         value = self.expr(v, out, top=True)
         if isinstance(value, gast.Call):
-            out.append(gast.Expr(value=value))
+            out.append(self._in_place_call(value) or gast.Expr(value=value))
         return out
+
+    def _in_place_call(self, value):
+        """``np.put_along_axis(a, i, v, axis)`` changes ``a`` in place: it becomes the
+        assignment ``a = _rt.put_along(a, i, v, axis)`` (a copy with the values put), which
+        the transforms differentiate like any other."""
+        ok, fn = self.resolver.static_value(value.func)
+        if not ok or getattr(fn, "__name__", None) != "put_along_axis" \
+                or not value.args or not isinstance(value.args[0], gast.Name):
+            return None
+        from ..rules import registry
+        prim = registry.by_name("put_along", "s2sgrad.runtime")
+        new = call(gast.Attribute(value=name("_rt"), attr="put_along", ctx=gast.Load()),
+                   list(value.args), list(value.keywords))
+        new.s2s_callee = Callee("primitive", "put_along", prim=prim,
+                                namespace=_module_of(fn))
+        return assign(value.args[0].id, new)
 
     def stmt_Assert(self, s):
         out = []
@@ -1040,3 +1056,10 @@ def _definitely_assigns(stmts, var):
                 and _definitely_assigns(s.orelse, var):
             return True
     return False
+
+
+def _module_of(fn):
+    """The array namespace module a function comes from (``numpy`` for ``np.put_along_axis``)."""
+    import sys
+    mod = getattr(fn, "__module__", None) or "numpy"
+    return sys.modules.get(mod.split(".")[0])
