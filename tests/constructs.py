@@ -566,8 +566,17 @@ def sorting_with_a_key_and_reversing(x, scale=2.0):
     return ranked[0] * ranked[1] + flipped[0] * 3.0 + sum(sorted(values)[:2])
 
 
+def zip_and_enumerate_as_values(x):
+    pairs = list(zip([x[0], x[1]], x[1:]))   # a list and an array
+    total = sum(a * b for a, b in pairs)
+    for i, v in list(enumerate(np.sin(x), start=1)):
+        total = total + v * i
+    return total
+
+
 CALLS = {
     "sorting_with_a_key_and_reversing": Case(sorting_with_a_key_and_reversing, normal(4)),
+    "zip_and_enumerate_as_values": Case(zip_and_enumerate_as_values, normal(3)),
     "calls_across_modules_keywords_defaults_and_tuple_results": Case(
         calls_across_modules_keywords_defaults_and_tuple_results, normal(3)),
     "power_tower": Case(power_tower, lambda n, rng: (0.7, n), points=(0, 1, 5)),

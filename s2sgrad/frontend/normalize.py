@@ -721,6 +721,9 @@ class _Lowering:
                 body.append(assign(total, gast.BinOp(left=name(total), op=gast.Add(), right=v)))
             self._comprehension(gen.generators, gen.elt, out, emit)
             return name(total)
+        pairs = self._zip_or_enumerate(node, out)
+        if pairs is not None:
+            return pairs
         if isinstance(func, gast.Attribute):
             func.value = self.expr(func.value, out)
         for a in node.args:
@@ -750,6 +753,38 @@ class _Lowering:
                 out.append(assign(tmp, node))
                 return name(tmp)
         return node
+
+    def _zip_or_enumerate(self, node, out):
+        """``zip(a, b)`` or ``enumerate(a)`` used as a value (not a loop's header): the list
+        of tuples it gives, built by a loop over ``list(a)``, so that the items carry their
+        derivatives (``[(a_[i], b_[i]) for i in range(min(len(a_), len(b_)))]``)."""
+        ok, fn = self.resolver.static_value(node.func)
+        if not ok or fn not in (zip, enumerate) or not node.args \
+                or any(isinstance(a, gast.Starred) for a in node.args):
+            return None
+        start = const(0)
+        if fn is enumerate:
+            if len(node.args) > 2 or any(kw.arg != "start" for kw in node.keywords):
+                return None
+            start = node.args[1] if len(node.args) == 2 else next(
+                (kw.value for kw in node.keywords), start)
+            node.args = node.args[:1]
+        elif node.keywords:
+            return None
+        seqs = [self._as_name(call("list", [a]), out, "seq") for a in node.args]
+        i = self.namer.fresh("i")
+        sizes = [call("len", [name(q)]) for q in seqs]
+        count = sizes[0] if len(sizes) == 1 else call("min", sizes)
+        items = [subscript(name(q), name(i)) for q in seqs]
+        if fn is enumerate:
+            items = [gast.BinOp(left=name(i), op=gast.Add(), right=start)] + items
+        comp = gast.ListComp(elt=gast.Tuple(elts=items, ctx=gast.Load()), generators=[
+            gast.comprehension(target=gast.Name(id=i, ctx=gast.Store(), annotation=None,
+                                                type_comment=None),
+                               iter=call("range", [count]), ifs=[], is_async=0)])
+        for n in gast.walk(comp):
+            n.lineno = getattr(node, "lineno", None)
+        return self.expr_ListComp(comp, out, False)
 
     def _atom(self, value, out, callee):
         if isinstance(value, (gast.Name, gast.Constant)):

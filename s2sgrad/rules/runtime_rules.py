@@ -286,5 +286,5 @@ set_shape_params(R, {
     "diagonal_vjp": ("a",), "repeat_vjp": ("a",), "pad_vjp": ("array",), "pad_jvp": ("array",),
     "pad_values_vjp": ("array", "values"),
     "split_as": ("arrays",), "join_as": ("arrays",), "fft_unpad": ("like",),
-    "unsort": ("order", "items"),
+    "unsort": ("order", "items"), "items_adjoint": ("iterable",),
 })
