@@ -206,3 +206,13 @@ CASES[f"{RT}.conv_embed"] = [C(R(6), np.zeros(6), np.zeros(3), "same", nondiff={
                              C(R(3, 3), np.zeros((4, 5)), np.zeros((2, 3)), "valid", nondiff={"in1", "in2"})]
 CASES[f"{RT}.solve_tri"] = [C(M(3, 3), R(3, 2)), C(M(3, 3), R(3, 3), False, True),
                             C(M(2, 3, 3), R(3, 2), True, True), C(M(3, 3), R(2, 3, 1), False)]
+
+CASES[f"{RT}.factor_triangle"] = [C(R(3, 3)), C(R(2, 3, 3), False), C(R(3, 3, dtype=Z)),
+                                  C(R(3, 3, dtype=Z), False)]
+# any triangle with a dominant diagonal serves as a factor; the helpers read its real part
+for _name in ("cholesky_vjp", "cholesky_jvp"):
+    CASES[f"{RT}.{_name}"] = [
+        C(R(3, 3), M(3, 3)), C(R(4, 4), M(4, 4), True), C(R(3, 3, dtype=Z), M(3, 3, dtype=Z)),
+        C(R(3, 3, dtype=Z), M(3, 3, dtype=Z), True), C(R(2, 3, 3), M(2, 3, 3)),
+        C(R(2, 3, 3, dtype=Z), M(2, 3, 3, dtype=Z), True),
+    ]

@@ -14,15 +14,16 @@ decomposition" (2016).  Functions that read one triangle of their input
 eigenvalues / singular values and full rank.  Complex
 eigenvectors and singular vectors are defined up to a phase: their rules fix
 one (unit-norm vectors whose phase does not turn), so derivatives of functions
-that do not depend on the phase are exact.
+that do not depend on the phase are exact.  ``cholesky``'s rules call runtime
+helpers (``cholesky_vjp`` / ``cholesky_jvp``) that run Murray's blocked
+algorithms on NumPy matrices, at about twice the factorization's cost.
 """
 
 from .registry import UNKNOWN, nondiff, primitive
 from ..runtime import (
-    as_matrix, block_upper, check_complete_qr, check_reduced_svd, diag_matrix, diag_part,
-    expand_mat,
-    from_triangle, half_triangle, inv_gaps, is_matrix_norm, max_vjp, mT, multi_dot_jvp,
-    multi_dot_vjp, ndim, reduce_vjp, shape, size, solve_tri, specialize, to_complex_like,
+    as_matrix, block_upper, check_complete_qr, check_reduced_svd, cholesky_jvp, cholesky_vjp,
+    diag_matrix, diag_part, expand_mat, from_triangle, inv_gaps, is_matrix_norm, max_vjp, mT,
+    multi_dot_jvp, multi_dot_vjp, ndim, reduce_vjp, shape, size, specialize, to_complex_like,
     to_triangle,
     unbroadcast,
 )
@@ -86,23 +87,12 @@ class _Slogdet:
 
 @primitive("linalg.cholesky")
 class _Cholesky:
+    # a = l l^H reading the lower triangle of a (upper: a = u^H u, the upper triangle)
     def vjp_a(xp, g, ans, a, *, upper=False):
-        if upper:
-            ans, g = mT(xp.conj(ans)), mT(xp.conj(g))
-        # x = l^-T p conj(l)^-1, by two triangular solves
-        y = solve_tri(ans, half_triangle(mT(ans) @ g), True, True)
-        x = mT(xp.conj(solve_tri(ans, xp.conj(mT(y)), True, True)))
-        return to_triangle(x, not upper)
+        return cholesky_vjp(g, ans, upper)
 
     def jvp_a(xp, t, ans, a, *, upper=False):
-        if upper:
-            ans = mT(xp.conj(ans))
-        # l^-1 e l^-H, by two triangular solves
-        y = solve_tri(ans, from_triangle(t, not upper), True, False)
-        dl = ans @ half_triangle(xp.conj(mT(solve_tri(ans, xp.conj(mT(y)), True, False))))
-        if upper:
-            return mT(xp.conj(dl))
-        return dl
+        return cholesky_jvp(t, ans, upper)
 
 
 @primitive("linalg.eigh")

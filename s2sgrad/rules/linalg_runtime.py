@@ -7,7 +7,8 @@ Most helpers are linear; their rules are each other's adjoints
 
 from .registry import nondiff, primitive
 from ..runtime import (
-    band_matmul, band_outer, band_transpose, conv_crop, conv_embed, solve_tri, tri_mask,
+    band_matmul, band_outer, band_transpose, cholesky_jvp, cholesky_vjp, conv_crop, conv_embed,
+    factor_triangle, solve_tri, tri_mask,
     as_matrix, block_upper, diag_matrix, diag_part, dirichlet_alpha, expand_mat, fft_pad, fft_unpad,
     from_triangle, half_triangle, halfspec_weight, inv_gaps, mT, multi_dot_jvp, multi_dot_vjp, multipsi,
     shape, to_triangle, unbroadcast, zeros_like,
@@ -275,3 +276,90 @@ class _SolveTri:
 
     def jvp_b(xp, t, ans, a, b, lower=True, trans=False):
         return solve_tri(a, t, lower, trans)
+
+
+@primitive("factor_triangle", family=R, linear=True)
+class _FactorTriangle:
+    def vjp_x(xp, g, ans, x, lower=True):
+        return factor_triangle(g, lower)
+
+    def jvp_x(xp, t, ans, x, lower=True):
+        return factor_triangle(t, lower)
+
+
+# The reverse and forward rules of the Cholesky factorization are each other's
+# adjoints in the cotangent (tangent).  Their derivatives in the factor (second
+# derivatives of the factorization) are written for the lower factor l; the upper
+# one is l^H, with conjugate transposes of everything.
+#   cholesky_vjp:  x = l^-T p conj(l)^-1,  p = Φ(l^T g),  result to_triangle(x)
+#   cholesky_jvp:  l Φ(y),  y = l^-1 from_triangle(t) l^-H
+
+
+@primitive("cholesky_vjp", family=R)
+class _CholeskyVjp:
+    def vjp_cotangent(xp, g, ans, cotangent, l, upper=False):
+        return cholesky_jvp(g, l, upper)
+
+    def vjp_l(xp, g, ans, cotangent, l, upper=False):
+        c = cotangent
+        if upper:
+            l, c, g = mT(xp.conj(l)), mT(xp.conj(c)), mT(xp.conj(g))
+        f = factor_triangle(l)
+        p = half_triangle(mT(f) @ c)
+        # s = l^-1 q l^-H for q = from_triangle(g), Hermitian
+        y = solve_tri(f, from_triangle(g), True, False)
+        s = solve_tri(f, mT(xp.conj(y)), True, False)
+        w = c @ mT(half_triangle(s)) - solve_tri(f, p + mT(xp.conj(p)), True, True) @ mT(s)
+        if upper:
+            return factor_triangle(mT(xp.conj(w)), False)
+        return factor_triangle(w)
+
+    def jvp_cotangent(xp, t, ans, cotangent, l, upper=False):
+        return cholesky_vjp(t, l, upper)
+
+    def jvp_l(xp, t, ans, cotangent, l, upper=False):
+        c = cotangent
+        if upper:
+            l, c, t = mT(xp.conj(l)), mT(xp.conj(c)), mT(xp.conj(t))
+        f = factor_triangle(l)
+        d = factor_triangle(t)
+        p = half_triangle(mT(f) @ c)
+        # dx = l^-T (Φ(d^T g) - d^T l^-T p - p conj(l)^-1 conj(d)) conj(l)^-1
+        pl = mT(xp.conj(solve_tri(f, xp.conj(mT(p)), True, True)))
+        m = half_triangle(mT(d) @ c) - mT(d) @ solve_tri(f, p, True, True) - pl @ xp.conj(d)
+        y = solve_tri(f, m, True, True)
+        return to_triangle(mT(xp.conj(solve_tri(f, xp.conj(mT(y)), True, True))), not upper)
+
+
+@primitive("cholesky_jvp", family=R)
+class _CholeskyJvp:
+    def vjp_tangent(xp, g, ans, tangent, l, upper=False):
+        return cholesky_vjp(g, l, upper)
+
+    def vjp_l(xp, g, ans, tangent, l, upper=False):
+        if upper:
+            l, g = mT(xp.conj(l)), mT(xp.conj(g))
+        f = factor_triangle(l)
+        y = solve_tri(f, from_triangle(tangent, not upper), True, False)
+        y = solve_tri(f, mT(xp.conj(y)), True, False)
+        m = half_triangle(mT(f) @ g)
+        w = g @ mT(half_triangle(y)) - solve_tri(f, (m + mT(xp.conj(m))) @ mT(y), True, True)
+        if upper:
+            return factor_triangle(mT(xp.conj(w)), False)
+        return factor_triangle(w)
+
+    def jvp_tangent(xp, t, ans, tangent, l, upper=False):
+        return cholesky_jvp(t, l, upper)
+
+    def jvp_l(xp, t, ans, tangent, l, upper=False):
+        if upper:
+            l, t = mT(xp.conj(l)), mT(xp.conj(t))
+        f = factor_triangle(l)
+        d = factor_triangle(t)
+        y = solve_tri(f, from_triangle(tangent, not upper), True, False)
+        y = solve_tri(f, mT(xp.conj(y)), True, False)
+        zy = solve_tri(f, d, True, False) @ y
+        dl = d @ half_triangle(y) - f @ half_triangle(zy + mT(xp.conj(zy)))
+        if upper:
+            return mT(xp.conj(dl))
+        return dl

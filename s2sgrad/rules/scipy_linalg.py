@@ -13,8 +13,8 @@ import scipy.linalg as sla
 
 from .registry import primitive
 from ..runtime import (
-    as_matrix, band_matmul, band_outer, band_transpose, block_upper, from_triangle,
-    half_triangle, mT, shape, solve_tri, to_triangle, tri_mask,
+    as_matrix, band_matmul, band_outer, band_transpose, block_upper, cholesky_jvp, cholesky_vjp,
+    mT, shape, tri_mask,
 )
 
 L = "scipy.linalg"
@@ -111,43 +111,20 @@ class _SolveSylvester:
 class _Cholesky:
     # as numpy.linalg.cholesky, but upper (a = u^H u, reading the upper triangle) by default
     def vjp_a(xp, g, ans, a, lower=False, overwrite_a=False, check_finite=True):
-        if not lower:
-            ans, g = mT(xp.conj(ans)), mT(xp.conj(g))
-        y = solve_tri(ans, half_triangle(mT(ans) @ g), True, True)
-        x = mT(xp.conj(solve_tri(ans, xp.conj(mT(y)), True, True)))
-        return to_triangle(x, lower)
+        return cholesky_vjp(g, ans, not lower)
 
     def jvp_a(xp, t, ans, a, lower=False, overwrite_a=False, check_finite=True):
-        if not lower:
-            ans = mT(xp.conj(ans))
-        y = solve_tri(ans, from_triangle(t, lower), True, False)
-        dl = ans @ half_triangle(xp.conj(mT(solve_tri(ans, xp.conj(mT(y)), True, False))))
-        if not lower:
-            return mT(xp.conj(dl))
-        return dl
+        return cholesky_jvp(t, ans, not lower)
 
 
 @primitive("cho_factor", family=L)
 class _ChoFactor:
     # returns (c, lower): c holds the factor in one triangle and a's own entries in the other
     def vjp_a(xp, g, ans, a, lower=False, overwrite_a=False, check_finite=True):
-        c = tri_mask(ans[0], lower)
-        gc = tri_mask(g[0], lower)
-        if not lower:
-            c, gc = mT(xp.conj(c)), mT(xp.conj(gc))
-        y = solve_tri(c, half_triangle(mT(c) @ gc), True, True)
-        ct = to_triangle(mT(xp.conj(solve_tri(c, xp.conj(mT(y)), True, True))), lower)
-        return ct + tri_mask(g[0], not lower, True)
+        return cholesky_vjp(g[0], ans[0], not lower) + tri_mask(g[0], not lower, True)
 
     def jvp_a(xp, t, ans, a, lower=False, overwrite_a=False, check_finite=True):
-        c = tri_mask(ans[0], lower)
-        if not lower:
-            c = mT(xp.conj(c))
-        y = solve_tri(c, from_triangle(t, lower), True, False)
-        dc = c @ half_triangle(xp.conj(mT(solve_tri(c, xp.conj(mT(y)), True, False))))
-        if not lower:
-            dc = mT(xp.conj(dc))
-        return dc + tri_mask(t, not lower, True), 0.0
+        return cholesky_jvp(t, ans[0], not lower) + tri_mask(t, not lower, True), 0.0
 
 
 @primitive("cho_solve", family=L)
