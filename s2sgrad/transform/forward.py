@@ -687,42 +687,47 @@ class ForwardBuilder(ReverseBuilder):
                                    "s2sgrad has no rule for it")
         if self.batched:
             return self._batched_tangent(node, prim, bound, namespace, state, pre, ans)
-        terms = []
-        for p, v in bound.items():
-            if p not in prim.jvp:
-                continue
-            items = list(enumerate(v)) if p == va else [(None, v)]
-            for k, child in items:
-                if not isinstance(child, gast.AST):
-                    continue
-                tc = self._tangent(child, state, pre, None)
-                if tc is None:
-                    continue
-                rule = prim.jvp[p].template
-                answer = (ans if ans is not None else node) if rule.reads("ans") else const(None)
-                bindings = {"xp": self._xp(namespace), "t": tc, "ans": answer}
-                for q, val in bound.items():
-                    bindings[q] = gast.Tuple(elts=list(val), ctx=gast.Load()) if q == va else val
-                if k is not None:
-                    bindings["argnum"] = k
-                stmts, expr = inline(rule, bindings, self.namer.fresh, self.program.module.modules)
-                pre.extend(self._mark(st) for st in stmts)
-                terms.append(expr)
-        if not terms:
-            return None
+        terms = [self._inline_rule(prim, prim.jvp[p], bound, namespace, tc,
+                                   ans if ans is not None else node, pre, k)
+                 for p, k, _, tc in self._argument_tangents(prim, bound, state, pre)]
         if prim.elementwise == 2 and len(terms) == 2:
             # Both operands carry tangents, and a tangent has its value's shape:
             # the sum of the two terms broadcasts to the result's shape by
             # itself, so neither needs ``broadcast_like(..., ans)``.
             terms = [_unwrap_broadcast_like(term) for term in terms]
-        total = terms[0]
-        for term in terms[1:]:
-            if prim.name in _CONTAINER_RESULTS or (prim.family == "s2sgrad.runtime"
-                                                   and prim.name not in _RUNTIME_TENSOR_HELPERS):
-                total = _rt_call("add", total, term)   # runtime helpers also work on containers
-            else:
-                total = gast.BinOp(left=total, op=gast.Add(), right=term)
-        return total
+        return _sum_terms(prim, terms)
+
+    def _argument_tangents(self, prim, bound, state, pre):
+        """``(parameter, position in *args or None, argument, its tangent)`` for each argument
+        of a call of ``prim`` that has a forward rule and a nonzero tangent here."""
+        va = registry.varargs_param(prim)
+        for p, v in bound.items():
+            if p not in prim.jvp:
+                continue
+            for k, child in list(enumerate(v)) if p == va else [(None, v)]:
+                if isinstance(child, gast.AST):
+                    tc = self._tangent(child, state, pre, None)
+                    if tc is not None:
+                        yield p, k, child, tc
+
+    def _rule_code(self, prim, rule, bound, namespace, t, like, argnum=None):
+        """``rule`` of ``prim`` (forward or batch) inlined with tangent ``t``:
+        ``(statements, expression)``."""
+        va = registry.varargs_param(prim)
+        template = rule.template
+        bindings = {"xp": self._xp(namespace), "t": t,
+                    "ans": copy.deepcopy(like) if template.reads("ans") else const(None)}
+        for q, val in bound.items():
+            bindings[q] = gast.Tuple(elts=list(val), ctx=gast.Load()) if q == va else val
+        if argnum is not None:
+            bindings["argnum"] = argnum
+        return inline(template, bindings, self.namer.fresh, self.program.module.modules)
+
+    def _inline_rule(self, prim, rule, bound, namespace, t, like, pre, argnum=None):
+        """``_rule_code``, its statements appended to ``pre``: the expression."""
+        stmts, expr = self._rule_code(prim, rule, bound, namespace, t, like, argnum)
+        pre.extend(self._mark(st) for st in stmts)
+        return expr
 
     # -- a batch of tangents (a leading axis): the rules that stay right ---------------
 
@@ -740,44 +745,25 @@ class ForwardBuilder(ReverseBuilder):
         the rank of the result; a primitive with a batch rule (``batch_<param>``)
         gets it; any other rule runs once per direction (``_per_direction``).
         """
-        va = registry.varargs_param(prim)
         like = ans if ans is not None else node
         terms = []
-        for p, v in bound.items():
-            if p not in prim.jvp:
-                continue
-            items = list(enumerate(v)) if p == va else [(None, v)]
-            for k, child in items:
-                if not isinstance(child, gast.AST):
-                    continue
-                tc = self._tangent(child, state, pre, None)
-                if tc is None:
-                    continue
-                if prim.elementwise == 1:
-                    expr = self._inline_rule(prim.jvp[p], bound, namespace, tc, like, pre)
-                elif prim.elementwise == 2 and self._same_shape(child, node):
-                    # the batch has the result's rank and size already
-                    expr = _batch_broadcasts(self._inline_rule(prim.jvp[p], bound, namespace,
-                                                               tc, like, pre), drop=True)
-                elif prim.elementwise == 2:
-                    aligned = _rt_call("batch_align", tc, copy.deepcopy(like))
-                    expr = _batch_broadcasts(self._inline_rule(prim.jvp[p], bound, namespace,
-                                                               aligned, like, pre))
-                elif p in prim.batch and k is None:
-                    expr = self._inline_rule(prim.batch[p], bound, namespace, tc, like, pre)
-                else:
-                    expr = self._per_direction(prim, p, k, bound, namespace, tc, child, like,
-                                               pre)
-                terms.append(expr)
-        if not terms:
-            return None
-        total = terms[0]
-        for term in terms[1:]:
-            if prim.name in _CONTAINER_RESULTS or prim.family == "s2sgrad.runtime":
-                total = _rt_call("add", total, term)
+        for p, k, child, tc in self._argument_tangents(prim, bound, state, pre):
+            if prim.elementwise == 1:
+                expr = self._inline_rule(prim, prim.jvp[p], bound, namespace, tc, like, pre)
+            elif prim.elementwise == 2 and self._same_shape(child, node):
+                # the batch has the result's rank and size already
+                expr = _batch_broadcasts(self._inline_rule(prim, prim.jvp[p], bound, namespace,
+                                                           tc, like, pre), drop=True)
+            elif prim.elementwise == 2:
+                aligned = _rt_call("batch_align", tc, copy.deepcopy(like))
+                expr = _batch_broadcasts(self._inline_rule(prim, prim.jvp[p], bound, namespace,
+                                                           aligned, like, pre))
+            elif p in prim.batch and k is None:
+                expr = self._inline_rule(prim, prim.batch[p], bound, namespace, tc, like, pre)
             else:
-                total = gast.BinOp(left=total, op=gast.Add(), right=term)
-        return total
+                expr = self._per_direction(prim, p, k, bound, namespace, tc, child, like, pre)
+            terms.append(expr)
+        return _sum_terms(prim, terms)
 
     def _same_shape(self, a, b):
         """Whether expressions ``a`` and ``b`` certainly have the same shape."""
@@ -792,15 +778,7 @@ class ForwardBuilder(ReverseBuilder):
         batch of the results.
         """
         t_dir = self.namer.fresh("t_dir")
-        va = registry.varargs_param(prim)
-        rule = prim.jvp[p].template
-        bindings = {"xp": self._xp(namespace), "t": name(t_dir),
-                    "ans": copy.deepcopy(like) if rule.reads("ans") else const(None)}
-        for q, val in bound.items():
-            bindings[q] = gast.Tuple(elts=list(val), ctx=gast.Load()) if q == va else val
-        if k is not None:
-            bindings["argnum"] = k
-        stmts, expr = inline(rule, bindings, self.namer.fresh, self.program.module.modules)
+        stmts, expr = self._rule_code(prim, prim.jvp[p], bound, namespace, name(t_dir), like, k)
         each = _rt_call("directions", tc, copy.deepcopy(child))
         if not stmts:
             comp = gast.ListComp(elt=expr, generators=[gast.comprehension(
@@ -816,15 +794,6 @@ class ForwardBuilder(ReverseBuilder):
                                        orelse=[], type_comment=None)))
         return _rt_call("stack_directions", name(acc))
 
-    def _inline_rule(self, rule, bound, namespace, t, like, pre):
-        template = rule.template
-        bindings = {"xp": self._xp(namespace), "t": t,
-                    "ans": copy.deepcopy(like) if template.reads("ans") else const(None)}
-        bindings.update(bound)
-        stmts, expr = inline(template, bindings, self.namer.fresh, self.program.module.modules)
-        pre.extend(self._mark(st) for st in stmts)
-        return expr
-
     def _tangent_probe(self, node, state):
         """True when ``node`` has a nonzero tangent here (without emitting anything)."""
         return bool({n for n in _loads(node) if n in self.active and n in state}) \
@@ -834,6 +803,20 @@ class ForwardBuilder(ReverseBuilder):
 # ---------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------
+
+def _sum_terms(prim, terms):
+    """The tangent of a call: the sum of the terms of its arguments (``None`` for none)."""
+    if not terms:
+        return None
+    total = terms[0]
+    for term in terms[1:]:
+        if prim.name in _CONTAINER_RESULTS or (prim.family == "s2sgrad.runtime"
+                                               and prim.name not in _RUNTIME_TENSOR_HELPERS):
+            total = _rt_call("add", total, term)   # runtime helpers also work on containers
+        else:
+            total = gast.BinOp(left=total, op=gast.Add(), right=term)
+    return total
+
 
 def _batch_broadcasts(expr, drop=False):
     """``_rt.broadcast_like(t, ans)`` in an inlined rule becomes ``_rt.batch_broadcast_like``
