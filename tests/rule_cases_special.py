@@ -25,6 +25,7 @@ CASES[f"{S}.polygamma"] = [C(0, R(3, **P)), C(1, R(2, 3, **P)), C(np.array([0, 1
 CASES[f"{S}.multigammaln"] = [C(R(lo=2.0, hi=4.0), 3), C(R(4, lo=2.0, hi=4.0), 2)]
 for _n in ("beta", "betaln"):
     CASES[f"{S}.{_n}"] = [C(R(3, **P), R(3, **P)), C(R(2, 3, **P), R(3, **P)), C(R(**P), R(**P))]
+CASES[f"{S}.binom"] = [C(R(3, lo=3.0, hi=6.0), R(3, lo=0.5, hi=2.5)), C(R(lo=4.0, hi=6.0), 2.5)]
 CASES[f"{S}.betainc"] = [C(R(3, **P), R(3, **P), R(3, **U01), nondiff={"a", "b"}),
                          C(2.0, 3.0, R(2, 3, **U01))]
 for _n in ("gammainc", "gammaincc"):

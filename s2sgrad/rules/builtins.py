@@ -107,5 +107,5 @@ class _Float:
 
 nondiff("len", "range", "int", "bool", "str", "repr", "print", "isinstance", "issubclass",
         "type", "id", "hash", "round", "enumerate", "zip", "any", "all",
-        "callable", "hasattr", "divmod", "ord", "chr", "format", "object", "slice",
+        "callable", "hasattr", "ord", "chr", "format", "object", "slice",
         family="builtins")

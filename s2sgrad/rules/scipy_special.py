@@ -85,6 +85,16 @@ class _Beta:
         return ans * (special.psi(b) - special.psi(a + b))
 
 
+@broadcasting("binom", family=S)
+class _Binom:
+    # binom(n, k) = gamma(n + 1) / (gamma(k + 1) gamma(n - k + 1)), for real n and k
+    def dn(xp, n, k, ans):
+        return ans * (special.psi(n + 1) - special.psi(n - k + 1))
+
+    def dk(xp, n, k, ans):
+        return ans * (special.psi(n - k + 1) - special.psi(k + 1))
+
+
 @broadcasting("betaln", family=S)
 class _Betaln:
     def da(xp, a, b):
@@ -280,4 +290,4 @@ class _LogSoftmax:
         return t - xp.sum(xp.exp(ans) * t, axis=axis, keepdims=True)
 
 
-nondiff("gammasgn", "factorial", "comb", "perm", "binom", family=S)
+nondiff("gammasgn", "factorial", "comb", "perm", family=S)
