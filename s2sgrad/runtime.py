@@ -24,7 +24,8 @@ __all__ = [
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
     "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
-    "sort_order", "unsort",
+    "sort_order", "unsort", "fill_diagonal", "fill_diagonal_vjp_val", "sort_in_place",
+    "sort_in_place_vjp", "sort_in_place_jvp",
 ]
 
 _SCALARS = (bool, int, float, complex)
@@ -486,6 +487,55 @@ def saved_item(container, key):
     if isinstance(container, dict) and key not in container:
         return MISSING
     return copy(container[key])
+
+
+def fill_diagonal(a, val, wrap=False):
+    """``np.fill_diagonal`` without the side effect: a copy of ``a`` with its diagonal set."""
+    xp = namespace(a)
+    out = xp.array(a, dtype=numpy.result_type(a, val) if xp is numpy else None, copy=True)
+    numpy.fill_diagonal(out, val, wrap=wrap)
+    return out
+
+
+def fill_diagonal_vjp_val(g, val, wrap=False):
+    """The cotangent of the value ``np.fill_diagonal`` writes: the diagonal of ``g``, summed
+    over the places a shorter value is repeated at."""
+    g = numpy.asarray(g)
+    if g.ndim == 2:
+        step, end = g.shape[1] + 1, None if wrap else g.shape[1] * g.shape[1]
+    else:
+        step, end = 1 + int(numpy.cumprod(g.shape[:-1]).sum()), None
+    d = g.ravel()[:end:step]
+    v = numpy.asarray(val)
+    if v.size == 1:
+        return unbroadcast(numpy.sum(d), val)
+    out = numpy.zeros(v.size, dtype=d.dtype)
+    numpy.add.at(out, numpy.arange(d.size) % v.size, d)
+    return out.reshape(v.shape)
+
+
+def sort_in_place(value, axis=-1, kind=None, order=None, *, key=None, reverse=False):
+    """``value.sort(...)`` without the side effect: a list sorted as ``list.sort`` sorts it
+    (``key``, ``reverse``), an array as ``np.sort`` along ``axis``."""
+    if isinstance(value, list):
+        return sorted(value, key=key, reverse=reverse)
+    return namespace(value).sort(value, axis=axis)
+
+
+def sort_in_place_vjp(g, value, axis=-1, key=None, reverse=False):
+    if isinstance(value, list):
+        return unsort(g, sort_order(value, key, reverse), value)
+    xp = namespace(value)
+    out = xp.zeros_like(g)
+    numpy.put_along_axis(out, xp.argsort(value, axis=axis), g, axis=axis)
+    return out
+
+
+def sort_in_place_jvp(t, value, axis=-1, key=None, reverse=False):
+    if isinstance(value, list):
+        return [t[i] for i in sort_order(value, key, reverse)]
+    return namespace(value).take_along_axis(t, namespace(value).argsort(value, axis=axis),
+                                            axis=axis)
 
 
 def sort_order(items, key=None, reverse=False):

@@ -389,8 +389,26 @@ def put_along_axis_in_place(x):
     return np.sum(a * np.arange(12.0).reshape(3, 4))
 
 
+def numpy_writes_in_place(x):
+    A = np.outer(x, np.cos(x))
+    np.fill_diagonal(A, x ** 2)                 # each of these writes into its array
+    np.add.at(A, (np.array([0, 0, 2]), np.array([1, 1, 0])), x)
+    np.subtract.at(A, np.array([1]), 0.5 * x)
+    y = x * np.array([1.0, -2.0, 0.5])
+    y.sort()
+    z = np.zeros(3)
+    np.copyto(z, np.sin(x))
+    w = x.copy()
+    w.fill(2.0)
+    values = [x[2], x[0] * 3.0, x[1]]
+    values.sort(key=abs)
+    return np.sum(A * np.arange(9.0).reshape(3, 3)) + y[0] * 3.0 + y[2] + np.sum(z * y) \
+        + np.sum(w * x) + values[0] * values[2]
+
+
 DATA = {
     "put_along_axis_in_place": Case(put_along_axis_in_place, normal(3)),
+    "numpy_writes_in_place": Case(numpy_writes_in_place, normal(3)),
     "augmented_assignment_and_unpacking": Case(
         augmented_assignment_and_unpacking, at, points=(0.6, -1.3)),
     "lists_append_pop_comprehensions_and_sum_of_a_generator": Case(

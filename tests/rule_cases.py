@@ -158,6 +158,14 @@ CASES[f"{RT}.items_adjoint"] = [C([R(2), R(2)], [0.0, 0.0], nondiff={"iterable"}
 CASES[f"{RT}.to_complex_like"] = [C(R(3), R(3), nondiff={"like"})]
 
 CASES[f"{RT}.unsort"] = [C([R(), R(), R()], [2, 0, 1], [0.0, 0.0, 0.0], nondiff={"order", "items"})]
+CASES[f"{RT}.fill_diagonal"] = [C(R(3, 3), R(), nondiff={"wrap"}), C(R(4, 3), R(3), True),
+                                C(R(3, 3), R(2))]
+CASES[f"{RT}.fill_diagonal_vjp_val"] = [C(R(3, 3), R()), C(R(4, 3), R(3), True)]
+CASES[f"{RT}.sort_in_place"] = [C(R(5)), C(R(3, 4), 0), C([R(), R(), R()], reverse=True)]
+CASES[f"{RT}.sort_in_place_vjp"] = [C(R(5), np.array([0.3, -1.0, 2.0, 0.1, 0.5]), nondiff={"value"}),
+                                    C(R(3, 4), np.arange(12.0)[::-1].reshape(3, 4), 0,
+                                      nondiff={"value"})]
+CASES[f"{RT}.sort_in_place_jvp"] = CASES[f"{RT}.sort_in_place_vjp"]
 CASES[f"{RT}.saved_item"] = [C([R(2), R(3)], 1, nondiff={"key"})]   # dicts: test_higher_order
 
 # Helpers of batched tangent code: ``value`` is a batch of 2 tangents (a leading axis).

@@ -3,12 +3,35 @@
 The programs and their inputs are ``constructs.DATA``; ``test_forward.py`` checks them in forward mode.
 """
 
+import numpy as np
 import pytest
 
 import constructs
+import s2sgrad
 from gradcheck import check_grad
 
 
 @pytest.mark.parametrize("name, point", constructs.params(constructs.DATA))
 def test_data(name, point):
     constructs.run(check_grad, name, point)
+
+
+def put_into(x):
+    a = x * 2.0
+    np.put(a, [0], x[1] ** 2)     # writes into a, which carries a derivative
+    return np.sum(a)
+
+
+def shuffle_indices(x):
+    order = np.arange(x.shape[0])
+    np.random.default_rng(0).shuffle(order)    # writes into an array without derivatives
+    np.random.shuffle(order)
+    return np.sum(x[order] ** 2)
+
+
+def test_a_write_into_an_array_with_a_derivative_that_has_no_rule_is_refused_at_its_line():
+    x = np.array([0.3, -0.7, 1.1])
+    for op in (s2sgrad.grad, s2sgrad.jvp):
+        with pytest.raises(s2sgrad.UnsupportedError, match=r"test_core_data.py:\d+.*np.put\(a"):
+            op(put_into, fallback="never", emit=True)
+    np.testing.assert_allclose(s2sgrad.grad(shuffle_indices)(x), 2 * x)

@@ -280,20 +280,45 @@ class _Lowering:
         return out
 
     def _in_place_call(self, value):
-        """``np.put_along_axis(a, i, v, axis)`` changes ``a`` in place: it becomes the
-        assignment ``a = _rt.put_along(a, i, v, axis)`` (a copy with the values put), which
-        the transforms differentiate like any other."""
-        ok, fn = self.resolver.static_value(value.func)
-        if not ok or getattr(fn, "__name__", None) != "put_along_axis" \
-                or not value.args or not isinstance(value.args[0], gast.Name):
+        """A NumPy call that writes into an array becomes an assignment the transforms
+        differentiate like any other: ``np.put_along_axis(a, i, v, axis)`` becomes
+        ``a = _rt.put_along(a, i, v, axis)`` (a copy with the values put), likewise
+        ``np.fill_diagonal``, ``np.add.at`` / ``np.subtract.at`` and the method ``a.sort()``;
+        ``np.copyto(a, v)`` and ``a.fill(v)`` become ``a[...] = v``.  Other writes into
+        an array are marked (``s2s_writes``): differentiating through one is refused.
+        """
+        func, args = value.func, value.args
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id in self.resolver.local_names:
+            a = func.value.id     # a method of a local value: a list or an array
+            if func.attr == "fill" and len(args) == 1 and not value.keywords:
+                return assign(subscript(name(a), const(Ellipsis)), args[0])
+            if func.attr == "sort":
+                return assign(a, _runtime_call("sort_in_place", [name(a)] + list(args),
+                                               value.keywords))
+            if func.attr in _ARRAY_WRITING_METHODS:
+                value.s2s_writes = a
             return None
-        from ..rules import registry
-        prim = registry.by_name("put_along", "s2sgrad.runtime")
-        new = call(gast.Attribute(value=name("_rt"), attr="put_along", ctx=gast.Load()),
-                   list(value.args), list(value.keywords))
-        new.s2s_callee = Callee("primitive", "put_along", prim=prim,
-                                namespace=_module_of(fn))
-        return assign(value.args[0].id, new)
+        ok, fn = self.resolver.static_value(func)
+        if not ok or not args or not isinstance(args[0], gast.Name):
+            return None
+        a, fname = args[0].id, getattr(fn, "__name__", None)
+        ufunc = getattr(fn, "__self__", None)
+        if fname == "put_along_axis":
+            return assign(a, _runtime_call("put_along", args, value.keywords, _module_of(fn)))
+        if fname == "fill_diagonal":
+            return assign(a, _runtime_call("fill_diagonal", args, value.keywords))
+        if fname == "copyto" and len(args) == 2 and not value.keywords:
+            return assign(subscript(name(a), const(Ellipsis)), args[1])
+        if fname == "at" and getattr(ufunc, "__name__", None) in ("add", "subtract") \
+                and len(args) == 3 and not value.keywords:
+            added = args[2] if ufunc.__name__ == "add" else gast.UnaryOp(op=gast.USub(),
+                                                                         operand=args[2])
+            copied = _runtime_call("copy", [name(a)])
+            return assign(a, _runtime_call("add_at", [copied, args[1], added]))
+        if fname in _ARRAY_WRITING_FUNCTIONS or fname == "at":
+            value.s2s_writes = a
+        return None
 
     def stmt_Assert(self, s):
         out = []
@@ -1098,3 +1123,20 @@ def _module_of(fn):
     import sys
     mod = getattr(fn, "__module__", None) or "numpy"
     return sys.modules.get(mod.split(".")[0])
+
+
+# Array methods and NumPy functions that write into their array (or first argument)
+# and that normalize does not rewrite as an assignment.
+_ARRAY_WRITING_METHODS = {"put", "itemset", "resize", "partition", "setfield"}
+_ARRAY_WRITING_FUNCTIONS = {"put", "place", "putmask", "shuffle", "copyto"}
+
+
+def _runtime_call(helper, args, keywords=(), namespace=None):
+    """``_rt.<helper>(...)``, known to the transforms as that runtime primitive."""
+    from ..rules import registry
+    node = call(gast.Attribute(value=name("_rt"), attr=helper, ctx=gast.Load()), list(args),
+                list(keywords))
+    import numpy
+    prim = registry.by_name(helper, "s2sgrad.runtime")
+    node.s2s_callee = Callee("primitive", helper, prim=prim, namespace=namespace or numpy)
+    return node

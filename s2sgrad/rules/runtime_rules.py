@@ -12,7 +12,10 @@ from ..runtime import (
 )
 from ..runtime import add as tree_add
 from ..runtime import extremum_jvp, extremum_vjp, items_adjoint, repeat_like, saved_item
-from ..runtime import saved_item_vjp, unsort
+from ..runtime import (
+    fill_diagonal, fill_diagonal_vjp_val, saved_item_vjp, sort_in_place_jvp, sort_in_place_vjp,
+    unsort, zeros_like,
+)
 from ..runtime import shape as shape_of
 
 R = "s2sgrad.runtime"
@@ -215,6 +218,61 @@ nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specia
         family=R)
 
 
+@primitive("fill_diagonal", family=R, linear=True)
+class _FillDiagonal:
+    # what np.fill_diagonal(a, val) leaves in a (normalize makes the call this assignment)
+    def vjp_a(xp, g, ans, a, val, wrap=False):
+        return fill_diagonal(g, 0.0, wrap)
+
+    def vjp_val(xp, g, ans, a, val, wrap=False):
+        return fill_diagonal_vjp_val(g, val, wrap)
+
+    def jvp_a(xp, t, ans, a, val, wrap=False):
+        return fill_diagonal(t, 0.0, wrap)
+
+    def jvp_val(xp, t, ans, a, val, wrap=False):
+        return fill_diagonal(zeros_like(ans), t, wrap)
+
+
+@primitive("sort_in_place", family=R, linear=True)
+class _SortInPlace:
+    # what value.sort(...) leaves in value, for a list or an array
+    def vjp_value(xp, g, ans, value, axis=-1, kind=None, order=None, *, key=None,
+                  reverse=False):
+        return sort_in_place_vjp(g, value, axis, key, reverse)
+
+    def jvp_value(xp, t, ans, value, axis=-1, kind=None, order=None, *, key=None,
+                  reverse=False):
+        return sort_in_place_jvp(t, value, axis, key, reverse)
+
+
+@primitive("fill_diagonal_vjp_val", family=R, linear=True)
+class _FillDiagonalVjpVal:
+    def vjp_value(xp, g, ans, value, val, wrap=False):
+        return fill_diagonal(zeros_like(value), g, wrap)
+
+    def jvp_value(xp, t, ans, value, val, wrap=False):
+        return fill_diagonal_vjp_val(t, val, wrap)
+
+
+@primitive("sort_in_place_vjp", family=R, linear=True)
+class _SortInPlaceVjp:
+    def vjp_cot(xp, g, ans, cot, value, axis=-1, key=None, reverse=False):
+        return sort_in_place_jvp(g, value, axis, key, reverse)
+
+    def jvp_cot(xp, t, ans, cot, value, axis=-1, key=None, reverse=False):
+        return sort_in_place_vjp(t, value, axis, key, reverse)
+
+
+@primitive("sort_in_place_jvp", family=R, linear=True)
+class _SortInPlaceJvp:
+    def vjp_tan(xp, g, ans, tan, value, axis=-1, key=None, reverse=False):
+        return sort_in_place_vjp(g, value, axis, key, reverse)
+
+    def jvp_tan(xp, t, ans, tan, value, axis=-1, key=None, reverse=False):
+        return sort_in_place_jvp(t, value, axis, key, reverse)
+
+
 @primitive("unsort", family=R, linear=True)
 class _Unsort:
     # the adjoint of sorted: each cotangent back at its item's place
@@ -287,4 +345,6 @@ set_shape_params(R, {
     "pad_values_vjp": ("array", "values"),
     "split_as": ("arrays",), "join_as": ("arrays",), "fft_unpad": ("like",),
     "unsort": ("order", "items"), "items_adjoint": ("iterable",),
+    "fill_diagonal_vjp_val": ("val",), "sort_in_place_vjp": ("value",),
+    "sort_in_place_jvp": ("value",),
 })

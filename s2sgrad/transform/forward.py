@@ -284,6 +284,7 @@ class ForwardBuilder(ReverseBuilder):
                 and isinstance(s.value.args[0], gast.Name) and s.value.args[0].id in self.active:
             return self._tan_restore_item(s, state)
         if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
+            self._refuse_array_write(s)
             callee = callee_of(s.value, self.resolver)
             if callee.kind == "container" and isinstance(callee.receiver, gast.Name):
                 return self._tan_container_call(s, None, callee, state)

@@ -229,6 +229,16 @@ class ReverseBuilder:
                     self.containers.add(n.value.id)
         self.tensors -= self.containers
 
+    def _refuse_array_write(self, s):
+        """A call that writes into an array that carries a derivative (``np.put(a, ...)``,
+        marked by normalize) cannot be differentiated: say so, at the user's line."""
+        target = getattr(s.value, "s2s_writes", None)
+        if target is not None and target in self.active:
+            raise UnsupportedError(self.where(s), f"{to_text(s.value)}, which writes into "
+                                   f"{target} in place",
+                                   f"compute a new array instead (with np.where, or "
+                                   f"{target}[index] = value)")
+
     def _name_discarded_pops(self, stmts):
         """``l.pop()`` whose value is dropped becomes ``popped = l.pop()`` on a list with adjoints.
 
@@ -595,6 +605,7 @@ class ReverseBuilder:
             return [s]
         if isinstance(s, gast.Expr):
             c = s.value
+            self._refuse_array_write(s)
             if is_runtime_call(c, "restore_item", 3) and isinstance(c.args[0], gast.Name) \
                     and c.args[0].id in self.active:
                 raise UnsupportedError(self.where(s), "the reverse mode of generated code that "
