@@ -65,7 +65,7 @@ def camera_image_bwd(_tape, d_result):
     phases, wavefront = _tape.pop()
     # optical_network.py:54  return np.abs(wavefront) ** 2
     x = np.abs(wavefront)
-    d_wavefront = _rt.unbroadcast(d_result * 2 * x, x) * np.conj(np.sign(wavefront))
+    d_wavefront = _rt.unbroadcast(d_result * 2 * x, x) * np.conj(_rt.unit(wavefront))
     # optical_network.py:52  for phase in phases:
     d_phases = _rt.zeros_like(phases)
     for i in reversed(range(len(phases))):

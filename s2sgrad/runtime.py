@@ -24,7 +24,7 @@ __all__ = [
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
     "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
-    "sort_order", "unsort", "fill_diagonal", "fill_diagonal_vjp_val", "sort_in_place",
+    "sort_order", "unsort", "item_of", "item_vjp", "batch_item", "unit", "unit_jvp", "unit_vjp", "fill_diagonal", "fill_diagonal_vjp_val", "sort_in_place",
     "sort_in_place_vjp", "sort_in_place_jvp",
 ]
 
@@ -487,6 +487,70 @@ def saved_item(container, key):
     if isinstance(container, dict) and key not in container:
         return MISSING
     return copy(container[key])
+
+
+def _flat_index(index, shape_):
+    index = index if isinstance(index, tuple) else (index,)
+    if len(index) == 1 and isinstance(index[0], (int, numpy.integer)):
+        return numpy.unravel_index(int(index[0]), shape_)
+    return tuple(index)
+
+
+def item_of(t, index=()):
+    """``t.item(*index)`` of a tangent: the element at ``index`` (the only one without)."""
+    index = index if isinstance(index, tuple) else (index,)
+    t = numpy.asarray(t) if isinstance(t, _SCALARS) else t
+    xp = namespace(t)
+    return xp.reshape(t, ()) if not index else t[_flat_index(index, shape(t))]
+
+
+def item_vjp(g, a, index=()):
+    """The cotangent of ``a`` from that of ``a.item(*index)``."""
+    index = index if isinstance(index, tuple) else (index,)
+    xp = namespace(a) if not isinstance(a, _SCALARS) else numpy
+    if not index:
+        return xp.reshape(xp.asarray(g), shape(a))
+    out = zeros_like(a)
+    out[_flat_index(index, shape(a))] = g
+    return out
+
+
+def batch_item(t, index=()):
+    """``item_of`` for each tangent of a batch."""
+    index = index if isinstance(index, tuple) else (index,)
+    k = shape(t)[0]
+    if not index:
+        return namespace(t).reshape(t, (k,))
+    return t[(slice(None),) + _flat_index(index, shape(t)[1:])]
+
+
+def unit(x):
+    """``abs``'s derivative: the sign of a real ``x``, ``x / |x|`` of a complex one (0 at 0)."""
+    if not _is_complex(x):
+        return numpy.sign(x) if isinstance(x, _SCALARS) else namespace(x).sign(x)
+    xp = numpy if isinstance(x, complex) else namespace(x)
+    r = xp.abs(x)
+    return xp.where(r == 0, 0, x / xp.where(r == 0, 1, r))
+
+
+def unit_jvp(t, x):
+    """The tangent of ``unit(x)``: 0 for a real ``x`` (the sign is piecewise constant), the
+    part of ``t`` across ``x``'s direction over ``|x|`` for a complex one."""
+    if not _is_complex(x):
+        return 0.0 * t
+    xp = numpy if isinstance(x, complex) else namespace(x)
+    u, r = unit(x), xp.abs(x)
+    return xp.where(r == 0, 0, (t - u * xp.real(xp.conj(u) * t)) / xp.where(r == 0, 1, r))
+
+
+def unit_vjp(g, x):
+    """The cotangent of ``x`` from that of ``unit(x)`` (s2sgrad's convention for complex
+    values: the rules carry conjugate cotangents)."""
+    if not _is_complex(x):
+        return 0.0 * g
+    xp = numpy if isinstance(x, complex) else namespace(x)
+    u, r = unit(x), xp.abs(x)
+    return xp.where(r == 0, 0, (g - xp.conj(u) * xp.real(u * g)) / xp.where(r == 0, 1, r))
 
 
 def fill_diagonal(a, val, wrap=False):

@@ -592,8 +592,18 @@ def zip_and_enumerate_as_values(x):
     return total
 
 
+def builtins_and_scalar_types(x):
+    z = complex(x[0], x[1]) * (2.0 - 1.0j)
+    squares = list(map(lambda v: v * v, x))
+    products = list(map(np.multiply, x, [1.0, 2.0, 3.0]))
+    positive = list(filter(lambda v: v > -10.0, products))
+    return abs(z) ** 2 + np.float64(x[2]) * np.dot(x, x).item() + sum(squares) \
+        + positive[1] * positive[2]
+
+
 CALLS = {
     "sorting_with_a_key_and_reversing": Case(sorting_with_a_key_and_reversing, normal(4)),
+    "builtins_and_scalar_types": Case(builtins_and_scalar_types, normal(3)),
     "zip_and_enumerate_as_values": Case(zip_and_enumerate_as_values, normal(3)),
     "calls_across_modules_keywords_defaults_and_tuple_results": Case(
         calls_across_modules_keywords_defaults_and_tuple_results, normal(3)),

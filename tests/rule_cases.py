@@ -121,7 +121,8 @@ CASES["math.pow"] = [C(R(**POS), R()), C(R(**POS), 3.0)]
 CASES["math.atan2"] = [C(R(), R(lo=0.5, hi=2.0)), C(R(), R(lo=-2.0, hi=-0.5))]
 CASES["math.hypot"] = [C(R(), R())]
 
-CASES["builtins.abs"] = [C(R(lo=0.2, hi=2)), C(R(lo=-2, hi=-0.2)), C(R(3, lo=0.2, hi=2))]
+CASES["builtins.abs"] = [C(R(lo=0.2, hi=2)), C(R(lo=-2, hi=-0.2)), C(R(3, lo=0.2, hi=2)),
+                         C(R(dtype=complex)), C(R(3, dtype=complex))]
 CASES["builtins.max"] = [C(R(lo=0, hi=1), R(lo=2, hi=3)), C([R(lo=0, hi=1), R(lo=2, hi=3), R(lo=0, hi=1)])]
 CASES["builtins.min"] = [C(R(lo=0, hi=1), R(lo=2, hi=3)), C([R(lo=0, hi=1), R(lo=2, hi=3)])]
 CASES["builtins.pow"] = [C(R(**POS), R()), C(R(**POS), 2.0)]
@@ -129,6 +130,14 @@ CASES["builtins.sum"] = [C([R(), R(), R()]), C([R(3), R(3)], R(3))]
 CASES["builtins.float"] = [C(R())]
 CASES["builtins.list"] = [C([R(), R(3)]), C(R(3, 2))]
 CASES["builtins.tuple"] = [C([R(2), R()])]
+CASES["builtins.complex"] = [C(R(), R()), C(R())]
+CASES["float64"] = CASES["longdouble"] = [C(R())]
+CASES["float32"] = CASES["float16"] = CASES["complex64"] = []   # too coarse for the differences
+CASES["complex128"] = CASES["clongdouble"] = [C(R()), C(R(dtype=complex))]
+CASES["method.item"] = [C(R(1), fn=lambda a, *i: a.item(*i)),
+                          C(R(1, 1), fn=lambda a, *i: a.item(*i)),
+                          C(R(2, 3), (4,), fn=lambda a, i: a.item(*i)),
+                          C(R(2, 3), (1, 0), fn=lambda a, i: a.item(*i))]
 CASES["builtins.reversed"] = [C([R(), R(2), R()], fn=lambda s: list(reversed(s))), C(R(3, 2), fn=lambda s: list(reversed(s)))]
 CASES["builtins.sorted"] = [C([R(), R(), R()]), C(R(4)), C([R(), R(), R()], reverse=True),
                             C([R(2), R(2)], key=lambda v: float(v[1]))]
@@ -158,6 +167,10 @@ CASES[f"{RT}.items_adjoint"] = [C([R(2), R(2)], [0.0, 0.0], nondiff={"iterable"}
 CASES[f"{RT}.to_complex_like"] = [C(R(3), R(3), nondiff={"like"})]
 
 CASES[f"{RT}.unsort"] = [C([R(), R(), R()], [2, 0, 1], [0.0, 0.0, 0.0], nondiff={"order", "items"})]
+CASES[f"{RT}.item_of"] = [C(R(2, 3), (4,), nondiff={"index"}), C(R(1), nondiff={"index"})]
+CASES[f"{RT}.item_vjp"] = [C(R(), np.zeros((2, 3)), (1, 2), nondiff={"a", "index"}),
+                           C(R(), np.zeros(1), nondiff={"a", "index"})]
+CASES[f"{RT}.unit"] = [C(R(3, dtype=complex)), C(R(2, 2, dtype=complex)), C(R(3, lo=0.2, hi=2))]
 CASES[f"{RT}.fill_diagonal"] = [C(R(3, 3), R(), nondiff={"wrap"}), C(R(4, 3), R(3), True),
                                 C(R(3, 3), R(2))]
 CASES[f"{RT}.fill_diagonal_vjp_val"] = [C(R(3, 3), R()), C(R(4, 3), R(3), True)]

@@ -641,13 +641,16 @@ def test_functions_without_rules_fail_clearly():
         trace_vjp(lambda x: np.unwrap(x), (B3,), {}, (0,))
     with pytest.raises(NoRuleError, match=r"numpy\.add\.reduce"):
         trace_vjp(lambda x: np.add.reduce(x), (B3,), {}, (0,))
-    with pytest.raises(NoRuleError, match=r"\.item"):
-        trace_vjp(lambda x: x.item(0), (B3,), {}, (0,))
     with pytest.raises(NoRuleError, match=r"correction="):
         trace_vjp(lambda x: np.std(x, correction=1), (B3,), {}, (0,))
     with pytest.raises(NoRuleError) as info:
         trace_jvp(lambda x: np.unwrap(x), (B3,), {}, (0,), (B3,))
     assert isinstance(info.value, S2SGradError) and info.value.name == "numpy.unwrap"
+
+
+def test_item_is_traced_with_its_derivative():
+    (ct,) = trace_vjp(lambda x: x.item(1) * 2.0 + x[1:].item(1), (B3,), {}, (0,))[1](1.0)
+    np.testing.assert_allclose(ct, [0.0, 2.0, 1.0])
 
 
 def test_runtime_helpers_called_directly_are_traced_through_traced():

@@ -747,6 +747,8 @@ class _Lowering:
             self._comprehension(gen.generators, gen.elt, out, emit)
             return name(total)
         pairs = self._zip_or_enumerate(node, out)
+        if pairs is None:
+            pairs = self._map_or_filter(node, out)
         if pairs is not None:
             return pairs
         if isinstance(func, gast.Attribute):
@@ -807,6 +809,38 @@ class _Lowering:
             gast.comprehension(target=gast.Name(id=i, ctx=gast.Store(), annotation=None,
                                                 type_comment=None),
                                iter=call("range", [count]), ifs=[], is_async=0)])
+        for n in gast.walk(comp):
+            n.lineno = getattr(node, "lineno", None)
+        return self.expr_ListComp(comp, out, False)
+
+    def _map_or_filter(self, node, out):
+        """``map(f, a)`` is ``[f(v) for v in a]`` (``map(f, a, b)`` zips), ``filter(f, a)``
+        is ``[v for v in a if f(v)]``: lists whose items carry their derivatives."""
+        ok, fn = self.resolver.static_value(node.func)
+        if not ok or fn not in (map, filter) or node.keywords or len(node.args) < 2 \
+                or fn is filter and len(node.args) != 2 \
+                or any(isinstance(a, gast.Starred) for a in node.args):
+            return None
+        func, seqs = node.args[0], node.args[1:]
+        if isinstance(func, gast.Lambda):   # a local function, called by its name in the loop
+            func = self.expr(func, out)
+        names = [self.namer.fresh("item") for _ in seqs]
+        if len(seqs) == 1:
+            target, it = gast.Name(id=names[0], ctx=gast.Store(), annotation=None,
+                                   type_comment=None), seqs[0]
+        else:
+            target = gast.Tuple(elts=[gast.Name(id=n, ctx=gast.Store(), annotation=None,
+                                                type_comment=None) for n in names],
+                                ctx=gast.Store())
+            it = call("zip", list(seqs))
+        applied = call(copy.deepcopy(func), [name(n) for n in names])
+        if fn is map:
+            elt, ifs = applied, []
+        else:
+            none = isinstance(func, gast.Constant) and func.value is None
+            elt, ifs = name(names[0]), [name(names[0]) if none else applied]
+        comp = gast.ListComp(elt=elt, generators=[gast.comprehension(
+            target=target, iter=it, ifs=ifs, is_async=0)])
         for n in gast.walk(comp):
             n.lineno = getattr(node, "lineno", None)
         return self.expr_ListComp(comp, out, False)

@@ -162,7 +162,11 @@ class Resolver:
         if isinstance(value, type):
             if value in (list, tuple, dict):
                 return Callee("container", name)
-            return Callee("nondiff", name)
+            if _holds_no_derivative(value):
+                return Callee("nondiff", name)
+            # any other class (a user's, map, ...): an error if it is given a value that
+            # carries a derivative, never a silently dropped one
+            return Callee("norule", name)
         call_method = getattr(type(value), "__call__", None)
         if isinstance(call_method, types.FunctionType) and _module_root(call_method) not in LIBRARY_ROOTS:
             return _user(name, fn=call_method, self_value=value)
@@ -199,3 +203,12 @@ def _describe(node):
         return astor.to_source(gast.gast_to_ast(node)).strip()
     except Exception:
         return "<expression>"
+
+
+def _holds_no_derivative(cls):
+    """Classes whose instances carry no derivative: integers, booleans, strings, ranges,
+    slices, and NumPy's integer and boolean scalar types."""
+    import numpy
+    if issubclass(cls, numpy.generic):
+        return not issubclass(cls, numpy.inexact)
+    return issubclass(cls, (int, str, bytes, range, slice, type(None), BaseException))

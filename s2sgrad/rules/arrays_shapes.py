@@ -9,7 +9,7 @@ from .registry import UNKNOWN, primitive
 from ..rtlib.arrays import pad_problem
 from ..runtime import shape as shape_of
 from ..runtime import (
-    batch_axes, batch_broadcast_to, batch_index, batch_joined, batch_permutation,
+    batch_item, item_of, item_vjp, batch_axes, batch_broadcast_to, batch_index, batch_joined, batch_permutation,
     batch_reshaped, along_axis, array_vjp, diagonal_vjp, inverse_permutation, ndim, negated,
     pad_jvp, pad_values_vjp, pad_vjp, put_along, repeat_vjp, rollaxis_destination, scatter, size,
     split_as, split_like, take_index, tile_shapes, to_complex_like, unbroadcast, unstack,
@@ -604,6 +604,30 @@ class _Copy:
 
     def jvp_a(xp, t, ans, a, order="K", subok=False):
         return t
+
+
+@primitive("float64", "float32", "float16", "longdouble", "complex128", "complex64",
+           "clongdouble", linear=True)
+class _ScalarType:
+    # np.float64(x) and friends: the number itself, as a NumPy scalar
+    def vjp_x(xp, g, ans, x=0):
+        return unbroadcast(g, x)
+
+    def jvp_x(xp, t, ans, x=0):
+        return t
+
+
+@primitive("item", family="method", methods=("item*",), linear=True)
+class _Item:
+    # a.item(*index): one element of a (the only one without an index), a Python number
+    def vjp_a(xp, g, ans, a, index=()):
+        return item_vjp(g, a, index)
+
+    def jvp_a(xp, t, ans, a, index=()):
+        return item_of(t, index)
+
+    def batch_a(xp, t, ans, a, index=()):
+        return batch_item(t, index)
 
 
 @primitive("astype", methods=("astype",), linear=True)

@@ -2,17 +2,17 @@
 
 from .registry import nondiff, primitive
 from ..runtime import (
-    batch_items, extremum_jvp, extremum_vjp, items_adjoint, repeat_like, sort_order, unsort,
+    unit, batch_items, extremum_jvp, extremum_vjp, items_adjoint, repeat_like, sort_order, unsort,
 )
 
 
 @primitive("abs", family="builtins", cheap=True)
 class _Abs:
     def vjp_x(xp, g, ans, x):
-        return g * xp.sign(x)
+        return g * xp.conj(unit(x))
 
     def jvp_x(xp, t, ans, x):
-        return t * xp.sign(x)
+        return xp.real(xp.conj(unit(x)) * t)
 
 
 @primitive("max", "min", family="builtins", cheap=True)
@@ -94,6 +94,22 @@ class _Reversed:
 
     def batch_seq(xp, t, ans, seq):
         return batch_items(t)[::-1]
+
+
+@primitive("complex", family="builtins", linear=True)
+class _Complex:
+    # complex(real, imag) = real + 1j * imag, for real numbers
+    def vjp_real(xp, g, ans, real=0.0, imag=0.0):
+        return (g.real if hasattr(g, "real") else g) * 1.0
+
+    def vjp_imag(xp, g, ans, real=0.0, imag=0.0):
+        return -(g.imag if hasattr(g, "imag") else 0.0 * g)
+
+    def jvp_real(xp, t, ans, real=0.0, imag=0.0):
+        return t + 0j
+
+    def jvp_imag(xp, t, ans, real=0.0, imag=0.0):
+        return 1j * t
 
 
 @primitive("float", family="builtins", linear=True)

@@ -13,7 +13,7 @@ conjugate of the pull-back of ``g``.
 import math
 
 from .registry import binary, elementwise, nondiff, primitive
-from ..runtime import broadcast_like, share_of_max, to_complex_like, unbroadcast
+from ..runtime import broadcast_like, share_of_max, to_complex_like, unbroadcast, unit
 
 # ---------------------------------------------------------------------------
 # Unary elementwise functions: one derivative serves both modes
@@ -178,10 +178,10 @@ def _rad2deg(xp, x):
 @primitive("abs", "absolute", cheap=True)
 class _Abs:
     def vjp_x(xp, g, ans, x):
-        return g * xp.conj(xp.sign(x))
+        return g * xp.conj(unit(x))
 
     def jvp_x(xp, t, ans, x):
-        return xp.real(xp.conj(xp.sign(x)) * t)
+        return xp.real(xp.conj(unit(x)) * t)
 
 
 @primitive("real", methods=("real",), linear=True, view=True)

@@ -365,13 +365,20 @@ def _build_lookup():
             continue
         for ns in _family_namespaces(family):
             obj = _resolve_path(ns, name)
-            if obj is None or isinstance(obj, (types.ModuleType, type)) and family != "builtins":
+            if obj is None or isinstance(obj, types.ModuleType) or isinstance(obj, type) \
+                    and family != "builtins" and not _is_scalar_type(obj):
                 continue
             key = _identity(obj)
             if key in table and family == "array" and table[key][2] is not ns:
                 continue  # e.g. numpy re-exported inside another namespace: keep the first
             table[key] = (obj, prim, ns if family == "array" else None)
     return table
+
+
+def _is_scalar_type(obj):
+    """NumPy's scalar types (``np.float64``): called like functions, and some have rules."""
+    generic = getattr(sys.modules.get("numpy"), "generic", None)
+    return generic is not None and issubclass(obj, generic)
 
 
 def register_object(obj, prim, namespace=None):

@@ -13,7 +13,7 @@ from ..runtime import (
 from ..runtime import add as tree_add
 from ..runtime import extremum_jvp, extremum_vjp, items_adjoint, repeat_like, saved_item
 from ..runtime import (
-    fill_diagonal, fill_diagonal_vjp_val, saved_item_vjp, sort_in_place_jvp, sort_in_place_vjp,
+    fill_diagonal, fill_diagonal_vjp_val, item_of, item_vjp, saved_item_vjp, unit, unit_jvp, unit_vjp, sort_in_place_jvp, sort_in_place_vjp,
     unsort, zeros_like,
 )
 from ..runtime import shape as shape_of
@@ -218,6 +218,33 @@ nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specia
         family=R)
 
 
+@primitive("unit", family=R)
+class _Unit:
+    def vjp_x(xp, g, ans, x):
+        return unit_vjp(g, x)
+
+    def jvp_x(xp, t, ans, x):
+        return unit_jvp(t, x)
+
+
+@primitive("item_of", family=R, linear=True)
+class _ItemOf:
+    def vjp_value(xp, g, ans, value, index=()):
+        return item_vjp(g, value, index)
+
+    def jvp_value(xp, t, ans, value, index=()):
+        return item_of(t, index)
+
+
+@primitive("item_vjp", family=R, linear=True)
+class _ItemVjp:
+    def vjp_value(xp, g, ans, value, a, index=()):
+        return item_of(g, index)
+
+    def jvp_value(xp, t, ans, value, a, index=()):
+        return item_vjp(t, a, index)
+
+
 @primitive("fill_diagonal", family=R, linear=True)
 class _FillDiagonal:
     # what np.fill_diagonal(a, val) leaves in a (normalize makes the call this assignment)
@@ -345,6 +372,6 @@ set_shape_params(R, {
     "pad_values_vjp": ("array", "values"),
     "split_as": ("arrays",), "join_as": ("arrays",), "fft_unpad": ("like",),
     "unsort": ("order", "items"), "items_adjoint": ("iterable",),
-    "fill_diagonal_vjp_val": ("val",), "sort_in_place_vjp": ("value",),
+    "fill_diagonal_vjp_val": ("val",), "item_vjp": ("a",), "item_of": ("index",), "sort_in_place_vjp": ("value",),
     "sort_in_place_jvp": ("value",),
 })

@@ -749,6 +749,11 @@ class ReverseBuilder:
         args = self._dynamic_args(value, callee) if callee.kind == "dynamic" else list(value.args)
         kwargs = {kw.arg: kw.value for kw in value.keywords}
         if callee.kind == "dynamic":
+            if isinstance(value.func, gast.Name) and value.func.id in self.active:
+                raise UnsupportedError(self.where(s), f"calling {value.func.id}, a function or "
+                                       "object made from values that carry derivatives",
+                                       "make it outside the differentiated function and pass "
+                                       "the arrays it uses as arguments")
             actives = tuple(k for k, a in enumerate(args)
                             if isinstance(a, gast.Name) and a.id in self.active)
             for kw, v in kwargs.items():
