@@ -35,3 +35,19 @@ def test_a_write_into_an_array_with_a_derivative_that_has_no_rule_is_refused_at_
         with pytest.raises(s2sgrad.UnsupportedError, match=r"test_core_data.py:\d+.*np.put\(a"):
             op(put_into, fallback="never", emit=True)
     np.testing.assert_allclose(s2sgrad.grad(shuffle_indices)(x), 2 * x)
+
+
+def unique_values(x):
+    return np.sum(np.unique(x) ** 2)
+
+
+def unique_labels(x, labels):
+    return np.sum(x[np.unique(labels)] ** 2)
+
+
+def test_set_functions_of_values_with_derivatives_are_an_error_not_a_zero():
+    x = np.array([0.3, -0.7, 1.1])
+    with pytest.raises(s2sgrad.NoRuleError, match=r"test_core_data.py:\d+.*unique"):
+        s2sgrad.grad(unique_values, fallback="never")(x)
+    np.testing.assert_allclose(s2sgrad.grad(unique_labels)(x, np.array([2, 0, 2])),
+                               [0.6, 0.0, 2.2])

@@ -433,8 +433,8 @@ nondiff(
     "argmax", "argmin", "nanargmax", "nanargmin", "argsort", "argpartition", "lexsort",
     "argwhere", "nonzero", "flatnonzero", "searchsorted", "count_nonzero", "bincount",
     "digitize", "histogram", "histogram2d", "histogramdd", "histogram_bin_edges",
-    "unique", "unique_values", "unique_counts", "unique_inverse", "unique_all",
-    "isin", "intersect1d", "union1d", "setdiff1d", "setxor1d",
+    "isin",   # (unique, union1d and the like return values: they have no rule, so using
+              # them on values that carry derivatives is an error, not a silent zero)
     "unravel_index", "ravel_multi_index", "indices", "ndindex",
     "tril_indices", "triu_indices", "diag_indices", "tril_indices_from", "triu_indices_from",
     "diag_indices_from", "mask_indices",
