@@ -24,7 +24,7 @@ __all__ = [
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
     "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
-    "sort_order", "unsort", "item_of", "item_vjp", "batch_item", "unit", "unit_jvp", "unit_vjp", "fill_diagonal", "fill_diagonal_vjp_val", "sort_in_place",
+    "sort_order", "unsort", "window_view", "window_vjp", "item_of", "item_vjp", "batch_item", "unit", "unit_jvp", "unit_vjp", "fill_diagonal", "fill_diagonal_vjp_val", "sort_in_place",
     "sort_in_place_vjp", "sort_in_place_jvp",
 ]
 
@@ -522,6 +522,22 @@ def batch_item(t, index=()):
     if not index:
         return namespace(t).reshape(t, (k,))
     return t[(slice(None),) + _flat_index(index, shape(t)[1:])]
+
+
+def window_view(x, window_shape, axis=None):
+    """``sliding_window_view(x, window_shape, axis)`` (the windows of a tangent)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    return sliding_window_view(x, window_shape, axis=axis)
+
+
+def window_vjp(g, x, window_shape, axis=None):
+    """The adjoint of ``sliding_window_view(x, window_shape, axis)``: each window's cotangent
+    added back where the window reads (an unbuffered add through a writeable window view)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    out = numpy.zeros(shape(x), dtype=numpy.result_type(g, x, float))
+    view = sliding_window_view(out, window_shape, axis=axis, writeable=True)
+    numpy.add.at(view, (Ellipsis,), g)
+    return out
 
 
 def unit(x):

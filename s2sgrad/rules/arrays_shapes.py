@@ -9,7 +9,7 @@ from .registry import UNKNOWN, primitive
 from ..rtlib.arrays import pad_problem
 from ..runtime import shape as shape_of
 from ..runtime import (
-    batch_item, item_of, item_vjp, batch_axes, batch_broadcast_to, batch_index, batch_joined, batch_permutation,
+    batch_item, item_of, item_vjp, window_view, window_vjp, batch_axes, batch_broadcast_to, batch_index, batch_joined, batch_permutation,
     batch_reshaped, along_axis, array_vjp, diagonal_vjp, inverse_permutation, ndim, negated,
     pad_jvp, pad_values_vjp, pad_vjp, put_along, repeat_vjp, rollaxis_destination, scatter, size,
     split_as, split_like, take_index, tile_shapes, to_complex_like, unbroadcast, unstack,
@@ -637,3 +637,12 @@ class _Astype:
 
     def jvp_x(xp, t, ans, x, dtype, copy=True):
         return xp.asarray(t, dtype=dtype)
+
+
+@primitive("lib.stride_tricks.sliding_window_view", view=True, linear=True)
+class _SlidingWindowView:
+    def vjp_x(xp, g, ans, x, window_shape, axis=None, subok=False, writeable=False):
+        return window_vjp(g, x, window_shape, axis)
+
+    def jvp_x(xp, t, ans, x, window_shape, axis=None, subok=False, writeable=False):
+        return window_view(t, window_shape, axis)

@@ -13,7 +13,7 @@ from ..runtime import (
 from ..runtime import add as tree_add
 from ..runtime import extremum_jvp, extremum_vjp, items_adjoint, repeat_like, saved_item
 from ..runtime import (
-    fill_diagonal, fill_diagonal_vjp_val, item_of, item_vjp, saved_item_vjp, unit, unit_jvp, unit_vjp, sort_in_place_jvp, sort_in_place_vjp,
+    fill_diagonal, fill_diagonal_vjp_val, item_of, item_vjp, window_view, window_vjp, saved_item_vjp, unit, unit_jvp, unit_vjp, sort_in_place_jvp, sort_in_place_vjp,
     unsort, zeros_like,
 )
 from ..runtime import shape as shape_of
@@ -227,6 +227,24 @@ class _Unit:
         return unit_jvp(t, x)
 
 
+@primitive("window_view", family=R, linear=True, view=True)
+class _WindowView:
+    def vjp_value(xp, g, ans, value, window_shape, axis=None):
+        return window_vjp(g, value, window_shape, axis)
+
+    def jvp_value(xp, t, ans, value, window_shape, axis=None):
+        return window_view(t, window_shape, axis)
+
+
+@primitive("window_vjp", family=R, linear=True)
+class _WindowVjp:
+    def vjp_value(xp, g, ans, value, x, window_shape, axis=None):
+        return window_view(g, window_shape, axis)
+
+    def jvp_value(xp, t, ans, value, x, window_shape, axis=None):
+        return window_vjp(t, x, window_shape, axis)
+
+
 @primitive("item_of", family=R, linear=True)
 class _ItemOf:
     def vjp_value(xp, g, ans, value, index=()):
@@ -372,6 +390,7 @@ set_shape_params(R, {
     "pad_values_vjp": ("array", "values"),
     "split_as": ("arrays",), "join_as": ("arrays",), "fft_unpad": ("like",),
     "unsort": ("order", "items"), "items_adjoint": ("iterable",),
-    "fill_diagonal_vjp_val": ("val",), "item_vjp": ("a",), "item_of": ("index",), "sort_in_place_vjp": ("value",),
+    "fill_diagonal_vjp_val": ("val",), "item_vjp": ("a",), "item_of": ("index",),
+    "window_vjp": ("x",), "sort_in_place_vjp": ("value",),
     "sort_in_place_jvp": ("value",),
 })
