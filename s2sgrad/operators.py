@@ -770,14 +770,13 @@ def _has_rows(fn, w):
 
 def _rows(fn, w, args, kwargs, x, out):
     """The Jacobian ``out.shape + x.shape`` from one batched backward sweep, its rows."""
+    from . import runtime
     module, spec, target = _batched_module(fn, w, "rows")
-    n = out.size
-    dtype = numpy.result_type(out.dtype, float)
     kw = dict(kwargs)
-    kw[spec.tangent_names[spec.active[0]]] = numpy.eye(n, dtype=dtype).reshape((n,) + out.shape)
-    kw[spec.seed_name] = numpy.zeros(out.shape, dtype)
+    kw[spec.tangent_names[spec.active[0]]] = directions = runtime.unit_directions(out)
+    kw[spec.seed_name] = numpy.zeros(out.shape, directions.dtype)   # the sweep is linear in it
     rows = module[target](*_lead(fn), *args, **kw)
-    return numpy.broadcast_to(numpy.asarray(rows), (n,) + x.shape).reshape(out.shape + x.shape)
+    return runtime.rows_to_jacobian(rows, out, x)
 
 
 def hessian(fn, wrt=0, *, emit=False):

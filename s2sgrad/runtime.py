@@ -806,10 +806,6 @@ def batch_zeros_like(x, batch):
     return xp.zeros(shape(batch)[:1] + shape(x), dtype=dtype)
 
 
-def batch_size(batch):
-    return shape(batch)[0]
-
-
 def _batch_full(t, target):
     """A batch of tangents, aligned and broadcast to ``(k,) + target``."""
     t = numpy.asarray(t) if isinstance(t, _SCALARS) else t

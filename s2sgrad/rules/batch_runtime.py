@@ -204,7 +204,7 @@ class _RowsToJacobian:
         return rows_to_jacobian(t, out, x)
 
 
-nondiff("batch_axes", "batch_index", "batch_zeros_like", "batch_size", "batch_permutation",
+nondiff("batch_axes", "batch_index", "batch_zeros_like", "batch_permutation",
         "unit_directions", family=R)
 
 set_shape_params(R, {
