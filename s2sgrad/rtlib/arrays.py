@@ -23,11 +23,12 @@ __all__ = [
     # shape and index computations (no derivative)
     "negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
     "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes",
-    "median_weights", "extremum_shares", "einsum_spec",
+    "median_weights", "extremum_shares", "einsum_spec", "quantile_weights", "quantile_axes",
+    "conv1d_start", "interp_index",
     # linear maps and zero-safe product derivatives (with rules of their own)
     "prod_others", "prod_others_jvp", "cumprod_jvp", "cumprod_vjp", "repeat_vjp",
     "diagonal_vjp", "einsum_vjp", "split_as", "join_as", "put_along", "pad_vjp", "pad_jvp",
-    "pad_values_vjp",
+    "pad_values_vjp", "gradient_vjp",
 ]
 
 
@@ -755,3 +756,123 @@ def einsum_vjp(g, subscripts, k, *operands):
     grid = numpy.indices([size[c] for c in letters], sparse=True)
     out_arr[tuple(grid[letters.index(c)] for c in target)] = r
     return out_arr
+
+
+# ---------------------------------------------------------------------------
+# Quantiles, 1-D convolutions, interpolation and finite differences
+# ---------------------------------------------------------------------------
+
+
+def _axes_tuple(axis, nd):
+    if axis is None:
+        return tuple(range(nd))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return tuple(sorted(int(a) % nd for a in axes))
+
+
+def quantile_weights(a, q, axis=None, nan=False):
+    """``w`` of shape ``q.shape + a.shape`` with ``d quantile(a, q, axis) = sum(w * da, axes)``.
+
+    For the ``linear`` method: the interpolation weights ``1 - f`` and ``f`` on
+    the two order statistics the quantile lies between (``axes`` is
+    ``quantile_axes(q, a, axis)``).  ``nan=True`` is for ``np.nanquantile``:
+    NaNs sort last and get no weight.
+    """
+    a = numpy.asarray(a)
+    q = numpy.asarray(q, dtype=float)
+    nd = a.ndim
+    axes = _axes_tuple(axis, nd)
+    rest = tuple(i for i in range(nd) if i not in axes)
+    b = numpy.transpose(a, rest + axes)
+    moved = b.shape
+    m = math.prod(a.shape[i] for i in axes)
+    b = b.reshape(moved[:len(rest)] + (m,))
+    order = numpy.argsort(b, axis=-1, kind="stable")
+    if nan:
+        n = numpy.sum(~numpy.isnan(b), axis=-1, keepdims=True)
+    else:
+        n = numpy.full(b.shape[:-1] + (1,), m)
+    pos = q.reshape(q.shape + (1,) * b.ndim) * (n - 1)
+    lo = numpy.floor(pos)
+    f = pos - lo
+    hi = numpy.minimum(lo + 1, n - 1)
+    ranks = numpy.arange(m)
+    ws = (ranks == lo) * (1.0 - f) + (ranks == hi) * f        # weights in sorted order
+    inverse = numpy.argsort(order, axis=-1)
+    w = numpy.take_along_axis(ws, numpy.broadcast_to(inverse, ws.shape[:q.ndim] + inverse.shape),
+                              axis=-1)
+    w = w.reshape(q.shape + moved)
+    perm = rest + axes
+    back = numpy.argsort(perm)
+    return numpy.transpose(w, tuple(range(q.ndim)) + tuple(q.ndim + int(i) for i in back))
+
+
+def quantile_axes(q, a, axis=None):
+    """The axes of ``quantile_weights(a, q, axis)`` that the quantile reduces."""
+    k = numpy.ndim(q)
+    return tuple(k + i for i in _axes_tuple(axis, len(_shape(a))))
+
+
+def conv1d_start(n1, n2, mode="full", correlate=False):
+    """Where the output of ``np.convolve`` (or ``np.correlate``) of lengths ``n1``, ``n2`` starts
+    in the full convolution (correlation)."""
+    k = min(n1, n2)
+    if mode == "full":
+        return 0
+    if mode == "valid":
+        return k - 1
+    if mode == "same":
+        if correlate and n1 < n2:
+            return k // 2   # np.correlate swaps its inputs and reverses the output
+        return (k - 1) // 2
+    raise ValueError(f"unknown convolution mode {mode!r}")
+
+
+def interp_index(x, xp):
+    """``(i, inside)``: the segment ``[xp[i], xp[i + 1]]`` that ``np.interp`` uses at each ``x``,
+    and whether ``x`` lies in ``[xp[0], xp[-1]]``."""
+    x = numpy.asarray(x)
+    xp = numpy.asarray(xp)
+    i = numpy.clip(numpy.searchsorted(xp, x, side="right") - 1, 0, max(len(xp) - 2, 0))
+    inside = (x >= xp[0]) & (x <= xp[-1])
+    return i, inside
+
+
+def _gradient_axis_vjp(g, h, axis, edge_order):
+    """The adjoint of ``np.gradient`` along one ``axis`` with uniform spacing ``h``."""
+    g = numpy.moveaxis(numpy.asarray(g), axis, 0) / h
+    n = g.shape[0]
+    out = numpy.zeros(g.shape, dtype=g.dtype)
+    out[2:] += g[1:-1] / 2
+    out[:-2] -= g[1:-1] / 2
+    if edge_order == 1:
+        out[0] -= g[0]
+        out[1] += g[0]
+        out[-1] += g[-1]
+        out[-2] -= g[-1]
+    else:
+        out[0] -= 1.5 * g[0]
+        out[1] += 2.0 * g[0]
+        out[2] -= 0.5 * g[0]
+        out[-1] += 1.5 * g[-1]
+        out[-2] -= 2.0 * g[-1]
+        out[-3] += 0.5 * g[-1]
+    return numpy.moveaxis(out, 0, axis)
+
+
+def gradient_vjp(y, f, spacing=(), axis=None, edge_order=1):
+    """The adjoint of ``np.gradient(f, *spacing, axis=axis, edge_order=edge_order)`` for
+    scalar spacings: ``y`` is one array (one axis) or a sequence (one per axis)."""
+    g = y
+    nd = len(_shape(f))
+    if axis is None:
+        axes = tuple(range(nd))
+    else:
+        axes = tuple(int(a) % nd for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+    gs = [g] if len(axes) == 1 else list(g)
+    hs = list(spacing) if len(spacing) > 1 else list(spacing) * len(axes) if spacing else \
+        [1.0] * len(axes)
+    out = 0
+    for gi, h, ax in zip(gs, hs, axes):
+        out = out + _gradient_axis_vjp(gi, h, ax, edge_order)
+    return out

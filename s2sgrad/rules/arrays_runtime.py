@@ -9,9 +9,9 @@ divide by ``a``: they assume no factor is zero.
 """
 
 from .arrays_shapes import _PutAlongAxis
-from .registry import nondiff, primitive
+from .registry import nondiff, primitive, set_shape_params
 from ..runtime import (
-    array_vjp, cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, join_as, pad_jvp,
+    array_vjp, cumprod_jvp, gradient_vjp, cumprod_vjp, diagonal_vjp, einsum_vjp, join_as, pad_jvp,
     pad_values_vjp, pad_vjp, prod_others,
     prod_others_jvp, repeat_vjp, split_as, unbroadcast, zeros_like,
 )
@@ -196,6 +196,21 @@ class _PadValuesVjp:
     def jvp_v(xp, t, ans, v, array, pad_width, mode, values):
         return pad_values_vjp(t, array, pad_width, mode, values)
 
+
+@primitive("gradient_vjp", family=R, linear=True)
+class _GradientVjp:
+    """The adjoint of ``np.gradient`` (scalar spacings); its own adjoint is ``np.gradient``."""
+
+    def vjp_y(xp, g, ans, y, f, spacing=(), axis=None, edge_order=1):
+        return xp.gradient(g, *spacing, axis=axis, edge_order=edge_order)
+
+    def jvp_y(xp, t, ans, y, f, spacing=(), axis=None, edge_order=1):
+        return gradient_vjp(t, f, spacing, axis, edge_order)
+
+
+set_shape_params(R, {"gradient_vjp": ("f",)})
+
+nondiff("quantile_weights", "quantile_axes", "conv1d_start", "interp_index", family=R)
 
 nondiff("negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
         "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes", "median_weights",
