@@ -431,3 +431,6 @@ add("ldexp", C(R(4), np.array([1, -2, 0, 3]), nondiff={"x2"}), C(R(2, 3), 2, non
     C(R(), np.array([[1], [-1]]), nondiff={"x2"}))
 add("frexp", C(R(5, lo=0.3, hi=3.0)), C(R(2, 3, lo=-3.0, hi=-0.3)))
 add("modf", C(np.array([0.3, 1.7, -2.4, 5.5])), C(R(2, 3, lo=0.1, hi=0.9)))
+add("cov", C(R(3, 6)), C(R(6, 3), rowvar=False), C(R(2, 5), bias=True), C(R(2, 5), ddof=2),
+    C(R(5)), C(R(5), rowvar=False), C(R(4, 1), rowvar=False), C(R(4, 2), rowvar=False, ddof=0))
+add("corrcoef", C(R(3, 6)), C(R(6, 3), rowvar=False), C(R(2, 5)), C(R(5)))

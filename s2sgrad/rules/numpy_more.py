@@ -308,3 +308,85 @@ class _Nanpercentile:
 set_shape_params("array", {"interp": ("xp_",), "ldexp": ("x2",),
                            "quantile": ("q",), "nanquantile": ("q",), "percentile": ("q",),
                            "nanpercentile": ("q",)})
+
+
+# ---------------------------------------------------------------------------
+# Covariance and correlation of the variables of one real array (no ``y``, no weights):
+# with X the variables as rows and Xc = X - mean(X), cov = Xc Xc^T / (N - ddof), and
+# corrcoef = Z Z^T with Z the rows of Xc scaled to unit length
+# ---------------------------------------------------------------------------
+
+
+def _check_cov(args):
+    for name in ("y", "fweights", "aweights"):
+        if args.get(name) is not None:
+            return (f"{name}=", "the rules cover the variables of one array")
+    return None
+
+
+@primitive("cov")
+class _Cov:
+    check = _check_cov
+
+    def vjp_m(xp, g, ans, m, y=None, rowvar=True, bias=False, ddof=None, fweights=None,
+              aweights=None, *, dtype=None):
+        x = xp.reshape(m, (1, -1)) if ndim(m) == 1 else m
+        turned = not rowvar and ndim(m) != 1
+        if turned:
+            x = xp.transpose(x)
+        n = shape(x)[1] - ((0 if bias else 1) if ddof is None else ddof)
+        xc = x - xp.mean(x, axis=1, keepdims=True)
+        gm = xp.reshape(g, (shape(x)[0], shape(x)[0]))
+        dxc = (gm + xp.transpose(gm)) @ xc / n
+        dx = dxc - xp.mean(dxc, axis=1, keepdims=True)
+        if turned:
+            dx = xp.transpose(dx)
+        return xp.reshape(dx, shape(m))
+
+    def jvp_m(xp, t, ans, m, y=None, rowvar=True, bias=False, ddof=None, fweights=None,
+              aweights=None, *, dtype=None):
+        x = xp.reshape(m, (1, -1)) if ndim(m) == 1 else m
+        tx = xp.reshape(t, (1, -1)) if ndim(m) == 1 else t
+        if not rowvar and ndim(m) != 1:
+            x = xp.transpose(x)
+            tx = xp.transpose(tx)
+        n = shape(x)[1] - ((0 if bias else 1) if ddof is None else ddof)
+        xc = x - xp.mean(x, axis=1, keepdims=True)
+        tc = tx - xp.mean(tx, axis=1, keepdims=True)
+        dc = tc @ xp.transpose(xc) / n
+        return xp.reshape(dc + xp.transpose(dc), shape(ans))
+
+
+@primitive("corrcoef")
+class _Corrcoef:
+    check = _check_cov
+
+    def vjp_x(xp, g, ans, x, y=None, rowvar=True, *, dtype=None):
+        a = xp.reshape(x, (1, -1)) if ndim(x) == 1 else x
+        turned = not rowvar and ndim(x) != 1
+        if turned:
+            a = xp.transpose(a)
+        ac = a - xp.mean(a, axis=1, keepdims=True)
+        norm = xp.sqrt(xp.sum(ac * ac, axis=1, keepdims=True))
+        z = ac / norm
+        gm = xp.reshape(g, (shape(a)[0], shape(a)[0]))
+        dz = (gm + xp.transpose(gm)) @ z
+        dac = (dz - z * xp.sum(z * dz, axis=1, keepdims=True)) / norm
+        da = dac - xp.mean(dac, axis=1, keepdims=True)
+        if turned:
+            da = xp.transpose(da)
+        return xp.reshape(da, shape(x))
+
+    def jvp_x(xp, t, ans, x, y=None, rowvar=True, *, dtype=None):
+        a = xp.reshape(x, (1, -1)) if ndim(x) == 1 else x
+        ta = xp.reshape(t, (1, -1)) if ndim(x) == 1 else t
+        if not rowvar and ndim(x) != 1:
+            a = xp.transpose(a)
+            ta = xp.transpose(ta)
+        ac = a - xp.mean(a, axis=1, keepdims=True)
+        tc = ta - xp.mean(ta, axis=1, keepdims=True)
+        norm = xp.sqrt(xp.sum(ac * ac, axis=1, keepdims=True))
+        z = ac / norm
+        dz = (tc - z * xp.sum(z * tc, axis=1, keepdims=True)) / norm
+        dr = dz @ xp.transpose(z)
+        return xp.reshape(dr + xp.transpose(dr), shape(ans))
