@@ -770,7 +770,7 @@ def _axes_tuple(axis, nd):
     return tuple(sorted(int(a) % nd for a in axes))
 
 
-def quantile_weights(a, q, axis=None, nan=False):
+def quantile_weights(a, q, axis=None, nan=False, method="linear"):
     """``w`` of shape ``q.shape + a.shape`` with ``d quantile(a, q, axis) = sum(w * da, axes)``.
 
     For the ``linear`` method: the interpolation weights ``1 - f`` and ``f`` on
@@ -778,6 +778,8 @@ def quantile_weights(a, q, axis=None, nan=False):
     ``quantile_axes(q, a, axis)``).  ``nan=True`` is for ``np.nanquantile``:
     NaNs sort last and get no weight.
     """
+    if method != "linear":
+        raise ValueError(f"s2sgrad's quantile rules cover method='linear', not {method!r}")
     a = numpy.asarray(a)
     q = numpy.asarray(q, dtype=float)
     nd = a.ndim
@@ -828,9 +830,11 @@ def conv1d_start(n1, n2, mode="full", correlate=False):
     raise ValueError(f"unknown convolution mode {mode!r}")
 
 
-def interp_index(x, xp):
+def interp_index(x, xp, period=None):
     """``(i, inside)``: the segment ``[xp[i], xp[i + 1]]`` that ``np.interp`` uses at each ``x``,
     and whether ``x`` lies in ``[xp[0], xp[-1]]``."""
+    if period is not None:
+        raise ValueError("s2sgrad's np.interp rules cover non-periodic interpolation")
     x = numpy.asarray(x)
     xp = numpy.asarray(xp)
     i = numpy.clip(numpy.searchsorted(xp, x, side="right") - 1, 0, max(len(xp) - 2, 0))
@@ -870,6 +874,9 @@ def gradient_vjp(y, f, spacing=(), axis=None, edge_order=1):
     else:
         axes = tuple(int(a) % nd for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
     gs = [g] if len(axes) == 1 else list(g)
+    if any(numpy.ndim(h) != 0 for h in spacing):
+        raise ValueError("s2sgrad's np.gradient rules cover scalar spacings, not coordinate "
+                         "arrays")
     hs = list(spacing) if len(spacing) > 1 else list(spacing) * len(axes) if spacing else \
         [1.0] * len(axes)
     out = 0

@@ -97,17 +97,17 @@ class _Interp:
         return None
 
     def vjp_x(xp, g, ans, x, xp_, fp, left=None, right=None, period=None):
-        i, inside = interp_index(x, xp_)
+        i, inside = interp_index(x, xp_, period)
         slope = xp.diff(fp) / xp.diff(xp_)
         return to_complex_like(g * xp.where(inside, slope[i], 0.0), x)
 
     def jvp_x(xp, t, ans, x, xp_, fp, left=None, right=None, period=None):
-        i, inside = interp_index(x, xp_)
+        i, inside = interp_index(x, xp_, period)
         slope = xp.diff(fp) / xp.diff(xp_)
         return t * xp.where(inside, slope[i], 0.0)
 
     def vjp_fp(xp, g, ans, x, xp_, fp, left=None, right=None, period=None):
-        i = interp_index(x, xp_)[0]
+        i = interp_index(x, xp_, period)[0]
         w = xp.clip((x - xp_[i]) / (xp_[i + 1] - xp_[i]), 0.0, 1.0)
         if left is not None:                 # outside the samples the value is a constant
             g = xp.where(x < xp_[0], 0.0, g)
@@ -116,7 +116,7 @@ class _Interp:
         return scatter(g * (1.0 - w), fp, i) + scatter(g * w, fp, i + 1)
 
     def jvp_fp(xp, t, ans, x, xp_, fp, left=None, right=None, period=None):
-        i = interp_index(x, xp_)[0]
+        i = interp_index(x, xp_, period)[0]
         w = xp.clip((x - xp_[i]) / (xp_[i + 1] - xp_[i]), 0.0, 1.0)
         out = (1.0 - w) * t[i] + w * t[i + 1]
         if left is not None:
@@ -231,6 +231,7 @@ class _Gradient:
 
 
 def _check_quantile(args):
+    # (a method the code generator cannot tell is checked at run time by quantile_weights)
     method = args.get("method", "linear")
     if method is not UNKNOWN and method != "linear":
         return (f"method={method!r}", "the rules cover method='linear'")
@@ -245,13 +246,13 @@ class _Quantile:
 
     def vjp_a(xp, g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, q, axis)
+        w = quantile_weights(a, q, axis, False, method)
         spread = reduce_vjp(g, w, quantile_axes(q, a, axis), keepdims)
         return xp.sum(spread * w, axis=tuple(range(ndim(q))))
 
     def jvp_a(xp, t, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, q, axis)
+        w = quantile_weights(a, q, axis, False, method)
         return xp.sum(t * w, axis=quantile_axes(q, a, axis), keepdims=keepdims)
 
 
@@ -261,13 +262,13 @@ class _Nanquantile:
 
     def vjp_a(xp, g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, q, axis, True)
+        w = quantile_weights(a, q, axis, True, method)
         spread = reduce_vjp(g, w, quantile_axes(q, a, axis), keepdims)
         return xp.sum(spread * w, axis=tuple(range(ndim(q))))
 
     def jvp_a(xp, t, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, q, axis, True)
+        w = quantile_weights(a, q, axis, True, method)
         return xp.sum(xp.where(xp.isnan(a), 0.0, t) * w, axis=quantile_axes(q, a, axis),
                       keepdims=keepdims)
 
@@ -278,13 +279,13 @@ class _Percentile:
 
     def vjp_a(xp, g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, xp.asarray(q) / 100, axis)
+        w = quantile_weights(a, xp.asarray(q) / 100, axis, False, method)
         spread = reduce_vjp(g, w, quantile_axes(q, a, axis), keepdims)
         return xp.sum(spread * w, axis=tuple(range(ndim(q))))
 
     def jvp_a(xp, t, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, xp.asarray(q) / 100, axis)
+        w = quantile_weights(a, xp.asarray(q) / 100, axis, False, method)
         return xp.sum(t * w, axis=quantile_axes(q, a, axis), keepdims=keepdims)
 
 
@@ -294,13 +295,13 @@ class _Nanpercentile:
 
     def vjp_a(xp, g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, xp.asarray(q) / 100, axis, True)
+        w = quantile_weights(a, xp.asarray(q) / 100, axis, True, method)
         spread = reduce_vjp(g, w, quantile_axes(q, a, axis), keepdims)
         return xp.sum(spread * w, axis=tuple(range(ndim(q))))
 
     def jvp_a(xp, t, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, xp.asarray(q) / 100, axis, True)
+        w = quantile_weights(a, xp.asarray(q) / 100, axis, True, method)
         return xp.sum(xp.where(xp.isnan(a), 0.0, t) * w, axis=quantile_axes(q, a, axis),
                       keepdims=keepdims)
 
