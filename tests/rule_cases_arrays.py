@@ -422,6 +422,13 @@ for n, scale in (("quantile", 1.0), ("percentile", 100.0)):
         C(_fixed((3, 5), 2, nan_at=[(0, 1), (2, 4), (2, 0)]), np.array([0.2, 0.7]) * scale,
           axis=1),
         C(R(3, 4), 0.5 * scale, axis=0, keepdims=True))
+add(f"{RT}.quantile_jvp", C(R(3, 4), _fixed((3, 4), 5), 0.3, 1, nondiff={"a", "q"}),
+    C(R(3, 4), _fixed((3, 4), 6), np.array([0.2, 0.9]), None, True, nondiff={"a", "q"}),
+    C(R(3, 4), _fixed((3, 4), 7, nan_at=[(1, 2)]), 0.6, 0, False, True, nondiff={"a", "q"}))
+add(f"{RT}.quantile_vjp", C(R(2, 3), _fixed((3, 4), 5), np.array([0.2, 0.7]), 1,
+                            nondiff={"a", "q"}),
+    C(R(), _fixed((3, 4), 6), 0.4, nondiff={"a", "q"}),
+    C(R(1, 4), _fixed((3, 4), 7), 0.5, 0, True, nondiff={"a", "q"}))
 add("polyval", C(R(4), R(5)), C(R(3), R(2, 3)), C(R(1), R(3)), C(R(3), R()),
     C(R(3, dtype=Z), R(4, dtype=Z)))
 add("copysign", C(R(4, lo=0.2, hi=2.0), np.array([1.0, -1.0, -0.5, 2.0])),

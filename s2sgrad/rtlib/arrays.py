@@ -23,12 +23,11 @@ __all__ = [
     # shape and index computations (no derivative)
     "negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
     "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes",
-    "median_weights", "extremum_shares", "einsum_spec", "quantile_weights", "quantile_axes",
-    "conv1d_start", "interp_index",
+    "median_weights", "extremum_shares", "einsum_spec", "conv1d_start", "interp_index",
     # linear maps and zero-safe product derivatives (with rules of their own)
     "prod_others", "prod_others_jvp", "cumprod_jvp", "cumprod_vjp", "repeat_vjp",
     "diagonal_vjp", "einsum_vjp", "split_as", "join_as", "put_along", "pad_vjp", "pad_jvp",
-    "pad_values_vjp", "gradient_vjp",
+    "pad_values_vjp", "gradient_vjp", "quantile_jvp", "quantile_vjp",
 ]
 
 
@@ -770,51 +769,6 @@ def _axes_tuple(axis, nd):
     return tuple(sorted(int(a) % nd for a in axes))
 
 
-def quantile_weights(a, q, axis=None, nan=False, method="linear"):
-    """``w`` of shape ``q.shape + a.shape`` with ``d quantile(a, q, axis) = sum(w * da, axes)``.
-
-    For the ``linear`` method: the interpolation weights ``1 - f`` and ``f`` on
-    the two order statistics the quantile lies between (``axes`` is
-    ``quantile_axes(q, a, axis)``).  ``nan=True`` is for ``np.nanquantile``:
-    NaNs sort last and get no weight.
-    """
-    if method != "linear":
-        raise ValueError(f"s2sgrad's quantile rules cover method='linear', not {method!r}")
-    a = numpy.asarray(a)
-    q = numpy.asarray(q, dtype=float)
-    nd = a.ndim
-    axes = _axes_tuple(axis, nd)
-    rest = tuple(i for i in range(nd) if i not in axes)
-    b = numpy.transpose(a, rest + axes)
-    moved = b.shape
-    m = math.prod(a.shape[i] for i in axes)
-    b = b.reshape(moved[:len(rest)] + (m,))
-    order = numpy.argsort(b, axis=-1, kind="stable")
-    if nan:
-        n = numpy.sum(~numpy.isnan(b), axis=-1, keepdims=True)
-    else:
-        n = numpy.full(b.shape[:-1] + (1,), m)
-    pos = q.reshape(q.shape + (1,) * b.ndim) * (n - 1)
-    lo = numpy.floor(pos)
-    f = pos - lo
-    hi = numpy.minimum(lo + 1, n - 1)
-    ranks = numpy.arange(m)
-    ws = (ranks == lo) * (1.0 - f) + (ranks == hi) * f        # weights in sorted order
-    inverse = numpy.argsort(order, axis=-1)
-    w = numpy.take_along_axis(ws, numpy.broadcast_to(inverse, ws.shape[:q.ndim] + inverse.shape),
-                              axis=-1)
-    w = w.reshape(q.shape + moved)
-    perm = rest + axes
-    back = numpy.argsort(perm)
-    return numpy.transpose(w, tuple(range(q.ndim)) + tuple(q.ndim + int(i) for i in back))
-
-
-def quantile_axes(q, a, axis=None):
-    """The axes of ``quantile_weights(a, q, axis)`` that the quantile reduces."""
-    k = numpy.ndim(q)
-    return tuple(k + i for i in _axes_tuple(axis, len(_shape(a))))
-
-
 def conv1d_start(n1, n2, mode="full", correlate=False):
     """Where the output of ``np.convolve`` (or ``np.correlate``) of lengths ``n1``, ``n2`` starts
     in the full convolution (correlation)."""
@@ -883,3 +837,72 @@ def gradient_vjp(y, f, spacing=(), axis=None, edge_order=1):
     for gi, h, ax in zip(gs, hs, axes):
         out = out + _gradient_axis_vjp(gi, h, ax, edge_order)
     return out
+
+
+def _quantile_plan(a, q, axis, nan, method):
+    """Where ``np.quantile(a, q, axis)`` (method ``linear``) reads ``a``: for each quantile and
+    each slice, the positions along the reduced (moved, flattened) axis of its two order
+    statistics and their weights, with the layout to move an array to and from that axis."""
+    if method != "linear":
+        raise ValueError(f"s2sgrad's quantile rules cover method='linear', not {method!r}")
+    a = numpy.asarray(a)
+    q = numpy.asarray(q, dtype=float)
+    nd = a.ndim
+    axes = _axes_tuple(axis, nd)
+    rest = tuple(i for i in range(nd) if i not in axes)
+    rest_shape = tuple(a.shape[i] for i in rest)
+    m = math.prod(a.shape[i] for i in axes)
+    b = numpy.transpose(a, rest + axes).reshape(rest_shape + (m,))
+    order = numpy.argsort(b, axis=-1, kind="stable")
+    if nan:
+        n = numpy.sum(~numpy.isnan(b), axis=-1, keepdims=True)
+    else:
+        n = numpy.full(rest_shape + (1,), m)
+    pos = q.reshape(q.shape + (1,) * b.ndim) * (n - 1)      # q.shape + rest_shape + (1,)
+    lo = numpy.clip(numpy.floor(pos), 0, None).astype(numpy.intp)
+    f = pos - lo
+    hi = numpy.minimum(lo + 1, numpy.maximum(n - 1, 0))
+    full_order = numpy.broadcast_to(order, q.shape + order.shape)
+    ilo = numpy.take_along_axis(full_order, lo, axis=-1)[..., 0]
+    ihi = numpy.take_along_axis(full_order, hi, axis=-1)[..., 0]
+    f = f[..., 0]
+    return ilo, ihi, f, rest, axes, rest_shape, m
+
+
+def quantile_jvp(x, a, q, axis=None, keepdims=False, nan=False, method="linear"):
+    """The tangent of ``np.quantile(a, q, axis, method="linear", keepdims=keepdims)`` (or of
+    ``np.nanquantile`` if ``nan``) for the tangent ``x`` of ``a``: the interpolation weights
+    ``1 - f`` and ``f`` on the two order statistics each quantile lies between."""
+    t = x
+    ilo, ihi, f, rest, axes, rest_shape, m = _quantile_plan(a, q, axis, nan, method)
+    a_shape = _shape(a)
+    t = numpy.broadcast_to(numpy.asarray(t), a_shape)
+    if nan:
+        t = numpy.where(numpy.isnan(a), 0.0, t)
+    tb = numpy.transpose(t, rest + axes).reshape(rest_shape + (m,))
+    tb = numpy.broadcast_to(tb, ilo.shape + (m,))
+    out = ((1.0 - f) * numpy.take_along_axis(tb, ilo[..., None], axis=-1)[..., 0]
+           + f * numpy.take_along_axis(tb, ihi[..., None], axis=-1)[..., 0])
+    if keepdims:
+        kept = tuple(1 if i in axes else n for i, n in enumerate(a_shape))
+        out = out.reshape(numpy.shape(q) + kept)
+    return out
+
+
+def quantile_vjp(y, a, q, axis=None, keepdims=False, nan=False, method="linear"):
+    """The adjoint of ``quantile_jvp``: the cotangent ``y`` of the quantiles placed on the
+    two order statistics of each, with their interpolation weights (summed over ``q``)."""
+    ilo, ihi, f, rest, axes, rest_shape, m = _quantile_plan(a, q, axis, nan, method)
+    a_shape = _shape(a)
+    g = numpy.reshape(numpy.asarray(y), ilo.shape)
+    size = math.prod(rest_shape)
+    base = (numpy.arange(size).reshape(rest_shape) * m)
+    index = numpy.concatenate([(base + ilo).ravel(), (base + ihi).ravel()])
+
+    def count(w):
+        return numpy.bincount(index, weights=w, minlength=size * m)
+    w = numpy.concatenate([((1.0 - f) * g).ravel(), (f * g).ravel()])
+    ct = count(w.real) + 1j * count(w.imag) if numpy.iscomplexobj(w) else count(w)
+    moved = tuple(a_shape[i] for i in rest + axes)
+    ct = ct.reshape(moved)
+    return numpy.transpose(ct, tuple(int(i) for i in numpy.argsort(rest + axes)))

@@ -11,7 +11,7 @@ divide by ``a``: they assume no factor is zero.
 from .arrays_shapes import _PutAlongAxis
 from .registry import nondiff, primitive, set_shape_params
 from ..runtime import (
-    array_vjp, cumprod_jvp, gradient_vjp, cumprod_vjp, diagonal_vjp, einsum_vjp, join_as, pad_jvp,
+    array_vjp, cumprod_jvp, gradient_vjp, quantile_jvp, quantile_vjp, cumprod_vjp, diagonal_vjp, einsum_vjp, join_as, pad_jvp,
     pad_values_vjp, pad_vjp, prod_others,
     prod_others_jvp, repeat_vjp, split_as, unbroadcast, zeros_like,
 )
@@ -208,9 +208,31 @@ class _GradientVjp:
         return gradient_vjp(t, f, spacing, axis, edge_order)
 
 
-set_shape_params(R, {"gradient_vjp": ("f",)})
+@primitive("quantile_jvp", family=R, linear=True)
+class _QuantileJvp:
+    """``quantile_jvp`` and ``quantile_vjp`` are adjoint (where the order statistics are
+    depends on ``a`` only through its ordering: no derivative)."""
 
-nondiff("quantile_weights", "quantile_axes", "conv1d_start", "interp_index", family=R)
+    def vjp_x(xp, g, ans, x, a, q, axis=None, keepdims=False, nan=False, method="linear"):
+        return quantile_vjp(g, a, q, axis, keepdims, nan, method)
+
+    def jvp_x(xp, t, ans, x, a, q, axis=None, keepdims=False, nan=False, method="linear"):
+        return quantile_jvp(t, a, q, axis, keepdims, nan, method)
+
+
+@primitive("quantile_vjp", family=R, linear=True)
+class _QuantileVjp:
+    def vjp_y(xp, g, ans, y, a, q, axis=None, keepdims=False, nan=False, method="linear"):
+        return quantile_jvp(g, a, q, axis, keepdims, nan, method)
+
+    def jvp_y(xp, t, ans, y, a, q, axis=None, keepdims=False, nan=False, method="linear"):
+        return quantile_vjp(t, a, q, axis, keepdims, nan, method)
+
+
+set_shape_params(R, {"gradient_vjp": ("f",), "quantile_jvp": ("a", "q"),
+                     "quantile_vjp": ("a", "q")})
+
+nondiff("conv1d_start", "interp_index", family=R)
 
 nondiff("negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
         "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes", "median_weights",

@@ -10,7 +10,7 @@ source of ``np.copysign`` has a zero derivative (almost everywhere).
 from .registry import UNKNOWN, primitive, set_shape_params
 from ..runtime import (
     along_shape, axis_pad, broadcast_like, conv1d_start, gradient_vjp, interp_index, ndim,
-    quantile_axes, quantile_weights, reduce_vjp, scatter, shape, to_complex_like, unbroadcast,
+    quantile_jvp, quantile_vjp, scatter, shape, to_complex_like, unbroadcast,
 )
 
 
@@ -227,11 +227,12 @@ class _Gradient:
 
 # ---------------------------------------------------------------------------
 # Quantiles (method="linear"): interpolation weights on two order statistics
+# (``quantile_jvp`` gathers them, its adjoint ``quantile_vjp`` scatters back)
 # ---------------------------------------------------------------------------
 
 
 def _check_quantile(args):
-    # (a method the code generator cannot tell is checked at run time by quantile_weights)
+    # (a method the code generator cannot tell is checked at run time by the helpers)
     method = args.get("method", "linear")
     if method is not UNKNOWN and method != "linear":
         return (f"method={method!r}", "the rules cover method='linear'")
@@ -246,14 +247,11 @@ class _Quantile:
 
     def vjp_a(xp, g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, q, axis, False, method)
-        spread = reduce_vjp(g, w, quantile_axes(q, a, axis), keepdims)
-        return xp.sum(spread * w, axis=tuple(range(ndim(q))))
+        return quantile_vjp(g, a, q, axis, keepdims, False, method)
 
     def jvp_a(xp, t, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, q, axis, False, method)
-        return xp.sum(t * w, axis=quantile_axes(q, a, axis), keepdims=keepdims)
+        return quantile_jvp(t, a, q, axis, keepdims, False, method)
 
 
 @primitive("nanquantile")
@@ -262,15 +260,11 @@ class _Nanquantile:
 
     def vjp_a(xp, g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, q, axis, True, method)
-        spread = reduce_vjp(g, w, quantile_axes(q, a, axis), keepdims)
-        return xp.sum(spread * w, axis=tuple(range(ndim(q))))
+        return quantile_vjp(g, a, q, axis, keepdims, True, method)
 
     def jvp_a(xp, t, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, q, axis, True, method)
-        return xp.sum(xp.where(xp.isnan(a), 0.0, t) * w, axis=quantile_axes(q, a, axis),
-                      keepdims=keepdims)
+        return quantile_jvp(t, a, q, axis, keepdims, True, method)
 
 
 @primitive("percentile")
@@ -279,14 +273,11 @@ class _Percentile:
 
     def vjp_a(xp, g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, xp.asarray(q) / 100, axis, False, method)
-        spread = reduce_vjp(g, w, quantile_axes(q, a, axis), keepdims)
-        return xp.sum(spread * w, axis=tuple(range(ndim(q))))
+        return quantile_vjp(g, a, xp.asarray(q) / 100, axis, keepdims, False, method)
 
     def jvp_a(xp, t, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, xp.asarray(q) / 100, axis, False, method)
-        return xp.sum(t * w, axis=quantile_axes(q, a, axis), keepdims=keepdims)
+        return quantile_jvp(t, a, xp.asarray(q) / 100, axis, keepdims, False, method)
 
 
 @primitive("nanpercentile")
@@ -295,15 +286,11 @@ class _Nanpercentile:
 
     def vjp_a(xp, g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, xp.asarray(q) / 100, axis, True, method)
-        spread = reduce_vjp(g, w, quantile_axes(q, a, axis), keepdims)
-        return xp.sum(spread * w, axis=tuple(range(ndim(q))))
+        return quantile_vjp(g, a, xp.asarray(q) / 100, axis, keepdims, True, method)
 
     def jvp_a(xp, t, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear",
               keepdims=False, *, weights=None, interpolation=None):
-        w = quantile_weights(a, xp.asarray(q) / 100, axis, True, method)
-        return xp.sum(xp.where(xp.isnan(a), 0.0, t) * w, axis=quantile_axes(q, a, axis),
-                      keepdims=keepdims)
+        return quantile_jvp(t, a, xp.asarray(q) / 100, axis, keepdims, True, method)
 
 
 set_shape_params("array", {"interp": ("xp_",), "ldexp": ("x2",),
