@@ -430,7 +430,7 @@ add(f"{RT}.quantile_vjp", C(R(2, 3), _fixed((3, 4), 5), np.array([0.2, 0.7]), 1,
     C(R(), _fixed((3, 4), 6), 0.4, nondiff={"a", "q"}),
     C(R(1, 4), _fixed((3, 4), 7), 0.5, 0, True, nondiff={"a", "q"}))
 add("polyval", C(R(4), R(5)), C(R(3), R(2, 3)), C(R(1), R(3)), C(R(3), R()),
-    C(R(3, dtype=Z), R(4, dtype=Z)))
+    C(R(3, dtype=Z), R(4, dtype=Z)), C(R(3, dtype=Z), R(4)), C(R(3), R(2, dtype=Z)))
 add("copysign", C(R(4, lo=0.2, hi=2.0), np.array([1.0, -1.0, -0.5, 2.0])),
     C(R(2, 3, lo=-2.0, hi=-0.2), np.array([-1.0, 0.5, -0.3])),
     C(R(3, lo=0.2, hi=2.0), -1.0))
@@ -440,4 +440,6 @@ add("frexp", C(R(5, lo=0.3, hi=3.0)), C(R(2, 3, lo=-3.0, hi=-0.3)))
 add("modf", C(np.array([0.3, 1.7, -2.4, 5.5])), C(R(2, 3, lo=0.1, hi=0.9)))
 add("cov", C(R(3, 6)), C(R(6, 3), rowvar=False), C(R(2, 5), bias=True), C(R(2, 5), ddof=2),
     C(R(5)), C(R(5), rowvar=False), C(R(4, 1), rowvar=False), C(R(4, 2), rowvar=False, ddof=0))
-add("corrcoef", C(R(3, 6)), C(R(6, 3), rowvar=False), C(R(2, 5)), C(R(5)))
+add("corrcoef", C(R(3, 6)), C(R(6, 3), rowvar=False), C(R(2, 5)), C(R(5)),
+    C(R(2, 5, dtype=Z)), C(R(4, 3, dtype=Z), rowvar=False))
+add("cov", C(R(2, 5, dtype=Z)), C(R(4, 3, dtype=Z), rowvar=False, ddof=0), C(R(4, dtype=Z)))

@@ -11,9 +11,9 @@ divide by ``a``: they assume no factor is zero.
 from .arrays_shapes import _PutAlongAxis
 from .registry import nondiff, primitive, set_shape_params
 from ..runtime import (
-    array_vjp, cumprod_jvp, gradient_vjp, quantile_jvp, quantile_vjp, cumprod_vjp, diagonal_vjp, einsum_vjp, join_as, pad_jvp,
-    pad_values_vjp, pad_vjp, prod_others,
-    prod_others_jvp, repeat_vjp, split_as, unbroadcast, zeros_like,
+    array_vjp, cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, gradient_vjp, join_as,
+    pad_jvp, pad_values_vjp, pad_vjp, prod_others, prod_others_jvp, quantile_jvp, quantile_vjp,
+    repeat_vjp, split_as, unbroadcast, zeros_like,
 )
 
 R = "s2sgrad.runtime"

@@ -74,10 +74,10 @@ class _Modf:
 class _Polyval:
     def vjp_p(xp, g, ans, p, x):
         powers = xp.reshape(x, (-1, 1)) ** xp.arange(shape(p)[0] - 1, -1, -1)
-        return xp.sum(xp.reshape(g, (-1, 1)) * powers, axis=0)
+        return to_complex_like(xp.sum(xp.reshape(g, (-1, 1)) * powers, axis=0), p)
 
     def vjp_x(xp, g, ans, p, x):
-        return g * xp.polyval(p[:-1] * xp.arange(shape(p)[0] - 1, 0, -1), x)
+        return to_complex_like(g * xp.polyval(p[:-1] * xp.arange(shape(p)[0] - 1, 0, -1), x), x)
 
     def jvp_p(xp, t, ans, p, x):
         return xp.polyval(t, x)
@@ -299,9 +299,10 @@ set_shape_params("array", {"interp": ("xp_",), "ldexp": ("x2",),
 
 
 # ---------------------------------------------------------------------------
-# Covariance and correlation of the variables of one real array (no ``y``, no weights):
-# with X the variables as rows and Xc = X - mean(X), cov = Xc Xc^T / (N - ddof), and
-# corrcoef = Z Z^T with Z the rows of Xc scaled to unit length
+# Covariance and correlation of the variables of one array (no ``y``, no weights): with X
+# the variables as rows and Xc = X - mean(X), cov = Xc Xc^H / (N - ddof), and
+# corrcoef = Z Z^H with Z the rows of Xc scaled to unit length.  Neither is holomorphic:
+# the reverse rules give the conjugate of the real adjoint (Autograd's convention).
 # ---------------------------------------------------------------------------
 
 
@@ -325,11 +326,11 @@ class _Cov:
         n = shape(x)[1] - ((0 if bias else 1) if ddof is None else ddof)
         xc = x - xp.mean(x, axis=1, keepdims=True)
         gm = xp.reshape(g, (shape(x)[0], shape(x)[0]))
-        dxc = (gm + xp.transpose(gm)) @ xc / n
+        dxc = (gm + xp.conj(xp.transpose(gm))) @ xp.conj(xc) / n
         dx = dxc - xp.mean(dxc, axis=1, keepdims=True)
         if turned:
             dx = xp.transpose(dx)
-        return xp.reshape(dx, shape(m))
+        return to_complex_like(xp.reshape(dx, shape(m)), m)
 
     def jvp_m(xp, t, ans, m, y=None, rowvar=True, bias=False, ddof=None, fweights=None,
               aweights=None, *, dtype=None):
@@ -341,8 +342,8 @@ class _Cov:
         n = shape(x)[1] - ((0 if bias else 1) if ddof is None else ddof)
         xc = x - xp.mean(x, axis=1, keepdims=True)
         tc = tx - xp.mean(tx, axis=1, keepdims=True)
-        dc = tc @ xp.transpose(xc) / n
-        return xp.reshape(dc + xp.transpose(dc), shape(ans))
+        dc = tc @ xp.conj(xp.transpose(xc)) / n
+        return xp.reshape(dc + xp.conj(xp.transpose(dc)), shape(ans))
 
 
 @primitive("corrcoef")
@@ -355,15 +356,15 @@ class _Corrcoef:
         if turned:
             a = xp.transpose(a)
         ac = a - xp.mean(a, axis=1, keepdims=True)
-        norm = xp.sqrt(xp.sum(ac * ac, axis=1, keepdims=True))
+        norm = xp.sqrt(xp.sum(xp.real(ac * xp.conj(ac)), axis=1, keepdims=True))
         z = ac / norm
         gm = xp.reshape(g, (shape(a)[0], shape(a)[0]))
-        dz = (gm + xp.transpose(gm)) @ z
-        dac = (dz - z * xp.sum(z * dz, axis=1, keepdims=True)) / norm
+        h = (gm + xp.conj(xp.transpose(gm))) @ xp.conj(z)
+        dac = (h - xp.conj(z) * xp.real(xp.sum(z * h, axis=1, keepdims=True))) / norm
         da = dac - xp.mean(dac, axis=1, keepdims=True)
         if turned:
             da = xp.transpose(da)
-        return xp.reshape(da, shape(x))
+        return to_complex_like(xp.reshape(da, shape(x)), x)
 
     def jvp_x(xp, t, ans, x, y=None, rowvar=True, *, dtype=None):
         a = xp.reshape(x, (1, -1)) if ndim(x) == 1 else x
@@ -373,8 +374,8 @@ class _Corrcoef:
             ta = xp.transpose(ta)
         ac = a - xp.mean(a, axis=1, keepdims=True)
         tc = ta - xp.mean(ta, axis=1, keepdims=True)
-        norm = xp.sqrt(xp.sum(ac * ac, axis=1, keepdims=True))
+        norm = xp.sqrt(xp.sum(xp.real(ac * xp.conj(ac)), axis=1, keepdims=True))
         z = ac / norm
-        dz = (tc - z * xp.sum(z * tc, axis=1, keepdims=True)) / norm
-        dr = dz @ xp.transpose(z)
-        return xp.reshape(dr + xp.transpose(dr), shape(ans))
+        dz = (tc - z * xp.real(xp.sum(xp.conj(z) * tc, axis=1, keepdims=True))) / norm
+        dr = dz @ xp.conj(xp.transpose(z))
+        return xp.reshape(dr + xp.conj(xp.transpose(dr)), shape(ans))
