@@ -399,7 +399,8 @@ KNOTS = np.array([0.0, 0.15, 0.4, 0.55, 0.8, 1.0])
 add("interp", C(R(7, lo=-0.3, hi=1.3), KNOTS, R(6), nondiff={"xp_"}),
     C(R(2, 3, lo=-0.3, hi=1.3), KNOTS, R(6), -1.0, 2.0, nondiff={"xp_"}),
     C(R(lo=0.05, hi=0.95), KNOTS, R(6), nondiff={"xp_"}),
-    C(R(5, lo=-0.2, hi=1.2), KNOTS, R(6, dtype=Z), nondiff={"xp_"}))
+    C(R(5, lo=-0.2, hi=1.2), KNOTS, R(6, dtype=Z), nondiff={"xp_"}),
+    C(R(4, lo=-0.2, hi=1.2), xp=KNOTS, fp=R(6), right=0.5, nondiff={"xp_"}))
 for n in ("convolve", "correlate"):
     add(n, *[C(R(a), R(b), mode) for a, b in ((5, 3), (3, 5), (4, 4), (2, 5), (1, 3))
              for mode in ("full", "same", "valid")],

@@ -254,7 +254,8 @@ def with_signal_functions(w, x):
     g = np.gradient(y, 0.5)
     c = np.cov(np.stack([y[:5], w[:5], x[:5] * w[1]]))
     r = np.corrcoef(np.stack([y[:6], w[1:7] ** 2]), rowvar=True)
-    return (np.trapezoid(np.interp(x, KNOTS, w[:6]) ** 2, x) + np.sum(z ** 2) + np.sum(q * q)
+    v = np.interp(x, xp=KNOTS, fp=w[:6])         # (xp= binds to the rules' parameter xp_)
+    return (np.trapezoid(v ** 2, x) + np.sum(z ** 2) + np.sum(q * q)
             + np.polyval(w[:4], x).sum() + np.sum(g ** 2) + np.sum(np.copysign(y, -1.0) ** 3)
             + np.sum(np.ldexp(w, 2) ** 2) + np.percentile(z, 40.0) ** 2 + np.sum(c ** 2)
             + np.sum(r ** 3))
@@ -267,3 +268,5 @@ def test_second_derivatives_of_interp_convolve_quantile_gradient_cov_and_more():
     s2sgrad.check_grads(with_signal_functions, 1, w, x, order=2)
     source = s2sgrad.grad(with_signal_functions, emit=True)
     assert "np.convolve(" in source and "_rt.gradient_vjp(" in source   # inlined, not traced
+    traced = s2sgrad.grad(with_signal_functions, fallback="always")(w, x)
+    np.testing.assert_allclose(traced, s2sgrad.grad(with_signal_functions)(w, x), rtol=1e-12)

@@ -3,11 +3,11 @@ integration and finite differences, quantiles, polynomials and floating-point de
 
 Parameters that carry no derivative are declared with ``set_shape_params``:
 ``np.interp``'s sample points ``xp`` (its rules name that parameter ``xp_``, as
-``xp`` is the array namespace) and the integer exponents of ``np.ldexp``.  The sign
+``xp`` is the array namespace; a call's ``xp=`` keyword binds to it) and the integer exponents of ``np.ldexp``.  The sign
 source of ``np.copysign`` has a zero derivative (almost everywhere).
 """
 
-from .registry import UNKNOWN, primitive, set_shape_params
+from .registry import UNKNOWN, primitive, set_keyword_aliases, set_shape_params
 from ..runtime import (
     along_shape, axis_pad, broadcast_like, conv1d_start, gradient_vjp, interp_index, ndim,
     quantile_jvp, quantile_vjp, scatter, shape, to_complex_like, unbroadcast,
@@ -296,6 +296,7 @@ class _Nanpercentile:
 set_shape_params("array", {"interp": ("xp_",), "ldexp": ("x2",),
                            "quantile": ("q",), "nanquantile": ("q",), "percentile": ("q",),
                            "nanpercentile": ("q",)})
+set_keyword_aliases("array", {"interp": {"xp": "xp_"}})
 
 
 # ---------------------------------------------------------------------------
