@@ -394,3 +394,58 @@ CASES["lib.stride_tricks.sliding_window_view"] = [C(R(6), 3), C(R(4, 5), (2, 3))
 CASES["s2sgrad.runtime.window_view"] = [C(R(6), 3), C(R(4, 5), (2, 3), (0, 1))]
 CASES["s2sgrad.runtime.window_vjp"] = [C(R(4, 3), np.zeros(6), 3, nondiff={"x"}),
                                        C(R(3, 3, 2, 3), np.zeros((4, 5)), (2, 3), nondiff={"x"})]
+
+# ---------------------------------------------------------------------------
+# Interpolation, convolution, integration, finite differences, quantiles,
+# polynomials and floating-point decompositions (rules/numpy_more.py)
+# ---------------------------------------------------------------------------
+
+KNOTS = np.array([0.0, 0.15, 0.4, 0.55, 0.8, 1.0])
+add("interp", C(R(7, lo=-0.3, hi=1.3), KNOTS, R(6), nondiff={"xp_"}),
+    C(R(2, 3, lo=-0.3, hi=1.3), KNOTS, R(6), -1.0, 2.0, nondiff={"xp_"}),
+    C(R(lo=0.05, hi=0.95), KNOTS, R(6), nondiff={"xp_"}),
+    C(R(5, lo=-0.2, hi=1.2), KNOTS, R(6, dtype=Z), nondiff={"xp_"}),
+    C(R(4, lo=-0.2, hi=1.2), xp=KNOTS, fp=R(6), right=0.5, nondiff={"xp_"}))
+for n in ("convolve", "correlate"):
+    add(n, *[C(R(a), R(b), mode) for a, b in ((5, 3), (3, 5), (4, 4), (2, 5), (1, 3))
+             for mode in ("full", "same", "valid")],
+        C(R(4), R(3)), C(R(4, dtype=Z), R(3, dtype=Z), "same"),
+        C(R(3, dtype=Z), R(5, dtype=Z), "full"))
+add("trapezoid", C(R(5)), C(R(3, 4), axis=0), C(R(3, 4), R(4)), C(R(4, 3), R(4), axis=0),
+    C(R(2, 5), dx=0.5), C(R(3, 4), R(3, 4)), C(R(5, dtype=Z)), C(R(2, 3, 4), R(3), axis=1))
+add("gradient", C(R(5)), C(R(5), 0.5), C(R(3, 4)), C(R(3, 4), axis=1),
+    C(R(3, 4), 2.0, axis=0, edge_order=2), C(R(4, 5), 0.5, 2.0), C(R(6), edge_order=2),
+    C(R(3, 4, 2), axis=(2, 0)), C(R(2, 3)), C(R(4, dtype=Z), 0.25))
+add(f"{RT}.gradient_vjp", C(R(5), np.zeros(5), (), None, 1, nondiff={"f"}),
+    C([R(3, 4), R(3, 4)], np.zeros((3, 4)), (0.5,), None, 2, nondiff={"f"}),
+    C(R(3, 4), np.zeros((3, 4)), (2.0,), 1, 1, nondiff={"f"}))
+for n, scale in (("quantile", 1.0), ("percentile", 100.0)):
+    add(n, C(R(7), 0.3 * scale), C(R(3, 5), np.array([0.2, 0.75]) * scale, axis=1),
+        C(R(2, 3, 4), 0.5 * scale, axis=(0, 2), keepdims=True), C(R(4, 5), 0.9 * scale, axis=0),
+        C(R(4), 1.0 * scale), C(R(4), 0.0), C(R(3, 4), np.array([[0.1], [0.6]]) * scale),
+        C(R(2, 3), 0.4 * scale, keepdims=True))
+    add("nan" + n, C(_fixed((6,), 1, nan_at=[2]), 0.3 * scale),
+        C(_fixed((3, 5), 2, nan_at=[(0, 1), (2, 4), (2, 0)]), np.array([0.2, 0.7]) * scale,
+          axis=1),
+        C(R(3, 4), 0.5 * scale, axis=0, keepdims=True))
+add(f"{RT}.quantile_jvp", C(R(3, 4), _fixed((3, 4), 5), 0.3, 1, nondiff={"a", "q"}),
+    C(R(3, 4), _fixed((3, 4), 6), np.array([0.2, 0.9]), None, True, nondiff={"a", "q"}),
+    C(R(3, 4), _fixed((3, 4), 7, nan_at=[(1, 2)]), 0.6, 0, False, True, nondiff={"a", "q"}))
+add(f"{RT}.quantile_vjp", C(R(2, 3), _fixed((3, 4), 5), np.array([0.2, 0.7]), 1,
+                            nondiff={"a", "q"}),
+    C(R(), _fixed((3, 4), 6), 0.4, nondiff={"a", "q"}),
+    C(R(1, 4), _fixed((3, 4), 7), 0.5, 0, True, nondiff={"a", "q"}))
+add("polyval", C(R(4), R(5)), C(R(3), R(2, 3)), C(R(1), R(3)), C(R(3), R()),
+    C(R(3, dtype=Z), R(4, dtype=Z)), C(R(3, dtype=Z), R(4)), C(R(3), R(2, dtype=Z)))
+add("copysign", C(R(4, lo=0.2, hi=2.0), np.array([1.0, -1.0, -0.5, 2.0])),
+    C(R(2, 3, lo=-2.0, hi=-0.2), np.array([-1.0, 0.5, -0.3])),
+    C(R(3, lo=0.2, hi=2.0), -1.0))
+add("ldexp", C(R(4), np.array([1, -2, 0, 3]), nondiff={"x2"}), C(R(2, 3), 2, nondiff={"x2"}),
+    C(R(), np.array([[1], [-1]]), nondiff={"x2"}))
+add("frexp", C(R(5, lo=0.3, hi=3.0)), C(R(2, 3, lo=-3.0, hi=-0.3)))
+add("modf", C(np.array([0.3, 1.7, -2.4, 5.5])), C(R(2, 3, lo=0.1, hi=0.9)))
+add("cov", C(R(3, 6)), C(R(6, 3), rowvar=False), C(R(2, 5), bias=True), C(R(2, 5), ddof=2),
+    C(R(5)), C(R(5), rowvar=False), C(R(4, 1), rowvar=False), C(R(4, 2), rowvar=False, ddof=0))
+add("corrcoef", C(R(3, 6)), C(R(6, 3), rowvar=False), C(R(2, 5)), C(R(5)),
+    C(R(2, 5, dtype=Z)), C(R(4, 3, dtype=Z), rowvar=False))
+add("cov", C(R(2, 5, dtype=Z)), C(R(4, 3, dtype=Z), rowvar=False, ddof=0), C(R(4, dtype=Z)))

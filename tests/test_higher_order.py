@@ -242,3 +242,31 @@ def test_fourth_derivative_source_is_readable_and_shares_repeated_work():
     # (without sharing, the tangent code of the tangent code grows fourfold).
     assert all(b <= 2.5 * a for a, b in zip(sizes, sizes[1:])), sizes
     assert sizes[-1] <= 60, sizes
+
+
+KNOTS = np.linspace(0.0, 1.0, 6)
+
+
+def with_signal_functions(w, x):
+    y = np.convolve(w, x, "same")
+    z = np.correlate(y, w[:3], "valid")
+    q = np.quantile(y, [0.25, 0.6])
+    g = np.gradient(y, 0.5)
+    c = np.cov(np.stack([y[:5], w[:5], x[:5] * w[1]]))
+    r = np.corrcoef(np.stack([y[:6], w[1:7] ** 2]), rowvar=True)
+    v = np.interp(x, xp=KNOTS, fp=w[:6])         # (xp= binds to the rules' parameter xp_)
+    return (np.trapezoid(v ** 2, x) + np.sum(z ** 2) + np.sum(q * q)
+            + np.polyval(w[:4], x).sum() + np.sum(g ** 2) + np.sum(np.copysign(y, -1.0) ** 3)
+            + np.sum(np.ldexp(w, 2) ** 2) + np.percentile(z, 40.0) ** 2 + np.sum(c ** 2)
+            + np.sum(r ** 3))
+
+
+def test_second_derivatives_of_interp_convolve_quantile_gradient_cov_and_more():
+    w = rng.uniform(0.1, 1.0, 7)
+    x = np.sort(rng.uniform(0.0, 1.0, 9))
+    s2sgrad.check_grads(with_signal_functions, 0, w, x, order=2)
+    s2sgrad.check_grads(with_signal_functions, 1, w, x, order=2)
+    source = s2sgrad.grad(with_signal_functions, emit=True)
+    assert "np.convolve(" in source and "_rt.gradient_vjp(" in source   # inlined, not traced
+    traced = s2sgrad.grad(with_signal_functions, fallback="always")(w, x)
+    np.testing.assert_allclose(traced, s2sgrad.grad(with_signal_functions)(w, x), rtol=1e-12)

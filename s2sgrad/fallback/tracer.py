@@ -371,7 +371,27 @@ def apply(spec, fn, args, kwargs):
     return _record(spec, fn, top, args, kwargs)
 
 
+def _positional(prim, args, kwargs):
+    """``(args, kwargs)`` with the keywords a rule names differently (``prim.aliases``) passed
+    by position, so that both the function and its rules accept them."""
+    bound = prim.bind(args, kwargs)
+    back = {v: k for k, v in prim.aliases.items()}
+    args, kwargs, gap = [], {}, False
+    for name, p in prim.signature.parameters.items():
+        if name not in bound:
+            gap = True
+        elif p.kind is p.VAR_POSITIONAL:
+            args.extend(bound[name])
+        elif p.kind is p.POSITIONAL_OR_KEYWORD and not gap:
+            args.append(bound[name])
+        else:
+            kwargs[back.get(name, name)] = bound[name]
+    return tuple(args), kwargs
+
+
 def _record(spec, fn, top, args, kwargs):
+    if kwargs and spec.prim.aliases and any(k in spec.prim.aliases for k in kwargs):
+        args, kwargs = _positional(spec.prim, args, kwargs)
     reverse = top.mode == REVERSE
     nested = False
     vals = list(args)

@@ -23,11 +23,11 @@ __all__ = [
     # shape and index computations (no derivative)
     "negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
     "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes",
-    "median_weights", "extremum_shares", "einsum_spec",
+    "median_weights", "extremum_shares", "einsum_spec", "conv1d_start", "interp_index",
     # linear maps and zero-safe product derivatives (with rules of their own)
     "prod_others", "prod_others_jvp", "cumprod_jvp", "cumprod_vjp", "repeat_vjp",
     "diagonal_vjp", "einsum_vjp", "split_as", "join_as", "put_along", "pad_vjp", "pad_jvp",
-    "pad_values_vjp",
+    "pad_values_vjp", "gradient_vjp", "quantile_jvp", "quantile_vjp",
 ]
 
 
@@ -755,3 +755,154 @@ def einsum_vjp(g, subscripts, k, *operands):
     grid = numpy.indices([size[c] for c in letters], sparse=True)
     out_arr[tuple(grid[letters.index(c)] for c in target)] = r
     return out_arr
+
+
+# ---------------------------------------------------------------------------
+# Quantiles, 1-D convolutions, interpolation and finite differences
+# ---------------------------------------------------------------------------
+
+
+def _axes_tuple(axis, nd):
+    if axis is None:
+        return tuple(range(nd))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    return tuple(sorted(int(a) % nd for a in axes))
+
+
+def conv1d_start(n1, n2, mode="full", correlate=False):
+    """Where the output of ``np.convolve`` (or ``np.correlate``) of lengths ``n1``, ``n2`` starts
+    in the full convolution (correlation)."""
+    k = min(n1, n2)
+    if mode == "full":
+        return 0
+    if mode == "valid":
+        return k - 1
+    if mode == "same":
+        if correlate and n1 < n2:
+            return k // 2   # np.correlate swaps its inputs and reverses the output
+        return (k - 1) // 2
+    raise ValueError(f"unknown convolution mode {mode!r}")
+
+
+def interp_index(x, xp, period=None):
+    """``(i, inside)``: the segment ``[xp[i], xp[i + 1]]`` that ``np.interp`` uses at each ``x``,
+    and whether ``x`` lies in ``[xp[0], xp[-1]]``."""
+    if period is not None:
+        raise ValueError("s2sgrad's np.interp rules cover non-periodic interpolation")
+    x = numpy.asarray(x)
+    xp = numpy.asarray(xp)
+    i = numpy.clip(numpy.searchsorted(xp, x, side="right") - 1, 0, max(len(xp) - 2, 0))
+    inside = (x >= xp[0]) & (x <= xp[-1])
+    return i, inside
+
+
+def _gradient_axis_vjp(g, h, axis, edge_order):
+    """The adjoint of ``np.gradient`` along one ``axis`` with uniform spacing ``h``."""
+    g = numpy.moveaxis(numpy.asarray(g), axis, 0) / h
+    n = g.shape[0]
+    out = numpy.zeros(g.shape, dtype=g.dtype)
+    out[2:] += g[1:-1] / 2
+    out[:-2] -= g[1:-1] / 2
+    if edge_order == 1:
+        out[0] -= g[0]
+        out[1] += g[0]
+        out[-1] += g[-1]
+        out[-2] -= g[-1]
+    else:
+        out[0] -= 1.5 * g[0]
+        out[1] += 2.0 * g[0]
+        out[2] -= 0.5 * g[0]
+        out[-1] += 1.5 * g[-1]
+        out[-2] -= 2.0 * g[-1]
+        out[-3] += 0.5 * g[-1]
+    return numpy.moveaxis(out, 0, axis)
+
+
+def gradient_vjp(y, f, spacing=(), axis=None, edge_order=1):
+    """The adjoint of ``np.gradient(f, *spacing, axis=axis, edge_order=edge_order)`` for
+    scalar spacings: ``y`` is one array (one axis) or a sequence (one per axis)."""
+    g = y
+    nd = len(_shape(f))
+    if axis is None:
+        axes = tuple(range(nd))
+    else:
+        axes = tuple(int(a) % nd for a in (axis if isinstance(axis, (tuple, list)) else (axis,)))
+    gs = [g] if len(axes) == 1 else list(g)
+    if any(numpy.ndim(h) != 0 for h in spacing):
+        raise ValueError("s2sgrad's np.gradient rules cover scalar spacings, not coordinate "
+                         "arrays")
+    hs = list(spacing) if len(spacing) > 1 else list(spacing) * len(axes) if spacing else \
+        [1.0] * len(axes)
+    out = 0
+    for gi, h, ax in zip(gs, hs, axes):
+        out = out + _gradient_axis_vjp(gi, h, ax, edge_order)
+    return out
+
+
+def _quantile_plan(a, q, axis, nan, method):
+    """Where ``np.quantile(a, q, axis)`` (method ``linear``) reads ``a``: for each quantile and
+    each slice, the positions along the reduced (moved, flattened) axis of its two order
+    statistics and their weights, with the layout to move an array to and from that axis."""
+    if method != "linear":
+        raise ValueError(f"s2sgrad's quantile rules cover method='linear', not {method!r}")
+    a = numpy.asarray(a)
+    q = numpy.asarray(q, dtype=float)
+    nd = a.ndim
+    axes = _axes_tuple(axis, nd)
+    rest = tuple(i for i in range(nd) if i not in axes)
+    rest_shape = tuple(a.shape[i] for i in rest)
+    m = math.prod(a.shape[i] for i in axes)
+    b = numpy.transpose(a, rest + axes).reshape(rest_shape + (m,))
+    order = numpy.argsort(b, axis=-1, kind="stable")
+    if nan:
+        n = numpy.sum(~numpy.isnan(b), axis=-1, keepdims=True)
+    else:
+        n = numpy.full(rest_shape + (1,), m)
+    pos = q.reshape(q.shape + (1,) * b.ndim) * (n - 1)      # q.shape + rest_shape + (1,)
+    lo = numpy.clip(numpy.floor(pos), 0, None).astype(numpy.intp)
+    f = pos - lo
+    hi = numpy.minimum(lo + 1, numpy.maximum(n - 1, 0))
+    full_order = numpy.broadcast_to(order, q.shape + order.shape)
+    ilo = numpy.take_along_axis(full_order, lo, axis=-1)[..., 0]
+    ihi = numpy.take_along_axis(full_order, hi, axis=-1)[..., 0]
+    f = f[..., 0]
+    return ilo, ihi, f, rest, axes, rest_shape, m
+
+
+def quantile_jvp(x, a, q, axis=None, keepdims=False, nan=False, method="linear"):
+    """The tangent of ``np.quantile(a, q, axis, method="linear", keepdims=keepdims)`` (or of
+    ``np.nanquantile`` if ``nan``) for the tangent ``x`` of ``a``: the interpolation weights
+    ``1 - f`` and ``f`` on the two order statistics each quantile lies between."""
+    t = x
+    ilo, ihi, f, rest, axes, rest_shape, m = _quantile_plan(a, q, axis, nan, method)
+    a_shape = _shape(a)
+    t = numpy.broadcast_to(numpy.asarray(t), a_shape)
+    if nan:
+        t = numpy.where(numpy.isnan(a), 0.0, t)
+    tb = numpy.transpose(t, rest + axes).reshape(rest_shape + (m,))
+    tb = numpy.broadcast_to(tb, ilo.shape + (m,))
+    out = ((1.0 - f) * numpy.take_along_axis(tb, ilo[..., None], axis=-1)[..., 0]
+           + f * numpy.take_along_axis(tb, ihi[..., None], axis=-1)[..., 0])
+    if keepdims:
+        kept = tuple(1 if i in axes else n for i, n in enumerate(a_shape))
+        out = out.reshape(numpy.shape(q) + kept)
+    return out
+
+
+def quantile_vjp(y, a, q, axis=None, keepdims=False, nan=False, method="linear"):
+    """The adjoint of ``quantile_jvp``: the cotangent ``y`` of the quantiles placed on the
+    two order statistics of each, with their interpolation weights (summed over ``q``)."""
+    ilo, ihi, f, rest, axes, rest_shape, m = _quantile_plan(a, q, axis, nan, method)
+    a_shape = _shape(a)
+    g = numpy.reshape(numpy.asarray(y), ilo.shape)
+    size = math.prod(rest_shape)
+    base = (numpy.arange(size).reshape(rest_shape) * m)
+    index = numpy.concatenate([(base + ilo).ravel(), (base + ihi).ravel()])
+
+    def count(w):
+        return numpy.bincount(index, weights=w, minlength=size * m)
+    w = numpy.concatenate([((1.0 - f) * g).ravel(), (f * g).ravel()])
+    ct = count(w.real) + 1j * count(w.imag) if numpy.iscomplexobj(w) else count(w)
+    moved = tuple(a_shape[i] for i in rest + axes)
+    ct = ct.reshape(moved)
+    return numpy.transpose(ct, tuple(int(i) for i in numpy.argsort(rest + axes)))

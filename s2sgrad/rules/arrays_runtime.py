@@ -9,11 +9,11 @@ divide by ``a``: they assume no factor is zero.
 """
 
 from .arrays_shapes import _PutAlongAxis
-from .registry import nondiff, primitive
+from .registry import nondiff, primitive, set_shape_params
 from ..runtime import (
-    array_vjp, cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, join_as, pad_jvp,
-    pad_values_vjp, pad_vjp, prod_others,
-    prod_others_jvp, repeat_vjp, split_as, unbroadcast, zeros_like,
+    array_vjp, cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, gradient_vjp, join_as,
+    pad_jvp, pad_values_vjp, pad_vjp, prod_others, prod_others_jvp, quantile_jvp, quantile_vjp,
+    repeat_vjp, split_as, unbroadcast, zeros_like,
 )
 
 R = "s2sgrad.runtime"
@@ -196,6 +196,43 @@ class _PadValuesVjp:
     def jvp_v(xp, t, ans, v, array, pad_width, mode, values):
         return pad_values_vjp(t, array, pad_width, mode, values)
 
+
+@primitive("gradient_vjp", family=R, linear=True)
+class _GradientVjp:
+    """The adjoint of ``np.gradient`` (scalar spacings); its own adjoint is ``np.gradient``."""
+
+    def vjp_y(xp, g, ans, y, f, spacing=(), axis=None, edge_order=1):
+        return xp.gradient(g, *spacing, axis=axis, edge_order=edge_order)
+
+    def jvp_y(xp, t, ans, y, f, spacing=(), axis=None, edge_order=1):
+        return gradient_vjp(t, f, spacing, axis, edge_order)
+
+
+@primitive("quantile_jvp", family=R, linear=True)
+class _QuantileJvp:
+    """``quantile_jvp`` and ``quantile_vjp`` are adjoint (where the order statistics are
+    depends on ``a`` only through its ordering: no derivative)."""
+
+    def vjp_x(xp, g, ans, x, a, q, axis=None, keepdims=False, nan=False, method="linear"):
+        return quantile_vjp(g, a, q, axis, keepdims, nan, method)
+
+    def jvp_x(xp, t, ans, x, a, q, axis=None, keepdims=False, nan=False, method="linear"):
+        return quantile_jvp(t, a, q, axis, keepdims, nan, method)
+
+
+@primitive("quantile_vjp", family=R, linear=True)
+class _QuantileVjp:
+    def vjp_y(xp, g, ans, y, a, q, axis=None, keepdims=False, nan=False, method="linear"):
+        return quantile_jvp(g, a, q, axis, keepdims, nan, method)
+
+    def jvp_y(xp, t, ans, y, a, q, axis=None, keepdims=False, nan=False, method="linear"):
+        return quantile_vjp(t, a, q, axis, keepdims, nan, method)
+
+
+set_shape_params(R, {"gradient_vjp": ("f",), "quantile_jvp": ("a", "q"),
+                     "quantile_vjp": ("a", "q")})
+
+nondiff("conv1d_start", "interp_index", family=R)
 
 nondiff("negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
         "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes", "median_weights",

@@ -35,7 +35,7 @@ __all__ = [
     "Primitive", "primitive", "elementwise", "binary", "nondiff", "lookup", "by_name",
     "operator_primitive", "method_primitive", "all_primitives", "ARRAY_NAMESPACES",
     "apply_rule", "call_bound", "varargs_param", "register_object", "unregister_object",
-    "UNKNOWN", "unsupported_arguments",
+    "UNKNOWN", "unsupported_arguments", "set_keyword_aliases",
 ]
 
 # Modules whose functions are looked up by name among the array-family rules.
@@ -106,6 +106,9 @@ class Primitive:
         # ``check(args)``: ``(what, why)`` for arguments the rules do not cover, else None
         # (see ``unsupported_arguments``).
         self.check = None
+        # Keyword arguments of the function whose rule parameter has another name
+        # (``np.interp``'s ``xp=``: ``xp`` is the rules' array namespace).
+        self.aliases = {}
 
     @property
     def qualname(self):
@@ -121,6 +124,8 @@ class Primitive:
         Values can be anything (AST nodes, runtime values); missing parameters
         are left out, so the rule's defaults apply.
         """
+        if self.aliases and any(k in self.aliases for k in kwargs):
+            kwargs = {self.aliases.get(k, k): v for k, v in kwargs.items()}
         bound = self.signature.bind(*args, **kwargs)
         return dict(bound.arguments)
 
@@ -253,6 +258,12 @@ def set_shape_params(family, table):
     """Declare ``{primitive name: parameters}`` whose derivative is zero (shape-only arguments)."""
     for pname, params in table.items():
         _PRIMITIVES[(family, pname)].shape_params = frozenset(params)
+
+
+def set_keyword_aliases(family, table):
+    """Declare ``{primitive name: {keyword: rule parameter}}`` for keywords a rule cannot use."""
+    for pname, aliases in table.items():
+        _PRIMITIVES[(family, pname)].aliases = dict(aliases)
 
 
 def call_bound(fn, prim, bound, *leading, **extra):
