@@ -51,3 +51,25 @@ def test_set_functions_of_values_with_derivatives_are_an_error_not_a_zero():
         s2sgrad.grad(unique_values, fallback="never")(x)
     np.testing.assert_allclose(s2sgrad.grad(unique_labels)(x, np.array([2, 0, 2])),
                                [0.6, 0.0, 2.2])
+
+
+def noisy(p):
+    np.random.seed(3)
+    return np.sum((p[0] + p[1] * np.random.normal(size=4)) ** 2)
+
+
+def sampled(p):
+    return np.sum(np.random.normal(p[0], p[1], size=4))
+
+
+def test_a_random_draw_is_made_once_and_its_parameters_are_not_silently_constant():
+    p = np.array([0.5, 1.3])
+    for op in (s2sgrad.grad, s2sgrad.jvp):
+        code = [ln for ln in op(noisy, emit=True).splitlines() if not ln.strip().startswith("#")]
+        assert sum("np.random.normal(" in ln for ln in code) == 1   # never drawn again
+    np.random.seed(3)
+    z = np.random.normal(size=4)
+    np.testing.assert_allclose(s2sgrad.grad(noisy)(p),
+                               [2 * np.sum(p[0] + p[1] * z), 2 * np.sum((p[0] + p[1] * z) * z)])
+    with pytest.raises(s2sgrad.NoRuleError, match=r"random\.normal"):
+        s2sgrad.grad(sampled, fallback="never")(p)

@@ -454,16 +454,14 @@ nondiff(
     # bitwise functions
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_invert", "invert",
     "left_shift", "right_shift", "bitwise_left_shift", "bitwise_right_shift", "bitwise_count",
-    # random draws
+    # random draws without parameters, and integer draws (draws whose distribution has
+    # parameters, normal(loc, scale) and the like, or that pick from values, choice and
+    # permutation, have no rule: given values that carry derivatives they are an error)
     "random.rand", "random.randn", "random.random", "random.random_sample", "random.ranf",
-    "random.sample", "random.normal", "random.uniform", "random.randint",
-    "random.random_integers", "random.choice", "random.permutation", "random.seed",
+    "random.sample", "random.randint", "random.random_integers", "random.seed",
     "random.default_rng", "random.shuffle", "random.standard_normal", "random.binomial",
-    "random.poisson", "random.exponential", "random.standard_exponential", "random.gamma",
-    "random.standard_gamma", "random.beta", "random.laplace", "random.logistic",
-    "random.lognormal", "random.geometric", "random.chisquare", "random.dirichlet",
-    "random.multinomial", "random.multivariate_normal", "random.get_state",
-    "random.set_state",
+    "random.poisson", "random.standard_exponential", "random.geometric",
+    "random.multinomial", "random.get_state", "random.set_state",
     methods=("argmax", "argmin", "argsort", "argpartition", "searchsorted", "nonzero", "round",
              "any", "all", "shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides",
              "tolist"),

@@ -442,5 +442,4 @@ class _DirichletPdf:
         return ans * xp.sum(dirichlet_alpha(t, x) * d, axis=0)
 
 
-nondiff("norm.rvs", "t.rvs", "beta.rvs", "gamma.rvs", "chi2.rvs", "poisson.rvs",
-        "multivariate_normal.rvs", "dirichlet.rvs", family=F)
+nondiff("poisson.rvs", family=F)   # other rvs have no rule: an error given derivatives

@@ -404,6 +404,14 @@ class ReverseBuilder:
     def _plan_expr(self, node, hoisted, target, root=False, needed=False):
         info = self._node_rule(node)
         if info is None:
+            if needed and not root and isinstance(node, gast.Call):
+                # a value without a derivative that a rule reads (np.random.normal(...)):
+                # computed once, never again in the backward sweep (it may not give the same)
+                t = self.namer.fresh(f"{target}_{_call_base_name(node)}")
+                hoisted.append(assign(t, node))
+                if self.active_expr(node):   # (a call without a rule: an error further on)
+                    self.active.add(t)
+                return name(t)
             return node
         prim, bound, _ = info
         rules = self.rules_of(prim)
@@ -1424,3 +1432,9 @@ def _obj_name(func):
 def to_text(node):
     from ..codegen import to_source
     return to_source(node)
+
+
+def _call_base_name(node):
+    """A short name for a call's value: ``normal`` for ``np.random.normal(...)``."""
+    f = node.func
+    return f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "value")
