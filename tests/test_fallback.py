@@ -671,3 +671,20 @@ def test_fallback_warning_category():
     assert issubclass(FallbackWarning, UserWarning)
     with pytest.warns(FallbackWarning):
         warnings.warn("traced", FallbackWarning)
+
+
+def test_a_write_through_a_view_of_a_traced_array_is_an_error_not_a_lost_write():
+    def through_view(x):
+        y = x * 2.0
+        v = y[1:]
+        v *= 3.0            # changes y too
+        return np.sum(y * x)
+    (ct,) = trace_vjp(through_view, (B3,), {}, (0,))[1](1.0)   # y is [2x0, 6x1, 6x2]
+    np.testing.assert_allclose(ct, [4.0, 12.0, 12.0] * B3)
+
+    def through_transpose(x):
+        y = np.outer(x, x)
+        y.T[0] = x          # writes column 0 of y
+        return np.sum(y)
+    with pytest.raises(TracedConversionError, match="through a view"):
+        trace_vjp(through_transpose, (B3,), {}, (0,))

@@ -350,6 +350,9 @@ _traced_rule = None   # set by nested.py: rule function -> version safe for boxe
 _TRACING_XP = None    # set by nested.py: the numpy namespace rules get when values are boxed
 
 
+_NO_INDEX = object()   # a view made otherwise than by indexing (y.T, y.reshape(...))
+
+
 def apply(spec, fn, args, kwargs):
     """Call primitive ``fn`` (described by ``spec``) on ``args``, tracing it if any is boxed."""
     top = None
@@ -368,7 +371,12 @@ def apply(spec, fn, args, kwargs):
         return fn(*args, **kwargs)
     if spec.nondiff:
         return fn(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
-    return _record(spec, fn, top, args, kwargs)
+    out = _record(spec, fn, top, args, kwargs)
+    if spec.prim.view and isinstance(out, ArrayBox) and args and isinstance(args[0], ArrayBox) \
+            and np.may_share_memory(out._value, args[0]._value):
+        # a write into it changes args[0] too: by index for y[i], not at all for others
+        out._base = (args[0], strip(args[1]) if spec.prim.name == "getitem" else _NO_INDEX)
+    return out
 
 
 def _positional(prim, args, kwargs):
@@ -595,13 +603,14 @@ def _method_entry(name):
 class Box:
     """A value seen by a trace.  ``_node`` is a tape index (reverse) or the tangent (forward)."""
 
-    __slots__ = ("_value", "_trace", "_node")
+    __slots__ = ("_value", "_trace", "_node", "_base")
     __array_priority__ = 1000.0
 
     def __init__(self, value, trace, node):
         self._value = value
         self._trace = trace
         self._node = node
+        self._base = None   # (box, index) whose array this one is a view of: y[1:] or y.T
 
     def __repr__(self):
         return f"Box({self._value!r}, trace={self._trace.level})"
@@ -805,6 +814,14 @@ class ArrayBox(Box):
         """Make this box hold ``new`` (in-place semantics of arrays)."""
         if not isinstance(new, Box):
             raise TypeError("internal error: in-place update lost its trace")
+        if self._base is not None:
+            base, index = self._base
+            if index is _NO_INDEX:
+                raise _conversion_error(
+                    self, "was written through a view of another array (y.T[0] = ..., "
+                    "y.reshape(-1)[0] = ...), which would change that array unseen",
+                    "Write into the array itself (y[:, 0] = ..., y.flat[0] = ...).")
+            base[index] = new    # v = y[1:]; v *= 2 changes y[1:] as NumPy would
         if np.shape(strip(new)) != np.shape(strip(self)):
             raise ValueError(f"non-broadcastable output operand with shape {self.shape} doesn't "
                              f"match the broadcast shape {new.shape}")
