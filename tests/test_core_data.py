@@ -73,3 +73,20 @@ def test_a_random_draw_is_made_once_and_its_parameters_are_not_silently_constant
                                [2 * np.sum(p[0] + p[1] * z), 2 * np.sum((p[0] + p[1] * z) * z)])
     with pytest.raises(s2sgrad.NoRuleError, match=r"random\.normal"):
         s2sgrad.grad(sampled, fallback="never")(p)
+
+
+def scaled_through_a_view(x):
+    y = np.exp(x)
+    v = y[1:]
+    v *= 2.0            # changes y[1:] too
+    return np.sum(y * x)
+
+
+def test_an_augmented_assignment_through_a_view_changes_the_array_it_views():
+    x = np.array([0.3, -0.7, 1.1])
+    with pytest.raises(s2sgrad.UnsupportedError, match=r"test_core_data.py:\d+.*changes y"):
+        s2sgrad.grad(scaled_through_a_view, fallback="never")(x)
+    with pytest.warns(s2sgrad.fallback.FallbackWarning):
+        g = s2sgrad.grad(scaled_through_a_view)(x)
+    scale = np.array([1.0, 2.0, 2.0])
+    np.testing.assert_allclose(g, scale * np.exp(x) * (1 + x))

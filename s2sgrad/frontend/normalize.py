@@ -423,8 +423,9 @@ class _Lowering:
         value = self.expr(s.value, out)
         target = s.target
         if isinstance(target, gast.Name):
-            out.append(assign(store(target.id),
-                              gast.BinOp(left=name(target.id), op=s.op, right=value)))
+            new = assign(store(target.id), gast.BinOp(left=name(target.id), op=s.op, right=value))
+            new.s2s_augmented = True   # in place for an array (a new value for a number)
+            out.append(new)
             return out
         if isinstance(target, gast.Subscript):
             base = self.expr(target.value, out)

@@ -279,6 +279,7 @@ class ReverseBuilder:
         argument (the caller's array must not change), or a write through the
         view itself.
         """
+        self._check_augmented_views(body)
         written = self._written_in_place(body)
         if not written:
             return
@@ -329,6 +330,31 @@ class ReverseBuilder:
                 advice = problem[1] or f"write {target} = {to_text(value)}.copy() so each name " \
                                        f"has its own array"
                 raise UnsupportedError(self.where(st), f"{to_text(st)}, which {problem[0]}", advice)
+
+    def _check_augmented_views(self, body):
+        """``v += e`` changes an array in place, and with it every array ``v`` is a view of
+        (``v = y[1:]``, ``v = y``): the core language's ``v = v + e`` would not.  Refused
+        where ``v`` is a slice or a transpose of another value, or another name for an array."""
+        augmented = {s.targets[0].id for s in walk_stmts(body)
+                     if isinstance(s, gast.Assign) and getattr(s, "s2s_augmented", False)}
+        if not augmented:
+            return
+        for st in walk_stmts(body):
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)) \
+                    or st.targets[0].id not in augmented:
+                continue
+            target, value = st.targets[0].id, st.value
+            source = self._view_source(value)
+            if source is None or source == target or getattr(st, "s2s_augmented", False):
+                continue
+            if isinstance(value, gast.Name) and source not in self.tensors:
+                continue   # another name for a value that may be a number: v += e is a new one
+            if source not in self.active and target not in self.active:
+                continue
+            raise UnsupportedError(
+                self.where(st), f"{to_text(st)}, and then {target} op= ..., which changes "
+                f"{source} in place too", f"write {target} = {target} + ... (a new array), or "
+                f"write into {source} itself ({source}[...] += ...)")
 
     def _view_source(self, value):
         """The variable whose memory ``value`` may share, or ``None`` if it is fresh."""
