@@ -39,6 +39,20 @@ def walk_stmts(stmts):
             yield from walk_stmts(s.orelse)
 
 
+def drop_stmts(stmts, dead):
+    """``stmts`` without the statements whose ``id`` is in ``dead``, at any depth (an emptied
+    block becomes ``pass``)."""
+    out = []
+    for s in stmts:
+        if id(s) in dead:
+            continue
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = drop_stmts(s.body, dead) or [gast.Pass()]
+            s.orelse = drop_stmts(s.orelse, dead)
+        out.append(s)
+    return out
+
+
 def callee_of(call, resolver):
     """The ``Callee`` of a call node (cached on the node)."""
     callee = getattr(call, "s2s_callee", None)

@@ -26,6 +26,7 @@ import numbers
 import gast
 
 from ..analysis import liveness
+from ..analysis.activity import drop_stmts, walk_stmts
 from ..rules import registry
 
 __all__ = ["share"]
@@ -151,7 +152,7 @@ def _dotted(node):
 def _mutated_names(stmts):
     """Variables written in place somewhere: items, list methods, ``add_at`` targets, call arguments."""
     out = set()
-    for s in _walk(stmts):
+    for s in walk_stmts(stmts):
         if isinstance(s, (gast.Assign, gast.AugAssign)):
             targets = s.targets if isinstance(s, gast.Assign) else [s.target]
             for t in targets:
@@ -170,14 +171,6 @@ def _mutated_names(stmts):
                         and isinstance(n.args[0], gast.Name):
                     out.add(n.args[0].id)
     return out
-
-
-def _walk(stmts):
-    for s in stmts:
-        yield s
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _walk(s.body)
-            yield from _walk(s.orelse)
 
 
 def _key(node):
@@ -441,7 +434,7 @@ def _assigned_in(stmts):
             and isinstance(stmts[0].targets[0], gast.Name) and not _has_call(stmts[0].value):
         return {stmts[0].targets[0].id}
     out = set()
-    for s in _walk(stmts):
+    for s in walk_stmts(stmts):
         for n in gast.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 out.add(n.id)
@@ -782,7 +775,7 @@ def _drop_dead(stmts, ctx):
             last[id(stmt)] = set(live_after)
         liveness.live_in(stmts, set(), visit)
         dead = set()
-        for s in _walk(stmts):
+        for s in walk_stmts(stmts):
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                     and id(s) in last and s.targets[0].id not in last[id(s)] \
                     and _kind(s.value, ctx) != "effect":
@@ -790,25 +783,13 @@ def _drop_dead(stmts, ctx):
         if not dead:
             return stmts
         ctx.changes += 1
-        stmts = _remove(stmts, dead)
-
-
-def _remove(stmts, dead):
-    out = []
-    for s in stmts:
-        if id(s) in dead:
-            continue
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            s.body = _remove(s.body, dead) or [gast.Pass()]
-            s.orelse = _remove(s.orelse, dead)
-        out.append(s)
-    return out
+        stmts = drop_stmts(stmts, dead)
 
 
 def _drop_write_only(stmts, ctx):
     reads = set()
     writes = {}
-    for s in _walk(stmts):
+    for s in walk_stmts(stmts):
         targets = []
         if isinstance(s, gast.Assign):
             targets = s.targets
@@ -834,4 +815,4 @@ def _drop_write_only(stmts, ctx):
     if not dead:
         return stmts
     ctx.changes += 1
-    return _remove(stmts, dead)
+    return drop_stmts(stmts, dead)

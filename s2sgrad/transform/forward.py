@@ -31,7 +31,7 @@ import copy
 import gast
 
 from ..analysis import liveness
-from ..analysis.activity import callee_of, is_runtime_call, walk_stmts
+from ..analysis.activity import callee_of, drop_stmts, is_runtime_call, walk_stmts
 from ..errors import NoRuleError, UnsupportedError
 from ..frontend.normalize import Namer, assign, call, const, name, store
 from ..optimize import UNKNOWN, ShapeClasses, optimize
@@ -925,14 +925,14 @@ def _drop_dead_tangents(stmts):
             last[id(stmt)] = set(live_after)
         liveness.live_in(stmts, set(), visit)
         dead = set()
-        for s in _walk(stmts):
+        for s in walk_stmts(stmts):
             if getattr(s, "s2s_tangent", False) and isinstance(s, gast.Assign) \
                     and isinstance(s.targets[0], gast.Name) and id(s) in last \
                     and s.targets[0].id not in last[id(s)] and not _has_effect(s.value):
                 dead.add(id(s))
         if not dead:
             return stmts
-        stmts = _drop(stmts, dead)
+        stmts = drop_stmts(stmts, dead)
 
 
 def _has_effect(node):
@@ -943,23 +943,4 @@ def _has_effect(node):
             return True
     return False
 
-
-def _walk(stmts):
-    for s in stmts:
-        yield s
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _walk(s.body)
-            yield from _walk(s.orelse)
-
-
-def _drop(stmts, dead):
-    out = []
-    for s in stmts:
-        if id(s) in dead:
-            continue
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            s.body = _drop(s.body, dead) or [gast.Pass()]
-            s.orelse = _drop(s.orelse, dead)
-        out.append(s)
-    return out
 
