@@ -29,7 +29,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import s2sgrad  # noqa: E402
-from s2sgrad import api, cache  # noqa: E402
+from s2sgrad import api  # noqa: E402
+from s2sgrad.driver import cache  # noqa: E402
 
 DECAY = 0.9
 

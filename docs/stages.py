@@ -6,7 +6,7 @@
     python docs/stages.py --update docs/compiler.md   # refresh the stage outputs it shows
 
 Each stage is printed under a ``== name ==`` header.  The stages are the real
-passes, called one at a time as ``s2sgrad.transform.calls.Program`` calls them
+passes, called one at a time as ``s2sgrad.transform.program.Program`` calls them
 (this script reaches into s2sgrad's internals, so it follows them when they
 change; ``tests/test_docs.py`` checks that docs/compiler.md shows its output).
 """
@@ -41,7 +41,7 @@ def _build(fn, wrt, optimize=True):
     """Run the reverse transform of ``fn`` alone: ``(builder, fwd, bwd, seed, grads)``."""
     from s2sgrad.frontend.source import FunctionSource
     from s2sgrad.transform import reverse
-    from s2sgrad.transform.calls import Job, Program, Spec
+    from s2sgrad.transform.program import Job, Program, Spec
     program = Program()
     fsrc = FunctionSource.of(fn)
     job = Job(fsrc, ("entry", fn))

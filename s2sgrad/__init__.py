@@ -5,7 +5,7 @@ readable adjoint code that calls NumPy directly; ``grad(f, emit=True)`` shows
 that code.
 """
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402,F401
 
 from .api import grad, value_and_grad  # noqa: E402
 from .operators import (  # noqa: E402

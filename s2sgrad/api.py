@@ -1,82 +1,21 @@
 """The public differential operators."""
 
 import functools
-import inspect
 import numbers
 
-from . import cache as _cache
+from .driver import pipeline as _pipeline
+from .driver import routes as _choose
+from .driver.request import Request
 from .errors import NonDifferentiableError, NonScalarOutputError
-from .fallback import choose as _choose
+from .sites import DERIVATIVE_MARK, describe
 
-__all__ = ["grad", "value_and_grad"]
-
-
-class Compiled:
-    """One compiled transformation: its generated source and the entry function.
-
-    ``module`` is a ``cache.GeneratedModule``; without it, one is looked up in
-    (or added to) the cache.
-    """
-
-    route = "generated"
-
-    def __init__(self, fn, wrt, module=None):
-        if module is None:
-            module, _ = _cache.lookup(fn, ("reverse", wrt), _transform)
-        self.fn = fn
-        self.wrt = wrt
-        self.module = module
-        self.source = module.source
-        self.filename = module.filename
-        self.entry = module.function
-        self.signature = inspect.signature(fn)
-        self.bound_self = getattr(fn, "__self__", None)
-
-    def __call__(self, args, kwargs):
-        entry = _choose.entry_for(self.entry, args, kwargs)   # traced copy inside a trace
-        if self.bound_self is not None:
-            return entry(self.bound_self, *args, **kwargs)
-        return entry(*args, **kwargs)
-
-
-def _transform(fn, options):
-    """Run the compiler: ``(program, name of the entry function)``."""
-    from .transform.calls import Program
-    mode, wrt = options
-    program = Program()
-    spec = program.entry(fn, wrt)
-    return program, spec.grad_name
-
-
-def _make_compiled(fn, module):
-    return Compiled(fn, module.options[1], module)
-
-
-def _generated(fn, wrt):
-    """The compiled gradient of ``fn`` for ``wrt``: memoized, and cached on disk (see ``cache``)."""
-    return _cache.get(fn, ("reverse", wrt), _transform, _make_compiled)
-
-
-_ROUTES = {}    # (fn, wrt, fallback) -> a route other than generated code
+__all__ = ["grad", "value_and_grad", "mark", "Derivative"]
 
 
 def _compiled(fn, wrt, fallback="auto"):
-    """The route of ``fn``'s gradient: generated code where the source can be transformed,
-    else the rule of a bare primitive or the tracing fallback (see ``fallback.choose``)."""
-    if fallback != "always":
-        hit = _cache.recall(fn, ("reverse", wrt))    # generated code, memoized and checked
-        if hit is not None:
-            return hit
-    key = (fn, wrt, fallback)
-    try:
-        hit = _ROUTES.get(key)
-    except TypeError:               # an unhashable callable
-        key, hit = None, None
-    if hit is None:
-        hit = _choose.build(fn, wrt, fallback, _generated, lambda f, w: _compiled(f, w, fallback))
-        if hit.route != "generated" and key is not None:
-            _ROUTES[key] = hit
-    return hit
+    """The route of ``fn``'s gradient (``driver.pipeline.route``): generated code where the
+    source can be transformed, else the rule of a bare primitive or the tracing fallback."""
+    return _pipeline.route(fn, Request("grad", wrt, fallback=fallback))
 
 
 def _normalize_wrt(wrt):
@@ -98,7 +37,7 @@ def _check_args(fn, compiled, args, kwargs):
         try:
             bound = compiled.signature.bind(*args, **kwargs)
         except TypeError as exc:
-            raise TypeError(f"{_choose.describe(fn)}: {exc}") from None
+            raise TypeError(f"{describe(fn)}: {exc}") from None
     names = getattr(compiled, "positional_names", None)
     if names is None:
         names = compiled.positional_names = _positional_names(compiled.signature)
@@ -115,13 +54,13 @@ def _check_args(fn, compiled, args, kwargs):
 def _check_differentiable(fn, pname, value):
     if isinstance(value, (bool, numbers.Integral, str, bytes)) or value is None:
         raise NonDifferentiableError(
-            f"{_where(fn)}: cannot differentiate {_choose.describe(fn)} with respect to {pname!r}, "
+            f"{_where(fn)}: cannot differentiate {describe(fn)} with respect to {pname!r}, "
             f"which is {type(value).__name__} {value!r}; pass a float (e.g. {pname}=1.0) "
             f"or an array of floats")
     dtype = getattr(value, "dtype", None)
     if dtype is not None and getattr(dtype, "kind", "f") in "biu":
         raise NonDifferentiableError(
-            f"{_where(fn)}: cannot differentiate {_choose.describe(fn)} with respect to "
+            f"{_where(fn)}: cannot differentiate {describe(fn)} with respect to "
             f"{pname!r}, an array of {dtype}; convert it with .astype(float)")
     if isinstance(value, dict):
         for v in value.values():
@@ -138,7 +77,7 @@ def _where(fn):
         fn = fn.func
     code = getattr(fn, "__code__", None) or getattr(getattr(fn, "__func__", None), "__code__", None)
     if code is None:
-        return _choose.describe(fn)
+        return describe(fn)
     from .frontend.source import display_path
     return f"{display_path(code.co_filename)}:{code.co_firstlineno}"
 
@@ -150,7 +89,7 @@ def _run(fn, wrt, args, kwargs, fallback="auto"):
     try:
         out = compiled(args, kwargs)
     except NonScalarOutputError as exc:
-        raise NonScalarOutputError(f"{_where(fn)}: {_choose.describe(fn)}: {exc}") from None
+        raise NonScalarOutputError(f"{_where(fn)}: {describe(fn)}: {exc}") from None
     finally:
         _choose.reset_policy(token)
     value, grads = out[0], out[1:]
@@ -180,7 +119,7 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto"):
     def gradient(*args, **kwargs):
         value, grads = _run(fn, wrt_t, args, kwargs, fallback)   # the route checks the output
         return grads[0] if single else grads
-    setattr(gradient, _choose.DERIVATIVE_MARK, ("grad", fn, wrt_t))
+    setattr(gradient, DERIVATIVE_MARK, ("grad", fn, wrt_t))
     return _mark(gradient, "grad", fn, wrt_t)
 
 
@@ -195,14 +134,55 @@ def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto"):
     def value_and_gradient(*args, **kwargs):
         value, grads = _run(fn, wrt_t, args, kwargs, fallback)
         return value, (grads[0] if single else grads)
-    setattr(value_and_gradient, _choose.DERIVATIVE_MARK, ("value_and_grad", fn, wrt_t))
+    setattr(value_and_gradient, DERIVATIVE_MARK, ("value_and_grad", fn, wrt_t))
     return _mark(value_and_gradient, "value_and_grad", fn, wrt_t)
 
 
 def _mark(wrapper, kind, fn, wrt):
-    """Let a derivative of ``wrapper`` transform the generated code it runs (``operators``)."""
-    from .operators import mark, reverse_source_function
-    return mark(wrapper, kind, lambda: reverse_source_function(fn, wrt, kind), fn, wrt)
+    """Let a derivative of ``wrapper`` transform the generated code it runs."""
+    return mark(wrapper, kind, Request(kind, wrt, joint=True), fn, wrt)
+
+
+class Derivative:
+    """The marker on a function an operator returned: the request whose generated
+    function stands for it.
+
+    Differentiating ``grad(f)`` transforms the generated gradient of ``f`` (the
+    entry of a *joint* request: calls recompute instead of sharing a tape, and
+    the tape has a name of its own), so derivatives of any order, in any mix of
+    modes, are source transformations of generated code.
+    """
+
+    def __init__(self, kind, fn, request):
+        self.kind = kind
+        self.fn = fn
+        self.request = request
+
+    def source_function(self):
+        """The generated Python function to read (and transform) instead of the wrapper.
+        Asked of the pipeline each time: its memo notices a redefined helper."""
+        return _pipeline.source_function(self.fn, self.request)
+
+    def __repr__(self):
+        return f"<s2sgrad {self.kind}>"
+
+
+def mark(wrapper, kind, request, fn=None, wrt=None):
+    """Attach a ``Derivative`` marker to ``wrapper``: ``request`` builds, for ``fn``, the
+    generated function that stands for it.
+
+    ``request=None`` marks a derivative with no generated function to stand for
+    it (``vjp``: Python around generated code): its own derivative is taken by
+    tracing (``driver.routes``).
+    """
+    fn = fn if fn is not None else wrapper.__wrapped__
+    # functools.wraps copied the marks of a wrapped derivative: these are the wrapper's own.
+    setattr(wrapper, DERIVATIVE_MARK, (kind, fn, wrt))
+    if request is not None:
+        wrapper.__s2sgrad__ = Derivative(kind, fn, request)
+    else:
+        wrapper.__dict__.pop("__s2sgrad__", None)
+    return wrapper
 
 
 def _wraps(fn):

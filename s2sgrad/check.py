@@ -171,7 +171,7 @@ class _Level:
         """The cotangents of ``xs`` for output cotangent ``u``."""
         if self.first is not None:
             from . import api
-            from .fallback import choose
+            from .driver import routes as choose
             f, wrt, args, fallback = self.first
             full = _substitute(args, wrt, xs)
             route = api._compiled(f, wrt, fallback)
@@ -224,7 +224,7 @@ def check_grads(f, wrt, *args, modes=("fwd", "rev"), order=2, rtol=1e-5, atol=1e
             raise ValueError(f"modes: {m!r} is not 'fwd' or 'rev'")
     if order < 1:
         raise ValueError("order must be at least 1")
-    from .fallback.choose import describe
+    from .sites import describe
     name = describe(f)
     names = _arg_names(f, wrt_t)
     rng = np.random.default_rng(seed)

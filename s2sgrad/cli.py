@@ -136,7 +136,7 @@ def _show(args):
 # ---------------------------------------------------------------------------
 
 def _cache_info(args):
-    from . import cache
+    from .driver import cache
     info = cache.info()
     if args.json:
         print(json.dumps(info, indent=2, sort_keys=True))
@@ -160,7 +160,7 @@ def _size(n):
 
 
 def _cache_clear(args):
-    from . import cache
+    from .driver import cache
     n = cache.clear()
     print(f"removed {n} cache entr{'y' if n == 1 else 'ies'} from {cache.cache_dir()}")
     return 0

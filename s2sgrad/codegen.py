@@ -15,7 +15,7 @@ import types
 import astor
 import gast
 
-from . import __version__
+from .version import __version__
 from .frontend.source import display_path
 
 __all__ = ["ModuleBuilder", "compile_module", "to_source", "HEADER"]
@@ -250,8 +250,8 @@ def compile_module(source, symbols, label):
 
     The module's file name is stable (``label`` plus a hash of the text), so
     tracebacks, ``pdb`` and ``inspect.getsource`` show the generated lines.
-    The work is done by ``cache.compile_source``, which needs no compiler.
+    The work is done by ``loader.compile_source``, which needs no compiler.
     """
-    from .cache import compile_source
+    from .loader import compile_source
     namespace, filename, _ = compile_source(source, symbols, label)
     return namespace, filename

@@ -65,10 +65,8 @@ _CUSTOM = "_s2sgrad_handles_boxes"   # callables that deal with traced values th
 
 def _invalidate_compiled():
     """Forget generated code in this process: it may have inlined an earlier rule."""
-    from . import api, cache, dynamic
+    from .driver import cache
     cache.forget()
-    api._ROUTES.clear()
-    dynamic._COMPILED.clear()
 
 
 class _NotInlinable(Exception):
@@ -389,7 +387,7 @@ def _live(body):
 
 
 def _site(fn):
-    from .fallback.choose import definition_site
+    from .sites import definition_site
     return definition_site(fn)
 
 
@@ -485,7 +483,7 @@ class Checkpoint(CustomFunction):
 
     def _jvp(self, k):
         def jvp(t, *args, **kwargs):
-            from .dynamic import call_jvp
+            from .driver.dynamic import call_jvp
             args = self._bind(args, kwargs)
             return call_jvp(self.fn, args, {}, (k,), (t,))[1]
         return jvp
@@ -509,7 +507,7 @@ class Checkpoint(CustomFunction):
             from .fallback import trace_vjp    # higher order: recompute on traced values
             cts = trace_vjp(self.fn, args, {}, active)[1](g)
         else:
-            from .dynamic import call_bwd, call_fwd
+            from .driver.dynamic import call_bwd, call_fwd
             tape = []
             call_fwd(tape, self.fn, args, {}, active)   # generated code (or traced)
             cts = call_bwd(tape, g)

@@ -31,7 +31,7 @@ import sys
 import traceback
 import types
 
-from . import __version__
+from .version import __version__
 from .errors import S2SGradError
 
 __all__ = ["GenError", "Generated", "generate", "check", "load_module", "output_path",
@@ -222,7 +222,7 @@ def choose(module, shown, funcs=None, wrt=None):
 
 def source_digest(fn):
     """16 hex digits of SHA-256 of a function's source, file name and first line (no paths)."""
-    from .cache import source_text
+    from .driver.cache import source_text
     from .frontend.source import display_path
     code = fn.__code__
     h = hashlib.sha256()
@@ -239,7 +239,7 @@ def _source_name(fn, module_name):
 
 def _sources(choice, job_fns, module_name):
     """``{name: digest}`` of the function and every transformed user function it reaches."""
-    from .cache import locate
+    from .driver.cache import locate
     paths = locate(choice.fn, job_fns, job_fns)
     fns = [choice.fn] + [f for f, p in zip(job_fns, paths) if p is not None and f is not choice.fn]
     return {_source_name(f, module_name): source_digest(f) for f in fns}
@@ -264,7 +264,7 @@ class Generated:
 
 def _build_reverse(choices):
     """Transform ``choices`` into one program; ``(program, {name: entry function name})``."""
-    from .transform.calls import Program
+    from .transform.program import Program
     program = Program()
     entries = {}
     for c in choices:

@@ -694,12 +694,12 @@ def call_fwd(tape, fn, args, kwargs, active):
     dynamic dispatcher (compiler or tracing fallback) is loaded on first use;
     the backward sweep runs through ``call_bwd``.
     """
-    from .dynamic import call_fwd as impl
+    from .driver.dynamic import call_fwd as impl
     return impl(tape, fn, args, kwargs, active)
 
 
 def call_bwd(tape, d_out):
-    from .dynamic import call_bwd as impl
+    from .driver.dynamic import call_bwd as impl
     return impl(tape, d_out)
 
 
@@ -709,7 +709,7 @@ def call_jvp(fn, args, kwargs, active, tangents):
     ``tangents`` are the tangents of ``args[k]`` for ``k`` in ``active``;
     returns ``(value, tangent of the value)``.
     """
-    from .dynamic import call_jvp as impl
+    from .driver.dynamic import call_jvp as impl
     return impl(fn, args, kwargs, active, tangents)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import s2sgrad
-from s2sgrad import cache
+from s2sgrad.driver import cache, pipeline
 from gradcheck import assert_close, numeric_grad
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -321,9 +321,10 @@ def test_cache_directory_follows_platform_conventions(monkeypatch, tmp_path):
 
 WRITER = """
 import os, sys, time
-from s2sgrad import cache
+from s2sgrad.driver import cache, pipeline
 key, n, ready, go = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 entry = {"key": key, "s2sgrad": "x", "options": "()", "entry": "grad_f",
+         "interface": {"entry": "grad_f"},
          "source": "def grad_f(x):\\n    return x\\n" * (2000 * n), "bindings": [],
          "watch": [], "deps": []}
 open(ready, "w").close()
@@ -371,7 +372,7 @@ def test_concurrent_writers_leave_one_good_entry(disk, tmp_path):
 
 def test_generated_code_is_in_linecache_tracebacks_and_inspect(disk, tmp_path, monkeypatch):
     m = write_module(tmp_path, "s2s_model_trace", MODEL, monkeypatch)
-    module = cache.module_of(m.f)
+    module = pipeline.module_of(m.f)
     assert module.filename.startswith("<s2sgrad:s2s_model_trace.f.grad:")
     assert s2sgrad.grad(m.f, emit=True) == module.source == "".join(
         linecache.getlines(module.filename))
@@ -390,7 +391,7 @@ def test_generated_code_is_in_linecache_tracebacks_and_inspect(disk, tmp_path, m
 
 def test_pdb_breakpoint_inside_the_adjoint(disk, tmp_path, monkeypatch):
     m = write_module(tmp_path, "s2s_model_pdb", MODEL, monkeypatch)
-    module = cache.module_of(m.f)
+    module = pipeline.module_of(m.f)
     lines = module.source.splitlines()
     target = next(i for i, text in enumerate(lines, 1) if text.strip().startswith("d_x ="))
     out = io.StringIO()
@@ -410,10 +411,10 @@ DETERMINISM = """
 import sys
 sys.path.insert(0, sys.argv[1])
 import numpy as np, s2sgrad
-from s2sgrad import cache
+from s2sgrad.driver import cache, pipeline
 import model
 src = s2sgrad.grad(model.f2, emit=True)
-print(cache.module_of(model.f2).filename)
+print(pipeline.module_of(model.f2).filename)
 g = s2sgrad.grad(model.f2)(np.array([0.3, -0.2]))
 print(dict(cache.stats).get("disk_hit", 0), dict(cache.stats).get("transform", 0),
       "gast" in sys.modules)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import s2sgrad
-from s2sgrad import __version__, cache
+from s2sgrad import __version__
+from s2sgrad.driver import cache
 from s2sgrad.cli import main
 from gradcheck import assert_close, numeric_grad
 

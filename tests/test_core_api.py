@@ -79,14 +79,15 @@ def test_emit_returns_the_whole_module_with_callees_and_citations():
 
 
 def test_second_grad_call_does_not_transform_again(monkeypatch):
-    from s2sgrad import api
+    from s2sgrad.driver import pipeline
 
     def f(x):
         return x * np.cos(x)
 
     s2sgrad.grad(f)(0.3)
     calls = []
-    monkeypatch.setattr(api, "Compiled", lambda *a: calls.append(a))
+    monkeypatch.setattr(pipeline, "_transform", lambda *a: calls.append(a))
+    monkeypatch.setattr(pipeline, "Built", lambda *a: calls.append(a))
     s2sgrad.grad(f)(0.7)
     assert calls == []
 

@@ -17,7 +17,7 @@ import pytest
 import s2sgrad
 from gradcheck import assert_close, numeric_grad
 from s2sgrad import FallbackWarning
-from s2sgrad.fallback import choose
+from s2sgrad.driver import routes as choose
 
 POINTS = (-1.3, 0.4, 2.1)
 rng = np.random.default_rng(11)
@@ -508,7 +508,7 @@ def test_forward_mode_routes_for_the_operators_to_come():
 
 
 def test_dynamic_calls_in_forward_mode():
-    from s2sgrad import dynamic
+    from s2sgrad.driver import dynamic
 
     def g(x, k):
         return np.exp(k * x) * x

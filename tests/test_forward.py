@@ -61,17 +61,20 @@ def test_every_construct_with_a_batch_of_tangents(name, point):
     """One batched forward sweep (a Jacobian's columns) gives each direction's jvp, which is
     checked against finite differences above; one batched backward sweep (its rows) gives
     the same Jacobian."""
-    from s2sgrad.operators import _batched_module, _has_rows, _lead, _matrix, _rows
+    from s2sgrad.driver import pipeline
+    from s2sgrad.driver.request import Request
+    from s2sgrad.operators import _has_rows, _lead, _matrix, _rows
     case = constructs.CASES[name]
     args = constructs.arguments(name, point)
     if not isinstance(case.wrt, int) or not isinstance(args[case.wrt], (float, np.ndarray)):
         pytest.skip("batched tangents are for one float or array argument")
     w = case.wrt
-    module, spec, _ = _batched_module(case.fn, w, "columns")
+    built = pipeline.run(case.fn, Request("columns", (w,)))
+    face = built.interface
     x = args[w]
     directions = np.random.default_rng(5).normal(size=(3,) + np.shape(x))
-    out = module[spec.jvp_name](*_lead(case.fn), *args,
-                                **{spec.tangent_names[spec.active[0]]: directions})
+    out = built[face["jvp"]](*_lead(case.fn), *args,
+                             **{face["tangents"][face["active"][0]]: directions})
     t_batch = _leaves(out[1])
     for i in range(3):
         d = float(directions[i]) if isinstance(x, float) else directions[i]
@@ -83,7 +86,7 @@ def test_every_construct_with_a_batch_of_tangents(name, point):
     value = out[0]
     if isinstance(value, (float, np.ndarray)) and not np.iscomplexobj(value):
         x, value = np.asarray(x), np.asarray(value)
-        columns = _matrix(case.fn, w, "columns", args, {})
+        columns = _matrix(case.fn, Request("columns", (w,)), args, {})
         if not _has_rows(case.fn, w):   # its gradient calls _rt.call_bwd, which has no rule
             assert name == "calls_known_only_at_run_time"
             return

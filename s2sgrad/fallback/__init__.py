@@ -18,9 +18,9 @@ Traces nest (boxes of boxes, each trace with its own level), so tracing a
 function that itself calls ``trace_vjp``/``trace_jvp`` and the backward gives
 higher derivatives in any combination of modes.
 
-``choose`` decides where the fallback is taken (the ``fallback=`` policy of the
+``s2sgrad.driver.routes`` decides where the fallback is taken (the ``fallback=`` policy of the
 operators, the warning, the routes of bare primitives and ``functools.partial``);
-``s2sgrad.dynamic`` takes it for one callee inside generated code (mixed mode).
+``s2sgrad.driver.dynamic`` takes it for one callee inside generated code (mixed mode).
 """
 
 __all__ = ["trace_vjp", "trace_jvp", "FallbackWarning", "traced", "Box", "TracingNoRuleError",

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .. import runtime as rt
+import s2sgrad.runtime as rt
 from .tracer import (
     FORWARD, PROJECTION, REVERSE, Box, Spec, Trace, _EMPTY, _box_output, _has_box, _snap,
     apply, at_path, strip,
@@ -11,7 +11,7 @@ from .nested import TRACING_NUMPY, traced  # also installs them for tracer.py
 from ..errors import S2SGradError
 from ..rules import registry
 
-from .choose import RUNNING  # noqa: E402  (how many traces are running their function)
+from .state import RUNNING  # noqa: E402  (how many traces are running their function)
 
 __all__ = ["trace_vjp", "trace_jvp", "RUNNING"]
 

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from .. import runtime as rt
+import s2sgrad.runtime as rt
 from ..rules import registry
 from .tracer import Spec, _EMPTY, _has_box, apply
 

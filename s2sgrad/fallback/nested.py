@@ -25,7 +25,7 @@ import types
 
 import numpy as np
 
-from .. import runtime as rt
+import s2sgrad.runtime as rt
 from ..rules import registry
 from . import tracer
 from .tracer import Spec, _EMPTY, _has_box, apply

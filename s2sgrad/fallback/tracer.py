@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-from .. import runtime as rt
+import s2sgrad.runtime as rt
 from ..errors import NoRuleError, S2SGradError, UnsupportedArgumentError
 from ..rules import registry
 
@@ -69,7 +69,7 @@ def user_location():
     f = sys._getframe(1)
     while f is not None:
         if f.f_code.co_filename.startswith("<s2sgrad:"):
-            from .choose import cited_line
+            from ..sites import cited_line
             cited = cited_line(f)          # generated code cites the user's line it runs
             if cited is not None:
                 return cited

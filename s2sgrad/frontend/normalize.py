@@ -129,8 +129,12 @@ class Normalized:
         self.return_name = return_name  # the variable the final ``return`` returns
 
 
-def normalize(fsrc, extra_params=()):
-    """Lower ``fsrc.node`` to the core language; returns a ``Normalized``."""
+def normalize(fsrc, extra_params=(), policy=None):
+    """Lower ``fsrc.node`` to the core language; returns a ``Normalized``.
+
+    ``policy`` answers the resolver's questions about callees that may not be
+    transformable (``resolve.TransformEverything`` when none is given).
+    """
     node = copy.deepcopy(fsrc.node)
     if extra_params:
         node.args.args = list(node.args.args) + [
@@ -141,7 +145,7 @@ def normalize(fsrc, extra_params=()):
     locals_ = assigned_names(node)
     nested = {k: v for k, v in fsrc.siblings.items() if k not in locals_ or k == node.name}
     nested.update(_collect_nested(fsrc, node, locals_))
-    resolver = Resolver(fsrc, locals_ - set(nested), {k: v[0] for k, v in nested.items()})
+    resolver = Resolver(fsrc, locals_ - set(nested), {k: v[0] for k, v in nested.items()}, policy)
     body = node.body
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
             and isinstance(body[0].value.value, str):

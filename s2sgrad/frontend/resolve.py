@@ -73,10 +73,11 @@ class Resolver:
     maps names of functions defined inside it to their FunctionDef nodes.
     """
 
-    def __init__(self, fsrc, local_names, lifted=None):
+    def __init__(self, fsrc, local_names, lifted=None, policy=None):
         self.fsrc = fsrc
         self.local_names = set(local_names)
         self.lifted = dict(lifted or {})
+        self.policy = policy if policy is not None else TransformEverything()
 
     # -- values -----------------------------------------------------------
 
@@ -118,7 +119,7 @@ class Resolver:
                 method = getattr(type(self.fsrc.self_value), "__call__", None)
                 if isinstance(method, types.FunctionType) \
                         and _module_root(method) not in LIBRARY_ROOTS:
-                    return _user(name, fn=method, receiver=func)
+                    return _user(self.policy, name, fn=method, receiver=func)
             return Callee("dynamic", name)
         ok, value = self.static_value(func)
         if ok:
@@ -130,7 +131,7 @@ class Resolver:
                     and receiver.id == self._self_name() and self.fsrc.self_value is not None:
                 attr = getattr(type(self.fsrc.self_value), func.attr, None)
                 if isinstance(attr, types.FunctionType) and _module_root(attr) not in LIBRARY_ROOTS:
-                    return _user(name, fn=attr, receiver=receiver)
+                    return _user(self.policy, name, fn=attr, receiver=receiver)
             hit = registry.method_primitive(func.attr)
             if hit is not None:
                 prim, packs = hit
@@ -152,13 +153,13 @@ class Resolver:
             return Callee("nondiff" if prim.nondiff else "primitive", name, prim=prim, namespace=ns)
         if isinstance(value, types.MethodType) and isinstance(value.__func__, types.FunctionType) \
                 and _module_root(value.__func__) not in LIBRARY_ROOTS:
-            return _user(name, fn=value.__func__, self_value=value.__self__)
-        if isinstance(value, functools.partial) or _is_derivative(value):
+            return _user(self.policy, name, fn=value.__func__, self_value=value.__self__)
+        if isinstance(value, functools.partial) or self.policy.is_traced_derivative(value):
             return Callee("dynamic", name)   # unwrapped (or traced) by the dynamic dispatcher
         if isinstance(value, types.FunctionType):
             if _module_root(value) in LIBRARY_ROOTS:
                 return Callee("norule", name)
-            return _user(name, fn=value)
+            return _user(self.policy, name, fn=value)
         if isinstance(value, type):
             if value in (list, tuple, dict):
                 return Callee("container", name)
@@ -169,18 +170,17 @@ class Resolver:
             return Callee("norule", name)
         call_method = getattr(type(value), "__call__", None)
         if isinstance(call_method, types.FunctionType) and _module_root(call_method) not in LIBRARY_ROOTS:
-            return _user(name, fn=call_method, self_value=value)
+            return _user(self.policy, name, fn=call_method, self_value=value)
         if callable(value):
             return Callee("norule", name)
         return Callee("dynamic", name)
 
 
-def _user(name, fn, **kwargs):
+def _user(policy, name, fn, **kwargs):
     """A user function to transform; or, when its source cannot be transformed, a call
     through the dynamic dispatcher, which traces it (mixed mode: the caller stays
     generated code).  ``callee.reason`` then says why."""
-    from ..fallback.choose import untransformable
-    reason = untransformable(fn)
+    reason = policy.untransformable(fn)
     if reason is None:
         return Callee("user", name, fn=fn, **kwargs)
     callee = Callee("dynamic", name, fn=fn, receiver=kwargs.get("receiver"))
@@ -188,10 +188,30 @@ def _user(name, fn, **kwargs):
     return callee
 
 
-def _is_derivative(value):
-    """A derivative made by s2sgrad that is traced (one with generated source is a user function)."""
-    from ..fallback.choose import is_traced_derivative
-    return is_traced_derivative(value)
+class TransformEverything:
+    """The compiler's policy when no driver gives one: every user callee is transformed,
+    and a failure is an error (no callee is traced at run time).
+
+    The driver hands the compiler its own policy (``driver.routes.Policy``): which
+    callees cannot be transformed (``untransformable``), remembering a failure
+    (``record_failure``, ``known_failure``), and whether a callee may be traced
+    at run time (``traces``).
+    """
+
+    traces = False
+
+    def untransformable(self, fn):
+        return None
+
+    def record_failure(self, fn, exc):
+        raise exc
+
+    def known_failure(self, fn):
+        return None
+
+    def is_traced_derivative(self, fn):
+        from ..sites import is_traced_derivative
+        return is_traced_derivative(fn)
 
 
 def _describe(node):

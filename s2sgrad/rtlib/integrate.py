@@ -2,7 +2,7 @@
 
 The derivative of an ODE solution needs derivatives of the user's dynamics
 function ``func(y, t, *args)``.  They come from the same place as any call
-whose target is known only at run time (``s2sgrad.dynamic``): the dynamics
+whose target is known only at run time (``s2sgrad.driver.dynamic``): the dynamics
 function is transformed once and cached (or traced when it has no source).
 """
 
@@ -36,7 +36,7 @@ def odeint_vjp(g, ys, func, y0, t, args=(), rtol=None, atol=None):
     if _last.get("key") == key:
         return _last["value"]
     import scipy.integrate
-    from .. import dynamic
+    from ..driver import dynamic
 
     y0 = numpy.asarray(y0, dtype=float)
     shape, n = y0.shape, y0.size

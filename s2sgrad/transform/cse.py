@@ -117,7 +117,7 @@ class _Context:
             return "effect"
         hit = registry.lookup(obj)
         if hit is None:
-            from .. import runtime
+            import s2sgrad.runtime as runtime
             if getattr(runtime, leaf, None) is obj and registry.by_name(leaf, "s2sgrad.runtime"):
                 hit = (registry.by_name(leaf, "s2sgrad.runtime"), None)
         if hit is None:

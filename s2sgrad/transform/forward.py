@@ -34,10 +34,10 @@ from ..analysis import liveness
 from ..analysis.activity import callee_of, drop_stmts, is_runtime_call, walk_stmts
 from ..errors import NoRuleError, UnsupportedError
 from ..frontend.normalize import Namer, assign, call, const, name, store
-from ..optimize import UNKNOWN, ShapeClasses, optimize
+from .simplify import UNKNOWN, ShapeClasses, simplify
 from ..rules import registry
 from ..rules.template import inline, is_atom
-from .calls import Program, Spec, _function
+from .program import Program, Spec, _function
 from .release import release
 from .reverse import (_RUNTIME_TENSOR_HELPERS, ReverseBuilder, _FwdCtx, _is_break_check, _loads,
                       _rt, _rt_call, index_value, same_shape_params, to_text)
@@ -66,8 +66,8 @@ class ForwardProgram(Program):
     once per direction.
     """
 
-    def __init__(self, batched=False):
-        super().__init__()
+    def __init__(self, batched=False, policy=None, passes=None):
+        super().__init__(policy=policy, passes=passes)
         self.batched = batched
 
     def entry(self, fn, wrt, seeds=None, tangent_only=False, prefix="jvp"):
@@ -117,8 +117,10 @@ class ForwardProgram(Program):
         fdef = builder.build()
         self._bind_lifted(fdef, spec.job)
         self._bind_globals(fdef, spec.job.fsrc)
-        self.share(fdef)
-        release(fdef, builder.shapes.scalars(fdef.body))   # no tape: values go at their last use
+        if self.runs("share"):
+            self.share(fdef)
+        if self.runs("release"):
+            release(fdef, builder.shapes.scalars(fdef.body))   # no tape: values go at their last use
         return [fdef]
 
 
@@ -219,7 +221,8 @@ class ForwardBuilder(ReverseBuilder):
             inits[0].s2s_note = "assigned on some paths only: their zero tangents need a value"
             code = inits + code
         code = _drop_dead_tangents(code)
-        code = optimize(code, self.shapes)
+        if self.program.runs("simplify"):
+            code = simplify(code, self.shapes)
         args = copy.deepcopy(self.norm.node.args)
         defaults = bool(args.defaults)
         args.args = list(args.args) + [gast.Name(id=t, ctx=gast.Param(), annotation=None,
@@ -338,7 +341,7 @@ class ForwardBuilder(ReverseBuilder):
         # spelled as the right side, the optimizer replaces it by a cheaper
         # expression of the same shape, or removes it.
         candidate = _substitute(copy.deepcopy(tangent), primal.value)
-        candidate = optimize(candidate, self.shapes)
+        candidate = simplify(candidate, self.shapes)
         if not _contains(candidate, primal.value):
             return candidate + [primal]
         tmp = self.namer.fresh(f"{var}_new")
@@ -879,7 +882,7 @@ def _value_reads(template, param):
     """How many times ``template`` reads ``param`` other than for its shape."""
     key = (id(template), param)
     if key not in _VALUE_READS:
-        from .. import runtime
+        import s2sgrad.runtime as runtime
         shape_only = set()
         for node in (n for st in template.body for n in gast.walk(st)):
             if isinstance(node, gast.Call):

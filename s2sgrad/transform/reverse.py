@@ -28,7 +28,7 @@ from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, 
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
 from ..frontend.resolve import Callee
-from ..optimize import ShapeClasses, optimize
+from .simplify import ShapeClasses, simplify
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, inline, is_atom
 
@@ -184,7 +184,8 @@ class ReverseBuilder:
         bwd, state = self._bwd_block(body, state)
         shapes = ShapeClasses(body, self.params, self.resolver,
                               {a: v for v, a in self.adj.items()}, same_shape_params(self.fsrc))
-        bwd = optimize(bwd, shapes)
+        if self.program.runs("simplify"):
+            bwd = simplify(bwd, shapes)
         grads = []
         tail = []
         for p in self.spec.active_params:

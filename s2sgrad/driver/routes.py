@@ -1,4 +1,4 @@
-"""When s2sgrad falls back to tracing, why, and saying so.
+"""The route chooser: generated code, a primitive's rule, or a trace; why, and saying so.
 
 The ``fallback=`` option of the differential operators is a *policy*:
 
@@ -10,10 +10,12 @@ The ``fallback=`` option of the differential operators is a *policy*:
 - ``"always"``: trace the whole function (useful for checking generated code).
 
 The fallback is chosen per function: for the whole of ``f`` (``build`` below,
-called by ``api``), or for one callee while the rest of ``f`` stays generated
+called by the pipeline), or for one callee while the rest of ``f`` stays generated
 code (mixed mode: ``frontend.resolve`` classifies an untransformable callee as a
-dynamic call, ``transform.calls`` turns a callee whose transformation failed
-into two stubs, and both reach ``dynamic.call_fwd``, which traces it).  The
+dynamic call, ``transform.program`` turns a callee whose transformation failed
+into two stubs, and both reach ``driver.dynamic.call_fwd``, which traces it).
+The compiler asks those questions through ``Policy`` (below), which the driver
+hands it: it never imports this module. The
 policy in force is a context variable, so run-time decisions in generated code
 follow the operator that is running.
 
@@ -29,34 +31,27 @@ import contextlib
 import contextvars
 import functools
 import inspect
-import linecache
-import os
-import re
-import sys
 import types
 import warnings
 import weakref
 
-from .. import runtime as rt
-from ..errors import (
-    NonDifferentiableError, SourceError, UnsupportedArgumentError, UnsupportedError,
+import s2sgrad.runtime as rt
+from ..errors import NonDifferentiableError, SourceError, UnsupportedArgumentError, UnsupportedError
+from ..fallback import FallbackWarning
+from ..fallback.state import RUNNING
+from ..sites import (
+    DERIVATIVE_MARK, Reason, call_site, definition_site, describe, is_derivative,
+    is_traced_derivative, user_stacklevel,
 )
 
-__all__ = ["POLICIES", "policy", "current", "build", "why_not", "untransformable", "Reason",
-           "fallback", "record_failure", "known_failure", "call_site", "is_derivative",
-           "is_traced_derivative",
-           "DERIVATIVE_MARK"]
+__all__ = ["POLICIES", "Policy", "policy", "current", "build", "why_not", "untransformable",
+           "fallback", "record_failure", "known_failure"]
 
 POLICIES = ("auto", "never", "always")
 
-# How many traces are running their function now: generated code checks its arguments for
-# boxes (and runs a traced copy of itself) only while this is not zero.  This module is
-# imported with ``s2sgrad``; like ``cache`` it must not import the compiler or the rules.
-RUNNING = [0]
+# This module is imported with ``s2sgrad``; like ``cache`` it must not import the compiler
+# or the rules at module level.
 _POLICY = contextvars.ContextVar("s2sgrad_fallback", default="auto")
-
-# Wrappers made by the differential operators carry this attribute: (operator, fn, wrt).
-DERIVATIVE_MARK = "__s2sgrad_derivative__"
 
 # Errors that mean "the source transformation cannot handle this function".
 TRANSFORM_ERRORS = (SourceError, UnsupportedError)
@@ -95,91 +90,6 @@ def policy(value):
 # Why a function cannot be transformed
 # ---------------------------------------------------------------------------
 
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_GENERATED = "<s2sgrad:"
-
-
-def _display(filename):
-    from ..frontend.source import display_path
-    return display_path(filename)
-
-
-def definition_site(fn):
-    """``file:line`` of a function's definition, or a description when it has none."""
-    target = inspect.unwrap(fn) if callable(fn) else fn
-    target = getattr(target, "__func__", target)
-    code = getattr(target, "__code__", None)
-    if code is None:
-        call = getattr(type(fn), "__call__", None)
-        code = getattr(call, "__code__", None)
-    if code is None:
-        return "built-in"
-    return f"{_display(code.co_filename)}:{code.co_firstlineno}"
-
-
-def describe(fn):
-    """How to name a callable in a message."""
-    if isinstance(fn, functools.partial):
-        return f"functools.partial({describe(fn.func)}, ...)"
-    mark = getattr(fn, DERIVATIVE_MARK, None)
-    if mark is not None:
-        return f"{mark[0]}({describe(mark[1])})"
-    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
-    if name is None:
-        if isinstance(getattr(type(fn), "__call__", None), types.FunctionType):
-            return f"{type(fn).__qualname__}.__call__"      # a callable object
-        return repr(fn)
-    mod = getattr(fn, "__module__", None)
-    if isinstance(fn, (types.BuiltinFunctionType, types.BuiltinMethodType)) or (
-            not hasattr(fn, "__code__") and not hasattr(fn, "__func__") and mod):
-        if mod and mod.startswith("_") and mod.lstrip("_") in sys.modules:
-            mod = mod.lstrip("_")           # _operator.mul is operator.mul
-        return f"{mod}.{name}" if mod and mod != "builtins" else name
-    return name
-
-
-class Reason:
-    """Why the source transformation cannot handle one function."""
-
-    def __init__(self, fn, construct, where=None, advice="", error=None):
-        self.name = describe(fn)
-        self.defined = definition_site(fn)
-        self.construct = construct      # "a try statement", "no source code", ...
-        self.where = where              # file:line of the construct, when it has one
-        self.advice = advice
-        self.error = error              # the transformer's exception
-
-    @classmethod
-    def from_error(cls, fn, exc):
-        if isinstance(exc, UnsupportedError):
-            return cls(fn, exc.construct, exc.where, exc.advice, exc)
-        return cls(fn, _source_construct(fn, exc), None, "", exc)
-
-    def text(self):
-        return f"{self.construct} ({self.where})" if self.where else self.construct
-
-    def __repr__(self):
-        return f"<Reason {self.name}: {self.text()}>"
-
-
-def _source_construct(fn, exc):
-    target = getattr(fn, "__func__", fn)
-    code = getattr(target, "__code__", None)
-    if code is None:
-        if isinstance(fn, (types.BuiltinFunctionType, types.BuiltinMethodType, type(len))) \
-                or not isinstance(fn, types.FunctionType):
-            return "it is a built-in or C-extension callable, with no Python source"
-    text = str(exc)
-    if "not available" in text:
-        return ("its source is not available (it was made by exec or eval, or typed at an "
-                "interactive prompt)")
-    if "which lambda" in text:
-        return "several lambdas on its line could be the one differentiated"
-    if "running function" in text:
-        return "its source file was edited since it was loaded"
-    return f"its source cannot be read ({text})"
-
-
 _WHY = weakref.WeakKeyDictionary()   # function -> Reason or None (transformable)
 _IN_PROGRESS = object()
 
@@ -203,7 +113,7 @@ def why_not(fn):
     reason = None
     token = _POLICY.set("auto")            # deeper callees are classified, never raised
     try:
-        normalize(FunctionSource.of(fn))
+        normalize(FunctionSource.of(fn), policy=Policy("auto"))
     except TRANSFORM_ERRORS as exc:
         reason = Reason.from_error(fn, exc)
     finally:
@@ -234,7 +144,7 @@ def known_failure(fn):
     return None if hit is _IN_PROGRESS else hit
 
 
-def untransformable(fn):
+def untransformable(fn, policy_value=None):
     """For the resolver: the Reason a user callee must be called through the fallback.
 
     ``None`` means transform it as usual.  A generator function is never
@@ -245,19 +155,35 @@ def untransformable(fn):
     if inspect.isgeneratorfunction(fn):
         return None
     reason = why_not(fn)
-    if reason is not None and current() == "never":
+    if reason is not None and (policy_value or current()) == "never":
         raise reason.error
     return reason
 
 
-def is_derivative(fn):
-    return getattr(fn, DERIVATIVE_MARK, None) is not None
+class Policy:
+    """What the compiler asks about a callee it may not be able to transform, answered
+    for one fallback policy (``"auto"``, ``"never"``, ``"always"``).
 
+    The driver hands one to ``transform.program.Program`` (and through it to the
+    resolver); the compiler never imports this module.  ``traces`` says whether a
+    callee that cannot be transformed may be traced at run time (mixed mode).
+    """
 
-def is_traced_derivative(fn):
-    """A derivative made by s2sgrad with no generated source to transform (``operators.mark``
-    gives the others one): its own derivative is taken by tracing."""
-    return is_derivative(fn) and getattr(fn, "__s2sgrad__", None) is None
+    def __init__(self, value=None):
+        self.value = check_policy(value or current())
+        self.traces = self.value != "never"
+
+    def untransformable(self, fn):
+        return untransformable(fn, self.value)
+
+    def record_failure(self, fn, exc):
+        return record_failure(fn, exc)
+
+    def known_failure(self, fn):
+        return known_failure(fn)
+
+    def is_traced_derivative(self, fn):
+        return is_traced_derivative(fn)
 
 
 # ---------------------------------------------------------------------------
@@ -301,63 +227,12 @@ def fallback(fn, reason, site=None):
                                    "use fallback='auto'")
         raise exc
     _WARNED.add(_warn_key(fn))
-    from . import FallbackWarning
     called = f", called at {site}" if site else ""
     advice = f" To have it transformed: {reason.advice}." if reason.advice else ""
     msg = (f"s2sgrad traces {reason.name} ({reason.defined}{called}) at run time instead of "
            f"transforming its source: {reason.text()}. The derivative is the same, computed "
            f"more slowly; fallback='never' makes this an error.{advice}")
-    warnings.warn(msg, FallbackWarning, stacklevel=_user_stacklevel())
-
-
-def _user_stacklevel():
-    """The ``stacklevel`` that points ``warnings.warn`` at the user's code."""
-    f = sys._getframe(2)        # the caller of fallback(): stacklevel 2 from fallback()
-    level = 2
-    while f is not None:
-        name = f.f_code.co_filename
-        if not (name.startswith(_GENERATED) or os.path.abspath(name).startswith(_PKG_DIR)
-                or name.startswith("<frozen")):
-            return level
-        f = f.f_back
-        level += 1
-    return 2
-
-
-_CITATION = re.compile(r"^\s*#\s*(\S+:\d+)")
-
-
-def cited_line(frame):
-    """The user's ``file:line`` a frame of generated code is running, from its citations."""
-    lines = linecache.getlines(frame.f_code.co_filename)
-    for k in range(min(frame.f_lineno, len(lines)) - 1, -1, -1):
-        m = _CITATION.match(lines[k])
-        if m:
-            return m.group(1)
-        if lines[k].startswith("def "):
-            return None
-    return None
-
-
-def call_site():
-    """``file:line`` of the user's line that made the current dynamic call.
-
-    Generated code cites the user's line above each block, so the innermost
-    generated frame tells it; otherwise the innermost frame outside s2sgrad.
-    """
-    f = sys._getframe(1)
-    while f is not None:
-        name = f.f_code.co_filename
-        if name.startswith(_GENERATED):
-            cited = cited_line(f)
-            if cited is not None:
-                return cited
-            f = f.f_back            # a stub without citations: its caller's line, then
-            continue
-        if not os.path.abspath(name).startswith(_PKG_DIR) and not name.startswith("<frozen"):
-            return f"{_display(name)}:{f.f_lineno}"
-        f = f.f_back
-    return None
+    warnings.warn(msg, FallbackWarning, stacklevel=user_stacklevel())
 
 
 # ---------------------------------------------------------------------------
@@ -372,7 +247,7 @@ def _signature(fn):
 
 
 def _has_box(x):
-    from .tracer import _has_box as has
+    from ..fallback.tracer import _has_box as has
     return has(x)
 
 
@@ -392,7 +267,7 @@ class Traced:
                        f"instead of generating code{why}.\n")
 
     def __call__(self, args, kwargs, seed=None):
-        from .api import trace_jvp, trace_vjp
+        from ..fallback.api import trace_jvp, trace_vjp
         if self.mode == "fwd":
             return trace_jvp(self.fn, tuple(args), dict(kwargs), self.wrt, seed)
         value, backward = trace_vjp(self.fn, tuple(args), dict(kwargs), self.wrt)
@@ -534,7 +409,7 @@ def call_with_seed(route, args, kwargs, seed):
 def match(d, x):
     """``runtime.match`` (a derivative given the structure and type of ``x``), box-aware."""
     if RUNNING[0] and (_has_box(d) or _has_box(x)):
-        from .api import _match
+        from ..fallback.api import _match
         return _match(d, x)
     return rt.match(d, x)
 
@@ -542,7 +417,7 @@ def match(d, x):
 def entry_for(entry, args, kwargs):
     """Generated ``entry``, or its traced copy when called on a trace's values (higher order)."""
     if RUNNING[0] and (_has_box(args) or _has_box(kwargs)):
-        from .nested import traced
+        from ..fallback.nested import traced
         return traced(entry)
     return entry
 

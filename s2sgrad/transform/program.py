@@ -21,19 +21,25 @@ from ..analysis.tape import prune
 from ..codegen import ModuleBuilder
 from ..errors import SourceError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, normalize, store
+from ..frontend.resolve import TransformEverything
 from ..analysis.activity import callee_of
 from ..frontend.source import FunctionSource
 from ..rules import registry
 from .reverse import ReverseBuilder, _tape_pop, _tape_push
 
-__all__ = ["Program", "Job", "Spec"]
+__all__ = ["Program", "Job", "Spec", "PASSES"]
+
+# The optional passes a program runs after the builders, in this order (``Program(passes=...)``
+# runs a subset: how the driver prints the code before a pass, see ``driver.pipeline``).
+PASSES = frozenset({"simplify", "prune", "share", "release"})
 
 
 class Job:
     """One user function to transform (before choosing its active parameters)."""
 
-    def __init__(self, fsrc, key, lifted_params=(), binds_receiver=False):
+    def __init__(self, fsrc, key, lifted_params=(), binds_receiver=False, policy=None):
         self.fsrc = fsrc
+        self.policy = policy
         self.key = key
         self.lifted_params = list(lifted_params)
         self.binds_receiver = binds_receiver
@@ -44,7 +50,7 @@ class Job:
     @property
     def norm(self):
         if self._norm is None:
-            self._norm = normalize(self.fsrc, self.lifted_params)
+            self._norm = normalize(self.fsrc, self.lifted_params, self.policy)
         return self._norm
 
     @property
@@ -103,12 +109,23 @@ class Program:
     again (``grad(grad(f))``).
     """
 
-    def __init__(self, joint=False):
+    def __init__(self, joint=False, policy=None, passes=None):
         self.module = ModuleBuilder()
         self.jobs = {}
         self.queue = []
         self.entry_spec = None
         self.joint = joint
+        self.policy = policy if policy is not None else TransformEverything()
+        self.passes = PASSES if passes is None else frozenset(passes)
+
+    def runs(self, pass_name):
+        """Whether the optional pass ``pass_name`` (one of ``PASSES``) runs in this program."""
+        return pass_name in self.passes
+
+    def add_job(self, fsrc, key, **kwargs):
+        """A new Job of this program (its source normalized under the program's policy)."""
+        job = self.jobs[key] = Job(fsrc, key, policy=self.policy, **kwargs)
+        return job
 
     # -- jobs and specializations ------------------------------------------------
 
@@ -119,7 +136,7 @@ class Program:
             key = ("lifted", id(node))      # one job per definition, whoever calls it
             if key not in self.jobs:
                 child = caller.fsrc.nested(copy.deepcopy(node), free, caller.norm.nested)
-                self.jobs[key] = Job(child, key, lifted_params=free)
+                self.add_job(child, key, lifted_params=free)
             return self.jobs[key]
         fn = callee.fn
         self_value = callee.self_value
@@ -131,15 +148,14 @@ class Program:
             if self_value is not None:
                 fsrc.self_value = self_value
                 fsrc.has_self = True
-            self.jobs[key] = Job(fsrc, key, binds_receiver=callee.receiver is not None
-                                 or callee.self_value is not None)
+            self.add_job(fsrc, key, binds_receiver=callee.receiver is not None
+                         or callee.self_value is not None)
         return self.jobs[key]
 
     def _entry_job(self, fn, wrt):
         """The Job of an entry function and the names of its parameters ``wrt`` (positions)."""
         fsrc = FunctionSource.of(fn)
-        job = Job(fsrc, ("entry", fn))
-        self.jobs[job.key] = job
+        job = self.add_job(fsrc, ("entry", fn))
         params = job.param_names
         if fsrc.self_value is not None:
             params = params[1:]
@@ -262,13 +278,12 @@ class Program:
         its caller (no function object to call), the root of a dynamic compilation
         (the dispatcher is already falling back), a generator, ``fallback="never"``.
         """
-        from ..fallback import choose
         job = spec.job
         fn = job.fsrc.fn
         if not spec.split or spec is self.entry_spec or fn is None or job.key[0] == "dynamic" \
-                or choose.current() == "never" or inspect.isgeneratorfunction(fn):
+                or not self.policy.traces or inspect.isgeneratorfunction(fn):
             raise exc
-        reason = choose.record_failure(fn, exc)
+        reason = self.policy.record_failure(fn, exc)
         args = copy.deepcopy(job.norm.node.args)
         params = [a.id for a in args.args]
         positional = gast.Tuple(elts=[name(p) for p in params], ctx=gast.Load())
@@ -341,16 +356,16 @@ class Program:
         else:
             out = [self._combined(spec, builder, fwd, bwd, seed, grads, ret, args)]
         for fdef in out:
-            _note_traced_calls(fdef, job.fsrc)
+            _note_traced_calls(fdef, job.fsrc, self.policy)
             self._bind_lifted(fdef, job)
             self._bind_globals(fdef, job.fsrc)
-            if self.joint or is_generated(job.fsrc):
+            if (self.joint or is_generated(job.fsrc)) and self.runs("share"):
                 self.share(fdef)   # derivatives of derivatives repeat work: share it
         return out
 
     def share(self, fdef):
         """Compute each value of ``fdef`` once (``cse.share``), resolving its names in this module."""
-        from .. import runtime
+        import s2sgrad.runtime as runtime
         from .cse import share
         symbols = self.module.symbols
         share(fdef, lambda n: runtime if n == "_rt" else symbols.get(n))
@@ -368,7 +383,8 @@ class Program:
 
     def _combined(self, spec, builder, fwd, bwd, seed, grads, ret, args):
         with_value = getattr(spec, "returns_value", True)
-        fwd, bwd = prune(fwd, bwd, set(grads))
+        if self.runs("prune"):
+            fwd, bwd = prune(fwd, bwd, set(grads))
         if ret and with_value and _restores(bwd, ret):
             # The backward sweep puts back earlier values of the returned variable:
             # keep the value the function returns before it starts.
@@ -422,7 +438,8 @@ class Program:
         return fdef
 
     def _split(self, spec, builder, fwd, bwd, seed, grads, ret, args):
-        fwd, bwd = prune(fwd, bwd, set(grads))
+        if self.runs("prune"):
+            fwd, bwd = prune(fwd, bwd, set(grads))
         assigned = {n.id for s in fwd for n in gast.walk(s)
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         params = set(spec.params)
@@ -581,9 +598,8 @@ def rename_tape(module):
     return new
 
 
-def _note_traced_calls(fdef, fsrc):
+def _note_traced_calls(fdef, fsrc, policy):
     """Say above a dynamic call to a function that cannot be transformed why it is traced."""
-    from ..fallback.choose import known_failure
     for stmt in gast.walk(fdef):
         value = getattr(stmt, "value", None)
         if not (isinstance(stmt, gast.Assign) and isinstance(value, gast.Call)
@@ -592,7 +608,7 @@ def _note_traced_calls(fdef, fsrc):
                 and len(value.args) > 1 and isinstance(value.args[1], gast.Name)):
             continue
         kind, target = fsrc.resolve(value.args[1].id)
-        reason = known_failure(target) if kind in ("global", "closure") else None
+        reason = policy.known_failure(target) if kind in ("global", "closure") else None
         if reason is not None and not getattr(stmt, "s2s_note", None):
             stmt.s2s_note = f"{value.args[1].id} is traced at run time: {reason.text()}"
 

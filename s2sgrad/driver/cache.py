@@ -32,7 +32,7 @@ Three layers, tried in order by ``get(fn, options, transform, make)``:
 is what makes a gradient function cheap to call).  ``s2sgrad cache info`` and
 ``s2sgrad cache clear`` look at and empty the disk cache.
 
-This module is imported by ``s2sgrad.api`` and must not import the compiler
+This module is imported with ``s2sgrad`` and must not import the compiler
 (gast, astor, the transforms): a disk hit in a fresh process costs a file
 read, a few hashes and loading the code object.
 """
@@ -49,14 +49,15 @@ import sys
 import types
 import warnings
 
-from . import __version__
+from ..loader import compile_source, filename_for, register  # noqa: F401 (re-exported)
+from ..version import __version__
 
 __all__ = [
     "get", "recall", "compile_source", "cache_dir", "disk_enabled", "info", "clear",
-    "function_digest", "stats", "forget", "module_of",
+    "function_digest", "stats", "forget", "remember",
 ]
 
-FORMAT = 1
+FORMAT = 2
 MAGIC = "s2sgrad-cache"
 _MAX_ENTRY_BYTES = 32 * 1024 * 1024
 _MEMO_SIZE = 1024
@@ -394,11 +395,12 @@ def locate(root, targets, functions):
 class GeneratedModule:
     """A generated module, compiled: its text, its file name for tracebacks, its namespace."""
 
-    def __init__(self, source, filename, namespace, entry, options):
+    def __init__(self, source, filename, namespace, interface, options):
         self.source = source
         self.filename = filename
         self.namespace = namespace
-        self.entry = entry          # the name of the entry function
+        self.interface = interface  # plain data: the names that matter (``pipeline``)
+        self.entry = interface["entry"]     # the name of the entry function
         self.options = options
 
     @property
@@ -409,45 +411,17 @@ class GeneratedModule:
 def label_of(fn, options=None):
     """``module.qualname.grad``: what the generated code is the derivative of."""
     fn = _plain(fn)
-    label = f"{getattr(fn, '__module__', None) or 'main'}.{fn.__qualname__}"
-    mode = options[0] if isinstance(options, tuple) and options else "reverse"
-    label += ".grad" if mode == "reverse" else f".{mode}"
+    qual = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    label = f"{getattr(fn, '__module__', None) or 'main'}.{qual}"
+    label += "." + getattr(options, "label", "grad")
     return label.replace("<locals>", "locals").replace("<lambda>", "lambda")
-
-
-def filename_for(source, label):
-    """The stable file name of generated code: its label and a hash of its text."""
-    digest = hashlib.sha256(source.encode()).hexdigest()[:12]
-    return f"<s2sgrad:{label}:{digest}>"
-
-
-def register(source, filename):
-    """Make ``linecache`` (tracebacks, pdb, inspect) show ``source`` for ``filename``."""
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
-
-
-def compile_source(source, symbols, label, code=None):
-    """Compile generated ``source`` into a namespace, registered with linecache.
-
-    ``symbols`` are the objects bound before the text runs (its own import
-    lines bind the rest); ``code``, when given, is the text already compiled
-    under the same file name.  Returns ``(namespace, filename, code)``.
-    """
-    filename = filename_for(source, label)
-    register(source, filename)
-    if code is None or code.co_filename != filename:
-        code = compile(source, filename, "exec", dont_inherit=True)
-    namespace = {"__name__": f"s2sgrad_generated.{label}", "__file__": filename}
-    namespace.update(symbols)
-    exec(code, namespace)
-    return namespace, filename, code
 
 
 # ---------------------------------------------------------------------------
 # Entries
 # ---------------------------------------------------------------------------
 
-def _entry_from_program(fn, key, options, program, entry_name, source):
+def _entry_from_program(fn, key, options, program, interface, source):
     """The cache entry of a fresh transformation, or ``None`` when it cannot be re-bound later.
 
     Returns ``(entry, checks)``: ``checks`` are ``(path, object)`` pairs the
@@ -495,7 +469,8 @@ def _entry_from_program(fn, key, options, program, entry_name, source):
     if not cacheable:
         stats["not_cacheable"] += 1
         return None, checks
-    entry = {"key": key, "s2sgrad": __version__, "options": repr(options), "entry": entry_name,
+    entry = {"key": key, "s2sgrad": __version__, "options": repr(options),
+             "entry": interface["entry"], "interface": interface,
              "source": source, "bindings": bindings, "watch": watch, "deps": deps}
     return entry, checks
 
@@ -510,6 +485,8 @@ def _well_formed(entry, key):
     try:
         return (entry["key"] == key and isinstance(entry["source"], str)
                 and isinstance(entry["entry"], str) and entry["entry"].isidentifier()
+                and isinstance(entry["interface"], dict)
+                and entry["interface"].get("entry") == entry["entry"]
                 and all(isinstance(n, str) and n.isidentifier() and _valid_path(p)
                         for n, p in entry["bindings"])
                 and isinstance(entry.get("code", ""), str)
@@ -545,7 +522,7 @@ def _instantiate(fn, entry, options, code=None):
     except Exception:
         stats["rejected:does_not_compile"] += 1
         return None, None, None
-    module = GeneratedModule(entry["source"], filename, namespace, entry["entry"], options)
+    module = GeneratedModule(entry["source"], filename, namespace, entry["interface"], options)
     checks = [([["code"]] if not isinstance(fn, types.MethodType) else [["func"], ["code"]],
                _plain(fn).__code__)]
     for path, _ in entry["deps"]:
@@ -752,14 +729,17 @@ def recall(fn, options):
         return None
     for path, obj in memo.checks:
         try:
-            current = fn
-            for step in path:
-                current = _step(current, step)
+            if callable(path):          # a check the pipeline added: what a function of fn gives
+                current = path(fn)
+            else:
+                current = fn
+                for step in path:
+                    current = _step(current, step)
         except Exception:
             return None
         if current is not obj:
             return None
-    if memo.filename not in linecache.cache:
+    if memo.filename is not None and memo.filename not in linecache.cache:
         register(memo.source, memo.filename)
     stats["memo_hit"] += 1
     return memo.value
@@ -774,13 +754,22 @@ def _remember(fn, options, memo):
         pass
 
 
+def remember(fn, options, value, checks=()):
+    """Memoize ``value`` for ``(fn, options)``, valid while ``checks`` hold (see ``recall``)."""
+    _remember(fn, options, _Memo(value, list(checks), None, None))
+    return value
+
+
 def get(fn, options, transform, make):
     """``make(fn, module)`` for the generated module of ``fn`` with ``options``, cached.
 
     ``transform(fn, options)`` runs the compiler and returns ``(program,
-    entry_name)``: a ``transform.calls.Program`` whose module holds the
-    generated functions, and the name of the one to call.  ``options`` is a
-    hashable value with a stable ``repr`` (``("reverse", (0,))``).
+    interface, checks)``: a ``transform.program.Program`` whose module holds
+    the generated functions, plain data naming the ones that matter
+    (``interface["entry"]`` the one to call), and checks of its own that the
+    memo verifies besides the sources (``(function of fn, object)`` pairs).
+    ``options`` is a hashable value with a stable ``repr`` (a
+    ``driver.request.Request``).
     """
     hit = recall(fn, options)
     if hit is not None:
@@ -789,17 +778,6 @@ def get(fn, options, transform, make):
     value = make(fn, module)
     _remember(fn, options, _Memo(value, checks, module.filename, module.source))
     return value
-
-
-def module_of(fn, wrt=0):
-    """The compiled generated module of ``grad(fn, wrt)``, for debuggers and tools.
-
-    ``.source`` is its text, ``.filename`` the name tracebacks and ``pdb`` know
-    it by (``pdb.Pdb().set_break(module.filename, line)`` stops inside the
-    adjoint), ``.namespace`` its functions.
-    """
-    from . import api
-    return api._compiled(fn, (wrt,) if isinstance(wrt, int) else tuple(wrt)).module
 
 
 def lookup(fn, options, transform):
@@ -821,12 +799,13 @@ def lookup(fn, options, transform):
                 _keep(key, entry, code)
                 return module, checks
     stats["transform"] += 1
-    program, entry_name = transform(fn, options)
+    program, interface, extra_checks = transform(fn, options)
     source = program.module.source()
     namespace, filename, code = compile_source(source, program.module.symbols,
                                                label_of(fn, options))
-    module = GeneratedModule(source, filename, namespace, entry_name, options)
-    entry, checks = _entry_from_program(fn, key, options, program, entry_name, source)
+    module = GeneratedModule(source, filename, namespace, interface, options)
+    entry, checks = _entry_from_program(fn, key, options, program, interface, source)
+    checks = list(checks) + list(extra_checks)
     if entry is not None:
         entry["code"] = base64.b64encode(marshal.dumps(code)).decode("ascii")
         _keep(key, entry, code)

@@ -21,9 +21,9 @@ import itertools
 
 import gast
 
-from .analysis.activity import callee_of, op_name, walk_stmts
-from .rules import registry
-from .rules.template import RUNTIME_ALIAS, static_value
+from ..analysis.activity import callee_of, op_name, walk_stmts
+from ..rules import registry
+from ..rules.template import RUNTIME_ALIAS, static_value
 
 __all__ = ["ShapeClasses", "optimize"]
 
@@ -124,7 +124,7 @@ class ShapeClasses:
             return self._call(node, pending)
         if isinstance(node, (gast.Attribute, gast.Subscript)) and _pure_chain(node):
             # ``model.W`` has one shape wherever it appears in one statement.
-            from .codegen import to_source
+            from ..codegen import to_source
             return ("shape of", to_source(node))
         return UNKNOWN
 
@@ -275,7 +275,7 @@ def _mentions_kind_change(body, resolver):
 # The rewriting pass
 # ---------------------------------------------------------------------------
 
-def optimize(stmts, shapes):
+def simplify(stmts, shapes):
     """Simplify generated statements in place (and return them)."""
     _simplify_statements(stmts, shapes)
     return _drop_self_assignments(stmts)

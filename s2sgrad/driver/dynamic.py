@@ -5,7 +5,7 @@ forward sweep and ``_rt.call_bwd(_tape, d_out)`` in its backward sweep, for a
 call whose target is only known at run time (``f(x)`` where ``f`` is an
 argument, ``getattr(np, name)(x)``) and for a user function whose source
 cannot be transformed (mixed mode: the caller stays generated code, see
-``fallback.choose``).  The forward half looks at ``fn`` now:
+``driver.routes``).  The forward half looks at ``fn`` now:
 
 - a ``functools.partial`` is unwrapped (its fixed arguments are passed along);
 - a primitive with rules (a NumPy function, a ``custom_vjp`` function) is
@@ -24,33 +24,23 @@ import functools
 import inspect
 import types
 
-from .errors import SourceError, UnsupportedError
+from .. import sites as _sites
+from . import cache, pipeline
+from .request import Request
+from ..errors import SourceError, UnsupportedError
 
 __all__ = ["call_fwd", "call_bwd", "call_jvp"]
 
-_COMPILED = {}
-_TRACED = {}       # Python function -> (function, Reason): known to need the fallback
+# The memo key under which the cache keeps, for a Python function, the Reason it needs the
+# fallback (decided on its first dynamic call).
+_NEEDS_TRACE = ("needs_trace",)
 
 
 def _split_functions(fn, active_names):
     """``(fwd, bwd, active order)`` of the split sweeps of Python function ``fn``."""
-    key = (fn, active_names)
-    hit = _COMPILED.get(key)
-    if hit is None:
-        from .codegen import compile_module
-        from .transform.calls import Job, Program
-        from .frontend.source import FunctionSource
-        program = Program()
-        fsrc = FunctionSource.of(fn)
-        job = Job(fsrc, ("dynamic", fn))
-        program.jobs[job.key] = job
-        spec = program.request(job, active_names)
-        program.run()
-        source = program.module.source()
-        namespace, _ = compile_module(source, program.module.symbols,
-                                      f"{fn.__module__}.{fn.__qualname__}.dynamic")
-        hit = _COMPILED[key] = (namespace[spec.fwd_name], namespace[spec.bwd_name], spec.active)
-    return hit
+    built = pipeline.run(fn, Request("callee", tuple(active_names)))
+    face = built.interface
+    return built[face["fwd"]], built[face["bwd"]], tuple(face["active"])
 
 
 def _python_target(fn):
@@ -77,29 +67,29 @@ def _unwrap(fn, args, kwargs, active):
 
 
 def _has_box(args, kwargs):
-    from .fallback.choose import RUNNING
+    from ..fallback.state import RUNNING
     if not RUNNING[0]:
         return False
-    from .fallback.tracer import _has_box as has
+    from ..fallback.tracer import _has_box as has
     return has(args) or has(kwargs)
 
 
 def call_fwd(tape, fn, args, kwargs, active):
     fn, args, kwargs, active = _unwrap(fn, args, kwargs, active)
-    from .rules import registry
+    from ..rules import registry
     hit = registry.lookup(fn)
     if hit is not None:
         prim, namespace = hit
         return _primitive_fwd(tape, fn, prim, namespace, args, kwargs, active)
-    from .fallback import choose
+    from . import routes as choose
     target, receiver = _python_target(fn)
-    known = _TRACED.get(target) if target is not None else None
-    if known is not None and known[0] is target:      # decided before: trace it now
-        choose.fallback(target, known[1], choose.call_site)
+    known = cache.recall(target, _NEEDS_TRACE) if target is not None else None
+    if known is not None:                              # decided before: trace it now
+        choose.fallback(target, known, _sites.call_site)
         return _fallback_fwd(tape, fn, args, kwargs, active)
     reason = None
-    if choose.is_traced_derivative(fn):
-        reason = choose.Reason(fn, "it is a derivative made by s2sgrad, whose own derivative "
+    if _sites.is_traced_derivative(fn):
+        reason = _sites.Reason(fn, "it is a derivative made by s2sgrad, whose own derivative "
                                    "is taken by tracing through its generated code")
     elif target is not None:
         reason = _compile_reason(target)
@@ -110,35 +100,32 @@ def call_fwd(tape, fn, args, kwargs, active):
                 reason = choose.record_failure(target, exc)
             else:
                 if _has_box(args, kwargs):        # higher order: inside a trace
-                    from .fallback import traced
+                    from ..fallback import traced
                     fwd, bwd = traced(fwd), traced(bwd)
                 lead = (receiver,) if receiver is not None else ()
                 value = fwd(tape, *lead, *args, **kwargs)
                 tape.append(("compiled", bwd, positions, len(positions)))
                 return value
     else:
-        reason = choose.Reason.from_error(fn, SourceError(f"{fn!r} is not a Python function"))
+        reason = _sites.Reason.from_error(fn, SourceError(f"{fn!r} is not a Python function"))
     if target is not None:
-        try:
-            _TRACED[target] = (target, reason)
-        except TypeError:
-            pass
-    choose.fallback(target if target is not None else fn, reason, choose.call_site)
+        cache.remember(target, _NEEDS_TRACE, reason, [([["code"]], target.__code__)])
+    choose.fallback(target if target is not None else fn, reason, _sites.call_site)
     return _fallback_fwd(tape, fn, args, kwargs, active)
 
 
 def _compile_reason(target):
     """Why ``target`` cannot be transformed, known before trying (or ``None``)."""
-    from .fallback import choose
+    from . import routes as choose
     if inspect.isgeneratorfunction(target):
-        raise UnsupportedError(choose.definition_site(target),
+        raise UnsupportedError(_sites.definition_site(target),
                                f"a call to the generator function {target.__qualname__} made "
                                f"at run time", "return a list instead of yielding values")
     reason = choose.known_failure(target) or choose.why_not(target)
     if reason is None:
         params = inspect.signature(target).parameters.values()
         if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
-            reason = choose.Reason(target, "a variable parameter list (*args or **kwargs)")
+            reason = _sites.Reason(target, "a variable parameter list (*args or **kwargs)")
     return reason
 
 
@@ -164,15 +151,15 @@ def _primitive_fwd(tape, fn, prim, namespace, args, kwargs, active):
         names.append(params[k])
     if any(p not in prim.vjp for p in names):
         missing = next(p for p in names if p not in prim.vjp)
-        from .errors import NoRuleError
-        from .fallback.choose import call_site
+        from ..errors import NoRuleError
+        from ..sites import call_site
         raise NoRuleError(call_site() or "<unknown>", f"{prim.qualname} (argument {missing!r})")
     tape.append(("primitive", prim, namespace or numpy, bound, value, names))
     return value
 
 
 def _fallback_fwd(tape, fn, args, kwargs, active):
-    from .fallback import trace_vjp
+    from ..fallback import trace_vjp
     value, backward = trace_vjp(fn, tuple(args), dict(kwargs), tuple(active))
     tape.append(("traced", backward))
     return value
@@ -187,11 +174,11 @@ def call_bwd(tape, d_out):
         cts = (cts,) if n == 1 else tuple(cts)
         return tuple(cts[i] for i in _inverse(positions))
     if kind == "primitive":
-        from .rules import registry
+        from ..rules import registry
         _, prim, namespace, bound, value, params = record
-        from .fallback.tracer import _has_box as has
+        from ..fallback.tracer import _has_box as has
         if has(d_out) or has(bound):            # higher order: the rules run traced
-            from .fallback.nested import TRACING_NUMPY, traced
+            from ..fallback.nested import TRACING_NUMPY, traced
             return tuple(registry.apply_rule(prim, _TracedRule(traced(prim.vjp[p].fn)),
                                              TRACING_NUMPY, d_out, value, bound)
                          for p in params)
@@ -213,27 +200,10 @@ def _inverse(positions):
     return inv
 
 
-_JVP = {}
-
-
 def _jvp_function(fn, active_names):
     """``(jvp function, {param: tangent parameter})`` of Python function ``fn`` (forward mode)."""
-    key = (fn, active_names)
-    hit = _JVP.get(key)
-    if hit is None:
-        from .codegen import compile_module
-        from .frontend.source import FunctionSource
-        from .transform.calls import Job
-        from .transform.forward import ForwardProgram
-        program = ForwardProgram()
-        job = Job(FunctionSource.of(fn), ("dynamic", fn))
-        program.jobs[job.key] = job
-        spec = program.request(job, active_names)
-        program.run()
-        namespace, _ = compile_module(program.module.source(), program.module.symbols,
-                                      f"{fn.__module__}.{fn.__qualname__}.dynamic_jvp")
-        hit = _JVP[key] = (namespace[spec.jvp_name], spec.tangent_names)
-    return hit
+    built = pipeline.run(fn, Request("callee_jvp", tuple(active_names)))
+    return built[built.interface["jvp"]], built.interface["tangents"]
 
 
 def call_jvp(fn, args, kwargs, active, tangents):
@@ -245,8 +215,8 @@ def call_jvp(fn, args, kwargs, active, tangents):
     arguments with tangents; anything else is traced (``trace_jvp``).
     """
     fn, args, kwargs, active = _unwrap(fn, args, kwargs, active)
-    from .rules import registry
-    from . import runtime as rt
+    from ..rules import registry
+    import s2sgrad.runtime as rt
     hit = registry.lookup(fn)
     if hit is not None and hit[0].signature is not None and not _has_box(args, kwargs):
         import numpy
@@ -262,10 +232,10 @@ def call_jvp(fn, args, kwargs, active, tangents):
                 out = c if out is None else out + c
             return value, (rt.zeros_like(value) if out is None else out)
     elif hit is None:
-        from .fallback import choose
+        from . import routes as choose
         target, receiver = _python_target(fn)
         if target is None:
-            reason = choose.Reason.from_error(fn, SourceError(f"{fn!r} is not a Python function"))
+            reason = _sites.Reason.from_error(fn, SourceError(f"{fn!r} is not a Python function"))
         else:
             reason = _compile_reason(target)   # raises for a generator function
         if reason is None and target is not None and not _has_box(args, kwargs):
@@ -282,6 +252,6 @@ def call_jvp(fn, args, kwargs, active, tangents):
                 kw.update({names[p]: t for p, t in zip(active_names, tangents)})
                 return jvp_fn(*lead, *args, **kw)
         if reason is not None:
-            choose.fallback(target if target is not None else fn, reason, choose.call_site)
-    from .fallback import trace_jvp
+            choose.fallback(target if target is not None else fn, reason, _sites.call_site)
+    from ..fallback import trace_jvp
     return trace_jvp(fn, tuple(args), dict(kwargs), tuple(active), tuple(tangents))

@@ -1,0 +1,169 @@
+"""Where things are, said in the user's terms: how to name a callable, where it was
+defined, which user line a frame of generated code is running, and why a function
+cannot be transformed (``Reason``).
+
+Every layer reports with these (the compiler in its errors, the tracer in its
+messages, the driver in its fallback warnings), so they sit at the bottom: this
+module imports only the standard library (``frontend.source`` lazily, for paths).
+"""
+
+import functools
+import inspect
+import linecache
+import os
+import re
+import sys
+import types
+
+from .errors import UnsupportedError
+
+__all__ = ["DERIVATIVE_MARK", "describe", "definition_site", "Reason", "is_derivative",
+           "is_traced_derivative", "cited_line", "call_site", "user_stacklevel", "display"]
+
+# Wrappers made by the differential operators carry this attribute: (operator, fn, wrt).
+DERIVATIVE_MARK = "__s2sgrad_derivative__"
+
+_PKG_DIR = os.path.dirname(os.path.abspath(__file__))
+_GENERATED = "<s2sgrad:"
+
+
+def display(filename):
+    """A file name as messages show it (relative to the working directory when inside it)."""
+    from .frontend.source import display_path
+    return display_path(filename)
+
+
+def definition_site(fn):
+    """``file:line`` of a function's definition, or a description when it has none."""
+    target = inspect.unwrap(fn) if callable(fn) else fn
+    target = getattr(target, "__func__", target)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        call = getattr(type(fn), "__call__", None)
+        code = getattr(call, "__code__", None)
+    if code is None:
+        return "built-in"
+    return f"{display(code.co_filename)}:{code.co_firstlineno}"
+
+
+def describe(fn):
+    """How to name a callable in a message."""
+    if isinstance(fn, functools.partial):
+        return f"functools.partial({describe(fn.func)}, ...)"
+    mark = getattr(fn, DERIVATIVE_MARK, None)
+    if mark is not None:
+        return f"{mark[0]}({describe(mark[1])})"
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    if name is None:
+        if isinstance(getattr(type(fn), "__call__", None), types.FunctionType):
+            return f"{type(fn).__qualname__}.__call__"      # a callable object
+        return repr(fn)
+    mod = getattr(fn, "__module__", None)
+    if isinstance(fn, (types.BuiltinFunctionType, types.BuiltinMethodType)) or (
+            not hasattr(fn, "__code__") and not hasattr(fn, "__func__") and mod):
+        if mod and mod.startswith("_") and mod.lstrip("_") in sys.modules:
+            mod = mod.lstrip("_")           # _operator.mul is operator.mul
+        return f"{mod}.{name}" if mod and mod != "builtins" else name
+    return name
+
+
+class Reason:
+    """Why the source transformation cannot handle one function."""
+
+    def __init__(self, fn, construct, where=None, advice="", error=None):
+        self.name = describe(fn)
+        self.defined = definition_site(fn)
+        self.construct = construct      # "a try statement", "no source code", ...
+        self.where = where              # file:line of the construct, when it has one
+        self.advice = advice
+        self.error = error              # the transformer's exception
+
+    @classmethod
+    def from_error(cls, fn, exc):
+        if isinstance(exc, UnsupportedError):
+            return cls(fn, exc.construct, exc.where, exc.advice, exc)
+        return cls(fn, _source_construct(fn, exc), None, "", exc)
+
+    def text(self):
+        return f"{self.construct} ({self.where})" if self.where else self.construct
+
+    def __repr__(self):
+        return f"<Reason {self.name}: {self.text()}>"
+
+
+def _source_construct(fn, exc):
+    target = getattr(fn, "__func__", fn)
+    code = getattr(target, "__code__", None)
+    if code is None:
+        if isinstance(fn, (types.BuiltinFunctionType, types.BuiltinMethodType, type(len))) \
+                or not isinstance(fn, types.FunctionType):
+            return "it is a built-in or C-extension callable, with no Python source"
+    text = str(exc)
+    if "not available" in text:
+        return ("its source is not available (it was made by exec or eval, or typed at an "
+                "interactive prompt)")
+    if "which lambda" in text:
+        return "several lambdas on its line could be the one differentiated"
+    if "running function" in text:
+        return "its source file was edited since it was loaded"
+    return f"its source cannot be read ({text})"
+
+
+def is_derivative(fn):
+    return getattr(fn, DERIVATIVE_MARK, None) is not None
+
+
+def is_traced_derivative(fn):
+    """A derivative made by s2sgrad with no generated source to transform (``api.mark``
+    gives the others one): its own derivative is taken by tracing."""
+    return is_derivative(fn) and getattr(fn, "__s2sgrad__", None) is None
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that points ``warnings.warn`` at the user's code."""
+    f = sys._getframe(2)        # the caller of the function that warns: stacklevel 2
+    level = 2
+    while f is not None:
+        name = f.f_code.co_filename
+        if not (name.startswith(_GENERATED) or os.path.abspath(name).startswith(_PKG_DIR)
+                or name.startswith("<frozen")):
+            return level
+        f = f.f_back
+        level += 1
+    return 2
+
+
+_CITATION = re.compile(r"^\s*#\s*(\S+:\d+)")
+
+
+def cited_line(frame):
+    """The user's ``file:line`` a frame of generated code is running, from its citations."""
+    lines = linecache.getlines(frame.f_code.co_filename)
+    for k in range(min(frame.f_lineno, len(lines)) - 1, -1, -1):
+        m = _CITATION.match(lines[k])
+        if m:
+            return m.group(1)
+        if lines[k].startswith("def "):
+            return None
+    return None
+
+
+def call_site():
+    """``file:line`` of the user's line that made the current dynamic call.
+
+    Generated code cites the user's line above each block, so the innermost
+    generated frame tells it; otherwise the innermost frame outside s2sgrad.
+    """
+    f = sys._getframe(1)
+    while f is not None:
+        name = f.f_code.co_filename
+        if name.startswith(_GENERATED):
+            cited = cited_line(f)
+            if cited is not None:
+                return cited
+            f = f.f_back            # a stub without citations: its caller's line, then
+            continue
+        if not os.path.abspath(name).startswith(_PKG_DIR) and not name.startswith("<frozen"):
+            return f"{display(name)}:{f.f_lineno}"
+        f = f.f_back
+    return None
