@@ -7,7 +7,7 @@ that code.
 
 from .version import __version__  # noqa: E402,F401
 
-from .api import grad, value_and_grad  # noqa: E402
+from .api import grad, show, stages, value_and_grad  # noqa: E402
 from .operators import (  # noqa: E402
     deriv, elementwise_grad, hessian, holomorphic_grad, hvp, jacobian, jvp, vjp,
 )
@@ -27,7 +27,7 @@ __all__ = [
     "hvp", "holomorphic_grad", "S2SGradError", "UnsupportedError", "NoRuleError",
     "NonDifferentiableError", "NonScalarOutputError", "SourceError",
     "FallbackWarning", "custom_vjp", "custom_jvp", "stop_gradient", "non_differentiable",
-    "checkpoint", "check_grads", "GradientCheckError",
+    "checkpoint", "check_grads", "GradientCheckError", "show", "stages",
 ]
 
 

@@ -9,7 +9,7 @@ from .driver.request import Request
 from .errors import NonDifferentiableError, NonScalarOutputError
 from .sites import DERIVATIVE_MARK, describe
 
-__all__ = ["grad", "value_and_grad", "mark", "Derivative"]
+__all__ = ["grad", "value_and_grad", "show", "stages", "mark", "Derivative"]
 
 
 def _compiled(fn, wrt, fallback="auto"):
@@ -194,3 +194,29 @@ def _wraps(fn):
             return wrapper
         return deco
     return functools.wraps(fn)
+
+
+# What ``show`` builds for each mode: the request whose code it prints.
+_SHOWN = {"reverse": "grad", "split": "split", "forward": "jvp", "batched": "columns"}
+
+
+def stages(mode="reverse"):
+    """The names of the compiler's stages in ``mode`` (``reverse``, ``split``, ``forward``,
+    ``batched``), in the order they run: what ``show`` takes."""
+    if mode not in _SHOWN:
+        raise ValueError(f"mode={mode!r}; use one of {', '.join(map(repr, _SHOWN))}")
+    return _pipeline.stage_names(mode)
+
+
+def show(fn, stage="codegen", wrt=0, *, mode="reverse"):
+    """The code the compiler makes of ``fn`` as it stands after ``stage`` (see ``stages``).
+
+    ``source``, ``normalize`` and ``activity`` show ``fn`` itself as the front
+    end reads it, lowered to the core language, and what carries a derivative;
+    from ``transform`` on, the generated module with the optional passes up to
+    ``stage`` run (``codegen`` is what ``grad(fn, emit=True)`` returns, for
+    ``mode="reverse"``; ``jvp(fn, emit=True)`` for ``mode="forward"``).
+    """
+    wrt_t, _ = _normalize_wrt(wrt)
+    stages(mode)
+    return _pipeline.run(fn, Request(_SHOWN[mode], wrt_t), stop_after=stage)

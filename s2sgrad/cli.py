@@ -4,6 +4,7 @@
     s2sgrad gen examples -o generated     every module of a directory
     s2sgrad check model.py                exit 0 when model_grad.py is up to date
     s2sgrad show model.py:loss            prints the gradient of one function
+    s2sgrad show model.py:loss --stage normalize   prints one stage of the compiler
     s2sgrad cache info | clear
 
 Errors are one line on stderr and exit with status 2; a stale check exits 1.
@@ -126,8 +127,25 @@ def _show(args):
         raise _Fail(f"{args.target}: name the function: s2sgrad show module.py:function")
     if not os.path.isfile(path):
         raise _Fail(f"{path}: no such file")
+    if args.stage is not None:
+        return _show_stage(path, func, args)
     gen = generate(path, [func], args.wrt, args.mode)
     sys.stdout.write(gen.text)
+    return 0
+
+
+def _show_stage(path, func, args):
+    """Print what one stage of the compiler makes of one function (``s2sgrad.show``)."""
+    from . import api
+    from .generate import choose, load_module
+    names = api.stages(args.mode)
+    if args.stage not in names:
+        raise _Fail(f"no stage {args.stage!r} in {args.mode} mode; the stages are "
+                    f"{', '.join(names)}")
+    with load_module(path) as module:
+        (choice,), _ = choose(module, path, [func], args.wrt)
+        text = api.show(choice.fn, args.stage, choice.wrt_index, mode=args.mode)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
@@ -228,9 +246,14 @@ def _parser():
     show = sub.add_parser(
         "show", help="print the gradient source of one function",
         description="Print the generated gradient module of one function, as s2sgrad gen "
-                    "would write it.")
+                    "would write it; with --stage, what one stage of the compiler makes of it "
+                    "(s2sgrad.stages() lists them: source, normalize, activity, transform, "
+                    "simplify, prune, share, codegen in reverse mode; release instead of prune "
+                    "in forward mode).")
     show.add_argument("target", metavar="MODULE.py:FUNCTION")
     common(show)
+    show.add_argument("--stage", metavar="NAME",
+                      help="print the code after this stage of the compiler instead")
     show.set_defaults(run=_show)
 
     cache = sub.add_parser(
