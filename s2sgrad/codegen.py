@@ -15,6 +15,7 @@ import types
 import astor
 import gast
 
+import s2sgrad.naming as naming
 from .version import __version__
 from .frontend.source import display_path
 
@@ -64,7 +65,7 @@ class ModuleBuilder:
     def __init__(self):
         self.symbols = {}       # name -> object
         self._by_id = {}        # id(object) -> name
-        self.reserved = {"_rt", "_tape"}
+        self.reserved = set(naming.RESERVED)
         self.functions = []     # FunctionDef nodes, in order
         self.modules = set()    # dotted module names that rules refer to (``scipy.special``)
 

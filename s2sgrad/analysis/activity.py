@@ -13,6 +13,7 @@ and what a call in it calls (``callee_of``).
 
 import gast
 
+import s2sgrad.naming as naming
 from ..errors import UnsupportedArgumentError, UnsupportedError
 from ..rules import registry
 from ..rules.template import static_value
@@ -279,7 +280,7 @@ def is_runtime_call(node, attr, nargs=0):
     """Whether ``node`` is ``_rt.<attr>(...)`` with at least ``nargs`` arguments."""
     return isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
         and node.func.attr == attr and isinstance(node.func.value, gast.Name) \
-        and node.func.value.id == "_rt" and len(node.args) >= nargs
+        and node.func.value.id == naming.RUNTIME and len(node.args) >= nargs
 
 
 def _is_tape_write(node):

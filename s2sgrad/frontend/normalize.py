@@ -23,6 +23,7 @@ import copy
 
 import gast
 
+import s2sgrad.naming as naming
 from ..errors import UnsupportedError
 from .resolve import Callee, Resolver
 
@@ -539,7 +540,7 @@ class _Lowering:
         if kind in ("items", "keys", "values"):
             mapping = self._as_name(it.func.value, out, "mapping")
             keys = self.namer.fresh("keys")
-            keys_call = call(gast.Attribute(value=name("_rt"), attr="keys", ctx=gast.Load()),
+            keys_call = call(gast.Attribute(value=name(naming.RUNTIME), attr="keys", ctx=gast.Load()),
                              [name(mapping)])
             keys_call.s2s_callee = Callee("nondiff", "keys")
             out.append(assign(keys, keys_call))
@@ -1173,7 +1174,7 @@ _ARRAY_WRITING_FUNCTIONS = {"put", "place", "putmask", "shuffle", "copyto"}
 def _runtime_call(helper, args, keywords=(), namespace=None):
     """``_rt.<helper>(...)``, known to the transforms as that runtime primitive."""
     from ..rules import registry
-    node = call(gast.Attribute(value=name("_rt"), attr=helper, ctx=gast.Load()), list(args),
+    node = call(gast.Attribute(value=name(naming.RUNTIME), attr=helper, ctx=gast.Load()), list(args),
                 list(keywords))
     import numpy
     prim = registry.by_name(helper, "s2sgrad.runtime")

@@ -12,6 +12,7 @@ import copy
 
 import gast
 
+import s2sgrad.naming as naming
 from ..frontend.normalize import Namer
 from .program import _function
 
@@ -86,7 +87,7 @@ def value_and_grad(program, spec):
     """``(value, (d_a, d_b))`` from the entry's ``(value, d_a, d_b)``."""
     def body(call_args, extra, namer):
         value = namer.fresh("value")
-        grads = [namer.fresh("d_" + p) for p in spec.active]
+        grads = [namer.fresh(naming.adjoint(p)) for p in spec.active]
         inner = gast.Tuple(elts=[_name(g) for g in grads], ctx=gast.Load())
         return [_unpack([value] + grads, _call(spec.grad_name, call_args)),
                 gast.Return(value=gast.Tuple(elts=[_name(value), inner], ctx=gast.Load()))]
@@ -109,7 +110,7 @@ def jvp(program, spec):
                                                      ctx=gast.Load()))
                    for k, p in enumerate(tangent_params)]
         return [gast.Return(value=_call(spec.jvp_name, call_args, kws))]
-    extra = ["t_" + tangent_params[0]] if single else ["tangents"]
+    extra = [naming.tangent(tangent_params[0])] if single else ["tangents"]
     fname = program.module.fresh_function_name(f"jvp_of_{spec.job.base_name}")
     # ``jvp(f)(*args, tangent)``: the tangent comes after every argument, so the
     # arguments have no defaults here.
@@ -140,7 +141,7 @@ def matrix(program, spec, kind):
                                                 _name(x))))
         return stmts
     fname = program.module.fresh_function_name(f"{kind}_of_{spec.job.base_name}")
-    what = ("the Hessian of " + spec.job.fsrc.qualname.replace("grad_", "", 1)
+    what = ("the Hessian of " + spec.job.fsrc.qualname.replace(naming.gradient_function(""), "", 1)
             if kind == "hessian" else f"the Jacobian of {spec.job.fsrc.qualname}")
     return _adapter(program, spec, fname, [], body,
                     f"s2sgrad.{kind}: {what} with respect to {x}, by one sweep along every "
@@ -148,7 +149,7 @@ def matrix(program, spec, kind):
 
 
 def _rt_call(attr, *args):
-    return gast.Call(func=gast.Attribute(value=_name("_rt"), attr=attr, ctx=gast.Load()),
+    return gast.Call(func=gast.Attribute(value=_name(naming.RUNTIME), attr=attr, ctx=gast.Load()),
                      args=list(args), keywords=[])
 
 

@@ -25,6 +25,7 @@ import numbers
 
 import gast
 
+import s2sgrad.naming as naming
 from ..analysis import liveness
 from ..analysis.activity import drop_stmts, walk_stmts
 from ..rules import registry
@@ -134,7 +135,7 @@ class _Context:
 
 def _is_runtime_call(node):
     f = node.func
-    return isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) and f.value.id == "_rt" \
+    return isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) and f.value.id == naming.RUNTIME \
         and f.attr not in ("call_fwd", "call_bwd", "call_jvp")
 
 

@@ -30,6 +30,7 @@ import copy
 
 import gast
 
+import s2sgrad.naming as naming
 from ..analysis import liveness
 from ..analysis.activity import callee_of, drop_stmts, is_runtime_call, walk_stmts
 from ..errors import NoRuleError, UnsupportedError
@@ -106,7 +107,7 @@ class ForwardProgram(Program):
         spec.entry = False
         spec.seeds = seeds
         suffix = "" if not job.specs else "_" + "_".join(active)
-        spec.jvp_name = self.module.fresh_function_name(f"{job.base_name}{suffix}_jvp")
+        spec.jvp_name = self.module.fresh_function_name(naming.tangent_function(f"{job.base_name}{suffix}"))
         spec.tangent_names = _tangent_names(job, [p for p in active if p not in seeds])
         job.specs[key] = spec
         self.queue.append(spec)
@@ -159,7 +160,7 @@ class ForwardBuilder(ReverseBuilder):
     def t(self, var):
         """The tangent variable of ``var``."""
         if var not in self.tan:
-            self.tan[var] = self.namer.fresh("t_" + var)
+            self.tan[var] = self.namer.fresh(naming.tangent(var))
         if self.shapes is not None and not self.batched:
             self.shapes.adjoints[self.tan[var]] = var   # a tangent has its variable's shape
         return self.tan[var]
@@ -829,7 +830,7 @@ def _batch_broadcasts(expr, drop=False):
         def visit_Call(self, n):
             self.generic_visit(n)
             if isinstance(n.func, gast.Attribute) and n.func.attr == "broadcast_like" \
-                    and isinstance(n.func.value, gast.Name) and n.func.value.id == "_rt":
+                    and isinstance(n.func.value, gast.Name) and n.func.value.id == naming.RUNTIME:
                 if drop:
                     return n.args[0]
                 n.func.attr = "batch_broadcast_like"
@@ -842,7 +843,7 @@ def _unwrap_broadcast_like(expr):
     """``e`` for ``_rt.broadcast_like(e, ans)`` (the outer call of a binary rule), else ``expr``."""
     if isinstance(expr, gast.Call) and isinstance(expr.func, gast.Attribute) \
             and expr.func.attr == "broadcast_like" and isinstance(expr.func.value, gast.Name) \
-            and expr.func.value.id == "_rt" and len(expr.args) == 2 and not expr.keywords:
+            and expr.func.value.id == naming.RUNTIME and len(expr.args) == 2 and not expr.keywords:
         return expr.args[0]
     return expr
 
@@ -852,7 +853,7 @@ def _tangent_names(job, params):
     used = set(job.norm.namer.used)
     names = {}
     for p in params:
-        base = ("t_" + p).strip("_")
+        base = naming.tangent(p).strip("_")
         nm, k = base, 1
         while nm in used:
             nm = f"{base}_{k}"

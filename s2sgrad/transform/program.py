@@ -16,6 +16,7 @@ import types
 
 import gast
 
+import s2sgrad.naming as naming
 from ..analysis.liveness import definitely_assigned, live_in
 from ..analysis.tape import prune
 from ..codegen import ModuleBuilder
@@ -180,7 +181,7 @@ class Program:
         spec = Spec(job, active, split=False)
         spec.seed_kind = seed
         spec.returns_value = value
-        spec.grad_name = self.module.fresh_function_name(f"grad_{job.base_name}")
+        spec.grad_name = self.module.fresh_function_name(naming.gradient_function(job.base_name))
         self.entry_spec = spec
         self.queue.append(spec)
         self.run()
@@ -203,8 +204,8 @@ class Program:
         spec = Spec(job, active, split=True)
         suffix = "" if not job.specs else "_" + "_".join(active or ("none",))
         base = job.base_name + suffix
-        spec.fwd_name = self.module.fresh_function_name(f"{base}_fwd")
-        spec.bwd_name = self.module.fresh_function_name(f"{base}_bwd")
+        spec.fwd_name = self.module.fresh_function_name(naming.forward_sweep(base))
+        spec.bwd_name = self.module.fresh_function_name(naming.backward_sweep(base))
         job.specs[key] = spec
         self.queue.append(spec)
         return spec
@@ -215,9 +216,9 @@ class Program:
             return job.specs[key]
         spec = Spec(job, active, split=False)
         suffix = "" if not job.specs else "_" + "_".join(active or ("none",))
-        spec.grad_name = self.module.fresh_function_name(f"grad_{job.base_name}{suffix}")
+        spec.grad_name = self.module.fresh_function_name(naming.gradient_function(job.base_name + suffix))
         ret = job.norm.return_name
-        spec.seed_name = job.norm.namer.fresh(f"d_{ret}" if ret else "d_result")
+        spec.seed_name = job.norm.namer.fresh(naming.adjoint(ret) if ret else naming.RESULT_ADJOINT)
         spec.seed_kind = "param"
         spec.returns_value = False
         job.specs[key] = spec
@@ -291,23 +292,23 @@ class Program:
                              values=[name(a.id) for a in args.kwonlyargs])
         active = gast.Tuple(elts=[const(params.index(p)) for p in spec.active], ctx=gast.Load())
         target = name(self.module.symbol(fn, fn.__name__))
-        rt_attr = lambda attr: gast.Attribute(value=name("_rt"), attr=attr, ctx=gast.Load())  # noqa: E731
+        rt_attr = lambda attr: gast.Attribute(value=name(naming.RUNTIME), attr=attr, ctx=gast.Load())  # noqa: E731
         fwd_body = [gast.Return(value=call(rt_attr("call_fwd"),
-                                           [name("_tape"), target, positional, keywords, active]))]
+                                           [name(naming.TAPE), target, positional, keywords, active]))]
         seed = "d_out"
-        cts = call(rt_attr("call_bwd"), [name("_tape"), name(seed)])
+        cts = call(rt_attr("call_bwd"), [name(naming.TAPE), name(seed)])
         if len(spec.active) == 1:
             cts = gast.Subscript(value=cts, slice=const(0), ctx=gast.Load())
         bwd_body = [gast.Return(value=cts)]
         fargs = copy.deepcopy(args)
-        fargs.args = [gast.Name(id="_tape", ctx=gast.Param(), annotation=None,
+        fargs.args = [gast.Name(id=naming.TAPE, ctx=gast.Param(), annotation=None,
                                 type_comment=None)] + list(fargs.args)
         fdef = _function(spec.fwd_name, fargs, fwd_body)
         fsrc = job.fsrc
         fdef.s2s_doc = (f"Forward sweep of {fsrc.qualname} ({fsrc.display_file}:"
                         f"{fsrc.node.lineno}), traced at run time because its source cannot "
                         f"be transformed: {reason.text()}.")
-        bargs = gast.arguments(args=[gast.Name(id="_tape", ctx=gast.Param(), annotation=None,
+        bargs = gast.arguments(args=[gast.Name(id=naming.TAPE, ctx=gast.Param(), annotation=None,
                                                type_comment=None),
                                      gast.Name(id=seed, ctx=gast.Param(), annotation=None,
                                                type_comment=None)],
@@ -368,7 +369,7 @@ class Program:
         import s2sgrad.runtime as runtime
         from .cse import share
         symbols = self.module.symbols
-        share(fdef, lambda n: runtime if n == "_rt" else symbols.get(n))
+        share(fdef, lambda n: runtime if n == naming.RUNTIME else symbols.get(n))
 
     def _none_inits(self, builder, fwd_locals_first):
         out = []
@@ -396,11 +397,11 @@ class Program:
         ones = kind == "ones"
         out_node = name(ret) if ret else const(None)
         if ones:
-            start = [assign(seed, call(gast.Attribute(value=name("_rt"), attr="ones_like",
+            start = [assign(seed, call(gast.Attribute(value=name(naming.RUNTIME), attr="ones_like",
                                                       ctx=gast.Load()), [out_node]))]
             start[0].s2s_note = f"backward sweep from ones: the gradient of the sum of {ret}"
         elif kind == "one":
-            start = [gast.Expr(value=call(gast.Attribute(value=name("_rt"), attr="check_scalar",
+            start = [gast.Expr(value=call(gast.Attribute(value=name(naming.RUNTIME), attr="check_scalar",
                                                          ctx=gast.Load()),
                                           [out_node, const(spec.job.fsrc.where())])),
                      assign(seed, const(1.0))]
@@ -408,7 +409,7 @@ class Program:
         elif kind == "param":
             start = []
         else:
-            start = [assign(seed, call(gast.Attribute(value=name("_rt"), attr="seed",
+            start = [assign(seed, call(gast.Attribute(value=name(naming.RUNTIME), attr="seed",
                                                       ctx=gast.Load()),
                                        [name(seed), out_node]))]
             start[0].s2s_note = f"backward sweep ({seed} is 1 for a scalar output)"
@@ -416,7 +417,7 @@ class Program:
             bwd[0].s2s_note = "backward sweep"
         body += start + bwd
         if _uses_tape(body):
-            body = [assign("_tape", gast.List(elts=[], ctx=gast.Load()))] + body
+            body = [assign(naming.TAPE, gast.List(elts=[], ctx=gast.Load()))] + body
         result = ([name(ret) if ret else const(None)] if with_value else []) \
             + [name(g) for g in grads]
         body.append(gast.Return(value=result[0] if len(result) == 1 else
@@ -443,7 +444,7 @@ class Program:
         assigned = {n.id for s in fwd for n in gast.walk(s)
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         params = set(spec.params)
-        state = sorted((live_in(bwd, set(grads)) & (assigned | params)) - {seed, "_tape"})
+        state = sorted((live_in(bwd, set(grads)) & (assigned | params)) - {seed, naming.TAPE})
         fbody = self._none_inits(builder, fwd) + fwd
         undefined = [v for v in state if v not in definitely_assigned(fwd, params)
                      and v not in {getattr(s.targets[0], "id", None) for s in fbody[:len(fbody)
@@ -470,13 +471,13 @@ class Program:
             bbody.append(gast.Return(value=gast.Tuple(elts=[name(g) for g in grads],
                                                       ctx=gast.Load())))
         fargs = copy.deepcopy(args)
-        fargs.args = [gast.Name(id="_tape", ctx=gast.Param(), annotation=None,
+        fargs.args = [gast.Name(id=naming.TAPE, ctx=gast.Param(), annotation=None,
                                 type_comment=None)] + list(fargs.args)
         fsrc = spec.job.fsrc
         fdef = _function(spec.fwd_name, fargs, fbody)
         fdef.s2s_doc = (f"Forward sweep of {fsrc.qualname} ({fsrc.display_file}:"
                         f"{fsrc.node.lineno}); {spec.bwd_name} finishes it.")
-        bargs = gast.arguments(args=[gast.Name(id="_tape", ctx=gast.Param(), annotation=None,
+        bargs = gast.arguments(args=[gast.Name(id=naming.TAPE, ctx=gast.Param(), annotation=None,
                                                type_comment=None),
                                      gast.Name(id=seed, ctx=gast.Param(), annotation=None,
                                                type_comment=None)],
@@ -593,7 +594,7 @@ def rename_tape(module):
     new = f"_tape_{k}"
     for f in module.functions:
         for n in gast.walk(f):
-            if isinstance(n, gast.Name) and n.id == "_tape":
+            if isinstance(n, gast.Name) and n.id == naming.TAPE:
                 n.id = new
     return new
 
@@ -604,7 +605,7 @@ def _note_traced_calls(fdef, fsrc, policy):
         value = getattr(stmt, "value", None)
         if not (isinstance(stmt, gast.Assign) and isinstance(value, gast.Call)
                 and isinstance(value.func, gast.Attribute) and value.func.attr == "call_fwd"
-                and isinstance(value.func.value, gast.Name) and value.func.value.id == "_rt"
+                and isinstance(value.func.value, gast.Name) and value.func.value.id == naming.RUNTIME
                 and len(value.args) > 1 and isinstance(value.args[1], gast.Name)):
             continue
         kind, target = fsrc.resolve(value.args[1].id)
@@ -643,4 +644,4 @@ def _restores(stmts, var):
 
 
 def _uses_tape(stmts):
-    return any(isinstance(n, gast.Name) and n.id == "_tape" for s in stmts for n in gast.walk(s))
+    return any(isinstance(n, gast.Name) and n.id == naming.TAPE for s in stmts for n in gast.walk(s))

@@ -22,6 +22,7 @@ import copy
 
 import gast
 
+import s2sgrad.naming as naming
 from ..analysis import liveness
 from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, callee_of,
                                  diff_names, int_names, is_runtime_call, op_name, walk_stmts)
@@ -62,12 +63,12 @@ def _rt_call(attr, *args):
 
 
 def _tape_push(value):
-    return gast.Expr(value=call(gast.Attribute(value=name("_tape"), attr="append",
+    return gast.Expr(value=call(gast.Attribute(value=name(naming.TAPE), attr="append",
                                                ctx=gast.Load()), [value]))
 
 
 def _tape_pop():
-    return call(gast.Attribute(value=name("_tape"), attr="pop", ctx=gast.Load()), [])
+    return call(gast.Attribute(value=name(naming.TAPE), attr="pop", ctx=gast.Load()), [])
 
 
 def _loads(node):
@@ -125,7 +126,7 @@ class ReverseBuilder:
     def d(self, var):
         """The adjoint variable of ``var``."""
         if var not in self.adj:
-            self.adj[var] = self.namer.fresh("d_" + var)
+            self.adj[var] = self.namer.fresh(naming.adjoint(var))
         return self.adj[var]
 
     def tag(self, stmts, line):
@@ -176,7 +177,7 @@ class ReverseBuilder:
         self.ret = ret
         liveness.annotate_live_after(body, {ret} if ret else set())
         fwd = self._fwd_block(body, _FwdCtx(set(self.params), set(self.params)))
-        seed = self.d(ret) if ret else self.namer.fresh("d_result")
+        seed = self.d(ret) if ret else self.namer.fresh(naming.RESULT_ADJOINT)
         state = {ret} if ret in self.active else set()
         bwd_prefix = []
         if ret in self.owned and ret in self.active:
@@ -828,7 +829,7 @@ class ReverseBuilder:
             kwargs = gast.Dict(keys=[const(k.arg) for k in value.keywords],
                                values=[copy.deepcopy(k.value) for k in value.keywords])
             s.s2s_call = ("dynamic", active)
-            return call(_rt("call_fwd"), [name("_tape"), func, args, kwargs,
+            return call(_rt("call_fwd"), [name(naming.TAPE), func, args, kwargs,
                                           gast.Tuple(elts=[const(a) for a in active],
                                                      ctx=gast.Load())])
         job, bound = plan
@@ -838,7 +839,7 @@ class ReverseBuilder:
 
     def _fwd_call_expr(self, value, callee, job, spec):
         """The forward sweep's call of a user function: its ``g_fwd``, which fills the tape."""
-        args = [name("_tape")]
+        args = [name(naming.TAPE)]
         if job.binds_receiver:
             args.append(self._receiver(callee, value))
         args += [copy.deepcopy(a) for a in value.args]
@@ -847,7 +848,7 @@ class ReverseBuilder:
 
     def _bwd_call_expr(self, s, spec, seed):
         """The backward sweep's call of a user function: the adjoints of its active parameters."""
-        return call(spec.bwd_name, [name("_tape"), seed])
+        return call(spec.bwd_name, [name(naming.TAPE), seed])
 
     def _dynamic_args(self, value, callee):
         """Arguments of a run-time call; an active receiver of a method becomes the first."""
@@ -960,7 +961,7 @@ class ReverseBuilder:
         if v in _loads(s.value):
             # The new value reads the array it overwrites (y[0] = y[0] + y[-1]): put the
             # old values back, take the slot's cotangent, clear it, then differentiate.
-            item = self.namer.fresh(f"d_{v}_item")
+            item = self.namer.fresh(naming.adjoint(f"{v}_item"))
             code += [restore, assign(item, _rt_call("copy", g)), zero]
             self._backprop(s.value, name(item), None, pre, contribs)
             return code + pre + self._emit(contribs, state), state
@@ -1020,7 +1021,7 @@ class ReverseBuilder:
         seed = name(self.d(v)) if v in state else _rt_call("zeros_like", name(v))
         if kind == "dynamic":
             active = s.s2s_call[1]
-            cts = call(_rt("call_bwd"), [name("_tape"), seed])
+            cts = call(_rt("call_bwd"), [name(naming.TAPE), seed])
             args = s.s2s_dynamic_args
             targets = [args[k].id for k in active]
         else:
@@ -1040,7 +1041,7 @@ class ReverseBuilder:
             state.update(targets)
             return [gast.Assign(targets=[tup], value=cts, type_comment=None)]
         else:
-            temps = [self.namer.fresh(f"d_{t}_part") for t in targets]
+            temps = [self.namer.fresh(naming.adjoint(f"{t}_part")) for t in targets]
             tup = gast.Tuple(elts=[store(t) for t in temps], ctx=gast.Store())
             code.append(gast.Assign(targets=[tup], value=cts, type_comment=None))
             contribs = [_Contribution(t, None, name(tmp)) for t, tmp in zip(targets, temps)]
@@ -1197,7 +1198,7 @@ class ReverseBuilder:
                                    f"{inactive_diff[0]!r} argument of {prim.qualname}",
                                    "s2sgrad has no rule for it")
         if len(targets) > 1 or (ans is not None and not is_atom(ans)):
-            g = self._bind(g, pre, "d_" + prim.name.split(".")[-1])
+            g = self._bind(g, pre, naming.adjoint(prim.name.split(".")[-1]))
         ans_node = ans if ans is not None else copy.deepcopy(node)
         for p, child, k in targets:
             bindings = {"xp": self._xp(namespace), "g": copy.deepcopy(g), "ans": ans_node}
@@ -1240,7 +1241,7 @@ class ReverseBuilder:
                 if any(c.index is not None for c in mine):
                     temps = []
                     for c in mine:
-                        tmp = self.namer.fresh("d_" + target + "_old")
+                        tmp = self.namer.fresh(naming.adjoint(target + "_old"))
                         code.append(assign(tmp, c.expr))
                         temps.append(_Contribution(c.var, c.index, name(tmp)))
                     mine = temps

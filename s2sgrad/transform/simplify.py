@@ -25,7 +25,7 @@ from ..analysis.activity import callee_of, op_name, walk_stmts
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, static_value
 
-__all__ = ["ShapeClasses", "optimize"]
+__all__ = ["ShapeClasses", "simplify"]
 
 SCALAR = 0
 UNKNOWN = -1
