@@ -858,7 +858,15 @@ class ReverseBuilder:
 
     def _receiver(self, callee, value):
         if callee.receiver is not None:
-            return copy.deepcopy(callee.receiver)
+            receiver = copy.deepcopy(callee.receiver)
+            guard = getattr(callee, "guard", None)
+            if guard is not None:
+                # the class is known from one object: check the one the call gets
+                cls, attr, where = guard
+                cls_name = self.program.module.symbol(cls, cls.__name__)
+                receiver = call(_rt("check_method"), [receiver, const(attr), name(cls_name),
+                                                      const(where)])
+            return receiver
         if callee.self_value is not None:
             return name(self.program.module.symbol(callee.self_value, _obj_name(value.func)))
         raise AssertionError("a bound call without a receiver")
