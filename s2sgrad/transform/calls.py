@@ -349,6 +349,7 @@ class Program:
         else:
             out = [self._combined(spec, builder, fwd, bwd, seed, grads, ret, args)]
         for fdef in out:
+            fdef.s2s_derivative_of = {d: v for v, d in builder.adj.items()}   # for cse's names
             _note_traced_calls(fdef, job.fsrc)
             self._bind_lifted(fdef, job)
             self._bind_globals(fdef, job.fsrc)
