@@ -45,8 +45,8 @@ def grad_tanh_like(x, d_result=None):
     # backward sweep (d_result is 1 for a scalar output)
     d_result = _rt.seed(d_result, result)
     # derivatives.py:29  return (1.0 - y) / (1.0 + y)
-    y_1 = 1.0 + y
-    d_y = -(d_result / (1.0 + y)) + -d_result * (1.0 - y) / y_1 ** 2
+    one_plus_y = 1.0 + y
+    d_y = -(d_result / (1.0 + y)) + -d_result * (1.0 - y) / one_plus_y ** 2
     # derivatives.py:28  y = np.exp(-x)
     d_x = -(d_y * y)
     return result, d_x

@@ -54,9 +54,9 @@ def grad_loss(params, x, targets, l2=0.0001, d_result=None):
         layer = params[i]
         # digits_mlp.py:59  penalty = penalty + np.sum(layer["W"] ** 2)
         d_penalty_sum = d_penalty
-        x_1 = layer['W']
+        layer_item = layer['W']
         d_layer = _rt.zeros_like(layer)
-        d_layer['W'] += np.broadcast_to(d_penalty_sum, _rt.shape(layer['W'])) * 2 * x_1
+        d_layer['W'] += np.broadcast_to(d_penalty_sum, _rt.shape(layer['W'])) * 2 * layer_item
         # digits_mlp.py:58  for layer in params:
         d_params = _rt.add_at(d_params, i, d_layer)
     # digits_mlp.py:56  log_p = predict(params, x)
@@ -109,8 +109,8 @@ def predict_bwd(_tape, d_log_softmax_out):
         layer = seq[i]
         h_matmul = _tape.pop()
         # digits_mlp.py:49  h = np.maximum(0.0, h @ layer["W"] + layer["b"])      # ReLU
-        y = h_matmul + layer['b']
-        d_add = _rt.unbroadcast(d_h * _rt.share_of_max(y, 0.0), y)
+        h_arg = h_matmul + layer['b']
+        d_add = _rt.unbroadcast(d_h * _rt.share_of_max(h_arg, 0.0), h_arg)
         d_h_matmul = _rt.unbroadcast(d_add, h_matmul)
         d_layer = _rt.zeros_like(layer)
         d_layer['b'] += _rt.unbroadcast(d_add, layer['b'])

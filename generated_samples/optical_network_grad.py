@@ -35,9 +35,9 @@ def grad_loss(phases, wavefront, target, spacing, side, d_result=None):
     # backward sweep (d_result is 1 for a scalar output)
     d_result = _rt.seed(d_result, result)
     # optical_network.py:60  return np.mean((image - target) ** 2)
-    a = (image - target) ** 2
-    x = image - target
-    d_image = _rt.unbroadcast(_rt.unbroadcast(np.broadcast_to(d_result / _rt.size(a), _rt.shape(a)) * 2 * x, x), image)
+    image_minus_target_pow = (image - target) ** 2
+    image_minus_target = image - target
+    d_image = _rt.unbroadcast(_rt.unbroadcast(np.broadcast_to(d_result / _rt.size(image_minus_target_pow), _rt.shape(image_minus_target_pow)) * 2 * image_minus_target, image_minus_target), image)
     # optical_network.py:59  image = camera_image(phases, wavefront, spacing, side)
     d_phases = camera_image_bwd(_tape, d_image)
     return result, d_phases
@@ -64,8 +64,8 @@ def camera_image_bwd(_tape, d_result):
     # what the forward sweep left
     phases, wavefront = _tape.pop()
     # optical_network.py:54  return np.abs(wavefront) ** 2
-    x = np.abs(wavefront)
-    d_wavefront = _rt.unbroadcast(d_result * 2 * x, x) * np.conj(_rt.unit(wavefront))
+    abs_wavefront = np.abs(wavefront)
+    d_wavefront = _rt.unbroadcast(d_result * 2 * abs_wavefront, abs_wavefront) * np.conj(_rt.unit(wavefront))
     # optical_network.py:52  for phase in phases:
     d_phases = _rt.zeros_like(phases)
     for i in reversed(range(len(phases))):
@@ -111,8 +111,8 @@ def propagate_bwd(_tape, d_result):
     # what the forward sweep left
     result_fft2, transfer, wavefront = _tape.pop()
     # optical_network.py:47  return np.fft.ifft2(np.fft.fft2(wavefront) * transfer)
-    ct = np.fft.ifft2(d_result, axes=(-2, -1), norm=None)
-    d_result_fft2 = _rt.unbroadcast(_rt.to_complex_like(ct, result_fft2 * transfer) * transfer, result_fft2)
-    ct_1 = np.fft.fft2(d_result_fft2, axes=(-2, -1), norm=None)
-    d_wavefront = _rt.to_complex_like(ct_1, wavefront)
+    result_ct = np.fft.ifft2(d_result, axes=(-2, -1), norm=None)
+    d_result_fft2 = _rt.unbroadcast(_rt.to_complex_like(result_ct, result_fft2 * transfer) * transfer, result_fft2)
+    result_fft2_ct = np.fft.fft2(d_result_fft2, axes=(-2, -1), norm=None)
+    d_wavefront = _rt.to_complex_like(result_fft2_ct, wavefront)
     return d_wavefront

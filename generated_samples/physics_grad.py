@@ -131,8 +131,8 @@ def simulate_bwd(_tape, d_result):
     d_frac = d_frac + _rt.unbroadcast(d_multiply * (x - x_prev), frac)
     d_x = _rt.unbroadcast(d_subtract, x)
     # physics.py:78  frac = y_prev / (y_prev - y)
-    y_1 = y_prev - y
-    d_subtract_1 = _rt.unbroadcast(-d_frac * y_prev / y_1 ** 2, y_1)
+    y_prev_minus_y = y_prev - y
+    d_subtract_1 = _rt.unbroadcast(-d_frac * y_prev / y_prev_minus_y ** 2, y_prev_minus_y)
     d_y_prev = _rt.unbroadcast(d_frac / (y_prev - y), y_prev) + _rt.unbroadcast(d_subtract_1, y_prev)
     d_y = _rt.unbroadcast(-d_subtract_1, y)
     # physics.py:65  while y > 0.0:

@@ -34,10 +34,10 @@ def grad_rosenbrock(x, d_result=None):
     d_add = np.broadcast_to(d_result, _rt.shape(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
     x_1 = x[1:] - x[:-1] ** 2
     d_subtract = _rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(d_add, x[1:] - x[:-1] ** 2) * 100.0, x[1:] - x[:-1] ** 2) * 2 * x_1, x_1)
-    x_2 = x[:-1]
-    x_3 = 1.0 - x[:-1]
+    x_item = x[:-1]
+    one_minus_x_item = 1.0 - x[:-1]
     d_x = _rt.zeros_like(x)
     d_x[1:] += _rt.unbroadcast(d_subtract, x[1:])
-    d_x[:-1] += _rt.unbroadcast(-d_subtract, x[:-1]) * 2 * x_2
-    d_x[:-1] += -(_rt.unbroadcast(d_add, x[:-1]) * 2 * x_3)
+    d_x[:-1] += _rt.unbroadcast(-d_subtract, x[:-1]) * 2 * x_item
+    d_x[:-1] += -(_rt.unbroadcast(d_add, x[:-1]) * 2 * one_minus_x_item)
     return result, d_x

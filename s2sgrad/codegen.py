@@ -9,6 +9,8 @@ user's file, line and source text.  ``compile_module`` turns the text into a
 real module whose lines the debugger and tracebacks can show.
 """
 
+import linecache
+import re
 import sys
 import types
 
@@ -181,7 +183,7 @@ def print_function(fdef):
     lines = [header]
     doc = getattr(fdef, "s2s_doc", None)
     if doc:
-        lines.extend(_docstring(doc, "    "))
+        lines.extend(_docstring(_user_citations(doc), "    "))
     lines.extend(_block(fdef.body, "    ", [None]))
     return lines
 
@@ -200,8 +202,56 @@ def _origin_comment(s):
     if not origin:
         return None
     fsrc, line = origin
+    if _is_generated_file(fsrc.filename):
+        # a derivative of a derivative: cite the user's line the generated one came from
+        found = user_citation(fsrc.lines, line)
+        if found is not None:
+            where, text = found
+            return f"# {where}" + (f"  {text}" if text else "")
     text = fsrc.line_text(line)
     return f"# {display_path(fsrc.filename)}:{line}" + (f"  {text}" if text else "")
+
+
+# ``# model.py:4  h = x @ w``: the comment generated code heads each block with
+_CITATION = re.compile(r"^\s*# (?P<where>[^\s<>]+:\d+)(?:  (?P<text>.*?))?\s*$")
+# ``grad_f (model.py:3) and its gradient``: a function's docstring citing its source
+_DOC_CITATION = re.compile(r"\((?P<where>[^\s<>()]+:\d+)\)")
+_GENERATED_CITATION = re.compile(r"<s2sgrad:[^>]*>:(?P<line>\d+)")
+
+
+def _is_generated_file(filename):
+    return str(filename).startswith("<s2sgrad:")
+
+
+def user_citation(lines, line):
+    """``(file:line, source text)`` of the user's line that line ``line`` (1-based) of
+    generated code came from, read from the comments generated code carries (the block's
+    citation above it; for a ``def`` line, its docstring's); None when there is none."""
+    if not 0 < line <= len(lines):
+        return None
+    if lines[line - 1].lstrip().startswith("def "):
+        for text in lines[line:line + 3]:
+            m = _DOC_CITATION.search(text)
+            if m:
+                return m.group("where"), ""
+        return None
+    for k in range(line - 2, -1, -1):
+        text = lines[k]
+        m = _CITATION.match(text)
+        if m:
+            return m.group("where"), m.group("text") or ""
+        if text.lstrip().startswith("def "):
+            break
+    return None
+
+
+def _user_citations(doc):
+    """``doc`` with citations of generated code (``<s2sgrad:...>:7``) made the user's."""
+    def repl(m):
+        filename = m.group(0).rsplit(":", 1)[0]
+        found = user_citation(linecache.getlines(filename), int(m.group("line")))
+        return found[0] if found is not None else m.group(0)
+    return _GENERATED_CITATION.sub(repl, doc)
 
 
 def _block(stmts, indent, last):

@@ -20,7 +20,7 @@ import numpy
 __all__ = [
     "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter",
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
-    "check_scalar", "seed", "call_fwd", "call_bwd", "call_jvp", "broadcast_like", "size", "specialize",
+    "check_scalar", "seed", "check_method", "call_fwd", "call_bwd", "call_jvp", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
     "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
@@ -685,6 +685,23 @@ def _describe(value):
     if _is_container(value):
         return f"a {type(value).__name__} of {len(value)} items"
     return f"an array of shape {shape(value)}"
+
+
+def check_method(obj, attr, cls, where):
+    """``obj``, once sure that ``obj.attr`` is the method ``cls.attr`` the code was generated for.
+
+    Generated code calls a method's derivative directly when it knew the object's
+    class when it was generated (from a default value or an attribute); another
+    object reaching the same call stops here instead of getting a wrong derivative.
+    """
+    if getattr(type(obj), attr, None) is getattr(cls, attr) \
+            and attr not in getattr(obj, "__dict__", ()):
+        return obj
+    raise TypeError(
+        f"{where}: the derivative of .{attr}() was generated for objects of class "
+        f"{cls.__qualname__}, and this call got a {type(obj).__qualname__} object whose {attr} is "
+        f"another method. Pass an object of class {cls.__qualname__}, or regenerate the "
+        f"derivative for the object you use")
 
 
 def call_fwd(tape, fn, args, kwargs, active):

@@ -134,7 +134,7 @@ def test_hvp_releases_the_forward_sweep_before_the_backward_products():
     params, X, labels, v = mlp_point()
     check_hvp(mlp_loss, params, X, labels, v)
     lines = code(s2sgrad.hvp(mlp_loss, emit=True))
-    assert lines[lines.index("t_h = (t_h_matmul + t_params['b1']) * t_h_sub") + 1] \
+    assert lines[lines.index("t_h = (t_h_matmul + t_params['b1']) * h_sub") + 1] \
         == "del t_h_matmul"
     # h and t_h go before the product rule for d_add needs its own buffers.
     assert lines[lines.index("t_d_add_subtract = -(t_h * 2 * h)") + 1] == "del h, t_h"

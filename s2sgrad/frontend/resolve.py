@@ -7,6 +7,7 @@ method, or a target known only at run time.
 """
 
 import functools
+import inspect
 import types
 
 import gast
@@ -115,23 +116,33 @@ class Resolver:
             return Callee("lifted", func.id, node=self.lifted[func.id])
         if isinstance(func, gast.Name) and func.id in self.local_names:
             if self.fsrc.has_self and func.id == self._self_name() \
-                    and self.fsrc.self_value is not None:
-                method = getattr(type(self.fsrc.self_value), "__call__", None)
+                    and self._self_class() is not None:
+                method = getattr(self._self_class(), "__call__", None)
                 if isinstance(method, types.FunctionType) \
                         and _module_root(method) not in LIBRARY_ROOTS:
                     return _user(self.policy, name, fn=method, receiver=func)
             return Callee("dynamic", name)
         ok, value = self.static_value(func)
         if ok:
-            return self.classify(value, name, call)
+            callee = self.classify(value, name, call)
+            if callee.kind == "user" and callee.self_value is not None \
+                    and isinstance(func, gast.Attribute) and isinstance(func.value, gast.Attribute):
+                # ``model.spring.energy(x)``: the generated code reads the object through the
+                # same attributes (it can import ``model``, not the object inside it)
+                callee.receiver = func.value
+                callee.guard = self._guard(callee.self_value, func.attr, call)
+            return callee
         if isinstance(func, gast.Attribute):
             # A method of a local value (or of an expression's value).
             receiver = func.value
             if self.fsrc.has_self and isinstance(receiver, gast.Name) \
-                    and receiver.id == self._self_name() and self.fsrc.self_value is not None:
-                attr = getattr(type(self.fsrc.self_value), func.attr, None)
+                    and receiver.id == self._self_name() and self._self_class() is not None:
+                attr = getattr(self._self_class(), func.attr, None)
                 if isinstance(attr, types.FunctionType) and _module_root(attr) not in LIBRARY_ROOTS:
                     return _user(self.policy, name, fn=attr, receiver=receiver)
+            known = self._object_method(func, call)
+            if known is not None:
+                return known
             hit = registry.method_primitive(func.attr)
             if hit is not None:
                 prim, packs = hit
@@ -145,6 +156,128 @@ class Resolver:
     def _self_name(self):
         args = self.fsrc.node.args.args
         return args[0].id if args else None
+
+    def _self_class(self):
+        """The class of the bound ``self`` (of an instance, or known without one)."""
+        if self.fsrc.self_value is not None:
+            return type(self.fsrc.self_value)
+        return getattr(self.fsrc, "self_class", None)
+
+    # -- methods of objects whose class is known at transform time -------------
+
+    def _object_method(self, func, call):
+        """A user method called on an object whose class is known here (``s.energy(x)``
+        where ``s = Spring(...)``, ``s`` a parameter whose default is a ``Spring``, or
+        ``self.spring``): a user function the generated module contains, called directly.
+
+        Where the class is known only from one object (a default, an attribute), other
+        objects can reach the same call: the generated code checks the method is the same
+        (``_rt.check_method``) and stops with an error otherwise, never a wrong derivative.
+        """
+        found = self._receiver_class(func.value)
+        if found is None:
+            return None
+        cls, instance, certain = found
+        method = _plain_method(cls, func.attr)
+        if method is None:
+            return None
+        callee = _user(self.policy, _describe(func), fn=method, receiver=func.value)
+        if callee.kind != "user":
+            return callee
+        callee.self_value = instance
+        callee.self_class = cls
+        callee.guard = None if certain else self._guard(instance if instance is not None
+                                                        else cls, func.attr, call, cls)
+        return callee
+
+    def _guard(self, obj, attr, call, cls=None):
+        cls = cls if cls is not None else type(obj)
+        return cls, attr, self.fsrc.where(call)
+
+    def _receiver_class(self, node):
+        """``(class, an instance or None, certain)`` of the object ``node`` names, or None."""
+        if isinstance(node, gast.Name):
+            if node.id in self._params():
+                return self._param_class(node.id)
+            if node.id not in self.local_names:
+                return None
+            value = self._single_assignments().get(node.id)
+            if value is None:
+                return None
+            if isinstance(value, gast.Call):
+                ok, cls = self.static_value(value.func)
+                if ok and _user_class(cls):
+                    return cls, None, True       # ``s = Spring(...)``: exactly a Spring
+                return None
+            ok, obj = self.static_value(value)   # ``s = spring``: the global object
+            if ok and _user_class(type(obj)):
+                return type(obj), obj, False
+            return None
+        if isinstance(node, gast.Attribute):
+            path, base = _dotted(node)
+            if path is None or not self.fsrc.has_self or base.id != self._self_name() \
+                    or self.fsrc.self_value is None:
+                return None
+            obj = self.fsrc.self_value          # ``self.spring``: as this instance holds it
+            for attr in path.split(".")[1:]:
+                try:
+                    obj = inspect.getattr_static(obj, attr)
+                except AttributeError:
+                    return None
+                if isinstance(obj, (property, types.FunctionType, staticmethod, classmethod)) \
+                        or hasattr(type(obj), "__get__"):
+                    return None
+            if _user_class(type(obj)):
+                return type(obj), obj, False
+        return None
+
+    def _params(self):
+        args = self.fsrc.node.args
+        return [a.id for a in list(getattr(args, "posonlyargs", []) or []) + list(args.args)
+                + list(args.kwonlyargs)]
+
+    def _param_class(self, pname):
+        """A parameter's class from its default object or its annotation (checked at run time)."""
+        fn = self.fsrc.fn
+        if pname == self._self_name() and self.fsrc.has_self:
+            return None
+        if fn is not None:
+            defaults = {}
+            code_args = self._params()
+            positional = [a.id for a in list(getattr(self.fsrc.node.args, "posonlyargs", [])
+                                             or []) + list(self.fsrc.node.args.args)]
+            for p, v in zip(positional[len(positional) - len(fn.__defaults__ or ()):],
+                            fn.__defaults__ or ()):
+                defaults[p] = v
+            defaults.update(fn.__kwdefaults__ or {})
+            if pname in defaults and pname in code_args and _user_class(type(defaults[pname])):
+                return type(defaults[pname]), defaults[pname], False
+        for a in list(self.fsrc.node.args.args) + list(self.fsrc.node.args.kwonlyargs):
+            if a.id == pname and a.annotation is not None:
+                saved, self.local_names = self.local_names, set()
+                try:
+                    ok, cls = self.static_value(a.annotation)
+                finally:
+                    self.local_names = saved
+                if ok and isinstance(cls, type) and _user_class(cls):
+                    return cls, None, False
+        return None
+
+    def _single_assignments(self):
+        """Locals assigned exactly once, by ``v = value`` (``{name: value node}``)."""
+        if getattr(self, "_single", None) is None:
+            stores, values, declared = {}, {}, set()
+            for n in gast.walk(self.fsrc.node):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+                    stores[n.id] = stores.get(n.id, 0) + 1
+                elif isinstance(n, (gast.Global, gast.Nonlocal)):
+                    declared.update(n.names)
+                elif isinstance(n, gast.Assign) and len(n.targets) == 1 \
+                        and isinstance(n.targets[0], gast.Name):
+                    values[n.targets[0].id] = n.value
+            self._single = {v: node for v, node in values.items()
+                            if stores.get(v) == 1 and v not in declared}
+        return self._single
 
     def classify(self, value, name, call=None):
         hit = registry.lookup(value)
@@ -174,6 +307,23 @@ class Resolver:
         if callable(value):
             return Callee("norule", name)
         return Callee("dynamic", name)
+
+
+def _user_class(cls):
+    """A class written by the user (not a library's, not a builtin), made the usual way."""
+    return isinstance(cls, type) and type(cls) is type and _module_root(cls) not in LIBRARY_ROOTS \
+        and cls.__new__ is object.__new__
+
+
+def _plain_method(cls, attr):
+    """``cls``'s plain function ``attr`` (found on the class, not an instance), or None."""
+    try:
+        method = inspect.getattr_static(cls, attr)
+    except AttributeError:
+        return None
+    if isinstance(method, types.FunctionType) and _module_root(method) not in LIBRARY_ROOTS:
+        return method
+    return None
 
 
 def _user(policy, name, fn, **kwargs):

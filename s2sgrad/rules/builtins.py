@@ -14,6 +14,12 @@ class _Abs:
     def jvp_x(xp, t, ans, x):
         return xp.real(xp.conj(unit(x)) * t)
 
+    def real_vjp_x(xp, g, ans, x):
+        return g * xp.sign(x)
+
+    def real_jvp_x(xp, t, ans, x):
+        return t * xp.sign(x)
+
 
 @primitive("max", "min", family="builtins", cheap=True)
 class _Extremum:

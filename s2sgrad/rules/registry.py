@@ -182,6 +182,13 @@ def primitive(*names, family="array", view=False, cheap=False, linear=False, met
             for key, fn in rules.items():
                 kind, param = key.split("_", 1)
                 getattr(prim, kind)[param] = Rule(fn, kind, param)
+            # ``real_vjp_<param>``: a simpler rule, right when that argument is real; the
+            # code generator uses it where it knows (analysis.realness), the tracer never
+            prim.real_rules = {}
+            for key, fn in vars(cls).items():
+                if key.startswith(("real_vjp_", "real_jvp_")):
+                    _, kind, param = key.split("_", 2)
+                    prim.real_rules.setdefault(kind, {})[param] = Rule(fn, kind, param)
             _register(prim)
         main = _PRIMITIVES[(family, names[0])]
         for m in methods:

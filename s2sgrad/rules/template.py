@@ -15,7 +15,8 @@ import types
 
 import gast
 
-__all__ = ["Template", "inline", "scaled_rule", "broadcast_rule", "RUNTIME_ALIAS"]
+__all__ = ["Template", "inline", "expression_name", "scaled_rule", "broadcast_rule",
+           "RUNTIME_ALIAS"]
 
 RUNTIME_ALIAS = "_rt"
 
@@ -378,7 +379,7 @@ class _Substitute(gast.NodeTransformer):
         return node
 
 
-def inline(template, bindings, namer, imports=None):
+def inline(template, bindings, namer, imports=None, hint=None, result=None):
     """Inline ``template`` at one call site.
 
     ``bindings`` maps parameter names to AST expressions (or Python constants);
@@ -386,6 +387,11 @@ def inline(template, bindings, namer, imports=None):
     fresh name in the generated function.  ``imports``, a set, receives the
     dotted names of modules the inlined code needs.  Returns ``(statements,
     expression)``: run the statements, then the expression is the rule's value.
+
+    Names the code needs are the user's, not the rule's: a value used twice is
+    named after its expression (``logaddexp_h``), the rule's own variables after
+    ``hint`` (the user's value the rule is for: ``norm_x_gx``), and a value the
+    rule computes in branches ``result`` (``hint`` and the rule's names without them).
     """
     import builtins
 
@@ -421,18 +427,28 @@ def inline(template, bindings, namer, imports=None):
             if imports is not None:
                 imports.add(val.__name__)
             mapping[name] = _dotted(val.__name__)
-    # Locals of the rule get fresh names; parameters it reassigns become locals.
-    for name in sorted(assigned):
-        fresh = namer(name)
-        if name in bound:
-            prelude.append(gast.Assign(targets=[_name(fresh, gast.Store())],
-                                       value=bound.pop(name), type_comment=None))
-        mapping[name] = _name(fresh)
+    # Parameters the rule reassigns are its locals (not substituted before folding).
+    reassigned = {k: bound.pop(k) for k in sorted(assigned) if k in bound}
     # Substitute constants first, fold, then decide which expressions to name once.
     consts = {k: v for k, v in bound.items() if _is_static_expr(v)}
     body = [_Substitute({**consts, **{k: v for k, v in mapping.items()
                                       if k in template.free_names()}}).visit(s) for s in body]
     body = fold_statements(body)
+    # Locals of the rule that the folded code still assigns get fresh names (one a
+    # branch no longer taken assigned takes no name); a parameter it no longer
+    # reassigns is its value again.
+    alive = _assigned_names(body)
+    locals_map = {}
+    for name in sorted(assigned):
+        if name not in alive:
+            if name in reassigned:
+                bound[name] = reassigned.pop(name)
+            continue
+        fresh = namer(f"{hint}_{name}" if hint else name)
+        if name in reassigned:
+            prelude.append(gast.Assign(targets=[_name(fresh, gast.Store())],
+                                       value=reassigned.pop(name), type_comment=None))
+        locals_map[name] = _name(fresh)
     rest = {k: v for k, v in bound.items() if k not in consts}
     counts = {}
     for node in _walk(body):
@@ -443,16 +459,76 @@ def inline(template, bindings, namer, imports=None):
         if counts.get(k, 0) > 1 and not _cheap_to_repeat(v) and not _is_namespace_expr(v):
             if isinstance(v, (gast.Tuple, gast.List)):      # name its items, keep the literal
                 rest[k] = type(v)(elts=[e if _cheap_to_repeat(e)
-                                        else _name_once(e, k + "_item", namer, prelude)
+                                        else _name_once(e, _value_base(e, k + "_item", hint),
+                                                        namer, prelude)
                                         for e in v.elts], ctx=gast.Load())
                 continue
-            rest[k] = _name_once(v, k, namer, prelude)
-    locals_map = {k: v for k, v in mapping.items() if k in assigned}
+            rest[k] = _name_once(v, _value_base(v, k, hint), namer, prelude)
     body = [_Substitute({**rest, **locals_map}).visit(s) for s in body]
     body = fold_statements(body)
-    stmts, expr = _lower_returns(body, namer)
+    stmts, expr = _lower_returns(body, namer, result or (hint and f"{hint}_value"))
     splice = _SpliceStarred()
     return [splice.visit(s) for s in prelude + stmts], splice.visit(expr)
+
+
+_OP_WORDS = {gast.Add: "plus", gast.Sub: "minus", gast.Mult: "times", gast.Div: "over",
+             gast.Pow: "pow", gast.MatMult: "matmul", gast.FloorDiv: "floordiv", gast.Mod: "mod"}
+
+
+_NUMBER_WORDS = {0: "zero", 1: "one", 2: "two", 3: "three", 10: "ten", 0.5: "half"}
+
+
+def expression_name(node):
+    """A short name for the value of ``node`` made from the names in it (``np.logaddexp(0.0,
+    h) ** 2``: ``logaddexp_h_pow``), or None when it has none or the name would be long."""
+    out = _expression_name(node)
+    if out is None or out.count("_") > 3 or len(out) > 32 or not out.isidentifier():
+        return None
+    return out
+
+
+def _expression_name(node):
+    if isinstance(node, gast.Name):
+        return node.id.strip("_") or None
+    if isinstance(node, gast.Attribute):
+        base = _expression_name(node.value)
+        return f"{base}_{node.attr}" if base else node.attr
+    if isinstance(node, gast.Subscript):
+        base = _expression_name(node.value)
+        return f"{base}_item" if base else None
+    if isinstance(node, gast.Call):
+        f = node.func
+        leaf = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", None)
+        first = next((n for n in map(_expression_name, node.args) if n), None)
+        if leaf and first:
+            return f"{leaf}_{first}"
+        return leaf or first
+    if isinstance(node, gast.BinOp):
+        word = _OP_WORDS.get(type(node.op))
+        left, right = _expression_name(node.left), _expression_name(node.right)
+        if isinstance(node.op, (gast.Add, gast.Sub)) and (left or right):
+            left, right = left or _number_word(node.left), right or _number_word(node.right)
+        if word is None or not (left or right):
+            return None
+        return "_".join(p for p in (left, word, right) if p)
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        inner = _expression_name(node.operand)
+        return f"neg_{inner}" if inner else None
+    return None
+
+
+def _number_word(node):
+    """``one`` for the constant 1 (``1.0 - x``: ``one_minus_x``), None for other nodes."""
+    if isinstance(node, gast.Constant) and not isinstance(node.value, (bool, str, bytes)) \
+            and node.value in _NUMBER_WORDS:
+        return _NUMBER_WORDS[node.value]
+    return None
+
+
+def _value_base(value, param, hint):
+    """The base of the name of an argument a rule reads twice: its expression's name, else
+    ``hint``'s argument (``h_arg``, as the frontend names a call's argument)."""
+    return expression_name(value) or (f"{hint}_arg" if hint else param)
 
 
 def _name_once(value, base, namer, prelude):
@@ -506,11 +582,11 @@ def _has_return(stmts):
     return any(isinstance(n, gast.Return) for n in _walk(stmts))
 
 
-def _lower_returns(stmts, namer):
+def _lower_returns(stmts, namer, base=None):
     """Turn a body ending in ``return`` into ``(statements, expression)``."""
     if stmts and isinstance(stmts[-1], gast.Return) and not _has_return(stmts[:-1]):
         return stmts[:-1], stmts[-1].value
-    result = namer("res")
+    result = namer(base or "res")
     return _assign_returns(stmts, result), _name(result)
 
 

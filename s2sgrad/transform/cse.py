@@ -61,6 +61,8 @@ def share(fdef, resolve):
 class _Context:
     def __init__(self, fdef, resolve):
         self.resolve = resolve
+        # derivative variable -> the variable it is the derivative of (set by the builders)
+        self.derivative_of = dict(getattr(fdef, "s2s_derivative_of", None) or {})
         self.params = {a.id for a in fdef.args.args} | {a.id for a in fdef.args.kwonlyargs}
         self.mutated = _mutated_names(fdef.body)
         self.assigned = {}
@@ -510,7 +512,7 @@ def _hoist_block(stmts, ctx):
         if any(id(sub) in replaced for _, sub in occ):
             continue
         first_i, first = occ[0]
-        target = _first_target(stmts[first_i])
+        target = _value_name(ctx, runs[run][0], [_first_target(stmts[i]) for i, _ in occ])
         name_ = ctx.fresh(f"{target}_{_op_name(first)}" if target else _op_name(first))
         hoisted = gast.Assign(targets=[gast.Name(id=name_, ctx=gast.Store(), annotation=None,
                                                  type_comment=None)],
@@ -638,6 +640,17 @@ def _subexpressions(node):
             elif isinstance(child, gast.keyword):
                 stack.append(child.value)
     return out
+
+
+def _value_name(ctx, reads, targets):
+    """The variable a shared value is named after: the first statement's target, unless that
+    is a derivative (``t_vx``, ``d_y``) and the value reads no derivative (``np.sin(angle)``
+    is a plain value): then the variable the derivative is of (``vx_sin``)."""
+    derivative_of = ctx.derivative_of
+    target = targets[0]
+    if target not in derivative_of or any(r in derivative_of for r in reads):
+        return target
+    return derivative_of[target]
 
 
 def _first_target(s):

@@ -37,7 +37,7 @@ from ..errors import NoRuleError, UnsupportedError
 from ..frontend.normalize import Namer, assign, call, const, name, store
 from .simplify import UNKNOWN, ShapeClasses, simplify
 from ..rules import registry
-from ..rules.template import inline, is_atom
+from ..rules.template import expression_name, inline, is_atom
 from .program import Program, Spec, _function
 from .release import release
 from .reverse import (_RUNTIME_TENSOR_HELPERS, ReverseBuilder, _FwdCtx, _is_break_check, _loads,
@@ -116,6 +116,7 @@ class ForwardProgram(Program):
     def _build(self, spec):
         builder = ForwardBuilder(self, spec)
         fdef = builder.build()
+        fdef.s2s_derivative_of = {t: v for v, t in builder.tan.items()}   # for cse's names
         self._bind_lifted(fdef, spec.job)
         self._bind_globals(fdef, spec.job.fsrc)
         if self.runs("share"):
@@ -181,6 +182,7 @@ class ForwardBuilder(ReverseBuilder):
         self._classify_values(body)
         self._check_aliasing(body)
         body = self._plan_block(body)
+        self._real_body = body      # what analysis.realness reads (see _rule)
         self._find_owned(body)
         one = {p for p, kind in spec.seeds.items() if kind == "one"}   # seeded 1.0: a number
         self.shapes = ShapeClasses(body, self.params, self.resolver, {},
@@ -692,9 +694,9 @@ class ForwardBuilder(ReverseBuilder):
                                    "s2sgrad has no rule for it")
         if self.batched:
             return self._batched_tangent(node, prim, bound, namespace, state, pre, ans)
-        terms = [self._inline_rule(prim, prim.jvp[p], bound, namespace, tc,
+        terms = [self._inline_rule(prim, self._rule(prim, "jvp", p, child), bound, namespace, tc,
                                    ans if ans is not None else node, pre, k)
-                 for p, k, _, tc in self._argument_tangents(prim, bound, state, pre)]
+                 for p, k, child, tc in self._argument_tangents(prim, bound, state, pre)]
         if prim.elementwise == 2 and len(terms) == 2:
             # Both operands carry tangents, and a tangent has its value's shape:
             # the sum of the two terms broadcasts to the result's shape by
@@ -726,7 +728,9 @@ class ForwardBuilder(ReverseBuilder):
             bindings[q] = gast.Tuple(elts=list(val), ctx=gast.Load()) if q == va else val
         if argnum is not None:
             bindings["argnum"] = argnum
-        return inline(template, bindings, self.namer.fresh, self.program.module.modules)
+        hint = like.id if isinstance(like, gast.Name) else expression_name(like)
+        return inline(template, bindings, self.namer.fresh, self.program.module.modules,
+                      hint=hint, result=f"t_{hint}_part" if hint else None)
 
     def _inline_rule(self, prim, rule, bound, namespace, t, like, pre, argnum=None):
         """``_rule_code``, its statements appended to ``pre``: the expression."""

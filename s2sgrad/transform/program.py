@@ -141,13 +141,21 @@ class Program:
             return self.jobs[key]
         fn = callee.fn
         self_value = callee.self_value
-        if self_value is None and callee.receiver is not None:
+        self_class = getattr(callee, "self_class", None)
+        if self_value is None and self_class is None and callee.receiver is not None:
+            # ``self.method(...)``: the caller's own object (or class)
             self_value = caller.fsrc.self_value
-        key = (fn, id(type(self_value)) if self_value is not None else None)
+            self_class = getattr(caller.fsrc, "self_class", None)
+        if self_value is not None:
+            self_class = type(self_value)
+        key = (fn, id(self_class) if self_class is not None else None)
         if key not in self.jobs:
             fsrc = FunctionSource.of(fn)
             if self_value is not None:
                 fsrc.self_value = self_value
+                fsrc.has_self = True
+            elif self_class is not None:
+                fsrc.self_class = self_class     # an object of a known class (``s = Spring()``)
                 fsrc.has_self = True
             self.add_job(fsrc, key, binds_receiver=callee.receiver is not None
                          or callee.self_value is not None)
@@ -357,6 +365,7 @@ class Program:
         else:
             out = [self._combined(spec, builder, fwd, bwd, seed, grads, ret, args)]
         for fdef in out:
+            fdef.s2s_derivative_of = {d: v for v, d in builder.adj.items()}   # for cse's names
             _note_traced_calls(fdef, job.fsrc, self.policy)
             self._bind_lifted(fdef, job)
             self._bind_globals(fdef, job.fsrc)

@@ -31,7 +31,7 @@ from ..frontend.normalize import assign, call, const, name, store, subscript
 from ..frontend.resolve import Callee
 from .simplify import ShapeClasses, simplify
 from ..rules import registry
-from ..rules.template import RUNTIME_ALIAS, inline, is_atom
+from ..rules.template import RUNTIME_ALIAS, expression_name, inline, is_atom
 
 __all__ = ["ReverseBuilder"]
 
@@ -158,6 +158,7 @@ class ReverseBuilder:
         self._check_aliasing(body)
         body = self._plan_block(body)
         body = self._prepare_block(body)
+        self._real_body = body      # what analysis.realness reads (see _rule)
         self._find_owned(body)
         self.sparse = self._find_sparse_dicts(body)
         self.owned -= self.sparse
@@ -860,7 +861,15 @@ class ReverseBuilder:
 
     def _receiver(self, callee, value):
         if callee.receiver is not None:
-            return copy.deepcopy(callee.receiver)
+            receiver = copy.deepcopy(callee.receiver)
+            guard = getattr(callee, "guard", None)
+            if guard is not None:
+                # the class is known from one object: check the one the call gets
+                cls, attr, where = guard
+                cls_name = self.program.module.symbol(cls, cls.__name__)
+                receiver = call(_rt("check_method"), [receiver, const(attr), name(cls_name),
+                                                      const(where)])
+            return receiver
         if callee.self_value is not None:
             return name(self.program.module.symbol(callee.self_value, _obj_name(value.func)))
         raise AssertionError("a bound call without a receiver")
@@ -1209,10 +1218,28 @@ class ReverseBuilder:
                     bindings[q] = v
             if k is not None:
                 bindings["argnum"] = k
-            stmts, expr = inline(prim.vjp[p].template, bindings, self.namer.fresh,
-                                 self.program.module.modules)
+            hint = ans.id if isinstance(ans, gast.Name) else expression_name(node)
+            part = expression_name(child)
+            stmts, expr = inline(self._rule(prim, "vjp", p, child).template, bindings,
+                                 self.namer.fresh, self.program.module.modules, hint=hint,
+                                 result=f"d_{part}_part" if part else None)
             pre.extend(stmts)
             self._backprop(child, expr, None, pre, contribs)
+
+    def _rule(self, prim, kind, param, child):
+        """``prim``'s rule for ``param``: its simpler real form where ``child`` is known real
+        (``abs``: the sign), else the general one."""
+        real = getattr(prim, "real_rules", {}).get(kind, {}).get(param)
+        if real is not None and child is not None:
+            if getattr(self, "_real_values", None) is None:
+                from ..analysis.realness import RealValues
+                args = self.norm.node.args
+                body = getattr(self, "_real_body", None) or self.norm.node.body
+                self._real_values = RealValues(body, self.resolver,
+                                               [a.id for a in args.args + args.kwonlyargs])
+            if self._real_values.real(child):
+                return real
+        return getattr(prim, kind)[param]
 
     def _bind(self, expr, pre, base):
         if is_atom(expr):
