@@ -709,13 +709,15 @@ def _open_dir(name, parent=None, create=False):
         target, kw = name, {"dir_fd": parent.fd}
     else:
         target, kw = path, {}
-    made = False
+    made, not_made = False, None
     if create:
         try:
             os.mkdir(target, 0o700, **kw)
             made = True
         except FileExistsError:
             pass
+        except OSError as exc:      # a read-only parent: it may exist all the same
+            not_made = exc
     if not _SAFE_OPEN:
         if not os.path.isdir(path):
             if not os.path.lexists(path) and not create:
@@ -726,6 +728,8 @@ def _open_dir(name, parent=None, create=False):
         try:
             fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY | _OPEN_FLAGS, **kw)
         except FileNotFoundError:
+            if not_made is not None:
+                raise not_made from None
             if create:
                 raise
             return None
@@ -802,9 +806,9 @@ def _usable_dir(create):
         _warn_once(f"s2sgrad: {exc}", "refused:" + str(exc))
         return None
     except OSError as exc:
-        _warn_once(f"s2sgrad: the disk cache is off: cannot open {cache_dir()}: "
-                   f"{exc.strerror or exc}; gradients are computed without it",
-                   "open:" + str(exc.errno))
+        _warn_once(f"s2sgrad: the disk cache is off: cannot use {cache_dir()}: "
+                   f"{exc.strerror or exc}; gradients are computed without it (set "
+                   f"S2SGRAD_CACHE=off to turn it off)", "open:" + str(exc.errno))
         return None
     if store_ is not None and store_.entries is None:
         store_.root.close()
