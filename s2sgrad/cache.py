@@ -23,10 +23,12 @@ Three layers, tried in order by ``get(fn, options, transform, make)``:
    directory (``~/.cache/s2sgrad`` on Linux, ``~/Library/Caches/s2sgrad`` on
    macOS, ``%LOCALAPPDATA%\\s2sgrad\\Cache`` on Windows).  Each entry is one
    file, written atomically (a private temporary file, then a rename), whose
-   first line carries the SHA-256 of the rest; an entry that does not hash
-   right, or that was stored under another key, is never compiled and is
-   regenerated.  The directory is created private to the user (``0o700``),
-   and one that other users could write to is not used.
+   first line carries an HMAC-SHA256 of the rest under a random key kept in
+   the directory and readable only by the user; an entry that does not
+   verify, or that was stored under another key, is never compiled nor run,
+   and is regenerated.  The directory is created private to the user
+   (``0o700``), opened without following a link, and not used if it is not
+   the user's or others could write to it (see "What is trusted" below).
 
 ``S2SGRAD_CACHE=off`` turns the disk cache off (the in-process memo stays: it
 is what makes a gradient function cheap to call).  ``s2sgrad cache info`` and
@@ -881,7 +883,7 @@ def _make_secret(root):
             root.link(tmp, _KEY_FILE)      # appears whole, or not at all; never replaces one
         except FileExistsError:
             pass
-        except OSError:                    # no hard links here: create it in place
+        except (OSError, NotImplementedError):     # no hard links here: create it in place
             try:
                 fd = root.open(_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
@@ -1120,10 +1122,11 @@ def store(key, entry):
                     st.entries.unlink(tmp)
                 except OSError:
                     pass
-        try:
-            _clean_temporary(st.entries)
-        except OSError:
-            pass
+        for d in (st.entries, st.root):     # what writers killed long ago left behind
+            try:
+                _clean_temporary(d)
+            except OSError:
+                pass
     stats["stored"] += 1
     return True
 
