@@ -42,12 +42,15 @@ read, a few hashes and loading the code object.
 import base64
 import collections
 import hashlib
+import hmac
 import inspect
 import json
 import linecache
 import marshal
 import os
+import stat as _stat
 import sys
+import time
 import types
 import warnings
 
@@ -740,11 +743,10 @@ def _open_dir(name, parent=None, create=False):
                 st = os.stat(target, follow_symlinks=False, **kw)
             except OSError:
                 raise exc from None
-            import stat as stat_
-            if stat_.S_ISLNK(st.st_mode):
+            if _stat.S_ISLNK(st.st_mode):
                 raise _Refused(f"not using the cache directory {path}: it is a symbolic link "
                                f"(set S2SGRAD_CACHE_DIR to a real directory of your own)")
-            if not stat_.S_ISDIR(st.st_mode):
+            if not _stat.S_ISDIR(st.st_mode):
                 raise _Refused(f"not using the cache directory {path}: it is not a directory")
             raise
         d = _Dir(path, fd)
@@ -838,14 +840,13 @@ def _write_all(fd, data):
 
 def _read_secret(root):
     """The user's key in the open cache directory ``root``, or ``None`` if there is none yet."""
-    import stat as stat_
     try:
         fd = root.open(_KEY_FILE, os.O_RDONLY)
     except FileNotFoundError:
         return None
     except OSError as exc:
         try:
-            if stat_.S_ISLNK(root.lstat(_KEY_FILE).st_mode):
+            if _stat.S_ISLNK(root.lstat(_KEY_FILE).st_mode):
                 raise _Refused(f"not using the cache key {root.join(_KEY_FILE)}: it is a "
                                f"symbolic link (remove it: s2sgrad makes a new key)") from None
         except OSError:
@@ -853,7 +854,7 @@ def _read_secret(root):
         raise exc
     try:
         st = os.fstat(fd)
-        if not stat_.S_ISREG(st.st_mode):
+        if not _stat.S_ISREG(st.st_mode):
             raise _Refused(f"not using the cache key {root.join(_KEY_FILE)}: it is not a "
                            f"regular file (remove it: s2sgrad makes a new key)")
         euid = _euid()
@@ -932,7 +933,6 @@ def entry_path(key, entries=None):
 
 
 def _mac(secret_, body):
-    import hmac
     return hmac.new(secret_, f"{MAGIC}\0{FORMAT}\0".encode() + body, hashlib.sha256).hexdigest()
 
 
@@ -949,7 +949,6 @@ def decode_entry(data, key, secret_):
     body (the text, the code object compiled from it, the key it was stored
     under), so nothing in an entry that does not verify is ever used.
     """
-    import hmac
     head, sep, body = data.partition(b"\n")
     parts = head.split(b" ")
     if not sep or len(parts) != 3 or parts[0] != MAGIC.encode():
@@ -982,7 +981,6 @@ _REJECTED = {
 
 def load(key):
     """The authenticated entry stored under ``key`` on disk, or ``None``."""
-    import stat as stat_
     st = _usable_dir(create=False)
     if st is None:
         return None
@@ -1006,7 +1004,7 @@ def load(key):
             return None
         except OSError as exc:
             try:
-                is_file = stat_.S_ISREG(st.entries.lstat(name).st_mode)
+                is_file = _stat.S_ISREG(st.entries.lstat(name).st_mode)
             except OSError:
                 is_file = True
             if is_file:
@@ -1018,7 +1016,7 @@ def load(key):
             try:
                 info_ = os.fstat(fd)
                 euid = _euid()
-                if not stat_.S_ISREG(info_.st_mode):
+                if not _stat.S_ISREG(info_.st_mode):
                     why = "not_a_file"
                 elif euid is not None and info_.st_uid != euid:
                     why = "not_ours"
@@ -1075,7 +1073,6 @@ def _clean_temporary(d, everything=False):
 
     Returns ``(removed, failures)``, ``failures`` a list of ``(name, OSError)``.
     """
-    import time
     removed, failures = 0, []
     now = time.time()
     for name in d.listdir():

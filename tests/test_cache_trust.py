@@ -468,6 +468,52 @@ def test_stale_temporary_files_are_cleaned_and_live_ones_kept(disk, tmp_path, mo
     assert sorted(leftovers(disk)) == [live.name] and entries_of(disk) == []
 
 
+KILLED = """
+import os, sys, time
+from s2sgrad import cache
+real_write = os.write
+
+
+def stuck(fd, data):            # half an entry written, then the process is killed
+    real_write(fd, bytes(data[:100]))
+    open(sys.argv[1], "w").close()
+    time.sleep(600)
+
+
+os.write = stuck
+cache.store("ab" * 32, {"key": "ab" * 32, "s2sgrad": "x", "options": "()", "entry": "grad_f",
+                        "source": "def grad_f(x):\\n    return x\\n", "bindings": [],
+                        "watch": [], "deps": []})
+"""
+
+
+def test_a_writer_killed_mid_write_leaves_a_file_that_is_never_read_and_is_cleared(
+        disk, tmp_path, capsys):
+    if not POSIX:
+        pytest.skip("POSIX signals")
+    import signal
+    assert cache.secret(create=True) is not None
+    stuck = tmp_path / "stuck"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, str(stuck)],
+                            env=dict(ENV, S2SGRAD_CACHE_DIR=str(disk)))
+    try:
+        while not stuck.exists():
+            assert proc.poll() is None
+            time.sleep(0.005)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    (partial,) = leftovers(disk)
+    assert partial.startswith(f".tmp-{proc.pid}-")
+    assert (disk / f"v{cache.FORMAT}" / partial).stat().st_size == 100
+    assert cache.load("ab" * 32) is None and cache.info()["temporary_files"] == 1
+    code, out, err = run(capsys, "cache", "info")
+    assert code == 0 and "leftovers:  1 temporary files (s2sgrad cache clear)" in out
+    code, out, err = run(capsys, "cache", "clear")
+    assert (code, out, err) == (0, f"removed 1 cache entry from {disk}\n", "")
+    assert leftovers(disk) == []
+
+
 def test_a_failed_write_leaves_nothing_and_warns_once_at_the_users_call(
         disk, tmp_path, monkeypatch):
     """A full disk: the gradient is right, one warning says so, no temporary file is left."""
