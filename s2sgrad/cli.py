@@ -252,11 +252,15 @@ def _parser():
                                 parser_class=_Parser)
     info = csub.add_parser("info", help="where the cache is, how many entries, how big",
                            description="Print where the disk cache is, whether it is on, and "
-                                       "how many entries it holds.")
+                                       "how many entries it holds; exit 2 when it cannot be "
+                                       "read or is not used (a link, another user's, or "
+                                       "writable by others).")
     info.add_argument("--json", action="store_true", help="print it as JSON")
     info.set_defaults(run=_cache_info)
     clear = csub.add_parser("clear", help="delete every entry",
-                            description="Delete every entry of the disk cache.")
+                            description="Delete every entry of the disk cache, and the "
+                                        "temporary files of writers that died; exit 2, saying "
+                                        "what is left, if some cannot be removed.")
     clear.set_defaults(run=_cache_clear)
     return parser
 
