@@ -41,6 +41,7 @@ read, a few hashes and loading the code object.
 
 import base64
 import collections
+import errno
 import hashlib
 import hmac
 import inspect
@@ -1096,6 +1097,8 @@ def store(key, entry):
         tmp = None
         try:
             secret_ = _read_secret(st.root) or _make_secret(st.root)
+            if secret_ is None:     # made, then removed by someone else at once
+                raise OSError(errno.ENOENT, f"its key {st.root.join(_KEY_FILE)} disappeared")
             data = encode_entry(entry, secret_)
             tmp = f"{_TMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}"
             fd = st.entries.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -1160,8 +1163,11 @@ def info():
             count = size = temp = 0
             for name in st.entries.listdir():
                 if name.endswith(_ENTRY_SUFFIX):
+                    try:
+                        size += st.entries.lstat(name).st_size
+                    except FileNotFoundError:      # removed meanwhile
+                        continue
                     count += 1
-                    size += st.entries.lstat(name).st_size
                 elif name.startswith(_TMP_PREFIX):
                     temp += 1
         except OSError as exc:
