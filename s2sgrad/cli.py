@@ -158,15 +158,22 @@ def _cache_info(args):
     info = cache.info()
     if args.json:
         print(json.dumps(info, indent=2, sort_keys=True))
-        return 0
-    state = "on" if info["enabled"] else "off (S2SGRAD_CACHE)"
-    print(f"directory:  {info['directory']}" + ("" if info["mode"] else "  (not created yet)"))
-    print(f"disk cache: {state}")
-    print(f"entries:    {info['entries']} ({_size(info['bytes'])})")
-    if info["temporary_files"]:
-        print(f"leftovers:  {info['temporary_files']} temporary files (s2sgrad cache clear)")
-    print(f"key:        s2sgrad {info['s2sgrad']}, rules {info['rules_hash']}, "
-          f"compiler {info['compiler_hash']}")
+    else:
+        state = "on" if info["enabled"] else "off (S2SGRAD_CACHE)"
+        if info["problem"] and info["enabled"]:
+            state = "not used (see below)"
+        print(f"directory:  {info['directory']}" + ("" if info["mode"] else "  (not created yet)"))
+        print(f"disk cache: {state}")
+        if info["entries"] is None:
+            print("entries:    unknown (see the error below)")
+        else:
+            print(f"entries:    {info['entries']} ({_size(info['bytes'])})")
+        if info["temporary_files"]:
+            print(f"leftovers:  {info['temporary_files']} temporary files (s2sgrad cache clear)")
+        print(f"key:        s2sgrad {info['s2sgrad']}, rules {info['rules_hash']}, "
+              f"compiler {info['compiler_hash']}")
+    if info["problem"]:
+        raise _Fail(info["problem"])
     return 0
 
 
@@ -179,7 +186,10 @@ def _size(n):
 
 def _cache_clear(args):
     from .driver import cache
-    n = cache.clear()
+    try:
+        n = cache.clear()
+    except cache.CacheError as exc:
+        raise _Fail(f"cache clear: {exc}") from None
     print(f"removed {n} cache entr{'y' if n == 1 else 'ies'} from {cache.cache_dir()}")
     return 0
 
@@ -265,11 +275,15 @@ def _parser():
                                 parser_class=_Parser)
     info = csub.add_parser("info", help="where the cache is, how many entries, how big",
                            description="Print where the disk cache is, whether it is on, and "
-                                       "how many entries it holds.")
+                                       "how many entries it holds; exit 2 when it cannot be "
+                                       "read or is not used (a link, another user's, or "
+                                       "writable by others).")
     info.add_argument("--json", action="store_true", help="print it as JSON")
     info.set_defaults(run=_cache_info)
     clear = csub.add_parser("clear", help="delete every entry",
-                            description="Delete every entry of the disk cache.")
+                            description="Delete every entry of the disk cache, and the "
+                                        "temporary files of writers that died; exit 2, saying "
+                                        "what is left, if some cannot be removed.")
     clear.set_defaults(run=_cache_clear)
     return parser
 

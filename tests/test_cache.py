@@ -29,6 +29,7 @@ def disk(tmp_path, monkeypatch):
     monkeypatch.delenv("S2SGRAD_CACHE", raising=False)
     cache.forget()
     cache.stats.clear()
+    cache._warned.clear()
     yield d
     cache.forget()
 
@@ -238,7 +239,8 @@ def test_damaged_entry_is_detected_never_run_and_regenerated(disk, tmp_path, mon
     (path,) = entries(disk)
     good = path.read_bytes()
     key = path.name[:-len(".s2sgrad")]
-    entry, _ = cache.decode_entry(good, key)
+    secret = cache.secret()
+    entry, _ = cache.decode_entry(good, key, secret)
     if damage == "truncated":
         path.write_bytes(good[:len(good) // 2])
     elif damage == "flipped":
@@ -249,17 +251,20 @@ def test_damaged_entry_is_detected_never_run_and_regenerated(disk, tmp_path, mon
     elif damage == "empty":
         path.write_bytes(b"")
     elif damage == "poisoned":   # the code changed, the hash line kept
-        bad = cache.encode_entry(dict(entry, source=_poison(entry["source"])))
+        bad = cache.encode_entry(dict(entry, source=_poison(entry["source"])), secret)
         path.write_bytes(good.split(b"\n", 1)[0] + b"\n" + bad.split(b"\n", 1)[1])
     elif damage == "foreign":    # a well-formed entry stored under another key
         path.write_bytes(cache.encode_entry(dict(entry, key="f" * 64,
-                                                 source=_poison(entry["source"]))))
+                                                 source=_poison(entry["source"])), secret))
     cache.forget()
-    assert_close(s2sgrad.grad(m.f)(x), expected)
+    with pytest.warns(RuntimeWarning, match="ignored the disk cache entry .*nothing in it was "
+                                            "run, and it is regenerated") as record:
+        assert_close(s2sgrad.grad(m.f)(x), expected)
+    assert len(record) == 1 and record[0].filename == __file__
     assert not hasattr(__import__("builtins"), "S2S_POISONED")
     assert cache.stats["transform"] == 2 and cache.stats["disk_hit"] == 0
     assert sum(v for k, v in cache.stats.items() if k.startswith("rejected:")) == 1
-    regenerated, why = cache.decode_entry(path.read_bytes(), key)
+    regenerated, why = cache.decode_entry(path.read_bytes(), key, secret)
     assert why is None and regenerated["source"] == entry["source"]
 
 
@@ -272,11 +277,12 @@ def test_cached_code_object_runs_only_if_it_was_compiled_from_the_cached_text(
     s2sgrad.grad(m.f)(x)
     (path,) = entries(disk)
     key = path.name[:-len(".s2sgrad")]
-    entry, _ = cache.decode_entry(path.read_bytes(), key)
+    secret = cache.secret()
+    entry, _ = cache.decode_entry(path.read_bytes(), key, secret)
     other = _poison(entry["source"])
     code = compile(other, cache.filename_for(other, "s2s_model_code.f.grad"), "exec")
     path.write_bytes(cache.encode_entry(dict(entry, code=base64.b64encode(
-        marshal.dumps(code)).decode())))
+        marshal.dumps(code)).decode()), secret))
     cache.forget()
     assert_close(s2sgrad.grad(m.f)(x), numeric_grad(m.f, (x,)))
     assert cache.stats["disk_hit"] == 1
@@ -347,6 +353,9 @@ def test_concurrent_writers_leave_one_good_entry(disk, tmp_path):
         assert all(p.poll() is None for p in procs)
     go.touch()
     path = cache.entry_path(key, str(disk / f"v{cache.FORMAT}"))
+    while cache.secret() is None:       # made by the first writer
+        pass
+    secret = cache.secret()
     sizes, reads = set(), 0
     while any(p.poll() is None for p in procs):
         try:
@@ -354,13 +363,13 @@ def test_concurrent_writers_leave_one_good_entry(disk, tmp_path):
                 data = f.read()
         except OSError:
             continue
-        entry, why = cache.decode_entry(data, key)
+        entry, why = cache.decode_entry(data, key, secret)
         assert why is None, why      # a reader never sees a partial or mixed entry
         sizes.add(len(entry["source"]))
         reads += 1
     assert [p.wait() for p in procs] == [0, 0, 0]
     assert reads > 10 and len(sizes) > 1            # the writers really did overlap
-    entry, why = cache.decode_entry(open(path, "rb").read(), key)
+    entry, why = cache.decode_entry(open(path, "rb").read(), key, secret)
     unit = len("def grad_f(x):\n    return x\n") * 2000
     assert why is None and len(entry["source"]) in {unit, 2 * unit, 3 * unit}
     assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]   # no temporary files

@@ -23,10 +23,12 @@ Three layers, tried in order by ``get(fn, options, transform, make)``:
    directory (``~/.cache/s2sgrad`` on Linux, ``~/Library/Caches/s2sgrad`` on
    macOS, ``%LOCALAPPDATA%\\s2sgrad\\Cache`` on Windows).  Each entry is one
    file, written atomically (a private temporary file, then a rename), whose
-   first line carries the SHA-256 of the rest; an entry that does not hash
-   right, or that was stored under another key, is never compiled and is
-   regenerated.  The directory is created private to the user (``0o700``),
-   and one that other users could write to is not used.
+   first line carries an HMAC-SHA256 of the rest under a random key kept in
+   the directory and readable only by the user; an entry that does not
+   verify, or that was stored under another key, is never compiled nor run,
+   and is regenerated.  The directory is created private to the user
+   (``0o700``), opened without following a link, and not used if it is not
+   the user's or others could write to it (see "What is trusted" below).
 
 ``S2SGRAD_CACHE=off`` turns the disk cache off (the in-process memo stays: it
 is what makes a gradient function cheap to call).  ``s2sgrad cache info`` and
@@ -39,13 +41,17 @@ read, a few hashes and loading the code object.
 
 import base64
 import collections
+import errno
 import hashlib
+import hmac
 import inspect
 import json
 import linecache
 import marshal
 import os
+import stat as _stat
 import sys
+import time
 import types
 import warnings
 
@@ -57,7 +63,9 @@ __all__ = [
     "function_digest", "stats", "forget", "remember",
 ]
 
-FORMAT = 2
+FORMAT = 3
+# The s2sgrad package (this file is in its driver/): what library_digests hashes.
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAGIC = "s2sgrad-cache"
 _MAX_ENTRY_BYTES = 32 * 1024 * 1024
 _MEMO_SIZE = 1024
@@ -110,7 +118,7 @@ def library_digests():
     number has not moved never reads entries made by other code.
     """
     if not _library:
-        root = os.path.dirname(os.path.abspath(__file__))
+        root = _PACKAGE_ROOT
         rules, compiler = hashlib.sha256(), hashlib.sha256()
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
@@ -544,56 +552,382 @@ def _instantiate(fn, entry, options, code=None):
 # ---------------------------------------------------------------------------
 # The disk store
 # ---------------------------------------------------------------------------
+#
+# What is trusted.  The cache directory is opened once per read or write,
+# without following a symbolic link at its last component, and used only if
+# what was opened is a directory that belongs to this user and that nobody
+# else can write to; every file in it is then opened relative to that open
+# directory (never by path again), so swapping the path for a link or another
+# directory between the check and the use changes nothing.  The directory
+# holds a random key, readable only by the user (``0o600``), and each entry
+# carries an HMAC-SHA256, with that key, of everything in it: the generated
+# text, the code object compiled from it, the content key it is stored under
+# and the rest.  An entry that does not verify is never compiled nor run: it
+# is a miss, regenerated and overwritten, with one warning.  Whoever can read
+# the key (the user, root) is trusted; nobody else is.
+
+_KEY_FILE = "key"
+_KEY_BYTES = 32
+_ENTRY_SUFFIX = ".s2sgrad"
+_TMP_PREFIX = ".tmp-"
+_STALE_SECONDS = 600        # a temporary file this old belongs to a writer that died
+
+_PACKAGE_DIRS = tuple({os.path.dirname(os.path.dirname(__file__)) + os.sep,
+                       _PACKAGE_ROOT + os.sep})
+_SAFE_OPEN = (hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY")
+              and os.open in os.supports_dir_fd and os.listdir in os.supports_fd)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_OPEN_FLAGS = _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 _warned = set()
 
 
-def _warn_once(message):
-    if message not in _warned:
-        _warned.add(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
+class CacheError(Exception):
+    """The disk cache cannot be used, read or emptied; the message says why and what to do."""
+
+
+class _Refused(Exception):
+    """The cache directory (or its key) is not safe to use; the message says why."""
+
+
+def _internal(filename):
+    return filename.startswith(_PACKAGE_DIRS) or filename.startswith("<s2sgrad:")
+
+
+def _warn_once(message, kind=None):
+    """Warn once per process for each ``kind`` (default: the message), at the user's call.
+
+    The warning points at the first frame outside s2sgrad (and outside
+    generated code): the line of the user's program that asked for a gradient.
+    """
+    kind = kind or message
+    if kind in _warned:
+        return
+    _warned.add(kind)
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and _internal(frame.f_code.co_filename):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, RuntimeWarning, stacklevel=level)
+
+
+def _euid():
+    return os.geteuid() if hasattr(os, "geteuid") else None
+
+
+class _Dir:
+    """An open directory: files in it are opened, renamed and removed relative to it.
+
+    On platforms without ``dir_fd`` (Windows) it falls back to paths.
+    """
+
+    def __init__(self, path, fd):
+        self.path = path
+        self.fd = fd
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def join(self, name):
+        return os.path.join(self.path, name)
+
+    def _at(self, name):
+        if self.fd is None:
+            return self.join(name), {}
+        return name, {"dir_fd": self.fd}
+
+    def open(self, name, flags, mode=0o600):
+        target, kw = self._at(name)
+        return os.open(target, flags | _OPEN_FLAGS, mode, **kw)
+
+    def unlink(self, name):
+        target, kw = self._at(name)
+        os.unlink(target, **kw)
+
+    def lstat(self, name):
+        target, kw = self._at(name)
+        return os.stat(target, follow_symlinks=False, **kw)
+
+    def rename(self, src, dst):
+        if self.fd is None:
+            os.replace(self.join(src), self.join(dst))
+        else:
+            os.rename(src, dst, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+
+    def link(self, src, dst):
+        if self.fd is None:
+            os.link(self.join(src), self.join(dst))
+        else:
+            os.link(src, dst, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
+
+    def listdir(self):
+        return os.listdir(self.fd if self.fd is not None else self.path)
+
+    def stat(self):
+        return os.fstat(self.fd) if self.fd is not None else os.stat(self.path)
+
+
+def _check_private(st, path, what="cache directory"):
+    """Raise ``_Refused`` unless ``st`` is of something this user owns and only they can write."""
+    euid = _euid()
+    if euid is None:
+        return
+    if st.st_uid != euid:
+        raise _Refused(f"not using the {what} {path}: it belongs to another user "
+                       f"(uid {st.st_uid}); set S2SGRAD_CACHE_DIR to a directory of your own")
+    if st.st_mode & 0o022:
+        raise _Refused(f"not using the {what} {path}: other users can write to it "
+                       f"(make it private with chmod 700, or set S2SGRAD_CACHE_DIR)")
+
+
+def _open_dir(name, parent=None, create=False):
+    """Open directory ``name`` (in ``parent``, or a path) without following a link at it.
+
+    Returns a ``_Dir``, or ``None`` when it does not exist and ``create`` is
+    false.  Raises ``_Refused`` when it is a link, not a directory, not the
+    user's or writable by others, and ``OSError`` when it cannot be opened.
+    """
+    path = parent.join(name) if parent is not None else name
+    if parent is not None and parent.fd is not None:
+        target, kw = name, {"dir_fd": parent.fd}
+    else:
+        target, kw = path, {}
+    made, not_made = False, None
+    if create:
+        try:
+            os.mkdir(target, 0o700, **kw)
+            made = True
+        except FileExistsError:
+            pass
+        except OSError as exc:      # a read-only parent: it may exist all the same
+            not_made = exc
+    if not _SAFE_OPEN:
+        if not os.path.isdir(path):
+            if not os.path.lexists(path) and not create:
+                return None
+            raise _Refused(f"not using the cache directory {path}: it is not a directory")
+        d = _Dir(path, None)
+    else:
+        try:
+            fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY | _OPEN_FLAGS, **kw)
+        except FileNotFoundError:
+            if not_made is not None:
+                raise not_made from None
+            if create:
+                raise
+            return None
+        except OSError as exc:
+            try:
+                st = os.stat(target, follow_symlinks=False, **kw)
+            except OSError:
+                raise exc from None
+            if _stat.S_ISLNK(st.st_mode):
+                raise _Refused(f"not using the cache directory {path}: it is a symbolic link "
+                               f"(set S2SGRAD_CACHE_DIR to a real directory of your own)")
+            if not _stat.S_ISDIR(st.st_mode):
+                raise _Refused(f"not using the cache directory {path}: it is not a directory")
+            raise
+        d = _Dir(path, fd)
+    try:
+        st = d.stat()
+        if made and st.st_uid == _euid() and st.st_mode & 0o777 != 0o700 and d.fd is not None:
+            os.fchmod(d.fd, 0o700)
+            st = d.stat()
+        _check_private(st, path)
+    except BaseException:
+        d.close()
+        raise
+    return d
+
+
+class _Store:
+    """The cache directory and its entries directory, both open and checked."""
+
+    def __init__(self, root, entries):
+        self.root = root
+        self.entries = entries
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.entries is not None:
+            self.entries.close()
+        self.root.close()
+
+
+def _entries_name():
+    return f"v{FORMAT}"
+
+
+def _open_store(create):
+    """The open cache directory and entries directory; ``None`` when absent (and not ``create``).
+
+    Raises ``_Refused`` or ``OSError``; the parents of the cache directory are
+    created (with the user's umask) when ``create``, and are trusted as they are.
+    """
+    root_path = cache_dir()
+    if create:
+        os.makedirs(os.path.dirname(root_path), exist_ok=True)
+    root = _open_dir(root_path, create=create)
+    if root is None:
+        return None
+    try:
+        entries = _open_dir(_entries_name(), root, create=create)
+    except BaseException:
+        root.close()
+        raise
+    return _Store(root, entries)
 
 
 def _usable_dir(create):
-    """The entries directory if it is usable (created private when ``create``), else ``None``."""
-    root = cache_dir()
-    entries = _entries_dir(root)
+    """The open, checked store, or ``None`` (with one warning that says why) if unusable."""
     try:
-        if create:
-            for d in (root, entries):
-                if not os.path.isdir(d):
-                    os.makedirs(d, mode=0o700, exist_ok=True)
-                    os.chmod(d, 0o700)
-        if not os.path.isdir(entries):
-            return None
-        if hasattr(os, "getuid"):
-            for d in (root, entries):
-                st = os.stat(d)
-                if st.st_uid != os.getuid() or st.st_mode & 0o022:
-                    _warn_once(f"s2sgrad: not using the cache directory {d}: other users can "
-                               f"write to it (make it private with chmod 700, or set "
-                               f"S2SGRAD_CACHE_DIR)")
-                    return None
-    except OSError as exc:
-        _warn_once(f"s2sgrad: the disk cache is off: {exc}")
+        store_ = _open_store(create)
+    except _Refused as exc:
+        _warn_once(f"s2sgrad: {exc}", "refused:" + str(exc))
         return None
-    return entries
+    except OSError as exc:
+        _warn_once(f"s2sgrad: the disk cache is off: cannot use {cache_dir()}: "
+                   f"{exc.strerror or exc}; gradients are computed without it (set "
+                   f"S2SGRAD_CACHE=off to turn it off)", "open:" + str(exc.errno))
+        return None
+    if store_ is not None and store_.entries is None:
+        store_.root.close()
+        return None
+    return store_
+
+
+def _read_all(fd, limit):
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+def _read_secret(root):
+    """The user's key in the open cache directory ``root``, or ``None`` if there is none yet."""
+    try:
+        fd = root.open(_KEY_FILE, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        try:
+            if _stat.S_ISLNK(root.lstat(_KEY_FILE).st_mode):
+                raise _Refused(f"not using the cache key {root.join(_KEY_FILE)}: it is a "
+                               f"symbolic link (remove it: s2sgrad makes a new key)") from None
+        except OSError:
+            pass
+        raise exc
+    try:
+        st = os.fstat(fd)
+        if not _stat.S_ISREG(st.st_mode):
+            raise _Refused(f"not using the cache key {root.join(_KEY_FILE)}: it is not a "
+                           f"regular file (remove it: s2sgrad makes a new key)")
+        euid = _euid()
+        if euid is not None and (st.st_uid != euid or st.st_mode & 0o077):
+            raise _Refused(f"not using the cache key {root.join(_KEY_FILE)}: other users can "
+                           f"read or write it, or it is not yours (remove it: s2sgrad makes a "
+                           f"new key, and the entries made with the old one are regenerated)")
+        data = _read_all(fd, _KEY_BYTES)
+    finally:
+        os.close(fd)
+    if len(data) != _KEY_BYTES:
+        raise _Refused(f"not using the cache key {root.join(_KEY_FILE)}: it is damaged "
+                       f"(remove it: s2sgrad makes a new key)")
+    return data
+
+
+def _make_secret(root):
+    """Create the user's key in ``root`` (or find the one another process just made)."""
+    tmp = f"{_TMP_PREFIX}key-{os.getpid()}-{os.urandom(6).hex()}"
+    fd = root.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        try:
+            _write_all(fd, os.urandom(_KEY_BYTES))
+        finally:
+            os.close(fd)
+        try:
+            root.link(tmp, _KEY_FILE)      # appears whole, or not at all; never replaces one
+        except FileExistsError:
+            pass
+        except (OSError, NotImplementedError):     # no hard links here: create it in place
+            try:
+                fd = root.open(_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                try:
+                    _write_all(fd, os.urandom(_KEY_BYTES))
+                finally:
+                    os.close(fd)
+    finally:
+        try:
+            root.unlink(tmp)
+        except OSError:
+            pass
+    return _read_secret(root)
+
+
+def secret(create=False):
+    """The key that authenticates this user's cache entries (``None`` if there is none yet).
+
+    Raises ``CacheError`` when the cache directory or its key cannot be used.
+    """
+    try:
+        with _open_store(create) or _nothing() as st:
+            if st is None:
+                return None
+            key = _read_secret(st.root)
+            if key is None and create:
+                key = _make_secret(st.root)
+            return key
+    except (_Refused, OSError) as exc:
+        raise CacheError(str(exc)) from None
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
 
 
 def entry_path(key, entries=None):
-    return os.path.join(entries or _entries_dir(cache_dir()), key + ".s2sgrad")
+    """Where the entry stored under ``key`` is (for messages and tools: entries are never opened by it)."""
+    return os.path.join(entries or _entries_dir(cache_dir()), key + _ENTRY_SUFFIX)
 
 
-def encode_entry(entry):
+def _mac(secret_, body):
+    return hmac.new(secret_, f"{MAGIC}\0{FORMAT}\0".encode() + body, hashlib.sha256).hexdigest()
+
+
+def encode_entry(entry, secret_):
+    """The bytes of ``entry``: a header with the HMAC-SHA256, under ``secret_``, of the JSON body."""
     body = json.dumps(entry, sort_keys=True, ensure_ascii=False).encode("utf-8")
-    digest = hashlib.sha256(body).hexdigest()
-    return f"{MAGIC} {FORMAT} {digest}\n".encode() + body
+    return f"{MAGIC} {FORMAT} {_mac(secret_, body)}\n".encode() + body
 
 
-def decode_entry(data, key):
-    """The entry in ``data`` if it is whole, hashes right and was stored under ``key``.
+def decode_entry(data, key, secret_):
+    """The entry in ``data`` if it is whole, authenticated by ``secret_`` and stored under ``key``.
 
-    Returns ``(entry, None)`` or ``(None, reason)``.
+    Returns ``(entry, None)`` or ``(None, reason)``.  The MAC covers the whole
+    body (the text, the code object compiled from it, the key it was stored
+    under), so nothing in an entry that does not verify is ever used.
     """
     head, sep, body = data.partition(b"\n")
     parts = head.split(b" ")
@@ -601,8 +935,8 @@ def decode_entry(data, key):
         return None, "not_an_entry"
     if parts[1] != str(FORMAT).encode():
         return None, "other_format"
-    if hashlib.sha256(body).hexdigest().encode() != parts[2]:
-        return None, "bad_hash"
+    if not hmac.compare_digest(_mac(secret_, body).encode(), parts[2]):
+        return None, "bad_mac"
     try:
         entry = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -612,86 +946,279 @@ def decode_entry(data, key):
     return entry, None
 
 
+_REJECTED = {
+    "not_an_entry": "it is not a cache entry (damaged, or written by another program)",
+    "bad_mac": "it does not carry this user's signature (damaged, or not written by s2sgrad "
+               "for this user)",
+    "bad_json": "it is signed with this user's key but this s2sgrad cannot read it",
+    "foreign": "it is signed with this user's key but was made for another name (a renamed "
+               "file?) or by another s2sgrad",
+    "not_a_file": "it is not a regular file",
+    "not_ours": "it belongs to another user",
+    "too_big": "it is too large to be an entry",
+}
+
+
 def load(key):
-    """The valid entry stored under ``key`` on disk, or ``None``."""
-    entries = _usable_dir(create=False)
-    if entries is None:
+    """The authenticated entry stored under ``key`` on disk, or ``None``."""
+    st = _usable_dir(create=False)
+    if st is None:
         return None
-    path = entry_path(key, entries)
+    with st:
+        try:
+            secret_ = _read_secret(st.root)
+        except _Refused as exc:
+            _warn_once(f"s2sgrad: {exc}", "refused:key")
+            return None
+        except OSError as exc:
+            _warn_once(f"s2sgrad: the disk cache is off: cannot read its key in "
+                       f"{st.root.path}: {exc.strerror or exc}", "read:key")
+            return None
+        if secret_ is None:
+            return None
+        name = key + _ENTRY_SUFFIX
+        why = None
+        try:
+            fd = st.entries.open(name, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            try:
+                is_file = _stat.S_ISREG(st.entries.lstat(name).st_mode)
+            except OSError:
+                is_file = True
+            if is_file:
+                _warn_once(f"s2sgrad: cannot read the disk cache entry {st.entries.join(name)}: "
+                           f"{exc.strerror or exc}; it is regenerated", "read:entry")
+                return None
+            why = "not_a_file"
+        else:
+            try:
+                info_ = os.fstat(fd)
+                euid = _euid()
+                if not _stat.S_ISREG(info_.st_mode):
+                    why = "not_a_file"
+                elif euid is not None and info_.st_uid != euid:
+                    why = "not_ours"
+                elif info_.st_size > _MAX_ENTRY_BYTES:
+                    why = "too_big"
+                else:
+                    data = _read_all(fd, _MAX_ENTRY_BYTES)
+            except OSError as exc:
+                _warn_once(f"s2sgrad: cannot read the disk cache entry {st.entries.join(name)}: "
+                           f"{exc.strerror or exc}; it is regenerated", "read:entry")
+                return None
+            finally:
+                os.close(fd)
+        entry = None
+        if why is None:
+            entry, why = decode_entry(data, key, secret_)
+        if entry is None:
+            stats["rejected:" + why] += 1
+            if why != "other_format":
+                _warn_once(f"s2sgrad: ignored the disk cache entry {st.entries.join(name)}: "
+                           f"{_REJECTED[why]}; nothing in it was run, and it is regenerated",
+                           "rejected")
+        return entry
+
+
+def _stale(entries, name, now, everything=False):
+    """Whether temporary file ``name`` was left by a writer that is gone.
+
+    Its name carries the writer's process id: on POSIX a process that no
+    longer exists left it; otherwise it is stale when older than
+    ``_STALE_SECONDS``.  ``everything``: also a live writer's old file.
+    """
     try:
-        with open(path, "rb") as f:
-            data = f.read(_MAX_ENTRY_BYTES + 1)
+        age = now - entries.lstat(name).st_mtime
     except OSError:
-        return None
-    entry, why = decode_entry(data, key)
-    if entry is None:
-        stats["rejected:" + why] += 1
-    return entry
+        return False
+    if age > _STALE_SECONDS:
+        return True
+    if os.name == "posix" and everything:
+        parts = name[len(_TMP_PREFIX):].split("-")
+        pid = parts[1] if parts[0] == "key" and len(parts) > 1 else parts[0]
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                return True
+            except OSError:
+                pass
+    return False
+
+
+def _clean_temporary(d, everything=False):
+    """Remove the temporary files dead writers left in open directory ``d``.
+
+    Returns ``(removed, failures)``, ``failures`` a list of ``(name, OSError)``.
+    """
+    removed, failures = 0, []
+    now = time.time()
+    for name in d.listdir():
+        if name.startswith(_TMP_PREFIX) and _stale(d, name, now, everything):
+            try:
+                d.unlink(name)
+                removed += 1
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                failures.append((name, exc))
+    return removed, failures
 
 
 def store(key, entry):
-    """Write ``entry`` under ``key``, atomically; failures only cost the cache."""
-    entries = _usable_dir(create=True)
-    if entries is None:
+    """Write ``entry`` under ``key``, atomically; failures only cost the cache (one warning)."""
+    st = _usable_dir(create=True)
+    if st is None:
         return False
-    data = encode_entry(entry)
-    final = entry_path(key, entries)
-    tmp = os.path.join(entries, f".tmp-{os.getpid()}-{os.urandom(6).hex()}")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o600)
+    with st:
+        tmp = None
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        os.replace(tmp, final)
-    except OSError as exc:
-        _warn_once(f"s2sgrad: cannot write to the disk cache ({exc})")
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        return False
+            secret_ = _read_secret(st.root) or _make_secret(st.root)
+            if secret_ is None:     # made, then removed by someone else at once
+                raise OSError(errno.ENOENT, f"its key {st.root.join(_KEY_FILE)} disappeared")
+            data = encode_entry(entry, secret_)
+            tmp = f"{_TMP_PREFIX}{os.getpid()}-{os.urandom(6).hex()}"
+            fd = st.entries.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                _write_all(fd, data)
+            finally:
+                os.close(fd)
+            st.entries.rename(tmp, key + _ENTRY_SUFFIX)
+            tmp = None
+        except _Refused as exc:
+            _warn_once(f"s2sgrad: {exc}", "refused:key")
+            return False
+        except OSError as exc:
+            _warn_once(f"s2sgrad: cannot write to the disk cache in {st.root.path}: "
+                       f"{exc.strerror or exc}; gradients are computed without it (set "
+                       f"S2SGRAD_CACHE=off to turn it off)", "write")
+            return False
+        finally:
+            if tmp is not None:
+                try:
+                    st.entries.unlink(tmp)
+                except OSError:
+                    pass
+        for d in (st.entries, st.root):     # what writers killed long ago left behind
+            try:
+                _clean_temporary(d)
+            except OSError:
+                pass
     stats["stored"] += 1
     return True
 
 
 def info():
-    """A description of the disk cache: where, whether on, how many entries, how big."""
+    """A description of the disk cache: where, whether on and usable, how many entries, how big.
+
+    ``problem`` is ``None``, or why the cache is not used or cannot be read;
+    then ``entries`` and ``bytes`` are ``None`` (not known), never ``0``.
+    """
     root = cache_dir()
-    entries = _entries_dir(root)
-    count = size = temp = 0
-    if os.path.isdir(entries):
-        for fname in os.listdir(entries):
-            path = os.path.join(entries, fname)
-            if fname.endswith(".s2sgrad"):
-                count += 1
-                size += os.path.getsize(path)
-            elif fname.startswith(".tmp-"):
-                temp += 1
-    mode = None
-    if os.path.isdir(root):
-        mode = oct(os.stat(root).st_mode & 0o777)
-    return {"directory": root, "enabled": disk_enabled(), "entries": count, "bytes": size,
-            "temporary_files": temp, "mode": mode, "s2sgrad": __version__,
-            **{f"{k}_hash": v for k, v in library_digests().items()}}
+    out = {"directory": root, "enabled": disk_enabled(), "entries": 0, "bytes": 0,
+           "temporary_files": 0, "mode": None, "problem": None, "s2sgrad": __version__,
+           **{f"{k}_hash": v for k, v in library_digests().items()}}
+    try:
+        st = _open_store(create=False)
+    except (_Refused, OSError) as exc:
+        st = None
+        out.update(entries=None, bytes=None, temporary_files=None,
+                   problem=str(exc) if isinstance(exc, _Refused)
+                   else f"cannot read {exc.filename or root}: {exc.strerror or exc}")
+        try:
+            out["mode"] = oct(os.stat(root, follow_symlinks=False).st_mode & 0o777)
+        except OSError:
+            pass
+        return out
+    if st is None:
+        return out
+    with st:
+        out["mode"] = oct(st.root.stat().st_mode & 0o777)
+        if st.entries is None:
+            return out
+        try:
+            count = size = temp = 0
+            for name in st.entries.listdir():
+                if name.endswith(_ENTRY_SUFFIX):
+                    try:
+                        size += st.entries.lstat(name).st_size
+                    except FileNotFoundError:      # removed meanwhile
+                        continue
+                    count += 1
+                elif name.startswith(_TMP_PREFIX):
+                    temp += 1
+        except OSError as exc:
+            out.update(entries=None, bytes=None, temporary_files=None,
+                       problem=f"cannot read {st.entries.path}: {exc.strerror or exc}")
+            return out
+        out.update(entries=count, bytes=size, temporary_files=temp)
+    return out
 
 
 def clear():
-    """Delete every entry (and leftover temporary file); returns how many files went."""
-    entries = _entries_dir(cache_dir())
-    removed = 0
-    if os.path.isdir(entries):
-        for fname in os.listdir(entries):
-            if fname.endswith(".s2sgrad") or fname.startswith(".tmp-"):
-                try:
-                    os.unlink(os.path.join(entries, fname))
-                    removed += 1
-                except OSError:
-                    pass
+    """Delete every entry, and the temporary files dead writers left; returns how many files went.
+
+    Entries of older formats (other ``v*`` directories) go too.  Raises
+    ``CacheError`` (saying how many did go) when the directory is not safe to
+    use or a file cannot be removed.
+    """
     forget()
+    try:
+        root = _open_dir(cache_dir(), create=False)
+    except (_Refused, OSError) as exc:
+        msg = str(exc) if isinstance(exc, _Refused) else \
+            f"cannot open {exc.filename or cache_dir()}: {exc.strerror or exc}"
+        raise CacheError(f"{msg}; nothing was removed") from None
+    if root is None:
+        return 0
+    removed, failures = 0, []
+    with _Store(root, None):
+        try:
+            names = root.listdir()
+        except OSError as exc:
+            raise CacheError(f"cannot read {root.path}: {exc.strerror or exc}; nothing was "
+                             f"removed") from None
+        try:
+            n, fails = _clean_temporary(root, everything=True)
+            removed += n
+            failures += [(root.join(f), e) for f, e in fails]
+        except OSError as exc:
+            failures.append((root.path, exc))
+        for sub in sorted(names):
+            if not (sub[:1] == "v" and sub[1:].isdigit()):
+                continue
+            try:
+                d = _open_dir(sub, root)
+            except (_Refused, OSError) as exc:
+                failures.append((root.join(sub), exc))
+                continue
+            if d is None:
+                continue
+            try:
+                for name in d.listdir():
+                    if name.endswith(_ENTRY_SUFFIX):
+                        try:
+                            d.unlink(name)
+                            removed += 1
+                        except FileNotFoundError:
+                            pass
+                        except OSError as exc:
+                            failures.append((d.join(name), exc))
+                n, fails = _clean_temporary(d, everything=True)
+                removed += n
+                failures += [(d.join(f), e) for f, e in fails]
+            except OSError as exc:
+                failures.append((d.path, exc))
+            finally:
+                d.close()
+    if failures:
+        where, exc = failures[0]
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise CacheError(
+            f"could not remove {len(failures)} file{'s' if len(failures) > 1 else ''} from "
+            f"{cache_dir()} (the first: {where}: {why}); removed {removed}")
     return removed
 
 
