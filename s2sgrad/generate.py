@@ -69,6 +69,9 @@ def load_module(path):
     shown = path
     if not os.path.isfile(path):
         raise GenError(f"{shown}: no such file")
+    if not path.endswith(".py"):
+        raise GenError(f"{shown}: not a Python module: its name must end in .py (the "
+                       f"generated module imports it by that name)")
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -85,19 +88,17 @@ def load_module(path):
     imported = set()
     sys.path.insert(0, root)
     try:
-        if "." in name:
-            importlib.import_module(name.rpartition(".")[0])
-        spec = importlib.util.spec_from_file_location(name, abspath)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
         try:
+            if "." in name:
+                importlib.import_module(name.rpartition(".")[0])
+            spec = importlib.util.spec_from_file_location(name, abspath)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
             spec.loader.exec_module(module)
-        except Exception as exc:
-            line = [fr.lineno for fr in traceback.extract_tb(exc.__traceback__)
-                    if os.path.abspath(fr.filename) == abspath]
-            where = f"{shown}:{line[-1]}" if line else shown
-            raise GenError(f"{where}: importing the module failed: "
-                           f"{type(exc).__name__}: {_one_line(exc)}") from None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:    # SystemExit too: sys.exit() in the module is no success
+            raise _import_error(exc, shown, abspath) from None
         finally:
             imported = set(sys.modules) - set(saved_modules)
         yield module
@@ -111,6 +112,21 @@ def load_module(path):
                 del sys.modules[mod_name]
         if name in saved_modules:
             sys.modules[name] = saved_modules[name]
+
+
+def _import_error(exc, shown, abspath):
+    """The ``GenError`` for an exception (or an exit) while the user's module was imported."""
+    line = [fr.lineno for fr in traceback.extract_tb(exc.__traceback__)
+            if os.path.abspath(fr.filename) == abspath]
+    where = f"{shown}:{line[-1]}" if line else shown
+    if isinstance(exc, SystemExit):
+        what = f"it called sys.exit({exc.code!r})" if exc.code is not None else \
+            "it called sys.exit()"
+        return GenError(f"{where}: importing the module failed: {what}; s2sgrad imports "
+                        f"the module to read its functions: put that code under "
+                        f"if __name__ == '__main__':")
+    return GenError(f"{where}: importing the module failed: "
+                    f"{type(exc).__name__}: {_one_line(exc)}")
 
 
 def _is_user_module(module, root):
@@ -523,8 +539,12 @@ def check(module_path, generated_path):
     shown = generated_path
     if not os.path.isfile(generated_path):
         return [f"{shown}: missing (no gradient has been generated for {module_path})"]
-    with open(generated_path, encoding="utf-8", newline="") as f:
-        old = f.read()
+    try:
+        with open(generated_path, encoding="utf-8", newline="") as f:
+            old = f.read()
+    except UnicodeDecodeError:
+        raise GenError(f"{shown}: not a file written by s2sgrad gen (it is not UTF-8 text)") \
+            from None
     options, old_inputs = parse_header(old)
     if options is None:
         raise GenError(f"{shown}: not a file written by s2sgrad gen (no '{GEN_TAG}' line)")
@@ -577,15 +597,68 @@ def check(module_path, generated_path):
     return problems
 
 
-def write_atomic(path, text):
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
+def overwrite_problem(path, source, inputs=(), force=False):
+    """Why ``s2sgrad gen`` must not write the gradient of ``source`` to ``path``, or ``None``.
+
+    A file that does not exist yet, or one s2sgrad generated (its first line
+    says so), may be replaced; anything else only with ``force``, and never a
+    module being read (``source`` or one of ``inputs``), nor a directory.
+    """
+    if not os.path.lexists(path):
+        return None
+    for module_path in [source, *inputs]:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+            if os.path.samefile(path, module_path):
+                what = "the module itself" if module_path == source else \
+                    f"a module s2sgrad is reading ({module_path})"
+                return (f"{path} is {what}: refusing to replace it with the gradient of "
+                        f"{source} (give another output with -o)")
+    if os.path.isdir(path):
+        return f"{path} is a directory"
+    if force or is_generated(path):
+        return None
+    return (f"{path} exists and is not a file s2sgrad generated (its first line is not "
+            f"'# Generated by s2sgrad'): refusing to overwrite it; move it away, choose "
+            f"another output with -o, or use --force to replace it")
+
+
+def _temp_names(path):
+    """Names for the temporary file beside ``path``: a predictable one, then random ones."""
+    directory, base = os.path.split(os.path.abspath(path))
+    yield os.path.join(directory, f".{base}.{os.getpid()}.tmp")
+    for _ in range(100):
+        yield os.path.join(directory, f".{base}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+
+
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    The temporary file is created exclusively (``O_EXCL``: never through a
+    file or a symbolic link someone put at its name) in ``path``'s directory,
+    and removed if anything fails.  An ``OSError`` becomes a ``GenError``
+    naming ``path``.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) \
+        | getattr(os, "O_BINARY", 0)
+    created = None          # the temporary file this call made, until it is renamed
+    try:
+        for tmp in _temp_names(path):
+            try:
+                fd = os.open(tmp, flags, 0o666)
+            except FileExistsError:
+                continue
+            created = tmp
+            break
+        else:
+            raise FileExistsError(f"no free temporary file name beside {path}")
+        with open(fd, "wb") as f:
+            f.write(text.encode("utf-8"))
+        os.replace(created, path)
+        created = None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise GenError(f"{path}: cannot write it: {reason}") from None
+    finally:
+        if created is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(created)
