@@ -85,6 +85,9 @@ def _gen(args):
     for path in targets:      # everything is generated before anything is written
         gen = generate(path, args.func, args.wrt, args.mode)
         results.append((path, gen))
+    if not args.quiet:
+        for path, gen in results:
+            _report_skipped(path, gen)
     if args.output == "-":
         sys.stdout.write(results[0][1].text)
         return 0
@@ -101,6 +104,16 @@ def _gen(args):
             names = ", ".join(name for name, _ in gen.functions)
             print(f"wrote {out} ({names})")
     return 0
+
+
+def _report_skipped(path, gen):
+    """One line on stderr per function gen left out, and how to choose them instead."""
+    skipped = getattr(gen, "skipped", ())
+    for skip in skipped:
+        _err(f"{skip.where}: skipped {skip.name}: {skip.reason}")
+    if skipped:
+        _err(f"{path}: to choose the functions yourself: --func NAME, an __all__ list in the "
+             f"module, or a leading underscore for helpers")
 
 
 # ---------------------------------------------------------------------------
@@ -219,7 +232,11 @@ def _parser():
         "gen", help="write the gradient module of a module (model.py -> model_grad.py)",
         description="Write MODULE_grad.py beside each module (or to -o OUT): the gradient of "
                     "each chosen function (all public top-level functions by default, or the "
-                    "names in __all__), with the helpers they call transformed too.  For a "
+                    "names in __all__), with the helpers they call transformed too.  Without "
+                    "--func it leaves out, one line each on stderr, the functions whose "
+                    "gradient cannot be generated, the rules of custom_vjp functions, and "
+                    "those whose first parameter is not a float input (annotated int, bool or "
+                    "str, or defaulting to such a value) or does not reach the result.  For a "
                     "function loss it defines loss_grad (the gradient, like s2sgrad.grad(loss)) "
                     "and grad_loss (value and gradient from one run).  The file imports only the "
                     "array module, s2sgrad.runtime and the module itself.  Nothing is written "
@@ -233,7 +250,8 @@ def _parser():
     gen.add_argument("-o", "--output", metavar="OUT",
                      help="output file, or directory (for a directory or several modules); "
                           "'-' prints to stdout")
-    gen.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    gen.add_argument("-q", "--quiet", action="store_true",
+                     help="print nothing on success (not even the functions left out)")
     gen.add_argument("--force", action="store_true",
                      help="replace an output file that s2sgrad did not generate (never the "
                           "module itself)")

@@ -26,6 +26,7 @@ import hashlib
 import importlib
 import importlib.util
 import linecache
+import numbers
 import os
 import sys
 import traceback
@@ -182,8 +183,103 @@ class Choice:
         self.wrt_index = tuple(params.index(w) for w in wrt)
 
 
+Skip = collections.namedtuple("Skip", "name where reason")
+Skip.__doc__ = "A function ``s2sgrad gen`` chose not to differentiate, where it is and why."
+
+_NOT_FLOAT_TYPES = {"int": int, "bool": bool, "str": str, "bytes": bytes}
+
+
+def not_float_input(fn, param, defaults=True):
+    """Why parameter ``param`` of ``fn`` is not a float input, or ``None``.
+
+    Known from its annotation (``int``, ``bool``, ``str`` or ``bytes``) or,
+    with ``defaults``, from its default value (an integer, a bool, a string or
+    bytes).  A parameter with neither is taken to be a float input.
+    """
+    note = getattr(fn, "__annotations__", {}).get(param)
+    if isinstance(note, str):
+        note = _NOT_FLOAT_TYPES.get(note.strip())
+    if note in _NOT_FLOAT_TYPES.values():
+        return f"{param} is annotated {note.__name__}"
+    if defaults:
+        params = _params(fn)
+        given = fn.__defaults__ or ()
+        offset = len(params) - len(given)
+        if param in params and params.index(param) >= offset:
+            value = given[params.index(param) - offset]
+            if isinstance(value, (numbers.Integral, str, bytes)):
+                kind = "a bool" if isinstance(value, bool) else \
+                    "an integer" if isinstance(value, numbers.Integral) else "a string"
+                return f"{param} defaults to {value!r}, {kind}"
+    return None
+
+
+def _no_derivative(fn, param):
+    """Why ``fn``'s result cannot depend differentiably on ``param``, or ``None``.
+
+    The activity analysis of ``fn`` alone: its result is not computed from
+    ``param`` through operations with derivatives (``range(n)``, a size, an
+    index...).  ``None`` too when the analysis cannot tell.
+    """
+    import gast
+    from .analysis.activity import Activity
+    from .frontend.normalize import normalize
+    from .frontend.source import FunctionSource
+    try:
+        fsrc = FunctionSource.of(fn)
+        if not any(isinstance(n, gast.Return) and n.value is not None
+                   for n in gast.walk(fsrc.node)):
+            return "it returns no value"
+        norm = normalize(fsrc)
+        active = Activity(norm, [param]).active
+    except S2SGradError:
+        return None             # the transformation itself will say what is wrong, or trace
+    if norm.return_name not in active:
+        return f"its result does not depend differentiably on {param}"
+    return None
+
+
+def _rule_functions(module):
+    """``{id(function): description}``: the rules of the module's ``custom_vjp`` functions."""
+    from .custom import CustomFunction
+    out = {}
+    for nm, value in vars(module).items():
+        if isinstance(value, CustomFunction):
+            for rule in getattr(value, "rule_functions", ()):
+                out.setdefault(id(rule), f"it is a derivative rule of {nm} (custom_vjp), not a "
+                                         f"function to differentiate")
+    return out
+
+
+def _why_skip(fn, params, rules, first_param):
+    """Why ``s2sgrad gen`` does not differentiate ``fn`` unless asked to, or ``None``."""
+    if id(fn) in rules:
+        return rules[id(fn)]
+    if getattr(fn, "_s2sgrad_handles_boxes", False):
+        return "it is marked @s2sgrad.non_differentiable"
+    if not params:
+        return "it has no parameters"
+    if first_param:
+        why = not_float_input(fn, params[0])
+        if why:
+            other = (f" (--func {fn.__name__} --wrt {params[1]} differentiates it with respect "
+                     f"to another)") if len(params) > 1 else ""
+            return f"its first parameter {why}, not a float input{other}"
+        why = _no_derivative(fn, params[0])
+        if why:
+            return why
+    return None
+
+
 def choose(module, shown, funcs=None, wrt=None):
-    """The ``Choice`` of each function to differentiate, and the names of those skipped."""
+    """The ``Choice`` of each function to differentiate, and a ``Skip`` of each left out.
+
+    Named functions (``funcs``) are all differentiated; without names, the
+    public functions (``__all__``, else those without a leading underscore) are,
+    but for rules of ``custom_vjp`` functions, functions marked
+    ``non_differentiable``, and those whose first parameter is not a float input
+    (``not_float_input``) or does not reach their result (``_no_derivative``).
+    """
     available = public_functions(module)
     skipped = []
     if funcs:
@@ -199,13 +295,18 @@ def choose(module, shown, funcs=None, wrt=None):
             chosen.append((nm, fn))
     else:
         chosen = []
+        rules = _rule_functions(module)
         for nm, fn in available:
-            if not _params(fn):
-                skipped.append(nm)
+            why = _why_skip(fn, _params(fn), rules, first_param=not wrt)
+            if why:
+                skipped.append(Skip(nm, _where(getattr(fn, "__wrapped__", fn)), why))
             else:
                 chosen.append((nm, fn))
         if not chosen:
-            raise GenError(f"{shown} has no public function with parameters to differentiate")
+            whys = "; ".join(f"{s.name}: {s.reason}" for s in skipped)
+            raise GenError(f"{shown} has no public function to differentiate"
+                           + (f" ({whys})" if whys else "")
+                           + "; name one with --func NAME")
     out = []
     for nm, fn in chosen:
         params = _params(fn)
@@ -223,12 +324,19 @@ def choose(module, shown, funcs=None, wrt=None):
                     raise GenError(f"{_where(fn)}: {nm} has no parameter {w!r} "
                                    f"(its parameters: {', '.join(params) or 'none'})")
                 names.append(w)
-            out.append(Choice(nm, fn, list(dict.fromkeys(names))))
+            names = list(dict.fromkeys(names))
         else:
             if not params:
                 raise GenError(f"{_where(fn)}: {nm} has no positional parameters to "
                                f"differentiate with respect to")
-            out.append(Choice(nm, fn, [params[0]]))
+            names = [params[0]]
+        for w in names:
+            why = not_float_input(fn, w, defaults=False)
+            if why:
+                raise GenError(f"{_where(fn)}: {nm} has no derivative with respect to {w}: "
+                               f"{why}, not a float input; choose another parameter with "
+                               f"--wrt NAME")
+        out.append(Choice(nm, fn, names))
     return out, skipped
 
 
@@ -432,7 +540,14 @@ def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
         raise GenError(f"unknown mode {mode!r} (reverse or forward)")
     choices, skipped = choose(module, shown, funcs, wrt)
     build, wrapper, describe, suffix = MODES[mode]
-    program, entries = build(choices)
+    try:
+        program, entries = build(choices)
+    except S2SGradError:
+        if funcs:
+            raise               # the functions asked for by name: each one must work
+        choices, failed = _buildable(build, choices)
+        skipped = sorted(skipped + failed, key=lambda s: _line(getattr(module, s.name, None)))
+        program, entries = build(choices)
     builder = program.module
     job_fns = []
     for job in program.jobs.values():
@@ -460,7 +575,8 @@ def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
     for c in choices:
         doc.extend(describe(c, wrappers[c.name], entries[c.name]))
     if skipped:
-        doc.append(f"Not differentiated (no parameters): {', '.join(skipped)}.")
+        doc.append(f"Not differentiated: {', '.join(s.name for s in skipped)} (s2sgrad gen "
+                   f"says why; --func chooses the functions).")
     doc.append('"""')
     out += doc + [""] + imports
     for c in choices:
@@ -471,8 +587,36 @@ def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
     for fdef in builder.functions:
         out += ["", ""] + functions[fdef.name]
     text = "\n".join(out) + "\n"
-    return Generated(text, module.__name__, mode, [(c.name, c.wrt) for c in choices], inputs,
-                     selection, wrt_option)
+    gen = Generated(text, module.__name__, mode, [(c.name, c.wrt) for c in choices], inputs,
+                    selection, wrt_option)
+    gen.skipped = skipped
+    return gen
+
+
+def _line(fn):
+    fn = getattr(fn, "__wrapped__", fn)
+    return getattr(getattr(fn, "__code__", None), "co_firstlineno", 0)
+
+
+def _buildable(build, choices):
+    """``(the choices whose gradient can be generated, a Skip for each other one)``.
+
+    Each function is transformed alone; when none can be, the first one's
+    error is raised (it says what to change).
+    """
+    ok, failed, first = [], [], None
+    for c in choices:
+        try:
+            build([c])
+        except S2SGradError as exc:
+            first = first or exc
+            failed.append(Skip(c.name, _where(c.fn), "its gradient cannot be generated: "
+                               + " ".join(str(exc).split())))
+        else:
+            ok.append(c)
+    if not ok:
+        raise first
+    return ok, failed
 
 
 # ---------------------------------------------------------------------------
@@ -570,7 +714,11 @@ def check(module_path, generated_path):
         new = generate_from(module, module_path, funcs, wrt, mode)
     for nm, old_info in old_inputs.items():
         if nm not in new.inputs:
-            if not funcs:
+            skip = [s for s in new.skipped if s.name == nm]
+            if skip:
+                problems.append(f"{shown}: {nm} is stale: s2sgrad gen now leaves it out "
+                                f"({skip[0].where}: {skip[0].reason})")
+            elif not funcs:
                 problems.append(f"{shown}: {nm} is stale: it is no longer a public function "
                                 f"of {module_path}")
             continue
