@@ -232,8 +232,8 @@ def _no_derivative(fn, param):
             return "it returns no value"
         norm = normalize(fsrc)
         active = Activity(norm, [param]).active
-    except S2SGradError:
-        return None             # the transformation itself will say what is wrong, or trace
+    except Exception:           # noqa: BLE001 -- a guess only: the transformation will tell
+        return None
     if norm.return_name not in active:
         return f"its result does not depend differentiably on {param}"
     return None
