@@ -199,7 +199,7 @@ def not_float_input(fn, param, defaults=True):
     note = getattr(fn, "__annotations__", {}).get(param)
     if isinstance(note, str):
         note = _NOT_FLOAT_TYPES.get(note.strip())
-    if note in _NOT_FLOAT_TYPES.values():
+    if any(note is t for t in _NOT_FLOAT_TYPES.values()):
         return f"{param} is annotated {note.__name__}"
     if defaults:
         params = _params(fn)
@@ -375,6 +375,8 @@ def _sources(choice, job_fns, module_name):
 
 class Generated:
     """The text of a generated gradient module and what it was generated from."""
+
+    skipped = ()            # a Skip for each public function left out
 
     def __init__(self, text, module_name, mode, functions, inputs, selection, wrt_option):
         self.text = text
