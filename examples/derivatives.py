@@ -8,13 +8,13 @@
 Each derivative is generated source (``s2sgrad.grad(f, emit=True)`` shows it);
 the derivative of a derivative transforms that source again.
 
-Run ``python examples/derivatives.py [output folder]``.  It needs matplotlib
-(``pip install matplotlib``, or ``pip install -e '.[examples]'``); without it,
-the derivatives are still computed and their ranges printed.
+Run ``python examples/derivatives.py [--out DIR] [--full]`` (``--full``: grids
+five times finer).  Plotting needs matplotlib (``pip install -e '.[examples]'``);
+without it, the derivatives are still computed and their ranges printed.
 """
 
+import argparse
 import os
-import sys
 import time
 
 import numpy as np
@@ -69,25 +69,33 @@ def plot(xs, curves, title, path, ylim=None):
     plt.close(fig)
 
 
-def main(folder="."):
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--full", action="store_true",
+                        help="grids five times finer (1000 and 3500 points)")
+    parser.add_argument("--out", default=".", help="directory for the PNGs (default: here)")
+    parser.add_argument("--no-plot", action="store_true", help="do not write the PNGs")
+    args = parser.parse_args(argv)
+    folder, scale = args.out, 5 if args.full else 1
     try:
         import matplotlib  # noqa: F401
-        have_plots = True
+        have_plots = not args.no_plot
     except ImportError:
         have_plots = False
         print("matplotlib is not installed: pip install matplotlib (or pip install -e "
               "'.[examples]'); computing the derivatives without plotting them")
-    os.makedirs(folder, exist_ok=True)
+    if have_plots:
+        os.makedirs(folder, exist_ok=True)
 
     t0 = time.perf_counter()
-    xs = np.linspace(-7.0, 7.0, 200)
+    xs = np.linspace(-7.0, 7.0, 200 * scale)
     tanh = tanh_curves(xs)
     print(f"tanh-like function and 6 derivatives by nested grad: {time.perf_counter() - t0:.1f} s")
     for k, ys in enumerate(tanh):
         print(f"  order {k}: values in [{ys.min():+.3f}, {ys.max():+.3f}]")
 
     t0 = time.perf_counter()
-    xs_sinc = np.linspace(-7.0, 7.0, 700)   # an even count: x = 0 is not on the grid
+    xs_sinc = np.linspace(-7.0, 7.0, 700 * scale)   # an even count: x = 0 is not on the grid
     sincs = sinc_curves(xs_sinc)
     print(f"sinc and 7 derivatives by nested elementwise_grad: {time.perf_counter() - t0:.1f} s")
     # Near 0 the derivatives of sin(x) / x, written as a quotient, cancel catastrophically
@@ -105,7 +113,8 @@ def main(folder="."):
           "s2sgrad.grad(<third derivative>, emit=True); its first lines:")
     third = tower(s2sgrad.grad, tanh_like, 3)[-1]
     print("\n".join(s2sgrad.grad(third, emit=True).splitlines()[:16]))
+    return tanh, sincs
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:2])
+    main()

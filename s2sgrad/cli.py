@@ -7,14 +7,17 @@
     s2sgrad show model.py:loss --stage normalize   prints one stage of the compiler
     s2sgrad cache info | clear
 
-Errors are one line on stderr and exit with status 2; a stale check exits 1.
+Errors are one line on stderr and exit with status 2 (with --traceback too); a stale
+check exits 1.  A bare ``s2sgrad`` prints this usage on stderr and exits 2.
 """
 
 import argparse
 import json
 import os
 import sys
+import traceback
 
+from . import __version__
 from .errors import S2SGradError
 
 __all__ = ["main"]
@@ -41,6 +44,9 @@ def _modules(target):
         return files, True
     if not os.path.exists(target):
         raise _Fail(f"{target}: no such file or directory")
+    if not target.endswith(".py"):
+        raise _Fail(f"{target}: not a Python module: its name must end in .py (the generated "
+                    f"module imports it by that name)")
     return [target], False
 
 
@@ -49,7 +55,7 @@ def _modules(target):
 # ---------------------------------------------------------------------------
 
 def _gen(args):
-    from .generate import generate, output_path, write_atomic
+    from .generate import generate, output_path, overwrite_problem, write_atomic
     targets = []
     many = len(args.modules) > 1
     for target in args.modules:
@@ -65,15 +71,33 @@ def _gen(args):
         parent = os.path.dirname(args.output) or "."
         if not os.path.isdir(parent):
             raise _Fail(f"-o {args.output}: no such directory: {parent}")
+    outputs = {}
+    if args.output != "-":    # what would be replaced is checked before anything is generated
+        for path in targets:
+            out = output_path(path, args.output, many, args.mode)
+            key = os.path.normcase(os.path.abspath(out))
+            if key in outputs:
+                raise _Fail(f"{outputs[key]} and {path} would both be written to {out}")
+            problem = overwrite_problem(out, path, targets, args.force)
+            if problem:
+                raise _Fail(problem)
+            outputs[key] = path
     results = []
     for path in targets:      # everything is generated before anything is written
         gen = generate(path, args.func, args.wrt, args.mode)
         results.append((path, gen))
+    if not args.quiet:
+        for path, gen in results:
+            _report_skipped(path, gen)
     if args.output == "-":
         sys.stdout.write(results[0][1].text)
         return 0
     if many and args.output:
-        os.makedirs(args.output, exist_ok=True)
+        try:
+            os.makedirs(args.output, exist_ok=True)
+        except OSError as exc:
+            raise _Fail(f"-o {args.output}: cannot create the directory: "
+                        f"{exc.strerror or exc}") from None
     for path, gen in results:
         out = output_path(path, args.output, many, args.mode)
         write_atomic(out, gen.text)
@@ -81,6 +105,16 @@ def _gen(args):
             names = ", ".join(name for name, _ in gen.functions)
             print(f"wrote {out} ({names})")
     return 0
+
+
+def _report_skipped(path, gen):
+    """One line on stderr per function gen left out, and how to choose them instead."""
+    skipped = getattr(gen, "skipped", ())
+    for skip in skipped:
+        _err(f"{skip.where}: skipped {skip.name}: {skip.reason}")
+    if skipped:
+        _err(f"{path}: to choose the functions yourself: --func NAME, an __all__ list in the "
+             f"module, or a leading underscore for helpers")
 
 
 # ---------------------------------------------------------------------------
@@ -209,7 +243,9 @@ def _parser():
         prog="s2sgrad", description=__doc__.split("\n\n")[0],
         epilog="Run 's2sgrad COMMAND --help' for each command's options.")
     parser.add_argument("--traceback", action="store_true",
-                        help="show the full traceback of an error (for bug reports)")
+                        help="show the full traceback of an error (for bug reports); the "
+                             "exit status stays 2")
+    parser.add_argument("--version", action="version", version=f"s2sgrad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                 parser_class=_Parser)
 
@@ -224,11 +260,16 @@ def _parser():
         "gen", help="write the gradient module of a module (model.py -> model_grad.py)",
         description="Write MODULE_grad.py beside each module (or to -o OUT): the gradient of "
                     "each chosen function (all public top-level functions by default, or the "
-                    "names in __all__), with the helpers they call transformed too.  For a "
+                    "names in __all__), with the helpers they call transformed too.  Without "
+                    "--func it leaves out, one line each on stderr, the functions whose "
+                    "gradient cannot be generated, the rules of custom_vjp functions, and "
+                    "those whose first parameter is not a float input (annotated int, bool or "
+                    "str, or defaulting to such a value) or does not reach the result.  For a "
                     "function loss it defines loss_grad (the gradient, like s2sgrad.grad(loss)) "
                     "and grad_loss (value and gradient from one run).  The file imports only the "
                     "array module, s2sgrad.runtime and the module itself.  Nothing is written "
-                    "unless every module succeeds.")
+                    "unless every module succeeds, and a file s2sgrad did not generate is "
+                    "never replaced (unless --force; the module itself never).")
     gen.add_argument("modules", nargs="+", metavar="MODULE",
                      help="a .py file, or a directory (every module in it)")
     gen.add_argument("--func", nargs="+", action="extend", metavar="NAME",
@@ -237,7 +278,11 @@ def _parser():
     gen.add_argument("-o", "--output", metavar="OUT",
                      help="output file, or directory (for a directory or several modules); "
                           "'-' prints to stdout")
-    gen.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    gen.add_argument("-q", "--quiet", action="store_true",
+                     help="print nothing on success (not even the functions left out)")
+    gen.add_argument("--force", action="store_true",
+                     help="replace an output file that s2sgrad did not generate (never the "
+                          "module itself)")
     gen.set_defaults(run=_gen)
 
     check = sub.add_parser(
@@ -289,21 +334,37 @@ def _parser():
 
 
 def main(argv=None):
-    """Run the command; returns its exit status (0, 1 for a stale check, 2 for an error)."""
+    """Run the command; returns its exit status (0, 1 for a stale check, 2 for an error).
+
+    A bare ``s2sgrad`` prints the usage and the commands on stderr and exits 2;
+    ``s2sgrad --version`` prints the version.  With ``--traceback`` an error's
+    traceback is printed too, and the status is still 2.
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = _parser()
+    if not argv:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
     try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:       # --help, or a usage error already printed
+        args = parser.parse_args(argv)
+    except SystemExit as exc:       # --help, --version, or a usage error already printed
         return exc.code
     try:
         return args.run(args)
     except (_Fail, S2SGradError) as exc:
         if args.traceback:
-            raise
+            traceback.print_exc()
         _err(" ".join(str(exc).split()) or type(exc).__name__)
+        return EXIT_ERROR
+    except OSError as exc:    # a file s2sgrad could not read or write: the user's to fix
+        if args.traceback:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        _err(f"{where}{exc.strerror or exc}")
         return EXIT_ERROR
     except Exception as exc:  # a bug in s2sgrad: still one line, the traceback on request
         if args.traceback:
-            raise
+            traceback.print_exc()
         _err(f"internal error: {type(exc).__name__}: {exc} (rerun with --traceback and "
              f"report it)")
         return EXIT_ERROR

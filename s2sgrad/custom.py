@@ -115,6 +115,8 @@ class CustomFunction:
         self.prim = registry.Primitive(fn.__qualname__, family="custom", signature=self.signature)
         self.not_inlined = {}                # "vjp_x" -> why its rule is called, not inlined
         self._s2sgrad_inlined_rules = []     # rules whose source generated code copies
+        self.rule_functions = []             # every rule given (s2sgrad gen does not
+                                             # differentiate them as functions of their own)
         self._callables = {}                 # "vjp_x" -> rule(seed, ans, *params)
         self._spec = Spec(self.prim, self, fn.__qualname__)
         setattr(self, _CUSTOM, True)
@@ -212,6 +214,8 @@ class CustomFunction:
             per = {self._names(p)[0]: (r, None) for p, r in per_param.items()}
         for param, (fn, pick) in per.items():
             self._check_rule(fn, kind)
+            if fn not in self.rule_functions:
+                self.rule_functions.append(fn)
             self._set_rule(kind, param, self._adapter(fn, pick),
                            functools.partial(self._inline_or_call, fn, kind, param, pick))
         _invalidate_compiled()

@@ -26,6 +26,7 @@ import hashlib
 import importlib
 import importlib.util
 import linecache
+import numbers
 import os
 import sys
 import traceback
@@ -69,6 +70,9 @@ def load_module(path):
     shown = path
     if not os.path.isfile(path):
         raise GenError(f"{shown}: no such file")
+    if not path.endswith(".py"):
+        raise GenError(f"{shown}: not a Python module: its name must end in .py (the "
+                       f"generated module imports it by that name)")
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -85,19 +89,17 @@ def load_module(path):
     imported = set()
     sys.path.insert(0, root)
     try:
-        if "." in name:
-            importlib.import_module(name.rpartition(".")[0])
-        spec = importlib.util.spec_from_file_location(name, abspath)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
         try:
+            if "." in name:
+                importlib.import_module(name.rpartition(".")[0])
+            spec = importlib.util.spec_from_file_location(name, abspath)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
             spec.loader.exec_module(module)
-        except Exception as exc:
-            line = [fr.lineno for fr in traceback.extract_tb(exc.__traceback__)
-                    if os.path.abspath(fr.filename) == abspath]
-            where = f"{shown}:{line[-1]}" if line else shown
-            raise GenError(f"{where}: importing the module failed: "
-                           f"{type(exc).__name__}: {_one_line(exc)}") from None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:    # SystemExit too: sys.exit() in the module is no success
+            raise _import_error(exc, shown, abspath) from None
         finally:
             imported = set(sys.modules) - set(saved_modules)
         yield module
@@ -111,6 +113,21 @@ def load_module(path):
                 del sys.modules[mod_name]
         if name in saved_modules:
             sys.modules[name] = saved_modules[name]
+
+
+def _import_error(exc, shown, abspath):
+    """The ``GenError`` for an exception (or an exit) while the user's module was imported."""
+    line = [fr.lineno for fr in traceback.extract_tb(exc.__traceback__)
+            if os.path.abspath(fr.filename) == abspath]
+    where = f"{shown}:{line[-1]}" if line else shown
+    if isinstance(exc, SystemExit):
+        what = f"it called sys.exit({exc.code!r})" if exc.code is not None else \
+            "it called sys.exit()"
+        return GenError(f"{where}: importing the module failed: {what}; s2sgrad imports "
+                        f"the module to read its functions: put that code under "
+                        f"if __name__ == '__main__':")
+    return GenError(f"{where}: importing the module failed: "
+                    f"{type(exc).__name__}: {_one_line(exc)}")
 
 
 def _is_user_module(module, root):
@@ -166,8 +183,103 @@ class Choice:
         self.wrt_index = tuple(params.index(w) for w in wrt)
 
 
+Skip = collections.namedtuple("Skip", "name where reason")
+Skip.__doc__ = "A function ``s2sgrad gen`` chose not to differentiate, where it is and why."
+
+_NOT_FLOAT_TYPES = {"int": int, "bool": bool, "str": str, "bytes": bytes}
+
+
+def not_float_input(fn, param, defaults=True):
+    """Why parameter ``param`` of ``fn`` is not a float input, or ``None``.
+
+    Known from its annotation (``int``, ``bool``, ``str`` or ``bytes``) or,
+    with ``defaults``, from its default value (an integer, a bool, a string or
+    bytes).  A parameter with neither is taken to be a float input.
+    """
+    note = getattr(fn, "__annotations__", {}).get(param)
+    if isinstance(note, str):
+        note = _NOT_FLOAT_TYPES.get(note.strip())
+    if any(note is t for t in _NOT_FLOAT_TYPES.values()):
+        return f"{param} is annotated {note.__name__}"
+    if defaults:
+        params = _params(fn)
+        given = fn.__defaults__ or ()
+        offset = len(params) - len(given)
+        if param in params and params.index(param) >= offset:
+            value = given[params.index(param) - offset]
+            if isinstance(value, (numbers.Integral, str, bytes)):
+                kind = "a bool" if isinstance(value, bool) else \
+                    "an integer" if isinstance(value, numbers.Integral) else "a string"
+                return f"{param} defaults to {value!r}, {kind}"
+    return None
+
+
+def _no_derivative(fn, param):
+    """Why ``fn``'s result cannot depend differentiably on ``param``, or ``None``.
+
+    The activity analysis of ``fn`` alone: its result is not computed from
+    ``param`` through operations with derivatives (``range(n)``, a size, an
+    index...).  ``None`` too when the analysis cannot tell.
+    """
+    import gast
+    from .analysis.activity import Activity
+    from .frontend.normalize import normalize
+    from .frontend.source import FunctionSource
+    try:
+        fsrc = FunctionSource.of(fn)
+        if not any(isinstance(n, gast.Return) and n.value is not None
+                   for n in gast.walk(fsrc.node)):
+            return "it returns no value"
+        norm = normalize(fsrc)
+        active = Activity(norm, [param]).active
+    except Exception:           # noqa: BLE001 -- a guess only: the transformation will tell
+        return None
+    if norm.return_name not in active:
+        return f"its result does not depend differentiably on {param}"
+    return None
+
+
+def _rule_functions(module):
+    """``{id(function): description}``: the rules of the module's ``custom_vjp`` functions."""
+    from .custom import CustomFunction
+    out = {}
+    for nm, value in vars(module).items():
+        if isinstance(value, CustomFunction):
+            for rule in getattr(value, "rule_functions", ()):
+                out.setdefault(id(rule), f"it is a derivative rule of {nm} (custom_vjp), not a "
+                                         f"function to differentiate")
+    return out
+
+
+def _why_skip(fn, params, rules, first_param):
+    """Why ``s2sgrad gen`` does not differentiate ``fn`` unless asked to, or ``None``."""
+    if id(fn) in rules:
+        return rules[id(fn)]
+    if getattr(fn, "_s2sgrad_handles_boxes", False):
+        return "it is marked @s2sgrad.non_differentiable"
+    if not params:
+        return "it has no parameters"
+    if first_param:
+        why = not_float_input(fn, params[0])
+        if why:
+            other = (f" (--func {fn.__name__} --wrt {params[1]} differentiates it with respect "
+                     f"to another)") if len(params) > 1 else ""
+            return f"its first parameter {why}, not a float input{other}"
+        why = _no_derivative(fn, params[0])
+        if why:
+            return why
+    return None
+
+
 def choose(module, shown, funcs=None, wrt=None):
-    """The ``Choice`` of each function to differentiate, and the names of those skipped."""
+    """The ``Choice`` of each function to differentiate, and a ``Skip`` of each left out.
+
+    Named functions (``funcs``) are all differentiated; without names, the
+    public functions (``__all__``, else those without a leading underscore) are,
+    but for rules of ``custom_vjp`` functions, functions marked
+    ``non_differentiable``, and those whose first parameter is not a float input
+    (``not_float_input``) or does not reach their result (``_no_derivative``).
+    """
     available = public_functions(module)
     skipped = []
     if funcs:
@@ -183,13 +295,18 @@ def choose(module, shown, funcs=None, wrt=None):
             chosen.append((nm, fn))
     else:
         chosen = []
+        rules = _rule_functions(module)
         for nm, fn in available:
-            if not _params(fn):
-                skipped.append(nm)
+            why = _why_skip(fn, _params(fn), rules, first_param=not wrt)
+            if why:
+                skipped.append(Skip(nm, _where(getattr(fn, "__wrapped__", fn)), why))
             else:
                 chosen.append((nm, fn))
         if not chosen:
-            raise GenError(f"{shown} has no public function with parameters to differentiate")
+            whys = "; ".join(f"{s.name}: {s.reason}" for s in skipped)
+            raise GenError(f"{shown} has no public function to differentiate"
+                           + (f" ({whys})" if whys else "")
+                           + "; name one with --func NAME")
     out = []
     for nm, fn in chosen:
         params = _params(fn)
@@ -207,12 +324,19 @@ def choose(module, shown, funcs=None, wrt=None):
                     raise GenError(f"{_where(fn)}: {nm} has no parameter {w!r} "
                                    f"(its parameters: {', '.join(params) or 'none'})")
                 names.append(w)
-            out.append(Choice(nm, fn, list(dict.fromkeys(names))))
+            names = list(dict.fromkeys(names))
         else:
             if not params:
                 raise GenError(f"{_where(fn)}: {nm} has no positional parameters to "
                                f"differentiate with respect to")
-            out.append(Choice(nm, fn, [params[0]]))
+            names = [params[0]]
+        for w in names:
+            why = not_float_input(fn, w, defaults=False)
+            if why:
+                raise GenError(f"{_where(fn)}: {nm} has no derivative with respect to {w}: "
+                               f"{why}, not a float input; choose another parameter with "
+                               f"--wrt NAME")
+        out.append(Choice(nm, fn, names))
     return out, skipped
 
 
@@ -251,6 +375,8 @@ def _sources(choice, job_fns, module_name):
 
 class Generated:
     """The text of a generated gradient module and what it was generated from."""
+
+    skipped = ()            # a Skip for each public function left out
 
     def __init__(self, text, module_name, mode, functions, inputs, selection, wrt_option):
         self.text = text
@@ -416,7 +542,14 @@ def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
         raise GenError(f"unknown mode {mode!r} (reverse or forward)")
     choices, skipped = choose(module, shown, funcs, wrt)
     build, wrapper, describe, suffix = MODES[mode]
-    program, entries = build(choices)
+    try:
+        program, entries = build(choices)
+    except S2SGradError:
+        if funcs:
+            raise               # the functions asked for by name: each one must work
+        choices, failed = _buildable(build, choices)
+        skipped = sorted(skipped + failed, key=lambda s: _line(getattr(module, s.name, None)))
+        program, entries = build(choices)
     builder = program.module
     job_fns = []
     for job in program.jobs.values():
@@ -444,7 +577,8 @@ def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
     for c in choices:
         doc.extend(describe(c, wrappers[c.name], entries[c.name]))
     if skipped:
-        doc.append(f"Not differentiated (no parameters): {', '.join(skipped)}.")
+        doc.append(f"Not differentiated: {', '.join(s.name for s in skipped)} (s2sgrad gen "
+                   f"says why; --func chooses the functions).")
     doc.append('"""')
     out += doc + [""] + imports
     for c in choices:
@@ -455,8 +589,36 @@ def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
     for fdef in builder.functions:
         out += ["", ""] + functions[fdef.name]
     text = "\n".join(out) + "\n"
-    return Generated(text, module.__name__, mode, [(c.name, c.wrt) for c in choices], inputs,
-                     selection, wrt_option)
+    gen = Generated(text, module.__name__, mode, [(c.name, c.wrt) for c in choices], inputs,
+                    selection, wrt_option)
+    gen.skipped = skipped
+    return gen
+
+
+def _line(fn):
+    fn = getattr(fn, "__wrapped__", fn)
+    return getattr(getattr(fn, "__code__", None), "co_firstlineno", 0)
+
+
+def _buildable(build, choices):
+    """``(the choices whose gradient can be generated, a Skip for each other one)``.
+
+    Each function is transformed alone; when none can be, the first one's
+    error is raised (it says what to change).
+    """
+    ok, failed, first = [], [], None
+    for c in choices:
+        try:
+            build([c])
+        except S2SGradError as exc:
+            first = first or exc
+            failed.append(Skip(c.name, _where(c.fn), "its gradient cannot be generated: "
+                               + " ".join(str(exc).split())))
+        else:
+            ok.append(c)
+    if not ok:
+        raise first
+    return ok, failed
 
 
 # ---------------------------------------------------------------------------
@@ -523,8 +685,12 @@ def check(module_path, generated_path):
     shown = generated_path
     if not os.path.isfile(generated_path):
         return [f"{shown}: missing (no gradient has been generated for {module_path})"]
-    with open(generated_path, encoding="utf-8", newline="") as f:
-        old = f.read()
+    try:
+        with open(generated_path, encoding="utf-8", newline="") as f:
+            old = f.read()
+    except UnicodeDecodeError:
+        raise GenError(f"{shown}: not a file written by s2sgrad gen (it is not UTF-8 text)") \
+            from None
     options, old_inputs = parse_header(old)
     if options is None:
         raise GenError(f"{shown}: not a file written by s2sgrad gen (no '{GEN_TAG}' line)")
@@ -550,7 +716,11 @@ def check(module_path, generated_path):
         new = generate_from(module, module_path, funcs, wrt, mode)
     for nm, old_info in old_inputs.items():
         if nm not in new.inputs:
-            if not funcs:
+            skip = [s for s in new.skipped if s.name == nm]
+            if skip:
+                problems.append(f"{shown}: {nm} is stale: s2sgrad gen now leaves it out "
+                                f"({skip[0].where}: {skip[0].reason})")
+            elif not funcs:
                 problems.append(f"{shown}: {nm} is stale: it is no longer a public function "
                                 f"of {module_path}")
             continue
@@ -577,15 +747,68 @@ def check(module_path, generated_path):
     return problems
 
 
-def write_atomic(path, text):
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
+def overwrite_problem(path, source, inputs=(), force=False):
+    """Why ``s2sgrad gen`` must not write the gradient of ``source`` to ``path``, or ``None``.
+
+    A file that does not exist yet, or one s2sgrad generated (its first line
+    says so), may be replaced; anything else only with ``force``, and never a
+    module being read (``source`` or one of ``inputs``), nor a directory.
+    """
+    if not os.path.lexists(path):
+        return None
+    for module_path in [source, *inputs]:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+            if os.path.samefile(path, module_path):
+                what = "the module itself" if module_path == source else \
+                    f"a module s2sgrad is reading ({module_path})"
+                return (f"{path} is {what}: refusing to replace it with the gradient of "
+                        f"{source} (give another output with -o)")
+    if os.path.isdir(path):
+        return f"{path} is a directory"
+    if force or is_generated(path):
+        return None
+    return (f"{path} exists and is not a file s2sgrad generated (its first line is not "
+            f"'# Generated by s2sgrad'): refusing to overwrite it; move it away, choose "
+            f"another output with -o, or use --force to replace it")
+
+
+def _temp_names(path):
+    """Names for the temporary file beside ``path``: a predictable one, then random ones."""
+    directory, base = os.path.split(os.path.abspath(path))
+    yield os.path.join(directory, f".{base}.{os.getpid()}.tmp")
+    for _ in range(100):
+        yield os.path.join(directory, f".{base}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+
+
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    The temporary file is created exclusively (``O_EXCL``: never through a
+    file or a symbolic link someone put at its name) in ``path``'s directory,
+    and removed if anything fails.  An ``OSError`` becomes a ``GenError``
+    naming ``path``.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) \
+        | getattr(os, "O_BINARY", 0)
+    created = None          # the temporary file this call made, until it is renamed
+    try:
+        for tmp in _temp_names(path):
+            try:
+                fd = os.open(tmp, flags, 0o666)
+            except FileExistsError:
+                continue
+            created = tmp
+            break
+        else:
+            raise FileExistsError(f"no free temporary file name beside {path}")
+        with open(fd, "wb") as f:
+            f.write(text.encode("utf-8"))
+        os.replace(created, path)
+        created = None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise GenError(f"{path}: cannot write it: {reason}") from None
+    finally:
+        if created is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(created)
