@@ -143,3 +143,35 @@ def test_code_blocks_run(doc, tmp_path):
         # a block may state what it prints in comments "# prints: ..."
         for expected in re.findall(r"# prints: (.*)", block):
             assert expected.strip() in run.stdout, (doc, k, expected, run.stdout)
+
+
+def test_architecture_stage_table_is_the_driver_stages():
+    from s2sgrad.driver.pipeline import STAGES
+    text = _read("architecture.md")
+    rows = re.findall(r"^\| (\w+)( \(optional\))? \| (.+?) \| (.+?) \|$", text, re.M)
+    rows = [r for r in rows if r[0] != "stage"]
+    every = ("reverse", "split", "forward", "batched")
+    assert [name for name, *_ in rows] == [s.name for s in STAGES]
+    for (name, optional, modules, modes), s in zip(rows, STAGES):
+        assert bool(optional) == s.optional, name
+        assert [m.strip("` ") for m in modules.split(",")] == \
+            [m.strip() for m in s.module.split(",")], name
+        assert modes == ("all" if s.modes == every else ", ".join(s.modes)), name
+
+
+def test_architecture_counts_the_modules_that_handle_while():
+    """"while is handled in N modules": the modules named are those whose source handles it."""
+    text = " ".join(_read("architecture.md").split())
+    said = re.search(r"`while` is handled in (\d+) modules: (.*?)\. ", text)
+    named = re.findall(r"`([\w/]+\.py)`", said.group(2))
+    package = os.path.join(ROOT, "s2sgrad")
+    handling = []
+    for folder, _, files in os.walk(package):
+        for fname in files:
+            if fname.endswith(".py"):
+                path = os.path.join(folder, fname)
+                with open(path, encoding="utf-8") as f:
+                    if "gast.While" in f.read():
+                        handling.append(os.path.relpath(path, package).replace(os.sep, "/"))
+    assert int(said.group(1)) == len(named)
+    assert sorted(named) == sorted(handling)
