@@ -1,24 +1,36 @@
 """Print what each stage of s2sgrad's compiler makes of one function.
 
-    python docs/stages.py                          # the function of docs/compiler.md
+    python docs/stages.py                          # the function of docs/compiler.md, reverse mode
+    python docs/stages.py --mode forward           # the same function in forward mode
     python docs/stages.py examples/quickstart.py:loss
     python docs/stages.py module.py:function --wrt 0 1
+    python docs/stages.py --diff                   # the passes as diffs, as docs/compiler.md shows them
     python docs/stages.py --update docs/compiler.md   # refresh the stage outputs it shows
 
-Each stage is printed under a ``== name ==`` header.  The stages are the real
-passes, called one at a time as ``s2sgrad.transform.program.Program`` calls them
-(this script reaches into s2sgrad's internals, so it follows them when they
-change; ``tests/test_docs.py`` checks that docs/compiler.md shows its output).
+Each stage is printed under a ``== name ==`` header.  Every line comes from
+the public call ``s2sgrad.show(fn, stage, wrt, mode=...)`` (the stage names
+from ``s2sgrad.stages(mode)``): this script knows nothing of s2sgrad's
+internals, so it shows what a user sees, and ``tests/test_docs.py`` checks
+that docs/compiler.md shows its output.
+
+``--diff`` (and docs/compiler.md) print each stage between ``transform`` and
+``codegen`` (the optional passes that tidy the generated module) as a unified
+diff against the stage before it, so that what the pass did stands out;
+``s2sgrad show module.py:function --stage NAME`` prints any of them whole.
 """
 
 import argparse
+import difflib
 import importlib.util
 import os
 import re
 import sys
-from unittest import mock
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# docs/compiler.md shows these modes; a block of a mode other than the first is named
+# "<mode>-<stage>" (``<!-- stage: forward-share -->``), one of the first "<stage>".
+DOC_MODES = ("reverse", "forward")
 
 
 def load_function(target):
@@ -32,103 +44,88 @@ def load_function(target):
     return getattr(module, func)
 
 
-def _statements(stmts):
-    from s2sgrad.codegen import _block
-    return "\n".join(_block(stmts, "", [None]))
+def _wrt(wrt):
+    wrt = tuple(wrt)
+    return wrt[0] if len(wrt) == 1 else wrt
 
 
-def _build(fn, wrt, optimize=True):
-    """Run the reverse transform of ``fn`` alone: ``(builder, fwd, bwd, seed, grads)``."""
-    from s2sgrad.frontend.source import FunctionSource
-    from s2sgrad.transform import reverse
-    from s2sgrad.transform.program import Job, Program, Spec
-    program = Program()
-    fsrc = FunctionSource.of(fn)
-    job = Job(fsrc, ("entry", fn))
-    program.jobs[job.key] = job
-    spec = Spec(job, [job.param_names[w] for w in wrt], split=False)
-    spec.grad_name = program.module.fresh_function_name(f"grad_{job.base_name}")
-    builder = reverse.ReverseBuilder(program, spec)
-    if optimize:
-        fwd, bwd, seed, grads = builder.build()
-    else:
-        with mock.patch.object(reverse, "optimize", lambda stmts, shapes: stmts):
-            fwd, bwd, seed, grads = builder.build()
-    return builder, fwd, bwd, seed, grads
-
-
-def stages(fn, wrt=(0,)):
-    """``[(stage name, text)]`` for ``fn`` differentiated with respect to ``wrt``."""
-    import gast
-
+def stages(fn, wrt=(0,), mode="reverse"):
+    """``[(stage name, text)]``: ``s2sgrad.show`` of ``fn`` for every stage of ``mode``."""
     import s2sgrad
-    from s2sgrad.analysis.activity import Activity
-    from s2sgrad.analysis.tape import prune
-    from s2sgrad.codegen import to_source
-    from s2sgrad.frontend.normalize import normalize
-    from s2sgrad.frontend.source import FunctionSource
+    return [(name, s2sgrad.show(fn, name, _wrt(wrt), mode=mode).rstrip("\n"))
+            for name in s2sgrad.stages(mode)]
 
+
+def _diff(before, after, old, new):
+    lines = list(difflib.unified_diff(before.splitlines(), after.splitlines(),
+                                      f"after {old}", f"after {new}", n=2, lineterm=""))
+    if not lines:
+        return "text", f"# {new} changes nothing here: the module is as {old} left it"
+    return "diff", "\n".join(lines)
+
+
+def shown(outputs):
+    """``[(stage name, language, text)]`` as docs/compiler.md shows ``outputs``: the passes
+    between ``transform`` and ``codegen`` as diffs against the stage before, the rest whole."""
+    names = [name for name, _ in outputs]
+    first, last = names.index("transform"), names.index("codegen")
     out = []
-    # 1. frontend: the parsed function and what its free names refer to
-    fsrc = FunctionSource.of(fn)
-    names = sorted({n.id for n in gast.walk(fsrc.node) if isinstance(n, gast.Name)
-                    and isinstance(n.ctx, gast.Load)})
-    lines = [to_source(fsrc.node), ""]
-    for nm in names:
-        kind, value = fsrc.resolve(nm)
-        if kind:
-            shown = getattr(value, "__name__", None) or type(value).__name__
-            lines.append(f"# {nm}: {kind} -> {shown}")
-    lines.append(f"# read from {fsrc.display_file}, lines {fsrc.node.lineno}-"
-                 f"{fsrc.node.end_lineno}")
-    out.append(("frontend", "\n".join(lines)))
-
-    # 2. normalize: the core language
-    norm = normalize(fsrc)
-    out.append(("normalize", to_source(norm.node) + f"\n\n# the result is {norm.return_name!r}"))
-
-    # 3. activity
-    params = [a.id for a in norm.node.args.args]
-    activity = Activity(norm, [params[w] for w in wrt])
-    out.append(("activity", "\n".join([
-        f"varied: {', '.join(sorted(activity.varied))}",
-        f"useful: {', '.join(sorted(activity.useful))}",
-        f"active: {', '.join(sorted(activity.active))}"])))
-
-    # 4. reverse: forward and backward sweeps, every overwrite saved, rules inlined
-    _, fwd, bwd, seed, grads = _build(fn, wrt, optimize=False)
-    out.append(("reverse", "# forward sweep\n" + _statements(fwd)
-                + "\n\n# backward sweep\n" + _statements(bwd)))
-
-    # 5. optimize: the backward sweep simplified for this function
-    builder, fwd, bwd, seed, grads = _build(fn, wrt, optimize=True)
-    out.append(("optimize", "# backward sweep\n" + _statements(bwd)))
-
-    # 6. tape pruning: only saves the backward sweep reads survive
-    live = set(grads) | ({norm.return_name} if norm.return_name else set())
-    fwd, bwd = prune(fwd, bwd, live)
-    out.append(("prune", "# forward sweep\n" + _statements(fwd)
-                + "\n\n# backward sweep\n" + _statements(bwd)))
-
-    # 7. codegen: the module, as grad(f, emit=True) returns it
-    out.append(("codegen", s2sgrad.grad(fn, tuple(wrt) if len(wrt) > 1 else wrt[0],
-                                        emit=True).rstrip("\n")))
+    for k, (name, text) in enumerate(outputs):
+        if first < k < last:
+            lang, text = _diff(outputs[k - 1][1], text, names[k - 1], name)
+        else:
+            lang = "text" if name == "activity" else "python"
+        out.append((name, lang, text))
     return out
 
 
-MARKER = re.compile(r"(<!-- stage: (\w+) -->\n```\w*\n)(.*?)(```)", re.S)
+def doc_blocks(fn, wrt=(0,)):
+    """``{block name: (language, text)}``: every stage of every mode of ``DOC_MODES``.
+
+    In the modes after the first, a stage before ``transform`` (the front end, which
+    does not depend on the mode) is shown as a diff against the first mode's.
+    """
+    blocks = {}
+    first = dict(stages(fn, wrt, DOC_MODES[0]))
+    for mode in DOC_MODES:
+        prefix = "" if mode == DOC_MODES[0] else mode + "-"
+        outputs = stages(fn, wrt, mode)
+        front = [name for name, _ in outputs][:[name for name, _ in outputs].index("transform")]
+        for name, lang, text in shown(outputs):
+            if prefix and name in front and name in first:
+                lang, text = _diff(first[name], text, f"{name} ({DOC_MODES[0]})",
+                                   f"{name} ({mode})")
+                if lang == "text":
+                    text = f"# {name} in {mode} mode is the same as in {DOC_MODES[0]} mode (above)"
+            blocks[prefix + name] = (lang, text)
+    return blocks
+
+
+MARKER = re.compile(r"(<!-- stage: ([\w-]+) -->\n```)(\w*)\n(.*?)(```)", re.S)
 
 
 def markdown_blocks(text):
-    """``{stage name: block text}`` for each ``<!-- stage: name -->`` code block in ``text``."""
-    return {m.group(2): m.group(3).rstrip("\n") for m in MARKER.finditer(text)}
+    """``{block name: block text}`` for each ``<!-- stage: name -->`` code block in ``text``."""
+    return {m.group(2): m.group(4).rstrip("\n") for m in MARKER.finditer(text)}
 
 
-def update_markdown(path, outputs):
-    """Rewrite the stage blocks of the Markdown file ``path`` with ``outputs``."""
+def update_markdown(path, blocks):
+    """Rewrite the stage blocks of the Markdown file ``path`` with ``blocks`` (``doc_blocks``)."""
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    text = MARKER.sub(lambda m: m.group(1) + outputs[m.group(2)] + "\n" + m.group(4), text)
+    unknown = sorted(set(markdown_blocks(text)) - set(blocks))
+    if unknown:
+        raise SystemExit(f"{path}: no stage named {', '.join(unknown)}; the blocks are "
+                         f"{', '.join(blocks)}")
+    missing = sorted(set(blocks) - set(markdown_blocks(text)))
+    if missing:
+        print(f"{path}: note: no block for {', '.join(missing)}", file=sys.stderr)
+
+    def block(m):
+        lang, body = blocks[m.group(2)]
+        return m.group(1) + lang + "\n" + body + "\n" + m.group(5)
+
+    text = MARKER.sub(block, text)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
 
@@ -137,19 +134,27 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("target", nargs="?", default=os.path.join(HERE, "example.py:energy"),
                         help="module.py:function (default: docs/example.py:energy)")
-    parser.add_argument("--wrt", type=int, nargs="*", default=[0])
+    parser.add_argument("--wrt", type=int, nargs="+", default=[0])
+    parser.add_argument("--mode", default="reverse",
+                        choices=("reverse", "split", "forward", "batched"))
+    parser.add_argument("--diff", action="store_true",
+                        help="print the passes between transform and codegen as diffs")
     parser.add_argument("--update", metavar="FILE.md",
-                        help="rewrite the <!-- stage: NAME --> code blocks of FILE.md instead")
+                        help="rewrite the <!-- stage: NAME --> code blocks of FILE.md instead "
+                             f"(every stage in {' and '.join(DOC_MODES)} mode)")
     args = parser.parse_args(argv)
-    outputs = stages(load_function(args.target), args.wrt)
+    fn = load_function(args.target)
     if args.update:
-        update_markdown(args.update, dict(outputs))
+        update_markdown(args.update, doc_blocks(fn, args.wrt))
         return
-    for stage, text in outputs:
+    outputs = stages(fn, args.wrt, args.mode)
+    rows = shown(outputs) if args.diff else [(n, None, t) for n, t in outputs]
+    for stage, _, text in rows:
         print(f"== {stage} ==")
         print(text)
         print()
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(HERE))    # the s2sgrad of this checkout
     main()
