@@ -5,6 +5,7 @@ import inspect
 import numbers
 
 from . import cache as _cache
+from . import errorsite as _errorsite
 from .errors import NonDifferentiableError, NonScalarOutputError
 from .fallback import choose as _choose
 
@@ -34,9 +35,13 @@ class Compiled:
 
     def __call__(self, args, kwargs):
         entry = _choose.entry_for(self.entry, args, kwargs)   # traced copy inside a trace
-        if self.bound_self is not None:
-            return entry(self.bound_self, *args, **kwargs)
-        return entry(*args, **kwargs)
+        try:
+            if self.bound_self is not None:
+                return entry(self.bound_self, *args, **kwargs)
+            return entry(*args, **kwargs)
+        except Exception as exc:
+            _errorsite.note(exc)     # the user's line it was running or differentiating
+            raise
 
 
 def _transform(fn, options):

@@ -19,6 +19,7 @@ import numbers
 
 import numpy
 
+from . import errorsite as _errorsite
 from .fallback.choose import match as _match
 from .api import _check_differentiable, _normalize_wrt, _where
 from .api import grad as _grad
@@ -377,7 +378,11 @@ class _ForwardRoute:
         for p, t in zip(self.spec.active, tangents):
             kw[self.spec.tangent_names[p]] = t
         entry = choose.entry_for(self.entry, args, kwargs)   # a traced copy inside a trace
-        return entry(*self.lead, *args, **kw)
+        try:
+            return entry(*self.lead, *args, **kw)
+        except Exception as exc:
+            _errorsite.note(exc)     # the user's line it was running or differentiating
+            raise
 
 
 def _jvp_route(fn, wrt, fallback):
@@ -414,7 +419,11 @@ def deriv(fn, *, emit=False):
         _bind_args(fn, args, kwargs, (0,))
         seed = "one" if _is_scalar(args[0]) else "ones"
         module, spec, target = _forward_module(fn, (0,), "deriv", {0: seed})
-        return _plain(module[target](*_lead(fn), *args, **kwargs))
+        try:
+            return _plain(module[target](*_lead(fn), *args, **kwargs))
+        except Exception as exc:
+            _errorsite.note(exc)
+            raise
     return mark(derivative, "deriv",
                 lambda: _source(*_forward_module(fn, (0,), "deriv", {0: "one"})))
 
@@ -440,11 +449,15 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
     @functools.wraps(fn)
     def elementwise_gradient(*args, **kwargs):
         _bind_args(fn, args, kwargs, wrt_t)
-        if forward:
-            module, _, target = _forward_module(fn, wrt_t, "deriv", {0: "ones"})
-            return _match(module[target](*_lead(fn), *args, **kwargs), args[0])
-        module, spec, _ = _reverse_module(fn, wrt_t, "elementwise_grad", joint=False)
-        out = module[spec.grad_name](*_lead(fn), *args, **kwargs)
+        try:
+            if forward:
+                module, _, target = _forward_module(fn, wrt_t, "deriv", {0: "ones"})
+                return _match(module[target](*_lead(fn), *args, **kwargs), args[0])
+            module, spec, _ = _reverse_module(fn, wrt_t, "elementwise_grad", joint=False)
+            out = module[spec.grad_name](*_lead(fn), *args, **kwargs)
+        except Exception as exc:
+            _errorsite.note(exc)
+            raise
         grads = tuple(_match(g, args[w]) for g, w in zip(out[1:], wrt_t))
         return grads[0] if single else grads
     if forward:
@@ -560,22 +573,35 @@ def vjp(fn, wrt=0, *, emit=False):
             value = fn(*args, **kwargs)
 
             def backward(cotangent):
-                out = module[spec.grad_name](*lead, *args, **kwargs, **{spec.seed_name: cotangent})
+                try:
+                    out = module[spec.grad_name](*lead, *args, **kwargs,
+                                                 **{spec.seed_name: cotangent})
+                except Exception as exc:
+                    _errorsite.note(exc)
+                    raise
                 grads = tuple(_match(g, args[w]) for g, w in zip(out[1:], wrt_t))
                 return grads[0] if single else grads
             return value, backward
         fwd, bwd = module[spec.fwd_name], module[spec.bwd_name]
         tape = []
-        value = fwd(tape, *lead, *args, **kwargs)
+        try:
+            value = fwd(tape, *lead, *args, **kwargs)
+        except Exception as exc:
+            _errorsite.note(exc)
+            raise
         saved = [tape]
 
         def backward(cotangent):
-            if saved:
-                tape = saved.pop() if not replay else list(saved[0])
-            else:
-                tape = []
-                fwd(tape, *lead, *args, **kwargs)
-            cts = bwd(tape, cotangent)
+            try:
+                if saved:
+                    tape = saved.pop() if not replay else list(saved[0])
+                else:
+                    tape = []
+                    fwd(tape, *lead, *args, **kwargs)
+                cts = bwd(tape, cotangent)
+            except Exception as exc:
+                _errorsite.note(exc)
+                raise
             cts = (cts,) if len(spec.active) == 1 else tuple(cts)
             grads = tuple(_match(g, args[w]) for g, w in zip(cts, wrt_t))
             return grads[0] if single else grads
@@ -639,7 +665,11 @@ def hvp(fn, wrt=0, *, emit=False):
         kw = dict(kwargs)
         for p, t in zip(spec.active, vs):
             kw[spec.tangent_names[p]] = t
-        t_grads = module[spec.jvp_name](*_lead(fn), *args, **kw)
+        try:
+            t_grads = module[spec.jvp_name](*_lead(fn), *args, **kw)
+        except Exception as exc:
+            _errorsite.note(exc)
+            raise
         if single:
             return _match(t_grads, args[wrt_t[0]])
         return tuple(_match(t, args[w]) for t, w in zip(t_grads, wrt_t))
@@ -748,7 +778,11 @@ def _matrix(fn, w, kind, args, kwargs):
     module, spec, target = _batched_module(fn, w, kind)
     # The adapter of a method binds its instance itself; one over generated code takes it.
     lead = _lead(fn) if spec.job.fsrc.self_value is None else ()
-    return module[target](*lead, *args, **kwargs)
+    try:
+        return module[target](*lead, *args, **kwargs)
+    except Exception as exc:
+        _errorsite.note(exc)
+        raise
 
 
 def _rt_call(attr, *args):
@@ -775,7 +809,11 @@ def _rows(fn, w, args, kwargs, x, out):
     kw = dict(kwargs)
     kw[spec.tangent_names[spec.active[0]]] = directions = runtime.unit_directions(out)
     kw[spec.seed_name] = numpy.zeros(out.shape, directions.dtype)   # the sweep is linear in it
-    rows = module[target](*_lead(fn), *args, **kw)
+    try:
+        rows = module[target](*_lead(fn), *args, **kw)
+    except Exception as exc:
+        _errorsite.note(exc)
+        raise
     return runtime.rows_to_jacobian(rows, out, x)
 
 
