@@ -6,6 +6,7 @@ import numbers
 
 from . import cache as _cache
 from . import errorsite as _errorsite
+from . import wrt as _wrt
 from .errors import NonDifferentiableError, NonScalarOutputError
 from .fallback import choose as _choose
 
@@ -82,12 +83,6 @@ def _compiled(fn, wrt, fallback="auto"):
         if hit.route != "generated" and key is not None:
             _ROUTES[key] = hit
     return hit
-
-
-def _normalize_wrt(wrt):
-    if isinstance(wrt, numbers.Integral):
-        return (int(wrt),), True
-    return tuple(int(w) for w in wrt), False
 
 
 def _positional_names(signature):
@@ -176,7 +171,7 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto"):
     time and warns once (``s2sgrad.FallbackWarning``), ``"never"`` raises,
     ``"always"`` traces ``fn`` even when it could be transformed.
     """
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "grad")
     _choose.check_policy(fallback)
     if emit:
         return _compiled(fn, wrt_t, fallback).source
@@ -191,7 +186,7 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto"):
 
 def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto"):
     """Like ``grad``, but the function returns ``(value, gradient)`` from one run."""
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "value_and_grad")
     _choose.check_policy(fallback)
     if emit:
         return _compiled(fn, wrt_t, fallback).source

@@ -20,8 +20,9 @@ import numbers
 import numpy
 
 from . import errorsite as _errorsite
+from . import wrt as _wrt
 from .fallback.choose import match as _match
-from .api import _check_differentiable, _normalize_wrt, _where
+from .api import _check_differentiable, _where
 from .api import grad as _grad
 from .errors import NonDifferentiableError, UnsupportedError
 
@@ -336,7 +337,7 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
     raises, ``"always"`` traces it anyway.
     """
     from .fallback import choose
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "jvp")
     choose.check_policy(fallback)
     if emit:
         return _jvp_route(fn, wrt_t, fallback).source
@@ -439,7 +440,7 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
     like ``x``), which keeps towers such as seven nested ``elementwise_grad``
     small.  Otherwise it is reverse mode with the cotangent ones like the output.
     """
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "elementwise_grad")
     forward = single and wrt_t == (0,) and _acts_elementwise(fn)
     if emit:
         if forward:
@@ -534,8 +535,8 @@ def holomorphic_grad(fn, wrt=0, *, emit=False):
     the gradient with the seed 1 is the derivative itself; this checks that
     the argument is complex, since for a real argument ``grad`` is what you want.
     """
-    wrt_t, single = _normalize_wrt(wrt)
-    inner = _grad(fn, wrt, emit=emit)
+    wrt_t, single = _wrt.normalize(fn, wrt, "holomorphic_grad")
+    inner = _grad(fn, wrt_t[0] if single else wrt_t, emit=emit)
     if emit:
         return inner
 
@@ -560,7 +561,7 @@ def vjp(fn, wrt=0, *, emit=False):
     saved, and can be called again (the forward sweep is rerun when the saved
     values cannot be replayed).
     """
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "vjp")
     if emit:
         return _vjp_module(fn, wrt_t)[0].source
 
@@ -646,8 +647,8 @@ def hvp(fn, wrt=0, *, emit=False):
     Forward mode over the generated gradient: the tangent of ``grad(f)`` along
     ``v`` (a tuple of vectors for a tuple ``wrt``).
     """
-    wrt_t, single = _normalize_wrt(wrt)
-    gradient = _grad(fn, wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "hvp")
+    gradient = _grad(fn, wrt_t[0] if single else wrt_t)
     if emit:
         return _forward_module(gradient, _past_lead(fn, wrt_t), "hvp")[0].source
 
@@ -660,7 +661,7 @@ def hvp(fn, wrt=0, *, emit=False):
         try:
             module, spec, _ = _forward_module(gradient, _past_lead(fn, wrt_t), "hvp")
         except UnsupportedError:   # the gradient's code cannot be transformed again: traced
-            return jvp(gradient, wrt)(*args, v, **kwargs)[1]
+            return jvp(gradient, wrt_t[0] if single else wrt_t)(*args, v, **kwargs)[1]
         vs = (v,) if single else tuple(v)
         kw = dict(kwargs)
         for p, t in zip(spec.active, vs):
@@ -691,9 +692,7 @@ def jacobian(fn, wrt=0, *, emit=False):
     rule handle the whole batch in one call; others apply their forward rule
     to each direction in turn.  ``emit=True`` returns both modules' source.
     """
-    wrt_t, single = _normalize_wrt(wrt)
-    if not single:
-        raise TypeError("jacobian takes one argument position (wrt=int)")
+    wrt_t, single = _wrt.normalize(fn, wrt, "jacobian", single_only=True)
     w = wrt_t[0]
     if emit:
         source = _batched_module(fn, w, "columns")[0].source
@@ -821,9 +820,7 @@ def hessian(fn, wrt=0, *, emit=False):
     """The Hessian of a scalar ``fn``, shape ``x.shape + x.shape``: forward mode over the
     generated gradient, in one sweep whose tangents carry a leading axis of directions,
     one unit direction per element of ``x`` (see ``jacobian``)."""
-    wrt_t, single = _normalize_wrt(wrt)
-    if not single:
-        raise TypeError("hessian takes one argument position (wrt=int)")
+    wrt_t, single = _wrt.normalize(fn, wrt, "hessian", single_only=True)
     w = wrt_t[0]
     if emit:
         return _batched_module(fn, w, "hessian")[0].source
