@@ -12,8 +12,10 @@ own (``s2sgrad.rules.runtime_rules``) so that generated code can be
 differentiated again.
 """
 
+import functools
 import math
 import numbers
+import types
 
 import numpy
 
@@ -75,7 +77,7 @@ def zeros_like(x):
     if isinstance(x, (bool, int, float)) or x is None:
         return 0.0
     if _is_object(x):
-        return {k: zeros_like(v) for k, v in vars(x).items() if _differentiable_value(v)}
+        return {k: zeros_like(v) for k, v in attributes(x) if _differentiable_value(v)}
     xp = namespace(x)
     dtype = getattr(x, "dtype", None)
     if dtype is not None and not _is_inexact(xp, dtype):
@@ -84,9 +86,50 @@ def zeros_like(x):
 
 
 def _is_object(x):
-    """An instance of a user class: differentiated through its attributes."""
-    return hasattr(x, "__dict__") and not hasattr(x, "shape") and not callable(x) \
-        and not isinstance(x, type)
+    """An instance of a user class (callable or not, with a ``__dict__`` or ``__slots__``):
+    differentiated through its attributes."""
+    if isinstance(x, _NOT_OBJECTS) or hasattr(x, "shape"):
+        return False
+    return hasattr(x, "__dict__") or bool(_slot_names(type(x)))
+
+
+_NOT_OBJECTS = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                types.BuiltinMethodType, types.ModuleType, functools.partial, numpy.ufunc)
+
+
+def _slot_names(cls):
+    names = []
+    for klass in getattr(cls, "__mro__", ()):
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name in ("__dict__", "__weakref__"):
+                continue
+            if name.startswith("__") and not name.endswith("__"):
+                name = f"_{klass.__name__.lstrip('_')}{name}"     # a private slot, mangled
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def attributes(x):
+    """``[(name, value)]`` of an object's attributes: its ``__dict__``, then its set slots."""
+    items = list(vars(x).items()) if hasattr(x, "__dict__") else []
+    for name in _slot_names(type(x)):
+        try:
+            items.append((name, getattr(x, name)))
+        except AttributeError:                                  # a slot never set
+            pass
+    return items
+
+
+def object_like(x, parts):
+    """A shallow copy of object ``x`` whose attributes ``parts`` (``{name: value}``) are replaced:
+    the gradient of an object is a copy of it holding the gradients of its attributes."""
+    import copy as _copy
+    out = _copy.copy(x)
+    for k, v in parts.items():
+        object.__setattr__(out, k, v)        # (a frozen dataclass too)
+    return out
 
 
 def _differentiable_value(v):
@@ -284,12 +327,8 @@ def match(d, x):
         return tuple(items) if isinstance(x, tuple) else items
     if _is_object(x):
         # The gradient of an object: a copy whose differentiable attributes hold their gradients.
-        import copy as _copy
-        out = _copy.copy(x)
-        for k, v in vars(x).items():
-            if _differentiable_value(v):
-                setattr(out, k, match(d.get(k) if d is not None else None, v))
-        return out
+        return object_like(x, {k: match(attribute(d, k), v) for k, v in attributes(x)
+                               if _differentiable_value(v)})
     if d is None:
         return zeros_like(x)
     if isinstance(x, (bool, int, float)):
@@ -306,6 +345,28 @@ def match(d, x):
     if xp is numpy and isinstance(d, numpy.ndarray) and not d.flags.writeable:
         d = d.copy()
     return d
+
+
+def as_adjoint(d):
+    """Derivative ``d`` as generated code keeps it: an object's (a copy of the object, from
+    ``match``) as a dict of its attributes' derivatives, inside containers too."""
+    if isinstance(d, dict):
+        return {k: as_adjoint(v) for k, v in d.items()}
+    if isinstance(d, (list, tuple)):
+        return type(d)(as_adjoint(v) for v in d) if type(d) in (list, tuple) else d
+    if _is_object(d):
+        return {k: as_adjoint(v) for k, v in attributes(d) if _differentiable_value(v)}
+    return d
+
+
+def attribute(d, name):
+    """The part of an object's derivative ``d`` for its attribute ``name``: ``d`` is a dict
+    (generated code), a copy of the object (``match`` made it) or None (zero)."""
+    if d is None:
+        return None
+    if isinstance(d, dict):
+        return d.get(name)
+    return getattr(d, name, None)
 
 
 def size(x):
@@ -797,7 +858,7 @@ def batch_zeros_like(x, batch):
     if isinstance(x, (list, tuple)):
         return [batch_zeros_like(v, batch) for v in x]
     if _is_object(x):
-        return {k: batch_zeros_like(v, batch) for k, v in vars(x).items()
+        return {k: batch_zeros_like(v, batch) for k, v in attributes(x)
                 if _differentiable_value(v)}
     xp = namespace(batch)
     dtype = getattr(batch, "dtype", None)
