@@ -12,9 +12,12 @@ own (``s2sgrad.rules.runtime_rules``) so that generated code can be
 differentiated again.
 """
 
+import contextlib
+import contextvars
 import functools
 import math
 import numbers
+import sys
 import types
 
 import numpy
@@ -77,7 +80,8 @@ def zeros_like(x):
     if isinstance(x, (bool, int, float)) or x is None:
         return 0.0
     if _is_object(x):
-        return {k: zeros_like(v) for k, v in attributes(x) if _differentiable_value(v)}
+        with walking(x):
+            return {k: zeros_like(v) for k, v in parts(x)}
     xp = namespace(x)
     dtype = getattr(x, "dtype", None)
     if dtype is not None and not _is_inexact(xp, dtype):
@@ -95,6 +99,16 @@ def _is_object(x):
 
 _NOT_OBJECTS = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
                 types.BuiltinMethodType, types.ModuleType, functools.partial, numpy.ufunc)
+
+
+_LIBRARIES = {"numpy", "scipy", "s2sgrad", "cupy", "jax", "torch", "pandas", "matplotlib"}
+
+
+def _user_class(cls):
+    """A class of the user's code, not of the standard library or a numerical library (a
+    logger or a random generator held by a model is not differentiated through)."""
+    root = (getattr(cls, "__module__", None) or "").split(".")[0]
+    return root not in _LIBRARIES and root not in getattr(sys, "stdlib_module_names", ())
 
 
 def _slot_names(cls):
@@ -122,12 +136,34 @@ def attributes(x):
     return items
 
 
-def object_like(x, parts):
+_WALKING = contextvars.ContextVar("s2sgrad_walking", default=frozenset())
+
+
+@contextlib.contextmanager
+def walking(x):
+    """While the attributes of object ``x`` are walked: ``parts`` leaves out an attribute
+    that refers back to an object being walked (a cycle of references)."""
+    token = _WALKING.set(_WALKING.get() | {id(x)})
+    try:
+        yield
+    finally:
+        _WALKING.reset(token)
+
+
+def parts(x):
+    """``[(name, value)]`` of the attributes of object ``x`` that carry derivatives (arrays,
+    floats, containers, objects), but for one referring back to an object being walked."""
+    walked = _WALKING.get()
+    return [(k, v) for k, v in attributes(x)
+            if id(v) not in walked and _differentiable_value(v)]
+
+
+def object_like(x, values):
     """A shallow copy of object ``x`` whose attributes ``parts`` (``{name: value}``) are replaced:
     the gradient of an object is a copy of it holding the gradients of its attributes."""
     import copy as _copy
     out = _copy.copy(x)
-    for k, v in parts.items():
+    for k, v in values.items():
         object.__setattr__(out, k, v)        # (a frozen dataclass too)
     return out
 
@@ -137,6 +173,8 @@ def _differentiable_value(v):
         return False
     if isinstance(v, (float, complex, list, tuple, dict)):
         return True
+    if _is_object(v):       # an object of the user's inside one: its attributes, in turn
+        return _user_class(type(v))
     dtype = getattr(v, "dtype", None)
     return dtype is not None and getattr(dtype, "kind", "f") in "fc"
 
@@ -327,8 +365,8 @@ def match(d, x):
         return tuple(items) if isinstance(x, tuple) else items
     if _is_object(x):
         # The gradient of an object: a copy whose differentiable attributes hold their gradients.
-        return object_like(x, {k: match(attribute(d, k), v) for k, v in attributes(x)
-                               if _differentiable_value(v)})
+        with walking(x):
+            return object_like(x, {k: match(attribute(d, k), v) for k, v in parts(x)})
     if d is None:
         return zeros_like(x)
     if isinstance(x, (bool, int, float)):
@@ -355,7 +393,8 @@ def as_adjoint(d):
     if isinstance(d, (list, tuple)):
         return type(d)(as_adjoint(v) for v in d) if type(d) in (list, tuple) else d
     if _is_object(d):
-        return {k: as_adjoint(v) for k, v in attributes(d) if _differentiable_value(v)}
+        with walking(d):
+            return {k: as_adjoint(v) for k, v in parts(d)}
     return d
 
 
@@ -858,8 +897,8 @@ def batch_zeros_like(x, batch):
     if isinstance(x, (list, tuple)):
         return [batch_zeros_like(v, batch) for v in x]
     if _is_object(x):
-        return {k: batch_zeros_like(v, batch) for k, v in attributes(x)
-                if _differentiable_value(v)}
+        with walking(x):
+            return {k: batch_zeros_like(v, batch) for k, v in parts(x)}
     xp = namespace(batch)
     dtype = getattr(batch, "dtype", None)
     if _is_complex(x) and dtype is not None and not _is_complex(batch):

@@ -181,3 +181,36 @@ def test_jvp_and_vjp_with_an_object(kind):
     assert t_out == pytest.approx(expected["w"] @ tangent.w + expected["b"] * tangent.b)
     value, backward = s2sgrad.vjp(loss)(p, X)
     _check(backward(1.0), p, expected)
+
+
+class Layer:
+    def __init__(self, w):
+        self.w = w
+        self.net = None             # set to the network holding it: a cycle
+
+
+class Net:
+    def __init__(self, w, c):
+        self.layer = Layer(w)
+        self.layer.net = self
+        self.c = c
+        import logging
+        self.log = logging.getLogger("s2sgrad-test")     # a library object: not walked
+
+
+def net_loss(net, x):
+    return np.sum(np.tanh(net.layer.w * x)) * net.c
+
+
+@pytest.mark.parametrize("fallback", ["auto", "always"])
+def test_an_object_inside_an_object(fallback):
+    net = Net(W.copy(), 1.5)
+    g = s2sgrad.grad(net_loss, fallback=fallback)(net, X)
+    assert type(g) is Net and type(g.layer) is Layer and g.layer is not net.layer
+    expected_w = (1 - np.tanh(W * X) ** 2) * X * 1.5
+    fd_w = fd(lambda layer, x: net_loss(_with(net, "layer", layer), x), net.layer, X, ("w",))
+    np.testing.assert_allclose(expected_w, fd_w["w"], rtol=1e-6)
+    np.testing.assert_allclose(g.layer.w, expected_w, rtol=1e-6)
+    assert g.c == pytest.approx(fd(net_loss, net, X, ("c",))["c"])
+    assert g.log is net.log
+    assert net.layer.net is net and np.array_equal(net.layer.w, W)     # left alone
