@@ -1,6 +1,6 @@
 """Errors raised inside generated code, pointed at the user's code.
 
-A ``NameError`` from a typo (``np.sine``) or a ``LinAlgError`` from a singular
+An ``AttributeError`` from a typo (``np.sine``) or a ``LinAlgError`` from a singular
 ``np.linalg.solve`` escapes from a frame of generated code
 (``<s2sgrad:model.f.grad:8cee93fddbb2>``, line 14), which says nothing about
 the user's ``model.py:4``.  Generated code cites the user's line above each

@@ -52,6 +52,16 @@ def calls_inner(x):
     return r
 
 
+def branches(x, flag):
+    if flag:
+        v = x * 2.0
+    else:
+        v = np.cosine(x)  # noqa: the typo under test, in a branch
+    for k in range(2):
+        v = v + np.log(x - k)
+    return v
+
+
 def _raised(call, exc_type):
     with pytest.raises(exc_type) as info:
         call()
@@ -122,6 +132,14 @@ def test_higher_order_operators():
         _check(note, "s = np.linalg.det(A)", "while differentiating")
     _, note = _raised(lambda: s2sgrad.deriv(typo)(1.0, 2.0), AttributeError)
     _check(note, "w = np.sine(z)  # noqa: the typo under test", "forward mode")
+
+
+def test_statements_in_branches_and_loops():
+    _, note = _raised(lambda: s2sgrad.grad(branches)(1.0, False), AttributeError)
+    _check(note, "v = np.cosine(x)  # noqa: the typo under test, in a branch", FORWARD)
+    with np.errstate(divide="raise"):
+        _, note = _raised(lambda: s2sgrad.grad(branches)(1.0, True), FloatingPointError)
+    _check(note, "v = v + np.log(x - k)", FORWARD)
 
 
 def test_a_callee_error_lists_the_call_chain():
