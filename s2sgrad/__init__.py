@@ -13,7 +13,7 @@ from .operators import (  # noqa: E402
 )
 from .errors import (  # noqa: E402
     NonDifferentiableError, NonScalarOutputError, NoRuleError, S2SGradError, SourceError,
-    UnsupportedError,
+    UnsupportedError, WrtError,
 )
 from .fallback import FallbackWarning  # noqa: E402
 from .check import GradientCheckError, check_grads  # noqa: E402
@@ -25,7 +25,7 @@ _CUSTOM = ("custom_vjp", "custom_jvp", "stop_gradient", "non_differentiable", "c
 __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "elementwise_grad", "deriv", "jacobian", "hessian",
     "hvp", "holomorphic_grad", "S2SGradError", "UnsupportedError", "NoRuleError",
-    "NonDifferentiableError", "NonScalarOutputError", "SourceError",
+    "NonDifferentiableError", "NonScalarOutputError", "SourceError", "WrtError",
     "FallbackWarning", "custom_vjp", "custom_jvp", "stop_gradient", "non_differentiable",
     "checkpoint", "check_grads", "GradientCheckError", "show", "stages",
 ]

@@ -6,6 +6,7 @@ import numbers
 from .driver import pipeline as _pipeline
 from .driver import routes as _choose
 from .driver.request import Request
+from . import wrt as _wrt
 from .errors import NonDifferentiableError, NonScalarOutputError
 from .sites import DERIVATIVE_MARK, describe
 
@@ -16,12 +17,6 @@ def _compiled(fn, wrt, fallback="auto"):
     """The route of ``fn``'s gradient (``driver.pipeline.route``): generated code where the
     source can be transformed, else the rule of a bare primitive or the tracing fallback."""
     return _pipeline.route(fn, Request("grad", wrt, fallback=fallback))
-
-
-def _normalize_wrt(wrt):
-    if isinstance(wrt, numbers.Integral):
-        return (int(wrt),), True
-    return tuple(int(w) for w in wrt), False
 
 
 def _positional_names(signature):
@@ -110,7 +105,7 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto"):
     time and warns once (``s2sgrad.FallbackWarning``), ``"never"`` raises,
     ``"always"`` traces ``fn`` even when it could be transformed.
     """
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "grad")
     _choose.check_policy(fallback)
     if emit:
         return _compiled(fn, wrt_t, fallback).source
@@ -125,7 +120,7 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto"):
 
 def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto"):
     """Like ``grad``, but the function returns ``(value, gradient)`` from one run."""
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "value_and_grad")
     _choose.check_policy(fallback)
     if emit:
         return _compiled(fn, wrt_t, fallback).source
@@ -217,6 +212,6 @@ def show(fn, stage="codegen", wrt=0, *, mode="reverse"):
     ``stage`` run (``codegen`` is what ``grad(fn, emit=True)`` returns, for
     ``mode="reverse"``; ``jvp(fn, emit=True)`` for ``mode="forward"``).
     """
-    wrt_t, _ = _normalize_wrt(wrt)
+    wrt_t, _ = _wrt.normalize(fn, wrt, "show")
     stages(mode)
     return _pipeline.run(fn, Request(_SHOWN[mode], wrt_t), stop_after=stage)

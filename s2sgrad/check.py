@@ -210,7 +210,7 @@ def check_grads(f, wrt, *args, modes=("fwd", "rev"), order=2, rtol=1e-5, atol=1e
                 max_elements=64, fallback="auto", seed=0):
     """Compare s2sgrad's derivatives of ``f`` with central finite differences, up to ``order``.
 
-    ``wrt`` is a position or tuple of positions of ``args``; ``modes`` any of
+    ``wrt`` is a position or name, or a tuple of them, as for ``grad``; ``modes`` any of
     ``"rev"`` and ``"fwd"``.  A derivative agrees when ``|s2sgrad - fd| <=
     atol + rtol * |fd|`` for every element.  Arguments with more than
     ``max_elements`` scalars in all are checked along one random direction
@@ -218,7 +218,8 @@ def check_grads(f, wrt, *args, modes=("fwd", "rev"), order=2, rtol=1e-5, atol=1e
     (``"never"`` checks generated code only).  Raises ``GradientCheckError``
     with a report of where derivatives disagree; returns a ``CheckReport``.
     """
-    wrt_t = (int(wrt),) if isinstance(wrt, numbers.Integral) else tuple(int(w) for w in wrt)
+    from .wrt import normalize
+    wrt_t, _ = normalize(f, wrt, "check_grads")
     for m in modes:
         if m not in ("fwd", "rev"):
             raise ValueError(f"modes: {m!r} is not 'fwd' or 'rev'")

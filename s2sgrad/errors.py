@@ -3,7 +3,7 @@
 __all__ = [
     "S2SGradError", "UnsupportedError", "UnsupportedArgumentError", "NoRuleError",
     "NonDifferentiableError",
-    "NonScalarOutputError", "SourceError", "StaleError",
+    "NonScalarOutputError", "SourceError", "StaleError", "WrtError",
 ]
 
 
@@ -64,3 +64,10 @@ class NonScalarOutputError(S2SGradError):
 
 class StaleError(S2SGradError):
     """A checked-in generated file no longer matches the source it was generated from."""
+
+
+class WrtError(S2SGradError, ValueError, IndexError):
+    """A ``wrt`` that names no argument the operator can differentiate with respect to
+    (a position out of range, an unknown name, a keyword-only parameter, a bool ...).
+
+    A ``ValueError``, and an ``IndexError`` as a position out of range was before."""

@@ -15,7 +15,9 @@ import numbers
 
 import numpy
 
-from .api import _check_differentiable, _normalize_wrt, _where, mark
+from . import errorsite as _errorsite
+from . import wrt as _wrt
+from .api import _check_differentiable, _where, mark
 from .api import grad as _grad
 from .driver import pipeline
 from .driver import routes
@@ -82,7 +84,7 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
     transformed, ``"auto"`` traces it in forward mode (saying so), ``"never"``
     raises, ``"always"`` traces it anyway.
     """
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "jvp")
     routes.check_policy(fallback)
     request = Request("jvp", wrt_t, fallback=fallback)
     if emit:
@@ -104,6 +106,16 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
             value, t_out = route(args, kwargs, tangents)
         return value, _match_out(t_out, value)
     return mark(jvp_fn, "jvp", request.but(fallback="auto"), fn, wrt_t)
+
+
+def _generated(f, *args, **kwargs):
+    """Run generated function ``f``; an exception it raises gets a note naming the user's line
+    it was running or differentiating (``errorsite``), its type and message unchanged."""
+    try:
+        return f(*args, **kwargs)
+    except Exception as exc:
+        _errorsite.note(exc)
+        raise
 
 
 def _plain(t):
@@ -129,7 +141,7 @@ def deriv(fn, *, emit=False):
         _bind_args(fn, args, kwargs, (0,))
         request = one if _is_scalar(args[0]) else one.but(seeds=((0, "ones"),))
         built = pipeline.run(fn, request)
-        return _plain(built.entry(*_lead(fn), *args, **kwargs))
+        return _plain(_generated(built.entry, *_lead(fn), *args, **kwargs))
     return mark(derivative, "deriv", one, fn)
 
 
@@ -144,7 +156,7 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
     like ``x``), which keeps towers such as seven nested ``elementwise_grad``
     small.  Otherwise it is reverse mode with the cotangent ones like the output.
     """
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "elementwise_grad")
     forward = single and wrt_t == (0,) and _acts_elementwise(fn)
     if forward:
         request = Request("deriv", wrt_t, seeds=((0, "ones"),))
@@ -159,7 +171,7 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
     def elementwise_gradient(*args, **kwargs):
         _bind_args(fn, args, kwargs, wrt_t)
         built = pipeline.run(fn, request)
-        out = built.entry(*_lead(fn), *args, **kwargs)
+        out = _generated(built.entry, *_lead(fn), *args, **kwargs)
         if forward:
             return routes.match(out, args[0])
         grads = tuple(routes.match(g, args[w]) for g, w in zip(out[1:], wrt_t))
@@ -189,7 +201,7 @@ def holomorphic_grad(fn, wrt=0, *, emit=False):
     the gradient with the seed 1 is the derivative itself; this checks that
     the argument is complex, since for a real argument ``grad`` is what you want.
     """
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "holomorphic_grad")
     inner = _grad(fn, wrt, emit=emit)
     if emit:
         return inner
@@ -215,7 +227,7 @@ def vjp(fn, wrt=0, *, emit=False):
     saved, and can be called again (the forward sweep is rerun when the saved
     values cannot be replayed).
     """
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "vjp")
     request = Request("split", wrt_t)
     if emit:
         return pipeline.run(fn, request).source
@@ -230,13 +242,14 @@ def vjp(fn, wrt=0, *, emit=False):
             value = fn(*args, **kwargs)
 
             def backward(cotangent):
-                out = built[face["grad"]](*lead, *args, **kwargs, **{face["seed"]: cotangent})
+                out = _generated(built[face["grad"]], *lead, *args, **kwargs,
+                                 **{face["seed"]: cotangent})
                 grads = tuple(routes.match(g, args[w]) for g, w in zip(out[1:], wrt_t))
                 return grads[0] if single else grads
             return value, backward
         fwd, bwd = built[face["fwd"]], built[face["bwd"]]
         tape = []
-        value = fwd(tape, *lead, *args, **kwargs)
+        value = _generated(fwd, tape, *lead, *args, **kwargs)
         saved = [tape]
 
         def backward(cotangent):
@@ -244,8 +257,8 @@ def vjp(fn, wrt=0, *, emit=False):
                 tape = saved.pop() if not face["replay"] else list(saved[0])
             else:
                 tape = []
-                fwd(tape, *lead, *args, **kwargs)
-            cts = bwd(tape, cotangent)
+                _generated(fwd, tape, *lead, *args, **kwargs)
+            cts = _generated(bwd, tape, cotangent)
             cts = (cts,) if len(face["active"]) == 1 else tuple(cts)
             grads = tuple(routes.match(g, args[w]) for g, w in zip(cts, wrt_t))
             return grads[0] if single else grads
@@ -259,7 +272,7 @@ def hvp(fn, wrt=0, *, emit=False):
     Forward mode over the generated gradient: the tangent of ``grad(f)`` along
     ``v`` (a tuple of vectors for a tuple ``wrt``).
     """
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "hvp")
     request = Request("hvp", wrt_t)
     if emit:
         return pipeline.run(fn, request).source
@@ -279,7 +292,7 @@ def hvp(fn, wrt=0, *, emit=False):
         names = built.interface["tangents"]
         for p, t in zip(built.interface["active"], vs):
             kw[names[p]] = t
-        t_grads = built[built.interface["jvp"]](*_lead(fn), *args, **kw)
+        t_grads = _generated(built[built.interface["jvp"]], *_lead(fn), *args, **kw)
         if single:
             return routes.match(t_grads, args[wrt_t[0]])
         return tuple(routes.match(t, args[w]) for t, w in zip(t_grads, wrt_t))
@@ -300,7 +313,7 @@ def jacobian(fn, wrt=0, *, emit=False):
     rule handle the whole batch in one call; others apply their forward rule
     to each direction in turn.  ``emit=True`` returns both modules' source.
     """
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "jacobian", single_only=True)
     if not single:
         raise TypeError("jacobian takes one argument position (wrt=int)")
     w = wrt_t[0]
@@ -327,7 +340,7 @@ def _matrix(fn, request, args, kwargs):
     """Call the function that returns the whole Jacobian (or Hessian) of ``fn``."""
     built = pipeline.run(fn, request)
     lead = () if built.interface.get("binds_self") else _lead(fn)
-    return built.entry(*lead, *args, **kwargs)
+    return _generated(built.entry, *lead, *args, **kwargs)
 
 
 def _has_rows(fn, w):
@@ -348,7 +361,7 @@ def _rows(fn, w, args, kwargs, x, out):
     kw = dict(kwargs)
     kw[face["tangents"][face["active"][0]]] = directions = runtime.unit_directions(out)
     kw[face["seed"]] = numpy.zeros(out.shape, directions.dtype)   # the sweep is linear in it
-    rows = built.entry(*_lead(fn), *args, **kw)
+    rows = _generated(built.entry, *_lead(fn), *args, **kw)
     return runtime.rows_to_jacobian(rows, out, x)
 
 
@@ -356,7 +369,7 @@ def hessian(fn, wrt=0, *, emit=False):
     """The Hessian of a scalar ``fn``, shape ``x.shape + x.shape``: forward mode over the
     generated gradient, in one sweep whose tangents carry a leading axis of directions,
     one unit direction per element of ``x`` (see ``jacobian``)."""
-    wrt_t, single = _normalize_wrt(wrt)
+    wrt_t, single = _wrt.normalize(fn, wrt, "hessian", single_only=True)
     if not single:
         raise TypeError("hessian takes one argument position (wrt=int)")
     w = wrt_t[0]

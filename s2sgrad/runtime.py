@@ -12,8 +12,13 @@ own (``s2sgrad.rules.runtime_rules``) so that generated code can be
 differentiated again.
 """
 
+import contextlib
+import contextvars
+import functools
 import math
 import numbers
+import sys
+import types
 
 import numpy
 
@@ -75,7 +80,8 @@ def zeros_like(x):
     if isinstance(x, (bool, int, float)) or x is None:
         return 0.0
     if _is_object(x):
-        return {k: zeros_like(v) for k, v in vars(x).items() if _differentiable_value(v)}
+        with walking(x):
+            return {k: zeros_like(v) for k, v in parts(x)}
     xp = namespace(x)
     dtype = getattr(x, "dtype", None)
     if dtype is not None and not _is_inexact(xp, dtype):
@@ -84,9 +90,82 @@ def zeros_like(x):
 
 
 def _is_object(x):
-    """An instance of a user class: differentiated through its attributes."""
-    return hasattr(x, "__dict__") and not hasattr(x, "shape") and not callable(x) \
-        and not isinstance(x, type)
+    """An instance of a user class (callable or not, with a ``__dict__`` or ``__slots__``):
+    differentiated through its attributes."""
+    if isinstance(x, _NOT_OBJECTS) or hasattr(x, "shape"):
+        return False
+    return hasattr(x, "__dict__") or bool(_slot_names(type(x)))
+
+
+_NOT_OBJECTS = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                types.BuiltinMethodType, types.ModuleType, functools.partial, numpy.ufunc)
+
+
+_LIBRARIES = {"numpy", "scipy", "s2sgrad", "cupy", "jax", "torch", "pandas", "matplotlib"}
+
+
+def _user_class(cls):
+    """A class of the user's code, not of the standard library or a numerical library (a
+    logger or a random generator held by a model is not differentiated through)."""
+    root = (getattr(cls, "__module__", None) or "").split(".")[0]
+    return root not in _LIBRARIES and root not in getattr(sys, "stdlib_module_names", ())
+
+
+def _slot_names(cls):
+    names = []
+    for klass in getattr(cls, "__mro__", ()):
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name in ("__dict__", "__weakref__"):
+                continue
+            if name.startswith("__") and not name.endswith("__"):
+                name = f"_{klass.__name__.lstrip('_')}{name}"     # a private slot, mangled
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def attributes(x):
+    """``[(name, value)]`` of an object's attributes: its ``__dict__``, then its set slots."""
+    items = list(vars(x).items()) if hasattr(x, "__dict__") else []
+    for name in _slot_names(type(x)):
+        try:
+            items.append((name, getattr(x, name)))
+        except AttributeError:                                  # a slot never set
+            pass
+    return items
+
+
+_WALKING = contextvars.ContextVar("s2sgrad_walking", default=frozenset())
+
+
+@contextlib.contextmanager
+def walking(x):
+    """While the attributes of object ``x`` are walked: ``parts`` leaves out an attribute
+    that refers back to an object being walked (a cycle of references)."""
+    token = _WALKING.set(_WALKING.get() | {id(x)})
+    try:
+        yield
+    finally:
+        _WALKING.reset(token)
+
+
+def parts(x):
+    """``[(name, value)]`` of the attributes of object ``x`` that carry derivatives (arrays,
+    floats, containers, objects), but for one referring back to an object being walked."""
+    walked = _WALKING.get()
+    return [(k, v) for k, v in attributes(x)
+            if id(v) not in walked and _differentiable_value(v)]
+
+
+def object_like(x, values):
+    """A shallow copy of object ``x`` whose attributes ``parts`` (``{name: value}``) are replaced:
+    the gradient of an object is a copy of it holding the gradients of its attributes."""
+    import copy as _copy
+    out = _copy.copy(x)
+    for k, v in values.items():
+        object.__setattr__(out, k, v)        # (a frozen dataclass too)
+    return out
 
 
 def _differentiable_value(v):
@@ -94,6 +173,8 @@ def _differentiable_value(v):
         return False
     if isinstance(v, (float, complex, list, tuple, dict)):
         return True
+    if _is_object(v):       # an object of the user's inside one: its attributes, in turn
+        return _user_class(type(v))
     dtype = getattr(v, "dtype", None)
     return dtype is not None and getattr(dtype, "kind", "f") in "fc"
 
@@ -284,12 +365,8 @@ def match(d, x):
         return tuple(items) if isinstance(x, tuple) else items
     if _is_object(x):
         # The gradient of an object: a copy whose differentiable attributes hold their gradients.
-        import copy as _copy
-        out = _copy.copy(x)
-        for k, v in vars(x).items():
-            if _differentiable_value(v):
-                setattr(out, k, match(d.get(k) if d is not None else None, v))
-        return out
+        with walking(x):
+            return object_like(x, {k: match(attribute(d, k), v) for k, v in parts(x)})
     if d is None:
         return zeros_like(x)
     if isinstance(x, (bool, int, float)):
@@ -306,6 +383,29 @@ def match(d, x):
     if xp is numpy and isinstance(d, numpy.ndarray) and not d.flags.writeable:
         d = d.copy()
     return d
+
+
+def as_adjoint(d):
+    """Derivative ``d`` as generated code keeps it: an object's (a copy of the object, from
+    ``match``) as a dict of its attributes' derivatives, inside containers too."""
+    if isinstance(d, dict):
+        return {k: as_adjoint(v) for k, v in d.items()}
+    if isinstance(d, (list, tuple)):
+        return type(d)(as_adjoint(v) for v in d) if type(d) in (list, tuple) else d
+    if _is_object(d):
+        with walking(d):
+            return {k: as_adjoint(v) for k, v in parts(d)}
+    return d
+
+
+def attribute(d, name):
+    """The part of an object's derivative ``d`` for its attribute ``name``: ``d`` is a dict
+    (generated code), a copy of the object (``match`` made it) or None (zero)."""
+    if d is None:
+        return None
+    if isinstance(d, dict):
+        return d.get(name)
+    return getattr(d, name, None)
 
 
 def size(x):
@@ -814,8 +914,8 @@ def batch_zeros_like(x, batch):
     if isinstance(x, (list, tuple)):
         return [batch_zeros_like(v, batch) for v in x]
     if _is_object(x):
-        return {k: batch_zeros_like(v, batch) for k, v in vars(x).items()
-                if _differentiable_value(v)}
+        with walking(x):
+            return {k: batch_zeros_like(v, batch) for k, v in parts(x)}
     xp = namespace(batch)
     dtype = getattr(batch, "dtype", None)
     if _is_complex(x) and dtype is not None and not _is_complex(batch):

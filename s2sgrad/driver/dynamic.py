@@ -185,7 +185,8 @@ def call_bwd(tape, d_out):
         return tuple(registry.apply_rule(prim, prim.vjp[p], namespace, d_out, value, bound)
                      for p in params)
     _, backward = record
-    return tuple(backward(d_out))
+    from ..runtime import as_adjoint    # generated code keeps an object's adjoint as a dict
+    return tuple(as_adjoint(ct) for ct in backward(d_out))
 
 
 class _TracedRule:

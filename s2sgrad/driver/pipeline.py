@@ -26,6 +26,7 @@ import inspect
 
 from . import cache, routes
 from .request import Request
+from .. import errorsite
 from ..errors import UnsupportedError
 
 __all__ = ["STAGES", "stage_names", "run", "route", "source_function", "module_of", "Built",
@@ -122,14 +123,18 @@ class Built:
 
     def __call__(self, args, kwargs, tangents=None):
         if self.mode == "fwd":
-            kw = dict(kwargs)
+            entry = routes.entry_for(self[self.interface["jvp"]], args, kwargs)
+            kwargs = dict(kwargs)
             names = self.interface["tangents"]
             for p, t in zip(self.interface["active"], tangents):
-                kw[names[p]] = t
-            entry = routes.entry_for(self[self.interface["jvp"]], args, kwargs)
-            return entry(*self.lead, *args, **kw)
-        entry = routes.entry_for(self.entry, args, kwargs)   # a traced copy inside a trace
-        return entry(*self.lead, *args, **kwargs)
+                kwargs[names[p]] = t
+        else:
+            entry = routes.entry_for(self.entry, args, kwargs)   # a traced copy inside a trace
+        try:
+            return entry(*self.lead, *args, **kwargs)
+        except Exception as exc:
+            errorsite.note(exc)     # the user's line it was running or differentiating
+            raise
 
 
 def run(fn, request, stop_after=None):

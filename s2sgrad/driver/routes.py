@@ -347,7 +347,7 @@ class Partial:
 def build(fn, wrt, policy_value, compile, recurse=None, mode="rev"):
     """The route that differentiates ``fn`` with respect to positions ``wrt``.
 
-    ``compile(fn, wrt)`` builds the generated-code route (``api.Compiled`` in
+    ``compile(fn, wrt)`` builds the generated-code route (``pipeline.Built`` in
     reverse mode) and raises when the source cannot be transformed;
     ``recurse(fn, wrt)`` builds (and caches) the route of the function inside a
     ``functools.partial``.  The fallback is taken, warned about or refused
