@@ -100,6 +100,10 @@ def _site(filename, lineno, depth=0):
         return None
     if docline.lstrip('"').startswith("Backward sweep of"):
         backward = True
+    differentiated = docline.lstrip('"').split(" ", 1)[0]
+    if differentiated.startswith(("grad_", "value_and_gradient_of_")) \
+            or differentiated.endswith("_bwd"):
+        backward = True     # code over a generated gradient: all of it differentiates the user's
     if backward:
         phase = "backward"
     elif "derivative along the tangent of" in docline:
