@@ -14,6 +14,7 @@ and what a call in it calls (``callee_of``).
 import gast
 
 import s2sgrad.naming as naming
+from ..syntax import drop_stmts, walk_stmts  # noqa: F401 (re-exported for the passes)
 from ..errors import UnsupportedArgumentError, UnsupportedError
 from ..rules import registry
 from ..rules.template import static_value
@@ -30,28 +31,6 @@ _OPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mult", gast.Div: "div", ga
 
 def op_name(op):
     return _OPS.get(type(op))
-
-
-def walk_stmts(stmts):
-    for s in stmts:
-        yield s
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from walk_stmts(s.body)
-            yield from walk_stmts(s.orelse)
-
-
-def drop_stmts(stmts, dead):
-    """``stmts`` without the statements whose ``id`` is in ``dead``, at any depth (an emptied
-    block becomes ``pass``)."""
-    out = []
-    for s in stmts:
-        if id(s) in dead:
-            continue
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            s.body = drop_stmts(s.body, dead) or [gast.Pass()]
-            s.orelse = drop_stmts(s.orelse, dead)
-        out.append(s)
-    return out
 
 
 def callee_of(call, resolver):

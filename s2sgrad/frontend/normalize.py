@@ -24,6 +24,7 @@ import copy
 import gast
 
 import s2sgrad.naming as naming
+from ..syntax import assign, call, const, name, store, subscript, walk_stmts  # noqa: F401
 from ..errors import UnsupportedError
 from .resolve import Callee, Resolver
 
@@ -31,41 +32,8 @@ __all__ = ["Namer", "normalize", "Normalized", "assigned_names", "name", "assign
 
 
 # ---------------------------------------------------------------------------
-# Small AST helpers shared by the passes
+# Small AST helpers (the constructors are ``s2sgrad.syntax``'s, re-exported here)
 # ---------------------------------------------------------------------------
-
-def name(id_, ctx=None):
-    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
-
-
-def store(id_):
-    return name(id_, gast.Store())
-
-
-def assign(target, value, line=None):
-    if isinstance(target, str):
-        target = store(target)
-    node = gast.Assign(targets=[target], value=value, type_comment=None)
-    if line is not None:
-        node.s2s_line = line
-    return node
-
-
-def const(value):
-    return gast.Constant(value=value, kind=None)
-
-
-def call(func, args, keywords=()):
-    if isinstance(func, str):
-        func = name(func)
-    return gast.Call(func=func, args=list(args), keywords=list(keywords))
-
-
-def subscript(value, index):
-    if isinstance(index, int):
-        index = const(index)
-    return gast.Subscript(value=value, slice=index, ctx=gast.Load())
-
 
 def set_line(stmts, line):
     for s in stmts:
@@ -919,7 +887,7 @@ class _Jumps:
         self.returned = None
 
     def function(self, body, node):
-        ret_stmts = [s for s in _walk_stmts(body) if isinstance(s, gast.Return)]
+        ret_stmts = [s for s in walk_stmts(body) if isinstance(s, gast.Return)]
         last = body[-1] if body else None
         if len(ret_stmts) == 1 and last is ret_stmts[0]:
             # The common case: one return, at the end.
@@ -945,7 +913,7 @@ class _Jumps:
 
     def _inside_loop_return(self, s):
         if isinstance(s, (gast.For, gast.While)):
-            return any(isinstance(n, gast.Return) for n in _walk_stmts(s.body))
+            return any(isinstance(n, gast.Return) for n in walk_stmts(s.body))
         if isinstance(s, gast.If):
             return any(self._inside_loop_return(c) for c in s.body + s.orelse)
         return False
@@ -1059,7 +1027,7 @@ class _Jumps:
 
     def loop(self, s, loops):
         info = _Loop()
-        returns = any(isinstance(n, gast.Return) for n in _walk_stmts(s.body))  # before lowering
+        returns = any(isinstance(n, gast.Return) for n in walk_stmts(s.body))  # before lowering
         body = self.block(s.body, loops + [info])
         if info.skip and not _reads(body, info.skip):
             body = _drop_assignments(body, info.skip)  # nesting did the skipping
@@ -1126,14 +1094,6 @@ def _ret(result, line):
     r = gast.Return(value=name(result))
     r.s2s_line = line
     return r
-
-
-def _walk_stmts(stmts):
-    for s in stmts:
-        yield s
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _walk_stmts(s.body)
-            yield from _walk_stmts(s.orelse)
 
 
 def _ends_in_jump(stmts):

@@ -15,6 +15,8 @@ import types
 
 import gast
 
+from ..syntax import name as _name
+
 __all__ = ["Template", "inline", "expression_name", "scaled_rule", "broadcast_rule",
            "RUNTIME_ALIAS"]
 
@@ -112,10 +114,6 @@ def _assigned_names(stmts):
         if isinstance(node, gast.Name) and isinstance(node.ctx, (gast.Store, gast.Del)):
             out.add(node.id)
     return out
-
-
-def _name(id_, ctx=None):
-    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
 
 
 def _dotted(path):

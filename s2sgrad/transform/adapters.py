@@ -14,6 +14,7 @@ import gast
 
 import s2sgrad.naming as naming
 from ..frontend.normalize import Namer
+from ..syntax import call, const, name, param, store
 from .program import _function
 
 __all__ = ["value_and_grad", "jvp", "matrix", "seed_param", "writes_items"]
@@ -40,10 +41,10 @@ def _adapter(program, spec, fname, extra, body, doc, defaults=True):
     params = [a.id for a in args.args]
     namer = Namer(params)
     extra_names = [namer.fresh(e) for e in extra]
-    args.args = list(args.args) + [_param(e) for e in extra_names]
+    args.args = list(args.args) + [param(e) for e in extra_names]
     if args.defaults and extra_names:
-        args.defaults = list(args.defaults) + [_const(None) for _ in extra_names]
-    call_args += [_name(p) for p in params]
+        args.defaults = list(args.defaults) + [const(None) for _ in extra_names]
+    call_args += [name(p) for p in params]
     holder = _function(fname, args, [gast.Pass()])
     program._bind_globals(holder, fsrc)      # defaults read the user's globals
     holder.body = body(call_args, extra_names, namer)
@@ -52,35 +53,15 @@ def _adapter(program, spec, fname, extra, body, doc, defaults=True):
     return fname
 
 
-def _name(id_):
-    return gast.Name(id=id_, ctx=gast.Load(), annotation=None, type_comment=None)
-
-
-def _store(id_):
-    return gast.Name(id=id_, ctx=gast.Store(), annotation=None, type_comment=None)
-
-
-def _param(id_):
-    return gast.Name(id=id_, ctx=gast.Param(), annotation=None, type_comment=None)
-
-
-def _const(v):
-    return gast.Constant(value=v, kind=None)
-
-
-def _call(fname, args, keywords=()):
-    return gast.Call(func=_name(fname), args=list(args), keywords=list(keywords))
-
-
 def _unpack(targets, value):
-    return gast.Assign(targets=[gast.Tuple(elts=[_store(t) for t in targets], ctx=gast.Store())],
+    return gast.Assign(targets=[gast.Tuple(elts=[store(t) for t in targets], ctx=gast.Store())],
                        value=value, type_comment=None)
 
 
 def _ret(*names):
     if len(names) == 1:
-        return gast.Return(value=_name(names[0]))
-    return gast.Return(value=gast.Tuple(elts=[_name(n) for n in names], ctx=gast.Load()))
+        return gast.Return(value=name(names[0]))
+    return gast.Return(value=gast.Tuple(elts=[name(n) for n in names], ctx=gast.Load()))
 
 
 def value_and_grad(program, spec):
@@ -88,9 +69,9 @@ def value_and_grad(program, spec):
     def body(call_args, extra, namer):
         value = namer.fresh("value")
         grads = [namer.fresh(naming.adjoint(p)) for p in spec.active]
-        inner = gast.Tuple(elts=[_name(g) for g in grads], ctx=gast.Load())
-        return [_unpack([value] + grads, _call(spec.grad_name, call_args)),
-                gast.Return(value=gast.Tuple(elts=[_name(value), inner], ctx=gast.Load()))]
+        inner = gast.Tuple(elts=[name(g) for g in grads], ctx=gast.Load())
+        return [_unpack([value] + grads, call(spec.grad_name, call_args)),
+                gast.Return(value=gast.Tuple(elts=[name(value), inner], ctx=gast.Load()))]
     fname = program.module.fresh_function_name(f"value_and_gradient_of_{spec.job.base_name}")
     return _adapter(program, spec, fname, [], body,
                     f"s2sgrad.value_and_grad({spec.job.fsrc.qualname}).")
@@ -103,13 +84,13 @@ def jvp(program, spec):
 
     def body(call_args, extra, namer):
         if single:
-            kws = [gast.keyword(arg=spec.tangent_names[tangent_params[0]], value=_name(extra[0]))]
+            kws = [gast.keyword(arg=spec.tangent_names[tangent_params[0]], value=name(extra[0]))]
         else:
             kws = [gast.keyword(arg=spec.tangent_names[p],
-                                value=gast.Subscript(value=_name(extra[0]), slice=_const(k),
+                                value=gast.Subscript(value=name(extra[0]), slice=const(k),
                                                      ctx=gast.Load()))
                    for k, p in enumerate(tangent_params)]
-        return [gast.Return(value=_call(spec.jvp_name, call_args, kws))]
+        return [gast.Return(value=call(spec.jvp_name, call_args, kws))]
     extra = [naming.tangent(tangent_params[0])] if single else ["tangents"]
     fname = program.module.fresh_function_name(f"jvp_of_{spec.job.base_name}")
     # ``jvp(f)(*args, tangent)``: the tangent comes after every argument, so the
@@ -127,18 +108,18 @@ def matrix(program, spec, kind):
 
     def body(call_args, extra, namer):
         directions = namer.fresh("directions")
-        sweep = _call(spec.jvp_name, call_args, [gast.keyword(arg=tangent,
-                                                               value=_name(directions))])
-        stmts = [gast.Assign(targets=[_store(directions)],
-                             value=_rt_call("unit_directions", _name(x)), type_comment=None)]
+        sweep = call(spec.jvp_name, call_args, [gast.keyword(arg=tangent,
+                                                               value=name(directions))])
+        stmts = [gast.Assign(targets=[store(directions)],
+                             value=_rt_call("unit_directions", name(x)), type_comment=None)]
         if kind == "hessian":
             out, t_out = x, namer.fresh("t_d_" + x)
-            stmts.append(gast.Assign(targets=[_store(t_out)], value=sweep, type_comment=None))
+            stmts.append(gast.Assign(targets=[store(t_out)], value=sweep, type_comment=None))
         else:
             out, t_out = namer.fresh("value"), namer.fresh("t_value")
             stmts.append(_unpack([out, t_out], sweep))
-        stmts.append(gast.Return(value=_rt_call("columns_to_jacobian", _name(t_out), _name(out),
-                                                _name(x))))
+        stmts.append(gast.Return(value=_rt_call("columns_to_jacobian", name(t_out), name(out),
+                                                name(x))))
         return stmts
     fname = program.module.fresh_function_name(f"{kind}_of_{spec.job.base_name}")
     what = ("the Hessian of " + spec.job.fsrc.qualname.replace(naming.gradient_function(""), "", 1)
@@ -149,7 +130,7 @@ def matrix(program, spec, kind):
 
 
 def _rt_call(attr, *args):
-    return gast.Call(func=gast.Attribute(value=_name(naming.RUNTIME), attr=attr, ctx=gast.Load()),
+    return gast.Call(func=gast.Attribute(value=name(naming.RUNTIME), attr=attr, ctx=gast.Load()),
                      args=list(args), keywords=[])
 
 

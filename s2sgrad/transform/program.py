@@ -21,7 +21,8 @@ from ..analysis.liveness import definitely_assigned, live_in
 from ..analysis.tape import prune
 from ..codegen import ModuleBuilder
 from ..errors import SourceError, UnsupportedError
-from ..frontend.normalize import assign, call, const, name, normalize, store
+from ..frontend.normalize import normalize
+from ..syntax import assign, call, const, name, store, walk_stmts
 from ..frontend.resolve import TransformEverything
 from ..analysis.activity import callee_of
 from ..frontend.source import FunctionSource
@@ -249,7 +250,7 @@ class Program:
                 callee = getattr(n, "s2s_callee", None) if isinstance(n, gast.Call) else None
                 if callee is not None and callee.kind == "lifted":
                     n.func = name(self.primal(self.job_for(callee, job)))
-            for st in _walk_statements(fdef.body):
+            for st in walk_stmts(fdef.body):
                 if getattr(st, "s2s_line", None) is not None:
                     st.s2s_origin = (job.fsrc, st.s2s_line)
             fdef.s2s_doc = (f"{job.fsrc.qualname} ({job.fsrc.display_file}:"
@@ -636,14 +637,6 @@ def is_generated(fsrc):
 
 def _returned(names):
     return names[0] if len(names) == 1 else f"({', '.join(names)})"
-
-
-def _walk_statements(stmts):
-    for s in stmts:
-        yield s
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            yield from _walk_statements(s.body)
-            yield from _walk_statements(s.orelse)
 
 
 def _restores(stmts, var):

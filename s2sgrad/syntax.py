@@ -1,0 +1,68 @@
+"""The AST the compiler builds and walks: constructors for the nodes passes make, and one walk
+over statements.  Every pass uses these (gast nodes, which work the same on every Python
+version the project supports)."""
+
+import gast
+
+__all__ = ["name", "store", "param", "assign", "const", "call", "subscript", "walk_stmts",
+           "drop_stmts"]
+
+
+def name(id_, ctx=None):
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
+
+
+def store(id_):
+    return name(id_, gast.Store())
+
+
+def assign(target, value, line=None):
+    if isinstance(target, str):
+        target = store(target)
+    node = gast.Assign(targets=[target], value=value, type_comment=None)
+    if line is not None:
+        node.s2s_line = line
+    return node
+
+
+def const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def call(func, args, keywords=()):
+    if isinstance(func, str):
+        func = name(func)
+    return gast.Call(func=func, args=list(args), keywords=list(keywords))
+
+
+def subscript(value, index):
+    if isinstance(index, int):
+        index = const(index)
+    return gast.Subscript(value=value, slice=index, ctx=gast.Load())
+
+
+def param(id_):
+    """A function parameter named ``id_``."""
+    return name(id_, gast.Param())
+
+
+def walk_stmts(stmts):
+    for s in stmts:
+        yield s
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from walk_stmts(s.body)
+            yield from walk_stmts(s.orelse)
+
+
+def drop_stmts(stmts, dead):
+    """``stmts`` without the statements whose ``id`` is in ``dead``, at any depth (an emptied
+    block becomes ``pass``)."""
+    out = []
+    for s in stmts:
+        if id(s) in dead:
+            continue
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = drop_stmts(s.body, dead) or [gast.Pass()]
+            s.orelse = drop_stmts(s.orelse, dead)
+        out.append(s)
+    return out
