@@ -6,7 +6,7 @@ reverse rule applies its adjoint (a reshape back, a scatter-add back, ...).
 """
 
 from .registry import UNKNOWN, primitive
-from ..rtlib.arrays import pad_problem
+from ..runtime.arrays import pad_problem
 from ..runtime import shape as shape_of
 from ..runtime import (
     batch_item, item_of, item_vjp, window_view, window_vjp, batch_axes, batch_broadcast_to, batch_index, batch_joined, batch_permutation,
@@ -463,7 +463,7 @@ class _Tril:
 class _Pad:
     """Every mode but 'empty' and a function: the pad copies, reflects, ramps to or takes a
     statistic of the elements, so ``pad_vjp`` and ``pad_jvp`` follow NumPy's axis-by-axis
-    padding (see ``s2sgrad.rtlib.arrays``).  ``constant_values`` and ``end_values`` are
+    padding (see ``s2sgrad.runtime.arrays``).  ``constant_values`` and ``end_values`` are
     differentiable too: the pad is affine in them."""
 
     def check(args):

@@ -1,4 +1,4 @@
-"""Rules for the runtime helpers that generated code calls.
+"""Rules for the core runtime helpers (``s2sgrad.runtime.core``).
 
 Generated code is itself differentiable (``grad(grad(f))``): every helper it
 can contain is a primitive here, with rules written like any other.
@@ -16,6 +16,7 @@ from ..runtime import (
     fill_diagonal, fill_diagonal_vjp_val, item_of, item_vjp, window_view, window_vjp, saved_item_vjp, unit, unit_jvp, unit_vjp, sort_in_place_jvp, sort_in_place_vjp,
     unsort, zeros_like,
 )
+from ..runtime import array_vjp
 from ..runtime import shape as shape_of
 
 R = "s2sgrad.runtime"
@@ -213,6 +214,17 @@ class _ToComplexLike:
         return to_complex_like(t, like)
 
 
+@primitive("array_vjp", family=R, linear=True)
+class _ArrayVjp:
+    """Splits an array into the nested lists of ``obj``: its adjoint is ``asarray``."""
+
+    def vjp_value(xp, g, ans, value, obj):
+        return xp.asarray(g)
+
+    def jvp_value(xp, t, ans, value, obj):
+        return array_vjp(t, obj)
+
+
 nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specialize",
         "inverse_permutation", "check_scalar", "keys", "seed", "share_of_max", "sort_order",
         family=R)
@@ -386,9 +398,6 @@ set_shape_params(R, {
     "to_complex_like": ("like",), "repeat_like": ("values",), "split_like": ("arrays",),
     "matmul_vjp_a": ("a",), "matmul_vjp_b": ("b",), "dot_vjp_a": ("a",), "dot_vjp_b": ("b",),
     "extremum_vjp": ("result", "values"), "extremum_jvp": ("result", "values"),
-    "diagonal_vjp": ("a",), "repeat_vjp": ("a",), "pad_vjp": ("array",), "pad_jvp": ("array",),
-    "pad_values_vjp": ("array", "values"),
-    "split_as": ("arrays",), "join_as": ("arrays",), "fft_unpad": ("like",),
     "unsort": ("order", "items"), "items_adjoint": ("iterable",),
     "fill_diagonal_vjp_val": ("val",), "item_vjp": ("a",), "item_of": ("index",),
     "window_vjp": ("x",), "sort_in_place_vjp": ("value",),

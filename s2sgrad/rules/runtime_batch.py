@@ -1,4 +1,5 @@
-"""Rules for the runtime helpers of batched tangent code (``jacobian``, ``hessian``).
+"""Rules for the runtime helpers of batched tangent code (``s2sgrad.runtime.batch``:
+``jacobian``, ``hessian``).
 
 A Jacobian or Hessian is generated code too (a sweep whose tangents carry a
 leading axis of directions), so its helpers are primitives with rules of

@@ -1,4 +1,4 @@
-"""Rules for the runtime helpers of the array rules (``s2sgrad.rtlib.arrays``).
+"""Rules for the runtime helpers of the array rules (``s2sgrad.runtime.arrays``).
 
 Generated code that calls these helpers is differentiated again for higher
 derivatives.  The linear helpers come in adjoint pairs (``split_as`` and
@@ -11,7 +11,7 @@ divide by ``a``: they assume no factor is zero.
 from .arrays_shapes import _PutAlongAxis
 from .registry import nondiff, primitive, set_shape_params
 from ..runtime import (
-    array_vjp, cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, gradient_vjp, join_as,
+    cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, gradient_vjp, join_as,
     pad_jvp, pad_values_vjp, pad_vjp, prod_others, prod_others_jvp, quantile_jvp, quantile_vjp,
     repeat_vjp, split_as, unbroadcast, zeros_like,
 )
@@ -19,17 +19,6 @@ from ..runtime import (
 R = "s2sgrad.runtime"
 
 primitive("put_along", family=R, linear=True)(_PutAlongAxis)
-
-
-@primitive("array_vjp", family=R, linear=True)
-class _ArrayVjp:
-    """Splits an array into the nested lists of ``obj``: its adjoint is ``asarray``."""
-
-    def vjp_value(xp, g, ans, value, obj):
-        return xp.asarray(g)
-
-    def jvp_value(xp, t, ans, value, obj):
-        return array_vjp(t, obj)
 
 
 @primitive("prod_others", family=R)
@@ -230,7 +219,10 @@ class _QuantileVjp:
 
 
 set_shape_params(R, {"gradient_vjp": ("f",), "quantile_jvp": ("a", "q"),
-                     "quantile_vjp": ("a", "q")})
+                     "quantile_vjp": ("a", "q"), "diagonal_vjp": ("a",), "repeat_vjp": ("a",),
+                     "pad_vjp": ("array",), "pad_jvp": ("array",),
+                     "pad_values_vjp": ("array", "values"), "split_as": ("arrays",),
+                     "join_as": ("arrays",)})
 
 nondiff("conv1d_start", "interp_index", family=R)
 

@@ -1,16 +1,17 @@
-"""Rules for the runtime helpers of the linalg, fft and scipy rules (``s2sgrad/rtlib``).
+"""Rules for the runtime helpers of the linalg, fft and scipy.linalg/signal rules
+(``s2sgrad.runtime.linalg``).
 
 Most helpers are linear; their rules are each other's adjoints
 (``from_triangle`` / ``to_triangle``, ``diag_part`` / ``diag_matrix``,
 ``fft_pad`` / ``fft_unpad`` ...), so derivative code stays differentiable.
 """
 
-from .registry import nondiff, primitive
+from .registry import nondiff, primitive, set_shape_params
 from ..runtime import (
     band_matmul, band_outer, band_transpose, cholesky_jvp, cholesky_vjp, conv_crop, conv_embed,
     factor_triangle, solve_tri, tri_mask,
-    as_matrix, block_upper, diag_matrix, diag_part, dirichlet_alpha, expand_mat, fft_pad, fft_unpad,
-    from_triangle, half_triangle, halfspec_weight, inv_gaps, mT, multi_dot_jvp, multi_dot_vjp, multipsi,
+    as_matrix, block_upper, diag_matrix, diag_part, expand_mat, fft_pad, fft_unpad,
+    from_triangle, half_triangle, halfspec_weight, inv_gaps, mT, multi_dot_jvp, multi_dot_vjp,
     shape, to_triangle, unbroadcast, zeros_like,
 )
 
@@ -170,24 +171,6 @@ class _MultiDotJvp:
 
 nondiff("is_matrix_norm", "check_reduced_svd", "fft_axes", family=R)
 nondiff("check_complete_qr", family=R)
-
-
-@primitive("multipsi", family=R)
-class _Multipsi:
-    def vjp_a(xp, g, ans, a, d, k=0):
-        return g * multipsi(a, d, k + 1)
-
-    def jvp_a(xp, t, ans, a, d, k=0):
-        return t * multipsi(a, d, k + 1)
-
-
-@primitive("dirichlet_alpha", family=R, linear=True, view=True)
-class _DirichletAlpha:
-    def vjp_alpha(xp, g, ans, alpha, x):
-        return xp.reshape(g, shape(alpha))
-
-    def jvp_alpha(xp, t, ans, alpha, x):
-        return dirichlet_alpha(t, x)
 
 
 @primitive("tri_mask", family=R, linear=True)
@@ -363,3 +346,6 @@ class _CholeskyJvp:
         if upper:
             return mT(xp.conj(dl))
         return dl
+
+
+set_shape_params(R, {"fft_unpad": ("like",)})
