@@ -5,6 +5,7 @@ import inspect
 import numbers
 
 from . import cache as _cache
+from . import dynamic as _dynamic  # noqa: F401  (registers the runtime's dispatch hook)
 from .errors import NonDifferentiableError, NonScalarOutputError
 from .fallback import choose as _choose
 

@@ -25,6 +25,7 @@ import inspect
 import types
 
 from .errors import SourceError, UnsupportedError
+from .runtime import dispatch as _dispatch
 
 __all__ = ["call_fwd", "call_bwd", "call_jvp"]
 
@@ -285,3 +286,13 @@ def call_jvp(fn, args, kwargs, active, tangents):
             choose.fallback(target if target is not None else fn, reason, choose.call_site)
     from .fallback import trace_jvp
     return trace_jvp(fn, tuple(args), dict(kwargs), tuple(active), tuple(tangents))
+
+
+def _trace_jvp(fn, args, kwargs, active, tangents):
+    from .fallback import trace_jvp
+    return trace_jvp(fn, tuple(args), dict(kwargs), tuple(active), tuple(tangents))
+
+
+# The runtime calls back into the driver through this registration, never by import.
+_dispatch.register(call_fwd=call_fwd, call_bwd=call_bwd, call_jvp=call_jvp,
+                   trace_jvp=_trace_jvp)

@@ -15,6 +15,8 @@ import types
 
 import gast
 
+from .. import runtime as _runtime
+
 __all__ = ["Template", "inline", "scaled_rule", "broadcast_rule", "RUNTIME_ALIAS"]
 
 RUNTIME_ALIAS = "_rt"
@@ -93,9 +95,8 @@ _MISSING = object()
 
 def runtime_name(value):
     """The name under which ``s2sgrad.runtime`` exports ``value``, or ``None``."""
-    from .. import runtime
-    for name in runtime.__all__:
-        if getattr(runtime, name) is value:
+    for name in _runtime.__all__:
+        if getattr(_runtime, name) is value:
             return name
     return None
 
@@ -585,12 +586,11 @@ def broadcast_rule(d, param, kind):
     else:
         helper, ref = "broadcast_like", "ans"
     call = gast.Call(func=_name(helper), args=[product, _name(ref)], keywords=[])
-    from .. import runtime
     glob = dict(t.globals)
-    glob[helper] = getattr(runtime, helper)
+    glob[helper] = getattr(_runtime, helper)
     tmpl = Template(params, dict(t.defaults), stmts + [gast.Return(value=call)], glob,
                     f"{kind}_{param} of {t.name}")
-    helper_fn = getattr(runtime, helper)
+    helper_fn = getattr(_runtime, helper)
     primal = [p for p in t.params if p not in ("xp", "ans")]
 
     def fn(xp, s, ans, *args, **kwargs):
