@@ -1,24 +1,23 @@
 """Rules for the runtime helpers of the array rules (``s2sgrad.runtime.arrays``).
 
 Generated code that calls these helpers is differentiated again for higher
-derivatives.  The linear helpers come in adjoint pairs (``split_as`` and
-``join_as``, ``cumprod_jvp`` and ``cumprod_vjp``, ...), so their rules call
-each other.  The derivatives of the product helpers with respect to the
+derivatives.  The linear helpers come in transpose pairs (``split_as`` and
+``join_as``, ``pad_vjp`` and ``pad_jvp``, ...), declared in one line each; the
+registry writes their rules.  The derivatives of the product helpers with respect to the
 factors ``a`` (third derivatives of ``np.prod``, second of ``np.cumprod``)
 divide by ``a``: they assume no factor is zero.
 """
 
 from .arrays_shapes import _PutAlongAxis
-from .registry import nondiff, primitive, set_shape_params
+from .registry import nondiff, primitive, set_shape_params, transpose, transpose_pair
 from ..runtime import (
-    cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, gradient_vjp, join_as,
-    pad_jvp, pad_values_vjp, pad_vjp, prod_others, prod_others_jvp, quantile_jvp, quantile_vjp,
-    repeat_vjp, split_as, unbroadcast, zeros_like,
+    cumprod_jvp, cumprod_vjp, einsum_vjp, prod_others, prod_others_jvp, zeros_like,
 )
 
 R = "s2sgrad.runtime"
 
-primitive("put_along", family=R, linear=True)(_PutAlongAxis)
+# linear in its arguments together, not in each with the others fixed: no linear=True
+primitive("put_along", family=R)(_PutAlongAxis)
 
 
 @primitive("prod_others", family=R)
@@ -32,7 +31,7 @@ class _ProdOthers:
         return prod_others_jvp(t, a, axis)
 
 
-@primitive("prod_others_jvp", family=R)
+@primitive("prod_others_jvp", family=R, linear=("v",))
 class _ProdOthersJvp:
     def vjp_v(xp, g, ans, v, a, axis=None):
         return prod_others_jvp(g, a, axis)
@@ -42,16 +41,13 @@ class _ProdOthersJvp:
         return prod_others_jvp(g, a, axis) * (xp.sum(r, axis=axis, keepdims=True) - r) \
             - prod_others(a, axis) * (xp.sum(r * g / a, axis=axis, keepdims=True) - r * g / a)
 
-    def jvp_v(xp, t, ans, v, a, axis=None):
-        return prod_others_jvp(t, a, axis)
-
     def jvp_a(xp, t, ans, v, a, axis=None):
         r = v / a
         return prod_others_jvp(t, a, axis) * (xp.sum(r, axis=axis, keepdims=True) - r) \
             - prod_others(a, axis) * (xp.sum(r * t / a, axis=axis, keepdims=True) - r * t / a)
 
 
-@primitive("cumprod_jvp", family=R)
+@primitive("cumprod_jvp", family=R, linear=("v",))
 class _CumprodJvp:
     def vjp_v(xp, g, ans, v, a, axis=None):
         return cumprod_vjp(g, a, axis)
@@ -60,15 +56,12 @@ class _CumprodJvp:
         return cumprod_vjp(g * xp.cumsum(v / a, axis=axis), a, axis) \
             - v / a * cumprod_vjp(g, a, axis)
 
-    def jvp_v(xp, t, ans, v, a, axis=None):
-        return cumprod_jvp(t, a, axis)
-
     def jvp_a(xp, t, ans, v, a, axis=None):
         return cumprod_jvp(t, a, axis) * xp.cumsum(v / a, axis=axis) \
             - cumprod_jvp(v * t / a, a, axis)
 
 
-@primitive("cumprod_vjp", family=R)
+@primitive("cumprod_vjp", family=R, linear=("v",))
 class _CumprodVjp:
     def vjp_v(xp, g, ans, v, a, axis=None):
         return cumprod_jvp(g, a, axis)
@@ -77,33 +70,12 @@ class _CumprodVjp:
         return cumprod_vjp(v * xp.cumsum(g / a, axis=axis), a, axis) \
             - g / a * cumprod_vjp(v, a, axis)
 
-    def jvp_v(xp, t, ans, v, a, axis=None):
-        return cumprod_vjp(t, a, axis)
-
     def jvp_a(xp, t, ans, v, a, axis=None):
         return cumprod_vjp(v * xp.cumsum(t / a, axis=axis), a, axis) \
             - t / a * cumprod_vjp(v, a, axis)
 
 
-@primitive("repeat_vjp", family=R, linear=True)
-class _RepeatVjp:
-    def vjp_v(xp, g, ans, v, a, repeats, axis=None):
-        return xp.repeat(g, repeats, axis=axis)
-
-    def jvp_v(xp, t, ans, v, a, repeats, axis=None):
-        return repeat_vjp(t, a, repeats, axis)
-
-
-@primitive("diagonal_vjp", family=R, linear=True)
-class _DiagonalVjp:
-    def vjp_v(xp, g, ans, v, a, offset=0, axis1=0, axis2=1):
-        return unbroadcast(xp.diagonal(g, offset, axis1, axis2), v)
-
-    def jvp_v(xp, t, ans, v, a, offset=0, axis1=0, axis2=1):
-        return diagonal_vjp(t, a, offset, axis1, axis2)
-
-
-@primitive("einsum_vjp", family=R, linear=True)
+@primitive("einsum_vjp", family=R, linear=("v",))
 class _EinsumVjp:
     """``einsum_vjp(v, s, k, *ops)`` is multilinear in ``v`` and the operands other than ``k``."""
 
@@ -119,58 +91,12 @@ class _EinsumVjp:
         ops[k] = g
         return einsum_vjp(v, subscripts, argnum, *ops)
 
-    def jvp_v(xp, t, ans, v, subscripts, k, *operands, argnum=0):
-        return einsum_vjp(t, subscripts, k, *operands)
-
     def jvp_operands(xp, t, ans, v, subscripts, k, *operands, argnum=0):
         if argnum == k:
             return zeros_like(ans)
         ops = list(operands)
         ops[argnum] = t
         return einsum_vjp(v, subscripts, k, *ops)
-
-
-@primitive("split_as", family=R, linear=True)
-class _SplitAs:
-    def vjp_v(xp, g, ans, v, arrays, axis=0, promote=None):
-        return join_as(g, arrays, axis, promote)
-
-    def jvp_v(xp, t, ans, v, arrays, axis=0, promote=None):
-        return split_as(t, arrays, axis, promote)
-
-
-@primitive("join_as", family=R, linear=True)
-class _JoinAs:
-    def vjp_pieces(xp, g, ans, pieces, arrays, axis=0, promote=None):
-        return split_as(g, arrays, axis, promote)
-
-    def jvp_pieces(xp, t, ans, pieces, arrays, axis=0, promote=None):
-        return join_as(t, arrays, axis, promote)
-
-
-@primitive("pad_vjp", family=R, linear=True)
-class _PadVjp:
-    """``pad_vjp`` and ``pad_jvp`` are adjoint (the weights of the statistics modes depend on
-    ``array`` only through which elements they pick: no derivative)."""
-
-    def vjp_v(xp, g, ans, v, array, pad_width, mode="constant", stat_length=None,
-              reflect_type="even"):
-        return pad_jvp(g, array, pad_width, mode, stat_length, reflect_type)
-
-    def jvp_v(xp, t, ans, v, array, pad_width, mode="constant", stat_length=None,
-              reflect_type="even"):
-        return pad_vjp(t, array, pad_width, mode, stat_length, reflect_type)
-
-
-@primitive("pad_jvp", family=R, linear=True)
-class _PadJvp:
-    def vjp_v(xp, g, ans, v, array, pad_width, mode="constant", stat_length=None,
-              reflect_type="even"):
-        return pad_vjp(g, array, pad_width, mode, stat_length, reflect_type)
-
-    def jvp_v(xp, t, ans, v, array, pad_width, mode="constant", stat_length=None,
-              reflect_type="even"):
-        return pad_jvp(t, array, pad_width, mode, stat_length, reflect_type)
 
 
 @primitive("pad_values_vjp", family=R, linear=True)
@@ -182,40 +108,22 @@ class _PadValuesVjp:
             return xp.pad(zeros_like(array), pad_width, constant_values=g)
         return xp.pad(zeros_like(array), pad_width, mode, end_values=g)
 
-    def jvp_v(xp, t, ans, v, array, pad_width, mode, values):
-        return pad_values_vjp(t, array, pad_width, mode, values)
-
-
-@primitive("gradient_vjp", family=R, linear=True)
-class _GradientVjp:
-    """The adjoint of ``np.gradient`` (scalar spacings); its own adjoint is ``np.gradient``."""
-
-    def vjp_y(xp, g, ans, y, f, spacing=(), axis=None, edge_order=1):
-        return xp.gradient(g, *spacing, axis=axis, edge_order=edge_order)
-
-    def jvp_y(xp, t, ans, y, f, spacing=(), axis=None, edge_order=1):
-        return gradient_vjp(t, f, spacing, axis, edge_order)
-
-
-@primitive("quantile_jvp", family=R, linear=True)
-class _QuantileJvp:
-    """``quantile_jvp`` and ``quantile_vjp`` are adjoint (where the order statistics are
-    depends on ``a`` only through its ordering: no derivative)."""
-
-    def vjp_x(xp, g, ans, x, a, q, axis=None, keepdims=False, nan=False, method="linear"):
-        return quantile_vjp(g, a, q, axis, keepdims, nan, method)
-
-    def jvp_x(xp, t, ans, x, a, q, axis=None, keepdims=False, nan=False, method="linear"):
-        return quantile_jvp(t, a, q, axis, keepdims, nan, method)
-
-
-@primitive("quantile_vjp", family=R, linear=True)
-class _QuantileVjp:
-    def vjp_y(xp, g, ans, y, a, q, axis=None, keepdims=False, nan=False, method="linear"):
-        return quantile_jvp(g, a, q, axis, keepdims, nan, method)
-
-    def jvp_y(xp, t, ans, y, a, q, axis=None, keepdims=False, nan=False, method="linear"):
-        return quantile_vjp(t, a, q, axis, keepdims, nan, method)
+# Linear helpers, declared by their transposes.
+transpose("repeat_vjp(v, a, repeats, axis=None)", "xp.repeat(g, repeats, axis=axis)")
+transpose("diagonal_vjp(v, a, offset=0, axis1=0, axis2=1)",
+          "unbroadcast(xp.diagonal(g, offset, axis1, axis2), v)")
+transpose_pair("split_as(v, arrays, axis=0, promote=None)",
+               "join_as(pieces, arrays, axis=0, promote=None)")
+# The weights of pad's statistics modes depend on ``array`` only through which elements they
+# pick (no derivative), so pad_vjp and pad_jvp are each other's transpose.
+transpose_pair("pad_vjp(v, array, pad_width, mode='constant', stat_length=None, reflect_type='even')",
+               "pad_jvp(v, array, pad_width, mode='constant', stat_length=None, reflect_type='even')")
+# The adjoint of np.gradient (scalar spacings); its own adjoint is np.gradient.
+transpose("gradient_vjp(y, f, spacing=(), axis=None, edge_order=1)",
+          "xp.gradient(g, *spacing, axis=axis, edge_order=edge_order)")
+# Where the order statistics are depends on ``a`` only through its ordering (no derivative).
+transpose_pair("quantile_jvp(x, a, q, axis=None, keepdims=False, nan=False, method='linear')",
+               "quantile_vjp(y, a, q, axis=None, keepdims=False, nan=False, method='linear')")
 
 
 set_shape_params(R, {"gradient_vjp": ("f",), "quantile_jvp": ("a", "q"),

@@ -4,69 +4,29 @@
 A Jacobian or Hessian is generated code too (a sweep whose tangents carry a
 leading axis of directions), so its helpers are primitives with rules of
 their own: that code can be differentiated again (``jacobian(jacobian(f))``).
-Every helper is linear in its batch of tangents, called ``value`` here; the
-forward rule applies the helper to the tangent of that batch.
+Every helper is linear in its batch of tangents, called ``value`` here: the
+registry writes the forward rule (the helper applied to the tangent of that
+batch), and most are declared by their transpose in one line.
 """
 
-from .registry import nondiff, primitive, set_shape_params
+from .registry import nondiff, primitive, set_shape_params, transpose
 from ..runtime import (
-    batch_align, batch_axes, batch_broadcast_like, batch_broadcast_to, batch_joined,
-    batch_joined_vjp, batch_matmul_left, batch_matmul_right, batch_matmul_vjp_a,
-    batch_matmul_vjp_b, batch_max_vjp, batch_reduce_vjp, batch_reshaped, batch_unbroadcast,
-    batch_unbroadcast_to, columns_to_jacobian, directions, directions_vjp, matmul_vjp_a,
-    matmul_vjp_b, max_vjp, rows_to_jacobian, size, stack_directions, stack_directions_vjp,
-    unbroadcast,
+    batch_axes, batch_unbroadcast_to, directions, matmul_vjp_a, matmul_vjp_b, max_vjp, size,
+    stack_directions, unbroadcast,
 )
 from ..runtime import shape as shape_of
 
 R = "s2sgrad.runtime"
 
-
-@primitive("batch_align", family=R, linear=True, view=True)
-class _BatchAlign:
-    def vjp_value(xp, g, ans, value, like):
-        return xp.reshape(g, shape_of(value))
-
-    def jvp_value(xp, t, ans, value, like):
-        return batch_align(t, like)
-
-
-@primitive("batch_broadcast_like", family=R, linear=True, view=True)
-class _BatchBroadcastLike:
-    def vjp_value(xp, g, ans, value, like):
-        return batch_unbroadcast_to(g, value)
-
-    def jvp_value(xp, t, ans, value, like):
-        return batch_broadcast_like(t, like)
-
-
-@primitive("batch_broadcast_to", family=R, linear=True, view=True)
-class _BatchBroadcastTo:
-    def vjp_value(xp, g, ans, value, target):
-        return batch_unbroadcast_to(g, value)
-
-    def jvp_value(xp, t, ans, value, target):
-        return batch_broadcast_to(t, target)
-
-
-@primitive("batch_unbroadcast", family=R, linear=True)
-class _BatchUnbroadcast:
-    def vjp_value(xp, g, ans, value, like):
-        return xp.reshape(batch_broadcast_to(g, shape_of(batch_align(value, like))[1:]),
-                          shape_of(value))
-
-    def jvp_value(xp, t, ans, value, like):
-        return batch_unbroadcast(t, like)
-
-
-@primitive("batch_reduce_vjp", family=R, linear=True, view=True)
-class _BatchReduceVjp:
-    def vjp_value(xp, g, ans, value, x, axis=None, keepdims=False):
-        return xp.reshape(xp.sum(g, axis=batch_axes(axis, g), keepdims=keepdims),
-                          shape_of(value))
-
-    def jvp_value(xp, t, ans, value, x, axis=None, keepdims=False):
-        return batch_reduce_vjp(t, x, axis, keepdims)
+transpose("batch_align(value, like)", "xp.reshape(g, shape_of(value))", view=True)
+transpose("batch_broadcast_like(value, like)", "batch_unbroadcast_to(g, value)", view=True)
+transpose("batch_broadcast_to(value, target)", "batch_unbroadcast_to(g, value)", view=True)
+transpose("batch_unbroadcast(value, like)",
+          "xp.reshape(batch_broadcast_to(g, shape_of(batch_align(value, like))[1:]),"
+          " shape_of(value))")
+transpose("batch_reduce_vjp(value, x, axis=None, keepdims=False)",
+          "xp.reshape(xp.sum(g, axis=batch_axes(axis, g), keepdims=keepdims), shape_of(value))",
+          view=True)
 
 
 @primitive("batch_max_vjp", family=R, linear=True)
@@ -76,26 +36,9 @@ class _BatchMaxVjp:
         return xp.reshape(xp.sum(g * share, axis=batch_axes(axis, g), keepdims=keepdims),
                           shape_of(value))
 
-    def jvp_value(xp, t, ans, value, result, x, axis=None, keepdims=False):
-        return batch_max_vjp(t, result, x, axis, keepdims)
 
-
-@primitive("batch_reshaped", family=R, linear=True, view=True)
-class _BatchReshaped:
-    def vjp_value(xp, g, ans, value, like, result):
-        return xp.reshape(g, shape_of(value))
-
-    def jvp_value(xp, t, ans, value, like, result):
-        return batch_reshaped(t, like, result)
-
-
-@primitive("batch_joined", family=R, linear=True)
-class _BatchJoined:
-    def vjp_value(xp, g, ans, value, arrays, axis, join):
-        return batch_joined_vjp(g, arrays, axis, join)
-
-    def jvp_value(xp, t, ans, value, arrays, axis, join):
-        return batch_joined(t, arrays, axis, join)
+transpose("batch_reshaped(value, like, result)", "xp.reshape(g, shape_of(value))", view=True)
+transpose("batch_joined(value, arrays, axis, join)", "batch_joined_vjp(g, arrays, axis, join)")
 
 
 @primitive("batch_matmul_left", family=R, linear=True)
@@ -106,12 +49,6 @@ class _BatchMatmulLeft:
 
     def vjp_b(xp, g, ans, value, b):
         return sum(matmul_vjp_b(g_i, v_i, b) for g_i, v_i in zip(g, value))
-
-    def jvp_value(xp, t, ans, value, b):
-        return batch_matmul_left(t, b)
-
-    def jvp_b(xp, t, ans, value, b):
-        return batch_matmul_left(value, t)
 
 
 @primitive("batch_matmul_right", family=R, linear=True)
@@ -125,12 +62,6 @@ class _BatchMatmulRight:
         return stack_directions([matmul_vjp_b(g_i, a, v_i) for g_i, v_i in
                                  zip(g, value)])
 
-    def jvp_a(xp, t, ans, a, value):
-        return batch_matmul_right(t, value)
-
-    def jvp_value(xp, t, ans, a, value):
-        return batch_matmul_right(a, t)
-
 
 @primitive("batch_matmul_vjp_a", family=R, linear=True)
 class _BatchMatmulVjpA:
@@ -142,12 +73,6 @@ class _BatchMatmulVjpA:
     def vjp_b(xp, g, ans, value, like, a, b):
         return sum(matmul_vjp_b(v_i, g_i, b)
                    for v_i, g_i in zip(directions(value, like), g))
-
-    def jvp_value(xp, t, ans, value, like, a, b):
-        return batch_matmul_vjp_a(t, like, a, b)
-
-    def jvp_b(xp, t, ans, value, like, a, b):
-        return batch_matmul_vjp_a(value, like, a, t)
 
 
 @primitive("batch_matmul_vjp_b", family=R, linear=True)
@@ -161,29 +86,9 @@ class _BatchMatmulVjpB:
         return sum(matmul_vjp_a(v_i, a, g_i)
                    for v_i, g_i in zip(directions(value, like), g))
 
-    def jvp_value(xp, t, ans, value, like, a, b):
-        return batch_matmul_vjp_b(t, like, a, b)
 
-    def jvp_a(xp, t, ans, value, like, a, b):
-        return batch_matmul_vjp_b(value, like, t, b)
-
-
-@primitive("directions", family=R, linear=True, view=True)
-class _Directions:
-    def vjp_value(xp, g, ans, value, like):
-        return directions_vjp(g, value)
-
-    def jvp_value(xp, t, ans, value, like):
-        return directions(t, like)
-
-
-@primitive("stack_directions", family=R, linear=True)
-class _StackDirections:
-    def vjp_items(xp, g, ans, items):
-        return stack_directions_vjp(g, items)
-
-    def jvp_items(xp, t, ans, items):
-        return stack_directions(t)
+transpose("directions(value, like)", "directions_vjp(g, value)", view=True)
+transpose("stack_directions(items)", "stack_directions_vjp(g, items)")
 
 
 @primitive("columns_to_jacobian", family=R, linear=True)
@@ -192,17 +97,9 @@ class _ColumnsToJacobian:
         cols = xp.reshape(g, shape_of(out) + (size(x),))
         return batch_unbroadcast_to(xp.moveaxis(cols, -1, 0), value)
 
-    def jvp_value(xp, t, ans, value, out, x):
-        return columns_to_jacobian(t, out, x)
 
-
-@primitive("rows_to_jacobian", family=R, linear=True)
-class _RowsToJacobian:
-    def vjp_value(xp, g, ans, value, out, x):
-        return batch_unbroadcast_to(xp.reshape(g, (size(out),) + shape_of(x)), value)
-
-    def jvp_value(xp, t, ans, value, out, x):
-        return rows_to_jacobian(t, out, x)
+transpose("rows_to_jacobian(value, out, x)",
+          "batch_unbroadcast_to(xp.reshape(g, (size(out),) + shape_of(x)), value)")
 
 
 nondiff("batch_axes", "batch_index", "batch_zeros_like", "batch_permutation",

@@ -1,86 +1,36 @@
 """Rules for the core runtime helpers (``s2sgrad.runtime.core``).
 
 Generated code is itself differentiable (``grad(grad(f))``): every helper it
-can contain is a primitive here, with rules written like any other.
+can contain is a primitive here, with rules written like any other.  Most are
+linear maps, declared by their transpose (``transpose``; ``transpose_pair`` for
+two helpers each the other's transpose): the registry writes their rules.
 """
 
-from .registry import nondiff, primitive, set_shape_params
+from .registry import nondiff, primitive, set_shape_params, transpose, transpose_pair
 from ..runtime import (
-    batch_broadcast_like, batch_matmul_vjp_a, batch_matmul_vjp_b, batch_max_vjp,
-    batch_reduce_vjp, batch_unbroadcast, broadcast_like, dot_vjp_a, dot_vjp_b, matmul_vjp_a,
-    matmul_vjp_b, max_vjp, reduce_vjp, scatter, split_like, to_complex_like, unbroadcast, unstack,
+    add as tree_add, batch_matmul_vjp_a, batch_matmul_vjp_b, dot_vjp_a, dot_vjp_b, fill_diagonal,
+    fill_diagonal_vjp_val, matmul_vjp_a, matmul_vjp_b, saved_item, saved_item_vjp, scatter,
+    sort_in_place_jvp, sort_in_place_vjp, unbroadcast, unit_jvp, unit_vjp, zeros_like,
 )
-from ..runtime import add as tree_add
-from ..runtime import extremum_jvp, extremum_vjp, items_adjoint, repeat_like, saved_item
-from ..runtime import (
-    fill_diagonal, fill_diagonal_vjp_val, item_of, item_vjp, window_view, window_vjp, saved_item_vjp, unit, unit_jvp, unit_vjp, sort_in_place_jvp, sort_in_place_vjp,
-    unsort, zeros_like,
-)
-from ..runtime import array_vjp
 from ..runtime import shape as shape_of
 
 R = "s2sgrad.runtime"
 
-
-@primitive("unbroadcast", family=R, linear=True)
-class _Unbroadcast:
-    def vjp_value(xp, g, ans, value, like):
-        return broadcast_like(g, value)
-
-    def jvp_value(xp, t, ans, value, like):
-        return unbroadcast(t, like)
-
-    def batch_value(xp, t, ans, value, like):
-        return batch_unbroadcast(t, like)
-
-
-@primitive("broadcast_like", family=R, linear=True, view=True)
-class _BroadcastLike:
-    def vjp_value(xp, g, ans, value, like):
-        return unbroadcast(g, value)
-
-    def jvp_value(xp, t, ans, value, like):
-        return broadcast_like(t, like)
-
-    def batch_value(xp, t, ans, value, like):
-        return batch_broadcast_like(t, like)
+transpose("unbroadcast(value, like)", "broadcast_like(g, value)",
+          batch="batch_unbroadcast(t, like)")
+transpose("broadcast_like(value, like)", "unbroadcast(g, value)", view=True,
+          batch="batch_broadcast_like(t, like)")
+transpose("reduce_vjp(value, x, axis=None, keepdims=False)",
+          "xp.reshape(xp.sum(g, axis=axis), shape_of(value))", view=True,
+          batch="batch_reduce_vjp(t, x, axis, keepdims)")
+transpose("max_vjp(value, result, x, axis=None, keepdims=False)",
+          "xp.reshape(xp.sum(g * max_vjp(1.0, result, x, axis, keepdims), axis=axis), shape_of(value))",
+          batch="batch_max_vjp(t, result, x, axis, keepdims)")
+transpose("scatter(value, x, index)", "g[index]")
 
 
-@primitive("reduce_vjp", family=R, linear=True, view=True)
-class _ReduceVjp:
-    def vjp_value(xp, g, ans, value, x, axis=None, keepdims=False):
-        return xp.reshape(xp.sum(g, axis=axis), shape_of(value))
-
-    def jvp_value(xp, t, ans, value, x, axis=None, keepdims=False):
-        return reduce_vjp(t, x, axis, keepdims)
-
-    def batch_value(xp, t, ans, value, x, axis=None, keepdims=False):
-        return batch_reduce_vjp(t, x, axis, keepdims)
-
-
-@primitive("max_vjp", family=R, linear=True)
-class _MaxVjp:
-    def vjp_value(xp, g, ans, value, result, x, axis=None, keepdims=False):
-        return xp.reshape(xp.sum(g * max_vjp(1.0, result, x, axis, keepdims), axis=axis),
-                          shape_of(value))
-
-    def jvp_value(xp, t, ans, value, result, x, axis=None, keepdims=False):
-        return max_vjp(t, result, x, axis, keepdims)
-
-    def batch_value(xp, t, ans, value, result, x, axis=None, keepdims=False):
-        return batch_max_vjp(t, result, x, axis, keepdims)
-
-
-@primitive("scatter", family=R, linear=True)
-class _Scatter:
-    def vjp_value(xp, g, ans, value, x, index):
-        return g[index]
-
-    def jvp_value(xp, t, ans, value, x, index):
-        return scatter(t, x, index)
-
-
-@primitive("add_at", family=R, linear=True)
+# linear in its arguments together, not in each with the others fixed: no linear=True
+@primitive("add_at", family=R)
 class _AddAt:
     def vjp_target(xp, g, ans, target, index, value):
         return g
@@ -95,7 +45,8 @@ class _AddAt:
         return scatter(t, target, index)
 
 
-@primitive("add", family=R, linear=True)
+# linear in its arguments together, not in each with the others fixed: no linear=True
+@primitive("add", family=R)
 class _TreeAdd:
     def vjp_a(xp, g, ans, a, b):
         return g
@@ -127,14 +78,8 @@ class _MatmulVjpA:
     def vjp_b(xp, g, ans, value, a, b):
         return matmul_vjp_b(value, g, b)
 
-    def jvp_value(xp, t, ans, value, a, b):
-        return matmul_vjp_a(t, a, b)
-
     def batch_value(xp, t, ans, value, a, b):
         return batch_matmul_vjp_a(t, value, a, b)
-
-    def jvp_b(xp, t, ans, value, a, b):
-        return matmul_vjp_a(value, a, t)
 
 
 @primitive("matmul_vjp_b", family=R, linear=True)
@@ -145,14 +90,8 @@ class _MatmulVjpB:
     def vjp_a(xp, g, ans, value, a, b):
         return matmul_vjp_a(value, a, g)
 
-    def jvp_value(xp, t, ans, value, a, b):
-        return matmul_vjp_b(t, a, b)
-
     def batch_value(xp, t, ans, value, a, b):
         return batch_matmul_vjp_b(t, value, a, b)
-
-    def jvp_a(xp, t, ans, value, a, b):
-        return matmul_vjp_b(value, t, b)
 
 
 @primitive("dot_vjp_a", family=R, linear=True)
@@ -163,12 +102,6 @@ class _DotVjpA:
     def vjp_b(xp, g, ans, value, a, b):
         return dot_vjp_b(value, g, b)
 
-    def jvp_value(xp, t, ans, value, a, b):
-        return dot_vjp_a(t, a, b)
-
-    def jvp_b(xp, t, ans, value, a, b):
-        return dot_vjp_a(value, a, t)
-
 
 @primitive("dot_vjp_b", family=R, linear=True)
 class _DotVjpB:
@@ -178,21 +111,6 @@ class _DotVjpB:
     def vjp_a(xp, g, ans, value, a, b):
         return dot_vjp_a(value, a, g)
 
-    def jvp_value(xp, t, ans, value, a, b):
-        return dot_vjp_b(t, a, b)
-
-    def jvp_a(xp, t, ans, value, a, b):
-        return dot_vjp_b(value, t, b)
-
-
-@primitive("unstack", family=R, linear=True)
-class _Unstack:
-    def vjp_value(xp, g, ans, value, axis=0):
-        return xp.stack(g, axis=axis)
-
-    def jvp_value(xp, t, ans, value, axis=0):
-        return unstack(t, axis)
-
 
 @primitive("split_like", family=R, linear=True)
 class _SplitLike:
@@ -200,29 +118,6 @@ class _SplitLike:
         if axis is None:
             return xp.reshape(xp.concatenate([xp.reshape(p, (-1,)) for p in g]), shape_of(value))
         return xp.concatenate(g, axis=axis)
-
-    def jvp_value(xp, t, ans, value, arrays, axis=0):
-        return split_like(t, arrays, axis)
-
-
-@primitive("to_complex_like", family=R, linear=True)
-class _ToComplexLike:
-    def vjp_value(xp, g, ans, value, like):
-        return g
-
-    def jvp_value(xp, t, ans, value, like):
-        return to_complex_like(t, like)
-
-
-@primitive("array_vjp", family=R, linear=True)
-class _ArrayVjp:
-    """Splits an array into the nested lists of ``obj``: its adjoint is ``asarray``."""
-
-    def vjp_value(xp, g, ans, value, obj):
-        return xp.asarray(g)
-
-    def jvp_value(xp, t, ans, value, obj):
-        return array_vjp(t, obj)
 
 
 nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specialize",
@@ -239,43 +134,8 @@ class _Unit:
         return unit_jvp(t, x)
 
 
-@primitive("window_view", family=R, linear=True, view=True)
-class _WindowView:
-    def vjp_value(xp, g, ans, value, window_shape, axis=None):
-        return window_vjp(g, value, window_shape, axis)
-
-    def jvp_value(xp, t, ans, value, window_shape, axis=None):
-        return window_view(t, window_shape, axis)
-
-
-@primitive("window_vjp", family=R, linear=True)
-class _WindowVjp:
-    def vjp_value(xp, g, ans, value, x, window_shape, axis=None):
-        return window_view(g, window_shape, axis)
-
-    def jvp_value(xp, t, ans, value, x, window_shape, axis=None):
-        return window_vjp(t, x, window_shape, axis)
-
-
-@primitive("item_of", family=R, linear=True)
-class _ItemOf:
-    def vjp_value(xp, g, ans, value, index=()):
-        return item_vjp(g, value, index)
-
-    def jvp_value(xp, t, ans, value, index=()):
-        return item_of(t, index)
-
-
-@primitive("item_vjp", family=R, linear=True)
-class _ItemVjp:
-    def vjp_value(xp, g, ans, value, a, index=()):
-        return item_of(g, index)
-
-    def jvp_value(xp, t, ans, value, a, index=()):
-        return item_vjp(t, a, index)
-
-
-@primitive("fill_diagonal", family=R, linear=True)
+# linear in its arguments together, not in each with the others fixed: no linear=True
+@primitive("fill_diagonal", family=R)
 class _FillDiagonal:
     # what np.fill_diagonal(a, val) leaves in a (normalize makes the call this assignment)
     def vjp_a(xp, g, ans, a, val, wrap=False):
@@ -291,7 +151,8 @@ class _FillDiagonal:
         return fill_diagonal(zeros_like(ans), t, wrap)
 
 
-@primitive("sort_in_place", family=R, linear=True)
+# piecewise linear (the order comes from the values), not linear: no linear=True
+@primitive("sort_in_place", family=R)
 class _SortInPlace:
     # what value.sort(...) leaves in value, for a list or an array
     def vjp_value(xp, g, ans, value, axis=-1, kind=None, order=None, *, key=None,
@@ -303,90 +164,31 @@ class _SortInPlace:
         return sort_in_place_jvp(t, value, axis, key, reverse)
 
 
-@primitive("fill_diagonal_vjp_val", family=R, linear=True)
-class _FillDiagonalVjpVal:
-    def vjp_value(xp, g, ans, value, val, wrap=False):
-        return fill_diagonal(zeros_like(value), g, wrap)
-
-    def jvp_value(xp, t, ans, value, val, wrap=False):
-        return fill_diagonal_vjp_val(t, val, wrap)
-
-
-@primitive("sort_in_place_vjp", family=R, linear=True)
-class _SortInPlaceVjp:
-    def vjp_cot(xp, g, ans, cot, value, axis=-1, key=None, reverse=False):
-        return sort_in_place_jvp(g, value, axis, key, reverse)
-
-    def jvp_cot(xp, t, ans, cot, value, axis=-1, key=None, reverse=False):
-        return sort_in_place_vjp(t, value, axis, key, reverse)
-
-
-@primitive("sort_in_place_jvp", family=R, linear=True)
-class _SortInPlaceJvp:
-    def vjp_tan(xp, g, ans, tan, value, axis=-1, key=None, reverse=False):
-        return sort_in_place_vjp(g, value, axis, key, reverse)
-
-    def jvp_tan(xp, t, ans, tan, value, axis=-1, key=None, reverse=False):
-        return sort_in_place_jvp(t, value, axis, key, reverse)
-
-
-@primitive("unsort", family=R, linear=True)
-class _Unsort:
-    # the adjoint of sorted: each cotangent back at its item's place
-    def vjp_value(xp, g, ans, value, order, items):
-        return [g[i] for i in order]
-
-    def jvp_value(xp, t, ans, value, order, items):
-        return unsort(t, order, items)
-
-
 @primitive("saved_item", family=R, linear=True)
 class _SavedItem:
     # what a backward sweep keeps of a dict item it overwrites (restore_item puts it back)
     def vjp_container(xp, g, ans, container, key):
         return saved_item_vjp(g, container, key)
 
-    def jvp_container(xp, t, ans, container, key):
-        return saved_item(t, key)
-
     def batch_container(xp, t, ans, container, key):
         return saved_item(t, key)
 
 
-@primitive("extremum_vjp", family=R, linear=True)
-class _ExtremumVjp:
-    def vjp_value(xp, g, ans, value, result, values):
-        return extremum_jvp(g, result, values)
-
-    def jvp_value(xp, t, ans, value, result, values):
-        return extremum_vjp(t, result, values)
-
-
-@primitive("extremum_jvp", family=R, linear=True)
-class _ExtremumJvp:
-    def vjp_value(xp, g, ans, value, result, values):
-        return extremum_vjp(g, result, values)
-
-    def jvp_value(xp, t, ans, value, result, values):
-        return extremum_jvp(t, result, values)
-
-
-@primitive("repeat_like", family=R, linear=True)
-class _RepeatLike:
-    def vjp_value(xp, g, ans, value, values):
-        return sum(g)
-
-    def jvp_value(xp, t, ans, value, values):
-        return repeat_like(t, values)
-
-
-@primitive("items_adjoint", family=R, linear=True)
-class _ItemsAdjoint:
-    def vjp_value(xp, g, ans, value, iterable):
-        return list(g)
-
-    def jvp_value(xp, t, ans, value, iterable):
-        return items_adjoint(t, iterable)
+transpose("unstack(value, axis=0)", "xp.stack(g, axis=axis)")
+transpose("to_complex_like(value, like)", "g")
+transpose("array_vjp(value, obj)", "xp.asarray(g)")   # nested lists of obj: the adjoint is asarray
+transpose("window_view(value, window_shape, axis=None)", "window_vjp(g, value, window_shape, axis)",
+          view=True)
+transpose("window_vjp(value, x, window_shape, axis=None)", "window_view(g, window_shape, axis)")
+transpose("item_of(value, index=())", "item_vjp(g, value, index)")
+transpose("item_vjp(value, a, index=())", "item_of(g, index)")
+transpose("fill_diagonal_vjp_val(value, val, wrap=False)", "fill_diagonal(zeros_like(value), g, wrap)")
+transpose_pair("sort_in_place_vjp(cot, value, axis=-1, key=None, reverse=False)",
+               "sort_in_place_jvp(tan, value, axis=-1, key=None, reverse=False)")
+transpose("unsort(value, order, items)", "[g[i] for i in order]")   # each back at its item's place
+transpose_pair("extremum_vjp(value, result, values)", "extremum_jvp(value, result, values)")
+transpose("repeat_like(value, values)", "sum(g)")
+transpose("items_adjoint(value, iterable)", "list(g)")
 
 
 # Arguments that generated code passes for their shape only (or, for the

@@ -1,8 +1,8 @@
 """Rules for the runtime helpers of the scipy.special and scipy.stats rules
 (``s2sgrad.runtime.special``)."""
 
-from .registry import primitive
-from ..runtime import dirichlet_alpha, multipsi, shape
+from .registry import primitive, transpose
+from ..runtime import multipsi
 
 R = "s2sgrad.runtime"
 
@@ -16,10 +16,4 @@ class _Multipsi:
         return t * multipsi(a, d, k + 1)
 
 
-@primitive("dirichlet_alpha", family=R, linear=True, view=True)
-class _DirichletAlpha:
-    def vjp_alpha(xp, g, ans, alpha, x):
-        return xp.reshape(g, shape(alpha))
-
-    def jvp_alpha(xp, t, ans, alpha, x):
-        return dirichlet_alpha(t, x)
+transpose("dirichlet_alpha(alpha, x)", "xp.reshape(g, shape(alpha))", view=True)

@@ -34,8 +34,10 @@ class Template:
         self.varargs = varargs
 
     @classmethod
-    def from_function(cls, fn):
-        src = textwrap.dedent(inspect.getsource(fn))
+    def from_function(cls, fn, source=None):
+        """The template of rule ``fn``; ``source``, its text when ``inspect`` cannot find it
+        (a rule the registry writes from a declaration)."""
+        src = textwrap.dedent(source if source is not None else inspect.getsource(fn))
         tree = gast.parse(src)
         fdef = tree.body[0]
         if not isinstance(fdef, gast.FunctionDef):
