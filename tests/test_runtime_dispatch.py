@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-import s2sgrad
+import s2sgrad  # noqa: F401
 from s2sgrad import dynamic, errors
 from s2sgrad import runtime as rt
 from s2sgrad.runtime import dispatch
