@@ -87,3 +87,12 @@ def test_a_declaration_must_make_sense():
         class _Bad:
             def vjp_x(xp, g, ans, x):
                 return g
+
+
+def test_every_written_rule_is_a_valid_template():
+    written = [r for p in registry.all_primitives() for kind in (p.vjp, p.jvp, p.batch)
+               for r in kind.values() if r.source is not None]
+    assert len(written) > 150
+    for rule in written:
+        rule.template.check()        # names only parameters, builtins, runtime helpers, modules
+        assert rule.template.body

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-import s2sgrad  # noqa: F401
+import s2sgrad  # noqa: F401  (registers the driver, as generated code's import does)
 from s2sgrad import dynamic, errors
 from s2sgrad import runtime as rt
 from s2sgrad.runtime import dispatch

@@ -102,7 +102,10 @@ class Primitive:
         self.cheap = cheap        # elementwise: recomputing it in the backward sweep is cheap
         # The parameters it is linear in, each with the others held fixed (``primitive``'s
         # ``linear``): there its forward rule is the primitive itself applied to the tangent.
-        self.linear = tuple(linear) if isinstance(linear, (tuple, list)) else ()
+        if linear is True:
+            raise TypeError("Primitive(linear=...) takes parameter names; "
+                            "primitive(..., linear=True) finds them from the rules")
+        self.linear = tuple(linear or ())
         self.elementwise = 0      # 1 or 2: a unary or broadcasting binary elementwise function
         # Parameters read only for their shape (``like``) or for where an extremum is:
         # they carry no derivative, so they need no rule (``set_shape_params``).
@@ -328,9 +331,7 @@ def _written_rule(prim, kind, param, seed, expr, globals_):
            f"    return {expr}\n")
     namespace = dict(globals_, _defaults=defaults)
     exec(compile(src, f"<{kind} rule of {prim.qualname} for {param}>", "exec"), namespace)
-    rule = Rule(namespace[fname], kind, param, source=src)
-    rule.template.check()
-    return rule
+    return Rule(namespace[fname], kind, param, source=src)   # its template: on first use
 
 
 def _applied_rule(prim, param, globals_):
