@@ -3,6 +3,7 @@
 import functools
 import numbers
 
+from .driver import dynamic as _dynamic  # noqa: F401 (registers the runtime's dispatch hook)
 from .driver import pipeline as _pipeline
 from .driver import routes as _choose
 from .driver.request import Request

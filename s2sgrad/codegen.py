@@ -134,7 +134,16 @@ class ModuleBuilder:
         return "\n".join(out) + "\n"
 
 
-def _import_line(name, obj):
+def _import_line(name, obj, written=()):
+    """The line that imports ``obj`` as ``name`` into a generated module, or ``None``.
+
+    Generated files import public paths only (``from scipy.linalg import solve``, not
+    ``scipy.linalg._basic``), so that they survive a library reorganizing its private
+    modules: the path the user wrote when it is public (``written``: the
+    ``(module, attribute)`` pairs the user's source imports from), else the module that
+    defines the object when it is public, else the shortest public module that holds
+    it; a private module only when nothing public does.
+    """
     if isinstance(obj, types.ModuleType):
         mod = obj.__name__
         if mod == name:
@@ -144,18 +153,61 @@ def _import_line(name, obj):
             return f"from {parent} import {leaf}" if leaf == name else \
                 f"from {parent} import {leaf} as {name}"
         return f"import {mod} as {name}"
+    for modname, attr in written:
+        module = sys.modules.get(modname)
+        if module is not None and is_public(modname) \
+                and getattr(module, attr, _MISSING) is obj:
+            return _from_line(modname, attr, name)
     mod = getattr(obj, "__module__", None)
     qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
     if isinstance(obj, (types.FunctionType, type, types.BuiltinFunctionType)) and mod \
             and mod != "__main__" and qual and "<" not in qual and "." not in qual:
         module = sys.modules.get(mod)
         if module is not None and getattr(module, qual, None) is obj:
-            return f"from {mod} import {qual}" if qual == name else \
-                f"from {mod} import {qual} as {name}"
-    # A module-level global of an importable module (a model object, a constant).
+            home = mod if is_public(mod) else _public_home(obj, qual, mod) or mod
+            return _from_line(home, qual, name)
+    # A module-level global of an importable module (a model object, a constant, a ufunc).
+    if isinstance(obj, (int, float, complex, str, bool)):
+        return None
+    home = _public_home(obj, name, mod)
+    if home is not None:
+        return f"from {home} import {name}"
     for modname, module in _modules_defining(obj, name):
         return f"from {modname} import {name}"
     return None
+
+
+def is_public(modname):
+    """A dotted module name none of whose parts starts with an underscore."""
+    return not any(part.startswith("_") for part in modname.split("."))
+
+
+def _from_line(module, attr, name):
+    return f"from {module} import {attr}" if attr == name else \
+        f"from {module} import {attr} as {name}"
+
+
+def _public_home(obj, name, hint=None):
+    """The shortest public module that holds ``obj`` as ``name``, or ``None``.
+
+    Modules of the package that defines ``obj`` come first (its ``__module__``, or
+    for an object without one, such as a SciPy ufunc, the package of a private module
+    holding it): a user's module that imported the name is a home of last resort.
+    """
+    public, roots = [], set()
+    for modname, module in list(sys.modules.items()):
+        if modname == "__main__" or module is None \
+                or getattr(module, "__dict__", {}).get(name, _MISSING) is not obj:
+            continue
+        if is_public(modname):
+            public.append(modname)
+        else:
+            roots.add(modname.partition(".")[0])
+    if isinstance(hint, str):
+        roots = {hint.partition(".")[0]}
+    if not public:
+        return None
+    return min(public, key=lambda m: (m.partition(".")[0] not in roots, m.count("."), len(m), m))
 
 
 def _modules_defining(obj, name):

@@ -419,9 +419,11 @@ def _imports(builder, user_module, shown, job_fns):
                              if m in sys.modules and sys.modules[m] is not user_module]
     plain = [f"import {mod}" for mod in sorted(builder.modules)]
     names = {}          # module -> ["name" or "name as alias"]
+    written = _written_imports(homes)
     for nm in sorted(builder.symbols):
         obj = builder.symbols[nm]
-        line = _import_line(nm, obj)
+        line = _import_line(nm, obj, [(m, a) for m, a in written
+                                      if getattr(sys.modules.get(m), a, _MISSING) is obj])
         if line is None:
             for home in homes:
                 line = _from_module(nm, obj, home)
@@ -442,6 +444,31 @@ def _imports(builder, user_module, shown, job_fns):
         lines.append(f"from {mod} import {', '.join(sorted(names[mod]))}")
     lines.append("from s2sgrad import runtime as _rt")
     return lines
+
+
+def _written_imports(modules):
+    """The ``(module, attribute)`` pairs that ``from module import attribute`` statements in
+    the sources of ``modules`` name, in order: where the user imported each name from."""
+    out = []
+    for module in modules:
+        path = getattr(module, "__file__", None)
+        try:
+            with open(path, encoding="utf-8") as f:
+                tree = ast.parse(f.read())
+        except (OSError, TypeError, SyntaxError, ValueError):
+            continue
+        package = module.__name__ if hasattr(module, "__path__") else \
+            module.__name__.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            try:
+                base = importlib.util.resolve_name("." * node.level + (node.module or ""),
+                                                   package) if node.level else node.module
+            except (ImportError, ValueError):
+                continue
+            out += [(base, a.name) for a in node.names if a.name != "*"]
+    return list(dict.fromkeys(out))
 
 
 def _from_module(nm, obj, module):

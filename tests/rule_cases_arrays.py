@@ -278,7 +278,7 @@ IAX = np.array([[0, 2, 2], [1, 0, 1]])
 add("take_along_axis", C(R(2, 3), IAX, 1), C(R(3, 3), IAX, 0),
     C(R(2, 3), np.array([5, 0, 5]), None),
     C(R(2, 4), np.array([[1], [3]]), -1))
-PUT_FN = __import__("s2sgrad.rtlib.arrays", fromlist=["put_along"]).put_along
+PUT_FN = __import__("s2sgrad.runtime.arrays", fromlist=["put_along"]).put_along
 add("put_along_axis", C(R(2, 4), np.array([[1, 3], [0, 2]]), R(2, 2), 1, fn=PUT_FN),
     C(R(3, 2), np.array([[2, 0]]), R(1, 2), 0, fn=PUT_FN),
     C(R(2, 3), np.array([[1], [2]]), R(), 1, fn=PUT_FN), C(R(6), np.array([4, 1]), R(2), None,

@@ -1,6 +1,6 @@
 """The Cholesky derivatives: blocked NumPy algorithms against the formulas they replace.
 
-``cholesky_vjp`` / ``cholesky_jvp`` (``s2sgrad/rtlib/linalg.py``) run blocked
+``cholesky_vjp`` / ``cholesky_jvp`` (``s2sgrad/runtime/linalg.py``) run blocked
 algorithms on NumPy matrices.  The systematic rule tests (test_rules.py) use
 3x3 matrices, a single block; here small block sizes force several blocks, and
 the results are compared with the formulas of the rules before the blocked
@@ -13,7 +13,7 @@ import scipy.linalg
 
 import s2sgrad
 from s2sgrad import runtime
-from s2sgrad.rtlib import linalg as rtlinalg
+from s2sgrad.runtime import linalg as rtlinalg
 from s2sgrad.runtime import from_triangle, half_triangle, mT, solve_tri, to_triangle
 from s2sgrad.rules import registry
 

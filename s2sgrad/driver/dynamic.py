@@ -28,6 +28,7 @@ from .. import sites as _sites
 from . import cache, pipeline
 from .request import Request
 from ..errors import SourceError, UnsupportedError
+from ..runtime import dispatch as _dispatch
 
 __all__ = ["call_fwd", "call_bwd", "call_jvp"]
 
@@ -185,7 +186,7 @@ def call_bwd(tape, d_out):
         return tuple(registry.apply_rule(prim, prim.vjp[p], namespace, d_out, value, bound)
                      for p in params)
     _, backward = record
-    from ..runtime import as_adjoint    # generated code keeps an object's adjoint as a dict
+    from ..runtime.core import as_adjoint    # generated code keeps an object's adjoint as a dict
     return tuple(as_adjoint(ct) for ct in backward(d_out))
 
 
@@ -256,3 +257,13 @@ def call_jvp(fn, args, kwargs, active, tangents):
             choose.fallback(target if target is not None else fn, reason, _sites.call_site)
     from ..fallback import trace_jvp
     return trace_jvp(fn, tuple(args), dict(kwargs), tuple(active), tuple(tangents))
+
+
+def _trace_jvp(fn, args, kwargs, active, tangents):
+    from ..fallback import trace_jvp
+    return trace_jvp(fn, tuple(args), dict(kwargs), tuple(active), tuple(tangents))
+
+
+# The runtime calls back into the driver through this registration, never by import.
+_dispatch.register(call_fwd=call_fwd, call_bwd=call_bwd, call_jvp=call_jvp,
+                   trace_jvp=_trace_jvp)

@@ -3,6 +3,7 @@
 import numpy as np
 
 import s2sgrad.runtime as rt
+import s2sgrad.runtime.core as rt_core
 from .tracer import (
     FORWARD, PROJECTION, REVERSE, Box, Spec, Trace, _EMPTY, _box_output, _has_box, _snap,
     apply, at_path, strip,
@@ -54,11 +55,11 @@ def _box_tree(x, trace, tangent=None):
         pairs = [_box_tree(v, trace, tangent[i] if tangent is not None else None)
                  for i, v in enumerate(x)]
         return _rebuild(x, [p[0] for p in pairs]), [p[1] for p in pairs]
-    if rt._is_object(x):
+    if rt_core._is_object(x):
         # An object: a copy holding its boxed attributes (the user's object is left alone).
-        with rt.walking(x):
-            pairs = {k: _box_tree(v, trace, rt.attribute(tangent, k)) for k, v in rt.parts(x)}
-        return rt.object_like(x, {k: p[0] for k, p in pairs.items()}), \
+        with rt_core.walking(x):
+            pairs = {k: _box_tree(v, trace, rt_core.attribute(tangent, k)) for k, v in rt_core.parts(x)}
+        return rt_core.object_like(x, {k: p[0] for k, p in pairs.items()}), \
             {k: p[1] for k, p in pairs.items()}
     if not _is_leaf(x):
         return x, None
@@ -127,9 +128,9 @@ def _match(d, x):
         return {k: _match(d[k] if d is not None else None, v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return _rebuild(x, [_match(d[i] if d is not None else None, v) for i, v in enumerate(x)])
-    if rt._is_object(x):      # a copy of the object holding the derivatives of its attributes
-        with rt.walking(x):
-            return rt.object_like(x, {k: _match(rt.attribute(d, k), v) for k, v in rt.parts(x)})
+    if rt_core._is_object(x):      # a copy of the object holding the derivatives of its attributes
+        with rt_core.walking(x):
+            return rt_core.object_like(x, {k: _match(rt_core.attribute(d, k), v) for k, v in rt_core.parts(x)})
     xv = strip(x)
     if d is None:
         numeric = _is_leaf(xv) or isinstance(xv, (bool, np.bool_)) or (

@@ -14,6 +14,7 @@ import numpy as np
 
 import s2sgrad.runtime as rt
 from ..rules import registry
+from . import tracer
 from .tracer import Spec, _EMPTY, _has_box, apply
 
 _SPECS = {}
@@ -43,8 +44,7 @@ def _basic(index):
 
 def setitem(box, index, value):
     """The traced value of ``box`` after ``box[index] = value`` (``index`` is plain)."""
-    from .tracer import strip
-    raw = strip(box)
+    raw = tracer.strip(box)
     if not isinstance(raw, np.ndarray):
         raise TypeError(f"'{type(raw).__name__}' object does not support item assignment")
     mask = np.zeros(raw.shape, dtype=bool)
@@ -70,3 +70,6 @@ def setitem(box, index, value):
             vb = apply(where, np.where, (keep.reshape(pos.shape), vb, 0.0), _EMPTY)
     scattered = apply(_spec("scatter", "s2sgrad.runtime"), rt.scatter, (vb, raw, index), _EMPTY)
     return apply(where, np.where, (mask, scattered, box), _EMPTY)
+
+
+tracer.WRITE_ITEM[0] = setitem

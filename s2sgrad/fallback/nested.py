@@ -27,6 +27,7 @@ import numpy as np
 
 import s2sgrad.runtime as rt
 from ..rules import registry
+from . import inplace  # noqa: F401  (registers how box[i] = v is traced)
 from . import tracer
 from .tracer import Spec, _EMPTY, _has_box, apply
 

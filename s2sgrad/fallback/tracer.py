@@ -600,6 +600,12 @@ def _method_entry(name):
     return entry
 
 
+# How ``box[index] = value`` is traced: ``fallback.inplace.setitem`` (a write built from
+# registered primitives), which registers itself here when it is imported (it needs this
+# module, so this module cannot import it).
+WRITE_ITEM = [None]
+
+
 class Box:
     """A value seen by a trace.  ``_node`` is a tape index (reverse) or the tangent (forward)."""
 
@@ -807,8 +813,7 @@ class ArrayBox(Box):
         return apply(_OPS["getitem"], operator.getitem, (self, strip(index)), _EMPTY)
 
     def __setitem__(self, index, value):
-        from .inplace import setitem
-        self._assign(setitem(self, strip(index), value))
+        self._assign(WRITE_ITEM[0](self, strip(index), value))
 
     def _assign(self, new):
         """Make this box hold ``new`` (in-place semantics of arrays)."""

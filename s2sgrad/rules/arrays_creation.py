@@ -30,7 +30,8 @@ class _FullLike:
         return broadcast_like(t, ans)
 
 
-@primitive("linspace", linear=True)
+# linear in its arguments together, not in each with the others fixed: no linear=True
+@primitive("linspace")
 class _Linspace:
     """``start + (stop - start) * w`` with ``w`` evenly spaced in [0, 1] along ``axis``."""
 
@@ -78,7 +79,8 @@ class _Logspace:
                                                 axis=axis)
 
 
-@primitive("meshgrid", view=True, linear=True)
+# its output holds the other arguments as they are: linear in them together only, no linear=True
+@primitive("meshgrid", view=True)
 class _Meshgrid:
     """Output ``k`` repeats input ``k`` (flattened) along the other inputs' axes."""
 

@@ -18,7 +18,8 @@ from ..runtime import (
 # without them, kept whenever the code generator can see they are absent.
 
 
-@primitive("sum", methods=("sum",), linear=True)
+# linear in a and initial together (a sum plus initial): no linear=True
+@primitive("sum", methods=("sum",))
 class _Sum:
     def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
               where=True):
@@ -51,7 +52,8 @@ class _Sum:
         return xp.sum(t, axis=batch_axes(axis, t), keepdims=keepdims, where=where)
 
 
-@primitive("nansum", linear=True)
+# its derivative skips the input's NaN entries, so it is not itself at the tangent: no linear=True
+@primitive("nansum")
 class _Nansum:
     def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False, initial=None,
               where=True):
@@ -98,7 +100,8 @@ class _Mean:
         return xp.mean(t, axis=batch_axes(axis, t), keepdims=keepdims, where=where)
 
 
-@primitive("nanmean", linear=True)
+# its derivative skips the input's NaN entries, so it is not itself at the tangent: no linear=True
+@primitive("nanmean")
 class _Nanmean:
     def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
         if specialize(where is True):
@@ -375,7 +378,8 @@ class _Cumsum:
         return xp.cumsum(t, axis=axis)
 
 
-@primitive("nancumsum", linear=True)
+# its derivative skips the input's NaN entries, so it is not itself at the tangent: no linear=True
+@primitive("nancumsum")
 class _Nancumsum:
     def vjp_a(xp, g, ans, a, axis=None, dtype=None, out=None):
         if axis is None:
@@ -407,7 +411,8 @@ class _Nancumprod:
         return cumprod_jvp(xp.where(xp.isnan(a), 0.0, t), xp.where(xp.isnan(a), 1.0, a), axis)
 
 
-@primitive("diff", linear=True)
+# linear in its arguments together, not in each with the others fixed: no linear=True
+@primitive("diff")
 class _Diff:
     """``prepend`` and ``append`` are constants: they extend ``a`` before differencing."""
 

@@ -6,7 +6,7 @@ reverse rule applies its adjoint (a reshape back, a scatter-add back, ...).
 """
 
 from .registry import UNKNOWN, primitive
-from ..rtlib.arrays import pad_problem
+from ..runtime.arrays import pad_problem
 from ..runtime import shape as shape_of
 from ..runtime import (
     batch_item, item_of, item_vjp, window_view, window_vjp, batch_axes, batch_broadcast_to, batch_index, batch_joined, batch_permutation,
@@ -91,9 +91,6 @@ class _PermuteDims:
     def vjp_a(xp, g, ans, a, axes):
         return xp.permute_dims(g, inverse_permutation(axes))
 
-    def jvp_a(xp, t, ans, a, axes):
-        return xp.permute_dims(t, axes)
-
 
 @primitive("transpose", methods=("transpose*",), view=True, linear=True)
 class _Transpose:
@@ -128,17 +125,11 @@ class _MatrixTranspose:
     def vjp_x(xp, g, ans, x):
         return xp.matrix_transpose(g)
 
-    def jvp_x(xp, t, ans, x):
-        return xp.matrix_transpose(t)
-
 
 @primitive("swapaxes", methods=("swapaxes",), view=True, linear=True)
 class _Swapaxes:
     def vjp_a(xp, g, ans, a, axis1, axis2):
         return xp.swapaxes(g, axis1, axis2)
-
-    def jvp_a(xp, t, ans, a, axis1, axis2):
-        return xp.swapaxes(t, axis1, axis2)
 
     def batch_a(xp, t, ans, a, axis1, axis2):
         return xp.swapaxes(t, batch_axes(axis1, t), batch_axes(axis2, t))
@@ -149,17 +140,11 @@ class _Moveaxis:
     def vjp_a(xp, g, ans, a, source, destination):
         return xp.moveaxis(g, destination, source)
 
-    def jvp_a(xp, t, ans, a, source, destination):
-        return xp.moveaxis(t, source, destination)
-
 
 @primitive("rollaxis", view=True, linear=True)
 class _Rollaxis:
     def vjp_a(xp, g, ans, a, axis, start=0):
         return xp.moveaxis(g, rollaxis_destination(ndim(a), axis, start), axis)
-
-    def jvp_a(xp, t, ans, a, axis, start=0):
-        return xp.rollaxis(t, axis, start)
 
 
 @primitive("roll", linear=True)
@@ -185,17 +170,11 @@ class _Flipud:
     def vjp_m(xp, g, ans, m):
         return xp.flipud(g)
 
-    def jvp_m(xp, t, ans, m):
-        return xp.flipud(t)
-
 
 @primitive("fliplr", view=True, linear=True)
 class _Fliplr:
     def vjp_m(xp, g, ans, m):
         return xp.fliplr(g)
-
-    def jvp_m(xp, t, ans, m):
-        return xp.fliplr(t)
 
 
 @primitive("rot90", view=True, linear=True)
@@ -227,9 +206,6 @@ class _Tile:
         split, axes = tile_shapes(shape_of(A), reps)
         return xp.reshape(xp.sum(xp.reshape(g, split), axis=axes), shape_of(A))
 
-    def jvp_A(xp, t, ans, A, reps):
-        return xp.tile(t, reps)
-
 
 @primitive("broadcast_to", view=True, linear=True)
 class _BroadcastTo:
@@ -243,7 +219,8 @@ class _BroadcastTo:
         return batch_broadcast_to(t, shape)
 
 
-@primitive("atleast_1d", "atleast_2d", "atleast_3d", view=True, linear=True)
+# its output holds the other arguments as they are: linear in them together only, no linear=True
+@primitive("atleast_1d", "atleast_2d", "atleast_3d", view=True)
 class _Atleast:
     """One argument gives an array, several give a list of arrays."""
 
@@ -303,17 +280,11 @@ class _Unstack:
     def vjp_x(xp, g, ans, x, *, axis=0):
         return xp.stack(g, axis=axis)
 
-    def jvp_x(xp, t, ans, x, *, axis=0):
-        return xp.unstack(t, axis=axis)
-
 
 @primitive("vstack", linear=True)
 class _Vstack:
     def vjp_tup(xp, g, ans, tup):
         return split_as(g, tup, 0, "atleast_2d")
-
-    def jvp_tup(xp, t, ans, tup):
-        return xp.vstack(t)
 
 
 @primitive("hstack", linear=True)
@@ -321,17 +292,11 @@ class _Hstack:
     def vjp_tup(xp, g, ans, tup):
         return split_as(g, tup, 0 if ndim(tup[0]) <= 1 else 1, "atleast_1d")
 
-    def jvp_tup(xp, t, ans, tup):
-        return xp.hstack(t)
-
 
 @primitive("dstack", linear=True)
 class _Dstack:
     def vjp_tup(xp, g, ans, tup):
         return split_as(g, tup, 2, "atleast_3d")
-
-    def jvp_tup(xp, t, ans, tup):
-        return xp.dstack(t)
 
 
 @primitive("column_stack", linear=True)
@@ -339,11 +304,9 @@ class _ColumnStack:
     def vjp_tup(xp, g, ans, tup):
         return split_as(g, tup, 1, "column")
 
-    def jvp_tup(xp, t, ans, tup):
-        return xp.column_stack(t)
 
-
-@primitive("append", linear=True)
+# linear in its arguments together, not in each with the others fixed: no linear=True
+@primitive("append")
 class _Append:
     def vjp_arr(xp, g, ans, arr, values, axis=None):
         if axis is None:
@@ -385,26 +348,17 @@ class _Hsplit:
     def vjp_ary(xp, g, ans, ary, indices_or_sections):
         return xp.concatenate(g, axis=1 if ndim(ary) > 1 else 0)
 
-    def jvp_ary(xp, t, ans, ary, indices_or_sections):
-        return xp.hsplit(t, indices_or_sections)
-
 
 @primitive("vsplit", view=True, linear=True)
 class _Vsplit:
     def vjp_ary(xp, g, ans, ary, indices_or_sections):
         return xp.concatenate(g, axis=0)
 
-    def jvp_ary(xp, t, ans, ary, indices_or_sections):
-        return xp.vsplit(t, indices_or_sections)
-
 
 @primitive("dsplit", view=True, linear=True)
 class _Dsplit:
     def vjp_ary(xp, g, ans, ary, indices_or_sections):
         return xp.concatenate(g, axis=2)
-
-    def jvp_ary(xp, t, ans, ary, indices_or_sections):
-        return xp.dsplit(t, indices_or_sections)
 
 
 # ---------------------------------------------------------------------------
@@ -419,26 +373,17 @@ class _Diag:
             return xp.diagonal(g, k)
         return diagonal_vjp(g, v, k)
 
-    def jvp_v(xp, t, ans, v, k=0):
-        return xp.diag(t, k)
-
 
 @primitive("diagonal", methods=("diagonal",), view=True, linear=True)
 class _Diagonal:
     def vjp_a(xp, g, ans, a, offset=0, axis1=0, axis2=1):
         return diagonal_vjp(g, a, offset, axis1, axis2)
 
-    def jvp_a(xp, t, ans, a, offset=0, axis1=0, axis2=1):
-        return xp.diagonal(t, offset, axis1, axis2)
-
 
 @primitive("diagflat", linear=True)
 class _Diagflat:
     def vjp_v(xp, g, ans, v, k=0):
         return xp.reshape(xp.diagonal(g, k), shape_of(v))
-
-    def jvp_v(xp, t, ans, v, k=0):
-        return xp.diagflat(t, k)
 
 
 @primitive("triu", linear=True)
@@ -463,7 +408,7 @@ class _Tril:
 class _Pad:
     """Every mode but 'empty' and a function: the pad copies, reflects, ramps to or takes a
     statistic of the elements, so ``pad_vjp`` and ``pad_jvp`` follow NumPy's axis-by-axis
-    padding (see ``s2sgrad.rtlib.arrays``).  ``constant_values`` and ``end_values`` are
+    padding (see ``s2sgrad.runtime.arrays``).  ``constant_values`` and ``end_values`` are
     differentiable too: the pad is affine in them."""
 
     def check(args):
@@ -544,7 +489,8 @@ class _TakeAlongAxis:
         return xp.take_along_axis(t, indices, axis=axis)
 
 
-@primitive("put_along_axis", linear=True)
+# linear in its arguments together, not in each with the others fixed: no linear=True
+@primitive("put_along_axis")
 class _PutAlongAxis:
     """``np.put_along_axis`` updates ``arr`` in place: ``ans`` is ``arr`` after the update.
 

@@ -49,7 +49,8 @@ class _Pow:
         return t * ans * xp.log(base)
 
 
-@primitive("sum", family="builtins", linear=True)
+# linear in its arguments together, not in each with the others fixed: no linear=True
+@primitive("sum", family="builtins")
 class _Sum:
     def vjp_iterable(xp, g, ans, iterable, start=0):
         return repeat_like(g, iterable)
@@ -76,7 +77,8 @@ class _Items:
         return batch_items(t)
 
 
-@primitive("sorted", family="builtins", linear=True)
+# piecewise linear (the order comes from the values), not linear: no linear=True
+@primitive("sorted", family="builtins")
 class _Sorted:
     # the same values in another order: the order is computed again from the values
     def vjp_iterable(xp, g, ans, iterable, *, key=None, reverse=False):
@@ -102,7 +104,8 @@ class _Reversed:
         return batch_items(t)[::-1]
 
 
-@primitive("complex", family="builtins", linear=True)
+# linear in its arguments together, not in each with the others fixed: no linear=True
+@primitive("complex", family="builtins")
 class _Complex:
     # complex(real, imag) = real + 1j * imag, for real numbers
     def vjp_real(xp, g, ans, real=0.0, imag=0.0):

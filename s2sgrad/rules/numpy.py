@@ -195,26 +195,17 @@ class _Real:
     def vjp_val(xp, g, ans, val):
         return g
 
-    def jvp_val(xp, t, ans, val):
-        return xp.real(t)
-
 
 @primitive("imag", methods=("imag",), linear=True, view=True)
 class _Imag:
     def vjp_val(xp, g, ans, val):
         return to_complex_like(-1j * g, val)
 
-    def jvp_val(xp, t, ans, val):
-        return xp.imag(t)
-
 
 @primitive("conj", "conjugate", methods=("conj", "conjugate"), linear=True, cheap=True)
 class _Conj:
     def vjp_x(xp, g, ans, x):
         return xp.conj(g)
-
-    def jvp_x(xp, t, ans, x):
-        return xp.conj(t)
 
 
 @primitive("angle", cheap=True)

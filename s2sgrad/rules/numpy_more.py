@@ -221,9 +221,6 @@ class _Gradient:
     def vjp_f(xp, g, ans, f, *varargs, axis=None, edge_order=1):
         return gradient_vjp(g, f, varargs, axis, edge_order)
 
-    def jvp_f(xp, t, ans, f, *varargs, axis=None, edge_order=1):
-        return xp.gradient(t, *varargs, axis=axis, edge_order=edge_order)
-
 
 # ---------------------------------------------------------------------------
 # Quantiles (method="linear"): interpolation weights on two order statistics

@@ -30,12 +30,13 @@ import sys
 import types
 
 from . import template as _template
+import s2sgrad.runtime as _runtime
 
 __all__ = [
     "Primitive", "primitive", "elementwise", "binary", "nondiff", "lookup", "by_name",
     "operator_primitive", "method_primitive", "all_primitives", "ARRAY_NAMESPACES",
     "apply_rule", "call_bound", "varargs_param", "register_object", "unregister_object",
-    "UNKNOWN", "unsupported_arguments", "set_keyword_aliases",
+    "UNKNOWN", "unsupported_arguments", "set_keyword_aliases", "transpose", "transpose_pair",
 ]
 
 # Modules whose functions are looked up by name among the array-family rules.
@@ -62,16 +63,17 @@ class Rule:
     def __deepcopy__(self, memo):
         return self  # an annotation shared by copies of the AST, never copied
 
-    def __init__(self, fn, kind, param, template=None):
+    def __init__(self, fn, kind, param, template=None, source=None):
         self.fn = fn
         self.kind = kind          # 'vjp', 'jvp' or 'batch'
         self.param = param
         self._template = template
+        self.source = source      # the text of a rule the registry wrote (``linear``, ``transpose``)
 
     @property
     def template(self):
         if self._template is None:
-            self._template = _template.Template.from_function(self.fn)
+            self._template = _template.Template.from_function(self.fn, self.source)
         return self._template
 
     def __call__(self, *args, **kwargs):
@@ -98,7 +100,12 @@ class Primitive:
         self.nondiff = nondiff
         self.view = view          # the output may share memory with an input
         self.cheap = cheap        # elementwise: recomputing it in the backward sweep is cheap
-        self.linear = linear      # linear in its differentiable inputs
+        # The parameters it is linear in, each with the others held fixed (``primitive``'s
+        # ``linear``): there its forward rule is the primitive itself applied to the tangent.
+        if linear is True:
+            raise TypeError("Primitive(linear=...) takes parameter names; "
+                            "primitive(..., linear=True) finds them from the rules")
+        self.linear = tuple(linear or ())
         self.elementwise = 0      # 1 or 2: a unary or broadcasting binary elementwise function
         # Parameters read only for their shape (``like``) or for where an extremum is:
         # they carry no derivative, so they need no rule (``set_shape_params``).
@@ -166,6 +173,13 @@ def primitive(*names, family="array", view=False, cheap=False, linear=False, met
     arguments into a tuple, as ``a.reshape(2, 3)`` does); ``operator`` the
     Python operator it implements.  A function ``check(args)`` in the class names
     the arguments its rules do not cover (see ``unsupported_arguments``).
+
+    ``linear=True`` declares the primitive linear in each parameter it has a rule
+    for, the others held fixed (``linear=("v",)``: in those parameters only); a
+    function linear in several arguments together, as ``a + b``, is not.  Where it is
+    linear in ``p`` the forward rule is the primitive applied to the tangent,
+    ``f(..., p=t, ...)``: the registry writes it, so the class gives only the reverse
+    rule (the transpose of that linear map) and any batch rule.
     """
     def deco(cls):
         rules = {k: v for k, v in vars(cls).items()
@@ -176,7 +190,7 @@ def primitive(*names, family="array", view=False, cheap=False, linear=False, met
         first = next(iter(rules.values()))
         sig = _primal_signature(first)
         for name in names:
-            prim = Primitive(name, family, sig, view=view, cheap=cheap, linear=linear)
+            prim = Primitive(name, family, sig, view=view, cheap=cheap)
             prim.elementwise = elementwise
             prim.check = check
             for key, fn in rules.items():
@@ -189,6 +203,10 @@ def primitive(*names, family="array", view=False, cheap=False, linear=False, met
                 if key.startswith(("real_vjp_", "real_jvp_")):
                     _, kind, param = key.split("_", 2)
                     prim.real_rules.setdefault(kind, {})[param] = Rule(fn, kind, param)
+            prim.linear = _linear_params(prim, linear)
+            for param in prim.linear:
+                if param not in prim.jvp:
+                    prim.jvp[param] = _applied_rule(prim, param, first.__globals__)
             _register(prim)
         main = _PRIMITIVES[(family, names[0])]
         for m in methods:
@@ -249,6 +267,160 @@ def binary(*names, family="array", operator=None):
             _OPERATORS[operator] = _PRIMITIVES[(family, names[0])]
         return cls
     return deco
+
+
+# ---------------------------------------------------------------------------
+# Linear primitives: their rules from one declaration
+# ---------------------------------------------------------------------------
+#
+# A map ``f`` linear in ``p`` is its own derivative there: the forward rule for ``p`` is ``f``
+# applied to the tangent, and the reverse rule is the transpose of that same linear map.  So
+# a linear primitive declares its transpose only (``primitive(..., linear=True)`` with a
+# ``vjp_<p>``), and a linear runtime helper whose transpose is another helper is declared
+# by that fact, in one line (``transpose``, ``transpose_pair``): the registry writes the
+# rules, as functions for the tracer and as templates for the code generator.
+
+RUNTIME_FAMILY = "s2sgrad.runtime"
+_RULE_NAMES = ("xp", "g", "t", "ans")     # what a rule's first three parameters are called
+
+
+def _linear_params(prim, linear):
+    if linear is True:
+        return tuple(sorted(set(prim.vjp) | set(prim.jvp)))
+    if not linear:
+        return ()
+    unknown = [p for p in linear if p not in prim.params]
+    if unknown:
+        raise TypeError(f"{prim.qualname}: linear in unknown parameters {unknown}")
+    return tuple(linear)
+
+
+def _params_text(sig, defaults):
+    """A signature's parameters as source text; defaults are read from ``_defaults``."""
+    out, star = [], False
+    for name, p in sig.parameters.items():
+        if name in _RULE_NAMES or p.kind is p.VAR_KEYWORD:
+            raise TypeError(f"a rule cannot take a parameter {name!r} of the primitive")
+        if p.kind is p.VAR_POSITIONAL:
+            out.append("*" + name)
+            star = True
+            continue
+        if p.kind is p.KEYWORD_ONLY and not star:
+            out.append("*")
+            star = True
+        if p.default is p.empty:
+            out.append(name)
+        else:
+            defaults[name] = p.default
+            out.append(f"{name}=_defaults[{name!r}]")
+    return ", ".join(out)
+
+
+def _arguments_text(sig, replace):
+    """The arguments passing ``sig``'s parameters on, with ``replace``: {param: text}."""
+    out = []
+    for name, p in sig.parameters.items():
+        arg = replace.get(name, name)
+        if p.kind is p.VAR_POSITIONAL:
+            out.append("*" + arg)
+        elif p.kind is p.KEYWORD_ONLY:
+            out.append(f"{name}={arg}")
+        else:
+            out.append(arg)
+    return ", ".join(out)
+
+
+def _written_rule(prim, kind, param, seed, expr, globals_):
+    """The rule ``<kind>_<param>(xp, <seed>, ans, <primal parameters>): return <expr>``."""
+    defaults = {}
+    fname = f"{kind}_{param}"
+    src = (f"def {fname}(xp, {seed}, ans, {_params_text(prim.signature, defaults)}):\n"
+           f"    return {expr}\n")
+    namespace = dict(globals_, _defaults=defaults)
+    exec(compile(src, f"<{kind} rule of {prim.qualname} for {param}>", "exec"), namespace)
+    return Rule(namespace[fname], kind, param, source=src)   # its template: on first use
+
+
+def _applied_rule(prim, param, globals_):
+    """The forward rule of ``prim`` where it is linear in ``param``: itself applied to ``t``."""
+    p = prim.signature.parameters[param]
+    if p.kind is p.VAR_POSITIONAL:
+        raise TypeError(f"{prim.qualname}: write the forward rule for *{param} (linear "
+                        f"primitives get one written only for their named parameters)")
+    if prim.family == "array":
+        head = f"xp.{prim.name}"
+    elif prim.family == RUNTIME_FAMILY:
+        head = prim.name
+        globals_ = dict(globals_, **{head: getattr(_runtime, head)})
+    else:
+        raise TypeError(f"{prim.qualname}: write the forward rule for {param} (the registry "
+                        f"writes those of array functions and runtime helpers)")
+    call = f"{head}({_arguments_text(prim.signature, {param: 't'})})"
+    return _written_rule(prim, "jvp", param, "t", call, globals_)
+
+
+def _declared(declaration, globals_):
+    """``"name(params)"`` -> (name, signature), the defaults evaluated in ``globals_``."""
+    name, _, rest = declaration.partition("(")
+    namespace = {}
+    exec(f"def {name.strip()}({rest}:\n    pass\n", dict(globals_), namespace)
+    fn = namespace[name.strip()]
+    return name.strip(), inspect.signature(fn)
+
+
+def _transpose(declaration, transposed, family, view, globals_, batch=None):
+    if family == RUNTIME_FAMILY:     # the expressions may name any runtime helper
+        globals_ = dict({k: getattr(_runtime, k) for k in _runtime.__all__}, **globals_)
+    name, sig = _declared(declaration, globals_)
+    if (family, name) in _PRIMITIVES:
+        raise TypeError(f"{family}.{name} is declared twice")
+    first = next(iter(sig.parameters))
+    prim = Primitive(name, family, sig, view=view, linear=(first,))
+    prim.vjp[first] = _written_rule(prim, "vjp", first, "g", transposed, globals_)
+    prim.jvp[first] = _applied_rule(prim, first, globals_)
+    if batch is not None:
+        prim.batch[first] = _written_rule(prim, "batch", first, "t", batch, globals_)
+    _register(prim)
+    return prim
+
+
+def transpose(declaration, transposed, *, family=RUNTIME_FAMILY, view=False, batch=None):
+    """Declare a helper linear in its first parameter by its transpose, in one line::
+
+        transpose("unbroadcast(value, like)", "broadcast_like(g, value)")
+
+    reads: ``unbroadcast(value, like)`` is linear in ``value`` and its transpose maps
+    a cotangent ``g`` to ``broadcast_like(g, value)``.  That gives both rules: the
+    reverse rule is the transposed expression, the forward rule the helper applied to
+    the tangent, ``unbroadcast(t, like)``.  The expression may use the parameters,
+    ``g``, ``xp``, ``ans``, the names of the declaring module and (for a runtime
+    helper) every runtime helper, as a rule does.
+    ``batch``, an expression of a batch of tangents ``t``, is the batch rule.
+    """
+    return _transpose(declaration, transposed, family, view, sys._getframe(1).f_globals, batch)
+
+
+def transpose_pair(first, second, *, family=RUNTIME_FAMILY, views=(False, False)):
+    """Declare two linear helpers each the other's transpose, in one line::
+
+        transpose_pair("from_triangle(x, lower=True)", "to_triangle(x, lower=True)")
+
+    Each is linear in its first parameter; the reverse rule of each is the other applied
+    to the cotangent, given the arguments of the same names (``to_triangle(g, lower)``),
+    and the forward rule of each is itself applied to the tangent.
+    """
+    globals_ = sys._getframe(1).f_globals
+    (a, sig_a), (b, sig_b) = _declared(first, globals_), _declared(second, globals_)
+    for (name, sig), (other, other_sig), declaration, view in (
+            ((a, sig_a), (b, sig_b), first, views[0]), ((b, sig_b), (a, sig_a), second, views[1])):
+        rest = list(other_sig.parameters)[1:]
+        missing = [p for p in rest if p not in sig.parameters]
+        if missing:
+            raise TypeError(f"{name} has no parameters {missing} to pass to its transpose "
+                            f"{other}; declare it with transpose(...)")
+        lead = next(iter(other_sig.parameters))
+        call = f"{other}({_arguments_text(other_sig, {lead: 'g'})})"
+        _transpose(declaration, call, family, view, globals_)
 
 
 def nondiff(*names, family="array", methods=()):

@@ -15,6 +15,7 @@ import types
 
 import gast
 
+import s2sgrad.runtime as _runtime
 from ..syntax import name as _name
 
 __all__ = ["Template", "inline", "expression_name", "scaled_rule", "broadcast_rule",
@@ -35,8 +36,10 @@ class Template:
         self.varargs = varargs
 
     @classmethod
-    def from_function(cls, fn):
-        src = textwrap.dedent(inspect.getsource(fn))
+    def from_function(cls, fn, source=None):
+        """The template of rule ``fn``; ``source``, its text when ``inspect`` cannot find it
+        (a rule the registry writes from a declaration)."""
+        src = textwrap.dedent(source if source is not None else inspect.getsource(fn))
         tree = gast.parse(src)
         fdef = tree.body[0]
         if not isinstance(fdef, gast.FunctionDef):
@@ -96,9 +99,8 @@ _MISSING = object()
 
 def runtime_name(value):
     """The name under which ``s2sgrad.runtime`` exports ``value``, or ``None``."""
-    from .. import runtime
-    for name in runtime.__all__:
-        if getattr(runtime, name) is value:
+    for name in _runtime.__all__:
+        if getattr(_runtime, name) is value:
             return name
     return None
 
@@ -659,12 +661,11 @@ def broadcast_rule(d, param, kind):
     else:
         helper, ref = "broadcast_like", "ans"
     call = gast.Call(func=_name(helper), args=[product, _name(ref)], keywords=[])
-    from .. import runtime
     glob = dict(t.globals)
-    glob[helper] = getattr(runtime, helper)
+    glob[helper] = getattr(_runtime, helper)
     tmpl = Template(params, dict(t.defaults), stmts + [gast.Return(value=call)], glob,
                     f"{kind}_{param} of {t.name}")
-    helper_fn = getattr(runtime, helper)
+    helper_fn = getattr(_runtime, helper)
     primal = [p for p in t.params if p not in ("xp", "ans")]
 
     def fn(xp, s, ans, *args, **kwargs):

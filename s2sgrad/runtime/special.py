@@ -2,7 +2,7 @@
 
 import numpy
 
-from ..runtime import namespace
+from .core import namespace
 
 __all__ = ["multipsi", "dirichlet_alpha"]
 

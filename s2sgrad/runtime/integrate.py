@@ -2,11 +2,14 @@
 
 The derivative of an ODE solution needs derivatives of the user's dynamics
 function ``func(y, t, *args)``.  They come from the same place as any call
-whose target is known only at run time (``s2sgrad.driver.dynamic``): the dynamics
-function is transformed once and cached (or traced when it has no source).
+whose target is known only at run time (``runtime.dispatch``, which forwards
+to the driver): the dynamics function is transformed once and cached (or
+traced when it has no source).
 """
 
 import numpy
+
+from . import dispatch
 
 __all__ = ["odeint_vjp", "odeint_jvp"]
 
@@ -36,7 +39,6 @@ def odeint_vjp(g, ys, func, y0, t, args=(), rtol=None, atol=None):
     if _last.get("key") == key:
         return _last["value"]
     import scipy.integrate
-    from ..driver import dynamic
 
     y0 = numpy.asarray(y0, dtype=float)
     shape, n = y0.shape, y0.size
@@ -51,9 +53,9 @@ def odeint_vjp(g, ys, func, y0, t, args=(), rtol=None, atol=None):
     def dynamics(state, time):
         y, a = state[:n], state[n:2 * n]
         tape = []
-        fy = dynamic.call_fwd(tape, func, (y.reshape(shape), time) + args, {},
+        fy = dispatch.call_fwd(tape, func, (y.reshape(shape), time) + args, {},
                               (0,) + tuple(2 + k for k in active))
-        cts = dynamic.call_bwd(tape, a.reshape(numpy.shape(fy)))
+        cts = dispatch.call_bwd(tape, a.reshape(numpy.shape(fy)))
         parts = [numpy.ravel(fy), -numpy.ravel(cts[0])]
         parts += [-numpy.ravel(c) for c in cts[1:]]
         return numpy.concatenate(parts)
@@ -83,7 +85,6 @@ def odeint_vjp(g, ys, func, y0, t, args=(), rtol=None, atol=None):
 def odeint_jvp(t_y0, t_args, ys, func, y0, t, args=(), rtol=None, atol=None):
     """Tangent of ``odeint(func, y0, t, args)`` for tangents of y0 and of args (forward sensitivity)."""
     import scipy.integrate
-    from ..fallback import trace_jvp
 
     y0 = numpy.asarray(y0, dtype=float)
     shape, n = y0.shape, y0.size
@@ -94,7 +95,7 @@ def odeint_jvp(t_y0, t_args, ys, func, y0, t, args=(), rtol=None, atol=None):
 
     def dynamics(state, time):
         y, s = state[:n].reshape(shape), state[n:].reshape(shape)
-        fy, tangent = trace_jvp(func, (y, time) + args, {}, (0,) + tuple(2 + k for k in active),
+        fy, tangent = dispatch.trace_jvp(func, (y, time) + args, {}, (0,) + tuple(2 + k for k in active),
                                 (s,) + tuple(t_args[k] for k in active))
         return numpy.concatenate([numpy.ravel(fy), numpy.ravel(tangent)])
 

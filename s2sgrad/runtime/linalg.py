@@ -2,13 +2,13 @@
 
 Each helper is a small, namespace-generic array function over the last two
 axes (stacks of matrices broadcast as NumPy does).  Every one of them is a
-primitive with rules of its own in ``s2sgrad.rules.linalg_runtime``, so
+primitive with rules of its own in ``s2sgrad.rules.runtime_linalg``, so
 derivative code that calls them can be differentiated again.
 """
 
 import numpy
 
-from ..runtime import namespace, ndim, shape
+from .core import namespace, ndim, shape
 
 __all__ = [
     "mT", "as_matrix", "diag_part", "diag_matrix", "expand_mat", "from_triangle",

@@ -1,92 +1,34 @@
-"""Rules for the runtime helpers of the linalg, fft and scipy rules (``s2sgrad/rtlib``).
+"""Rules for the runtime helpers of the linalg, fft and scipy.linalg/signal rules
+(``s2sgrad.runtime.linalg``).
 
-Most helpers are linear; their rules are each other's adjoints
-(``from_triangle`` / ``to_triangle``, ``diag_part`` / ``diag_matrix``,
-``fft_pad`` / ``fft_unpad`` ...), so derivative code stays differentiable.
+Most helpers are linear and come in transpose pairs (``from_triangle`` /
+``to_triangle``, ``diag_part`` / ``diag_matrix``, ``fft_pad`` / ``fft_unpad`` ...):
+each is declared by its transpose in one line, and the registry writes its rules,
+so derivative code stays differentiable.
 """
 
-from .registry import nondiff, primitive
+from .registry import nondiff, primitive, set_shape_params, transpose, transpose_pair
 from ..runtime import (
-    band_matmul, band_outer, band_transpose, cholesky_jvp, cholesky_vjp, conv_crop, conv_embed,
-    factor_triangle, solve_tri, tri_mask,
-    as_matrix, block_upper, diag_matrix, diag_part, dirichlet_alpha, expand_mat, fft_pad, fft_unpad,
-    from_triangle, half_triangle, halfspec_weight, inv_gaps, mT, multi_dot_jvp, multi_dot_vjp, multipsi,
-    shape, to_triangle, unbroadcast, zeros_like,
+    band_matmul, band_outer, band_transpose, cholesky_jvp, cholesky_vjp, factor_triangle,
+    solve_tri, tri_mask, block_upper, from_triangle, half_triangle, mT, multi_dot_jvp,
+    multi_dot_vjp, shape, to_triangle, unbroadcast, zeros_like,
 )
 
 R = "s2sgrad.runtime"
 
-
-@primitive("mT", family=R, linear=True, view=True)
-class _MT:
-    def vjp_x(xp, g, ans, x):
-        return mT(g)
-
-    def jvp_x(xp, t, ans, x):
-        return mT(t)
-
-
-@primitive("as_matrix", family=R, linear=True, view=True)
-class _AsMatrix:
-    def vjp_x(xp, g, ans, x, a):
-        return xp.reshape(g, shape(x))
-
-    def jvp_x(xp, t, ans, x, a):
-        return as_matrix(t, a)
-
-
-@primitive("diag_part", family=R, linear=True)
-class _DiagPart:
-    def vjp_x(xp, g, ans, x):
-        return diag_matrix(g)
-
-    def jvp_x(xp, t, ans, x):
-        return diag_part(t)
-
-
-@primitive("diag_matrix", family=R, linear=True)
-class _DiagMatrix:
-    def vjp_d(xp, g, ans, d):
-        return diag_part(g)
-
-    def jvp_d(xp, t, ans, d):
-        return diag_matrix(t)
-
-
-@primitive("expand_mat", family=R, linear=True, view=True)
-class _ExpandMat:
-    def vjp_x(xp, g, ans, x):
-        return xp.reshape(g, shape(x))
-
-    def jvp_x(xp, t, ans, x):
-        return expand_mat(t)
-
-
-@primitive("from_triangle", family=R, linear=True)
-class _FromTriangle:
-    def vjp_x(xp, g, ans, x, lower=True):
-        return to_triangle(g, lower)
-
-    def jvp_x(xp, t, ans, x, lower=True):
-        return from_triangle(t, lower)
-
-
-@primitive("to_triangle", family=R, linear=True)
-class _ToTriangle:
-    def vjp_x(xp, g, ans, x, lower=True):
-        return from_triangle(g, lower)
-
-    def jvp_x(xp, t, ans, x, lower=True):
-        return to_triangle(t, lower)
-
-
-@primitive("half_triangle", family=R, linear=True)
-class _HalfTriangle:
-    def vjp_x(xp, g, ans, x, lower=True):
-        return half_triangle(g, lower)
-
-    def jvp_x(xp, t, ans, x, lower=True):
-        return half_triangle(t, lower)
+# Linear helpers, declared by their transposes.
+transpose("mT(x)", "mT(g)", view=True)
+transpose("as_matrix(x, a)", "xp.reshape(g, shape(x))", view=True)
+transpose_pair("diag_part(x)", "diag_matrix(d)")
+transpose("expand_mat(x)", "xp.reshape(g, shape(x))", view=True)
+transpose_pair("from_triangle(x, lower=True)", "to_triangle(x, lower=True)")
+transpose("half_triangle(x, lower=True)", "half_triangle(g, lower)")
+transpose("tri_mask(x, lower=True, strict=False)", "tri_mask(g, lower, strict)")
+transpose("fft_pad(x, sizes, axes)", "fft_unpad(g, x, axes)")
+transpose("fft_unpad(value, like, axes)", "fft_unpad(g, value, axes)")
+transpose("halfspec_weight(x, n, axis=-1)", "halfspec_weight(g, n, axis)")
+transpose("band_transpose(ab, l, u)", "band_transpose(g, u, l)")
+transpose_pair("conv_crop(y, in1, in2, mode='full')", "conv_embed(y, in1, in2, mode='full')")
 
 
 @primitive("inv_gaps", family=R)
@@ -100,7 +42,8 @@ class _InvGaps:
         return -ans ** 2 * (t[..., None, :] - t[..., :, None])
 
 
-@primitive("block_upper", family=R, linear=True)
+# linear in its arguments together, not in each with the others fixed: no linear=True
+@primitive("block_upper", family=R)
 class _BlockUpper:
     def vjp_a(xp, g, ans, a, b):
         m = shape(a)[-1]
@@ -117,34 +60,7 @@ class _BlockUpper:
         return block_upper(zeros_like(a), t)
 
 
-@primitive("fft_pad", family=R, linear=True)
-class _FftPad:
-    def vjp_x(xp, g, ans, x, sizes, axes):
-        return fft_unpad(g, x, axes)
-
-    def jvp_x(xp, t, ans, x, sizes, axes):
-        return fft_pad(t, sizes, axes)
-
-
-@primitive("fft_unpad", family=R, linear=True)
-class _FftUnpad:
-    def vjp_value(xp, g, ans, value, like, axes):
-        return fft_unpad(g, value, axes)
-
-    def jvp_value(xp, t, ans, value, like, axes):
-        return fft_unpad(t, like, axes)
-
-
-@primitive("halfspec_weight", family=R, linear=True)
-class _HalfspecWeight:
-    def vjp_x(xp, g, ans, x, n, axis=-1):
-        return halfspec_weight(g, n, axis)
-
-    def jvp_x(xp, t, ans, x, n, axis=-1):
-        return halfspec_weight(t, n, axis)
-
-
-@primitive("multi_dot_vjp", family=R, linear=True)
+@primitive("multi_dot_vjp", family=R, linear=("cotangent",))
 class _MultiDotVjp:
     def vjp_cotangent(xp, g, ans, cotangent, arrays):
         return multi_dot_jvp(g, arrays)
@@ -152,11 +68,8 @@ class _MultiDotVjp:
     def vjp_arrays(xp, g, ans, cotangent, arrays):
         raise NotImplementedError("second derivatives of multi_dot; use chained @ instead")
 
-    def jvp_cotangent(xp, t, ans, cotangent, arrays):
-        return multi_dot_vjp(t, arrays)
 
-
-@primitive("multi_dot_jvp", family=R, linear=True)
+@primitive("multi_dot_jvp", family=R, linear=("tangents",))
 class _MultiDotJvp:
     def vjp_tangents(xp, g, ans, tangents, arrays):
         return multi_dot_vjp(g, arrays)
@@ -164,42 +77,12 @@ class _MultiDotJvp:
     def vjp_arrays(xp, g, ans, tangents, arrays):
         raise NotImplementedError("second derivatives of multi_dot; use chained @ instead")
 
-    def jvp_tangents(xp, t, ans, tangents, arrays):
-        return multi_dot_jvp(t, arrays)
-
 
 nondiff("is_matrix_norm", "check_reduced_svd", "fft_axes", family=R)
 nondiff("check_complete_qr", family=R)
 
 
-@primitive("multipsi", family=R)
-class _Multipsi:
-    def vjp_a(xp, g, ans, a, d, k=0):
-        return g * multipsi(a, d, k + 1)
-
-    def jvp_a(xp, t, ans, a, d, k=0):
-        return t * multipsi(a, d, k + 1)
-
-
-@primitive("dirichlet_alpha", family=R, linear=True, view=True)
-class _DirichletAlpha:
-    def vjp_alpha(xp, g, ans, alpha, x):
-        return xp.reshape(g, shape(alpha))
-
-    def jvp_alpha(xp, t, ans, alpha, x):
-        return dirichlet_alpha(t, x)
-
-
-@primitive("tri_mask", family=R, linear=True)
-class _TriMask:
-    def vjp_x(xp, g, ans, x, lower=True, strict=False):
-        return tri_mask(g, lower, strict)
-
-    def jvp_x(xp, t, ans, x, lower=True, strict=False):
-        return tri_mask(t, lower, strict)
-
-
-@primitive("band_matmul", family=R)
+@primitive("band_matmul", family=R, linear=True)     # bilinear in ab and x
 class _BandMatmul:
     def vjp_ab(xp, g, ans, ab, x, l, u):
         return band_outer(g, x, l, u)
@@ -207,53 +90,14 @@ class _BandMatmul:
     def vjp_x(xp, g, ans, ab, x, l, u):
         return band_matmul(band_transpose(ab, l, u), g, u, l)
 
-    def jvp_ab(xp, t, ans, ab, x, l, u):
-        return band_matmul(t, x, l, u)
 
-    def jvp_x(xp, t, ans, ab, x, l, u):
-        return band_matmul(ab, t, l, u)
-
-
-@primitive("band_outer", family=R)
+@primitive("band_outer", family=R, linear=True)      # bilinear in x and y
 class _BandOuter:
     def vjp_x(xp, g, ans, x, y, l, u):
         return band_matmul(g, y, l, u)
 
     def vjp_y(xp, g, ans, x, y, l, u):
         return band_matmul(band_transpose(g, l, u), x, u, l)
-
-    def jvp_x(xp, t, ans, x, y, l, u):
-        return band_outer(t, y, l, u)
-
-    def jvp_y(xp, t, ans, x, y, l, u):
-        return band_outer(x, t, l, u)
-
-
-@primitive("band_transpose", family=R, linear=True)
-class _BandTranspose:
-    def vjp_ab(xp, g, ans, ab, l, u):
-        return band_transpose(g, u, l)
-
-    def jvp_ab(xp, t, ans, ab, l, u):
-        return band_transpose(t, l, u)
-
-
-@primitive("conv_crop", family=R, linear=True)
-class _ConvCrop:
-    def vjp_y(xp, g, ans, y, in1, in2, mode="full"):
-        return conv_embed(g, in1, in2, mode)
-
-    def jvp_y(xp, t, ans, y, in1, in2, mode="full"):
-        return conv_crop(t, in1, in2, mode)
-
-
-@primitive("conv_embed", family=R, linear=True)
-class _ConvEmbed:
-    def vjp_y(xp, g, ans, y, in1, in2, mode="full"):
-        return conv_crop(g, in1, in2, mode)
-
-    def jvp_y(xp, t, ans, y, in1, in2, mode="full"):
-        return conv_embed(t, in1, in2, mode)
 
 
 @primitive("solve_tri", family=R)
@@ -282,9 +126,6 @@ class _SolveTri:
 class _FactorTriangle:
     def vjp_x(xp, g, ans, x, lower=True):
         return factor_triangle(g, lower)
-
-    def jvp_x(xp, t, ans, x, lower=True):
-        return factor_triangle(t, lower)
 
 
 # The reverse and forward rules of the Cholesky factorization are each other's
@@ -363,3 +204,6 @@ class _CholeskyJvp:
         if upper:
             return mT(xp.conj(dl))
         return dl
+
+
+set_shape_params(R, {"fft_unpad": ("like",)})

@@ -8,7 +8,7 @@ Two kinds of helper live here:
   of ``np.repeat`` (``repeat_vjp``) or of ``np.diagonal`` (``diagonal_vjp``),
   and the zero-safe derivatives of products (``prod_others``,
   ``cumprod_jvp``, ``cumprod_vjp``).  Each has derivative rules in
-  ``s2sgrad.rules.arrays_runtime`` so that generated code differentiates again.
+  ``s2sgrad.rules.runtime_arrays`` so that generated code differentiates again.
 
 These are re-exported by ``s2sgrad.runtime``; like it, this module imports
 nothing from the compiler.

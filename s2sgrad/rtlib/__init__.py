@@ -1,1 +1,0 @@
-"""Runtime helpers of the wider rule library, re-exported by ``s2sgrad.runtime``."""

@@ -1,0 +1,82 @@
+"""Calls whose target is known only at run time: the runtime's one way back into the driver.
+
+Generated code calls ``_rt.call_fwd`` / ``_rt.call_bwd`` (reverse mode) and
+``_rt.call_jvp`` / ``_rt.call_jvp_batch`` (forward mode) for a call whose
+target it cannot know when it is generated (``f(x)`` where ``f`` is an
+argument, a user function the compiler could not transform).  Deciding what
+to do with such a call (apply a rule, transform the function, trace it) is the
+driver's work (``s2sgrad.dynamic``), and the runtime must not import the
+driver.  So the driver registers its handlers here when it is imported
+(``import s2sgrad`` does that), and these functions forward to them:
+
+- ``call_fwd(tape, fn, args, kwargs, active)`` and ``call_bwd(tape, d_out)``;
+- ``call_jvp(fn, args, kwargs, active, tangents) -> (value, tangent)``;
+- ``trace_jvp(fn, args, kwargs, active, tangents) -> (value, tangent)``: forward
+  mode by tracing, always (the ODE helpers of ``runtime.integrate`` use it).
+"""
+
+from ..errors import S2SGradError
+from .batch import directions, stack_directions
+
+__all__ = ["call_fwd", "call_bwd", "call_jvp", "call_jvp_batch"]
+
+HANDLERS = ("call_fwd", "call_bwd", "call_jvp", "trace_jvp")
+_handlers = {}
+
+
+def register(**handlers):
+    """Install the driver's handlers (keyword arguments named as in ``HANDLERS``)."""
+    unknown = sorted(set(handlers) - set(HANDLERS))
+    if unknown:
+        raise TypeError(f"unknown dispatch handlers {unknown}; expected some of {list(HANDLERS)}")
+    _handlers.update(handlers)
+
+
+def handler(name):
+    """The registered handler ``name``; a clear error when the driver never registered one."""
+    fn = _handlers.get(name)
+    if fn is None:
+        raise S2SGradError(
+            f"s2sgrad.runtime.{name}: no dynamic dispatcher is registered. Generated code that "
+            f"calls a function known only at run time needs the s2sgrad package itself: "
+            f"import it with 'import s2sgrad' (which registers s2sgrad.dynamic) before running "
+            f"the generated module.")
+    return fn
+
+
+def call_fwd(tape, fn, args, kwargs, active):
+    """Forward sweep of a call whose target is known only at run time.
+
+    ``active`` lists the positions of ``args`` that carry derivatives; the
+    backward sweep runs through ``call_bwd``.
+    """
+    return handler("call_fwd")(tape, fn, args, kwargs, active)
+
+
+def call_bwd(tape, d_out):
+    """Backward sweep of a ``call_fwd``: the cotangents of its active arguments."""
+    return handler("call_bwd")(tape, d_out)
+
+
+def call_jvp(fn, args, kwargs, active, tangents):
+    """Forward mode through a call whose target is known only at run time.
+
+    ``tangents`` are the tangents of ``args[k]`` for ``k`` in ``active``;
+    returns ``(value, tangent of the value)``.
+    """
+    return handler("call_jvp")(fn, args, kwargs, active, tangents)
+
+
+def call_jvp_batch(fn, args, kwargs, active, tangents):
+    """``call_jvp`` for batches of tangents: the call's forward mode, direction by direction."""
+    each = [directions(t, args[k]) for k, t in zip(active, tangents)]
+    value, results = None, []
+    for ts in zip(*each):
+        value, t_out = call_jvp(fn, args, kwargs, active, ts)
+        results.append(t_out)
+    return value, stack_directions(results)
+
+
+def trace_jvp(fn, args, kwargs, active, tangents):
+    """Forward mode through ``fn`` by tracing: ``(value, tangent of the value)``."""
+    return handler("trace_jvp")(fn, args, kwargs, active, tangents)
