@@ -16,7 +16,7 @@ from .errors import (  # noqa: E402
     UnsupportedError, WrtError,
 )
 from .fallback import FallbackWarning  # noqa: E402
-from .check import GradientCheckError, check_grads  # noqa: E402
+from .gradcheck import GradientCheckError, check_grads  # noqa: E402
 
 # User-defined derivatives load the rule library (and the compiler it parses rules with):
 # they are imported on first use, so that a gradient served from the disk cache needs neither.

@@ -36,7 +36,7 @@ def _err(message):
 
 def _modules(target):
     """The module files named by ``target``: a file, or every module of a directory."""
-    from .generate import module_files
+    from .checkin import module_files
     if os.path.isdir(target):
         files = module_files(target)
         if not files:
@@ -55,7 +55,7 @@ def _modules(target):
 # ---------------------------------------------------------------------------
 
 def _gen(args):
-    from .generate import generate, output_path, overwrite_problem, write_atomic
+    from .checkin import generate, output_path, overwrite_problem, write_atomic
     targets = []
     many = len(args.modules) > 1
     for target in args.modules:
@@ -122,7 +122,7 @@ def _report_skipped(path, gen):
 # ---------------------------------------------------------------------------
 
 def _check(args):
-    from .generate import check, is_generated, output_path
+    from .checkin import check, is_generated, output_path
     files, is_dir = _modules(args.module)
     if is_dir:
         out_dir = args.generated or args.module
@@ -155,7 +155,7 @@ def _check(args):
 # ---------------------------------------------------------------------------
 
 def _show(args):
-    from .generate import generate
+    from .checkin import generate
     path, sep, func = args.target.rpartition(":")
     if not sep or not path or not func or os.sep in func or func.endswith(".py"):
         raise _Fail(f"{args.target}: name the function: s2sgrad show module.py:function")
@@ -171,7 +171,7 @@ def _show(args):
 def _show_stage(path, func, args):
     """Print what one stage of the compiler makes of one function (``s2sgrad.show``)."""
     from . import api
-    from .generate import choose, load_module
+    from .checkin import choose, load_module
     names = api.stages(args.mode)
     if args.stage not in names:
         raise _Fail(f"no stage {args.stage!r} in {args.mode} mode; the stages are "

@@ -49,7 +49,7 @@ import types
 import gast
 
 from .errors import NoRuleError, UnsupportedError
-from .fallback.api import RUNNING
+from .fallback.state import RUNNING
 from .fallback.tracer import Spec, TracingNoRuleError, _has_box, apply, strip
 from .rules import registry
 from .rules.template import Template, constant, runtime_name

@@ -18,7 +18,7 @@ PACKAGE = os.path.join(ROOT, "s2sgrad")
 # named in the surface or the driver is the compiler (with the runtime, the rule library,
 # the tracing engine and the small modules at the bottom: sites, loader, errors, version).
 SURFACE = ("s2sgrad.__main__", "s2sgrad.api", "s2sgrad.operators", "s2sgrad.custom",
-           "s2sgrad.check", "s2sgrad.cli", "s2sgrad.generate", "s2sgrad.coverage",
+           "s2sgrad.gradcheck", "s2sgrad.cli", "s2sgrad.checkin", "s2sgrad.coverage",
            "s2sgrad.optim")
 DRIVER = ("s2sgrad.driver",)
 AST_PASSES = ("s2sgrad.frontend", "s2sgrad.analysis", "s2sgrad.transform", "s2sgrad.codegen",

@@ -13,7 +13,8 @@ import sys
 import pytest
 
 import s2sgrad
-from s2sgrad import __version__, generate
+from s2sgrad import __version__
+from s2sgrad import checkin as generate
 from s2sgrad.cli import main
 
 MODULE = '''\

@@ -97,9 +97,9 @@ BLOCKER = """
 import sys
 
 COMPILER = ("gast", "astor", "s2sgrad.frontend", "s2sgrad.transform",
-            "s2sgrad.analysis", "s2sgrad.rules", "s2sgrad.codegen", "s2sgrad.generate",
+            "s2sgrad.analysis", "s2sgrad.rules", "s2sgrad.codegen", "s2sgrad.checkin",
             "s2sgrad.custom", "s2sgrad.fallback.tracer",
-            "s2sgrad.fallback.api", "s2sgrad.fallback.nested", "s2sgrad.fallback.inplace")
+            "s2sgrad.fallback.trace", "s2sgrad.fallback.nested", "s2sgrad.fallback.inplace")
 
 
 class Blocker:

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from s2sgrad.generate import check, is_generated, module_files, output_path
+from s2sgrad.checkin import check, is_generated, module_files, output_path
 from gradcheck import assert_close, numeric_grad
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

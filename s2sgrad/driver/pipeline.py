@@ -30,7 +30,7 @@ from .. import errorsite
 from ..errors import UnsupportedError
 
 __all__ = ["STAGES", "stage_names", "run", "route", "source_function", "module_of", "Built",
-           "Request"]
+           "Request", "module_program"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,6 +162,26 @@ def module_of(fn, wrt=0):
     """
     wrt = (wrt,) if isinstance(wrt, int) else tuple(wrt)
     return route(fn, Request("grad", wrt)).module
+
+
+def module_program(entries, mode="reverse"):
+    """One program holding a generated entry for each ``(fn, wrt)`` of ``entries``: what
+    ``s2sgrad gen`` writes to a file, ``(program, [entry function name, ...])``.
+
+    The same stages as ``run``, for several functions at once, sharing the derivatives of
+    the helpers they call.  Not cached: the file written is its own cache (``s2sgrad
+    check`` tells when it is stale).
+    """
+    from ..transform.forward import ForwardProgram
+    from ..transform.program import Program
+    policy = routes.Policy()
+    program = Program(policy=policy) if mode == "reverse" else ForwardProgram(policy=policy)
+    names = []
+    with routes.policy(policy.value):
+        for fn, wrt in entries:
+            spec = program.entry(fn, tuple(wrt))
+            names.append(spec.grad_name if mode == "reverse" else spec.jvp_name)
+    return program, names
 
 
 def route(fn, request):

@@ -267,7 +267,7 @@ class Traced:
                        f"instead of generating code{why}.\n")
 
     def __call__(self, args, kwargs, seed=None):
-        from ..fallback.api import trace_jvp, trace_vjp
+        from ..fallback.trace import trace_jvp, trace_vjp
         if self.mode == "fwd":
             return trace_jvp(self.fn, tuple(args), dict(kwargs), self.wrt, seed)
         value, backward = trace_vjp(self.fn, tuple(args), dict(kwargs), self.wrt)
@@ -409,7 +409,7 @@ def call_with_seed(route, args, kwargs, seed):
 def match(d, x):
     """``runtime.match`` (a derivative given the structure and type of ``x``), box-aware."""
     if RUNNING[0] and (_has_box(d) or _has_box(x)):
-        from ..fallback.api import _match
+        from ..fallback.trace import _match
         return _match(d, x)
     return rt.match(d, x)
 

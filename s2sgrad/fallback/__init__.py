@@ -28,7 +28,7 @@ __all__ = ["trace_vjp", "trace_jvp", "FallbackWarning", "traced", "Box", "Tracin
 
 # Loaded on first use: ``import s2sgrad`` (and a gradient served from the disk cache) must
 # not import the rule library and the compiler it needs.
-_LAZY = {"trace_vjp": "api", "trace_jvp": "api", "traced": "nested", "Box": "tracer",
+_LAZY = {"trace_vjp": "trace", "trace_jvp": "trace", "traced": "nested", "Box": "tracer",
          "TracedConversionError": "tracer", "TracingNoRuleError": "tracer"}
 
 

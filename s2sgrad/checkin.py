@@ -390,13 +390,9 @@ class Generated:
 
 def _build_reverse(choices):
     """Transform ``choices`` into one program; ``(program, {name: entry function name})``."""
-    from .transform.program import Program
-    program = Program()
-    entries = {}
-    for c in choices:
-        spec = program.entry(c.fn, c.wrt_index)
-        entries[c.name] = spec.grad_name
-    return program, entries
+    from .driver.pipeline import module_program
+    program, names = module_program([(c.fn, c.wrt_index) for c in choices], "reverse")
+    return program, {c.name: n for c, n in zip(choices, names)}
 
 
 # What each --mode does: ``mode -> Mode``.  ``build(choices)`` returns ``(program,
@@ -533,13 +529,9 @@ def _describe_reverse(c, wrapper_name, entry_name):
 
 def _build_forward(choices):
     """Forward mode: ``jvp_<f>(args..., t_<arg>=...) -> (value, tangent of the value)``."""
-    from .transform.forward import ForwardProgram
-    program = ForwardProgram()
-    entries = {}
-    for c in choices:
-        spec = program.entry(c.fn, c.wrt_index)
-        entries[c.name] = spec.jvp_name
-    return program, entries
+    from .driver.pipeline import module_program
+    program, names = module_program([(c.fn, c.wrt_index) for c in choices], "forward")
+    return program, {c.name: n for c, n in zip(choices, names)}
 
 
 def _no_wrapper(choice, wrapper_name, entry_name, header_line):
