@@ -32,6 +32,7 @@ import sys
 import traceback
 import types
 
+from . import naming
 from .version import __version__
 from .errors import S2SGradError
 
@@ -495,7 +496,7 @@ def _wrapper(choice, wrapper_name, entry_name, header_line):
     taken = set(names)
     grads = []
     for w in choice.wrt:
-        g = f"d_{w}"
+        g = naming.adjoint(w)
         while g in taken:
             g += "_"
         taken.add(g)
@@ -539,7 +540,7 @@ def _no_wrapper(choice, wrapper_name, entry_name, header_line):
 
 
 def _describe_forward(c, wrapper_name, entry_name):
-    tangents = ", ".join(f"t_{w}" for w in c.wrt)
+    tangents = ", ".join(naming.tangent(w) for w in c.wrt)
     return [f"{entry_name}: the value of {c.name} and its derivative along {tangents} "
             f"(forward mode: what s2sgrad.jvp({c.name}) computes, the tangent a keyword)."]
 

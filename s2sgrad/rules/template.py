@@ -16,12 +16,13 @@ import types
 import gast
 
 import s2sgrad.runtime as _runtime
+import s2sgrad.naming as naming
 from ..syntax import name as _name
 
 __all__ = ["Template", "inline", "expression_name", "scaled_rule", "broadcast_rule",
            "RUNTIME_ALIAS"]
 
-RUNTIME_ALIAS = "_rt"
+RUNTIME_ALIAS = naming.RUNTIME
 
 
 class Template:

@@ -730,7 +730,7 @@ class ForwardBuilder(ReverseBuilder):
             bindings["argnum"] = argnum
         hint = like.id if isinstance(like, gast.Name) else expression_name(like)
         return inline(template, bindings, self.namer.fresh, self.program.module.modules,
-                      hint=hint, result=f"t_{hint}_part" if hint else None)
+                      hint=hint, result=naming.tangent(f"{hint}_part") if hint else None)
 
     def _inline_rule(self, prim, rule, bound, namespace, t, like, pre, argnum=None):
         """``_rule_code``, its statements appended to ``pre``: the expression."""

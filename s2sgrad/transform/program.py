@@ -599,9 +599,9 @@ def rename_tape(module):
     """
     used = {n.id for f in module.functions for n in gast.walk(f) if isinstance(n, gast.Name)}
     k = 1
-    while f"_tape_{k}" in used:
+    while f"{naming.TAPE}_{k}" in used:
         k += 1
-    new = f"_tape_{k}"
+    new = f"{naming.TAPE}_{k}"
     for f in module.functions:
         for n in gast.walk(f):
             if isinstance(n, gast.Name) and n.id == naming.TAPE:

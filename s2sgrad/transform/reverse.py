@@ -1222,7 +1222,7 @@ class ReverseBuilder:
             part = expression_name(child)
             stmts, expr = inline(self._rule(prim, "vjp", p, child).template, bindings,
                                  self.namer.fresh, self.program.module.modules, hint=hint,
-                                 result=f"d_{part}_part" if part else None)
+                                 result=naming.adjoint(f"{part}_part") if part else None)
             pre.extend(stmts)
             self._backprop(child, expr, None, pre, contribs)
 
