@@ -352,24 +352,17 @@ def _split(fn, request, policy, passes):
 
 
 def _callee(fn, request, policy, passes):
-    """A callee's split pair for the dynamic dispatcher (``request.wrt``: parameter names)."""
-    from ..frontend.source import FunctionSource
-    from ..transform.program import Program
-    program = Program(policy=policy, passes=passes)
-    job = program.add_job(FunctionSource.of(fn), ("dynamic", fn))
-    spec = program.request(job, list(request.wrt))
-    program.run()
-    return _finish(program, spec.fwd_name, spec)
-
-
-def _callee_jvp(fn, request, policy, passes):
+    """A callee's derivative for the dynamic dispatcher (``request.wrt``: parameter names):
+    its split pair (``callee``) or its tangent function (``callee_jvp``)."""
     from ..frontend.source import FunctionSource
     from ..transform.forward import ForwardProgram
-    program = ForwardProgram(policy=policy, passes=passes)
+    from ..transform.program import Program
+    forward = request.operator == "callee_jvp"
+    program = (ForwardProgram if forward else Program)(policy=policy, passes=passes)
     job = program.add_job(FunctionSource.of(fn), ("dynamic", fn))
     spec = program.request(job, list(request.wrt))
     program.run()
-    return _finish(program, spec.jvp_name, spec)
+    return _finish(program, spec.jvp_name if forward else spec.fwd_name, spec)
 
 
 def _joint_gradient(fn, wrt):
@@ -431,6 +424,6 @@ def _batched(fn, request, policy, passes):
 _BUILDERS = {
     "grad": _reverse, "value_and_grad": _reverse, "elementwise_grad": _reverse, "vjp": _reverse,
     "split": _split, "callee": _callee,
-    "jvp": _forward, "deriv": _forward, "hvp": _forward, "callee_jvp": _callee_jvp,
+    "jvp": _forward, "deriv": _forward, "hvp": _forward, "callee_jvp": _callee,
     "columns": _batched, "hessian": _batched, "rows": _batched,
 }

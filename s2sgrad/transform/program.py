@@ -22,7 +22,7 @@ from ..analysis.tape import prune
 from ..codegen import ModuleBuilder
 from ..errors import SourceError, UnsupportedError
 from ..frontend.normalize import normalize
-from ..syntax import assign, call, const, name, store, walk_stmts
+from ..syntax import assign, call, const, name, param, store, walk_stmts
 from ..frontend.resolve import TransformEverything
 from ..analysis.activity import callee_of
 from ..frontend.source import FunctionSource
@@ -317,12 +317,7 @@ class Program:
         fdef.s2s_doc = (f"Forward sweep of {fsrc.qualname} ({fsrc.display_file}:"
                         f"{fsrc.node.lineno}), traced at run time because its source cannot "
                         f"be transformed: {reason.text()}.")
-        bargs = gast.arguments(args=[gast.Name(id=naming.TAPE, ctx=gast.Param(), annotation=None,
-                                               type_comment=None),
-                                     gast.Name(id=seed, ctx=gast.Param(), annotation=None,
-                                               type_comment=None)],
-                               posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
-                               kwarg=None, defaults=[])
+        bargs = _backward_arguments(seed)
         bdef = _function(spec.bwd_name, bargs, bwd_body)
         bdef.s2s_doc = (f"Backward sweep of {fsrc.qualname} (traced): the adjoints of "
                         f"{', '.join(spec.active) or 'nothing'} given {seed}.")
@@ -487,12 +482,7 @@ class Program:
         fdef = _function(spec.fwd_name, fargs, fbody)
         fdef.s2s_doc = (f"Forward sweep of {fsrc.qualname} ({fsrc.display_file}:"
                         f"{fsrc.node.lineno}); {spec.bwd_name} finishes it.")
-        bargs = gast.arguments(args=[gast.Name(id=naming.TAPE, ctx=gast.Param(), annotation=None,
-                                               type_comment=None),
-                                     gast.Name(id=seed, ctx=gast.Param(), annotation=None,
-                                               type_comment=None)],
-                               posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
-                               kwarg=None, defaults=[])
+        bargs = _backward_arguments(seed)
         bdef = _function(spec.bwd_name, bargs, bbody)
         bdef.s2s_doc = (f"Backward sweep of {fsrc.qualname}: the adjoints of "
                         f"{', '.join(spec.active) or 'nothing'} given {seed}.")
@@ -622,6 +612,12 @@ def _note_traced_calls(fdef, fsrc, policy):
         reason = policy.known_failure(target) if kind in ("global", "closure") else None
         if reason is not None and not getattr(stmt, "s2s_note", None):
             stmt.s2s_note = f"{value.args[1].id} is traced at run time: {reason.text()}"
+
+
+def _backward_arguments(seed):
+    """The parameters of a backward sweep: ``(_tape, d_out)``."""
+    return gast.arguments(args=[param(naming.TAPE), param(seed)], posonlyargs=[], vararg=None,
+                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
 
 
 def _function(fname, args, body):
