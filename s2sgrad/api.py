@@ -14,10 +14,10 @@ from .sites import DERIVATIVE_MARK, describe
 __all__ = ["grad", "value_and_grad", "show", "stages", "mark", "Derivative"]
 
 
-def _compiled(fn, wrt, fallback="auto"):
+def _compiled(fn, wrt, fallback="auto", request=None):
     """The route of ``fn``'s gradient (``driver.pipeline.route``): generated code where the
     source can be transformed, else the rule of a bare primitive or the tracing fallback."""
-    return _pipeline.route(fn, Request("grad", wrt, fallback=fallback))
+    return _pipeline.route(fn, request or Request("grad", wrt, fallback=fallback))
 
 
 def _positional_names(signature):
@@ -78,8 +78,8 @@ def _where(fn):
     return f"{display_path(code.co_filename)}:{code.co_firstlineno}"
 
 
-def _run(fn, wrt, args, kwargs, fallback="auto"):
-    compiled = _compiled(fn, wrt, fallback)
+def _run(fn, wrt, args, kwargs, fallback="auto", request=None):
+    compiled = _compiled(fn, wrt, fallback, request)
     _check_args(fn, compiled, args, kwargs)
     token = _choose.set_policy(fallback)   # for the callees dispatched at run time
     try:
@@ -108,12 +108,13 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto"):
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "grad")
     _choose.check_policy(fallback)
+    request = Request("grad", wrt_t, fallback=fallback)
     if emit:
-        return _compiled(fn, wrt_t, fallback).source
+        return _compiled(fn, wrt_t, fallback, request).source
 
     @_wraps(fn)
     def gradient(*args, **kwargs):
-        value, grads = _run(fn, wrt_t, args, kwargs, fallback)   # the route checks the output
+        value, grads = _run(fn, wrt_t, args, kwargs, fallback, request)   # the route checks it
         return grads[0] if single else grads
     setattr(gradient, DERIVATIVE_MARK, ("grad", fn, wrt_t))
     return _mark(gradient, "grad", fn, wrt_t)
@@ -123,12 +124,13 @@ def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto"):
     """Like ``grad``, but the function returns ``(value, gradient)`` from one run."""
     wrt_t, single = _wrt.normalize(fn, wrt, "value_and_grad")
     _choose.check_policy(fallback)
+    request = Request("grad", wrt_t, fallback=fallback)
     if emit:
-        return _compiled(fn, wrt_t, fallback).source
+        return _compiled(fn, wrt_t, fallback, request).source
 
     @_wraps(fn)
     def value_and_gradient(*args, **kwargs):
-        value, grads = _run(fn, wrt_t, args, kwargs, fallback)
+        value, grads = _run(fn, wrt_t, args, kwargs, fallback, request)
         return value, (grads[0] if single else grads)
     setattr(value_and_gradient, DERIVATIVE_MARK, ("value_and_grad", fn, wrt_t))
     return _mark(value_and_gradient, "value_and_grad", fn, wrt_t)

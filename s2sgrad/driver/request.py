@@ -31,7 +31,7 @@ OPERATORS = {
 }
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=True)
 class Request:
     """One thing to build for a function.
 
@@ -56,6 +56,11 @@ class Request:
     def __post_init__(self):
         if self.operator not in OPERATORS:
             raise ValueError(f"unknown operator {self.operator!r}")
+        # looked up on every call of a derivative: hashed once
+        object.__setattr__(self, "_hash", hash(dataclasses.astuple(self)))
+
+    def __hash__(self):
+        return self._hash
 
     @property
     def mode(self):

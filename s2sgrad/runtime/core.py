@@ -90,9 +90,14 @@ def zeros_like(x):
 def _is_object(x):
     """An instance of a user class (callable or not, with a ``__dict__`` or ``__slots__``):
     differentiated through its attributes."""
-    if isinstance(x, _NOT_OBJECTS) or hasattr(x, "shape"):
+    if type(x) in _PLAIN or isinstance(x, _NOT_OBJECTS) or hasattr(x, "shape"):
         return False
     return hasattr(x, "__dict__") or bool(_slot_names(type(x)))
+
+
+# The values most derivatives are: never objects (checked first, the common case is fast).
+_PLAIN = frozenset({float, int, complex, bool, numpy.ndarray, numpy.float64, numpy.float32,
+                    numpy.complex128, type(None), str, list, tuple, dict})
 
 
 _NOT_OBJECTS = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
@@ -109,7 +114,14 @@ def _user_class(cls):
     return root not in _LIBRARIES and root not in getattr(sys, "stdlib_module_names", ())
 
 
+@functools.lru_cache(maxsize=512)
 def _slot_names(cls):
+    """The attribute names ``cls``'s ``__slots__`` declare, mangled as Python does (a class's
+    slots are fixed when it is made, so this is remembered per class)."""
+    return tuple(_declared_slots(cls))
+
+
+def _declared_slots(cls):
     names = []
     for klass in getattr(cls, "__mro__", ()):
         slots = klass.__dict__.get("__slots__", ())
@@ -356,6 +368,8 @@ def match(d, x):
     A float argument gets a float, an array gets an array of its shape (and
     its floating dtype), a tuple gets a tuple, and so on down the containers.
     """
+    if type(x) is float and type(d) is float:     # the common case first
+        return d
     if isinstance(x, dict):
         return {k: match(d.get(k) if d is not None else None, v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -771,6 +785,8 @@ def seed(d_out, value):
 
 def check_scalar(value, where):
     """Raise unless ``value`` is a scalar: ``grad`` needs a scalar output."""
+    if type(value) in _SCALARS:
+        return
     if shape(value) != () or _is_container(value):
         from ..errors import NonScalarOutputError  # the errors module needs no compiler
         raise NonScalarOutputError(
