@@ -18,7 +18,7 @@ import types
 from .errors import UnsupportedError
 
 __all__ = ["DERIVATIVE_MARK", "describe", "definition_site", "Reason", "is_derivative",
-           "is_traced_derivative", "cited_line", "call_site", "user_stacklevel", "display"]
+           "is_traced_derivative", "cited_line", "cited_at", "call_site", "user_stacklevel", "display"]
 
 # Wrappers made by the differential operators carry this attribute: (operator, fn, wrt).
 DERIVATIVE_MARK = "__s2sgrad_derivative__"
@@ -136,10 +136,26 @@ def user_stacklevel():
 _CITATION = re.compile(r"^\s*#\s*(\S+:\d+)")
 
 
+_DOC_CITATION = re.compile(r"\((?P<where>[^\s<>()]+:\d+)\)")
+
+
 def cited_line(frame):
     """The user's ``file:line`` a frame of generated code is running, from its citations."""
-    lines = linecache.getlines(frame.f_code.co_filename)
-    for k in range(min(frame.f_lineno, len(lines)) - 1, -1, -1):
+    return cited_at(frame.f_code.co_filename, frame.f_lineno)
+
+
+def cited_at(filename, line):
+    """The user's ``file:line`` that line ``line`` of generated code came from: the citation
+    above it in its block, or, for a ``def`` line, the one its docstring gives; None when
+    the generated text has none."""
+    lines = linecache.getlines(filename)
+    if 0 < line <= len(lines) and lines[line - 1].lstrip().startswith("def "):
+        for text in lines[line:line + 3]:
+            m = _DOC_CITATION.search(text)
+            if m:
+                return m.group("where")
+        return None
+    for k in range(min(line, len(lines)) - 1, -1, -1):
         m = _CITATION.match(lines[k])
         if m:
             return m.group(1)

@@ -113,6 +113,12 @@ class FunctionSource:
     def where(self, node=None):
         """``file:line`` of ``node`` (a normalized statement keeps its line as ``s2s_line``)."""
         line = getattr(node, "s2s_line", None) or getattr(node, "lineno", None) or self.node.lineno
+        if str(self.filename).startswith("<s2sgrad:"):
+            # generated code read again (a derivative of a derivative): the user's line it cites
+            from ..sites import cited_at
+            cited = cited_at(self.filename, line)
+            if cited is not None:
+                return cited
         return f"{self.display_file}:{line}"
 
     def line_text(self, lineno):
