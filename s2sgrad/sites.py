@@ -4,7 +4,7 @@ cannot be transformed (``Reason``).
 
 Every layer reports with these (the compiler in its errors, the tracer in its
 messages, the driver in its fallback warnings), so they sit at the bottom: this
-module imports only the standard library (``frontend.source`` lazily, for paths).
+module imports only the standard library and ``errors``.
 """
 
 import functools
@@ -18,7 +18,8 @@ import types
 from .errors import UnsupportedError
 
 __all__ = ["DERIVATIVE_MARK", "describe", "definition_site", "Reason", "is_derivative",
-           "is_traced_derivative", "cited_line", "cited_at", "call_site", "user_stacklevel", "display"]
+           "is_traced_derivative", "cited_line", "cited_at", "call_site", "user_stacklevel", "display",
+           "display_path"]
 
 # Wrappers made by the differential operators carry this attribute: (operator, fn, wrt).
 DERIVATIVE_MARK = "__s2sgrad_derivative__"
@@ -27,10 +28,21 @@ _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
 _GENERATED = "<s2sgrad:"
 
 
-def display(filename):
-    """A file name as messages show it (relative to the working directory when inside it)."""
-    from .frontend.source import display_path
-    return display_path(filename)
+def display_path(filename):
+    """A stable, machine-independent name for a source file (no absolute paths): how
+    messages and generated code name the user's files."""
+    if not filename:
+        return "<unknown>"
+    if filename.startswith("<"):
+        return filename
+    base = os.path.basename(filename)
+    parent = os.path.basename(os.path.dirname(filename))
+    if os.path.exists(os.path.join(os.path.dirname(filename), "__init__.py")) and parent:
+        return f"{parent}/{base}"
+    return base
+
+
+display = display_path
 
 
 def definition_site(fn):

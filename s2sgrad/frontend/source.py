@@ -10,28 +10,15 @@ import ast
 import builtins
 import inspect
 import linecache
-import os
 import textwrap
 import types
 
 import gast
 
+from ..sites import cited_at, display_path  # noqa: F401 (display_path: re-exported)
 from ..errors import SourceError
 
 __all__ = ["FunctionSource", "display_path"]
-
-
-def display_path(filename):
-    """A stable, machine-independent name for a source file (no absolute paths)."""
-    if not filename:
-        return "<unknown>"
-    if filename.startswith("<"):
-        return filename
-    base = os.path.basename(filename)
-    parent = os.path.basename(os.path.dirname(filename))
-    if os.path.exists(os.path.join(os.path.dirname(filename), "__init__.py")) and parent:
-        return f"{parent}/{base}"
-    return base
 
 
 class FunctionSource:
@@ -115,7 +102,6 @@ class FunctionSource:
         line = getattr(node, "s2s_line", None) or getattr(node, "lineno", None) or self.node.lineno
         if str(self.filename).startswith("<s2sgrad:"):
             # generated code read again (a derivative of a derivative): the user's line it cites
-            from ..sites import cited_at
             cited = cited_at(self.filename, line)
             if cited is not None:
                 return cited
