@@ -155,15 +155,11 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
     from either side: it runs forward mode then (one sweep, the tangent ones
     like ``x``), which keeps towers such as seven nested ``elementwise_grad``
     small.  Otherwise it is reverse mode with the cotangent ones like the output.
+    The driver decides (``pipeline._elementwise``), again whenever what ``f``
+    calls changes.
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "elementwise_grad")
-    forward = single and wrt_t == (0,) and _acts_elementwise(fn)
-    if forward:
-        request = Request("deriv", wrt_t, seeds=((0, "ones"),))
-        marker = request
-    else:
-        request = Request("elementwise_grad", wrt_t)
-        marker = request.but(joint=True)
+    request = Request("elementwise_grad", wrt_t)
     if emit:
         return pipeline.run(fn, request).source
 
@@ -172,26 +168,11 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
         _bind_args(fn, args, kwargs, wrt_t)
         built = pipeline.run(fn, request)
         out = _generated(built.entry, *_lead(fn), *args, **kwargs)
-        if forward:
+        if built.interface["forward"]:
             return routes.match(out, args[0])
         grads = tuple(routes.match(g, args[w]) for g, w in zip(out[1:], wrt_t))
         return grads[0] if single else grads
-    return mark(elementwise_gradient, "elementwise_grad", marker, fn)
-
-
-def _acts_elementwise(fn):
-    """Whether ``fn(x)`` provably acts elementwise (``analysis.elementwise``), memoized
-    while ``fn``'s code is the same."""
-    from .driver import cache
-    key = ("acts_elementwise",)
-    hit = cache.recall(fn, key)
-    if hit is None:
-        from .analysis.elementwise import acts_elementwise
-        code = getattr(getattr(fn, "__func__", fn), "__code__", None)
-        hit = cache.remember(fn, key, (acts_elementwise(fn),),
-                             [([["code"]] if not hasattr(fn, "__func__") else
-                               [["func"], ["code"]], code)] if code is not None else [])
-    return hit[0]
+    return mark(elementwise_gradient, "elementwise_grad", request.but(joint=True), fn)
 
 
 def holomorphic_grad(fn, wrt=0, *, emit=False):

@@ -201,3 +201,118 @@ def test_the_code_of_each_stage_runs_and_gives_the_same_gradient():
         exec(compile(s2sgrad.show(_loop, stage), f"<{stage}>", "exec"), namespace)
         value, got = namespace["grad__loop"](x, 3)
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# What the generated code was built for, checked before it is served again
+# ---------------------------------------------------------------------------
+
+class _Config:
+    pass
+
+
+CFG = _Config()
+CFG.act = np.tanh
+
+
+def _through_an_attribute(x):
+    return CFG.act(x) * 2.0
+
+
+def test_an_attribute_the_code_was_built_for_is_checked_in_memory():
+    """cfg.act is read when the code is made (its rule is inlined): rebinding it must not
+    serve tanh's derivative for sin."""
+    g = s2sgrad.grad(_through_an_attribute)
+    try:
+        np.testing.assert_allclose(g(0.5), 2 * (1 - np.tanh(0.5) ** 2), rtol=1e-12)
+        CFG.act = np.sin
+        np.testing.assert_allclose(g(0.5), 2 * np.cos(0.5), rtol=1e-12)
+        np.testing.assert_allclose(s2sgrad.jvp(_through_an_attribute)(0.5, 1.0)[1],
+                                   2 * np.cos(0.5), rtol=1e-12)
+    finally:
+        CFG.act = np.tanh
+
+
+CONFIG_MODULE = """
+import numpy as np
+act = np.tanh
+"""
+
+USER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import s2sgrad
+from s2sgrad.driver import cache
+import settings
+
+def loss(x):
+    return settings.act(x) ** 2
+
+if sys.argv[2] == "sin":
+    settings.act = np.sin
+x = 0.4
+g = s2sgrad.grad(loss)(x)
+a = np.sin(x) if sys.argv[2] == "sin" else np.tanh(x)
+da = np.cos(x) if sys.argv[2] == "sin" else 1 - np.tanh(x) ** 2
+assert abs(g - 2 * a * da) < 1e-12, (g, 2 * a * da)
+print(dict(cache.stats).get("disk_hit", 0))
+"""
+
+
+def test_an_attribute_of_a_user_module_is_checked_against_the_disk_cache(tmp_path):
+    """A disk entry made while settings.act was tanh is not served where it is sin."""
+    import os
+    import subprocess
+    (tmp_path / "settings.py").write_text(CONFIG_MODULE)
+    (tmp_path / "user.py").write_text(USER)
+    env = dict(os.environ, S2SGRAD_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+
+    def run(which):
+        r = subprocess.run([sys.executable, str(tmp_path / "user.py"), str(tmp_path), which],
+                           capture_output=True, text=True, env=env, cwd=str(tmp_path))
+        assert r.returncode == 0, r.stderr
+        return int(r.stdout.split()[-1])
+    assert run("tanh") == 0          # made and stored
+    assert run("tanh") == 1          # served from disk
+    assert run("sin") == 0           # not served: the attribute it was made for changed
+
+
+def test_elementwise_grad_decides_its_mode_again_when_a_callee_changes(model):
+    """Forward mode is right only while the function acts elementwise: rebinding the helper
+    to a cumulative sum must switch to reverse mode (J^T 1), in an operator made before."""
+    x = np.array([0.1, 0.2, 0.3])
+    eg = s2sgrad.elementwise_grad(model.g)
+    np.testing.assert_allclose(eg(x), 2 * 2.0 * x, rtol=1e-12)
+    model.h = np.cumsum
+    np.testing.assert_allclose(eg(x), [3.0, 2.0, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(s2sgrad.elementwise_grad(model.g)(x), [3.0, 2.0, 1.0])
+
+
+def test_the_odeint_adjoint_is_reused_only_for_the_same_inputs():
+    """The rules for y0 and for args share one adjoint solve; another dynamics function, or
+    a cotangent changed in place, is solved again."""
+    from scipy.integrate import odeint
+
+    from s2sgrad.runtime import odeint_vjp
+    t = np.linspace(0.0, 1.0, 5)
+    y0, k = np.array([1.0, 0.5]), np.array([0.7])
+
+    def decay(y, time, k):
+        return -k * y
+
+    def faster(y, time, k):
+        return -3.0 * k * y
+
+    ys = odeint(decay, y0, t, args=(k,))
+    g = np.ones_like(ys)
+    first = odeint_vjp(g, ys, decay, y0, t, (k,))[1][0]
+    other = odeint_vjp(g, ys, faster, y0, t, (k,))[1][0]
+    g *= 2.0
+    doubled = odeint_vjp(g, ys, decay, y0, t, (k,))[1][0]
+    np.testing.assert_allclose(doubled, 2 * first, rtol=1e-6)
+    assert not np.allclose(other, first)
+    # d/dk sum(ys) for y' = -k y: sum over t of -t y0 exp(-k t), summed over components
+    want = np.sum(-t[:, None] * y0 * np.exp(-k * t[:, None]))
+    np.testing.assert_allclose(first, want, rtol=1e-5)

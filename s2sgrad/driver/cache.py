@@ -474,12 +474,25 @@ def _entry_from_program(fn, key, options, program, interface, source):
             watch.append(path)
         if path is not None and not isinstance(obj, types.ModuleType):
             checks.append((path, obj))
+    reads = []
+    path_of = {f: p for f, p in zip(dep_fns, dep_paths) if p is not None}
+    for f, kind, base, attrs in program.static_reads():
+        if f not in path_of:
+            continue
+        path = path_of[f] + [["g" if kind == "global" else "c", base]] + [["a", a] for a in attrs]
+        try:
+            obj = follow(fn, path)
+        except Exception:
+            continue        # not found statically (a property): the source key still holds
+        checks.append((path, obj))
+        reads.append([path, _describe(obj)])
     if not cacheable:
         stats["not_cacheable"] += 1
         return None, checks
     entry = {"key": key, "s2sgrad": __version__, "options": repr(options),
              "entry": interface["entry"], "interface": interface,
-             "source": source, "bindings": bindings, "watch": watch, "deps": deps}
+             "source": source, "bindings": bindings, "watch": watch, "deps": deps,
+             "reads": reads}
     return entry, checks
 
 
@@ -499,6 +512,7 @@ def _well_formed(entry, key):
                         for n, p in entry["bindings"])
                 and isinstance(entry.get("code", ""), str)
                 and all(_valid_path(p) for p in entry["watch"])
+                and all(_valid_path(p) and isinstance(d, str) for p, d in entry.get("reads", ()))
                 and all(_valid_path(p) and isinstance(d, str) for p, d in entry["deps"]))
     except (KeyError, TypeError, ValueError):
         return False
@@ -513,6 +527,10 @@ def _instantiate(fn, entry, options, code=None):
     try:
         for path, digest in entry["deps"]:
             if function_digest(follow(fn, path)) != digest:
+                stats["stale_dependency"] += 1
+                return None, None, None
+        for path, described in entry.get("reads", ()):
+            if _describe(follow(fn, path)) != described:     # cfg.act is another function now
                 stats["stale_dependency"] += 1
                 return None, None, None
         symbols = {nm: follow(fn, path) for nm, path in entry["bindings"]}
@@ -541,7 +559,7 @@ def _instantiate(fn, entry, options, code=None):
             pass
     for nm, path in entry["bindings"]:
         checks.append((path, symbols[nm]))
-    for path in entry["watch"]:
+    for path in entry["watch"] + [path for path, _ in entry.get("reads", ())]:
         try:
             checks.append((path, follow(fn, path)))
         except Exception:

@@ -335,6 +335,22 @@ def _reverse(fn, request, policy, passes):
     return _finish(program, target, spec, joint, _checks=_derived_check(fn))
 
 
+def _elementwise(fn, request, policy, passes):
+    """``elementwise_grad``: forward mode with the tangent ones like ``x`` when ``fn``
+    provably acts elementwise (its Jacobian is diagonal, so that product with ones is the
+    reverse one, in one sweep), else reverse mode from ones like the output.  Decided here,
+    so that the memo's checks of what ``fn`` calls cover the decision too."""
+    from ..analysis.elementwise import acts_elementwise
+    if request.wrt == (0,) and acts_elementwise(fn):
+        deriv = request.but(operator="deriv", joint=False, seeds=((0, "ones"),))
+        program, interface, checks = _forward(fn, deriv, policy, passes)
+        interface["forward"] = True
+    else:
+        program, interface, checks = _reverse(fn, request, policy, passes)
+        interface["forward"] = False
+    return program, interface, checks
+
+
 def _split(fn, request, policy, passes):
     """``f_fwd``/``f_bwd`` for a vjp, or one combined function when a split is not possible."""
     from ..transform import adapters
@@ -422,7 +438,7 @@ def _batched(fn, request, policy, passes):
 
 
 _BUILDERS = {
-    "grad": _reverse, "value_and_grad": _reverse, "elementwise_grad": _reverse, "vjp": _reverse,
+    "grad": _reverse, "value_and_grad": _reverse, "elementwise_grad": _elementwise, "vjp": _reverse,
     "split": _split, "callee": _callee,
     "jvp": _forward, "deriv": _forward, "hvp": _forward, "callee_jvp": _callee,
     "columns": _batched, "hessian": _batched, "rows": _batched,

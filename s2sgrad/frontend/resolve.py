@@ -79,6 +79,10 @@ class Resolver:
         self.local_names = set(local_names)
         self.lifted = dict(lifted or {})
         self.policy = policy if policy is not None else TransformEverything()
+        # ``(name, (attr, ...))`` of each attribute chain read through an object of the
+        # user's (``cfg.act``): what the generated code was built for, which the cache
+        # checks before it serves that code again (libraries' attributes are not watched)
+        self.reads = set()
 
     # -- values -----------------------------------------------------------
 
@@ -90,7 +94,12 @@ class Resolver:
         kind, value = self.fsrc.resolve(base.id)
         if kind is None:
             return False, None
-        for attr in path.split(".")[1:]:
+        attrs = tuple(path.split(".")[1:])
+        root = value.__name__.split(".")[0] if isinstance(value, types.ModuleType) \
+            else _module_root(value)
+        if attrs and root not in LIBRARY_ROOTS:
+            self.reads.add((base.id, attrs))
+        for attr in attrs:
             if not isinstance(value, (types.ModuleType, type)) and attr not in dir(value):
                 return False, None
             try:

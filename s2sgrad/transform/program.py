@@ -259,6 +259,22 @@ class Program:
             self.module.add_function(fdef)
         return job.primal_name
 
+    def static_reads(self):
+        """``(function, "global" or "closure", name, (attr, ...))`` of each attribute chain a
+        transformed function read through an object of the user's when its code was made
+        (``cfg.act``): the driver's cache checks they still lead to the same objects."""
+        out = []
+        for job in self.jobs.values():
+            norm = getattr(job, "_norm", None)
+            fn = getattr(job.fsrc, "fn", None)
+            if norm is None or fn is None:
+                continue
+            for base, attrs in sorted(norm.resolver.reads):
+                kind, _ = job.fsrc.resolve(base)
+                if kind in ("global", "closure"):
+                    out.append((fn, kind, base, attrs))
+        return out
+
     def run(self):
         while self.queue:
             spec = self.queue.pop(0)
