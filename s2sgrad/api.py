@@ -5,7 +5,7 @@ import numbers
 
 from .driver import dynamic as _dynamic  # noqa: F401 (registers the runtime's dispatch hook)
 from .driver import pipeline as _pipeline
-from .driver import routes as _choose
+from .driver import routes as _routes
 from .driver.request import Request
 from . import wrt as _wrt
 from .errors import NonDifferentiableError, NonScalarOutputError
@@ -81,15 +81,15 @@ def _where(fn):
 def _run(fn, wrt, args, kwargs, fallback="auto", request=None):
     compiled = _compiled(fn, wrt, fallback, request)
     _check_args(fn, compiled, args, kwargs)
-    token = _choose.set_policy(fallback)   # for the callees dispatched at run time
+    token = _routes.set_policy(fallback)   # for the callees dispatched at run time
     try:
         out = compiled(args, kwargs)
     except NonScalarOutputError as exc:
         raise NonScalarOutputError(f"{_where(fn)}: {describe(fn)}: {exc}") from None
     finally:
-        _choose.reset_policy(token)
+        _routes.reset_policy(token)
     value, grads = out[0], out[1:]
-    grads = tuple(_choose.match(g, args[w]) for g, w in zip(grads, wrt))
+    grads = tuple(_routes.match(g, args[w]) for g, w in zip(grads, wrt))
     return value, grads
 
 
@@ -107,7 +107,7 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto"):
     ``"always"`` traces ``fn`` even when it could be transformed.
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "grad")
-    _choose.check_policy(fallback)
+    _routes.check_policy(fallback)
     request = Request("grad", wrt_t, fallback=fallback)
     if emit:
         return _compiled(fn, wrt_t, fallback, request).source
@@ -123,7 +123,7 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto"):
 def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto"):
     """Like ``grad``, but the function returns ``(value, gradient)`` from one run."""
     wrt_t, single = _wrt.normalize(fn, wrt, "value_and_grad")
-    _choose.check_policy(fallback)
+    _routes.check_policy(fallback)
     request = Request("grad", wrt_t, fallback=fallback)
     if emit:
         return _compiled(fn, wrt_t, fallback, request).source

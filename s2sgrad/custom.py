@@ -65,8 +65,8 @@ _CUSTOM = "_s2sgrad_handles_boxes"   # callables that deal with traced values th
 
 def _invalidate_compiled():
     """Forget generated code in this process: it may have inlined an earlier rule."""
-    from .driver import cache
-    cache.forget()
+    from .driver import pipeline
+    pipeline.forget()
 
 
 class _NotInlinable(Exception):

@@ -3,7 +3,7 @@
 __all__ = [
     "S2SGradError", "UnsupportedError", "UnsupportedArgumentError", "NoRuleError",
     "NonDifferentiableError",
-    "NonScalarOutputError", "SourceError", "StaleError", "WrtError",
+    "NonScalarOutputError", "SourceError", "WrtError",
 ]
 
 
@@ -60,10 +60,6 @@ class NonDifferentiableError(S2SGradError):
 
 class NonScalarOutputError(S2SGradError):
     """``grad`` of a function whose output is not a scalar."""
-
-
-class StaleError(S2SGradError):
-    """A checked-in generated file no longer matches the source it was generated from."""
 
 
 class WrtError(S2SGradError, ValueError, IndexError):

@@ -25,9 +25,11 @@ cache runs without the compiler).
 import linecache
 import re
 
+import s2sgrad.naming as naming
+
 __all__ = ["note", "notes", "sites"]
 
-_GENERATED = "<s2sgrad:"
+_GENERATED = naming.GENERATED_FILE
 _CITATION = re.compile(r"^(\s*)#\s*(\S+):(\d+)(?:  (.*))?$")
 _TARGETS = re.compile(r"^\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*,?\s*=(?!=)")
 _HEADER = "s2sgrad: "

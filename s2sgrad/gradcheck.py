@@ -171,14 +171,14 @@ class _Level:
         """The cotangents of ``xs`` for output cotangent ``u``."""
         if self.first is not None:
             from . import api
-            from .driver import routes as choose
+            from .driver import routes
             f, wrt, args, fallback = self.first
             full = _substitute(args, wrt, xs)
             route = api._compiled(f, wrt, fallback)
             api._check_args(f, route, full, {})
-            with choose.policy(fallback):
-                out = choose.call_with_seed(route, full, {}, u)
-            return tuple(choose.match(g, x) for g, x in zip(out[1:], xs))
+            with routes.policy(fallback):
+                out = routes.call_with_seed(route, full, {}, u)
+            return tuple(routes.match(g, x) for g, x in zip(out[1:], xs))
         from .fallback import trace_vjp
         return tuple(trace_vjp(lambda *a: self.fn(a), xs, {}, tuple(range(len(xs))))[1](u))
 

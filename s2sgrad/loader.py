@@ -8,13 +8,15 @@ way; it needs nothing but the standard library.
 import hashlib
 import linecache
 
+import s2sgrad.naming as naming
+
 __all__ = ["filename_for", "register", "compile_source"]
 
 
 def filename_for(source, label):
     """The stable file name of generated code: its label and a hash of its text."""
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
-    return f"<s2sgrad:{label}:{digest}>"
+    return f"{naming.GENERATED_FILE}{label}:{digest}>"
 
 
 def register(source, filename):

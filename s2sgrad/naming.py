@@ -8,11 +8,22 @@ clash (``Namer.fresh``, ``ModuleBuilder.fresh_function_name``).
 """
 
 __all__ = ["TAPE", "RUNTIME", "RESULT_ADJOINT", "adjoint", "tangent", "gradient_function",
-           "forward_sweep", "backward_sweep", "tangent_function", "RESERVED"]
+           "forward_sweep", "backward_sweep", "tangent_function", "RESERVED", "GENERATED_FILE",
+           "is_generated_file"]
 
 TAPE = "_tape"            # the stack a forward sweep leaves for its backward sweep
 RUNTIME = "_rt"           # s2sgrad.runtime, as generated code imports it
 RESULT_ADJOINT = "d_result"   # the output's cotangent when the function returns an expression
+
+# The file name of every generated module starts so (``<s2sgrad:module.f.grad:8cee93fddbb2>``):
+# tracebacks, linecache and the passes that read generated code again tell it by this.
+GENERATED_FILE = "<s2sgrad:"
+
+
+def is_generated_file(filename):
+    """Whether ``filename`` names a module s2sgrad generated."""
+    return str(filename).startswith(GENERATED_FILE)
+
 
 # Names no variable of the user's may take in generated code.
 RESERVED = frozenset({TAPE, RUNTIME})

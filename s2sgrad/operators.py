@@ -53,12 +53,6 @@ def _lead(fn):
     return () if self_value is None else (self_value,)
 
 
-def _past_lead(fn, wrt):
-    """Positions ``wrt`` of ``fn``'s arguments among the parameters of its generated
-    derivative, which takes a method's instance first."""
-    return tuple(w + len(_lead(fn)) for w in wrt)
-
-
 def _match_out(t, value):
     if value is None:
         return None

@@ -15,6 +15,7 @@ import re
 import sys
 import types
 
+import s2sgrad.naming as naming
 from .errors import UnsupportedError
 
 __all__ = ["DERIVATIVE_MARK", "describe", "definition_site", "Reason", "is_derivative",
@@ -25,7 +26,7 @@ __all__ = ["DERIVATIVE_MARK", "describe", "definition_site", "Reason", "is_deriv
 DERIVATIVE_MARK = "__s2sgrad_derivative__"
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
-_GENERATED = "<s2sgrad:"
+_GENERATED = naming.GENERATED_FILE
 
 
 def display_path(filename):

@@ -316,3 +316,12 @@ def test_the_odeint_adjoint_is_reused_only_for_the_same_inputs():
     # d/dk sum(ys) for y' = -k y: sum over t of -t y0 exp(-k t), summed over components
     want = np.sum(-t[:, None] * y0 * np.exp(-k * t[:, None]))
     np.testing.assert_allclose(first, want, rtol=1e-5)
+
+
+def test_every_operator_of_a_request_has_a_builder():
+    from s2sgrad.driver.request import OPERATORS
+    assert set(OPERATORS) == set(pipeline._BUILDERS)
+    assert [s.name for s in pipeline.STAGES if s.optional] == \
+        [p for p in ("simplify", "prune", "share", "release")]
+    from s2sgrad.transform.program import PASSES
+    assert set(PASSES) == {s.name for s in pipeline.STAGES if s.optional}

@@ -209,8 +209,11 @@ def test_python_310_gets_the_notes_attribute():
     if exe is None:
         pytest.skip("no Python 3.10 interpreter")
     script = textwrap.dedent(f"""
-        import importlib.util, linecache, sys
-        spec = importlib.util.spec_from_file_location("errorsite", {errorsite.__file__!r})
+        import importlib.util, linecache, os, sys, types
+        package = types.ModuleType("s2sgrad")     # the package, without its numpy imports
+        package.__path__ = [os.path.dirname({errorsite.__file__!r})]
+        sys.modules["s2sgrad"] = package
+        spec = importlib.util.spec_from_file_location("s2sgrad.errorsite", {errorsite.__file__!r})
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         src = ('def grad_f(x):\\n'

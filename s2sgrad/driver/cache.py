@@ -55,6 +55,7 @@ import time
 import types
 import warnings
 
+import s2sgrad.naming as naming
 from ..loader import compile_source, filename_for, register  # noqa: F401 (re-exported)
 from ..version import __version__
 
@@ -609,7 +610,7 @@ class _Refused(Exception):
 
 
 def _internal(filename):
-    return filename.startswith(_PACKAGE_DIRS) or filename.startswith("<s2sgrad:")
+    return filename.startswith(_PACKAGE_DIRS) or naming.is_generated_file(filename)
 
 
 def _warn_once(message, kind=None):

@@ -24,7 +24,7 @@ import functools
 import inspect
 import types
 
-from .. import sites as _sites
+import s2sgrad.sites as _sites
 from . import cache, pipeline
 from .request import Request
 from ..errors import SourceError, UnsupportedError
@@ -82,11 +82,11 @@ def call_fwd(tape, fn, args, kwargs, active):
     if hit is not None:
         prim, namespace = hit
         return _primitive_fwd(tape, fn, prim, namespace, args, kwargs, active)
-    from . import routes as choose
+    from . import routes
     target, receiver = _python_target(fn)
     known = cache.recall(target, _NEEDS_TRACE) if target is not None else None
     if known is not None:                              # decided before: trace it now
-        choose.fallback(target, known, _sites.call_site)
+        routes.fallback(target, known, _sites.call_site)
         return _fallback_fwd(tape, fn, args, kwargs, active)
     reason = None
     if _sites.is_traced_derivative(fn):
@@ -98,7 +98,7 @@ def call_fwd(tape, fn, args, kwargs, active):
             try:
                 fwd, bwd, positions = _compiled(target, receiver, active)
             except (SourceError, UnsupportedError) as exc:
-                reason = choose.record_failure(target, exc)
+                reason = routes.record_failure(target, exc)
             else:
                 if _has_box(args, kwargs):        # higher order: inside a trace
                     from ..fallback import traced
@@ -111,18 +111,18 @@ def call_fwd(tape, fn, args, kwargs, active):
         reason = _sites.Reason.from_error(fn, SourceError(f"{fn!r} is not a Python function"))
     if target is not None:
         cache.remember(target, _NEEDS_TRACE, reason, [([["code"]], target.__code__)])
-    choose.fallback(target if target is not None else fn, reason, _sites.call_site)
+    routes.fallback(target if target is not None else fn, reason, _sites.call_site)
     return _fallback_fwd(tape, fn, args, kwargs, active)
 
 
 def _compile_reason(target):
     """Why ``target`` cannot be transformed, known before trying (or ``None``)."""
-    from . import routes as choose
+    from . import routes
     if inspect.isgeneratorfunction(target):
         raise UnsupportedError(_sites.definition_site(target),
                                f"a call to the generator function {target.__qualname__} made "
                                f"at run time", "return a list instead of yielding values")
-    reason = choose.known_failure(target) or choose.why_not(target)
+    reason = routes.known_failure(target) or routes.why_not(target)
     if reason is None:
         params = inspect.signature(target).parameters.values()
         if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
@@ -234,7 +234,7 @@ def call_jvp(fn, args, kwargs, active, tangents):
                 out = c if out is None else out + c
             return value, (rt.zeros_like(value) if out is None else out)
     elif hit is None:
-        from . import routes as choose
+        from . import routes
         target, receiver = _python_target(fn)
         if target is None:
             reason = _sites.Reason.from_error(fn, SourceError(f"{fn!r} is not a Python function"))
@@ -247,14 +247,14 @@ def call_jvp(fn, args, kwargs, active, tangents):
                 active_names = tuple(params[k + offset] for k in active)
                 jvp_fn, names = _jvp_function(target, active_names)
             except (SourceError, UnsupportedError) as exc:
-                reason = choose.record_failure(target, exc)
+                reason = routes.record_failure(target, exc)
             else:
                 lead = (receiver,) if receiver is not None else ()
                 kw = dict(kwargs)
                 kw.update({names[p]: t for p, t in zip(active_names, tangents)})
                 return jvp_fn(*lead, *args, **kw)
         if reason is not None:
-            choose.fallback(target if target is not None else fn, reason, _sites.call_site)
+            routes.fallback(target if target is not None else fn, reason, _sites.call_site)
     from ..fallback import trace_jvp
     return trace_jvp(fn, tuple(args), dict(kwargs), tuple(active), tuple(tangents))
 

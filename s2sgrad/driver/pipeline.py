@@ -26,11 +26,11 @@ import inspect
 
 from . import cache, routes
 from .request import Request
-from .. import errorsite
+import s2sgrad.errorsite as errorsite
 from ..errors import UnsupportedError
 
 __all__ = ["STAGES", "stage_names", "run", "route", "source_function", "module_of", "Built",
-           "Request", "module_program"]
+           "Request", "module_program", "forget"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,8 +149,13 @@ def run(fn, request, stop_after=None):
 
 def source_function(fn, request):
     """The generated function that stands for ``fn``'s derivative made by ``request``:
-    what a derivative of that derivative reads (see ``surface`` markers)."""
+    what a derivative of that derivative reads (see ``api.mark`` and ``api.Derivative``)."""
     return run(fn, request).entry
+
+
+def forget():
+    """Forget everything built in this process (a rule it may have inlined has changed)."""
+    cache.forget()
 
 
 def module_of(fn, wrt=0):
@@ -381,10 +386,10 @@ def _callee(fn, request, policy, passes):
     return _finish(program, spec.jvp_name if forward else spec.fwd_name, spec)
 
 
-def _joint_gradient(fn, wrt):
+def _joint_gradient(fn, wrt, fallback):
     """The generated gradient of ``fn`` made to be differentiated again, and a memo check
     that it is still the one ``run`` gives."""
-    inner = Request("grad", tuple(wrt), joint=True)
+    inner = Request("grad", tuple(wrt), joint=True, fallback=fallback)
     gradient = source_function(fn, inner)
     return gradient, [(lambda f: source_function(f, inner), gradient)]
 
@@ -398,7 +403,7 @@ def _forward(fn, request, policy, passes):
     checks = _derived_check(fn)
     target_fn, wrt = fn, request.wrt
     if kind == "hvp":
-        target_fn, more = _joint_gradient(fn, request.wrt)
+        target_fn, more = _joint_gradient(fn, request.wrt, request.fallback)
         wrt = tuple(w + _lead(fn) for w in request.wrt)
         checks += more
     spec = program.entry(target_fn, wrt, seeds, tangent_only=(kind != "jvp"), prefix=kind)
@@ -419,12 +424,12 @@ def _batched(fn, request, policy, passes):
         spec = program.entry(fn, (w,), prefix="jvp_batch")
         target = adapters.matrix(program, spec, "jacobian")
     elif kind == "hessian":
-        gradient, more = _joint_gradient(fn, (w,))
+        gradient, more = _joint_gradient(fn, (w,), request.fallback)
         checks += more
         spec = program.entry(gradient, (w + _lead(fn),), tangent_only=True, prefix="hessian")
         target = adapters.matrix(program, spec, "hessian")
     else:
-        inner = Request("vjp", (w,), joint=True)
+        inner = Request("vjp", (w,), joint=True, fallback=request.fallback)
         gradient = source_function(fn, inner)
         checks.append((lambda f: source_function(f, inner), gradient))
         params = list(inspect.signature(gradient).parameters)

@@ -116,10 +116,20 @@ def why_not(fn):
         normalize(FunctionSource.of(fn), policy=Policy("auto"))
     except TRANSFORM_ERRORS as exc:
         reason = Reason.from_error(fn, exc)
+    except BaseException:
+        _forget(fn)                         # undecided: not "transformable" for ever after
+        raise
     finally:
         _POLICY.reset(token)
     _remember(fn, reason)
     return reason
+
+
+def _forget(fn):
+    try:
+        _WHY.pop(fn, None)
+    except TypeError:
+        pass
 
 
 def _remember(fn, value):

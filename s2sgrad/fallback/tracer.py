@@ -26,6 +26,7 @@ import sys
 
 import numpy as np
 
+import s2sgrad.naming as naming
 import s2sgrad.runtime as rt
 from ..errors import NoRuleError, S2SGradError, UnsupportedArgumentError
 from ..rules import registry
@@ -68,7 +69,7 @@ def user_location():
     """``file:line`` of the innermost frame outside s2sgrad and numpy (the user's code)."""
     f = sys._getframe(1)
     while f is not None:
-        if f.f_code.co_filename.startswith("<s2sgrad:"):
+        if naming.is_generated_file(f.f_code.co_filename):
             from ..sites import cited_line
             cited = cited_line(f)          # generated code cites the user's line it runs
             if cited is not None:

@@ -15,6 +15,7 @@ import types
 
 import gast
 
+import s2sgrad.naming as naming
 from ..sites import cited_at, display_path  # noqa: F401 (display_path: re-exported)
 from ..errors import SourceError
 
@@ -100,7 +101,7 @@ class FunctionSource:
     def where(self, node=None):
         """``file:line`` of ``node`` (a normalized statement keeps its line as ``s2s_line``)."""
         line = getattr(node, "s2s_line", None) or getattr(node, "lineno", None) or self.node.lineno
-        if str(self.filename).startswith("<s2sgrad:"):
+        if naming.is_generated_file(self.filename):
             # generated code read again (a derivative of a derivative): the user's line it cites
             cited = cited_at(self.filename, line)
             if cited is not None:

@@ -5,7 +5,7 @@ Generated code calls ``_rt.call_fwd`` / ``_rt.call_bwd`` (reverse mode) and
 target it cannot know when it is generated (``f(x)`` where ``f`` is an
 argument, a user function the compiler could not transform).  Deciding what
 to do with such a call (apply a rule, transform the function, trace it) is the
-driver's work (``s2sgrad.dynamic``), and the runtime must not import the
+driver's work (``s2sgrad.driver.dynamic``), and the runtime must not import the
 driver.  So the driver registers its handlers here when it is imported
 (``import s2sgrad`` does that), and these functions forward to them:
 
@@ -39,7 +39,7 @@ def handler(name):
         raise S2SGradError(
             f"s2sgrad.runtime.{name}: no dynamic dispatcher is registered. Generated code that "
             f"calls a function known only at run time needs the s2sgrad package itself: "
-            f"import it with 'import s2sgrad' (which registers s2sgrad.dynamic) before running "
+            f"import it with 'import s2sgrad' (which registers s2sgrad.driver.dynamic) before running "
             f"the generated module.")
     return fn
 

@@ -344,7 +344,8 @@ class ForwardBuilder(ReverseBuilder):
         # spelled as the right side, the optimizer replaces it by a cheaper
         # expression of the same shape, or removes it.
         candidate = _substitute(copy.deepcopy(tangent), primal.value)
-        candidate = simplify(candidate, self.shapes)
+        if self.program.runs("simplify"):
+            candidate = simplify(candidate, self.shapes)
         if not _contains(candidate, primal.value):
             return candidate + [primal]
         tmp = self.namer.fresh(f"{var}_new")

@@ -644,7 +644,7 @@ def _function(fname, args, body):
 
 def is_generated(fsrc):
     """Whether ``fsrc`` is code s2sgrad generated (a derivative being differentiated again)."""
-    return str(fsrc.filename).startswith("<s2sgrad:")
+    return naming.is_generated_file(fsrc.filename)
 
 
 def _returned(names):
