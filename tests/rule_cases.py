@@ -6,6 +6,8 @@ domain).  ``test_rules.py`` checks each reverse and forward rule of the
 primitive against central finite differences at every case.
 """
 
+import re
+
 import numpy as np
 
 
@@ -219,3 +221,11 @@ from rule_cases_special import CASES as _SPECIAL  # noqa: E402
 for _more in (_ARRAYS, _LINALG, _SPECIAL):
     for _k, _v in _more.items():
         CASES.setdefault(_k, []).extend(_v)
+
+
+def case_id(prim, i, case):
+    """A test id for case ``i`` of ``prim``, the same in every process (no object addresses),
+    so that the suite can be split over processes."""
+    text = re.sub(r" at 0x[0-9a-f]+", "", f"{prim.qualname}-{i}{case!r}")
+    text = re.sub(r"<rule_cases\.R object>", "R", text)
+    return text[:120]

@@ -14,7 +14,7 @@ import pytest
 from s2sgrad import runtime
 from s2sgrad.rules import load_everything, registry
 
-from rule_cases import CASES
+from rule_cases import case_id, CASES
 from test_rules import _call, _function, _random_like, _targets, _tree_map, _with
 
 load_everything()
@@ -25,7 +25,7 @@ def _linear_cases():
         if not prim.linear:
             continue
         for i, case in enumerate(CASES.get(prim.qualname, [])):
-            yield pytest.param(prim, case, id=f"{prim.qualname}-{i}{case!r}"[:120])
+            yield pytest.param(prim, case, id=case_id(prim, i, case))
 
 
 def test_linear_primitives_are_declared():

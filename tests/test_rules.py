@@ -20,7 +20,7 @@ from s2sgrad import runtime
 from s2sgrad.rules import registry
 from s2sgrad.rules.template import constant, inline
 
-from rule_cases import CASES
+from rule_cases import case_id, CASES
 from s2sgrad.rules import load_everything
 
 load_everything()
@@ -91,7 +91,7 @@ def _cases():
         if prim.nondiff:
             continue
         for i, case in enumerate(CASES.get(prim.qualname, [])):
-            yield pytest.param(prim, case, id=f"{prim.qualname}-{i}{case!r}"[:120])
+            yield pytest.param(prim, case, id=case_id(prim, i, case))
 
 
 def test_every_differentiable_primitive_has_cases():
@@ -157,7 +157,7 @@ def test_rule_matches_finite_differences(prim, case):
 def _batch_cases():
     for prim in registry.all_primitives():
         for i, case in enumerate(CASES.get(prim.qualname, []) if prim.batch else []):
-            yield pytest.param(prim, case, id=f"{prim.qualname}-{i}{case!r}"[:120])
+            yield pytest.param(prim, case, id=case_id(prim, i, case))
 
 
 @pytest.mark.parametrize("prim,case", list(_batch_cases()))
