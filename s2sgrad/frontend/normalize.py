@@ -386,7 +386,7 @@ class _Lowering:
                     tmp = self.namer.fresh("item")
                     out.append(assign(tmp, base))
                     base = name(tmp)
-            index = self.expr(target.slice, out)
+            index = _hoist_self_reads(self.expr(target.slice, out), base.id, out, self.namer)
             out.append(assign(gast.Subscript(value=base, slice=index, ctx=gast.Store()), value))
             return
         if isinstance(target, gast.Attribute):
@@ -879,6 +879,33 @@ def _target_base(t):
 def _is_const(node):
     return isinstance(node, gast.Constant) or (
         isinstance(node, gast.UnaryOp) and isinstance(node.operand, gast.Constant))
+
+
+def _hoist_self_reads(index, base, out, namer):
+    """``y[y < 0] = v``, ``y[np.argmax(y)] = v``: an index that reads the array it writes
+    is computed once, into a variable, before the write.  The write changes ``y``; a
+    derivative that evaluated ``y < 0`` again afterwards would select other elements.
+    As a variable, the index is what the forward sweep used (saved on the tape when a
+    loop overwrites it)."""
+    def reads_base(node):
+        return node is not None and any(isinstance(n, gast.Name) and n.id == base
+                                        for n in gast.walk(node))
+
+    def hoist(part):
+        if part is None or isinstance(part, (gast.Name, gast.Constant)) or not reads_base(part):
+            return part
+        tmp = namer.fresh(f"{base}_where")
+        out.append(assign(tmp, part))
+        return name(tmp)
+
+    if isinstance(index, gast.Tuple):
+        index.elts = [_hoist_self_reads(e, base, out, namer) for e in index.elts]
+        return index
+    if isinstance(index, gast.Slice):
+        index.lower, index.upper, index.step = (hoist(p) for p in
+                                                (index.lower, index.upper, index.step))
+        return index
+    return hoist(index)
 
 
 def _is_simple_index(index):

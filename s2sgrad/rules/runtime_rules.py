@@ -17,6 +17,7 @@ from ..runtime import (
     unsort, zeros_like,
 )
 from ..runtime import shape as shape_of
+from ..runtime import written_cotangent, written_scatter
 
 R = "s2sgrad.runtime"
 
@@ -77,6 +78,24 @@ class _Scatter:
 
     def jvp_value(xp, t, ans, value, x, index):
         return scatter(t, x, index)
+
+
+@primitive("written_cotangent", family=R, linear=True)
+class _WrittenCotangent:
+    def vjp_d(xp, g, ans, d, index):
+        return written_scatter(g, d, index)
+
+    def jvp_d(xp, t, ans, d, index):
+        return written_cotangent(t, index)
+
+
+@primitive("written_scatter", family=R, linear=True)
+class _WrittenScatter:
+    def vjp_cot(xp, g, ans, cot, d, index):
+        return written_cotangent(g, index)
+
+    def jvp_cot(xp, t, ans, cot, d, index):
+        return written_scatter(t, d, index)
 
 
 @primitive("add_at", family=R, linear=True)
@@ -382,7 +401,7 @@ class _ItemsAdjoint:
 # treat them as constants.
 set_shape_params(R, {
     "unbroadcast": ("like",), "broadcast_like": ("like",), "reduce_vjp": ("x",),
-    "max_vjp": ("result", "x"), "scatter": ("x",), "array_vjp": ("obj",),
+    "max_vjp": ("result", "x"), "scatter": ("x",), "written_scatter": ("d",), "array_vjp": ("obj",),
     "to_complex_like": ("like",), "repeat_like": ("values",), "split_like": ("arrays",),
     "matmul_vjp_a": ("a",), "matmul_vjp_b": ("b",), "dot_vjp_a": ("a",), "dot_vjp_b": ("b",),
     "extremum_vjp": ("result", "values"), "extremum_jvp": ("result", "values"),

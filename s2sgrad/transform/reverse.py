@@ -963,7 +963,10 @@ class ReverseBuilder:
         if v not in self.active or v not in state:
             return [restore], state
         dv = self.d(v)
-        g = gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice), ctx=gast.Load())
+        if self._basic_index(t.slice) or v in self.containers and v not in self.tensors:
+            g = gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice), ctx=gast.Load())
+        else:   # a fancy index may repeat a position: only its last element reaches y
+            g = _rt_call("written_cotangent", name(dv), index_value(t.slice))
         zero = assign(gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice),
                                      ctx=gast.Store()), const(0.0))
         pre, contribs = [], []
