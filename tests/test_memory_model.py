@@ -6,6 +6,8 @@ makes sure the source transform (not the tracer) gave the answer.  Where the
 transform refuses, the test checks the error names the user's file and line.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -142,3 +144,177 @@ def test_repeated_indices_second_order():
         return np.sum(y * np.array([1.0, 2.0, 3.0]))
     np.testing.assert_allclose(s2sgrad.hessian(f)(np.array([0.3, -0.5, 0.7])),
                                np.diag([0.0, 2.0, 4.0]))
+
+
+# -- 2. writes through another name: a callee's parameter, a list or dict that holds the array --
+
+def scale_first(y):
+    y[0] = y[0] * 10.0
+
+
+def double_in_place(v):
+    v *= 2.0
+
+
+def helper_writes_its_argument(x):
+    y = x.copy()
+    scale_first(y)
+    return np.sum(y ** 2)
+
+
+def helper_doubles_a_local(x):
+    y = x.copy()
+    double_in_place(y)
+    return np.sum(y ** 2)
+
+
+def helper_doubles_the_input(x):
+    double_in_place(x)
+    return np.sum(x ** 2)
+
+
+def list_holds_the_array(x):
+    y = x.copy()
+    lst = [y]
+    y[0] *= 10
+    return np.sum(lst[0] ** 2)
+
+
+def dict_holds_the_array(x):
+    y = x.copy()
+    d = {"a": y}
+    y[0] *= 10
+    return np.sum(d["a"] ** 2)
+
+
+def item_written_through_its_own_name(x):
+    a = x.copy()
+    lst = [a, x * 2]
+    b = lst[0]
+    b[1] = b[1] * 5.0
+    return np.sum(lst[0] * a)
+
+
+def _traced_right(f, x, construct):
+    """Refused by the transform at the user's line (the error quotes the user's code);
+    traced by default, and right."""
+    x = np.asarray(x, dtype=float)
+    kept = x.copy()
+    want = numeric(f, x.copy())
+    for op in (s2sgrad.grad, s2sgrad.jvp):
+        with pytest.raises(s2sgrad.UnsupportedError, match=r"test_memory_model.py:\d+: " + construct):
+            op(f, fallback="never", emit=True)
+    with pytest.warns(s2sgrad.FallbackWarning, match=construct):
+        g = s2sgrad.grad(f)(x)
+    np.testing.assert_allclose(g, want, atol=1e-6)
+    np.testing.assert_array_equal(x, kept)
+    t = np.arange(1.0, x.size + 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)   # (said once, above)
+        _, tangent = s2sgrad.jvp(f)(x, t)
+    np.testing.assert_allclose(tangent, want @ t, atol=1e-6)
+    np.testing.assert_array_equal(x, kept)
+
+
+@pytest.mark.parametrize("f, construct", [
+    (helper_writes_its_argument,
+     r"`scale_first\(y\)`, a call in which scale_first writes into "
+     r"its argument y in place"),
+    (helper_doubles_a_local, r"`double_in_place\(y\)`"),
+    (helper_doubles_the_input, r"`double_in_place\(x\)`"),
+    (list_holds_the_array, r"`y\[0\] \*= 10`, a write into y while "
+                           r"lst reaches the same object"),
+    (dict_holds_the_array, r"`y\[0\] \*= 10`, a write into y while "
+                           r"d reaches"),
+    (item_written_through_its_own_name, r"`b\[1\] = b\[1\] \* 5.0`"),
+])
+def test_writes_through_another_name_are_traced_and_right(f, construct):
+    _traced_right(f, [0.3, -0.5], construct)
+
+
+def test_issue_values_of_a_helper_that_writes_its_argument():
+    np.testing.assert_allclose(s2sgrad.grad(helper_writes_its_argument)(np.array([0.3, -0.5])),
+                               [60.0, -1.0])
+    np.testing.assert_allclose(s2sgrad.grad(list_holds_the_array)(np.array([0.3, -0.5])),
+                               [60.0, -1.0])
+
+
+def bump(buf, v):
+    buf[0] = buf[0] + v
+
+
+def helper_writes_a_constant_buffer(x):
+    buf = np.ones(2)
+    bump(buf, 3.0)          # no derivative in the call: the user's own bump runs
+    return np.sum(buf * x)
+
+
+def test_a_call_without_derivatives_that_writes_its_argument_is_transformed():
+    check_every_mode(helper_writes_a_constant_buffer, [[0.3, -0.5], [1.0, 2.0]])
+
+
+# -- 3. values stored on an object, in module state, in a list inside a list ----------------
+
+class Layer:
+    def __init__(self, w):
+        self.w = w
+
+    def forward(self, x):
+        self.out = np.tanh(self.w * x)
+        return self.out
+
+
+def object_keeps_its_output(x):
+    layer = Layer(np.array([0.5, -1.0]))
+    return np.sum(layer.forward(x))
+
+
+STORE = []
+
+
+def module_level_store(x):
+    STORE.append(np.sum(x))
+    return STORE[-1] ** 2
+
+
+LOG = []
+
+
+def module_level_log(x):
+    LOG.append(np.sum(x))       # written, never read back here: the gradient is not affected
+    return np.sum(x ** 2)
+
+
+def list_in_a_list_appended_later(x):
+    inner = []
+    outer = [inner]
+    inner.append(np.sin(x))
+    return np.sum(outer[0][0])
+
+
+def test_an_attribute_that_carries_a_derivative_is_traced_and_right():
+    _traced_right(object_keeps_its_output, [0.3, -0.5],
+                  r"`self.out = np.tanh\(self.w \* x\)`, storing a "
+                  r"value that carries a derivative in the attribute self.out")
+
+
+def test_a_list_in_a_list_appended_later_is_traced_and_right():
+    _traced_right(list_in_a_list_appended_later, [0.3, -0.5],
+                  r"`inner.append\(np.sin\(x\)\)`, a write into inner "
+                  r"while outer reaches the same object")
+
+
+def test_a_derivative_kept_in_module_state_and_read_back_is_an_error():
+    x = np.array([0.3, -0.5])
+    for op in (s2sgrad.grad, s2sgrad.jvp):
+        with pytest.raises(s2sgrad.errors.EscapeError,
+                           match=r"test_memory_model.py:\d+: `STORE.append\(np.sum\(x\)\)`.* STORE, "
+                                 r"a variable of the module.*keep STORE local"):
+            op(module_level_store)(x, *([x] if op is s2sgrad.jvp else []))
+    assert STORE == []          # nothing traced was left in the module's list
+
+
+def test_a_module_level_log_is_transformed():
+    LOG.clear()
+    check_every_mode(module_level_log, [[0.3, -0.5]])
+    assert all(isinstance(v, float) for v in LOG)

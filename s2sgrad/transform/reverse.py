@@ -24,6 +24,7 @@ import gast
 
 import s2sgrad.naming as naming
 from ..analysis import liveness
+from ..analysis.effects import check_effects
 from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, callee_of,
                                  diff_names, int_names, is_runtime_call, op_name, walk_stmts)
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
@@ -122,6 +123,11 @@ class ReverseBuilder:
     def where(self, node=None):
         line = getattr(node, "s2s_line", None) or getattr(node, "lineno", None)
         return f"{self.fsrc.display_file}:{line or self.fsrc.node.lineno}"
+
+    def user_text(self, node):
+        """The user's code at ``node``'s line (what messages quote), else the node itself."""
+        line = getattr(node, "s2s_line", None) or getattr(node, "lineno", None)
+        return self.fsrc.line_text(line) or to_text(node)
 
     def d(self, var):
         """The adjoint variable of ``var``."""
@@ -282,6 +288,11 @@ class ReverseBuilder:
         argument (the caller's array must not change), or a write through the
         view itself.
         """
+        if not str(self.fsrc.filename).startswith("<s2sgrad:"):   # (generated code: by design)
+            check_effects(body, norm=self.norm, varied=set(self.activity.varied),
+                          containers=self.containers, tensors=self.tensors, ints=self.ints,
+                          where=self.where, text=self.user_text, program=self.program,
+                          job=self.spec.job)
         self._check_augmented_views(body)
         written = self._written_in_place(body)
         if not written:
