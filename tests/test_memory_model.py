@@ -318,3 +318,124 @@ def test_a_module_level_log_is_transformed():
     LOG.clear()
     check_every_mode(module_level_log, [[0.3, -0.5]])
     assert all(isinstance(v, float) for v in LOG)
+
+
+# -- false alarms: valid code the transform must take (fallback="never" in every mode) ------
+
+def conditional_element_read(x):
+    y = np.zeros(len(x))
+    for i in range(len(x)):
+        y[i] = x[i] ** 2 + (y[i - 1] if i > 0 else 0.0)
+    return np.sum(y)
+
+
+def unused_buffer(x):
+    buf = np.zeros(len(x))
+    for i in range(len(x)):
+        buf[i] = x[i] * 2
+    return np.sum(x ** 2)
+
+
+def double_buffer(x):
+    u = x.copy()
+    for t in range(2):
+        new = u.copy()
+        for i in range(1, len(u)):
+            new[i] = u[i] * u[i - 1]
+        u = new
+    return np.sum(u)
+
+
+def starred_unpacking(x):
+    a, *b = x
+    return a * np.sum(np.array(b))
+
+
+def starred_in_the_middle(x):
+    a, *b, c = x
+    first, *rest = [x[0] * 2, x[1], x[2] ** 2]
+    return a * c + np.sum(np.array(b) ** 2) + first * sum(rest)
+
+
+def nested_generator(x):
+    return sum(x[i] * x[j] for i in range(2) for j in range(2))
+
+
+def nested_comprehension_with_a_condition(x):
+    return sum(x[i] * x[j] for i in range(3) for j in range(i, 3) if j != 1) \
+        + np.sum(np.array([x[i] * x[j] for i in range(3) for j in range(3)]))
+
+
+def sum_of_a_list_of_arrays(x):
+    return np.sum(sum([np.sin(x * k) / k for k in range(1, 6)]))
+
+
+def sum_of_a_list_of_matrices(x):
+    m = np.outer(x, x)
+    return np.sum(sum([m * k for k in range(3)]) ** 2)
+
+
+@pytest.mark.parametrize("f", [conditional_element_read, unused_buffer, double_buffer,
+                               starred_unpacking, starred_in_the_middle, nested_generator,
+                               nested_comprehension_with_a_condition, sum_of_a_list_of_arrays,
+                               sum_of_a_list_of_matrices])
+def test_valid_code_is_transformed(f):
+    check_every_mode(f, [[0.3, -0.5, 0.7, 1.2], [1.1, 0.4, -2.0, 0.6]])
+
+
+def lstm_cell(W, b, h, c, x):
+    z = W @ np.concatenate([h, x]) + b
+    n = h.shape[0]
+    i = 1 / (1 + np.exp(-z[:n]))
+    f = 1 / (1 + np.exp(-z[n:2 * n]))
+    o = 1 / (1 + np.exp(-z[2 * n:3 * n]))
+    g = np.tanh(z[3 * n:])
+    c = f * c + i * g
+    h = o * np.tanh(c)
+    return h, c
+
+
+def lstm(params, xs):
+    hidden = [np.zeros(3) for _ in range(len(params))]
+    cell = [np.zeros(3) for _ in range(len(params))]
+    for x in xs:
+        inp = x
+        for i in range(len(params)):
+            W, b = params[i]
+            h, c = lstm_cell(W, b, hidden[i], cell[i], inp)
+            hidden[i] = h          # replaces a list item: writes into no array
+            cell[i] = c
+            inp = h
+    return np.sum(hidden[-1] ** 2)
+
+
+def test_an_lstm_with_per_layer_lists_is_transformed():
+    rng = np.random.RandomState(0)
+    params = [(rng.randn(12, 5) * 0.5, rng.randn(12) * 0.1),
+              (rng.randn(12, 6) * 0.5, rng.randn(12) * 0.1)]
+    xs = [rng.randn(2) for _ in range(4)]
+    g = s2sgrad.grad(lstm, fallback="never")(params, xs)
+    for layer in range(2):
+        for k in range(2):
+            def f(v, layer=layer, k=k):
+                p = [list(q) for q in params]
+                p[layer][k] = v
+                return lstm([tuple(q) for q in p], xs)
+            np.testing.assert_allclose(g[layer][k], numeric(f, params[layer][k].copy()),
+                                       atol=1e-6)
+
+
+def test_an_alias_refused_names_the_users_expression_not_a_compiler_name():
+    def f(x):
+        lst = [x * 1.0, x * 2.0]
+        total = 0.0
+        for i in range(2):
+            v = lst[i][0:1]
+            lst[i][0] = 5.0
+            total = total + np.sum(lst[i][1:] * v)
+        return total
+    with pytest.raises(s2sgrad.UnsupportedError) as info:
+        s2sgrad.grad(f, fallback="never")(np.array([0.3, 0.5, 0.7]))
+    message = str(info.value)
+    assert "`lst[i][0] = 5.0`, a write into lst[i] while lst reaches the same object" in message
+    assert "into item " not in message and "(item.copy())" not in message

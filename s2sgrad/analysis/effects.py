@@ -203,6 +203,16 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
 
     ``where(stmt)`` is ``"file:line"`` and ``text(stmt)`` the user's code there."""
     resolver = norm.resolver
+    user_names = {n.id for n in gast.walk(norm.fsrc.node) if isinstance(n, gast.Name)}
+    made = {}
+    for s in walk_stmts(body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            made.setdefault(s.targets[0].id, s.value)
+
+    def shown(v):
+        """A name as the user wrote it: a name the compiler made is shown as its value."""
+        return v if v in user_names or v not in made else _text(made[v])
+
     params = [a.id for a in norm.node.args.args]
     locals_ = set(params) | {a.id for a in norm.node.args.kwonlyargs}
     for s in walk_stmts(body):
@@ -320,10 +330,11 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                 if r is None:
                     continue
                 raise UnsupportedError(
-                    where(w), f"`{text(w)}`, a write into {v} while {other} reaches the same "
-                    f"object (line {line(s)}) and is read after it (line {line(r)})",
-                    f"the transform would treat them as two values: put a copy in the "
-                    f"container ({v}.copy()), or read the value through one name only")
+                    where(w), f"`{text(w)}`, a write into {shown(v)} while {shown(other)} "
+                    f"reaches the same object (line {line(s)}) and is read after it (line "
+                    f"{line(r)})", f"the transform would treat them as two values: put a copy "
+                    f"in the container ({shown(v)}.copy()), or read the value through one name "
+                    f"only")
             if how == "call" and any(varied_expr(a) for a in _call_of(w).args) \
                     or how == "call" and any(varied_expr(k.value) for k in _call_of(w).keywords):
                 # (a call without derivatives runs the user's own function: its writes happen)
@@ -335,7 +346,7 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                     fname = getattr(callee, "name", "the function")
                     raise UnsupportedError(
                         where(w), f"`{text(w)}`, a call in which {fname} writes into its "
-                        f"argument {v} in place ({v} is read again at line {line(r)})",
-                        f"the transformed {fname} works on a copy, so the caller would not "
-                        f"see the change: return the array from {fname} and assign it "
-                        f"({v} = {fname}(...))")
+                        f"argument {shown(v)} in place ({shown(v)} is read again at line "
+                        f"{line(r)})", f"the transformed {fname} works on a copy, so the "
+                        f"caller would not see the change: return the array from {fname} and "
+                        f"assign it ({shown(v)} = {fname}(...))")

@@ -395,8 +395,8 @@ class _Lowering:
             return
         if isinstance(target, (gast.Tuple, gast.List)):
             if any(isinstance(e, gast.Starred) for e in target.elts):
-                raise self.error(target, "starred unpacking (a, *rest = ...)",
-                                 "index the sequence explicitly")
+                self._starred_unpacking(target, value, out)
+                return
             names = assigned_names(target)
             if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts) \
                     and not any(isinstance(e, gast.Starred) for e in value.elts):
@@ -422,6 +422,25 @@ class _Lowering:
                 self.assign_to(elt, subscript(name(value.id), k), out)
             return
         raise self.error(target, f"assignment to {type(target).__name__}")
+
+    def _starred_unpacking(self, target, value, out):
+        """``a, *b, c = seq``: ``items = list(seq)``, ``a = items[0]``, ``b = items[1:-1]``
+        (a list, as Python makes it), ``c = items[-1]``."""
+        stars = [k for k, e in enumerate(target.elts) if isinstance(e, gast.Starred)]
+        if len(stars) != 1:
+            raise self.error(target, "more than one starred target in an assignment")
+        k = stars[0]
+        after = len(target.elts) - k - 1
+        items = self.namer.fresh("items")
+        out.append(assign(items, call(name("list"), [value])))
+        for j, elt in enumerate(target.elts[:k]):
+            self.assign_to(elt, subscript(name(items), j), out)
+        upper = None if after == 0 else gast.UnaryOp(op=gast.USub(), operand=const(after))
+        rest = gast.Subscript(value=name(items), slice=gast.Slice(lower=const(k), upper=upper,
+                                                                  step=None), ctx=gast.Load())
+        self.assign_to(target.elts[k].value, rest, out)
+        for j, elt in enumerate(target.elts[k + 1:]):
+            self.assign_to(elt, subscript(name(items), -(after - j)), out)
 
     def stmt_AugAssign(self, s):
         out = []
@@ -483,7 +502,7 @@ class _Lowering:
         out = []
         it = s.iter
         body = s.body
-        loop_line = s.lineno
+        loop_line = getattr(s, "lineno", None) or getattr(s, "s2s_line", None)
         kind = self._iter_kind(it)
         if kind == "range":
             args = [self.expr(a, out) for a in it.args]

@@ -303,9 +303,31 @@ class ReverseBuilder:
             (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
             return pb > pa or bool(la & lb)
 
-        def sees(st, w, r):   # may ``r`` read the view ``st`` made after ``w`` wrote?
+        loops = {id(s): s for s in walk_stmts(body) if isinstance(s, (gast.For, gast.While))}
+
+        def rebound(names, a, b):
+            """Whether ``b`` runs only in a later iteration than ``a`` of a loop whose body
+            rebinds one of ``names`` on every path before ``b``: the alias is then gone."""
+            (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
+            if pb > pa or not la & lb:
+                return False
+            inner = loops[max(la & lb, key=lambda lid: order[lid][0])]
+            prefix = []
+            for top in inner.body:
+                if top is b or any(x is b for x in walk_stmts([top])):
+                    break
+                prefix.append(top)
+            return bool(liveness.definitely_assigned(prefix) & names)
+
+        def alive(st, w, r, target, source, reader):
+            """May ``w``'s write through one name reach ``r``'s read of ``reader`` through
+            the memory ``st`` (``target = <view of source>``) made them share?"""
+            return after(st, w) and after(w, r) and not rebound({target, source}, st, w) \
+                and not rebound({reader}, w, r)
+
+        def sees(st, w, r, target, source):  # may ``r`` read the view ``st`` made after ``w`` wrote?
             (pw, lw, _), (pr, lr, _), (ps, ls, top) = order[id(w)], order[id(r)], order[id(st)]
-            if not after(st, w) or not after(w, r):
+            if not alive(st, w, r, target, source, target):
                 return False
             # Read before the write in program order: only in a later iteration, and
             # ``st`` makes the view afresh first when it is at the top of the loop.
@@ -320,6 +342,7 @@ class ReverseBuilder:
             for n in gast.walk(st):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                     reads.setdefault(n.id, []).append(st)
+        user_names = {n.id for n in gast.walk(self.fsrc.node) if isinstance(n, gast.Name)}
         for st in walk_stmts(body):
             if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)):
                 continue
@@ -327,23 +350,35 @@ class ReverseBuilder:
             source = self._view_source(value)
             if source is None or source == target:
                 continue
+            # a name the compiler made is shown as what it holds
+            shown = repr(target) if target in user_names else to_text(value)
             problem = None
             if target in written and source in self.params:
-                problem = (f"makes {target!r} another name for the argument {source!r} before "
-                           f"writing into it", f"write {target} = {source}.copy() (the caller's "
-                           f"array must not change)")
-            elif target in written and any(after(st, w) and after(w, r) for w in writes[target]
+                problem = (f"makes {shown} another name for the argument '{source}' before "
+                           f"writing into it", f"write {target} = {source}.copy() (the "
+                           f"caller's array must not change)")
+            elif target in written and any(alive(st, w, r, target, source, source)
+                                           for w in writes[target]
                                            for r in reads.get(source, [])):
-                problem = (f"makes {target!r} share memory with {source!r}, and {source!r} is read "
-                           f"after {target!r} is written in place", None)
-            elif source in written and any(sees(st, w, r) for w in writes[source]
-                                           for r in reads.get(target, [])):
-                problem = (f"makes {target!r} share memory with {source!r}, and {target!r} is read "
-                           f"after {source!r} is written in place", None)
+                problem = (f"makes {shown} share memory with '{source}', and '{source}' is read "
+                           f"after {shown} is written in place", None)
+            elif source in written and not self._item_of_container(value, source) \
+                    and any(sees(st, w, r, target, source) for w in writes[source]
+                            for r in reads.get(target, [])):
+                problem = (f"makes {shown} share memory with '{source}', and {shown} is read "
+                           f"after '{source}' is written in place", None)
             if problem:
-                advice = problem[1] or f"write {target} = {to_text(value)}.copy() so each name " \
-                                       f"has its own array"
-                raise UnsupportedError(self.where(st), f"{to_text(st)}, which {problem[0]}", advice)
+                own = f"write {target} = {to_text(value)}.copy()" if target in user_names \
+                    else f"use {to_text(value)}.copy()"
+                advice = problem[1] or f"{own} so each name has its own array"
+                raise UnsupportedError(self.where(st), f"`{self.user_text(st)}`, which "
+                                       f"{problem[0]}", advice)
+
+    def _item_of_container(self, value, source):
+        """``a = c[k]`` of a list or dict: a write into ``c`` (``c[k] = h``) replaces the item
+        and leaves the object ``a`` refers to as it was."""
+        return isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+            and source in self.containers and source not in self.tensors
 
     def _check_augmented_views(self, body):
         """``v += e`` changes an array in place, and with it every array ``v`` is a view of
@@ -632,7 +667,8 @@ class ReverseBuilder:
                 ctx.definite.add(t.id)
                 return out
             if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
-                if self.active_expr(s.value) and t.value.id not in self.active:
+                if self.active_expr(s.value) and t.value.id not in self.active \
+                        and t.value.id in self.activity.useful:
                     raise UnsupportedError(self.where(s), "writing a value that carries a "
                                            "derivative into an array that does not")
                 slot = self.new_slot(("item", t.value.id))

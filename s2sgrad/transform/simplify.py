@@ -172,7 +172,8 @@ class ShapeClasses:
             return self.of(args[0], pending)
         if prim.elementwise == 2 and len(args) == 2 and not node.keywords:
             return self._broadcast(self.of(args[0], pending), self.of(args[1], pending))
-        if prim.name in _REDUCTIONS and len(args) == 1 and not node.keywords:
+        if prim.name in _REDUCTIONS and len(args) == 1 and not node.keywords \
+                and prim.family != "builtins":     # (sum of a list of arrays is an array)
             return SCALAR
         return UNKNOWN
 
