@@ -439,3 +439,90 @@ def test_an_alias_refused_names_the_users_expression_not_a_compiler_name():
     message = str(info.value)
     assert "`lst[i][0] = 5.0`, a write into lst[i] while lst reaches the same object" in message
     assert "into item " not in message and "(item.copy())" not in message
+
+
+def add_to(total, v):
+    total += v          # a number: a new value, the caller's total is unchanged
+
+
+def float_accumulator(x):
+    t = 1.0
+    add_to(t, np.sum(x))
+    return t * np.sum(x ** 2)
+
+
+def write_then_rebind(y):
+    y[0] = y[0] * 10.0  # the caller's array, before y names another one
+    y = y * 2.0
+    return 0.0
+
+
+def helper_write_then_rebind(x):
+    y = x.copy()
+    write_then_rebind(y)
+    return np.sum(y ** 2)
+
+
+def test_a_callee_adding_to_a_number_is_transformed():
+    check_every_mode(float_accumulator, [[0.3, -0.5], [1.0, 2.0]])
+
+
+def test_a_write_before_the_parameter_is_rebound_reaches_the_caller():
+    _traced_right(helper_write_then_rebind, [0.3, -0.5], r"`write_then_rebind\(y\)`, a call in "
+                  r"which write_then_rebind writes into its argument y in place")
+
+
+@pytest.mark.parametrize("f", [helper_writes_its_argument, list_holds_the_array])
+def test_vjp_and_jacobian_refuse_with_the_users_line(f):
+    x = np.array([0.3, -0.5])
+    for op in (s2sgrad.vjp, s2sgrad.jacobian):
+        with pytest.raises(s2sgrad.UnsupportedError, match=r"test_memory_model.py:\d+: `"):
+            op(f)(x)
+
+
+def test_vjp_and_jacobian_trace_a_method_that_keeps_its_output():
+    x = np.array([0.3, -0.5])
+    want = numeric(object_keeps_its_output, x.copy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        np.testing.assert_allclose(s2sgrad.vjp(object_keeps_its_output)(x)[1](2.0), 2 * want,
+                                   atol=1e-6)
+        np.testing.assert_allclose(s2sgrad.jacobian(object_keeps_its_output)(x), want, atol=1e-6)
+
+
+# -- the README's promise: nothing a user passes in is modified --------------------------------
+
+def write_through_asarray(x):
+    y = np.asarray(x)       # x itself: the user's function changes its argument
+    y[0] = y[0] * 3
+    return np.sum(y ** 2)
+
+
+def write_through_reshape(x):
+    y = x.reshape(-1)
+    y[0] = y[0] * 3
+    return np.sum(y ** 2)
+
+
+def write_into_a_simplified_copy(x):
+    y = x * 1.0             # a new array, though x * 1.0 simplifies to x
+    y[y > 0] = 0.0
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("f", [write_through_asarray, write_through_reshape,
+                               write_into_a_simplified_copy])
+def test_arguments_written_through_another_name_are_not_modified(f):
+    point = np.array([0.3, -0.5, 0.7])
+    want = numeric(lambda v: f(v.copy()), point.copy())
+    x = point.copy()
+    np.testing.assert_allclose(s2sgrad.grad(f, fallback="never")(x), want, atol=1e-6)
+    np.testing.assert_array_equal(x, point)
+    t = np.array([1.0, 2.0, -1.0])
+    np.testing.assert_allclose(s2sgrad.jvp(f, fallback="never")(x, t)[1], want @ t, atol=1e-6)
+    np.testing.assert_array_equal(x, point)
+    value, backward = s2sgrad.vjp(f)(x)
+    np.testing.assert_allclose(backward(1.0), want, atol=1e-6)
+    np.testing.assert_array_equal(x, point)
+    np.testing.assert_allclose(s2sgrad.jacobian(f)(x), want, atol=1e-6)
+    np.testing.assert_array_equal(x, point)

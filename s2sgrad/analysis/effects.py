@@ -35,6 +35,7 @@ import numpy
 
 from ..errors import EscapeError, UnsupportedError
 from .activity import callee_of, walk_stmts
+from .liveness import definitely_assigned
 
 __all__ = ["check_effects", "written_parameters", "MUTATING_METHODS"]
 
@@ -145,8 +146,8 @@ def _bound_params(call, callee, job):
 
 
 def written_parameters(job, program, _seen=None):
-    """``{parameter: statement}``: the parameters of ``job``'s function that it (or a
-    function it calls with them) writes into in place."""
+    """``{parameter: how}``: the parameters of ``job``'s function that it (or a function it
+    calls with them) writes into in place (``how`` as in ``_writes_through``)."""
     cache = getattr(job, "_s2s_written_params", None)
     if cache is not None:
         return cache
@@ -156,14 +157,17 @@ def written_parameters(job, program, _seen=None):
     seen.add(id(job))
     norm = job.norm
     params = set(job.param_names)
-    assigned = {s.targets[0].id for s in walk_stmts(norm.node.body)
-                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-                and not getattr(s, "s2s_augmented", False)}
+    body = norm.node.body
     out = {}
-    for s in _simple_stmts(norm.node.body):
-        for v in _writes_through(s, norm.resolver, program, job, seen):
-            if v in params and v not in assigned and v not in out:
-                out[v] = s
+    for j, top in enumerate(body):
+        # a parameter rebound on every path before (``y = y.copy()``) is the callee's own
+        fresh = {s.targets[0].id for s in _simple_stmts(body[:j])
+                 if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                 and not getattr(s, "s2s_augmented", False)} & definitely_assigned(body[:j])
+        for s in _simple_stmts([top]):
+            for v, how in _writes_through(s, norm.resolver, program, job, seen).items():
+                if v in params and v not in fresh and (v not in out or out[v] == "augmented"):
+                    out[v] = how
     job._s2s_written_params = out
     return out
 
@@ -193,7 +197,8 @@ def _writes_through(s, resolver, program, job, seen):
                 written = {}
             for p, a in _bound_params(call, callee, child):
                 if p in written and isinstance(a, gast.Name):
-                    out.setdefault(a.id, "call")
+                    # ``v += e`` in the callee changes an array or a list, not a number
+                    out.setdefault(a.id, "call" if written[p] != "augmented" else "call+=")
     return out
 
 
@@ -224,6 +229,14 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             locals_ |= {n.id for n in gast.walk(s.target) if isinstance(n, gast.Name)}
     order = _order(body)
     stmts = _simple_stmts(body)
+    values = {}
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            values.setdefault(s.targets[0].id, []).append(s)
+    numbers = {v for v, defs in values.items()
+               if v in ints or all(isinstance(d.value, gast.Constant)
+                                   and isinstance(d.value.value, (int, float, complex))
+                                   or getattr(d, "s2s_augmented", False) for d in defs)}
 
     def line(s):
         return where(s).rsplit(":", 1)[-1]
@@ -323,7 +336,8 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
     for w in stmts:
         through = _writes_through(w, resolver, program, job, set())
         for v, how in sorted(through.items()):
-            if how == "augmented" and v not in tensors and v not in containers:
+            if how in ("augmented", "call+=") and (v in numbers or v not in tensors
+                                                   and v not in containers):
                 continue        # ``v += e`` of what may be a number: a new value
             for other, s in sorted(reaching(v, w).items()):
                 r = read_after(other, w, skip=(s,))
@@ -335,8 +349,9 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                     f"{line(r)})", f"the transform would treat them as two values: put a copy "
                     f"in the container ({shown(v)}.copy()), or read the value through one name "
                     f"only")
-            if how == "call" and any(varied_expr(a) for a in _call_of(w).args) \
-                    or how == "call" and any(varied_expr(k.value) for k in _call_of(w).keywords):
+            call = _call_of(w)
+            if how.startswith("call") and (any(varied_expr(a) for a in call.args)
+                                           or any(varied_expr(k.value) for k in call.keywords)):
                 # (a call without derivatives runs the user's own function: its writes happen)
                 rebinds = isinstance(w, gast.Assign) and isinstance(w.targets[0], gast.Name) \
                     and w.targets[0].id == v

@@ -43,6 +43,10 @@ _NOT_FRESH = {"broadcast_to", "reshape", "transpose", "swapaxes", "moveaxis", "s
               "atleast_3d", "unstack", "split_like", "array_vjp", "to_complex_like"}
 
 
+# Functions that return their argument itself when it is already an array.
+_SAME_ARRAY = {"asarray", "asanyarray", "ascontiguousarray", "asfortranarray"}
+
+
 # Runtime helpers whose result is always an array or number.
 _RUNTIME_TENSOR_HELPERS = {"unbroadcast", "broadcast_like", "reduce_vjp", "max_vjp",
                            "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b",
@@ -114,6 +118,7 @@ class ReverseBuilder:
         self.adj = {}
         self.slots = []
         self.owned = set()
+        self.entry_copies = set()   # arguments written through another name: copied on entry
         self.containers = set()
         self.tensors = set()
         self.xp = program.default_namespace(self.fsrc)
@@ -123,6 +128,10 @@ class ReverseBuilder:
     def where(self, node=None):
         line = getattr(node, "s2s_line", None) or getattr(node, "lineno", None)
         return f"{self.fsrc.display_file}:{line or self.fsrc.node.lineno}"
+
+    def _entry(self):
+        """Whether this is the function the user called (its arguments are the caller's)."""
+        return self.spec is self.program.entry_spec and not self.spec.split
 
     def user_text(self, node):
         """The user's code at ``node``'s line (what messages quote), else the node itself."""
@@ -170,7 +179,7 @@ class ReverseBuilder:
         self.owned -= self.sparse
         prologue = []
         if not self.spec.split:
-            for p in sorted(self._written_in_place(body) & set(self.params)):
+            for p in sorted((self._written_in_place(body) | self.entry_copies) & set(self.params)):
                 copy_stmt = assign(p, _rt_call("copy", name(p)))
                 copy_stmt.s2s_note = f"{p} is written in place: work on a copy of the caller's value"
                 prologue.append(copy_stmt)
@@ -353,7 +362,10 @@ class ReverseBuilder:
             # a name the compiler made is shown as what it holds
             shown = repr(target) if target in user_names else to_text(value)
             problem = None
-            if target in written and source in self.params:
+            if target in written and source in self.params and self._entry():
+                # the entry function works on a copy of the caller's array (see build)
+                self.entry_copies.add(source)
+            if target in written and source in self.params and not self._entry():
                 problem = (f"makes {shown} another name for the argument '{source}' before "
                            f"writing into it", f"write {target} = {source}.copy() (the "
                            f"caller's array must not change)")
@@ -418,6 +430,8 @@ class ReverseBuilder:
             return None
         if isinstance(value, gast.Call):
             c = callee_of(value, self.resolver)
+            if c.kind in ("primitive", "method") and c.prim.name in _SAME_ARRAY and value.args:
+                return self._view_source(value.args[0])   # np.asarray(x) is x itself
             if c.kind in ("primitive", "method") and c.prim.view:
                 first = c.receiver if c.kind == "method" else (value.args[0] if value.args else None)
                 return self._view_source(first) if first is not None else None
