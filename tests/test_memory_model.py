@@ -526,3 +526,14 @@ def test_arguments_written_through_another_name_are_not_modified(f):
     np.testing.assert_array_equal(x, point)
     np.testing.assert_allclose(s2sgrad.jacobian(f)(x), want, atol=1e-6)
     np.testing.assert_array_equal(x, point)
+
+
+@pytest.mark.parametrize("f", [relu_by_mask, clip_by_mask, masks_in_a_loop, last_write_wins,
+                               buffered_add, sum_of_a_list_of_arrays])
+def test_second_derivatives_are_transformed(f):
+    x = np.array([0.3, -0.5, 1.2, 1.7])
+    g = s2sgrad.grad(f, fallback="never")
+    want = np.array([(g(x + e) - g(x - e)) / (2 * EPS) for e in np.eye(x.size) * EPS])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", s2sgrad.FallbackWarning)    # no tracing
+        np.testing.assert_allclose(s2sgrad.hessian(f)(x), want, atol=1e-5)

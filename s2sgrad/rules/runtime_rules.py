@@ -401,7 +401,8 @@ class _ItemsAdjoint:
 # treat them as constants.
 set_shape_params(R, {
     "unbroadcast": ("like",), "broadcast_like": ("like",), "reduce_vjp": ("x",),
-    "max_vjp": ("result", "x"), "scatter": ("x",), "written_scatter": ("d",), "array_vjp": ("obj",),
+    "max_vjp": ("result", "x"), "scatter": ("x",), "written_scatter": ("d", "index"),
+    "written_cotangent": ("index",), "array_vjp": ("obj",),
     "to_complex_like": ("like",), "repeat_like": ("values",), "split_like": ("arrays",),
     "matmul_vjp_a": ("a",), "matmul_vjp_b": ("b",), "dot_vjp_a": ("a",), "dot_vjp_b": ("b",),
     "extremum_vjp": ("result", "values"), "extremum_jvp": ("result", "values"),
