@@ -291,6 +291,7 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
 
     # -- holds: after ``s``, ``holder`` may reach the object ``held`` refers to ------------
     holds = []
+    item_refs = set()       # ``a = c[k]``: ``a`` is one of ``c``'s items, which one unknown
     for s in stmts:
         if not isinstance(s, (gast.Assign, gast.Expr)):
             continue
@@ -304,6 +305,7 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
                     and value.value.id in containers and value.value.id not in tensors:
                 holds.append((value.value.id, c, s))     # ``a = c[k]``: an item, not a copy
+                item_refs.add((value.value.id, c))
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
                 and isinstance(s.targets[0].value, gast.Name) and isinstance(value, gast.Name):
             holds.append((s.targets[0].value.id, value.id, s))
@@ -327,8 +329,12 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                     out[c] = s
                     frontier.append(c)
         for c in list(out):
+            mine = (c, v) in item_refs
             for c2, held, s in holds:
-                if c2 == c and held != v and held not in out and after(s, w):
+                # another item of the same container is the same object only if one of the
+                # two names was taken out of it (``a = lst[0]``): ``t = (y, x)`` holds two
+                if c2 == c and held != v and held not in out and after(s, w) \
+                        and (mine or (c, held) in item_refs):
                     out[held] = s
         return out
 
