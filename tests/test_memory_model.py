@@ -120,6 +120,36 @@ def repeated_index_from_an_array(x):
     return np.sum(y ** 2)
 
 
+def repeated_pairs_in_a_matrix(x):
+    m = np.outer(x, x)
+    m[[0, 0, 1], [1, 1, 2]] = x[:3] * 2.0
+    return np.sum(m ** 2)
+
+
+def repeated_index_given_a_scalar(x):
+    y = x * 1.0
+    y[[0, 0, 1]] = x[2] * x[3]
+    return np.sum(y ** 2 * x)
+
+
+def repeated_rows(x):
+    m = np.outer(x, x)
+    m[[1, 1]] = np.stack([x, 2 * x])
+    return np.sum(m ** 2)
+
+
+def repeated_rows_and_a_slice(x):
+    m = np.outer(x, x)
+    m[[2, 0, 2], 1:] = np.sin(m[[0, 1, 3], 1:])
+    return np.sum(m * m.T)
+
+
+@pytest.mark.parametrize("f", [repeated_pairs_in_a_matrix, repeated_index_given_a_scalar,
+                               repeated_rows, repeated_rows_and_a_slice])
+def test_repeated_indices_in_more_dimensions(f):
+    check_every_mode(f, [[0.3, -0.5, 0.7, 1.2], [1.1, 0.4, -2.0, 0.6]])
+
+
 def test_last_write_wins_issue_values():
     x = np.array([0.3, -0.5, 0.7])
     np.testing.assert_allclose(s2sgrad.grad(last_write_wins, fallback="never")(x), [0, 1, 2])
