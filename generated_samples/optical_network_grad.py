@@ -95,7 +95,8 @@ def propagate_fwd(_tape, wavefront, distance, side, wavelength=WAVELENGTH):
     # optical_network.py:44  q = (1 / wavelength) ** 2 - fxx ** 2 - fyy ** 2
     q = (1 / wavelength) ** 2 - fxx ** 2 - fyy ** 2
     # optical_network.py:45  q[q < 0] = 0.0                                                     # drop evanescent waves
-    q[q < 0] = 0.0
+    q_where = q < 0
+    q[q_where] = 0.0
     # optical_network.py:46  transfer = np.fft.ifftshift(np.exp(2j * np.pi * distance * np.sqrt(q)))
     transfer = np.fft.ifftshift(np.exp(2.0j * np.pi * distance * np.sqrt(q)))
     # optical_network.py:47  return np.fft.ifft2(np.fft.fft2(wavefront) * transfer)

@@ -3,7 +3,7 @@
 __all__ = [
     "S2SGradError", "UnsupportedError", "UnsupportedArgumentError", "NoRuleError",
     "NonDifferentiableError",
-    "NonScalarOutputError", "SourceError", "WrtError",
+    "NonScalarOutputError", "SourceError", "WrtError", "EscapeError",
 ]
 
 
@@ -41,6 +41,21 @@ class UnsupportedArgumentError(UnsupportedError):
                                  f"{why}")
         self.where, self.name, self.advice = where, name, why
         self.construct = f"{name} with {what}"
+
+
+class EscapeError(S2SGradError):
+    """A value that carries a derivative stored in module state and read back there:
+    neither transformed (the analysis does not follow it) nor traced (tracing would
+    leave traced values in the user's module)."""
+
+    def __init__(self, where, construct, advice=""):
+        self.where = where
+        self.construct = construct
+        self.advice = advice
+        msg = f"{where}: {construct} cannot be differentiated"
+        if advice:
+            msg += f"; {advice}"
+        super().__init__(msg)
 
 
 class NoRuleError(UnsupportedError):

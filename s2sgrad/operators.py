@@ -214,7 +214,7 @@ def vjp(fn, wrt=0, *, emit=False):
         _bind_args(fn, args, kwargs, wrt_t)
         lead = _lead(fn)
         if not face["split"]:
-            value = fn(*args, **kwargs)
+            value = _value_of(fn, args, kwargs)
 
             def backward(cotangent):
                 out = _generated(built[face["grad"]], *lead, *args, **kwargs,
@@ -304,11 +304,30 @@ def jacobian(fn, wrt=0, *, emit=False):
         _bind_args(fn, args, kwargs, wrt_t)
         x = numpy.asarray(args[w])
         if x.size > 1:   # fewer outputs than inputs: the rows, if the gradient can be batched
-            value = fn(*args, **kwargs)
+            value = _value_of(fn, args, kwargs)
             if x.size > numpy.size(value) and _has_rows(fn, w):
                 return _rows(fn, w, args, kwargs, x, numpy.asarray(value))
         return _matrix(fn, columns, args, kwargs)
     return mark(jacobian_fn, "jacobian", columns, fn, wrt_t)
+
+
+def _unshared(x):
+    """``x`` with its arrays, lists and dicts copied (what a function may write into)."""
+    if isinstance(x, numpy.ndarray):
+        return x.copy()
+    if isinstance(x, list):
+        return [_unshared(v) for v in x]
+    if isinstance(x, tuple) and type(x) is tuple:
+        return tuple(_unshared(v) for v in x)
+    if isinstance(x, dict) and type(x) is dict:
+        return {k: _unshared(v) for k, v in x.items()}
+    return x
+
+
+def _value_of(fn, args, kwargs):
+    """``fn(*args, **kwargs)`` on copies of the arguments: a function that writes into its
+    argument must not change the caller's (nothing a user passes in is modified)."""
+    return fn(*[_unshared(a) for a in args], **{k: _unshared(v) for k, v in kwargs.items()})
 
 
 def _matrix(fn, request, args, kwargs):

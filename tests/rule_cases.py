@@ -153,6 +153,10 @@ CASES[f"{RT}.max_vjp"] = [C(R(3), np.array([1.0, 2.0, 3.0]), np.array([[1.0, 2.0
 CASES[f"{RT}.scatter"] = [C(R(2), R(5), slice(1, 3), nondiff={"x", "index"})]
 CASES[f"{RT}.add_at"] = [C(R(5), np.array([0, 2, 2]), R(3), nondiff={"index"},
                            fn=lambda t, i, v: __import__("s2sgrad").runtime.add_at(t.copy(), i, v))]
+CASES[f"{RT}.written_cotangent"] = [C(R(5), np.array([0, 2, 0, 4]), nondiff={"index"}),
+                                     C(R(5), slice(1, 3), nondiff={"index"}),
+                                     C(R(3, 2), (np.array([1, 1]), np.array([0, 0])), nondiff={"index"})]
+CASES[f"{RT}.written_scatter"] = [C(R(4), R(5), np.array([0, 2, 0, 4]), nondiff={"d", "index"})]
 CASES[f"{RT}.add"] = [C(R(3), R(3))]
 CASES[f"{RT}.copy"] = [C(R(3))]
 CASES[f"{RT}.matmul_vjp_a"] = [C(R(2, 4), R(2, 3), R(3, 4), nondiff={"a"}), C(R(4), R(3), R(3, 4), nondiff={"a"})]

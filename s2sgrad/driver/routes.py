@@ -240,8 +240,9 @@ def fallback(fn, reason, site=None):
     called = f", called at {site}" if site else ""
     advice = f" To have it transformed: {reason.advice}." if reason.advice else ""
     msg = (f"s2sgrad traces {reason.name} ({reason.defined}{called}) at run time instead of "
-           f"transforming its source: {reason.text()}. The derivative is the same, computed "
-           f"more slowly; fallback='never' makes this an error.{advice}")
+           f"transforming its source: {reason.text()}. The tracer differentiates the "
+           f"operations the function performs as it runs (more slowly); fallback='never' makes "
+           f"this an error.{advice}")
     warnings.warn(msg, FallbackWarning, stacklevel=user_stacklevel())
 
 

@@ -354,7 +354,7 @@ class _Lowering:
                     tmp = self.namer.fresh("item")
                     out.append(assign(tmp, base))
                     base = name(tmp)
-            index = self.expr(target.slice, out)
+            index = _hoist_self_reads(self.expr(target.slice, out), base.id, out, self.namer)
             out.append(assign(gast.Subscript(value=base, slice=index, ctx=gast.Store()), value))
             return
         if isinstance(target, gast.Attribute):
@@ -363,8 +363,8 @@ class _Lowering:
             return
         if isinstance(target, (gast.Tuple, gast.List)):
             if any(isinstance(e, gast.Starred) for e in target.elts):
-                raise self.error(target, "starred unpacking (a, *rest = ...)",
-                                 "index the sequence explicitly")
+                self._starred_unpacking(target, value, out)
+                return
             names = assigned_names(target)
             if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts) \
                     and not any(isinstance(e, gast.Starred) for e in value.elts):
@@ -390,6 +390,25 @@ class _Lowering:
                 self.assign_to(elt, subscript(name(value.id), k), out)
             return
         raise self.error(target, f"assignment to {type(target).__name__}")
+
+    def _starred_unpacking(self, target, value, out):
+        """``a, *b, c = seq``: ``items = list(seq)``, ``a = items[0]``, ``b = items[1:-1]``
+        (a list, as Python makes it), ``c = items[-1]``."""
+        stars = [k for k, e in enumerate(target.elts) if isinstance(e, gast.Starred)]
+        if len(stars) != 1:
+            raise self.error(target, "more than one starred target in an assignment")
+        k = stars[0]
+        after = len(target.elts) - k - 1
+        items = self.namer.fresh("items")
+        out.append(assign(items, call(name("list"), [value])))
+        for j, elt in enumerate(target.elts[:k]):
+            self.assign_to(elt, subscript(name(items), j), out)
+        upper = None if after == 0 else gast.UnaryOp(op=gast.USub(), operand=const(after))
+        rest = gast.Subscript(value=name(items), slice=gast.Slice(lower=const(k), upper=upper,
+                                                                  step=None), ctx=gast.Load())
+        self.assign_to(target.elts[k].value, rest, out)
+        for j, elt in enumerate(target.elts[k + 1:]):
+            self.assign_to(elt, subscript(name(items), -(after - j)), out)
 
     def stmt_AugAssign(self, s):
         out = []
@@ -451,7 +470,7 @@ class _Lowering:
         out = []
         it = s.iter
         body = s.body
-        loop_line = s.lineno
+        loop_line = getattr(s, "lineno", None) or getattr(s, "s2s_line", None)
         kind = self._iter_kind(it)
         if kind == "range":
             args = [self.expr(a, out) for a in it.args]
@@ -847,6 +866,33 @@ def _target_base(t):
 def _is_const(node):
     return isinstance(node, gast.Constant) or (
         isinstance(node, gast.UnaryOp) and isinstance(node.operand, gast.Constant))
+
+
+def _hoist_self_reads(index, base, out, namer):
+    """``y[y < 0] = v``, ``y[np.argmax(y)] = v``: an index that reads the array it writes
+    is computed once, into a variable, before the write.  The write changes ``y``; a
+    derivative that evaluated ``y < 0`` again afterwards would select other elements.
+    As a variable, the index is what the forward sweep used (saved on the tape when a
+    loop overwrites it)."""
+    def reads_base(node):
+        return node is not None and any(isinstance(n, gast.Name) and n.id == base
+                                        for n in gast.walk(node))
+
+    def hoist(part):
+        if part is None or isinstance(part, (gast.Name, gast.Constant)) or not reads_base(part):
+            return part
+        tmp = namer.fresh(f"{base}_where")
+        out.append(assign(tmp, part))
+        return name(tmp)
+
+    if isinstance(index, gast.Tuple):
+        index.elts = [_hoist_self_reads(e, base, out, namer) for e in index.elts]
+        return index
+    if isinstance(index, gast.Slice):
+        index.lower, index.upper, index.step = (hoist(p) for p in
+                                                (index.lower, index.upper, index.step))
+        return index
+    return hoist(index)
 
 
 def _is_simple_index(index):

@@ -10,7 +10,8 @@ from .registry import nondiff, primitive, set_shape_params, transpose, transpose
 from ..runtime import (
     add as tree_add, batch_matmul_vjp_a, batch_matmul_vjp_b, dot_vjp_a, dot_vjp_b, fill_diagonal,
     fill_diagonal_vjp_val, matmul_vjp_a, matmul_vjp_b, saved_item, saved_item_vjp, scatter,
-    sort_in_place_jvp, sort_in_place_vjp, unbroadcast, unit_jvp, unit_vjp, zeros_like,
+    sort_in_place_jvp, sort_in_place_vjp, unbroadcast, unit_jvp, unit_vjp, written_cotangent,
+    written_scatter, zeros_like,
 )
 from ..runtime import shape as shape_of
 
@@ -27,6 +28,10 @@ transpose("max_vjp(value, result, x, axis=None, keepdims=False)",
           "xp.reshape(xp.sum(g * max_vjp(1.0, result, x, axis, keepdims), axis=axis), shape_of(value))",
           batch="batch_max_vjp(t, result, x, axis, keepdims)")
 transpose("scatter(value, x, index)", "g[index]")
+# A fancy write's cotangent goes to the element NumPy kept (the last write): linear in what is
+# written, and each helper the other's transpose
+transpose("written_cotangent(d, index)", "written_scatter(g, d, index)")
+transpose("written_scatter(cot, d, index)", "written_cotangent(g, index)")
 
 
 # linear in its arguments together, not in each with the others fixed: no linear=True
@@ -196,7 +201,8 @@ transpose("items_adjoint(value, iterable)", "list(g)")
 # treat them as constants.
 set_shape_params(R, {
     "unbroadcast": ("like",), "broadcast_like": ("like",), "reduce_vjp": ("x",),
-    "max_vjp": ("result", "x"), "scatter": ("x",), "array_vjp": ("obj",),
+    "max_vjp": ("result", "x"), "scatter": ("x",), "written_scatter": ("d", "index"),
+    "written_cotangent": ("index",), "array_vjp": ("obj",),
     "to_complex_like": ("like",), "repeat_like": ("values",), "split_like": ("arrays",),
     "matmul_vjp_a": ("a",), "matmul_vjp_b": ("b",), "dot_vjp_a": ("a",), "dot_vjp_b": ("b",),
     "extremum_vjp": ("result", "values"), "extremum_jvp": ("result", "values"),

@@ -21,7 +21,7 @@ import types
 import numpy
 
 __all__ = [
-    "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter",
+    "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter", "written_cotangent", "written_scatter",
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
     "check_scalar", "seed", "check_method", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
@@ -283,6 +283,41 @@ def scatter(g, x, index):
         out[index] = g
         return out
     return add_at(out, index, g)
+
+
+def written_cotangent(d, index):
+    """The cotangent of the values ``y[index] = v`` stored: ``d[index]``, with zeros for the
+    elements a later element of the same write overwrote.  NumPy stores a fancy index's
+    elements in order, so where ``index`` repeats a position the last one wins
+    (``y[[0, 0, 1]] = v`` keeps ``v[1]`` and ``v[2]``): only that one reaches the result."""
+    out = d[index]
+    if isinstance(d, (list, dict)) or _is_basic_index(index):
+        return out
+    pos = numpy.asarray(numpy.arange(math.prod(shape(d))).reshape(shape(d))[_host_index(index)])
+    flat = pos.reshape(-1)
+    if numpy.unique(flat).size == flat.size:
+        return out
+    last = numpy.zeros(flat.size, dtype=bool)
+    _, first_from_end = numpy.unique(flat[::-1], return_index=True)
+    last[flat.size - 1 - first_from_end] = True
+    xp = namespace(out)
+    return xp.where(xp.asarray(last.reshape(pos.shape)), out, xp.zeros_like(out))
+
+
+def written_scatter(g, d, index):
+    """The transpose of ``written_cotangent(d, index)``: zeros shaped like ``d`` with
+    ``g`` stored at ``index`` (a repeated position keeps its last element, as there)."""
+    out = zeros_like(d)
+    out[index] = g
+    return out
+
+
+def _host_index(index):
+    if isinstance(index, tuple):
+        return tuple(_host_index(i) for i in index)
+    if isinstance(index, (numbers.Integral, slice, list)) or index is None or index is Ellipsis:
+        return index
+    return numpy.asarray(index)
 
 
 def copy(x):

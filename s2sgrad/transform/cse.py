@@ -34,7 +34,7 @@ __all__ = ["share"]
 
 # Functions that return a fresh buffer the code may write into: never shared.
 _FRESH = {"zeros_like", "ones_like", "copy", "zeros", "ones", "empty", "full", "empty_like",
-          "full_like", "array", "asarray", "scatter", "eye", "identity", "arange", "linspace"}
+          "full_like", "array", "asarray", "scatter", "written_scatter", "eye", "identity", "arange", "linspace"}
 # Methods that change their receiver.
 _MUTATING_METHODS = {"append", "extend", "insert", "pop", "update", "setdefault", "remove",
                      "clear", "sort", "reverse", "fill", "resize", "put", "itemset"}
@@ -762,7 +762,17 @@ def _fold_block(stmts, ctx):
     fold = _Fold()
     out = []
     for s in stmts:
+        before = s.value if isinstance(s, gast.Assign) else None
         fold.visit(s)
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and s.targets[0].id in ctx.mutated and isinstance(s.value, gast.Name) \
+                and not isinstance(before, gast.Name):
+            # ``y = x * 1.0`` then ``y[i] = ...``: ``y = x`` would write into x's array.
+            s.value = gast.Call(func=gast.Attribute(value=gast.Name(id="_rt", ctx=gast.Load(),
+                                                                    annotation=None,
+                                                                    type_comment=None),
+                                                    attr="copy", ctx=gast.Load()),
+                                args=[s.value], keywords=[])
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and isinstance(s.value, gast.Name) and s.value.id == s.targets[0].id:
             ctx.changes += 1

@@ -138,6 +138,9 @@ class ForwardBuilder(ReverseBuilder):
         self.shapes = None
         self.batched = getattr(program, "batched", False)
 
+    def _entry(self):
+        return getattr(self.spec, "entry", False)
+
     def rules_of(self, prim):
         return prim.jvp
 
@@ -187,7 +190,7 @@ class ForwardBuilder(ReverseBuilder):
         one = {p for p, kind in spec.seeds.items() if kind == "one"}   # seeded 1.0: a number
         self.shapes = ShapeClasses(body, self.params, self.resolver, {},
                                    same_shape_params(self.fsrc), scalars=one)
-        written = self._written_in_place(body) & set(self.params)
+        written = (self._written_in_place(body) | self.entry_copies) & set(self.params)
         assigned = liveness.maybe_assigned(body)
         state = set()
         prologue = []

@@ -24,6 +24,7 @@ import gast
 
 import s2sgrad.naming as naming
 from ..analysis import liveness
+from ..analysis.effects import check_effects
 from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, callee_of,
                                  diff_names, int_names, is_runtime_call, op_name, walk_stmts)
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
@@ -40,6 +41,10 @@ _NOT_FRESH = {"broadcast_to", "reshape", "transpose", "swapaxes", "moveaxis", "s
               "expand_dims", "ravel", "asarray", "real", "imag", "diagonal", "unbroadcast",
               "broadcast_like", "reduce_vjp", "T", "conj", "atleast_1d", "atleast_2d",
               "atleast_3d", "unstack", "split_like", "array_vjp", "to_complex_like"}
+
+
+# Functions that return their argument itself when it is already an array.
+_SAME_ARRAY = {"asarray", "asanyarray", "ascontiguousarray", "asfortranarray"}
 
 
 # Runtime helpers whose result is always an array or number.
@@ -113,6 +118,7 @@ class ReverseBuilder:
         self.adj = {}
         self.slots = []
         self.owned = set()
+        self.entry_copies = set()   # arguments written through another name: copied on entry
         self.containers = set()
         self.tensors = set()
         self.xp = program.default_namespace(self.fsrc)
@@ -122,6 +128,15 @@ class ReverseBuilder:
     def where(self, node=None):
         line = getattr(node, "s2s_line", None) or getattr(node, "lineno", None)
         return f"{self.fsrc.display_file}:{line or self.fsrc.node.lineno}"
+
+    def _entry(self):
+        """Whether this is the function the user called (its arguments are the caller's)."""
+        return self.spec is self.program.entry_spec and not self.spec.split
+
+    def user_text(self, node):
+        """The user's code at ``node``'s line (what messages quote), else the node itself."""
+        line = getattr(node, "s2s_line", None) or getattr(node, "lineno", None)
+        return self.fsrc.line_text(line) or to_text(node)
 
     def d(self, var):
         """The adjoint variable of ``var``."""
@@ -164,7 +179,7 @@ class ReverseBuilder:
         self.owned -= self.sparse
         prologue = []
         if not self.spec.split:
-            for p in sorted(self._written_in_place(body) & set(self.params)):
+            for p in sorted((self._written_in_place(body) | self.entry_copies) & set(self.params)):
                 copy_stmt = assign(p, _rt_call("copy", name(p)))
                 copy_stmt.s2s_note = f"{p} is written in place: work on a copy of the caller's value"
                 prologue.append(copy_stmt)
@@ -282,6 +297,11 @@ class ReverseBuilder:
         argument (the caller's array must not change), or a write through the
         view itself.
         """
+        if not str(self.fsrc.filename).startswith("<s2sgrad:"):   # (generated code: by design)
+            check_effects(body, norm=self.norm, varied=set(self.activity.varied),
+                          containers=self.containers, tensors=self.tensors, ints=self.ints,
+                          where=self.where, text=self.user_text, program=self.program,
+                          job=self.spec.job)
         self._check_augmented_views(body)
         written = self._written_in_place(body)
         if not written:
@@ -292,9 +312,31 @@ class ReverseBuilder:
             (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
             return pb > pa or bool(la & lb)
 
-        def sees(st, w, r):   # may ``r`` read the view ``st`` made after ``w`` wrote?
+        loops = {id(s): s for s in walk_stmts(body) if isinstance(s, (gast.For, gast.While))}
+
+        def rebound(names, a, b):
+            """Whether ``b`` runs only in a later iteration than ``a`` of a loop whose body
+            rebinds one of ``names`` on every path before ``b``: the alias is then gone."""
+            (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
+            if pb > pa or not la & lb:
+                return False
+            inner = loops[max(la & lb, key=lambda lid: order[lid][0])]
+            prefix = []
+            for top in inner.body:
+                if top is b or any(x is b for x in walk_stmts([top])):
+                    break
+                prefix.append(top)
+            return bool(liveness.definitely_assigned(prefix) & names)
+
+        def alive(st, w, r, target, source, reader):
+            """May ``w``'s write through one name reach ``r``'s read of ``reader`` through
+            the memory ``st`` (``target = <view of source>``) made them share?"""
+            return after(st, w) and after(w, r) and not rebound({target, source}, st, w) \
+                and not rebound({reader}, w, r)
+
+        def sees(st, w, r, target, source):  # may ``r`` read the view ``st`` made after ``w`` wrote?
             (pw, lw, _), (pr, lr, _), (ps, ls, top) = order[id(w)], order[id(r)], order[id(st)]
-            if not after(st, w) or not after(w, r):
+            if not alive(st, w, r, target, source, target):
                 return False
             # Read before the write in program order: only in a later iteration, and
             # ``st`` makes the view afresh first when it is at the top of the loop.
@@ -309,6 +351,7 @@ class ReverseBuilder:
             for n in gast.walk(st):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                     reads.setdefault(n.id, []).append(st)
+        user_names = {n.id for n in gast.walk(self.fsrc.node) if isinstance(n, gast.Name)}
         for st in walk_stmts(body):
             if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)):
                 continue
@@ -316,23 +359,38 @@ class ReverseBuilder:
             source = self._view_source(value)
             if source is None or source == target:
                 continue
+            # a name the compiler made is shown as what it holds
+            shown = repr(target) if target in user_names else to_text(value)
             problem = None
-            if target in written and source in self.params:
-                problem = (f"makes {target!r} another name for the argument {source!r} before "
-                           f"writing into it", f"write {target} = {source}.copy() (the caller's "
-                           f"array must not change)")
-            elif target in written and any(after(st, w) and after(w, r) for w in writes[target]
+            if target in written and source in self.params and self._entry():
+                # the entry function works on a copy of the caller's array (see build)
+                self.entry_copies.add(source)
+            if target in written and source in self.params and not self._entry():
+                problem = (f"makes {shown} another name for the argument '{source}' before "
+                           f"writing into it", f"write {target} = {source}.copy() (the "
+                           f"caller's array must not change)")
+            elif target in written and any(alive(st, w, r, target, source, source)
+                                           for w in writes[target]
                                            for r in reads.get(source, [])):
-                problem = (f"makes {target!r} share memory with {source!r}, and {source!r} is read "
-                           f"after {target!r} is written in place", None)
-            elif source in written and any(sees(st, w, r) for w in writes[source]
-                                           for r in reads.get(target, [])):
-                problem = (f"makes {target!r} share memory with {source!r}, and {target!r} is read "
-                           f"after {source!r} is written in place", None)
+                problem = (f"makes {shown} share memory with '{source}', and '{source}' is read "
+                           f"after {shown} is written in place", None)
+            elif source in written and not self._item_of_container(value, source) \
+                    and any(sees(st, w, r, target, source) for w in writes[source]
+                            for r in reads.get(target, [])):
+                problem = (f"makes {shown} share memory with '{source}', and {shown} is read "
+                           f"after '{source}' is written in place", None)
             if problem:
-                advice = problem[1] or f"write {target} = {to_text(value)}.copy() so each name " \
-                                       f"has its own array"
-                raise UnsupportedError(self.where(st), f"{to_text(st)}, which {problem[0]}", advice)
+                own = f"write {target} = {to_text(value)}.copy()" if target in user_names \
+                    else f"use {to_text(value)}.copy()"
+                advice = problem[1] or f"{own} so each name has its own array"
+                raise UnsupportedError(self.where(st), f"`{self.user_text(st)}`, which "
+                                       f"{problem[0]}", advice)
+
+    def _item_of_container(self, value, source):
+        """``a = c[k]`` of a list or dict: a write into ``c`` (``c[k] = h``) replaces the item
+        and leaves the object ``a`` refers to as it was."""
+        return isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+            and source in self.containers and source not in self.tensors
 
     def _check_augmented_views(self, body):
         """``v += e`` changes an array in place, and with it every array ``v`` is a view of
@@ -372,6 +430,8 @@ class ReverseBuilder:
             return None
         if isinstance(value, gast.Call):
             c = callee_of(value, self.resolver)
+            if c.kind in ("primitive", "method") and c.prim.name in _SAME_ARRAY and value.args:
+                return self._view_source(value.args[0])   # np.asarray(x) is x itself
             if c.kind in ("primitive", "method") and c.prim.view:
                 first = c.receiver if c.kind == "method" else (value.args[0] if value.args else None)
                 return self._view_source(first) if first is not None else None
@@ -621,7 +681,8 @@ class ReverseBuilder:
                 ctx.definite.add(t.id)
                 return out
             if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
-                if self.active_expr(s.value) and t.value.id not in self.active:
+                if self.active_expr(s.value) and t.value.id not in self.active \
+                        and t.value.id in self.activity.useful:
                     raise UnsupportedError(self.where(s), "writing a value that carries a "
                                            "derivative into an array that does not")
                 slot = self.new_slot(("item", t.value.id))
@@ -963,7 +1024,10 @@ class ReverseBuilder:
         if v not in self.active or v not in state:
             return [restore], state
         dv = self.d(v)
-        g = gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice), ctx=gast.Load())
+        if self._basic_index(t.slice) or v in self.containers and v not in self.tensors:
+            g = gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice), ctx=gast.Load())
+        else:   # a fancy index may repeat a position: only its last element reaches y
+            g = _rt_call("written_cotangent", name(dv), index_value(t.slice))
         zero = assign(gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice),
                                      ctx=gast.Store()), const(0.0))
         pre, contribs = [], []

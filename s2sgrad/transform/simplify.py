@@ -22,6 +22,7 @@ import itertools
 import gast
 
 from ..analysis.activity import callee_of, op_name, walk_stmts
+from ..frontend.normalize import call, name
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, static_value
 
@@ -171,7 +172,8 @@ class ShapeClasses:
             return self.of(args[0], pending)
         if prim.elementwise == 2 and len(args) == 2 and not node.keywords:
             return self._broadcast(self.of(args[0], pending), self.of(args[1], pending))
-        if prim.name in _REDUCTIONS and len(args) == 1 and not node.keywords:
+        if prim.name in _REDUCTIONS and len(args) == 1 and not node.keywords \
+                and prim.family != "builtins":     # (sum of a list of arrays is an array)
             return SCALAR
         return UNKNOWN
 
@@ -297,16 +299,36 @@ def _drop_self_assignments(stmts):
 
 
 def _simplify_statements(stmts, shapes):
+    written = _written_in_place(stmts)
     for s in walk_stmts(stmts):
         for field, value in gast.iter_fields(s):
             if isinstance(value, gast.expr):
                 setattr(s, field, _simplify(value, shapes))
             elif isinstance(value, list) and value and isinstance(value[0], gast.expr):
                 setattr(s, field, [_simplify(v, shapes) for v in value])
+            if field == "value" and isinstance(s, gast.Assign) and value is not s.value \
+                    and isinstance(s.value, gast.Name) and isinstance(s.targets[0], gast.Name) \
+                    and s.targets[0].id in written:
+                # ``y = x * 1.0`` then ``y[i] = ...``: ``y = x`` would write into x's array.
+                s.value = call(gast.Attribute(value=name(RUNTIME_ALIAS), attr="copy",
+                                              ctx=gast.Load()), [s.value])
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and s.targets[0].id not in shapes.cls and s.targets[0].id not in shapes.adjoints:
             shapes.cls[s.targets[0].id] = shapes.of(s.value)
     return stmts
+
+
+def _written_in_place(stmts):
+    """Names whose array some statement of ``stmts`` writes into (``y[i] = ...``)."""
+    out = set()
+    for s in walk_stmts(stmts):
+        if isinstance(s, gast.Assign):
+            base = s.targets[0]
+            while isinstance(base, (gast.Subscript, gast.Attribute)):
+                base = base.value
+            if base is not s.targets[0] and isinstance(base, gast.Name):
+                out.add(base.id)
+    return out
 
 
 def _simplify(node, shapes):

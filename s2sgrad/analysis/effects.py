@@ -1,0 +1,373 @@
+"""The effect and alias model: which names may refer to the same object, and which
+statements write through them.
+
+The transforms treat every name as its own value: ``y[0] = ...`` changes ``y``
+and nothing else.  Python does not: a list, a dict or an object that holds ``y``
+(``lst = [y]``), an item taken out of a container (``a = lst[0]``), a callee's
+parameter (``scale_first(y)`` writing ``y[0] = ...``), an object attribute and a
+module-level list all reach the same memory.  This module finds where that
+matters, on a normalized function body, and says so at the user's line:
+
+- *holds*: a statement after which one name may reach the object another name
+  refers to: ``c = [v]``, ``c = (v,)``, ``c = {k: v}``, ``c.append(v)``,
+  ``c.insert(i, v)``, ``c[k] = v``, and ``a = c[k]`` of a container ``c``;
+- *writes through* ``v``: ``v[...] = ...``, ``v op= ...`` on an array or list, a
+  mutating method (``v.append``, ``v.fill`` ...), and a call of a user function
+  that writes into the parameter ``v`` is bound to (found by reading the callee,
+  and its callees, the same way);
+- *escapes*: a value that carries a derivative stored in an object attribute or
+  in a container that is not local to the function (a module-level list).
+
+A write through one name of an object that another name then reads, a callee's
+write that the caller would see, and a derivative that escapes are refused with
+an ``UnsupportedError`` (the driver then traces the function, which follows the
+objects themselves and so is right); a derivative stored in module state and
+read back there is refused with an ``EscapeError``, which is not traced: tracing
+would leave traced values in the module's list.
+
+Replacing an item of a list (``hidden[i] = h``) writes into the list, not into
+the array the old item was: names that hold that array are not affected.  A
+rebinding (``u = new``) writes into nothing.
+"""
+
+import gast
+import numpy
+
+from ..errors import EscapeError, UnsupportedError
+from .activity import callee_of, walk_stmts
+from .liveness import definitely_assigned
+
+__all__ = ["check_effects", "written_parameters", "MUTATING_METHODS"]
+
+# Methods that change their receiver in place (lists, dicts, arrays).
+MUTATING_METHODS = frozenset({
+    "append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
+    "popitem", "sort", "reverse", "fill", "resize", "put", "itemset", "partition",
+    "setfield", "__setitem__", "__iadd__", "__imul__",
+})
+
+# Methods that put their argument itself (not a copy of it) into the receiver.
+_HOLDING_METHODS = {"append": -1, "insert": -1, "setdefault": -1}
+
+
+def _text(node):
+    import astor
+    try:
+        return astor.to_source(gast.gast_to_ast(node)).strip()
+    except Exception:     # noqa: BLE001 - a message, never a failure
+        return type(node).__name__
+
+
+def _order(body):
+    """``id(statement) -> (position in program order, ids of the loops around it)``."""
+    out = {}
+    counter = [0]
+
+    def visit(stmts, loops):
+        for s in stmts:
+            out[id(s)] = (counter[0], loops)
+            counter[0] += 1
+            if isinstance(s, (gast.For, gast.While)):
+                visit(s.body, loops | {id(s)})
+                visit(s.orelse, loops)
+            elif isinstance(s, gast.If):
+                visit(s.body, loops)
+                visit(s.orelse, loops)
+    visit(body, frozenset())
+    return out
+
+
+def _simple_stmts(body):
+    return [s for s in walk_stmts(body) if not isinstance(s, (gast.If, gast.For, gast.While))]
+
+
+def _loads(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Load)}
+
+
+def _own_loads(stmt):
+    """Names a statement reads, its own expressions only (not the blocks it contains)."""
+    if isinstance(stmt, (gast.If, gast.While)):
+        return _loads(stmt.test)
+    if isinstance(stmt, gast.For):
+        return _loads(stmt.iter)
+    return _loads(stmt)
+
+
+def _call_of(stmt):
+    if isinstance(stmt, (gast.Expr, gast.Assign)) and isinstance(stmt.value, gast.Call):
+        return stmt.value
+    return None
+
+
+def _method_receiver(call):
+    f = call.func
+    if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name):
+        return f.value.id, f.attr
+    return None, None
+
+
+def _is_method_call(call, resolver):
+    """``v.method(...)`` on a value (a list, dict or array), not a module's function."""
+    try:
+        callee = callee_of(call, resolver)
+    except Exception:      # noqa: BLE001 - an unresolvable call is another pass's error
+        return False
+    return callee.kind in ("container", "method") and isinstance(callee.receiver, gast.Name)
+
+
+def _module_container(v, resolver):
+    """Whether the free name ``v`` holds a list, dict or array (not a module, a function)."""
+    try:
+        ok, value = resolver.static_value(gast.Name(id=v, ctx=gast.Load(), annotation=None,
+                                                    type_comment=None))
+    except Exception:      # noqa: BLE001
+        return False
+    return ok and isinstance(value, (list, dict, numpy.ndarray))
+
+
+def _user_callee(call, resolver):
+    try:
+        callee = callee_of(call, resolver)
+    except Exception:      # noqa: BLE001 - an unresolvable call is another pass's error
+        return None
+    return callee if callee.kind in ("user", "lifted") else None
+
+
+def _bound_params(call, callee, job):
+    """``[(parameter of the callee, argument node)]`` for a call of a user function."""
+    params = list(job.param_names)
+    if getattr(job, "binds_receiver", False) or callee.receiver is not None:
+        params = params[1:]
+    pairs = [(p, a) for p, a in zip(params, call.args)]
+    pairs += [(kw.arg, kw.value) for kw in call.keywords if kw.arg in params]
+    return pairs
+
+
+def written_parameters(job, program, _seen=None):
+    """``{parameter: how}``: the parameters of ``job``'s function that it (or a function it
+    calls with them) writes into in place (``how`` as in ``_writes_through``)."""
+    cache = getattr(job, "_s2s_written_params", None)
+    if cache is not None:
+        return cache
+    seen = _seen if _seen is not None else set()
+    if id(job) in seen:
+        return {}
+    seen.add(id(job))
+    norm = job.norm
+    params = set(job.param_names)
+    body = norm.node.body
+    out = {}
+    for j, top in enumerate(body):
+        # a parameter rebound on every path before (``y = y.copy()``) is the callee's own
+        fresh = {s.targets[0].id for s in _simple_stmts(body[:j])
+                 if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                 and not getattr(s, "s2s_augmented", False)} & definitely_assigned(body[:j])
+        for s in _simple_stmts([top]):
+            for v, how in _writes_through(s, norm.resolver, program, job, seen).items():
+                if v in params and v not in fresh and (v not in out or out[v] == "augmented"):
+                    out[v] = how
+    job._s2s_written_params = out
+    return out
+
+
+def _writes_through(s, resolver, program, job, seen):
+    """``{name: how}``: the names whose object ``s`` changes in place, and how (``"item"``,
+    ``"augmented"``, ``"method"``, or ``"call"``: a callee writes into its parameter)."""
+    out = {}
+    if isinstance(s, gast.Assign):
+        t = s.targets[0]
+        if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+            out[t.value.id] = "item"
+        if isinstance(t, gast.Name) and getattr(s, "s2s_augmented", False):
+            out[t.id] = "augmented"   # in place for an array or a list (a new value for a number)
+    call = _call_of(s)
+    if call is not None:
+        recv, method = _method_receiver(call)
+        if recv is not None and method in MUTATING_METHODS:
+            if _is_method_call(call, resolver):
+                out.setdefault(recv, "method")    # (not ``np.put(a, ...)``: a module's function)
+        callee = _user_callee(call, resolver)
+        if callee is not None and program is not None and job is not None:
+            try:
+                child = program.job_for(callee, job)
+                written = written_parameters(child, program, seen)
+            except Exception:      # noqa: BLE001 - a callee that cannot be read fails later
+                written = {}
+            for p, a in _bound_params(call, callee, child):
+                if p in written and isinstance(a, gast.Name):
+                    # ``v += e`` in the callee changes an array or a list, not a number
+                    out.setdefault(a.id, "call" if written[p] != "augmented" else "call+=")
+    return out
+
+
+def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
+                  program=None, job=None):
+    """Refuse, at the user's line, what the transform's one-name-one-value model gets wrong.
+
+    ``where(stmt)`` is ``"file:line"`` and ``text(stmt)`` the user's code there."""
+    resolver = norm.resolver
+    user_names = {n.id for n in gast.walk(norm.fsrc.node) if isinstance(n, gast.Name)}
+    made = {}
+    for s in walk_stmts(body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            made.setdefault(s.targets[0].id, s.value)
+
+    def shown(v):
+        """A name as the user wrote it: a name the compiler made is shown as its value."""
+        return v if v in user_names or v not in made else _text(made[v])
+
+    params = [a.id for a in norm.node.args.args]
+    locals_ = set(params) | {a.id for a in norm.node.args.kwonlyargs}
+    for s in walk_stmts(body):
+        if isinstance(s, gast.Assign):
+            for n in gast.walk(s.targets[0]):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                    locals_.add(n.id)
+        if isinstance(s, gast.For):
+            locals_ |= {n.id for n in gast.walk(s.target) if isinstance(n, gast.Name)}
+    order = _order(body)
+    stmts = _simple_stmts(body)
+    values = {}
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            values.setdefault(s.targets[0].id, []).append(s)
+    numbers = {v for v, defs in values.items()
+               if v in ints or all(isinstance(d.value, gast.Constant)
+                                   and isinstance(d.value.value, (int, float, complex))
+                                   or getattr(d, "s2s_augmented", False) for d in defs)}
+
+    def line(s):
+        return where(s).rsplit(":", 1)[-1]
+
+    def after(a, b):      # may ``b`` run after ``a``?
+        (pa, la), (pb, lb) = order[id(a)], order[id(b)]
+        return pb > pa or bool(la & lb)
+
+    def varied_expr(node):
+        return bool(_loads(node) & varied)
+
+    reads = {}
+    for st in walk_stmts(body):
+        for v in _own_loads(st):
+            reads.setdefault(v, []).append(st)
+
+    def read_after(v, w, skip=()):
+        return next((r for r in reads.get(v, []) if r is not w and r not in skip
+                     and after(w, r)), None)
+
+    # -- escapes: a derivative stored where the analysis does not follow it ----------------
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Attribute) \
+                and varied_expr(s.value):
+            t = s.targets[0]
+            raise UnsupportedError(
+                where(s), f"`{text(s)}`, storing a value that carries a derivative in the "
+                f"attribute {_text(t.value)}.{t.attr}",
+                "keep the value in a local variable and return it (the transform follows "
+                "derivatives through variables, lists and dicts, not object attributes)")
+        target = None
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                and isinstance(s.targets[0].value, gast.Name) and varied_expr(s.value):
+            target = s.targets[0].value.id
+        call = _call_of(s)
+        if call is not None:
+            recv, method = _method_receiver(call)
+            if recv is not None and method in MUTATING_METHODS \
+                    and any(varied_expr(a) for a in call.args) \
+                    and (_is_method_call(call, resolver)
+                         or recv not in locals_ and _module_container(recv, resolver)):
+                target = recv
+        if target is not None and target not in locals_:
+            r = next((r for r in reads.get(target, []) if r is not s), None)
+            if r is not None:
+                raise EscapeError(
+                    where(s), f"`{text(s)}`, which puts a value that carries a derivative into "
+                    f"{target}, a variable of the module (or of an enclosing function), read "
+                    f"back at line {line(r)},",
+                    f"keep {target} local to the function (make it there, or pass it in and "
+                    f"return it); tracing would leave traced values in {target}")
+
+    # -- holds: after ``s``, ``holder`` may reach the object ``held`` refers to ------------
+    holds = []
+    item_refs = set()       # ``a = c[k]``: ``a`` is one of ``c``'s items, which one unknown
+    for s in stmts:
+        if not isinstance(s, (gast.Assign, gast.Expr)):
+            continue
+        value = s.value
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            c = s.targets[0].id
+            if isinstance(value, (gast.List, gast.Tuple)):
+                holds += [(c, e.id, s) for e in value.elts if isinstance(e, gast.Name)]
+            elif isinstance(value, gast.Dict):
+                holds += [(c, e.id, s) for e in value.values if isinstance(e, gast.Name)]
+            elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+                    and value.value.id in containers and value.value.id not in tensors:
+                holds.append((value.value.id, c, s))     # ``a = c[k]``: an item, not a copy
+                item_refs.add((value.value.id, c))
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                and isinstance(s.targets[0].value, gast.Name) and isinstance(value, gast.Name):
+            holds.append((s.targets[0].value.id, value.id, s))
+        call = _call_of(s)
+        if call is not None:
+            recv, method = _method_receiver(call)
+            if recv is not None and method in _HOLDING_METHODS and call.args \
+                    and isinstance(call.args[-1], gast.Name):
+                holds.append((recv, call.args[-1].id, s))
+    holds = [(c, v, s) for c, v, s in holds if v not in ints and c != v]
+
+    def reaching(v, w):
+        """``{name: the statement that made it reach v's object}`` before ``w`` may run:
+        the containers holding ``v`` (transitively) and the other names they hold."""
+        out = {}
+        frontier = [v]
+        while frontier:
+            x = frontier.pop()
+            for c, held, s in holds:
+                if held == x and c not in out and c != v and after(s, w):
+                    out[c] = s
+                    frontier.append(c)
+        for c in list(out):
+            mine = (c, v) in item_refs
+            for c2, held, s in holds:
+                # another item of the same container is the same object only if one of the
+                # two names was taken out of it (``a = lst[0]``): ``t = (y, x)`` holds two
+                if c2 == c and held != v and held not in out and after(s, w) \
+                        and (mine or (c, held) in item_refs):
+                    out[held] = s
+        return out
+
+    # -- writes through a name --------------------------------------------------------------
+    for w in stmts:
+        through = _writes_through(w, resolver, program, job, set())
+        for v, how in sorted(through.items()):
+            if how in ("augmented", "call+=") and (v in numbers or v not in tensors
+                                                   and v not in containers):
+                continue        # ``v += e`` of what may be a number: a new value
+            for other, s in sorted(reaching(v, w).items()):
+                r = read_after(other, w, skip=(s,))
+                if r is None:
+                    continue
+                raise UnsupportedError(
+                    where(w), f"`{text(w)}`, a write into {shown(v)} while {shown(other)} "
+                    f"reaches the same object (line {line(s)}) and is read after it (line "
+                    f"{line(r)})", f"the transform would treat them as two values: put a copy "
+                    f"in the container ({shown(v)}.copy()), or read the value through one name "
+                    f"only")
+            call = _call_of(w)
+            if how.startswith("call") and (any(varied_expr(a) for a in call.args)
+                                           or any(varied_expr(k.value) for k in call.keywords)):
+                # (a call without derivatives runs the user's own function: its writes happen)
+                rebinds = isinstance(w, gast.Assign) and isinstance(w.targets[0], gast.Name) \
+                    and w.targets[0].id == v
+                r = None if rebinds else read_after(v, w)
+                if r is not None:
+                    callee = _user_callee(_call_of(w), resolver)
+                    fname = getattr(callee, "name", "the function")
+                    raise UnsupportedError(
+                        where(w), f"`{text(w)}`, a call in which {fname} writes into its "
+                        f"argument {shown(v)} in place ({shown(v)} is read again at line "
+                        f"{line(r)})", f"the transformed {fname} works on a copy, so the "
+                        f"caller would not see the change: return the array from {fname} and "
+                        f"assign it ({shown(v)} = {fname}(...))")
