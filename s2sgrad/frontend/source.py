@@ -53,6 +53,7 @@ class FunctionSource:
         self.name = node.name
         self.parent = None              # the enclosing FunctionSource, for nested defs
         self.siblings = {}              # functions defined beside a nested def: name -> (def, free)
+        self.default_values = {}        # name -> a parameter's default (``normalize``)
 
     # -- construction -----------------------------------------------------
 
@@ -138,6 +139,8 @@ class FunctionSource:
         Returns ``(kind, value)`` with kind ``'closure'``, ``'global'`` or
         ``'builtin'``, or ``(None, None)`` when the name is not defined.
         """
+        if name in self.default_values:
+            return "default", self.default_values[name]
         if name in self.closure:
             return "closure", self.closure[name]
         if name in self.globals:

@@ -1,0 +1,232 @@
+"""Python's own semantics, not approximations of them (issue 12, items 5-9).
+
+Each test compares a derivative with central finite differences of the function
+as Python runs it, in reverse mode (grad / value_and_grad / vjp) and forward
+mode (jvp), or checks that a clear error names the user's file, line and what
+to do.
+"""
+
+import numpy as np
+import pytest
+
+import s2sgrad
+from s2sgrad.errors import WrtError
+
+from gradcheck import numeric_grad
+
+X = np.array([0.7, -1.3, 2.1])
+
+
+def _both_modes(f, args, wrt=0):
+    """grad and jvp (along each unit vector) of ``f`` against finite differences."""
+    want = numeric_grad(f, list(args), wrt)
+    got = s2sgrad.grad(f, wrt)(*args)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    x = np.asarray(args[wrt], dtype=float)
+    for k in range(x.size):
+        t = np.zeros_like(x)
+        t.flat[k] = 1.0
+        value, tangent = s2sgrad.jvp(f, wrt)(*args, t)
+        np.testing.assert_allclose(value, f(*args), rtol=1e-12)
+        np.testing.assert_allclose(tangent, np.ravel(want)[k], rtol=1e-6, atol=1e-8)
+
+
+# ---------------------------------------------------------------------------
+# Item 5: positional-only and keyword-only parameters
+# ---------------------------------------------------------------------------
+
+def posonly_then_default(x, /, k=2.0):
+    return np.sum(x * x) * k
+
+
+def all_posonly(x, y, /):
+    return np.sum(np.sin(x) * y)
+
+
+def posonly_helper(v, /, scale):
+    return np.sum(v ** 3) * scale
+
+
+def calls_posonly_helper(x):
+    return posonly_helper(x * 2.0, 0.5) + np.sum(x)
+
+
+def kwonly(x, *, k=2.0):
+    return np.sum(x * x) * k
+
+
+@pytest.mark.parametrize("fallback", ["auto", "always"])
+def test_positional_only_parameter_is_position_zero(fallback):
+    g = s2sgrad.grad(posonly_then_default, fallback=fallback)(X)
+    np.testing.assert_allclose(g, 4.0 * X)          # d/dx, not d/dk
+    g1 = s2sgrad.grad(posonly_then_default, 1, fallback=fallback)(X, 3.0)
+    np.testing.assert_allclose(g1, np.sum(X * X))
+    _both_modes(posonly_then_default, (X,))
+
+
+def test_all_parameters_positional_only():
+    y = np.array([0.5, 2.0, -1.0])
+    for wrt in (0, 1, "y"):
+        pos = 1 if wrt == "y" else wrt
+        want = numeric_grad(all_posonly, [X, y], pos)
+        np.testing.assert_allclose(s2sgrad.grad(all_posonly, wrt)(X, y), want, rtol=1e-6)
+    _both_modes(all_posonly, (X, y), 0)
+    _both_modes(all_posonly, (X, y), 1)
+    value, back = s2sgrad.vjp(all_posonly, (0, 1))(X, y)
+    gx, gy = back(1.0)
+    np.testing.assert_allclose(gx, np.cos(X) * y)
+    np.testing.assert_allclose(gy, np.sin(X))
+
+
+def test_positional_only_helper():
+    _both_modes(calls_posonly_helper, (X,))
+
+
+def test_keyword_only_parameter():
+    g = s2sgrad.grad(kwonly)(X, k=3.0)
+    np.testing.assert_allclose(g, 6.0 * X)
+    _both_modes(lambda x: kwonly(x, k=1.5), (X,))
+    with pytest.raises(WrtError, match="keyword-only parameter"):
+        s2sgrad.grad(kwonly, "k")
+
+
+# ---------------------------------------------------------------------------
+# Item 6: defaults bound at definition, assigned defaults, late-binding closures
+# ---------------------------------------------------------------------------
+
+P = 2.0
+
+
+def default_from_global(x, p=P):
+    return np.sum(x * x) * p
+
+
+P = 3.0     # the default above stays 2.0
+
+W = np.array([1.0, 2.0, 3.0])
+
+
+def default_array(x, w=W):
+    return np.sum(np.sin(x) * w)
+
+
+W = np.array([-5.0, 0.0, 5.0])     # the default above stays [1 2 3]
+
+
+def test_default_is_bound_when_defined():
+    value, g = s2sgrad.value_and_grad(default_from_global)(X)
+    assert value == pytest.approx(2.0 * np.sum(X * X))
+    np.testing.assert_allclose(g, 4.0 * X)
+    _both_modes(default_from_global, (X,))
+    np.testing.assert_allclose(s2sgrad.grad(default_array)(X), np.cos(X) * [1.0, 2.0, 3.0])
+    _both_modes(default_array, (X,))
+
+
+def _scaled(x, p=2.0):
+    return np.sum(x ** 3) * p
+
+
+def _scaled_kw(x, *, p=2.0):
+    return np.sum(x ** 3) * p
+
+
+def _uses_scaled(x):
+    return _scaled(x) + _scaled_kw(x)
+
+
+@pytest.mark.parametrize("fn,attr", [(_scaled, "__defaults__"), (_scaled_kw, "__kwdefaults__")])
+def test_assigned_defaults_are_seen(fn, attr):
+    old = getattr(fn, attr)
+    grad, jvp = s2sgrad.grad(fn), s2sgrad.jvp(fn)
+    try:
+        for p in (2.0, 5.0, np.float64(-1.5), 7):
+            setattr(fn, attr, (p,) if attr == "__defaults__" else {"p": p})
+            np.testing.assert_allclose(grad(X), 3.0 * X ** 2 * p)
+            np.testing.assert_allclose(jvp(X, np.ones(3))[1], np.sum(3.0 * X ** 2) * p)
+            # through a caller, whose generated code calls the helper's
+            np.testing.assert_allclose(s2sgrad.grad(_uses_scaled)(X),
+                                       numeric_grad(_uses_scaled, [X]), rtol=1e-6)
+    finally:
+        setattr(fn, attr, old)
+
+
+def _make_scaled(p0):
+    def scaled(x, p=p0):
+        return np.sum(x * x) * p
+    return scaled
+
+
+def test_same_source_different_defaults():
+    # Same text and code, different defaults: the content-keyed cache must not share them.
+    two, three = _make_scaled(2.0), _make_scaled(3.0)
+    np.testing.assert_allclose(s2sgrad.grad(two)(X), 4.0 * X)
+    np.testing.assert_allclose(s2sgrad.grad(three)(X), 6.0 * X)
+    arr2, arr3 = _make_scaled(np.array(2.0)), _make_scaled(np.array(3.0))
+    np.testing.assert_allclose(s2sgrad.grad(arr2)(X), 4.0 * X)
+    np.testing.assert_allclose(s2sgrad.grad(arr3)(X), 6.0 * X)
+
+
+LAMBDAS = [lambda v: v * i for i in range(1, 4)]
+
+
+def calls_listed_lambda(x):
+    return np.sum(LAMBDAS[0](x) ** 2)
+
+
+def test_module_level_lambdas_see_the_last_value():
+    _both_modes(calls_listed_lambda, (X,))
+    np.testing.assert_allclose(s2sgrad.grad(calls_listed_lambda)(X), 18.0 * X)
+
+
+def defs_in_loop(x):
+    fns = []
+    for i in range(1, 4):
+        def m(v):
+            return v * i
+        fns.append(m)
+    return np.sum(fns[0](x) * x)
+
+
+def lambdas_in_comprehension(x):
+    fns = [lambda v: v * i for i in range(1, 4)]
+    return np.sum(fns[0](x) * x)
+
+
+def lambda_rebound_later(x):
+    k = 2.0
+    g = lambda v: v * k     # noqa: E731
+    fns = [g]
+    k = 5.0
+    return np.sum(fns[0](x) * x)
+
+
+def called_in_the_loop(x):
+    total = 0.0
+    for i in range(1, 4):
+        h = lambda v: v * i     # noqa: E731
+        total = total + np.sum(h(x) * x)
+    return total
+
+
+@pytest.mark.parametrize("fn,factor", [(defs_in_loop, 6.0), (lambdas_in_comprehension, 6.0),
+                                       (lambda_rebound_later, 10.0),
+                                       (called_in_the_loop, 12.0)])
+def test_local_closures_bind_late(fn, factor):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(s2sgrad.grad(fn)(X), factor * X)
+        _both_modes(fn, (X,))
+
+
+def test_late_binding_is_an_error_without_the_fallback():
+    with pytest.raises(s2sgrad.errors.UnsupportedError) as info:
+        s2sgrad.grad(defs_in_loop, fallback="never")(X)
+    msg = str(info.value)
+    assert "test_python_semantics.py:" in msg and "'i'" in msg and "late binding" in msg
+    assert "pass i as an argument" in msg
+
+
+def test_closure_called_where_made_stays_generated():
+    # Called by name in the loop that rebinds i: the generated code passes i at each call.
+    s2sgrad.grad(called_in_the_loop, fallback="never")(X)
