@@ -77,7 +77,7 @@ def _where(fn):
     return f"{display_path(code.co_filename)}:{code.co_firstlineno}"
 
 
-def _run(fn, wrt, args, kwargs, fallback="auto"):
+def _run(fn, wrt, args, kwargs, fallback="auto", operator="grad"):
     compiled = _compiled(fn, wrt, fallback)
     _check_args(fn, compiled, args, kwargs)
     token = _choose.set_policy(fallback)   # for the callees dispatched at run time
@@ -88,6 +88,7 @@ def _run(fn, wrt, args, kwargs, fallback="auto"):
     finally:
         _choose.reset_policy(token)
     value, grads = out[0], out[1:]
+    _choose.check_output(fn, value, operator)   # None, a bool, a str: no silent zero gradient
     grads = tuple(_choose.match(g, args[w]) for g, w in zip(grads, wrt))
     return value, grads
 
@@ -127,7 +128,7 @@ def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto"):
 
     @_wraps(fn)
     def value_and_gradient(*args, **kwargs):
-        value, grads = _run(fn, wrt_t, args, kwargs, fallback)
+        value, grads = _run(fn, wrt_t, args, kwargs, fallback, "value_and_grad")
         return value, (grads[0] if single else grads)
     setattr(value_and_gradient, DERIVATIVE_MARK, ("value_and_grad", fn, wrt_t))
     return _mark(value_and_gradient, "value_and_grad", fn, wrt_t)

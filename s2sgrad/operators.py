@@ -104,6 +104,7 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
                              f"{len(wrt_t)} tangents, got {len(tangents)}")
         with routes.policy(fallback):
             value, t_out = route(args, kwargs, tangents)
+        routes.check_output(fn, value, "jvp")
         return value, _match_out(t_out, value)
     return mark(jvp_fn, "jvp", request.but(fallback="auto"), fn, wrt_t)
 
@@ -229,6 +230,7 @@ def vjp(fn, wrt=0, *, emit=False):
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "vjp")
     request = Request("split", wrt_t)
+    routes.check_synchronous(fn)
     if emit:
         return pipeline.run(fn, request).source
 
@@ -239,7 +241,7 @@ def vjp(fn, wrt=0, *, emit=False):
         _bind_args(fn, args, kwargs, wrt_t)
         lead = _lead(fn)
         if not face["split"]:
-            value = fn(*args, **kwargs)
+            value = routes.check_output(fn, fn(*args, **kwargs), "vjp")
 
             def backward(cotangent):
                 out = _generated(built[face["grad"]], *lead, *args, **kwargs,
@@ -249,7 +251,7 @@ def vjp(fn, wrt=0, *, emit=False):
             return value, backward
         fwd, bwd = built[face["fwd"]], built[face["bwd"]]
         tape = []
-        value = _generated(fwd, tape, *lead, *args, **kwargs)
+        value = routes.check_output(fn, _generated(fwd, tape, *lead, *args, **kwargs), "vjp")
         saved = [tape]
 
         def backward(cotangent):

@@ -230,3 +230,93 @@ def test_late_binding_is_an_error_without_the_fallback():
 def test_closure_called_where_made_stays_generated():
     # Called by name in the loop that rebinds i: the generated code passes i at each call.
     s2sgrad.grad(called_in_the_loop, fallback="never")(X)
+
+
+# ---------------------------------------------------------------------------
+# Item 7: outputs that carry no derivative; async functions and generators
+# ---------------------------------------------------------------------------
+
+def forgot_return(x):
+    y = np.sum(x * x)       # noqa: F841
+
+
+def returns_bool(x):
+    return np.sum(x) > 0
+
+
+def returns_str(x):
+    return "loss"
+
+
+def returns_none_on_a_path(x):
+    if np.sum(x) > 100.0:
+        return np.sum(x)
+
+
+async def async_loss(x):
+    return np.sum(x * x)
+
+
+def generator_loss(x):
+    yield np.sum(x * x)
+
+
+async def async_generator_loss(x):
+    yield np.sum(x * x)
+
+
+def _operators(fallback):
+    yield "grad", lambda f: s2sgrad.grad(f, fallback=fallback)(X)
+    yield "value_and_grad", lambda f: s2sgrad.value_and_grad(f, fallback=fallback)(X)
+    yield "jvp", lambda f: s2sgrad.jvp(f, fallback=fallback)(X, np.ones(3))
+    if fallback == "auto":
+        yield "vjp", lambda f: s2sgrad.vjp(f)(X)[1](1.0)
+
+
+@pytest.mark.parametrize("fallback", ["auto", "always"])
+@pytest.mark.parametrize("fn,what", [(forgot_return, "returned None"),
+                                     (returns_none_on_a_path, "returned None"),
+                                     (returns_bool, "returned a bool"),
+                                     (returns_str, "returned a str")])
+def test_output_without_a_derivative_is_an_error(fn, what, fallback):
+    for op, run in _operators(fallback):
+        with pytest.raises(s2sgrad.errors.NonDifferentiableError) as info:
+            run(fn)
+        msg = str(info.value)
+        line = fn.__code__.co_firstlineno
+        assert msg.startswith(f"test_python_semantics.py:{line}: {op}({fn.__name__}): "), msg
+        assert what in msg and "return" in msg.split(";")[-1], msg
+
+
+@pytest.mark.parametrize("fallback", ["auto", "always"])
+@pytest.mark.parametrize("fn,what", [(async_loss, "an async function"),
+                                     (generator_loss, "a generator"),
+                                     (async_generator_loss, "an async generator")])
+def test_async_and_generators_are_refused(fn, what, fallback):
+    ops = list(_operators(fallback)) + [("jacobian", lambda f: s2sgrad.jacobian(f)(X))]
+    for op, run in ops:
+        with pytest.raises(s2sgrad.errors.UnsupportedError) as info:
+            run(fn)
+        msg = str(info.value)
+        line = fn.__code__.co_firstlineno
+        assert msg.startswith(f"test_python_semantics.py:{line}: {fn.__name__} is {what}"), msg
+        assert "cannot differentiate" in msg
+
+
+def calls_async_helper(x):
+    return async_loss(x)
+
+
+def test_a_caller_of_an_async_function_is_an_error():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(s2sgrad.errors.NonDifferentiableError, match="coroutine"):
+            s2sgrad.grad(calls_async_helper)(X)
+        import gc
+        gc.collect()        # the coroutine nobody awaited warns when it is collected
+
+
+def test_piecewise_constant_output_keeps_its_zero_gradient():
+    # A float output that does not vary: its derivative is zero, rightly (no error).
+    np.testing.assert_allclose(s2sgrad.grad(lambda x: np.sum(np.floor(x)))(X), 0.0)

@@ -173,6 +173,12 @@ def _find_definition(fn, lines):
                           f"({display_path(code.co_filename)}:{first}): {exc}") from exc
     for node in tree.body:
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == fn.__name__:
+            if isinstance(node, gast.AsyncFunctionDef):
+                from ..errors import UnsupportedError
+                raise UnsupportedError(f"{display_path(code.co_filename)}:{first}",
+                                       f"an async function ({fn.__qualname__})",
+                                       "calling it returns a coroutine, not the value it "
+                                       "computes; differentiate a plain function (def)")
             if not _same_parameters(node.args, code):
                 raise SourceError(f"the source of {fn.__qualname__} at "
                                   f"{display_path(code.co_filename)}:{first} is not that of the "
