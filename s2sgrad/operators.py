@@ -318,6 +318,7 @@ def jacobian(fn, wrt=0, *, emit=False):
     wrt_t, single = _wrt.normalize(fn, wrt, "jacobian", single_only=True)
     if not single:
         raise TypeError("jacobian takes one argument position (wrt=int)")
+    routes.check_synchronous(fn)
     w = wrt_t[0]
     columns = Request("columns", wrt_t)
     if emit:
