@@ -287,9 +287,10 @@ add("sort", C(R(5)), C(R(3, 4), 0), C(R(3, 4)), C(R(2, 3), None), C(R(4, dtype=Z
 add("partition", C(R(6), 2), C(R(3, 5), [1, 3], 1), C(R(4, 3), 0, 0), C(R(2, 3), 4, None))
 
 add("array", C(R(2, 2)), C([R(3, dtype=Z), R(3)]))
-add("asarray", C([R(2), R(2)], dtype=complex))
+add("asarray", C([R(2), R(2)], dtype=complex), C(R(3), dtype=int))
 add("copy", C(R(2, 3), order="F"), C(R(3, dtype=Z)))
-add("astype", C(R(2, 3), np.float64), C(R(3), complex), C(R(3, dtype=Z), "complex128"))
+add("astype", C(R(2, 3), np.float64), C(R(3), complex), C(R(3, dtype=Z), "complex128"),
+    C(R(2, 3), int), C(R(3), "int32"))   # integer casts: zero (bool: test_python_semantics)
 
 # ---------------------------------------------------------------------------
 # Contractions

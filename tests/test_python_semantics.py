@@ -11,6 +11,7 @@ import pytest
 
 import s2sgrad
 from s2sgrad.errors import WrtError
+from s2sgrad.fallback.tracer import TracedConversionError
 
 from gradcheck import numeric_grad
 
@@ -320,3 +321,51 @@ def test_a_caller_of_an_async_function_is_an_error():
 def test_piecewise_constant_output_keeps_its_zero_gradient():
     # A float output that does not vary: its derivative is zero, rightly (no error).
     np.testing.assert_allclose(s2sgrad.grad(lambda x: np.sum(np.floor(x)))(X), 0.0)
+
+
+# ---------------------------------------------------------------------------
+# Item 8: casts to integers and bools have no derivative; tolist/item/float keep it
+# ---------------------------------------------------------------------------
+
+CASTS = {
+    "astype(int)": lambda x: np.sum(x.astype(int)) + np.sum(x * x),
+    "astype(bool)": lambda x: np.sum(x.astype(bool)) + np.sum(x * x),
+    "astype('int64') * x": lambda x: np.sum(x.astype("int64") * x),
+    "asarray(dtype=int)": lambda x: np.sum(np.asarray(x, dtype=int)) + np.sum(x * x),
+    "array(dtype=np.int64)": lambda x: np.sum(np.array(x, dtype=np.int64) * x),
+    "int(x[0])": lambda x: int(x[0]) * x[1] + x[0] * x[0],
+    "floor().astype(int)": lambda x: np.sum(np.floor(x).astype(int) * x),
+    "astype(complex)": lambda x: np.sum(x.astype(complex).real * x),
+    "tolist": lambda x: sum(v * v for v in x.tolist()),
+    "tolist()[2]": lambda x: x.tolist()[2] ** 3 + x[0],
+    "item": lambda x: x[1].item() * x[0].item() ** 2,
+    "float(x[0])": lambda x: float(x[0]) ** 2 + float(x[2]),
+}
+# The tracer cannot see float() or np.asarray(x) with a float dtype: NumPy and Python do not
+# hand those to it; it says so (TracedConversionError) instead of dropping the derivative.
+TRACER_REFUSES = {"float(x[0])"}
+
+
+def _fd(f, x):
+    return numeric_grad(f, [x], 0, eps=1e-7)
+
+
+@pytest.mark.parametrize("name", sorted(CASTS))
+@pytest.mark.parametrize("fallback", ["auto", "always"])
+def test_casts(name, fallback):
+    f = CASTS[name]
+    for x in (X, np.array([1.6, 0.2, -0.45]), np.array([-2.3, 3.7, 0.9])):
+        want = _fd(f, x)
+        if fallback == "always" and name in TRACER_REFUSES:
+            with pytest.raises(TracedConversionError, match="float"):
+                s2sgrad.grad(f, fallback=fallback)(x)
+            continue
+        np.testing.assert_allclose(s2sgrad.grad(f, fallback=fallback)(x), want, rtol=1e-5,
+                                   atol=1e-6)
+        for k in range(3):
+            t = np.eye(3)[k]
+            value, tangent = s2sgrad.jvp(f, fallback=fallback)(x, t)
+            assert value == pytest.approx(f(x))
+            assert tangent == pytest.approx(want[k], rel=1e-5, abs=1e-6)
+        value, back = s2sgrad.vjp(f)(x)
+        np.testing.assert_allclose(back(1.0), want, rtol=1e-5, atol=1e-6)

@@ -592,6 +592,12 @@ def _method_entry(name):
                      operator.attrgetter(name))
         else:
             fn = registry._resolve_path(np, prim.name) if prim.family == "array" else None
+            if fn is not None and type(getattr(np.ndarray, name, None)).__name__ \
+                    == "getset_descriptor":
+                # x.real, x.imag: attributes of arrays, np.real(x) / np.imag(x) as functions
+                entry = ("attribute", Spec(prim, np, f"the array attribute .{name}"), False, fn)
+                _METHOD_ENTRIES[name] = entry
+                return entry
             if fn is None:
                 def fn(a, *args, _name=name, **kwargs):
                     return getattr(a, _name)(*args, **kwargs)
@@ -660,6 +666,9 @@ class Box:
         return apply(spec, func, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype).kind in "biu":
+            # np.asarray(x, dtype=int): piecewise constant, its derivative is rightly zero
+            return np.asarray(strip(self), dtype=dtype)
         if self._trace.active:
             raise _conversion_error(
                 self, "was converted to a plain NumPy array (by np.array/np.asarray, a NumPy "
@@ -676,7 +685,9 @@ class Box:
             raise _conversion_error(
                 self, "was converted to a plain Python float (by float(), a math-module "
                       "function such as math.sin, or a write into a plain NumPy array)",
-                "Use the NumPy function instead (np.sin(x), not math.sin(x)). " + _WRITE_ADVICE)
+                "Drop float() on a value that is already a number (x[0], x.item() and "
+                "x.tolist() keep the derivative), and use the NumPy function instead of the "
+                "math module's (np.sin(x), not math.sin(x)). " + _WRITE_ADVICE)
         return float(strip(self))
 
     def __complex__(self):
