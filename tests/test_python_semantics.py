@@ -369,3 +369,88 @@ def test_casts(name, fallback):
             assert tangent == pytest.approx(want[k], rel=1e-5, abs=1e-6)
         value, back = s2sgrad.vjp(f)(x)
         np.testing.assert_allclose(back(1.0), want, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# Item 9: a source file edited on disk after its module was imported
+# ---------------------------------------------------------------------------
+
+_MODULE = '''import numpy as np
+
+
+def f(x):
+    return np.sum(x ** 2) * 3.0
+
+
+def g(x):
+    return np.sum(np.sin(x) * 2.0)
+
+
+scale = lambda x: np.sum(x * 4.0)   # noqa: E731
+'''
+
+
+def _import_fresh(tmp_path, name, text):
+    import importlib
+    import sys
+    path = tmp_path / f"{name}.py"
+    path.write_text(text)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        return importlib.import_module(name), path
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+def _edit(path, text, later):
+    import os
+    import time
+    path.write_text(text)
+    t = time.time() + later
+    os.utime(path, (t, t))      # a different mtime even within one clock tick
+
+
+def _grads_of_running_code(mod, x):
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        got = {"f": s2sgrad.grad(mod.f)(x), "g": s2sgrad.grad(mod.g)(x),
+               "scale": s2sgrad.grad(mod.scale)(x),
+               "f_jvp": s2sgrad.jvp(mod.f)(x, np.ones_like(x))}
+    np.testing.assert_allclose(got["f"], 6.0 * x)           # the constant that runs: 3.0
+    np.testing.assert_allclose(got["g"], 2.0 * np.cos(x))
+    np.testing.assert_allclose(got["scale"], 4.0 * np.ones_like(x))
+    assert got["f_jvp"][0] == pytest.approx(mod.f(x))
+    assert got["f_jvp"][1] == pytest.approx(np.sum(6.0 * x))
+    return [str(w.message) for w in caught]
+
+
+def test_unedited_module_is_transformed(tmp_path):
+    mod, _ = _import_fresh(tmp_path, "s2s_unedited_mod", _MODULE)
+    x = np.array([0.3, -1.1, 2.0])
+    assert _grads_of_running_code(mod, x) == []
+    s2sgrad.grad(mod.f, fallback="never")(x)
+
+
+def test_edited_constant_differentiates_the_running_code(tmp_path):
+    mod, path = _import_fresh(tmp_path, "s2s_edited_const_mod", _MODULE)
+    x = np.array([0.3, -1.1, 2.0])
+    # Same lines, other constants: the text on disk is not what runs.
+    _edit(path, _MODULE.replace("3.0", "5.0").replace("2.0", "7.0").replace("4.0", "9.0"), 5)
+    messages = _grads_of_running_code(mod, x)
+    assert messages and all("edited after the function was loaded" in m for m in messages)
+    assert all("s2sgrad traces" in m for m in messages)
+    with pytest.raises(s2sgrad.errors.SourceError, match="s2s_edited_const_mod.py is not the "
+                                                         "code that runs"):
+        s2sgrad.grad(mod.f, fallback="never")(x)
+
+
+def test_moved_lines_differentiate_the_running_code(tmp_path):
+    mod, path = _import_fresh(tmp_path, "s2s_moved_mod", _MODULE)
+    x = np.array([0.3, -1.1, 2.0])
+    moved = _MODULE.replace("import numpy as np\n",
+                            "import numpy as np\n\n\ndef g(x):\n    return np.sum(x ** 3)\n"
+                            "\n\ndef f(x):\n    return np.sum(np.exp(x))\n")
+    _edit(path, moved, 5)
+    messages = _grads_of_running_code(mod, x)
+    assert messages and all("edited after the function was loaded" in m for m in messages)

@@ -200,7 +200,8 @@ def _warn_key(fn):
     target = getattr(fn, "__func__", fn)
     code = getattr(target, "__code__", None)
     if code is not None:
-        return code
+        # (code objects compare equal across files when their text and lines are the same)
+        return code, code.co_filename
     try:
         hash(fn)
         return fn
