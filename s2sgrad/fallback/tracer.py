@@ -108,8 +108,15 @@ def _conversion_error(box, how, advice):
         f"{how}, which would silently drop its derivative. {advice}")
 
 
-_WRITE_ADVICE = ("Write into arrays computed from the differentiated inputs (y = x.copy(); "
-                 "y[i] = ...), not into arrays made by np.zeros/np.empty.")
+_LIKE_CREATORS = [frozenset(getattr(np, n) for n in ("zeros_like", "ones_like", "empty_like",
+                                                    "full_like"))]
+_WRITE_ADVICE = ("The tracer writes traced values into arrays made by np.zeros, np.empty, "
+                 "np.ones, np.full, np.eye or np.array in the function it traces and in the "
+                 "functions of your modules that it calls by name, and into np.zeros_like(x) "
+                 "of a traced x wherever it is made; this array was made elsewhere (in a "
+                 "method, another library, or a function with a global statement): make it "
+                 "with np.zeros_like(x) or x.copy() of a traced x, or build the result with "
+                 "np.stack or np.concatenate.")
 
 
 def _describe(box):
@@ -663,7 +670,11 @@ class Box:
         spec = function_spec(func)
         if spec is None:
             raise TracingNoRuleError(function_name(func))
-        return apply(spec, func, args, kwargs)
+        out = apply(spec, func, args, kwargs)
+        if func in _LIKE_CREATORS[0]:       # np.zeros_like(x): an array to write into
+            from .user import promote
+            out = promote(out)
+        return out
 
     def __array__(self, dtype=None, copy=None):
         if dtype is not None and np.dtype(dtype).kind in "biu":
