@@ -390,6 +390,11 @@ add("vecdot", C(R(3), R(3)), C(R(2, 3), R(3)), C(R(3, 1), R(2, 3, 4), axis=-2),
     C(R(2, 3, dtype=Z), R(2, 3, dtype=Z)), C(R(4, dtype=Z), R(3, 4)))
 add(f"{RT}.array_vjp", C(R(2, 3), [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], nondiff={"obj"}),
     C(R(2, 2), [np.zeros(2), np.zeros(2)], nondiff={"obj"}))
+add(f"{RT}.through_cast", C(R(2, 3), None, nondiff={"dtype"}), C(R(3), int, nondiff={"dtype"}),
+    C(R(3), np.float64, nondiff={"dtype"}))
+add(f"{RT}.tolist_of", C(R(2, 3)), C(R(4)))
+add(f"{RT}.tolist_vjp", C([R(), R(), R()], np.zeros(3), nondiff={"a"}),
+    C([[R(), R()], [R(), R()]], np.zeros((2, 2)), nondiff={"a"}))
 CASES["lib.stride_tricks.sliding_window_view"] = [C(R(6), 3), C(R(4, 5), (2, 3)),
                                                  C(R(4, 5), 2, axis=0)]
 CASES["s2sgrad.runtime.window_view"] = [C(R(6), 3), C(R(4, 5), (2, 3), (0, 1))]

@@ -454,3 +454,27 @@ def test_moved_lines_differentiate_the_running_code(tmp_path):
     _edit(path, moved, 5)
     messages = _grads_of_running_code(mod, x)
     assert messages and all("edited after the function was loaded" in m for m in messages)
+
+
+SAME = 0.5
+
+
+def default_named_by_a_global(x, p=SAME):
+    return np.sum(x * x) * p
+
+
+def test_a_default_still_named_by_its_global_reads_as_written():
+    text = s2sgrad.grad(default_named_by_a_global, emit=True)
+    assert "p=SAME" in text
+    text = s2sgrad.grad(default_from_global, emit=True)      # P was rebound since: the value
+    assert "p=2.0" in text and "p=P" not in text
+
+
+def test_second_derivatives_through_casts_and_lists():
+    def f(x):
+        v = np.array([x[0] * x[1], x[2]])
+        return np.sum(v ** 2) * np.sum(x.astype(int)) + sum(t ** 3 for t in x.tolist())
+    h = s2sgrad.hessian(f)(X)
+    grad = s2sgrad.grad(f)
+    want = np.array([numeric_grad(lambda y, k=k: grad(y)[k], [X]) for k in range(3)])
+    np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-6)

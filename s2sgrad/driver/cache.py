@@ -262,8 +262,12 @@ def function_digest(fn):
              source_text(fn)]
     parts += [f"{k}={v}" for k, v in _environment(fn).items()]
     # Defaults with a literal are written into the generated code; others are bound to it.
-    parts += [f"default {k}=" + (repr(v) if literal_default(v) else _describe(v))
-              for k, v in defaults_of(fn)]
+    for k, v in defaults_of(fn):
+        parts.append(f"default {k}=" + (repr(v) if literal_default(v) else _describe(v)))
+        # The generated code names a default by the global it came from while that global is
+        # still the same object (p=WAVELENGTH): which globals are, is part of the key.
+        same = sorted(n for n, g in fn.__globals__.items() if g is v and not n.startswith("__"))
+        parts.append(f"default {k} is {same}")
     for p in parts:
         h.update(p.encode("utf-8", "surrogatepass") + b"\0")
     return h.hexdigest()

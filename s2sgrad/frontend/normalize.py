@@ -185,8 +185,14 @@ def _bind_defaults(fsrc, node, namer):
     defaults = dict(defaults_of(fn))
     args = node.args
 
+    written = dict(zip([a.id for a in args.args][len(args.args) - len(args.defaults):],
+                       args.defaults))
+    written.update((a.id, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None)
+
     def value_node(pname):
         value = defaults[pname]
+        if pname in written and _names_object(fsrc, written[pname], value):
+            return written[pname]           # p=WAVELENGTH, and WAVELENGTH is still that value
         if literal_default(value):
             return gast.Constant(value=value, kind=None)
         nm = namer.fresh(f"{pname}_default")
@@ -203,6 +209,25 @@ def _bind_defaults(fsrc, node, namer):
     args.kw_defaults = [value_node(a.id) if a.id in defaults else None for a in args.kwonlyargs]
 
 
+def _names_object(fsrc, node, value):
+    """Whether expression ``node`` (a name or a dotted name) refers to ``value`` itself now."""
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, gast.Name):
+        return False
+    kind, obj = fsrc.resolve(node.id)
+    if kind not in ("global", "closure"):
+        return False
+    for attr in reversed(parts):
+        if not isinstance(obj, type(gast)):     # only through modules: no property runs
+            return False
+        obj = getattr(obj, attr, _NO_VALUE)
+    return obj is value
+
+
+_NO_VALUE = object()
 _LOOPS = (gast.For, gast.While, gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
 
 

@@ -13,7 +13,7 @@ from .registry import nondiff, primitive, set_shape_params
 from ..runtime import (
     array_vjp, cumprod_jvp, cumprod_vjp, diagonal_vjp, einsum_vjp, gradient_vjp, join_as,
     pad_jvp, pad_values_vjp, pad_vjp, prod_others, prod_others_jvp, quantile_jvp, quantile_vjp,
-    repeat_vjp, split_as, unbroadcast, zeros_like,
+    repeat_vjp, split_as, unbroadcast, zeros_like, through_cast, tolist_of, tolist_vjp,
 )
 
 R = "s2sgrad.runtime"
@@ -30,6 +30,39 @@ class _ArrayVjp:
 
     def jvp_value(xp, t, ans, value, obj):
         return array_vjp(t, obj)
+
+
+@primitive("through_cast", family=R, linear=True)
+class _ThroughCast:
+    """A derivative through a cast: itself, or zero for an integer or bool dtype."""
+
+    def vjp_d(xp, g, ans, d, dtype):
+        return through_cast(g, dtype)
+
+    def jvp_d(xp, t, ans, d, dtype):
+        return through_cast(t, dtype)
+
+
+@primitive("tolist_of", family=R, linear=True)
+class _TolistOf:
+    """``t.tolist()``: its adjoint makes the array again."""
+
+    def vjp_t(xp, g, ans, t):
+        return tolist_vjp(g, t)
+
+    def jvp_t(xp, t_, ans, t):
+        return tolist_of(t_)
+
+
+@primitive("tolist_vjp", family=R, linear=True)
+class _TolistVjp:
+    """Nested lists back to an array shaped like ``a``: its adjoint is ``tolist``."""
+
+    def vjp_g(xp, g_, ans, g, a):
+        return tolist_of(g_)
+
+    def jvp_g(xp, t, ans, g, a):
+        return tolist_vjp(t, a)
 
 
 @primitive("prod_others", family=R)
@@ -230,7 +263,7 @@ class _QuantileVjp:
 
 
 set_shape_params(R, {"gradient_vjp": ("f",), "quantile_jvp": ("a", "q"),
-                     "quantile_vjp": ("a", "q")})
+                     "quantile_vjp": ("a", "q"), "tolist_vjp": ("a",)})
 
 nondiff("conv1d_start", "interp_index", family=R)
 
