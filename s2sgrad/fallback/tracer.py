@@ -119,6 +119,15 @@ _WRITE_ADVICE = ("The tracer writes traced values into arrays made by np.zeros, 
                  "np.stack or np.concatenate.")
 
 
+def _write_out(target, result):
+    """``out=target`` of a traced call: ``target`` (a box) now holds ``result``; returns it."""
+    if not isinstance(result, Box):         # only the output array was traced
+        from .user import constant
+        result = constant(np.asarray(result), target._trace)
+    target._assign(result)
+    return target
+
+
 def _describe(box):
     v = strip(box)
     if isinstance(v, np.ndarray):
@@ -660,8 +669,7 @@ class Box:
         if out is None or all(o is None for o in out):
             return result
         if len(out) == 1 and isinstance(out[0], ArrayBox):
-            out[0]._assign(result)
-            return out[0]
+            return _write_out(out[0], result)
         raise _conversion_error(
             self, f"was written into a plain NumPy array by numpy.{ufunc.__name__} (an in-place "
                   f"operation such as z += x, or out=)", _WRITE_ADVICE)
@@ -670,6 +678,12 @@ class Box:
         spec = function_spec(func)
         if spec is None:
             raise TracingNoRuleError(function_name(func))
+        target = kwargs.get("out") if kwargs else None
+        if type(target) is tuple and len(target) == 1:
+            target = target[0]
+        if isinstance(target, ArrayBox):    # np.sum(x, axis=0, out=buf): buf is traced
+            kwargs = {k: v for k, v in kwargs.items() if k != "out"}
+            return _write_out(target, apply(spec, func, args, kwargs))
         out = apply(spec, func, args, kwargs)
         if func in _LIKE_CREATORS[0]:       # np.zeros_like(x): an array to write into
             from .user import promote
