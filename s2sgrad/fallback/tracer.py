@@ -27,6 +27,7 @@ import sys
 import numpy as np
 
 import s2sgrad.runtime as rt
+from .state import current as _current_trace
 from ..errors import NoRuleError, S2SGradError, UnsupportedArgumentError
 from ..rules import registry
 
@@ -119,10 +120,27 @@ _WRITE_ADVICE = ("The tracer writes traced values into arrays made by np.zeros, 
                  "np.stack or np.concatenate.")
 
 
+def constant(value, trace):
+    """``value`` (a plain array) as a box of ``trace`` that carries no derivative."""
+    if trace.mode == REVERSE:
+        trace.tape.append((None, None, None, value, (), False))
+        return _box_output(value, trace, len(trace.tape) - 1)
+    return _box_output(value, trace, np.zeros_like(value))
+
+
+def promote(value):
+    """An inexact array made while a trace runs in this thread, as a box of that trace."""
+    if type(value) is not np.ndarray or value.dtype.kind not in "fc":
+        return value
+    trace = _current_trace()
+    if trace is None or not trace.active:
+        return value
+    return constant(value, trace)
+
+
 def _write_out(target, result):
     """``out=target`` of a traced call: ``target`` (a box) now holds ``result``; returns it."""
     if not isinstance(result, Box):         # only the output array was traced
-        from .user import constant
         result = constant(np.asarray(result), target._trace)
     target._assign(result)
     return target
@@ -686,7 +704,6 @@ class Box:
             return _write_out(target, apply(spec, func, args, kwargs))
         out = apply(spec, func, args, kwargs)
         if func in _LIKE_CREATORS[0]:       # np.zeros_like(x): an array to write into
-            from .user import promote
             out = promote(out)
         return out
 

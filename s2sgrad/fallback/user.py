@@ -29,8 +29,7 @@ import weakref
 
 import numpy as np
 
-from . import state
-from .tracer import REVERSE, _box_output, _has_box, strip
+from .tracer import _has_box, constant, promote, strip
 
 __all__ = ["for_trace", "constant", "promote", "TRACING_USER_NUMPY"]
 
@@ -43,24 +42,6 @@ LIKE_CREATORS = frozenset(getattr(np, n) for n in ("zeros_like", "ones_like", "e
 _LIBRARIES = {"numpy", "scipy", "s2sgrad", "builtins", "functools", "math", "cmath",
               "operator", "jax", "cupy", "cupyx", "autograd", "array_api_strict",
               "s2sgrad_generated"}
-
-
-def constant(value, trace):
-    """``value`` (a plain array) as a box of ``trace`` that carries no derivative."""
-    if trace.mode == REVERSE:
-        trace.tape.append((None, None, None, value, (), False))
-        return _box_output(value, trace, len(trace.tape) - 1)
-    return _box_output(value, trace, np.zeros_like(value))
-
-
-def promote(value):
-    """An inexact array made while a trace runs in this thread, as a box of that trace."""
-    if type(value) is not np.ndarray or value.dtype.kind not in "fc":
-        return value
-    trace = state.current()
-    if trace is None or not trace.active:
-        return value
-    return constant(value, trace)
 
 
 def _integer(dtype):
