@@ -158,6 +158,7 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
     small.  Otherwise it is reverse mode with the cotangent ones like the output.
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "elementwise_grad")
+    routes.check_synchronous(fn)
     forward = single and wrt_t == (0,) and _acts_elementwise(fn)
     if forward:
         request = Request("deriv", wrt_t, seeds=((0, "ones"),))
@@ -275,6 +276,7 @@ def hvp(fn, wrt=0, *, emit=False):
     ``v`` (a tuple of vectors for a tuple ``wrt``).
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "hvp")
+    routes.check_synchronous(fn)
     request = Request("hvp", wrt_t)
     if emit:
         return pipeline.run(fn, request).source
@@ -373,6 +375,7 @@ def hessian(fn, wrt=0, *, emit=False):
     generated gradient, in one sweep whose tangents carry a leading axis of directions,
     one unit direction per element of ``x`` (see ``jacobian``)."""
     wrt_t, single = _wrt.normalize(fn, wrt, "hessian", single_only=True)
+    routes.check_synchronous(fn)
     if not single:
         raise TypeError("hessian takes one argument position (wrt=int)")
     w = wrt_t[0]

@@ -294,10 +294,17 @@ def test_output_without_a_derivative_is_an_error(fn, what, fallback):
                                      (generator_loss, "a generator"),
                                      (async_generator_loss, "an async generator")])
 def test_async_and_generators_are_refused(fn, what, fallback):
-    ops = list(_operators(fallback)) + [("jacobian", lambda f: s2sgrad.jacobian(f)(X))]
+    import warnings
+    ops = list(_operators(fallback)) + [
+        ("jacobian", lambda f: s2sgrad.jacobian(f)(X)),
+        ("hessian", lambda f: s2sgrad.hessian(f)(X)),
+        ("hvp", lambda f: s2sgrad.hvp(f)(X, X)),
+        ("elementwise_grad", lambda f: s2sgrad.elementwise_grad(f)(X))]
     for op, run in ops:
-        with pytest.raises(s2sgrad.errors.UnsupportedError) as info:
-            run(fn)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", s2sgrad.FallbackWarning)     # refused, not traced
+            with pytest.raises(s2sgrad.errors.UnsupportedError) as info:
+                run(fn)
         msg = str(info.value)
         line = fn.__code__.co_firstlineno
         assert msg.startswith(f"test_python_semantics.py:{line}: {fn.__name__} is {what}"), msg
