@@ -228,6 +228,26 @@ def test_late_binding_is_an_error_without_the_fallback():
     assert "pass i as an argument" in msg
 
 
+def _apply(fn, v):
+    return fn(v)
+
+
+def closure_over_a_branch(x, flag=True):
+    if flag:
+        k = 2.0
+    else:
+        k = 3.0
+    g = lambda v: v * k     # noqa: E731  (k is assigned twice, both before: no late binding)
+    return np.sum(_apply(g, x) * x)
+
+
+def test_closure_over_values_assigned_before_stays_generated():
+    np.testing.assert_allclose(s2sgrad.grad(closure_over_a_branch, fallback="never")(X),
+                               4.0 * X)
+    np.testing.assert_allclose(s2sgrad.grad(closure_over_a_branch, fallback="never")(X, False),
+                               6.0 * X)
+
+
 def test_closure_called_where_made_stays_generated():
     # Called by name in the loop that rebinds i: the generated code passes i at each call.
     s2sgrad.grad(called_in_the_loop, fallback="never")(X)

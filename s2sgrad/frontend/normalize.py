@@ -239,7 +239,7 @@ def _check_late_binding(fsrc, node):
     generated code binds a local function kept as a value to the values they have
     where it is made.  The two agree unless a free variable is assigned again
     afterwards: in a loop around the definition (a comprehension's variable
-    too), or in more than one place.  Such a function is refused here, so it is
+    too), or after it.  Such a function is refused here, so it is
     traced (which runs Python's own closures) or reported.  A local function only
     ever called by name gets its free variables at each call, as Python does.
     """
@@ -286,9 +286,13 @@ def _check_late_binding(fsrc, node):
         reads = {n.id for n in gast.walk(fn_node)
                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} - own
         in_loops = {id(m) for loop in enclosing_loops(fn_node) for m in gast.walk(loop)}
+        end = (getattr(fn_node, "end_lineno", None) or 0, getattr(fn_node, "end_col_offset", 0))
         for v in sorted(reads & set(stores)):
-            in_loop = any(id(n) in in_loops for n in stores[v])
-            if not (in_loop or len(stores[v]) > 1):
+            # assigned again where the function is made again (a loop around it), or after it
+            later = any(id(n) in in_loops or (getattr(n, "lineno", 0) or 0,
+                                              getattr(n, "col_offset", 0) or 0) > end
+                        for n in stores[v])
+            if not later:
                 continue
             what = "lambda" if isinstance(fn_node, gast.Lambda) else f"function {fn_node.name}"
             raise UnsupportedError(
