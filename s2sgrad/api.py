@@ -78,7 +78,7 @@ def _where(fn):
     return f"{display_path(code.co_filename)}:{code.co_firstlineno}"
 
 
-def _run(fn, wrt, args, kwargs, fallback="auto", request=None):
+def _run(fn, wrt, args, kwargs, fallback="auto", request=None, operator="grad"):
     compiled = _compiled(fn, wrt, fallback, request)
     _check_args(fn, compiled, args, kwargs)
     token = _routes.set_policy(fallback)   # for the callees dispatched at run time
@@ -89,6 +89,7 @@ def _run(fn, wrt, args, kwargs, fallback="auto", request=None):
     finally:
         _routes.reset_policy(token)
     value, grads = out[0], out[1:]
+    _routes.check_output(fn, value, operator)   # None, a bool, a str: no silent zero gradient
     grads = tuple(_routes.match(g, args[w]) for g, w in zip(grads, wrt))
     return value, grads
 
@@ -130,7 +131,7 @@ def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto"):
 
     @_wraps(fn)
     def value_and_gradient(*args, **kwargs):
-        value, grads = _run(fn, wrt_t, args, kwargs, fallback, request)
+        value, grads = _run(fn, wrt_t, args, kwargs, fallback, request, "value_and_grad")
         return value, (grads[0] if single else grads)
     setattr(value_and_gradient, DERIVATIVE_MARK, ("value_and_grad", fn, wrt_t))
     return _mark(value_and_gradient, "value_and_grad", fn, wrt_t)

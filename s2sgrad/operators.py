@@ -98,6 +98,7 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
                              f"{len(wrt_t)} tangents, got {len(tangents)}")
         with routes.policy(fallback):
             value, t_out = route(args, kwargs, tangents)
+        routes.check_output(fn, value, "jvp")
         return value, _match_out(t_out, value)
     return mark(jvp_fn, "jvp", request.but(fallback="auto"), fn, wrt_t)
 
@@ -153,6 +154,7 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
     calls changes.
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "elementwise_grad")
+    routes.check_synchronous(fn)
     request = Request("elementwise_grad", wrt_t)
     if emit:
         return pipeline.run(fn, request).source
@@ -204,6 +206,7 @@ def vjp(fn, wrt=0, *, emit=False):
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "vjp")
     request = Request("split", wrt_t)
+    routes.check_synchronous(fn)
     if emit:
         return pipeline.run(fn, request).source
 
@@ -214,7 +217,7 @@ def vjp(fn, wrt=0, *, emit=False):
         _bind_args(fn, args, kwargs, wrt_t)
         lead = _lead(fn)
         if not face["split"]:
-            value = _value_of(fn, args, kwargs)
+            value = routes.check_output(fn, _value_of(fn, args, kwargs), "vjp")
 
             def backward(cotangent):
                 out = _generated(built[face["grad"]], *lead, *args, **kwargs,
@@ -224,7 +227,7 @@ def vjp(fn, wrt=0, *, emit=False):
             return value, backward
         fwd, bwd = built[face["fwd"]], built[face["bwd"]]
         tape = []
-        value = _generated(fwd, tape, *lead, *args, **kwargs)
+        value = routes.check_output(fn, _generated(fwd, tape, *lead, *args, **kwargs), "vjp")
         saved = [tape]
 
         def backward(cotangent):
@@ -248,6 +251,7 @@ def hvp(fn, wrt=0, *, emit=False):
     ``v`` (a tuple of vectors for a tuple ``wrt``).
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "hvp")
+    routes.check_synchronous(fn)
     request = Request("hvp", wrt_t)
     if emit:
         return pipeline.run(fn, request).source
@@ -291,6 +295,7 @@ def jacobian(fn, wrt=0, *, emit=False):
     wrt_t, single = _wrt.normalize(fn, wrt, "jacobian", single_only=True)
     if not single:
         raise TypeError("jacobian takes one argument position (wrt=int)")
+    routes.check_synchronous(fn)
     w = wrt_t[0]
     columns = Request("columns", wrt_t)
     if emit:
@@ -364,6 +369,7 @@ def hessian(fn, wrt=0, *, emit=False):
     generated gradient, in one sweep whose tangents carry a leading axis of directions,
     one unit direction per element of ``x`` (see ``jacobian``)."""
     wrt_t, single = _wrt.normalize(fn, wrt, "hessian", single_only=True)
+    routes.check_synchronous(fn)
     if not single:
         raise TypeError("hessian takes one argument position (wrt=int)")
     w = wrt_t[0]

@@ -10,6 +10,7 @@ module imports only the standard library and ``errors``.
 import functools
 import inspect
 import linecache
+import math
 import os
 import re
 import sys
@@ -20,7 +21,7 @@ from .errors import UnsupportedError
 
 __all__ = ["DERIVATIVE_MARK", "describe", "definition_site", "Reason", "is_derivative",
            "is_traced_derivative", "cited_line", "cited_at", "call_site", "user_stacklevel", "display",
-           "display_path"]
+           "display_path", "defaults_of", "literal_default"]
 
 # Wrappers made by the differential operators carry this attribute: (operator, fn, wrt).
 DERIVATIVE_MARK = "__s2sgrad_derivative__"
@@ -44,6 +45,37 @@ def display_path(filename):
 
 
 display = display_path
+
+
+def defaults_of(fn):
+    """``[(parameter name, default value)]`` of a plain function as it stands now: its
+    ``__defaults__`` (bound when the ``def`` ran, or assigned since) and ``__kwdefaults__``."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    out = []
+    values = getattr(fn, "__defaults__", None) or ()
+    positional = code.co_varnames[:code.co_argcount]
+    if values and len(values) <= len(positional):
+        out.extend(zip(positional[len(positional) - len(values):], values))
+    kw = getattr(fn, "__kwdefaults__", None) or {}
+    kwonly = code.co_varnames[code.co_argcount:code.co_argcount + code.co_kwonlyargcount]
+    out.extend((nm, kw[nm]) for nm in kwonly if nm in kw)
+    return out
+
+
+def literal_default(value):
+    """Whether a default value is written into generated code as a literal (its text
+    is the whole of it): None, a bool, int, float, complex or str that reads back equal."""
+    if value is None or type(value) in (bool, str):
+        return True
+    if type(value) is int:
+        return True
+    if type(value) is float:
+        return math.isfinite(value)             # nan and inf have no literal
+    if type(value) is complex:
+        return math.isfinite(value.real) and math.isfinite(value.imag)
+    return False
 
 
 def definition_site(fn):

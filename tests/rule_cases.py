@@ -140,6 +140,8 @@ CASES["method.item"] = [C(R(1), fn=lambda a, *i: a.item(*i)),
                           C(R(1, 1), fn=lambda a, *i: a.item(*i)),
                           C(R(2, 3), (4,), fn=lambda a, i: a.item(*i)),
                           C(R(2, 3), (1, 0), fn=lambda a, i: a.item(*i))]
+CASES["method.tolist"] = [C(R(3), fn=lambda a: a.tolist()), C(R(2, 3), fn=lambda a: a.tolist()),
+                            C(R(1), fn=lambda a: a.tolist())]
 CASES["builtins.reversed"] = [C([R(), R(2), R()], fn=lambda s: list(reversed(s))), C(R(3, 2), fn=lambda s: list(reversed(s)))]
 CASES["builtins.sorted"] = [C([R(), R(), R()]), C(R(4)), C([R(), R(), R()], reverse=True),
                             C([R(2), R(2)], key=lambda v: float(v[1]))]

@@ -287,9 +287,10 @@ add("sort", C(R(5)), C(R(3, 4), 0), C(R(3, 4)), C(R(2, 3), None), C(R(4, dtype=Z
 add("partition", C(R(6), 2), C(R(3, 5), [1, 3], 1), C(R(4, 3), 0, 0), C(R(2, 3), 4, None))
 
 add("array", C(R(2, 2)), C([R(3, dtype=Z), R(3)]))
-add("asarray", C([R(2), R(2)], dtype=complex))
+add("asarray", C([R(2), R(2)], dtype=complex), C(R(3), dtype=int))
 add("copy", C(R(2, 3), order="F"), C(R(3, dtype=Z)))
-add("astype", C(R(2, 3), np.float64), C(R(3), complex), C(R(3, dtype=Z), "complex128"))
+add("astype", C(R(2, 3), np.float64), C(R(3), complex), C(R(3, dtype=Z), "complex128"),
+    C(R(2, 3), int), C(R(3), "int32"))   # integer casts: zero (bool: test_python_semantics)
 
 # ---------------------------------------------------------------------------
 # Contractions
@@ -389,6 +390,11 @@ add("vecdot", C(R(3), R(3)), C(R(2, 3), R(3)), C(R(3, 1), R(2, 3, 4), axis=-2),
     C(R(2, 3, dtype=Z), R(2, 3, dtype=Z)), C(R(4, dtype=Z), R(3, 4)))
 add(f"{RT}.array_vjp", C(R(2, 3), [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], nondiff={"obj"}),
     C(R(2, 2), [np.zeros(2), np.zeros(2)], nondiff={"obj"}))
+add(f"{RT}.through_cast", C(R(2, 3), None, nondiff={"dtype"}), C(R(3), int, nondiff={"dtype"}),
+    C(R(3), np.float64, nondiff={"dtype"}))
+add(f"{RT}.tolist_of", C(R(2, 3)), C(R(4)))
+add(f"{RT}.tolist_vjp", C([R(), R(), R()], np.zeros(3), nondiff={"a"}),
+    C([[R(), R()], [R(), R()]], np.zeros((2, 2)), nondiff={"a"}))
 CASES["lib.stride_tricks.sliding_window_view"] = [C(R(6), 3), C(R(4, 5), (2, 3)),
                                                  C(R(4, 5), 2, axis=0)]
 CASES["s2sgrad.runtime.window_view"] = [C(R(6), 3), C(R(4, 5), (2, 3), (0, 1))]

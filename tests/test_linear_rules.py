@@ -43,6 +43,10 @@ def test_linear_means_the_forward_rule_is_the_primitive_at_the_tangent(prim, cas
     fn = _function(prim, case)
     bound = prim.bind(args, kwargs)
     ans = _call(fn, prim, bound)
+    if getattr(getattr(ans, "dtype", None), "kind", "f") in "biu":
+        # a cast to integers or bools is piecewise constant, not linear: its derivative is zero
+        # (tests/test_python_semantics.py), which is not the cast of the tangent
+        pytest.skip("a cast to an integer dtype has derivative zero")
     checked = 0
     for param, argnum, x in _targets(prim, case, bound):
         if param not in prim.linear:

@@ -57,6 +57,7 @@ import warnings
 
 import s2sgrad.naming as naming
 from ..loader import compile_source, filename_for, register  # noqa: F401 (re-exported)
+from ..sites import defaults_of, literal_default
 from ..version import __version__
 
 __all__ = [
@@ -261,6 +262,13 @@ def function_digest(fn):
              os.path.basename(os.path.dirname(code.co_filename)), str(code.co_firstlineno),
              source_text(fn)]
     parts += [f"{k}={v}" for k, v in _environment(fn).items()]
+    # Defaults with a literal are written into the generated code; others are bound to it.
+    for k, v in defaults_of(fn):
+        parts.append(f"default {k}=" + (repr(v) if literal_default(v) else _describe(v)))
+        # The generated code names a default by the global it came from while that global is
+        # still the same object (p=WAVELENGTH): which globals are, is part of the key.
+        same = sorted(n for n, g in fn.__globals__.items() if g is v and not n.startswith("__"))
+        parts.append(f"default {k} is {same}")
     for p in parts:
         h.update(p.encode("utf-8", "surrogatepass") + b"\0")
     return h.hexdigest()
@@ -328,6 +336,11 @@ def _step(obj, step):
         return obj.__func__
     if kind == "code":
         return obj.__code__
+    if kind == "d":
+        for nm, value in defaults_of(obj):
+            if nm == step[1]:
+                return value
+        raise LookupError(f"no default for {step[1]!r}")
     raise LookupError(f"bad step {step!r}")
 
 
@@ -344,6 +357,8 @@ def _edges(obj, names, expand_functions):
         if obj not in expand_functions:
             return
         code = obj.__code__
+        for nm, value in defaults_of(obj):      # first: a default is not the global it came from
+            yield ("d", nm), value
         for nm, cell in zip(code.co_freevars, obj.__closure__ or ()):
             try:
                 yield ("c", nm), cell.cell_contents
@@ -459,6 +474,7 @@ def _entry_from_program(fn, key, options, program, interface, source):
             continue
         checks.append((path, f))
         checks.append((path + [["code"]], f.__code__))
+        checks += _default_checks(f, path)
         if f is not root_fn:
             try:
                 deps.append([path, function_digest(f)])
@@ -497,9 +513,15 @@ def _entry_from_program(fn, key, options, program, interface, source):
     return entry, checks
 
 
+def _default_checks(f, path):
+    """Memo checks that ``f``'s defaults are still the objects the code was made with
+    (assigning ``f.__defaults__`` or ``f.__kwdefaults__`` is noticed at the next call)."""
+    return [(path + [["d", nm]], value) for nm, value in defaults_of(f)]
+
+
 def _valid_path(path):
     return isinstance(path, list) and all(
-        isinstance(s, list) and s and s[0] in ("g", "c", "a", "self", "func", "code")
+        isinstance(s, list) and s and s[0] in ("g", "c", "a", "self", "func", "code", "d")
         and all(isinstance(x, str) for x in s) for s in path)
 
 
@@ -550,12 +572,12 @@ def _instantiate(fn, entry, options, code=None):
         stats["rejected:does_not_compile"] += 1
         return None, None, None
     module = GeneratedModule(entry["source"], filename, namespace, entry["interface"], options)
-    checks = [([["code"]] if not isinstance(fn, types.MethodType) else [["func"], ["code"]],
-               _plain(fn).__code__)]
+    root = [] if not isinstance(fn, types.MethodType) else [["func"]]
+    checks = [(root + [["code"]], _plain(fn).__code__)] + _default_checks(_plain(fn), root)
     for path, _ in entry["deps"]:
         try:
             f = follow(fn, path)
-            checks += [(path, f), (path + [["code"]], f.__code__)]
+            checks += [(path, f), (path + [["code"]], f.__code__)] + _default_checks(f, path)
         except Exception:
             pass
     for nm, path in entry["bindings"]:

@@ -144,6 +144,10 @@ def run(fn, request, stop_after=None):
     """
     if stop_after is not None:
         return show(fn, request, stop_after)
+    hit = cache.recall(fn, request)
+    if hit is not None:
+        return hit
+    routes.check_synchronous(fn)        # an async def, a generator: refused, not transformed
     return cache.get(fn, request, _transform, Built)
 
 

@@ -45,7 +45,7 @@ from ..sites import (
 )
 
 __all__ = ["POLICIES", "Policy", "policy", "current", "build", "why_not", "untransformable",
-           "fallback", "record_failure", "known_failure"]
+           "fallback", "record_failure", "known_failure", "check_output", "check_synchronous"]
 
 POLICIES = ("auto", "never", "always")
 
@@ -210,7 +210,8 @@ def _warn_key(fn):
     target = getattr(fn, "__func__", fn)
     code = getattr(target, "__code__", None)
     if code is not None:
-        return code
+        # (code objects compare equal across files when their text and lines are the same)
+        return code, code.co_filename
     try:
         hash(fn)
         return fn
@@ -366,6 +367,7 @@ def build(fn, wrt, policy_value, compile, recurse=None, mode="rev"):
     """
     check_policy(policy_value)
     recurse = recurse or (lambda f, w: build(f, w, policy_value, compile, None, mode))
+    check_synchronous(fn)
     if isinstance(fn, functools.partial):
         shift = len(fn.args)
         return Partial(fn, recurse(fn.func, tuple(w + shift for w in wrt)), wrt)
@@ -394,6 +396,62 @@ def build(fn, wrt, policy_value, compile, recurse=None, mode="rev"):
                 reason = Reason.from_error(fn, exc)
         fallback(fn, reason)
         return Traced(fn, wrt, reason, mode)
+
+
+_NOT_SYNCHRONOUS = (
+    (inspect.iscoroutinefunction, "an async function (async def)",
+     "its result is a coroutine, not a number; differentiate a plain function (def) that "
+     "computes the value, and await around it"),
+    (inspect.isasyncgenfunction, "an async generator",
+     "it yields values, not one result; differentiate a function that returns the value"),
+    (inspect.isgeneratorfunction, "a generator (yield)",
+     "it yields values, not one result; return a list of them (or their sum) instead"),
+)
+
+
+def check_synchronous(fn):
+    """Refuse an ``async def``, an async generator or a generator as the differentiated
+    function: what calling it returns is not the value it computes."""
+    target = fn.func if isinstance(fn, functools.partial) else fn
+    target = getattr(target, "__func__", target)
+    for test, what, advice in _NOT_SYNCHRONOUS:
+        if test(target):
+            exc = UnsupportedError(definition_site(target), f"{describe(target)}, {what}", advice)
+            exc.args = (f"{definition_site(target)}: {describe(target)} is {what}, which s2sgrad "
+                        f"cannot differentiate (neither by transforming nor by tracing it): "
+                        f"{advice}",)
+            raise exc
+
+
+def check_output(fn, value, operator):
+    """Raise unless ``value``, the output of ``fn``, can carry a derivative.
+
+    ``None`` (a forgotten ``return``), a bool (a comparison), a string and the
+    like would get a zero gradient without a word; that is an error naming the
+    function, its definition and what to return instead.  Values of other types
+    (numbers, arrays, containers, user objects) are left to the route.
+    """
+    import numpy
+    what = None
+    if value is None:
+        what = ("None: no return statement ran (a forgotten return, or a path that ends "
+                "without one)", "return the value to differentiate")
+    elif isinstance(value, (bool, numpy.bool_)) or (
+            isinstance(value, numpy.ndarray) and value.dtype.kind == "b"):
+        what = (f"a bool ({value!r}), as a comparison gives, which has no derivative",
+                "return the number being compared (or a smooth function of it), not the test")
+    elif isinstance(value, (str, bytes)) or (
+            isinstance(value, numpy.ndarray) and value.dtype.kind in "USV"):
+        what = (f"a {type(value).__name__} ({value!r:.40}), which has no derivative",
+                "return a number or an array of floats")
+    elif inspect.iscoroutine(value) or inspect.isgenerator(value) or inspect.isasyncgen(value):
+        what = (f"a {type(value).__name__} object, not the value it computes",
+                "differentiate a plain function that returns the value")
+    if what is not None:
+        raise NonDifferentiableError(
+            f"{definition_site(fn)}: {operator}({describe(fn)}): {describe(fn)} returned "
+            f"{what[0]}; {what[1]}.")
+    return value
 
 
 _LIBRARIES = {"numpy", "scipy", "cupy", "cupyx", "jax", "array_api_strict", "autograd",

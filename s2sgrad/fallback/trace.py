@@ -9,10 +9,12 @@ from .tracer import (
     apply, at_path, strip,
 )
 from .nested import TRACING_NUMPY, traced  # also installs them for tracer.py
+from .user import for_trace
 from ..errors import S2SGradError
 from ..rules import registry
 
 from .state import RUNNING  # noqa: E402  (how many traces are running their function)
+from . import state as _state
 
 __all__ = ["trace_vjp", "trace_jvp", "RUNNING"]
 
@@ -220,15 +222,15 @@ def trace_vjp(fn, args, kwargs=None, argnums=(0,)):
     originals = [args[k] for k in argnums]
     trace = Trace(REVERSE)
     inputs = []
-    RUNNING[0] += 1
+    _state.enter(trace)
     try:
         for k in argnums:
             args[k], tree = _box_tree(args[k], trace)
             inputs.append(tree)
-        out = fn(*args, **kwargs)
+        out = for_trace(fn)(*args, **kwargs)   # np.zeros & co. traceable
     finally:
         trace.active = False
-        RUNNING[0] -= 1
+        _state.leave()
     value = _unbox_out(out, trace)
     out_nodes = _out_nodes(out, trace)
     tape = trace.tape
@@ -257,14 +259,14 @@ def trace_jvp(fn, args, kwargs=None, argnums=(0,), tangents=None):
     if isinstance(argnums, tuple) and len(tangents) != len(argnums):
         raise ValueError(f"{len(argnums)} argnums but {len(tangents)} tangents")
     trace = Trace(FORWARD)
-    RUNNING[0] += 1
+    _state.enter(trace)
     try:
         for k, t in zip(argnums, tangents):
             args[k], _ = _box_tree(args[k], trace, t)
-        out = fn(*args, **kwargs)
+        out = for_trace(fn)(*args, **kwargs)   # np.zeros & co. traceable
     finally:
         trace.active = False
-        RUNNING[0] -= 1
+        _state.leave()
     return _unbox_out(out, trace), _tangent_out(out, trace)
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 import s2sgrad.naming as naming
 import s2sgrad.runtime as rt
+from .state import current as _current_trace
 from ..errors import NoRuleError, S2SGradError, UnsupportedArgumentError
 from ..rules import registry
 
@@ -109,8 +110,41 @@ def _conversion_error(box, how, advice):
         f"{how}, which would silently drop its derivative. {advice}")
 
 
-_WRITE_ADVICE = ("Write into arrays computed from the differentiated inputs (y = x.copy(); "
-                 "y[i] = ...), not into arrays made by np.zeros/np.empty.")
+_LIKE_CREATORS = [frozenset(getattr(np, n) for n in ("zeros_like", "ones_like", "empty_like",
+                                                    "full_like"))]
+_WRITE_ADVICE = ("The tracer writes traced values into arrays made by np.zeros, np.empty, "
+                 "np.ones, np.full, np.eye or np.array in the function it traces and in the "
+                 "functions of your modules that it calls by name, and into np.zeros_like(x) "
+                 "of a traced x wherever it is made; this array was made elsewhere (in a "
+                 "method, another library, or a function with a global statement): make it "
+                 "with np.zeros_like(x) or x.copy() of a traced x, or build the result with "
+                 "np.stack or np.concatenate.")
+
+
+def constant(value, trace):
+    """``value`` (a plain array) as a box of ``trace`` that carries no derivative."""
+    if trace.mode == REVERSE:
+        trace.tape.append((None, None, None, value, (), False))
+        return _box_output(value, trace, len(trace.tape) - 1)
+    return _box_output(value, trace, np.zeros_like(value))
+
+
+def promote(value):
+    """An inexact array made while a trace runs in this thread, as a box of that trace."""
+    if type(value) is not np.ndarray or value.dtype.kind not in "fc":
+        return value
+    trace = _current_trace()
+    if trace is None or not trace.active:
+        return value
+    return constant(value, trace)
+
+
+def _write_out(target, result):
+    """``out=target`` of a traced call: ``target`` (a box) now holds ``result``; returns it."""
+    if not isinstance(result, Box):         # only the output array was traced
+        result = constant(np.asarray(result), target._trace)
+    target._assign(result)
+    return target
 
 
 def _describe(box):
@@ -593,6 +627,12 @@ def _method_entry(name):
                      operator.attrgetter(name))
         else:
             fn = registry._resolve_path(np, prim.name) if prim.family == "array" else None
+            if fn is not None and type(getattr(np.ndarray, name, None)).__name__ \
+                    == "getset_descriptor":
+                # x.real, x.imag: attributes of arrays, np.real(x) / np.imag(x) as functions
+                entry = ("attribute", Spec(prim, np, f"the array attribute .{name}"), False, fn)
+                _METHOD_ENTRIES[name] = entry
+                return entry
             if fn is None:
                 def fn(a, *args, _name=name, **kwargs):
                     return getattr(a, _name)(*args, **kwargs)
@@ -654,8 +694,7 @@ class Box:
         if out is None or all(o is None for o in out):
             return result
         if len(out) == 1 and isinstance(out[0], ArrayBox):
-            out[0]._assign(result)
-            return out[0]
+            return _write_out(out[0], result)
         raise _conversion_error(
             self, f"was written into a plain NumPy array by numpy.{ufunc.__name__} (an in-place "
                   f"operation such as z += x, or out=)", _WRITE_ADVICE)
@@ -664,9 +703,21 @@ class Box:
         spec = function_spec(func)
         if spec is None:
             raise TracingNoRuleError(function_name(func))
-        return apply(spec, func, args, kwargs)
+        target = kwargs.get("out") if kwargs else None
+        if type(target) is tuple and len(target) == 1:
+            target = target[0]
+        if isinstance(target, ArrayBox):    # np.sum(x, axis=0, out=buf): buf is traced
+            kwargs = {k: v for k, v in kwargs.items() if k != "out"}
+            return _write_out(target, apply(spec, func, args, kwargs))
+        out = apply(spec, func, args, kwargs)
+        if func in _LIKE_CREATORS[0]:       # np.zeros_like(x): an array to write into
+            out = promote(out)
+        return out
 
     def __array__(self, dtype=None, copy=None):
+        if dtype is not None and np.dtype(dtype).kind in "biu":
+            # np.asarray(x, dtype=int): piecewise constant, its derivative is rightly zero
+            return np.asarray(strip(self), dtype=dtype)
         if self._trace.active:
             raise _conversion_error(
                 self, "was converted to a plain NumPy array (by np.array/np.asarray, a NumPy "
@@ -683,7 +734,9 @@ class Box:
             raise _conversion_error(
                 self, "was converted to a plain Python float (by float(), a math-module "
                       "function such as math.sin, or a write into a plain NumPy array)",
-                "Use the NumPy function instead (np.sin(x), not math.sin(x)). " + _WRITE_ADVICE)
+                "Drop float() on a value that is already a number (x[0], x.item() and "
+                "x.tolist() keep the derivative), and use the NumPy function instead of the "
+                "math module's (np.sin(x), not math.sin(x)). " + _WRITE_ADVICE)
         return float(strip(self))
 
     def __complex__(self):

@@ -26,6 +26,7 @@ import gast
 import s2sgrad.naming as naming
 from ..syntax import assign, call, const, name, store, subscript, walk_stmts  # noqa: F401
 from ..errors import UnsupportedError
+from ..sites import defaults_of, literal_default
 from .resolve import Callee, Resolver
 
 __all__ = ["Namer", "normalize", "Normalized", "assigned_names", "name", "assign"]
@@ -111,6 +112,8 @@ def normalize(fsrc, extra_params=(), policy=None):
             for p in extra_params]
     _check_signature(fsrc, node)
     namer = Namer(all_names(node) | set(fsrc.globals) | set(fsrc.closure))
+    _bind_defaults(fsrc, node, namer)
+    _check_late_binding(fsrc, node)
     locals_ = assigned_names(node)
     nested = {k: v for k, v in fsrc.siblings.items() if k not in locals_ or k == node.name}
     nested.update(_collect_nested(fsrc, node, locals_))
@@ -129,9 +132,144 @@ def normalize(fsrc, extra_params=(), policy=None):
 
 def _check_signature(fsrc, node):
     args = node.args
+    if args.posonlyargs:
+        # Positional-only parameters are positional parameters like the others (``wrt``
+        # counts them); generated functions take them as ordinary ones.
+        args.args = list(args.posonlyargs) + list(args.args)
+        args.posonlyargs = []
     if args.vararg is not None or args.kwarg is not None:
         raise UnsupportedError(fsrc.where(node), f"the variable parameter list of {node.name}",
                                "give it named parameters (a list or dict can be one parameter)")
+
+
+def _bind_defaults(fsrc, node, namer):
+    """The defaults of a live function are the values its ``def`` bound (or that were
+    assigned to ``__defaults__`` / ``__kwdefaults__`` since), not its default expressions
+    evaluated again: each default becomes that value, a literal where it has one, else a
+    name the generated module binds to the object (``FunctionSource.resolve``)."""
+    fn = fsrc.fn
+    if fn is None:
+        return
+    defaults = dict(defaults_of(fn))
+    args = node.args
+
+    written = dict(zip([a.id for a in args.args][len(args.args) - len(args.defaults):],
+                       args.defaults))
+    written.update((a.id, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None)
+
+    def value_node(pname):
+        value = defaults[pname]
+        if pname in written and _names_object(fsrc, written[pname], value):
+            return written[pname]           # p=WAVELENGTH, and WAVELENGTH is still that value
+        if literal_default(value):
+            return gast.Constant(value=value, kind=None)
+        nm = namer.fresh(f"{pname}_default")
+        fsrc.default_values[nm] = value
+        return gast.Name(id=nm, ctx=gast.Load(), annotation=None, type_comment=None)
+
+    positional = [a.id for a in args.args]
+    with_default = [p for p in positional if p in defaults]
+    # Defaults are a tail of the positional parameters (lifted parameters have none).
+    tail = positional[len(positional) - len(with_default):] if with_default else []
+    if tail != with_default:
+        return
+    args.defaults = [value_node(p) for p in with_default]
+    args.kw_defaults = [value_node(a.id) if a.id in defaults else None for a in args.kwonlyargs]
+
+
+def _names_object(fsrc, node, value):
+    """Whether expression ``node`` (a name or a dotted name) refers to ``value`` itself now."""
+    parts = []
+    while isinstance(node, gast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, gast.Name):
+        return False
+    kind, obj = fsrc.resolve(node.id)
+    if kind not in ("global", "closure"):
+        return False
+    for attr in reversed(parts):
+        if not isinstance(obj, type(gast)):     # only through modules: no property runs
+            return False
+        obj = getattr(obj, attr, _NO_VALUE)
+    return obj is value
+
+
+_NO_VALUE = object()
+_LOOPS = (gast.For, gast.While, gast.ListComp, gast.SetComp, gast.DictComp, gast.GeneratorExp)
+
+
+def _check_late_binding(fsrc, node):
+    """Refuse a local function kept as a value whose free variable changes after it is made.
+
+    Python reads a closure's free variables when the function is *called* (late
+    binding: ``[lambda v: v * i for i in range(3)]`` all multiply by 2); the
+    generated code binds a local function kept as a value to the values they have
+    where it is made.  The two agree unless a free variable is assigned again
+    afterwards: in a loop around the definition (a comprehension's variable
+    too), or after it.  Such a function is refused here, so it is
+    traced (which runs Python's own closures) or reported.  A local function only
+    ever called by name gets its free variables at each call, as Python does.
+    """
+    parents = {}
+    for parent in gast.walk(node):
+        for child in gast.iter_child_nodes(parent):
+            parents[child] = parent
+    stores = {}
+    for n in gast.walk(node):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param)):
+            stores.setdefault(n.id, []).append(n)
+        elif isinstance(n, gast.FunctionDef) and n is not node:
+            stores.setdefault(n.name, []).append(n)
+    called = {id(n.func) for n in gast.walk(node) if isinstance(n, gast.Call)}
+
+    def used_as_value(fname):
+        return any(isinstance(n, gast.Name) and n.id == fname and isinstance(n.ctx, gast.Load)
+                   and id(n) not in called for n in gast.walk(node))
+
+    def enclosing_loops(n):
+        out = []
+        while n in parents and parents[n] is not node:
+            n = parents[n]
+            if isinstance(n, _LOOPS):
+                out.append(n)
+        return out
+
+    for fn_node in gast.walk(node):
+        if fn_node is node or not isinstance(fn_node, (gast.FunctionDef, gast.Lambda)):
+            continue
+        if isinstance(fn_node, gast.Lambda):
+            parent = parents.get(fn_node)
+            if isinstance(parent, gast.Call) and parent.func is fn_node:
+                continue                    # (lambda v: ...)(x): called where it is made
+            if isinstance(parent, gast.Assign) and len(parent.targets) == 1 \
+                    and isinstance(parent.targets[0], gast.Name) \
+                    and not used_as_value(parent.targets[0].id):
+                continue                    # h = lambda v: ...; only ever called as h(...)
+        elif not used_as_value(fn_node.name):
+            continue
+        own = assigned_names(fn_node)
+        if isinstance(fn_node, gast.Lambda):
+            own |= {a.id for a in fn_node.args.args + fn_node.args.kwonlyargs}
+        reads = {n.id for n in gast.walk(fn_node)
+                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} - own
+        in_loops = {id(m) for loop in enclosing_loops(fn_node) for m in gast.walk(loop)}
+        end = (getattr(fn_node, "end_lineno", None) or 0, getattr(fn_node, "end_col_offset", 0))
+        for v in sorted(reads & set(stores)):
+            # assigned again where the function is made again (a loop around it), or after it
+            later = any(id(n) in in_loops or (getattr(n, "lineno", 0) or 0,
+                                              getattr(n, "col_offset", 0) or 0) > end
+                        for n in stores[v])
+            if not later:
+                continue
+            what = "lambda" if isinstance(fn_node, gast.Lambda) else f"function {fn_node.name}"
+            raise UnsupportedError(
+                fsrc.where(fn_node),
+                f"a local {what} kept as a value that reads {v!r}, which is assigned again "
+                f"after the {what} is made (Python reads {v!r} when the function is called, "
+                f"late binding, so every such function sees its last value)",
+                f"pass {v} as an argument of the function, or define the function at "
+                f"module level")
 
 
 # ---------------------------------------------------------------------------

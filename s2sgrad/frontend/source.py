@@ -8,8 +8,10 @@ at transform time: a closure cell, a global, a builtin.
 
 import ast
 import builtins
+import hashlib
 import inspect
 import linecache
+import os
 import textwrap
 import types
 
@@ -41,6 +43,7 @@ class FunctionSource:
         self.name = node.name
         self.parent = None              # the enclosing FunctionSource, for nested defs
         self.siblings = {}              # functions defined beside a nested def: name -> (def, free)
+        self.default_values = {}        # name -> a parameter's default (``normalize``)
 
     # -- construction -----------------------------------------------------
 
@@ -69,6 +72,7 @@ class FunctionSource:
                 f"the source of {fn.__qualname__} ({filename}) is not available; it was "
                 f"probably made by exec or eval, or typed at an interactive prompt")
         node = _find_definition(fn, lines)
+        _check_current(fn, lines, node)
         closure = {}
         if fn.__closure__:
             for name, cell in zip(code.co_freevars, fn.__closure__):
@@ -131,6 +135,8 @@ class FunctionSource:
         Returns ``(kind, value)`` with kind ``'closure'``, ``'global'`` or
         ``'builtin'``, or ``(None, None)`` when the name is not defined.
         """
+        if name in self.default_values:
+            return "default", self.default_values[name]
         if name in self.closure:
             return "closure", self.closure[name]
         if name in self.globals:
@@ -163,6 +169,12 @@ def _find_definition(fn, lines):
                           f"({display_path(code.co_filename)}:{first}): {exc}") from exc
     for node in tree.body:
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == fn.__name__:
+            if isinstance(node, gast.AsyncFunctionDef):
+                from ..errors import UnsupportedError
+                raise UnsupportedError(f"{display_path(code.co_filename)}:{first}",
+                                       f"an async function ({fn.__qualname__})",
+                                       "calling it returns a coroutine, not the value it "
+                                       "computes; differentiate a plain function (def)")
             if not _same_parameters(node.args, code):
                 raise SourceError(f"the source of {fn.__qualname__} at "
                                   f"{display_path(code.co_filename)}:{first} is not that of the "
@@ -170,7 +182,88 @@ def _find_definition(fn, lines):
             node.decorator_list = []
             return node
     raise SourceError(f"cannot find the definition of {fn.__qualname__} in "
-                      f"{display_path(code.co_filename)}:{first}")
+                      f"{display_path(code.co_filename)}:{first} (if the file was edited "
+                      f"after the function was loaded, its text there is not the code that "
+                      f"runs; reload the module to differentiate the new text)")
+
+
+_COMPILED = {}      # (filename, text hash) -> the file's text compiled, or None
+
+
+def _check_current(fn, lines, node):
+    """Raise ``SourceError`` unless the text read for ``fn`` is that of the code that runs.
+
+    A source file edited on disk after its module was imported still runs the old
+    code, while ``linecache`` gives the new text: transforming it would
+    differentiate other code than the code that runs (another constant, or, if
+    lines moved, another piece of the file).  The code object is the truth: the
+    file's text is compiled and the code compiled at ``fn``'s first line must be
+    ``fn``'s (its bytecode, constants and names).  Only files on disk are checked
+    (text registered in ``linecache`` by other tools is taken as it is).
+    """
+    code = fn.__code__
+    filename = code.co_filename
+    if not filename or filename.startswith("<") or not os.path.isfile(filename):
+        return
+    if any(isinstance(n, gast.Assert) for n in gast.walk(node)) and _rewritten(fn):
+        return          # pytest rewrote this test module's asserts: its code is not the text's
+    text = "".join(lines)
+    key = (filename, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    if key not in _COMPILED:
+        try:
+            _COMPILED[key] = compile(text, filename, "exec", dont_inherit=True,
+                                     flags=_future_flags(code))
+        except (SyntaxError, ValueError):
+            _COMPILED[key] = None
+        if len(_COMPILED) > 64:
+            del _COMPILED[next(iter(_COMPILED))]
+    compiled = _COMPILED[key]
+    if compiled is not None and any(_same_code(c, code) for c in _code_at(compiled, code)):
+        return
+    raise SourceError(
+        f"the source of {fn.__qualname__} in {display_path(filename)} is not the code that "
+        f"runs: the file was edited after the function was loaded (the text at line "
+        f"{code.co_firstlineno} now compiles to other code); reload the module (or restart) "
+        f"to differentiate the new text")
+
+
+_FUTURE_MASK = 0
+for _name in ("annotations", "generator_stop", "barry_as_FLUFL"):
+    _feature = getattr(__import__("__future__"), _name, None)
+    if _feature is not None:
+        _FUTURE_MASK |= _feature.compiler_flag
+
+
+def _future_flags(code):
+    return code.co_flags & _FUTURE_MASK
+
+
+def _rewritten(fn):
+    loader = fn.__globals__.get("__loader__")
+    return "AssertionRewrit" in type(loader).__name__
+
+
+def _code_at(code, target):
+    """The code objects nested in ``code`` with ``target``'s name and first line."""
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            if const.co_name == target.co_name and const.co_firstlineno == target.co_firstlineno:
+                yield const
+            yield from _code_at(const, target)
+
+
+def _same_code(a, b):
+    if (a.co_code != b.co_code or a.co_names != b.co_names or a.co_varnames != b.co_varnames
+            or a.co_freevars != b.co_freevars or len(a.co_consts) != len(b.co_consts)):
+        return False
+    for x, y in zip(a.co_consts, b.co_consts):
+        if isinstance(x, types.CodeType) or isinstance(y, types.CodeType):
+            if not (isinstance(x, types.CodeType) and isinstance(y, types.CodeType)
+                    and _same_code(x, y)):
+                return False
+        elif type(x) is not type(y) or repr(x) != repr(y):
+            return False
+    return True
 
 
 def _same_parameters(args, code):
@@ -199,7 +292,9 @@ def _find_lambda(fn, lines):
         tree = None
     if tree is None:
         raise SourceError(f"cannot parse the line that defines the lambda at "
-                          f"{display_path(code.co_filename)}:{first}")
+                          f"{display_path(code.co_filename)}:{first} (if the file was edited "
+                          f"after the function was loaded, its text there is not the code that "
+                          f"runs; reload the module to differentiate the new text)")
     lambdas = [n for n in gast.walk(tree) if isinstance(n, gast.Lambda) and n.lineno == first]
     lambdas = [n for n in lambdas if _same_parameters(n.args, code)]
     if len(lambdas) > 1:

@@ -13,7 +13,7 @@ from ..runtime import (
     batch_reshaped, along_axis, array_vjp, diagonal_vjp, inverse_permutation, ndim, negated,
     pad_jvp, pad_values_vjp, pad_vjp, put_along, repeat_vjp, rollaxis_destination, scatter, size,
     split_as, split_like, take_index, tile_shapes, to_complex_like, unbroadcast, unstack,
-    zeros_like,
+    zeros_like, through_cast, tolist_of, tolist_vjp,
 )
 
 # ---------------------------------------------------------------------------
@@ -536,11 +536,12 @@ class _Partition:
 
 @primitive("array", "asarray", linear=True)
 class _Array:
+    # np.asarray(x, dtype=int): a cast to an integer or bool dtype has derivative zero
     def vjp_object(xp, g, ans, object, dtype=None):
-        return array_vjp(g, object)
+        return array_vjp(through_cast(g, dtype), object)
 
     def jvp_object(xp, t, ans, object, dtype=None):
-        return xp.asarray(t)
+        return through_cast(xp.asarray(t), dtype)
 
 
 @primitive("copy", methods=("copy",), linear=True)
@@ -578,11 +579,22 @@ class _Item:
 
 @primitive("astype", methods=("astype",), linear=True)
 class _Astype:
+    # x.astype(int) or astype(bool): piecewise constant, derivative zero
     def vjp_x(xp, g, ans, x, dtype, copy=True):
-        return xp.asarray(to_complex_like(g, x), dtype=x.dtype)
+        return through_cast(xp.asarray(to_complex_like(g, x), dtype=x.dtype), dtype)
 
     def jvp_x(xp, t, ans, x, dtype, copy=True):
-        return xp.asarray(t, dtype=dtype)
+        return through_cast(xp.asarray(t, dtype=dtype), dtype)
+
+
+@primitive("tolist", family="method", methods=("tolist",), linear=True)
+class _Tolist:
+    # a.tolist(): the same numbers as nested lists of Python scalars
+    def vjp_a(xp, g, ans, a):
+        return tolist_vjp(g, a)
+
+    def jvp_a(xp, t, ans, a):
+        return tolist_of(t)
 
 
 @primitive("lib.stride_tricks.sliding_window_view", view=True, linear=True)

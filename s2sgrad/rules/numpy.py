@@ -460,8 +460,7 @@ nondiff(
     "random.poisson", "random.standard_exponential", "random.geometric",
     "random.multinomial", "random.get_state", "random.set_state",
     methods=("argmax", "argmin", "argsort", "argpartition", "searchsorted", "nonzero", "round",
-             "any", "all", "shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides",
-             "tolist"),
+             "any", "all", "shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"),
 )
 nondiff("floordiv", "eq", "noteq", "lt", "lte", "gt", "gte", "is", "isnot", "in", "notin",
         "not", "invert", "bitand", "bitor", "bitxor", "lshift", "rshift", family="op")

@@ -27,6 +27,7 @@ the Python object the user called, in whichever array namespace it came from.
 
 import inspect
 import sys
+import threading
 import types
 
 from . import template as _template
@@ -51,6 +52,7 @@ _FAMILY_MODULES = {       # family -> module that holds its functions
     "cmath": "cmath",
 }
 _lookup_cache = {}        # _identity(obj) -> (obj, Primitive, namespace module)
+_lookup_table = [None]    # the same table, swapped whole when rebuilt (threads read it)
 _cache_key = [None]
 _OBJECTS = {}             # id(obj) -> (obj, Primitive, namespace): primitives users declare
 _FAMILIES = {}            # the families of registered primitives, in order of registration
@@ -148,6 +150,7 @@ def _register(prim):
         _WATCHED[:] = list(dict.fromkeys(ARRAY_NAMESPACES + tuple(_FAMILY_MODULES.values())
                                          + tuple(_FAMILIES)))
     _lookup_cache.clear()
+    _lookup_table[0] = None
     _cache_key[0] = None
     return prim
 
@@ -596,15 +599,20 @@ def lookup(obj):
             return hit[1], hit[2]
     _load_rules()
     from . import load_all
-    if load_all():               # a SciPy module the user imported since: load its rules
-        _cache_key[0] = None
+    with _LOCK:
+        if load_all():           # a SciPy module the user imported since: load its rules
+            _cache_key[0] = None
     modules = sys.modules
     key = tuple(m for m in _WATCHED if m in modules)   # one entry per family, not primitive
-    if _cache_key[0] != key:
-        _lookup_cache.clear()
-        _lookup_cache.update(_build_lookup())
-        _cache_key[0] = key
-    hit = _lookup_cache.get(_identity(obj))
+    table = _lookup_table[0]
+    if _cache_key[0] != key or table is None:
+        with _LOCK:             # another thread reads the old table until the new one is whole
+            table = _build_lookup()
+            _lookup_cache.clear()
+            _lookup_cache.update(table)
+            _lookup_table[0] = table
+            _cache_key[0] = key
+    hit = table.get(_identity(obj))
     if hit is not None and (hit[0] is obj or isinstance(obj, types.MethodType)
                             and hit[0].__self__ is obj.__self__):
         return hit[1], hit[2]
@@ -619,13 +627,24 @@ def _identity(obj):
     return id(obj)
 
 
-_loaded = [False]
+_loaded = [False]     # False, "loading" (by the thread holding _LOCK) or True
+_LOCK = threading.RLock()
 
 
 def _load_rules():
-    if _loaded[0]:
+    """Load the rule modules once.  Thread-safe: a thread that comes while another loads
+    them waits until every rule is registered (it never sees half a registry)."""
+    if _loaded[0] is True:
         return
-    _loaded[0] = True
-    from . import load_all
-    load_all()
+    with _LOCK:
+        if _loaded[0]:          # loaded, or being loaded by this very thread (a re-entry)
+            return
+        _loaded[0] = "loading"
+        try:
+            from . import load_all
+            load_all()
+        except BaseException:
+            _loaded[0] = False
+            raise
+        _loaded[0] = True
 

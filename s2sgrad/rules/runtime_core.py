@@ -10,8 +10,8 @@ from .registry import nondiff, primitive, set_shape_params, transpose, transpose
 from ..runtime import (
     add as tree_add, batch_matmul_vjp_a, batch_matmul_vjp_b, dot_vjp_a, dot_vjp_b, fill_diagonal,
     fill_diagonal_vjp_val, matmul_vjp_a, matmul_vjp_b, saved_item, saved_item_vjp, scatter,
-    sort_in_place_jvp, sort_in_place_vjp, unbroadcast, unit_jvp, unit_vjp, written_cotangent,
-    written_scatter, zeros_like,
+    sort_in_place_jvp, sort_in_place_vjp, through_cast, tolist_of, tolist_vjp, unbroadcast, unit_jvp,
+    unit_vjp, zeros_like,
 )
 from ..runtime import shape as shape_of
 
@@ -32,6 +32,39 @@ transpose("scatter(value, x, index)", "g[index]")
 # written, and each helper the other's transpose
 transpose("written_cotangent(d, index)", "written_scatter(g, d, index)")
 transpose("written_scatter(cot, d, index)", "written_cotangent(g, index)")
+
+
+@primitive("through_cast", family=R, linear=True)
+class _ThroughCast:
+    """A derivative through a cast: itself, or zero for an integer or bool dtype."""
+
+    def vjp_d(xp, g, ans, d, dtype):
+        return through_cast(g, dtype)
+
+    def jvp_d(xp, t, ans, d, dtype):
+        return through_cast(t, dtype)
+
+
+@primitive("tolist_of", family=R, linear=True)
+class _TolistOf:
+    """``t.tolist()``: its adjoint makes the array again."""
+
+    def vjp_t(xp, g, ans, t):
+        return tolist_vjp(g, t)
+
+    def jvp_t(xp, t_, ans, t):
+        return tolist_of(t_)
+
+
+@primitive("tolist_vjp", family=R, linear=True)
+class _TolistVjp:
+    """Nested lists back to an array shaped like ``a``: its adjoint is ``tolist``."""
+
+    def vjp_g(xp, g_, ans, g, a):
+        return tolist_of(g_)
+
+    def jvp_g(xp, t, ans, g, a):
+        return tolist_vjp(t, a)
 
 
 # linear in its arguments together, not in each with the others fixed: no linear=True
@@ -202,7 +235,7 @@ transpose("items_adjoint(value, iterable)", "list(g)")
 set_shape_params(R, {
     "unbroadcast": ("like",), "broadcast_like": ("like",), "reduce_vjp": ("x",),
     "max_vjp": ("result", "x"), "scatter": ("x",), "written_scatter": ("d", "index"),
-    "written_cotangent": ("index",), "array_vjp": ("obj",),
+    "written_cotangent": ("index",), "array_vjp": ("obj",), "tolist_vjp": ("a",),
     "to_complex_like": ("like",), "repeat_like": ("values",), "split_like": ("arrays",),
     "matmul_vjp_a": ("a",), "matmul_vjp_b": ("b",), "dot_vjp_a": ("a",), "dot_vjp_b": ("b",),
     "extremum_vjp": ("result", "values"), "extremum_jvp": ("result", "values"),

@@ -23,6 +23,7 @@ import numpy
 __all__ = [
     "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter", "written_cotangent", "written_scatter",
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
+    "casts_inexact", "through_cast", "tolist_vjp", "tolist_of",
     "check_scalar", "seed", "check_method", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
@@ -388,6 +389,43 @@ def reduce_vjp(g, x, axis=None, keepdims=False):
         axes = sorted(a % len(xshape) for a in axes)
         g = xp.reshape(xp.asarray(g), tuple(1 if i in axes else n for i, n in enumerate(xshape)))
     return xp.broadcast_to(xp.asarray(g), xshape) if xshape != () else g
+
+
+def casts_inexact(dtype):
+    """Whether a cast to ``dtype`` keeps derivatives: a float or complex dtype, or none.
+
+    A cast to an integer or bool dtype is piecewise constant: its derivative is zero.
+    """
+    if dtype is None:
+        return True
+    try:
+        return numpy.dtype(dtype).kind in "fc"
+    except TypeError:           # another array library's dtype
+        return getattr(dtype, "kind", "f") in "fc"
+
+
+def through_cast(d, dtype):
+    """A derivative through a cast to ``dtype``: ``d`` itself for a float or complex dtype,
+    zero for an integer or bool one (``x.astype(int)``, ``np.asarray(x, dtype=bool)``)."""
+    return d if casts_inexact(dtype) else zeros_like(d)
+
+
+def tolist_vjp(g, a):
+    """The cotangent of ``a`` from that of ``a.tolist()`` (nested lists of numbers, a
+    missing one zero)."""
+    xp = namespace(a) if not isinstance(a, _SCALARS) else numpy
+    return xp.reshape(xp.asarray(_dense(g), dtype=_default_float(xp)), shape(a))
+
+
+def _dense(g):
+    if isinstance(g, (list, tuple)):
+        return [_dense(v) for v in g]
+    return 0.0 if g is None else g
+
+
+def tolist_of(t):
+    """``t.tolist()`` of a tangent (a Python number for a 0-d one)."""
+    return numpy.asarray(t).tolist() if isinstance(t, _SCALARS) else t.tolist()
 
 
 def array_vjp(g, obj):

@@ -64,7 +64,10 @@ class Job:
     def base_name(self):
         fn = self.fsrc.fn
         if fn is not None and "." in fn.__qualname__ and "<locals>" not in fn.__qualname__:
-            return fn.__qualname__.replace(".", "_")
+            # ``Class.method``; ``<listcomp>.<lambda>`` (a lambda made in a comprehension)
+            parts = [p for p in fn.__qualname__.split(".") if not p.startswith("<")]
+            if parts and fn.__name__ != "<lambda>":
+                return "_".join(parts)
         if self.fsrc.name == "lambda_fn" or self.fsrc.name == "<lambda>":
             return "lambda_fn"
         return self.fsrc.name
@@ -541,7 +544,7 @@ class Program:
             if n.id in locals_ or n.id in self.module.reserved:
                 continue
             kind, value = fsrc.resolve(n.id)
-            if kind in ("global", "closure"):
+            if kind in ("global", "closure", "default"):
                 n.id = self.module.symbol(value, n.id)
 
 
