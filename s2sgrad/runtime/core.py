@@ -70,6 +70,8 @@ def zeros_like(x):
     a tuple gives a *list*, so that generated code can accumulate into it in
     place; ``match`` turns it back into a tuple at the end.
     """
+    if type(x) is float:
+        return 0.0
     if isinstance(x, dict):
         return {k: zeros_like(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -217,6 +219,8 @@ def add(a, b):
     ``None`` stands for a zero adjoint.  Lists add element by element (never
     concatenate), dicts key by key.
     """
+    if type(a) is float and type(b) is float:
+        return a + b
     if a is None:
         return b
     if b is None:
@@ -341,6 +345,8 @@ def unbroadcast(g, x):
     This is the adjoint of the implicit broadcast in ``x + y``.  A real ``x``
     receives the real part of a complex ``g``.
     """
+    if type(g) is float and type(x) is float:       # scalar code: nothing to sum (fast path)
+        return g
     xshape = shape(x)
     gshape = shape(g)
     if gshape != xshape:
