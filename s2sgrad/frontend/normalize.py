@@ -739,6 +739,7 @@ class _Lowering:
 
     def expr_Call(self, node, out, top):
         func = node.func
+        self._check_nested_operator(node)
         callee = self.resolver.callee(node)
         # sum(<generator>) accumulates in a loop rather than building a list.
         if callee.kind == "primitive" and callee.prim.qualname == "builtins.sum" \
@@ -786,6 +787,42 @@ class _Lowering:
                 out.append(assign(tmp, node))
                 return name(tmp)
         return node
+
+    def _check_nested_operator(self, node):
+        """An s2sgrad operator called inside the function, on a function that reads the
+        function's own variables (``grad(lambda y: x * y)(2.0)``), or ``vjp`` (whose
+        ``backward`` is a Python closure): the inner derivative depends on the outer one's
+        variables through the closure, which the transformation cannot see; refused here,
+        so the function is traced, where each level of differentiation has its own
+        identity (no perturbation confusion)."""
+        for node in [n for n in gast.walk(node) if isinstance(n, gast.Call)]:
+            ok, fn = self.resolver.static_value(node.func)
+            op = _s2sgrad_operator(fn) if ok else None
+            if op is not None:
+                reads = self._closure_reads(node.args[0]) if node.args else []
+                if op == "vjp":
+                    raise self.error(node, "a call of s2sgrad.vjp inside a differentiated "
+                                           "function (its backward function is a closure)",
+                                     "take grad of np.sum(cotangent * f(x)) instead of "
+                                     "calling vjp's backward")
+                if reads:
+                    raise self.error(node, f"s2sgrad.{op} of a function that reads "
+                                           f"{', '.join(reads)} of the differentiated function",
+                                     f"pass {', '.join(reads)} to the inner function as "
+                                     f"arguments")
+
+    def _closure_reads(self, target):
+        """The variables of this function that function expression ``target`` reads."""
+        locals_ = self.resolver.local_names | {v for _, free in self.nested.values()
+                                               for v in free}
+        if isinstance(target, gast.Lambda):
+            params = {a.id for a in target.args.args if isinstance(a, gast.Name)}
+            reads = {n.id for n in gast.walk(target.body) if isinstance(n, gast.Name)}
+            return sorted((reads - params) & locals_)
+        if isinstance(target, gast.Name) and target.id in self.nested \
+                and target.id not in self.fsrc.siblings:
+            return list(self.nested[target.id][1])
+        return []
 
     def _zip_or_enumerate(self, node, out):
         """``zip(a, b)`` or ``enumerate(a)`` used as a value (not a loop's header): the list
@@ -857,6 +894,18 @@ class _Lowering:
         tmp = self.namer.fresh(callee.name.split(".")[-1] + "_arg")
         out.append(assign(tmp, value))
         return name(tmp)
+
+
+_OPERATORS = {"grad", "value_and_grad", "jvp", "vjp", "deriv", "elementwise_grad", "jacobian",
+              "hessian", "hvp", "holomorphic_grad"}
+
+
+def _s2sgrad_operator(fn):
+    """The name of the s2sgrad operator ``fn`` is, or None."""
+    if getattr(fn, "__module__", None) in ("s2sgrad.api", "s2sgrad.operators") \
+            and getattr(fn, "__name__", None) in _OPERATORS:
+        return fn.__name__
+    return None
 
 
 def _call_base(call_node):
