@@ -106,3 +106,36 @@ def test_autograds_check_grads_pattern_vjp_of_vjp():
     np.testing.assert_allclose(value, sech2 * v)
     np.testing.assert_allclose(da, -2 * np.tanh(a) * sech2 * v * u, rtol=1e-12)
     np.testing.assert_allclose(dv, sech2 * u, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# 2. An element broadcast back into an array, at second order
+# ---------------------------------------------------------------------------
+
+def _element_broadcast(a):
+    b = a + 1.0
+    c = b[0] + 1.5
+    e = a + b + c
+    return np.sum(e ** 2)
+
+
+def _element_broadcast_hessian(a):
+    # e = 2a + (a0 + 2.5) + [1,1,1]: de/da = 2 I + (column of ones) e0^T; H = 2 J^T J
+    J = 2 * np.eye(3)
+    J[:, 0] += 1.0
+    return 2 * J.T @ J
+
+
+@pytest.mark.parametrize("k", range(3))
+def test_hvp_of_an_element_broadcast_back_into_an_array(k):
+    a = np.array([0.5, -0.3, 0.2])
+    v = np.eye(3)[k]
+    H = _element_broadcast_hessian(a)
+    expected = H @ v                       # [22, 4, 4] for e0
+    np.testing.assert_allclose(s2sgrad.hvp(_element_broadcast)(a, v), expected, rtol=1e-12)
+    np.testing.assert_allclose(s2sgrad.jvp(s2sgrad.grad(_element_broadcast))(a, v)[1], expected,
+                               rtol=1e-12)
+    np.testing.assert_allclose(s2sgrad.hessian(_element_broadcast)(a), H, rtol=1e-12)
+    gv = lambda x: np.sum(s2sgrad.grad(_element_broadcast)(x) * v)
+    np.testing.assert_allclose(s2sgrad.grad(gv)(a), expected, rtol=1e-12)
+    np.testing.assert_allclose(numeric_grad(gv, (a,)), expected, rtol=1e-6)
