@@ -6,6 +6,12 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.linalg
+import scipy.special
+import scipy.stats
+from scipy.integrate import odeint
+from scipy.linalg import sqrtm
+from scipy.stats import multivariate_normal
 
 import s2sgrad
 from s2sgrad import FallbackWarning
@@ -139,3 +145,135 @@ def test_hvp_of_an_element_broadcast_back_into_an_array(k):
     gv = lambda x: np.sum(s2sgrad.grad(_element_broadcast)(x) * v)
     np.testing.assert_allclose(s2sgrad.grad(gv)(a), expected, rtol=1e-12)
     np.testing.assert_allclose(numeric_grad(gv, (a,)), expected, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# 3. What gave a zero (or nan, or an error) gradient
+# ---------------------------------------------------------------------------
+
+def test_np_r_and_np_c_carry_derivatives():
+    x = np.array([1.0, 2.0])
+    f = lambda x: np.sum(np.r_[x, 2 * x] ** 2)                       # 5 |x|^2
+    g = lambda x: np.sum(np.c_[x, 2 * x] ** 2 * np.array([[1.0, 3.0]]))  # 13 |x|^2
+    h = lambda x: np.sum(np.r_[x[0], x, 3.0] ** 2)                    # 2 x0^2 + x1^2 + 9
+    for fn, expected in [(f, 10 * x), (g, 26 * x), (h, np.array([4 * x[0], 2 * x[1]]))]:
+        np.testing.assert_allclose(s2sgrad.grad(fn)(x), expected)
+        np.testing.assert_allclose(s2sgrad.jvp(fn)(x, np.array([1.0, -1.0]))[1],
+                                   expected @ [1.0, -1.0])
+        np.testing.assert_allclose(s2sgrad.hessian(fn)(x), numeric_hessian(fn, x), atol=1e-5)
+
+
+def numeric_hessian(f, x, eps=1e-5):
+    return np.array([(s2sgrad.grad(f)(x + eps * e) - s2sgrad.grad(f)(x - eps * e)) / (2 * eps)
+                     for e in np.eye(x.size)])
+
+
+def test_np_r_with_a_slice_is_not_a_silent_zero():
+    f = lambda x: np.sum(np.r_[0:3] * x[0])
+    with pytest.warns(FallbackWarning, match=r"np.r_\[...\] with slices"):
+        np.testing.assert_allclose(s2sgrad.grad(f)(np.array([1.0, 2.0])), [3.0, 0.0])
+    with pytest.raises(s2sgrad.UnsupportedError, match=r"np.r_\[...\] with slices"):
+        s2sgrad.grad(f, fallback="never")(np.array([1.0, 2.0]))
+
+
+def test_a_dict_made_by_dict_with_keywords_carries_derivatives():
+    def f(a, b):
+        d = dict(a=a, b=b)
+        return d["a"] * d["b"] ** 2
+    assert s2sgrad.grad(f, (0, 1))(2.0, 3.0) == (pytest.approx(9.0), pytest.approx(12.0))
+    assert s2sgrad.jvp(f, (0, 1))(2.0, 3.0, (1.0, 1.0))[1] == pytest.approx(21.0)
+    assert s2sgrad.hessian(f, 1)(2.0, 3.0) == pytest.approx(4.0)
+
+    def g(p):
+        d = dict(w=p["w"], scale=2.0)
+        return np.sum(d["w"] ** 2) * d["scale"]
+    p = {"w": np.array([1.0, -2.0])}
+    got = s2sgrad.grad(g)(p)
+    assert set(got) == {"w"}
+    np.testing.assert_allclose(got["w"], 4 * p["w"])
+
+
+def _dynamics(y, t, k):
+    return -k * y + np.sin(t)
+
+
+def _solution(t, y0, k):
+    return np.sum(odeint(_dynamics, y0, t, args=(k,), rtol=1e-10, atol=1e-10) ** 2)
+
+
+def test_odeint_with_respect_to_its_time_grid():
+    t, y0, k = np.array([0.1, 0.5, 1.2]), np.array([1.0, -0.5]), 0.7
+    eps = 1e-5
+    fd = np.array([(_solution(t + eps * e, y0, k) - _solution(t - eps * e, y0, k)) / (2 * eps)
+                   for e in np.eye(3)])
+    np.testing.assert_allclose(s2sgrad.grad(_solution)(t, y0, k), fd, rtol=1e-5)
+    d = np.array([1.0, 2.0, -1.0])
+    assert s2sgrad.jvp(_solution)(t, y0, k, d)[1] == pytest.approx(fd @ d, rel=1e-5)
+    both = s2sgrad.grad(_solution, (0, 1))(t, y0, k)
+    np.testing.assert_allclose(both[0], fd, rtol=1e-5)
+
+
+def test_std_of_one_element_and_power_zero_at_zero():
+    x1 = np.array([1.0])
+    np.testing.assert_array_equal(s2sgrad.grad(lambda x: np.std(x))(x1), [0.0])
+    assert s2sgrad.jvp(lambda x: np.std(x))(x1, x1)[1] == 0.0
+    np.testing.assert_allclose(s2sgrad.grad(lambda x: np.std(x))(np.array([1.0, 3.0])),
+                               [-0.5, 0.5])
+    for fallback in ("auto", "always"):
+        assert s2sgrad.grad(lambda x: np.power(x, 0.0), fallback=fallback)(0.0) == 0.0
+        assert s2sgrad.grad(lambda x: x ** 0.0, fallback=fallback)(0.0) == 0.0
+        assert s2sgrad.grad(lambda x, y: x ** y, fallback=fallback)(0.0, 0.0) == 0.0
+        assert s2sgrad.grad(lambda x, y: x ** y, fallback=fallback)(2.0, 3.0) == 12.0
+    assert s2sgrad.deriv(lambda x: x ** 0.0)(0.0) == 0.0
+    np.testing.assert_array_equal(s2sgrad.elementwise_grad(lambda x: x ** 0.0)(
+        np.array([0.0, 2.0])), [0.0, 0.0])
+    assert s2sgrad.grad(s2sgrad.grad(lambda x: x ** 2.5))(1.5) == pytest.approx(3.75 * 1.5 ** 0.5)
+
+
+# ---------------------------------------------------------------------------
+# 5. The rules first, in the tracer too
+# ---------------------------------------------------------------------------
+
+_A = np.array([[2.0, 0.1], [0.1, 3.0]])
+
+
+def _sqrtm_sum(A):
+    return np.sum(scipy.linalg.sqrtm(A))
+
+
+def _sqrtm_by_name(A):
+    return np.sum(sqrtm(A) ** 2 * A)
+
+
+def _mvn(x):
+    return multivariate_normal.logpdf(x, np.zeros(2), np.eye(2))
+
+
+def _mvn_module(x):
+    return scipy.stats.multivariate_normal.logpdf(x, np.array([0.5, 0.0]), 2 * np.eye(2))
+
+
+def _polygamma(x):
+    return scipy.special.polygamma(1, x) * x
+
+
+@pytest.mark.parametrize("f, x", [(_sqrtm_sum, _A), (_sqrtm_by_name, _A),
+                                  (_mvn, np.array([0.1, 0.2])),
+                                  (_mvn_module, np.array([0.1, 0.2])), (_polygamma, 2.0)])
+def test_a_traced_function_differentiates_scipy_calls_by_their_rules(f, x):
+    expected = numeric_grad(f, (x,))
+    transformed = s2sgrad.grad(f)(x)
+    traced = s2sgrad.grad(f, fallback="always")(x)
+    np.testing.assert_allclose(transformed, expected, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(traced, transformed, rtol=1e-10, atol=1e-12)
+    t = np.ones_like(x)
+    fwd = s2sgrad.jvp(f, fallback="always")(x, t)[1]
+    assert fwd == pytest.approx(np.sum(expected * t), rel=1e-6)
+
+
+def test_vjp_of_polygamma_uses_its_rule():
+    value, backward = s2sgrad.vjp(scipy.special.polygamma, 1)(1, 2.0)
+    assert value == pytest.approx(scipy.special.polygamma(1, 2.0))
+    assert backward(1.0) == pytest.approx(scipy.special.polygamma(2, 2.0), rel=1e-12)
+    assert s2sgrad.grad(lambda x: s2sgrad.grad(_polygamma)(x))(2.0) == pytest.approx(
+        _fd(s2sgrad.grad(_polygamma), 2.0), rel=1e-6)

@@ -7,7 +7,7 @@ from .tracer import (
     FORWARD, PROJECTION, REVERSE, Box, Spec, Trace, _EMPTY, _box_output, _has_box, _snap,
     apply, at_path, strip,
 )
-from .nested import TRACING_NUMPY, traced  # also installs them for tracer.py
+from .nested import TRACING_NUMPY, traced, with_rules  # also installs them for tracer.py
 from ..errors import S2SGradError
 from ..rules import registry
 
@@ -224,7 +224,7 @@ def trace_vjp(fn, args, kwargs=None, argnums=(0,)):
         for k in argnums:
             args[k], tree = _box_tree(args[k], trace)
             inputs.append(tree)
-        out = fn(*args, **kwargs)
+        out = with_rules(fn)(*args, **kwargs)
     finally:
         trace.active = False
         RUNNING[0] -= 1
@@ -260,7 +260,7 @@ def trace_jvp(fn, args, kwargs=None, argnums=(0,), tangents=None):
     try:
         for k, t in zip(argnums, tangents):
             args[k], _ = _box_tree(args[k], trace, t)
-        out = fn(*args, **kwargs)
+        out = with_rules(fn)(*args, **kwargs)
     finally:
         trace.active = False
         RUNNING[0] -= 1

@@ -612,6 +612,44 @@ class _Lowering:
             raise self.error(node, "a starred argument (*args)", "pass the items explicitly")
         return self._generic(node, out)
 
+    def expr_Subscript(self, node, out, top):
+        """``np.r_[a, b]`` / ``np.c_[a, b]`` (NumPy's index tricks) are concatenations,
+        written as the calls they stand for, whose rules carry the derivatives
+        (``np.concatenate((np.atleast_1d(a), np.atleast_1d(b)))``,
+        ``np.column_stack((a, b))``); other uses of them are refused, never a zero
+        derivative."""
+        ok, value = self.resolver.static_value(node.value)
+        if ok and isinstance(value, _INDEX_TRICKS):
+            import numpy
+            which = "r_" if value is numpy.r_ else "c_"
+            items = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+            base = node.value
+            if not (isinstance(base, gast.Attribute) and base.attr == which) or any(
+                    isinstance(i, gast.Slice) or isinstance(i, gast.Constant)
+                    and isinstance(i.value, str) for i in items):
+                raise self.error(node, f"np.{which}[...] with slices, directives or imported "
+                                       f"by its own name",
+                                 "write np.concatenate((...)) or np.column_stack((...))")
+
+            def np_attr(attr):
+                return gast.Attribute(value=copy.deepcopy(base.value), attr=attr,
+                                      ctx=gast.Load())
+            if which == "r_":
+                items = [gast.Call(func=np_attr("atleast_1d"), args=[i], keywords=[])
+                         for i in items]
+                call = gast.Call(func=np_attr("concatenate"),
+                                 args=[gast.Tuple(elts=items, ctx=gast.Load())], keywords=[])
+            else:
+                call = gast.Call(func=np_attr("column_stack"),
+                                 args=[gast.Tuple(elts=list(items), ctx=gast.Load())],
+                                 keywords=[])
+            gast.copy_location(call, node)
+            for n in gast.walk(call):
+                if not hasattr(n, "lineno") and isinstance(n, (gast.expr,)):
+                    gast.copy_location(n, node)
+            return self.expr(call, out, top)
+        return self._generic(node, out)
+
     def _generic(self, node, out):
         for field, old in gast.iter_fields(node):
             if isinstance(old, gast.expr):
@@ -740,6 +778,13 @@ class _Lowering:
     def expr_Call(self, node, out, top):
         func = node.func
         self._check_nested_operator(node)
+        if node.keywords and not node.args and all(kw.arg for kw in node.keywords) \
+                and self.resolver.static_value(node.func) == (True, dict):
+            # dict(a=a, b=b) is the literal {'a': a, 'b': b}, whose values carry derivatives
+            literal = gast.Dict(keys=[const(kw.arg) for kw in node.keywords],
+                                values=[kw.value for kw in node.keywords])
+            gast.copy_location(literal, node)
+            return self.expr(literal, out, top)
         callee = self.resolver.callee(node)
         # sum(<generator>) accumulates in a loop rather than building a list.
         if callee.kind == "primitive" and callee.prim.qualname == "builtins.sum" \
@@ -895,6 +940,13 @@ class _Lowering:
         out.append(assign(tmp, value))
         return name(tmp)
 
+
+def _index_tricks():
+    import numpy
+    return (type(numpy.r_), type(numpy.c_))
+
+
+_INDEX_TRICKS = _index_tricks()
 
 _OPERATORS = {"grad", "value_and_grad", "jvp", "vjp", "deriv", "elementwise_grad", "jacobian",
               "hessian", "hvp", "holomorphic_grad"}
