@@ -115,6 +115,7 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto"):
         value, grads = _run(fn, wrt_t, args, kwargs, fallback)   # the route checks the output
         return grads[0] if single else grads
     setattr(gradient, DERIVATIVE_MARK, ("grad", fn, wrt_t))
+    gradient.__s2sgrad_single__ = single     # what a derivative of it is structured like
     return _mark(gradient, "grad", fn, wrt_t)
 
 
@@ -130,6 +131,7 @@ def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto"):
         value, grads = _run(fn, wrt_t, args, kwargs, fallback)
         return value, (grads[0] if single else grads)
     setattr(value_and_gradient, DERIVATIVE_MARK, ("value_and_grad", fn, wrt_t))
+    value_and_gradient.__s2sgrad_single__ = single
     return _mark(value_and_gradient, "value_and_grad", fn, wrt_t)
 
 

@@ -148,8 +148,61 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
                              f"{len(wrt_t)} tangents, got {len(tangents)}")
         with routes.policy(fallback):
             value, t_out = route(args, kwargs, tangents)
+        generated = _innermost(route).route == "generated"
+        shaped = _structured(fn, args, value, generated)
+        if shaped is not None:              # a gradient: shaped like the arguments
+            return shaped, _structured(fn, args, t_out, generated)
         return value, _match_out(t_out, value)
     return mark(jvp_fn, "jvp", request.but(fallback="auto"), fn, wrt_t)
+
+
+_GRADIENTS = ("grad", "value_and_grad", "elementwise_grad", "holomorphic_grad")
+
+
+def _structured(fn, args, value, generated=False):
+    """When ``fn`` is a gradient made by s2sgrad (``grad(f)``, ...), ``value`` (its value, or
+    a derivative of it) given the structure and dtype of the arguments it is the gradient
+    with respect to: a tuple for a tuple, every key of a dict, a real for a real.  ``None``
+    for any other function."""
+    from .sites import DERIVATIVE_MARK
+    mark = getattr(fn, DERIVATIVE_MARK, None)
+    single = getattr(fn, "__s2sgrad_single__", None)
+    if mark is None or mark[0] not in _GRADIENTS or single is None or value is None:
+        return None
+    kind, _, wrt = mark
+    if any(w >= len(args) for w in wrt):
+        return None
+
+    def grads(g):
+        if single:
+            return routes.match(g, args[wrt[0]])
+        if generated and len(wrt) == 1:     # generated code returns a lone gradient bare
+            g = (g,)
+        g = tuple(g) if isinstance(g, (list, tuple)) and len(g) == len(wrt) else None
+        if g is None:
+            return None
+        return tuple(routes.match(gi, args[w]) for gi, w in zip(g, wrt))
+    if kind == "value_and_grad":
+        if not (isinstance(value, (list, tuple)) and len(value) == 2):
+            return None
+        g = grads(value[1])
+        return None if g is None else (_match_out(value[0], value[0]), g)
+    return grads(value)
+
+
+def _cotangent_in(fn, cotangent):
+    """A cotangent of a gradient's value as its generated code takes it: a lone gradient
+    bare (not in the 1-tuple a ``wrt=(0,)`` gradient returns)."""
+    from .sites import DERIVATIVE_MARK
+    mark = getattr(fn, DERIVATIVE_MARK, None)
+    if mark is None or mark[0] not in _GRADIENTS or getattr(fn, "__s2sgrad_single__", True) \
+            or len(mark[2]) != 1:
+        return cotangent
+    if mark[0] == "value_and_grad":
+        v, g = cotangent
+        return v, (g[0] if isinstance(g, (list, tuple)) and len(g) == 1 else g)
+    return cotangent[0] if isinstance(cotangent, (list, tuple)) and len(cotangent) == 1 \
+        else cotangent
 
 
 def _generated(f, *args, **kwargs):
@@ -234,7 +287,8 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
             out = routes.call_with_seed(route, args2, kwargs2, runtime_ones(value))[1:]
         grads = tuple(routes.match(g, args[w]) for g, w in zip(out, wrt_t))
         return grads[0] if single else grads
-    return mark(elementwise_gradient, "elementwise_grad", marker, fn)
+    elementwise_gradient.__s2sgrad_single__ = single
+    return mark(elementwise_gradient, "elementwise_grad", marker, fn, wrt_t)
 
 
 def _acts_elementwise(fn):
@@ -272,6 +326,7 @@ def holomorphic_grad(fn, wrt=0, *, emit=False):
                     f"{_where(fn)}: holomorphic_grad needs a complex argument {w}, got "
                     f"{type(args[w]).__name__}; pass complex values (x + 0j) or use grad")
         return inner(*args, **kwargs)
+    holomorphic_gradient.__s2sgrad_single__ = single
     return mark(holomorphic_gradient, "holomorphic_grad", inner.__s2sgrad__.request, fn, wrt_t)
 
 
@@ -301,9 +356,12 @@ def vjp(fn, wrt=0, *, emit=False):
         face = built.interface
         lead = built.lead
         if not face["split"]:
-            value = fn(*args, **kwargs)
+            value = built.fn(*args, **kwargs)       # (args with a partial's fixed ones)
+            shaped = _structured(fn, user_args, value)
+            value = value if shaped is None else shaped
 
             def backward(cotangent):
+                cotangent = _cotangent_in(fn, cotangent)
                 out = _generated(built[face["grad"]], *lead, *args, **kwargs,
                                  **{face["seed"]: cotangent})
                 grads = tuple(routes.match(g, user_args[w]) for g, w in zip(out[1:], wrt_t))
@@ -312,9 +370,12 @@ def vjp(fn, wrt=0, *, emit=False):
         fwd, bwd = built[face["fwd"]], built[face["bwd"]]
         tape = []
         value = _generated(fwd, tape, *lead, *args, **kwargs)
+        shaped = _structured(fn, user_args, value, True)
+        value = value if shaped is None else shaped
         saved = [tape]
 
         def backward(cotangent):
+            cotangent = _cotangent_in(fn, cotangent)
             if saved:
                 tape = saved.pop() if not face["replay"] else list(saved[0])
             else:

@@ -277,3 +277,70 @@ def test_vjp_of_polygamma_uses_its_rule():
     assert backward(1.0) == pytest.approx(scipy.special.polygamma(2, 2.0), rel=1e-12)
     assert s2sgrad.grad(lambda x: s2sgrad.grad(_polygamma)(x))(2.0) == pytest.approx(
         _fd(s2sgrad.grad(_polygamma), 2.0), rel=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# 4. A derivative has the structure and dtype of what it is the derivative of
+# ---------------------------------------------------------------------------
+
+def _pair(p):
+    return np.sin(p[0]) * p[1]
+
+
+def _keyed(p):
+    return np.sin(p["a"]) * 2.0
+
+
+def test_jvp_of_grad_keeps_tuples_lists_and_every_dict_key():
+    value, tangent = s2sgrad.jvp(s2sgrad.grad(_pair))((1.0, 2.0), (1.0, 0.0))
+    assert type(value) is tuple and type(tangent) is tuple
+    assert all(type(v) is float for v in value + tangent)
+    np.testing.assert_allclose(value, [2 * np.cos(1.0), np.sin(1.0)])
+    np.testing.assert_allclose(tangent, [-2 * np.sin(1.0), np.cos(1.0)])
+    value, tangent = s2sgrad.jvp(s2sgrad.grad(_pair))([1.0, 2.0], [1.0, 0.0])
+    assert type(value) is list and type(tangent) is list
+    value, tangent = s2sgrad.jvp(s2sgrad.grad(_keyed))({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 0.0})
+    assert value == {"a": pytest.approx(2 * np.cos(1.0)), "b": 0.0}
+    assert tangent == {"a": pytest.approx(-2 * np.sin(1.0)), "b": 0.0}
+    value, backward = s2sgrad.vjp(s2sgrad.grad(_pair))((1.0, 2.0))
+    assert type(value) is tuple
+    assert backward((1.0, 0.0)) == (pytest.approx(-2 * np.sin(1.0)), pytest.approx(np.cos(1.0)))
+
+
+def test_a_one_tuple_wrt_at_every_order():
+    def f(x, y):
+        return np.sum(x ** 3 * y)
+    x, y, t = np.array([1.0, 2.0]), np.array([3.0, 4.0]), np.ones(2)
+    g = s2sgrad.grad(f, (0,))
+    (gx,) = g(x, y)
+    np.testing.assert_allclose(gx, 3 * x ** 2 * y)
+    value, tangent = s2sgrad.jvp(g, (0,))(x, y, (t,))
+    assert isinstance(value, tuple) and len(value) == 1 and value[0].shape == (2,)
+    assert isinstance(tangent, tuple) and len(tangent) == 1 and tangent[0].shape == (2,)
+    np.testing.assert_allclose(tangent[0], 6 * x * y * t)
+    for fallback in ("auto", "always"):
+        value, tangent = s2sgrad.jvp(f, (0,), fallback=fallback)(x, y, (t,))
+        assert np.shape(value) == () and np.shape(tangent) == ()
+        assert tangent == pytest.approx(np.sum(3 * x ** 2 * y))
+    value, backward = s2sgrad.vjp(g, (0,))(x, y)
+    assert isinstance(value, tuple) and len(value) == 1
+    (ct,) = backward((t,))
+    np.testing.assert_allclose(ct, 6 * x * y)
+    vg = s2sgrad.value_and_grad(f, (0,))
+    value, tangent = s2sgrad.jvp(vg)(x, y, t)
+    assert value[0] == pytest.approx(35.0) and isinstance(value[1], tuple)
+    np.testing.assert_allclose(tangent[1][0], 6 * x * y)
+
+
+def test_a_real_argument_gets_real_derivatives_through_complex_intermediates():
+    f = lambda x: np.real(np.exp(1j * x)) * x                  # x cos x
+    value, tangent = s2sgrad.jvp(s2sgrad.grad(f))(1.5, 1.0)
+    assert type(value) is float and type(tangent) is float
+    assert value == pytest.approx(np.cos(1.5) - 1.5 * np.sin(1.5))
+    assert tangent == pytest.approx(-2 * np.sin(1.5) - 1.5 * np.cos(1.5))
+    xs = np.array([0.5, 1.5])
+    fs = lambda x: np.sum(np.abs(np.fft.fft(x * 1j)) ** 2)    # 2 |x|^2
+    value, tangent = s2sgrad.jvp(s2sgrad.grad(fs))(xs, np.ones(2))
+    assert value.dtype == np.float64 and tangent.dtype == np.float64
+    np.testing.assert_allclose(tangent, [4.0, 4.0])
+    assert s2sgrad.hessian(fs)(xs).dtype == np.float64
