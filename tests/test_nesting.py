@@ -344,3 +344,100 @@ def test_a_real_argument_gets_real_derivatives_through_complex_intermediates():
     assert value.dtype == np.float64 and tangent.dtype == np.float64
     np.testing.assert_allclose(tangent, [4.0, 4.0])
     assert s2sgrad.hessian(fs)(xs).dtype == np.float64
+
+
+# ---------------------------------------------------------------------------
+# 5. What crashed inside s2sgrad
+# ---------------------------------------------------------------------------
+
+def _tuple_product(p):
+    return p[0] * p[1] ** 2
+
+
+def test_jvp_of_a_function_calling_grad_of_a_tuple_function():
+    def f(x):
+        return s2sgrad.grad(_tuple_product)((x, x))[1]     # 2 x * x
+    assert s2sgrad.jvp(f)(1.5, 1.0) == (pytest.approx(4.5), pytest.approx(6.0))
+    assert s2sgrad.grad(f)(1.5) == pytest.approx(6.0)
+    assert s2sgrad.hessian(f)(1.5) == pytest.approx(4.0)
+
+
+def test_jacobian_of_a_list_of_functions_one_of_which_calls_grad():
+    fs = [np.sin, lambda x: s2sgrad.grad(np.cos)(x), lambda x: s2sgrad.grad(lambda y: y ** 3)(x)]
+    j = s2sgrad.jacobian(lambda x: np.array([f(x) for f in fs]))(1.0)
+    np.testing.assert_allclose(j, [np.cos(1.0), -np.cos(1.0), 6.0])
+
+
+_SUBSCRIPTS = "ij,j->i"
+
+
+def test_einsum_with_its_subscripts_in_a_variable():
+    A, x = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, -1.0])
+
+    def by_global(A, x):
+        return np.sum(np.einsum(_SUBSCRIPTS, A, x) ** 2)
+
+    def by_local(A, x):
+        s = "ij,j->i"
+        return np.sum(np.einsum(s, A, x) ** 2)
+
+    def by_parameter(A, x, s):
+        return np.sum(np.einsum(s, A, x) ** 2)
+    for f, extra in [(by_global, ()), (by_local, ()), (by_parameter, (_SUBSCRIPTS,))]:
+        np.testing.assert_allclose(s2sgrad.grad(f, 1)(A, x, *extra), 2 * A.T @ (A @ x))
+        np.testing.assert_allclose(s2sgrad.grad(f, 0)(A, x, *extra), 2 * np.outer(A @ x, x))
+        np.testing.assert_allclose(s2sgrad.jvp(f, 1)(A, x, *extra, x)[1],
+                                   2 * (A @ x) @ (A @ x))
+        np.testing.assert_allclose(s2sgrad.hessian(f, 1)(A, x, *extra), 2 * A.T @ A)
+
+
+def test_three_levels_of_grad_through_a_complex_intermediate():
+    f = lambda x: np.sum(np.abs(x + 1j) ** 2)           # x^2 + 1
+    assert s2sgrad.grad(s2sgrad.grad(s2sgrad.grad(f)))(1.0) == 0.0
+    assert s2sgrad.grad(s2sgrad.grad(f))(1.0) == pytest.approx(2.0)
+    g = lambda x: np.real(np.exp(1j * x) * x)             # x cos x
+    assert s2sgrad.grad(s2sgrad.grad(s2sgrad.grad(g)))(0.7) == pytest.approx(
+        -3 * np.cos(0.7) + 0.7 * np.sin(0.7))
+
+
+def test_dict_get_with_a_default_in_forward_mode():
+    def f(x):
+        d = {"k": 2.0 * x}
+        return d.get("k", x) * d.get("j", x)              # 2 x^2
+    assert s2sgrad.jvp(f)(1.5, 1.0) == (pytest.approx(4.5), pytest.approx(6.0))
+    assert s2sgrad.grad(f)(1.5) == pytest.approx(6.0)
+    assert s2sgrad.hvp(f)(1.5, 1.0) == pytest.approx(4.0)
+
+
+_DEFINED_IN_A_LOOP = []
+for _num in range(3):
+    def _scaled_product(x, y, num=_num):
+        return x * y * num
+    _DEFINED_IN_A_LOOP.append(_scaled_product)
+
+
+def test_functions_defined_in_a_loop_with_a_default_taken_from_the_loop():
+    for num, f in enumerate(_DEFINED_IN_A_LOOP):
+        assert s2sgrad.grad(f)(1.0, 2.0) == pytest.approx(2.0 * num)
+        assert s2sgrad.jvp(f, 1)(1.0, 2.0, 1.0) == (pytest.approx(2.0 * num), pytest.approx(num))
+
+    def outer(x):
+        total = 0.0
+        for num in range(3):
+            def term(y, num=num):
+                return y * num
+            total = total + term(x) * x
+        return total                                       # 3 x^2
+    with pytest.warns(FallbackWarning, match="default value of the nested function term"):
+        assert s2sgrad.grad(outer)(1.5) == pytest.approx(9.0)
+
+
+def test_operator_module_functions_as_functions():
+    import operator
+    assert s2sgrad.grad(operator.add)(1.0, 2.0) == 1.0
+    assert s2sgrad.grad(operator.mul, (0, 1))(2.0, 3.0) == (3.0, 2.0)
+    assert s2sgrad.jvp(operator.mul, (0, 1))(2.0, 3.0, (1.0, 1.0)) == (6.0, 5.0)
+    assert s2sgrad.grad(lambda x, f: f(x, x) * x)(1.5, operator.mul) == pytest.approx(6.75)
+    assert s2sgrad.hessian(operator.mul, 0)(2.0, 3.0) == 0.0
+    np.testing.assert_allclose(s2sgrad.jacobian(operator.mul)(np.array([1.0, 2.0]), 3.0),
+                               3 * np.eye(2))

@@ -61,8 +61,18 @@ def _float_wrapper():
     prim = registry.by_name("float", "builtins")
     spec = Spec(prim, np, "float()")
 
-    def traced_float(x=0.0):
-        return apply(spec, float, (x,), _EMPTY)
+    class _FloatType(type):
+        # still the type float for isinstance/issubclass in the copied helpers
+        # (``isinstance(x, (float, int))``), while calling it traces the conversion
+        def __instancecheck__(cls, obj):
+            return isinstance(obj, float)
+
+        def __subclasscheck__(cls, sub):
+            return issubclass(sub, float)
+
+    class traced_float(metaclass=_FloatType):
+        def __new__(cls, x=0.0):
+            return apply(spec, float, (x,), _EMPTY)
     return traced_float
 
 

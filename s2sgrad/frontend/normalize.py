@@ -146,6 +146,7 @@ def normalize(fsrc, extra_params=(), policy=None):
     locals_ = assigned_names(node)
     nested = {k: v for k, v in fsrc.siblings.items() if k not in locals_ or k == node.name}
     nested.update(_collect_nested(fsrc, node, locals_))
+    _check_nested_defaults(fsrc, node, locals_)
     resolver = Resolver(fsrc, locals_ - set(nested), {k: v[0] for k, v in nested.items()}, policy)
     body = node.body
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
@@ -169,6 +170,24 @@ def _check_signature(fsrc, node):
 # ---------------------------------------------------------------------------
 # Nested functions: lifted to the module, their free variables made parameters
 # ---------------------------------------------------------------------------
+
+def _check_nested_defaults(fsrc, node, locals_):
+    """A nested def whose default values read variables of the enclosing function
+    (``def fun(y, num=num)`` in a loop): the values are taken when the def runs, which a
+    lifted function cannot reproduce; refused (the function is traced), never a NameError
+    in generated code or a default taken at the wrong time."""
+    for stmt in gast.walk(node):
+        if stmt is node or not isinstance(stmt, (gast.FunctionDef, gast.Lambda)):
+            continue
+        for d in list(stmt.args.defaults) + [d for d in stmt.args.kw_defaults if d is not None]:
+            reads = sorted({n.id for n in gast.walk(d) if isinstance(n, gast.Name)} & locals_)
+            if reads:
+                name_ = getattr(stmt, "name", "lambda")
+                raise UnsupportedError(
+                    fsrc.where(stmt), f"a default value of the nested function {name_} that "
+                    f"reads {', '.join(reads)} of the enclosing function",
+                    f"pass {', '.join(reads)} as an argument when calling {name_}")
+
 
 def _collect_nested(fsrc, node, locals_):
     """Find defs (and named lambdas) inside ``node``: name -> (FunctionDef, free locals)."""
@@ -786,6 +805,8 @@ class _Lowering:
             gast.copy_location(literal, node)
             return self.expr(literal, out, top)
         callee = self.resolver.callee(node)
+        if callee.kind == "primitive" and callee.prim.name == "einsum" and node.args:
+            node.args[0] = self._known_string(node.args[0])
         # sum(<generator>) accumulates in a loop rather than building a list.
         if callee.kind == "primitive" and callee.prim.qualname == "builtins.sum" \
                 and len(node.args) == 1 and isinstance(node.args[0], gast.GeneratorExp) \
@@ -855,6 +876,22 @@ class _Lowering:
                                            f"{', '.join(reads)} of the differentiated function",
                                      f"pass {', '.join(reads)} to the inner function as "
                                      f"arguments")
+
+    def _known_string(self, arg):
+        """A name that holds a string known here (a global or closure constant, or a local
+        assigned a string literal once) as that string: einsum's subscripts, which its
+        rules must see to know which operand is which."""
+        if not isinstance(arg, gast.Name):
+            return arg
+        if arg.id in self.resolver.local_names:
+            value = self.resolver._single_assignments().get(arg.id)
+            if isinstance(value, gast.Constant) and isinstance(value.value, str):
+                return gast.copy_location(const(value.value), arg)
+            return arg
+        ok, value = self.resolver.static_value(arg)
+        if ok and isinstance(value, str):
+            return gast.copy_location(const(value), arg)
+        return arg
 
     def _closure_reads(self, target):
         """The variables of this function that function expression ``target`` reads."""
@@ -936,7 +973,10 @@ class _Lowering:
     def _atom(self, value, out, callee):
         if isinstance(value, (gast.Name, gast.Constant)):
             return value
-        tmp = self.namer.fresh(callee.name.split(".")[-1] + "_arg")
+        base = callee.name.split(".")[-1]
+        if not base.isidentifier():        # a callee that is an expression: grad(tf)(...)
+            base = "call"
+        tmp = self.namer.fresh(base + "_arg")
         out.append(assign(tmp, value))
         return name(tmp)
 
