@@ -175,6 +175,11 @@ def mark(wrapper, kind, request, fn=None, wrt=None):
     fn = fn if fn is not None else wrapper.__wrapped__
     # functools.wraps copied the marks of a wrapped derivative: these are the wrapper's own.
     setattr(wrapper, DERIVATIVE_MARK, (kind, fn, wrt))
+    if isinstance(getattr(fn, "__self__", None), object) and hasattr(fn, "__func__") \
+            and request is not None:
+        # the derivative of a bound method: the generated code that stands for it takes the
+        # instance first, as the method's own does (``_lead``, ``Built.lead``)
+        wrapper.__self__ = fn.__self__
     if request is not None:
         wrapper.__s2sgrad__ = Derivative(kind, fn, request)
     else:

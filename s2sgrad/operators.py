@@ -208,6 +208,7 @@ def _cotangent_in(fn, cotangent):
 def _generated(f, *args, **kwargs):
     """Run generated function ``f``; an exception it raises gets a note naming the user's line
     it was running or differentiating (``errorsite``), its type and message unchanged."""
+    f = routes.entry_for(f, args, kwargs)     # inside a trace: its traced copy
     try:
         return f(*args, **kwargs)
     except Exception as exc:

@@ -441,3 +441,179 @@ def test_operator_module_functions_as_functions():
     assert s2sgrad.hessian(operator.mul, 0)(2.0, 3.0) == 0.0
     np.testing.assert_allclose(s2sgrad.jacobian(operator.mul)(np.array([1.0, 2.0]), 3.0),
                                3 * np.eye(2))
+
+
+# ---------------------------------------------------------------------------
+# Nested operators at order 2 and 3, in both modes, on the constructs of the README
+# ---------------------------------------------------------------------------
+
+def _loop_while(x):                    # while with a data-dependent trip count
+    s = np.sum(x ** 2)
+    k = 0
+    while s > 0.1 and k < 4:
+        s = s * 0.5 + np.sin(s) * 0.1
+        k += 1
+    return s * np.sum(np.cos(x))
+
+
+def _early_return(x):                  # enumerate(zip(...)), early return inside the loop
+    total = 0.0
+    for i, (a, b) in enumerate(zip(x, x[::-1])):
+        if i == 2:
+            return total + a * b * b
+        total = total + np.tanh(a * b) * (i + 1.0)
+    return total
+
+
+def _power_sum(x, n):                  # recursion
+    if n == 0:
+        return 0.0
+    return np.sum(x ** n) / n + _power_sum(x, n - 1)
+
+
+def _recursive(x):
+    return _power_sum(x, 3)
+
+
+def _factory(c):                       # a closure returned by a factory
+    def f(x):
+        return c * np.sum(np.sin(x) * x)
+    return f
+
+
+class _Model:                          # a method reading an attribute of self
+    def __init__(self):
+        self.W = np.array([[1.0, 0.3, -0.2], [0.1, 0.8, 0.4], [0.5, -0.6, 1.2]])
+
+    def energy(self, x):
+        h = np.tanh(self.W @ x)
+        return np.sum(h ** 2) + 0.1 * np.sum(x ** 4)
+
+
+def _in_place(x):                      # in-place writes
+    y = x.copy()
+    y[0] = y[0] * y[1]
+    y[1:] *= 2.0
+    y[-1] += y[0]
+    return np.sum(y ** 3)
+
+
+def _lists(x):                         # append, sum of a generator, a comprehension
+    parts = []
+    for v in x:
+        parts.append(np.exp(-v * v))
+    return sum(p * q for p, q in zip(parts, [1.0, 2.0, 3.0])) + \
+        np.prod(np.array([v + 2.0 for v in x]))
+
+
+CONSTRUCTS = {"while": _loop_while, "early return": _early_return, "recursion": _recursive,
+              "closure": _factory(1.7), "method": _Model().energy, "in-place": _in_place,
+              "lists": _lists}
+_X = np.array([0.3, -0.7, 0.5])
+_V = np.array([1.0, 0.5, -2.0])
+_W = np.array([-0.3, 1.0, 0.2])
+_EPS = 1e-5
+
+
+def _fd_along(F, x, d):
+    return (F(x + _EPS * d) - F(x - _EPS * d)) / (2 * _EPS)
+
+
+@pytest.mark.parametrize("name", list(CONSTRUCTS))
+def test_second_and_third_order_on_the_readme_constructs(name):
+    f = CONSTRUCTS[name]
+    x = _X
+    g = s2sgrad.grad(f)
+    np.testing.assert_allclose(g(x), numeric_grad(f, (x,)), rtol=1e-6, atol=1e-8)
+    # order 2: Hessian = finite differences of the gradient, by every route
+    H = s2sgrad.hessian(f)(x)
+    H_fd = np.array([_fd_along(g, x, e) for e in np.eye(3)])
+    np.testing.assert_allclose(H, H_fd, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(s2sgrad.hvp(f)(x, _V), H @ _V, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(s2sgrad.jvp(g)(x, _V)[1], H @ _V, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(s2sgrad.jacobian(g)(x), H, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(s2sgrad.vjp(g)(x)[1](_W), H @ _W, rtol=1e-9, atol=1e-10)
+    # order 3: the jacobian of the hessian = finite differences of the hessian
+    hess = s2sgrad.hessian(f)
+    T = s2sgrad.jacobian(hess)(x)
+    T_fd = np.stack([_fd_along(hess, x, e) for e in np.eye(3)], axis=-1)
+    np.testing.assert_allclose(T, T_fd, rtol=1e-5, atol=1e-6)
+    # forward over forward over reverse, and a function that calls jvp of grad
+    third = np.einsum("ijk,i,j,k->", T, _W, _V, _V)
+    inner = lambda x: s2sgrad.jvp(g)(x, _V)[1] @ _W
+    assert s2sgrad.jvp(inner)(x, _V)[1] == pytest.approx(third, rel=1e-8, abs=1e-10)
+    if name != "in-place":     # (reverse over a traced forward-over-reverse with writes: refused)
+        np.testing.assert_allclose(s2sgrad.grad(inner)(x), np.einsum("ijk,i,j->k", T, _W, _V),
+                                   rtol=1e-8, atol=1e-10)
+    # hvp of a function that calls grad: (2 H H + 2 T g) v
+    if name != "lists":        # (a trace of an array built from a list of traced values: refused)
+        h = lambda x: np.sum(g(x) ** 2)
+        expected = 2 * H @ (H @ _V) + 2 * np.einsum("ijk,i,k->j", T, g(x), _V)
+        np.testing.assert_allclose(s2sgrad.hvp(h)(x, _V), expected, rtol=1e-7, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# Tuple, list and dict parameters at second order (Autograd's test_dict, test_tuple, ...)
+# ---------------------------------------------------------------------------
+
+def _of_dict(d):
+    a = np.sum(np.sin(d["item_1"]))
+    b = np.sum(np.cos(d["item_2"]))
+    for i, k in enumerate(sorted(d)):
+        a = a + np.sum(np.sin(d[k])) * (i + 1.0)
+    return a + b
+
+
+def _grad_of_dict(d):
+    g = s2sgrad.grad(_of_dict)(d)
+    return np.sum(g["item_1"]) + np.sum(np.sin(g["item_1"])) + np.sum(np.sin(g["item_2"]))
+
+
+def test_a_function_of_a_dict_and_of_its_gradient():
+    rng = np.random.default_rng(0)
+    d = {"item_1": rng.normal(size=(2, 3)), "item_2": rng.normal(size=3),
+         "item_X": rng.normal(size=2)}
+    for f in (_of_dict, _grad_of_dict):
+        got = s2sgrad.grad(f)(d)
+        assert set(got) == set(d)
+        expected = numeric_grad(f, (d,))
+        for k in d:
+            np.testing.assert_allclose(got[k], expected[k], rtol=1e-6, atol=1e-8)
+        t = {k: np.ones_like(v) for k, v in d.items()}
+        value, tangent = s2sgrad.jvp(f)(d, t)
+        assert tangent == pytest.approx(sum(np.sum(expected[k]) for k in d), rel=1e-6)
+
+
+def test_dict_get_at_second_order_with_respect_to_the_dict_and_the_default():
+    def f(d, x):
+        return d.get("item_1", x) ** 3
+    for d in ({"item_1": 3.0}, {"item_2": 4.0}, {}):
+        gd, gx = s2sgrad.grad(f, (0, 1))(d, 2.0)
+        v = d.get("item_1", 2.0)
+        assert set(gd) == set(d)
+        assert (gd.get("item_1", 0.0), gx) == (pytest.approx(3 * v * v if d.get("item_1") else 0.0),
+                                               pytest.approx(0.0 if d.get("item_1") else 12.0))
+        hx = s2sgrad.grad(lambda x: s2sgrad.grad(f, 1)(d, x))(2.0)
+        assert hx == pytest.approx(0.0 if "item_1" in d else 12.0)
+        assert s2sgrad.jvp(s2sgrad.grad(f, 1), 1)(d, 2.0, 1.0)[1] == pytest.approx(hx)
+
+
+def test_tuple_and_list_parameters_at_second_order():
+    def f(p):
+        a, b = p
+        return np.sum(np.sin(a) * b ** 2)
+    a, b = np.array([0.3, -0.2]), np.array([1.5, 0.5])
+    for p in ((a, b), [a, b]):
+        g = s2sgrad.grad(f)(p)
+        assert type(g) is type(p)
+        np.testing.assert_allclose(g[0], np.cos(a) * b ** 2)
+        np.testing.assert_allclose(g[1], 2 * np.sin(a) * b)
+        t = type(p)((np.ones(2), np.zeros(2)))
+        value, tangent = s2sgrad.jvp(s2sgrad.grad(f))(p, t)
+        assert type(value) is type(p) and type(tangent) is type(p)
+        np.testing.assert_allclose(tangent[0], -np.sin(a) * b ** 2)
+        np.testing.assert_allclose(tangent[1], 2 * np.cos(a) * b)
+        hv = s2sgrad.hvp(f)(p, t)
+        assert type(hv) is type(p)
+        np.testing.assert_allclose(hv[0], tangent[0])
+        np.testing.assert_allclose(hv[1], tangent[1])

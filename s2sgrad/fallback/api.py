@@ -169,7 +169,9 @@ def _backward_pass(tape, seeds):
             lst = cts[slots]
             if lst is None:
                 lst = cts[slots] = [None] * kwargs
-            lst[args] = g if lst[args] is None else lst[args] + g
+            if type(g) is list and isinstance(ans, (list, tuple)):     # a list inside a list
+                g = [rt.zeros_like(strip(a)) if c is None else c for c, a in zip(g, ans)]
+            lst[args] = g if lst[args] is None else rt.add(lst[args], g)
             continue
         if type(g) is list and isinstance(ans, (list, tuple)):
             g = [rt.zeros_like(strip(a)) if c is None else c for c, a in zip(g, ans)]

@@ -43,13 +43,22 @@ def _own_function(fn):
             and not mod.startswith("s2sgrad.fallback"))
 
 
+_CONTAINER_OPS = {"add_at", "add"}
+
+
 def _wrapper(fn, prim):
     w = _wrappers.get(fn)
     if w is None:
         spec = Spec(prim, np, f"s2sgrad.runtime.{prim.name}"
                     if prim.family == "s2sgrad.runtime" else f"{prim.family}.{prim.name}")
 
+        container_op = prim.family == "s2sgrad.runtime" and prim.name in _CONTAINER_OPS
+
         def w(*args, **kwargs):
+            if container_op and any(isinstance(a, (list, dict)) for a in args[:1] + args[2:]):
+                # adjoints kept in a list or dict: plain Python on their items, each traced
+                # (as a primitive, its in-place write would drop the items' derivatives)
+                return traced(fn)(*args, **kwargs)
             return apply(spec, fn, args, kwargs)
         w.__name__ = getattr(fn, "__name__", "helper")
         w.__wrapped__ = fn

@@ -66,7 +66,11 @@ class FunctionSource:
         """
         marker = getattr(fn, "__s2sgrad__", None)
         if marker is not None:
+            bound = getattr(marker.fn, "__self__", None) if isinstance(
+                marker.fn, types.MethodType) else None
             fn = marker.source_function()
+            if bound is not None:   # a derivative of a bound method: its code takes the instance
+                fn = types.MethodType(fn, bound)
         self_value = None
         if isinstance(fn, types.MethodType):
             self_value, fn = fn.__self__, fn.__func__
