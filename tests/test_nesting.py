@@ -383,6 +383,8 @@ def test_einsum_with_its_subscripts_in_a_variable():
 
     def by_parameter(A, x, s):
         return np.sum(np.einsum(s, A, x) ** 2)
+    with pytest.warns(FallbackWarning, match="subscripts in a variable"):
+        s2sgrad.grad(by_parameter, 1)(A, x, _SUBSCRIPTS)       # traced: its rules, at run time
     for f, extra in [(by_global, ()), (by_local, ()), (by_parameter, (_SUBSCRIPTS,))]:
         np.testing.assert_allclose(s2sgrad.grad(f, 1)(A, x, *extra), 2 * A.T @ (A @ x))
         np.testing.assert_allclose(s2sgrad.grad(f, 0)(A, x, *extra), 2 * np.outer(A @ x, x))
@@ -617,3 +619,28 @@ def test_tuple_and_list_parameters_at_second_order():
         assert type(hv) is type(p)
         np.testing.assert_allclose(hv[0], tangent[0])
         np.testing.assert_allclose(hv[1], tangent[1])
+
+
+def test_jacobian_of_stacked_scalar_functions_one_closing_over_x_in_an_inner_grad():
+    rng = np.random.default_rng(1)
+    scalar_funs = [lambda x: np.sum(x ** 3), lambda x: np.prod(np.sin(x) + np.sin(x)),
+                   lambda x: s2sgrad.grad(lambda y: np.exp(y) * np.tanh(x[0]))(x[1])]
+    vector_fun = lambda x: np.array([f(x) for f in scalar_funs])
+    x = rng.normal(size=5)
+    stacked = np.vstack([numeric_grad(f, (x,)) for f in scalar_funs])
+    np.testing.assert_allclose(s2sgrad.jacobian(vector_fun)(x), stacked, rtol=1e-6, atol=1e-8)
+
+
+def test_jacobians_of_jacobians_and_their_gradients():
+    fun = lambda x: np.sin(np.outer(x, x)) + np.cos(np.dot(x, x))
+    x = np.array([0.4, -1.1])
+    J = s2sgrad.jacobian(fun)
+    JJ = s2sgrad.jacobian(J)
+    assert J(x).shape == (2, 2, 2) and JJ(x).shape == (2, 2, 2, 2)
+    assert s2sgrad.jacobian(JJ)(x).shape == (2, 2, 2, 2, 2)
+    np.testing.assert_allclose(JJ(x), np.stack([_fd_along(J, x, e) for e in np.eye(2)], -1),
+                               rtol=1e-6, atol=1e-7)
+    for f in (lambda x: np.sum(np.sin(J(x))), lambda x: np.sum(np.sin(JJ(x)))):
+        expected = numeric_grad(f, (x,))
+        np.testing.assert_allclose(s2sgrad.grad(f)(x), expected, rtol=1e-6, atol=1e-8)
+        assert s2sgrad.jvp(f)(x, np.ones(2))[1] == pytest.approx(np.sum(expected), rel=1e-6)

@@ -807,6 +807,14 @@ class _Lowering:
         callee = self.resolver.callee(node)
         if callee.kind == "primitive" and callee.prim.name == "einsum" and node.args:
             node.args[0] = self._known_string(node.args[0])
+            if isinstance(node.args[0], gast.Name) and not any(
+                    isinstance(a, (gast.List, gast.Tuple)) for a in node.args[1:]):
+                # the subscripts known only at run time: their form (a string, or the
+                # sublists after the arrays) decides which operand is which; the trace
+                # applies einsum's rules to the call as it is made
+                raise self.error(node, "np.einsum with its subscripts in a variable known "
+                                       "only at run time",
+                                 "write the subscripts string in the call, or in a constant")
         # sum(<generator>) accumulates in a loop rather than building a list.
         if callee.kind == "primitive" and callee.prim.qualname == "builtins.sum" \
                 and len(node.args) == 1 and isinstance(node.args[0], gast.GeneratorExp) \

@@ -158,10 +158,8 @@ class _Einsum:
                      casting="safe", optimize=False, argnum=0):
         if specialize(isinstance(subscripts, str)):
             return einsum_vjp(g, subscripts, argnum, *operands)
-        # the subscripts known only at run time (a parameter): either form
-        return einsum_vjp(g, subscripts, argnum, *operands) if isinstance(subscripts, str) \
-            else einsum_vjp(g, einsum_spec(subscripts, operands), (argnum + 1) // 2,
-                            subscripts, *operands[1:len(operands) - 1:2])
+        return einsum_vjp(g, einsum_spec(subscripts, operands), (argnum + 1) // 2, subscripts,
+                          *operands[1:len(operands) - 1:2])
 
     def jvp_subscripts(xp, t, ans, subscripts, *operands, out=None, dtype=None, order="K",
                        casting="safe", optimize=False):
