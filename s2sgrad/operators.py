@@ -433,7 +433,7 @@ def hvp(fn, wrt=0, *, emit=False):
             return jvp(_grad(fn, wrt), wrt)(*args, v, **kwargs)[1]
         if len(wrt_t) == 1 and not single:
             v = v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v
-        vs = (v,)  if len(wrt_t) == 1 else tuple(v)
+        vs = (v,) if len(wrt_t) == 1 else tuple(v)
         kw = dict(kwargs)
         names = built.interface["tangents"]
         for p, t in zip(built.interface["active"], vs):
@@ -471,21 +471,13 @@ def _second_order(fn, request):
         return pipeline.run(fn, request)
     except UnsupportedArgumentError:
         raise
-    except (SourceError, UnsupportedError) as exc:
-        if isinstance(fn, types.FunctionType) and routes.why_not(fn) is None \
-                and routes.known_failure(fn) is None and not _traceable(exc):
-            raise
+    except (SourceError, UnsupportedError):     # the caller traces instead (and says so)
         return None
 
 
 def _is_traced(fn):
     from .sites import is_traced_derivative
     return is_traced_derivative(fn)
-
-
-def _traceable(exc):
-    """Whether a transformation error is one the tracing fallback handles."""
-    return isinstance(exc, (SourceError, UnsupportedError))
 
 
 def jacobian(fn, wrt=0, *, emit=False):
