@@ -644,3 +644,11 @@ def test_jacobians_of_jacobians_and_their_gradients():
         expected = numeric_grad(f, (x,))
         np.testing.assert_allclose(s2sgrad.grad(f)(x), expected, rtol=1e-6, atol=1e-8)
         assert s2sgrad.jvp(f)(x, np.ones(2))[1] == pytest.approx(np.sum(expected), rel=1e-6)
+
+
+def test_a_traced_function_may_build_arrays_from_traced_values():
+    def f(x):
+        return np.sum(np.array([v * v for v in x]) * np.asarray(x))      # sum x^3
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(s2sgrad.grad(f, fallback="always")(x), 3 * x ** 2)
+    assert s2sgrad.jvp(f, fallback="always")(x, np.ones(2))[1] == pytest.approx(15.0)

@@ -97,6 +97,8 @@ class _RuntimeProxy:
 def _replacement(v):
     if v is rt:
         return _RUNTIME_PROXY
+    if v is np:
+        return TRACING_NUMPY        # (generated code's np.array of a list of traced values)
     if v is builtins.float:
         return _FLOAT
     if getattr(v, "_s2sgrad_handles_boxes", False):
@@ -222,6 +224,8 @@ def _rule_view(v):
     applies them to boxed values (NumPy hands its own calls to the boxes; SciPy's Python
     does not), a SciPy module or object as a proxy that does the same for its attributes."""
     if isinstance(v, types.ModuleType):
+        if v is np:
+            return TRACING_NUMPY    # np.array / np.asarray of traced values are traced too
         if (v.__name__ or "").split(".")[0] != "scipy":
             return v
         return _proxy(v)
