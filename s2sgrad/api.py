@@ -118,6 +118,7 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto"):
         value, grads = _run(fn, wrt_t, args, kwargs, fallback, request)   # the route checks it
         return grads[0] if single else grads
     setattr(gradient, DERIVATIVE_MARK, ("grad", fn, wrt_t))
+    gradient.__s2sgrad_single__ = single     # what a derivative of it is structured like
     return _mark(gradient, "grad", fn, wrt_t)
 
 
@@ -134,6 +135,7 @@ def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto"):
         value, grads = _run(fn, wrt_t, args, kwargs, fallback, request, "value_and_grad")
         return value, (grads[0] if single else grads)
     setattr(value_and_gradient, DERIVATIVE_MARK, ("value_and_grad", fn, wrt_t))
+    value_and_gradient.__s2sgrad_single__ = single
     return _mark(value_and_gradient, "value_and_grad", fn, wrt_t)
 
 
@@ -177,6 +179,11 @@ def mark(wrapper, kind, request, fn=None, wrt=None):
     fn = fn if fn is not None else wrapper.__wrapped__
     # functools.wraps copied the marks of a wrapped derivative: these are the wrapper's own.
     setattr(wrapper, DERIVATIVE_MARK, (kind, fn, wrt))
+    if isinstance(getattr(fn, "__self__", None), object) and hasattr(fn, "__func__") \
+            and request is not None:
+        # the derivative of a bound method: the generated code that stands for it takes the
+        # instance first, as the method's own does (``_lead``, ``Built.lead``)
+        wrapper.__self__ = fn.__self__
     if request is not None:
         wrapper.__s2sgrad__ = Derivative(kind, fn, request)
     else:

@@ -12,18 +12,19 @@ in any mix of modes, are source transformations of generated code.
 import functools
 import inspect
 import numbers
+import types
 
 import numpy
 
 from . import errorsite as _errorsite
 from . import wrt as _wrt
-from .api import _check_differentiable, _where, mark
+from .api import _check_differentiable, _where, _wraps, mark
 from .api import grad as _grad
 from .driver import pipeline
 from .driver import routes
 from .driver.request import Request
-from .errors import NonDifferentiableError, UnsupportedError
-from .sites import describe
+from .errors import NonDifferentiableError, SourceError, UnsupportedArgumentError, UnsupportedError
+from .sites import describe, is_derivative
 
 __all__ = ["jvp", "vjp", "elementwise_grad", "deriv", "jacobian", "hessian", "hvp",
            "holomorphic_grad"]
@@ -34,18 +35,25 @@ __all__ = ["jvp", "vjp", "elementwise_grad", "deriv", "jacobian", "hessian", "hv
 # ---------------------------------------------------------------------------
 
 def _bind_args(fn, args, kwargs, wrt, sig=None):
-    sig = sig if sig is not None else inspect.signature(fn)
-    try:
-        sig.bind(*args, **kwargs)
-    except TypeError as exc:
-        raise TypeError(f"{getattr(fn, '__qualname__', fn)}: {exc}") from None
-    names = list(sig.parameters)
+    if sig is None:
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):     # a C callable: its rule's signature, or none
+            sig = _wrt._signature(fn)
+    names = []
+    if sig is not None:
+        try:
+            sig.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{getattr(fn, '__qualname__', fn)}: {exc}") from None
+        names = [p.name for p in sig.parameters.values()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     for w in wrt:
         if w >= len(args):
             raise NonDifferentiableError(
                 f"{_where(fn)}: differentiating with respect to argument {w} "
                 f"({names[w] if w < len(names) else '?'}), but it was not passed positionally")
-        _check_differentiable(fn, names[w], args[w])
+        _check_differentiable(fn, names[w] if w < len(names) else f"argument {w}", args[w])
 
 
 def _lead(fn):
@@ -53,10 +61,65 @@ def _lead(fn):
     return () if self_value is None else (self_value,)
 
 
+def _unshared(x):
+    """``x`` with its arrays, lists and dicts copied (what a function may write into)."""
+    if isinstance(x, numpy.ndarray):
+        return x.copy()
+    if isinstance(x, list):
+        return [_unshared(v) for v in x]
+    if isinstance(x, tuple) and type(x) is tuple:
+        return tuple(_unshared(v) for v in x)
+    if isinstance(x, dict) and type(x) is dict:
+        return {k: _unshared(v) for k, v in x.items()}
+    return x
+
+
+def _value_of(fn, args, kwargs):
+    """``fn(*args, **kwargs)`` on copies of the arguments: a function that writes into its
+    argument must not change the caller's (nothing a user passes in is modified)."""
+    return fn(*[_unshared(a) for a in args], **{k: _unshared(v) for k, v in kwargs.items()})
+
+
 def _match_out(t, value):
     if value is None:
         return None
     return routes.match(t, value)
+
+
+def _route(fn, request):
+    """How ``request`` is served for ``fn`` (``pipeline.route``): generated code (a
+    ``Built``) where the source can be transformed, else the rule of a primitive, a trace,
+    or a ``functools.partial`` around one of those.  A partial around generated code is
+    opened: ``(route, args, kwargs)`` with the partial's fixed arguments put in."""
+    return pipeline.route(fn, request)
+
+
+def _open(route, args, kwargs):
+    """``route`` without the partials around generated code, and the arguments to give it."""
+    args = tuple(args)
+    while route.route == "partial" and _innermost(route).route == "generated":
+        p = route.partial
+        args, kwargs = p.args + args, {**p.keywords, **kwargs}
+        route = route.inner
+    return route, args, kwargs
+
+
+def _innermost(route):
+    while route.route == "partial":
+        route = route.inner
+    return route
+
+
+def _signature_of(route, fn):
+    sig = getattr(_innermost(route), "signature", None) if route.route != "partial" \
+        else route.signature
+    return sig if sig is not None else _wrt._signature(fn)
+
+
+def runtime_ones(x):
+    """The tangent 1 shaped like ``x`` (``deriv``'s seed)."""
+    import s2sgrad.runtime as runtime
+    return runtime.ones_like(x)
 
 
 def _is_scalar(x):
@@ -99,13 +162,67 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
         with routes.policy(fallback):
             value, t_out = route(args, kwargs, tangents)
         routes.check_output(fn, value, "jvp")
+        generated = _innermost(route).route == "generated"
+        shaped = _structured(fn, args, value, generated)
+        if shaped is not None:              # a gradient: shaped like the arguments
+            return shaped, _structured(fn, args, t_out, generated)
         return value, _match_out(t_out, value)
     return mark(jvp_fn, "jvp", request.but(fallback="auto"), fn, wrt_t)
+
+
+_GRADIENTS = ("grad", "value_and_grad", "elementwise_grad", "holomorphic_grad")
+
+
+def _structured(fn, args, value, generated=False):
+    """When ``fn`` is a gradient made by s2sgrad (``grad(f)``, ...), ``value`` (its value, or
+    a derivative of it) given the structure and dtype of the arguments it is the gradient
+    with respect to: a tuple for a tuple, every key of a dict, a real for a real.  ``None``
+    for any other function."""
+    from .sites import DERIVATIVE_MARK
+    mark = getattr(fn, DERIVATIVE_MARK, None)
+    single = getattr(fn, "__s2sgrad_single__", None)
+    if mark is None or mark[0] not in _GRADIENTS or single is None or value is None:
+        return None
+    kind, _, wrt = mark
+    if any(w >= len(args) for w in wrt):
+        return None
+
+    def grads(g):
+        if single:
+            return routes.match(g, args[wrt[0]])
+        if generated and len(wrt) == 1:     # generated code returns a lone gradient bare
+            g = (g,)
+        g = tuple(g) if isinstance(g, (list, tuple)) and len(g) == len(wrt) else None
+        if g is None:
+            return None
+        return tuple(routes.match(gi, args[w]) for gi, w in zip(g, wrt))
+    if kind == "value_and_grad":
+        if not (isinstance(value, (list, tuple)) and len(value) == 2):
+            return None
+        g = grads(value[1])
+        return None if g is None else (_match_out(value[0], value[0]), g)
+    return grads(value)
+
+
+def _cotangent_in(fn, cotangent):
+    """A cotangent of a gradient's value as its generated code takes it: a lone gradient
+    bare (not in the 1-tuple a ``wrt=(0,)`` gradient returns)."""
+    from .sites import DERIVATIVE_MARK
+    mark = getattr(fn, DERIVATIVE_MARK, None)
+    if mark is None or mark[0] not in _GRADIENTS or getattr(fn, "__s2sgrad_single__", True) \
+            or len(mark[2]) != 1:
+        return cotangent
+    if mark[0] == "value_and_grad":
+        v, g = cotangent
+        return v, (g[0] if isinstance(g, (list, tuple)) and len(g) == 1 else g)
+    return cotangent[0] if isinstance(cotangent, (list, tuple)) and len(cotangent) == 1 \
+        else cotangent
 
 
 def _generated(f, *args, **kwargs):
     """Run generated function ``f``; an exception it raises gets a note naming the user's line
     it was running or differentiating (``errorsite``), its type and message unchanged."""
+    f = routes.entry_for(f, args, kwargs)     # inside a trace: its traced copy
     try:
         return f(*args, **kwargs)
     except Exception as exc:
@@ -129,14 +246,19 @@ def deriv(fn, *, emit=False):
     """
     one = Request("deriv", (0,), seeds=((0, "one"),))
     if emit:
-        return pipeline.run(fn, one).source
+        return _route(fn, one).source
 
-    @functools.wraps(fn)
+    @_wraps(fn)
     def derivative(*args, **kwargs):
-        _bind_args(fn, args, kwargs, (0,))
-        request = one if _is_scalar(args[0]) else one.but(seeds=((0, "ones"),))
-        built = pipeline.run(fn, request)
-        return _plain(_generated(built.entry, *_lead(fn), *args, **kwargs))
+        request = one if _is_scalar(args[0] if args else None) \
+            else one.but(seeds=((0, "ones"),))
+        route = _route(fn, request)
+        _bind_args(fn, args, kwargs, (0,), _signature_of(route, fn))
+        route, args2, kwargs2 = _open(route, args, kwargs)
+        if route.route == "generated":
+            return _plain(_generated(route.entry, *route.lead, *args2, **kwargs2))
+        _, t = route(args2, kwargs2, (runtime_ones(args[0]),))    # by rule or traced
+        return _plain(routes.match(t, fn(*args, **kwargs)))
     return mark(derivative, "deriv", one, fn)
 
 
@@ -157,18 +279,26 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
     routes.check_synchronous(fn)
     request = Request("elementwise_grad", wrt_t)
     if emit:
-        return pipeline.run(fn, request).source
+        return _route(fn, request).source
 
-    @functools.wraps(fn)
+    @_wraps(fn)
     def elementwise_gradient(*args, **kwargs):
-        _bind_args(fn, args, kwargs, wrt_t)
-        built = pipeline.run(fn, request)
-        out = _generated(built.entry, *_lead(fn), *args, **kwargs)
-        if built.interface["forward"]:
-            return routes.match(out, args[0])
-        grads = tuple(routes.match(g, args[w]) for g, w in zip(out[1:], wrt_t))
+        route = _route(fn, request)
+        _bind_args(fn, args, kwargs, wrt_t, _signature_of(route, fn))
+        route, args2, kwargs2 = _open(route, args, kwargs)
+        if route.route == "generated":
+            out = _generated(route.entry, *route.lead, *args2, **kwargs2)
+            if route.interface["forward"]:
+                g = routes.match(out, args[0])
+                return g if single else (g,)
+            out = out[1:]
+        else:                                         # by rule or traced
+            value = _value_of(fn, args, kwargs)
+            out = routes.call_with_seed(route, args2, kwargs2, runtime_ones(value))[1:]
+        grads = tuple(routes.match(g, args[w]) for g, w in zip(out, wrt_t))
         return grads[0] if single else grads
-    return mark(elementwise_gradient, "elementwise_grad", request.but(joint=True), fn)
+    elementwise_gradient.__s2sgrad_single__ = single
+    return mark(elementwise_gradient, "elementwise_grad", request.but(joint=True), fn, wrt_t)
 
 
 def holomorphic_grad(fn, wrt=0, *, emit=False):
@@ -191,6 +321,7 @@ def holomorphic_grad(fn, wrt=0, *, emit=False):
                     f"{_where(fn)}: holomorphic_grad needs a complex argument {w}, got "
                     f"{type(args[w]).__name__}; pass complex values (x + 0j) or use grad")
         return inner(*args, **kwargs)
+    holomorphic_gradient.__s2sgrad_single__ = single
     return mark(holomorphic_gradient, "holomorphic_grad", inner.__s2sgrad__.request, fn, wrt_t)
 
 
@@ -205,32 +336,43 @@ def vjp(fn, wrt=0, *, emit=False):
     values cannot be replayed).
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "vjp")
-    request = Request("split", wrt_t)
     routes.check_synchronous(fn)
+    request = Request("split", wrt_t)
     if emit:
-        return pipeline.run(fn, request).source
+        return _route(fn, request).source
 
-    @functools.wraps(fn)
+    @_wraps(fn)
     def vjp_fn(*args, **kwargs):
-        built = pipeline.run(fn, request)
+        built = _route(fn, request)
+        _bind_args(fn, args, kwargs, wrt_t, _signature_of(built, fn))
+        user_args = args
+        built, args, kwargs = _open(built, args, kwargs)
+        if built.route != "generated":               # by rule or traced
+            return _vjp_by_route(fn, built, user_args, args, kwargs, wrt_t, single)
         face = built.interface
-        _bind_args(fn, args, kwargs, wrt_t)
-        lead = _lead(fn)
+        lead = built.lead
         if not face["split"]:
-            value = routes.check_output(fn, _value_of(fn, args, kwargs), "vjp")
+            # (args with a partial's fixed ones), on copies: the caller's arrays stay as they are
+            value = routes.check_output(fn, _value_of(built.fn, args, kwargs), "vjp")
+            shaped = _structured(fn, user_args, value)
+            value = value if shaped is None else shaped
 
             def backward(cotangent):
+                cotangent = _cotangent_in(fn, cotangent)
                 out = _generated(built[face["grad"]], *lead, *args, **kwargs,
                                  **{face["seed"]: cotangent})
-                grads = tuple(routes.match(g, args[w]) for g, w in zip(out[1:], wrt_t))
+                grads = tuple(routes.match(g, user_args[w]) for g, w in zip(out[1:], wrt_t))
                 return grads[0] if single else grads
             return value, backward
         fwd, bwd = built[face["fwd"]], built[face["bwd"]]
         tape = []
         value = routes.check_output(fn, _generated(fwd, tape, *lead, *args, **kwargs), "vjp")
+        shaped = _structured(fn, user_args, value, True)
+        value = value if shaped is None else shaped
         saved = [tape]
 
         def backward(cotangent):
+            cotangent = _cotangent_in(fn, cotangent)
             if saved:
                 tape = saved.pop() if not face["replay"] else list(saved[0])
             else:
@@ -238,10 +380,27 @@ def vjp(fn, wrt=0, *, emit=False):
                 _generated(fwd, tape, *lead, *args, **kwargs)
             cts = _generated(bwd, tape, cotangent)
             cts = (cts,) if len(face["active"]) == 1 else tuple(cts)
-            grads = tuple(routes.match(g, args[w]) for g, w in zip(cts, wrt_t))
+            grads = tuple(routes.match(g, user_args[w]) for g, w in zip(cts, wrt_t))
             return grads[0] if single else grads
         return value, backward
     return mark(vjp_fn, "vjp", None, fn, wrt_t)
+
+
+def _vjp_by_route(fn, route, user_args, args, kwargs, wrt_t, single):
+    """``(value, backward)`` of a function differentiated by its rule or traced."""
+    if route.route == "traced":
+        from .fallback.trace import trace_vjp
+        value, back = trace_vjp(route.fn, tuple(args), dict(kwargs), route.wrt)
+    else:
+        value = _value_of(fn, args, kwargs)
+
+        def back(cotangent):
+            return routes.call_with_seed(route, args, kwargs, cotangent)[1:]
+
+    def backward(cotangent):
+        grads = tuple(routes.match(g, user_args[w]) for g, w in zip(back(cotangent), wrt_t))
+        return grads[0] if single else grads
+    return value, backward
 
 
 def hvp(fn, wrt=0, *, emit=False):
@@ -256,26 +415,66 @@ def hvp(fn, wrt=0, *, emit=False):
     if emit:
         return pipeline.run(fn, request).source
 
-    @functools.wraps(fn)
+    @_wraps(fn)
     def hessian_vector_product(*args, **kwargs):
         if not args:
-            raise TypeError(f"{fn.__qualname__}: hvp needs the arguments and a vector")
+            raise TypeError(f"{describe(fn)}: hvp needs the arguments and a vector")
         *args, v = args
-        _bind_args(fn, args, kwargs, wrt_t)
-        try:
-            built = pipeline.run(fn, request)
-        except UnsupportedError:   # the gradient's code cannot be transformed again: traced
+        inner = _unwrapped(fn, wrt_t, args, kwargs)
+        if inner is not None:
+            target, shifted, args, kwargs = inner
+            return hvp(target, shifted if not single else shifted[0])(*args, v, **kwargs)
+        _bind_args(fn, args, kwargs, wrt_t, _wrt._signature(fn))
+        built = _second_order(fn, request)
+        if built is None:   # no generated gradient to transform again: jvp of grad's route
             return jvp(_grad(fn, wrt), wrt)(*args, v, **kwargs)[1]
-        vs = (v,) if single else tuple(v)
+        if len(wrt_t) == 1 and not single:
+            v = v[0] if isinstance(v, (tuple, list)) and len(v) == 1 else v
+        vs = (v,) if len(wrt_t) == 1 else tuple(v)
         kw = dict(kwargs)
         names = built.interface["tangents"]
         for p, t in zip(built.interface["active"], vs):
             kw[names[p]] = t
-        t_grads = _generated(built[built.interface["jvp"]], *_lead(fn), *args, **kw)
-        if single:
-            return routes.match(t_grads, args[wrt_t[0]])
+        t_grads = _generated(built[built.interface["jvp"]], *built.lead, *args, **kw)
+        if len(wrt_t) == 1:
+            t = routes.match(t_grads, args[wrt_t[0]])
+            return t if single else (t,)
         return tuple(routes.match(t, args[w]) for t, w in zip(t_grads, wrt_t))
     return mark(hessian_vector_product, "hvp", request, fn)
+
+
+def _unwrapped(fn, wrt_t, args, kwargs):
+    """A ``functools.partial`` as its function, the fixed arguments put in, and a callable
+    object as its ``__call__``: ``(target, wrt, args, kwargs)``, or None for anything else.
+    (For the operators that differentiate ``fn``'s gradient again, whose generated code
+    is made for the function itself.)"""
+    if isinstance(fn, functools.partial):
+        shift = len(fn.args)
+        return (fn.func, tuple(w + shift for w in wrt_t), fn.args + tuple(args),
+                {**fn.keywords, **kwargs})
+    if not isinstance(fn, (types.FunctionType, types.MethodType)) and not is_derivative(fn) \
+            and isinstance(getattr(type(fn), "__call__", None), types.FunctionType):
+        return fn.__call__, wrt_t, tuple(args), kwargs
+    return None
+
+
+def _second_order(fn, request):
+    """The generated code of a request over ``fn``'s generated gradient (``hvp``,
+    ``hessian``), or None when there is none: ``fn`` is a primitive, a partial, a
+    function the fallback traces, or its gradient's code cannot be transformed again."""
+    if isinstance(fn, functools.partial) or _is_traced(fn):
+        return None
+    try:
+        return pipeline.run(fn, request)
+    except UnsupportedArgumentError:
+        raise
+    except (SourceError, UnsupportedError):     # the caller traces instead (and says so)
+        return None
+
+
+def _is_traced(fn):
+    from .sites import is_traced_derivative
+    return is_traced_derivative(fn)
 
 
 def jacobian(fn, wrt=0, *, emit=False):
@@ -293,46 +492,55 @@ def jacobian(fn, wrt=0, *, emit=False):
     to each direction in turn.  ``emit=True`` returns both modules' source.
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "jacobian", single_only=True)
+    routes.check_synchronous(fn)
     if not single:
         raise TypeError("jacobian takes one argument position (wrt=int)")
-    routes.check_synchronous(fn)
     w = wrt_t[0]
     columns = Request("columns", wrt_t)
     if emit:
-        source = pipeline.run(fn, columns).source
+        route = _route(fn, columns)
+        if route.route != "generated":
+            return route.source
+        source = route.source
         if _has_rows(fn, w):
             source += "\n" + pipeline.run(fn, Request("rows", wrt_t)).source
         return source
 
-    @functools.wraps(fn)
+    @_wraps(fn)
     def jacobian_fn(*args, **kwargs):
-        _bind_args(fn, args, kwargs, wrt_t)
+        route = _route(fn, columns)
+        _bind_args(fn, args, kwargs, wrt_t, _signature_of(route, fn))
+        if route.route == "partial" and _innermost(route).route == "generated":
+            target, shifted, args, kwargs = _unwrapped(fn, wrt_t, args, kwargs)
+            return jacobian(target, shifted[0])(*args, **kwargs)
+        if route.route != "generated":
+            return _columns_by_route(route, args, kwargs, w)     # by rule or traced
+        target = route.fn               # what was compiled: a callable object's __call__
         x = numpy.asarray(args[w])
         if x.size > 1:   # fewer outputs than inputs: the rows, if the gradient can be batched
-            value = _value_of(fn, args, kwargs)
-            if x.size > numpy.size(value) and _has_rows(fn, w):
-                return _rows(fn, w, args, kwargs, x, numpy.asarray(value))
-        return _matrix(fn, columns, args, kwargs)
+            value = _value_of(target, args, kwargs)
+            if x.size > numpy.size(value) and _has_rows(target, w):
+                return _rows(target, w, args, kwargs, x, numpy.asarray(value))
+        return _matrix(target, columns, args, kwargs)
     return mark(jacobian_fn, "jacobian", columns, fn, wrt_t)
 
 
-def _unshared(x):
-    """``x`` with its arrays, lists and dicts copied (what a function may write into)."""
-    if isinstance(x, numpy.ndarray):
-        return x.copy()
-    if isinstance(x, list):
-        return [_unshared(v) for v in x]
-    if isinstance(x, tuple) and type(x) is tuple:
-        return tuple(_unshared(v) for v in x)
-    if isinstance(x, dict) and type(x) is dict:
-        return {k: _unshared(v) for k, v in x.items()}
-    return x
-
-
-def _value_of(fn, args, kwargs):
-    """``fn(*args, **kwargs)`` on copies of the arguments: a function that writes into its
-    argument must not change the caller's (nothing a user passes in is modified)."""
-    return fn(*[_unshared(a) for a in args], **{k: _unshared(v) for k, v in kwargs.items()})
+def _columns_by_route(route, args, kwargs, w):
+    """The Jacobian ``out.shape + x.shape``, one forward sweep of ``route`` (by rule,
+    traced, or a partial) per element of argument ``w``."""
+    x = args[w]
+    shape, dtype = numpy.shape(x), numpy.result_type(x)
+    cols, value = [], None
+    for k in range(int(numpy.prod(shape, dtype=int))):
+        e = numpy.zeros(int(numpy.prod(shape, dtype=int)), dtype)
+        e[k] = 1
+        value, t = route(args, kwargs, (e.reshape(shape) if shape else e[0].item(),))
+        cols.append(t)
+    if value is None:
+        value = route.fn(*args, **kwargs) if hasattr(route, "fn") else None
+        return numpy.zeros(numpy.shape(value) + shape)
+    out = numpy.stack([numpy.broadcast_to(c, numpy.shape(value)) for c in cols], axis=-1)
+    return out.reshape(numpy.shape(value) + shape)
 
 
 def _matrix(fn, request, args, kwargs):
@@ -377,12 +585,18 @@ def hessian(fn, wrt=0, *, emit=False):
     if emit:
         return pipeline.run(fn, request).source
 
-    @functools.wraps(fn)
+    @_wraps(fn)
     def hessian_fn(*args, **kwargs):
-        _bind_args(fn, args, kwargs, wrt_t)
-        try:
-            return _matrix(fn, request, args, kwargs)
-        except UnsupportedError:   # the gradient's code cannot be transformed again: traced
+        inner = _unwrapped(fn, wrt_t, args, kwargs)
+        if inner is not None:
+            target, shifted, args, kwargs = inner
+            return hessian(target, shifted[0])(*args, **kwargs)
+        _bind_args(fn, args, kwargs, wrt_t, _wrt._signature(fn))
+        built = _second_order(fn, request)
+        if built is not None:
+            lead = () if built.interface.get("binds_self") else _lead(fn)
+            return _generated(built.entry, *lead, *args, **kwargs)
+        else:   # no generated gradient to transform again: columns of hvp
             product, x = hvp(fn, w), numpy.asarray(args[w])
             columns = [product(*args, e.reshape(x.shape), **kwargs) for e in numpy.eye(x.size)]
             return numpy.moveaxis(numpy.array(columns), 0, -1).reshape(x.shape + x.shape)

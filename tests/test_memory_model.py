@@ -503,11 +503,18 @@ def test_a_write_before_the_parameter_is_rebound_reaches_the_caller():
 
 
 @pytest.mark.parametrize("f", [helper_writes_its_argument, list_holds_the_array])
-def test_vjp_and_jacobian_refuse_with_the_users_line(f):
+def test_vjp_and_jacobian_trace_a_write_through_another_name(f):
+    """vjp and jacobian take the fallback like the other operators (issue 13): the write
+    another name sees is refused by the transform, then traced, right, the input unchanged."""
     x = np.array([0.3, -0.5])
-    for op in (s2sgrad.vjp, s2sgrad.jacobian):
-        with pytest.raises(s2sgrad.UnsupportedError, match=r"test_memory_model.py:\d+: `"):
-            op(f)(x)
+    want = numeric(f, x.copy())
+    with warnings.catch_warnings():      # (said once per function: other tests may have)
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        np.testing.assert_allclose(s2sgrad.vjp(f)(x)[1](2.0), 2 * want, atol=1e-6)
+        np.testing.assert_allclose(s2sgrad.jacobian(f)(x), want, atol=1e-6)
+    with pytest.raises(s2sgrad.UnsupportedError, match=r"test_memory_model.py:\d+: `"):
+        s2sgrad.grad(f, fallback="never")(x)        # the refusal that sends it to the tracer
+    np.testing.assert_array_equal(x, [0.3, -0.5])
 
 
 def test_vjp_and_jacobian_trace_a_method_that_keeps_its_output():

@@ -49,11 +49,30 @@ def _python_target(fn):
     if isinstance(fn, types.MethodType) and isinstance(fn.__func__, types.FunctionType):
         return fn.__func__, fn.__self__
     if isinstance(fn, types.FunctionType):
-        return fn, None
+        return fn, _derivative_receiver(fn)
     call = getattr(type(fn), "__call__", None)
     if isinstance(call, types.FunctionType):
         return call, fn
     return None, None
+
+
+def _derivative_receiver(fn):
+    """The instance a derivative of a bound method (``grad(model.energy)``) was made for: its
+    generated code, which stands for it, takes the instance first."""
+    marker = getattr(fn, "__s2sgrad__", None)
+    inner = getattr(marker, "fn", None)
+    if isinstance(inner, types.MethodType):
+        return inner.__self__
+    return None
+
+
+def _parameters(target):
+    """The parameter names of ``target`` as its generated code has them (a derivative made
+    by s2sgrad: those of the generated function that stands for it)."""
+    marker = getattr(target, "__s2sgrad__", None)
+    if marker is not None:
+        return list(inspect.signature(marker.source_function()).parameters)
+    return list(inspect.signature(target).parameters)
 
 
 def _unwrap(fn, args, kwargs, active):
@@ -131,7 +150,7 @@ def _compile_reason(target):
 
 
 def _compiled(target, receiver, active):
-    params = list(inspect.signature(target).parameters)
+    params = _parameters(target)
     offset = 1 if receiver is not None else 0
     active_names = tuple(params[k + offset] for k in active)
     fwd, bwd, order = _split_functions(target, active_names)
@@ -242,7 +261,7 @@ def call_jvp(fn, args, kwargs, active, tangents):
             reason = _compile_reason(target)   # raises for a generator function
         if reason is None and target is not None and not _has_box(args, kwargs):
             try:
-                params = list(inspect.signature(target).parameters)
+                params = _parameters(target)
                 offset = 1 if receiver is not None else 0
                 active_names = tuple(params[k + offset] for k in active)
                 jvp_fn, names = _jvp_function(target, active_names)

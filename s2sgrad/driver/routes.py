@@ -394,7 +394,8 @@ def build(fn, wrt, policy_value, compile, recurse=None, mode="rev"):
                         or inspect.isgeneratorfunction(getattr(target, "__func__", target)):
                     raise       # a trace could not differentiate that call (or a generator) either
                 reason = Reason.from_error(fn, exc)
-        fallback(fn, reason)
+        if not _derivative_of_a_primitive(fn):
+            fallback(fn, reason)    # (a primitive's higher derivatives: its rules, traced)
         return Traced(fn, wrt, reason, mode)
 
 
@@ -454,6 +455,17 @@ def check_output(fn, value, operator):
     return value
 
 
+def _derivative_of_a_primitive(fn):
+    """A derivative made by s2sgrad (of any order) of a function that has rules: traced
+    through its rules, which is how a primitive's derivatives of higher order are taken."""
+    while is_derivative(fn):
+        fn = getattr(fn, DERIVATIVE_MARK)[1]
+    if _user_function(fn) or isinstance(fn, functools.partial):
+        return False
+    from ..rules import registry
+    return registry.lookup(fn) is not None
+
+
 _LIBRARIES = {"numpy", "scipy", "cupy", "cupyx", "jax", "array_api_strict", "autograd",
               "s2sgrad", "builtins", "math", "cmath", "operator", "functools"}
 
@@ -485,7 +497,9 @@ def match(d, x):
 
 def entry_for(entry, args, kwargs):
     """Generated ``entry``, or its traced copy when called on a trace's values (higher order)."""
-    if RUNNING[0] and (_has_box(args) or _has_box(kwargs)):
+    if RUNNING[0]:
+        # Inside a trace: the arguments may hold its values, and so may the closure of the
+        # function differentiated (``grad(lambda y: x * y)`` inside a traced function of x)
         from ..fallback.nested import traced
         return traced(entry)
     return entry

@@ -8,7 +8,7 @@ from .tracer import (
     FORWARD, PROJECTION, REVERSE, Box, Spec, Trace, _EMPTY, _box_output, _has_box, _snap,
     apply, at_path, strip,
 )
-from .nested import TRACING_NUMPY, traced  # also installs them for tracer.py
+from .nested import TRACING_NUMPY, traced, with_rules  # also installs them for tracer.py
 from .user import for_trace
 from ..errors import S2SGradError
 from ..rules import registry
@@ -172,7 +172,9 @@ def _backward_pass(tape, seeds):
             lst = cts[slots]
             if lst is None:
                 lst = cts[slots] = [None] * kwargs
-            lst[args] = g if lst[args] is None else lst[args] + g
+            if type(g) is list and isinstance(ans, (list, tuple)):     # a list inside a list
+                g = [rt.zeros_like(strip(a)) if c is None else c for c, a in zip(g, ans)]
+            lst[args] = g if lst[args] is None else rt.add(lst[args], g)
             continue
         if type(g) is list and isinstance(ans, (list, tuple)):
             g = [rt.zeros_like(strip(a)) if c is None else c for c, a in zip(g, ans)]
@@ -227,7 +229,7 @@ def trace_vjp(fn, args, kwargs=None, argnums=(0,)):
         for k in argnums:
             args[k], tree = _box_tree(args[k], trace)
             inputs.append(tree)
-        out = for_trace(fn)(*args, **kwargs)   # np.zeros & co. traceable
+        out = for_trace(with_rules(fn))(*args, **kwargs)   # np.zeros & co., SciPy's rules
     finally:
         trace.active = False
         _state.leave()
@@ -263,7 +265,7 @@ def trace_jvp(fn, args, kwargs=None, argnums=(0,), tangents=None):
     try:
         for k, t in zip(argnums, tangents):
             args[k], _ = _box_tree(args[k], trace, t)
-        out = for_trace(fn)(*args, **kwargs)   # np.zeros & co. traceable
+        out = for_trace(with_rules(fn))(*args, **kwargs)   # np.zeros & co., SciPy's rules
     finally:
         trace.active = False
         _state.leave()

@@ -569,11 +569,21 @@ def _box_elements(ans, trace, node):
             if _boxable(v):
                 tape.append((PROJECTION, k, n, v, node, False))
                 out.append(_box_output(v, trace, len(tape) - 1))
+            elif (type(v) is list or type(v) is tuple) and v:
+                # a list inside the output (the tangents of a list, one per direction):
+                # its items get their derivatives too, never a silently dropped one
+                tape.append((PROJECTION, k, n, v, node, False))
+                out.append(_box_elements(v, trace, len(tape) - 1))
             else:
                 out.append(v)
     else:
         for v, t in zip(ans, node):
-            out.append(_box_output(v, trace, t) if _boxable(v) else v)
+            if _boxable(v):
+                out.append(_box_output(v, trace, t))
+            elif (type(v) is list or type(v) is tuple) and v and type(t) in _SEQ:
+                out.append(_box_elements(v, trace, t))
+            else:
+                out.append(v)
     if type(ans) is list:
         return out
     if hasattr(type(ans), "_fields"):

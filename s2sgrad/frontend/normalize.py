@@ -117,6 +117,7 @@ def normalize(fsrc, extra_params=(), policy=None):
     locals_ = assigned_names(node)
     nested = {k: v for k, v in fsrc.siblings.items() if k not in locals_ or k == node.name}
     nested.update(_collect_nested(fsrc, node, locals_))
+    _check_nested_defaults(fsrc, node, locals_)
     resolver = Resolver(fsrc, locals_ - set(nested), {k: v[0] for k, v in nested.items()}, policy)
     body = node.body
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
@@ -275,6 +276,24 @@ def _check_late_binding(fsrc, node):
 # ---------------------------------------------------------------------------
 # Nested functions: lifted to the module, their free variables made parameters
 # ---------------------------------------------------------------------------
+
+def _check_nested_defaults(fsrc, node, locals_):
+    """A nested def whose default values read variables of the enclosing function
+    (``def fun(y, num=num)`` in a loop): the values are taken when the def runs, which a
+    lifted function cannot reproduce; refused (the function is traced), never a NameError
+    in generated code or a default taken at the wrong time."""
+    for stmt in gast.walk(node):
+        if stmt is node or not isinstance(stmt, (gast.FunctionDef, gast.Lambda)):
+            continue
+        for d in list(stmt.args.defaults) + [d for d in stmt.args.kw_defaults if d is not None]:
+            reads = sorted({n.id for n in gast.walk(d) if isinstance(n, gast.Name)} & locals_)
+            if reads:
+                name_ = getattr(stmt, "name", "lambda")
+                raise UnsupportedError(
+                    fsrc.where(stmt), f"a default value of the nested function {name_} that "
+                    f"reads {', '.join(reads)} of the enclosing function",
+                    f"pass {', '.join(reads)} as an argument when calling {name_}")
+
 
 def _collect_nested(fsrc, node, locals_):
     """Find defs (and named lambdas) inside ``node``: name -> (FunctionDef, free locals)."""
@@ -737,6 +756,44 @@ class _Lowering:
             raise self.error(node, "a starred argument (*args)", "pass the items explicitly")
         return self._generic(node, out)
 
+    def expr_Subscript(self, node, out, top):
+        """``np.r_[a, b]`` / ``np.c_[a, b]`` (NumPy's index tricks) are concatenations,
+        written as the calls they stand for, whose rules carry the derivatives
+        (``np.concatenate((np.atleast_1d(a), np.atleast_1d(b)))``,
+        ``np.column_stack((a, b))``); other uses of them are refused, never a zero
+        derivative."""
+        ok, value = self.resolver.static_value(node.value)
+        if ok and isinstance(value, _INDEX_TRICKS):
+            import numpy
+            which = "r_" if value is numpy.r_ else "c_"
+            items = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+            base = node.value
+            if not (isinstance(base, gast.Attribute) and base.attr == which) or any(
+                    isinstance(i, gast.Slice) or isinstance(i, gast.Constant)
+                    and isinstance(i.value, str) for i in items):
+                raise self.error(node, f"np.{which}[...] with slices, directives or imported "
+                                       f"by its own name",
+                                 "write np.concatenate((...)) or np.column_stack((...))")
+
+            def np_attr(attr):
+                return gast.Attribute(value=copy.deepcopy(base.value), attr=attr,
+                                      ctx=gast.Load())
+            if which == "r_":
+                items = [gast.Call(func=np_attr("atleast_1d"), args=[i], keywords=[])
+                         for i in items]
+                call = gast.Call(func=np_attr("concatenate"),
+                                 args=[gast.Tuple(elts=items, ctx=gast.Load())], keywords=[])
+            else:
+                call = gast.Call(func=np_attr("column_stack"),
+                                 args=[gast.Tuple(elts=list(items), ctx=gast.Load())],
+                                 keywords=[])
+            gast.copy_location(call, node)
+            for n in gast.walk(call):
+                if not hasattr(n, "lineno") and isinstance(n, (gast.expr,)):
+                    gast.copy_location(n, node)
+            return self.expr(call, out, top)
+        return self._generic(node, out)
+
     def _generic(self, node, out):
         for field, old in gast.iter_fields(node):
             if isinstance(old, gast.expr):
@@ -864,7 +921,25 @@ class _Lowering:
 
     def expr_Call(self, node, out, top):
         func = node.func
+        self._check_nested_operator(node)
+        if node.keywords and not node.args and all(kw.arg for kw in node.keywords) \
+                and self.resolver.static_value(node.func) == (True, dict):
+            # dict(a=a, b=b) is the literal {'a': a, 'b': b}, whose values carry derivatives
+            literal = gast.Dict(keys=[const(kw.arg) for kw in node.keywords],
+                                values=[kw.value for kw in node.keywords])
+            gast.copy_location(literal, node)
+            return self.expr(literal, out, top)
         callee = self.resolver.callee(node)
+        if callee.kind == "primitive" and callee.prim.name == "einsum" and node.args:
+            node.args[0] = self._known_string(node.args[0])
+            if isinstance(node.args[0], gast.Name) and not any(
+                    isinstance(a, (gast.List, gast.Tuple)) for a in node.args[1:]):
+                # the subscripts known only at run time: their form (a string, or the
+                # sublists after the arrays) decides which operand is which; the trace
+                # applies einsum's rules to the call as it is made
+                raise self.error(node, "np.einsum with its subscripts in a variable known "
+                                       "only at run time",
+                                 "write the subscripts string in the call, or in a constant")
         # sum(<generator>) accumulates in a loop rather than building a list.
         if callee.kind == "primitive" and callee.prim.qualname == "builtins.sum" \
                 and len(node.args) == 1 and isinstance(node.args[0], gast.GeneratorExp) \
@@ -911,6 +986,58 @@ class _Lowering:
                 out.append(assign(tmp, node))
                 return name(tmp)
         return node
+
+    def _check_nested_operator(self, node):
+        """An s2sgrad operator called inside the function, on a function that reads the
+        function's own variables (``grad(lambda y: x * y)(2.0)``), or ``vjp`` (whose
+        ``backward`` is a Python closure): the inner derivative depends on the outer one's
+        variables through the closure, which the transformation cannot see; refused here,
+        so the function is traced, where each level of differentiation has its own
+        identity (no perturbation confusion)."""
+        for node in [n for n in gast.walk(node) if isinstance(n, gast.Call)]:
+            ok, fn = self.resolver.static_value(node.func)
+            op = _s2sgrad_operator(fn) if ok else None
+            if op is not None:
+                reads = self._closure_reads(node.args[0]) if node.args else []
+                if op == "vjp":
+                    raise self.error(node, "a call of s2sgrad.vjp inside a differentiated "
+                                           "function (its backward function is a closure)",
+                                     "take grad of np.sum(cotangent * f(x)) instead of "
+                                     "calling vjp's backward")
+                if reads:
+                    raise self.error(node, f"s2sgrad.{op} of a function that reads "
+                                           f"{', '.join(reads)} of the differentiated function",
+                                     f"pass {', '.join(reads)} to the inner function as "
+                                     f"arguments")
+
+    def _known_string(self, arg):
+        """A name that holds a string known here (a global or closure constant, or a local
+        assigned a string literal once) as that string: einsum's subscripts, which its
+        rules must see to know which operand is which."""
+        if not isinstance(arg, gast.Name):
+            return arg
+        if arg.id in self.resolver.local_names:
+            value = self.resolver._single_assignments().get(arg.id)
+            if isinstance(value, gast.Constant) and isinstance(value.value, str):
+                return gast.copy_location(const(value.value), arg)
+            return arg
+        ok, value = self.resolver.static_value(arg)
+        if ok and isinstance(value, str):
+            return gast.copy_location(const(value), arg)
+        return arg
+
+    def _closure_reads(self, target):
+        """The variables of this function that function expression ``target`` reads."""
+        locals_ = self.resolver.local_names | {v for _, free in self.nested.values()
+                                               for v in free}
+        if isinstance(target, gast.Lambda):
+            params = {a.id for a in target.args.args if isinstance(a, gast.Name)}
+            reads = {n.id for n in gast.walk(target.body) if isinstance(n, gast.Name)}
+            return sorted((reads - params) & locals_)
+        if isinstance(target, gast.Name) and target.id in self.nested \
+                and target.id not in self.fsrc.siblings:
+            return list(self.nested[target.id][1])
+        return []
 
     def _zip_or_enumerate(self, node, out):
         """``zip(a, b)`` or ``enumerate(a)`` used as a value (not a loop's header): the list
@@ -979,9 +1106,31 @@ class _Lowering:
     def _atom(self, value, out, callee):
         if isinstance(value, (gast.Name, gast.Constant)):
             return value
-        tmp = self.namer.fresh(callee.name.split(".")[-1] + "_arg")
+        base = callee.name.split(".")[-1]
+        if not base.isidentifier():        # a callee that is an expression: grad(tf)(...)
+            base = "call"
+        tmp = self.namer.fresh(base + "_arg")
         out.append(assign(tmp, value))
         return name(tmp)
+
+
+def _index_tricks():
+    import numpy
+    return (type(numpy.r_), type(numpy.c_))
+
+
+_INDEX_TRICKS = _index_tricks()
+
+_OPERATORS = {"grad", "value_and_grad", "jvp", "vjp", "deriv", "elementwise_grad", "jacobian",
+              "hessian", "hvp", "holomorphic_grad"}
+
+
+def _s2sgrad_operator(fn):
+    """The name of the s2sgrad operator ``fn`` is, or None."""
+    if getattr(fn, "__module__", None) in ("s2sgrad.api", "s2sgrad.operators") \
+            and getattr(fn, "__name__", None) in _OPERATORS:
+        return fn.__name__
+    return None
 
 
 def _call_base(call_node):

@@ -296,8 +296,12 @@ class Resolver:
         if isinstance(value, types.MethodType) and isinstance(value.__func__, types.FunctionType) \
                 and _module_root(value.__func__) not in LIBRARY_ROOTS:
             return _user(self.policy, name, fn=value.__func__, self_value=value.__self__)
-        if isinstance(value, functools.partial) or self.policy.is_traced_derivative(value):
-            return Callee("dynamic", name)   # unwrapped (or traced) by the dynamic dispatcher
+        if isinstance(value, functools.partial) or self.policy.is_traced_derivative(value) \
+                or isinstance(getattr(getattr(value, "__s2sgrad__", None), "fn", None),
+                              types.MethodType):
+            # unwrapped (or traced) by the dynamic dispatcher, which passes a derivative of a
+            # bound method its instance
+            return Callee("dynamic", name)
         if isinstance(value, types.FunctionType):
             if _module_root(value) in LIBRARY_ROOTS:
                 return Callee("norule", name)

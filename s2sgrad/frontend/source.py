@@ -57,7 +57,11 @@ class FunctionSource:
         """
         marker = getattr(fn, "__s2sgrad__", None)
         if marker is not None:
+            bound = getattr(marker.fn, "__self__", None) if isinstance(
+                marker.fn, types.MethodType) else None
             fn = marker.source_function()
+            if bound is not None:   # a derivative of a bound method: its code takes the instance
+                fn = types.MethodType(fn, bound)
         self_value = None
         if isinstance(fn, types.MethodType):
             self_value, fn = fn.__self__, fn.__func__
@@ -139,8 +143,12 @@ class FunctionSource:
             return "default", self.default_values[name]
         if name in self.closure:
             return "closure", self.closure[name]
-        if name in self.globals:
+        try:
+            # (by lookup, not ``in``: the globals of a function run under a trace are a
+            # mapping that reads through to its module's, fallback.user._Globals)
             return "global", self.globals[name]
+        except KeyError:
+            pass
         if hasattr(builtins, name):
             return "builtin", getattr(builtins, name)
         return None, None

@@ -174,22 +174,24 @@ class _Std:
               where=True):
         if specialize(where is True):
             d = xp.conj(a - xp.mean(a, axis=axis, keepdims=True))
-            return reduce_vjp(g / ans, a, axis, keepdims) * d / (size(a) / size(ans) - ddof)
+            return reduce_vjp(g / xp.where(ans == 0, 1.0, ans), a, axis, keepdims) * d / (
+                size(a) / size(ans) - ddof)
         w = xp.broadcast_to(where, shape(a))
         d = xp.where(w, xp.conj(a - xp.mean(a, axis=axis, keepdims=True, where=w)), 0.0)
         n = xp.sum(w, axis=axis, keepdims=True)
-        return reduce_vjp(g / ans, a, axis, keepdims) * d / (n - ddof)
+        return reduce_vjp(g / xp.where(ans == 0, 1.0, ans), a, axis, keepdims) * d / (n - ddof)
 
     def jvp_a(xp, t, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *,
               where=True):
         if specialize(where is True):
             d = xp.conj(a - xp.mean(a, axis=axis, keepdims=True))
             return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) / (
-                (size(a) / size(ans) - ddof) * ans)
+                (size(a) / size(ans) - ddof) * xp.where(ans == 0, 1.0, ans))
         w = xp.broadcast_to(where, shape(a))
         d = xp.where(w, xp.conj(a - xp.mean(a, axis=axis, keepdims=True, where=w)), 0.0)
         n = xp.sum(w, axis=axis, keepdims=keepdims)
-        return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) / ((n - ddof) * ans)
+        return xp.real(xp.sum(d * t, axis=axis, keepdims=keepdims)) / (
+            (n - ddof) * xp.where(ans == 0, 1.0, ans))
 
 
 @primitive("nanvar")

@@ -13,7 +13,7 @@ conjugate of the pull-back of ``g``.
 import math
 
 from .registry import binary, elementwise, nondiff, primitive
-from ..runtime import broadcast_like, share_of_max, to_complex_like, unbroadcast, unit
+from ..runtime import broadcast_like, share_of_max, specialize, to_complex_like, unbroadcast, unit
 
 # ---------------------------------------------------------------------------
 # Unary elementwise functions: one derivative serves both modes
@@ -270,14 +270,20 @@ class _Divide:
 
 @primitive("power", "pow", "float_power", operator="pow", cheap=True, elementwise=2)
 class _Power:
+    # d/dx x**y = y x**(y-1), which is 0 for y = 0 (even at x = 0: the exponent is kept at
+    # 0 there, where x**(y-1) would divide by zero)
     def vjp_x(xp, g, ans, x, y):
-        return unbroadcast(g * y * x ** (y - 1), x)
+        if specialize(isinstance(y, (int, float)) and y != 0):
+            return unbroadcast(g * y * x ** (y - 1), x)
+        return unbroadcast(g * y * x ** (y - 1 + (y == 0)), x)
 
     def vjp_y(xp, g, ans, x, y):
         return unbroadcast(g * ans * xp.log(xp.where(x == 0, 1.0, x)), y)
 
     def jvp_x(xp, t, ans, x, y):
-        return broadcast_like(t * y * x ** (y - 1), ans)
+        if specialize(isinstance(y, (int, float)) and y != 0):
+            return broadcast_like(t * y * x ** (y - 1), ans)
+        return broadcast_like(t * y * x ** (y - 1 + (y == 0)), ans)
 
     def jvp_y(xp, t, ans, x, y):
         return broadcast_like(t * ans * xp.log(xp.where(x == 0, 1.0, x)), ans)

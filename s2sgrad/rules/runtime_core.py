@@ -8,11 +8,12 @@ two helpers each the other's transpose): the registry writes their rules.
 
 from .registry import nondiff, primitive, set_shape_params, transpose, transpose_pair
 from ..runtime import (
-    add as tree_add, batch_matmul_vjp_a, batch_matmul_vjp_b, dot_vjp_a, dot_vjp_b, fill_diagonal,
+    batch_matmul_vjp_a, batch_matmul_vjp_b, dot_vjp_a, dot_vjp_b, fill_diagonal,
     fill_diagonal_vjp_val, matmul_vjp_a, matmul_vjp_b, saved_item, saved_item_vjp, scatter,
     sort_in_place_jvp, sort_in_place_vjp, through_cast, tolist_of, tolist_vjp, unbroadcast, unit_jvp,
     unit_vjp, zeros_like,
 )
+from ..runtime import copy as copy_of
 from ..runtime import shape as shape_of
 
 R = "s2sgrad.runtime"
@@ -105,7 +106,7 @@ class _Copy:
         return g
 
     def jvp_value(xp, t, ans, value):
-        return tree_add(None, t)
+        return copy_of(t)     # a copy too: the copy is written into in place (d_b[0] += ...)
 
 
 @primitive("matmul_vjp_a", family=R, linear=True)

@@ -11,7 +11,7 @@ import numpy
 
 from . import dispatch
 
-__all__ = ["odeint_vjp", "odeint_jvp"]
+__all__ = ["odeint_vjp", "odeint_jvp", "odeint_times_vjp", "odeint_times_jvp"]
 
 # The last adjoint solved: the rules for y0 and for args each call odeint_vjp with the same
 # inputs, and the adjoint ODE gives both, so the second call reuses the first's.  It is reused
@@ -125,3 +125,43 @@ def odeint_jvp(t_y0, t_args, ys, func, y0, t, args=(), rtol=None, atol=None):
     kw = {k: v for k, v in (("rtol", rtol), ("atol", atol)) if v is not None}
     sol = scipy.integrate.odeint(dynamics, numpy.concatenate([numpy.ravel(y0), start]), t, **kw)
     return sol[:, n:].reshape((len(t),) + shape)
+
+
+def _rates(func, ys, y0, t, args):
+    """``func(y_i, t_i, *args)`` at each output, flattened: ``(len(t), n)``."""
+    y0 = numpy.asarray(y0, dtype=float)
+    shape, n = y0.shape, y0.size
+    ys = numpy.asarray(ys, dtype=float).reshape(len(t), n)
+    return numpy.array([numpy.ravel(func(ys[i].reshape(shape) if shape else ys[i],
+                                         float(t[i]), *args)) for i in range(len(t))])
+
+
+def odeint_times_vjp(g, ys, func, y0, t, args=(), rtol=None, atol=None):
+    """The gradient with respect to the output times ``t`` of ``ys = odeint(func, y0, t)``.
+
+    Moving ``t_i`` (i > 0) moves ``ys_i`` along the dynamics: ``g_i . func(ys_i, t_i)``.
+    Moving the start ``t_0`` moves every later value the other way, ``-d_y0 . func(y0,
+    t_0)`` (``d_y0`` the gradient with respect to ``y0``; for ``ys_0 = y0`` the two
+    terms cancel)."""
+    times = numpy.asarray(t, dtype=float)
+    rates = _rates(func, ys, y0, times, tuple(args))
+    gs = numpy.asarray(g, dtype=float).reshape(rates.shape)
+    out = numpy.sum(gs * rates, axis=1)
+    d_y0 = odeint_vjp(g, ys, func, y0, t, args, rtol, atol)[0]
+    out[0] -= numpy.dot(numpy.ravel(d_y0), rates[0])
+    return out.reshape(numpy.shape(t))
+
+
+def odeint_times_jvp(t_t, ys, func, y0, t, args=(), rtol=None, atol=None):
+    """The tangent of ``ys = odeint(func, y0, t)`` along a tangent ``t_t`` of the times (see
+    ``odeint_times_vjp``): ``func(ys_i, t_i) dt_i``, and a start moved by ``dt_0`` as a
+    change ``-func(y0, t_0) dt_0`` of ``y0``."""
+    times = numpy.asarray(t, dtype=float)
+    dt = numpy.ravel(numpy.asarray(t_t, dtype=float))
+    rates = _rates(func, ys, y0, times, tuple(args))
+    out = rates * dt[:, None]
+    if dt[0] != 0:
+        shift = (-rates[0] * dt[0]).reshape(numpy.shape(y0))
+        out = out + numpy.reshape(odeint_jvp(shift, None, ys, func, y0, t, args, rtol, atol),
+                                  out.shape)
+    return out.reshape(numpy.shape(ys))

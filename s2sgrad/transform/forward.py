@@ -489,10 +489,15 @@ class ForwardBuilder(ReverseBuilder):
                 state.discard(v)
             return [primal]
         if method == "get" and v is not None and lst in state and v in self.active:
+            # the tangent of the default where the key is missing (zeros without a default)
+            pre = []
+            default = self._tangent(c.args[1], state, pre, None) if len(c.args) > 1 else None
+            if default is None:
+                default = self._zeros(name(v))
             tcall = call(gast.Attribute(value=name(self.t(lst)), attr="get", ctx=gast.Load()),
-                         [copy.deepcopy(c.args[0])])
+                         [copy.deepcopy(c.args[0]), default])
             state.add(v)
-            return [primal, self._mark(assign(self.t(v), tcall))]
+            return [self._mark(p) for p in pre] + [primal, self._mark(assign(self.t(v), tcall))]
         raise UnsupportedError(self.where(s), f"the method {method!r} on a container of values "
                                "that carry derivatives", "build it with append or a literal")
 

@@ -535,6 +535,7 @@ class Program:
 
     def _bind_globals(self, fdef, fsrc):
         """Give every outside name the function reads its name in the generated module."""
+        self._bind_defaults(fdef, fsrc)
         locals_ = {a.id for a in fdef.args.args} | {
             n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)
             and isinstance(n.ctx, (gast.Store, gast.Param))}
@@ -546,6 +547,34 @@ class Program:
             kind, value = fsrc.resolve(n.id)
             if kind in ("global", "closure", "default"):
                 n.id = self.module.symbol(value, n.id)
+
+
+    def _bind_defaults(self, fdef, fsrc):
+        """A default that is not a constant (``def fun(x, num=num)`` in a loop) is the value
+        the function holds, bound in the module: its expression may name a variable the
+        generated module does not have, or one that has changed since."""
+        fn = getattr(fsrc, "fn", None)
+        fn = getattr(fn, "__func__", fn)
+        values = getattr(fn, "__defaults__", None)
+        if not values or not isinstance(fn, types.FunctionType):
+            return
+        code = fn.__code__
+        positional = list(code.co_varnames[:code.co_argcount])
+        by_name = dict(zip(positional[len(positional) - len(values):], values))
+        args = fdef.args.args
+        defaults = list(fdef.args.defaults)
+        first = len(args) - len(defaults)
+        for i, d in enumerate(defaults):
+            pname = getattr(args[first + i], "id", None)
+            if not isinstance(d, gast.Name) or pname not in by_name:
+                continue
+            value = by_name[pname]
+            kind, named = fsrc.resolve(d.id)
+            # the name it was written with while that is still the value, else the parameter's
+            shown = d.id if kind in ("global", "closure") and named is value else pname
+            defaults[i] = gast.Name(id=self.module.symbol(value, shown), ctx=gast.Load(),
+                                    annotation=None, type_comment=None)
+        fdef.args.defaults = defaults
 
 
 class _LiftedRef:
