@@ -832,12 +832,23 @@ def call_jvp(fn, args, kwargs, active, tangents):
 
 def call_jvp_batch(fn, args, kwargs, active, tangents):
     """``call_jvp`` for batches of tangents: the call's forward mode, direction by direction."""
-    each = [directions(t, args[k]) for k, t in zip(active, tangents)]
+    each = [_closure_directions(t, args[k]) if isinstance(t, dict)
+            and isinstance(args[k], functools.partial) else directions(t, args[k])
+            for k, t in zip(active, tangents)]
     value, results = None, []
     for ts in zip(*each):
         value, t_out = call_jvp(fn, args, kwargs, active, ts)
         results.append(t_out)
     return value, stack_directions(results)
+
+
+def _closure_directions(t, closure):
+    """The directions of a callable's tangent ``{name: batch}``, one dict per direction."""
+    keys = [k for k in t if t[k] is not None]
+    if not keys:
+        return None
+    per_key = [directions(t[k], closure.keywords[k]) for k in keys]
+    return [dict(zip(keys, vals)) for vals in zip(*per_key)]
 
 
 # ---------------------------------------------------------------------------

@@ -74,8 +74,94 @@ def _has_box(args, kwargs):
     return has(args) or has(kwargs)
 
 
+class _Closures:
+    """The active arguments of a call, with each callable among them (a local function or
+    lambda of generated code, bound to the values it reads by ``functools.partial``)
+    opened into those values: the flat inputs a trace differentiates.
+
+    ``flat(*values)`` calls the function with the callables rebuilt from ``values``;
+    ``fold`` turns the flat cotangents (or tangents) back into one per active argument,
+    a callable's as a dict ``{name: cotangent}`` of the values it reads, which the
+    generated caller adds to those variables' adjoints.
+    """
+
+    def __init__(self, fn, args, kwargs, active):
+        self.fn, self.args, self.kwargs = fn, tuple(args), dict(kwargs)
+        self.slots = []
+        self.values = []
+        for k in active:
+            a = args[k]
+            if _is_closure(a):
+                keys = tuple(a.keywords)
+                self.slots.append((k, keys))
+                self.values.extend(a.keywords[key] for key in keys)
+            else:
+                self.slots.append((k, None))
+                self.values.append(a)
+
+    def flat(self, *values):
+        new = list(self.args)
+        i = 0
+        for k, keys in self.slots:
+            if keys is None:
+                new[k] = values[i]
+                i += 1
+            else:
+                p = new[k]
+                new[k] = functools.partial(p.func, *p.args,
+                                           **{**p.keywords, **dict(zip(keys, values[i:i + len(keys)]))})
+                i += len(keys)
+        return self.fn(*new, **self.kwargs)
+
+    def fold(self, flat):
+        out, i = [], 0
+        for k, keys in self.slots:
+            if keys is None:
+                out.append(flat[i])
+                i += 1
+            else:
+                out.append(dict(zip(keys, flat[i:i + len(keys)])))
+                i += len(keys)
+        return tuple(out)
+
+    def unfold(self, tangents):
+        """Flat tangents from one per active argument (a dict for a callable)."""
+        import s2sgrad.runtime as rt
+        out = []
+        for (k, keys), t in zip(self.slots, tangents):
+            if keys is None:
+                out.append(t)
+            else:
+                p = self.args[k]
+                t = t or {}
+                out.extend(t[key] if t.get(key) is not None else rt.zeros_like(p.keywords[key])
+                           for key in keys)
+        return tuple(out)
+
+
+def _is_closure(value):
+    return isinstance(value, functools.partial) and bool(value.keywords)
+
+
+def _closure_reason(fn):
+    return _sites.Reason(fn, "passing it a function (a lambda or local function) that reads "
+                             "values carrying derivatives, which only tracing differentiates "
+                             "through")
+
+
 def call_fwd(tape, fn, args, kwargs, active):
     fn, args, kwargs, active = _unwrap(fn, args, kwargs, active)
+    if any(_is_closure(args[k]) for k in active):
+        from . import routes as choose
+        target, _ = _python_target(fn)
+        choose.fallback(target if target is not None else fn, _closure_reason(fn),
+                        _sites.call_site)
+        closures = _Closures(fn, args, kwargs, active)
+        from ..fallback import trace_vjp
+        value, backward = trace_vjp(closures.flat, tuple(closures.values), {},
+                                    tuple(range(len(closures.values))))
+        tape.append(("closures", backward, closures))
+        return value
     from ..rules import registry
     hit = registry.lookup(fn)
     if hit is not None:
@@ -184,8 +270,11 @@ def call_bwd(tape, d_out):
                          for p in params)
         return tuple(registry.apply_rule(prim, prim.vjp[p], namespace, d_out, value, bound)
                      for p in params)
-    _, backward = record
     from ..runtime import as_adjoint    # generated code keeps an object's adjoint as a dict
+    if kind == "closures":
+        _, backward, closures = record
+        return closures.fold(tuple(as_adjoint(ct) for ct in backward(d_out)))
+    _, backward = record
     return tuple(as_adjoint(ct) for ct in backward(d_out))
 
 
@@ -216,6 +305,16 @@ def call_jvp(fn, args, kwargs, active, tangents):
     arguments with tangents; anything else is traced (``trace_jvp``).
     """
     fn, args, kwargs, active = _unwrap(fn, args, kwargs, active)
+    if any(_is_closure(args[k]) for k in active):
+        from . import routes as choose
+        target, _ = _python_target(fn)
+        choose.fallback(target if target is not None else fn, _closure_reason(fn),
+                        _sites.call_site)
+        closures = _Closures(fn, args, kwargs, active)
+        from ..fallback import trace_jvp
+        n = len(closures.values)
+        return trace_jvp(closures.flat, tuple(closures.values), {}, tuple(range(n)),
+                         closures.unfold(tangents))
     from ..rules import registry
     import s2sgrad.runtime as rt
     hit = registry.lookup(fn)

@@ -203,6 +203,21 @@ def _backward_pass(tape, seeds):
     return cts
 
 
+def _run(fn, args, kwargs):
+    """``fn(*args, **kwargs)``; a conversion error that C code (a SciPy solver calling a
+    function it was given) turned into a ``SystemError`` is raised as itself."""
+    try:
+        return fn(*args, **kwargs)
+    except SystemError as exc:
+        from .tracer import TracedConversionError
+        cause = exc
+        while cause is not None and not isinstance(cause, TracedConversionError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        raise cause.with_traceback(None) from None
+
+
 def trace_vjp(fn, args, kwargs=None, argnums=(0,)):
     """Run ``fn(*args, **kwargs)`` with the arguments at ``argnums`` traced.
 
@@ -224,7 +239,7 @@ def trace_vjp(fn, args, kwargs=None, argnums=(0,)):
         for k in argnums:
             args[k], tree = _box_tree(args[k], trace)
             inputs.append(tree)
-        out = fn(*args, **kwargs)
+        out = _run(fn, args, kwargs)
     finally:
         trace.active = False
         RUNNING[0] -= 1
@@ -260,7 +275,7 @@ def trace_jvp(fn, args, kwargs=None, argnums=(0,), tangents=None):
     try:
         for k, t in zip(argnums, tangents):
             args[k], _ = _box_tree(args[k], trace, t)
-        out = fn(*args, **kwargs)
+        out = _run(fn, args, kwargs)
     finally:
         trace.active = False
         RUNNING[0] -= 1

@@ -64,9 +64,41 @@ _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _NP_DIR = os.path.dirname(os.path.abspath(np.__file__))
 
 
-def user_location():
-    """``file:line`` of the innermost frame outside s2sgrad and numpy (the user's code)."""
+def _library_dirs():
+    """Directories of the libraries whose frames are not the user's (numpy, scipy)."""
+    dirs = [_NP_DIR]
+    scipy = sys.modules.get("scipy")
+    if scipy is not None and getattr(scipy, "__file__", None):
+        dirs.append(os.path.dirname(os.path.abspath(scipy.__file__)))
+    return tuple(dirs)
+
+
+def library_caller():
+    """The SciPy function (``scipy.integrate.quad``) running the user's code that is running
+    now, when one is (a function passed to SciPy, which calls it with plain numbers)."""
+    scipy = sys.modules.get("scipy")
+    if scipy is None or not getattr(scipy, "__file__", None):
+        return None
+    root = os.path.dirname(os.path.abspath(scipy.__file__))
     f = sys._getframe(1)
+    found = None
+    while f is not None:
+        fname = os.path.abspath(f.f_code.co_filename)
+        if fname.startswith(root):
+            module = f.f_globals.get("__name__", "scipy")
+            found = f"{module.replace('._', '.').split('.')[0]}.{module.split('.')[1].lstrip('_')}" \
+                f".{f.f_code.co_name}" if "." in module else f.f_code.co_name
+        elif found is not None and not fname.startswith(_PKG_DIR) \
+                and not fname.startswith(_NP_DIR):
+            return found
+        f = f.f_back
+    return found
+
+
+def user_location():
+    """``file:line`` of the innermost frame outside s2sgrad, numpy and scipy (the user's code)."""
+    f = sys._getframe(1)
+    libs = _library_dirs()
     while f is not None:
         if f.f_code.co_filename.startswith("<s2sgrad:"):
             from ..sites import cited_line
@@ -76,7 +108,7 @@ def user_location():
             f = f.f_back
             continue
         fname = os.path.abspath(f.f_code.co_filename)
-        if not (fname.startswith(_PKG_DIR) or fname.startswith(_NP_DIR)):
+        if not (fname.startswith(_PKG_DIR) or fname.startswith(libs)):
             return f"{f.f_code.co_filename}:{f.f_lineno}"
         f = f.f_back
     return "<unknown>"
@@ -103,6 +135,17 @@ class TracedConversionError(S2SGradError):
 
 
 def _conversion_error(box, how, advice):
+    caller = library_caller()
+    if caller is not None:
+        # a function given to SciPy (quad, solve_ivp, brentq...) reads a traced value
+        return TracedConversionError(
+            f"{user_location()}: {caller} was given a function that reads a value s2sgrad is "
+            f"differentiating (a traced {_describe(box)}); SciPy calls it with plain numbers "
+            f"and converts what it returns ({how}), which would silently drop the derivative. "
+            f"s2sgrad cannot differentiate {caller} through a function it is given: pass the "
+            f"differentiated values as arguments where it takes them (odeint's args=), write "
+            f"the computation in NumPy, or wrap the values in s2sgrad.stop_gradient(...) if "
+            f"they should not be differentiated.")
     return TracedConversionError(
         f"{user_location()}: a value s2sgrad is differentiating (a traced {_describe(box)}) "
         f"{how}, which would silently drop its derivative. {advice}")

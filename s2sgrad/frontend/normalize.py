@@ -20,8 +20,10 @@ the names the function assigns, to tell local functions from global ones.
 """
 
 import copy
+import functools
 
 import gast
+import numpy
 
 import s2sgrad.naming as naming
 from ..errors import UnsupportedError
@@ -755,6 +757,8 @@ class _Lowering:
         pairs = self._zip_or_enumerate(node, out)
         if pairs is None:
             pairs = self._map_or_filter(node, out)
+        if pairs is None:
+            pairs = self._reduce_or_along_axis(node, out)
         if pairs is not None:
             return pairs
         if isinstance(func, gast.Attribute):
@@ -851,12 +855,88 @@ class _Lowering:
             n.lineno = getattr(node, "lineno", None)
         return self.expr_ListComp(comp, out, False)
 
+    def _reduce_or_along_axis(self, node, out):
+        """``functools.reduce(f, a[, init])`` and ``np.apply_along_axis(f, axis, arr)`` as the
+        loops they run, so that a function they are given (a lambda reading values that
+        carry derivatives) is differentiated where it is called."""
+        ok, fn = self.resolver.static_value(node.func)
+        if not ok or node.keywords or any(isinstance(a, gast.Starred) for a in node.args):
+            return None
+        if fn is functools.reduce and len(node.args) in (2, 3):
+            template = _REDUCE_INIT if len(node.args) == 3 else _REDUCE
+            holes = {"F": node.args[0], "ARG": node.args[1]}
+            if len(node.args) == 3:
+                holes["INIT"] = node.args[2]
+            result = "ACC"
+        elif fn is numpy.apply_along_axis and len(node.args) == 3 \
+                and isinstance(node.func, gast.Attribute):
+            template = _ALONG_AXIS
+            holes = {"F": node.args[0], "AXIS": node.args[1], "ARG": node.args[2],
+                     "NP": node.func.value}
+            result = "RES"
+        else:
+            return None
+        func = holes["F"]
+        if isinstance(func, gast.Lambda):   # a local function, called by its name in the loop
+            holes["F"] = self.expr(func, out)
+        stmts = gast.parse(template).body
+        fresh = {}
+        line = getattr(node, "lineno", None)
+
+        class Fill(gast.NodeTransformer):
+            def visit_Name(self_, n):
+                if n.id in holes:
+                    return copy.deepcopy(holes[n.id])
+                if n.id.isupper() and n.id not in fresh:
+                    fresh[n.id] = self.namer.fresh(n.id.lower() if n.id != "ACC" else "acc")
+                if n.id in fresh:
+                    n.id = fresh[n.id]
+                return n
+        stmts = [Fill().visit(st) for st in stmts]
+        for st in stmts:
+            for n in gast.walk(st):
+                if hasattr(n, "lineno") or isinstance(n, (gast.stmt, gast.expr)):
+                    n.lineno = line
+        out.extend(self.block(stmts))
+        return name(fresh[result])
+
     def _atom(self, value, out, callee):
         if isinstance(value, (gast.Name, gast.Constant)):
             return value
         tmp = self.namer.fresh(callee.name.split(".")[-1] + "_arg")
         out.append(assign(tmp, value))
         return name(tmp)
+
+
+_REDUCE_INIT = """
+SEQ = list(ARG)
+ACC = INIT
+for ITEM in SEQ:
+    ACC = F(ACC, ITEM)
+"""
+
+_REDUCE = """
+SEQ = list(ARG)
+ACC = SEQ[0]
+for I in range(1, len(SEQ)):
+    ACC = F(ACC, SEQ[I])
+"""
+
+_ALONG_AXIS = """
+ARR = NP.asarray(ARG)
+AX = AXIS % ARR.ndim
+PERM = [D for D in range(ARR.ndim) if D != AX] + [AX]
+MOVED = ARR.transpose(PERM)
+LEAD = MOVED.shape[:-1]
+ROWS = MOVED.reshape((-1, MOVED.shape[-1]))
+ITEMS = []
+for I in range(ROWS.shape[0]):
+    ITEMS.append(F(ROWS[I]))
+STACKED = NP.stack(ITEMS)
+K = STACKED.ndim - 1
+SHAPED = STACKED.reshape(LEAD + STACKED.shape[1:])
+RES = NP.moveaxis(SHAPED, list(range(len(LEAD), len(LEAD) + K)), list(range(AX, AX + K)))
+"""
 
 
 def _call_base(call_node):

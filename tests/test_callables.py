@@ -1,0 +1,220 @@
+"""Functions passed as values: a lambda or local function that reads a differentiated value
+is differentiable data (issue 12, item 10).
+
+Each callee either differentiates through the callable (the right derivative, checked
+against central finite differences) or refuses at the user's line, in reverse and forward
+mode and in the tracer: never a silent zero.
+"""
+
+import functools
+import re
+import warnings
+
+import numpy as np
+import pytest
+import scipy.integrate
+import scipy.optimize
+from scipy.integrate import odeint, quad, solve_ivp
+from scipy.optimize import brentq
+
+import s2sgrad
+from gradcheck import assert_close, numeric_grad
+
+THIS = "test_callables.py"
+XS = np.array([1.0, 2.0, 3.0])
+
+
+def apply_fn(f, xs):
+    return np.sum(f(xs))
+
+
+def apply_twice(f, v):
+    return f(f(v))
+
+
+def calls_with(f, g, v):
+    return f(v) + g(v)
+
+
+# -- user functions given a closure ---------------------------------------------------
+
+def lambda_to_user_function(w):
+    return apply_fn(lambda v: v * w, XS)
+
+
+def def_to_user_function(w):
+    def scaled(v):
+        return np.sin(v * w)
+    return apply_fn(scaled, XS) * w
+
+
+def named_lambda_twice(w):
+    f = lambda v: v * w + 1.0   # noqa: E731
+    return np.sum(apply_twice(f, XS))
+
+
+def two_closures(w):
+    return np.sum(calls_with(lambda v: v * w[0], lambda v: np.exp(v * w[1]), XS))
+
+
+# -- functools.reduce, np.apply_along_axis, map -------------------------------------
+
+def reduce_with_init(w):
+    return functools.reduce(lambda acc, v: acc * w + v, [1.0, 2.0, 3.0], 0.0)
+
+
+def reduce_without_init(w):
+    return functools.reduce(lambda acc, v: acc * np.sin(v * w), list(XS))
+
+
+def reduce_over_array(x):
+    return functools.reduce(lambda acc, v: acc + v * v, x, 0.0)
+
+
+def along_rows(w):
+    X = np.arange(6.0).reshape(2, 3)
+    return np.sum(np.apply_along_axis(lambda row: np.sum(row * w), 1, X) ** 2)
+
+
+def along_columns_vector_out(X):
+    out = np.apply_along_axis(lambda col: col * np.sum(col), 0, X)
+    return np.sum(out * np.arange(out.size).reshape(out.shape))
+
+
+def along_axis_3d(w):
+    X = np.arange(24.0).reshape(2, 3, 4) / 10.0
+    out = np.apply_along_axis(lambda v: np.stack([np.sum(v * w), np.max(v) * w]), 1, X)
+    assert out.shape == (2, 2, 4)
+    return np.sum(np.sin(out))
+
+
+def map_closure(w):
+    return sum(map(lambda v: v * w, [1.0, 2.0, 3.0])) ** 2
+
+
+def sorted_by_closure(w):
+    # key= only orders the values: no derivative flows through it
+    ys = sorted([1.0 * w, 2.0 * w * w, 0.5], key=lambda v: -v * w)
+    return ys[0] + 2.0 * ys[1]
+
+
+@pytest.mark.parametrize("fn, x", [
+    (lambda_to_user_function, 0.7),
+    (def_to_user_function, 0.7),
+    (named_lambda_twice, 0.4),
+    (two_closures, np.array([0.3, -0.2])),
+    (reduce_with_init, 0.7),
+    (reduce_without_init, 0.7),
+    (reduce_over_array, np.array([0.5, -1.0, 2.0])),
+    (along_rows, np.array([0.5, -1.0, 2.0])),
+    (along_columns_vector_out, np.arange(6.0).reshape(3, 2) / 3.0),
+    (along_axis_3d, 0.7),
+    (map_closure, 0.7),
+    (sorted_by_closure, 1.3),
+])
+def test_gradient_through_a_callable(fn, x):
+    expected = numeric_grad(fn, (x,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        assert_close(s2sgrad.grad(fn)(x), expected, rtol=1e-5, atol=1e-7)
+        # forward mode along a direction equals the gradient's dot product
+        direction = np.ones_like(x) * 0.5 if np.ndim(x) else 0.5
+        _, tangent = s2sgrad.jvp(fn)(x, direction)
+        np.testing.assert_allclose(tangent, np.sum(expected * direction), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("fn", [reduce_with_init, along_rows, map_closure])
+def test_lowered_callees_are_transformed_without_tracing(fn):
+    x = 0.7 if fn is not along_rows else np.array([0.5, -1.0, 2.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", s2sgrad.FallbackWarning)
+        assert_close(s2sgrad.grad(fn, fallback="never")(x), numeric_grad(fn, (x,)))
+
+
+def sum_of(f, xs):              # warned about once: only the test below uses it
+    return np.sum(f(xs))
+
+
+def closure_to_sum_of(w):
+    return sum_of(lambda v: v * w, XS)
+
+
+def test_a_user_function_given_a_closure_is_traced_and_says_so():
+    with pytest.warns(s2sgrad.FallbackWarning, match=r"traces sum_of .*passing it a function"):
+        assert s2sgrad.grad(closure_to_sum_of)(0.7) == pytest.approx(6.0)
+
+
+def test_a_user_function_given_a_closure_under_never_is_an_error():
+    with pytest.raises(s2sgrad.UnsupportedError,
+                       match=rf"{THIS}:\d+: apply_fn: passing it a function"):
+        s2sgrad.grad(lambda_to_user_function, fallback="never")(0.7)
+    with pytest.raises(s2sgrad.UnsupportedError, match="passing it a function"):
+        s2sgrad.jvp(lambda_to_user_function, fallback="never")(0.7, 1.0)
+
+
+# -- library functions that cannot differentiate through a callable: an error ----------
+
+def odeint_closure(k):
+    ts = np.linspace(0.0, 1.0, 5)
+    return odeint(lambda y, t: -k * y, 1.0, ts)[-1, 0]
+
+
+def quad_closure(a):
+    v, _ = quad(lambda t: np.exp(-a * t * t), 0.0, 1.0)
+    return v
+
+
+def solve_ivp_closure(k):
+    sol = solve_ivp(lambda t, y: -k * y, (0.0, 1.0), [1.0], rtol=1e-10, atol=1e-12)
+    return sol.y[0, -1]
+
+
+def brentq_closure(a):
+    return brentq(lambda x: x ** 3 + a * x - 1.0, 0.0, 2.0)
+
+
+def local_def_to_quad(a):
+    def integrand(t):
+        return np.exp(-a * t * t)
+    g = integrand
+    return scipy.integrate.quad(g, 0.0, 1.0)[0]
+
+
+REFUSED = [
+    (solve_ivp_closure, "solve_ivp", "k"),
+]
+
+
+def _line_of(fn, text):
+    import inspect
+    lines, start = inspect.getsourcelines(fn)
+    return start + next(i for i, ln in enumerate(lines) if text in ln)
+
+
+@pytest.mark.parametrize("fn, callee, reads", REFUSED)
+@pytest.mark.parametrize("operator", ["grad", "jvp"])
+def test_never_a_silent_zero_for_a_callee_without_a_rule(fn, callee, reads, operator):
+    line = _line_of(fn, callee + "(")
+    call = (lambda f: f(0.7)) if operator == "grad" else (lambda f: f(0.7, 1.0))
+    with pytest.raises(s2sgrad.UnsupportedError) as info:
+        call(getattr(s2sgrad, operator)(fn, fallback="never"))
+    msg = str(info.value)
+    assert msg.startswith(f"{THIS}:{line}: passing a lambda (line {line}) to {callee}"), msg
+    assert f"it reads {reads}, which carries a derivative" in msg
+    # the default policy traces the function; the tracer refuses too, at the same line
+    with pytest.raises(s2sgrad.S2SGradError) as info:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+            call(getattr(s2sgrad, operator)(fn))
+    assert re.search(rf"{THIS}:{line}: scipy\.\w+\.{callee} was given a function that reads",
+                     str(info.value)), str(info.value)
+
+
+@pytest.mark.parametrize("fn, callee", [(odeint_closure, "odeint"), (quad_closure, "quad"),
+                                         (solve_ivp_closure, "solve_ivp"),
+                                         (brentq_closure, "brentq")])
+def test_the_tracer_refuses_a_closure_given_to_scipy(fn, callee):
+    line = _line_of(fn, callee + "(")
+    with pytest.raises(s2sgrad.S2SGradError,
+                       match=rf"{THIS}:{line}: scipy\.\w+\.{callee} was given a function"):
+        s2sgrad.grad(fn, fallback="always")(0.7)
