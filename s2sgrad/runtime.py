@@ -1147,9 +1147,9 @@ __all__ += ["batch_align", "batch_broadcast_like", "batch_matmul_left", "batch_m
 # Helpers of the wider rule library live in their own modules and are part of
 # this namespace (generated code still imports only ``s2sgrad.runtime``).
 from .rtlib import arrays as _arrays, integrate as _integrate, linalg as _linalg  # noqa: E402
-from .rtlib import special as _special  # noqa: E402
+from .rtlib import special as _special, optimize as _optimize  # noqa: E402
 
-for _mod in (_arrays, _linalg, _special, _integrate):
+for _mod in (_arrays, _linalg, _special, _integrate, _optimize):
     globals().update({k: getattr(_mod, k) for k in _mod.__all__})
     __all__ += list(_mod.__all__)
 del _mod

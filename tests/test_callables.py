@@ -180,9 +180,93 @@ def local_def_to_quad(a):
     return scipy.integrate.quad(g, 0.0, 1.0)[0]
 
 
+def odeint_closure_and_args(p):
+    ts = np.linspace(0.0, 1.5, 4)
+    c = p[1]
+
+    def rhs(y, t, b):
+        return np.array([-p[0] * y[0] + b * y[1], -c * y[1] * y[1]])
+    ys = odeint(rhs, np.array([1.0, 0.5]), ts, args=(0.3 * p[0],), rtol=1e-10, atol=1e-12)
+    return np.sum(ys[-1] ** 2)
+
+
+def quad_limits_and_closure(a):
+    v, _ = scipy.integrate.quad(lambda t, s: np.sin(a * t) * s, 0.0, a * a, args=(2.0,))
+    return v
+
+
+def quad_vector_closure(w):
+    return quad(lambda t: np.sum(np.exp(-w * t)), 0.0, 1.0)[0] ** 2
+
+
+def brentq_closure_and_args(p):
+    return scipy.optimize.brentq(lambda x, c: np.tanh(x) - p[0] * c + p[1] * x, -5.0, 5.0,
+                                 args=(0.5,), xtol=1e-14)
+
+
+@pytest.mark.parametrize("fn, x", [
+    (odeint_closure, 0.7),
+    (odeint_closure_and_args, np.array([0.8, 0.4])),
+    (quad_closure, 0.7),
+    (local_def_to_quad, 0.7),
+    (quad_limits_and_closure, 1.1),
+    (quad_vector_closure, np.array([0.5, 1.5])),
+    (brentq_closure, 0.7),
+    (brentq_closure_and_args, np.array([0.6, 0.9])),
+])
+@pytest.mark.parametrize("fallback", ["auto", "never"])
+def test_a_rule_differentiates_through_the_callable(fn, x, fallback):
+    expected = numeric_grad(fn, (x,), eps=1e-5)
+    assert_close(s2sgrad.grad(fn, fallback=fallback)(x), expected, rtol=1e-5, atol=1e-7)
+    direction = np.linspace(0.5, 1.0, np.size(x)).reshape(np.shape(x)) if np.ndim(x) else 0.5
+    _, tangent = s2sgrad.jvp(fn, fallback=fallback)(x, direction)
+    np.testing.assert_allclose(tangent, np.sum(expected * direction), rtol=1e-5, atol=1e-7)
+
+
+def test_the_closure_is_passed_unbound_with_its_values_as_args():
+    text = s2sgrad.show(quad_closure, "codegen")
+    assert "quad(lambda_fn, 0.0, 1.0, args=(a,))" in text
+
+
+def h_exp(t, w):
+    return np.exp(-w * t)
+
+
+def partial_to_quad(w):
+    return quad(functools.partial(h_exp, w=w), 0.0, 1.0)[0]
+
+
+def vectorized_closure(w):
+    return np.sum(np.vectorize(lambda v: v * w)(np.arange(3.0)))
+
+
+def list_of_closures(w):
+    fs = [lambda v: v * w, lambda v: v + w]
+    return fs[0](2.0) + fs[1](3.0)
+
+
+def dict_of_closures(w):
+    d = {"f": lambda v: v * w}
+    return apply_fn(d["f"], XS)
+
+
 REFUSED = [
     (solve_ivp_closure, "solve_ivp", "k"),
 ]
+
+
+@pytest.mark.parametrize("fn, pattern", [
+    (partial_to_quad, r"a function reading w \(carrying derivatives\) given to quad"),
+    (vectorized_closure, r"passing a lambda \(line \d+\) to np\.vectorize"),
+    (list_of_closures, r"keeping a lambda \(line \d+\), which reads w \(carrying derivatives\), "
+                       r"in a list"),
+    (dict_of_closures, r"keeping a lambda \(line \d+\), which reads w"),
+])
+@pytest.mark.parametrize("operator", ["grad", "jvp"])
+def test_a_callable_kept_or_given_where_no_rule_follows_it_is_refused(fn, pattern, operator):
+    args = (0.7,) if operator == "grad" else (0.7, 1.0)
+    with pytest.raises(s2sgrad.UnsupportedError, match=rf"{THIS}:\d+: " + pattern):
+        getattr(s2sgrad, operator)(fn, fallback="never")(*args)
 
 
 def _line_of(fn, text):

@@ -313,19 +313,46 @@ class Activity:
         (``registry.Primitive.callable_params``) differentiates through it.  Anything
         else is an error here, in both modes.
         """
-        if not self.closures:
-            return
         fsrc = self.norm.fsrc
         for s in walk_stmts(body):
             for expr in _own_expressions(s):
                 for node in gast.walk(expr):
                     if isinstance(node, gast.Call):
                         self._check_closure_call(node, fsrc.where(s))
+            if self.closures:
+                self._check_closure_uses(s, fsrc.where(s))
+
+    def _check_closure_uses(self, s, where):
+        """A callable carrying derivatives may be called, passed to a call or named again
+        (``g = f``); kept anywhere else (a list, a dict, an attribute, returned) its values
+        would travel where no derivative follows them: an error, never a silent zero."""
+        allowed = set()
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and isinstance(s.value, gast.Name):
+            allowed.add(id(s.value))
+        for expr in _own_expressions(s):
+            for node in gast.walk(expr):
+                if isinstance(node, gast.Call):
+                    allowed.add(id(node.func))
+                    allowed.update(id(a) for a in node.args)
+                    allowed.update(id(kw.value) for kw in node.keywords)
+        for expr in _own_expressions(s):
+            for node in gast.walk(expr):
+                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
+                        and node.id in self.closures and id(node) not in allowed:
+                    reads = self._reads(node.id)
+                    raise UnsupportedError(
+                        where, f"keeping {self._callable_text(node.id)}, which reads "
+                        f"{_listing(reads)} (carrying derivatives), in a list, dict, object "
+                        f"or result", "call it, or pass it to the function that calls it, "
+                        "directly")
 
     def _check_closure_call(self, node, where):
         passed = [(k, a) for k, a in enumerate(node.args)] + \
             [(kw.arg, kw.value) for kw in node.keywords]
-        passed = [(k, a) for k, a in passed if isinstance(a, gast.Name) and a.id in self.closures]
+        self._check_callable_params(node, passed, where)
+        passed = [(k, a) for k, a in passed if isinstance(a, gast.Name) and a.id in self.closures
+                  and not getattr(a, "s2s_unbound", False)]
         if not passed:
             return
         callee = callee_of(node, self.resolver)
@@ -334,9 +361,6 @@ class Activity:
                 continue        # sorted(xs, key=...), max(..., key=...): it only orders values
             if callee.kind in ("user", "lifted", "dynamic"):
                 continue        # transformed or traced with the callable's values
-            if callee.kind in ("primitive", "method") and closure_param(callee, node, k) \
-                    in getattr(callee.prim, "callable_params", ()):
-                continue
             reads = self._reads(a.id)
             carry = "carries a derivative" if len(reads) == 1 else "carry derivatives"
             raise UnsupportedError(
@@ -347,6 +371,30 @@ class Activity:
                 f"pass those values as arguments where {callee.name} takes them (odeint's "
                 f"args=), write the computation with a loop, or wrap the values in "
                 f"s2sgrad.stop_gradient(...) if they should not be differentiated")
+
+    def _check_callable_params(self, node, passed, where):
+        """A function given to a primitive that calls it (``quad``'s ``func``) and reads
+        values carrying derivatives in any form (``functools.partial(h, w=w)``, an object's
+        method) other than a local function whose values go to its ``args``: an error."""
+        callee = callee_of(node, self.resolver)
+        params = getattr(callee.prim, "callable_params", ()) \
+            if callee.kind in ("primitive", "method") else ()
+        if not params:
+            return
+        for k, a in passed:
+            if closure_param(callee, node, k) not in params \
+                    or getattr(a, "s2s_unbound", False) \
+                    or isinstance(a, gast.Name) and a.id in self.closures:
+                continue      # (a closure: refused with its name below)
+            reads = sorted({n.id for n in gast.walk(a) if isinstance(n, gast.Name)
+                            and isinstance(n.ctx, gast.Load)} & self.varied)
+            if reads:
+                raise UnsupportedError(
+                    where, f"a function reading {_listing(reads)} (carrying derivatives) "
+                    f"given to {callee.name}",
+                    f"s2sgrad cannot differentiate {callee.name} through the values such a "
+                    f"function holds; pass them in args=(...) (a lambda or local function "
+                    f"defined here can read them: s2sgrad passes them for it)")
 
     def _reads(self, fname):
         seen, todo, out = set(), [fname], []

@@ -761,8 +761,14 @@ class _Lowering:
             pairs = self._reduce_or_along_axis(node, out)
         if pairs is not None:
             return pairs
+        self._closure_as_args(node, out)
         if isinstance(func, gast.Attribute):
             func.value = self.expr(func.value, out)
+        elif not isinstance(func, gast.Name):
+            # ``np.vectorize(f)(x)``: the function called is a value made first
+            tmp = self.namer.fresh("fn")
+            out.append(assign(tmp, self.expr(func, out, top=True)))
+            node.func = name(tmp)
         for a in node.args:
             if isinstance(a, gast.Starred):
                 raise self.error(node, "a starred argument (*args)", "pass the items explicitly")
@@ -855,6 +861,46 @@ class _Lowering:
             n.lineno = getattr(node, "lineno", None)
         return self.expr_ListComp(comp, out, False)
 
+    def _closure_as_args(self, node, out):
+        """``odeint(lambda y, t: -k * y, y0, ts)`` as ``odeint(lambda_fn, y0, ts, args=(k,))``.
+
+        A library function that calls ``func(x, *args)`` and differentiates through its
+        ``args`` (odeint's adjoint method, quad's Leibniz rule, a root finder's implicit
+        function theorem) is given the local function itself, unbound, and the values it
+        reads from this function as extra ``args``: their derivatives flow by its rules.
+        """
+        ok, fn = self.resolver.static_value(node.func)
+        if not ok or not _callable_args_functions().get(id(fn)) is fn or not node.args \
+                or any(isinstance(a, gast.Starred) for a in node.args) \
+                or any(kw.arg is None for kw in node.keywords):
+            return
+        func = node.args[0]
+        if isinstance(func, gast.Lambda):
+            func = node.args[0] = self.expr(func, out)
+        if isinstance(func, gast.Name) and func.id not in self.nested:
+            # ``g = integrand`` (assigned once): the local function itself
+            alias = self.resolver._single_assignments().get(func.id)
+            if isinstance(alias, gast.Name) and alias.id in self.nested:
+                func = node.args[0] = name(alias.id)
+        if not isinstance(func, gast.Name) or func.id not in self.nested:
+            return
+        free = self.nested[func.id][1]
+        if not free:
+            return
+        if len(node.args) > 3:
+            holder, current = node.args, node.args[3]
+        else:
+            kw = next((k for k in node.keywords if k.arg == "args"), None)
+            holder, current = kw, (kw.value if kw is not None else None)
+        if current is None:
+            new = gast.Tuple(elts=[name(v) for v in free], ctx=gast.Load())
+            node.keywords.append(gast.keyword(arg="args", value=new))
+        elif isinstance(current, gast.Tuple):
+            current.elts = list(current.elts) + [name(v) for v in free]
+        else:
+            return          # args given as a variable: the activity analysis refuses
+        func.s2s_unbound = True
+
     def _reduce_or_along_axis(self, node, out):
         """``functools.reduce(f, a[, init])`` and ``np.apply_along_axis(f, axis, arr)`` as the
         loops they run, so that a function they are given (a lambda reading values that
@@ -906,6 +952,27 @@ class _Lowering:
         tmp = self.namer.fresh(callee.name.split(".")[-1] + "_arg")
         out.append(assign(tmp, value))
         return name(tmp)
+
+
+_CALLABLE_ARGS = {}
+
+
+def _callable_args_functions():
+    """``{id: function}`` of the library functions that call ``func(x, *args)`` and
+    differentiate through ``args`` (see ``_Lowering._closure_as_args``), found once
+    their modules are imported."""
+    import sys
+    for modname, names in (("scipy.integrate", ("odeint", "quad")),
+                           ("scipy.optimize", ("brentq", "brenth", "ridder", "bisect",
+                                               "toms748"))):
+        mod = sys.modules.get(modname)
+        if mod is None:
+            continue
+        for n in names:
+            f = getattr(mod, n, None)
+            if f is not None:
+                _CALLABLE_ARGS[id(f)] = f
+    return _CALLABLE_ARGS
 
 
 _REDUCE_INIT = """

@@ -83,7 +83,7 @@ def odeint_vjp(g, ys, func, y0, t, args=(), rtol=None, atol=None):
 def odeint_jvp(t_y0, t_args, ys, func, y0, t, args=(), rtol=None, atol=None):
     """Tangent of ``odeint(func, y0, t, args)`` for tangents of y0 and of args (forward sensitivity)."""
     import scipy.integrate
-    from ..fallback import trace_jvp
+    from ..runtime import call_jvp     # transforms func (or traces it), as odeint_vjp does
 
     y0 = numpy.asarray(y0, dtype=float)
     shape, n = y0.shape, y0.size
@@ -94,11 +94,11 @@ def odeint_jvp(t_y0, t_args, ys, func, y0, t, args=(), rtol=None, atol=None):
 
     def dynamics(state, time):
         y, s = state[:n].reshape(shape), state[n:].reshape(shape)
-        fy, tangent = trace_jvp(func, (y, time) + args, {}, (0,) + tuple(2 + k for k in active),
-                                (s,) + tuple(t_args[k] for k in active))
+        fy, tangent = call_jvp(func, (y, time) + args, {}, (0,) + tuple(2 + k for k in active),
+                               (s,) + tuple(t_args[k] for k in active))
         return numpy.concatenate([numpy.ravel(fy), numpy.ravel(tangent)])
 
     start = numpy.zeros(n) if t_y0 is None else numpy.ravel(numpy.asarray(t_y0, dtype=float))
     kw = {k: v for k, v in (("rtol", rtol), ("atol", atol)) if v is not None}
     sol = scipy.integrate.odeint(dynamics, numpy.concatenate([numpy.ravel(y0), start]), t, **kw)
-    return sol[:, n:].reshape((len(t),) + shape)
+    return sol[:, n:].reshape(numpy.shape(ys))     # odeint's (len(t), n), also for a scalar y0

@@ -515,7 +515,9 @@ class Program:
                     return n
                 child = program.job_for(_LiftedRef(n.id), job)
                 value = name(program.primal(child))
-                if not child.lifted_params:
+                if not child.lifted_params or getattr(n, "s2s_unbound", False):
+                    # (unbound: its values are passed as the callee's args, see
+                    # frontend.normalize._closure_as_args)
                     return value
                 program.module.modules.add("functools")
                 return call(gast.Attribute(value=name("functools"), attr="partial",

@@ -787,8 +787,10 @@ class ReverseBuilder:
         args = self._dynamic_args(value, callee) if dynamic else list(value.args)
         kwargs = {kw.arg: kw.value for kw in value.keywords}
         if dynamic:
-            if isinstance(value.func, gast.Name) and value.func.id in self.active:
-                raise UnsupportedError(self.where(s), f"calling {value.func.id}, a function or "
+            if isinstance(value.func, gast.Name) and value.func.id in self.active or \
+                    not isinstance(value.func, (gast.Name, gast.Attribute)) \
+                    and self.active_expr(value.func):
+                raise UnsupportedError(self.where(s), f"calling {to_text(value.func)}, a function or "
                                        "object made from values that carry derivatives",
                                        "make it outside the differentiated function and pass "
                                        "the arrays it uses as arguments")
