@@ -302,3 +302,39 @@ def test_the_tracer_refuses_a_closure_given_to_scipy(fn, callee):
     with pytest.raises(s2sgrad.S2SGradError,
                        match=rf"{THIS}:{line}: scipy\.\w+\.{callee} was given a function"):
         s2sgrad.grad(fn, fallback="always")(0.7)
+
+
+# -- second derivatives ------------------------------------------------------------------
+
+def step(acc, v, w):
+    return acc * w[0] + v * w[1]
+
+
+def loop_of_steps(w):
+    acc = 0.0
+    for v in [1.0, 2.0, 3.0]:
+        acc = step(acc, v, w)          # the call's result replaces one of its arguments
+    return acc * acc
+
+
+def two_steps(w):
+    acc = step(0.5, 1.0, w)
+    acc = step(acc, 2.0, w)
+    return np.sin(acc)
+
+
+def reduce_twice_differentiable(w):
+    return functools.reduce(lambda acc, v: acc * w[0] + v * w[1], [1.0, 2.0, 3.0], 0.0) ** 2
+
+
+def quad_twice(w):
+    return quad(lambda t: np.exp(-w[0] * t) * w[1], 0.0, 1.0)[0]
+
+
+@pytest.mark.parametrize("fn", [loop_of_steps, two_steps, reduce_twice_differentiable])
+def test_hessian_of_calls_whose_result_replaces_an_argument(fn):
+    # the backward sweep differentiated again recomputes each call from its arguments: it
+    # must see the argument's value before the call, not the result written over it
+    w = np.array([0.7, 0.4])
+    expected = np.stack([numeric_grad(lambda v: s2sgrad.grad(fn)(v)[k], (w,)) for k in range(2)])
+    np.testing.assert_allclose(s2sgrad.hessian(fn)(w), expected, rtol=1e-5, atol=1e-6)

@@ -21,6 +21,7 @@ the names the function assigns, to tell local functions from global ones.
 
 import copy
 import functools
+import re
 
 import gast
 import numpy
@@ -764,8 +765,11 @@ class _Lowering:
         self._closure_as_args(node, out)
         if isinstance(func, gast.Attribute):
             func.value = self.expr(func.value, out)
-        elif not isinstance(func, gast.Name):
-            # ``np.vectorize(f)(x)``: the function called is a value made first
+        elif not isinstance(func, gast.Name) and any(
+                isinstance(n, gast.Lambda) or isinstance(n, gast.Name) and n.id in self.nested
+                for n in gast.walk(func)):
+            # ``np.vectorize(lambda v: v * w)(x)``: the function called is made first from a
+            # local function (checked like any value given to a call)
             tmp = self.namer.fresh("fn")
             out.append(assign(tmp, self.expr(func, out, top=True)))
             node.func = name(tmp)
@@ -949,7 +953,8 @@ class _Lowering:
     def _atom(self, value, out, callee):
         if isinstance(value, (gast.Name, gast.Constant)):
             return value
-        tmp = self.namer.fresh(callee.name.split(".")[-1] + "_arg")
+        base = re.sub(r"\W+", "_", callee.name.split(".")[-1]).strip("_") or "call"
+        tmp = self.namer.fresh(base + "_arg")
         out.append(assign(tmp, value))
         return name(tmp)
 

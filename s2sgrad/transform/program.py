@@ -556,6 +556,8 @@ class JointReverseBuilder(ReverseBuilder):
     for any statement) and keeps the adjoints it returns after the value.
     """
 
+    recomputes_calls = True
+
     def __init__(self, program, spec):
         super().__init__(program, spec)
         ret = self.norm.return_name

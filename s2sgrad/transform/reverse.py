@@ -99,6 +99,8 @@ class _Contribution:
 class ReverseBuilder:
     """Builds the reverse-mode functions of one (function, active parameters) pair."""
 
+    recomputes_calls = False   # the backward sweep calls grad_g(args) (JointReverseBuilder)
+
     def __init__(self, program, spec):
         self.program = program
         self.spec = spec
@@ -943,6 +945,10 @@ class ReverseBuilder:
         restores = self._restores(s)
         if isinstance(value, gast.Call) and getattr(s, "s2s_call", None):
             code.extend(self._bwd_call(s, v, state))    # consumes the adjoint of v
+            if self.recomputes_calls and s.s2s_call[0] == "user" and v in _loads(value):
+                # ``acc = g(acc, ...)`` where the backward call recomputes from the arguments
+                # (program.JointReverseBuilder): it must see acc's old value, restored first
+                return restores + code, state
             return code + restores, state
         if isinstance(value, gast.Call):
             callee = callee_of(value, self.resolver)
