@@ -29,13 +29,15 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--safe", action="store_true", help="leave out the known bugs' constructs")
     parser.add_argument("--no-shrink", action="store_true")
+    parser.add_argument("--hvp", action="store_true",
+                        help="also check Hessian-vector products (forward over reverse)")
     parser.add_argument("--show", type=int, default=3, help="programs shown per category")
     parser.add_argument("--shrink", type=int, default=40,
                         help="shrink at most this many wrong programs (the smallest)")
     args = parser.parse_args(argv)
     constructs = rp.SAFE if args.safe else rp.CONSTRUCTS
     start = time.time()
-    counts, wrong, errors = rp.run(args.n, args.seed, constructs)
+    counts, wrong, errors = rp.run(args.n, args.seed, constructs, second=args.hvp)
     elapsed = time.time() - start
     print(f"programs: {counts['programs']}  ({elapsed:.0f} s)")
     print(f"  right:         {counts['ok']}")
@@ -52,7 +54,7 @@ def main(argv=None):
     to_shrink = set(smallest[:args.shrink])
     for i, (program, outcome, k) in enumerate(wrong):
         if not args.no_shrink and i in to_shrink:
-            program = rp.shrink(program, lambda o: o.status == "wrong", seed=k)
+            program = rp.shrink(program, lambda o: o.status == "wrong", seed=k, second=args.hvp)
             program.constructs = _constructs_of(program)
         known = sorted(program.constructs & set(rp.KNOWN_BUGS))
         key = ", ".join(known) if known else "not a known bug: " + ", ".join(

@@ -24,12 +24,14 @@ It returns an ``Outcome``: ``ok``, ``nonsmooth``, ``wrong`` (with what is wrong)
 ``error`` (the exception), and whether the tracing fallback was used.
 """
 
+import atexit
 import dataclasses
 import importlib.util
 import itertools
 import os
 import random
 import re
+import shutil
 import sys
 import tempfile
 import traceback
@@ -450,6 +452,7 @@ def load(program, directory=None):
     if directory is None:
         if _DIR[0] is None:
             _DIR[0] = tempfile.mkdtemp(prefix="s2s_random_programs_")
+            atexit.register(shutil.rmtree, _DIR[0], True)
         directory = _DIR[0]
     name = f"random_program_{os.getpid()}_{next(_counter)}"
     path = os.path.join(directory, name + ".py")
@@ -479,7 +482,7 @@ def _fd(f, x, h):
     return g
 
 
-def check(program, seed=0, rtol=1e-4, atol=1e-6):
+def check(program, seed=0, rtol=1e-4, atol=1e-6, second=False):
     """Check one program's gradient (see the module's docstring)."""
     import s2sgrad
     rng = np.random.default_rng(seed)
@@ -520,6 +523,32 @@ def check(program, seed=0, rtol=1e-4, atol=1e-6):
                        fallback, "jvp")
     if not smooth:
         return Outcome("nonsmooth", "", fallback)
+    if second:
+        return _check_hvp(f, x, direction, fallback, rtol, atol)
+    return Outcome("ok", "", fallback)
+
+
+def _check_hvp(f, x, direction, fallback, rtol, atol):
+    """The Hessian-vector product against central differences of the (checked) gradient."""
+    import s2sgrad
+    grad = s2sgrad.grad(f)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            hv = s2sgrad.hvp(f)(x, direction)
+            h = 1e-5
+            fd = (grad(x + h * direction) - grad(x - h * direction)) / (2 * h)
+            fd_coarse = (grad(x + 1e-3 * direction) - grad(x - 1e-3 * direction)) / 2e-3
+        except Exception as exc:
+            text = str(exc).split("\n")[0]
+            return Outcome("error", f"hvp: {type(exc).__name__}: {text}",
+                           fallback or _fell_back(caught, s2sgrad), "hvp " + type(exc).__name__)
+    fallback = fallback or _fell_back(caught, s2sgrad)
+    if not np.allclose(fd, fd_coarse, rtol=1e-2, atol=1e-3):
+        return Outcome("nonsmooth", "", fallback)
+    if not np.allclose(hv, fd, rtol=1e-3, atol=1e-5):
+        return Outcome("wrong", f"hvp {np.round(hv, 6)} != finite differences of the gradient "
+                                f"{np.round(fd, 6)}", fallback, "hvp")
     return Outcome("ok", "", fallback)
 
 
@@ -527,7 +556,7 @@ def _fell_back(caught, s2sgrad):
     return any(issubclass(w.category, s2sgrad.FallbackWarning) for w in caught)
 
 
-def shrink(program, failing, seed=0):
+def shrink(program, failing, seed=0, second=False):
     """A smaller program with the same failure: drop top-level statements while it fails."""
     blocks = list(program.body)
     changed = True
@@ -537,7 +566,7 @@ def shrink(program, failing, seed=0):
             trial = blocks[:k] + blocks[k + 1:]
             candidate = Program(trial, program.constructs, _needed_helpers(trial, program.helpers))
             try:
-                out = check(candidate, seed)
+                out = check(candidate, seed, second=second)
             except Exception:
                 continue
             if failing(out):
@@ -556,7 +585,7 @@ def describe_failure(program, outcome):
     return f"{outcome.status} ({outcome.kind}): {outcome.detail}\n{program.source()}"
 
 
-def run(n, seed=0, constructs=CONSTRUCTS, report=print, minimize=True):
+def run(n, seed=0, constructs=CONSTRUCTS, second=False):
     """Check ``n`` random programs; returns the counts (the benchmark script prints them)."""
     counts = {"programs": 0, "ok": 0, "nonsmooth": 0, "invalid": 0, "wrong": 0, "error": 0,
               "fallbacks": 0}
@@ -564,7 +593,7 @@ def run(n, seed=0, constructs=CONSTRUCTS, report=print, minimize=True):
     for k in range(n):
         program = build(RandomChooser(seed * 1000003 + k), constructs)
         try:
-            out = check(program, seed=k)
+            out = check(program, seed=k, second=second)
         except Exception:
             out = Outcome("error", "the checker failed: " + traceback.format_exc(limit=2),
                           kind="checker")

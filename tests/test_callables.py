@@ -123,6 +123,12 @@ def test_gradient_through_a_callable(fn, x):
         np.testing.assert_allclose(tangent, np.sum(expected * direction), rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("fn, x", [(along_columns_vector_out, np.arange(6.0).reshape(3, 2) / 3.0),
+                                   (reduce_over_array, np.array([0.5, -1.0, 2.0]))])
+def test_the_tracer_runs_apply_along_axis_and_reduce_as_their_loops(fn, x):
+    assert_close(s2sgrad.grad(fn, fallback="always")(x), numeric_grad(fn, (x,)))
+
+
 @pytest.mark.parametrize("fn", [reduce_with_init, along_rows, map_closure])
 def test_lowered_callees_are_transformed_without_tracing(fn):
     x = 0.7 if fn is not along_rows else np.array([0.5, -1.0, 2.0])
@@ -338,3 +344,69 @@ def test_hessian_of_calls_whose_result_replaces_an_argument(fn):
     w = np.array([0.7, 0.4])
     expected = np.stack([numeric_grad(lambda v: s2sgrad.grad(fn)(v)[k], (w,)) for k in range(2)])
     np.testing.assert_allclose(s2sgrad.hessian(fn)(w), expected, rtol=1e-5, atol=1e-6)
+
+
+# -- local functions that call or name each other --------------------------------------
+
+def nested_calls_nested(w):
+    def g(v):
+        return v * w
+
+    def h(v):
+        return g(v) * 2.0            # h reads w through g
+    return h(3.0)
+
+
+def nested_key_calls_nested(w):
+    def g(v):
+        return -v * w
+
+    def h(v):
+        return g(v) * 2.0
+    return sorted([w, 2.0 * w * w], key=h)[0] * 3.0
+
+
+def lambda_calls_lambda_given_to_a_user_function(w):
+    g = lambda v: v * w             # noqa: E731
+    h = lambda v: g(v) + 1.0        # noqa: E731
+    return apply_fn(h, XS)
+
+
+def closure_to_a_method(w):
+    return Scaler(2.0).apply(lambda v: v * w, XS)
+
+
+class Scaler:
+    def __init__(self, c):
+        self.c = c
+
+    def apply(self, f, xs):
+        return np.sum(f(xs)) * self.c
+
+
+@pytest.mark.parametrize("fn", [nested_calls_nested, nested_key_calls_nested,
+                                lambda_calls_lambda_given_to_a_user_function,
+                                closure_to_a_method])
+def test_local_functions_that_reach_the_differentiated_value_through_another(fn):
+    expected = numeric_grad(fn, (0.7,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        assert s2sgrad.grad(fn)(0.7) == pytest.approx(expected, rel=1e-6)
+        assert s2sgrad.jvp(fn)(0.7, 2.0)[1] == pytest.approx(2.0 * expected, rel=1e-6)
+
+
+def test_nested_functions_calling_each_other_are_transformed():
+    assert s2sgrad.grad(nested_calls_nested, fallback="never")(0.7) == pytest.approx(6.0)
+
+
+def closure_by_keyword(w):
+    return apply_fn(f=lambda v: v * w, xs=XS)
+
+
+def test_a_callable_passed_by_keyword_to_a_traced_callee_is_refused_under_never():
+    with pytest.raises(s2sgrad.UnsupportedError, match=r"a keyword argument \(f=\) carrying a "
+                                                       r"derivative to apply_fn"):
+        s2sgrad.grad(closure_by_keyword, fallback="never")(0.7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        assert s2sgrad.grad(closure_by_keyword)(0.7) == pytest.approx(6.0)

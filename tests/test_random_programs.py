@@ -110,3 +110,12 @@ def test_the_long_run_counts_every_program():
     assert len(wrong) == counts["wrong"]
     assert sum(len(v) for v in errors.values()) == counts["error"]
     np.testing.assert_equal(counts["invalid"], 0)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_random_programs_have_right_hessian_vector_products(data):
+    program = rp.build(DataChooser(data), rp.SAFE, statements=(1, 3))
+    outcome = rp.check(program, seed=1, second=True)
+    assert outcome.status in ("ok", "nonsmooth"), rp.describe_failure(program, outcome)

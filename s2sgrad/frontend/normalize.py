@@ -184,13 +184,16 @@ def _collect_nested(fsrc, node, locals_):
                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         free = sorted((reads - inner_locals) & (locals_ - {stmt.name}))
         found[stmt.name] = (stmt, free)
-    # A nested function that calls another nested function needs that one's free variables too.
+    # Another nested function is not a variable to pass: it is lifted too, and a nested
+    # function that calls it (or names it) needs its free variables instead.
+    for fname, (fdef, free) in list(found.items()):
+        found[fname] = (fdef, [v for v in free if v not in found])
     changed = True
     while changed:
         changed = False
         for fname, (fdef, free) in found.items():
-            calls = {n.func.id for n in gast.walk(fdef)
-                     if isinstance(n, gast.Call) and isinstance(n.func, gast.Name)}
+            calls = {n.id for n in gast.walk(fdef)
+                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
             extra = set()
             for c in calls & set(found):
                 extra.update(v for v in found[c][1] if v != fname)
@@ -645,9 +648,11 @@ class _Lowering:
                                 decorator_list=[], returns=None, type_comment=None, type_params=[])
         gast.copy_location(fdef, lam)
         fdef.body[0].lineno = lam.lineno
-        locals_ = self.resolver.local_names | set(self.nested)
         reads = {n.id for n in gast.walk(lam.body) if isinstance(n, gast.Name)}
-        free = sorted((reads - assigned_names(fdef)) & (locals_ - {fname}))
+        free = (reads - assigned_names(fdef)) & (self.resolver.local_names - {fname})
+        for other in reads & set(self.nested):      # a nested function it calls or names is
+            free.update(v for v in self.nested[other][1] if v != fname)   # lifted: its values
+        free = sorted(free - set(self.nested))
         self.nested[fname] = (fdef, free)
         self.resolver.lifted[fname] = fdef
         self.resolver.local_names.discard(fname)

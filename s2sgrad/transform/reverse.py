@@ -824,11 +824,15 @@ class ReverseBuilder:
         """Whether a user or local function is given a callable that carries derivatives
         (a lambda reading an active value): the dynamic dispatcher differentiates such a
         call with the callable's values (``driver.dynamic``)."""
-        if callee.kind not in ("user", "lifted") or not isinstance(value.func, gast.Name) \
-                or callee.receiver is not None:
+        if callee.kind not in ("user", "lifted"):
             return False
-        return any(isinstance(a, gast.Name) and a.id in self.activity.closures
-                   and a.id in self.active for a in value.args)
+        closures = self.activity.closures & self.active
+        if any(isinstance(kw.value, gast.Name) and kw.value.id in closures
+               for kw in value.keywords):
+            return True         # refused by the dynamic call: pass it positionally
+        if not isinstance(value.func, gast.Name) or callee.receiver is not None:
+            return False        # a method: its callee's traced stub gets the callable
+        return any(isinstance(a, gast.Name) and a.id in closures for a in value.args)
 
     def closure_values(self, fname):
         """The active variables callable ``fname`` reads: its adjoint is a dict of theirs."""
@@ -1062,6 +1066,10 @@ class ReverseBuilder:
             spec, bound = s.s2s_call[1], s.s2s_call[2]
             cts = self._bwd_call_expr(s, spec, seed)
             targets = [bound[p].id for p in spec.active]
+            if set(targets) & self.activity.closures:
+                if len(targets) == 1:
+                    cts = gast.Tuple(elts=[cts], ctx=gast.Load())
+                return self._bwd_closure_call(s, v, state, cts, targets)
         if not targets:
             state.discard(v)
             return [gast.Expr(value=cts)]
