@@ -585,12 +585,37 @@ def describe_failure(program, outcome):
     return f"{outcome.status} ({outcome.kind}): {outcome.detail}\n{program.source()}"
 
 
-def run(n, seed=0, constructs=CONSTRUCTS, second=False):
+def constructs_for(k, mode):
+    """``(constructs, the known bug it may use or None)`` of the ``k``-th program of a run.
+
+    ``attributed``: the safe constructs plus one known bug, in turn (and every
+    ``len(KNOWN_BUGS) + 1``-th program none), so that each failure has one suspect;
+    ``safe``: the safe ones only; ``all``: everything at once."""
+    if mode == "safe":
+        return SAFE, None
+    if mode == "all":
+        return CONSTRUCTS, None
+    slot = k % (len(KNOWN_BUGS) + 1)
+    if slot == len(KNOWN_BUGS):
+        return SAFE, None
+    return SAFE + (KNOWN_BUGS[slot],), KNOWN_BUGS[slot]
+
+
+def category(program, known):
+    """The known bug a failing program uses (its suspect), else ``None``."""
+    if known is not None and known in program.constructs:
+        return known
+    used = sorted(program.constructs & set(KNOWN_BUGS))
+    return ", ".join(used) if used else None
+
+
+def run(n, seed=0, mode="attributed", second=False):
     """Check ``n`` random programs; returns the counts (the benchmark script prints them)."""
     counts = {"programs": 0, "ok": 0, "nonsmooth": 0, "invalid": 0, "wrong": 0, "error": 0,
               "fallbacks": 0}
     wrong, errors = [], {}
     for k in range(n):
+        constructs, known = constructs_for(k, mode)
         program = build(RandomChooser(seed * 1000003 + k), constructs)
         try:
             out = check(program, seed=k, second=second)
@@ -601,8 +626,8 @@ def run(n, seed=0, constructs=CONSTRUCTS, second=False):
         counts[out.status] += 1
         counts["fallbacks"] += bool(out.fallback)
         if out.status == "wrong":
-            wrong.append((program, out, k))
+            wrong.append((program, out, k, category(program, known)))
         elif out.status == "error":
             key = re.sub(r"\S*\.py:\d+: ", "", out.detail)[:160]
-            errors.setdefault(key, []).append((program, k))
+            errors.setdefault(key, []).append((program, k, category(program, known)))
     return counts, wrong, errors

@@ -103,7 +103,7 @@ def test_shrinking_keeps_the_failure_and_drops_the_rest(monkeypatch):
 
 
 def test_the_long_run_counts_every_program():
-    counts, wrong, errors = rp.run(3, seed=5, constructs=rp.SAFE)
+    counts, wrong, errors = rp.run(3, seed=5, mode="safe")
     assert counts["programs"] == 3
     assert counts["ok"] + counts["nonsmooth"] + counts["wrong"] + counts["error"] \
         + counts["invalid"] == 3

@@ -153,7 +153,8 @@ def _apply_along_axis(func1d, axis, arr, *args, **kwargs):
     k = np.ndim(stacked) - 1
     lead = shape[:-1]
     out = np.reshape(stacked, lead + np.shape(stacked)[1:])
-    return np.moveaxis(out, list(range(len(lead), len(lead) + k)), list(range(ax, ax + k)))
+    out = np.moveaxis(out, list(range(len(lead), len(lead) + k)), list(range(ax, ax + k)))
+    return np.copy(out)          # a new array, as NumPy's (not a view of the pieces)
 
 
 # NumPy functions without a rule that the tracer runs as the NumPy code they stand for

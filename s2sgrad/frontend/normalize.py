@@ -928,7 +928,7 @@ class _Lowering:
             template = _ALONG_AXIS
             holes = {"F": node.args[0], "AXIS": node.args[1], "ARG": node.args[2],
                      "NP": node.func.value}
-            result = "RES"
+            result = None       # the last line's expression: a new array (not a name for one)
         else:
             return None
         func = holes["F"]
@@ -952,6 +952,10 @@ class _Lowering:
             for n in gast.walk(st):
                 if hasattr(n, "lineno") or isinstance(n, (gast.stmt, gast.expr)):
                     n.lineno = line
+        if result is None:
+            last = stmts.pop().value
+            out.extend(self.block(stmts))
+            return self.expr(last, out)
         out.extend(self.block(stmts))
         return name(fresh[result])
 
@@ -1012,7 +1016,8 @@ for I in range(ROWS.shape[0]):
 STACKED = NP.stack(ITEMS)
 K = STACKED.ndim - 1
 SHAPED = STACKED.reshape(LEAD + STACKED.shape[1:])
-RES = NP.moveaxis(SHAPED, list(range(len(LEAD), len(LEAD) + K)), list(range(AX, AX + K)))
+MOVED_OUT = NP.moveaxis(SHAPED, list(range(len(LEAD), len(LEAD) + K)), list(range(AX, AX + K)))
+MOVED_OUT.copy()
 """
 
 
