@@ -77,7 +77,8 @@ def main(argv=None):
         print("\nerrors by kind:")
         for detail, items in sorted(errors.items(), key=lambda kv: -len(kv[1])):
             cats = collections.Counter(c or "not a known bug" for _, _, c in items)
-            print(f"  {len(items):5d}  {detail}  [{', '.join(f'{v} {k}' for k, v in cats.items())}]")
+            suspects = ", ".join(f"{v} {k}" for k, v in cats.items())
+            print(f"  {len(items):5d}  {detail}  [{suspects}]")
         for detail, items in sorted(errors.items(), key=lambda kv: -len(kv[1])):
             program, k, _ = min(items, key=lambda it: len(it[0].source()))
             print(f"\n== {detail}\n-- program {k}:")

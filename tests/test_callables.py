@@ -410,3 +410,37 @@ def test_a_callable_passed_by_keyword_to_a_traced_callee_is_refused_under_never(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
         assert s2sgrad.grad(closure_by_keyword)(0.7) == pytest.approx(6.0)
+
+
+# -- a closure reading an object or a dict given to a solver -----------------------------
+
+class Rate:
+    def __init__(self, a):
+        self.a = a
+
+
+def quad_reads_an_attribute(p):
+    return quad(lambda t: np.exp(-p.a * t), 0.0, 1.0)[0]
+
+
+def brentq_reads_a_dict(d):
+    return brentq(lambda x: x ** 3 + d["a"] * x - 1.0, 0.0, 2.0)
+
+
+def quad_reads_a_list(ws):
+    return quad(lambda t: np.exp(-ws[0] * t) * ws[1], 0.0, 1.0)[0]
+
+
+@pytest.mark.parametrize("fn, arg, what", [(quad_reads_an_attribute, Rate(0.7), "Rate"),
+                                           (brentq_reads_a_dict, {"a": 0.7}, "dict")])
+def test_a_solver_refuses_a_derivative_with_respect_to_an_object_it_cannot_give(fn, arg, what):
+    line = _line_of(fn, "lambda")
+    with pytest.raises(s2sgrad.UnsupportedError,
+                       match=rf"{THIS}:{line}: a derivative with respect to a {what} given to"):
+        s2sgrad.grad(fn)(arg)
+
+
+def test_a_solver_differentiates_with_respect_to_a_list_of_numbers():
+    expected = [numeric_grad(lambda a: quad_reads_a_list([a, 1.3]), (0.7,)),
+                numeric_grad(lambda b: quad_reads_a_list([0.7, b]), (1.3,))]
+    np.testing.assert_allclose(s2sgrad.grad(quad_reads_a_list)([0.7, 1.3]), expected, rtol=1e-6)

@@ -108,8 +108,8 @@ class _Closures:
                 i += 1
             else:
                 p = new[k]
-                new[k] = functools.partial(p.func, *p.args,
-                                           **{**p.keywords, **dict(zip(keys, values[i:i + len(keys)]))})
+                bound = dict(zip(keys, values[i:i + len(keys)]))
+                new[k] = functools.partial(p.func, *p.args, **{**p.keywords, **bound})
                 i += len(keys)
         return self.fn(*new, **self.kwargs)
 

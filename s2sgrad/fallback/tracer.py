@@ -93,9 +93,9 @@ def library_caller():
         if fname.startswith(_NP_DIR) and f.f_code.co_name in _NUMPY_CALLERS:
             found = _NUMPY_CALLERS[f.f_code.co_name]
         elif fname.startswith(root):
-            module = f.f_globals.get("__name__", "scipy")
-            found = f"{module.replace('._', '.').split('.')[0]}.{module.split('.')[1].lstrip('_')}" \
-                f".{f.f_code.co_name}" if "." in module else f.f_code.co_name
+            parts = f.f_globals.get("__name__", "scipy").split(".")
+            found = f"{parts[0]}.{parts[1].lstrip('_')}.{f.f_code.co_name}" \
+                if len(parts) > 1 else f.f_code.co_name
         elif found is not None and not fname.startswith(_PKG_DIR) \
                 and not fname.startswith(_NP_DIR):
             return found
