@@ -444,3 +444,23 @@ def test_a_solver_differentiates_with_respect_to_a_list_of_numbers():
     expected = [numeric_grad(lambda a: quad_reads_a_list([a, 1.3]), (0.7,)),
                 numeric_grad(lambda b: quad_reads_a_list([0.7, b]), (1.3,))]
     np.testing.assert_allclose(s2sgrad.grad(quad_reads_a_list)([0.7, 1.3]), expected, rtol=1e-6)
+
+
+def apply_vec(g, v):
+    return g(v) + 0.5 * v
+
+
+def closure_call_then_write(x):
+    y = x.copy()
+    s = np.sum(x) * 0.1
+    z = apply_vec(lambda v: v * s, y)
+    y[0:2] = z[2:4] * s              # written after the traced call read it
+    return np.sum(y * z) + s * s
+
+
+def test_a_traced_call_given_a_closure_keeps_the_values_it_read():
+    x = np.array([0.1, -0.4, 0.7, 0.3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        assert_close(s2sgrad.grad(closure_call_then_write)(x),
+                     numeric_grad(closure_call_then_write, (x,)))

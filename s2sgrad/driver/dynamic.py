@@ -86,7 +86,10 @@ class _Closures:
     """
 
     def __init__(self, fn, args, kwargs, active):
-        self.fn, self.args, self.kwargs = fn, tuple(args), dict(kwargs)
+        # copies of the arrays: the trace keeps what it reads for the backward sweep, and the
+        # caller may write into its arrays in place after the call
+        args = tuple(_copied(a) for a in args)
+        self.fn, self.args, self.kwargs = fn, args, dict(kwargs)
         self.slots = []
         self.values = []
         for k in active:
@@ -94,7 +97,7 @@ class _Closures:
             if _is_closure(a):
                 keys = tuple(a.keywords)
                 self.slots.append((k, keys))
-                self.values.extend(a.keywords[key] for key in keys)
+                self.values.extend(_copied(a.keywords[key]) for key in keys)
             else:
                 self.slots.append((k, None))
                 self.values.append(a)
@@ -137,6 +140,11 @@ class _Closures:
                 out.extend(t[key] if t.get(key) is not None else rt.zeros_like(p.keywords[key])
                            for key in keys)
         return tuple(out)
+
+
+def _copied(value):
+    import numpy
+    return value.copy() if isinstance(value, numpy.ndarray) else value
 
 
 def _is_closure(value):

@@ -205,15 +205,23 @@ def _backward_pass(tape, seeds):
 
 def _run(fn, args, kwargs):
     """``fn(*args, **kwargs)``; a conversion error that C code (a SciPy solver calling a
-    function it was given) turned into a ``SystemError`` is raised as itself."""
+    function it was given) turned into another (a ``SystemError``, or a ``TypeError`` raised
+    while the conversion error was still pending) is raised as itself."""
+    from .tracer import LAST_CONVERSION, TracedConversionError
+    LAST_CONVERSION[0] = None
     try:
         return fn(*args, **kwargs)
-    except SystemError as exc:
-        from .tracer import TracedConversionError
-        cause = exc
-        while cause is not None and not isinstance(cause, TracedConversionError):
+    except (SystemError, TypeError, ValueError) as exc:
+        pending = LAST_CONVERSION[0]
+        LAST_CONVERSION[0] = None
+        if pending is not None and not isinstance(exc, TracedConversionError):
+            raise pending.with_traceback(None) from None
+        cause, seen = exc, set()
+        while cause is not None and not isinstance(cause, TracedConversionError) \
+                and id(cause) not in seen:
+            seen.add(id(cause))
             cause = cause.__cause__ or cause.__context__
-        if cause is None:
+        if cause is None or cause is exc or id(cause) in seen:
             raise
         raise cause.with_traceback(None) from None
 

@@ -161,11 +161,16 @@ def _apply_along_axis(func1d, axis, arr, *args, **kwargs):
 _COMPOSITES = {"apply_along_axis": (np.apply_along_axis, _apply_along_axis)}
 
 
+# The last conversion error made inside a library's code (which may swallow it, or turn it
+# into another error): fallback.api raises it instead of what the library raised.
+LAST_CONVERSION = [None]
+
+
 def _conversion_error(box, how, advice):
     caller = library_caller()
     if caller is not None:
         # a function given to SciPy (quad, solve_ivp, brentq...) reads a traced value
-        return TracedConversionError(
+        LAST_CONVERSION[0] = TracedConversionError(
             f"{user_location()}: {caller} was given a function that reads a value s2sgrad is "
             f"differentiating (a traced {_describe(box)}); {_LIBRARY[caller.split('.')[0]]} "
             f"calls it with plain numbers "
@@ -174,6 +179,7 @@ def _conversion_error(box, how, advice):
             f"differentiated values as arguments where it takes them (odeint's args=), write "
             f"the computation in NumPy, or wrap the values in s2sgrad.stop_gradient(...) if "
             f"they should not be differentiated.")
+        return LAST_CONVERSION[0]
     return TracedConversionError(
         f"{user_location()}: a value s2sgrad is differentiating (a traced {_describe(box)}) "
         f"{how}, which would silently drop its derivative. {advice}")
