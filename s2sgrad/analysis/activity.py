@@ -340,7 +340,7 @@ class Activity:
             for node in gast.walk(expr):
                 if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
                         and node.id in self.closures and id(node) not in allowed:
-                    reads = self._reads(node.id)
+                    reads = self.callable_reads(node.id)
                     raise UnsupportedError(
                         where, f"keeping {self._callable_text(node.id)}, which reads "
                         f"{_listing(reads)} (carrying derivatives), in a list, dict, object "
@@ -361,7 +361,7 @@ class Activity:
                 continue        # sorted(xs, key=...), max(..., key=...): it only orders values
             if callee.kind in ("user", "lifted", "dynamic"):
                 continue        # transformed or traced with the callable's values
-            reads = self._reads(a.id)
+            reads = self.callable_reads(a.id)
             carry = "carries a derivative" if len(reads) == 1 else "carry derivatives"
             raise UnsupportedError(
                 where, f"passing {self._callable_text(a.id)} to {callee.name}",
@@ -396,7 +396,8 @@ class Activity:
                     f"function holds; pass them in args=(...) (a lambda or local function "
                     f"defined here can read them: s2sgrad passes them for it)")
 
-    def _reads(self, fname):
+    def callable_reads(self, fname):
+        """The varied values callable ``fname`` reads, through its aliases."""
         seen, todo, out = set(), [fname], []
         nested = getattr(self.norm, "nested", None) or {}
         while todo:

@@ -836,7 +836,7 @@ class ReverseBuilder:
 
     def closure_values(self, fname):
         """The active variables callable ``fname`` reads: its adjoint is a dict of theirs."""
-        return [v for v in self.activity._reads(fname) if v in self.active]
+        return [v for v in self.activity.callable_reads(fname) if v in self.active]
 
     def _call_forward(self, value, callee, s):
         plan, active = self._call_plan(value, callee, s)
