@@ -117,3 +117,22 @@ CASES["scipy.integrate.odeint"] = [
     C(_decay, R(2, lo=0.5, hi=1.5), np.linspace(0.0, 1.0, 4), (R(lo=0.5, hi=1.5),),
       None, 0, 0, None, None, 1e-10, 1e-12, nondiff={"func", "times"}),
 ]
+
+
+def _gauss(t, a, c):
+    return np.exp(-a * t * t) * np.sum(c)
+
+
+def _cubic(x, a, c):
+    return x ** 3 + a * x - np.sum(c * c)
+
+
+CASES["scipy.integrate.quad"] = [
+    C(_gauss, R(lo=-0.5, hi=0.0), R(lo=0.5, hi=1.5), (R(lo=0.5, hi=1.5), R(2, lo=0.5, hi=1.5)),
+      nondiff={"func"}),
+]
+for _name in ("brentq", "brenth", "ridder", "bisect", "toms748"):
+    CASES[f"scipy.optimize.{_name}"] = [
+        C(_cubic, 0.0, 2.0, (R(lo=0.5, hi=1.5), R(2, lo=0.3, hi=0.8)), xtol=1e-15,
+          nondiff={"f", "a", "b"}),
+    ]

@@ -166,6 +166,10 @@ class Activity:
         self.resolver = norm.resolver
         body = norm.node.body
         flows = list(self._flows(body))
+        # A local function or lambda used as a value reads its free variables when it is
+        # called: as a value, it carries their derivatives (see ``closures``).
+        flows += [(fname, set(free)) for fname, (_, free) in
+                  (getattr(norm, "nested", None) or {}).items() if free]
         varied = set(active_params)
         changed = True
         while changed:
@@ -185,7 +189,9 @@ class Activity:
         self.varied = varied
         self.useful = useful
         self.active = varied & useful
+        self.closures = self._closure_names(flows)
         self._check_calls(body)
+        self._check_closures(body)
 
     def _flows(self, body):
         """``(target, names its new value depends on)`` for each place a value flows."""
@@ -251,8 +257,167 @@ class Activity:
         if problem:
             raise UnsupportedArgumentError(where, callee.name, *problem)
 
+    def _closure_names(self, flows):
+        """Varied names that hold a local function or lambda reading a varied value
+        (``f = lambda v: v * w``, ``g = f``): callables that carry derivatives."""
+        nested = getattr(self.norm, "nested", None) or {}
+        out = {n for n, (_, free) in nested.items() if set(free) & self.varied}
+        changed = True
+        while changed:
+            changed = False
+            for s in walk_stmts(self.norm.node.body):
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                        and isinstance(s.value, gast.Name) and s.value.id in out \
+                        and s.targets[0].id not in out:
+                    out.add(s.targets[0].id)
+                    changed = True
+        return out
+
+    def closure_reads(self, fname):
+        """The varied values the callable ``fname`` reads (its free variables)."""
+        nested = getattr(self.norm, "nested", None) or {}
+        if fname in nested:
+            return sorted(set(nested[fname][1]) & self.varied)
+        return []
+
+    def _check_closures(self, body):
+        """Refuse, at the user's line, a callable carrying derivatives passed to a function
+        that cannot differentiate through it: never a silent zero.
+
+        A local function or lambda that reads a value carrying a derivative is
+        differentiable data.  Passed as ``key=`` (``sorted``, ``min``, ``max``), it only
+        orders values and no derivative flows through it; passed to a user function or a
+        call decided at run time, the dynamic dispatcher differentiates the call with the
+        callable's values (``driver.dynamic``); a primitive whose rules take the callable
+        (``registry.Primitive.callable_params``) differentiates through it.  Anything
+        else is an error here, in both modes.
+        """
+        fsrc = self.norm.fsrc
+        for s in walk_stmts(body):
+            for expr in _own_expressions(s):
+                for node in gast.walk(expr):
+                    if isinstance(node, gast.Call):
+                        self._check_closure_call(node, fsrc.where(s))
+            if self.closures:
+                self._check_closure_uses(s, fsrc.where(s))
+
+    def _check_closure_uses(self, s, where):
+        """A callable carrying derivatives may be called, passed to a call or named again
+        (``g = f``); kept anywhere else (a list, a dict, an attribute, returned) its values
+        would travel where no derivative follows them: an error, never a silent zero."""
+        allowed = set()
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and isinstance(s.value, gast.Name):
+            allowed.add(id(s.value))
+        for expr in _own_expressions(s):
+            for node in gast.walk(expr):
+                if isinstance(node, gast.Call):
+                    allowed.add(id(node.func))
+                    allowed.update(id(a) for a in node.args)
+                    allowed.update(id(kw.value) for kw in node.keywords)
+        for expr in _own_expressions(s):
+            for node in gast.walk(expr):
+                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
+                        and node.id in self.closures and id(node) not in allowed:
+                    reads = self.callable_reads(node.id)
+                    raise UnsupportedError(
+                        where, f"keeping {self._callable_text(node.id)}, which reads "
+                        f"{_listing(reads)} (carrying derivatives), in a list, dict, object "
+                        f"or result", "call it, or pass it to the function that calls it, "
+                        "directly")
+
+    def _check_closure_call(self, node, where):
+        passed = [(k, a) for k, a in enumerate(node.args)] + \
+            [(kw.arg, kw.value) for kw in node.keywords]
+        self._check_callable_params(node, passed, where)
+        passed = [(k, a) for k, a in passed if isinstance(a, gast.Name) and a.id in self.closures
+                  and not getattr(a, "s2s_unbound", False)]
+        if not passed:
+            return
+        callee = callee_of(node, self.resolver)
+        for k, a in passed:
+            if k == "key":
+                continue        # sorted(xs, key=...), max(..., key=...): it only orders values
+            if callee.kind in ("user", "lifted", "dynamic"):
+                continue        # transformed or traced with the callable's values
+            reads = self.callable_reads(a.id)
+            carry = "carries a derivative" if len(reads) == 1 else "carry derivatives"
+            raise UnsupportedError(
+                where, f"passing {self._callable_text(a.id)} to {callee.name}",
+                f"it reads {_listing(reads)}, which {carry}, and s2sgrad cannot differentiate "
+                f"{callee.name} through a "
+                f"function it is given (it would silently take the derivative as zero); "
+                f"pass those values as arguments where {callee.name} takes them (odeint's "
+                f"args=), write the computation with a loop, or wrap the values in "
+                f"s2sgrad.stop_gradient(...) if they should not be differentiated")
+
+    def _check_callable_params(self, node, passed, where):
+        """A function given to a primitive that calls it (``quad``'s ``func``) and reads
+        values carrying derivatives in any form (``functools.partial(h, w=w)``, an object's
+        method) other than a local function whose values go to its ``args``: an error."""
+        callee = callee_of(node, self.resolver)
+        params = getattr(callee.prim, "callable_params", ()) \
+            if callee.kind in ("primitive", "method") else ()
+        if not params:
+            return
+        for k, a in passed:
+            if closure_param(callee, node, k) not in params \
+                    or getattr(a, "s2s_unbound", False) \
+                    or isinstance(a, gast.Name) and a.id in self.closures:
+                continue      # (a closure: refused with its name below)
+            reads = sorted({n.id for n in gast.walk(a) if isinstance(n, gast.Name)
+                            and isinstance(n.ctx, gast.Load)} & self.varied)
+            if reads:
+                raise UnsupportedError(
+                    where, f"a function reading {_listing(reads)} (carrying derivatives) "
+                    f"given to {callee.name}",
+                    f"s2sgrad cannot differentiate {callee.name} through the values such a "
+                    f"function holds; pass them in args=(...) (a lambda or local function "
+                    f"defined here can read them: s2sgrad passes them for it)")
+
+    def callable_reads(self, fname):
+        """The varied values callable ``fname`` reads, through its aliases."""
+        seen, todo, out = set(), [fname], []
+        nested = getattr(self.norm, "nested", None) or {}
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            if n in nested:
+                out += [v for v in self.closure_reads(n) if v not in out]
+            for s in walk_stmts(self.norm.node.body):
+                if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                        and s.targets[0].id == n and isinstance(s.value, gast.Name):
+                    todo.append(s.value.id)
+        return out
+
+    def _callable_text(self, fname):
+        nested = getattr(self.norm, "nested", None) or {}
+        fdef = nested.get(fname, (None,))[0]
+        if fname.startswith("lambda_fn") and fdef is not None:
+            return f"a lambda (line {getattr(fdef, 'lineno', '?')})"
+        return f"the function {fname}"
+
     def expr_active(self, node, where="?"):
         return bool(diff_names(node, self.resolver, where) & self.active)
+
+
+def _listing(names):
+    """``w``, ``w and k``, ``a, b and c``: the values a callable reads, for a message."""
+    names = list(names) or ["values"]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def closure_param(callee, node, k):
+    """The parameter of primitive ``callee`` that argument ``k`` (a position or a
+    keyword) of ``node`` binds, or ``None``."""
+    if isinstance(k, str):
+        return k
+    params = list(callee.prim.params)
+    if callee.kind == "method":
+        k += 1
+    return params[k] if k < len(params) else None
 
 
 def is_runtime_call(node, attr, nargs=0):

@@ -94,8 +94,102 @@ def _has_box(args, kwargs):
     return has(args) or has(kwargs)
 
 
+class _Closures:
+    """The active arguments of a call, with each callable among them (a local function or
+    lambda of generated code, bound to the values it reads by ``functools.partial``)
+    opened into those values: the flat inputs a trace differentiates.
+
+    ``flat(*values)`` calls the function with the callables rebuilt from ``values``;
+    ``fold`` turns the flat cotangents (or tangents) back into one per active argument,
+    a callable's as a dict ``{name: cotangent}`` of the values it reads, which the
+    generated caller adds to those variables' adjoints.
+    """
+
+    def __init__(self, fn, args, kwargs, active):
+        # copies of the arrays: the trace keeps what it reads for the backward sweep, and the
+        # caller may write into its arrays in place after the call
+        args = tuple(_copied(a) for a in args)
+        self.fn, self.args, self.kwargs = fn, args, dict(kwargs)
+        self.slots = []
+        self.values = []
+        for k in active:
+            a = args[k]
+            if _is_closure(a):
+                keys = tuple(a.keywords)
+                self.slots.append((k, keys))
+                self.values.extend(_copied(a.keywords[key]) for key in keys)
+            else:
+                self.slots.append((k, None))
+                self.values.append(a)
+
+    def flat(self, *values):
+        new = list(self.args)
+        i = 0
+        for k, keys in self.slots:
+            if keys is None:
+                new[k] = values[i]
+                i += 1
+            else:
+                p = new[k]
+                bound = dict(zip(keys, values[i:i + len(keys)]))
+                new[k] = functools.partial(p.func, *p.args, **{**p.keywords, **bound})
+                i += len(keys)
+        return self.fn(*new, **self.kwargs)
+
+    def fold(self, flat):
+        out, i = [], 0
+        for k, keys in self.slots:
+            if keys is None:
+                out.append(flat[i])
+                i += 1
+            else:
+                out.append(dict(zip(keys, flat[i:i + len(keys)])))
+                i += len(keys)
+        return tuple(out)
+
+    def unfold(self, tangents):
+        """Flat tangents from one per active argument (a dict for a callable)."""
+        import s2sgrad.runtime as rt
+        out = []
+        for (k, keys), t in zip(self.slots, tangents):
+            if keys is None:
+                out.append(t)
+            else:
+                p = self.args[k]
+                t = t or {}
+                out.extend(t[key] if t.get(key) is not None else rt.zeros_like(p.keywords[key])
+                           for key in keys)
+        return tuple(out)
+
+
+def _copied(value):
+    import numpy
+    return value.copy() if isinstance(value, numpy.ndarray) else value
+
+
+def _is_closure(value):
+    return isinstance(value, functools.partial) and bool(value.keywords)
+
+
+def _closure_reason(fn):
+    return _sites.Reason(fn, "passing it a function (a lambda or local function) that reads "
+                             "values carrying derivatives, which only tracing differentiates "
+                             "through")
+
+
 def call_fwd(tape, fn, args, kwargs, active):
     fn, args, kwargs, active = _unwrap(fn, args, kwargs, active)
+    if any(_is_closure(args[k]) for k in active):
+        from . import routes as choose
+        target, _ = _python_target(fn)
+        choose.fallback(target if target is not None else fn, _closure_reason(fn),
+                        _sites.call_site)
+        closures = _Closures(fn, args, kwargs, active)
+        from ..fallback import trace_vjp
+        value, backward = trace_vjp(closures.flat, tuple(closures.values), {},
+                                    tuple(range(len(closures.values))))
+        tape.append(("closures", backward, closures))
+        return value
     from ..rules import registry
     hit = registry.lookup(fn)
     if hit is not None:
@@ -204,8 +298,11 @@ def call_bwd(tape, d_out):
                          for p in params)
         return tuple(registry.apply_rule(prim, prim.vjp[p], namespace, d_out, value, bound)
                      for p in params)
-    _, backward = record
     from ..runtime.core import as_adjoint    # generated code keeps an object's adjoint as a dict
+    if kind == "closures":
+        _, backward, closures = record
+        return closures.fold(tuple(as_adjoint(ct) for ct in backward(d_out)))
+    _, backward = record
     return tuple(as_adjoint(ct) for ct in backward(d_out))
 
 
@@ -236,6 +333,16 @@ def call_jvp(fn, args, kwargs, active, tangents):
     arguments with tangents; anything else is traced (``trace_jvp``).
     """
     fn, args, kwargs, active = _unwrap(fn, args, kwargs, active)
+    if any(_is_closure(args[k]) for k in active):
+        from . import routes as choose
+        target, _ = _python_target(fn)
+        choose.fallback(target if target is not None else fn, _closure_reason(fn),
+                        _sites.call_site)
+        closures = _Closures(fn, args, kwargs, active)
+        from ..fallback import trace_jvp
+        n = len(closures.values)
+        return trace_jvp(closures.flat, tuple(closures.values), {}, tuple(range(n)),
+                         closures.unfold(tangents))
     from ..rules import registry
     import s2sgrad.runtime as rt
     hit = registry.lookup(fn)
@@ -285,4 +392,4 @@ def _trace_jvp(fn, args, kwargs, active, tangents):
 
 # The runtime calls back into the driver through this registration, never by import.
 _dispatch.register(call_fwd=call_fwd, call_bwd=call_bwd, call_jvp=call_jvp,
-                   trace_jvp=_trace_jvp)
+                   trace_jvp=_trace_jvp, call_site=_sites.call_site)

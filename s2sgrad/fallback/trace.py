@@ -208,6 +208,29 @@ def _backward_pass(tape, seeds):
     return cts
 
 
+def _run(fn, args, kwargs):
+    """``fn(*args, **kwargs)``; a conversion error that C code (a SciPy solver calling a
+    function it was given) turned into another (a ``SystemError``, or a ``TypeError`` raised
+    while the conversion error was still pending) is raised as itself."""
+    from .tracer import LAST_CONVERSION, TracedConversionError
+    LAST_CONVERSION[0] = None
+    try:
+        return fn(*args, **kwargs)
+    except (SystemError, TypeError, ValueError) as exc:
+        pending = LAST_CONVERSION[0]
+        LAST_CONVERSION[0] = None
+        if pending is not None and not isinstance(exc, TracedConversionError):
+            raise pending.with_traceback(None) from None
+        cause, seen = exc, set()
+        while cause is not None and not isinstance(cause, TracedConversionError) \
+                and id(cause) not in seen:
+            seen.add(id(cause))
+            cause = cause.__cause__ or cause.__context__
+        if cause is None or cause is exc or id(cause) in seen:
+            raise
+        raise cause.with_traceback(None) from None
+
+
 def trace_vjp(fn, args, kwargs=None, argnums=(0,)):
     """Run ``fn(*args, **kwargs)`` with the arguments at ``argnums`` traced.
 
@@ -229,7 +252,7 @@ def trace_vjp(fn, args, kwargs=None, argnums=(0,)):
         for k in argnums:
             args[k], tree = _box_tree(args[k], trace)
             inputs.append(tree)
-        out = for_trace(with_rules(fn))(*args, **kwargs)   # np.zeros & co., SciPy's rules
+        out = _run(for_trace(with_rules(fn)), args, kwargs)   # np.zeros & co., SciPy's rules
     finally:
         trace.active = False
         _state.leave()
@@ -265,7 +288,7 @@ def trace_jvp(fn, args, kwargs=None, argnums=(0,), tangents=None):
     try:
         for k, t in zip(argnums, tangents):
             args[k], _ = _box_tree(args[k], trace, t)
-        out = for_trace(with_rules(fn))(*args, **kwargs)   # np.zeros & co., SciPy's rules
+        out = _run(for_trace(with_rules(fn)), args, kwargs)   # np.zeros & co., SciPy's rules
     finally:
         trace.active = False
         _state.leave()

@@ -66,9 +66,49 @@ _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _NP_DIR = os.path.dirname(os.path.abspath(np.__file__))
 
 
-def user_location():
-    """``file:line`` of the innermost frame outside s2sgrad and numpy (the user's code)."""
+def _library_dirs():
+    """Directories of the libraries whose frames are not the user's (numpy, scipy)."""
+    dirs = [_NP_DIR]
+    scipy = sys.modules.get("scipy")
+    if scipy is not None and getattr(scipy, "__file__", None):
+        dirs.append(os.path.dirname(os.path.abspath(scipy.__file__)))
+    return tuple(dirs)
+
+
+# NumPy functions that call a function they are given (numpy frame name -> what to call it)
+_LIBRARY = {"numpy": "NumPy", "scipy": "SciPy"}
+_NUMPY_CALLERS = {"apply_along_axis": "numpy.apply_along_axis",
+                  "apply_over_axes": "numpy.apply_over_axes", "piecewise": "numpy.piecewise",
+                  "_vectorize_call": "numpy.vectorize"}
+
+
+def library_caller():
+    """The SciPy function (``scipy.integrate.quad``) running the user's code that is running
+    now, when one is (a function passed to SciPy, which calls it with plain numbers)."""
+    scipy = sys.modules.get("scipy")
+    root = os.path.dirname(os.path.abspath(scipy.__file__)) \
+        if scipy is not None and getattr(scipy, "__file__", None) else "\0"
     f = sys._getframe(1)
+    found = None
+    while f is not None:
+        fname = os.path.abspath(f.f_code.co_filename)
+        if fname.startswith(_NP_DIR) and f.f_code.co_name in _NUMPY_CALLERS:
+            found = _NUMPY_CALLERS[f.f_code.co_name]
+        elif fname.startswith(root):
+            parts = f.f_globals.get("__name__", "scipy").split(".")
+            found = f"{parts[0]}.{parts[1].lstrip('_')}.{f.f_code.co_name}" \
+                if len(parts) > 1 else f.f_code.co_name
+        elif found is not None and not fname.startswith(_PKG_DIR) \
+                and not fname.startswith(_NP_DIR):
+            return found
+        f = f.f_back
+    return found
+
+
+def user_location():
+    """``file:line`` of the innermost frame outside s2sgrad, numpy and scipy (the user's code)."""
+    f = sys._getframe(1)
+    libs = _library_dirs()
     while f is not None:
         if naming.is_generated_file(f.f_code.co_filename):
             from ..sites import cited_line
@@ -78,7 +118,7 @@ def user_location():
             f = f.f_back
             continue
         fname = os.path.abspath(f.f_code.co_filename)
-        if not (fname.startswith(_PKG_DIR) or fname.startswith(_NP_DIR)):
+        if not (fname.startswith(_PKG_DIR) or fname.startswith(libs)):
             return f"{f.f_code.co_filename}:{f.f_lineno}"
         f = f.f_back
     return "<unknown>"
@@ -104,7 +144,44 @@ class TracedConversionError(S2SGradError):
     """A traced value was turned into a plain float or array: its derivative would be lost."""
 
 
+def _apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    """``np.apply_along_axis`` as the loop it runs, on traced values (NumPy's own writes
+    each result into a plain array, which would drop its derivative)."""
+    ax = axis % np.ndim(arr)
+    moved = np.moveaxis(arr, ax, -1)
+    shape = np.shape(moved)
+    rows = np.reshape(moved, (-1, shape[-1]))
+    stacked = np.stack([func1d(rows[i], *args, **kwargs) for i in range(np.shape(rows)[0])])
+    k = np.ndim(stacked) - 1
+    lead = shape[:-1]
+    out = np.reshape(stacked, lead + np.shape(stacked)[1:])
+    out = np.moveaxis(out, list(range(len(lead), len(lead) + k)), list(range(ax, ax + k)))
+    return np.copy(out)          # a new array, as NumPy's (not a view of the pieces)
+
+
+# NumPy functions without a rule that the tracer runs as the NumPy code they stand for
+_COMPOSITES = {"apply_along_axis": (np.apply_along_axis, _apply_along_axis)}
+
+
+# The last conversion error made inside a library's code (which may swallow it, or turn it
+# into another error): fallback.api raises it instead of what the library raised.
+LAST_CONVERSION = [None]
+
+
 def _conversion_error(box, how, advice):
+    caller = library_caller()
+    if caller is not None:
+        # a function given to SciPy (quad, solve_ivp, brentq...) reads a traced value
+        LAST_CONVERSION[0] = TracedConversionError(
+            f"{user_location()}: {caller} was given a function that reads a value s2sgrad is "
+            f"differentiating (a traced {_describe(box)}); {_LIBRARY[caller.split('.')[0]]} "
+            f"calls it with plain numbers "
+            f"and converts what it returns ({how}), which would silently drop the derivative. "
+            f"s2sgrad cannot differentiate {caller} through a function it is given: pass the "
+            f"differentiated values as arguments where it takes them (odeint's args=), write "
+            f"the computation in NumPy, or wrap the values in s2sgrad.stop_gradient(...) if "
+            f"they should not be differentiated.")
+        return LAST_CONVERSION[0]
     return TracedConversionError(
         f"{user_location()}: a value s2sgrad is differentiating (a traced {_describe(box)}) "
         f"{how}, which would silently drop its derivative. {advice}")
@@ -712,6 +789,9 @@ class Box:
     def __array_function__(self, func, types, args, kwargs):
         spec = function_spec(func)
         if spec is None:
+            composite = _COMPOSITES.get(getattr(func, "__name__", None))
+            if composite is not None and composite[0] is func:
+                return composite[1](*args, **kwargs)
             raise TracingNoRuleError(function_name(func))
         target = kwargs.get("out") if kwargs else None
         if type(target) is tuple and len(target) == 1:

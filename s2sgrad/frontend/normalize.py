@@ -20,8 +20,11 @@ the names the function assigns, to tell local functions from global ones.
 """
 
 import copy
+import functools
+import re
 
 import gast
+import numpy
 
 import s2sgrad.naming as naming
 from ..syntax import assign, call, const, name, store, subscript, walk_stmts  # noqa: F401
@@ -306,13 +309,16 @@ def _collect_nested(fsrc, node, locals_):
                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         free = sorted((reads - inner_locals) & (locals_ - {stmt.name}))
         found[stmt.name] = (stmt, free)
-    # A nested function that calls another nested function needs that one's free variables too.
+    # Another nested function is not a variable to pass: it is lifted too, and a nested
+    # function that calls it (or names it) needs its free variables instead.
+    for fname, (fdef, free) in list(found.items()):
+        found[fname] = (fdef, [v for v in free if v not in found])
     changed = True
     while changed:
         changed = False
         for fname, (fdef, free) in found.items():
-            calls = {n.func.id for n in gast.walk(fdef)
-                     if isinstance(n, gast.Call) and isinstance(n.func, gast.Name)}
+            calls = {n.id for n in gast.walk(fdef)
+                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
             extra = set()
             for c in calls & set(found):
                 extra.update(v for v in found[c][1] if v != fname)
@@ -824,9 +830,11 @@ class _Lowering:
                                 decorator_list=[], returns=None, type_comment=None, type_params=[])
         gast.copy_location(fdef, lam)
         fdef.body[0].lineno = lam.lineno
-        locals_ = self.resolver.local_names | set(self.nested)
         reads = {n.id for n in gast.walk(lam.body) if isinstance(n, gast.Name)}
-        free = sorted((reads - assigned_names(fdef)) & (locals_ - {fname}))
+        free = (reads - assigned_names(fdef)) & (self.resolver.local_names - {fname})
+        for other in reads & set(self.nested):      # a nested function it calls or names is
+            free.update(v for v in self.nested[other][1] if v != fname)   # lifted: its values
+        free = sorted(free - set(self.nested))
         self.nested[fname] = (fdef, free)
         self.resolver.lifted[fname] = fdef
         self.resolver.local_names.discard(fname)
@@ -955,10 +963,21 @@ class _Lowering:
         pairs = self._zip_or_enumerate(node, out)
         if pairs is None:
             pairs = self._map_or_filter(node, out)
+        if pairs is None:
+            pairs = self._reduce_or_along_axis(node, out)
         if pairs is not None:
             return pairs
+        self._closure_as_args(node, out)
         if isinstance(func, gast.Attribute):
             func.value = self.expr(func.value, out)
+        elif not isinstance(func, gast.Name) and any(
+                isinstance(n, gast.Lambda) or isinstance(n, gast.Name) and n.id in self.nested
+                for n in gast.walk(func)):
+            # ``np.vectorize(lambda v: v * w)(x)``: the function called is made first from a
+            # local function (checked like any value given to a call)
+            tmp = self.namer.fresh("fn")
+            out.append(assign(tmp, self.expr(func, out, top=True)))
+            node.func = name(tmp)
         for a in node.args:
             if isinstance(a, gast.Starred):
                 raise self.error(node, "a starred argument (*args)", "pass the items explicitly")
@@ -1103,12 +1122,99 @@ class _Lowering:
             n.lineno = getattr(node, "lineno", None)
         return self.expr_ListComp(comp, out, False)
 
+    def _closure_as_args(self, node, out):
+        """``odeint(lambda y, t: -k * y, y0, ts)`` as ``odeint(lambda_fn, y0, ts, args=(k,))``.
+
+        A library function that calls ``func(x, *args)`` and differentiates through its
+        ``args`` (odeint's adjoint method, quad's Leibniz rule, a root finder's implicit
+        function theorem) is given the local function itself, unbound, and the values it
+        reads from this function as extra ``args``: their derivatives flow by its rules.
+        """
+        ok, fn = self.resolver.static_value(node.func)
+        if not ok or not _callable_args_functions().get(id(fn)) is fn or not node.args \
+                or any(isinstance(a, gast.Starred) for a in node.args) \
+                or any(kw.arg is None for kw in node.keywords):
+            return
+        func = node.args[0]
+        if isinstance(func, gast.Lambda):
+            func = node.args[0] = self.expr(func, out)
+        if isinstance(func, gast.Name) and func.id not in self.nested:
+            # ``g = integrand`` (assigned once): the local function itself
+            alias = self.resolver._single_assignments().get(func.id)
+            if isinstance(alias, gast.Name) and alias.id in self.nested:
+                func = node.args[0] = name(alias.id)
+        if not isinstance(func, gast.Name) or func.id not in self.nested:
+            return
+        free = self.nested[func.id][1]
+        if not free:
+            return
+        if len(node.args) > 3:
+            holder, current = node.args, node.args[3]
+        else:
+            kw = next((k for k in node.keywords if k.arg == "args"), None)
+            holder, current = kw, (kw.value if kw is not None else None)
+        if current is None:
+            new = gast.Tuple(elts=[name(v) for v in free], ctx=gast.Load())
+            node.keywords.append(gast.keyword(arg="args", value=new))
+        elif isinstance(current, gast.Tuple):
+            current.elts = list(current.elts) + [name(v) for v in free]
+        else:
+            return          # args given as a variable: the activity analysis refuses
+        func.s2s_unbound = True
+
+    def _reduce_or_along_axis(self, node, out):
+        """``functools.reduce(f, a[, init])`` and ``np.apply_along_axis(f, axis, arr)`` as the
+        loops they run, so that a function they are given (a lambda reading values that
+        carry derivatives) is differentiated where it is called."""
+        ok, fn = self.resolver.static_value(node.func)
+        if not ok or node.keywords or any(isinstance(a, gast.Starred) for a in node.args):
+            return None
+        if fn is functools.reduce and len(node.args) in (2, 3):
+            template = _REDUCE_INIT if len(node.args) == 3 else _REDUCE
+            holes = {"F": node.args[0], "ARG": node.args[1]}
+            if len(node.args) == 3:
+                holes["INIT"] = node.args[2]
+            result = "ACC"
+        elif fn is numpy.apply_along_axis and len(node.args) == 3 \
+                and isinstance(node.func, gast.Attribute):
+            template = _ALONG_AXIS
+            holes = {"F": node.args[0], "AXIS": node.args[1], "ARG": node.args[2],
+                     "NP": node.func.value}
+            result = None       # the last line's expression: a new array (not a name for one)
+        else:
+            return None
+        func = holes["F"]
+        if isinstance(func, gast.Lambda):   # a local function, called by its name in the loop
+            holes["F"] = self.expr(func, out)
+        stmts = gast.parse(template).body
+        fresh = {}
+        line = getattr(node, "lineno", None)
+
+        class Fill(gast.NodeTransformer):
+            def visit_Name(self_, n):
+                if n.id in holes:
+                    return copy.deepcopy(holes[n.id])
+                if n.id.isupper() and n.id not in fresh:
+                    fresh[n.id] = self.namer.fresh(n.id.lower() if n.id != "ACC" else "acc")
+                if n.id in fresh:
+                    n.id = fresh[n.id]
+                return n
+        stmts = [Fill().visit(st) for st in stmts]
+        for st in stmts:
+            for n in gast.walk(st):
+                if hasattr(n, "lineno") or isinstance(n, (gast.stmt, gast.expr)):
+                    n.lineno = line
+        if result is None:
+            last = stmts.pop().value
+            out.extend(self.block(stmts))
+            return self.expr(last, out)
+        out.extend(self.block(stmts))
+        return name(fresh[result])
+
     def _atom(self, value, out, callee):
         if isinstance(value, (gast.Name, gast.Constant)):
             return value
-        base = callee.name.split(".")[-1]
-        if not base.isidentifier():        # a callee that is an expression: grad(tf)(...)
-            base = "call"
+        base = re.sub(r"\W+", "_", callee.name.split(".")[-1]).strip("_") or "call"
         tmp = self.namer.fresh(base + "_arg")
         out.append(assign(tmp, value))
         return name(tmp)
@@ -1131,6 +1237,59 @@ def _s2sgrad_operator(fn):
             and getattr(fn, "__name__", None) in _OPERATORS:
         return fn.__name__
     return None
+
+
+_CALLABLE_ARGS = {}
+
+
+def _callable_args_functions():
+    """``{id: function}`` of the library functions that call ``func(x, *args)`` and
+    differentiate through ``args`` (see ``_Lowering._closure_as_args``), found once
+    their modules are imported."""
+    import sys
+    for modname, names in (("scipy.integrate", ("odeint", "quad")),
+                           ("scipy.optimize", ("brentq", "brenth", "ridder", "bisect",
+                                               "toms748"))):
+        mod = sys.modules.get(modname)
+        if mod is None:
+            continue
+        for n in names:
+            f = getattr(mod, n, None)
+            if f is not None:
+                _CALLABLE_ARGS[id(f)] = f
+    return _CALLABLE_ARGS
+
+
+_REDUCE_INIT = """
+SEQ = list(ARG)
+ACC = INIT
+for ITEM in SEQ:
+    ACC = F(ACC, ITEM)
+"""
+
+_REDUCE = """
+SEQ = list(ARG)
+ACC = SEQ[0]
+for I in range(1, len(SEQ)):
+    ACC = F(ACC, SEQ[I])
+"""
+
+_ALONG_AXIS = """
+ARR = NP.asarray(ARG)
+AX = AXIS % ARR.ndim
+PERM = [D for D in range(ARR.ndim) if D != AX] + [AX]
+MOVED = ARR.transpose(PERM)
+LEAD = MOVED.shape[:-1]
+ROWS = MOVED.reshape((-1, MOVED.shape[-1]))
+ITEMS = []
+for I in range(ROWS.shape[0]):
+    ITEMS.append(F(ROWS[I]))
+STACKED = NP.stack(ITEMS)
+K = STACKED.ndim - 1
+SHAPED = STACKED.reshape(LEAD + STACKED.shape[1:])
+MOVED_OUT = NP.moveaxis(SHAPED, list(range(len(LEAD), len(LEAD) + K)), list(range(AX, AX + K)))
+MOVED_OUT.copy()
+"""
 
 
 def _call_base(call_node):

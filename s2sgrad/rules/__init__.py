@@ -14,7 +14,7 @@ _NOT_RULES = {"registry", "template"}
 # rule module -> the module it needs already imported by the user's program
 _LAZY = {"scipy_special": "scipy.special", "scipy_stats": "scipy.stats",
          "scipy_linalg": "scipy.linalg", "scipy_signal": "scipy.signal",
-         "scipy_integrate": "scipy.integrate"}
+         "scipy_integrate": "scipy.integrate", "scipy_optimize": "scipy.optimize"}
 _loaded = set()
 _names = []
 

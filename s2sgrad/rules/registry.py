@@ -442,6 +442,14 @@ def set_shape_params(family, table):
         _PRIMITIVES[(family, pname)].shape_params = frozenset(params)
 
 
+def set_callable_params(family, table):
+    """Declare ``{primitive name: parameters}`` that take a function the primitive calls (quad's
+    ``func``): no rule differentiates through the function itself, so the code generator
+    refuses one that reads values carrying derivatives (``analysis.activity``)."""
+    for pname, params in table.items():
+        _PRIMITIVES[(family, pname)].callable_params = tuple(params)
+
+
 def set_keyword_aliases(family, table):
     """Declare ``{primitive name: {keyword: rule parameter}}`` for keywords a rule cannot use."""
     for pname, aliases in table.items():

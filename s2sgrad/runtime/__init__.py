@@ -24,14 +24,17 @@ module                      helpers                             rules
 ``runtime.special``         scipy.special / scipy.stats         ``rules.runtime_special``
 ``runtime.integrate``       odeint's adjoint and tangent        (none: called only by
                             sensitivities                       rules, never differentiated)
+``runtime.optimize``        scipy.integrate.quad and the root   (none: called only by
+                            finders: Leibniz rule, implicit     rules, never differentiated)
+                            function theorem
 ``runtime.dispatch``        calls known only at run time        (none: the driver's hook)
 ==========================  ==================================  ==============================
 """
 
-from . import arrays, batch, core, dispatch, integrate, linalg, special
+from . import arrays, batch, core, dispatch, integrate, linalg, optimize, special
 
 __all__ = []
-for _mod in (core, dispatch, batch, arrays, linalg, special, integrate):
+for _mod in (core, dispatch, batch, arrays, linalg, special, integrate, optimize):
     globals().update({_k: getattr(_mod, _k) for _k in _mod.__all__})
     __all__ += list(_mod.__all__)
 del _mod

@@ -15,12 +15,14 @@ driver.  So the driver registers its handlers here when it is imported
   mode by tracing, always (the ODE helpers of ``runtime.integrate`` use it).
 """
 
+import functools
+
 from ..errors import S2SGradError
 from .batch import directions, stack_directions
 
 __all__ = ["call_fwd", "call_bwd", "call_jvp", "call_jvp_batch"]
 
-HANDLERS = ("call_fwd", "call_bwd", "call_jvp", "trace_jvp")
+HANDLERS = ("call_fwd", "call_bwd", "call_jvp", "trace_jvp", "call_site")
 _handlers = {}
 
 
@@ -42,6 +44,13 @@ def handler(name):
             f"import it with 'import s2sgrad' (which registers s2sgrad.driver.dynamic) before running "
             f"the generated module.")
     return fn
+
+
+def call_site():
+    """``file:line`` of the user's line being run or differentiated (for a message raised in
+    a runtime helper), as the driver finds it; ``"<unknown>"`` without a driver."""
+    fn = _handlers.get("call_site")
+    return (fn() if fn is not None else None) or "<unknown>"
 
 
 def call_fwd(tape, fn, args, kwargs, active):
@@ -69,12 +78,23 @@ def call_jvp(fn, args, kwargs, active, tangents):
 
 def call_jvp_batch(fn, args, kwargs, active, tangents):
     """``call_jvp`` for batches of tangents: the call's forward mode, direction by direction."""
-    each = [directions(t, args[k]) for k, t in zip(active, tangents)]
+    each = [_closure_directions(t, args[k]) if isinstance(t, dict)
+            and isinstance(args[k], functools.partial) else directions(t, args[k])
+            for k, t in zip(active, tangents)]
     value, results = None, []
     for ts in zip(*each):
         value, t_out = call_jvp(fn, args, kwargs, active, ts)
         results.append(t_out)
     return value, stack_directions(results)
+
+
+def _closure_directions(t, closure):
+    """The directions of a callable's tangent ``{name: batch}``, one dict per direction."""
+    keys = [k for k in t if t[k] is not None]
+    if not keys:
+        return None
+    per_key = [directions(t[k], closure.keywords[k]) for k in keys]
+    return [dict(zip(keys, vals)) for vals in zip(*per_key)]
 
 
 def trace_jvp(fn, args, kwargs, active, tangents):

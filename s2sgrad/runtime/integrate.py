@@ -38,15 +38,47 @@ def _snapshot(key):
                  else numpy.array(k, copy=True) for k in key)
 
 
+def _holds_floats(value, depth=0):
+    """Whether ``value`` (a container or an object) holds a float or a float array."""
+    if depth > 4:
+        return False
+    if isinstance(value, (float, complex)) or isinstance(value, numpy.ndarray) \
+            and value.dtype.kind in "fc":
+        return True
+    if isinstance(value, dict):
+        return any(_holds_floats(v, depth + 1) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_floats(v, depth + 1) for v in value)
+    attrs = getattr(value, "__dict__", None)
+    return isinstance(attrs, dict) and not callable(value) \
+        and any(_holds_floats(v, depth + 1) for v in attrs.values())
+
+
 def _float_args(args):
-    """Positions of ``args`` that can carry derivatives (floats and float arrays)."""
+    """Positions of ``args`` that can carry derivatives (floats and float arrays).
+
+    An object, a dict or a list of arrays holding floats (a lambda reading ``p.a`` or
+    ``d["a"]``) is refused: the rules differentiate with respect to numbers and arrays only,
+    and a derivative with respect to such a value must not be dropped without a word.
+    """
     out = []
     for k, a in enumerate(args):
-        if isinstance(a, bool) or isinstance(a, int):
+        if isinstance(a, (bool, int, str, bytes)) or a is None:
             continue
-        arr = numpy.asarray(a)
-        if arr.dtype.kind in "fc":
+        try:
+            kind = numpy.asarray(a).dtype.kind
+        except ValueError:          # a ragged list
+            kind = "O"
+        if kind in "fc":
             out.append(k)
+        elif kind not in "iubSUV" and _holds_floats(a):
+            from ..errors import UnsupportedError
+            raise UnsupportedError(
+                dispatch.call_site(),
+                f"a derivative with respect to a {type(a).__name__} given to the function "
+                f"that a SciPy solver calls",
+                "its rules differentiate with respect to numbers and arrays: read the float "
+                "values out first (a = p.a, then use a in the function) or pass them in args=")
     return out
 
 
@@ -117,14 +149,15 @@ def odeint_jvp(t_y0, t_args, ys, func, y0, t, args=(), rtol=None, atol=None):
 
     def dynamics(state, time):
         y, s = state[:n].reshape(shape), state[n:].reshape(shape)
-        fy, tangent = dispatch.trace_jvp(func, (y, time) + args, {}, (0,) + tuple(2 + k for k in active),
-                                (s,) + tuple(t_args[k] for k in active))
+        fy, tangent = dispatch.call_jvp(func, (y, time) + args, {},
+                                        (0,) + tuple(2 + k for k in active),
+                                        (s,) + tuple(t_args[k] for k in active))
         return numpy.concatenate([numpy.ravel(fy), numpy.ravel(tangent)])
 
     start = numpy.zeros(n) if t_y0 is None else numpy.ravel(numpy.asarray(t_y0, dtype=float))
     kw = {k: v for k, v in (("rtol", rtol), ("atol", atol)) if v is not None}
     sol = scipy.integrate.odeint(dynamics, numpy.concatenate([numpy.ravel(y0), start]), t, **kw)
-    return sol[:, n:].reshape((len(t),) + shape)
+    return sol[:, n:].reshape(numpy.shape(ys))     # odeint's (len(t), n), also for a scalar y0
 
 
 def _rates(func, ys, y0, t, args):

@@ -580,7 +580,7 @@ class ForwardBuilder(ReverseBuilder):
         value = s.value
         callee = callee_of(value, self.resolver)
         wants = v is not None and v in self.active
-        if callee.kind == "dynamic":
+        if callee.kind == "dynamic" or self._passes_closure(value, callee):
             return self._tan_dynamic(s, v, state, wants)
         (job, bound), _ = self._call_plan(value, callee, s)
         active = tuple(p for p in job.param_names if isinstance(bound.get(p), gast.Name)
@@ -617,15 +617,23 @@ class ForwardBuilder(ReverseBuilder):
         """A call known only at run time: ``_rt.call_jvp`` picks rules, a transform or tracing."""
         value = s.value
         _, positions = self._call_plan(value, callee_of(value, self.resolver), s)
-        positions = tuple(k for k in positions if value.args[k].id in state)
+        closures = self.activity.closures
+        positions = tuple(k for k in positions if value.args[k].id in state or (
+            value.args[k].id in closures
+            and any(c in state for c in self.closure_values(value.args[k].id))))
         if not positions or not wants:
             if v is not None:
                 state.discard(v)
+            callee = callee_of(value, self.resolver)
+            if callee.kind == "lifted":
+                return [self._primal_call(s, callee, self.program.job_for(callee, self.spec.job))]
             return [copy.deepcopy(s)]
         args = gast.Tuple(elts=copy.deepcopy(value.args), ctx=gast.Load())
         kwargs = gast.Dict(keys=[const(k.arg) for k in value.keywords],
                            values=[copy.deepcopy(k.value) for k in value.keywords])
-        tangents = gast.Tuple(elts=[self.tangent_ref(value.args[k].id) for k in positions],
+        tangents = gast.Tuple(elts=[self._closure_tangent(value.args[k].id, state)
+                                    if value.args[k].id in closures
+                                    else self.tangent_ref(value.args[k].id) for k in positions],
                               ctx=gast.Load())
         helper = _rt("call_jvp_batch" if self.batched else "call_jvp")
         jvp_call = call(helper, [copy.deepcopy(value.func), args, kwargs,
@@ -634,6 +642,12 @@ class ForwardBuilder(ReverseBuilder):
         target = gast.Tuple(elts=[store(v), store(self.t(v))], ctx=gast.Store())
         state.add(v)
         return [self._mark(gast.Assign(targets=[target], value=jvp_call, type_comment=None))]
+
+    def _closure_tangent(self, fname, state):
+        """The tangent of a callable: a dict of the tangents of the values it reads."""
+        reads = [c for c in self.closure_values(fname) if c in state]
+        return gast.Dict(keys=[const(c) for c in reads],
+                         values=[self.tangent_ref(c) for c in reads])
 
     # -- the tangent of an expression -------------------------------------------------
 

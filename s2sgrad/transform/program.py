@@ -525,7 +525,9 @@ class Program:
                     return n
                 child = program.job_for(_LiftedRef(n.id), job)
                 value = name(program.primal(child))
-                if not child.lifted_params:
+                if not child.lifted_params or getattr(n, "s2s_unbound", False):
+                    # (unbound: its values are passed as the callee's args, see
+                    # frontend.normalize._closure_as_args)
                     return value
                 program.module.modules.add("functools")
                 return call(gast.Attribute(value=name("functools"), attr="partial",
@@ -592,6 +594,8 @@ class JointReverseBuilder(ReverseBuilder):
     calls ``grad_g(a, b, d_y=...)`` (the values of ``a`` and ``b`` restored as
     for any statement) and keeps the adjoints it returns after the value.
     """
+
+    recomputes_calls = True
 
     def __init__(self, program, spec):
         super().__init__(program, spec)

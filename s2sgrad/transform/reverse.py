@@ -104,6 +104,8 @@ class _Contribution:
 class ReverseBuilder:
     """Builds the reverse-mode functions of one (function, active parameters) pair."""
 
+    recomputes_calls = False   # the backward sweep calls grad_g(args) (JointReverseBuilder)
+
     def __init__(self, program, spec):
         self.program = program
         self.spec = spec
@@ -844,18 +846,21 @@ class ReverseBuilder:
 
     def _call_plan(self, value, callee, s):
         """Which parameters of the callee carry derivatives at this call."""
-        args = self._dynamic_args(value, callee) if callee.kind == "dynamic" else list(value.args)
+        dynamic = callee.kind == "dynamic" or self._passes_closure(value, callee)
+        args = self._dynamic_args(value, callee) if dynamic else list(value.args)
         kwargs = {kw.arg: kw.value for kw in value.keywords}
-        if callee.kind == "dynamic":
-            if isinstance(value.func, gast.Name) and value.func.id in self.active:
-                raise UnsupportedError(self.where(s), f"calling {value.func.id}, a function or "
+        if dynamic:
+            if isinstance(value.func, gast.Name) and value.func.id in self.active or \
+                    not isinstance(value.func, (gast.Name, gast.Attribute)) \
+                    and self.active_expr(value.func):
+                raise UnsupportedError(self.where(s), f"calling {to_text(value.func)}, a function or "
                                        "object made from values that carry derivatives",
                                        "make it outside the differentiated function and pass "
                                        "the arrays it uses as arguments")
             actives = tuple(k for k, a in enumerate(args)
                             if isinstance(a, gast.Name) and a.id in self.active)
             for kw, v in kwargs.items():
-                if isinstance(v, gast.Name) and v.id in self.active:
+                if isinstance(v, gast.Name) and v.id in self.active and kw != "key":
                     raise UnsupportedError(self.where(s), f"a keyword argument ({kw}=) carrying a "
                                            f"derivative to {callee.name}, which is known only at "
                                            "run time", "pass it positionally")
@@ -875,6 +880,24 @@ class ReverseBuilder:
         active = tuple(p for p in params if isinstance(bound.get(p), gast.Name)
                        and bound[p].id in self.active)
         return (job, bound), active
+
+    def _passes_closure(self, value, callee):
+        """Whether a user or local function is given a callable that carries derivatives
+        (a lambda reading an active value): the dynamic dispatcher differentiates such a
+        call with the callable's values (``driver.dynamic``)."""
+        if callee.kind not in ("user", "lifted"):
+            return False
+        closures = self.activity.closures & self.active
+        if any(isinstance(kw.value, gast.Name) and kw.value.id in closures
+               for kw in value.keywords):
+            return True         # refused by the dynamic call: pass it positionally
+        if not isinstance(value.func, gast.Name) or callee.receiver is not None:
+            return False        # a method: its callee's traced stub gets the callable
+        return any(isinstance(a, gast.Name) and a.id in closures for a in value.args)
+
+    def closure_values(self, fname):
+        """The active variables callable ``fname`` reads: its adjoint is a dict of theirs."""
+        return [v for v in self.activity.callable_reads(fname) if v in self.active]
 
     def _call_forward(self, value, callee, s):
         plan, active = self._call_plan(value, callee, s)
@@ -987,6 +1010,10 @@ class ReverseBuilder:
         restores = self._restores(s)
         if isinstance(value, gast.Call) and getattr(s, "s2s_call", None):
             code.extend(self._bwd_call(s, v, state))    # consumes the adjoint of v
+            if self.recomputes_calls and s.s2s_call[0] == "user" and v in _loads(value):
+                # ``acc = g(acc, ...)`` where the backward call recomputes from the arguments
+                # (program.JointReverseBuilder): it must see acc's old value, restored first
+                return restores + code, state
             return code + restores, state
         if isinstance(value, gast.Call):
             callee = callee_of(value, self.resolver)
@@ -1097,10 +1124,16 @@ class ReverseBuilder:
             cts = call(_rt("call_bwd"), [name(naming.TAPE), seed])
             args = s.s2s_dynamic_args
             targets = [args[k].id for k in active]
+            if set(targets) & self.activity.closures:
+                return self._bwd_closure_call(s, v, state, cts, targets)
         else:
             spec, bound = s.s2s_call[1], s.s2s_call[2]
             cts = self._bwd_call_expr(s, spec, seed)
             targets = [bound[p].id for p in spec.active]
+            if set(targets) & self.activity.closures:
+                if len(targets) == 1:
+                    cts = gast.Tuple(elts=[cts], ctx=gast.Load())
+                return self._bwd_closure_call(s, v, state, cts, targets)
         if not targets:
             state.discard(v)
             return [gast.Expr(value=cts)]
@@ -1120,6 +1153,23 @@ class ReverseBuilder:
             contribs = [_Contribution(t, None, name(tmp)) for t, tmp in zip(targets, temps)]
         # v = g(..., v, ...): the contribution to the argument v is the adjoint of v's old
         # value, which starts afresh (the seed above was the adjoint of the new one)
+        code.extend(self._emit(contribs, state, target=v))
+        return code
+
+    def _bwd_closure_call(self, s, v, state, cts, targets):
+        """The backward half of a call given callables: the adjoint of a callable is a dict
+        of the adjoints of the values it reads, added to those variables'."""
+        temps = [self.namer.fresh(naming.adjoint(f"{t}_part")) for t in targets]
+        tup = gast.Tuple(elts=[store(t) for t in temps], ctx=gast.Store())
+        code = [gast.Assign(targets=[tup], value=cts, type_comment=None)]
+        contribs = []
+        for t, tmp in zip(targets, temps):
+            if t in self.activity.closures:
+                for var in self.closure_values(t):
+                    contribs.append(_Contribution(var, None, gast.Subscript(
+                        value=name(tmp), slice=const(var), ctx=gast.Load())))
+            else:
+                contribs.append(_Contribution(t, None, name(tmp)))
         code.extend(self._emit(contribs, state, target=v))
         return code
 
