@@ -574,3 +574,40 @@ def test_second_derivatives_are_transformed(f):
     with warnings.catch_warnings():
         warnings.simplefilter("error", s2sgrad.FallbackWarning)    # no tracing
         np.testing.assert_allclose(s2sgrad.hessian(f)(x), want, atol=1e-5)
+
+
+# -- a write into an array whose earlier value a derivative still reads (found by the
+#    random-program generator: both were silently wrong) ------------------------------------
+
+def write_after_a_container_read_it(x):
+    y = x.copy()
+    s = np.sum(x) * 0.1
+    d = {"a": y, "b": s}
+    z = d["a"] * d["b"] + np.sin(x)        # its derivative reads d["a"], which is y
+    y[np.argmax(y)] = 0.0                  # ... after this write, in the backward sweep
+    return np.sum(y * z) + s * s
+
+
+def _spread(v, s):
+    return v * s + np.roll(v, 1) * 0.5
+
+
+def write_after_a_callee_kept_it(x):
+    y = x.copy()
+    s = np.sum(x) * 0.1
+    z = _spread(y, s)                      # the callee's derivative keeps y, not a copy
+    y[[2, 3]] = z[[3, 2]] * 1.38
+    return np.sum(y * z) + s * s
+
+
+@pytest.mark.parametrize("f", [write_after_a_container_read_it, write_after_a_callee_kept_it])
+def test_a_write_under_a_value_a_derivative_reads_is_traced_and_right(f):
+    x = np.array([0.3, 1.2, -0.4, 0.8])
+    with pytest.raises(s2sgrad.UnsupportedError, match=r"test_memory_model.py:\d+: `"):
+        s2sgrad.grad(f, fallback="never")(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        np.testing.assert_allclose(s2sgrad.grad(f)(x), numeric(f, x.copy()), atol=1e-6)
+        np.testing.assert_allclose(s2sgrad.jvp(f)(x, np.ones(4))[1],
+                                   numeric(f, x.copy()) @ np.ones(4), atol=1e-6)
+    np.testing.assert_array_equal(x, [0.3, 1.2, -0.4, 0.8])

@@ -257,6 +257,24 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
         return next((r for r in reads.get(v, []) if r is not w and r not in skip
                      and after(w, r)), None)
 
+    def read_by_a_derivative(v, w, skip=()):
+        """A statement that may run before ``w``, reads ``v`` and is differentiated (reads a
+        value that carries a derivative): its backward sweep reads ``v`` after ``w`` ran."""
+        return next((r for r in reads.get(v, []) if r is not w and r not in skip
+                     and after(r, w) and varied_expr(getattr(r, "value", r))), None)
+
+    def kept_by_a_callee(v, w):
+        """A call of a user function, before ``w``, given ``v`` with values that carry
+        derivatives: its derivative keeps ``v`` (not a copy) for its backward sweep."""
+        for r in reads.get(v, []):
+            call = _call_of(r)
+            if r is w or call is None or not after(r, w) or _user_callee(call, resolver) is None:
+                continue
+            if any(isinstance(a, gast.Name) and a.id == v for a in call.args) \
+                    and varied_expr(call):
+                return r
+        return None
+
     # -- escapes: a derivative stored where the analysis does not follow it ----------------
     for s in stmts:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Attribute) \
@@ -348,13 +366,31 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             for other, s in sorted(reaching(v, w).items()):
                 r = read_after(other, w, skip=(s,))
                 if r is None:
-                    continue
+                    # read before the write in a statement that is differentiated: its
+                    # derivative, in the backward sweep, would read the changed object
+                    r = read_by_a_derivative(other, w, skip=(s,))
+                    if r is None:
+                        continue
+                    raise UnsupportedError(
+                        where(w), f"`{text(w)}`, a write into {shown(v)} while {shown(other)} "
+                        f"reaches the same object (line {line(s)}) and the derivative of line "
+                        f"{line(r)} reads it", f"the transform would treat them as two values: "
+                        f"put a copy in the container ({shown(v)}.copy()), or read the value "
+                        f"through one name only")
                 raise UnsupportedError(
                     where(w), f"`{text(w)}`, a write into {shown(v)} while {shown(other)} "
                     f"reaches the same object (line {line(s)}) and is read after it (line "
                     f"{line(r)})", f"the transform would treat them as two values: put a copy "
                     f"in the container ({shown(v)}.copy()), or read the value through one name "
                     f"only")
+            if how == "item" and (v in tensors or v in varied):
+                kept = kept_by_a_callee(v, w)
+                if kept is not None:
+                    raise UnsupportedError(
+                        where(w), f"`{text(w)}`, a write into {shown(v)} after line "
+                        f"{line(kept)} gave it to a function of yours whose derivative reads it",
+                        f"the derivative of that call would read the changed array: write into "
+                        f"a copy ({shown(v)} = {shown(v)}.copy() before this line)")
             call = _call_of(w)
             if how.startswith("call") and (any(varied_expr(a) for a in call.args)
                                            or any(varied_expr(k.value) for k in call.keywords)):
