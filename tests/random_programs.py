@@ -41,9 +41,10 @@ import numpy as np
 
 N = 4
 
-# Constructs a program may use.  KNOWN_BUGS are the ones the compiler's memory model gets wrong
-# today (issue 12, items 1-4, fixed on other branches): the test in the suite leaves them out,
-# the long run (benchmarks/random_programs.py) uses them and reports their failures.
+# Constructs a program may use.  MEMORY_MODEL are the ones that test the compiler's model of
+# memory and names (issue 12, items 1-4: aliases, masks, repeated indices, helpers that write
+# into their arguments, values kept in objects): the long run (benchmarks/random_programs.py)
+# gives each program at most one of them, so that a failure has one suspect.
 CONSTRUCTS = ("assign", "if", "for", "while", "break", "continue", "inplace", "slice_write",
               "fancy_read", "fancy_write", "where", "helper", "helper_mutates", "list", "dict",
               "object", "closure_user", "closure_reduce", "closure_map", "closure_along_axis",
@@ -51,9 +52,9 @@ CONSTRUCTS = ("assign", "if", "for", "while", "break", "continue", "inplace", "s
               "list_alias_write", "write_after_share")
 # write_after_share: an array written in place after it was given to a helper, put in a list
 # or dict, or held by an object (without it, every write first copies the array it writes).
-KNOWN_BUGS = ("helper_mutates", "mask_write", "argmax_write", "repeated_index", "object_store",
+MEMORY_MODEL = ("helper_mutates", "mask_write", "argmax_write", "repeated_index", "object_store",
               "list_alias_write", "write_after_share")
-SAFE = tuple(c for c in CONSTRUCTS if c not in KNOWN_BUGS)
+SAFE = tuple(c for c in CONSTRUCTS if c not in MEMORY_MODEL)
 
 
 class RandomChooser:
@@ -586,26 +587,26 @@ def describe_failure(program, outcome):
 
 
 def constructs_for(k, mode):
-    """``(constructs, the known bug it may use or None)`` of the ``k``-th program of a run.
+    """``(constructs, the memory-model construct it may use or None)`` of the ``k``-th program of a run.
 
-    ``attributed``: the safe constructs plus one known bug, in turn (and every
-    ``len(KNOWN_BUGS) + 1``-th program none), so that each failure has one suspect;
+    ``attributed``: the safe constructs plus one memory-model construct, in turn (and every
+    ``len(MEMORY_MODEL) + 1``-th program none), so that each failure has one suspect;
     ``safe``: the safe ones only; ``all``: everything at once."""
     if mode == "safe":
         return SAFE, None
     if mode == "all":
         return CONSTRUCTS, None
-    slot = k % (len(KNOWN_BUGS) + 1)
-    if slot == len(KNOWN_BUGS):
+    slot = k % (len(MEMORY_MODEL) + 1)
+    if slot == len(MEMORY_MODEL):
         return SAFE, None
-    return SAFE + (KNOWN_BUGS[slot],), KNOWN_BUGS[slot]
+    return SAFE + (MEMORY_MODEL[slot],), MEMORY_MODEL[slot]
 
 
 def category(program, known):
-    """The known bug a failing program uses (its suspect), else ``None``."""
+    """The memory-model construct a failing program uses (its suspect), else ``None``."""
     if known is not None and known in program.constructs:
         return known
-    used = sorted(program.constructs & set(KNOWN_BUGS))
+    used = sorted(program.constructs & set(MEMORY_MODEL))
     return ", ".join(used) if used else None
 
 
