@@ -159,8 +159,11 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
         if len(tangents) != len(wrt_t):
             raise ValueError(f"jvp of {describe(fn)} with respect to {wrt_t} needs "
                              f"{len(wrt_t)} tangents, got {len(tangents)}")
-        with routes.policy(fallback):
+        token = routes.set_policy(fallback)   # for the callees dispatched at run time
+        try:
             value, t_out = route(args, kwargs, tangents)
+        finally:
+            routes.reset_policy(token)
         routes.check_output(fn, value, "jvp")
         generated = _innermost(route).route == "generated"
         shaped = _structured(fn, args, value, generated)
