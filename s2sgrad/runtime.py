@@ -567,8 +567,8 @@ def share_of_max(a, b):
 
 def items_adjoint(g, iterable):
     """The adjoint of ``list(iterable)``: the items' cotangents, as ``iterable`` holds them."""
-    if isinstance(iterable, (list, tuple)):
-        return list(g)
+    if isinstance(iterable, (list, tuple)) or not hasattr(iterable, "shape"):
+        return list(g)     # (an iterator, like reversed(items): its items as a list)
     return namespace(iterable).stack(list(g))
 
 

@@ -5,12 +5,13 @@ Most helpers are linear; their rules are each other's adjoints
 ``fft_pad`` / ``fft_unpad`` ...), so derivative code stays differentiable.
 """
 
-from .registry import nondiff, primitive
+from .registry import nondiff, primitive, set_shape_params
 from ..runtime import (
     band_matmul, band_outer, band_transpose, cholesky_jvp, cholesky_vjp, conv_crop, conv_embed,
     factor_triangle, solve_tri, tri_mask,
     as_matrix, block_upper, diag_matrix, diag_part, dirichlet_alpha, expand_mat, fft_pad, fft_unpad,
     from_triangle, half_triangle, halfspec_weight, inv_gaps, mT, multi_dot_jvp, multi_dot_vjp, multipsi,
+    multi_dot_hvp, multi_dot_hvp_vjp,
     shape, to_triangle, unbroadcast, zeros_like,
 )
 
@@ -144,16 +145,24 @@ class _HalfspecWeight:
         return halfspec_weight(t, n, axis)
 
 
+# The helpers of multi_dot's rules.  Their second derivatives in the factors ``arrays`` are
+# ``multi_dot_hvp`` (the second derivative of the product along two sets of factors) and its
+# adjoint ``multi_dot_hvp_vjp``; those two are linear in everything but ``arrays`` (a third
+# derivative in the factors raises).
+
 @primitive("multi_dot_vjp", family=R, linear=True)
 class _MultiDotVjp:
     def vjp_cotangent(xp, g, ans, cotangent, arrays):
         return multi_dot_jvp(g, arrays)
 
     def vjp_arrays(xp, g, ans, cotangent, arrays):
-        raise NotImplementedError("second derivatives of multi_dot; use chained @ instead")
+        return multi_dot_hvp_vjp(cotangent, g, arrays)
 
     def jvp_cotangent(xp, t, ans, cotangent, arrays):
         return multi_dot_vjp(t, arrays)
+
+    def jvp_arrays(xp, t, ans, cotangent, arrays):
+        return multi_dot_hvp_vjp(cotangent, t, arrays)
 
 
 @primitive("multi_dot_jvp", family=R, linear=True)
@@ -162,10 +171,51 @@ class _MultiDotJvp:
         return multi_dot_vjp(g, arrays)
 
     def vjp_arrays(xp, g, ans, tangents, arrays):
-        raise NotImplementedError("second derivatives of multi_dot; use chained @ instead")
+        return multi_dot_hvp_vjp(g, tangents, arrays)
 
     def jvp_tangents(xp, t, ans, tangents, arrays):
         return multi_dot_jvp(t, arrays)
+
+    def jvp_arrays(xp, t, ans, tangents, arrays):
+        return multi_dot_hvp(tangents, t, arrays)
+
+
+@primitive("multi_dot_hvp", family=R, linear=True)
+class _MultiDotHvp:
+    """Symmetric in ``tangents`` and ``steps``."""
+
+    def vjp_tangents(xp, g, ans, tangents, steps, arrays):
+        return multi_dot_hvp_vjp(g, steps, arrays)
+
+    def vjp_steps(xp, g, ans, tangents, steps, arrays):
+        return multi_dot_hvp_vjp(g, tangents, arrays)
+
+    def vjp_arrays(xp, g, ans, tangents, steps, arrays):
+        raise NotImplementedError("third derivatives of multi_dot; use chained @ instead")
+
+    def jvp_tangents(xp, t, ans, tangents, steps, arrays):
+        return multi_dot_hvp(t, steps, arrays)
+
+    def jvp_steps(xp, t, ans, tangents, steps, arrays):
+        return multi_dot_hvp(tangents, t, arrays)
+
+
+@primitive("multi_dot_hvp_vjp", family=R, linear=True)
+class _MultiDotHvpVjp:
+    def vjp_cotangent(xp, g, ans, cotangent, tangents, arrays):
+        return multi_dot_hvp(tangents, g, arrays)
+
+    def vjp_tangents(xp, g, ans, cotangent, tangents, arrays):
+        return multi_dot_hvp_vjp(cotangent, g, arrays)
+
+    def vjp_arrays(xp, g, ans, cotangent, tangents, arrays):
+        raise NotImplementedError("third derivatives of multi_dot; use chained @ instead")
+
+    def jvp_cotangent(xp, t, ans, cotangent, tangents, arrays):
+        return multi_dot_hvp_vjp(t, tangents, arrays)
+
+    def jvp_tangents(xp, t, ans, cotangent, tangents, arrays):
+        return multi_dot_hvp_vjp(cotangent, t, arrays)
 
 
 nondiff("is_matrix_norm", "check_reduced_svd", "fft_axes", family=R)
@@ -363,3 +413,8 @@ class _CholeskyJvp:
         if upper:
             return mT(xp.conj(dl))
         return dl
+
+
+# Arguments read only for their shape: no derivative flows through them (so a second
+# derivative of code that calls the helper needs no rule for them).
+set_shape_params(R, {"as_matrix": ("a",)})
