@@ -117,6 +117,17 @@ def _callee(prim, case, consts, k):
     return f"{prim.family}.{prim.name}"
 
 
+# Cases whose ``fn`` wraps the primitive in a lambda (a method, a helper that writes in place):
+# the probe spells the call as user code does, so that no call is dispatched at run time.
+_SPELLED = {
+    "attribute.T": lambda parts, args: f"{parts[0]}.T",
+    "method.item": lambda parts, args: f"{parts[0]}.item({', '.join(map(repr, args[1]))})"
+    if len(args) > 1 else f"{parts[0]}.item()",
+    "s2sgrad.runtime.add_at": lambda parts, args: f"_rt.add_at({parts[0]}.copy(), {parts[1]}, "
+                                                  f"{parts[2]})",
+}
+
+
 def _random_like(x, rng):
     if isinstance(x, float):
         return float(rng.standard_normal())
@@ -158,6 +169,8 @@ class Probe:
         callee = _callee(prim, case, self.consts, k)
         out = f"out_{k}"
         call = f"{parts[0]}[{parts[1]}]" if callee is None else f"{callee}({', '.join(parts)})"
+        if prim.qualname in _SPELLED:      # written as a user would, not through the case's fn
+            call = _SPELLED[prim.qualname](parts, args)
         fn = case.fn if case.fn is not None else _function(prim)
         ans = fn(*args, **kwargs)
         terms = []
