@@ -120,6 +120,8 @@ CASES["math.log"] = [C(R(**POS)), C(R(**POS), 2.0), C(R(**POS), R(lo=1.5, hi=3.0
 CASES["math.pow"] = [C(R(**POS), R()), C(R(**POS), 3.0)]
 CASES["math.atan2"] = [C(R(), R(lo=0.5, hi=2.0)), C(R(), R(lo=-2.0, hi=-0.5))]
 CASES["math.hypot"] = [C(R(), R())]
+CASES["math.copysign"] = [C(R(lo=0.2, hi=2.0), R(lo=0.2, hi=2.0)), C(R(lo=0.2, hi=2.0), R(lo=-2.0, hi=-0.2)),
+                          C(R(lo=-2.0, hi=-0.2), 1.5)]
 
 CASES["builtins.abs"] = [C(R(lo=0.2, hi=2)), C(R(lo=-2, hi=-0.2)), C(R(3, lo=0.2, hi=2)),
                          C(R(dtype=complex)), C(R(3, dtype=complex))]
