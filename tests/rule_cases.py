@@ -182,6 +182,10 @@ CASES[f"{RT}.sort_in_place_vjp"] = [C(R(5), np.array([0.3, -1.0, 2.0, 0.1, 0.5])
                                       nondiff={"value"})]
 CASES[f"{RT}.sort_in_place_jvp"] = CASES[f"{RT}.sort_in_place_vjp"]
 CASES[f"{RT}.saved_item"] = [C([R(2), R(3)], 1, nondiff={"key"})]   # dicts: test_higher_order
+CASES[f"{RT}.saved_item_vjp"] = [C(R(3), [np.zeros(2), np.zeros(3)], 1, nondiff={"container", "key"})]
+CASES[f"{RT}.batch_unbroadcast_to"] = [C(R(2, 4, 3), R(2, 3), nondiff={"value"}),
+                                       C(R(2, 4, 3), R(2, 4, 1), nondiff={"value"})]
+CASES[f"{RT}.stack_directions_vjp"] = [C(R(2, 3), [np.zeros(3), np.zeros(3)], nondiff={"items"})]
 
 # Helpers of batched tangent code: ``value`` is a batch of 2 tangents (a leading axis).
 CASES[f"{RT}.batch_align"] = [C(R(2, 3), R(2, 3), nondiff={"like"}), C(R(2), R(3), nondiff={"like"})]

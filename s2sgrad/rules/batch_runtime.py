@@ -204,6 +204,27 @@ class _RowsToJacobian:
         return rows_to_jacobian(t, out, x)
 
 
+# The adjoints of the helpers above are linear too: their own rules (second derivatives of code
+# that calls the helpers).
+
+@primitive("batch_unbroadcast_to", family=R, linear=True)
+class _BatchUnbroadcastTo:
+    def vjp_v(xp, g, ans, v, value):
+        return batch_broadcast_to(g, shape_of(v)[1:])
+
+    def jvp_v(xp, t, ans, v, value):
+        return batch_unbroadcast_to(t, value)
+
+
+@primitive("stack_directions_vjp", family=R, linear=True)
+class _StackDirectionsVjp:
+    def vjp_v(xp, g, ans, v, items):
+        return stack_directions(g)
+
+    def jvp_v(xp, t, ans, v, items):
+        return stack_directions_vjp(t, items)
+
+
 nondiff("batch_axes", "batch_index", "batch_zeros_like", "batch_permutation",
         "unit_directions", family=R)
 
@@ -213,5 +234,6 @@ set_shape_params(R, {
     "batch_reshaped": ("like", "result"), "batch_joined": ("arrays",),
     "batch_matmul_vjp_a": ("like", "a"), "batch_matmul_vjp_b": ("like", "b"),
     "directions": ("like",), "columns_to_jacobian": ("out", "x"),
-    "rows_to_jacobian": ("out", "x"),
+    "rows_to_jacobian": ("out", "x"), "batch_unbroadcast_to": ("value",),
+    "stack_directions_vjp": ("items",),
 })

@@ -368,6 +368,15 @@ class _RepeatLike:
         return repeat_like(t, values)
 
 
+@primitive("saved_item_vjp", family=R, linear=True)
+class _SavedItemVjp:
+    def vjp_v(xp, g, ans, v, container, key):
+        return saved_item(g, key)
+
+    def jvp_v(xp, t, ans, v, container, key):
+        return saved_item_vjp(t, container, key)
+
+
 @primitive("items_adjoint", family=R, linear=True)
 class _ItemsAdjoint:
     def vjp_value(xp, g, ans, value, iterable):
@@ -392,5 +401,5 @@ set_shape_params(R, {
     "unsort": ("order", "items"), "items_adjoint": ("iterable",),
     "fill_diagonal_vjp_val": ("val",), "item_vjp": ("a",), "item_of": ("index",),
     "window_vjp": ("x",), "sort_in_place_vjp": ("value",),
-    "sort_in_place_jvp": ("value",),
+    "sort_in_place_jvp": ("value",), "saved_item_vjp": ("container",),
 })
