@@ -419,6 +419,15 @@ def check(program, mode, ref=None):
             raise ValueError(mode)
 
 
+def traced_second_order(program):
+    """The tracer's second derivative (``T``) along a random direction, without the finite
+    differences: for the entries expected to raise."""
+    rng = np.random.default_rng(3)
+    v = [_direction(x, rng) for x in program.xs]
+    gt = s2sgrad.grad(program.f, program.wrt, fallback="always")
+    return s2sgrad.jvp(gt, program.wrt, fallback="always")(*program.xs, _pack(program, v))[1]
+
+
 def run_each(probes, directory, modes=MODES, name="order2_each", verbose=False):
     """Every probe in its own program, every mode: ``{probe id: {mode: None or message}}``
     (the full matrix, for ``python tests/order2_probes.py``)."""

@@ -10,11 +10,11 @@ tracer (``T``, ``fallback="always"``).  The generated pairs run with ``FallbackW
 error: a derivative that is traced instead of transformed fails.
 
 Transforming a probe takes a tenth of a second or more per order and per mode, and there are
-some 1,800 probes, so the default run checks a sample, probes grouped into a few programs:
-every primitive's first call in ``FR`` and in one more pair of modes (taken in turn); every
-entry of the tables below in each of its modes.  ``S2SGRAD_RULES_ORDER2=full`` checks every
-call in every pair (some 20 minutes); ``python tests/order2_probes.py [prefix]`` prints the
-same matrix as a table.
+some 1,800 probes, so the default run checks a sample, probes grouped into programs of 30:
+every primitive's first call in ``FR``, every third primitive's in one more pair of modes (taken
+in turn), the calls of ``FIXED`` in every pair, and every entry of ``XFAIL`` alone (about 90
+seconds in all).  ``S2SGRAD_RULES_ORDER2=full`` checks every call in every pair (some 30
+minutes); ``python tests/order2_probes.py [prefix]`` prints the same matrix as a table.
 
 ``XFAIL``: second derivatives known to fail, with why; strict, so that a fix is noticed (then
 delete the entry).  ``KINKS``: calls at a point where the first derivative jumps (a tie between
@@ -42,29 +42,192 @@ _TRACER_FIRST_ORDER = (
 _TRACER_RUNS_THE_PYTHON = (
     "the tracer runs the Python of a function that has a rule (a runtime helper called by "
     "name, a SciPy function) instead of applying the rule: issue 13, item 5 (another item)")
-_RAISES = {_TRACER_FIRST_ORDER: (TracedConversionError, TracingNoRuleError),
-           _TRACER_RUNS_THE_PYTHON: TracedConversionError}
 
 # (probe id, mode) -> reason.  Each is expected to fail (strict: a fix makes the test fail,
 # then delete the entry); the tracer's entries expect the tracer's own error.
-XFAIL = {}
-for _pid in ("array-0", "array-1", "array-2", "array-3", "asarray-0", "asarray-1", "asarray-2",
-             "complex128-0", "complex128-1", "clongdouble-0", "clongdouble-1", "float64-0",
-             "full-0", "full-1", "full-2", "full_like-0", "full_like-1"):
-    XFAIL[_pid, "T"] = _TRACER_FIRST_ORDER
-for _pid in ("s2sgrad.runtime.multi_dot_vjp-0", "s2sgrad.runtime.multi_dot_vjp-1"):
-    XFAIL[_pid, "T"] = _TRACER_RUNS_THE_PYTHON
+_FIRST_ORDER_TRACED = (
+    "array-0", "array-1", "array-2", "array-3", "asarray-0", "asarray-1", "asarray-2",
+    "builtins.complex-0", "builtins.complex-1", "builtins.float-0", "builtins.sorted-3",
+    "clongdouble-0", "clongdouble-1", "complex128-0", "complex128-1", "float64-0", "full-0",
+    "full-1", "full-2", "full_like-0", "full_like-1", "longdouble-0", "math.acos-0",
+    "math.acos-1", "math.acos-2", "math.acosh-0", "math.acosh-1", "math.acosh-2", "math.asin-0",
+    "math.asin-1", "math.asin-2", "math.asinh-0", "math.asinh-1", "math.asinh-2", "math.atan-0",
+    "math.atan-1", "math.atan-2", "math.atan2-0", "math.atan2-1", "math.atanh-0", "math.atanh-1",
+    "math.atanh-2", "math.cos-0", "math.cos-1", "math.cos-2", "math.cosh-0", "math.cosh-1",
+    "math.cosh-2", "math.degrees-0", "math.degrees-1", "math.degrees-2", "math.erf-0",
+    "math.erf-1", "math.erf-2", "math.erfc-0", "math.erfc-1", "math.erfc-2", "math.exp-0",
+    "math.exp-1", "math.exp-2", "math.expm1-0", "math.expm1-1", "math.expm1-2", "math.fabs-0",
+    "math.fabs-1", "math.fabs-2", "math.hypot-0", "math.log-0", "math.log-1", "math.log-2",
+    "math.log10-0", "math.log10-1", "math.log10-2", "math.log1p-0", "math.log1p-1",
+    "math.log1p-2", "math.log2-0", "math.log2-1", "math.log2-2", "math.pow-0", "math.pow-1",
+    "math.radians-0", "math.radians-1", "math.radians-2", "math.sin-0", "math.sin-1",
+    "math.sin-2", "math.sinh-0", "math.sinh-1", "math.sinh-2", "math.sqrt-0", "math.sqrt-1",
+    "math.sqrt-2", "math.tan-0", "math.tan-1", "math.tan-2", "math.tanh-0", "math.tanh-1",
+    "math.tanh-2",
+)
+_PYTHON_TRACED = (
+    "put_along_axis-0", "put_along_axis-1", "put_along_axis-2", "put_along_axis-3",
+    "s2sgrad.runtime.add_at-0", "s2sgrad.runtime.array_vjp-0", "s2sgrad.runtime.as_matrix-0",
+    "s2sgrad.runtime.band_matmul-0", "s2sgrad.runtime.band_matmul-1",
+    "s2sgrad.runtime.band_outer-0", "s2sgrad.runtime.band_outer-1",
+    "s2sgrad.runtime.band_transpose-0", "s2sgrad.runtime.band_transpose-1",
+    "s2sgrad.runtime.block_upper-0", "s2sgrad.runtime.block_upper-1",
+    "s2sgrad.runtime.broadcast_like-0", "s2sgrad.runtime.cholesky_jvp-0",
+    "s2sgrad.runtime.cholesky_jvp-1", "s2sgrad.runtime.cholesky_jvp-2",
+    "s2sgrad.runtime.cholesky_jvp-3", "s2sgrad.runtime.cholesky_jvp-4",
+    "s2sgrad.runtime.cholesky_jvp-5", "s2sgrad.runtime.cholesky_vjp-0",
+    "s2sgrad.runtime.cholesky_vjp-1", "s2sgrad.runtime.cholesky_vjp-2",
+    "s2sgrad.runtime.cholesky_vjp-3", "s2sgrad.runtime.cholesky_vjp-4",
+    "s2sgrad.runtime.cholesky_vjp-5", "s2sgrad.runtime.conv_embed-0",
+    "s2sgrad.runtime.conv_embed-1", "s2sgrad.runtime.cumprod_jvp-0",
+    "s2sgrad.runtime.cumprod_jvp-1", "s2sgrad.runtime.cumprod_jvp-4",
+    "s2sgrad.runtime.cumprod_vjp-0", "s2sgrad.runtime.cumprod_vjp-1",
+    "s2sgrad.runtime.cumprod_vjp-4", "s2sgrad.runtime.diag_matrix-0",
+    "s2sgrad.runtime.diag_matrix-1", "s2sgrad.runtime.diagonal_vjp-0",
+    "s2sgrad.runtime.diagonal_vjp-1", "s2sgrad.runtime.dirichlet_alpha-0",
+    "s2sgrad.runtime.dirichlet_alpha-1", "s2sgrad.runtime.einsum_vjp-2",
+    "s2sgrad.runtime.expand_mat-0", "s2sgrad.runtime.expand_mat-1",
+    "s2sgrad.runtime.fill_diagonal-0", "s2sgrad.runtime.fill_diagonal-1",
+    "s2sgrad.runtime.fill_diagonal-2", "s2sgrad.runtime.fill_diagonal_vjp_val-0",
+    "s2sgrad.runtime.fill_diagonal_vjp_val-1", "s2sgrad.runtime.gradient_vjp-0",
+    "s2sgrad.runtime.gradient_vjp-1", "s2sgrad.runtime.gradient_vjp-2",
+    "s2sgrad.runtime.inv_gaps-0", "s2sgrad.runtime.inv_gaps-1", "s2sgrad.runtime.item_vjp-0",
+    "s2sgrad.runtime.item_vjp-1", "s2sgrad.runtime.matmul_vjp_a-1",
+    "s2sgrad.runtime.matmul_vjp_b-1", "s2sgrad.runtime.max_vjp-0",
+    "s2sgrad.runtime.multi_dot_hvp_vjp-0", "s2sgrad.runtime.multi_dot_hvp_vjp-1",
+    "s2sgrad.runtime.multi_dot_vjp-0", "s2sgrad.runtime.multi_dot_vjp-1",
+    "s2sgrad.runtime.multipsi-0", "s2sgrad.runtime.multipsi-1",
+    "s2sgrad.runtime.pad_values_vjp-0", "s2sgrad.runtime.pad_values_vjp-1",
+    "s2sgrad.runtime.pad_vjp-0", "s2sgrad.runtime.pad_vjp-1", "s2sgrad.runtime.pad_vjp-2",
+    "s2sgrad.runtime.pad_vjp-3", "s2sgrad.runtime.pad_vjp-4", "s2sgrad.runtime.pad_vjp-5",
+    "s2sgrad.runtime.prod_others-0", "s2sgrad.runtime.prod_others-1",
+    "s2sgrad.runtime.prod_others-2", "s2sgrad.runtime.prod_others-3",
+    "s2sgrad.runtime.prod_others_jvp-0", "s2sgrad.runtime.prod_others_jvp-1",
+    "s2sgrad.runtime.put_along-0", "s2sgrad.runtime.quantile_jvp-0",
+    "s2sgrad.runtime.quantile_jvp-1", "s2sgrad.runtime.quantile_jvp-2",
+    "s2sgrad.runtime.quantile_vjp-0", "s2sgrad.runtime.quantile_vjp-1",
+    "s2sgrad.runtime.quantile_vjp-2", "s2sgrad.runtime.reduce_vjp-0",
+    "s2sgrad.runtime.reduce_vjp-1", "s2sgrad.runtime.repeat_vjp-0",
+    "s2sgrad.runtime.repeat_vjp-1", "s2sgrad.runtime.scatter-0", "s2sgrad.runtime.solve_tri-0",
+    "s2sgrad.runtime.solve_tri-1", "s2sgrad.runtime.solve_tri-2", "s2sgrad.runtime.solve_tri-3",
+    "s2sgrad.runtime.window_vjp-0", "s2sgrad.runtime.window_vjp-1", "scipy.integrate.odeint-0",
+    "scipy.linalg.cho_factor-0", "scipy.linalg.cho_factor-1", "scipy.linalg.cho_factor-2",
+    "scipy.linalg.cho_solve-0", "scipy.linalg.cho_solve-1", "scipy.linalg.cho_solve-2",
+    "scipy.linalg.cholesky-0", "scipy.linalg.cholesky-1", "scipy.linalg.cholesky-2",
+    "scipy.linalg.cholesky-3", "scipy.linalg.expm-0", "scipy.linalg.expm-1",
+    "scipy.linalg.expm-2", "scipy.linalg.solve_banded-0", "scipy.linalg.solve_banded-1",
+    "scipy.linalg.solve_banded-2", "scipy.linalg.solve_sylvester-0",
+    "scipy.linalg.solve_sylvester-1", "scipy.linalg.solve_sylvester-2",
+    "scipy.linalg.solve_triangular-0", "scipy.linalg.solve_triangular-1",
+    "scipy.linalg.solve_triangular-2", "scipy.linalg.solve_triangular-3",
+    "scipy.linalg.solve_triangular-4", "scipy.linalg.solve_triangular-5",
+    "scipy.linalg.solve_triangular-6", "scipy.linalg.sqrtm-0", "scipy.linalg.sqrtm-1",
+    "scipy.linalg.sqrtm-2", "scipy.signal.convolve-0", "scipy.signal.convolve-1",
+    "scipy.signal.convolve-2", "scipy.signal.convolve-3", "scipy.signal.convolve-4",
+    "scipy.signal.convolve-5", "scipy.signal.convolve-6", "scipy.signal.convolve-7",
+    "scipy.signal.convolve-8", "scipy.signal.convolve-9", "scipy.special.digamma-0",
+    "scipy.special.digamma-1", "scipy.special.digamma-2", "scipy.special.log_softmax-0",
+    "scipy.special.log_softmax-1", "scipy.special.log_softmax-2", "scipy.special.log_softmax-3",
+    "scipy.special.logsumexp-0", "scipy.special.logsumexp-1", "scipy.special.logsumexp-2",
+    "scipy.special.logsumexp-3", "scipy.special.logsumexp-4", "scipy.special.logsumexp-5",
+    "scipy.special.multigammaln-0", "scipy.special.multigammaln-1", "scipy.special.polygamma-0",
+    "scipy.special.polygamma-1", "scipy.special.polygamma-2", "scipy.special.psi-0",
+    "scipy.special.psi-1", "scipy.special.psi-2", "scipy.special.softmax-0",
+    "scipy.special.softmax-1", "scipy.special.softmax-2", "scipy.special.softmax-3",
+    "scipy.stats.beta.cdf-0", "scipy.stats.beta.cdf-1", "scipy.stats.beta.logpdf-0",
+    "scipy.stats.beta.logpdf-1", "scipy.stats.beta.pdf-0", "scipy.stats.beta.pdf-1",
+    "scipy.stats.chi2.cdf-0", "scipy.stats.chi2.cdf-1", "scipy.stats.chi2.logpdf-0",
+    "scipy.stats.chi2.logpdf-1", "scipy.stats.chi2.pdf-0", "scipy.stats.chi2.pdf-1",
+    "scipy.stats.dirichlet.logpdf-0", "scipy.stats.dirichlet.logpdf-1",
+    "scipy.stats.dirichlet.pdf-0", "scipy.stats.dirichlet.pdf-1", "scipy.stats.gamma.cdf-0",
+    "scipy.stats.gamma.cdf-1", "scipy.stats.gamma.logpdf-0", "scipy.stats.gamma.logpdf-1",
+    "scipy.stats.gamma.pdf-0", "scipy.stats.gamma.pdf-1",
+    "scipy.stats.multivariate_normal.logpdf-0", "scipy.stats.multivariate_normal.logpdf-1",
+    "scipy.stats.multivariate_normal.logpdf-2", "scipy.stats.multivariate_normal.logpdf-3",
+    "scipy.stats.multivariate_normal.pdf-0", "scipy.stats.multivariate_normal.pdf-1",
+    "scipy.stats.multivariate_normal.pdf-2", "scipy.stats.multivariate_normal.pdf-3",
+    "scipy.stats.norm.cdf-0", "scipy.stats.norm.cdf-1", "scipy.stats.norm.cdf-2",
+    "scipy.stats.norm.cdf-3", "scipy.stats.norm.logcdf-0", "scipy.stats.norm.logcdf-1",
+    "scipy.stats.norm.logcdf-2", "scipy.stats.norm.logcdf-3", "scipy.stats.norm.logpdf-0",
+    "scipy.stats.norm.logpdf-1", "scipy.stats.norm.logpdf-2", "scipy.stats.norm.logpdf-3",
+    "scipy.stats.norm.logsf-0", "scipy.stats.norm.logsf-1", "scipy.stats.norm.logsf-2",
+    "scipy.stats.norm.logsf-3", "scipy.stats.norm.pdf-0", "scipy.stats.norm.pdf-1",
+    "scipy.stats.norm.pdf-2", "scipy.stats.norm.pdf-3", "scipy.stats.norm.sf-0",
+    "scipy.stats.norm.sf-1", "scipy.stats.norm.sf-2", "scipy.stats.norm.sf-3",
+    "scipy.stats.poisson.cdf-0", "scipy.stats.poisson.cdf-1", "scipy.stats.poisson.logpmf-0",
+    "scipy.stats.poisson.logpmf-1", "scipy.stats.poisson.pmf-0", "scipy.stats.poisson.pmf-1",
+    "scipy.stats.t.cdf-0", "scipy.stats.t.cdf-1", "scipy.stats.t.cdf-2", "scipy.stats.t.logcdf-0",
+    "scipy.stats.t.logcdf-1", "scipy.stats.t.logcdf-2", "scipy.stats.t.logpdf-0",
+    "scipy.stats.t.logpdf-1", "scipy.stats.t.logpdf-2", "scipy.stats.t.pdf-0",
+    "scipy.stats.t.pdf-1", "scipy.stats.t.pdf-2",
+)
 
-# Calls whose point is a kink of the first derivative: (probe id) -> why.
+_ZERO_FACTORS = ("the second derivatives of cumprod (and the third of prod) divide by the factors "
+                 "(rules/arrays_runtime.py says so): nan where a factor is zero")
+_COMPLEX_TANGENT = ("the tangent of the gradient of a real argument paired with a complex one "
+                    "keeps an imaginary part (its real part is right): issue 13, item 4")
+_UNIT_NO_RULE = ("unit_vjp and unit_jvp (abs's rules) have no rules of their own: the second "
+                 "derivative of code calling unit is traced")
+_DIRECTIONS_NO_RULE = "directions_vjp has no rule of its own: the second derivative is traced"
+_ODEINT_NO_RULE = ("odeint_vjp (odeint's adjoint solve) has no rule of its own: the second "
+                   "derivative is traced")
+_TRACER_SORT = "the tracer applies sort_in_place_vjp's forward rule to a 0-d value (AxisError)"
+_TRACER_VECDOT = ("the tracer applies vecdot's forward rule to an operand broadcast along the "
+                  "contracted axis (ValueError)")
+_RAISES = {_TRACER_FIRST_ORDER: (TracedConversionError, TracingNoRuleError),
+           _TRACER_RUNS_THE_PYTHON: (TracedConversionError, TracingNoRuleError),
+           _TRACER_SORT: np.exceptions.AxisError, _TRACER_VECDOT: ValueError}
+
+XFAIL = {}
+for _pid in _FIRST_ORDER_TRACED:
+    XFAIL[_pid, "T"] = _TRACER_FIRST_ORDER
+for _pid in _PYTHON_TRACED:
+    XFAIL[_pid, "T"] = _TRACER_RUNS_THE_PYTHON
+XFAIL["s2sgrad.runtime.sort_in_place_vjp-0", "T"] = _TRACER_SORT
+XFAIL["s2sgrad.runtime.sort_in_place_vjp-1", "T"] = _TRACER_SORT
+XFAIL["vecdot-2", "T"] = _TRACER_VECDOT
+for _pid in ("cumprod-4", "cumprod-5", "cumprod-6", "nancumprod-4"):
+    for _m in ("RR", "FR", "RF", "FF", "T"):
+        XFAIL[_pid, _m] = _ZERO_FACTORS
+for _pid in ("s2sgrad.runtime.prod_others-1", "s2sgrad.runtime.prod_others-2",
+             "s2sgrad.runtime.prod_others-3"):
+    for _m in ("RR", "FR", "RF", "FF"):
+        XFAIL[_pid, _m] = _ZERO_FACTORS
+for _pid in ("outer-2", "vdot-3"):
+    XFAIL[_pid, "FR"] = XFAIL[_pid, "T"] = _COMPLEX_TANGENT
+for _pid in ("s2sgrad.runtime.unit-0", "s2sgrad.runtime.unit-1", "s2sgrad.runtime.unit-2"):
+    for _m in ("RR", "FR", "RF", "FF"):
+        XFAIL[_pid, _m] = _UNIT_NO_RULE
+XFAIL["s2sgrad.runtime.directions-0", "RR"] = XFAIL["s2sgrad.runtime.directions-0", "FR"] = \
+    _DIRECTIONS_NO_RULE
+for _m in ("RR", "FR", "RF", "FF"):
+    XFAIL["scipy.integrate.odeint-0", _m] = _ODEINT_NO_RULE
+
+# Calls whose point is a kink of the first derivative (ties between maxima, medians): no second
+# derivative there.  (probe id) -> why.
 KINKS = {
-    "amax-6": "a tie between two maxima of a row",
-    "amax-11": "initial= ties a maximum of a row",
-    "amin-12": "initial= ties a minimum of a row",
+    "amax-6": "a tie between two maxima of a row", "amax-11": "initial= ties a row's maximum",
+    "amin-12": "initial= ties a row's minimum", "max-6": "a tie between two maxima of a row",
+    "max-13": "initial= ties a row's maximum", "min-14": "initial= ties a row's minimum",
+    "maximum-6": "a tie between the two operands", "minimum-6": "a tie between the two operands",
+    "nanmax-6": "initial= ties a row's maximum", "nanmin-5": "initial= ties a row's minimum",
+    "pad-66": "a tie in the maximum padding's window", "pad-67": "a tie in the minimum's window",
+    "pad-68": "a tie in the median's window",
 }
 
 
+# Calls whose second derivatives this test found wrong or traced, and that were fixed: checked in
+# every pair of modes by default too.
+FIXED = {"einsum-27", "linalg.lstsq-0", "linalg.multi_dot-1", "linalg.solve-0", "sinc-3",
+         "scipy.stats.multivariate_normal.logpdf-3", "scipy.stats.norm.cdf-2", "math.fabs-0",
+         "builtins.reversed-0", "s2sgrad.runtime.batch_unbroadcast_to-0",
+         "s2sgrad.runtime.saved_item_vjp-0", "s2sgrad.runtime.columns_to_jacobian-0",
+         "nan_to_num-1", "method.item-2"}
+
+
 def _selected():
-    """The probes of this run and their modes: ``[(probe, modes)]``."""
+    """The probes of this run and their modes: ``[(probe, modes)]``.  By default every
+    primitive's first call in ``FR``, and every third primitive's in one more pair, in turn."""
     probes = [p for p in O.all_probes() if p.id not in KINKS]
     if FULL:
         return [(p, O.MODES) for p in probes]
@@ -74,24 +237,26 @@ def _selected():
             seen.add(p.prim.qualname)
             first.append(p)
     others = ("RR", "RF", "FF", "T")
-    return [(p, ("FR", others[i % 4])) for i, p in enumerate(first)]
+    chosen = [(p, ("FR",) + ((others[i // 3 % 4],) if i % 3 == 0 else ()))
+              for i, p in enumerate(first)]
+    return chosen + [(p, O.MODES) for p in probes if p.id in FIXED]
 
 
 def _plan():
-    """Programs of probes with no entry in ``XFAIL``, grouped by mode; every ``XFAIL`` probe alone."""
-    listed = {pid for pid, _ in XFAIL}
+    """Programs of the selected (probe, mode) pairs that ``XFAIL`` does not list, grouped by
+    mode; and every pair ``XFAIL`` lists, each alone."""
     by_mode = {m: [] for m in O.MODES}
     for p, modes in _selected():
-        if p.id in listed:
-            continue
         for m in modes:
-            by_mode[m].append(p)
+            if (p.id, m) not in XFAIL:
+                by_mode[m].append(p)
     groups = []
-    size = 12 if FULL else 24
+    size = 12 if FULL else 30
     for m, probes in by_mode.items():
         for i in range(0, len(probes), size):
             chunk = probes[i:i + size]
             groups.append((f"{m}_{i // size}", m, chunk))
+    listed = {pid for pid, _ in XFAIL}
     singles = [p for p in O.all_probes() if p.id in listed]
     return groups, singles
 
@@ -132,15 +297,20 @@ def _single_params():
     for p in SINGLES:
         for m in O.MODES:
             reason = XFAIL.get((p.id, m))
-            marks = ()
             if reason is not None:
-                marks = pytest.mark.xfail(strict=True, reason=reason, raises=_RAISES.get(reason))
-            yield pytest.param(p, m, marks=marks, id=f"{p.id}-{m}")
+                mark = pytest.mark.xfail(strict=True, reason=reason, raises=_RAISES.get(reason))
+                yield pytest.param(p, m, reason, marks=mark, id=f"{p.id}-{m}")
 
 
-@pytest.mark.parametrize("probe,mode", list(_single_params()))
-def test_listed_second_derivatives(programs, probe, mode):
-    O.check(programs[probe.id], mode)
+@pytest.mark.parametrize("probe,mode,reason", list(_single_params()))
+def test_listed_second_derivatives(programs, probe, mode, reason):
+    """Each entry of ``XFAIL``, alone.  The tracer's entries expect its error: they run the
+    traced second derivative only (it raises before any value is compared)."""
+    program = programs[probe.id]
+    if reason in _RAISES:
+        O.traced_second_order(program)
+        return                 # no error: the entry is fixed (strict: reported as XPASS)
+    O.check(program, mode)
 
 
 def test_every_primitive_with_cases_is_probed():
@@ -156,7 +326,7 @@ def test_every_primitive_with_cases_is_probed():
                for m in O.MODES}
     listed = {pid.rsplit("-", 1)[0] for pid, _ in XFAIL}
     assert checked["FR"] | listed >= probed - {k.rsplit("-", 1)[0] for k in KINKS}
-    assert all(len(checked[m]) > 50 for m in O.MODES)
+    assert all(len(checked[m]) >= 20 for m in O.MODES)
 
 
 def test_tables_name_real_probes_and_modes():
