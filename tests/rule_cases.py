@@ -122,6 +122,8 @@ CASES["math.log"] = [C(R(**POS)), C(R(**POS), 2.0), C(R(**POS), R(lo=1.5, hi=3.0
 CASES["math.pow"] = [C(R(**POS), R()), C(R(**POS), 3.0)]
 CASES["math.atan2"] = [C(R(), R(lo=0.5, hi=2.0)), C(R(), R(lo=-2.0, hi=-0.5))]
 CASES["math.hypot"] = [C(R(), R())]
+CASES["math.copysign"] = [C(R(lo=0.2, hi=2.0), R(lo=0.2, hi=2.0)), C(R(lo=0.2, hi=2.0), R(lo=-2.0, hi=-0.2)),
+                          C(R(lo=-2.0, hi=-0.2), 1.5)]
 
 CASES["builtins.abs"] = [C(R(lo=0.2, hi=2)), C(R(lo=-2, hi=-0.2)), C(R(3, lo=0.2, hi=2)),
                          C(R(dtype=complex)), C(R(3, dtype=complex))]
@@ -188,6 +190,10 @@ CASES[f"{RT}.sort_in_place_vjp"] = [C(R(5), np.array([0.3, -1.0, 2.0, 0.1, 0.5])
                                       nondiff={"value"})]
 CASES[f"{RT}.sort_in_place_jvp"] = CASES[f"{RT}.sort_in_place_vjp"]
 CASES[f"{RT}.saved_item"] = [C([R(2), R(3)], 1, nondiff={"key"})]   # dicts: test_higher_order
+CASES[f"{RT}.saved_item_vjp"] = [C(R(3), [np.zeros(2), np.zeros(3)], 1, nondiff={"container", "key"})]
+CASES[f"{RT}.batch_unbroadcast_to"] = [C(R(2, 4, 3), R(2, 3), nondiff={"value"}),
+                                       C(R(2, 4, 3), R(2, 4, 1), nondiff={"value"})]
+CASES[f"{RT}.stack_directions_vjp"] = [C(R(2, 3), [np.zeros(3), np.zeros(3)], nondiff={"items"})]
 
 # Helpers of batched tangent code: ``value`` is a batch of 2 tangents (a leading axis).
 CASES[f"{RT}.batch_align"] = [C(R(2, 3), R(2, 3), nondiff={"like"}), C(R(2), R(3), nondiff={"like"})]

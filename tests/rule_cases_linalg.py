@@ -109,6 +109,13 @@ CASES[f"{RT}.multi_dot_vjp"] = [C(R(2, 5), [R(2, 3), R(3, 4), R(4, 5)], nondiff=
                                 C(R(), [R(3), R(3, 4), R(4)], nondiff={"arrays"})]
 CASES[f"{RT}.multi_dot_jvp"] = [C([R(2, 3), R(3, 4), R(4, 5)], [R(2, 3), R(3, 4), R(4, 5)],
                                   nondiff={"arrays"})]
+CASES[f"{RT}.multi_dot_hvp"] = [
+    C([R(2, 3), R(3, 4), R(4, 5)], [R(2, 3), R(3, 4), R(4, 5)], [R(2, 3), R(3, 4), R(4, 5)],
+      nondiff={"arrays"}),
+    C([R(3), R(3, 4), R(4)], [R(3), R(3, 4), R(4)], [R(3), R(3, 4), R(4)], nondiff={"arrays"})]
+CASES[f"{RT}.multi_dot_hvp_vjp"] = [
+    C(R(2, 5), [R(2, 3), R(3, 4), R(4, 5)], [R(2, 3), R(3, 4), R(4, 5)], nondiff={"arrays"}),
+    C(R(), [R(3), R(3, 4), R(4)], [R(3), R(3, 4), R(4)], nondiff={"arrays"})]
 
 # --- numpy.fft -------------------------------------------------------------------
 

@@ -167,9 +167,9 @@ class _Einsum:
 
     def jvp_operands(xp, t, ans, subscripts, *operands, out=None, dtype=None, order="K",
                      casting="safe", optimize=False, argnum=0):
-        ops = list(operands)
-        ops[argnum] = t
-        return xp.einsum(subscripts, *ops, optimize=optimize)
+        # (the operands with ``t`` for operand ``argnum``, spliced into the call by the template)
+        return xp.einsum(subscripts, *(operands[:argnum] + (t,) + operands[argnum + 1:]),
+                         optimize=optimize)
 
 
 @primitive("kron")

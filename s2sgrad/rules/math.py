@@ -2,7 +2,7 @@
 
 import math
 
-from .registry import elementwise, nondiff, primitive
+from .registry import elementwise, nondiff, primitive, set_shape_params
 
 
 @elementwise("sin", family="math")
@@ -182,6 +182,21 @@ class _Hypot:
 
     def jvp_y(xp, t, ans, x, y):
         return t * y / ans
+
+
+@primitive("copysign", family="math", cheap=True)
+class _Copysign:
+    """``|x|`` with the sign of ``y``: its derivative in ``y`` is zero (``y`` gives only a sign),
+    so fabs's rule, ``copysign(1.0, x)``, can be differentiated again."""
+
+    def vjp_x(xp, g, ans, x, y):
+        return g * math.copysign(1.0, x) * math.copysign(1.0, y)
+
+    def jvp_x(xp, t, ans, x, y):
+        return t * math.copysign(1.0, x) * math.copysign(1.0, y)
+
+
+set_shape_params("math", {"copysign": ("y",)})
 
 
 nondiff("floor", "ceil", "trunc", "isnan", "isinf", "isfinite", "isclose", "factorial", "comb",

@@ -79,24 +79,20 @@ class _CumprodVjp:
 class _EinsumVjp:
     """``einsum_vjp(v, s, k, *ops)`` is multilinear in ``v`` and the operands other than ``k``."""
 
+    # (``operands[:k] + (g,) + operands[k + 1:]``: the operands with ``g`` for operand ``k``,
+    # spliced into the call by the template, so the generated call has no ``*``)
     def vjp_v(xp, g, ans, v, subscripts, k, *operands, argnum=0):
-        ops = list(operands)
-        ops[k] = g
-        return xp.einsum(subscripts, *ops)
+        return xp.einsum(subscripts, *(operands[:k] + (g,) + operands[k + 1:]))
 
     def vjp_operands(xp, g, ans, v, subscripts, k, *operands, argnum=0):
         if argnum == k:
             return zeros_like(operands[k])
-        ops = list(operands)
-        ops[k] = g
-        return einsum_vjp(v, subscripts, argnum, *ops)
+        return einsum_vjp(v, subscripts, argnum, *(operands[:k] + (g,) + operands[k + 1:]))
 
     def jvp_operands(xp, t, ans, v, subscripts, k, *operands, argnum=0):
         if argnum == k:
             return zeros_like(ans)
-        ops = list(operands)
-        ops[argnum] = t
-        return einsum_vjp(v, subscripts, k, *ops)
+        return einsum_vjp(v, subscripts, k, *(operands[:argnum] + (t,) + operands[argnum + 1:]))
 
 
 @primitive("pad_values_vjp", family=R, linear=True)

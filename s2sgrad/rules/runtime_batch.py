@@ -11,8 +11,8 @@ batch), and most are declared by their transpose in one line.
 
 from .registry import nondiff, primitive, set_shape_params, transpose
 from ..runtime import (
-    batch_axes, batch_unbroadcast_to, directions, matmul_vjp_a, matmul_vjp_b, max_vjp, size,
-    stack_directions, unbroadcast,
+    batch_axes, batch_broadcast_to, batch_unbroadcast_to, directions, matmul_vjp_a, matmul_vjp_b,
+    max_vjp, size, stack_directions, stack_directions_vjp, unbroadcast,
 )
 from ..runtime import shape as shape_of
 
@@ -105,7 +105,28 @@ transpose("rows_to_jacobian(value, out, x)",
 nondiff("batch_axes", "batch_index", "batch_zeros_like", "batch_permutation",
         "unit_directions", family=R)
 
+# The adjoints of the helpers above are linear too: their own rules (second derivatives of
+# code that calls the helpers).
+@primitive("batch_unbroadcast_to", family=R, linear=True)
+class _BatchUnbroadcastTo:
+    def vjp_v(xp, g, ans, v, value):
+        return batch_broadcast_to(g, shape_of(v)[1:])
+
+    def jvp_v(xp, t, ans, v, value):
+        return batch_unbroadcast_to(t, value)
+
+
+@primitive("stack_directions_vjp", family=R, linear=True)
+class _StackDirectionsVjp:
+    def vjp_v(xp, g, ans, v, items):
+        return stack_directions(g)
+
+    def jvp_v(xp, t, ans, v, items):
+        return stack_directions_vjp(t, items)
+
+
 set_shape_params(R, {
+    "batch_unbroadcast_to": ("value",), "stack_directions_vjp": ("items",),
     "batch_align": ("like",), "batch_broadcast_like": ("like",), "batch_unbroadcast": ("like",),
     "batch_reduce_vjp": ("x",), "batch_max_vjp": ("result", "x"),
     "batch_reshaped": ("like", "result"), "batch_joined": ("arrays",),

@@ -48,23 +48,23 @@ class _ThroughCast:
 
 @primitive("tolist_of", family=R, linear=True)
 class _TolistOf:
-    """``t.tolist()``: its adjoint makes the array again."""
+    """``a.tolist()``: its adjoint makes the array again."""
 
-    def vjp_t(xp, g, ans, t):
-        return tolist_vjp(g, t)
+    def vjp_a(xp, g, ans, a):
+        return tolist_vjp(g, a)
 
-    def jvp_t(xp, t_, ans, t):
-        return tolist_of(t_)
+    def jvp_a(xp, t, ans, a):
+        return tolist_of(t)
 
 
 @primitive("tolist_vjp", family=R, linear=True)
 class _TolistVjp:
     """Nested lists back to an array shaped like ``a``: its adjoint is ``tolist``."""
 
-    def vjp_g(xp, g_, ans, g, a):
-        return tolist_of(g_)
+    def vjp_v(xp, g, ans, v, a):
+        return tolist_of(g)
 
-    def jvp_g(xp, t, ans, g, a):
+    def jvp_v(xp, t, ans, v, a):
         return tolist_vjp(t, a)
 
 
@@ -233,7 +233,17 @@ transpose("items_adjoint(value, iterable)", "list(g)")
 # Arguments that generated code passes for their shape only (or, for the
 # extremum helpers, for where the extremum is): derivatives of generated code
 # treat them as constants.
+@primitive("saved_item_vjp", family=R, linear=True)
+class _SavedItemVjp:
+    def vjp_v(xp, g, ans, v, container, key):
+        return saved_item(g, key)
+
+    def jvp_v(xp, t, ans, v, container, key):
+        return saved_item_vjp(t, container, key)
+
+
 set_shape_params(R, {
+    "saved_item_vjp": ("container",),
     "unbroadcast": ("like",), "broadcast_like": ("like",), "reduce_vjp": ("x",),
     "max_vjp": ("result", "x"), "scatter": ("x",), "written_scatter": ("d", "index"),
     "written_cotangent": ("index",), "array_vjp": ("obj",), "tolist_vjp": ("a",),

@@ -10,8 +10,8 @@ so derivative code stays differentiable.
 from .registry import nondiff, primitive, set_shape_params, transpose, transpose_pair
 from ..runtime import (
     band_matmul, band_outer, band_transpose, cholesky_jvp, cholesky_vjp, factor_triangle,
-    solve_tri, tri_mask, block_upper, from_triangle, half_triangle, mT, multi_dot_jvp,
-    multi_dot_vjp, shape, to_triangle, unbroadcast, zeros_like,
+    solve_tri, tri_mask, block_upper, from_triangle, half_triangle, mT, multi_dot_hvp,
+    multi_dot_hvp_vjp, multi_dot_jvp, multi_dot_vjp, shape, to_triangle, unbroadcast, zeros_like,
 )
 
 R = "s2sgrad.runtime"
@@ -66,7 +66,10 @@ class _MultiDotVjp:
         return multi_dot_jvp(g, arrays)
 
     def vjp_arrays(xp, g, ans, cotangent, arrays):
-        raise NotImplementedError("second derivatives of multi_dot; use chained @ instead")
+        return multi_dot_hvp_vjp(cotangent, g, arrays)
+
+    def jvp_arrays(xp, t, ans, cotangent, arrays):
+        return multi_dot_hvp_vjp(cotangent, t, arrays)
 
 
 @primitive("multi_dot_jvp", family=R, linear=("tangents",))
@@ -75,7 +78,39 @@ class _MultiDotJvp:
         return multi_dot_vjp(g, arrays)
 
     def vjp_arrays(xp, g, ans, tangents, arrays):
-        raise NotImplementedError("second derivatives of multi_dot; use chained @ instead")
+        return multi_dot_hvp_vjp(g, tangents, arrays)
+
+    def jvp_arrays(xp, t, ans, tangents, arrays):
+        return multi_dot_hvp(tangents, t, arrays)
+
+
+# The second derivatives of multi_dot's rules in the factors ``arrays``: ``multi_dot_hvp``
+# (the product's second derivative along two sets of factors) and its adjoint
+# ``multi_dot_hvp_vjp``, linear in everything but ``arrays`` (a third derivative raises).
+@primitive("multi_dot_hvp", family=R, linear=("tangents", "steps"))
+class _MultiDotHvp:
+    """Symmetric in ``tangents`` and ``steps``."""
+
+    def vjp_tangents(xp, g, ans, tangents, steps, arrays):
+        return multi_dot_hvp_vjp(g, steps, arrays)
+
+    def vjp_steps(xp, g, ans, tangents, steps, arrays):
+        return multi_dot_hvp_vjp(g, tangents, arrays)
+
+    def vjp_arrays(xp, g, ans, tangents, steps, arrays):
+        raise NotImplementedError("third derivatives of multi_dot; use chained @ instead")
+
+
+@primitive("multi_dot_hvp_vjp", family=R, linear=("cotangent", "tangents"))
+class _MultiDotHvpVjp:
+    def vjp_cotangent(xp, g, ans, cotangent, tangents, arrays):
+        return multi_dot_hvp(tangents, g, arrays)
+
+    def vjp_tangents(xp, g, ans, cotangent, tangents, arrays):
+        return multi_dot_hvp_vjp(cotangent, g, arrays)
+
+    def vjp_arrays(xp, g, ans, cotangent, tangents, arrays):
+        raise NotImplementedError("third derivatives of multi_dot; use chained @ instead")
 
 
 nondiff("is_matrix_norm", "check_reduced_svd", "fft_axes", family=R)
@@ -206,4 +241,4 @@ class _CholeskyJvp:
         return dl
 
 
-set_shape_params(R, {"fft_unpad": ("like",)})
+set_shape_params(R, {"fft_unpad": ("like",), "as_matrix": ("a",)})

@@ -340,71 +340,73 @@ class _PoissonCdf:
 
 @primitive("multivariate_normal.logpdf", family=F)
 class _MvnLogpdf:
-    # scipy reads the lower triangle of cov; r = x - mean, s = cov^-1 r (rows of a batch)
+    # scipy reads the lower triangle of cov; r = x - mean, s = cov^-1 r (rows of a batch).  Every
+    # rule reads cov as scipy does (from_triangle), so that the rules' own derivatives (second
+    # derivatives) in the upper triangle are zero, as the density's are.
     def vjp_x(xp, g, ans, x, mean=None, cov=1, allow_singular=False):
         r = x if mean is None else x - mean
-        s = xp.linalg.solve(cov, r[..., None])[..., 0]
+        s = xp.linalg.solve(from_triangle(cov, True), r[..., None])[..., 0]
         return unbroadcast(-xp.asarray(g)[..., None] * s, x)
 
     def vjp_mean(xp, g, ans, x, mean=None, cov=1, allow_singular=False):
-        s = xp.linalg.solve(cov, (x - mean)[..., None])[..., 0]
+        s = xp.linalg.solve(from_triangle(cov, True), (x - mean)[..., None])[..., 0]
         return unbroadcast(xp.asarray(g)[..., None] * s, mean)
 
     def vjp_cov(xp, g, ans, x, mean=None, cov=1, allow_singular=False):
         r = x if mean is None else x - mean
         n = shape(cov)[-1]
-        s = xp.reshape(xp.linalg.solve(cov, r[..., None])[..., 0], (-1, n))
+        s = xp.reshape(xp.linalg.solve(from_triangle(cov, True), r[..., None])[..., 0], (-1, n))
         gs = xp.reshape(g, (-1, 1)) * s
-        return to_triangle(0.5 * (s.T @ gs - xp.sum(g) * xp.linalg.inv(cov)), True)
+        return to_triangle(0.5 * (s.T @ gs - xp.sum(g) * xp.linalg.inv(from_triangle(cov, True))), True)
 
     def jvp_x(xp, t, ans, x, mean=None, cov=1, allow_singular=False):
         r = x if mean is None else x - mean
-        s = xp.linalg.solve(cov, r[..., None])[..., 0]
+        s = xp.linalg.solve(from_triangle(cov, True), r[..., None])[..., 0]
         return -xp.sum(s * t, axis=-1)
 
     def jvp_mean(xp, t, ans, x, mean=None, cov=1, allow_singular=False):
-        s = xp.linalg.solve(cov, (x - mean)[..., None])[..., 0]
+        s = xp.linalg.solve(from_triangle(cov, True), (x - mean)[..., None])[..., 0]
         return xp.sum(s * t, axis=-1)
 
     def jvp_cov(xp, t, ans, x, mean=None, cov=1, allow_singular=False):
         r = x if mean is None else x - mean
         e = from_triangle(t, True)
-        s = xp.linalg.solve(cov, r[..., None])[..., 0]
-        return 0.5 * (xp.sum(s * (s @ e), axis=-1) - xp.sum(xp.linalg.inv(cov) * e))
+        s = xp.linalg.solve(from_triangle(cov, True), r[..., None])[..., 0]
+        return 0.5 * (xp.sum(s * (s @ e), axis=-1) - xp.sum(xp.linalg.inv(from_triangle(cov, True)) * e))
 
 
 @primitive("multivariate_normal.pdf", family=F)
 class _MvnPdf:
     def vjp_x(xp, g, ans, x, mean=None, cov=1, allow_singular=False):
         r = x if mean is None else x - mean
-        s = xp.linalg.solve(cov, r[..., None])[..., 0]
+        s = xp.linalg.solve(from_triangle(cov, True), r[..., None])[..., 0]
         return unbroadcast(-xp.asarray(g * ans)[..., None] * s, x)
 
     def vjp_mean(xp, g, ans, x, mean=None, cov=1, allow_singular=False):
-        s = xp.linalg.solve(cov, (x - mean)[..., None])[..., 0]
+        s = xp.linalg.solve(from_triangle(cov, True), (x - mean)[..., None])[..., 0]
         return unbroadcast(xp.asarray(g * ans)[..., None] * s, mean)
 
     def vjp_cov(xp, g, ans, x, mean=None, cov=1, allow_singular=False):
         r = x if mean is None else x - mean
         n = shape(cov)[-1]
-        s = xp.reshape(xp.linalg.solve(cov, r[..., None])[..., 0], (-1, n))
+        s = xp.reshape(xp.linalg.solve(from_triangle(cov, True), r[..., None])[..., 0], (-1, n))
         gs = xp.reshape(g * ans, (-1, 1)) * s
-        return to_triangle(0.5 * (s.T @ gs - xp.sum(g * ans) * xp.linalg.inv(cov)), True)
+        return to_triangle(0.5 * (s.T @ gs - xp.sum(g * ans) * xp.linalg.inv(from_triangle(cov, True))), True)
 
     def jvp_x(xp, t, ans, x, mean=None, cov=1, allow_singular=False):
         r = x if mean is None else x - mean
-        s = xp.linalg.solve(cov, r[..., None])[..., 0]
+        s = xp.linalg.solve(from_triangle(cov, True), r[..., None])[..., 0]
         return -ans * xp.sum(s * t, axis=-1)
 
     def jvp_mean(xp, t, ans, x, mean=None, cov=1, allow_singular=False):
-        s = xp.linalg.solve(cov, (x - mean)[..., None])[..., 0]
+        s = xp.linalg.solve(from_triangle(cov, True), (x - mean)[..., None])[..., 0]
         return ans * xp.sum(s * t, axis=-1)
 
     def jvp_cov(xp, t, ans, x, mean=None, cov=1, allow_singular=False):
         r = x if mean is None else x - mean
         e = from_triangle(t, True)
-        s = xp.linalg.solve(cov, r[..., None])[..., 0]
-        return 0.5 * ans * (xp.sum(s * (s @ e), axis=-1) - xp.sum(xp.linalg.inv(cov) * e))
+        s = xp.linalg.solve(from_triangle(cov, True), r[..., None])[..., 0]
+        return 0.5 * ans * (xp.sum(s * (s @ e), axis=-1) - xp.sum(xp.linalg.inv(from_triangle(cov, True)) * e))
 
 
 @primitive("dirichlet.logpdf", family=F)

@@ -548,18 +548,39 @@ def _cheap_to_repeat(node):
 
 
 class _SpliceStarred(gast.NodeTransformer):
-    """``f(g, *(a, b))`` (a rule passing on its ``*args``) becomes ``f(g, a, b)``."""
+    """``f(g, *(a, b))`` (a rule passing on its ``*args``) becomes ``f(g, a, b)``; so does
+    ``f(*(ops[:k] + (t,) + ops[k + 1:]))`` for ``ops`` a literal tuple and ``k`` a constant
+    (a rule replacing one of its ``*args``), so that the generated call has no ``*``."""
 
     def visit_Call(self, node):
         self.generic_visit(node)
         args = []
         for a in node.args:
-            if isinstance(a, gast.Starred) and isinstance(a.value, (gast.Tuple, gast.List)):
-                args.extend(a.value.elts)
+            items = _literal_items(a.value) if isinstance(a, gast.Starred) else None
+            if items is not None:
+                args.extend(items)
             else:
                 args.append(a)
         node.args = args
         return node
+
+
+def _literal_items(node):
+    """The items of a tuple or list literal, of a constant slice or concatenation of such
+    literals; ``None`` for anything else."""
+    if isinstance(node, (gast.Tuple, gast.List)):
+        return None if any(isinstance(e, gast.Starred) for e in node.elts) else list(node.elts)
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Add):
+        left, right = _literal_items(node.left), _literal_items(node.right)
+        return None if left is None or right is None else left + right
+    if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Slice):
+        items = _literal_items(node.value)
+        try:
+            part = _static(node.slice)
+        except _NotStatic:
+            return None
+        return None if items is None else items[part]
+    return None
 
 
 def _is_namespace_expr(node):

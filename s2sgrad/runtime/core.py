@@ -416,11 +416,11 @@ def through_cast(d, dtype):
     return d if casts_inexact(dtype) else zeros_like(d)
 
 
-def tolist_vjp(g, a):
-    """The cotangent of ``a`` from that of ``a.tolist()`` (nested lists of numbers, a
-    missing one zero)."""
+def tolist_vjp(v, a):
+    """The cotangent of ``a`` from ``v``, that of ``a.tolist()`` (nested lists of numbers,
+    a missing one zero)."""
     xp = namespace(a) if not isinstance(a, _SCALARS) else numpy
-    return xp.reshape(xp.asarray(_dense(g), dtype=_default_float(xp)), shape(a))
+    return xp.reshape(xp.asarray(_dense(v), dtype=_default_float(xp)), shape(a))
 
 
 def _dense(g):
@@ -429,9 +429,9 @@ def _dense(g):
     return 0.0 if g is None else g
 
 
-def tolist_of(t):
-    """``t.tolist()`` of a tangent (a Python number for a 0-d one)."""
-    return numpy.asarray(t).tolist() if isinstance(t, _SCALARS) else t.tolist()
+def tolist_of(a):
+    """``a.tolist()`` (a Python number for a 0-d array): how a tangent follows ``tolist``."""
+    return numpy.asarray(a).tolist() if isinstance(a, _SCALARS) else a.tolist()
 
 
 def array_vjp(g, obj):
@@ -658,8 +658,8 @@ def share_of_max(a, b):
 
 def items_adjoint(g, iterable):
     """The adjoint of ``list(iterable)``: the items' cotangents, as ``iterable`` holds them."""
-    if isinstance(iterable, (list, tuple)):
-        return list(g)
+    if isinstance(iterable, (list, tuple)) or not hasattr(iterable, "shape"):
+        return list(g)     # (an iterator, like reversed(items): its items as a list)
     return namespace(iterable).stack(list(g))
 
 

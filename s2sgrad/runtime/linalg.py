@@ -13,7 +13,7 @@ from .core import namespace, ndim, shape
 __all__ = [
     "mT", "as_matrix", "diag_part", "diag_matrix", "expand_mat", "from_triangle",
     "to_triangle", "half_triangle", "inv_gaps", "block_upper", "fft_pad", "fft_unpad",
-    "halfspec_weight", "fft_axes", "multi_dot_vjp", "multi_dot_jvp", "is_matrix_norm",
+    "halfspec_weight", "fft_axes", "multi_dot_vjp", "multi_dot_jvp", "multi_dot_hvp", "multi_dot_hvp_vjp", "is_matrix_norm",
     "check_reduced_svd", "tri_mask", "band_matmul", "band_outer", "band_transpose",
     "conv_crop", "conv_embed", "solve_tri", "factor_triangle", "cholesky_vjp", "cholesky_jvp",
 ]
@@ -278,6 +278,31 @@ def multi_dot_jvp(tangents, arrays):
         term = xp.linalg.multi_dot(chain) if len(chain) > 2 else chain[0] @ chain[1]
         total = term if total is None else total + term
     return total
+
+
+def multi_dot_hvp(tangents, steps, arrays):
+    """The second derivative of ``multi_dot(arrays)`` along ``tangents`` and ``steps``:
+    ``sum_{i != j} multi_dot(arrays with factor i replaced by tangents[i], j by steps[j])``."""
+    total = None
+    for j, sj in enumerate(steps):
+        chain = list(arrays)
+        chain[j] = sj
+        term = multi_dot_jvp([None if i == j else ti for i, ti in enumerate(tangents)], chain)
+        total = term if total is None else total + term
+    return total
+
+
+def multi_dot_hvp_vjp(cotangent, tangents, arrays):
+    """The adjoint of ``multi_dot_hvp`` in ``steps``: the cotangents of the factors ``j`` of
+    ``sum_{i != j}`` multi_dot(arrays with i replaced by tangents[i], j by steps[j])."""
+    out = [None] * len(arrays)
+    for i, ti in enumerate(tangents):
+        chain = list(arrays)
+        chain[i] = ti
+        for j, c in enumerate(multi_dot_vjp(cotangent, chain)):
+            if j != i:
+                out[j] = c if out[j] is None else out[j] + c
+    return [_xp(a).zeros_like(a) if o is None else o for o, a in zip(out, arrays)]
 
 
 def is_matrix_norm(x, ord=None, axis=None):

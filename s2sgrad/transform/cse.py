@@ -604,7 +604,9 @@ def _is_small(node):
     if isinstance(node, gast.UnaryOp):
         return _is_trivial(node.operand)
     if isinstance(node, gast.Attribute):
-        return _is_trivial(node.value)
+        # (a dotted path, ``scipy.stats.norm``, stays: named, its calls would be known only at
+        # run time to a transformation of this code)
+        return _is_trivial(node.value) or _dotted(node) is not None
     if isinstance(node, gast.Subscript):
         return _is_trivial(node.value) and all(_is_trivial(e) for e in (
             node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]))

@@ -735,7 +735,7 @@ class ForwardBuilder(ReverseBuilder):
             if p not in prim.jvp:
                 continue
             for k, child in list(enumerate(v)) if p == va else [(None, v)]:
-                if isinstance(child, gast.AST):
+                if isinstance(child, gast.AST) and not _empty_literal(child):
                     tc = self._tangent(child, state, pre, None)
                     if tc is not None:
                         yield p, k, child, tc
@@ -841,9 +841,12 @@ def _sum_terms(prim, terms):
     if not terms:
         return None
     total = terms[0]
+    # (a rule that returns a tuple, like lstsq's (x, residuals, rank, s), gives a tuple
+    # literal: its terms add item by item, never concatenate)
+    tuples = any(isinstance(t, (gast.Tuple, gast.List)) for t in terms)
     for term in terms[1:]:
-        if prim.name in _CONTAINER_RESULTS or (prim.family == "s2sgrad.runtime"
-                                               and prim.name not in _RUNTIME_TENSOR_HELPERS):
+        if tuples or prim.name in _CONTAINER_RESULTS or (
+                prim.family == "s2sgrad.runtime" and prim.name not in _RUNTIME_TENSOR_HELPERS):
             total = _rt_call("add", total, term)   # runtime helpers also work on containers
         else:
             total = gast.BinOp(left=total, op=gast.Add(), right=term)
@@ -864,6 +867,13 @@ def _batch_broadcasts(expr, drop=False):
                 n.s2s_callee = None
             return n
     return Batch().visit(expr)
+
+
+def _empty_literal(node):
+    """``[]`` or ``{}`` written in the call: its tangent (``[]``) carries no derivative into a
+    primitive (``np.einsum(a, [0, 1], b, [1, 0], [])``: the empty output sublist)."""
+    return isinstance(node, gast.List) and not node.elts or \
+        isinstance(node, gast.Dict) and not node.keys
 
 
 def _unwrap_broadcast_like(expr):
