@@ -140,7 +140,7 @@ _PYTHON_TRACED = (
 )
 
 _ZERO_FACTORS = ("the second derivatives of cumprod (and the third of prod) divide by the factors "
-                 "(rules/arrays_runtime.py says so): nan where a factor is zero")
+                 "(rules/runtime_arrays.py says so): nan where a factor is zero")
 _UNIT_NO_RULE = ("unit_vjp and unit_jvp (abs's rules) have no rules of their own: the second "
                  "derivative of code calling unit is traced")
 _DIRECTIONS_NO_RULE = "directions_vjp has no rule of its own: the second derivative is traced"

@@ -164,7 +164,7 @@ _COMPOSITES = {"apply_along_axis": (np.apply_along_axis, _apply_along_axis)}
 
 
 # The last conversion error made inside a library's code (which may swallow it, or turn it
-# into another error): fallback.api raises it instead of what the library raised.
+# into another error): fallback.trace raises it instead of what the library raised.
 LAST_CONVERSION = [None]
 
 
