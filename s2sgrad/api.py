@@ -14,10 +14,10 @@ from .sites import DERIVATIVE_MARK, describe
 __all__ = ["grad", "value_and_grad", "show", "stages", "mark", "Derivative"]
 
 
-def _compiled(fn, wrt, fallback="auto", request=None):
+def _compiled(fn, wrt, fallback="auto"):
     """The route of ``fn``'s gradient (``driver.pipeline.route``): generated code where the
     source can be transformed, else the rule of a bare primitive or the tracing fallback."""
-    return _pipeline.route(fn, request or Request("grad", wrt, fallback=fallback))
+    return _pipeline.route(fn, Request("grad", wrt, fallback=fallback))
 
 
 def _positional_names(signature):
@@ -78,8 +78,10 @@ def _where(fn):
     return f"{display_path(code.co_filename)}:{code.co_firstlineno}"
 
 
-def _run(fn, wrt, args, kwargs, fallback="auto", request=None, operator="grad"):
-    compiled = _compiled(fn, wrt, fallback, request)
+def _run(fn, request, args, kwargs, operator="grad"):
+    """``(value, gradients)`` of ``fn`` at ``args`` by the route of ``request``."""
+    wrt, fallback = request.wrt, request.fallback
+    compiled = _pipeline.route(fn, request)
     _check_args(fn, compiled, args, kwargs)
     token = _routes.set_policy(fallback)   # for the callees dispatched at run time
     try:
@@ -111,11 +113,11 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto"):
     _routes.check_policy(fallback)
     request = Request("grad", wrt_t, fallback=fallback)
     if emit:
-        return _compiled(fn, wrt_t, fallback, request).source
+        return _pipeline.route(fn, request).source
 
     @_wraps(fn)
     def gradient(*args, **kwargs):
-        value, grads = _run(fn, wrt_t, args, kwargs, fallback, request)   # the route checks it
+        value, grads = _run(fn, request, args, kwargs)   # the route checks the output
         return grads[0] if single else grads
     setattr(gradient, DERIVATIVE_MARK, ("grad", fn, wrt_t))
     gradient.__s2sgrad_single__ = single     # what a derivative of it is structured like
@@ -128,11 +130,11 @@ def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto"):
     _routes.check_policy(fallback)
     request = Request("grad", wrt_t, fallback=fallback)
     if emit:
-        return _compiled(fn, wrt_t, fallback, request).source
+        return _pipeline.route(fn, request).source
 
     @_wraps(fn)
     def value_and_gradient(*args, **kwargs):
-        value, grads = _run(fn, wrt_t, args, kwargs, fallback, request, "value_and_grad")
+        value, grads = _run(fn, request, args, kwargs, "value_and_grad")
         return value, (grads[0] if single else grads)
     setattr(value_and_gradient, DERIVATIVE_MARK, ("value_and_grad", fn, wrt_t))
     value_and_gradient.__s2sgrad_single__ = single

@@ -18,6 +18,7 @@ import astor
 import gast
 
 import s2sgrad.naming as naming
+from .sites import user_citation
 from .version import __version__
 from .frontend.source import display_path
 
@@ -254,7 +255,7 @@ def _origin_comment(s):
     if not origin:
         return None
     fsrc, line = origin
-    if _is_generated_file(fsrc.filename):
+    if naming.is_generated_file(fsrc.filename):
         # a derivative of a derivative: cite the user's line the generated one came from
         found = user_citation(fsrc.lines, line)
         if found is not None:
@@ -264,37 +265,7 @@ def _origin_comment(s):
     return f"# {display_path(fsrc.filename)}:{line}" + (f"  {text}" if text else "")
 
 
-# ``# model.py:4  h = x @ w``: the comment generated code heads each block with
-_CITATION = re.compile(r"^\s*# (?P<where>[^\s<>]+:\d+)(?:  (?P<text>.*?))?\s*$")
-# ``grad_f (model.py:3) and its gradient``: a function's docstring citing its source
-_DOC_CITATION = re.compile(r"\((?P<where>[^\s<>()]+:\d+)\)")
 _GENERATED_CITATION = re.compile(r"<s2sgrad:[^>]*>:(?P<line>\d+)")
-
-
-def _is_generated_file(filename):
-    return naming.is_generated_file(filename)
-
-
-def user_citation(lines, line):
-    """``(file:line, source text)`` of the user's line that line ``line`` (1-based) of
-    generated code came from, read from the comments generated code carries (the block's
-    citation above it; for a ``def`` line, its docstring's); None when there is none."""
-    if not 0 < line <= len(lines):
-        return None
-    if lines[line - 1].lstrip().startswith("def "):
-        for text in lines[line:line + 3]:
-            m = _DOC_CITATION.search(text)
-            if m:
-                return m.group("where"), ""
-        return None
-    for k in range(line - 2, -1, -1):
-        text = lines[k]
-        m = _CITATION.match(text)
-        if m:
-            return m.group("where"), m.group("text") or ""
-        if text.lstrip().startswith("def "):
-            break
-    return None
 
 
 def _user_citations(doc):

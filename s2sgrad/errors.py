@@ -15,17 +15,26 @@ class SourceError(S2SGradError):
     """The source of a function cannot be found or parsed."""
 
 
-class UnsupportedError(S2SGradError):
-    """A construct the source transformer does not handle."""
+class _AtUserLine(S2SGradError):
+    """An error about a construct at the user's ``file:line``: ``where: construct <verdict>;
+    advice``."""
+
+    verdict = ""
 
     def __init__(self, where, construct, advice=""):
         self.where = where
         self.construct = construct
         self.advice = advice
-        msg = f"{where}: {construct} is not supported by s2sgrad's source transformation"
+        msg = f"{where}: {construct} {self.verdict}"
         if advice:
             msg += f"; {advice}"
         super().__init__(msg)
+
+
+class UnsupportedError(_AtUserLine):
+    """A construct the source transformer does not handle."""
+
+    verdict = "is not supported by s2sgrad's source transformation"
 
 
 class UnsupportedArgumentError(UnsupportedError):
@@ -43,19 +52,12 @@ class UnsupportedArgumentError(UnsupportedError):
         self.construct = f"{name} with {what}"
 
 
-class EscapeError(S2SGradError):
+class EscapeError(_AtUserLine):
     """A value that carries a derivative stored in module state and read back there:
     neither transformed (the analysis does not follow it) nor traced (tracing would
     leave traced values in the user's module)."""
 
-    def __init__(self, where, construct, advice=""):
-        self.where = where
-        self.construct = construct
-        self.advice = advice
-        msg = f"{where}: {construct} cannot be differentiated"
-        if advice:
-            msg += f"; {advice}"
-        super().__init__(msg)
+    verdict = "cannot be differentiated"
 
 
 class NoRuleError(UnsupportedError):

@@ -20,7 +20,7 @@ import s2sgrad.naming as naming
 from .errors import UnsupportedError
 
 __all__ = ["DERIVATIVE_MARK", "describe", "definition_site", "Reason", "is_derivative",
-           "is_traced_derivative", "cited_line", "cited_at", "call_site", "user_stacklevel", "display",
+           "is_traced_derivative", "user_citation", "cited_line", "cited_at", "call_site", "user_stacklevel", "display",
            "display_path", "defaults_of", "literal_default"]
 
 # Wrappers made by the differential operators carry this attribute: (operator, fn, wrt).
@@ -178,35 +178,44 @@ def user_stacklevel():
     return 2
 
 
-_CITATION = re.compile(r"^\s*#\s*(\S+:\d+)")
-
-
+# ``# model.py:4  h = x @ w``: the comment generated code heads each block with
+_CITATION = re.compile(r"^\s*# (?P<where>[^\s<>]+:\d+)(?:  (?P<text>.*?))?\s*$")
+# ``grad_f (model.py:3) and its gradient``: a function's docstring citing its source
 _DOC_CITATION = re.compile(r"\((?P<where>[^\s<>()]+:\d+)\)")
+
+
+def user_citation(lines, line):
+    """``(file:line, source text)`` of the user's line that line ``line`` (1-based) of
+    generated code came from, read from the comments generated code carries (the block's
+    citation above it; for a ``def`` line, its docstring's); None when there is none."""
+    if not 0 < line <= len(lines):
+        return None
+    if lines[line - 1].lstrip().startswith("def "):
+        for text in lines[line:line + 3]:
+            m = _DOC_CITATION.search(text)
+            if m:
+                return m.group("where"), ""
+        return None
+    for k in range(line - 2, -1, -1):
+        text = lines[k]
+        m = _CITATION.match(text)
+        if m:
+            return m.group("where"), m.group("text") or ""
+        if text.lstrip().startswith("def "):
+            break
+    return None
+
+
+def cited_at(filename, line):
+    """The user's ``file:line`` that line ``line`` of the generated module ``filename`` came
+    from (``user_citation``), or None."""
+    found = user_citation(linecache.getlines(filename), line)
+    return found[0] if found is not None else None
 
 
 def cited_line(frame):
     """The user's ``file:line`` a frame of generated code is running, from its citations."""
     return cited_at(frame.f_code.co_filename, frame.f_lineno)
-
-
-def cited_at(filename, line):
-    """The user's ``file:line`` that line ``line`` of generated code came from: the citation
-    above it in its block, or, for a ``def`` line, the one its docstring gives; None when
-    the generated text has none."""
-    lines = linecache.getlines(filename)
-    if 0 < line <= len(lines) and lines[line - 1].lstrip().startswith("def "):
-        for text in lines[line:line + 3]:
-            m = _DOC_CITATION.search(text)
-            if m:
-                return m.group("where")
-        return None
-    for k in range(min(line, len(lines)) - 1, -1, -1):
-        m = _CITATION.match(lines[k])
-        if m:
-            return m.group(1)
-        if lines[k].startswith("def "):
-            return None
-    return None
 
 
 def call_site():
