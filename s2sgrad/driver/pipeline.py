@@ -334,7 +334,7 @@ def _reverse(fn, request, policy, passes):
     from ..transform import adapters
     from ..transform.program import Program
     kind, joint = request.operator, request.joint
-    program = Program(joint=joint, policy=policy, passes=passes)
+    program = Program(joint=joint, policy=policy, passes=passes, signature=request.signature)
     with_value = kind == "value_and_grad" or not joint and kind != "vjp"
     seed = {"elementwise_grad": "ones", "vjp": "param"}.get(kind, "one" if joint else "given")
     spec = program.entry(fn, request.wrt, seed=seed, value=with_value)
@@ -364,11 +364,11 @@ def _split(fn, request, policy, passes):
     """``f_fwd``/``f_bwd`` for a vjp, or one combined function when a split is not possible."""
     from ..transform import adapters
     from ..transform.program import Program
-    program = Program(policy=policy, passes=passes)
+    program = Program(policy=policy, passes=passes, signature=request.signature)
     try:
         spec = program.split_entry(fn, request.wrt)
     except UnsupportedError:
-        program = Program(joint=True, policy=policy, passes=passes)
+        program = Program(joint=True, policy=policy, passes=passes, signature=request.signature)
         spec = program.entry(fn, request.wrt)
         spec.seed_name = adapters.seed_param(program, spec)
     replay = not any(adapters.writes_items(job) for job in program.jobs.values() if job._norm)
@@ -402,7 +402,7 @@ def _forward(fn, request, policy, passes):
     from ..transform import adapters
     from ..transform.forward import ForwardProgram
     kind = request.operator
-    program = ForwardProgram(policy=policy, passes=passes)
+    program = ForwardProgram(policy=policy, passes=passes, signature=request.signature)
     seeds = dict(request.seeds) or None
     checks = _derived_check(fn)
     target_fn, wrt = fn, request.wrt
@@ -421,7 +421,7 @@ def _batched(fn, request, policy, passes):
     from ..transform import adapters
     from ..transform.forward import ForwardProgram
     kind, (w,) = request.operator, request.wrt
-    program = ForwardProgram(batched=True, policy=policy, passes=passes)
+    program = ForwardProgram(batched=True, policy=policy, passes=passes, signature=request.signature)
     checks = _derived_check(fn)
     extra = {}
     if kind == "columns":

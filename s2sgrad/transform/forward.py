@@ -67,8 +67,8 @@ class ForwardProgram(Program):
     once per direction.
     """
 
-    def __init__(self, batched=False, policy=None, passes=None):
-        super().__init__(policy=policy, passes=passes)
+    def __init__(self, batched=False, policy=None, passes=None, signature=None):
+        super().__init__(policy=policy, passes=passes, signature=signature)
         self.batched = batched
 
     def entry(self, fn, wrt, seeds=None, tangent_only=False, prefix="jvp"):

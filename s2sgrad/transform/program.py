@@ -48,6 +48,9 @@ class Job:
         self._norm = None
         self.specs = {}
         self.primal_name = None
+        # parameter name -> abstract value (``s2sgrad.signature``): what the code may
+        # assume of the argument; a parameter not named here may hold anything
+        self.abstract = {}
 
     @property
     def norm(self):
@@ -114,8 +117,9 @@ class Program:
     again (``grad(grad(f))``).
     """
 
-    def __init__(self, joint=False, policy=None, passes=None):
+    def __init__(self, joint=False, policy=None, passes=None, signature=None):
         self.module = ModuleBuilder()
+        self.signature = signature     # the entry's arguments' abstract values, or None
         self.jobs = {}
         self.queue = []
         self.entry_spec = None
@@ -178,6 +182,10 @@ class Program:
                 raise IndexError(f"wrt={w}, but {fsrc.qualname} has {len(params)} positional "
                                  f"parameters")
             active.append(params[w])
+        if self.signature is not None:
+            # Positional arguments only: a parameter left to its default, or passed by
+            # keyword, is not specialized.
+            job.abstract = dict(zip(params, self.signature))
         return job, active
 
     def entry(self, fn, wrt, seed="given", value=True):
