@@ -25,6 +25,8 @@ Rules are grouped in a class per primitive (or made by ``elementwise`` and
 the Python object the user called, in whichever array namespace it came from.
 """
 
+import functools
+import importlib
 import inspect
 import sys
 import threading
@@ -65,17 +67,35 @@ class Rule:
     def __deepcopy__(self, memo):
         return self  # an annotation shared by copies of the AST, never copied
 
-    def __init__(self, fn, kind, param, template=None, source=None):
-        self.fn = fn
+    def __init__(self, fn, kind, param, template=None, source=None, factory=None, make=None):
+        self._fn = fn
+        self._make = make         # makes ``fn`` on first use when it is None (a written rule)
         self.kind = kind          # 'vjp', 'jvp' or 'batch'
         self.param = param
         self._template = template
         self.source = source      # the text of a rule the registry wrote (``linear``, ``transpose``)
+        self._factory = factory   # makes the template when it is not ``fn``'s own source
+
+    @property
+    def fn(self):
+        """The rule as a Python function (what the tracer calls)."""
+        fn = self._fn
+        if fn is None:
+            fn = self._fn = self._make()
+        return fn
+
+    @fn.setter
+    def fn(self, value):
+        self._fn = value
 
     @property
     def template(self):
+        """The rule's template, parsed on first use (the tracer never needs one) and kept."""
         if self._template is None:
-            self._template = _template.Template.from_function(self.fn, self.source)
+            if self._factory is not None:
+                self._template = self._factory()
+            else:
+                self._template = _template.Template.from_function(self.fn, self.source)
         return self._template
 
     def __call__(self, *args, **kwargs):
@@ -147,16 +167,18 @@ def _register(prim):
     _PRIMITIVES[key] = prim
     if prim.family not in _FAMILIES:
         _FAMILIES[prim.family] = None
-        _WATCHED[:] = list(dict.fromkeys(ARRAY_NAMESPACES + tuple(_FAMILY_MODULES.values())
-                                         + tuple(_FAMILIES)))
-    _lookup_cache.clear()
-    _lookup_table[0] = None
-    _cache_key[0] = None
+        _watch()
+    if _INDEX[0] is None or key not in _INDEX[0][0]:
+        # (the lookup table already holds what the index lists: loading a module's rules
+        # leaves it as it is)
+        _lookup_cache.clear()
+        _lookup_table[0] = None
+        _cache_key[0] = None
     return prim
 
 
-def _primal_signature(fn, skip=3):
-    sig = inspect.signature(fn)
+def _primal_signature(fn, skip=3, sig=None):
+    sig = sig if sig is not None else inspect.signature(fn)
     params = list(sig.parameters.values())[skip:]
     params = [p for p in params if p.name != "argnum"]
     return sig.replace(parameters=params)
@@ -227,15 +249,21 @@ def elementwise(*names, family="array", methods=(), operator=None):
     serves both modes.
     """
     def deco(d):
-        sig = _primal_signature(d, skip=1)
+        full = inspect.signature(d)
+        sig = _primal_signature(d, skip=1, sig=full)
         sig = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "ans"])
-        vjp_fn, vjp_t = _template.scaled_rule(d, "g", "vjp")
-        jvp_fn, jvp_t = _template.scaled_rule(d, "t", "jvp")
+        # one rule object per kind, shared by the names: its template is parsed once, when
+        # the code generator first needs it
+        fn = _template.scaled_function(d, full)
+        vjp = Rule(fn, "vjp", "x",
+                   factory=functools.partial(_template.scaled_template, d, "g", "vjp"))
+        jvp = Rule(fn, "jvp", "x",
+                   factory=functools.partial(_template.scaled_template, d, "t", "jvp"))
         for name in names:
             prim = Primitive(name, family, sig, cheap=True)
             prim.elementwise = 1
-            prim.vjp["x"] = Rule(vjp_fn, "vjp", "x", vjp_t)
-            prim.jvp["x"] = Rule(jvp_fn, "jvp", "x", jvp_t)
+            prim.vjp["x"] = vjp
+            prim.jvp["x"] = jvp
             _register(prim)
         main = _PRIMITIVES[(family, names[0])]
         for m in methods:
@@ -257,19 +285,26 @@ def binary(*names, family="array", operator=None):
         partials = {k[1:]: v for k, v in vars(cls).items() if k in ("dx", "dy")}
         sig = _primal_signature(partials["x"], skip=1)
         sig = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "ans"])
+        sigs = {param: inspect.signature(d) for param, d in partials.items()}
+        rules = {(kind, param): broadcast_rule(d, param, kind, sigs[param])
+                 for param, d in partials.items() for kind in ("vjp", "jvp")}
         for name in names:
             prim = Primitive(name, family, sig, cheap=True)
             prim.elementwise = 2
-            for param, d in partials.items():
-                vjp_fn, vjp_t = _template.broadcast_rule(d, param, "vjp")
-                jvp_fn, jvp_t = _template.broadcast_rule(d, param, "jvp")
-                prim.vjp[param] = Rule(vjp_fn, "vjp", param, vjp_t)
-                prim.jvp[param] = Rule(jvp_fn, "jvp", param, jvp_t)
+            for (kind, param), rule in rules.items():
+                getattr(prim, kind)[param] = rule
             _register(prim)
         if operator:
             _OPERATORS[operator] = _PRIMITIVES[(family, names[0])]
         return cls
     return deco
+
+
+def broadcast_rule(d, param, kind, sig=None):
+    """The ``kind`` rule for ``param`` of a broadcasting function with partial ``d``
+    (``template.broadcast_rule``), its template parsed on first use."""
+    return Rule(_template.broadcast_function(d, param, kind, sig), kind, param,
+                factory=functools.partial(_template.broadcast_template, d, param, kind))
 
 
 # ---------------------------------------------------------------------------
@@ -339,9 +374,13 @@ def _written_rule(prim, kind, param, seed, expr, globals_):
     fname = f"{kind}_{param}"
     src = (f"def {fname}(xp, {seed}, ans, {_params_text(prim.signature, defaults)}):\n"
            f"    return {expr}\n")
-    namespace = dict(globals_, _defaults=defaults)
-    exec(compile(src, f"<{kind} rule of {prim.qualname} for {param}>", "exec"), namespace)
-    return Rule(namespace[fname], kind, param, source=src)   # its template: on first use
+    filename = f"<{kind} rule of {prim.qualname} for {param}>"
+
+    def make():               # compiled on first use, as its template is parsed on first use
+        namespace = dict(globals_, _defaults=defaults)
+        exec(compile(src, filename, "exec"), namespace)
+        return namespace[fname]
+    return Rule(None, kind, param, source=src, make=make)
 
 
 def _applied_rule(prim, param, globals_):
@@ -520,24 +559,27 @@ def varargs_param(prim):
 
 def by_name(name, family="array"):
     """The primitive called ``name`` in ``family``, or ``None``."""
-    _load_rules()
-    return _PRIMITIVES.get((family, name))
+    key = (family, name)
+    _load_module(_index()[0].get(key), gated=True)
+    return _PRIMITIVES.get(key)
 
 
 def all_primitives():
+    """Every primitive of the library (of each SciPy module the program imported) and those
+    registered since, whatever has been loaded so far."""
     _load_rules()
     return sorted(_PRIMITIVES.values(), key=lambda p: (p.family, p.name))
 
 
 def operator_primitive(op):
     """The primitive behind a Python operator: 'add', 'mult', 'usub', 'getitem', ..."""
-    _load_rules()
+    _load_module(_index()[2].get(op), gated=True)
     return _OPERATORS.get(op)
 
 
 def method_primitive(name):
     """``(primitive, packs_varargs)`` for an array method or attribute name, or ``None``."""
-    _load_rules()
+    _load_module(_index()[1].get(name), gated=True)
     return _METHODS.get(name)
 
 
@@ -560,8 +602,13 @@ def _family_namespaces(family):
 
 
 def _build_lookup():
+    """``{identity: (obj, (family, name), namespace)}`` for every primitive of the index (its
+    rule module not necessarily loaded yet) and every one registered, in the order loading
+    every rule module registers them."""
     table = {}
-    for (family, name), prim in _PRIMITIVES.items():
+    keys = dict.fromkeys(_index()[0])
+    keys.update(dict.fromkeys(_PRIMITIVES))
+    for family, name in keys:
         if family in ("op", "method"):
             continue
         for ns in _family_namespaces(family):
@@ -572,7 +619,7 @@ def _build_lookup():
             key = _identity(obj)
             if key in table and family == "array" and table[key][2] is not ns:
                 continue  # e.g. numpy re-exported inside another namespace: keep the first
-            table[key] = (obj, prim, ns if family == "array" else None)
+            table[key] = (obj, (family, name), ns if family == "array" else None)
     return table
 
 
@@ -605,11 +652,8 @@ def lookup(obj):
         hit = _OBJECTS.get(id(obj))
         if hit is not None and hit[0] is obj:
             return hit[1], hit[2]
-    _load_rules()
-    from . import load_all
-    with _LOCK:
-        if load_all():           # a SciPy module the user imported since: load its rules
-            _cache_key[0] = None
+    if _INDEX[0] is None:
+        _index()
     modules = sys.modules
     key = tuple(m for m in _WATCHED if m in modules)   # one entry per family, not primitive
     table = _lookup_table[0]
@@ -623,7 +667,9 @@ def lookup(obj):
     hit = table.get(_identity(obj))
     if hit is not None and (hit[0] is obj or isinstance(obj, types.MethodType)
                             and hit[0].__self__ is obj.__self__):
-        return hit[1], hit[2]
+        _load_module(_index()[0].get(hit[1]))    # its rules: loaded on the first lookup
+        prim = _PRIMITIVES.get(hit[1])
+        return (prim, hit[2]) if prim is not None else None
     return None
 
 
@@ -635,24 +681,68 @@ def _identity(obj):
     return id(obj)
 
 
-_loaded = [False]     # False, "loading" (by the thread holding _LOCK) or True
 _LOCK = threading.RLock()
 
 
 def _load_rules():
-    """Load the rule modules once.  Thread-safe: a thread that comes while another loads
-    them waits until every rule is registered (it never sees half a registry)."""
-    if _loaded[0] is True:
+    """Load every rule module whose library is in use (``rules.load_all``).  Thread-safe: a
+    thread that comes while another loads them waits until every rule is registered."""
+    from . import load_all
+    load_all()
+
+
+# ---------------------------------------------------------------------------
+# Loading the rule modules lazily
+# ---------------------------------------------------------------------------
+#
+# Each rule module registers its primitives when it is imported.  ``_index.py`` (generated
+# from the modules, a test keeps it fresh) tells which module registers each primitive,
+# method and operator, so that a lookup imports the one module it needs: a gradient of a
+# function calling ``np.sin`` and ``*`` loads the NumPy rules, not those of the FFT,
+# linear algebra or SciPy.  ``all_primitives`` (the coverage table, the rule tests) loads
+# them all.
+
+_INDEX = [None]           # (primitives {(family, name): module}, methods, operators)
+_MODULES_LOADED = set()   # rule modules whose import has finished
+
+
+def _index():
+    idx = _INDEX[0]
+    if idx is None:
+        with _LOCK:
+            if _INDEX[0] is None:
+                from . import _index as generated
+                _INDEX[0] = (generated.PRIMITIVES, generated.METHODS, generated.OPERATORS)
+                _watch()
+        idx = _INDEX[0]
+    return idx
+
+
+def _watch():
+    """The modules whose import changes what ``lookup`` finds: the array namespaces and the
+    module of each family, indexed or registered."""
+    families = tuple(dict.fromkeys(f for f, _ in _INDEX[0][0])) if _INDEX[0] else ()
+    watched = list(dict.fromkeys(ARRAY_NAMESPACES + tuple(_FAMILY_MODULES.values())
+                                 + families + tuple(_FAMILIES)))
+    if watched != _WATCHED:
+        _WATCHED[:] = watched
+        _cache_key[0] = None
+
+
+def _load_module(name, gated=False):
+    """Import the rule module ``name`` (``None``: nothing to load), once.  With ``gated``, not
+    a SciPy module's rules before the program imported that module (see ``rules._LAZY``).
+
+    Thread-safe: a thread that comes while another imports the module waits until all its
+    rules are registered (it never sees half a module's rules)."""
+    if name is None or name in _MODULES_LOADED:
+        return
+    from . import _LAZY
+    if gated and _LAZY.get(name) is not None and _LAZY[name] not in sys.modules:
         return
     with _LOCK:
-        if _loaded[0]:          # loaded, or being loaded by this very thread (a re-entry)
+        if name in _MODULES_LOADED:
             return
-        _loaded[0] = "loading"
-        try:
-            from . import load_all
-            load_all()
-        except BaseException:
-            _loaded[0] = False
-            raise
-        _loaded[0] = True
+        importlib.import_module(f"{__package__}.{name}")
+        _MODULES_LOADED.add(name)
 

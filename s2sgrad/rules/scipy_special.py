@@ -9,7 +9,7 @@ derivatives have no closed form, carry none.
 import scipy.special
 import scipy.special as special
 
-from . import registry, template
+from . import registry
 from .registry import elementwise, nondiff, primitive
 from ..runtime import broadcast_like, multipsi, reduce_vjp, unbroadcast
 
@@ -32,8 +32,7 @@ def broadcasting(*names, family):
             prim = registry.Primitive(name, family, sig, cheap=True)
             for param, d in partials.items():
                 for kind in ("vjp", "jvp"):
-                    fn, tmpl = template.broadcast_rule(d, param, kind)
-                    getattr(prim, kind)[param] = registry.Rule(fn, kind, param, tmpl)
+                    getattr(prim, kind)[param] = registry.broadcast_rule(d, param, kind)
             registry._register(prim)
         return cls
     return deco

@@ -36,6 +36,24 @@ class Template:
         self.name = name
         self.varargs = varargs
 
+    # A template is a value: ``inline`` copies its body and never changes it.  What is read
+    # off the body (its free names, locals, the reads of each parameter) is computed once,
+    # on first use, and kept until the body is replaced.
+    @property
+    def body(self):
+        return self._body
+
+    @body.setter
+    def body(self, stmts):
+        self._body = stmts
+        self._memo = {}
+
+    def _memoized(self, key, compute):
+        memo = self._memo
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
     @classmethod
     def from_function(cls, fn, source=None):
         """The template of rule ``fn``; ``source``, its text when ``inspect`` cannot find it
@@ -64,7 +82,10 @@ class Template:
 
     def free_names(self):
         """Names the body reads that are not parameters or its own locals."""
-        assigned = _assigned_names(self.body)
+        return set(self._memoized("free", self._free_names))
+
+    def _free_names(self):
+        assigned = self.assigned_names()
         names = set()
         for node in _walk(self.body):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
@@ -89,10 +110,40 @@ class Template:
                 f"rules may use their parameters, xp, builtins, s2sgrad.runtime helpers "
                 f"and modules")
 
+    def assigned_names(self):
+        """The names the body assigns or deletes (the rule's locals)."""
+        return set(self._memoized("assigned", lambda: frozenset(_assigned_names(self.body))))
+
     def reads(self, param):
         """How many times the body reads ``param``."""
-        return sum(1 for n in _walk(self.body)
-                   if isinstance(n, gast.Name) and n.id == param and isinstance(n.ctx, gast.Load))
+        return self._memoized("reads", self._reads).get(param, 0)
+
+    def _reads(self):
+        counts = {}
+        for n in _walk(self.body):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                counts[n.id] = counts.get(n.id, 0) + 1
+        return counts
+
+    def outside_names(self):
+        """``[(free name, runtime helper name or None, module name or None)]``: how inlined
+        code reaches each free name that is a runtime helper or a module (``_rt.<helper>``, the
+        module's dotted name); builtins and other names are left out."""
+        return self._memoized("outside", self._outside_names)
+
+    def _outside_names(self):
+        import builtins
+        out = []
+        for name in sorted(self.free_names()):
+            val = self.globals.get(name, getattr(builtins, name, None))
+            if getattr(builtins, name, _MISSING) is val and name not in self.globals:
+                continue
+            helper = runtime_name(val)
+            if helper is not None:
+                out.append((name, helper, None))
+            elif isinstance(val, types.ModuleType):
+                out.append((name, None, val.__name__))
+        return tuple(out)
 
 
 _MISSING = object()
@@ -375,9 +426,46 @@ class _Substitute(gast.NodeTransformer):
         if node.id in self.mapping:
             repl = self.mapping[node.id]
             if isinstance(node.ctx, gast.Load):
-                return copy.deepcopy(repl)
+                return copy_tree(repl)
             return _name(repl.id, node.ctx)
         return node
+
+    def visit(self, node):
+        """``NodeTransformer.visit``, without its per-node method lookup (only names change)."""
+        if node.__class__ is gast.Name:
+            return self.visit_Name(node)
+        for field in node._fields:
+            old = getattr(node, field, None)
+            if old.__class__ is list:
+                new = []
+                for v in old:
+                    if isinstance(v, gast.AST):
+                        v = self.visit(v)
+                        if v is None:
+                            continue
+                    new.append(v)
+                old[:] = new
+            elif isinstance(old, gast.AST):
+                setattr(node, field, self.visit(old))
+        return node
+
+
+_ATOMS = frozenset({str, int, float, bool, complex, bytes, type(None), type(Ellipsis)})
+
+
+def copy_tree(node):
+    """A deep copy of an AST, as ``copy.deepcopy`` makes it but several times faster: its
+    nodes and lists are copied, any other value (an annotation) as ``copy.deepcopy`` would."""
+    cls = node.__class__
+    if cls is list:
+        return [copy_tree(v) for v in node]
+    if isinstance(node, gast.AST):
+        new = cls.__new__(cls)
+        new.__dict__.update({k: copy_tree(v) for k, v in node.__dict__.items()})
+        return new
+    if cls in _ATOMS:
+        return node
+    return copy.deepcopy(node)
 
 
 def inline(template, bindings, namer, imports=None, hint=None, result=None):
@@ -394,8 +482,6 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
     ``hint`` (the user's value the rule is for: ``norm_x_gx``), and a value the
     rule computes in branches ``result`` (``hint`` and the rule's names without them).
     """
-    import builtins
-
     bound = {}
     for p in template.params:
         if p in bindings:
@@ -405,35 +491,31 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
         else:
             raise TypeError(f"rule {template.name}: no value for parameter {p!r}")
         # a copy: the caller's nodes stay where they are (no node is shared by two statements)
-        bound[p] = copy.deepcopy(v) if isinstance(v, gast.AST) else constant(v)
+        bound[p] = copy_tree(v) if isinstance(v, gast.AST) else constant(v)
     if template.varargs is not None:
         v = bindings.get(template.varargs, ())
-        bound[template.varargs] = copy.deepcopy(v) if isinstance(v, gast.AST) else gast.Tuple(
-            elts=[copy.deepcopy(e) if isinstance(e, gast.AST) else constant(e) for e in v],
+        bound[template.varargs] = copy_tree(v) if isinstance(v, gast.AST) else gast.Tuple(
+            elts=[copy_tree(e) if isinstance(e, gast.AST) else constant(e) for e in v],
             ctx=gast.Load())
 
-    body = copy.deepcopy(template.body)
+    body = copy_tree(template.body)
     prelude = []
     mapping = {}
-    assigned = _assigned_names(body)
+    assigned = template.assigned_names()
     # Free names: runtime helpers and modules.
-    for name in template.free_names():
-        val = template.globals.get(name, getattr(builtins, name, None))
-        if getattr(builtins, name, _MISSING) is val and name not in template.globals:
-            continue
-        if runtime_name(val) is not None:
-            mapping[name] = gast.Attribute(value=_name(RUNTIME_ALIAS), attr=runtime_name(val),
+    for name, helper, module in template.outside_names():
+        if helper is not None:
+            mapping[name] = gast.Attribute(value=_name(RUNTIME_ALIAS), attr=helper,
                                            ctx=gast.Load())
-        elif isinstance(val, types.ModuleType):
+        else:
             if imports is not None:
-                imports.add(val.__name__)
-            mapping[name] = _dotted(val.__name__)
+                imports.add(module)
+            mapping[name] = _dotted(module)
     # Parameters the rule reassigns are its locals (not substituted before folding).
     reassigned = {k: bound.pop(k) for k in sorted(assigned) if k in bound}
     # Substitute constants first, fold, then decide which expressions to name once.
     consts = {k: v for k, v in bound.items() if _is_static_expr(v)}
-    body = [_Substitute({**consts, **{k: v for k, v in mapping.items()
-                                      if k in template.free_names()}}).visit(s) for s in body]
+    body = [_Substitute({**consts, **mapping}).visit(s) for s in body]
     body = fold_statements(body)
     # Locals of the rule that the folded code still assigns get fresh names (one a
     # branch no longer taken assigned takes no name); a parameter it no longer
@@ -635,9 +717,19 @@ def _assign_returns(stmts, result):
 # Rules derived from a single derivative formula
 # ---------------------------------------------------------------------------
 
+_PARSED = {}     # derivative function -> its Template (each parsed once, for both its rules)
+
+
+def _parsed(d):
+    t = _PARSED.get(d)
+    if t is None:
+        t = _PARSED[d] = Template.from_function(d)
+    return t
+
+
 def _derivative_body(d):
     """The statements and final expression of a derivative function ``d``."""
-    t = Template.from_function(d)
+    t = _parsed(d)
     body = copy.deepcopy(t.body)
     if not body or not isinstance(body[-1], gast.Return) or _has_return(body[:-1]):
         raise TypeError(f"derivative {d.__qualname__} must end in its only return")
@@ -654,19 +746,37 @@ def _times(seed, expr):
     return gast.BinOp(left=_name(seed), op=gast.Mult(), right=expr)
 
 
+def _positional_params(d, sig=None):
+    """The names of ``d``'s parameters other than ``*args``, as its template lists them."""
+    sig = sig if sig is not None else inspect.signature(d)
+    return [p.name for p in sig.parameters.values() if p.kind is not p.VAR_POSITIONAL]
+
+
 def scaled_rule(d, seed, kind):
     """The rule ``seed * d(xp, x, ans)`` of a unary elementwise function (seed: g or t)."""
-    t, stmts, expr = _derivative_body(d)
-    params = ["xp", seed, "ans"] + [p for p in t.params if p not in ("xp", "ans")]
-    product = _times(seed, expr)
-    tmpl = Template(params, dict(t.defaults), stmts + [gast.Return(value=product)],
-                    t.globals, f"{kind} of {t.name}")
-    extra = [p for p in t.params if p not in ("xp", "ans", "x")]
+    return scaled_function(d), scaled_template(d, seed, kind)
+
+
+def scaled_function(d, sig=None):
+    """The callable of ``scaled_rule`` (for the tracer), without parsing ``d``'s source
+    (``sig``: ``d``'s signature, when the caller has it)."""
+    d_params = _positional_params(d, sig)
+    extra = [p for p in d_params if p not in ("xp", "ans", "x")]
+    with_ans = "ans" in d_params
 
     def fn(xp, s, ans, x, *args, **kwargs):
         kw = dict(zip(extra, args), **kwargs)
-        return s * d(xp, x, ans=ans, **kw) if "ans" in t.params else s * d(xp, x, **kw)
-    return fn, tmpl
+        return s * d(xp, x, ans=ans, **kw) if with_ans else s * d(xp, x, **kw)
+    return fn
+
+
+def scaled_template(d, seed, kind):
+    """The template of ``scaled_rule`` (for the code generator): parses ``d``'s source."""
+    t, stmts, expr = _derivative_body(d)
+    params = ["xp", seed, "ans"] + [p for p in t.params if p not in ("xp", "ans")]
+    product = _times(seed, expr)
+    return Template(params, dict(t.defaults), stmts + [gast.Return(value=product)],
+                    t.globals, f"{kind} of {t.name}")
 
 
 def broadcast_rule(d, param, kind):
@@ -674,6 +784,25 @@ def broadcast_rule(d, param, kind):
 
     vjp: ``unbroadcast(g * d, param)``; jvp: ``broadcast_like(t * d, ans)``.
     """
+    return broadcast_function(d, param, kind), broadcast_template(d, param, kind)
+
+
+def broadcast_function(d, param, kind, sig=None):
+    """The callable of ``broadcast_rule`` (for the tracer), without parsing ``d``'s source."""
+    d_params = _positional_params(d, sig)
+    helper_fn = getattr(_runtime, "unbroadcast" if kind == "vjp" else "broadcast_like")
+    primal = [p for p in d_params if p not in ("xp", "ans")]
+    with_ans = "ans" in d_params
+
+    def fn(xp, s, ans, *args, **kwargs):
+        vals = dict(zip(primal, args), **kwargs)
+        dv = d(xp, ans=ans, **vals) if with_ans else d(xp, **vals)
+        return helper_fn(s * dv, vals[param] if kind == "vjp" else ans)
+    return fn
+
+
+def broadcast_template(d, param, kind):
+    """The template of ``broadcast_rule`` (for the code generator): parses ``d``'s source."""
     t, stmts, expr = _derivative_body(d)
     seed = "g" if kind == "vjp" else "t"
     params = ["xp", seed, "ans"] + [p for p in t.params if p not in ("xp", "ans")]
@@ -685,13 +814,5 @@ def broadcast_rule(d, param, kind):
     call = gast.Call(func=_name(helper), args=[product, _name(ref)], keywords=[])
     glob = dict(t.globals)
     glob[helper] = getattr(_runtime, helper)
-    tmpl = Template(params, dict(t.defaults), stmts + [gast.Return(value=call)], glob,
+    return Template(params, dict(t.defaults), stmts + [gast.Return(value=call)], glob,
                     f"{kind}_{param} of {t.name}")
-    helper_fn = getattr(_runtime, helper)
-    primal = [p for p in t.params if p not in ("xp", "ans")]
-
-    def fn(xp, s, ans, *args, **kwargs):
-        vals = dict(zip(primal, args), **kwargs)
-        dv = d(xp, ans=ans, **vals) if "ans" in t.params else d(xp, **vals)
-        return helper_fn(s * dv, vals[param] if kind == "vjp" else ans)
-    return fn, tmpl
