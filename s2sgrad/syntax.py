@@ -5,7 +5,7 @@ version the project supports)."""
 import gast
 
 __all__ = ["name", "store", "param", "assign", "const", "call", "subscript", "walk_stmts",
-           "drop_stmts"]
+           "drop_stmts", "walk"]
 
 
 def name(id_, ctx=None):
@@ -44,6 +44,23 @@ def subscript(value, index):
 def param(id_):
     """A function parameter named ``id_``."""
     return name(id_, gast.Param())
+
+
+def walk(node):
+    """Every node of the tree under ``node``, ``node`` first: ``gast.walk`` (the same nodes
+    in the same breadth-first order), without its per-node generator of child nodes, so
+    about twice as fast; the passes that walk every expression of a function use it."""
+    todo = [node]
+    for node in todo:           # (the list grows as it is read)
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, gast.AST):
+                todo.append(value)
+            elif value.__class__ is list:
+                for item in value:
+                    if isinstance(item, gast.AST):
+                        todo.append(item)
+        yield node
 
 
 def walk_stmts(stmts):

@@ -35,6 +35,7 @@ import numpy
 
 from ..errors import EscapeError, UnsupportedError
 from .activity import callee_of, walk_stmts
+from ..syntax import walk
 from .liveness import definitely_assigned
 
 __all__ = ["check_effects", "written_parameters", "MUTATING_METHODS"]
@@ -82,7 +83,7 @@ def _simple_stmts(body):
 
 
 def _loads(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)}
 
 

@@ -8,12 +8,14 @@ read before it is overwritten; if not, the restore and its push both go.
 
 import gast
 
+from ..syntax import walk
+
 __all__ = ["uses_defs", "live_in", "upward_exposed", "definitely_assigned", "maybe_assigned",
            "annotate_live_after"]
 
 
 def _names(node, ctx):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, ctx)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, ctx)}
 
 
 def uses_defs(s):
@@ -53,7 +55,7 @@ def uses_defs(s):
             defs.add(v.func.value.id)
         return uses, defs, set()
     if isinstance(s, (gast.Return, gast.Assert, gast.Raise)):
-        return {n.id for n in gast.walk(s) if isinstance(n, gast.Name)}, set(), set()
+        return {n.id for n in walk(s) if isinstance(n, gast.Name)}, set(), set()
     return set(), set(), set()
 
 
@@ -148,7 +150,7 @@ def maybe_assigned(stmts):
     """Names assigned on some path through ``stmts``, loop variables included."""
     out = set()
     for s in stmts:
-        for n in gast.walk(s):
+        for n in walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 out.add(n.id)
     return out

@@ -94,12 +94,13 @@ _WHY = weakref.WeakKeyDictionary()   # function -> Reason or None (transformable
 _IN_PROGRESS = object()
 
 
-def why_not(fn):
+def why_not(fn, keep=None):
     """The Reason a Python function cannot be transformed, or ``None`` when it can.
 
     Only what the front end checks (source, parsing, normalization) is decided
     here, once per function; errors found while generating its adjoint are
-    recorded by ``record_failure``.
+    recorded by ``record_failure``.  ``keep``, a dict, receives ``{fn: normalized}``
+    when it normalizes ``fn`` here without error (``Policy.take_normalized``).
     """
     try:
         if fn in _WHY:
@@ -113,7 +114,9 @@ def why_not(fn):
     reason = None
     token = _POLICY.set("auto")            # deeper callees are classified, never raised
     try:
-        normalize(FunctionSource.of(fn), policy=Policy("auto"))
+        norm = normalize(FunctionSource.of(fn), policy=Policy("auto"))
+        if keep is not None:
+            keep[fn] = norm
     except TRANSFORM_ERRORS as exc:
         reason = Reason.from_error(fn, exc)
     except BaseException:
@@ -154,17 +157,17 @@ def known_failure(fn):
     return None if hit is _IN_PROGRESS else hit
 
 
-def untransformable(fn, policy_value=None):
+def untransformable(fn, policy_value=None, keep=None):
     """For the resolver: the Reason a user callee must be called through the fallback.
 
     ``None`` means transform it as usual.  A generator function is never
     traced on its own (its values are produced after the call returns), so it
     stays a user function and its caller falls back as a whole.  Under
-    ``fallback="never"`` the callee's error is raised here.
+    ``fallback="never"`` the callee's error is raised here.  ``keep``: see ``why_not``.
     """
     if inspect.isgeneratorfunction(fn):
         return None
-    reason = why_not(fn)
+    reason = why_not(fn, keep)
     if reason is not None and (policy_value or current()) == "never":
         raise reason.error
     return reason
@@ -182,9 +185,35 @@ class Policy:
     def __init__(self, value=None):
         self.value = check_policy(value or current())
         self.traces = self.value != "never"
+        # fn -> its Normalized, made while deciding whether it can be transformed (under
+        # "auto": the same answers this policy gives), for the job that transforms it
+        self._normalized = {}
 
     def untransformable(self, fn):
-        return untransformable(fn, self.value)
+        keep = self._normalized if self.value == "auto" else None
+        return untransformable(fn, self.value, keep)
+
+    def take_normalized(self, fsrc):
+        """The normalized ``fsrc`` (a plain function's source, nothing added) if deciding
+        whether it can be transformed made it in this transform (the first callee of a
+        function was normalized there once already); else ``None``.  Taken once: the
+        transform owns what it is given."""
+        fn = fsrc.fn
+        if fn is None or fsrc.self_value is not None or fsrc.has_self \
+                or getattr(fsrc, "self_class", None) is not None:
+            return None
+        try:
+            norm = self._normalized.pop(fn, None)
+        except TypeError:
+            return None
+        if norm is None:
+            return None
+        made = norm.fsrc
+        if made.fn is not fn or made.lines is not fsrc.lines or made.self_value is not None \
+                or made.has_self or made.closure.keys() != fsrc.closure.keys() \
+                or any(made.closure[k] is not v for k, v in fsrc.closure.items()):
+            return None
+        return norm
 
     def record_failure(self, fn, exc):
         return record_failure(fn, exc)

@@ -560,7 +560,9 @@ def varargs_param(prim):
 def by_name(name, family="array"):
     """The primitive called ``name`` in ``family``, or ``None``."""
     key = (family, name)
-    _load_module(_index()[0].get(key), gated=True)
+    module = (_INDEX[0] or _index())[0].get(key)
+    if module is not None and module not in _MODULES_LOADED:
+        _load_module(module, gated=True)
     return _PRIMITIVES.get(key)
 
 
@@ -573,13 +575,17 @@ def all_primitives():
 
 def operator_primitive(op):
     """The primitive behind a Python operator: 'add', 'mult', 'usub', 'getitem', ..."""
-    _load_module(_index()[2].get(op), gated=True)
+    module = (_INDEX[0] or _index())[2].get(op)
+    if module is not None and module not in _MODULES_LOADED:
+        _load_module(module, gated=True)
     return _OPERATORS.get(op)
 
 
 def method_primitive(name):
     """``(primitive, packs_varargs)`` for an array method or attribute name, or ``None``."""
-    _load_module(_index()[1].get(name), gated=True)
+    module = (_INDEX[0] or _index())[1].get(name)
+    if module is not None and module not in _MODULES_LOADED:
+        _load_module(module, gated=True)
     return _METHODS.get(name)
 
 

@@ -17,7 +17,7 @@ import gast
 
 import s2sgrad.runtime as _runtime
 import s2sgrad.naming as naming
-from ..syntax import name as _name
+from ..syntax import name as _name, walk
 
 __all__ = ["Template", "inline", "expression_name", "scaled_rule", "broadcast_rule",
            "RUNTIME_ALIAS"]
@@ -159,7 +159,7 @@ def runtime_name(value):
 
 def _walk(stmts):
     for s in stmts:
-        yield from gast.walk(s)
+        yield from walk(s)
 
 
 def _assigned_names(stmts):
@@ -401,6 +401,8 @@ def fold_statements(stmts):
 
 
 def _fold_ifexp(node):
+    if not any(n.__class__ is gast.IfExp for n in walk(node)):
+        return node             # (most expressions have none: one quick look)
     for n in gast.walk(node):
         for field, old in gast.iter_fields(n):
             if isinstance(old, gast.IfExp):
@@ -498,7 +500,6 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
             elts=[copy_tree(e) if isinstance(e, gast.AST) else constant(e) for e in v],
             ctx=gast.Load())
 
-    body = copy_tree(template.body)
     prelude = []
     mapping = {}
     assigned = template.assigned_names()
@@ -515,8 +516,7 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
     reassigned = {k: bound.pop(k) for k in sorted(assigned) if k in bound}
     # Substitute constants first, fold, then decide which expressions to name once.
     consts = {k: v for k, v in bound.items() if _is_static_expr(v)}
-    body = [_Substitute({**consts, **mapping}).visit(s) for s in body]
-    body = fold_statements(body)
+    body = _folded_body(template, consts, mapping)
     # Locals of the rule that the folded code still assigns get fresh names (one a
     # branch no longer taken assigned takes no name); a parameter it no longer
     # reassigns is its value again.
@@ -552,6 +552,49 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
     stmts, expr = _lower_returns(body, namer, result or (hint and f"{hint}_value"))
     splice = _SpliceStarred()
     return [splice.visit(s) for s in prelude + stmts], splice.visit(expr)
+
+
+def _folded_body(template, consts, mapping):
+    """A copy of ``template``'s body with ``consts`` and the free names of ``mapping``
+    substituted and constant branches folded.  The folded body depends on nothing else, so
+    it is made once for each set of constants (a call site passing ``axis=None``) and
+    copied for each inlining."""
+    key = _constants_key(consts)
+    cache = template._memoized("folded", dict)
+    folded = cache.get(key) if key is not None else None
+    if folded is None:
+        folded = [_Substitute({**consts, **mapping}).visit(s) for s in copy_tree(template.body)]
+        folded = fold_statements(folded)
+        if key is None:
+            return folded
+        cache[key] = folded
+    return copy_tree(folded)
+
+
+def _constants_key(consts):
+    """A hashable key equal for two ``{param: node}`` exactly when their nodes are equal in
+    every field and attribute (``None`` when a node holds a value that has no such key)."""
+    try:
+        return tuple(sorted((k, _node_key(v)) for k, v in consts.items()))
+    except _NoKey:
+        return None
+
+
+class _NoKey(Exception):
+    pass
+
+
+def _node_key(node):
+    cls = node.__class__
+    if cls is list:
+        return ("list",) + tuple(_node_key(v) for v in node)
+    if cls is tuple:
+        return ("tuple",) + tuple(_node_key(v) for v in node)
+    if isinstance(node, gast.AST):
+        return (cls.__name__,) + tuple((k, _node_key(v)) for k, v in sorted(vars(node).items()))
+    if cls in _ATOMS:
+        return (cls.__name__, repr(node))
+    raise _NoKey
 
 
 _OP_WORDS = {gast.Add: "plus", gast.Sub: "minus", gast.Mult: "times", gast.Div: "over",

@@ -22,7 +22,7 @@ from ..analysis.tape import prune
 from ..codegen import ModuleBuilder
 from ..errors import SourceError, UnsupportedError
 from ..frontend.normalize import normalize
-from ..syntax import assign, call, const, name, param, store, walk_stmts
+from ..syntax import assign, call, const, name, param, store, walk, walk_stmts
 from ..frontend.resolve import TransformEverything
 from ..analysis.activity import callee_of
 from ..frontend.source import FunctionSource
@@ -55,7 +55,15 @@ class Job:
     @property
     def norm(self):
         if self._norm is None:
-            self._norm = normalize(self.fsrc, self.lifted_params, self.policy)
+            # deciding whether a callee can be transformed normalized it already (the driver's
+            # policy kept it): that one, and its source, for this job
+            take = getattr(self.policy, "take_normalized", None)
+            norm = take(self.fsrc) if take is not None and not self.lifted_params else None
+            if norm is not None:
+                self.fsrc = norm.fsrc
+            else:
+                norm = normalize(self.fsrc, self.lifted_params, self.policy)
+            self._norm = norm
         return self._norm
 
     @property
@@ -547,9 +555,9 @@ class Program:
         """Give every outside name the function reads its name in the generated module."""
         self._bind_defaults(fdef, fsrc)
         locals_ = {a.id for a in fdef.args.args} | {
-            n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)
+            n.id for n in walk(fdef) if isinstance(n, gast.Name)
             and isinstance(n.ctx, (gast.Store, gast.Param))}
-        for n in gast.walk(fdef):
+        for n in walk(fdef):
             if not isinstance(n, gast.Name) or not isinstance(n.ctx, gast.Load):
                 continue
             if n.id in locals_ or n.id in self.module.reserved:
@@ -661,7 +669,7 @@ def rename_tape(module):
 
 def _note_traced_calls(fdef, fsrc, policy):
     """Say above a dynamic call to a function that cannot be transformed why it is traced."""
-    for stmt in gast.walk(fdef):
+    for stmt in walk(fdef):
         value = getattr(stmt, "value", None)
         if not (isinstance(stmt, gast.Assign) and isinstance(value, gast.Call)
                 and isinstance(value.func, gast.Attribute) and value.func.attr == "call_fwd"

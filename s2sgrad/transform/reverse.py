@@ -29,6 +29,7 @@ from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, 
                                  diff_names, int_names, is_runtime_call, op_name, walk_stmts)
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
+from ..syntax import walk
 from ..frontend.resolve import Callee
 from .simplify import ShapeClasses, simplify
 from ..rules import registry
@@ -77,7 +78,7 @@ def _tape_pop():
 
 
 def _loads(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)}
 
 
