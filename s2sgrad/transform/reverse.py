@@ -1323,9 +1323,10 @@ class ReverseBuilder:
                                    "s2sgrad has no rule for it")
         if len(targets) > 1 or (ans is not None and not is_atom(ans)):
             g = self._bind(g, pre, naming.adjoint(prim.name.split(".")[-1]))
-        ans_node = ans if ans is not None else copy.deepcopy(node)
+        # (``inline`` copies the nodes it is given: ``node`` and ``g`` stay where they are)
+        ans_node = ans if ans is not None else node
         for p, child, k in targets:
-            bindings = {"xp": self._xp(namespace), "g": copy.deepcopy(g), "ans": ans_node}
+            bindings = {"xp": self._xp(namespace), "g": g, "ans": ans_node}
             for q, v in bound.items():
                 if q == va:
                     bindings[q] = gast.Tuple(elts=list(v), ctx=gast.Load())
