@@ -20,7 +20,6 @@ import gast
 import s2sgrad.naming as naming
 from .sites import user_citation
 from .version import __version__
-from .frontend.source import display_path
 
 __all__ = ["ModuleBuilder", "to_source", "HEADER"]
 
@@ -262,7 +261,7 @@ def _origin_comment(s):
             where, text = found
             return f"# {where}" + (f"  {text}" if text else "")
     text = fsrc.line_text(line)
-    return f"# {display_path(fsrc.filename)}:{line}" + (f"  {text}" if text else "")
+    return f"# {fsrc.display_file}:{line}" + (f"  {text}" if text else "")
 
 
 _GENERATED_CITATION = re.compile(r"<s2sgrad:[^>]*>:(?P<line>\d+)")

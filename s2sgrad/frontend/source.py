@@ -104,7 +104,12 @@ class FunctionSource:
 
     @property
     def display_file(self):
-        return display_path(self.filename)
+        # asked for each statement's citation: looked up once (display_path reads the disk)
+        # for this source, which lives for one transform
+        shown = self.__dict__.get("_display_file")
+        if shown is None or shown[0] != self.filename:
+            shown = self._display_file = (self.filename, display_path(self.filename))
+        return shown[1]
 
     def where(self, node=None):
         """``file:line`` of ``node`` (a normalized statement keeps its line as ``s2s_line``)."""
