@@ -80,7 +80,7 @@ class Rule:
     def fn(self):
         """The rule as a Python function (what the tracer calls)."""
         fn = self._fn
-        if fn is None:
+        if fn is None and self._make is not None:
             fn = self._fn = self._make()
         return fn
 

@@ -550,8 +550,11 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
     body = [_Substitute({**rest, **locals_map}).visit(s) for s in body]
     body = fold_statements(body)
     stmts, expr = _lower_returns(body, namer, result or (hint and f"{hint}_value"))
+    out = prelude + stmts
+    if not any(n.__class__ is gast.Starred for s in out + [expr] for n in walk(s)):
+        return out, expr            # (no ``*`` to splice: the usual case)
     splice = _SpliceStarred()
-    return [splice.visit(s) for s in prelude + stmts], splice.visit(expr)
+    return [splice.visit(s) for s in out], splice.visit(expr)
 
 
 def _folded_body(template, consts, mapping):
