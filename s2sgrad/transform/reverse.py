@@ -25,11 +25,14 @@ import gast
 import s2sgrad.naming as naming
 from ..analysis import liveness
 from ..analysis.effects import check_effects
+from ..analysis.scalars import SCALAR_KINDS, is_scalar_expr, scalar_names
 from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, callee_of,
-                                 diff_names, int_names, is_runtime_call, op_name, walk_stmts)
+                                 diff_names, drop_stmts, int_names, is_runtime_call, op_name,
+                                 walk_stmts)
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
 from ..frontend.resolve import Callee
+from .cse import _key
 from .simplify import ShapeClasses, simplify
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, expression_name, inline, is_atom
@@ -173,6 +176,7 @@ class ReverseBuilder:
         body = self._name_discarded_pops(self.norm.node.body)
         self._classify_values(body)
         self._check_aliasing(body)
+        self.scalars = self._scalar_names(body)
         body = self._plan_block(body)
         body = self._prepare_block(body)
         self._real_body = body      # what analysis.realness reads (see _rule)
@@ -213,9 +217,17 @@ class ReverseBuilder:
                 state.add(p)
             grads.append(self.d(p))
         self.tag(tail, self.fsrc.node.lineno)
-        return fwd, bwd_prefix + bwd + tail, seed, grads
+        bwd = _propagate_copies(bwd_prefix + bwd + tail, fwd, set(grads) | {seed} | set(self.params))
+        return fwd, bwd, seed, grads
 
     # -- what kind of value each variable holds ---------------------------------
+
+    def _scalar_names(self, body):
+        """Variables that surely hold one number (``analysis.scalars``): the parameters the
+        request's signature says are numbers, and arithmetic on them."""
+        abstract = getattr(self.spec.job, "abstract", None) or {}
+        known = {p for p, a in abstract.items() if getattr(a, "kind", None) in SCALAR_KINDS}
+        return scalar_names(body, self.resolver, known=known)
 
     def _classify_values(self, body):
         """Containers (lists, dicts, tuples) versus arrays and numbers."""
@@ -492,7 +504,14 @@ class ReverseBuilder:
                 return c.prim, bind_primitive(c.prim, node, c, self.where(node)), c.namespace
         return None
 
-    def _plan_expr(self, node, hoisted, target, root=False, needed=False):
+    def _plan_expr(self, node, hoisted, target, root=False, needed=None):
+        """``node`` with the values the backward sweep reads named in ``hoisted``.
+
+        ``needed`` says how the rule of the expression around ``node`` reads it:
+        ``"value"`` (its values: ``g * cos(x)``), ``"shape"`` (only its shape or dtype:
+        ``unbroadcast(g, x)``) or None.  Whether a needed value is named or computed
+        again where the backward sweep reads it is the cost model of ``_recompute_ok``.
+        """
         info = self._node_rule(node)
         if info is None:
             if needed and not root and isinstance(node, gast.Call):
@@ -509,17 +528,18 @@ class ReverseBuilder:
         va = registry.varargs_param(prim)
         active_params = [p for p, v in bound.items()
                          if p in rules and self._any_active(v, p == va)]
-        uses_ans = any(self.rule_reads_ans(rules[p]) for p in active_params)
+        uses_ans = _strongest(self._need(rules[p], "ans") for p in active_params)
         for p, child in bound.items():
             if p == va or isinstance(child, (gast.List, gast.Tuple)) and p in rules:
                 continue
             if not isinstance(child, gast.expr) or is_atom(child):
                 continue
-            child_needed = any(rules[q].template.reads(p) for q in active_params)
+            child_needed = _strongest(self._need(rules[q], p) for q in active_params)
             new = self._plan_expr(child, hoisted, target, needed=child_needed)
             if new is not child:
                 self._replace_child(node, child, new)
-        if not root and (needed or uses_ans) and not self._cheap(node) \
+        need = _strongest((needed, uses_ans))
+        if not root and need and not self._recompute_ok(node, need) \
                 and (needed or self.active_expr(node)):
             t = self.namer.fresh(f"{target}_{prim.name.split('.')[-1]}")
             hoisted.append(assign(t, node))
@@ -535,6 +555,57 @@ class ReverseBuilder:
     def rule_reads_ans(self, rule):
         """Whether ``rule`` needs the value of the call it differentiates (then it is kept)."""
         return rule.template.reads("ans")
+
+    def _need(self, rule, param):
+        """How ``rule`` reads its parameter ``param``: ``"value"``, ``"shape"`` (its shape
+        or dtype only) or None."""
+        if param == "ans":
+            if not self.rule_reads_ans(rule):
+                return None
+        elif not rule.template.reads(param):
+            return None
+        return "value" if rule.template.reads_value(param) else "shape"
+
+    def _reads_own_value(self, node):
+        """Whether the rule of ``node`` (the whole right side of an assignment) reads the
+        value it computes, and computing it again would cost more than keeping it."""
+        info = self._node_rule(node)
+        if info is None or self._cheap_value(node):
+            return False
+        prim, bound, _ = info
+        rules = self.rules_of(prim)
+        va = registry.varargs_param(prim)
+        return any(self._need(rules[p], "ans") == "value" for p, v in bound.items()
+                   if p in rules and self._any_active(v, p == va))
+
+    def _recompute_ok(self, node, need):
+        """The cost model: whether the backward sweep may compute ``node`` again where a
+        rule reads it (``need``: how it does) rather than the forward sweep naming it.
+
+        A named value costs nothing in straight code and, in a loop, one save and one
+        restore per iteration (``analysis.tape`` keeps only those the backward sweep
+        reads); the saved array itself is not copied, only kept alive.  Computing it
+        again costs what it costs: time proportional to its size for an array
+        operation, a kernel call for ``exp`` or ``solve``.  So a value is named unless
+        computing it again is no dearer than a save and a restore: a name or constant,
+        an item or attribute read (``x[i]``, ``x.T``: a view), and arithmetic on numbers
+        (``2.0 * t``, ``math.sin(theta)`` for a known float, see ``analysis.scalars``).
+        Memory is what this trades: an array the backward sweep reads stays alive until
+        it does, as in a hand-written adjoint.  A value read only for its shape (``unbroadcast(g, a * b)``)
+        is named when computing it is dearer than elementwise arithmetic; the simplify
+        pass usually replaces it by a variable of the same shape.
+        """
+        if need == "shape":
+            return self._cheap(node)
+        return self._cheap_value(node)
+
+    def _cheap_value(self, node):
+        """Cheaper to compute again than to keep: see ``_recompute_ok``."""
+        if is_atom(node) or isinstance(node, gast.Constant):
+            return True
+        if isinstance(node, (gast.Subscript, gast.Attribute)):
+            return self._cheap_value(node.value)
+        return is_scalar_expr(node, self.scalars, self.resolver)
 
     def _any_active(self, v, many):
         items = v if many else [v]
@@ -1027,10 +1098,16 @@ class ReverseBuilder:
         pre, contribs = [], []
         g = name(self.d(v))
         if reads_target:
-            # The right side reads the old value: restore it first, recompute the result.
+            # The right side reads the old value: restore it first.  The result, where its
+            # rule reads it (``x = np.exp(x)``), is the value ``v`` holds before the restore.
+            ans = None
+            if self._reads_own_value(value):
+                kept = self.namer.fresh(f"{v}_new")
+                code.append(assign(kept, name(v)))
+                ans = name(kept)
             code.extend(restores)
             restores = []
-            self._backprop(value, g, None, pre, contribs)
+            self._backprop(value, g, ans, pre, contribs)
         else:
             self._backprop(value, g, name(v), pre, contribs)
         code.extend(pre)
@@ -1323,6 +1400,7 @@ class ReverseBuilder:
         if len(targets) > 1 or (ans is not None and not is_atom(ans)):
             g = self._bind(g, pre, naming.adjoint(prim.name.split(".")[-1]))
         ans_node = ans if ans is not None else copy.deepcopy(node)
+        seen = {}       # values the rules of this node computed: the next rule reuses them
         for p, child, k in targets:
             bindings = {"xp": self._xp(namespace), "g": copy.deepcopy(g), "ans": ans_node}
             for q, v in bound.items():
@@ -1337,6 +1415,7 @@ class ReverseBuilder:
             stmts, expr = inline(self._rule(prim, "vjp", p, child).template, bindings,
                                  self.namer.fresh, self.program.module.modules, hint=hint,
                                  result=naming.adjoint(f"{part}_part") if part else None)
+            stmts, expr = _reuse_values(stmts, expr, seen)
             pre.extend(stmts)
             self._backprop(child, expr, None, pre, contribs)
 
@@ -1511,6 +1590,123 @@ class ReverseBuilder:
         if isinstance(index, gast.UnaryOp) and isinstance(index.operand, gast.Constant):
             return True
         return _is_int_expr_node(index, self.ints)
+
+
+def _propagate_copies(bwd, fwd, protected):
+    """The backward sweep without chains of copies (``d_add = d_result``; ``d_x = d_add``).
+
+    ``a = b`` goes when ``a`` and ``b`` are each bound once in the backward sweep (``b``
+    perhaps never: a parameter), ``a`` never in the forward sweep, ``b`` before ``a`` in the
+    same block, and nothing reads ``a`` between the two (in a loop, that would be the
+    previous iteration's ``a``): then they name one object wherever ``a`` is read.  Where
+    the copy is the only reader of ``b``, ``b``'s statement computes ``a`` instead (the
+    name of the variable the adjoint belongs to stays); otherwise ``a``'s readers read
+    ``b``.  Names in ``protected`` (the gradients, the seed, the parameters) stay.
+    """
+    stores, loads = {}, {}
+    for st in walk_stmts(bwd):
+        for n in gast.walk(st):
+            if isinstance(n, gast.Name):
+                table = stores if isinstance(n.ctx, gast.Store) else loads
+                table[n.id] = table.get(n.id, 0) + 1
+    in_fwd = {n.id for st in walk_stmts(fwd) for n in gast.walk(st)
+              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    renames = {}
+    dropped = set()
+
+    def reads(stmts, var):
+        return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
+                   for st in stmts for n in gast.walk(st))
+
+    def block(stmts):
+        defs = {}
+        for i, st in enumerate(stmts):
+            for sub in (getattr(st, "body", None), getattr(st, "orelse", None)):
+                if isinstance(sub, list) and not isinstance(st, gast.FunctionDef):
+                    block(sub)
+            if not (isinstance(st, gast.Assign) and len(st.targets) == 1
+                    and isinstance(st.targets[0], gast.Name)):
+                continue
+            a = st.targets[0].id
+            defs[a] = i
+            if not isinstance(st.value, gast.Name) or a in protected or a in in_fwd \
+                    or stores.get(a) != 1:
+                continue
+            b = st.value.id
+            if b == a or stores.get(b, 0) > 1 or (stores.get(b) == 1 and b not in defs):
+                continue
+            start = defs.get(b, -1)
+            if start >= 0 and reads(stmts[start:i], a):
+                continue
+            if start >= 0 and loads.get(b) == 1 and b not in protected and b not in in_fwd:
+                stmts[start].targets[0].id = a      # b's value is computed as a's
+                dropped.add(id(st))
+                defs[a] = start
+                continue
+            if start < 0 and reads(stmts[:i], a):
+                continue
+            renames[a] = b
+            dropped.add(id(st))
+
+    block(bwd)
+    if not dropped:
+        return bwd
+    out = drop_stmts(bwd, dropped)
+    if renames:
+        def final(v):
+            while v in renames:
+                v = renames[v]
+            return v
+        out = [_Rename({a: final(a) for a in renames}).visit(st) for st in out]
+    return out
+
+
+def _reuse_values(stmts, expr, seen):
+    """The statements of one rule inlined after another rule of the same call: a value the
+    earlier one computed (``solve``'s two rules both solve with ``a.T``) is not computed
+    again, its name is reused.  ``seen`` maps what each earlier statement computes to its
+    name, and learns this rule's values.  Only plain assignments of fresh names count (a
+    rule's locals get fresh names, each assigned once)."""
+    counts = {}
+    for st in stmts:
+        for n in gast.walk(st):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                counts[n.id] = counts.get(n.id, 0) + 1
+    renames = {}
+    out = []
+    for st in stmts:
+        if renames:
+            st = _Rename(renames).visit(st)
+        if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+                and isinstance(st.targets[0], gast.Name) and counts[st.targets[0].id] == 1 \
+                and not any(counts.get(r, 0) for r in _loads(st.value)):
+            key = _key(st.value)
+            if key in seen:
+                renames[st.targets[0].id] = seen[key]
+                continue
+            seen[key] = st.targets[0].id
+        out.append(st)
+    if renames:
+        expr = _Rename(renames).visit(expr)
+    return out, expr
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, renames):
+        self.renames = renames
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.renames:
+            return name(self.renames[node.id])
+        return node
+
+
+_NEEDS = (None, "shape", "value")
+
+
+def _strongest(needs):
+    """The strongest of some needs (None < "shape" < "value")."""
+    return max(needs, key=_NEEDS.index, default=None)
 
 
 class _FwdCtx:
