@@ -29,10 +29,11 @@ _ANY_ARGUMENT = (len, float, int, complex)
 _OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.FloorDiv, gast.Mod, gast.Pow)
 
 
-def scalar_names(body, resolver, known=(), ints=()):
+def scalar_names(body, resolver, params=(), known=(), ints=()):
     """The variables of ``body`` that hold a single number wherever they are assigned.
 
-    ``known``: parameters known to be numbers; ``ints``: names known to be integers.
+    ``params``: the function's parameters (what they hold is unknown), ``known``: those
+    known to be numbers; ``ints``: names known to be integers.
     """
     assigned = {}
     other = set()       # assigned some other way: a loop over a sequence, an item write...
@@ -54,7 +55,7 @@ def scalar_names(body, resolver, known=(), ints=()):
                         assigned[n.id].append(gast.Constant(value=0, kind=None))
         elif isinstance(s, (gast.AugAssign, gast.AnnAssign)):
             other.update(n.id for n in gast.walk(s.target) if isinstance(n, gast.Name))
-    out = (set(assigned) | set(known) | set(ints)) - other
+    out = (set(assigned) | set(known) | set(ints)) - other - (set(params) - set(known))
     changed = True
     while changed:
         changed = False

@@ -227,7 +227,11 @@ class ReverseBuilder:
         request's signature says are numbers, and arithmetic on them."""
         abstract = getattr(self.spec.job, "abstract", None) or {}
         known = {p for p, a in abstract.items() if getattr(a, "kind", None) in SCALAR_KINDS}
-        return scalar_names(body, self.resolver, known=known)
+        args = self.norm.node.args
+        params = [a.id for a in args.args + args.kwonlyargs]
+        if args.vararg is not None:
+            params.append(getattr(args.vararg, "id", None) or getattr(args.vararg, "arg", None))
+        return scalar_names(body, self.resolver, params=params, known=known)
 
     def _classify_values(self, body):
         """Containers (lists, dicts, tuples) versus arrays and numbers."""
@@ -460,6 +464,17 @@ class ReverseBuilder:
                     and s.targets[0].id in self.active and self._is_expression(s.value):
                 hoisted = []
                 s.value = self._plan_expr(s.value, hoisted, s.targets[0].id, root=True)
+                for h in hoisted:
+                    h.s2s_line = getattr(s, "s2s_line", None)
+                out.extend(hoisted)
+                out.append(s)
+            elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                    and isinstance(s.targets[0].value, gast.Name) \
+                    and s.targets[0].value.id in self.active and self._is_expression(s.value) \
+                    and self.active_expr(s.value):
+                # y[i] = <expression>: its values are named before the write, like any other
+                hoisted = []
+                s.value = self._plan_expr(s.value, hoisted, s.targets[0].value.id, root=True)
                 for h in hoisted:
                     h.s2s_line = getattr(s, "s2s_line", None)
                 out.extend(hoisted)
@@ -1593,72 +1608,117 @@ class ReverseBuilder:
 
 
 def _propagate_copies(bwd, fwd, protected):
-    """The backward sweep without chains of copies (``d_add = d_result``; ``d_x = d_add``).
+    """The backward sweep without chains of copies (``d_add = d_result; d_x = d_add``).
 
-    ``a = b`` goes when ``a`` and ``b`` are each bound once in the backward sweep (``b``
-    perhaps never: a parameter), ``a`` never in the forward sweep, ``b`` before ``a`` in the
-    same block, and nothing reads ``a`` between the two (in a loop, that would be the
-    previous iteration's ``a``): then they name one object wherever ``a`` is read.  Where
-    the copy is the only reader of ``b``, ``b``'s statement computes ``a`` instead (the
-    name of the variable the adjoint belongs to stays); otherwise ``a``'s readers read
-    ``b``.  Names in ``protected`` (the gradients, the seed, the parameters) stay.
+    A copy ``a = b`` of one name into another goes, in two cases:
+
+    - ``a`` is bound there only (never in the forward sweep), every binding of ``b`` is
+      an earlier statement of the same block, and nothing in the block reads ``a``
+      before the copy (in a loop, that would be the previous iteration's ``a``): then
+      ``a`` and ``b`` name one object wherever ``a`` is read.  Where the copy is the only
+      reader of ``b``, bound once, ``b``'s statement computes ``a`` instead (so the
+      adjoint keeps the name of its variable); otherwise ``a``'s readers read ``b``.
+    - the next binding of ``a`` is a later statement of the same block
+      (``d_y = d_result; ...; d_y = d_y + d_z``), and neither name is bound in between:
+      the reads of ``a`` up to it read ``b``.
+
+    Names in ``protected`` (the gradients, the seed, the parameters) stay.
     """
+    in_fwd = {n.id for st in walk_stmts(fwd) for n in gast.walk(st)
+              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    for _ in range(4):
+        stores, loads = _name_counts(bwd)
+        renames, dropped = {}, set()
+        for block in _blocks(bwd):
+            _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped)
+        if not dropped:
+            break
+        bwd = drop_stmts(bwd, dropped)
+        if renames:
+            def final(v):
+                while v in renames:
+                    v = renames[v]
+                return v
+            rename = _Rename({a: final(a) for a in renames})
+            bwd = [rename.visit(st) for st in bwd]
+    return bwd
+
+
+def _name_counts(stmts):
     stores, loads = {}, {}
-    for st in walk_stmts(bwd):
+    for st in stmts:
         for n in gast.walk(st):
             if isinstance(n, gast.Name):
                 table = stores if isinstance(n.ctx, gast.Store) else loads
                 table[n.id] = table.get(n.id, 0) + 1
-    in_fwd = {n.id for st in walk_stmts(fwd) for n in gast.walk(st)
-              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    renames = {}
-    dropped = set()
+    return stores, loads
 
-    def reads(stmts, var):
-        return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
-                   for st in stmts for n in gast.walk(st))
 
-    def block(stmts):
-        defs = {}
-        for i, st in enumerate(stmts):
-            for sub in (getattr(st, "body", None), getattr(st, "orelse", None)):
-                if isinstance(sub, list) and not isinstance(st, gast.FunctionDef):
-                    block(sub)
-            if not (isinstance(st, gast.Assign) and len(st.targets) == 1
-                    and isinstance(st.targets[0], gast.Name)):
+def _blocks(stmts):
+    yield stmts
+    for st in stmts:
+        if isinstance(st, (gast.If, gast.For, gast.While)):
+            yield from _blocks(st.body)
+            yield from _blocks(st.orelse)
+
+
+def _stores_of(st, var):
+    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store)
+               for n in gast.walk(st))
+
+
+def _reads_of(st, var):
+    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
+               for n in gast.walk(st))
+
+
+def _jumps(stmts):
+    return any(isinstance(n, (gast.Break, gast.Continue, gast.Return))
+               for st in stmts for n in gast.walk(st))
+
+
+def _is_copy(st):
+    return isinstance(st, gast.Assign) and len(st.targets) == 1 \
+        and isinstance(st.targets[0], gast.Name) and isinstance(st.value, gast.Name) \
+        and st.targets[0].id != st.value.id
+
+
+def _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped):
+    taken = set()       # names this round already changed (their counts are stale)
+    for i, st in enumerate(block):
+        if not _is_copy(st) or id(st) in dropped:
+            continue
+        a, b = st.targets[0].id, st.value.id
+        if a in protected or a in in_fwd or a in taken or b in taken:
+            continue
+        if stores.get(a) == 1:
+            defs = [k for k in range(i) if _stores_of(block[k], b)]
+            simple = all(isinstance(block[k], gast.Assign) and len(block[k].targets) == 1
+                         and isinstance(block[k].targets[0], gast.Name) for k in defs)
+            if len(defs) != stores.get(b, 0) or not simple \
+                    or any(_reads_of(block[k], a) for k in range(i)) \
+                    or _jumps(block[defs[-1] if defs else 0:i]):
                 continue
-            a = st.targets[0].id
-            defs[a] = i
-            if not isinstance(st.value, gast.Name) or a in protected or a in in_fwd \
-                    or stores.get(a) != 1:
-                continue
-            b = st.value.id
-            if b == a or stores.get(b, 0) > 1 or (stores.get(b) == 1 and b not in defs):
-                continue
-            start = defs.get(b, -1)
-            if start >= 0 and reads(stmts[start:i], a):
-                continue
-            if start >= 0 and loads.get(b) == 1 and b not in protected and b not in in_fwd:
-                stmts[start].targets[0].id = a      # b's value is computed as a's
-                dropped.add(id(st))
-                defs[a] = start
-                continue
-            if start < 0 and reads(stmts[:i], a):
-                continue
-            renames[a] = b
+            if len(defs) == 1 and loads.get(b) == 1 and b not in protected and b not in in_fwd:
+                block[defs[0]].targets[0].id = a        # b's value is computed as a's
+            else:
+                renames[a] = b
             dropped.add(id(st))
-
-    block(bwd)
-    if not dropped:
-        return bwd
-    out = drop_stmts(bwd, dropped)
-    if renames:
-        def final(v):
-            while v in renames:
-                v = renames[v]
-            return v
-        out = [_Rename({a: final(a) for a in renames}).visit(st) for st in out]
-    return out
+            taken.update((a, b))
+            continue
+        j = next((k for k in range(i + 1, len(block)) if _stores_of(block[k], a)), None)
+        if j is None or not (isinstance(block[j], gast.Assign) and len(block[j].targets) == 1
+                             and isinstance(block[j].targets[0], gast.Name)):
+            continue
+        between = block[i + 1:j]
+        if any(_stores_of(x, b) for x in between) or _jumps(between):
+            continue
+        rename = _Rename({a: b})
+        for k in range(i + 1, j):
+            block[k] = rename.visit(block[k])
+        block[j].value = rename.visit(block[j].value)
+        dropped.add(id(st))
+        taken.update((a, b))
 
 
 def _reuse_values(stmts, expr, seen):
