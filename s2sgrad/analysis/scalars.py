@@ -15,7 +15,9 @@ something other than ``range``) is not one.
 """
 
 import gast
+import numpy as np
 
+from ..rules import registry
 from .activity import walk_stmts
 
 __all__ = ["scalar_names", "is_scalar_expr", "SCALAR_KINDS"]
@@ -33,7 +35,8 @@ def scalar_names(body, resolver, params=(), known=(), ints=()):
     """The variables of ``body`` that hold a single number wherever they are assigned.
 
     ``params``: the function's parameters (what they hold is unknown), ``known``: those
-    known to be numbers; ``ints``: names known to be integers.
+    known to be numbers, and ``("items", p)`` for a parameter ``p`` known to be a tuple
+    or list of numbers; ``ints``: names known to be integers.
     """
     assigned = {}
     other = set()       # assigned some other way: a loop over a sequence, an item write...
@@ -72,7 +75,7 @@ def is_scalar_expr(node, scalars, resolver):
     if isinstance(node, gast.Constant):
         return isinstance(node.value, (int, float, complex))
     if isinstance(node, gast.Name):
-        return node.id in scalars
+        return node.id in scalars or _number_constant(node, resolver)
     if isinstance(node, gast.BinOp):
         return isinstance(node.op, _OPS) and is_scalar_expr(node.left, scalars, resolver) \
             and is_scalar_expr(node.right, scalars, resolver)
@@ -88,12 +91,37 @@ def is_scalar_expr(node, scalars, resolver):
             return False
         if any(value is b for b in _ANY_ARGUMENT):
             return True         # a number whatever it is given (or an exception)
-        return bool(node.args) and (any(value is b for b in _BUILTINS) or _in_math(value)) \
+        return bool(node.args) and (any(value is b for b in _BUILTINS) or _in_math(value)
+                                    or _elementwise(value)) \
             and all(is_scalar_expr(a, scalars, resolver) for a in node.args)
+    if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) \
+            and isinstance(node.slice, gast.Constant) and isinstance(node.slice.value, int):
+        return ("items", node.value.id) in scalars      # an item of a tuple of numbers
     if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Attribute) \
             and node.value.attr == "shape" and isinstance(node.slice, gast.Constant):
         return True             # x.shape[0]
     return False
+
+
+def _number_constant(node, resolver):
+    """A global name of a number (``DRAG = 0.02`` at module level)."""
+    if resolver is None or node.id in getattr(resolver, "local_names", ()):
+        return False
+    try:
+        ok, value = resolver.static_value(node)
+    except Exception:
+        return False
+    return ok and isinstance(value, (int, float, complex, np.number)) \
+        and not isinstance(value, bool)
+
+
+def _elementwise(value):
+    """A NumPy function that maps numbers to numbers (``np.sqrt``, ``np.exp``)."""
+    try:
+        hit = registry.lookup(value)
+    except Exception:
+        return False
+    return hit is not None and bool(getattr(hit[0], "elementwise", 0))
 
 
 def _in_math(value):

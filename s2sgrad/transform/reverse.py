@@ -227,6 +227,9 @@ class ReverseBuilder:
         request's signature says are numbers, and arithmetic on them."""
         abstract = getattr(self.spec.job, "abstract", None) or {}
         known = {p for p, a in abstract.items() if getattr(a, "kind", None) in SCALAR_KINDS}
+        known |= {("items", p) for p, a in abstract.items()
+                  if getattr(a, "kind", None) in ("tuple", "list") and a.items
+                  and all(getattr(i, "kind", None) in SCALAR_KINDS for i in a.items)}
         args = self.norm.node.args
         params = [a.id for a in args.args + args.kwonlyargs]
         if args.vararg is not None:
