@@ -283,3 +283,22 @@ def test_the_callers_array_is_not_changed():
     before = x.copy()
     s2sgrad.grad(write_after)(x)
     np.testing.assert_array_equal(x, before)
+
+
+# -- derivatives of the code that keeps values ----------------------------------------------
+
+@pytest.mark.parametrize("fn, args", [
+    (item_from_kept, (np.array([0.3, -0.7, 1.2]),)),
+    (loop_exp_sin, (np.array([0.3, -0.7, 1.2]), 4)),
+    (write_after, (np.array([0.3, -0.7, 1.2, 0.4]),)),
+    (loop_self, (np.array([0.3, -0.7, 1.2]),)),
+    (loop_branch, (np.array([0.3, -0.7, 1.2]), 5)),
+    (aliased, (np.array([0.3, -0.7, 1.2]),)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_second_derivatives_through_kept_values(fn, args):
+    hess = s2sgrad.hessian(fn)(*args)
+    grad = s2sgrad.grad(fn)
+    x, rest, eps = args[0], args[1:], 1e-6
+    numeric = np.array([(grad(x + eps * e, *rest) - grad(x - eps * e, *rest)) / (2 * eps)
+                        for e in np.eye(len(x))])
+    np.testing.assert_allclose(hess, numeric, rtol=1e-5, atol=1e-6)

@@ -108,6 +108,7 @@ class ReverseBuilder:
     """Builds the reverse-mode functions of one (function, active parameters) pair."""
 
     recomputes_calls = False   # the backward sweep calls grad_g(args) (JointReverseBuilder)
+    plans_item_writes = True   # y[i] = <expression> names the values its rules read
 
     def __init__(self, program, spec):
         self.program = program
@@ -127,6 +128,8 @@ class ReverseBuilder:
         self.containers = set()
         self.tensors = set()
         self.xp = program.default_namespace(self.fsrc)
+        self.scalars = set()        # variables that surely hold one number (see build)
+        self.shape_only = set()     # names planned for a rule that reads only their shape
 
     # -- helpers ---------------------------------------------------------------
 
@@ -218,8 +221,40 @@ class ReverseBuilder:
             grads.append(self.d(p))
         self.tag(tail, self.fsrc.node.lineno)
         bwd = _propagate_copies(bwd_prefix + bwd + tail, fwd, set(grads) | {seed} | set(self.params))
+        fwd = self._unname(fwd, bwd)
         return fwd, bwd, seed, grads
 
+    def _unname(self, fwd, bwd):
+        """Put back into its expression a value named for its shape only (see
+        ``_recompute_ok``) that the backward sweep does not read after all: named in
+        straight code and read once, by the statement it was taken from."""
+        read = {n.id for st in walk_stmts(bwd) for n in gast.walk(st)
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        unread = self.shape_only - read
+        if not unread:
+            return fwd
+        out = list(fwd)
+        for t in sorted(unread):
+            at = next((i for i, st in enumerate(out) if isinstance(st, gast.Assign)
+                       and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
+                       and st.targets[0].id == t), None)
+            if at is None:
+                continue
+            uses = [(k, n) for k in range(len(out)) for n in gast.walk(out[k])
+                    if isinstance(n, gast.Name) and n.id == t and isinstance(n.ctx, gast.Load)]
+            if len(uses) != 1 or uses[0][0] <= at:
+                continue
+            k, use = uses[0]
+            value = out[at].value
+            between = out[at + 1:k]
+            names = _loads(value)
+            if any(isinstance(n, gast.Name) and n.id in names and isinstance(n.ctx, gast.Store)
+                   for st in between + [out[k]] for n in gast.walk(st)
+                   if not (st is out[k] and isinstance(st, gast.Assign) and n in st.targets)):
+                continue
+            _replace_node(out[k], use, value)
+            del out[at]
+        return out
     # -- what kind of value each variable holds ---------------------------------
 
     def _scalar_names(self, body):
@@ -471,7 +506,8 @@ class ReverseBuilder:
                     h.s2s_line = getattr(s, "s2s_line", None)
                 out.extend(hoisted)
                 out.append(s)
-            elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+            elif self.plans_item_writes and isinstance(s, gast.Assign) \
+                    and isinstance(s.targets[0], gast.Subscript) \
                     and isinstance(s.targets[0].value, gast.Name) \
                     and s.targets[0].value.id in self.active and self._is_expression(s.value) \
                     and self.active_expr(s.value):
@@ -563,6 +599,8 @@ class ReverseBuilder:
             hoisted.append(assign(t, node))
             if self.active_expr(node):
                 self.active.add(t)
+            if need == "shape":
+                self.shape_only.add(t)      # (put back if the backward sweep never reads it)
             return name(t)
         return node
 
@@ -609,9 +647,13 @@ class ReverseBuilder:
         an item or attribute read (``x[i]``, ``x.T``: a view), and arithmetic on numbers
         (``2.0 * t``, ``math.sin(theta)`` for a known float, see ``analysis.scalars``).
         Memory is what this trades: an array the backward sweep reads stays alive until
-        it does, as in a hand-written adjoint.  A value read only for its shape (``unbroadcast(g, a * b)``)
-        is named when computing it is dearer than elementwise arithmetic; the simplify
-        pass usually replaces it by a variable of the same shape.
+        it does, as in a hand-written adjoint.  A value read only for its shape or dtype
+        (``unbroadcast(g, a * b)``) is named when computing it is dearer than elementwise
+        arithmetic (a matrix product, a reduction): the simplify pass usually replaces an
+        elementwise one by a variable of the same shape, and keeping it would keep an
+        array alive (on the tape, in a loop) for its shape.  Where it cannot, the shape
+        analysis of specialized code (``signature``) does; a named value the backward
+        sweep does not read after all is put back into its expression (``_unname``).
         """
         if need == "shape":
             return self._cheap(node)
@@ -1608,6 +1650,20 @@ class ReverseBuilder:
         if isinstance(index, gast.UnaryOp) and isinstance(index.operand, gast.Constant):
             return True
         return _is_int_expr_node(index, self.ints)
+
+
+def _replace_node(root, old, new):
+    for n in gast.walk(root):
+        for field, value in gast.iter_fields(n):
+            if value is old:
+                setattr(n, field, new)
+                return True
+            if isinstance(value, list):
+                for k, item in enumerate(value):
+                    if item is old:
+                        value[k] = new
+                        return True
+    return False
 
 
 def _propagate_copies(bwd, fwd, protected):
