@@ -1752,13 +1752,14 @@ def _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped):
             continue
         if stores.get(a) == 1:
             defs = [k for k in range(i) if _stores_of(block[k], b)]
-            simple = all(isinstance(block[k], gast.Assign) and len(block[k].targets) == 1
-                         and isinstance(block[k].targets[0], gast.Name) for k in defs)
-            if len(defs) != stores.get(b, 0) or not simple \
-                    or any(_reads_of(block[k], a) for k in range(i)) \
-                    or _jumps(block[defs[-1] if defs else 0:i]):
+            inside = sum(1 for k in defs for n in gast.walk(block[k]) if isinstance(n, gast.Name)
+                         and n.id == b and isinstance(n.ctx, gast.Store))
+            if inside != stores.get(b, 0) or any(_reads_of(block[k], a) for k in range(i)) \
+                    or _jumps(block[defs[0] if defs else 0:i]):
                 continue
-            if len(defs) == 1 and loads.get(b) == 1 and b not in protected and b not in in_fwd:
+            simple = len(defs) == 1 and stores.get(b) == 1 and isinstance(block[defs[0]], gast.Assign) \
+                and len(block[defs[0]].targets) == 1 and isinstance(block[defs[0]].targets[0], gast.Name)
+            if simple and loads.get(b) == 1 and b not in protected and b not in in_fwd:
                 block[defs[0]].targets[0].id = a        # b's value is computed as a's
             else:
                 renames[a] = b
