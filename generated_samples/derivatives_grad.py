@@ -41,12 +41,15 @@ def grad_tanh_like(x, d_result=None):
     # derivatives.py:28  y = np.exp(-x)
     y = np.exp(-x)
     # derivatives.py:29  return (1.0 - y) / (1.0 + y)
-    result = (1.0 - y) / (1.0 + y)
+    result_subtract = 1.0 - y
+    result_add = 1.0 + y
+    result = result_subtract / result_add
     # backward sweep (d_result is 1 for a scalar output)
     d_result = _rt.seed(d_result, result)
     # derivatives.py:29  return (1.0 - y) / (1.0 + y)
-    one_plus_y = 1.0 + y
-    d_y = -(d_result / (1.0 + y)) + -d_result * (1.0 - y) / one_plus_y ** 2
+    d_result_subtract = d_result / result_add
+    d_result_add = -d_result * result_subtract / result_add ** 2
+    d_y = d_result_add + -d_result_subtract
     # derivatives.py:28  y = np.exp(-x)
     d_x = -(d_y * y)
     return result, d_x
@@ -58,9 +61,12 @@ def grad_sinc(x, d_result=None):
     Returns (result, d_x); d_result is the cotangent of the output.
     """
     # derivatives.py:33  return np.sin(x) / x
-    result = np.sin(x) / x
+    result_sin = np.sin(x)
+    result = result_sin / x
     # backward sweep (d_result is 1 for a scalar output)
     d_result = _rt.seed(d_result, result)
     # derivatives.py:33  return np.sin(x) / x
-    d_x = d_result / x * np.cos(x) + -d_result * np.sin(x) / x ** 2
+    d_result_sin = d_result / x
+    d_x = -d_result * result_sin / x ** 2
+    d_x = d_x + d_result_sin * np.cos(x)
     return result, d_x

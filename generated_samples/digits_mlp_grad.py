@@ -74,9 +74,11 @@ def predict_fwd(_tape, params, x):
         layer = seq[i]
         # digits_mlp.py:49  h = np.maximum(0.0, h @ layer["W"] + layer["b"])      # ReLU
         h_matmul = h @ layer['W']
+        h_add = h_matmul + layer['b']
         _tape.append(h)
-        h = np.maximum(0.0, h_matmul + layer['b'])
+        h = np.maximum(0.0, h_add)
         # digits_mlp.py:48  for layer in params[:-1]:
+        _tape.append(h_add)
         _tape.append(h_matmul)
     # digits_mlp.py:50  last = params[-1]
     last = params[-1]
@@ -108,13 +110,13 @@ def predict_bwd(_tape, d_log_softmax_out):
     for i in reversed(range(len(seq))):
         layer = seq[i]
         h_matmul = _tape.pop()
+        h_add = _tape.pop()
         # digits_mlp.py:49  h = np.maximum(0.0, h @ layer["W"] + layer["b"])      # ReLU
-        h_arg = h_matmul + layer['b']
-        d_add = _rt.unbroadcast(d_h * _rt.share_of_max(h_arg, 0.0), h_arg)
-        d_h_matmul = _rt.unbroadcast(d_add, h_matmul)
-        d_layer = _rt.zeros_like(layer)
-        d_layer['b'] += _rt.unbroadcast(d_add, layer['b'])
+        d_h_add = _rt.unbroadcast(d_h * _rt.share_of_max(h_add, 0.0), h_add)
         h = _tape.pop()
+        d_h_matmul = _rt.unbroadcast(d_h_add, h_matmul)
+        d_layer = _rt.zeros_like(layer)
+        d_layer['b'] += _rt.unbroadcast(d_h_add, layer['b'])
         d_h = _rt.matmul_vjp_a(d_h_matmul, h, layer['W'])
         d_layer['W'] += _rt.matmul_vjp_b(d_h_matmul, h, layer['W'])
         # digits_mlp.py:48  for layer in params[:-1]:
@@ -131,21 +133,23 @@ def log_softmax_fwd(_tape, z):
     _tape.append(z)
     z = z - z_max
     # digits_mlp.py:42  return z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
-    result_sum = np.sum(np.exp(z), axis=1, keepdims=True)
+    result_exp = np.exp(z)
+    result_sum = np.sum(result_exp, axis=1, keepdims=True)
     result = z - np.log(result_sum)
     # what the backward sweep needs
-    _tape.append((result_sum, z, z_max))
+    _tape.append((result_exp, result_sum, z, z_max))
     return result
 
 
 def log_softmax_bwd(_tape, d_result):
     """Backward sweep of log_softmax: the adjoints of z given d_result."""
     # what the forward sweep left
-    result_sum, z, z_max = _tape.pop()
+    result_exp, result_sum, z, z_max = _tape.pop()
     # digits_mlp.py:42  return z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
     d_z = _rt.unbroadcast(d_result, z)
     d_result_sum = _rt.unbroadcast(-d_result, result_sum) * (1.0 / result_sum)
-    d_z = d_z + _rt.reduce_vjp(d_result_sum, z, 1, True) * np.exp(z)
+    d_result_exp = _rt.reduce_vjp(d_result_sum, result_exp, 1, True)
+    d_z = d_z + d_result_exp * result_exp
     # digits_mlp.py:41  z = z - np.max(z, axis=1, keepdims=True)
     z = _tape.pop()
     d_z_max = _rt.unbroadcast(-d_z, z_max)

@@ -31,13 +31,14 @@ def grad_loss(phases, wavefront, target, spacing, side, d_result=None):
     # optical_network.py:59  image = camera_image(phases, wavefront, spacing, side)
     image = camera_image_fwd(_tape, phases, wavefront, spacing, side)
     # optical_network.py:60  return np.mean((image - target) ** 2)
-    result = np.mean((image - target) ** 2)
+    result_subtract = image - target
+    result = np.mean(result_subtract ** 2)
     # backward sweep (d_result is 1 for a scalar output)
     d_result = _rt.seed(d_result, result)
     # optical_network.py:60  return np.mean((image - target) ** 2)
-    image_minus_target_pow = (image - target) ** 2
-    image_minus_target = image - target
-    d_image = _rt.unbroadcast(_rt.unbroadcast(np.broadcast_to(d_result / _rt.size(image_minus_target_pow), _rt.shape(image_minus_target_pow)) * 2 * image_minus_target, image_minus_target), image)
+    result_subtract_pow = result_subtract ** 2
+    d_result_subtract = np.broadcast_to(d_result / _rt.size(result_subtract_pow), _rt.shape(result_subtract_pow)) * 2 * result_subtract
+    d_image = _rt.unbroadcast(d_result_subtract, image)
     # optical_network.py:59  image = camera_image(phases, wavefront, spacing, side)
     d_phases = camera_image_bwd(_tape, d_image)
     return result, d_phases
@@ -49,32 +50,38 @@ def camera_image_fwd(_tape, phases, wavefront, spacing, side):
     for i in range(len(phases)):
         phase = phases[i]
         # optical_network.py:53  wavefront = propagate(wavefront * np.exp(1j * phase), spacing, side)
-        propagate_arg = wavefront * np.exp(1.0j * phase)
+        propagate_arg_exp = np.exp(1.0j * phase)
+        propagate_arg = wavefront * propagate_arg_exp
         _tape.append(wavefront)
         wavefront = propagate_fwd(_tape, propagate_arg, spacing, side)
+        # optical_network.py:52  for phase in phases:
+        _tape.append(propagate_arg_exp)
     # optical_network.py:54  return np.abs(wavefront) ** 2
-    result = np.abs(wavefront) ** 2
+    result_absolute = np.abs(wavefront)
+    result = result_absolute ** 2
     # what the backward sweep needs
-    _tape.append((phases, wavefront))
+    _tape.append((phases, result_absolute, wavefront))
     return result
 
 
 def camera_image_bwd(_tape, d_result):
     """Backward sweep of camera_image: the adjoints of phases given d_result."""
     # what the forward sweep left
-    phases, wavefront = _tape.pop()
+    phases, result_absolute, wavefront = _tape.pop()
     # optical_network.py:54  return np.abs(wavefront) ** 2
-    abs_wavefront = np.abs(wavefront)
-    d_wavefront = _rt.unbroadcast(d_result * 2 * abs_wavefront, abs_wavefront) * np.conj(_rt.unit(wavefront))
+    d_result_absolute = _rt.unbroadcast(d_result * 2 * result_absolute, result_absolute)
+    d_wavefront = d_result_absolute * np.conj(_rt.unit(wavefront))
     # optical_network.py:52  for phase in phases:
     d_phases = _rt.zeros_like(phases)
     for i in reversed(range(len(phases))):
         phase = phases[i]
+        propagate_arg_exp = _tape.pop()
         # optical_network.py:53  wavefront = propagate(wavefront * np.exp(1j * phase), spacing, side)
         d_propagate_arg = propagate_bwd(_tape, d_wavefront)
         wavefront = _tape.pop()
-        d_wavefront = _rt.unbroadcast(d_propagate_arg * np.exp(1.0j * phase), wavefront)
-        d_phase = _rt.unbroadcast(_rt.unbroadcast(d_propagate_arg * wavefront, np.exp(1.0j * phase)) * np.exp(1.0j * phase) * 1.0j, phase)
+        d_wavefront = _rt.unbroadcast(d_propagate_arg * propagate_arg_exp, wavefront)
+        d_propagate_arg_exp = _rt.unbroadcast(d_propagate_arg * wavefront, propagate_arg_exp)
+        d_phase = _rt.unbroadcast(d_propagate_arg_exp * propagate_arg_exp * 1.0j, phase)
         # optical_network.py:52  for phase in phases:
         d_phases[i] += d_phase
     return d_phases

@@ -59,8 +59,10 @@ def grad_loss(w, x, y, steps=3, d_result=None):
     # quickstart.py:17  for _ in range(steps):
     for _ in range(steps):
         # quickstart.py:18  h = np.tanh(h) + 0.5 * h
-        _tape.append(h)
-        h = np.tanh(h) + 0.5 * h
+        h_tanh = np.tanh(h)
+        h = h_tanh + 0.5 * h
+        # quickstart.py:17  for _ in range(steps):
+        _tape.append(h_tanh)
     # quickstart.py:19  err = h - y
     err = h - y
     # quickstart.py:20  if np.mean(err) > 0:
@@ -84,9 +86,11 @@ def grad_loss(w, x, y, steps=3, d_result=None):
     d_h = _rt.unbroadcast(d_err, h)
     # quickstart.py:17  for _ in range(steps):
     for _ in reversed(range(steps)):
+        h_tanh = _tape.pop()
         # quickstart.py:18  h = np.tanh(h) + 0.5 * h
-        h = _tape.pop()
-        d_h = d_h * (1.0 - np.tanh(h) ** 2) + d_h * 0.5
+        d_h_tanh = _rt.unbroadcast(d_h, h_tanh)
+        d_h = d_h * 0.5
+        d_h = d_h + d_h_tanh * (1.0 - h_tanh ** 2)
     # quickstart.py:16  h = x @ w
     d_w = _rt.matmul_vjp_b(d_h, x, w)
     return result, d_w

@@ -145,8 +145,60 @@ class Template:
                 out.append((name, None, val.__name__))
         return tuple(out)
 
+    def reads_value(self, param):
+        """Whether the body reads ``param``'s values, not only its shape or dtype.
+
+        ``shape(x)``, ``x.ndim``, ``unbroadcast(g, x)`` (``x``: the shape to sum to),
+        ``zeros_like(x)``... read what ``x`` looks like, which an expression of the
+        same shape tells as well: the planning of the reverse transform keeps, in the
+        forward sweep, the values a rule reads, not those it only measures.
+        """
+        cached = self.__dict__.setdefault("_value_reads", {})
+        if param not in cached:
+            meta = set()
+            for node in _walk(self.body):
+                for arg in self._measured(node):
+                    if isinstance(arg, gast.Name):
+                        meta.add(id(arg))
+            cached[param] = any(isinstance(n, gast.Name) and n.id == param
+                                and isinstance(n.ctx, gast.Load) and id(n) not in meta
+                                for n in _walk(self.body))
+        return cached[param]
+
+    def _measured(self, node):
+        """The arguments of ``node`` whose shape or dtype only it reads."""
+        if isinstance(node, gast.Attribute) and node.attr in _MEASURES:
+            return [node.value]
+        if not isinstance(node, gast.Call):
+            return []
+        f = node.func
+        if isinstance(f, gast.Name):
+            value = self.globals.get(f.id)
+            helper = runtime_name(value) if value is not None else None
+            if helper is None and f.id == "len":
+                helper = "len"
+        elif isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+                and f.value.id == "xp" and f.attr in _XP_MEASURES:
+            helper = f.attr
+        else:
+            return []
+        spot = _MEASURING_HELPERS.get(helper)
+        if spot is None or spot >= len(node.args):
+            return []
+        return [node.args[spot]]
+
 
 _MISSING = object()
+
+# Attributes that tell what a value looks like, not what it holds.
+_MEASURES = {"shape", "ndim", "dtype", "size"}
+# Helpers (runtime, ``xp.``, builtins) that read only the shape or dtype of one argument:
+# which argument.
+_MEASURING_HELPERS = {"shape": 0, "ndim": 0, "size": 0, "len": 0, "zeros_like": 0,
+                      "ones_like": 0, "empty_like": 0, "unbroadcast": 1, "to_complex_like": 1,
+                      "reduce_vjp": 1, "broadcast_like": 1, "scatter": 1, "as_matrix": 1,
+                      "fft_unpad": 1, "fft_axes": 0, "match": 1}
+_XP_MEASURES = {"shape", "ndim", "size", "zeros_like", "ones_like", "empty_like"}
 
 
 def runtime_name(value):

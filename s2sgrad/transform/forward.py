@@ -151,6 +151,11 @@ class ForwardBuilder(ReverseBuilder):
         # rank of each result, so there every result is kept.
         return self.batched or _value_reads(rule.template, "ans") > 0
 
+    plans_item_writes = False
+
+    def _recompute_ok(self, node, need):
+        return self._cheap(node)
+
     def _cheap(self, node):
         """Forward mode has no tape: any value a rule needs is kept, unless it is trivial."""
         if is_atom(node) or isinstance(node, gast.Constant):

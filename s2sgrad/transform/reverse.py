@@ -25,12 +25,15 @@ import gast
 import s2sgrad.naming as naming
 from ..analysis import liveness
 from ..analysis.effects import check_effects
+from ..analysis.scalars import SCALAR_KINDS, is_scalar_expr, scalar_names
 from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, callee_of,
-                                 diff_names, int_names, is_runtime_call, op_name, walk_stmts)
+                                 diff_names, drop_stmts, int_names, is_runtime_call, op_name,
+                                 walk_stmts)
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
 from ..syntax import walk
 from ..frontend.resolve import Callee
+from .cse import _key
 from .simplify import ShapeClasses, simplify
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, expression_name, inline, is_atom
@@ -106,6 +109,7 @@ class ReverseBuilder:
     """Builds the reverse-mode functions of one (function, active parameters) pair."""
 
     recomputes_calls = False   # the backward sweep calls grad_g(args) (JointReverseBuilder)
+    plans_item_writes = True   # y[i] = <expression> names the values its rules read
 
     def __init__(self, program, spec):
         self.program = program
@@ -125,6 +129,8 @@ class ReverseBuilder:
         self.containers = set()
         self.tensors = set()
         self.xp = program.default_namespace(self.fsrc)
+        self.scalars = set()        # variables that surely hold one number (see build)
+        self.shape_only = set()     # names planned for a rule that reads only their shape
 
     # -- helpers ---------------------------------------------------------------
 
@@ -174,6 +180,7 @@ class ReverseBuilder:
         body = self._name_discarded_pops(self.norm.node.body)
         self._classify_values(body)
         self._check_aliasing(body)
+        self.scalars = self._scalar_names(body)
         body = self._plan_block(body)
         body = self._prepare_block(body)
         self._real_body = body      # what analysis.realness reads (see _rule)
@@ -214,9 +221,56 @@ class ReverseBuilder:
                 state.add(p)
             grads.append(self.d(p))
         self.tag(tail, self.fsrc.node.lineno)
-        return fwd, bwd_prefix + bwd + tail, seed, grads
+        bwd = _propagate_copies(bwd_prefix + bwd + tail, fwd, set(grads) | {seed} | set(self.params))
+        fwd = self._unname(fwd, bwd)
+        return fwd, bwd, seed, grads
 
+    def _unname(self, fwd, bwd):
+        """Put back into its expression a value named for its shape only (see
+        ``_recompute_ok``) that the backward sweep does not read after all: named in
+        straight code and read once, by the statement it was taken from."""
+        read = {n.id for st in walk_stmts(bwd) for n in gast.walk(st)
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+        unread = self.shape_only - read
+        if not unread:
+            return fwd
+        out = list(fwd)
+        for t in sorted(unread):
+            at = next((i for i, st in enumerate(out) if isinstance(st, gast.Assign)
+                       and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name)
+                       and st.targets[0].id == t), None)
+            if at is None:
+                continue
+            uses = [(k, n) for k in range(len(out)) for n in gast.walk(out[k])
+                    if isinstance(n, gast.Name) and n.id == t and isinstance(n.ctx, gast.Load)]
+            if len(uses) != 1 or uses[0][0] <= at:
+                continue
+            k, use = uses[0]
+            value = out[at].value
+            between = out[at + 1:k]
+            names = _loads(value)
+            if any(isinstance(n, gast.Name) and n.id in names and isinstance(n.ctx, gast.Store)
+                   for st in between + [out[k]] for n in gast.walk(st)
+                   if not (st is out[k] and isinstance(st, gast.Assign) and n in st.targets)):
+                continue
+            _replace_node(out[k], use, value)
+            del out[at]
+        return out
     # -- what kind of value each variable holds ---------------------------------
+
+    def _scalar_names(self, body):
+        """Variables that surely hold one number (``analysis.scalars``): the parameters the
+        request's signature says are numbers, and arithmetic on them."""
+        abstract = getattr(self.spec.job, "abstract", None) or {}
+        known = {p for p, a in abstract.items() if getattr(a, "kind", None) in SCALAR_KINDS}
+        known |= {("items", p) for p, a in abstract.items()
+                  if getattr(a, "kind", None) in ("tuple", "list") and a.items
+                  and all(getattr(i, "kind", None) in SCALAR_KINDS for i in a.items)}
+        args = self.norm.node.args
+        params = [a.id for a in args.args + args.kwonlyargs]
+        if args.vararg is not None:
+            params.append(getattr(args.vararg, "id", None) or getattr(args.vararg, "arg", None))
+        return scalar_names(body, self.resolver, params=params, known=known)
 
     def _classify_values(self, body):
         """Containers (lists, dicts, tuples) versus arrays and numbers."""
@@ -453,6 +507,18 @@ class ReverseBuilder:
                     h.s2s_line = getattr(s, "s2s_line", None)
                 out.extend(hoisted)
                 out.append(s)
+            elif self.plans_item_writes and isinstance(s, gast.Assign) \
+                    and isinstance(s.targets[0], gast.Subscript) \
+                    and isinstance(s.targets[0].value, gast.Name) \
+                    and s.targets[0].value.id in self.active and self._is_expression(s.value) \
+                    and self.active_expr(s.value):
+                # y[i] = <expression>: its values are named before the write, like any other
+                hoisted = []
+                s.value = self._plan_expr(s.value, hoisted, s.targets[0].value.id, root=True)
+                for h in hoisted:
+                    h.s2s_line = getattr(s, "s2s_line", None)
+                out.extend(hoisted)
+                out.append(s)
             elif isinstance(s, (gast.If, gast.For, gast.While)):
                 s.body = self._plan_block(s.body)
                 s.orelse = self._plan_block(s.orelse)
@@ -493,7 +559,14 @@ class ReverseBuilder:
                 return c.prim, bind_primitive(c.prim, node, c, self.where(node)), c.namespace
         return None
 
-    def _plan_expr(self, node, hoisted, target, root=False, needed=False):
+    def _plan_expr(self, node, hoisted, target, root=False, needed=None):
+        """``node`` with the values the backward sweep reads named in ``hoisted``.
+
+        ``needed`` says how the rule of the expression around ``node`` reads it:
+        ``"value"`` (its values: ``g * cos(x)``), ``"shape"`` (only its shape or dtype:
+        ``unbroadcast(g, x)``) or None.  Whether a needed value is named or computed
+        again where the backward sweep reads it is the cost model of ``_recompute_ok``.
+        """
         info = self._node_rule(node)
         if info is None:
             if needed and not root and isinstance(node, gast.Call):
@@ -510,22 +583,25 @@ class ReverseBuilder:
         va = registry.varargs_param(prim)
         active_params = [p for p, v in bound.items()
                          if p in rules and self._any_active(v, p == va)]
-        uses_ans = any(self.rule_reads_ans(rules[p]) for p in active_params)
+        uses_ans = _strongest(self._need(rules[p], "ans") for p in active_params)
         for p, child in bound.items():
             if p == va or isinstance(child, (gast.List, gast.Tuple)) and p in rules:
                 continue
             if not isinstance(child, gast.expr) or is_atom(child):
                 continue
-            child_needed = any(rules[q].template.reads(p) for q in active_params)
+            child_needed = _strongest(self._need(rules[q], p) for q in active_params)
             new = self._plan_expr(child, hoisted, target, needed=child_needed)
             if new is not child:
                 self._replace_child(node, child, new)
-        if not root and (needed or uses_ans) and not self._cheap(node) \
+        need = _strongest((needed, uses_ans))
+        if not root and need and not self._recompute_ok(node, need) \
                 and (needed or self.active_expr(node)):
             t = self.namer.fresh(f"{target}_{prim.name.split('.')[-1]}")
             hoisted.append(assign(t, node))
             if self.active_expr(node):
                 self.active.add(t)
+            if need == "shape":
+                self.shape_only.add(t)      # (put back if the backward sweep never reads it)
             return name(t)
         return node
 
@@ -536,6 +612,61 @@ class ReverseBuilder:
     def rule_reads_ans(self, rule):
         """Whether ``rule`` needs the value of the call it differentiates (then it is kept)."""
         return rule.template.reads("ans")
+
+    def _need(self, rule, param):
+        """How ``rule`` reads its parameter ``param``: ``"value"``, ``"shape"`` (its shape
+        or dtype only) or None."""
+        if param == "ans":
+            if not self.rule_reads_ans(rule):
+                return None
+        elif not rule.template.reads(param):
+            return None
+        return "value" if rule.template.reads_value(param) else "shape"
+
+    def _reads_own_value(self, node):
+        """Whether the rule of ``node`` (the whole right side of an assignment) reads the
+        value it computes, and computing it again would cost more than keeping it."""
+        info = self._node_rule(node)
+        if info is None or self._cheap_value(node):
+            return False
+        prim, bound, _ = info
+        rules = self.rules_of(prim)
+        va = registry.varargs_param(prim)
+        return any(self._need(rules[p], "ans") == "value" for p, v in bound.items()
+                   if p in rules and self._any_active(v, p == va))
+
+    def _recompute_ok(self, node, need):
+        """The cost model: whether the backward sweep may compute ``node`` again where a
+        rule reads it (``need``: how it does) rather than the forward sweep naming it.
+
+        A named value costs nothing in straight code and, in a loop, one save and one
+        restore per iteration (``analysis.tape`` keeps only those the backward sweep
+        reads); the saved array itself is not copied, only kept alive.  Computing it
+        again costs what it costs: time proportional to its size for an array
+        operation, a kernel call for ``exp`` or ``solve``.  So a value is named unless
+        computing it again is no dearer than a save and a restore: a name or constant,
+        an item or attribute read (``x[i]``, ``x.T``: a view), and arithmetic on numbers
+        (``2.0 * t``, ``math.sin(theta)`` for a known float, see ``analysis.scalars``).
+        Memory is what this trades: an array the backward sweep reads stays alive until
+        it does, as in a hand-written adjoint.  A value read only for its shape or dtype
+        (``unbroadcast(g, a * b)``) is named when computing it is dearer than elementwise
+        arithmetic (a matrix product, a reduction): the simplify pass usually replaces an
+        elementwise one by a variable of the same shape, and keeping it would keep an
+        array alive (on the tape, in a loop) for its shape.  Where it cannot, the shape
+        analysis of specialized code (``signature``) does; a named value the backward
+        sweep does not read after all is put back into its expression (``_unname``).
+        """
+        if need == "shape":
+            return self._cheap(node)
+        return self._cheap_value(node)
+
+    def _cheap_value(self, node):
+        """Cheaper to compute again than to keep: see ``_recompute_ok``."""
+        if is_atom(node) or isinstance(node, gast.Constant):
+            return True
+        if isinstance(node, (gast.Subscript, gast.Attribute)):
+            return self._cheap_value(node.value)
+        return is_scalar_expr(node, self.scalars, self.resolver)
 
     def _any_active(self, v, many):
         items = v if many else [v]
@@ -1028,10 +1159,16 @@ class ReverseBuilder:
         pre, contribs = [], []
         g = name(self.d(v))
         if reads_target:
-            # The right side reads the old value: restore it first, recompute the result.
+            # The right side reads the old value: restore it first.  The result, where its
+            # rule reads it (``x = np.exp(x)``), is the value ``v`` holds before the restore.
+            ans = None
+            if self._reads_own_value(value):
+                kept = self.namer.fresh(f"{v}_new")
+                code.append(assign(kept, name(v)))
+                ans = name(kept)
             code.extend(restores)
             restores = []
-            self._backprop(value, g, None, pre, contribs)
+            self._backprop(value, g, ans, pre, contribs)
         else:
             self._backprop(value, g, name(v), pre, contribs)
         code.extend(pre)
@@ -1325,6 +1462,7 @@ class ReverseBuilder:
             g = self._bind(g, pre, naming.adjoint(prim.name.split(".")[-1]))
         # (``inline`` copies the nodes it is given: ``node`` and ``g`` stay where they are)
         ans_node = ans if ans is not None else node
+        seen = {}       # values the rules of this node computed: the next rule reuses them
         for p, child, k in targets:
             bindings = {"xp": self._xp(namespace), "g": g, "ans": ans_node}
             for q, v in bound.items():
@@ -1339,6 +1477,7 @@ class ReverseBuilder:
             stmts, expr = inline(self._rule(prim, "vjp", p, child).template, bindings,
                                  self.namer.fresh, self.program.module.modules, hint=hint,
                                  result=naming.adjoint(f"{part}_part") if part else None)
+            stmts, expr = _reuse_values(stmts, expr, seen)
             pre.extend(stmts)
             self._backprop(child, expr, None, pre, contribs)
 
@@ -1513,6 +1652,183 @@ class ReverseBuilder:
         if isinstance(index, gast.UnaryOp) and isinstance(index.operand, gast.Constant):
             return True
         return _is_int_expr_node(index, self.ints)
+
+
+def _replace_node(root, old, new):
+    for n in gast.walk(root):
+        for field, value in gast.iter_fields(n):
+            if value is old:
+                setattr(n, field, new)
+                return True
+            if isinstance(value, list):
+                for k, item in enumerate(value):
+                    if item is old:
+                        value[k] = new
+                        return True
+    return False
+
+
+def _propagate_copies(bwd, fwd, protected):
+    """The backward sweep without chains of copies (``d_add = d_result; d_x = d_add``).
+
+    A copy ``a = b`` of one name into another goes, in two cases:
+
+    - ``a`` is bound there only (never in the forward sweep), every binding of ``b`` is
+      an earlier statement of the same block, and nothing in the block reads ``a``
+      before the copy (in a loop, that would be the previous iteration's ``a``): then
+      ``a`` and ``b`` name one object wherever ``a`` is read.  Where the copy is the only
+      reader of ``b``, bound once, ``b``'s statement computes ``a`` instead (so the
+      adjoint keeps the name of its variable); otherwise ``a``'s readers read ``b``.
+    - the next binding of ``a`` is a later statement of the same block
+      (``d_y = d_result; ...; d_y = d_y + d_z``), and neither name is bound in between:
+      the reads of ``a`` up to it read ``b``.
+
+    Names in ``protected`` (the gradients, the seed, the parameters) stay.
+    """
+    in_fwd = {n.id for st in walk_stmts(fwd) for n in gast.walk(st)
+              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    for _ in range(4):
+        stores, loads = _name_counts(bwd)
+        renames, dropped = {}, set()
+        for block in _blocks(bwd):
+            _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped)
+        if not dropped:
+            break
+        bwd = drop_stmts(bwd, dropped)
+        if renames:
+            def final(v):
+                while v in renames:
+                    v = renames[v]
+                return v
+            rename = _Rename({a: final(a) for a in renames})
+            bwd = [rename.visit(st) for st in bwd]
+    return bwd
+
+
+def _name_counts(stmts):
+    stores, loads = {}, {}
+    for st in stmts:
+        for n in gast.walk(st):
+            if isinstance(n, gast.Name):
+                table = stores if isinstance(n.ctx, gast.Store) else loads
+                table[n.id] = table.get(n.id, 0) + 1
+    return stores, loads
+
+
+def _blocks(stmts):
+    yield stmts
+    for st in stmts:
+        if isinstance(st, (gast.If, gast.For, gast.While)):
+            yield from _blocks(st.body)
+            yield from _blocks(st.orelse)
+
+
+def _stores_of(st, var):
+    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store)
+               for n in gast.walk(st))
+
+
+def _reads_of(st, var):
+    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
+               for n in gast.walk(st))
+
+
+def _jumps(stmts):
+    return any(isinstance(n, (gast.Break, gast.Continue, gast.Return))
+               for st in stmts for n in gast.walk(st))
+
+
+def _is_copy(st):
+    return isinstance(st, gast.Assign) and len(st.targets) == 1 \
+        and isinstance(st.targets[0], gast.Name) and isinstance(st.value, gast.Name) \
+        and st.targets[0].id != st.value.id
+
+
+def _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped):
+    taken = set()       # names this round already changed (their counts are stale)
+    for i, st in enumerate(block):
+        if not _is_copy(st) or id(st) in dropped:
+            continue
+        a, b = st.targets[0].id, st.value.id
+        if a in protected or a in in_fwd or a in taken or b in taken:
+            continue
+        if stores.get(a) == 1:
+            defs = [k for k in range(i) if _stores_of(block[k], b)]
+            inside = sum(1 for k in defs for n in gast.walk(block[k]) if isinstance(n, gast.Name)
+                         and n.id == b and isinstance(n.ctx, gast.Store))
+            if inside != stores.get(b, 0) or any(_reads_of(block[k], a) for k in range(i)) \
+                    or _jumps(block[defs[0] if defs else 0:i]):
+                continue
+            simple = len(defs) == 1 and stores.get(b) == 1 and isinstance(block[defs[0]], gast.Assign) \
+                and len(block[defs[0]].targets) == 1 and isinstance(block[defs[0]].targets[0], gast.Name)
+            if simple and loads.get(b) == 1 and b not in protected and b not in in_fwd:
+                block[defs[0]].targets[0].id = a        # b's value is computed as a's
+            else:
+                renames[a] = b
+            dropped.add(id(st))
+            taken.update((a, b))
+            continue
+        j = next((k for k in range(i + 1, len(block)) if _stores_of(block[k], a)), None)
+        if j is None or not (isinstance(block[j], gast.Assign) and len(block[j].targets) == 1
+                             and isinstance(block[j].targets[0], gast.Name)):
+            continue
+        between = block[i + 1:j]
+        if any(_stores_of(x, b) for x in between) or _jumps(between):
+            continue
+        rename = _Rename({a: b})
+        for k in range(i + 1, j):
+            block[k] = rename.visit(block[k])
+        block[j].value = rename.visit(block[j].value)
+        dropped.add(id(st))
+        taken.update((a, b))
+
+
+def _reuse_values(stmts, expr, seen):
+    """The statements of one rule inlined after another rule of the same call: a value the
+    earlier one computed (``solve``'s two rules both solve with ``a.T``) is not computed
+    again, its name is reused.  ``seen`` maps what each earlier statement computes to its
+    name, and learns this rule's values.  Only plain assignments of fresh names count (a
+    rule's locals get fresh names, each assigned once)."""
+    counts = {}
+    for st in stmts:
+        for n in gast.walk(st):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                counts[n.id] = counts.get(n.id, 0) + 1
+    renames = {}
+    out = []
+    for st in stmts:
+        if renames:
+            st = _Rename(renames).visit(st)
+        if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+                and isinstance(st.targets[0], gast.Name) and counts[st.targets[0].id] == 1 \
+                and not any(counts.get(r, 0) for r in _loads(st.value)):
+            key = _key(st.value)
+            if key in seen:
+                renames[st.targets[0].id] = seen[key]
+                continue
+            seen[key] = st.targets[0].id
+        out.append(st)
+    if renames:
+        expr = _Rename(renames).visit(expr)
+    return out, expr
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, renames):
+        self.renames = renames
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.renames:
+            return name(self.renames[node.id])
+        return node
+
+
+_NEEDS = (None, "shape", "value")
+
+
+def _strongest(needs):
+    """The strongest of some needs (None < "shape" < "value")."""
+    return max(needs, key=_NEEDS.index, default=None)
 
 
 class _FwdCtx:
