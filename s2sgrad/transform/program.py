@@ -28,6 +28,7 @@ from ..analysis.activity import callee_of
 from ..frontend.source import FunctionSource
 from ..rules import registry
 from .reverse import ReverseBuilder, _tape_pop, _tape_push
+from .simplify import seed_expr
 
 __all__ = ["Program", "Job", "Spec", "PASSES"]
 
@@ -441,9 +442,10 @@ class Program:
         elif kind == "param":
             start = []
         else:
-            start = [assign(seed, call(gast.Attribute(value=name(naming.RUNTIME), attr="seed",
-                                                      ctx=gast.Load()),
-                                       [name(seed), out_node]))]
+            known = seed_expr(name(seed), out_node, getattr(builder, "facts", None))
+            start = [assign(seed, known or call(gast.Attribute(value=name(naming.RUNTIME),
+                                                               attr="seed", ctx=gast.Load()),
+                                                [name(seed), out_node]))]
             start[0].s2s_note = f"backward sweep ({seed} is 1 for a scalar output)"
         if not start and bwd:
             bwd[0].s2s_note = "backward sweep"

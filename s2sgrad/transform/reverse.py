@@ -30,7 +30,7 @@ from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, 
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
 from ..frontend.resolve import Callee
-from .simplify import ShapeClasses, simplify
+from .simplify import ShapeClasses, simplify, zeros_expr
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, expression_name, inline, is_atom
 
@@ -203,17 +203,31 @@ class ReverseBuilder:
         bwd, state = self._bwd_block(body, state)
         shapes = ShapeClasses(body, self.params, self.resolver,
                               {a: v for v, a in self.adj.items()}, same_shape_params(self.fsrc))
+        shapes.specialize(body, self.params, self.spec.job.abstract,
+                          seeds={seed: ret} if ret else {}, numpy_name=self._numpy_name)
         if self.program.runs("simplify"):
             bwd = simplify(bwd, shapes)
+        # the shape facts of the whole function (code specialized to a signature), or None
+        self.facts = shapes.facts_for(bwd) if self.program.runs("simplify") else None
         grads = []
         tail = []
         for p in self.spec.active_params:
             if p not in state:
-                tail.append(assign(self.d(p), _rt_call("zeros_like", name(p))))
+                zero = None
+                if self.facts is not None:
+                    shapes.facts = self.facts
+                    zero = zeros_expr(name(p), shapes)
+                    shapes.facts = None
+                tail.append(assign(self.d(p), zero or _rt_call("zeros_like", name(p))))
                 state.add(p)
             grads.append(self.d(p))
         self.tag(tail, self.fsrc.node.lineno)
         return fwd, bwd_prefix + bwd + tail, seed, grads
+
+    def _numpy_name(self):
+        """NumPy's name in the generated module (what specialized code calls)."""
+        import numpy
+        return self.program.module.symbol(numpy, "np")
 
     # -- what kind of value each variable holds ---------------------------------
 
