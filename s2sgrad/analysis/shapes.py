@@ -43,8 +43,11 @@ class Shapes:
     """
 
     def __init__(self, stmts, abstract=None, resolver=None, adjoints=None, seeds=None,
-                 params=()):
+                 params=(), calls=None):
         self.resolver = resolver
+        # ``calls(node, resolver)``: the abstract value a call of a user function returns
+        # (None: not known yet), from the program's summaries
+        self.calls = calls
         self.adjoints = dict(adjoints or {})
         self.seeds = dict(seeds or {})
         self.params = {p: (abstract or {}).get(p, ANY) for p in params}
@@ -106,7 +109,7 @@ class Shapes:
         for p, a in self.params.items():
             env[p] = join(env.get(p), a)
         for _ in range(_MAX_ROUNDS):
-            new = {v: ANY for v in top}
+            new = dict(env)     # (each round only adds: the values only grow)
             for p, a in self.params.items():
                 if p not in self.seeds:
                     new[p] = join(new.get(p), a)
@@ -166,10 +169,14 @@ class Shapes:
         if isinstance(node, gast.Name):
             if node.id in self.env:
                 return self.env[node.id]
-            if pending and node.id in self._assigned:
+            if pending and (node.id in self._assigned or node.id in self.seeds):
                 raise _Pending
-            if node.id in self.adjoints and self.adjoints[node.id] in self.env:
-                return self.env[self.adjoints[node.id]]
+            primal = self.adjoints.get(node.id)
+            if primal is not None:
+                if primal in self.env:
+                    return self.env[primal]
+                if pending and primal in self._assigned:
+                    raise _Pending
             return ANY
         if isinstance(node, gast.Constant):
             v = node.value
@@ -321,12 +328,28 @@ class Shapes:
                 a = self._of(node.args[0], pending)
                 return FLOAT if a.rank == 0 and a.is_complex is False else ANY
             return {"int": INT, "len": INT, "complex": COMPLEX, "bool": BOOL}[f.id]
+        adjoints_of = getattr(node, "s2s_adjoints_of", None)
+        if adjoints_of is not None:
+            # a backward sweep's call: the adjoints of these arguments, shaped like them
+            parts = tuple(self._of(gast.Name(id=v, ctx=gast.Load(), annotation=None,
+                                             type_comment=None), pending) for v in adjoints_of)
+            return parts[0] if len(parts) == 1 else Abstract.make("tuple", None, None, parts)
         if self.resolver is None:
             return ANY
         try:
             callee = callee_of(node, self.resolver)
         except Exception:
             return ANY
+        if callee.kind in ("user", "lifted"):
+            try:
+                out = self.calls(node, self.resolver) if self.calls is not None else ANY
+            except Exception:
+                out = ANY
+            if out is None:
+                if pending:
+                    raise _Pending
+                return ANY
+            return out
         prim = callee.prim
         if callee.kind not in ("primitive", "method", "nondiff") or prim is None:
             return ANY

@@ -303,10 +303,10 @@ def _reduction(args, ev, prim_name=None):
             ax = ev.of(args["axis"])
             if ax.kind == "int" and rank >= 1:
                 # one axis, which is not known: known axes only where all are alike
-                same = len(set(dims)) == 1
-                d = dims[0] if same else None
-                return _result(dtype, tuple(ONE if keep else d for _ in range(rank))
-                               if keep else tuple(d for _ in range(rank - 1)))
+                if keep:
+                    return array(dtype, (ONE,) if rank == 1 else (None,) * rank)
+                d = dims[0] if len(set(dims)) == 1 else None
+                return _result(dtype, (d,) * (rank - 1))
             return array(dtype, None)
     if keep:
         return _result(dtype, tuple(ONE if i in axes else d for i, d in enumerate(dims)))
@@ -457,6 +457,10 @@ def _squeeze(args, ev, prim_name=None):
         return array(_dtype(a), tuple(d for d in dims if d != ONE))
     axes = _axes(ev, args["axis"], len(dims))
     if axes is None:
+        if ev.of(args["axis"]).kind == "int" and dims:
+            # one axis, not known which: the others' lengths only where all are alike
+            rest = set(d for d in dims if d != ONE)
+            return array(_dtype(a), ((rest.pop() if len(rest) == 1 else None),) * (len(dims) - 1))
         return array(_dtype(a), None)
     return array(_dtype(a), tuple(d for i, d in enumerate(dims) if i not in axes))
 
@@ -694,6 +698,12 @@ def _rt_seed(args, ev, prim_name=None):
     if rank0(v) and v.kind != "any":
         return join(FLOAT, d) if d is not NONE else FLOAT
     return ANY
+
+
+@shape_rule("unit", params=("x",), runtime=True)
+def _rt_unit(args, ev, prim_name=None):
+    x = ev.of(args.get("x"))
+    return elementwise([x], inexact=True) if _numeric(x) else ANY
 
 
 @shape_rule("size", "ndim", params=("x",), runtime=True)

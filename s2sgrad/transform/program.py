@@ -29,6 +29,9 @@ from ..frontend.source import FunctionSource
 from ..rules import registry
 from .reverse import ReverseBuilder, _tape_pop, _tape_push
 from .simplify import seed_expr
+from ..analysis.shapes import Shapes
+from ..rules.shapes import join
+from ..signature import ANY, NONE
 
 __all__ = ["Program", "Job", "Spec", "PASSES"]
 
@@ -187,7 +190,81 @@ class Program:
             # Positional arguments only: a parameter left to its default, or passed by
             # keyword, is not specialized.
             job.abstract = dict(zip(params, self.signature))
+            self._propagate_abstract(job)
         return job, active
+
+    # -- abstract values through calls ---------------------------------------------------
+
+    def _propagate_abstract(self, root):
+        """Give each user function that ``root`` calls (transitively) the join of the abstract
+        values of its arguments at all its call sites (``Job.abstract``), and each function
+        the abstract value of its result (``self.returns``): what ``analysis.shapes`` reads.
+
+        A fixed point over the call graph (recursion included).  A function reached in
+        any other way than a direct call keeps ``abstract = {}``: general code.
+        """
+        self.returns = {}
+        callers = {}
+        seen = {root.key}
+        work = [root]
+        budget = 50 * (1 + len(self.jobs))
+        while work:
+            budget -= 1
+            if budget < 0:
+                for job in self.jobs.values():
+                    if job is not root:
+                        job.abstract = {}
+                self.returns = {}
+                return
+            job = work.pop()
+            try:
+                norm = job.norm
+            except Exception:       # (the builder says why, at the user's line)
+                continue
+            facts = Shapes(norm.node.body, job.abstract, norm.resolver, params=job.param_names,
+                           calls=self.call_result_hook(job))
+            for node in (n for s in walk_stmts(norm.node.body) for n in gast.walk(s)
+                         if isinstance(n, gast.Call)):
+                try:
+                    callee = callee_of(node, norm.resolver)
+                except Exception:
+                    continue
+                if callee.kind not in ("user", "lifted"):
+                    continue
+                try:
+                    child = self.job_for(callee, job)
+                    child_params = child.param_names
+                except Exception:
+                    continue
+                callers.setdefault(child.key, {})[job.key] = job
+                bound = _bind_abstract(node, child, child_params, facts)
+                first = child.key not in seen
+                seen.add(child.key)
+                new = {p: bound.get(p, ANY) if first else join(child.abstract.get(p, ANY),
+                                                               bound.get(p, ANY))
+                       for p in child_params}
+                if first or new != child.abstract:
+                    child.abstract = new
+                    work.append(child)
+            ret = facts.var(norm.return_name) if norm.return_name else NONE
+            if self.returns.get(job.key) is not ret:
+                self.returns[job.key] = ret
+                work.extend(callers.get(job.key, {}).values())
+
+    def call_result_hook(self, job):
+        """For ``analysis.shapes``: the abstract value of a call of a user function in ``job``
+        (None: not known yet)."""
+        returns = getattr(self, "returns", None)
+        if returns is None:
+            return None
+
+        def result(node, resolver):
+            callee = callee_of(node, resolver)
+            if callee.kind not in ("user", "lifted"):
+                return ANY
+            child = self.job_for(callee, job)
+            return self.returns.get(child.key)
+        return result
 
     def entry(self, fn, wrt, seed="given", value=True):
         """The combined gradient function of ``fn`` with respect to parameters ``wrt``.
@@ -674,6 +751,23 @@ def _note_traced_calls(fdef, fsrc, policy):
         reason = policy.known_failure(target) if kind in ("global", "closure") else None
         if reason is not None and not getattr(stmt, "s2s_note", None):
             stmt.s2s_note = f"{value.args[1].id} is traced at run time: {reason.text()}"
+
+
+def _bind_abstract(node, job, params, facts):
+    """{parameter of ``job``: abstract value of its argument} at the call ``node``."""
+    if any(isinstance(a, gast.Starred) for a in node.args) or any(k.arg is None
+                                                                   for k in node.keywords):
+        return {}
+    lead = 1 if job.binds_receiver else 0
+    out = {}
+    for k, a in enumerate(node.args):
+        if k + lead < len(params):
+            out[params[k + lead]] = facts.of(a)
+    for kw in node.keywords:
+        out[kw.arg] = facts.of(kw.value)
+    if lead and params:
+        out.pop(params[0], None)
+    return out
 
 
 def _backward_arguments(seed):

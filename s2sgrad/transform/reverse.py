@@ -204,7 +204,8 @@ class ReverseBuilder:
         shapes = ShapeClasses(body, self.params, self.resolver,
                               {a: v for v, a in self.adj.items()}, same_shape_params(self.fsrc))
         shapes.specialize(body, self.params, self.spec.job.abstract,
-                          seeds={seed: ret} if ret else {}, numpy_name=self._numpy_name)
+                          seeds={seed: ret} if ret else {}, numpy_name=self._numpy_name,
+                          calls=self.program.call_result_hook(self.spec.job))
         if self.program.runs("simplify"):
             bwd = simplify(bwd, shapes)
         # the shape facts of the whole function (code specialized to a signature), or None
@@ -1144,6 +1145,7 @@ class ReverseBuilder:
             spec, bound = s.s2s_call[1], s.s2s_call[2]
             cts = self._bwd_call_expr(s, spec, seed)
             targets = [bound[p].id for p in spec.active]
+            cts.s2s_adjoints_of = tuple(targets)    # (for analysis.shapes)
             if set(targets) & self.activity.closures:
                 if len(targets) == 1:
                     cts = gast.Tuple(elts=[cts], ctx=gast.Load())

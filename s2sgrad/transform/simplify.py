@@ -108,7 +108,7 @@ class ShapeClasses:
         self.abstract = None        # {parameter: Abstract} in code specialized to a signature
         self.facts = None           # analysis.shapes.Shapes of the statements being simplified
 
-    def specialize(self, body, params, abstract, seeds=None, numpy_name=None):
+    def specialize(self, body, params, abstract, seeds=None, numpy_name=None, calls=None):
         """Let the facts of ``analysis.shapes`` decide, from the parameters' abstract values.
 
         ``body``: the function's statements the simplified ones come after (their
@@ -122,6 +122,7 @@ class ShapeClasses:
         self._params = list(params)
         self._seeds = dict(seeds or {})
         self._numpy_name = numpy_name
+        self._calls = calls
         return self
 
     def facts_for(self, stmts):
@@ -129,7 +130,7 @@ class ShapeClasses:
         if self.abstract is None:
             return None
         return Shapes(list(self._body) + list(stmts), self.abstract, self.resolver,
-                      self.adjoints, self._seeds, self._params)
+                      self.adjoints, self._seeds, self._params, calls=self._calls)
 
     def numpy(self):
         return self._numpy_name() if self._numpy_name is not None else "np"
