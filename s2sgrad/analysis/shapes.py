@@ -21,11 +21,12 @@ general code.
 """
 
 import gast
+import numpy as np
 
 from ..rules.shapes import (PY_NUMBERS, RUNTIME_RULES, elementwise, join, rule_for, rule_named, shape_tuple,
                             int_dim)
 from ..rules.template import RUNTIME_ALIAS, static_value
-from ..signature import ANY, BOOL, COMPLEX, FLOAT, INT, NONE, ONE, Abstract, array
+from ..signature import ANY, BOOL, COMPLEX, FLOAT, INT, NONE, ONE, Abstract, abstract_of, array
 from .activity import callee_of, op_name, walk_stmts
 
 __all__ = ["Shapes"]
@@ -100,6 +101,16 @@ class Shapes:
         return defs, top
 
     def _solve(self, stmts):
+        # names whose value some statement writes into (``y[i] = ...``, ``d_y[i] += ...``)
+        self.written = set()
+        for s in walk_stmts(stmts):
+            for t in (s.targets if isinstance(s, gast.Assign) else
+                      [s.target] if isinstance(s, gast.AugAssign) else []):
+                base = t
+                while isinstance(base, (gast.Subscript, gast.Attribute)):
+                    base = base.value
+                if base is not t and isinstance(base, gast.Name):
+                    self.written.add(base.id)
         defs, top = self._definitions(stmts)
         assigned = {v for v, _, _ in defs} | top
         self._assigned = assigned
@@ -177,7 +188,8 @@ class Shapes:
                     return self.env[primal]
                 if pending and primal in self._assigned:
                     raise _Pending
-            return ANY
+                return ANY
+            return self._outside(node.id)
         if isinstance(node, gast.Constant):
             v = node.value
             if isinstance(v, bool):
@@ -231,6 +243,25 @@ class Shapes:
             return self._attribute(node, pending)
         if isinstance(node, gast.Call):
             return self._call(node, pending)
+        return ANY
+
+    def _outside(self, name):
+        """A name the function reads from outside: a number (immutable) has its abstract value.
+
+        (Generated code binds the object the name had when it was made, and the
+        driver's cache checks the name still refers to it.)
+        """
+        resolver = self.resolver
+        fsrc = getattr(resolver, "fsrc", None)
+        if fsrc is None or name in getattr(resolver, "local_names", ()):
+            return ANY
+        try:
+            kind, value = fsrc.resolve(name)
+        except Exception:
+            return ANY
+        if kind in ("global", "closure") and (type(value) in (float, int, bool, complex)
+                                              or isinstance(value, np.generic)):
+            return abstract_of(value)
         return ANY
 
     def _attribute(self, node, pending):

@@ -656,9 +656,12 @@ def zeros_expr(x, shapes, facts=None):
     """A zero adjoint for ``x`` without ``_rt.zeros_like``, where the facts decide it; else None."""
     facts = facts or shapes.facts
     X = facts.of(x)
-    if X.kind in ("float", "int", "bool"):
-        return const(0.0)
-    if X.kind == "complex":
+    if X.kind == "array" and X.rank == 0 and isinstance(x, gast.Name) and (
+            {x.id} | {a for a, p in facts.adjoints.items() if p == x.id}) & facts.written:
+        return None     # (a 0-d array written in place: its adjoint is too)
+    if X.kind in ("float", "int", "bool") or (X.rank == 0 and X.is_complex is False):
+        return const(0.0)       # (a Python zero keeps a NumPy scalar's dtype in arithmetic)
+    if X.kind == "complex" or (X.rank == 0 and X.is_complex is True):
         return const(0j)
     if X.kind == "array" and X.dtype is not None and X.dims is not None:
         import numpy
