@@ -129,6 +129,9 @@ def join(a, b):
     if a.kind not in numeric or b.kind not in numeric:
         return ANY
     dtype = _join_dtype(_dtype(a), _dtype(b))
+    if (a.kind in PY_NUMBERS) != (b.kind in PY_NUMBERS) and dtype is not None:
+        # a Python number is weak: with a NumPy value it promotes as that value's dtype would
+        dtype = promote([a, b])
     if a.kind in PY_NUMBERS and b.kind in PY_NUMBERS:
         if "complex" not in (a.kind, b.kind):
             return FLOAT if "float" in (a.kind, b.kind) else INT   # (bool joins int as int)

@@ -519,7 +519,8 @@ class Program:
         elif kind == "param":
             start = []
         else:
-            known = seed_expr(name(seed), out_node, getattr(builder, "facts", None))
+            known = seed_expr(name(seed), out_node, getattr(builder, "facts", None),
+                              getattr(builder, "_numpy_name", None))
             start = [assign(seed, known or call(gast.Attribute(value=name(naming.RUNTIME),
                                                                attr="seed", ctx=gast.Load()),
                                                 [name(seed), out_node]))]

@@ -670,16 +670,23 @@ def zeros_expr(x, shapes, facts=None):
     return None
 
 
-def seed_expr(d_out, value, facts):
+def seed_expr(d_out, value, facts, numpy_name=None):
     """``_rt.seed(d_out, value)`` for an output known to be a number: ``1.0`` when no
-    cotangent is given (what ``seed`` does then), else the cotangent."""
+    cotangent is given (what ``seed`` does then), else the cotangent.  For an output
+    of a narrower NumPy dtype the 1 has that dtype (``np.float32(1.0)``), so that the
+    gradients keep it."""
     if facts is None:
         return None
     v = facts.of(value)
     if v.rank != 0 or v.kind not in _NUMERIC:
         return None
+    one = const(1.0)
+    if v.kind in ("scalar", "array") and v.dtype in ("float32", "float16", "complex64") \
+            and numpy_name is not None:
+        one = call(gast.Attribute(value=name(numpy_name()), attr=v.dtype, ctx=gast.Load()),
+                   [const(1.0)])
     return gast.IfExp(test=gast.Compare(left=d_out, ops=[gast.Is()], comparators=[const(None)]),
-                      body=const(1.0), orelse=copy.deepcopy(d_out))
+                      body=one, orelse=copy.deepcopy(d_out))
 
 
 def _specialized_helper(node, attr, shapes):
