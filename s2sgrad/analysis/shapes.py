@@ -24,7 +24,7 @@ import gast
 import numpy as np
 
 from ..rules.shapes import (PY_NUMBERS, RUNTIME_RULES, elementwise, join, rule_for, rule_named, shape_tuple,
-                            int_dim)
+                            exact_int, int_value)
 from ..rules.template import RUNTIME_ALIAS, static_value
 from ..signature import ANY, BOOL, COMPLEX, FLOAT, INT, NONE, ONE, Abstract, abstract_of, array
 from .activity import callee_of, op_name, walk_stmts
@@ -60,20 +60,20 @@ class Shapes:
     # -- the fixed point ---------------------------------------------------------
 
     def _definitions(self, stmts):
-        defs = []        # (variable, how to compute its value from the environment)
+        defs = []        # (variable, value, part, guards): how to compute its value
         top = set()      # variables something assigns in a way not followed: not known
-        for s in walk_stmts(stmts):
+        for s, guards in _guarded(stmts, ()):
             if getattr(s, "s2s_restore", None) is not None:
                 continue        # a value the variable held before
             if isinstance(s, gast.Assign):
                 t, value = s.targets[0], s.value
                 if len(s.targets) == 1 and isinstance(t, gast.Name):
-                    defs.append((t.id, value, None))
+                    defs.append((t.id, value, None, guards))
                     continue
                 if len(s.targets) == 1 and isinstance(t, (gast.Tuple, gast.List)) \
                         and all(isinstance(e, gast.Name) for e in t.elts):
                     for i, e in enumerate(t.elts):
-                        defs.append((e.id, value, i))
+                        defs.append((e.id, value, i, guards))
                     continue
                 if all(isinstance(x, (gast.Subscript, gast.Attribute)) for x in s.targets):
                     continue    # a write into an object keeps its shape
@@ -81,11 +81,11 @@ class Shapes:
                 if isinstance(s.target, gast.Name):
                     defs.append((s.target.id, gast.BinOp(left=gast.Name(
                         id=s.target.id, ctx=gast.Load(), annotation=None, type_comment=None),
-                        op=s.op, right=s.value), None))
+                        op=s.op, right=s.value), None, guards))
                 continue
             elif isinstance(s, gast.For):
                 if isinstance(s.target, gast.Name):
-                    defs.append((s.target.id, s.iter, "iter"))
+                    defs.append((s.target.id, s.iter, "iter", guards))
                     heads = []
                 else:
                     heads = [s.target]
@@ -100,6 +100,17 @@ class Shapes:
                     top.add(n.id)
         return defs, top
 
+    def _live(self, guards):
+        """Whether the branches a definition is in may run (pending: not known yet)."""
+        for test, polarity in guards:
+            try:
+                d = self._decide(test, True)
+            except _Pending:
+                return False
+            if d is not None and d != polarity:
+                return False
+        return True
+
     def _solve(self, stmts):
         # names whose value some statement writes into (``y[i] = ...``, ``d_y[i] += ...``)
         self.written = set()
@@ -112,7 +123,7 @@ class Shapes:
                 if base is not t and isinstance(base, gast.Name):
                     self.written.add(base.id)
         defs, top = self._definitions(stmts)
-        assigned = {v for v, _, _ in defs} | top
+        assigned = {v for v, _, _, _ in defs} | top
         self._assigned = assigned
         env = self.env
         for v in top:
@@ -127,7 +138,9 @@ class Shapes:
             for seed, primal in self.seeds.items():
                 if primal in env:
                     new[seed] = join(new.get(seed), env[primal])
-            for v, value, part in defs:
+            for v, value, part, guards in defs:
+                if guards and not self._live(guards):
+                    continue
                 a = self._eval(value, part)
                 if a is None:
                     continue
@@ -195,7 +208,7 @@ class Shapes:
             if isinstance(v, bool):
                 return BOOL
             if isinstance(v, int):
-                return int_dim(ONE if v == 1 else None if v < 0 else "n")
+                return exact_int(v)
             return FLOAT if isinstance(v, float) else COMPLEX if isinstance(v, complex) \
                 else NONE if v is None else ANY
         if isinstance(node, gast.BinOp):
@@ -422,8 +435,61 @@ class Shapes:
 
     # -- questions the rewriting asks -------------------------------------------------
 
+    def static(self, node, pending=False):
+        """``(True, value)`` when ``node``'s value is known: a constant, or a variable that
+        holds one int (``axis`` given ``1`` at every call) or None; else ``(False, None)``."""
+        ok, v = static_value(node)
+        if ok:
+            return ok, v
+        if isinstance(node, gast.Name):
+            a = self._of(node, pending) if pending else self.of(node)
+            if a is NONE:
+                return True, None
+            v = int_value(a)
+            if v is not None:
+                return True, v
+        return False, None
+
+    def decided(self, test):
+        """The value of an ``if`` test the facts decide (``axis is None``), else None."""
+        return self._decide(test, False)
+
+    def _decide(self, test, pending):
+        if isinstance(test, gast.Compare) and len(test.ops) == 1 \
+                and isinstance(test.ops[0], (gast.Is, gast.IsNot)) \
+                and isinstance(test.left, gast.Name) \
+                and static_value(test.comparators[0]) == (True, None):
+            a = self._of(test.left, pending) if pending else self.of(test.left)
+            if a is NONE:
+                is_none = True
+            elif a.kind in ("float", "int", "bool", "complex", "scalar", "array", "tuple",
+                            "list", "dict"):
+                is_none = False
+            else:
+                return None
+            return is_none if isinstance(test.ops[0], gast.Is) else not is_none
+        return None
+
     def rank(self, node):
         return self.of(node).rank
+
+
+def _guarded(stmts, guards):
+    """Each statement, nested ones too, with the ``if`` tests it runs under: ``(test, True)``
+    in an ``if``'s body, ``(test, False)`` in its ``else``."""
+    for s in stmts:
+        yield s, guards
+        if isinstance(s, gast.If):
+            yield from _guarded(s.body, guards + ((s.test, True),))
+            yield from _guarded(s.orelse, guards + ((s.test, False),))
+            continue
+        for field in ("body", "orelse", "handlers", "finalbody"):
+            sub = getattr(s, field, None)
+            if isinstance(sub, list):
+                for item in sub:
+                    if isinstance(item, gast.ExceptHandler):
+                        yield from _guarded(item.body, guards)
+                yield from _guarded([x for x in sub if isinstance(x, gast.stmt)], guards)
 
 
 class _Pending(Exception):
@@ -456,4 +522,4 @@ class _Evaluator:
     def static(self, node):
         if node is None or isinstance(node, _Given) or not isinstance(node, gast.AST):
             return (False, None)
-        return static_value(node)
+        return self.shapes.static(node, self.pending)

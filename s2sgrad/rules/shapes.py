@@ -23,21 +23,35 @@ operations (``join``, ``broadcast_dims``, ``promote``) the analysis uses.
 
 import numpy as np
 
-from ..signature import ANY, COMPLEX, FLOAT, INT, MANY, NONE, ONE, Abstract, array
+from ..signature import ANY, BOOL, COMPLEX, FLOAT, INT, MANY, NONE, ONE, Abstract, array
 
 __all__ = ["join", "broadcast_dims", "promote", "elementwise", "shape_rule", "rule_for",
-           "RUNTIME_RULES", "rule_named", "int_dim", "dim_of_int", "shape_tuple", "is_real_known",
+           "RUNTIME_RULES", "rule_named", "int_dim", "exact_int", "int_value", "dim_of_int", "shape_tuple", "is_real_known",
            "real_dtype", "PY_NUMBERS", "rank0"]
 
 PY_NUMBERS = ("float", "int", "bool", "complex")
 _PY_DTYPE = {"float": "float64", "int": "int64", "bool": "bool", "complex": "complex128"}
 _WEAK = {"float": 1.0, "int": 1, "bool": True, "complex": 1j}
 
-# An ``int`` known to be 1 (``ONE``) or known not to be 1 (``MANY``): the items of a shape
-# tuple (``x.shape``), so that ``np.zeros(x.shape)`` knows which axes have length 1.
-# (Carried in the dtype slot of an ``int``; its text is still ``int``.)
+# An ``int`` whose value is known (``Abstract("int", "3")``: a constant passed to a
+# function, ``axis=1``), or known not to be 1 (``Abstract("int", "n")``: an axis length
+# of ``x.shape``), so that ``np.zeros(x.shape)`` knows which axes have length 1 and
+# ``np.sum(a, axis=axis)`` which axis it removes.  (Carried in the dtype slot of an
+# ``int``; its text is still ``int``.)  Arithmetic on them gives a plain ``int``.
 _INT_ONE = Abstract.make("int", "1")
 _INT_MANY = Abstract.make("int", "n")
+
+
+def exact_int(v):
+    """The abstract value of the int constant ``v``."""
+    return Abstract.make("int", str(int(v)))
+
+
+def int_value(a):
+    """The value of an int whose value is known, else None."""
+    if a is not None and a.kind == "int" and a.dtype not in (None, "n"):
+        return int(a.dtype)
+    return None
 
 
 def int_dim(d):
@@ -48,10 +62,11 @@ def int_dim(d):
 def dim_of_int(a, static=(False, None)):
     """The axis (ONE/MANY/None) an int argument gives, from its constant value or abstract value."""
     ok, v = static
+    if not ok:
+        v = int_value(a)
+        ok = v is not None
     if ok and isinstance(v, int) and not isinstance(v, bool):
         return ONE if v == 1 else None if v < 0 else MANY
-    if a is _INT_ONE:
-        return ONE
     if a is _INT_MANY:
         return MANY
     return None
@@ -119,8 +134,8 @@ def join(a, b):
         return a
     if a is ANY or b is ANY:
         return ANY
-    if a.kind == "int" and b.kind == "int":
-        return INT
+    if a.kind == b.kind and a.kind in ("int", "bool"):
+        return INT if a.kind == "int" else BOOL
     if a.kind in ("tuple", "list") and a.kind == b.kind:
         if len(a.items) != len(b.items):
             return ANY
@@ -511,6 +526,18 @@ def _creation(args, ev, prim_name=None):
     return array(dtype, dims)
 
 
+@shape_rule("eye", "identity", params=("N", "M"))
+def _eye(args, ev, prim_name=None):
+    n = args.get("N", args.get("n"))
+    if n is None or any(k in args for k in ("k", "like")):
+        return ANY
+    rows = _dims_of_shape(ev, n)
+    cols = rows if args.get("M") is None else _dims_of_shape(ev, args["M"])
+    if rows is None or cols is None or len(rows) != 1 or len(cols) != 1:
+        return array(_dtype_arg(ev, args.get("dtype"), "float64"), (None, None))
+    return array(_dtype_arg(ev, args.get("dtype"), "float64"), rows + cols)
+
+
 @shape_rule("zeros_like", "ones_like", "empty_like", "copy", "asarray", "array",
             "ascontiguousarray", params=("a",))
 def _like(args, ev, prim_name=None):
@@ -624,8 +651,9 @@ def _unbroadcast(args, ev, prim_name=None):
     return array(dtype, dims)
 
 
-@shape_rule("max_vjp", params=("g", "ans", "x"), runtime=True)
-@shape_rule("broadcast_like", "reduce_vjp", params=("g", "x"), runtime=True)
+@shape_rule("max_vjp", params=("g", "ans", "x", "axis", "keepdims"), runtime=True)
+@shape_rule("reduce_vjp", params=("g", "x", "axis", "keepdims"), runtime=True)
+@shape_rule("broadcast_like", params=("g", "x"), runtime=True)
 def _like_second(args, ev, prim_name=None):
     g = ev.of(args.get("g", args.get("t")))
     x = ev.of(args.get("x", args.get("like")))

@@ -322,6 +322,7 @@ def simplify(stmts, shapes):
     try:
         _simplify_statements(stmts, shapes)
         if shapes.facts is not None:
+            stmts = _drop_dead_branches(stmts, shapes.facts)
             _drop_shape_only_values(stmts, shapes)
     finally:
         shapes.facts = None
@@ -717,6 +718,11 @@ def _specialized_helper(node, attr, shapes):
         G, X = facts.of(args[0]), facts.of(args[1])
         if _dims(X) == () and _dims(G) == ():
             return args[0]
+        spread = _spread(node, shapes)
+        if spread is not None and X.kind == "array" and _dims(X) is not None:
+            # the cotangent with the reduced axes put back, viewed as x's shape
+            return _np_call(shapes, "broadcast_to", [spread[0], gast.Attribute(
+                value=spread[1], attr="shape", ctx=gast.Load())])
         return None
     if attr in ("size", "shape", "ndim") and len(args) == 1:
         X = facts.of(args[0])
@@ -768,8 +774,8 @@ def _spread(node, shapes):
             return None
         if dg == ():
             return g, x
-        ok_axis, axis = static_value(node.args[2]) if len(node.args) > 2 else (True, None)
-        ok_keep, keep = static_value(node.args[3]) if len(node.args) > 3 else (True, False)
+        ok_axis, axis = facts.static(node.args[2]) if len(node.args) > 2 else (True, None)
+        ok_keep, keep = facts.static(node.args[3]) if len(node.args) > 3 else (True, False)
         if not (ok_axis and ok_keep) or axis is None or keep is not False:
             return (g, x) if ok_keep and keep is True and len(dg) == len(dx) else None
         axes = axis if isinstance(axis, tuple) else (axis,)
@@ -820,6 +826,22 @@ def _spread_in_product(node, shapes):
 
 
 _SHAPE_USES = {"size", "shape", "ndim"}
+
+
+def _drop_dead_branches(stmts, facts):
+    """``if axis is None: ... else: ...`` where the facts know ``axis``: the branch that runs."""
+    out = []
+    for s in stmts:
+        if isinstance(s, gast.If):
+            d = facts.decided(s.test)
+            if d is not None:
+                out.extend(_drop_dead_branches(s.body if d else s.orelse, facts))
+                continue
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _drop_dead_branches(s.body, facts) or [gast.Pass()]
+            s.orelse = _drop_dead_branches(s.orelse, facts)
+        out.append(s)
+    return out
 
 
 def _drop_shape_only_values(stmts, shapes):
