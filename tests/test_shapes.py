@@ -480,3 +480,35 @@ def test_forward_mode_uses_the_same_facts():
     x, w, bias = args
     fd = (_layer(x, w + eps * t, bias) - _layer(x, w - eps * t, bias)) / (2 * eps)
     np.testing.assert_allclose(outs[1][1], fd, rtol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# Through calls: each call's arguments, constants included
+# ---------------------------------------------------------------------------
+
+def _softplus_sum(a, axis):
+    return np.sum(np.log1p(np.exp(a)), axis=axis)
+
+
+def _two_calls(m, v):
+    return np.sum(_softplus_sum(m, 1) * v) + _softplus_sum(v, 0) * 2.0
+
+
+def test_a_function_called_with_different_ranks_gets_a_copy_for_each():
+    make = lambda rng: (rng.standard_normal((3, 4)), rng.standard_normal(3))  # noqa: E731
+    check(_two_calls, (0, 1), make)
+    text = source(_two_calls, (0, 1), make(np.random.default_rng(1)))
+    assert "_softplus_sum_fwd_1" in text          # one copy per call's abstract arguments
+    assert "_rt.unbroadcast" not in text and "_rt.reduce_vjp" not in text
+
+
+def _nested(a, k):
+    if k == 0:
+        return np.sum(a * a)
+    return _nested(np.sum(a, axis=0), k - 1) + np.sum(np.sin(a))
+
+
+def test_recursion_on_a_changing_rank_stays_correct():
+    # each level has a rank of its own: a few copies, then the code for any rank
+    make = lambda rng: (rng.standard_normal((2, 3, 2, 2, 3, 2)), 5)  # noqa: E731
+    check(_nested, (0,), make, points=2)

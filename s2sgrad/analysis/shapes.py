@@ -20,6 +20,10 @@ axes): the passes that read it (``transform/simplify.py``) then keep the
 general code.
 """
 
+import functools
+import types
+import weakref
+
 import gast
 import numpy as np
 
@@ -32,6 +36,9 @@ from .activity import callee_of, op_name, walk_stmts
 __all__ = ["Shapes"]
 
 _PY_OPS = {"add", "sub", "mult", "div", "pow", "mod", "floordiv"}
+# ``math`` functions whose result is not a float
+_MATH_NOT_FLOAT = {"floor", "ceil", "trunc", "factorial", "comb", "perm", "gcd", "lcm", "isqrt",
+                   "isnan", "isinf", "isfinite", "isclose", "frexp", "modf", "prod", "fsum"}
 _MAX_ROUNDS = 40
 
 
@@ -277,9 +284,22 @@ class Shapes:
             return abstract_of(value)
         return ANY
 
+    def _static_outside(self, node):
+        """The object a name or attribute chain from outside the function refers to."""
+        static = getattr(self.resolver, "static_value", None)
+        if static is None:
+            return False, None
+        try:
+            return static(node)
+        except Exception:
+            return False, None
+
     def _attribute(self, node, pending):
         if isinstance(node.value, gast.Name) and node.value.id == RUNTIME_ALIAS:
             return ANY
+        ok, value = self._static_outside(node)
+        if ok:      # ``math.pi``: a number of a module's (generated code binds that object)
+            return abstract_of(value) if type(value) in (float, int, bool, complex) else ANY
         base = self._of(node.value, pending)
         numeric = base.kind in PY_NUMBERS or base.kind in ("scalar", "array")
         if not numeric:
@@ -395,7 +415,15 @@ class Shapes:
                 return ANY
             return out
         prim = callee.prim
-        if callee.kind not in ("primitive", "method", "nondiff") or prim is None:
+        if prim is None:
+            ok, fn = self._static_outside(node.func)
+            if ok and getattr(fn, "__module__", None) == "math" and not node.keywords \
+                    and getattr(fn, "__name__", None) not in _MATH_NOT_FLOAT:
+                return FLOAT        # (``math.lgamma``: a function of floats that has no rule)
+            if ok and type(fn) is _CACHED:
+                return _cached_result(fn)
+            return ANY
+        if callee.kind not in ("primitive", "method", "nondiff"):
             return ANY
         args = list(node.args)
         if callee.kind == "method":
@@ -472,6 +500,36 @@ class Shapes:
 
     def rank(self, node):
         return self.of(node).rank
+
+
+_CACHED = type(functools.cache(lambda: None))
+_cached_results = weakref.WeakKeyDictionary()
+
+
+def _cached_result(fn):
+    """What a ``functools.cache`` function returns: what the function it wraps returns for
+    any arguments (a result it kept was made by a call of it), from its source."""
+    try:
+        return _cached_results[fn]
+    except (KeyError, TypeError):
+        pass
+    out = ANY
+    wrapped = getattr(fn, "__wrapped__", None)
+    if isinstance(wrapped, types.FunctionType):
+        try:
+            from ..frontend.normalize import normalize
+            from ..frontend.source import FunctionSource
+            norm = normalize(FunctionSource.of(wrapped))
+            params = [a.id for a in norm.node.args.args] + [a.id for a in norm.node.args.kwonlyargs]
+            if norm.return_name:
+                out = Shapes(norm.node.body, {}, norm.resolver, params=params).var(norm.return_name)
+        except Exception:
+            out = ANY
+    try:
+        _cached_results[fn] = out
+    except TypeError:
+        pass
+    return out
 
 
 def _guarded(stmts, guards):

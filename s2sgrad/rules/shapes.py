@@ -430,6 +430,10 @@ def _dims_of_shape(ev, node):
                                                 for x in v):
             return tuple(dim_of_int(None, (True, x)) for x in v)
         return None
+    elts = getattr(node, "elts", None)
+    if isinstance(elts, list) and not any(type(e).__name__ == "Starred" for e in elts):
+        # a tuple written out: its length is the rank, whatever its items are
+        return tuple(dim_of_int(ev.of(e), ev.static(e)) for e in elts)
     a = ev.of(node)
     if a.kind == "int":
         return (dim_of_int(a),)
@@ -446,11 +450,10 @@ def _dims_of_shape(ev, node):
 @shape_rule("reshape", params=("a", "shape"))
 def _reshape(args, ev, prim_name=None):
     a = ev.of(args.get("a"))
-    if not _numeric(a):
-        return ANY
+    dtype = _dtype(a) if _numeric(a) else None     # (an array of that shape, whatever ``a`` is)
     node = args.get("newshape", args.get("shape"))
     dims = None if node is None else _dims_of_shape(ev, node)
-    return array(_dtype(a), dims) if dims != () else _result(_dtype(a), ())
+    return array(dtype, dims) if dims != () else _result(dtype, ())
 
 
 @shape_rule("broadcast_to", params=("array", "shape"))

@@ -142,8 +142,12 @@ class Program:
 
     # -- jobs and specializations ------------------------------------------------
 
-    def job_for(self, callee, caller):
-        """The Job for a user function that ``caller`` (a Job) calls."""
+    def job_for(self, callee, caller, node=None):
+        """The Job for a user function that ``caller`` (a Job) calls (at the call ``node``:
+        the copy of the function specialized to that call's arguments, if there is one)."""
+        specialized = getattr(node, "s2s_job_key", None)
+        if specialized is not None and specialized in self.jobs:
+            return self.jobs[specialized]
         if callee.kind == "lifted":
             node, free = caller.norm.nested[callee.name]
             key = ("lifted", id(node))      # one job per definition, whoever calls it
@@ -208,12 +212,16 @@ class Program:
         seen = {root.key}
         work = [root]
         budget = 50 * (1 + len(self.jobs))
+        clones = {}         # shared job's key -> {arguments' abstract values: its copy}
+        sites = []          # the call nodes given a copy
         while work:
             budget -= 1
             if budget < 0:
                 for job in self.jobs.values():
                     if job is not root:
                         job.abstract = {}
+                for node in sites:
+                    node.s2s_job_key = None
                 self.returns = {}
                 return
             job = work.pop()
@@ -232,12 +240,32 @@ class Program:
                 if callee.kind not in ("user", "lifted"):
                     continue
                 try:
-                    child = self.job_for(callee, job)
-                    child_params = child.param_names
+                    shared = self.job_for(callee, job)
+                    child_params = shared.param_names
                 except Exception:
                     continue
+                bound = _bind_abstract(node, shared, child_params, facts)
+                sig = tuple(bound.get(p, ANY) for p in child_params)
+                copies = clones.setdefault(shared.key, {})
+                if sig not in copies and len(copies) < _COPIES and any(a is not ANY for a in sig):
+                    # a copy of the function for these arguments' abstract values
+                    copy_job = self.add_job(shared.fsrc, shared.key + ("abstract", sig),
+                                            lifted_params=shared.lifted_params,
+                                            binds_receiver=shared.binds_receiver)
+                    copy_job.abstract = dict(zip(child_params, sig))
+                    copies[sig] = copy_job
+                    seen.add(copy_job.key)
+                    work.append(copy_job)
+                if sig in copies:
+                    child = copies[sig]
+                    node.s2s_job_key = child.key
+                    sites.append(node)
+                    callers.setdefault(child.key, {})[job.key] = job
+                    continue
+                # too many: the calls left share the function, specialized to the join
+                node.s2s_job_key = None
+                child = shared
                 callers.setdefault(child.key, {})[job.key] = job
-                bound = _bind_abstract(node, child, child_params, facts)
                 first = child.key not in seen
                 seen.add(child.key)
                 new = {p: bound.get(p, ANY) if first else join(child.abstract.get(p, ANY),
@@ -262,7 +290,7 @@ class Program:
             callee = callee_of(node, resolver)
             if callee.kind not in ("user", "lifted"):
                 return ANY
-            child = self.job_for(callee, job)
+            child = self.job_for(callee, job, node)
             return self.returns.get(child.key)
         return result
 
@@ -752,6 +780,9 @@ def _note_traced_calls(fdef, fsrc, policy):
         reason = policy.known_failure(target) if kind in ("global", "closure") else None
         if reason is not None and not getattr(stmt, "s2s_note", None):
             stmt.s2s_note = f"{value.args[1].id} is traced at run time: {reason.text()}"
+
+
+_COPIES = 4     # copies of one function specialized to its calls' arguments, at most
 
 
 def _bind_abstract(node, job, params, facts):

@@ -880,7 +880,7 @@ class ReverseBuilder:
                                            f"derivative to {callee.name}, which is known only at "
                                            "run time", "pass it positionally")
             return None, actives
-        job = self.program.job_for(callee, self.spec.job)
+        job = self.program.job_for(callee, self.spec.job, value)
         params = job.param_names
         bound = {}
         leading = 1 if job.binds_receiver else 0

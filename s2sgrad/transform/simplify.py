@@ -576,6 +576,8 @@ def unbroadcast_expr(g, x, shapes):
     xd = _dims(X)
     if xd is None or len(gd) < len(xd):
         return None
+    if shapes.same(g, x):       # (known to have one shape, whatever it is)
+        xd = gd = tuple(MANY for _ in xd)
     lead = len(gd) - len(xd)
     kept = []
     for i, d in enumerate(xd):
@@ -736,6 +738,14 @@ def _specialized_helper(node, attr, shapes):
         if d == () and X.kind in ("float", "int", "bool", "complex", "scalar"):
             return const(1) if attr == "size" else gast.Tuple(elts=[], ctx=gast.Load())
         return None
+    if attr == "inverse_permutation" and len(args) == 1:
+        ok, axes = static_value(args[0])
+        if ok and isinstance(axes, tuple) and sorted(axes) == list(range(len(axes))):
+            inverse = [0] * len(axes)
+            for i, a in enumerate(axes):
+                inverse[a] = i
+            return gast.Tuple(elts=[const(i) for i in inverse], ctx=gast.Load())
+        return None
     if attr == "add" and len(args) == 2:
         A, B = facts.of(args[0]), facts.of(args[1])
         if _dims(A) is not None and _dims(B) is not None:
@@ -762,9 +772,9 @@ def _spread(node, shapes):
             x = s.args[0]
         elif isinstance(s, gast.Attribute) and s.attr == "shape":
             x = s.value
-        if x is None or _dims(facts.of(g)) != ():
+        if x is None:
             return None
-        return g, x
+        return g, x     # (g's shape broadcasts to x's: broadcast_to says so)
     if f.attr == "reduce_vjp" and isinstance(f.value, gast.Name) and f.value.id == RUNTIME_ALIAS \
             and len(node.args) in (2, 3, 4):
         g, x = node.args[0], node.args[1]
@@ -814,7 +824,8 @@ def _spread_in_product(node, shapes):
             continue
         g, x = spread
         X = facts.of(x)
-        if any(j != k and covers(facts.of(other), X) for j, other in enumerate(factors)):
+        if any(j != k and (covers(facts.of(other), X) or shapes.same(other, x))
+               for j, other in enumerate(factors)):
             factors[k] = g
             changed = True
     if not changed:
