@@ -195,6 +195,10 @@ class ForwardBuilder(ReverseBuilder):
         one = {p for p, kind in spec.seeds.items() if kind == "one"}   # seeded 1.0: a number
         self.shapes = ShapeClasses(body, self.params, self.resolver, {},
                                    same_shape_params(self.fsrc), scalars=one)
+        if not self.batched:    # (a batch of tangents has a leading axis of its own)
+            self.shapes.specialize(body, self.params, spec.job.abstract,
+                                   numpy_name=self._numpy_name,
+                                   calls=self.program.call_result_hook(spec.job))
         written = (self._written_in_place(body) | self.entry_copies) & set(self.params)
         assigned = liveness.maybe_assigned(body)
         state = set()

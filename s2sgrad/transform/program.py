@@ -28,6 +28,10 @@ from ..analysis.activity import callee_of
 from ..frontend.source import FunctionSource
 from ..rules import registry
 from .reverse import ReverseBuilder, _tape_pop, _tape_push
+from .simplify import seed_expr
+from ..analysis.shapes import Shapes
+from ..rules.shapes import join
+from ..signature import ANY, NONE, abstract_of
 
 __all__ = ["Program", "Job", "Spec", "PASSES"]
 
@@ -146,8 +150,12 @@ class Program:
 
     # -- jobs and specializations ------------------------------------------------
 
-    def job_for(self, callee, caller):
-        """The Job for a user function that ``caller`` (a Job) calls."""
+    def job_for(self, callee, caller, node=None):
+        """The Job for a user function that ``caller`` (a Job) calls (at the call ``node``:
+        the copy of the function specialized to that call's arguments, if there is one)."""
+        specialized = getattr(node, "s2s_job_key", None)
+        if specialized is not None and specialized in self.jobs:
+            return self.jobs[specialized]
         if callee.kind == "lifted":
             node, free = caller.norm.nested[callee.name]
             key = ("lifted", id(node))      # one job per definition, whoever calls it
@@ -194,7 +202,105 @@ class Program:
             # Positional arguments only: a parameter left to its default, or passed by
             # keyword, is not specialized.
             job.abstract = dict(zip(params, self.signature))
+            self._propagate_abstract(job)
         return job, active
+
+    # -- abstract values through calls ---------------------------------------------------
+
+    def _propagate_abstract(self, root):
+        """Give each user function that ``root`` calls (transitively) the join of the abstract
+        values of its arguments at all its call sites (``Job.abstract``), and each function
+        the abstract value of its result (``self.returns``): what ``analysis.shapes`` reads.
+
+        A fixed point over the call graph (recursion included).  A function reached in
+        any other way than a direct call keeps ``abstract = {}``: general code.
+        """
+        self.returns = {}
+        callers = {}
+        seen = {root.key}
+        work = [root]
+        budget = 50 * (1 + len(self.jobs))
+        clones = {}         # shared job's key -> {arguments' abstract values: its copy}
+        sites = []          # the call nodes given a copy
+        while work:
+            budget -= 1
+            if budget < 0:
+                for job in self.jobs.values():
+                    if job is not root:
+                        job.abstract = {}
+                for node in sites:
+                    node.s2s_job_key = None
+                self.returns = {}
+                return
+            job = work.pop()
+            try:
+                norm = job.norm
+            except Exception:       # (the builder says why, at the user's line)
+                continue
+            facts = Shapes(norm.node.body, job.abstract, norm.resolver, params=job.param_names,
+                           calls=self.call_result_hook(job))
+            for node in (n for s in walk_stmts(norm.node.body) for n in gast.walk(s)
+                         if isinstance(n, gast.Call)):
+                try:
+                    callee = callee_of(node, norm.resolver)
+                except Exception:
+                    continue
+                if callee.kind not in ("user", "lifted"):
+                    continue
+                try:
+                    shared = self.job_for(callee, job)
+                    child_params = shared.param_names
+                except Exception:
+                    continue
+                bound = _bind_abstract(node, shared, child_params, facts)
+                sig = tuple(bound.get(p, ANY) for p in child_params)
+                copies = clones.setdefault(shared.key, {})
+                if sig not in copies and len(copies) < _COPIES and any(a is not ANY for a in sig):
+                    # a copy of the function for these arguments' abstract values
+                    copy_job = self.add_job(shared.fsrc, shared.key + ("abstract", sig),
+                                            lifted_params=shared.lifted_params,
+                                            binds_receiver=shared.binds_receiver)
+                    copy_job.abstract = dict(zip(child_params, sig))
+                    copies[sig] = copy_job
+                    seen.add(copy_job.key)
+                    work.append(copy_job)
+                if sig in copies:
+                    child = copies[sig]
+                    node.s2s_job_key = child.key
+                    sites.append(node)
+                    callers.setdefault(child.key, {})[job.key] = job
+                    continue
+                # too many: the calls left share the function, specialized to the join
+                node.s2s_job_key = None
+                child = shared
+                callers.setdefault(child.key, {})[job.key] = job
+                first = child.key not in seen
+                seen.add(child.key)
+                new = {p: bound.get(p, ANY) if first else join(child.abstract.get(p, ANY),
+                                                               bound.get(p, ANY))
+                       for p in child_params}
+                if first or new != child.abstract:
+                    child.abstract = new
+                    work.append(child)
+            ret = facts.var(norm.return_name) if norm.return_name else NONE
+            if self.returns.get(job.key) is not ret:
+                self.returns[job.key] = ret
+                work.extend(callers.get(job.key, {}).values())
+
+    def call_result_hook(self, job):
+        """For ``analysis.shapes``: the abstract value of a call of a user function in ``job``
+        (None: not known yet)."""
+        returns = getattr(self, "returns", None)
+        if returns is None:
+            return None
+
+        def result(node, resolver):
+            callee = callee_of(node, resolver)
+            if callee.kind not in ("user", "lifted"):
+                return ANY
+            child = self.job_for(callee, job, node)
+            return self.returns.get(child.key)
+        return result
 
     def entry(self, fn, wrt, seed="given", value=True):
         """The combined gradient function of ``fn`` with respect to parameters ``wrt``.
@@ -449,9 +555,11 @@ class Program:
         elif kind == "param":
             start = []
         else:
-            start = [assign(seed, call(gast.Attribute(value=name(naming.RUNTIME), attr="seed",
-                                                      ctx=gast.Load()),
-                                       [name(seed), out_node]))]
+            known = seed_expr(name(seed), out_node, getattr(builder, "facts", None),
+                              getattr(builder, "_numpy_name", None))
+            start = [assign(seed, known or call(gast.Attribute(value=name(naming.RUNTIME),
+                                                               attr="seed", ctx=gast.Load()),
+                                                [name(seed), out_node]))]
             start[0].s2s_note = f"backward sweep ({seed} is 1 for a scalar output)"
         if not start and bwd:
             bwd[0].s2s_note = "backward sweep"
@@ -680,6 +788,35 @@ def _note_traced_calls(fdef, fsrc, policy):
         reason = policy.known_failure(target) if kind in ("global", "closure") else None
         if reason is not None and not getattr(stmt, "s2s_note", None):
             stmt.s2s_note = f"{value.args[1].id} is traced at run time: {reason.text()}"
+
+
+_COPIES = 4     # copies of one function specialized to its calls' arguments, at most
+
+
+def _bind_abstract(node, job, params, facts):
+    """{parameter of ``job``: abstract value of its argument} at the call ``node``."""
+    if any(isinstance(a, gast.Starred) for a in node.args) or any(k.arg is None
+                                                                   for k in node.keywords):
+        return {}
+    lead = 1 if job.binds_receiver else 0
+    out = {}
+    fn = getattr(job.fsrc, "fn", None)
+    try:
+        defaults = {p.name: p.default for p in inspect.signature(fn).parameters.values()
+                    if p.default is not p.empty} if fn is not None else {}
+    except (TypeError, ValueError):
+        defaults = {}
+    for p, v in defaults.items():
+        if v is None or type(v) in (float, int, bool, complex):
+            out[p] = abstract_of(v)     # left to its default (an immutable value)
+    for k, a in enumerate(node.args):
+        if k + lead < len(params):
+            out[params[k + lead]] = facts.of(a)
+    for kw in node.keywords:
+        out[kw.arg] = facts.of(kw.value)
+    if lead and params:
+        out.pop(params[0], None)
+    return out
 
 
 def _backward_arguments(seed):

@@ -34,7 +34,7 @@ from ..frontend.normalize import assign, call, const, name, store, subscript
 from ..syntax import walk
 from ..frontend.resolve import Callee
 from .cse import _key
-from .simplify import ShapeClasses, simplify
+from .simplify import ShapeClasses, simplify, zeros_expr
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, expression_name, inline, is_atom
 
@@ -211,13 +211,23 @@ class ReverseBuilder:
         bwd, state = self._bwd_block(body, state)
         shapes = ShapeClasses(body, self.params, self.resolver,
                               {a: v for v, a in self.adj.items()}, same_shape_params(self.fsrc))
+        shapes.specialize(body, self.params, self.spec.job.abstract,
+                          seeds={seed: ret} if ret else {}, numpy_name=self._numpy_name,
+                          calls=self.program.call_result_hook(self.spec.job))
         if self.program.runs("simplify"):
             bwd = simplify(bwd, shapes)
+        # the shape facts of the whole function (code specialized to a signature), or None
+        self.facts = shapes.facts_for(bwd) if self.program.runs("simplify") else None
         grads = []
         tail = []
         for p in self.spec.active_params:
             if p not in state:
-                tail.append(assign(self.d(p), _rt_call("zeros_like", name(p))))
+                zero = None
+                if self.facts is not None:
+                    shapes.facts = self.facts
+                    zero = zeros_expr(name(p), shapes)
+                    shapes.facts = None
+                tail.append(assign(self.d(p), zero or _rt_call("zeros_like", name(p))))
                 state.add(p)
             grads.append(self.d(p))
         self.tag(tail, self.fsrc.node.lineno)
@@ -256,6 +266,12 @@ class ReverseBuilder:
             _replace_node(out[k], use, value)
             del out[at]
         return out
+
+    def _numpy_name(self):
+        """NumPy's name in the generated module (what specialized code calls)."""
+        import numpy
+        return self.program.module.symbol(numpy, "np")
+
     # -- what kind of value each variable holds ---------------------------------
 
     def _scalar_names(self, body):
@@ -997,7 +1013,7 @@ class ReverseBuilder:
                                            f"derivative to {callee.name}, which is known only at "
                                            "run time", "pass it positionally")
             return None, actives
-        job = self.program.job_for(callee, self.spec.job)
+        job = self.program.job_for(callee, self.spec.job, value)
         params = job.param_names
         bound = {}
         leading = 1 if job.binds_receiver else 0
@@ -1268,6 +1284,7 @@ class ReverseBuilder:
             spec, bound = s.s2s_call[1], s.s2s_call[2]
             cts = self._bwd_call_expr(s, spec, seed)
             targets = [bound[p].id for p in spec.active]
+            cts.s2s_adjoints_of = tuple(targets)    # (for analysis.shapes)
             if set(targets) & self.activity.closures:
                 if len(targets) == 1:
                     cts = gast.Tuple(elts=[cts], ctx=gast.Load())

@@ -13,7 +13,15 @@ need.  This pass removes it where it can prove the result unchanged:
 - an argument used only for its shape (``shape(a * b)``, the second argument
   of ``unbroadcast``) is replaced by a cheaper expression with the same shape,
   so nothing is recomputed just to learn its shape;
-- algebra: ``e ** 1``, ``e * 1``, ``1 * e``, ``e / 1``, ``--e``.
+- algebra: ``e ** 1``, ``e * 1``, ``1 * e``, ``e / 1``, ``--e``;
+- in code specialized to a signature (``ShapeClasses.specialize``), the facts
+  of ``analysis.shapes`` (each value's kind, dtype, rank and which axes have
+  length 1) decide the shape helpers where they can: ``unbroadcast(g, x)``
+  becomes ``g``, ``np.sum(g, axis=0)`` or ``np.real(g)``; a matrix product's
+  adjoints ``g @ w.T`` and ``x.T @ g``; ``zeros_like`` of a float ``0.0``; a
+  cotangent spread over an array that the product it is in has anyway, the
+  plain scalar; and values recomputed only for their shape are not.  Where
+  the facts do not decide, the general code stays.
 """
 
 import copy
@@ -22,9 +30,11 @@ import itertools
 import gast
 
 from ..analysis.activity import callee_of, op_name, walk_stmts
-from ..frontend.normalize import call, name
+from ..analysis.shapes import Shapes
+from ..frontend.normalize import call, const, name
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, static_value
+from ..signature import MANY, ONE
 
 __all__ = ["ShapeClasses", "simplify"]
 
@@ -95,6 +105,35 @@ class ShapeClasses:
                 self.cls[var] = self._own_class(var) if var in self._stable else ("shape of", var)
         self.complex_free = not _mentions_kind_change(body, resolver)
         self.adjoints = dict(adjoints or {})   # adjoint name -> primal name
+        self.abstract = None        # {parameter: Abstract} in code specialized to a signature
+        self.facts = None           # analysis.shapes.Shapes of the statements being simplified
+
+    def specialize(self, body, params, abstract, seeds=None, numpy_name=None, calls=None):
+        """Let the facts of ``analysis.shapes`` decide, from the parameters' abstract values.
+
+        ``body``: the function's statements the simplified ones come after (their
+        values are the primal's); ``seeds``: {cotangent parameter: its primal};
+        ``numpy_name()``: the name of NumPy in the generated module.
+        """
+        if not abstract:
+            return self
+        self.abstract = dict(abstract)
+        self._body = body
+        self._params = list(params)
+        self._seeds = dict(seeds or {})
+        self._numpy_name = numpy_name
+        self._calls = calls
+        return self
+
+    def facts_for(self, stmts):
+        """The shape facts of ``stmts`` (run after the body), or None in general code."""
+        if self.abstract is None:
+            return None
+        return Shapes(list(self._body) + list(stmts), self.abstract, self.resolver,
+                      self.adjoints, self._seeds, self._params, calls=self._calls)
+
+    def numpy(self):
+        return self._numpy_name() if self._numpy_name is not None else "np"
 
     def _own_class(self, var):
         """A class of its own for a variable assigned once outside loops (made once)."""
@@ -279,7 +318,14 @@ def _mentions_kind_change(body, resolver):
 
 def simplify(stmts, shapes):
     """Simplify generated statements in place (and return them)."""
-    _simplify_statements(stmts, shapes)
+    shapes.facts = shapes.facts_for(stmts) if hasattr(shapes, "facts_for") else None
+    try:
+        _simplify_statements(stmts, shapes)
+        if shapes.facts is not None:
+            stmts = _drop_dead_branches(stmts, shapes.facts)
+            _drop_shape_only_values(stmts, shapes)
+    finally:
+        shapes.facts = None
     return _drop_self_assignments(stmts)
 
 
@@ -340,6 +386,8 @@ def _simplify(node, shapes):
                                   _simplify_keyword(v, shapes) if isinstance(v, gast.keyword) else v
                                   for v in value])
     if isinstance(node, gast.BinOp):
+        if getattr(shapes, "facts", None) is not None and isinstance(node.op, gast.Mult):
+            node = _spread_in_product(node, shapes)
         return _algebra(node)
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
             and isinstance(node.operand, gast.UnaryOp) and isinstance(node.operand.op, gast.USub):
@@ -381,6 +429,10 @@ def _runtime_call(node, shapes):
     f = node.func
     if not (isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name)):
         return node
+    if getattr(shapes, "facts", None) is not None and f.value.id == RUNTIME_ALIAS:
+        better = _specialized_helper(node, f.attr, shapes)
+        if better is not None:
+            return better
     if f.value.id == RUNTIME_ALIAS and f.attr in _SHAPE_ONLY:
         k = _SHAPE_ONLY[f.attr]
         if len(node.args) > k:
@@ -432,6 +484,13 @@ def _shape_proxy(node, shapes, keep_kind=False):
 
 def _pick(a, b, whole, shapes):
     """The operand of a broadcasting ``a op b`` whose shape is the result's, if one is known to be."""
+    facts = getattr(shapes, "facts", None)
+    if facts is not None:
+        fa, fb = facts.of(a), facts.of(b)
+        if covers(fa, fb):
+            return _shape_proxy(a, shapes)
+        if covers(fb, fa):
+            return _shape_proxy(b, shapes)
     ca, cb = shapes.of(a), shapes.of(b)
     if cb == SCALAR:
         return _shape_proxy(a, shapes)      # a scalar never enlarges the other operand
@@ -440,3 +499,441 @@ def _pick(a, b, whole, shapes):
     if ca == cb and ca not in (UNKNOWN, None):
         return _shape_proxy(a, shapes)
     return whole
+
+
+# ---------------------------------------------------------------------------
+# What the shape facts decide (code specialized to a signature)
+# ---------------------------------------------------------------------------
+
+_NUMERIC = ("float", "int", "bool", "complex", "scalar", "array")
+
+
+def _dims(a):
+    """The axes of a number or array (``()`` for rank 0), or None when not known."""
+    if a is None or a.kind not in _NUMERIC:
+        return None
+    if a.kind == "array":
+        return a.dims
+    return ()
+
+
+def covers(a, b):
+    """Whether ``a``'s shape is certainly the shape of ``a`` broadcast with ``b``.
+
+    (Two axes of length other than 1 that broadcast together are equal, so an
+    axis of ``a`` that is not 1 covers whatever ``b`` has there.)
+    """
+    da, db = _dims(a), _dims(b)
+    if da is None or db is None or len(da) < len(db):
+        return False
+    for x, y in zip(da[len(da) - len(db):], db):
+        if not (x == MANY or y == ONE or (x == ONE and y == ONE)):
+            return False
+    return True
+
+
+def _np(shapes, attr):
+    return gast.Attribute(value=name(shapes.numpy()), attr=attr, ctx=gast.Load())
+
+
+def _np_call(shapes, attr, args, **keywords):
+    return call(_np(shapes, attr), list(args),
+                [gast.keyword(arg=k, value=v) for k, v in keywords.items()])
+
+
+def _axis_const(axes):
+    return const(axes[0]) if len(axes) == 1 else gast.Tuple(elts=[const(a) for a in axes],
+                                                           ctx=gast.Load())
+
+
+def _real_part(g_facts, x_facts):
+    """Whether ``unbroadcast`` takes the real part (True/False), or None if not known."""
+    cx = x_facts.is_complex
+    if cx is True:
+        return False
+    cg = g_facts.is_complex
+    if cx is False:
+        return cg      # complex -> real: True; real: False; not known: None
+    return False if cg is False else None
+
+
+def unbroadcast_expr(g, x, shapes):
+    """``unbroadcast(g, x)`` without the helper, where the facts decide it; else None."""
+    facts = shapes.facts
+    G, X = facts.of(g), facts.of(x)
+    gd = _dims(G)
+    if gd is None:
+        return None
+    if X.kind in ("float", "int", "bool"):
+        if G.is_complex is not False:
+            return None
+        if G.kind == "float":
+            return g
+        out = g if gd == () else _np_call(shapes, "sum", [g])
+        return call(name("float"), [out])
+    if X.kind not in ("scalar", "array"):
+        return None
+    xd = _dims(X)
+    if xd is None or len(gd) < len(xd):
+        return None
+    if shapes.same(g, x):       # (known to have one shape, whatever it is)
+        xd = gd = tuple(MANY for _ in xd)
+    lead = len(gd) - len(xd)
+    kept = []
+    for i, d in enumerate(xd):
+        gdim = gd[lead + i]
+        if d == MANY:
+            continue
+        if d == ONE and gdim == ONE:
+            continue
+        if d == ONE and gdim == MANY:
+            kept.append(i)
+            continue
+        return None
+    real = _real_part(G, X)
+    if real is None:
+        return None
+    out = g
+    if lead:
+        out = _np_call(shapes, "sum", [out], axis=_axis_const(tuple(range(lead))))
+    if kept:
+        out = _np_call(shapes, "sum", [out], axis=_axis_const(tuple(kept)),
+                       keepdims=const(True))
+    if real:
+        out = _np_call(shapes, "real", [out])
+    return out
+
+
+def _transposed(node, rank, shapes):
+    if rank == 2:
+        return gast.Attribute(value=node, attr="T", ctx=gast.Load())
+    return _np_call(shapes, "swapaxes", [node, const(-1), const(-2)])
+
+
+def _batch_covers(x_dims, other_dims):
+    """Whether the batch axes of a matrix product's ``x`` hold the other operand's."""
+    return covers(_Arr(x_dims[:-2]), _Arr(other_dims[:-2]))
+
+
+class _Arr:
+    """Axes as an abstract-like value for ``covers``."""
+
+    kind = "array"
+
+    def __init__(self, dims):
+        self.dims = dims
+
+
+def matmul_vjp_expr(which, g, a, b, shapes):
+    """``matmul_vjp_a``/``_b`` as the products a person writes, for known ranks; else None."""
+    facts = shapes.facts
+    A, B, G = facts.of(a), facts.of(b), facts.of(g)
+    da, db = _dims(A), _dims(B)
+    if da is None or db is None or not da or not db or _dims(G) is None:
+        return None
+    ra, rb = len(da), len(db)
+    if which == "a":
+        if ra == 1 and rb == 1:
+            return gast.BinOp(left=g, op=gast.Mult(), right=b)
+        if ra == 1 and rb == 2:
+            return gast.BinOp(left=b, op=gast.MatMult(), right=g)
+        if ra == 2 and rb == 1:
+            return gast.BinOp(left=gast.Subscript(value=g, slice=gast.Tuple(
+                elts=[gast.Slice(lower=None, upper=None, step=None), const(None)],
+                ctx=gast.Load()), ctx=gast.Load()), op=gast.Mult(), right=b)
+        if ra >= 2 and rb >= 2 and ra >= rb and _batch_covers(da, db):
+            return gast.BinOp(left=g, op=gast.MatMult(), right=_transposed(b, rb, shapes))
+        return None
+    if ra == 1 and rb == 1:
+        return gast.BinOp(left=g, op=gast.Mult(), right=a)
+    if ra == 1 and rb == 2:
+        return _np_call(shapes, "outer", [a, g])
+    if ra == 2 and rb == 1:
+        return gast.BinOp(left=g, op=gast.MatMult(), right=a)
+    if ra >= 2 and rb >= 2 and rb >= ra and _batch_covers(db, da):
+        return gast.BinOp(left=_transposed(a, ra, shapes), op=gast.MatMult(), right=g)
+    return None
+
+
+def zeros_expr(x, shapes, facts=None):
+    """A zero adjoint for ``x`` without ``_rt.zeros_like``, where the facts decide it; else None."""
+    facts = facts or shapes.facts
+    X = facts.of(x)
+    if X.kind == "array" and X.rank == 0 and isinstance(x, gast.Name) and (
+            {x.id} | {a for a, p in facts.adjoints.items() if p == x.id}) & facts.written:
+        return None     # (a 0-d array written in place: its adjoint is too)
+    if X.kind in ("float", "int", "bool") or (X.rank == 0 and X.is_complex is False):
+        return const(0.0)       # (a Python zero keeps a NumPy scalar's dtype in arithmetic)
+    if X.kind == "complex" or (X.rank == 0 and X.is_complex is True):
+        return const(0j)
+    if X.kind == "array" and X.dtype is not None and X.dims is not None:
+        import numpy
+        if numpy.dtype(X.dtype).kind in "fc":
+            return _np_call(shapes, "zeros_like", [x])
+    return None
+
+
+def seed_expr(d_out, value, facts, numpy_name=None):
+    """``_rt.seed(d_out, value)`` for an output known to be a number: ``1.0`` when no
+    cotangent is given (what ``seed`` does then), else the cotangent.  For an output
+    of a narrower NumPy dtype the 1 has that dtype (``np.float32(1.0)``), so that the
+    gradients keep it."""
+    if facts is None:
+        return None
+    v = facts.of(value)
+    if v.rank != 0 or v.kind not in _NUMERIC:
+        return None
+    one = const(1.0)
+    if v.kind in ("scalar", "array") and v.dtype in ("float32", "float16", "complex64") \
+            and numpy_name is not None:
+        one = call(gast.Attribute(value=name(numpy_name()), attr=v.dtype, ctx=gast.Load()),
+                   [const(1.0)])
+    return gast.IfExp(test=gast.Compare(left=d_out, ops=[gast.Is()], comparators=[const(None)]),
+                      body=one, orelse=copy.deepcopy(d_out))
+
+
+def _specialized_helper(node, attr, shapes):
+    args = node.args
+    if node.keywords:
+        return None
+    facts = shapes.facts
+    if attr == "unbroadcast" and len(args) == 2:
+        return unbroadcast_expr(args[0], args[1], shapes)
+    if attr in ("matmul_vjp_a", "matmul_vjp_b") and len(args) == 3:
+        return matmul_vjp_expr(attr[-1], args[0], args[1], args[2], shapes)
+    if attr == "zeros_like" and len(args) == 1:
+        return zeros_expr(args[0], shapes)
+    if attr == "to_complex_like" and len(args) == 2:
+        G, X = facts.of(args[0]), facts.of(args[1])
+        if X.is_complex is True or G.is_complex is False:
+            return args[0]
+        if X.is_complex is False and G.is_complex is True:
+            return _np_call(shapes, "real", [args[0]])
+        return None
+    if attr == "broadcast_like" and len(args) == 2:
+        T, L = facts.of(args[0]), facts.of(args[1])
+        if covers(T, L) and _dims(T) is not None and len(_dims(T)) == len(_dims(L)) \
+                and all(x == y for x, y in zip(_dims(T), _dims(L))):
+            return args[0]
+        return None
+    if attr == "reduce_vjp" and len(args) >= 2:
+        G, X = facts.of(args[0]), facts.of(args[1])
+        if _dims(X) == () and _dims(G) == ():
+            return args[0]
+        spread = _spread(node, shapes)
+        if spread is not None and X.kind == "array" and _dims(X) is not None:
+            # the cotangent with the reduced axes put back, viewed as x's shape
+            return _np_call(shapes, "broadcast_to", [spread[0], gast.Attribute(
+                value=spread[1], attr="shape", ctx=gast.Load())])
+        return None
+    if attr in ("size", "shape", "ndim") and len(args) == 1:
+        X = facts.of(args[0])
+        d = _dims(X)
+        if d is None:
+            return None
+        if attr == "ndim":
+            return const(len(d))
+        if X.kind == "array":
+            return gast.Attribute(value=args[0], attr=attr, ctx=gast.Load())
+        if d == () and X.kind in ("float", "int", "bool", "complex", "scalar"):
+            return const(1) if attr == "size" else gast.Tuple(elts=[], ctx=gast.Load())
+        return None
+    if attr == "inverse_permutation" and len(args) == 1:
+        ok, axes = static_value(args[0])
+        if ok and isinstance(axes, tuple) and sorted(axes) == list(range(len(axes))):
+            inverse = [0] * len(axes)
+            for i, a in enumerate(axes):
+                inverse[a] = i
+            return gast.Tuple(elts=[const(i) for i in inverse], ctx=gast.Load())
+        return None
+    if attr == "add" and len(args) == 2:
+        A, B = facts.of(args[0]), facts.of(args[1])
+        if _dims(A) is not None and _dims(B) is not None:
+            return gast.BinOp(left=args[0], op=gast.Add(), right=args[1])
+        return None
+    return None
+
+
+def _spread(node, shapes):
+    """``(g expanded, x)`` when ``node`` spreads ``g`` over ``x``'s shape (``broadcast_to(g,
+    shape(x))``, ``reduce_vjp(g, x, axis, keepdims)``) and the facts know the axes; else None."""
+    if not isinstance(node, gast.Call) or node.keywords:
+        return None
+    f = node.func
+    if not isinstance(f, gast.Attribute):
+        return None
+    facts = shapes.facts
+    if f.attr == "broadcast_to" and len(node.args) == 2 and not (
+            isinstance(f.value, gast.Name) and f.value.id == RUNTIME_ALIAS):
+        g, s = node.args
+        x = None
+        if isinstance(s, gast.Call) and isinstance(s.func, gast.Attribute) \
+                and s.func.attr == "shape" and len(s.args) == 1:
+            x = s.args[0]
+        elif isinstance(s, gast.Attribute) and s.attr == "shape":
+            x = s.value
+        if x is None:
+            return None
+        return g, x     # (g's shape broadcasts to x's: broadcast_to says so)
+    if f.attr == "reduce_vjp" and isinstance(f.value, gast.Name) and f.value.id == RUNTIME_ALIAS \
+            and len(node.args) in (2, 3, 4):
+        g, x = node.args[0], node.args[1]
+        G, X = facts.of(g), facts.of(x)
+        dg, dx = _dims(G), _dims(X)
+        if dg is None or dx is None:
+            return None
+        if dg == ():
+            return g, x
+        ok_axis, axis = facts.static(node.args[2]) if len(node.args) > 2 else (True, None)
+        ok_keep, keep = facts.static(node.args[3]) if len(node.args) > 3 else (True, False)
+        if not (ok_axis and ok_keep) or axis is None or keep is not False:
+            return (g, x) if ok_keep and keep is True and len(dg) == len(dx) else None
+        axes = axis if isinstance(axis, tuple) else (axis,)
+        if not all(isinstance(a, int) and -len(dx) <= a < len(dx) for a in axes):
+            return None
+        axes = sorted({a % len(dx) for a in axes})
+        if len(dg) != len(dx) - len(axes):
+            return None
+        index = [const(None) if i in axes else gast.Slice(lower=None, upper=None, step=None)
+                 for i in range(len(dx))]
+        while index and isinstance(index[-1], gast.Slice):
+            index.pop()
+        expanded = gast.Subscript(value=g, slice=gast.Tuple(elts=index, ctx=gast.Load())
+                                  if len(index) > 1 else index[0], ctx=gast.Load())
+        return expanded, x
+    return None
+
+
+def _factors(node):
+    if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Mult):
+        return _factors(node.left) + _factors(node.right)
+    return [node]
+
+
+def _spread_in_product(node, shapes):
+    """``broadcast_to(s, shape(x)) * f``: the plain ``s * f`` where another factor of the
+    product has ``x``'s shape anyway (then the product's shape and values are the same)."""
+    factors = _factors(node)
+    if len(factors) < 2:
+        return node
+    facts = shapes.facts
+    changed = False
+    for k, fac in enumerate(factors):
+        spread = _spread(fac, shapes)
+        if spread is None:
+            continue
+        g, x = spread
+        X = facts.of(x)
+        if any(j != k and (covers(facts.of(other), X) or shapes.same(other, x))
+               for j, other in enumerate(factors)):
+            factors[k] = g
+            changed = True
+    if not changed:
+        return node
+    out = factors[0]
+    for fac in factors[1:]:
+        out = gast.BinOp(left=out, op=gast.Mult(), right=fac)
+    return out
+
+
+_SHAPE_USES = {"size", "shape", "ndim"}
+
+
+def _drop_dead_branches(stmts, facts):
+    """``if axis is None: ... else: ...`` where the facts know ``axis``: the branch that runs."""
+    out = []
+    for s in stmts:
+        if isinstance(s, gast.If):
+            d = facts.decided(s.test)
+            if d is not None:
+                out.extend(_drop_dead_branches(s.body if d else s.orelse, facts))
+                continue
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _drop_dead_branches(s.body, facts) or [gast.Pass()]
+            s.orelse = _drop_dead_branches(s.orelse, facts)
+        out.append(s)
+    return out
+
+
+def _drop_shape_only_values(stmts, shapes):
+    """A value the statements compute only for its shape (``p = (h - t) ** 2`` read only as
+    ``p.size``): each read becomes a cheaper expression of that shape, and ``p`` goes."""
+    facts = shapes.facts
+    for block in _blocks(stmts):
+        k = 0
+        while k < len(block):
+            s = block[k]
+            k += 1
+            if not (isinstance(s, gast.Assign) and len(s.targets) == 1
+                    and isinstance(s.targets[0], gast.Name)) or hasattr(s, "s2s_restore"):
+                continue
+            var = s.targets[0].id
+            if _stores(stmts, var) != 1:
+                continue
+            proxy = _shape_proxy(copy.deepcopy(s.value), shapes)
+            if proxy is s.value or not _pure(proxy):
+                continue
+            later = block[k:]
+            uses, others = _shape_uses(later, var)
+            if not uses or others:
+                continue
+            last = max(i for i, st in enumerate(later) if _reads(st, var))
+            names = {n.id for n in gast.walk(proxy) if isinstance(n, gast.Name)}
+            if any(_stores(later[:last + 1], v) for v in names):
+                continue
+            if _dims(facts.of(proxy)) is None or _dims(facts.of(proxy)) != _dims(facts.var(var)):
+                continue
+            for parent, field, index in uses:
+                value = copy.deepcopy(proxy)
+                if index is None:
+                    setattr(parent, field, value)
+                else:
+                    getattr(parent, field)[index] = value
+            k -= 1
+            del block[k]
+
+
+def _blocks(stmts):
+    yield stmts
+    for s in stmts:
+        for field in ("body", "orelse"):
+            sub = getattr(s, field, None)
+            if isinstance(sub, list) and sub and isinstance(sub[0], gast.stmt):
+                yield from _blocks(sub)
+
+
+def _stores(stmts, var):
+    return sum(1 for s in stmts for n in gast.walk(s)
+               if isinstance(n, gast.Name) and n.id == var
+               and isinstance(n.ctx, (gast.Store, gast.Del)))
+
+
+def _reads(stmt, var):
+    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
+               for n in gast.walk(stmt))
+
+
+def _pure(node):
+    """An expression of names, attributes, subscripts and operators (no call)."""
+    return not any(isinstance(n, (gast.Call, gast.Lambda, gast.NamedExpr)) for n in gast.walk(node))
+
+
+def _shape_uses(stmts, var):
+    """The places ``var`` is read only for its shape, and whether it is read otherwise."""
+    uses, total = [], 0
+    for s in stmts:
+        for parent in gast.walk(s):
+            if isinstance(parent, gast.Attribute) and parent.attr in _SHAPE_USES \
+                    and isinstance(parent.value, gast.Name) and parent.value.id == var:
+                uses.append((parent, "value", None))
+            elif isinstance(parent, gast.Call) and isinstance(parent.func, gast.Attribute) \
+                    and isinstance(parent.func.value, gast.Name) \
+                    and parent.func.value.id == RUNTIME_ALIAS:
+                k = _SHAPE_ONLY.get(parent.func.attr)
+                if k is not None and len(parent.args) > k and isinstance(parent.args[k], gast.Name) \
+                        and parent.args[k].id == var \
+                        and parent.func.attr not in ("unbroadcast", "broadcast_like"):
+                    uses.append((parent, "args", k))
+        total += sum(1 for n in gast.walk(s) if isinstance(n, gast.Name) and n.id == var
+                     and isinstance(n.ctx, gast.Load))
+    return uses, total != len(uses)
