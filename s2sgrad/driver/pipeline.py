@@ -24,6 +24,8 @@ disk is used exactly like a fresh one.
 import dataclasses
 import inspect
 
+import numpy as np
+
 from . import cache, routes
 from .request import Request
 import s2sgrad.errorsite as errorsite
@@ -334,6 +336,13 @@ def _reverse(fn, request, policy, passes):
     from ..transform import adapters
     from ..transform.program import Program
     kind, joint = request.operator, request.joint
+    if kind in ("grad", "value_and_grad") and _one_real_scalar(request):
+        try:
+            built = _forward_gradient(fn, request, passes)
+        except UnsupportedError:
+            built = None    # no forward rule somewhere (a custom_vjp without defjvp)
+        if built is not None:
+            return built
     program = Program(joint=joint, policy=policy, passes=passes, signature=request.signature)
     with_value = kind == "value_and_grad" or not joint and kind != "vjp"
     seed = {"elementwise_grad": "ones", "vjp": "param"}.get(kind, "one" if joint else "given")
@@ -342,6 +351,51 @@ def _reverse(fn, request, policy, passes):
     if joint and kind == "value_and_grad" and len(spec.active) > 1:
         target = adapters.value_and_grad(program, spec)
     return _finish(program, target, spec, joint, _checks=_derived_check(fn))
+
+
+def _one_real_scalar(request):
+    """Whether the signature proves that the one differentiated argument is a real scalar
+    (a Python float, a NumPy real scalar or a 0-d real array): one degree of freedom.
+
+    Then forward mode gives the gradient in one tangent sweep seeded with 1.0, no tape:
+    cheaper than the reverse sweep, which keeps every overwritten value.  Several
+    differentiated scalars (n degrees of freedom) stay in reverse mode: n tangent sweeps
+    each recompute the primal values, already about as costly as one reverse sweep at
+    n = 2, and the reverse sweep specialized to floats has no shape helper either.  A
+    complex argument stays in reverse mode too: its gradient (the cotangent convention
+    of ``grad``) is not one real tangent.
+    """
+    sig = request.signature
+    if sig is None or len(request.wrt) != 1:
+        return False
+    (w,) = request.wrt
+    if not isinstance(w, int) or not 0 <= w < len(sig):
+        return False
+    a = sig[w]
+    if a.kind == "float":
+        return True
+    if a.kind == "scalar" or (a.kind == "array" and a.dims == ()):
+        return a.dtype is not None and np.dtype(a.dtype).kind == "f"
+    return False
+
+
+def _forward_gradient(fn, request, passes):
+    """``grad``/``value_and_grad`` of ``fn`` with respect to one real scalar, in forward
+    mode: the tangent function seeded with 1.0 and an adapter with the reverse entry's
+    interface (``adapters.forward_gradient``).  Raises ``UnsupportedError`` where forward
+    mode cannot be built; the caller then builds reverse mode (the same gradient)."""
+    from ..transform import adapters
+    from ..transform.forward import ForwardProgram
+    joint = request.joint
+    # a policy of its own: nothing this attempt decides carries over to reverse mode
+    program = ForwardProgram(policy=routes.Policy(request.fallback), passes=passes,
+                             signature=request.signature)
+    spec = program.entry(fn, request.wrt, {0: "one"}, tangent_only=False, prefix="jvp")
+    if len(spec.active) != 1:
+        return None         # the argument does not reach the output: reverse mode's zero
+    value = request.operator == "value_and_grad" or not joint
+    target = adapters.forward_gradient(program, spec, joint=joint, value=value)
+    return _finish(program, target, spec, _checks=_derived_check(fn), grad=target, forward=True)
 
 
 def _elementwise(fn, request, policy, passes):

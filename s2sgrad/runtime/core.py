@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 _SCALARS = (bool, int, float, complex)
+_float64 = numpy.float64
 
 
 def namespace(x):
@@ -345,7 +346,8 @@ def unbroadcast(g, x):
     This is the adjoint of the implicit broadcast in ``x + y``.  A real ``x``
     receives the real part of a complex ``g``.
     """
-    if type(g) is float and type(x) is float:       # scalar code: nothing to sum (fast path)
+    tg = type(g)
+    if (tg is float or tg is _float64) and type(x) is float:    # scalar code (fast path)
         return g
     xshape = shape(x)
     gshape = shape(g)
@@ -855,6 +857,9 @@ def seed(d_out, value):
     """The cotangent that starts a backward sweep: ``d_out``, or 1 for a scalar output."""
     if d_out is not None:
         return d_out
+    tv = type(value)
+    if tv is float or tv is _float64:       # a real scalar output (fast path)
+        return 1.0
     check_scalar(value, "")
     xp = namespace(value)
     if xp is numpy or isinstance(value, _SCALARS):
