@@ -381,21 +381,21 @@ def _one_real_scalar(request):
 
 def _forward_gradient(fn, request, passes):
     """``grad``/``value_and_grad`` of ``fn`` with respect to one real scalar, in forward
-    mode: the tangent function seeded with 1.0 and an adapter with the reverse entry's
-    interface (``adapters.forward_gradient``).  Raises ``UnsupportedError`` where forward
-    mode cannot be built; the caller then builds reverse mode (the same gradient)."""
-    from ..transform import adapters
+    mode: the tangent function seeded with 1.0, made the entry with the reverse entry's
+    interface (``ForwardProgram.entry(gradient=...)``).  ``None`` (or ``UnsupportedError``)
+    where forward mode cannot be built; the caller then builds reverse mode (the same
+    gradient)."""
     from ..transform.forward import ForwardProgram
-    joint = request.joint
     # a policy of its own: nothing this attempt decides carries over to reverse mode
     program = ForwardProgram(policy=routes.Policy(request.fallback), passes=passes,
                              signature=request.signature)
-    spec = program.entry(fn, request.wrt, {0: "one"}, tangent_only=False, prefix="jvp")
+    kind = "given" if not request.joint else \
+        "one_value" if request.operator == "value_and_grad" else "one"
+    spec = program.entry(fn, request.wrt, {0: "one"}, prefix="grad", gradient=kind)
     if len(spec.active) != 1:
-        return None         # the argument does not reach the output: reverse mode's zero
-    value = request.operator == "value_and_grad" or not joint
-    target = adapters.forward_gradient(program, spec, joint=joint, value=value)
-    return _finish(program, target, spec, _checks=_derived_check(fn), grad=target, forward=True)
+        return None
+    return _finish(program, spec.jvp_name, spec, _checks=_derived_check(fn),
+                   grad=spec.jvp_name, forward=True)
 
 
 def _elementwise(fn, request, policy, passes):

@@ -17,10 +17,10 @@ from ..frontend.normalize import Namer
 from ..syntax import call, const, name, param, store
 from .program import _function
 
-__all__ = ["value_and_grad", "jvp", "matrix", "forward_gradient", "seed_param", "writes_items"]
+__all__ = ["value_and_grad", "jvp", "matrix", "seed_param", "writes_items"]
 
 
-def _adapter(program, spec, fname, extra, body, doc, defaults=True, optional=False):
+def _adapter(program, spec, fname, extra, body, doc, defaults=True):
     """Add a small function to the module that calls the entry the way the operator does.
 
     Its parameters are the entry's (defaults included) plus ``extra``; ``body``
@@ -42,8 +42,7 @@ def _adapter(program, spec, fname, extra, body, doc, defaults=True, optional=Fal
     namer = Namer(params)
     extra_names = [namer.fresh(e) for e in extra]
     args.args = list(args.args) + [param(e) for e in extra_names]
-    if (args.defaults or optional) and extra_names:
-        # (``optional``: the extra parameters default to None even where the entry's have none)
+    if args.defaults and extra_names:
         args.defaults = list(args.defaults) + [const(None) for _ in extra_names]
     call_args += [name(p) for p in params]
     holder = _function(fname, args, [gast.Pass()])
@@ -128,53 +127,6 @@ def matrix(program, spec, kind):
     return _adapter(program, spec, fname, [], body,
                     f"s2sgrad.{kind}: {what} with respect to {x}, by one sweep along every "
                     f"unit direction of {x} at once.")
-
-
-def forward_gradient(program, spec, joint=False, value=True):
-    """``grad_f(x, n, d_result=None)``: the gradient with respect to one real scalar from
-    the tangent function seeded with 1.0 (forward mode: one sweep, no tape), with the
-    reverse entry's interface.
-
-    Not joint: ``(value, d_x)``, the output's cotangent ``d_result`` given or 1 for a
-    scalar output (``_rt.seed``, as the reverse entry starts).  Joint (to be
-    differentiated again): ``d_x`` alone, or ``(value, d_x)`` with ``value``, the output
-    checked to be a scalar.  Either way ``d_x`` is ``unbroadcast(d_result * t_result, x)``:
-    the real part of a complex output's derivative, summed over an output the cotangent
-    gives a shape to (as the reverse sweep's ``d_x`` is).
-    """
-    (x,) = spec.active
-    ret = spec.job.norm.return_name or "result"
-    fsrc = spec.job.fsrc
-
-    def body(call_args, extra, namer):
-        out, t_out = namer.fresh(ret), namer.fresh(naming.tangent(ret))
-        grad = namer.fresh(naming.adjoint(x))
-        stmts = [_unpack([out, t_out], call(spec.jvp_name, call_args))]
-        if joint:
-            stmts.append(gast.Expr(value=_rt_call("check_scalar", name(out), const(fsrc.where()))))
-            product = name(t_out)
-        else:
-            (seed,) = extra
-            stmts.append(gast.Assign(targets=[store(seed)],
-                                     value=_rt_call("seed", name(seed), name(out)),
-                                     type_comment=None))
-            product = gast.BinOp(left=name(seed), op=gast.Mult(), right=name(t_out))
-        stmts.append(gast.Assign(targets=[store(grad)], value=_rt_call("unbroadcast", product,
-                                                                        name(x)),
-                                 type_comment=None))
-        stmts.append(_ret(out, grad) if value else _ret(grad))
-        return stmts
-    # the output's cotangent (d_result where the output is a parameter's variable: not d_x)
-    params = {a.id for a in spec.job.norm.node.args.args}
-    extra = [] if joint else [naming.adjoint(ret) if ret not in params else naming.RESULT_ADJOINT]
-    fname = program.module.fresh_function_name(naming.gradient_function(spec.job.base_name))
-    returns = f"the value and the gradient of {x}" if value else f"the gradient of {x}"
-    doc = (f"{fsrc.qualname} ({fsrc.display_file}:{fsrc.node.lineno}) and its gradient with "
-           f"respect to {x}, in forward mode: {x} is a real scalar, so one tangent sweep "
-           f"seeded with 1.0 gives it (no tape).\n\nReturns {returns}"
-           + ("; the output is a scalar." if joint else
-              f"; d_{ret} is the cotangent of the output."))
-    return _adapter(program, spec, fname, extra, body, doc, optional=True)
 
 
 def _rt_call(attr, *args):
