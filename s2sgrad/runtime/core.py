@@ -34,6 +34,9 @@ __all__ = [
 
 _SCALARS = (bool, int, float, complex)
 _float64 = numpy.float64
+# numbers of rank 0 whose type alone says so (the fast paths of scalar code)
+_NUMBER_TYPES = frozenset({float, complex, int, bool, numpy.float64, numpy.complex128,
+                           numpy.float32, numpy.complex64})
 
 
 def namespace(x):
@@ -518,6 +521,8 @@ def specialize(condition):
 
 def broadcast_like(t, like):
     """``t`` broadcast to the shape of ``like`` (a tangent of a broadcast result)."""
+    if type(t) in _NUMBER_TYPES and type(like) in _NUMBER_TYPES:     # scalar code (fast path)
+        return t
     s = shape(like)
     if shape(t) == s:
         return t
