@@ -378,3 +378,23 @@ def test_a_function_returning_none_is_refused_by_grad_as_before():
     assert built.entry(0.5)[0] is None
     with pytest.raises(s2sgrad.NonDifferentiableError, match="None"):
         s2sgrad.grad(returns_none)(0.5)
+
+
+class Model:
+    def __init__(self, a):
+        self.a = a
+
+    def energy(self, x, scale=2.0):
+        return scale * np.sin(self.a * x) ** 2
+
+
+def test_bound_method_with_a_default_and_a_keyword():
+    m = Model(1.3)
+    fwd = pipeline.run(m.energy, Request("grad", (0,), signature=signature_of((0.4,))))
+    rev = pipeline.run(m.energy, Request("grad", (0,)))
+    assert fwd.interface["forward"] is True
+    for kwargs in ({}, {"scale": 3.0}):
+        value, d_x = fwd((0.4,), kwargs)
+        rvalue, rd_x = rev((0.4,), kwargs)
+        assert value == pytest.approx(rvalue) and d_x == pytest.approx(rd_x, rel=1e-12)
+        assert d_x == pytest.approx(central(lambda v: m.energy(v, **kwargs), (0.4,)), rel=1e-6)

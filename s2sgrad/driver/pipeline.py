@@ -29,7 +29,7 @@ import numpy as np
 from . import cache, routes
 from .request import Request
 import s2sgrad.errorsite as errorsite
-from ..errors import UnsupportedError
+from ..errors import EscapeError, UnsupportedError
 
 __all__ = ["STAGES", "stage_names", "run", "route", "source_function", "module_of", "Built",
            "Request", "module_program", "forget"]
@@ -339,8 +339,10 @@ def _reverse(fn, request, policy, passes):
     if kind in ("grad", "value_and_grad") and _one_real_scalar(request):
         try:
             built = _forward_gradient(fn, request, passes)
-        except UnsupportedError:
-            built = None    # no forward rule somewhere (a custom_vjp without defjvp)
+        except routes.TRANSFORM_ERRORS + (EscapeError,):
+            # no forward rule somewhere (a custom_vjp without defjvp), or an error reverse
+            # mode raises too (it says so then)
+            built = None
         if built is not None:
             return built
     program = Program(joint=joint, policy=policy, passes=passes, signature=request.signature)
