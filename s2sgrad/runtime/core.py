@@ -33,6 +33,10 @@ __all__ = [
 ]
 
 _SCALARS = (bool, int, float, complex)
+_float64 = numpy.float64
+# numbers of rank 0 whose type alone says so (the fast paths of scalar code)
+_NUMBER_TYPES = frozenset({float, complex, int, bool, numpy.float64, numpy.complex128,
+                           numpy.float32, numpy.complex64})
 
 
 def namespace(x):
@@ -345,7 +349,8 @@ def unbroadcast(g, x):
     This is the adjoint of the implicit broadcast in ``x + y``.  A real ``x``
     receives the real part of a complex ``g``.
     """
-    if type(g) is float and type(x) is float:       # scalar code: nothing to sum (fast path)
+    tg = type(g)
+    if (tg is float or tg is _float64) and type(x) is float:    # scalar code (fast path)
         return g
     xshape = shape(x)
     gshape = shape(g)
@@ -516,6 +521,8 @@ def specialize(condition):
 
 def broadcast_like(t, like):
     """``t`` broadcast to the shape of ``like`` (a tangent of a broadcast result)."""
+    if type(t) in _NUMBER_TYPES and type(like) in _NUMBER_TYPES:     # scalar code (fast path)
+        return t
     s = shape(like)
     if shape(t) == s:
         return t
@@ -855,6 +862,9 @@ def seed(d_out, value):
     """The cotangent that starts a backward sweep: ``d_out``, or 1 for a scalar output."""
     if d_out is not None:
         return d_out
+    tv = type(value)
+    if tv is float or tv is _float64:       # a real scalar output (fast path)
+        return 1.0
     check_scalar(value, "")
     xp = namespace(value)
     if xp is numpy or isinstance(value, _SCALARS):

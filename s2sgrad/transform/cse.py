@@ -752,6 +752,17 @@ class _Fold(gast.NodeTransformer):
             return gast.BinOp(left=node.left, op=flipped, right=node.right.operand)
         return node
 
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        f = node.func
+        if isinstance(f, gast.Attribute) and f.attr == "zeros_like" \
+                and isinstance(f.value, gast.Name) and f.value.id == "_rt" \
+                and len(node.args) == 1 and not node.keywords:
+            v = _number(node.args[0])
+            if v is not None and not isinstance(v, complex):
+                return _const(0.0)      # the zero of a real number: no call (a copied constant)
+        return node
+
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
         if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.UnaryOp) \

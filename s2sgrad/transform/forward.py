@@ -71,18 +71,28 @@ class ForwardProgram(Program):
         super().__init__(policy=policy, passes=passes, signature=signature)
         self.batched = batched
 
-    def entry(self, fn, wrt, seeds=None, tangent_only=False, prefix="jvp"):
+    def entry(self, fn, wrt, seeds=None, tangent_only=False, prefix="jvp", gradient=None):
         """The tangent function of ``fn`` for the positional parameters ``wrt``.
 
         ``seeds`` maps indices into ``wrt`` to a fixed tangent (``"one"``: the
         constant 1.0, ``"ones"``: ones shaped like the argument); those
         tangents are not parameters of the generated function.  With
         ``tangent_only`` it returns the tangent of the value alone.
+
+        ``gradient`` (one real scalar parameter, seeded ``"one"``) makes it the
+        gradient entry of ``grad`` in forward mode, with the reverse entry's
+        interface: ``"given"`` returns ``(value, d_x)`` with the output's cotangent an
+        optional last parameter (1 for a scalar output, as ``_rt.seed`` starts a
+        backward sweep), ``"one"`` returns ``d_x`` (the output checked to be a
+        scalar) and ``"one_value"`` ``(value, d_x)``: the joint entries, made to be
+        differentiated again.  ``d_x`` is ``unbroadcast(d_out * t_out, x)``, the
+        real part of a complex output's derivative as in reverse mode.
         """
         job, active = self._entry_job(fn, wrt)
         spec = Spec(job, active, split=False)
         spec.entry = True
         spec.tangent_only = tangent_only
+        spec.gradient = gradient
         params = list(active)
         spec.seeds = {params[k]: kind for k, kind in (seeds or {}).items()}
         spec.jvp_name = self.module.fresh_function_name(f"{prefix}_{job.base_name}")
@@ -137,6 +147,7 @@ class ForwardBuilder(ReverseBuilder):
         self.none_inits = set()  # variables a zero tangent is made for before they surely exist
         self.shapes = None
         self.batched = getattr(program, "batched", False)
+        self.cotangent = self.like = None      # a gradient entry's (see _gradient_ending)
 
     def _entry(self):
         return getattr(self.spec, "entry", False)
@@ -207,6 +218,7 @@ class ForwardBuilder(ReverseBuilder):
         for p, t in spec.tangent_names.items():
             self.tan[p] = t
             self.namer.reserve(t)
+        self._gradient_ending(assigned | written, prologue)
         for p in spec.active_params:
             state.add(p)
             kind = spec.seeds.get(p)
@@ -244,10 +256,24 @@ class ForwardBuilder(ReverseBuilder):
                                                  type_comment=None) for t in tparams]
         if defaults:
             args.defaults = list(args.defaults) + [const(None) for _ in tparams]
+        if self.cotangent is not None:      # the output's cotangent, as the reverse entry's
+            args.args.append(gast.Name(id=self.cotangent, ctx=gast.Param(), annotation=None,
+                                       type_comment=None))
+            args.defaults = list(args.defaults) + [const(None)]
         fdef = _function(spec.jvp_name, args, code)
         ret = self.norm.return_name or "None"
         wrt = ", ".join(spec.active_params)
         fsrc = self.fsrc
+        if getattr(spec, "gradient", None):
+            fdef.s2s_doc = (
+                f"{fsrc.qualname} ({fsrc.display_file}:{fsrc.node.lineno}) and its gradient "
+                f"with respect to {wrt}, in forward mode: {wrt} is a real scalar, so one "
+                f"tangent sweep seeded with 1.0 gives it (no tape).\n\n"
+                + ("Returns the gradient" if spec.gradient == "one" else
+                   "Returns the value and the gradient")
+                + (f"; {self.cotangent} is the cotangent of the output."
+                   if self.cotangent else "; the output is a scalar."))
+            return fdef
         seeded = [f"{p} = {'1.0' if k == 'one' else 'ones'}" for p, k in spec.seeds.items()]
         fdef.s2s_doc = (f"{fsrc.qualname} ({fsrc.display_file}:{fsrc.node.lineno}) and its "
                         f"derivative along the tangent of {wrt}"
@@ -314,7 +340,7 @@ class ForwardBuilder(ReverseBuilder):
         if isinstance(s, (gast.For, gast.While)):
             return self._tan_loop(s, state, ctx)
         if isinstance(s, gast.Return):
-            return [self._tan_return(s, state)]
+            return self._tan_return(s, state)
         return [copy.deepcopy(s)]
 
     def _tan_assign(self, s, v, state):
@@ -578,9 +604,62 @@ class ForwardBuilder(ReverseBuilder):
             tan = const(None)
         else:
             tan = self._zeros(value)
+        if getattr(self.spec, "gradient", None):
+            return self._gradient_return(value, tan)
         if getattr(self.spec, "tangent_only", False):
-            return gast.Return(value=tan)
-        return gast.Return(value=gast.Tuple(elts=[copy.deepcopy(value), tan], ctx=gast.Load()))
+            return [gast.Return(value=tan)]
+        return [gast.Return(value=gast.Tuple(elts=[copy.deepcopy(value), tan], ctx=gast.Load()))]
+
+    # -- the gradient entry of grad in forward mode ------------------------------------
+
+    def _gradient_ending(self, assigned, prologue):
+        """Names for a gradient entry (``spec.gradient``): its cotangent parameter and the
+        argument the gradient is shaped like (kept in a name of its own when the body
+        assigns the parameter)."""
+        self.cotangent = self.like = None
+        kind = getattr(self.spec, "gradient", None)
+        if not kind:
+            return
+        (x,) = self.spec.active_params
+        self.like = x
+        if x in assigned:
+            self.like = self.namer.fresh(f"{x}_arg")
+            keep = assign(self.like, name(x))
+            keep.s2s_note = f"the argument {x}, which the gradient is shaped like"
+            prologue.append(keep)
+        if kind == "given":
+            ret = self.norm.return_name
+            self.cotangent = self.namer.fresh(naming.RESULT_ADJOINT if not ret or ret in self.params
+                                              else naming.adjoint(ret))
+
+    def _gradient_return(self, value, tan):
+        out = []
+        if isinstance(tan, gast.Constant) and tan.value is None:
+            tan = const(0.0)        # returns None: the operator says what is wrong with that
+        if isinstance(value, gast.Name) or isinstance(value, gast.Constant):
+            result = value
+        else:
+            result = name(self.namer.fresh("result"))
+            out.append(assign(result.id, copy.deepcopy(value)))
+        if self.cotangent is None:
+            check = gast.Expr(value=_rt_call("check_scalar", copy.deepcopy(result),
+                                             const(self.fsrc.where())))
+            check.s2s_note = "the gradient of a scalar output"
+            out.append(check)
+            product = tan
+        else:
+            seed = assign(self.cotangent, _rt_call("seed", name(self.cotangent),
+                                                   copy.deepcopy(result)))
+            seed.s2s_note = f"{self.cotangent} is 1 for a scalar output"
+            out.append(seed)
+            product = gast.BinOp(left=name(self.cotangent), op=gast.Mult(), right=tan)
+        grad = _rt_call("unbroadcast", product, name(self.like))
+        if self.spec.gradient == "one":
+            out.append(gast.Return(value=grad))
+        else:
+            out.append(gast.Return(value=gast.Tuple(elts=[copy.deepcopy(result), grad],
+                                                    ctx=gast.Load())))
+        return out
 
     # -- calls to user functions ---------------------------------------------------
 
@@ -777,6 +856,8 @@ class ForwardBuilder(ReverseBuilder):
         if self.batched:
             return _rt_call("batch_zeros_like", copy.deepcopy(node),
                             name(next(iter(self.spec.tangent_names.values()))))
+        if isinstance(node, gast.Constant) and type(node.value) in (float, int, bool):
+            return const(0.0)       # what zeros_like gives a real number, without the call
         return _rt_call("zeros_like", copy.deepcopy(node))
 
     def _batched_tangent(self, node, prim, bound, namespace, state, pre, ans):
