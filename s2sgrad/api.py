@@ -133,15 +133,16 @@ def _fast(fn, ready, args, kwargs, operator):
         if token is not None:
             _routes.reset_policy(token)
     value = out[0]
-    if not _plain_value(value):
-        _routes.check_output(fn, value, operator)
+    t = type(value)
+    if t not in _PLAIN and not (t is _ndarray and value.dtype.kind in "iufc"):
+        _routes.check_output(fn, value, operator)   # (what calls.plain_value says, inline)
     w = ready.single
     if w >= 0:
         return value, (_match(out[1], args[w]),)
     return value, tuple(_match(g, args[w]) for g, w in zip(out[1:], ready.wrt))
 
 
-_plain_value, _match = _calls.plain_value, _calls.match
+_PLAIN, _ndarray, _match = _calls._PLAIN, _calls._ndarray, _calls.match
 
 
 def _emitted(fn, request, example):
@@ -186,11 +187,11 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto", example=None):
     if emit:
         return _emitted(fn, request, example)
     site = _calls.site(fn, request)
-    fast = site.fast
+    fast, call_signature = site.fast, _calls.call_signature
 
     @_wraps(fn)
     def gradient(*args, **kwargs):
-        sig = signature_of(args)
+        sig = call_signature(args)
         ready = fast.get(sig if not kwargs else (sig, tuple(kwargs)))
         if ready is not None and ready.valid():
             value, grads = _fast(fn, ready, args, kwargs, "grad")
@@ -210,11 +211,11 @@ def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto", example=None):
     if emit:
         return _emitted(fn, request, example)
     site = _calls.site(fn, request)
-    fast = site.fast
+    fast, call_signature = site.fast, _calls.call_signature
 
     @_wraps(fn)
     def value_and_gradient(*args, **kwargs):
-        sig = signature_of(args)
+        sig = call_signature(args)
         ready = fast.get(sig if not kwargs else (sig, tuple(kwargs)))
         if ready is not None and ready.valid():
             value, grads = _fast(fn, ready, args, kwargs, "value_and_grad")

@@ -25,8 +25,7 @@ from .driver import pipeline
 from .driver import routes
 from .driver.request import Request
 from .errors import NonDifferentiableError, SourceError, UnsupportedArgumentError, UnsupportedError
-from .signature import signature_of
-from .sites import describe, is_derivative
+from .sites import DERIVATIVE_MARK, describe, is_derivative
 
 __all__ = ["jvp", "vjp", "elementwise_grad", "deriv", "jacobian", "hessian", "hvp",
            "holomorphic_grad"]
@@ -159,7 +158,7 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto", example=None):
             raise TypeError(f"{getattr(fn, '__qualname__', fn)}: jvp needs the arguments and a "
                             f"tangent")
         tangent, args = args[-1], args[:-1]
-        sig = signature_of(args)
+        sig = calls.call_signature(args)
         key = sig if not kwargs else (sig, tuple(kwargs))
         ready = fast.get(key)
         if ready is not None and ready.valid():
@@ -172,9 +171,10 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto", example=None):
             value, t_out = _fast_jvp(ready, args, kwargs, tangents)
             if not calls.plain_value(value):
                 routes.check_output(fn, value, "jvp")
-            shaped = _structured(fn, args, value, True)
-            if shaped is not None:
-                return shaped, _structured(fn, args, t_out, True)
+            if getattr(fn, DERIVATIVE_MARK, None) is not None:      # (else _structured: None)
+                shaped = _structured(fn, args, value, True)
+                if shaped is not None:
+                    return shaped, _structured(fn, args, t_out, True)
             return value, (None if value is None else calls.match(t_out, value))
         route = site.route(sig)
         _bind_args(fn, args, kwargs, wrt_t, route.signature)
@@ -330,7 +330,7 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
 
     @_wraps(fn)
     def elementwise_gradient(*args, **kwargs):
-        sig = signature_of(args)
+        sig = calls.call_signature(args)
         key = sig if not kwargs else (sig, tuple(kwargs))
         ready = fast.get(key)
         if ready is not None and ready.valid():
@@ -403,7 +403,7 @@ def vjp(fn, wrt=0, *, emit=False, example=None):
     @_wraps(fn)
     def vjp_fn(*args, **kwargs):
         user_args = args
-        sig = signature_of(args)
+        sig = calls.call_signature(args)
         key = sig if not kwargs else (sig, tuple(kwargs))
         ready = fast.get(key)
         if ready is not None and ready.valid():

@@ -39,11 +39,12 @@ import types
 import numpy
 
 import s2sgrad.runtime as rt
-from . import cache, pipeline, routes
+from . import cache, pipeline
 from ..fallback.state import RUNNING
-from ..signature import ANY, signature_of
+from ..signature import ANY, abstract_of, signature_of
 
 __all__ = ["BOUND", "MAX_BUILDS", "Site", "Ready", "site", "resolve", "key_of", "stats",
+           "call_signature",
            "plain_value", "match"]
 
 BOUND = 8           # specializations kept per (function, request)
@@ -55,9 +56,30 @@ _FAST_SIZE = 4 * BOUND
 stats = cache.stats     # specialized, evicted, unspecialized (MAX_BUILDS reached), ...
 
 
+_simple = {t: abstract_of(t()) for t in (float, int, bool, complex)}
+_single = {}        # abstract value -> the signature of one argument with it
+
+
+def call_signature(args):
+    """``signature_of(args)``, the same tuple, with one argument the common case: what every
+    call computes first."""
+    if len(args) == 1:
+        v = args[0]
+        a = _simple.get(type(v))
+        if a is None:
+            a = abstract_of(v)
+        sig = _single.get(a)
+        if sig is None:
+            if len(_single) > 1024:
+                _single.clear()
+            sig = _single[a] = (a,)
+        return sig
+    return signature_of(args)
+
+
 def key_of(args, kwargs):
     """``(signature, key)`` of one call: the key of ``Site.fast``."""
-    sig = signature_of(args)
+    sig = call_signature(args)
     return sig, (sig if not kwargs else (sig, tuple(kwargs)))
 
 
