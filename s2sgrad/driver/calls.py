@@ -1,7 +1,8 @@
 """The call path of a derivative: from the arguments of one call to the code that runs.
 
-Each call of a function that ``grad``, ``value_and_grad``, ``elementwise_grad``, ``jvp``
-or ``vjp`` returned computes the *signature* of its positional arguments
+Each call of a function that ``grad``, ``value_and_grad``, ``holomorphic_grad``,
+``elementwise_grad``, ``jvp`` or ``vjp`` returned computes the *signature* of its positional
+arguments (the tangent of ``jvp`` not included)
 (``s2sgrad.signature.signature_of``: kinds, dtypes, which axes have length 1) and runs
 the code built for ``Request(..., signature=sig)``, code specialized to it.  The
 operator keeps one ``Site`` per ``(function, request)``, shared by every wrapper made
@@ -31,6 +32,10 @@ for them:
   slow way, which checks the arguments, finds the route and makes a new ``Ready``.
   The argument checks (binding, differentiability) depend only on the key, except for
   arguments the signature does not describe (``?``): ``Ready.recheck`` says to run them.
+
+``deriv``, ``hvp``, ``hessian`` and ``jacobian`` run the general code, as do the requests
+the pipeline makes for itself (the joint gradient a second derivative transforms, a
+callee's split pair).
 """
 
 import linecache
@@ -185,7 +190,7 @@ class Site:
         if spec is not None and spec.signature is not None:
             cache.discard(self.fn, spec)
             stats["evicted"] += 1
-        for key in [k for k, r in self.fast.items() if r.sig is sig]:
+        for key in [k for k, r in list(self.fast.items()) if r.sig is sig]:
             self.fast.pop(key, None)
 
     def route(self, sig):
