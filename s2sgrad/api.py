@@ -3,12 +3,15 @@
 import functools
 import numbers
 
+from .driver import calls as _calls
 from .driver import dynamic as _dynamic  # noqa: F401 (registers the runtime's dispatch hook)
 from .driver import pipeline as _pipeline
 from .driver import routes as _routes
 from .driver.request import Request
+from . import errorsite as _errorsite
 from . import wrt as _wrt
 from .errors import NonDifferentiableError, NonScalarOutputError
+from .signature import ANY, signature_of
 from .sites import DERIVATIVE_MARK, describe
 
 __all__ = ["grad", "value_and_grad", "show", "stages", "mark", "Derivative"]
@@ -78,10 +81,19 @@ def _where(fn):
     return f"{display_path(code.co_filename)}:{code.co_firstlineno}"
 
 
-def _run(fn, request, args, kwargs, operator="grad"):
-    """``(value, gradients)`` of ``fn`` at ``args`` by the route of ``request``."""
+def _run(fn, request, args, kwargs, operator="grad", site=None):
+    """``(value, gradients)`` of ``fn`` at ``args`` by the route of ``request``, specialized
+    to the arguments' signature (``driver.calls``) when ``site`` is given.
+
+    The slow path: it checks the arguments, finds the route and, where the route is
+    generated code, leaves a ``Ready`` in ``site.fast`` for ``_fast`` to run next time.
+    """
     wrt, fallback = request.wrt, request.fallback
-    compiled = _pipeline.route(fn, request)
+    if site is None:
+        compiled = _pipeline.route(fn, request)
+    else:
+        sig, key = _calls.key_of(args, kwargs)
+        compiled = site.route(sig)
     _check_args(fn, compiled, args, kwargs)
     token = _routes.set_policy(fallback)   # for the callees dispatched at run time
     try:
@@ -93,16 +105,76 @@ def _run(fn, request, args, kwargs, operator="grad"):
     value, grads = out[0], out[1:]
     _routes.check_output(fn, value, operator)   # None, a bool, a str: no silent zero gradient
     grads = tuple(_routes.match(g, args[w]) for g, w in zip(grads, wrt))
+    if site is not None:
+        site.keep(key, sig, compiled)
     return value, grads
 
 
-def grad(fn, wrt=0, *, emit=False, fallback="auto"):
+def _fast(fn, ready, args, kwargs, operator):
+    """What ``_run`` does, for a call whose key has a valid ``Ready`` (``driver.calls``):
+    the checks that the key does not decide, the generated entry, its output checked and
+    matched to the arguments as the slow path does."""
+    if ready.recheck:
+        _check_args(fn, ready.built, args, kwargs)
+    fallback = ready.fallback
+    token = _routes.set_policy(fallback) if _routes.current() != fallback else None
+    try:
+        if ready.lead:
+            out = ready.entry(*ready.lead, *args, **kwargs)
+        else:
+            out = ready.entry(*args, **kwargs)
+    except NonScalarOutputError as exc:
+        _errorsite.note(exc)
+        raise NonScalarOutputError(f"{_where(fn)}: {describe(fn)}: {exc}") from None
+    except Exception as exc:
+        _errorsite.note(exc)     # the user's line it was running or differentiating
+        raise
+    finally:
+        if token is not None:
+            _routes.reset_policy(token)
+    value = out[0]
+    t = type(value)
+    if t not in _PLAIN and not (t is _ndarray and value.dtype.kind in "iufc"):
+        _routes.check_output(fn, value, operator)   # (what calls.plain_value says, inline)
+    w = ready.single
+    if w >= 0:
+        return value, (_match(out[1], args[w]),)
+    return value, tuple(_match(g, args[w]) for g, w in zip(out[1:], ready.wrt))
+
+
+_PLAIN, _ndarray, _match = _calls._PLAIN, _calls._ndarray, _calls.match
+
+
+def _emitted(fn, request, example):
+    """The source ``emit=True`` returns: the general code, or with ``example`` (the tuple
+    of positional arguments of a call) the code a call with those arguments runs,
+    specialized to their signature (``driver.calls.resolve``)."""
+    if example is None:
+        return _pipeline.route(fn, request).source
+    return _calls.resolve(fn, request, _example_signature(fn, example)).source
+
+
+def _example_signature(fn, example):
+    if not isinstance(example, (tuple, list)):
+        raise TypeError(f"{describe(fn)}: example= is the tuple of positional arguments of a "
+                        f"call (example=(x,) for one argument), not {type(example).__name__}")
+    return signature_of(tuple(example))
+
+
+def grad(fn, wrt=0, *, emit=False, fallback="auto", example=None):
     """The gradient of ``fn`` with respect to positional argument ``wrt``.
 
     ``fn`` must return a scalar.  ``wrt`` is an int, or a tuple of ints for a
     tuple of gradients.  Each gradient has the structure of its argument: a
     float for a float, an array for an array, the same dicts, lists and tuples
-    for a container.  With ``emit=True``, return the generated source instead.
+    for a container.  With ``emit=True``, return the generated source instead: the
+    code that works for any argument, or, with ``example=(x, n)`` (the positional
+    arguments of a call), the code specialized to their signature (their kinds, dtypes
+    and ranks, not their values) that such a call runs.
+
+    Each call runs code specialized to its arguments' signature, built on the first
+    call with that signature and kept (at most ``driver.calls.BOUND`` = 8 per function
+    and operator, the least recently used dropped); see ``driver/calls.py``.
 
     ``fallback`` says what to do where the source cannot be transformed (no
     source, an unsupported construct): ``"auto"`` traces that function at run
@@ -113,28 +185,42 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto"):
     _routes.check_policy(fallback)
     request = Request("grad", wrt_t, fallback=fallback)
     if emit:
-        return _pipeline.route(fn, request).source
+        return _emitted(fn, request, example)
+    site = _calls.site(fn, request)
+    fast, call_signature = site.fast, _calls.call_signature
 
     @_wraps(fn)
     def gradient(*args, **kwargs):
-        value, grads = _run(fn, request, args, kwargs)   # the route checks the output
+        sig = call_signature(args)
+        ready = fast.get(sig if not kwargs else (sig, tuple(kwargs)))
+        if ready is not None and ready.valid():
+            value, grads = _fast(fn, ready, args, kwargs, "grad")
+        else:
+            value, grads = _run(fn, request, args, kwargs, "grad", site)
         return grads[0] if single else grads
     setattr(gradient, DERIVATIVE_MARK, ("grad", fn, wrt_t))
     gradient.__s2sgrad_single__ = single     # what a derivative of it is structured like
     return _mark(gradient, "grad", fn, wrt_t)
 
 
-def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto"):
+def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto", example=None):
     """Like ``grad``, but the function returns ``(value, gradient)`` from one run."""
     wrt_t, single = _wrt.normalize(fn, wrt, "value_and_grad")
     _routes.check_policy(fallback)
     request = Request("grad", wrt_t, fallback=fallback)
     if emit:
-        return _pipeline.route(fn, request).source
+        return _emitted(fn, request, example)
+    site = _calls.site(fn, request)
+    fast, call_signature = site.fast, _calls.call_signature
 
     @_wraps(fn)
     def value_and_gradient(*args, **kwargs):
-        value, grads = _run(fn, request, args, kwargs, "value_and_grad")
+        sig = call_signature(args)
+        ready = fast.get(sig if not kwargs else (sig, tuple(kwargs)))
+        if ready is not None and ready.valid():
+            value, grads = _fast(fn, ready, args, kwargs, "value_and_grad")
+        else:
+            value, grads = _run(fn, request, args, kwargs, "value_and_grad", site)
         return value, (grads[0] if single else grads)
     setattr(value_and_gradient, DERIVATIVE_MARK, ("value_and_grad", fn, wrt_t))
     value_and_gradient.__s2sgrad_single__ = single
@@ -216,15 +302,22 @@ def stages(mode="reverse"):
     return _pipeline.stage_names(mode)
 
 
-def show(fn, stage="codegen", wrt=0, *, mode="reverse"):
+def show(fn, stage="codegen", wrt=0, *, mode="reverse", example=None):
     """The code the compiler makes of ``fn`` as it stands after ``stage`` (see ``stages``).
 
     ``source``, ``normalize`` and ``activity`` show ``fn`` itself as the front
     end reads it, lowered to the core language, and what carries a derivative;
     from ``transform`` on, the generated module with the optional passes up to
     ``stage`` run (``codegen`` is what ``grad(fn, emit=True)`` returns, for
-    ``mode="reverse"``; ``jvp(fn, emit=True)`` for ``mode="forward"``).
+    ``mode="reverse"``; ``jvp(fn, emit=True)`` for ``mode="forward"``).  With
+    ``example=(x, ...)``, the code specialized to the signature of those arguments.
     """
     wrt_t, _ = _wrt.normalize(fn, wrt, "show")
     stages(mode)
-    return _pipeline.run(fn, Request(_SHOWN[mode], wrt_t), stop_after=stage)
+    signature = None
+    if example is not None:
+        signature = _example_signature(fn, example)
+        if all(a is ANY for a in signature):
+            signature = None        # it says nothing: the general code
+    return _pipeline.run(fn, Request(_SHOWN[mode], wrt_t, signature=signature),
+                         stop_after=stage)

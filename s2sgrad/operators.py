@@ -18,13 +18,14 @@ import numpy
 
 from . import errorsite as _errorsite
 from . import wrt as _wrt
-from .api import _check_differentiable, _where, _wraps, mark
+from .api import _check_differentiable, _emitted, _where, _wraps, mark
 from .api import grad as _grad
+from .driver import calls
 from .driver import pipeline
 from .driver import routes
 from .driver.request import Request
 from .errors import NonDifferentiableError, SourceError, UnsupportedArgumentError, UnsupportedError
-from .sites import describe, is_derivative
+from .sites import DERIVATIVE_MARK, describe, is_derivative
 
 __all__ = ["jvp", "vjp", "elementwise_grad", "deriv", "jacobian", "hessian", "hvp",
            "holomorphic_grad"]
@@ -131,7 +132,7 @@ def _is_scalar(x):
 # The operators
 # ---------------------------------------------------------------------------
 
-def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
+def jvp(fn, wrt=0, *, emit=False, fallback="auto", example=None):
     """Forward mode: ``jvp(f, wrt)(*args, tangent) -> (value, tangent of the value)``.
 
     ``tangent`` has the structure of argument ``wrt`` (a tuple of tangents
@@ -139,21 +140,43 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
     once, each line followed by its tangent line; ``emit=True`` returns it.
     ``fallback`` is as for ``grad``: where ``f``'s source cannot be
     transformed, ``"auto"`` traces it in forward mode (saying so), ``"never"``
-    raises, ``"always"`` traces it anyway.
+    raises, ``"always"`` traces it anyway.  Each call runs code specialized to the
+    signature of its arguments (not the tangents), as ``grad`` does; ``emit=True,
+    example=(x, ...)`` returns that code for those arguments.
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "jvp")
     routes.check_policy(fallback)
     request = Request("jvp", wrt_t, fallback=fallback)
     if emit:
-        return pipeline.route(fn, request).source
+        return _emitted(fn, request, example)
+    site = calls.site(fn, request)
+    fast = site.fast
 
     @functools.wraps(fn)
     def jvp_fn(*args, **kwargs):
         if not args:
             raise TypeError(f"{getattr(fn, '__qualname__', fn)}: jvp needs the arguments and a "
                             f"tangent")
-        *args, tangent = args
-        route = pipeline.route(fn, request)
+        tangent, args = args[-1], args[:-1]
+        sig = calls.call_signature(args)
+        key = sig if not kwargs else (sig, tuple(kwargs))
+        ready = fast.get(key)
+        if ready is not None and ready.valid():
+            if ready.recheck:
+                _bind_args(fn, args, kwargs, wrt_t, ready.built.signature)
+            tangents = (tangent,) if single else tuple(tangent)
+            if len(tangents) != len(wrt_t):
+                raise ValueError(f"jvp of {describe(fn)} with respect to {wrt_t} needs "
+                                 f"{len(wrt_t)} tangents, got {len(tangents)}")
+            value, t_out = _fast_jvp(ready, args, kwargs, tangents)
+            if not calls.plain_value(value):
+                routes.check_output(fn, value, "jvp")
+            if getattr(fn, DERIVATIVE_MARK, None) is not None:      # (else _structured: None)
+                shaped = _structured(fn, args, value, True)
+                if shaped is not None:
+                    return shaped, _structured(fn, args, t_out, True)
+            return value, (None if value is None else calls.match(t_out, value))
+        route = site.route(sig)
         _bind_args(fn, args, kwargs, wrt_t, route.signature)
         tangents = (tangent,) if single else tuple(tangent)
         if len(tangents) != len(wrt_t):
@@ -165,12 +188,31 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
         finally:
             routes.reset_policy(token)
         routes.check_output(fn, value, "jvp")
+        site.keep(key, sig, route)
         generated = _innermost(route).route == "generated"
         shaped = _structured(fn, args, value, generated)
         if shaped is not None:              # a gradient: shaped like the arguments
             return shaped, _structured(fn, args, t_out, generated)
         return value, _match_out(t_out, value)
     return mark(jvp_fn, "jvp", request.but(fallback="auto"), fn, wrt_t)
+
+
+def _fast_jvp(ready, args, kwargs, tangents):
+    """What ``Built.__call__`` does for a forward request, from a valid ``Ready``."""
+    kw = dict(kwargs)
+    for name, t in zip(ready.tangent_names, tangents):
+        kw[name] = t
+    fallback = ready.fallback
+    token = routes.set_policy(fallback) if routes.current() != fallback else None
+    try:
+        return ready.entry(*ready.lead, *args, **kw)
+    except Exception as exc:
+        _errorsite.note(exc)
+        raise
+    finally:
+        if token is not None:
+            routes.reset_policy(token)
+
 
 
 _GRADIENTS = ("grad", "value_and_grad", "elementwise_grad", "holomorphic_grad")
@@ -283,12 +325,23 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
     request = Request("elementwise_grad", wrt_t)
     if emit:
         return _route(fn, request).source
+    site = calls.site(fn, request)
+    fast = site.fast
 
     @_wraps(fn)
     def elementwise_gradient(*args, **kwargs):
-        route = _route(fn, request)
-        _bind_args(fn, args, kwargs, wrt_t, _signature_of(route, fn))
-        route, args2, kwargs2 = _open(route, args, kwargs)
+        sig = calls.call_signature(args)
+        key = sig if not kwargs else (sig, tuple(kwargs))
+        ready = fast.get(key)
+        if ready is not None and ready.valid():
+            route, args2, kwargs2 = ready.built, args, kwargs
+            if ready.recheck:
+                _bind_args(fn, args, kwargs, wrt_t, route.signature)
+        else:
+            route = site.route(sig)
+            _bind_args(fn, args, kwargs, wrt_t, _signature_of(route, fn))
+            site.keep(key, sig, route)
+            route, args2, kwargs2 = _open(route, args, kwargs)
         if route.route == "generated":
             out = _generated(route.entry, *route.lead, *args2, **kwargs2)
             if route.interface["forward"]:
@@ -328,7 +381,7 @@ def holomorphic_grad(fn, wrt=0, *, emit=False):
     return mark(holomorphic_gradient, "holomorphic_grad", inner.__s2sgrad__.request, fn, wrt_t)
 
 
-def vjp(fn, wrt=0, *, emit=False):
+def vjp(fn, wrt=0, *, emit=False, example=None):
     """Reverse mode for any output: ``vjp(f, wrt)(*args) -> (value, backward)``.
 
     ``backward(cotangent)`` returns the gradient of ``<cotangent, f(*args)>``
@@ -336,20 +389,32 @@ def vjp(fn, wrt=0, *, emit=False):
     cotangent has the structure of the value.  The forward sweep runs once
     (``f_fwd``); ``backward`` runs the backward sweep (``f_bwd``) on what it
     saved, and can be called again (the forward sweep is rerun when the saved
-    values cannot be replayed).
+    values cannot be replayed).  Each call runs code specialized to the signature of its
+    arguments, as ``grad`` does; ``emit=True, example=(x, ...)`` returns that code.
     """
     wrt_t, single = _wrt.normalize(fn, wrt, "vjp")
     routes.check_synchronous(fn)
     request = Request("split", wrt_t)
     if emit:
-        return _route(fn, request).source
+        return _emitted(fn, request, example)
+    site = calls.site(fn, request)
+    fast = site.fast
 
     @_wraps(fn)
     def vjp_fn(*args, **kwargs):
-        built = _route(fn, request)
-        _bind_args(fn, args, kwargs, wrt_t, _signature_of(built, fn))
         user_args = args
-        built, args, kwargs = _open(built, args, kwargs)
+        sig = calls.call_signature(args)
+        key = sig if not kwargs else (sig, tuple(kwargs))
+        ready = fast.get(key)
+        if ready is not None and ready.valid():
+            built = ready.built
+            if ready.recheck:
+                _bind_args(fn, args, kwargs, wrt_t, built.signature)
+        else:
+            built = site.route(sig)
+            _bind_args(fn, args, kwargs, wrt_t, _signature_of(built, fn))
+            site.keep(key, sig, built)
+            built, args, kwargs = _open(built, args, kwargs)
         if built.route != "generated":               # by rule or traced
             return _vjp_by_route(fn, built, user_args, args, kwargs, wrt_t, single)
         face = built.interface

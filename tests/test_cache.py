@@ -93,8 +93,11 @@ def test_one_transformation_per_function_and_options(disk):
     x = np.linspace(0.1, 1.0, 4)
     for _ in range(3):
         s2sgrad.grad(ns["f"])(x)
-    s2sgrad.grad(ns["f"], emit=True)
+    s2sgrad.grad(ns["f"], emit=True, example=(x,))      # the code those calls ran
     assert cache.stats["transform"] == 1
+    s2sgrad.grad(ns["f"], emit=True)        # the general code: another request
+    s2sgrad.grad(ns["f"], emit=True)
+    assert cache.stats["transform"] == 2
     s2sgrad.grad(lambda a, b: a * np.sum(b), 1)(2.0, x)   # other options, other function
     ns2 = notebook()
     cell(ns2, """
@@ -102,7 +105,7 @@ def test_one_transformation_per_function_and_options(disk):
             return np.sum(np.sin(x) * x)
     """, "one")                                          # the same cell run again
     assert_close(s2sgrad.grad(ns2["f"])(x), numeric_grad(ns2["f"], (x,)))
-    assert cache.stats["transform"] == 2 and cache.stats["memory_hit"] == 1
+    assert cache.stats["transform"] == 3 and cache.stats["memory_hit"] == 1
 
 
 def test_two_lambdas_on_one_line_are_two_entries(disk, tmp_path, monkeypatch):
@@ -169,11 +172,11 @@ def test_disk_entry_is_private_and_used_after_the_memory_is_gone(disk, tmp_path,
     assert os.stat(disk).st_mode & 0o777 == 0o700
     assert os.stat(entry.parent).st_mode & 0o777 == 0o700
     assert os.stat(entry).st_mode & 0o777 == 0o600
-    source = s2sgrad.grad(m.f, emit=True)
+    source = s2sgrad.grad(m.f, emit=True, example=(x,))     # the code the call ran
     cache.forget()
     assert_close(s2sgrad.grad(m.f)(x), expected)
     assert cache.stats["disk_hit"] == 1 and cache.stats["transform"] == 1
-    assert s2sgrad.grad(m.f, emit=True) == source
+    assert s2sgrad.grad(m.f, emit=True, example=(x,)) == source
     info = cache.info()
     assert info["entries"] == 1 and info["directory"] == str(disk) and info["mode"] == "0o700"
 
@@ -381,9 +384,9 @@ def test_concurrent_writers_leave_one_good_entry(disk, tmp_path):
 
 def test_generated_code_is_in_linecache_tracebacks_and_inspect(disk, tmp_path, monkeypatch):
     m = write_module(tmp_path, "s2s_model_trace", MODEL, monkeypatch)
-    module = pipeline.module_of(m.f)
+    module = pipeline.module_of(m.f, example=(np.ones(2),))     # what a call on a vector runs
     assert module.filename.startswith("<s2sgrad:s2s_model_trace.f.grad:")
-    assert s2sgrad.grad(m.f, emit=True) == module.source == "".join(
+    assert s2sgrad.grad(m.f, emit=True, example=(np.ones(3),)) == module.source == "".join(
         linecache.getlines(module.filename))
     entry = module.namespace["grad_f"]
     text = inspect.getsource(entry)
@@ -391,8 +394,10 @@ def test_generated_code_is_in_linecache_tracebacks_and_inspect(disk, tmp_path, m
     linecache.clearcache()           # what IPython and doctest do now and then
     s2sgrad.grad(m.f)(np.ones(2))
     assert linecache.getlines(module.filename)
+    strings = np.array(["a", "b"])
     with pytest.raises(TypeError) as info:     # np.tanh of strings fails inside the adjoint
-        s2sgrad.grad(m.f)(np.array(["a", "b"]))
+        s2sgrad.grad(m.f)(strings)
+    module = pipeline.module_of(m.f, example=(strings,))     # (code for that signature)
     frames = traceback.extract_tb(info.tb)
     generated = [fr for fr in frames if fr.filename == module.filename]
     assert generated and generated[-1].line and generated[-1].line in module.source
@@ -400,7 +405,7 @@ def test_generated_code_is_in_linecache_tracebacks_and_inspect(disk, tmp_path, m
 
 def test_pdb_breakpoint_inside_the_adjoint(disk, tmp_path, monkeypatch):
     m = write_module(tmp_path, "s2s_model_pdb", MODEL, monkeypatch)
-    module = pipeline.module_of(m.f)
+    module = pipeline.module_of(m.f, example=(np.ones(3),))
     lines = module.source.splitlines()
     target = next(i for i, text in enumerate(lines, 1) if text.strip().startswith("d_x ="))
     out = io.StringIO()
@@ -422,9 +427,10 @@ sys.path.insert(0, sys.argv[1])
 import numpy as np, s2sgrad
 from s2sgrad.driver import cache, pipeline
 import model
-src = s2sgrad.grad(model.f2, emit=True)
-print(pipeline.module_of(model.f2).filename)
-g = s2sgrad.grad(model.f2)(np.array([0.3, -0.2]))
+x = np.array([0.3, -0.2])
+src = s2sgrad.grad(model.f2, emit=True, example=(x,))
+print(pipeline.module_of(model.f2, example=(x,)).filename)
+g = s2sgrad.grad(model.f2)(x)
 print(dict(cache.stats).get("disk_hit", 0), dict(cache.stats).get("transform", 0),
       "gast" in sys.modules)
 print(repr(g.tolist()))

@@ -62,7 +62,7 @@ from ..version import __version__
 
 __all__ = [
     "get", "recall", "compile_source", "cache_dir", "disk_enabled", "info", "clear",
-    "function_digest", "stats", "forget", "remember",
+    "function_digest", "stats", "forget", "remember", "memo_of", "discard", "generation",
 ]
 
 FORMAT = 3
@@ -1268,23 +1268,104 @@ def clear():
 # ---------------------------------------------------------------------------
 
 class _Memo:
-    __slots__ = ("value", "checks", "filename", "source")
+    """A memoized value and the checks it was made under (see ``recall``).
+
+    ``holds(fn)`` runs the checks: one compiled function per memo (``_guard``)
+    comparing each object found again from ``fn`` with the one the value was made
+    from, by identity, so that a call path may keep the value and ask again on
+    every call (``driver.calls``) at the cost of a few attribute reads.
+    """
+
+    __slots__ = ("value", "checks", "filename", "source", "_guard")
 
     def __init__(self, value, checks, filename, source):
         self.value = value
         self.checks = checks
         self.filename = filename
         self.source = source
+        self._guard = None
+
+    def holds(self, fn):
+        """Whether every object the value was made from is still the one found from ``fn``."""
+        guard = self._guard
+        if guard is None:
+            guard = self._guard = _compile_guard(self.checks)
+        return guard(fn)
+
+
+def _always(fn):
+    return True
+
+
+def _cell(fn, name):
+    return fn.__closure__[fn.__code__.co_freevars.index(name)].cell_contents
+
+
+def _attr(obj, name):
+    value = _static_attr(obj, name)
+    if value is _NOTHING:
+        raise LookupError(name)
+    return value
+
+
+def _default(fn, name):
+    return _step(fn, ("d", name))
+
+
+# How each step of a path (see ``_step``) reads, as an expression on the expression ``e``.
+_STEP_TEXT = {
+    "g": lambda e, s: f"{e}.__globals__[{s[1]!r}]",
+    "c": lambda e, s: f"_cell({e}, {s[1]!r})",
+    "a": lambda e, s: f"_attr({e}, {s[1]!r})",
+    "self": lambda e, s: f"{e}.__self__",
+    "func": lambda e, s: f"{e}.__func__",
+    "code": lambda e, s: f"{e}.__code__",
+    "d": lambda e, s: f"_default({e}, {s[1]!r})",
+}
+
+
+def _compile_guard(checks):
+    """One function of ``fn`` that is true when every ``(path, object)`` check holds:
+    the object at ``path`` from ``fn`` (or, for a callable ``path``, what it returns for
+    ``fn``) is ``object``.  Equivalent to following each path with ``_step`` (any
+    failure to follow one is a check that fails), without the interpretation."""
+    if not checks:
+        return _always
+    names = {"_cell": _cell, "_attr": _attr, "_default": _default}
+    terms = []
+    for i, (path, obj) in enumerate(checks):
+        names[f"_o{i}"] = obj
+        if callable(path):
+            names[f"_p{i}"] = path
+            expr = f"_p{i}(fn)"
+        else:
+            expr = "fn"
+            for step in path:
+                text = _STEP_TEXT.get(step[0])
+                if text is None or (step[0] in ("g", "c", "a", "d") and
+                                    not (len(step) > 1 and isinstance(step[1], str))):
+                    return lambda fn: False       # a path no step can follow
+                expr = text(expr, step)
+        terms.append(f"{expr} is _o{i}")
+    source = ("def guard(fn):\n    try:\n        return (" + "\n                and ".join(terms)
+              + ")\n    except Exception:\n        return False\n")
+    exec(compile(source, "<s2sgrad memo checks>", "exec"), names)
+    return names["guard"]
 
 
 _MEMO = {}       # (fn, options) -> _Memo
 _CONTENT = {}    # content key -> (entry, its code object)
+
+# Bumped whenever everything memoized is forgotten (a rule changed, the cache was cleared):
+# what a caller kept from ``memo_of`` is valid only while it is the same.
+generation = [0]
 
 
 def forget():
     """Empty the in-process caches."""
     _MEMO.clear()
     _CONTENT.clear()
+    generation[0] += 1
 
 
 def recall(fn, options):
@@ -1293,24 +1374,31 @@ def recall(fn, options):
         memo = _MEMO.get((fn, options))
     except TypeError:   # an unhashable callable
         return None
-    if memo is None:
+    if memo is None or not memo.holds(fn):
         return None
-    for path, obj in memo.checks:
-        try:
-            if callable(path):          # a check the pipeline added: what a function of fn gives
-                current = path(fn)
-            else:
-                current = fn
-                for step in path:
-                    current = _step(current, step)
-        except Exception:
-            return None
-        if current is not obj:
-            return None
     if memo.filename is not None and memo.filename not in linecache.cache:
         register(memo.source, memo.filename)
     stats["memo_hit"] += 1
     return memo.value
+
+
+def memo_of(fn, options):
+    """The memo of ``(fn, options)`` (``.value``, and ``.holds(fn)``: whether it is still
+    valid), or ``None``.  What a caller keeps from it is valid while ``.holds(fn)`` and
+    ``generation`` is unchanged; ``.filename`` must then be registered with ``linecache``
+    (``recall`` does that)."""
+    try:
+        return _MEMO.get((fn, options))
+    except TypeError:
+        return None
+
+
+def discard(fn, options):
+    """Forget the memoized result of ``(fn, options)`` (its entry by content stays)."""
+    try:
+        _MEMO.pop((fn, options), None)
+    except TypeError:
+        pass
 
 
 def _remember(fn, options, memo):

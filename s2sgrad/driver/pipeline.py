@@ -23,6 +23,7 @@ disk is used exactly like a fresh one.
 
 import dataclasses
 import inspect
+import types
 
 import numpy as np
 
@@ -30,9 +31,13 @@ from . import cache, routes
 from .request import Request
 import s2sgrad.errorsite as errorsite
 from ..errors import EscapeError, UnsupportedError
+from ..fallback.state import RUNNING
+from ..signature import ANY, signature_of
+from ..sites import is_derivative
 
 __all__ = ["STAGES", "stage_names", "run", "route", "source_function", "module_of", "Built",
-           "Request", "module_program", "forget"]
+           "Request", "module_program", "forget", "resolve", "specialized", "specializable",
+           "says_something"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,15 +169,68 @@ def forget():
     cache.forget()
 
 
-def module_of(fn, wrt=0):
+def module_of(fn, wrt=0, example=None):
     """The compiled generated module of ``grad(fn, wrt)``, for debuggers and tools.
 
     ``.source`` is its text, ``.filename`` the name tracebacks and ``pdb`` know
     it by (``pdb.Pdb().set_break(module.filename, line)`` stops inside the
-    adjoint), ``.namespace`` its functions.
+    adjoint), ``.namespace`` its functions.  Without ``example``, the general code
+    (``grad(fn, emit=True)``); with ``example=(x, ...)``, the module a call of
+    ``grad(fn, wrt)`` with those positional arguments runs (specialized to their
+    signature, see ``driver.calls``).
     """
     wrt = (wrt,) if isinstance(wrt, int) else tuple(wrt)
-    return route(fn, Request("grad", wrt)).module
+    request = Request("grad", wrt)
+    if example is None:
+        return route(fn, request).module
+    return resolve(fn, request, signature_of(tuple(example))).module
+
+
+# ---------------------------------------------------------------------------
+# Code specialized to the arguments' signature (what ``driver.calls`` runs)
+# ---------------------------------------------------------------------------
+
+def says_something(signature):
+    """Whether a signature knows anything of some argument (is not ``?`` only)."""
+    return any(a is not ANY for a in signature)
+
+
+def specializable(fn):
+    """A plain Python function or method of the user's (not a derivative made by
+    s2sgrad, a partial, a callable object or a library's function): what code
+    specialized to a signature is built for."""
+    return isinstance(fn, (types.FunctionType, types.MethodType)) and not is_derivative(fn) \
+        and routes._user_function(fn)
+
+
+def resolve(fn, request, signature):
+    """The route of ``request`` for ``fn`` with code specialized to ``signature`` where
+    that works, else the general route (``route(fn, request)``, with its fallbacks,
+    warnings and errors).  ``None`` as ``signature``, or one of ``?`` only, a call inside
+    a trace, ``fallback="always"`` and a function that is not ``specializable``: the
+    general route."""
+    if signature is None or not says_something(signature) or RUNNING[0] \
+            or request.fallback == "always" or not specializable(fn):
+        return route(fn, request)
+    built = specialized(fn, request, request.but(signature=signature))
+    return built if built is not None else route(fn, request)
+
+
+def specialized(fn, request, spec):
+    """The generated code of ``spec`` (``request`` with a signature) for ``fn``; ``None``
+    when the general route must be taken: it is known not to be generated code (traced,
+    by rule), or the specialized build failed (the general route then says why, or works
+    and warns as it does)."""
+    hit = cache.recall(fn, spec)
+    if hit is not None:
+        return hit
+    if cache.recall(fn, ("route", request)) is not None:
+        return None
+    try:
+        return run(fn, spec)
+    except Exception:
+        cache.stats["specialization_failed"] += 1
+        return None
 
 
 def module_program(entries, mode="reverse"):
@@ -224,7 +282,9 @@ def _transform(fn, request, passes=None):
     build = _BUILDERS[request.operator]
     policy = routes.Policy(request.fallback)
     with routes.policy(request.fallback):
-        return build(fn, request, policy, passes)
+        program, interface, checks = build(fn, request, policy, passes)
+    program.module.signature = request.signature    # said in the module's header
+    return program, interface, checks
 
 
 def show(fn, request, stop_after):

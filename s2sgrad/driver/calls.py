@@ -1,0 +1,263 @@
+"""The call path of a derivative: from the arguments of one call to the code that runs.
+
+Each call of a function that ``grad``, ``value_and_grad``, ``holomorphic_grad``,
+``elementwise_grad``, ``jvp`` or ``vjp`` returned computes the *signature* of its positional
+arguments (the tangent of ``jvp`` not included)
+(``s2sgrad.signature.signature_of``: kinds, dtypes, which axes have length 1) and runs
+the code built for ``Request(..., signature=sig)``, code specialized to it.  The
+operator keeps one ``Site`` per ``(function, request)``, shared by every wrapper made
+for them:
+
+- **Specializations.**  A new signature builds a new specialization (through
+  ``pipeline.run``: the cache, keyed on the request and so on the signature).  At most
+  ``BOUND`` (8) are kept per site, the least recently used dropped (from the site and
+  from the cache's memo); once a site has built ``MAX_BUILDS`` (16) of them, a new
+  signature gets the general code instead (a function called with ever new signatures,
+  a list of varying length for instance, is not compiled again on every call).
+- **The general code** (``signature=None``, exactly the route ``pipeline.route`` gives,
+  with its fallbacks, warnings and errors) serves a call whose signature says nothing
+  (every argument ``?``), a call inside a trace (the tracer's values are ``?``, and a
+  traced copy of the code runs), ``fallback="always"``, anything but a plain Python
+  function or method (a ``functools.partial``, a callable object, a primitive, a
+  derivative made by s2sgrad: derivatives of derivatives transform the general code of
+  the inner one), a function whose general route is not generated code (traced, by
+  rule), and a signature whose specialized build failed (it keeps the general code).
+- **The fast path.**  ``Site.fast`` maps a call's key (the signature, and the names of
+  the keyword arguments if any) to a ``Ready``: the generated code that call ran, ready to
+  run again.  ``Ready.valid()`` is what makes running it equivalent to the slow path: the
+  memo's own checks (``cache._Memo.holds``: every user function, global, closure cell,
+  default and attribute the code was made from is still the same object, compiled to
+  identity comparisons), nothing forgotten since (``cache.generation``: a rule changed),
+  no trace running, and its text still known to ``linecache``.  Anything else goes the
+  slow way, which checks the arguments, finds the route and makes a new ``Ready``.
+  The argument checks (binding, differentiability) depend only on the key, except for
+  arguments the signature does not describe (``?``): ``Ready.recheck`` says to run them.
+
+``deriv``, ``hvp``, ``hessian`` and ``jacobian`` run the general code, as do the requests
+the pipeline makes for itself (the joint gradient a second derivative transforms, a
+callee's split pair).
+"""
+
+import linecache
+import types
+
+import numpy
+
+import s2sgrad.runtime as rt
+from . import cache, pipeline
+from ..fallback.state import RUNNING
+from ..signature import ANY, abstract_of, signature_of
+
+__all__ = ["BOUND", "MAX_BUILDS", "Site", "Ready", "site", "resolve", "key_of", "stats",
+           "call_signature",
+           "plain_value", "match"]
+
+BOUND = 8           # specializations kept per (function, request)
+MAX_BUILDS = 16     # specializations built per (function, request) before new signatures
+                    # get the general code
+_SITES_SIZE = 1024
+_FAST_SIZE = 4 * BOUND
+
+stats = cache.stats     # specialized, evicted, unspecialized (MAX_BUILDS reached), ...
+
+
+_simple = {t: abstract_of(t()) for t in (float, int, bool, complex)}
+_single = {}        # abstract value -> the signature of one argument with it
+
+
+def call_signature(args):
+    """``signature_of(args)``, the same tuple, with one argument the common case: what every
+    call computes first."""
+    if len(args) == 1:
+        v = args[0]
+        a = _simple.get(type(v))
+        if a is None:
+            a = abstract_of(v)
+        sig = _single.get(a)
+        if sig is None:
+            if len(_single) > 1024:
+                _single.clear()
+            sig = _single[a] = (a,)
+        return sig
+    return signature_of(args)
+
+
+def key_of(args, kwargs):
+    """``(signature, key)`` of one call: the key of ``Site.fast``."""
+    sig = call_signature(args)
+    return sig, (sig if not kwargs else (sig, tuple(kwargs)))
+
+
+def _has_any(a):
+    if a is ANY:
+        return True
+    items = a.items
+    if not items:
+        return False
+    if a.kind == "dict":
+        return any(_has_any(v) for _, v in items)
+    return any(_has_any(v) for v in items)
+
+
+resolve = pipeline.resolve
+_says_something = pipeline.says_something
+_specializable = pipeline.specializable
+_specialized = pipeline.specialized
+
+
+class Ready:
+    """The generated code one call ran, to run again for calls with the same key."""
+
+    __slots__ = ("site", "sig", "built", "entry", "lead", "memo", "root", "gen", "filename",
+                 "recheck", "fallback", "wrt", "single", "tangent_names")
+
+    def __init__(self, site, sig, built, memo):
+        self.site = site
+        self.sig = sig
+        self.built = built
+        face = built.interface
+        # what Built.__call__ runs: the tangent function of a forward request
+        self.entry = built[face["jvp"]] if built.mode == "fwd" else built.entry
+        self.tangent_names = [face["tangents"][p] for p in face["active"]] \
+            if built.mode == "fwd" else None
+        self.lead = built.lead
+        self.memo = memo
+        self.root = built.fn
+        self.gen = cache.generation[0]
+        self.filename = built.filename
+        self.fallback = site.request.fallback
+        self.wrt = site.request.wrt
+        self.single = self.wrt[0] if len(self.wrt) == 1 else -1
+        self.recheck = any(w >= len(sig) or _has_any(sig[w]) for w in self.wrt)
+
+    def valid(self):
+        """Whether the slow path would run this same code now (see the module's docstring)."""
+        if self.gen != cache.generation[0] or RUNNING[0] \
+                or self.filename not in linecache.cache or not self.memo.holds(self.root):
+            return False
+        site = self.site
+        if len(site.specs) > 1:
+            site.touch(self.sig)
+        return True
+
+
+class Site:
+    """The specializations of one ``(function, request)`` and the fast path to them."""
+
+    __slots__ = ("fn", "request", "specs", "fast", "builds", "plain", "direct")
+
+    def __init__(self, fn, request):
+        self.fn = fn
+        self.request = request
+        self.specs = {}     # signature -> the request it runs (least recently used first)
+        self.fast = {}      # key_of(...)[1] -> Ready
+        self.builds = 0
+        self.plain = _specializable(fn)     # its code may be specialized
+        # its generated code's memo is checked from ``fn`` itself: the fast path may keep it
+        self.direct = isinstance(fn, (types.FunctionType, types.MethodType))
+
+    def touch(self, sig):
+        """``sig`` was just used: last to be dropped."""
+        specs = self.specs
+        spec = specs.pop(sig, None)
+        if spec is not None:
+            specs[sig] = spec
+
+    def request_for(self, sig):
+        """The request a call with signature ``sig`` runs (the general one, or one with
+        ``signature=sig`` within the bound)."""
+        request = self.request
+        if not self.plain or RUNNING[0] or request.fallback == "always" \
+                or not _says_something(sig):
+            return request
+        specs = self.specs
+        spec = specs.get(sig)
+        if spec is not None:
+            self.touch(sig)
+            return spec
+        if self.builds >= MAX_BUILDS:
+            stats["unspecialized"] += 1
+            return request
+        while len(specs) >= BOUND:
+            self._drop(next(iter(specs)))
+        spec = specs[sig] = request.but(signature=sig)
+        self.builds += 1
+        stats["specialized"] += 1
+        return spec
+
+    def _drop(self, sig):
+        spec = self.specs.pop(sig, None)
+        if spec is not None and spec.signature is not None:
+            cache.discard(self.fn, spec)
+            stats["evicted"] += 1
+        for key in [k for k, r in list(self.fast.items()) if r.sig is sig]:
+            self.fast.pop(key, None)
+
+    def route(self, sig):
+        """The route a call with signature ``sig`` takes (the slow path)."""
+        spec = self.request_for(sig)
+        if spec is self.request:
+            return pipeline.route(self.fn, spec)
+        built = _specialized(self.fn, self.request, spec)
+        if built is None:
+            self.specs[sig] = self.request      # this signature keeps the general code
+            return pipeline.route(self.fn, self.request)
+        return built
+
+    def keep(self, key, sig, route):
+        """After a slow call took ``route``: make its ``Ready`` for the calls with ``key``."""
+        if not self.direct or RUNNING[0] or getattr(route, "route", None) != "generated":
+            return None
+        if route.fn is not self.fn and route.fn != self.fn:
+            return None
+        memo = cache.memo_of(self.fn, route.request)
+        if memo is None or memo.value is not route:
+            return None
+        if len(self.fast) >= _FAST_SIZE:
+            self.fast.clear()
+        ready = self.fast[key] = Ready(self, sig, route, memo)
+        return ready
+
+
+_SITES = {}
+
+
+def site(fn, request):
+    """The ``Site`` of ``(fn, request)``: shared by every wrapper made for them."""
+    try:
+        hit = _SITES.get((fn, request))
+    except TypeError:       # an unhashable callable
+        return Site(fn, request)
+    if hit is None:
+        if len(_SITES) >= _SITES_SIZE:
+            del _SITES[next(iter(_SITES))]
+        hit = _SITES[(fn, request)] = Site(fn, request)
+    return hit
+
+
+# ---------------------------------------------------------------------------
+# The fast path's shortcuts: the common cases of what the slow path calls, same results
+# ---------------------------------------------------------------------------
+
+_ndarray = numpy.ndarray
+_PLAIN = frozenset({float, int, complex, numpy.float64, numpy.float32, numpy.complex128,
+                    numpy.complex64})
+
+
+def plain_value(value):
+    """A value ``routes.check_output`` accepts without a look: a number, an array of numbers."""
+    t = type(value)
+    return t in _PLAIN or (t is _ndarray and value.dtype.kind in "iufc")
+
+
+def match(d, x):
+    """``runtime.match(d, x)`` (outside a trace), its common cases first: a float for a
+    float, an array of ``x``'s shape and dtype, writeable, for an array."""
+    tx = type(x)
+    if tx is float:
+        if type(d) is float:
+            return d
+    elif tx is _ndarray and type(d) is _ndarray and d.dtype is x.dtype and d.shape == x.shape \
+            and d.flags.writeable:
+        return d
+    return rt.match(d, x)
