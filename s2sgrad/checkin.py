@@ -403,7 +403,10 @@ def annotation_value(note):
         if note is t:
             return value
     if isinstance(note, str):
-        return _annotation_text(note.strip())
+        note = note.strip()
+        if note[:1] in "'\"" and note[-1:] == note[:1] and len(note) > 1:
+            note = note[1:-1].strip()   # "'float64[n]'": a quoted annotation, postponed
+        return _annotation_text(note)
     if note is np.ndarray:
         return sg.array(None, None)
     if typing.get_origin(note) is np.ndarray:       # numpy.typing.NDArray[np.float64]
@@ -1025,17 +1028,17 @@ def check(module_path, generated_path):
         sig_old = (old_info["signature"] or (None,))[0]
         if changed or dropped or old_info["wrt"] != wrt_now or sig_old != sig_now:
             why = []
-            if sig_old != sig_now:
-                why.append(f"specialized to {sig_old}, its annotations now give {sig_now}"
-                           if sig_old and sig_now else
-                           f"now specialized to {sig_now} (its annotations)" if sig_now else
-                           f"specialized to {sig_old}, its annotations now give no signature")
             if changed:
                 why.append("changed: " + ", ".join(changed))
             if dropped:
                 why.append("no longer called: " + ", ".join(dropped))
             if old_info["wrt"] != wrt_now:
                 why.append(f"now differentiated with respect to {', '.join(wrt_now)}")
+            if sig_old != sig_now:
+                why.append(f"specialized to {sig_old}, its annotations now give {sig_now}"
+                           if sig_old and sig_now else
+                           f"now specialized to {sig_now} (its annotations)" if sig_now else
+                           f"specialized to {sig_old}, its annotations now give no signature")
             problems.append(f"{shown}: {nm} is stale ({'; '.join(why)})")
     for nm in new.inputs:
         if nm not in old_inputs:
