@@ -15,6 +15,12 @@ For a function ``loss(w, x, y)`` the generated module defines
   run, the adjoint itself (the function ``s2sgrad.grad(loss, emit=True)``
   shows), with ``d_result`` the cotangent of the output.
 
+A function with a signature (``signature_of``: its annotations, completed by
+number defaults; or ``--signature``) gets ``grad_loss`` specialized to it,
+starting with ``if not _rt.fits(signature text, w, x, y): return
+grad_loss_general(...)``, and ``grad_loss_general``, the code for any argument,
+beside it.  The header records the signature.
+
 ``check(path, generated_path)`` regenerates with the options recorded in the
 file's header and names every function whose gradient is stale.
 """
