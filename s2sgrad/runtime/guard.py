@@ -11,11 +11,12 @@ general code generated beside it.  The text is ``s2sgrad.signature``'s; it is
 parsed once per process.
 """
 
-from ..signature import ANY, matches, parse_signature
+from ..signature import ANY, BOOL, COMPLEX, FLOAT, INT, NONE, matches, parse_signature
 
 __all__ = ["fits"]
 
 _parsed = {}      # signature text -> tuple of abstract values
+_TYPES = {FLOAT: float, INT: int, BOOL: bool, COMPLEX: complex, NONE: type(None)}
 
 
 def fits(signature, *args):
@@ -30,6 +31,10 @@ def fits(signature, *args):
     if len(args) != len(sig):
         return False
     for a, v in zip(sig, args):
-        if a is not ANY and not matches(a, v):
+        t = _TYPES.get(a)
+        if t is not None:           # a Python number: its type, quickly
+            if type(v) is not t:
+                return False
+        elif a is not ANY and not matches(a, v):
             return False
     return True
