@@ -701,7 +701,8 @@ def _signature(header_line):
     args.args = args.args[:-1]          # the output's cotangent
     args.defaults = args.defaults[:-1]
     names = [a.arg for a in args.posonlyargs + args.args]
-    return ast.unparse(args), ", ".join(names), names
+    call = names + [f"{a.arg}={a.arg}" for a in args.kwonlyargs]    # keyword-only: passed on
+    return ast.unparse(args), ", ".join(call), names + [a.arg for a in args.kwonlyargs]
 
 
 def _wrapper(choice, wrapper_name, entry_name, header_line):

@@ -461,3 +461,29 @@ def test_module_program_builds_one_entry_per_signature():
     assert names == ["grad_f", "grad_f_general"]
     entries = [job for job in program.jobs.values() if job.key[0] == "entry"]
     assert [job.abstract for job in entries] == [{"x": sig[0], "k": sg.FLOAT}, {}]
+
+
+def test_keyword_only_parameters_reach_the_specialized_and_the_general_code(tmp_path, capsys,
+                                                                            monkeypatch):
+    (tmp_path / "kwmodel.py").write_text(textwrap.dedent('''
+        import numpy as np
+
+        def f(x: "float64[n]", s: float, *, scale: float = 2.0):
+            return np.sum(x ** 2) * s * scale
+    '''))
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "gen", "kwmodel.py")[0] == 0
+    text = (tmp_path / "kwmodel_grad.py").read_text()
+    assert "_, d_x = grad_f(x, s, scale=scale)" in text
+    assert "return grad_f_general(x, s, d_result, scale=scale)" in text
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("kwmodel_grad", None)
+    sys.modules.pop("kwmodel", None)
+    import kwmodel_grad
+    x = np.array([1.0, -2.0])
+    np.testing.assert_allclose(kwmodel_grad.f_grad(x, 1.5, scale=3.0), 2 * x * 1.5 * 3.0)
+    np.testing.assert_allclose(kwmodel_grad.f_grad(x.astype(np.float32), 1.5, scale=3.0),
+                               2 * x * 1.5 * 3.0)
+    np.testing.assert_allclose(kwmodel_grad.f_grad(x, 1.5), 2 * x * 1.5 * 2.0)
+    for name in ("kwmodel", "kwmodel_grad"):
+        sys.modules.pop(name, None)
