@@ -54,7 +54,8 @@ def camera_image(phases, wavefront, spacing, side):
     return np.abs(wavefront) ** 2
 
 
-def loss(phases, wavefront, target, spacing, side):
+def loss(phases, wavefront: "complex128[n, n]", target: "float64[n, n]", spacing: float,
+         side: float):
     """Mean squared difference between the camera image and the target."""
     image = camera_image(phases, wavefront, spacing, side)
     return np.mean((image - target) ** 2)

@@ -81,7 +81,8 @@ def simulate(launch, dt=0.01, path=None):
     return distance, flight_time
 
 
-def miss(launch, target_distance, target_time, dt=0.01):
+def miss(launch: "float64[2]", target_distance: float, target_time: float,
+         dt: float = 0.01):
     """How far the landing is from the target, in relative units (0 is a hit)."""
     distance, flight_time = simulate(launch, dt)
     return ((distance - target_distance) / target_distance) ** 2 + \

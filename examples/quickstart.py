@@ -11,7 +11,7 @@ def smooth_abs(v, eps=1e-3):
     return np.sqrt(v * v + eps)
 
 
-def loss(w, x, y, steps=3):
+def loss(w: "float64[n]", x: "float64[batch, n]", y: "float64[batch]", steps: int = 3):
     """A tiny recurrent model: the prediction is refined over a few steps."""
     h = x @ w
     for _ in range(steps):

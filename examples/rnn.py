@@ -49,7 +49,7 @@ def step(params, h, x):
     return h, log_p
 
 
-def loss(params, inputs, targets):
+def loss(params, inputs: "float64[time, batch, vocab]", targets: "float64[time, batch, vocab]"):
     """Mean cross-entropy (nats per character) of a batch of sequences.
 
     ``inputs`` and ``targets`` are one-hot arrays of shape (time, batch, vocabulary);

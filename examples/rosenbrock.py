@@ -31,7 +31,7 @@ from scipy.optimize import minimize
 import s2sgrad
 
 
-def rosenbrock(x):
+def rosenbrock(x: "float64[n]"):
     """The n-dimensional Rosenbrock function; its minimum is 0 at x = (1, ..., 1)."""
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 

@@ -15,6 +15,12 @@ For a function ``loss(w, x, y)`` the generated module defines
   run, the adjoint itself (the function ``s2sgrad.grad(loss, emit=True)``
   shows), with ``d_result`` the cotangent of the output.
 
+A function with a signature (``signature_of``: its annotations, completed by
+number defaults; or ``--signature``) gets ``grad_loss`` specialized to it,
+starting with ``if not _rt.fits(signature text, w, x, y): return
+grad_loss_general(...)``, and ``grad_loss_general``, the code for any argument,
+beside it.  The header records the signature.
+
 ``check(path, generated_path)`` regenerates with the options recorded in the
 file's header and names every function whose gradient is stale.
 """
@@ -28,7 +34,9 @@ import importlib.util
 import linecache
 import numbers
 import os
+import re
 import sys
+import textwrap
 import traceback
 import types
 
@@ -182,6 +190,9 @@ class Choice:
         self.wrt = wrt                      # parameter names
         params = _params(fn)
         self.wrt_index = tuple(params.index(w) for w in wrt)
+        self.signature = None               # what its code is specialized to (see signature_of)
+        self.signature_from = None          # "annotations" or "option" (--signature)
+        self.general_name = None            # the general code's entry beside the specialized one
 
 
 Skip = collections.namedtuple("Skip", "name where reason")
@@ -342,6 +353,185 @@ def choose(module, shown, funcs=None, wrt=None):
 
 
 # ---------------------------------------------------------------------------
+# Signatures: what each function's code is specialized to
+# ---------------------------------------------------------------------------
+
+def _abstract_types():
+    from . import signature as sg
+    return {float: sg.FLOAT, int: sg.INT, bool: sg.BOOL, complex: sg.COMPLEX}
+
+
+_DTYPE_WORD = re.compile(r"\s*([\w.?]+)\s*\[")
+_AXES = re.compile(r"(?<=[\w?])\[([^\[\]]*)\]")
+_NDARRAY = re.compile(r"^(?:\w+\.)*(?:ndarray|NDArray)(?:\[(.*)\])?$")
+
+
+def _axis(word):
+    """An axis of the annotation spelling in ``s2sgrad.signature``'s: ``1``, ``?`` or ``n``."""
+    word = word.strip()
+    if word in ("1", "?", "*", ""):
+        return word
+    if word.isidentifier() or word.isdigit():
+        return "n"          # a name or a length other than 1: only "not 1" is checked
+    raise ValueError(f"an axis is 1, a name, a length or ?, not {word!r}")
+
+
+def _dtype_name(obj):
+    """The NumPy dtype name of a scalar type, a dotted name (``np.float64``), or None."""
+    import numpy as np
+    if isinstance(obj, str):
+        obj = obj.strip().rpartition(".")[2]
+        if obj in ("Any", ""):
+            return None
+    try:
+        return np.dtype(obj).name
+    except (TypeError, ValueError):
+        return None
+
+
+def annotation_value(note):
+    """The abstract value (``s2sgrad.signature``) an annotation gives a parameter.
+
+    ``float``, ``int``, ``bool``, ``complex``; a text in the signature spelling
+    (``"float64[n, n]"``, ``"float32[batch, 1]"``: an axis is ``1``, or any
+    name or other length, meaning not 1; ``"float"``, ``"np.float32"``,
+    ``"(float, int64[n])"``); ``np.ndarray`` (an array of any dtype and rank)
+    and ``numpy.typing.NDArray[np.float64]`` (that dtype, any rank); a NumPy
+    scalar type (``np.float32``).  Anything else gives ``?``: nothing known.
+    Raises ``ValueError`` for a text that starts like an array's spelling
+    (a dtype and ``[``) but is not one.
+    """
+    import typing
+    import numpy as np
+    from . import signature as sg
+    simple = _abstract_types()
+    for t, value in simple.items():
+        if note is t:
+            return value
+    if isinstance(note, str):
+        note = note.strip()
+        if note[:1] in "'\"" and note[-1:] == note[:1] and len(note) > 1:
+            note = note[1:-1].strip()   # "'float64[n]'": a quoted annotation, postponed
+        return _annotation_text(note)
+    if note is np.ndarray:
+        return sg.array(None, None)
+    if typing.get_origin(note) is np.ndarray:       # numpy.typing.NDArray[np.float64]
+        args = typing.get_args(note)
+        dtype = None
+        if len(args) == 2:
+            inner = typing.get_args(args[1])
+            dtype = _dtype_name(inner[0]) if len(inner) == 1 else None
+        return sg.array(dtype, None)
+    if isinstance(note, type) and issubclass(note, np.generic):
+        name = _dtype_name(note)
+        return sg.Abstract.make("scalar", name) if name else sg.ANY
+    return sg.ANY
+
+
+def _annotation_text(text):
+    from . import signature as sg
+    found = _NDARRAY.match(text)
+    if found:           # "np.ndarray", "npt.NDArray[np.float64]" (postponed annotations)
+        return sg.array(_dtype_name(found.group(1) or ""), None)
+    try:
+        return sg.parse(_AXES.sub(lambda m: "[" + ", ".join(
+            _axis(w) for w in m.group(1).split(",")) + "]" if m.group(1).strip() else "[]",
+            text))
+    except (ValueError, TypeError, IndexError) as exc:
+        head = _DTYPE_WORD.match(text)
+        if head and (head.group(1) == "?" or _dtype_name(head.group(1))):
+            raise ValueError(f"{text!r} is not an array's spelling ({exc}); write it like "
+                             f"'float64[n, n]': a dtype, then one axis per dimension, each 1 "
+                             f"or a name") from None
+        return sg.ANY    # a type s2sgrad does not know ("MyClass", "list[float]")
+
+
+def signature_of(fn):
+    """The signature ``s2sgrad gen`` specializes ``fn``'s code to, from its annotations
+    and defaults: a tuple of abstract values (one per positional parameter), or ``None``.
+
+    Each positional parameter's annotation gives its value (``annotation_value``);
+    an unannotated one with a default that is a Python number (``dt=0.01``, ``n=3``)
+    has that number's type; any other parameter may hold anything (``?``).  A
+    function none of whose annotations gives a value has no signature (defaults
+    complete a signature, they do not make one): it gets the general code only.
+    Raises ``GenError`` naming the function and the parameter for an annotation
+    that starts like an array's spelling but is not one.
+    """
+    from . import signature as sg
+    notes = getattr(fn, "__annotations__", None) or {}
+    params = _params(fn)
+    defaults = fn.__defaults__ or ()
+    offset = len(params) - len(defaults)
+    simple = _abstract_types()
+    out, known = [], False
+    for k, p in enumerate(params):
+        if p in notes:
+            try:
+                value = annotation_value(notes[p])
+            except ValueError as exc:
+                raise GenError(f"{_where(fn)}: {fn.__name__}: the annotation of {p}: {exc}") \
+                    from None
+            known = known or value is not sg.ANY
+        elif k >= offset:
+            value = simple.get(type(defaults[k - offset]), sg.ANY)
+        else:
+            value = sg.ANY
+        out.append(value)
+    return tuple(out) if known else None
+
+
+def parse_signature_option(text):
+    """``(function name, signature)`` of a ``--signature`` option: ``"miss(float64[n], float)"``.
+
+    Array axes may be named as in annotations (``float64[batch, 1]``).  Raises
+    ``GenError`` saying how to write it.
+    """
+    from . import signature as sg
+    name, paren, rest = text.strip().partition("(")
+    name = name.strip()
+    if not paren or not name.isidentifier() or not rest.rstrip().endswith(")"):
+        raise GenError(f"--signature {text!r}: write it as NAME(ARG, ...), one abstract value "
+                       f"per positional parameter, e.g. --signature 'miss(float64[n], float, "
+                       f"float, float)'")
+    try:
+        sig = sg.parse_signature(_AXES.sub(lambda m: "[" + ", ".join(
+            _axis(w) for w in m.group(1).split(",")) + "]" if m.group(1).strip() else "[]",
+            "(" + rest))
+    except (ValueError, TypeError, IndexError) as exc:
+        raise GenError(f"--signature {text!r}: {exc} (values: float, int, bool, complex, None, "
+                       f"np.float32, float64[n, 1], float64[*], (float, int), ? for anything)") \
+            from None
+    return name, sig
+
+
+def signature_text(signature):
+    """The text of a signature as generated code and headers write it."""
+    from . import signature as sg
+    return sg.text(signature)
+
+
+def _choose_signatures(choices, signatures, general):
+    """Set each choice's signature: from ``signatures`` (``{name: signature}``, the
+    ``--signature`` options), else from its annotations, none at all with ``general``."""
+    for c in choices:
+        params = _params(c.fn)
+        if c.name in signatures:
+            sig = tuple(signatures[c.name])
+            if len(sig) != len(params):
+                raise GenError(f"--signature {c.name}{signature_text(sig)}: {c.name} "
+                               f"({_where(c.fn)}) has {len(params)} positional parameters "
+                               f"({', '.join(params) or 'none'}), the signature gives "
+                               f"{len(sig)} value{'' if len(sig) == 1 else 's'}; write ? for "
+                               f"one that may be anything")
+            c.signature, c.signature_from = sig, "option"
+        elif not general:
+            sig = signature_of(c.fn)
+            if sig is not None:
+                c.signature, c.signature_from = sig, "annotations"
+
+
+# ---------------------------------------------------------------------------
 # Hashes of the inputs
 # ---------------------------------------------------------------------------
 
@@ -389,11 +579,34 @@ class Generated:
         self.wrt_option = wrt_option        # "first" or [names/indices]
 
 
-def _build_reverse(choices):
-    """Transform ``choices`` into one program; ``(program, {name: entry function name})``."""
+def _build(choices, mode):
+    """Transform ``choices`` into one program; ``(program, {name: entry function name})``.
+
+    A choice with a signature gets two entries: its code specialized to the
+    signature (``grad_f``), and the general code (``grad_f_general``) that the
+    specialized one runs for other arguments (``c.general_name``).
+    """
     from .driver.pipeline import module_program
-    program, names = module_program([(c.fn, c.wrt_index) for c in choices], "reverse")
-    return program, {c.name: n for c, n in zip(choices, names)}
+    entries, owners = [], []
+    prefix = "grad_" if mode == "reverse" else "jvp_"
+    for c in choices:
+        entries.append((c.fn, c.wrt_index, c.signature))
+        owners.append((c, False))
+        if c.signature is not None:
+            entries.append((c.fn, c.wrt_index, None, f"{prefix}{c.fn.__name__}_general"))
+            owners.append((c, True))
+    program, names = module_program(entries, mode)
+    out = {}
+    for (c, general), n in zip(owners, names):
+        if general:
+            c.general_name = n
+        else:
+            out[c.name] = n
+    return program, out
+
+
+def _build_reverse(choices):
+    return _build(choices, "reverse")
 
 
 # What each --mode does: ``mode -> Mode``.  ``build(choices)`` returns ``(program,
@@ -488,7 +701,8 @@ def _signature(header_line):
     args.args = args.args[:-1]          # the output's cotangent
     args.defaults = args.defaults[:-1]
     names = [a.arg for a in args.posonlyargs + args.args]
-    return ast.unparse(args), ", ".join(names), names
+    call = names + [f"{a.arg}={a.arg}" for a in args.kwonlyargs]    # keyword-only: passed on
+    return ast.unparse(args), ", ".join(call), names + [a.arg for a in args.kwonlyargs]
 
 
 def _wrapper(choice, wrapper_name, entry_name, header_line):
@@ -525,14 +739,45 @@ def _wrapper(choice, wrapper_name, entry_name, header_line):
 def _describe_reverse(c, wrapper_name, entry_name):
     wrt_text = ", ".join(c.wrt)
     return [f"{wrapper_name}: the gradient of {c.name} with respect to {wrt_text}.",
-            f"{entry_name}: the value of {c.name} and that gradient from one run (the adjoint)."]
+            f"{entry_name}: the value of {c.name} and that gradient from one run (the adjoint)."
+            ] + _describe_signature(c, entry_name)
+
+
+def _describe_signature(c, entry_name):
+    if c.signature is None:
+        return []
+    origin = "its annotations" if c.signature_from == "annotations" else "--signature"
+    return textwrap.wrap(f"Made for arguments {signature_text(c.signature)} ({origin}); "
+                         f"other arguments run {c.general_name}, the code for any argument.",
+                         width=92, initial_indent="  ", subsequent_indent="  ",
+                         break_long_words=False, break_on_hyphens=False)
+
+
+def _guard(fdef, c):
+    """Start the specialized entry ``fdef`` with the check of its arguments: those it was
+    not made for run the general entry ``c.general_name`` instead."""
+    import gast
+    from .codegen import print_function
+    header = ast.parse(print_function(fdef)[0] + "\n    pass\n").body[0].args
+    positional = [a.arg for a in header.posonlyargs + header.args]
+    call = positional + [f"{a.arg}={a.arg}" for a in header.kwonlyargs]
+    checked = positional[:len(c.signature)]
+    sig = signature_text(c.signature)
+    test = f"_rt.fits({sig!r}, {', '.join(checked)})" if checked else f"_rt.fits({sig!r})"
+    guard = gast.parse(f"if not {test}:\n    return {c.general_name}({', '.join(call)})\n").body[0]
+    fdef.body.insert(0, guard)
+    origin = "the annotations of" if c.signature_from == "annotations" else \
+        "--signature for"
+    doc = getattr(fdef, "s2s_doc", None) or ""
+    fdef.s2s_doc = (doc.rstrip() + "\n\n" if doc else "") + textwrap.fill(
+        f"Specialized to the arguments {sig} ({origin} {c.name}); other arguments run "
+        f"{c.general_name}, the code for any argument.", width=88, break_long_words=False,
+        break_on_hyphens=False)
 
 
 def _build_forward(choices):
     """Forward mode: ``jvp_<f>(args..., t_<arg>=...) -> (value, tangent of the value)``."""
-    from .driver.pipeline import module_program
-    program, names = module_program([(c.fn, c.wrt_index) for c in choices], "forward")
-    return program, {c.name: n for c, n in zip(choices, names)}
+    return _build(choices, "forward")
 
 
 def _no_wrapper(choice, wrapper_name, entry_name, header_line):
@@ -542,25 +787,36 @@ def _no_wrapper(choice, wrapper_name, entry_name, header_line):
 def _describe_forward(c, wrapper_name, entry_name):
     tangents = ", ".join(naming.tangent(w) for w in c.wrt)
     return [f"{entry_name}: the value of {c.name} and its derivative along {tangents} "
-            f"(forward mode: what s2sgrad.jvp({c.name}) computes, the tangent a keyword)."]
+            f"(forward mode: what s2sgrad.jvp({c.name}) computes, the tangent a keyword)."
+            ] + _describe_signature(c, entry_name)
 
 
 MODES["reverse"] = Mode(_build_reverse, _wrapper, _describe_reverse, "grad")
 MODES["forward"] = Mode(_build_forward, _no_wrapper, _describe_forward, "jvp")
 
 
-def generate(path, funcs=None, wrt=None, mode="reverse"):
-    """The generated gradient module of the module at ``path``: a ``Generated``."""
+def generate(path, funcs=None, wrt=None, mode="reverse", signatures=None, general=False):
+    """The generated gradient module of the module at ``path``: a ``Generated``.
+
+    Each function's code is specialized to its signature: ``signatures[name]``
+    (``{function name: tuple of abstract values}``, from ``--signature``; a name
+    the module does not differentiate is ignored), else the one its annotations
+    and defaults give (``signature_of``); with ``general=True`` (``--general``) none
+    is, only the code for any argument is generated.
+    """
     with load_module(path) as module:
-        return generate_from(module, path, funcs, wrt, mode)
+        return generate_from(module, path, funcs, wrt, mode, signatures, general)
 
 
-def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
+def generate_from(module, shown, funcs=None, wrt=None, mode="reverse", signatures=None,
+                  general=False):
     from .codegen import print_function
     from .frontend.source import display_path
     if mode not in MODES:
         raise GenError(f"unknown mode {mode!r} (reverse or forward)")
+    signatures = dict(signatures or {})
     choices, skipped = choose(module, shown, funcs, wrt)
+    _choose_signatures(choices, signatures, general)
     build, wrapper, describe, suffix = MODES[mode]
     try:
         program, entries = build(choices)
@@ -571,6 +827,10 @@ def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
         skipped = sorted(skipped + failed, key=lambda s: _line(getattr(module, s.name, None)))
         program, entries = build(choices)
     builder = program.module
+    by_name = {f.name: f for f in builder.functions}
+    for c in choices:
+        if c.signature is not None:
+            _guard(by_name[entries[c.name]], c)
     job_fns = []
     for job in program.jobs.values():
         f = getattr(job.fsrc, "fn", None)
@@ -587,10 +847,15 @@ def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
     out = [f"# Generated by s2sgrad {__version__} from {file_name}. Do not edit: regenerate it "
            f"with",
            "# `s2sgrad gen`; `s2sgrad check` tells whether it still matches its source.",
-           f"{GEN_TAG} version={__version__} mode={mode} functions={selection} wrt={wrt_option}"]
+           f"{GEN_TAG} version={__version__} mode={mode} functions={selection} wrt={wrt_option}"
+           + (" signatures=none" if general else "")]
     for c in choices:
         sources = ",".join(f"{k}:{v}" for k, v in inputs[c.name].items())
-        out.append(f"{INPUT_TAG} {c.name} wrt={','.join(c.wrt)} sources={sources}")
+        made_for = ""
+        if c.signature is not None:     # last: its text has spaces
+            key = "signature" if c.signature_from == "annotations" else "given-signature"
+            made_for = f" {key}={signature_text(c.signature)}"
+        out.append(f"{INPUT_TAG} {c.name} wrt={','.join(c.wrt)} sources={sources}{made_for}")
     what = "Gradients" if mode == "reverse" else "Forward-mode derivatives"
     doc = [f'"""{what} of {file_name}, generated by s2sgrad: '
            f'{", ".join(c.name for c in choices)}.', ""]
@@ -612,6 +877,7 @@ def generate_from(module, shown, funcs=None, wrt=None, mode="reverse"):
     gen = Generated(text, module.__name__, mode, [(c.name, c.wrt) for c in choices], inputs,
                     selection, wrt_option)
     gen.skipped = skipped
+    gen.signatures = {c.name: (c.signature, c.signature_from) for c in choices}
     return gen
 
 
@@ -683,7 +949,13 @@ def parse_header(text):
             options = dict(item.split("=", 1) for item in line[len(GEN_TAG):].split()
                            if "=" in item)
         elif line.startswith(INPUT_TAG):
-            fields = line[len(INPUT_TAG):].split()
+            rest = line[len(INPUT_TAG):]
+            made_for = None
+            for key, given in ((" signature=", False), (" given-signature=", True)):
+                if key in rest:
+                    rest, _, text = rest.partition(key)
+                    made_for = (text.strip(), given)
+            fields = rest.split()
             if not fields:
                 continue
             info = dict(item.split("=", 1) for item in fields[1:] if "=" in item)
@@ -691,7 +963,8 @@ def parse_header(text):
             for item in filter(None, info.get("sources", "").split(",")):
                 nm, _, digest = item.partition(":")
                 sources[nm] = digest
-            inputs[fields[0]] = {"wrt": info.get("wrt", "").split(","), "sources": sources}
+            inputs[fields[0]] = {"wrt": info.get("wrt", "").split(","), "sources": sources,
+                                 "signature": made_for}
         elif not line.startswith("#"):
             break
     return options, inputs
@@ -722,6 +995,15 @@ def check(module_path, generated_path):
         options["functions"].split(",")
     wrt = None if options.get("wrt", "first") == "first" else options["wrt"].split(",")
     mode = options.get("mode", "reverse")
+    general = options.get("signatures") == "none"
+    given = {}          # the --signature options it was generated with
+    for nm, info in old_inputs.items():
+        if info["signature"] is not None and info["signature"][1]:
+            try:
+                given[nm] = parse_signature_option(nm + info["signature"][0])[1]
+            except GenError:
+                raise GenError(f"{shown}: the signature recorded for {nm} cannot be read: "
+                               f"{info['signature'][0]!r}") from None
     with load_module(module_path) as module:
         present = {nm for nm, _ in public_functions(module)} | {
             nm for nm in vars(module) if isinstance(getattr(module, nm), types.FunctionType)}
@@ -733,7 +1015,7 @@ def check(module_path, generated_path):
             funcs = [nm for nm in funcs if nm not in gone]
             if not funcs:
                 return problems
-        new = generate_from(module, module_path, funcs, wrt, mode)
+        new = generate_from(module, module_path, funcs, wrt, mode, given, general)
     for nm, old_info in old_inputs.items():
         if nm not in new.inputs:
             skip = [s for s in new.skipped if s.name == nm]
@@ -748,7 +1030,10 @@ def check(module_path, generated_path):
         changed = [s for s in now if old_info["sources"].get(s) != now[s]]
         dropped = [s for s in old_info["sources"] if s not in now]
         wrt_now = dict(new.functions)[nm]
-        if changed or dropped or old_info["wrt"] != wrt_now:
+        sig_now, sig_from = new.signatures[nm]
+        sig_now = None if sig_now is None else signature_text(sig_now)
+        sig_old = (old_info["signature"] or (None,))[0]
+        if changed or dropped or old_info["wrt"] != wrt_now or sig_old != sig_now:
             why = []
             if changed:
                 why.append("changed: " + ", ".join(changed))
@@ -756,6 +1041,11 @@ def check(module_path, generated_path):
                 why.append("no longer called: " + ", ".join(dropped))
             if old_info["wrt"] != wrt_now:
                 why.append(f"now differentiated with respect to {', '.join(wrt_now)}")
+            if sig_old != sig_now:
+                why.append(f"specialized to {sig_old}, its annotations now give {sig_now}"
+                           if sig_old and sig_now else
+                           f"now specialized to {sig_now} (its annotations)" if sig_now else
+                           f"specialized to {sig_old}, its annotations now give no signature")
             problems.append(f"{shown}: {nm} is stale ({'; '.join(why)})")
     for nm in new.inputs:
         if nm not in old_inputs:

@@ -2,6 +2,9 @@
 
     s2sgrad gen model.py                  writes model_grad.py beside model.py
     s2sgrad gen examples -o generated     every module of a directory
+    s2sgrad gen model.py --signature 'loss(float64[n], float64[n, n], float)'
+                                          code specialized to such arguments (default:
+                                          what the annotations say)
     s2sgrad check model.py                exit 0 when model_grad.py is up to date
     s2sgrad show model.py:loss            prints the gradient of one function
     s2sgrad show model.py:loss --stage normalize   prints one stage of the compiler
@@ -82,10 +85,12 @@ def _gen(args):
             if problem:
                 raise _Fail(problem)
             outputs[key] = path
+    signatures = _signatures(args)
     results = []
     for path in targets:      # everything is generated before anything is written
-        gen = generate(path, args.func, args.wrt, args.mode)
+        gen = generate(path, args.func, args.wrt, args.mode, signatures, args.general)
         results.append((path, gen))
+    _check_signatures_used(signatures, [gen for _, gen in results])
     if not args.quiet:
         for path, gen in results:
             _report_skipped(path, gen)
@@ -105,6 +110,31 @@ def _gen(args):
             names = ", ".join(name for name, _ in gen.functions)
             print(f"wrote {out} ({names})")
     return 0
+
+
+def _signatures(args):
+    """``{function name: signature}`` of the ``--signature`` options."""
+    from .checkin import parse_signature_option, signature_text
+    if args.general and args.signature:
+        raise _Fail("--general and --signature: choose one (--general: the code for any "
+                    "argument only)")
+    out = {}
+    for text in args.signature or ():
+        name, sig = parse_signature_option(text)
+        if name in out and out[name] != sig:
+            raise _Fail(f"--signature: two signatures for {name}: {signature_text(out[name])} "
+                        f"and {signature_text(sig)} (one per function)")
+        out[name] = sig
+    return out
+
+
+def _check_signatures_used(signatures, gens):
+    """Fail for a ``--signature`` naming a function no module differentiates."""
+    done = {name for gen in gens for name, _ in gen.functions}
+    for name in signatures:
+        if name not in done:
+            raise _Fail(f"--signature {name}(...): no function {name} is differentiated (they "
+                        f"are: {', '.join(sorted(done)) or 'none'}); --func chooses them")
 
 
 def _report_skipped(path, gen):
@@ -162,8 +192,13 @@ def _show(args):
     if not os.path.isfile(path):
         raise _Fail(f"{path}: no such file")
     if args.stage is not None:
+        if args.signature or args.general:
+            raise _Fail("--stage shows the general code: --signature and --general do not "
+                        "apply to it")
         return _show_stage(path, func, args)
-    gen = generate(path, [func], args.wrt, args.mode)
+    signatures = _signatures(args)
+    gen = generate(path, [func], args.wrt, args.mode, signatures, args.general)
+    _check_signatures_used(signatures, [gen])
     sys.stdout.write(gen.text)
     return 0
 
@@ -255,6 +290,16 @@ def _parser():
                             "positions; default: the first parameter)")
         p.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
                        help="reverse mode (gradients, the default) or forward mode")
+        p.add_argument("--signature", nargs="+", action="extend", metavar="'NAME(ARG, ...)'",
+                       help="specialize NAME's code to arguments of these kinds, one per "
+                            "positional parameter, instead of what its annotations say: "
+                            "float, int, bool, complex, None, np.float32 (a NumPy scalar), "
+                            "float64[n, 1] (an array: dtype, then each axis 1 or a name), "
+                            "float64[*] (any rank), (float, int) (a tuple), ? (anything); "
+                            "e.g. --signature 'miss(float64[n], float, float, float)'; "
+                            "one per function (put MODULE first, or repeat --signature)")
+        p.add_argument("--general", action="store_true",
+                       help="ignore annotations: generate only the code for any argument")
 
     gen = sub.add_parser(
         "gen", help="write the gradient module of a module (model.py -> model_grad.py)",
@@ -266,8 +311,13 @@ def _parser():
                     "those whose first parameter is not a float input (annotated int, bool or "
                     "str, or defaulting to such a value) or does not reach the result.  For a "
                     "function loss it defines loss_grad (the gradient, like s2sgrad.grad(loss)) "
-                    "and grad_loss (value and gradient from one run).  The file imports only the "
-                    "array module, s2sgrad.runtime and the module itself.  Nothing is written "
+                    "and grad_loss (value and gradient from one run).  A function whose parameters "
+                    "are annotated (dt: float, x: 'float64[n, n]', n: int; unannotated ones "
+                    "with a number default take its type) or named by --signature gets code "
+                    "specialized to those arguments; it checks them when called and runs "
+                    "grad_loss_general, the code for any argument, on others.  The file "
+                    "imports only the array module, s2sgrad.runtime and the module itself.  "
+                    "Nothing is written "
                     "unless every module succeeds, and a file s2sgrad did not generate is "
                     "never replaced (unless --force; the module itself never).")
     gen.add_argument("modules", nargs="+", metavar="MODULE",

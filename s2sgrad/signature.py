@@ -244,14 +244,37 @@ def parse(source):
 
 
 def parse_signature(source):
-    """``"(float, float64[n])"`` or ``"float, float64[n]"``: a tuple of abstract values."""
+    """``"(float, float64[n])"`` or ``"float, float64[n]"``: a tuple of abstract values.
+
+    The inverse of ``text``: ``"(float)"`` is one float argument, ``"((float, int))"``
+    one tuple argument.
+    """
     s = source.strip()
-    if not (s.startswith("(") and s.endswith(")")):
-        s = "(" + s + ",)" if s else "()"
-    value = parse(s)
+    if s.startswith("(") and _closing(s) == len(s) - 1:
+        s = s[1:-1].strip()
+    if s.endswith(","):
+        s = s[:-1].rstrip()
+    value = parse("(" + s + ",)" if s else "()")
     if value.kind != "tuple":
         raise ValueError(f"not a signature: {source!r}")
     return value.items
+
+
+def _closing(s):
+    """The index of the bracket that closes ``s[0]``, or -1."""
+    depth, quote = 0, None
+    for i, ch in enumerate(s):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
 
 
 def _parse(s):

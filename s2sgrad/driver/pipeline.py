@@ -237,6 +237,12 @@ def module_program(entries, mode="reverse"):
     """One program holding a generated entry for each ``(fn, wrt)`` of ``entries``: what
     ``s2sgrad gen`` writes to a file, ``(program, [entry function name, ...])``.
 
+    An entry may be ``(fn, wrt, signature)`` or ``(fn, wrt, signature, name)``: its code
+    is specialized to ``signature`` (abstract values of the positional arguments, see
+    ``s2sgrad.signature``; ``None``: the general code), and its function is called
+    ``name`` (made fresh; default ``grad_<fn>`` or ``jvp_<fn>``).  One function may have
+    several entries, one per signature.
+
     The same stages as ``run``, for several functions at once, sharing the derivatives of
     the helpers they call.  Not cached: the file written is its own cache (``s2sgrad
     check`` tells when it is stale).
@@ -247,8 +253,9 @@ def module_program(entries, mode="reverse"):
     program = Program(policy=policy) if mode == "reverse" else ForwardProgram(policy=policy)
     names = []
     with routes.policy(policy.value):
-        for fn, wrt in entries:
-            spec = program.entry(fn, tuple(wrt))
+        for fn, wrt, *more in entries:
+            signature, name = (tuple(more) + (None, None))[:2]
+            spec = program.entry(fn, tuple(wrt), signature=signature, name=name)
             names.append(spec.grad_name if mode == "reverse" else spec.jvp_name)
     return program, names
 

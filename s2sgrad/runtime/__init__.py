@@ -28,13 +28,16 @@ module                      helpers                             rules
                             finders: Leibniz rule, implicit     rules, never differentiated)
                             function theorem
 ``runtime.dispatch``        calls known only at run time        (none: the driver's hook)
+``runtime.guard``           ``fits``: the arguments of checked- ``rules.runtime_core``
+                            in specialized code have the
+                            signature it was made for
 ==========================  ==================================  ==============================
 """
 
-from . import arrays, batch, core, dispatch, integrate, linalg, optimize, special
+from . import arrays, batch, core, dispatch, guard, integrate, linalg, optimize, special
 
 __all__ = []
-for _mod in (core, dispatch, batch, arrays, linalg, special, integrate, optimize):
+for _mod in (core, dispatch, batch, arrays, linalg, special, integrate, optimize, guard):
     globals().update({_k: getattr(_mod, _k) for _k in _mod.__all__})
     __all__ += list(_mod.__all__)
 del _mod

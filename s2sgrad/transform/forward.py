@@ -71,13 +71,15 @@ class ForwardProgram(Program):
         super().__init__(policy=policy, passes=passes, signature=signature)
         self.batched = batched
 
-    def entry(self, fn, wrt, seeds=None, tangent_only=False, prefix="jvp", gradient=None):
+    def entry(self, fn, wrt, seeds=None, tangent_only=False, prefix="jvp", gradient=None,
+              signature=None, name=None):
         """The tangent function of ``fn`` for the positional parameters ``wrt``.
 
         ``seeds`` maps indices into ``wrt`` to a fixed tangent (``"one"``: the
         constant 1.0, ``"ones"``: ones shaped like the argument); those
         tangents are not parameters of the generated function.  With
-        ``tangent_only`` it returns the tangent of the value alone.
+        ``tangent_only`` it returns the tangent of the value alone.  ``signature`` and
+        ``name`` as for ``Program.entry``.
 
         ``gradient`` (one real scalar parameter, seeded ``"one"``) makes it the
         gradient entry of ``grad`` in forward mode, with the reverse entry's
@@ -88,14 +90,14 @@ class ForwardProgram(Program):
         differentiated again.  ``d_x`` is ``unbroadcast(d_out * t_out, x)``, the
         real part of a complex output's derivative as in reverse mode.
         """
-        job, active = self._entry_job(fn, wrt)
+        job, active = self._entry_job(fn, wrt, signature)
         spec = Spec(job, active, split=False)
         spec.entry = True
         spec.tangent_only = tangent_only
         spec.gradient = gradient
         params = list(active)
         spec.seeds = {params[k]: kind for k, kind in (seeds or {}).items()}
-        spec.jvp_name = self.module.fresh_function_name(f"{prefix}_{job.base_name}")
+        spec.jvp_name = self.module.fresh_function_name(name or f"{prefix}_{job.base_name}")
         spec.tangent_names = _tangent_names(job, [p for p in active if p not in spec.seeds])
         self.entry_spec = spec
         job.specs[("entry",)] = spec

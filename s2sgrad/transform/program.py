@@ -185,10 +185,17 @@ class Program:
                          or callee.self_value is not None)
         return self.jobs[key]
 
-    def _entry_job(self, fn, wrt):
-        """The Job of an entry function and the names of its parameters ``wrt`` (positions)."""
+    def _entry_job(self, fn, wrt, signature=None):
+        """The Job of an entry function and the names of its parameters ``wrt`` (positions).
+
+        ``signature`` (abstract values of the positional arguments) specializes this
+        entry; ``None`` takes the program's ``signature``.  Entries of one function with
+        different signatures are different jobs.
+        """
+        if signature is None:
+            signature = self.signature
         fsrc = FunctionSource.of(fn)
-        job = self.add_job(fsrc, ("entry", fn))
+        job = self.add_job(fsrc, ("entry", fn) if signature is None else ("entry", fn, signature))
         params = job.param_names
         if fsrc.self_value is not None:
             params = params[1:]
@@ -198,10 +205,10 @@ class Program:
                 raise IndexError(f"wrt={w}, but {fsrc.qualname} has {len(params)} positional "
                                  f"parameters")
             active.append(params[w])
-        if self.signature is not None:
+        if signature is not None:
             # Positional arguments only: a parameter left to its default, or passed by
             # keyword, is not specialized.
-            job.abstract = dict(zip(params, self.signature))
+            job.abstract = dict(zip(params, signature))
             self._propagate_abstract(job)
         return job, active
 
@@ -302,20 +309,23 @@ class Program:
             return self.returns.get(child.key)
         return result
 
-    def entry(self, fn, wrt, seed="given", value=True):
+    def entry(self, fn, wrt, seed="given", value=True, signature=None, name=None):
         """The combined gradient function of ``fn`` with respect to parameters ``wrt``.
 
         ``seed`` is how the backward sweep starts: ``"given"`` from a parameter
         (``d_result=None``: 1 for a scalar output), ``"one"`` from 1 (the output
         must be a scalar), ``"ones"`` from ones shaped like the output (the
         gradient of the sum of its elements).  With ``value=False`` the
-        function returns the gradients only (one, or a tuple).
+        function returns the gradients only (one, or a tuple).  ``signature`` specializes
+        this entry (``_entry_job``); ``name`` is the generated function's name (made fresh;
+        default ``grad_<fn>``).
         """
-        job, active = self._entry_job(fn, wrt)
+        job, active = self._entry_job(fn, wrt, signature)
         spec = Spec(job, active, split=False)
         spec.seed_kind = seed
         spec.returns_value = value
-        spec.grad_name = self.module.fresh_function_name(naming.gradient_function(job.base_name))
+        spec.grad_name = self.module.fresh_function_name(
+            name or naming.gradient_function(job.base_name))
         self.entry_spec = spec
         self.queue.append(spec)
         self.run()
