@@ -6,6 +6,7 @@ import numbers
 from .driver import dynamic as _dynamic  # noqa: F401 (registers the runtime's dispatch hook)
 from .driver import pipeline as _pipeline
 from .driver import routes as _routes
+from .driver import specialize as _specialize
 from .driver.request import Request
 from . import wrt as _wrt
 from .errors import NonDifferentiableError, NonScalarOutputError
@@ -80,6 +81,7 @@ def _where(fn):
 
 def _run(fn, request, args, kwargs, operator="grad"):
     """``(value, gradients)`` of ``fn`` at ``args`` by the route of ``request``."""
+    request = _specialize.request_for(request, args)   # general or specialized code, if forced
     wrt, fallback = request.wrt, request.fallback
     compiled = _pipeline.route(fn, request)
     _check_args(fn, compiled, args, kwargs)

@@ -22,6 +22,7 @@ from .api import _check_differentiable, _where, _wraps, mark
 from .api import grad as _grad
 from .driver import pipeline
 from .driver import routes
+from .driver import specialize
 from .driver.request import Request
 from .errors import NonDifferentiableError, SourceError, UnsupportedArgumentError, UnsupportedError
 from .sites import describe, is_derivative
@@ -153,7 +154,7 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto"):
             raise TypeError(f"{getattr(fn, '__qualname__', fn)}: jvp needs the arguments and a "
                             f"tangent")
         *args, tangent = args
-        route = pipeline.route(fn, request)
+        route = pipeline.route(fn, specialize.request_for(request, args))
         _bind_args(fn, args, kwargs, wrt_t, route.signature)
         tangents = (tangent,) if single else tuple(tangent)
         if len(tangents) != len(wrt_t):
