@@ -59,12 +59,12 @@ def numeric_grad(f, args, wrt=0, kwargs=None, eps=None):
             for sign in (1, -1):
                 a = arr.copy()
                 a[idx] += sign * eps
-                val = a if arr.shape else float(a)
+                val = a if isinstance(leaf, np.ndarray) else float(a)     # (a 0-d array stays one)
                 new_args = list(args)
                 new_args[wrt] = _replace(x, path, val)
                 g[idx] += sign * float(f(*new_args, **kwargs))
         g /= 2 * eps
-        out = _replace(out, path, g if arr.shape else float(g))
+        out = _replace(out, path, g if isinstance(leaf, np.ndarray) else float(g))
     return out
 
 
