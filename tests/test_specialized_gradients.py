@@ -557,3 +557,36 @@ def test_code_specialized_to_floats_has_no_shape_helper():
                                                    signature=signature_of((1.5, 2.0)))).source
     for helper in ("unbroadcast", "matmul_vjp", "broadcast_like", "_rt.match("):
         assert helper not in source, source
+
+
+# -- the switch ----------------------------------------------------------------------------------
+
+
+def test_the_switch_nests_and_refuses_an_unknown_choice():
+    outer = specialize.current()
+    with specialize.using("general"):
+        assert specialize.current() == "general"
+        with specialize.using("specialized"):
+            assert specialize.current() == "specialized"
+        assert specialize.current() == "general"
+    assert specialize.current() == outer
+    with pytest.raises(ValueError, match="auto, general, specialized"):
+        with specialize.using("fast"):
+            pass
+
+
+def test_the_switch_from_the_environment():
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = "from s2sgrad.driver import specialize; print(specialize.current())"
+    for value, expected in (("general", "general"), ("specialized", "specialized"), ("", "auto")):
+        env = dict(os.environ, PYTHONPATH=root, S2SGRAD_CODE=value)
+        run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, timeout=60)
+        assert run.returncode == 0 and run.stdout.strip() == expected, run.stderr
+    env = dict(os.environ, PYTHONPATH=root, S2SGRAD_CODE="fast")
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode != 0 and "S2SGRAD_CODE='fast'" in run.stderr
