@@ -1,11 +1,14 @@
 """The long run of the random-program generator (tests/random_programs.py).
 
     python benchmarks/random_programs.py --n 2000 [--seed 0] [--mode attributed|safe|all]
-                                         [--hvp] [--no-shrink] [--show 2]
+                                         [--hvp] [--specialized] [--no-shrink] [--show 2]
 
 Builds N random programs from the README's constructs, checks each gradient against central
 finite differences and forward mode against reverse mode (and, with --hvp, Hessian-vector
-products against differences of the gradient), and prints the number of programs, the wrong
+products against differences of the gradient; with --specialized, the same on code specialized
+to the arguments' signature, which must give the general code's derivatives to 1e-12, and
+``entry(x, p)`` with ``p`` of each signature of ``random_programs.ARGUMENTS`` in turn: floats,
+0-d arrays, axes of length 1, matrices, float32, complex), and prints the number of programs, the wrong
 derivatives by category (each category with its smallest programs, shrunk to the statements
 that still fail), the errors by kind, and how many programs used the tracing fallback.
 
@@ -34,11 +37,15 @@ def main(argv=None):
     parser.add_argument("--mode", choices=("attributed", "safe", "all"), default="attributed")
     parser.add_argument("--hvp", action="store_true",
                         help="also check Hessian-vector products (forward over reverse)")
+    parser.add_argument("--specialized", action="store_true",
+                        help="also check code specialized to the arguments' signature, with a "
+                             "second argument of each signature in turn")
     parser.add_argument("--no-shrink", action="store_true")
     parser.add_argument("--show", type=int, default=2, help="programs shown per category")
     args = parser.parse_args(argv)
     start = time.time()
-    counts, wrong, errors = rp.run(args.n, args.seed, args.mode, second=args.hvp)
+    counts, wrong, errors = rp.run(args.n, args.seed, args.mode, second=args.hvp,
+                                   specialized=args.specialized)
     elapsed = time.time() - start
     by_category = collections.defaultdict(list)
     for program, outcome, k, cat in wrong:
@@ -65,7 +72,8 @@ def main(argv=None):
             if not args.no_shrink:
                 program = rp.shrink(program, lambda o: o.status == "wrong", seed=k,
                                     second=args.hvp)
-                outcome = rp.check(program, seed=k, second=args.hvp)
+                outcome = rp.check(program, seed=k, second=args.hvp,
+                                   specialized=args.specialized)
             text = program.source()
             if text in seen:
                 continue

@@ -7,6 +7,7 @@ from .driver import calls as _calls
 from .driver import dynamic as _dynamic  # noqa: F401 (registers the runtime's dispatch hook)
 from .driver import pipeline as _pipeline
 from .driver import routes as _routes
+from .driver import specialize as _specialize
 from .driver.request import Request
 from . import errorsite as _errorsite
 from . import wrt as _wrt
@@ -90,7 +91,7 @@ def _run(fn, request, args, kwargs, operator="grad", site=None):
     """
     wrt, fallback = request.wrt, request.fallback
     if site is None:
-        compiled = _pipeline.route(fn, request)
+        compiled = _pipeline.route(fn, _specialize.request_for(request, args))
     else:
         sig, key = _calls.key_of(args, kwargs)
         compiled = site.route(sig)

@@ -23,6 +23,7 @@ from .api import grad as _grad
 from .driver import calls
 from .driver import pipeline
 from .driver import routes
+from .driver import specialize
 from .driver.request import Request
 from .errors import NonDifferentiableError, SourceError, UnsupportedArgumentError, UnsupportedError
 from .sites import DERIVATIVE_MARK, describe, is_derivative

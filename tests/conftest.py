@@ -16,3 +16,17 @@ def _private_cache_dir():
             os.environ.pop("S2SGRAD_CACHE_DIR", None)
         else:
             os.environ["S2SGRAD_CACHE_DIR"] = old
+
+
+CODES = ("general", "specialized")
+
+
+@pytest.fixture(params=CODES)
+def code(request):
+    """Run the test twice: on the general code (``signature=None``) and on code specialized to
+    its arguments' signature (``s2sgrad.driver.specialize``).  ``gradcheck.check_grad`` and
+    ``tangentcheck.check_jvp`` then also assert that the specialized derivatives are the general
+    ones.  Use it as an argument, or with ``pytestmark = pytest.mark.usefixtures("code")``."""
+    from s2sgrad.driver import specialize
+    with specialize.using(request.param):
+        yield request.param

@@ -22,9 +22,16 @@ source), loads it and checks:
 
 It returns an ``Outcome``: ``ok``, ``nonsmooth``, ``wrong`` (with what is wrong) or
 ``error`` (the exception), and whether the tracing fallback was used.
+
+``check(program, specialized=True)`` runs those checks on the general code and then on code
+specialized to the arguments' signature (``s2sgrad.driver.specialize``), which must give the
+same value, gradient and tangent to ``gradcheck.AGREE``; a program with an ``argument`` (a key
+of ``ARGUMENTS``) also has ``entry(x, p)``, ``f`` called on ``x`` combined with ``p`` of that
+signature, whose gradients with respect to both are checked on both codes.
 """
 
 import atexit
+import contextlib
 import dataclasses
 import importlib.util
 import itertools
@@ -114,10 +121,13 @@ def _scalar_expr(c, depth=2):
 
 @dataclasses.dataclass
 class Program:
-    """A program's text, the constructs it uses, and the helpers it needs."""
+    """A program's text, the constructs it uses, and the helpers it needs; with ``argument``
+    (a key of ``ARGUMENTS``), also ``entry(x, p)``, which calls ``f`` on ``x`` combined with a
+    second argument ``p`` of that signature."""
     body: list               # top-level statements, each a list of lines
     constructs: set
     helpers: set
+    argument: str = None
 
     def source(self):
         out = ["import functools", "", "import numpy as np", ""]
@@ -126,7 +136,38 @@ class Program:
         out += ["", "def f(x):", "    y = x.copy()", "    z = np.sin(x)", "    s = np.sum(x) * 0.1"]
         out += ["    " + line for block in self.body for line in block]
         out += ["    return np.sum(y * z) + s * s + np.sum(np.sin(z))", ""]
+        if self.argument is not None:
+            out += ["", "def entry(x, p):", f"    v = {ARGUMENTS[self.argument][1]}",
+                    "    return f(v) + 0.1 * f(np.tanh(v))", ""]
         return "\n".join(out)
+
+
+# The second argument of ``entry(x, p)``: its signature -> (a value of it, from a random
+# generator; how ``entry`` makes the (N,) array ``f`` takes of ``x`` and ``p``).  Python and
+# NumPy scalars, 0-d arrays, axes of length 1 (broadcast against ``x``), a matrix, float32 and
+# complex values: what code specialized to the arguments' signature must get right.
+ARGUMENTS = {
+    "float": (lambda rng: float(rng.uniform(0.5, 1.0)), "x * p"),
+    "np.float64": (lambda rng: np.float64(rng.uniform(0.5, 1.0)), "x * p + p"),
+    "float64[]": (lambda rng: np.array(rng.uniform(0.5, 1.0)), "x * p - 0.5 * p"),
+    "float64[1]": (lambda rng: rng.uniform(0.5, 1.0, 1), "x * p + 0.2 * p"),
+    "float64[n]": (lambda rng: rng.uniform(-1.0, 1.0, N), "x + 0.5 * p"),
+    "float64[1, n]": (lambda rng: rng.uniform(-1.0, 1.0, (1, N)), "np.sum(x * p, axis=0) + x"),
+    "float64[n, 1]": (lambda rng: rng.uniform(-1.0, 1.0, (N, 1)),
+                      "x + np.mean(p * x, axis=0) - p[:, 0]"),
+    "float64[1, 1]": (lambda rng: rng.uniform(0.5, 1.0, (1, 1)), "(x * p)[0] + p[0, 0]"),
+    "float64[n, n]": (lambda rng: rng.uniform(-0.5, 0.5, (N, N)), "x + 0.3 * (p @ x)"),
+    "float64[n, n, n]": (lambda rng: rng.uniform(-0.5, 0.5, (2, N, N)),
+                         "x + 0.2 * np.sum(p @ x, axis=0)"),
+    "float32[n]": (lambda rng: rng.uniform(-1.0, 1.0, N).astype(np.float32), "x + 0.5 * p"),
+    "float32[n, 1]": (lambda rng: rng.uniform(-1.0, 1.0, (N, 1)).astype(np.float32),
+                      "x * 0.5 + np.sum(p * x, axis=1) * 0.2"),
+    "complex128[n]": (lambda rng: rng.uniform(-1.0, 1.0, N) + 1j * rng.uniform(-1.0, 1.0, N),
+                      "x + 0.3 * np.real(p * np.conj(p)) + 0.2 * np.imag(p)"),
+    "complex128[1, n]": (lambda rng: rng.uniform(-1.0, 1.0, (1, N))
+                         + 1j * rng.uniform(-1.0, 1.0, (1, N)),
+                         "np.real(np.sum(x * p, axis=0)) + x"),
+}
 
 
 HELPERS = {
@@ -483,9 +524,13 @@ def _fd(f, x, h):
     return g
 
 
-def check(program, seed=0, rtol=1e-4, atol=1e-6, second=False):
-    """Check one program's gradient (see the module's docstring)."""
+def check(program, seed=0, rtol=1e-4, atol=1e-6, second=False, specialized=False):
+    """Check one program's gradient (see the module's docstring).
+
+    With ``specialized``, the checks above run on the general code, and then
+    ``check_specialized`` on code specialized to the arguments' signature."""
     import s2sgrad
+    from s2sgrad.driver import specialize
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1.0, 1.0, N)
     direction = rng.standard_normal(N)
@@ -505,8 +550,9 @@ def check(program, seed=0, rtol=1e-4, atol=1e-6, second=False):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            v, g = s2sgrad.value_and_grad(f)(x)
-            _, tangent = s2sgrad.jvp(f)(x, direction)
+            with specialize.using("general") if specialized else contextlib.nullcontext():
+                v, g = s2sgrad.value_and_grad(f)(x)
+                _, tangent = s2sgrad.jvp(f)(x, direction)
         except Exception as exc:
             text = str(exc).split("\n")[0]
             return Outcome("error", f"{type(exc).__name__}: {text}",
@@ -522,11 +568,143 @@ def check(program, seed=0, rtol=1e-4, atol=1e-6, second=False):
     if not np.isclose(tangent, np.dot(g, direction), rtol=rtol, atol=atol):
         return Outcome("wrong", f"jvp {tangent} != grad . direction {np.dot(g, direction)}",
                        fallback, "jvp")
+    if specialized:
+        out, traced = check_specialized(program, module, x, direction, (v, g, tangent), seed,
+                                        rtol, atol)
+        fallback = fallback or traced
+        if out is not None:
+            out.fallback = fallback
+            return out
     if not smooth:
         return Outcome("nonsmooth", "", fallback)
     if second:
         return _check_hvp(f, x, direction, fallback, rtol, atol)
     return Outcome("ok", "", fallback)
+
+
+def check_specialized(program, module, x, direction, general, seed=0, rtol=1e-4, atol=1e-6):
+    """Code specialized to the arguments' signature (``s2sgrad.driver.specialize``): ``f``'s
+    value, gradient and tangent are the general code's (``general``: checked already) to
+    ``gradcheck.AGREE``; and, when the program has an ``argument``, ``entry(x, p)``'s gradients
+    with respect to both arguments are right on both codes (central finite differences,
+    forward against reverse mode, a gradient of ``p``'s type and dtype) and agree.
+    ``(None or the Outcome of what is wrong, whether the tracing fallback was used)``."""
+    import s2sgrad
+    from s2sgrad.driver import specialize
+    from gradcheck import assert_agree
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with specialize.using("specialized"):
+                v, g = s2sgrad.value_and_grad(module.f)(x)
+                _, tangent = s2sgrad.jvp(module.f)(x, direction)
+        except Exception as exc:
+            text = str(exc).split("\n")[0]
+            return Outcome("error", f"specialized code: {type(exc).__name__}: {text}",
+                           kind="specialized " + type(exc).__name__), _fell_back(caught, s2sgrad)
+    fallback = _fell_back(caught, s2sgrad)
+    try:
+        assert_agree(v, general[0], what="value")
+        assert_agree(g, general[1])
+        assert_agree(tangent, general[2], what="tangent")
+    except AssertionError as exc:
+        return Outcome("wrong", f"specialized code: {exc}", kind="specialized"), fallback
+    if program.argument is None:
+        return None, fallback
+    out, traced = _check_entry(program, module.entry, x, seed, rtol, atol)
+    return out, fallback or traced
+
+
+def _fd_argument(fun, p, h):
+    """Central differences of ``fun`` at ``p`` (a number or an array, real or complex: the
+    gradient of a real function of complex values is d/dRe - 1j d/dIm), in double precision."""
+    complex_ = np.iscomplexobj(p)
+    a = np.array(p, dtype=np.complex128 if complex_ else np.float64)
+
+    def at(b):
+        if isinstance(p, float):
+            return fun(float(b))
+        if isinstance(p, np.generic):
+            return fun(type(p)(b))
+        return fun(b)
+    g = np.zeros(a.shape, dtype=a.dtype)
+    for idx in np.ndindex(a.shape):
+        for unit in ((1.0, 1j) if complex_ else (1.0,)):
+            e = np.zeros_like(a)
+            e[idx] = unit * h
+            d = (at(a + e) - at(a - e)) / (2 * h)
+            g[idx] += d if unit == 1.0 else -1j * d
+    return g
+
+
+def _pairing(g, t):
+    return float(np.real(np.sum(np.asarray(g) * np.asarray(t))))
+
+
+def _check_entry(program, entry, x, seed, rtol, atol):
+    import s2sgrad
+    from s2sgrad.driver import specialize
+    from gradcheck import assert_agree
+    rng = np.random.default_rng(seed + 7)
+    p = ARGUMENTS[program.argument][0](rng)
+    dx = rng.standard_normal(N)
+    dp = rng.standard_normal(np.shape(p)) + (1j * rng.standard_normal(np.shape(p))
+                                             if np.iscomplexobj(p) else 0.0)
+    dp = type(p)(dp) if np.ndim(p) == 0 and not isinstance(p, np.ndarray) else \
+        np.asarray(dp, dtype=np.asarray(p).dtype)
+    p_before = np.array(p, copy=True)
+    try:
+        with np.errstate(all="raise"):
+            fd = [_fd(lambda x_: entry(x_, p), x, 1e-6), _fd_argument(lambda q: entry(x, q), p, 1e-6)]
+            coarse = [_fd(lambda x_: entry(x_, p), x, 1e-4),
+                      _fd_argument(lambda q: entry(x, q), p, 1e-4)]
+    except Exception as exc:
+        return Outcome("invalid", f"entry: {type(exc).__name__}: {exc}"), False
+    if not all(np.all(np.isfinite(d)) for d in fd):
+        return Outcome("invalid", "entry: not finite"), False
+    smooth = all(np.allclose(a, b, rtol=1e-3, atol=1e-4) for a, b in zip(fd, coarse))
+    single = np.asarray(p).dtype == np.float32
+    tol = (1e-3, 1e-4) if single else (rtol, atol)       # a float32 gradient rounds sooner
+    results = {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for code in ("general", "specialized"):
+            try:
+                with specialize.using(code):
+                    g = s2sgrad.grad(entry, (0, 1))(x, p)
+                    _, t = s2sgrad.jvp(entry, (0, 1))(x, p, (dx, dp))
+            except Exception as exc:
+                text = str(exc).split("\n")[0]
+                return Outcome("error", f"{code} code of entry(x, p: {program.argument}): "
+                                        f"{type(exc).__name__}: {text}",
+                               kind=f"{code} " + type(exc).__name__), _fell_back(caught, s2sgrad)
+            what = f"{code} code of entry(x, p: {program.argument})"
+            if not np.array_equal(np.asarray(p), p_before):
+                return Outcome("wrong", f"{what}: p was modified", kind="mutated"), False
+            gp = g[1]
+            kind_ok = isinstance(gp, np.ndarray) if isinstance(p, np.ndarray) else \
+                np.ndim(gp) == 0 and (type(gp) is float or type(p) is not float)
+            if not kind_ok or np.shape(gp) != np.shape(p) or \
+                    np.asarray(gp).dtype != np.asarray(p).dtype:
+                return Outcome("wrong", f"{what}: the gradient of p is {type(gp).__name__} "
+                                        f"{np.asarray(gp).dtype}{np.shape(gp)}", kind="type"), False
+            if smooth and not all(np.allclose(a, b, rtol=tol[0], atol=tol[1])
+                                  for a, b in zip(g, fd)):
+                return Outcome("wrong", f"{what}: grad {g} != finite differences {fd}",
+                               kind="entry grad"), False
+            paired = _pairing(g[0], dx) + _pairing(g[1], dp)
+            if not np.isclose(float(np.real(t)), paired, rtol=tol[0], atol=tol[1]):
+                return Outcome("wrong", f"{what}: jvp {t} != <grad, direction> {paired}",
+                               kind="entry jvp"), False
+            results[code] = (g, t)
+    fallback = _fell_back(caught, s2sgrad)
+    try:
+        assert_agree(results["specialized"][0], results["general"][0])
+        assert_agree(results["specialized"][1], results["general"][1], what="tangent")
+    except AssertionError as exc:
+        return Outcome("wrong", f"specialized code of entry(x, p: {program.argument}): {exc}",
+                       kind="specialized"), fallback
+    return (None if smooth else Outcome("nonsmooth")), fallback
 
 
 def _check_hvp(f, x, direction, fallback, rtol, atol):
@@ -565,16 +743,19 @@ def shrink(program, failing, seed=0, second=False):
         changed = False
         for k in range(len(blocks)):
             trial = blocks[:k] + blocks[k + 1:]
-            candidate = Program(trial, program.constructs, _needed_helpers(trial, program.helpers))
+            candidate = Program(trial, program.constructs, _needed_helpers(trial, program.helpers),
+                                program.argument)
             try:
-                out = check(candidate, seed, second=second)
+                out = check(candidate, seed, second=second,
+                            specialized=program.argument is not None)
             except Exception:
                 continue
             if failing(out):
                 blocks = trial
                 changed = True
                 break
-    return Program(blocks, program.constructs, _needed_helpers(blocks, program.helpers))
+    return Program(blocks, program.constructs, _needed_helpers(blocks, program.helpers),
+                   program.argument)
 
 
 def _needed_helpers(blocks, helpers):
@@ -610,16 +791,21 @@ def category(program, known):
     return ", ".join(used) if used else None
 
 
-def run(n, seed=0, mode="attributed", second=False):
-    """Check ``n`` random programs; returns the counts (the benchmark script prints them)."""
+def run(n, seed=0, mode="attributed", second=False, specialized=False):
+    """Check ``n`` random programs; returns the counts (the benchmark script prints them).
+
+    With ``specialized``, also on code specialized to the arguments' signature, each program
+    with an ``entry(x, p)`` whose ``p`` has the next signature of ``ARGUMENTS``, in turn."""
     counts = {"programs": 0, "ok": 0, "nonsmooth": 0, "invalid": 0, "wrong": 0, "error": 0,
               "fallbacks": 0}
     wrong, errors = [], {}
     for k in range(n):
         constructs, known = constructs_for(k, mode)
         program = build(RandomChooser(seed * 1000003 + k), constructs)
+        if specialized:
+            program.argument = sorted(ARGUMENTS)[k % len(ARGUMENTS)]
         try:
-            out = check(program, seed=k, second=second)
+            out = check(program, seed=k, second=second, specialized=specialized)
         except Exception:
             out = Outcome("error", "the checker failed: " + traceback.format_exc(limit=2),
                           kind="checker")

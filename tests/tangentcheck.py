@@ -1,11 +1,14 @@
-"""Central finite differences along a direction: checks for forward mode and derivative towers."""
+"""Central finite differences along a direction: checks for forward mode and derivative towers.
+
+Under specialized code (``s2sgrad.driver.specialize``), ``check_jvp`` also asserts that the
+value and the tangent are the general code's (``gradcheck.assert_agree``)."""
 
 import copy
 
 import numpy as np
 
 import s2sgrad
-from gradcheck import assert_close
+from gradcheck import assert_agree, assert_close, general_too
 
 EPS = 1e-6
 
@@ -64,4 +67,9 @@ def check_jvp(f, *args, wrt=0, seed=0, rtol=1e-5, atol=1e-7, **kwargs):
     expected = numeric_jvp(f, args, wrt_t, tangents, kwargs)
     assert_close(value, f(*copy.deepcopy(args), **kwargs), rtol=1e-12, atol=1e-12)
     assert_close(tangent, expected, rtol, atol)
+    general = general_too(lambda: s2sgrad.jvp(f, wrt)(*args, tangents if isinstance(wrt, tuple)
+                                                      else tangents[0], **kwargs))
+    if general is not None:         # specialized code in force: the general code's tangent
+        assert_agree(value, general[0], what="value")
+        assert_agree(tangent, general[1], what="tangent")
     return tangent

@@ -16,7 +16,7 @@ def loss(params, x, y):
     return np.mean((pred - y) ** 2) + 0.01 * np.sum(extra[0] ** 2) + np.sum(extra[1][0]) * extra[1][1]
 
 
-def test_gradient_has_the_structure_of_a_nested_parameter_container():
+def test_gradient_has_the_structure_of_a_nested_parameter_container(code):
     params = {"W": rng.normal(size=(3, 4)), "b": rng.normal(size=4), "v": rng.normal(size=4),
               "extra": [rng.normal(size=2), (rng.normal(size=1), 0.5)]}
     x, y = rng.normal(size=(5, 3)), rng.normal(size=5)
@@ -27,7 +27,7 @@ def test_gradient_has_the_structure_of_a_nested_parameter_container():
     assert_close(g, numeric_grad(loss, (params, x, y)))
 
 
-def test_float_argument_gives_float_and_float32_array_keeps_its_dtype():
+def test_float_argument_gives_float_and_float32_array_keeps_its_dtype(code):
     g = s2sgrad.grad(lambda x: x ** 3)(2.0)
     assert type(g) is float and abs(g - 12.0) < 1e-12
     x32 = np.arange(3, dtype=np.float32) + 1
@@ -36,7 +36,7 @@ def test_float_argument_gives_float_and_float32_array_keeps_its_dtype():
     np.testing.assert_allclose(g32, 2 * x32)
 
 
-def test_wrt_like_autograd_argnum_and_tuples():
+def test_wrt_like_autograd_argnum_and_tuples(code):
     def f(a, b, c):
         return a * b ** 2 + np.sin(c) * a
 
@@ -48,7 +48,7 @@ def test_wrt_like_autograd_argnum_and_tuples():
                                rtol=1e-6)
 
 
-def test_value_and_grad_returns_both_from_one_run():
+def test_value_and_grad_returns_both_from_one_run(code):
     def f(x):
         return np.sum(np.sin(x) ** 2)
 

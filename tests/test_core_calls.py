@@ -14,7 +14,7 @@ rng = np.random.default_rng(4)
 
 
 @pytest.mark.parametrize("name, point", constructs.params(constructs.CALLS))
-def test_calls(name, point):
+def test_calls(name, point, code):
     constructs.run(check_grad, name, point)
 
 

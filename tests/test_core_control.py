@@ -10,5 +10,5 @@ from gradcheck import check_grad
 
 
 @pytest.mark.parametrize("name, point", constructs.params(constructs.CONTROL))
-def test_control_flow(name, point):
+def test_control_flow(name, point, code):
     constructs.run(check_grad, name, point)

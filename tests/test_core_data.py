@@ -12,7 +12,7 @@ from gradcheck import check_grad
 
 
 @pytest.mark.parametrize("name, point", constructs.params(constructs.DATA))
-def test_data(name, point):
+def test_data(name, point, code):
     constructs.run(check_grad, name, point)
 
 

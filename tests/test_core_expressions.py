@@ -11,5 +11,5 @@ from gradcheck import check_grad
 
 
 @pytest.mark.parametrize("name, point", constructs.params(constructs.EXPRESSIONS))
-def test_expressions(name, point):
+def test_expressions(name, point, code):
     constructs.run(check_grad, name, point)

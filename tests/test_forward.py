@@ -44,7 +44,7 @@ def test_non_scalar_output_and_tuple_output():
 
 
 @pytest.mark.parametrize("name, point", constructs.params(constructs.CASES))
-def test_every_construct(name, point):
+def test_every_construct(name, point, code):
     constructs.run(check_jvp, name, point)
 
 

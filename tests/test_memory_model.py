@@ -13,6 +13,8 @@ import pytest
 
 import s2sgrad
 
+from gradcheck import assert_agree, general_too
+
 EPS = 1e-6
 
 
@@ -32,11 +34,17 @@ def check_every_mode(f, points, seed=0):
         x = np.asarray(x, dtype=float)
         kept = x.copy()
         want = numeric(f, x.copy())
-        np.testing.assert_allclose(s2sgrad.grad(f, fallback="never")(x), want, atol=1e-6)
+        g = s2sgrad.grad(f, fallback="never")(x)
+        np.testing.assert_allclose(g, want, atol=1e-6)
         t = rng.randn(*x.shape)
         value, tangent = s2sgrad.jvp(f, fallback="never")(x, t)
         np.testing.assert_allclose(value, f(x.copy()), atol=1e-12)
         np.testing.assert_allclose(tangent, want @ t, atol=1e-6)
+        general = general_too(lambda: (s2sgrad.grad(f, fallback="never")(x),
+                                       s2sgrad.jvp(f, fallback="never")(x, t)[1]))
+        if general is not None:         # specialized code (the ``code`` fixture): the same
+            assert_agree(g, general[0])
+            assert_agree(tangent, general[1], what="tangent")
         value, backward = s2sgrad.vjp(f)(x)
         np.testing.assert_allclose(backward(1.5), 1.5 * want, atol=1e-6)
         np.testing.assert_allclose(s2sgrad.jacobian(f)(x), want, atol=1e-6)
@@ -88,7 +96,7 @@ def test_relu_by_mask_issue_values():
 
 @pytest.mark.parametrize("f", [relu_by_mask, clip_by_mask, zero_the_largest, masks_in_a_loop,
                                augmented_mask_in_a_loop])
-def test_index_reading_the_written_array(f):
+def test_index_reading_the_written_array(f, code):
     check_every_mode(f, POINTS)
 
 
@@ -146,7 +154,7 @@ def repeated_rows_and_a_slice(x):
 
 @pytest.mark.parametrize("f", [repeated_pairs_in_a_matrix, repeated_index_given_a_scalar,
                                repeated_rows, repeated_rows_and_a_slice])
-def test_repeated_indices_in_more_dimensions(f):
+def test_repeated_indices_in_more_dimensions(f, code):
     check_every_mode(f, [[0.3, -0.5, 0.7, 1.2], [1.1, 0.4, -2.0, 0.6]])
 
 
@@ -158,11 +166,11 @@ def test_last_write_wins_issue_values():
 
 
 @pytest.mark.parametrize("f", [last_write_wins, buffered_add])
-def test_repeated_indices(f):
+def test_repeated_indices(f, code):
     check_every_mode(f, [[0.3, -0.5, 0.7], [1.1, 0.4, -2.0]])
 
 
-def test_repeated_indices_known_only_at_run_time():
+def test_repeated_indices_known_only_at_run_time(code):
     check_every_mode(repeated_index_from_an_array, [[0.3, -0.5, 0.7, 1.2, -0.8],
                                                     [1.1, 0.4, -2.0, 0.1, 0.6]])
 
@@ -279,7 +287,7 @@ def helper_writes_a_constant_buffer(x):
     return np.sum(buf * x)
 
 
-def test_a_call_without_derivatives_that_writes_its_argument_is_transformed():
+def test_a_call_without_derivatives_that_writes_its_argument_is_transformed(code):
     check_every_mode(helper_writes_a_constant_buffer, [[0.3, -0.5], [1.0, 2.0]])
 
 
@@ -344,7 +352,7 @@ def test_a_derivative_kept_in_module_state_and_read_back_is_an_error():
     assert STORE == []          # nothing traced was left in the module's list
 
 
-def test_a_module_level_log_is_transformed():
+def test_a_module_level_log_is_transformed(code):
     LOG.clear()
     check_every_mode(module_level_log, [[0.3, -0.5]])
     assert all(isinstance(v, float) for v in LOG)
@@ -409,7 +417,7 @@ def sum_of_a_list_of_matrices(x):
                                starred_unpacking, starred_in_the_middle, nested_generator,
                                nested_comprehension_with_a_condition, sum_of_a_list_of_arrays,
                                sum_of_a_list_of_matrices])
-def test_valid_code_is_transformed(f):
+def test_valid_code_is_transformed(f, code):
     check_every_mode(f, [[0.3, -0.5, 0.7, 1.2], [1.1, 0.4, -2.0, 0.6]])
 
 
@@ -493,7 +501,7 @@ def helper_write_then_rebind(x):
     return np.sum(y ** 2)
 
 
-def test_a_callee_adding_to_a_number_is_transformed():
+def test_a_callee_adding_to_a_number_is_transformed(code):
     check_every_mode(float_accumulator, [[0.3, -0.5], [1.0, 2.0]])
 
 

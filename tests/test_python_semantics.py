@@ -13,7 +13,7 @@ import s2sgrad
 from s2sgrad.errors import WrtError
 from s2sgrad.fallback.tracer import TracedConversionError
 
-from gradcheck import numeric_grad
+from gradcheck import assert_agree, general_too, numeric_grad
 
 X = np.array([0.7, -1.3, 2.1])
 
@@ -23,6 +23,9 @@ def _both_modes(f, args, wrt=0):
     want = numeric_grad(f, list(args), wrt)
     got = s2sgrad.grad(f, wrt)(*args)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    general = general_too(lambda: s2sgrad.grad(f, wrt)(*args))
+    if general is not None:             # specialized code (the ``code`` fixture): the same
+        assert_agree(got, general)
     x = np.asarray(args[wrt], dtype=float)
     for k in range(x.size):
         t = np.zeros_like(x)
@@ -30,6 +33,9 @@ def _both_modes(f, args, wrt=0):
         value, tangent = s2sgrad.jvp(f, wrt)(*args, t)
         np.testing.assert_allclose(value, f(*args), rtol=1e-12)
         np.testing.assert_allclose(tangent, np.ravel(want)[k], rtol=1e-6, atol=1e-8)
+        general = general_too(lambda: s2sgrad.jvp(f, wrt)(*args, t))
+        if general is not None:
+            assert_agree(tangent, general[1], what="tangent")
 
 
 # ---------------------------------------------------------------------------
@@ -57,7 +63,7 @@ def kwonly(x, *, k=2.0):
 
 
 @pytest.mark.parametrize("fallback", ["auto", "always"])
-def test_positional_only_parameter_is_position_zero(fallback):
+def test_positional_only_parameter_is_position_zero(fallback, code):
     g = s2sgrad.grad(posonly_then_default, fallback=fallback)(X)
     np.testing.assert_allclose(g, 4.0 * X)          # d/dx, not d/dk
     g1 = s2sgrad.grad(posonly_then_default, 1, fallback=fallback)(X, 3.0)
@@ -65,7 +71,7 @@ def test_positional_only_parameter_is_position_zero(fallback):
     _both_modes(posonly_then_default, (X,))
 
 
-def test_all_parameters_positional_only():
+def test_all_parameters_positional_only(code):
     y = np.array([0.5, 2.0, -1.0])
     for wrt in (0, 1, "y"):
         pos = 1 if wrt == "y" else wrt
@@ -79,11 +85,11 @@ def test_all_parameters_positional_only():
     np.testing.assert_allclose(gy, np.sin(X))
 
 
-def test_positional_only_helper():
+def test_positional_only_helper(code):
     _both_modes(calls_posonly_helper, (X,))
 
 
-def test_keyword_only_parameter():
+def test_keyword_only_parameter(code):
     g = s2sgrad.grad(kwonly)(X, k=3.0)
     np.testing.assert_allclose(g, 6.0 * X)
     _both_modes(lambda x: kwonly(x, k=1.5), (X,))
@@ -114,7 +120,7 @@ def default_array(x, w=W):
 W = np.array([-5.0, 0.0, 5.0])     # the default above stays [1 2 3]
 
 
-def test_default_is_bound_when_defined():
+def test_default_is_bound_when_defined(code):
     value, g = s2sgrad.value_and_grad(default_from_global)(X)
     assert value == pytest.approx(2.0 * np.sum(X * X))
     np.testing.assert_allclose(g, 4.0 * X)
@@ -174,7 +180,7 @@ def calls_listed_lambda(x):
     return np.sum(LAMBDAS[0](x) ** 2)
 
 
-def test_module_level_lambdas_see_the_last_value():
+def test_module_level_lambdas_see_the_last_value(code):
     _both_modes(calls_listed_lambda, (X,))
     np.testing.assert_allclose(s2sgrad.grad(calls_listed_lambda)(X), 18.0 * X)
 
@@ -212,7 +218,7 @@ def called_in_the_loop(x):
 @pytest.mark.parametrize("fn,factor", [(defs_in_loop, 6.0), (lambdas_in_comprehension, 6.0),
                                        (lambda_rebound_later, 10.0),
                                        (called_in_the_loop, 12.0)])
-def test_local_closures_bind_late(fn, factor):
+def test_local_closures_bind_late(fn, factor, code):
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

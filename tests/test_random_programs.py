@@ -40,6 +40,36 @@ def test_random_programs_have_right_derivatives(data):
     assert outcome.status in ("ok", "nonsmooth"), rp.describe_failure(program, outcome)
 
 
+@settings(max_examples=15, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_random_programs_specialized_to_random_signatures(data):
+    """The same checks on the general code, then on code specialized to the arguments'
+    signature (the same derivatives to 1e-12), and ``entry(x, p)`` with ``p`` of a random
+    signature (a float, a NumPy scalar, a 0-d array, axes of length 1, a matrix, float32,
+    complex): its gradients right against finite differences on both codes, and equal."""
+    chooser = DataChooser(data)
+    program = rp.build(chooser, rp.CONSTRUCTS)
+    program.argument = chooser.choice(sorted(rp.ARGUMENTS))
+    outcome = rp.check(program, seed=0, specialized=True)
+    assert outcome.status in ("ok", "nonsmooth"), rp.describe_failure(program, outcome)
+
+
+def test_the_arguments_have_the_signatures_they_are_named_by():
+    from s2sgrad.signature import abstract_of
+    rng = np.random.default_rng(0)
+    for text, (make, _) in rp.ARGUMENTS.items():
+        assert repr(abstract_of(make(rng))) == text
+
+
+@pytest.mark.parametrize("argument", sorted(rp.ARGUMENTS))
+def test_every_argument_signature_in_a_small_program(argument):
+    program = rp.build(rp.RandomChooser(3), rp.SAFE, statements=(1, 2))
+    program.argument = argument
+    outcome = rp.check(program, seed=1, specialized=True)
+    assert outcome.status == "ok", rp.describe_failure(program, outcome)
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_programs_use_the_constructs_they_are_built_from(seed):
     program = rp.build(rp.RandomChooser(seed), rp.CONSTRUCTS, statements=(6, 8))

@@ -39,7 +39,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_program(name):
+def test_program(name, code):
     check_grad(getattr(progs, name), *CASES[name])
 
 

@@ -44,7 +44,7 @@ import types
 import numpy
 
 import s2sgrad.runtime as rt
-from . import cache, pipeline
+from . import cache, pipeline, specialize
 from ..fallback.state import RUNNING
 from ..signature import ANY, abstract_of, signature_of
 
@@ -167,6 +167,9 @@ class Site:
         """The request a call with signature ``sig`` runs (the general one, or one with
         ``signature=sig`` within the bound)."""
         request = self.request
+        choice = specialize.current()       # (the tests' switch: general or specialized code)
+        if choice != "auto":
+            return specialize.request_for(request, sig=sig)
         if not self.plain or RUNNING[0] or request.fallback == "always" \
                 or not _says_something(sig):
             return request
@@ -206,7 +209,8 @@ class Site:
 
     def keep(self, key, sig, route):
         """After a slow call took ``route``: make its ``Ready`` for the calls with ``key``."""
-        if not self.direct or RUNNING[0] or getattr(route, "route", None) != "generated":
+        if not self.direct or RUNNING[0] or getattr(route, "route", None) != "generated" \
+                or specialize.current() != "auto":
             return None
         if route.fn is not self.fn and route.fn != self.fn:
             return None
