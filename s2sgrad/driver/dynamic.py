@@ -362,7 +362,10 @@ def call_jvp(fn, args, kwargs, active, tangents):
     elif hit is None:
         from . import routes
         target, receiver = _python_target(fn)
-        if target is None:
+        if _sites.is_traced_derivative(fn):
+            reason = _sites.Reason(fn, "it is a derivative made by s2sgrad, whose own "
+                                       "derivative is taken by tracing through its generated code")
+        elif target is None:
             reason = _sites.Reason.from_error(fn, SourceError(f"{fn!r} is not a Python function"))
         else:
             reason = _compile_reason(target)   # raises for a generator function
