@@ -11,6 +11,7 @@ import pytest
 
 import s2sgrad
 from s2sgrad.driver import pipeline
+from s2sgrad.driver import specialize
 from s2sgrad.driver.request import Request
 from s2sgrad.signature import signature_of
 from gradcheck import assert_close, numeric_grad
@@ -152,22 +153,27 @@ def test_a_complex_exponential_in_a_loop_is_computed_once_per_step():
     assert count(src, "np.exp(") == 1, src
 
 
-def scalar_steps(x, n):
+def scalar_steps(x, y, n):
     for i in range(n):
-        x = math.sin(x * 0.5 + 1.0) * 2.0 + x
+        x = math.sin(x * 0.5 + y) * 2.0 + x
     return x
 
 
 def test_arithmetic_on_known_numbers_is_recomputed_not_taped():
-    assert_close(s2sgrad.grad(scalar_steps)(0.3, 5), numeric_grad(scalar_steps, (0.3, 5)))
-    general = s2sgrad.grad(scalar_steps, emit=True)
-    # x may be an array here: x * 0.5 + 1.0 is kept on the tape
+    # (two differentiated numbers: reverse mode; one real scalar would take forward mode)
+    args = (0.3, 1.0, 5)
+    expected = tuple(numeric_grad(scalar_steps, args, wrt=k) for k in (0, 1))
+    for got, want in zip(s2sgrad.grad(scalar_steps, (0, 1))(*args), expected):
+        assert_close(got, want)
+    general = s2sgrad.grad(scalar_steps, (0, 1), emit=True)
+    # x may be an array here: x * 0.5 + y is kept on the tape
     assert "_tape.append(x_add)" in general, general
-    # specialized to a float x: the same arithmetic is cheaper to do again
-    built = pipeline.run(scalar_steps, Request("grad", (0,), signature=signature_of((0.3, 5))))
-    assert "x_add" not in built.source and "math.cos(x * 0.5 + 1.0)" in built.source, \
+    # specialized to float x and y: the same arithmetic is cheaper to do again
+    built = pipeline.run(scalar_steps, Request("grad", (0, 1), signature=signature_of(args)))
+    assert "x_add" not in built.source and "math.cos(x * 0.5 + y)" in built.source, \
         built.source
-    assert_close(built.entry(0.3, 5)[1], numeric_grad(scalar_steps, (0.3, 5)))
+    for got, want in zip(built.entry(*args)[1:], expected):
+        assert_close(got, want)
 
 
 # -- branches ---------------------------------------------------------------------------
@@ -302,3 +308,22 @@ def test_second_derivatives_through_kept_values(fn, args):
     numeric = np.array([(grad(x + eps * e, *rest) - grad(x - eps * e, *rest)) / (2 * eps)
                         for e in np.eye(len(x))])
     np.testing.assert_allclose(hess, numeric, rtol=1e-5, atol=1e-6)
+
+
+def item_write_of_a_sum(x):
+    y = np.zeros((3, 2))
+    a = np.sin(x[:2])
+    b = np.cos(x[1:])
+    y[1] = np.reshape(a + b, (2,))      # the rule names reshape's cotangent, a view of d_y[1]
+    y[2] = np.transpose(a * b)
+    return np.sum(y * y)
+
+
+@pytest.mark.parametrize("x", [np.array([0.3, -0.5, 0.8]), np.array([-1.1, 0.4, 2.0])])
+def test_item_write_cotangent_views_are_copied_before_the_slot_is_cleared(x):
+    # d_a = unbroadcast(d_add, a), d_add = reshape(d_y[1]): both views of d_y[1], which
+    # the backward sweep then sets to 0; d_a must be a copy (it was silently 0)
+    assert_close(s2sgrad.grad(item_write_of_a_sum)(x), numeric_grad(item_write_of_a_sum, (x,)))
+    with specialize.using("general"):
+        assert_close(s2sgrad.grad(item_write_of_a_sum)(x),
+                     numeric_grad(item_write_of_a_sum, (x,)))

@@ -529,6 +529,7 @@ PRIMITIVES = {
     ('s2sgrad.runtime', 'seed'): 'runtime_core',
     ('s2sgrad.runtime', 'share_of_max'): 'runtime_core',
     ('s2sgrad.runtime', 'sort_order'): 'runtime_core',
+    ('s2sgrad.runtime', 'fits'): 'runtime_core',
     ('s2sgrad.runtime', 'unit'): 'runtime_core',
     ('s2sgrad.runtime', 'fill_diagonal'): 'runtime_core',
     ('s2sgrad.runtime', 'sort_in_place'): 'runtime_core',

@@ -1222,7 +1222,9 @@ class ReverseBuilder:
         if self.active_expr(s.value):
             self._backprop(s.value, g, None, pre, contribs)
         code.extend(pre)
-        code.extend(self._emit(contribs, state, borrowed=dv))
+        # the slot's cotangent is a view of dv, cleared below: so may be what ``pre`` names
+        # from it (``d_a = np.reshape(d_y[i], ...)``), which the contributions then read
+        code.extend(self._emit(contribs, state, borrowed=_views_of(dv, pre)))
         code.append(zero)
         return code + [restore], state
 
@@ -1575,7 +1577,7 @@ class ReverseBuilder:
                     code.append(assign(dv, value))
                 else:
                     if (v in self.owned or self._reads_owned(total, borrowed)) \
-                            and not self._fresh(total):
+                            and not self._fresh(total, strict=isinstance(borrowed, set)):
                         total = _rt_call("copy", total)
                     code.append(assign(dv, total))
                     state.add(v)
@@ -1640,16 +1642,21 @@ class ReverseBuilder:
         return False
 
     def _reads_owned(self, expr, borrowed):
+        """Whether ``expr`` reads an adjoint another statement may change in place: one
+        the builder owns, or ``borrowed`` (a name, or a set of names)."""
         owned_adjoints = {self.adj[v] for v in self.owned if v in self.adj}
-        if borrowed:
+        if isinstance(borrowed, str):
             owned_adjoints.add(borrowed)
+        elif borrowed:
+            owned_adjoints |= borrowed
         return bool(_loads(expr) & owned_adjoints)
 
-    def _fresh(self, expr):
-        """True when ``expr`` certainly evaluates to a new array (not a view)."""
+    def _fresh(self, expr, strict=False):
+        """True when ``expr`` certainly evaluates to a new array (not a view); ``strict``:
+        arithmetic only (a helper may return its argument itself)."""
         if isinstance(expr, (gast.BinOp, gast.UnaryOp)):
             return True
-        if isinstance(expr, gast.Call):
+        if isinstance(expr, gast.Call) and not strict:
             f = expr.func
             fname = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")
             return fname not in _NOT_FRESH
@@ -1683,6 +1690,18 @@ def _replace_node(root, old, new):
                         value[k] = new
                         return True
     return False
+
+
+def _views_of(var, stmts):
+    """``var`` and the names ``stmts`` bind to values that may be views of it: computed from
+    it (or from such a name) by anything but arithmetic, which makes a new array."""
+    views = {var}
+    for st in stmts:
+        if isinstance(st, gast.Assign) and not isinstance(st.value, (gast.BinOp, gast.UnaryOp)) \
+                and _loads(st.value) & views:
+            views.update(n.id for t in st.targets for n in gast.walk(t)
+                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
+    return views
 
 
 def _propagate_copies(bwd, fwd, protected):
