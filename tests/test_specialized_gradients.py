@@ -53,7 +53,8 @@ def test_float32_gradients_stay_float32(shape, code):
     assert_close(g[1], numeric_grad(weighted_energy, (x64, 0.7), 1), rtol=1e-4, atol=1e-5)
     general = general_too(lambda: s2sgrad.grad(weighted_energy, (0, 1))(x, 0.7))
     if general is not None:
-        assert_agree(g, general)
+        # float32 sums: the two codes may round differently (float32's eps is 1.2e-7)
+        assert_agree(g, general, rtol=1e-6)
 
 
 def mixed_precision(a, b):
@@ -548,8 +549,6 @@ def scalar_function(x, y):
     return x * y + np.sin(x) * y ** 2
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14: the shape analysis (helper 'shape') is not "
-                   "merged yet; when it is, this passes: delete this mark")
 def test_code_specialized_to_floats_has_no_shape_helper():
     general = pipeline.run(scalar_function, Request("grad", (0, 1))).source
     assert "_rt.unbroadcast(" in general          # the general code hedges

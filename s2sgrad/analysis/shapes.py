@@ -70,8 +70,9 @@ class Shapes:
         defs = []        # (variable, value, part, guards): how to compute its value
         top = set()      # variables something assigns in a way not followed: not known
         for s, guards in _guarded(stmts, ()):
-            if getattr(s, "s2s_restore", None) is not None:
-                continue        # a value the variable held before
+            if getattr(s, "s2s_restore", None) is not None \
+                    or getattr(s, "s2s_placeholder", False):
+                continue        # a value the variable held before, or None until it is bound
             if isinstance(s, gast.Assign):
                 t, value = s.targets[0], s.value
                 if len(s.targets) == 1 and isinstance(t, gast.Name):
@@ -392,6 +393,12 @@ class Shapes:
                 a = self._of(node.args[0], pending)
                 return FLOAT if a.rank == 0 and a.is_complex is False else ANY
             return {"int": INT, "len": INT, "complex": COMPLEX, "bool": BOOL}[f.id]
+        jvp_of = getattr(node, "s2s_jvp_of", None)
+        if jvp_of is not None:
+            # a tangent function's call: (the call's value, its tangent, shaped like it)
+            v = self._call(jvp_of, pending)
+            t = v if v.kind not in ("int", "bool", "none") else ANY
+            return Abstract.make("tuple", None, None, (v, t))
         adjoints_of = getattr(node, "s2s_adjoints_of", None)
         if adjoints_of is not None:
             # a backward sweep's call: the adjoints of these arguments, shaped like them

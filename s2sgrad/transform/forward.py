@@ -208,10 +208,6 @@ class ForwardBuilder(ReverseBuilder):
         one = {p for p, kind in spec.seeds.items() if kind == "one"}   # seeded 1.0: a number
         self.shapes = ShapeClasses(body, self.params, self.resolver, {},
                                    same_shape_params(self.fsrc), scalars=one)
-        if not self.batched:    # (a batch of tangents has a leading axis of its own)
-            self.shapes.specialize(body, self.params, spec.job.abstract,
-                                   numpy_name=self._numpy_name,
-                                   calls=self.program.call_result_hook(spec.job))
         written = (self._written_in_place(body) | self.entry_copies) & set(self.params)
         assigned = liveness.maybe_assigned(body)
         state = set()
@@ -221,6 +217,12 @@ class ForwardBuilder(ReverseBuilder):
             self.tan[p] = t
             self.namer.reserve(t)
         self._gradient_ending(assigned | written, prologue)
+        if not self.batched:    # (a batch of tangents has a leading axis of its own)
+            ret = self.norm.return_name
+            seeds = {self.cotangent: ret} if self.cotangent is not None and ret else None
+            self.shapes.specialize(body, self.params, spec.job.abstract, seeds=seeds,
+                                   numpy_name=self._numpy_name,
+                                   calls=self.program.call_result_hook(spec.job))
         for p in spec.active_params:
             state.add(p)
             kind = spec.seeds.get(p)
@@ -246,6 +248,8 @@ class ForwardBuilder(ReverseBuilder):
         code = self._tan_block(body, state, _FwdCtx(set(self.params), set(self.params)))
         code = prologue + code
         inits = [assign(v, const(None)) for v in sorted(self.none_inits)]
+        for init in inits:
+            init.s2s_placeholder = True     # (analysis.shapes: not a value the code reads)
         if inits:
             inits[0].s2s_note = "assigned on some paths only: their zero tangents need a value"
             code = inits + code
@@ -690,8 +694,9 @@ class ForwardBuilder(ReverseBuilder):
                 for p in active if p not in seeds]
         target = gast.Tuple(elts=[store(v), store(self.t(v))], ctx=gast.Store())
         state.add(v)
-        return [self._mark(gast.Assign(targets=[target], value=call(spec.jvp_name, args, kws),
-                                       type_comment=None))]
+        tangent_call = call(spec.jvp_name, args, kws)
+        tangent_call.s2s_jvp_of = value     # (for analysis.shapes: the value it returns)
+        return [self._mark(gast.Assign(targets=[target], value=tangent_call, type_comment=None))]
 
     def _tangent_param(self, spec, p):
         """The name of the tangent parameter for ``p`` in ``spec``'s function."""

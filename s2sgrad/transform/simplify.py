@@ -699,6 +699,8 @@ def _specialized_helper(node, attr, shapes):
     facts = shapes.facts
     if attr == "unbroadcast" and len(args) == 2:
         return unbroadcast_expr(args[0], args[1], shapes)
+    if attr == "seed" and len(args) == 2 and isinstance(args[0], gast.Name):
+        return seed_expr(args[0], args[1], facts, shapes.numpy)
     if attr in ("matmul_vjp_a", "matmul_vjp_b") and len(args) == 3:
         return matmul_vjp_expr(attr[-1], args[0], args[1], args[2], shapes)
     if attr == "zeros_like" and len(args) == 1:
