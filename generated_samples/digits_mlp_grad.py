@@ -63,7 +63,7 @@ def grad_loss(params, x: 'float64[batch, 64]', targets: 'float64[batch, 10]', l2
         d_penalty_sum = d_penalty
         layer_item = layer['W']
         d_layer = _rt.zeros_like(layer)
-        d_layer['W'] += np.broadcast_to(d_penalty_sum, _rt.shape(layer['W'])) * 2 * layer_item
+        d_layer['W'] += d_penalty_sum * 2 * layer_item
         # digits_mlp.py:58  for layer in params:
         d_params = _rt.add_at(d_params, i, d_layer)
     # digits_mlp.py:56  log_p = predict(params, x)
@@ -171,7 +171,7 @@ def grad_loss_general(params, x: 'float64[batch, 64]', targets: 'float64[batch, 
     """
     _tape = []
     # digits_mlp.py:56  log_p = predict(params, x)
-    log_p = predict_fwd(_tape, params, x)
+    log_p = predict_fwd_1(_tape, params, x)
     # digits_mlp.py:57  penalty = 0.0
     penalty = 0.0
     # digits_mlp.py:58  for layer in params:
@@ -203,5 +203,67 @@ def grad_loss_general(params, x: 'float64[batch, 64]', targets: 'float64[batch, 
         # digits_mlp.py:58  for layer in params:
         d_params = _rt.add_at(d_params, i, d_layer)
     # digits_mlp.py:56  log_p = predict(params, x)
-    d_params = _rt.add(d_params, predict_bwd(_tape, d_log_p))
+    d_params = _rt.add(d_params, predict_bwd_1(_tape, d_log_p))
     return result, d_params
+
+
+def predict_fwd_1(_tape, params, x):
+    """Forward sweep of predict (digits_mlp.py:45); predict_bwd_1 finishes it."""
+    # digits_mlp.py:47  h = x
+    h = x
+    # digits_mlp.py:48  for layer in params[:-1]:
+    seq = params[:-1]
+    for i in range(len(seq)):
+        layer = seq[i]
+        # digits_mlp.py:49  h = np.maximum(0.0, h @ layer["W"] + layer["b"])      # ReLU
+        h_matmul = h @ layer['W']
+        h_add = h_matmul + layer['b']
+        _tape.append(h)
+        h = np.maximum(0.0, h_add)
+        # digits_mlp.py:48  for layer in params[:-1]:
+        _tape.append(h_add)
+        _tape.append(h_matmul)
+    # digits_mlp.py:50  last = params[-1]
+    last = params[-1]
+    # digits_mlp.py:51  return log_softmax(h @ last["W"] + last["b"])
+    log_softmax_arg_matmul = h @ last['W']
+    log_softmax_arg = log_softmax_arg_matmul + last['b']
+    log_softmax_out = log_softmax_fwd(_tape, log_softmax_arg)
+    # what the backward sweep needs
+    _tape.append((h, last, log_softmax_arg_matmul, params, seq))
+    return log_softmax_out
+
+
+def predict_bwd_1(_tape, d_log_softmax_out):
+    """Backward sweep of predict: the adjoints of params given d_log_softmax_out."""
+    # what the forward sweep left
+    h, last, log_softmax_arg_matmul, params, seq = _tape.pop()
+    # digits_mlp.py:51  return log_softmax(h @ last["W"] + last["b"])
+    d_log_softmax_arg = log_softmax_bwd(_tape, d_log_softmax_out)
+    d_log_softmax_arg_matmul = _rt.unbroadcast(d_log_softmax_arg, log_softmax_arg_matmul)
+    d_last = _rt.zeros_like(last)
+    d_last['b'] += _rt.unbroadcast(d_log_softmax_arg, last['b'])
+    d_h = _rt.matmul_vjp_a(d_log_softmax_arg_matmul, h, last['W'])
+    d_last['W'] += _rt.matmul_vjp_b(d_log_softmax_arg_matmul, h, last['W'])
+    # digits_mlp.py:50  last = params[-1]
+    d_params = _rt.zeros_like(params)
+    d_params = _rt.add_at(d_params, -1, d_last)
+    # digits_mlp.py:48  for layer in params[:-1]:
+    d_seq = _rt.zeros_like(seq)
+    for i in reversed(range(len(seq))):
+        layer = seq[i]
+        h_matmul = _tape.pop()
+        h_add = _tape.pop()
+        # digits_mlp.py:49  h = np.maximum(0.0, h @ layer["W"] + layer["b"])      # ReLU
+        d_h_add = _rt.unbroadcast(d_h * _rt.share_of_max(h_add, 0.0), h_add)
+        h = _tape.pop()
+        d_h_matmul = _rt.unbroadcast(d_h_add, h_matmul)
+        d_layer = _rt.zeros_like(layer)
+        d_layer['b'] += _rt.unbroadcast(d_h_add, layer['b'])
+        d_h = _rt.matmul_vjp_a(d_h_matmul, h, layer['W'])
+        d_layer['W'] += _rt.matmul_vjp_b(d_h_matmul, h, layer['W'])
+        # digits_mlp.py:48  for layer in params[:-1]:
+        d_seq = _rt.add_at(d_seq, i, d_layer)
+    # digits_mlp.py:48  for layer in params[:-1]:
+    d_params = _rt.add_at(d_params, slice(None, -1), d_seq)
+    return d_params

@@ -38,13 +38,14 @@ def grad_loss(phases, wavefront: 'complex128[n, n]', target: 'float64[n, n]', sp
     # optical_network.py:60  image = camera_image(phases, wavefront, spacing, side)
     image = camera_image_fwd(_tape, phases, wavefront, spacing, side)
     # optical_network.py:61  return np.mean((image - target) ** 2)
-    result = np.mean((image - target) ** 2)
+    result_subtract = image - target
+    result = np.mean(result_subtract ** 2)
     # backward sweep (d_result is 1 for a scalar output)
     d_result = _rt.seed(d_result, result)
     # optical_network.py:61  return np.mean((image - target) ** 2)
-    image_minus_target_pow = (image - target) ** 2
-    image_minus_target = image - target
-    d_image = _rt.unbroadcast(_rt.unbroadcast(np.broadcast_to(d_result / _rt.size(image_minus_target_pow), _rt.shape(image_minus_target_pow)) * 2 * image_minus_target, image_minus_target), image)
+    result_subtract_pow = result_subtract ** 2
+    d_result_subtract = _rt.unbroadcast(d_result / _rt.size(result_subtract_pow) * 2 * result_subtract, result_subtract)
+    d_image = _rt.unbroadcast(d_result_subtract, image)
     # optical_network.py:60  image = camera_image(phases, wavefront, spacing, side)
     d_phases = camera_image_bwd(_tape, d_image)
     return result, d_phases
@@ -56,32 +57,38 @@ def camera_image_fwd(_tape, phases, wavefront, spacing, side):
     for i in range(len(phases)):
         phase = phases[i]
         # optical_network.py:53  wavefront = propagate(wavefront * np.exp(1j * phase), spacing, side)
-        propagate_arg = wavefront * np.exp(1.0j * phase)
+        propagate_arg_exp = np.exp(1.0j * phase)
+        propagate_arg = wavefront * propagate_arg_exp
         _tape.append(wavefront)
         wavefront = propagate_fwd(_tape, propagate_arg, spacing, side)
+        # optical_network.py:52  for phase in phases:
+        _tape.append(propagate_arg_exp)
     # optical_network.py:54  return np.abs(wavefront) ** 2
-    result = np.abs(wavefront) ** 2
+    result_absolute = np.abs(wavefront)
+    result = result_absolute ** 2
     # what the backward sweep needs
-    _tape.append((phases, wavefront))
+    _tape.append((phases, result_absolute, wavefront))
     return result
 
 
 def camera_image_bwd(_tape, d_result):
     """Backward sweep of camera_image: the adjoints of phases given d_result."""
     # what the forward sweep left
-    phases, wavefront = _tape.pop()
+    phases, result_absolute, wavefront = _tape.pop()
     # optical_network.py:54  return np.abs(wavefront) ** 2
-    abs_wavefront = np.abs(wavefront)
-    d_wavefront = _rt.unbroadcast(d_result * 2 * abs_wavefront, abs_wavefront) * np.conj(_rt.unit(wavefront))
+    d_result_absolute = _rt.unbroadcast(d_result * 2 * result_absolute, result_absolute)
+    d_wavefront = d_result_absolute * np.conj(_rt.unit(wavefront))
     # optical_network.py:52  for phase in phases:
     d_phases = _rt.zeros_like(phases)
     for i in reversed(range(len(phases))):
         phase = phases[i]
+        propagate_arg_exp = _tape.pop()
         # optical_network.py:53  wavefront = propagate(wavefront * np.exp(1j * phase), spacing, side)
         d_propagate_arg = propagate_bwd(_tape, d_wavefront)
         wavefront = _tape.pop()
-        d_wavefront = _rt.unbroadcast(d_propagate_arg * np.exp(1.0j * phase), wavefront)
-        d_phase = _rt.unbroadcast(_rt.unbroadcast(d_propagate_arg * wavefront, np.exp(1.0j * phase)) * np.exp(1.0j * phase) * 1.0j, phase)
+        d_wavefront = _rt.unbroadcast(d_propagate_arg * propagate_arg_exp, wavefront)
+        d_propagate_arg_exp = _rt.unbroadcast(d_propagate_arg * wavefront, propagate_arg_exp)
+        d_phase = _rt.unbroadcast(d_propagate_arg_exp * propagate_arg_exp * 1.0j, phase)
         # optical_network.py:52  for phase in phases:
         d_phases[i] += d_phase
     return d_phases
@@ -133,15 +140,98 @@ def grad_loss_general(phases, wavefront: 'complex128[n, n]', target: 'float64[n,
     """
     _tape = []
     # optical_network.py:60  image = camera_image(phases, wavefront, spacing, side)
-    image = camera_image_fwd(_tape, phases, wavefront, spacing, side)
+    image = camera_image_fwd_1(_tape, phases, wavefront, spacing, side)
     # optical_network.py:61  return np.mean((image - target) ** 2)
-    result = np.mean((image - target) ** 2)
+    result_subtract = image - target
+    result = np.mean(result_subtract ** 2)
     # backward sweep (d_result is 1 for a scalar output)
     d_result = _rt.seed(d_result, result)
     # optical_network.py:61  return np.mean((image - target) ** 2)
-    image_minus_target_pow = (image - target) ** 2
-    image_minus_target = image - target
-    d_image = _rt.unbroadcast(_rt.unbroadcast(np.broadcast_to(d_result / _rt.size(image_minus_target_pow), _rt.shape(image_minus_target_pow)) * 2 * image_minus_target, image_minus_target), image)
+    result_subtract_pow = result_subtract ** 2
+    d_result_subtract = np.broadcast_to(d_result / _rt.size(result_subtract_pow), _rt.shape(result_subtract_pow)) * 2 * result_subtract
+    d_image = _rt.unbroadcast(d_result_subtract, image)
     # optical_network.py:60  image = camera_image(phases, wavefront, spacing, side)
-    d_phases = camera_image_bwd(_tape, d_image)
+    d_phases = camera_image_bwd_1(_tape, d_image)
     return result, d_phases
+
+
+def camera_image_fwd_1(_tape, phases, wavefront, spacing, side):
+    """Forward sweep of camera_image (optical_network.py:50); camera_image_bwd_1 finishes it."""
+    # optical_network.py:52  for phase in phases:
+    for i in range(len(phases)):
+        phase = phases[i]
+        # optical_network.py:53  wavefront = propagate(wavefront * np.exp(1j * phase), spacing, side)
+        propagate_arg_exp = np.exp(1.0j * phase)
+        propagate_arg = wavefront * propagate_arg_exp
+        _tape.append(wavefront)
+        wavefront = propagate_fwd_1(_tape, propagate_arg, spacing, side)
+        # optical_network.py:52  for phase in phases:
+        _tape.append(propagate_arg_exp)
+    # optical_network.py:54  return np.abs(wavefront) ** 2
+    result_absolute = np.abs(wavefront)
+    result = result_absolute ** 2
+    # what the backward sweep needs
+    _tape.append((phases, result_absolute, wavefront))
+    return result
+
+
+def camera_image_bwd_1(_tape, d_result):
+    """Backward sweep of camera_image: the adjoints of phases given d_result."""
+    # what the forward sweep left
+    phases, result_absolute, wavefront = _tape.pop()
+    # optical_network.py:54  return np.abs(wavefront) ** 2
+    d_result_absolute = _rt.unbroadcast(d_result * 2 * result_absolute, result_absolute)
+    d_wavefront = d_result_absolute * np.conj(_rt.unit(wavefront))
+    # optical_network.py:52  for phase in phases:
+    d_phases = _rt.zeros_like(phases)
+    for i in reversed(range(len(phases))):
+        phase = phases[i]
+        propagate_arg_exp = _tape.pop()
+        # optical_network.py:53  wavefront = propagate(wavefront * np.exp(1j * phase), spacing, side)
+        d_propagate_arg = propagate_bwd_1(_tape, d_wavefront)
+        wavefront = _tape.pop()
+        d_wavefront = _rt.unbroadcast(d_propagate_arg * propagate_arg_exp, wavefront)
+        d_propagate_arg_exp = _rt.unbroadcast(d_propagate_arg * wavefront, propagate_arg_exp)
+        d_phase = _rt.unbroadcast(d_propagate_arg_exp * propagate_arg_exp * 1.0j, phase)
+        # optical_network.py:52  for phase in phases:
+        d_phases[i] += d_phase
+    return d_phases
+
+
+def propagate_fwd_1(_tape, wavefront, distance, side, wavelength=WAVELENGTH):
+    """Forward sweep of propagate (optical_network.py:38); propagate_bwd_1 finishes it."""
+    # optical_network.py:40  n = wavefront.shape[0]
+    n = wavefront.shape[0]
+    # optical_network.py:41  px = side / n
+    px = side / n
+    # optical_network.py:42  fx = np.linspace(-1 / (2 * px), 1 / (2 * px) - 1 / (n * px), n)   # spatial frequencies
+    fx = np.linspace(-1 / (2 * px), 1 / (2 * px) - 1 / (n * px), n)
+    # optical_network.py:43  fxx, fyy = np.meshgrid(fx, fx)
+    fxx_fyy = np.meshgrid(fx, fx)
+    fxx = fxx_fyy[0]
+    fyy = fxx_fyy[1]
+    # optical_network.py:44  q = (1 / wavelength) ** 2 - fxx ** 2 - fyy ** 2
+    q = (1 / wavelength) ** 2 - fxx ** 2 - fyy ** 2
+    # optical_network.py:45  q[q < 0] = 0.0                                                     # drop evanescent waves
+    q_where = q < 0
+    q[q_where] = 0.0
+    # optical_network.py:46  transfer = np.fft.ifftshift(np.exp(2j * np.pi * distance * np.sqrt(q)))
+    transfer = np.fft.ifftshift(np.exp(2.0j * np.pi * distance * np.sqrt(q)))
+    # optical_network.py:47  return np.fft.ifft2(np.fft.fft2(wavefront) * transfer)
+    result_fft2 = np.fft.fft2(wavefront)
+    result = np.fft.ifft2(result_fft2 * transfer)
+    # what the backward sweep needs
+    _tape.append((result_fft2, transfer, wavefront))
+    return result
+
+
+def propagate_bwd_1(_tape, d_result):
+    """Backward sweep of propagate: the adjoints of wavefront given d_result."""
+    # what the forward sweep left
+    result_fft2, transfer, wavefront = _tape.pop()
+    # optical_network.py:47  return np.fft.ifft2(np.fft.fft2(wavefront) * transfer)
+    result_ct = np.fft.ifft2(d_result, axes=(-2, -1), norm=None)
+    d_result_fft2 = _rt.unbroadcast(_rt.to_complex_like(result_ct, result_fft2 * transfer) * transfer, result_fft2)
+    result_fft2_ct = np.fft.fft2(d_result_fft2, axes=(-2, -1), norm=None)
+    d_wavefront = _rt.to_complex_like(result_fft2_ct, wavefront)
+    return d_wavefront

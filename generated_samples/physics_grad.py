@@ -40,14 +40,16 @@ def grad_miss(launch: 'float64[2]', target_distance: float, target_time: float, 
     distance = distance_flight_time[0]
     flight_time = distance_flight_time[1]
     # physics.py:88  return ((distance - target_distance) / target_distance) ** 2 + \
-    result = ((distance - target_distance) / target_distance) ** 2 + ((flight_time - target_time) / target_time) ** 2
+    result_divide = (distance - target_distance) / target_distance
+    result_divide_1 = (flight_time - target_time) / target_time
+    result = result_divide ** 2 + result_divide_1 ** 2
     # backward sweep (d_result is 1 for a scalar output)
-    d_result = _rt.seed(d_result, result)
+    d_result = 1.0 if d_result is None else d_result
     # physics.py:88  return ((distance - target_distance) / target_distance) ** 2 + \
-    x = (distance - target_distance) / target_distance
-    x_1 = (flight_time - target_time) / target_time
-    d_distance = _rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(d_result, (distance - target_distance) / target_distance) * 2 * x, x) / target_distance, distance - target_distance), distance)
-    d_flight_time = _rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(d_result, (flight_time - target_time) / target_time) * 2 * x_1, x_1) / target_time, flight_time - target_time), flight_time)
+    d_result_divide = d_result * 2 * result_divide
+    d_result_divide_1 = d_result * 2 * result_divide_1
+    d_flight_time = d_result_divide_1 / target_time
+    d_distance = d_result_divide / target_distance
     # physics.py:87  distance, flight_time = simulate(launch, dt)
     d_distance_flight_time = _rt.zeros_like(distance_flight_time)
     d_distance_flight_time[1] += d_flight_time
@@ -66,9 +68,11 @@ def simulate_fwd(_tape, launch, dt=0.01, path=None):
     y = LAUNCH_HEIGHT
     t = 0.0
     # physics.py:62  vx = speed * np.cos(angle)
-    vx = speed * np.cos(angle)
+    vx_cos = np.cos(angle)
+    vx = speed * vx_cos
     # physics.py:63  vy = speed * np.sin(angle)
-    vy = speed * np.sin(angle)
+    vy_sin = np.sin(angle)
+    vy = speed * vy_sin
     # physics.py:64  x_prev, y_prev = x, y
     x_prev = x
     y_prev = y
@@ -86,11 +90,186 @@ def simulate_fwd(_tape, launch, dt=0.01, path=None):
         # physics.py:68  airspeed = np.sqrt(rel_vx ** 2 + vy ** 2)
         airspeed = np.sqrt(rel_vx ** 2 + vy ** 2)
         # physics.py:69  vx = vx - dt * DRAG * airspeed * rel_vx
-        _tape.append(vx)
-        vx = vx - dt * DRAG * airspeed * rel_vx
+        vx_multiply = dt * DRAG * airspeed
+        vx = vx - vx_multiply * rel_vx
         # physics.py:70  vy = vy - dt * (GRAVITY + DRAG * airspeed * vy)
+        vy_multiply = DRAG * airspeed
         _tape.append(vy)
-        vy = vy - dt * (GRAVITY + DRAG * airspeed * vy)
+        vy = vy - dt * (GRAVITY + vy_multiply * vy)
+        # physics.py:71  x_prev, y_prev = x, y
+        x_prev = x
+        y_prev = y
+        # physics.py:72  x = x + dt * vx
+        x = x + dt * vx
+        # physics.py:73  y = y + dt * vy
+        y = y + dt * vy
+        # physics.py:74  t = t + dt
+        t = t + dt
+        # physics.py:75  if path is not None:
+        if path is not None:
+            # physics.py:76  path.append((x, y))
+            path.append((x, y))
+        # physics.py:65  while y > 0.0:
+        _tape.append(airspeed)
+        _tape.append(rel_vx)
+        _tape.append(vx_multiply)
+        _tape.append(vy_multiply)
+    # physics.py:78  frac = y_prev / (y_prev - y)
+    frac_subtract = y_prev - y
+    frac = y_prev / frac_subtract
+    # physics.py:79  distance = x_prev + frac * (x - x_prev)
+    distance_subtract = x - x_prev
+    distance = x_prev + frac * distance_subtract
+    # physics.py:80  flight_time = t - dt + frac * dt
+    flight_time = t - dt + frac * dt
+    # physics.py:81  return distance, flight_time
+    result = distance, flight_time
+    # what the backward sweep needs
+    _tape.append((angle, distance_subtract, dt, frac, frac_subtract, launch, speed, trips, vx_cos, vy_sin, y_prev))
+    return result
+
+
+def simulate_bwd(_tape, d_result):
+    """Backward sweep of simulate: the adjoints of launch given d_result."""
+    # what the forward sweep left
+    angle, distance_subtract, dt, frac, frac_subtract, launch, speed, trips, vx_cos, vy_sin, y_prev = _tape.pop()
+    # physics.py:81  return distance, flight_time
+    d_distance = d_result[0]
+    d_flight_time = d_result[1]
+    # physics.py:80  flight_time = t - dt + frac * dt
+    d_frac = d_flight_time * dt
+    # physics.py:79  distance = x_prev + frac * (x - x_prev)
+    d_frac = d_frac + d_distance * distance_subtract
+    d_distance_subtract = d_distance * frac
+    d_x = d_distance_subtract
+    d_x_prev = d_distance + -d_distance_subtract
+    # physics.py:78  frac = y_prev / (y_prev - y)
+    d_y_prev = d_frac / frac_subtract
+    d_frac_subtract = -d_frac * y_prev / frac_subtract ** 2
+    d_y_prev = d_y_prev + d_frac_subtract
+    d_y = -d_frac_subtract
+    # physics.py:65  while y > 0.0:
+    d_vx = 0.0
+    d_vy = 0.0
+    for _ in range(trips):
+        vy_multiply = _tape.pop()
+        vx_multiply = _tape.pop()
+        rel_vx = _tape.pop()
+        airspeed = _tape.pop()
+        # physics.py:73  y = y + dt * vy
+        d_vy = d_vy + d_y * dt
+        # physics.py:72  x = x + dt * vx
+        d_vx = d_vx + d_x * dt
+        # physics.py:71  x_prev, y_prev = x, y
+        d_y = d_y + d_y_prev
+        d_x = d_x + d_x_prev
+        # physics.py:70  vy = vy - dt * (GRAVITY + DRAG * airspeed * vy)
+        vy = _tape.pop()
+        d_multiply_1 = -d_vy * dt
+        d_vy_multiply = d_multiply_1 * vy
+        d_vy = d_vy + d_multiply_1 * vy_multiply
+        d_airspeed = d_vy_multiply * DRAG
+        # physics.py:69  vx = vx - dt * DRAG * airspeed * rel_vx
+        d_multiply_2 = -d_vx
+        d_vx_multiply = d_multiply_2 * rel_vx
+        d_rel_vx = d_multiply_2 * vx_multiply
+        d_airspeed = d_airspeed + d_vx_multiply * (dt * DRAG)
+        # physics.py:68  airspeed = np.sqrt(rel_vx ** 2 + vy ** 2)
+        d_add = d_airspeed * (0.5 / airspeed)
+        d_rel_vx = d_rel_vx + d_add * 2 * rel_vx
+        d_vy = d_vy + d_add * 2 * vy
+        # physics.py:67  rel_vx = vx - wind                       # velocity relative to the air
+        d_vx = d_vx + d_rel_vx
+        # physics.py:65  while y > 0.0:
+        d_x_prev = 0.0
+        d_y_prev = 0.0
+    # physics.py:64  x_prev, y_prev = x, y
+    d_y = d_y + d_y_prev
+    d_x = d_x + d_x_prev
+    # physics.py:63  vy = speed * np.sin(angle)
+    d_speed = d_vy * vy_sin
+    d_vy_sin = d_vy * speed
+    d_angle = d_vy_sin * np.cos(angle)
+    # physics.py:62  vx = speed * np.cos(angle)
+    d_speed = d_speed + d_vx * vx_cos
+    d_vx_cos = d_vx * speed
+    d_angle = d_angle + d_vx_cos * -np.sin(angle)
+    # physics.py:60  angle, speed = launch[0], launch[1]
+    d_launch = np.zeros_like(launch)
+    d_launch[1] += d_speed
+    d_launch = _rt.add_at(d_launch, 0, d_angle)
+    return d_launch
+
+
+def grad_miss_general(launch: 'float64[2]', target_distance: float, target_time: float, dt: float=0.01, d_result=None):
+    """miss (physics.py:84) and its gradient with respect to launch.
+
+    Returns (result, d_launch); d_result is the cotangent of the output.
+    """
+    _tape = []
+    # physics.py:87  distance, flight_time = simulate(launch, dt)
+    distance_flight_time = simulate_fwd_1(_tape, launch, dt)
+    distance = distance_flight_time[0]
+    flight_time = distance_flight_time[1]
+    # physics.py:88  return ((distance - target_distance) / target_distance) ** 2 + \
+    result_divide = (distance - target_distance) / target_distance
+    result_divide_1 = (flight_time - target_time) / target_time
+    result = result_divide ** 2 + result_divide_1 ** 2
+    # backward sweep (d_result is 1 for a scalar output)
+    d_result = _rt.seed(d_result, result)
+    # physics.py:88  return ((distance - target_distance) / target_distance) ** 2 + \
+    d_result_divide = _rt.unbroadcast(d_result, result_divide) * 2 * result_divide
+    d_result_divide_1 = _rt.unbroadcast(d_result, result_divide_1) * 2 * result_divide_1
+    d_flight_time = _rt.unbroadcast(_rt.unbroadcast(d_result_divide_1 / target_time, flight_time - target_time), flight_time)
+    d_distance = _rt.unbroadcast(_rt.unbroadcast(d_result_divide / target_distance, distance - target_distance), distance)
+    # physics.py:87  distance, flight_time = simulate(launch, dt)
+    d_distance_flight_time = _rt.zeros_like(distance_flight_time)
+    d_distance_flight_time[1] += d_flight_time
+    d_distance_flight_time[0] += d_distance
+    d_launch = simulate_bwd_1(_tape, d_distance_flight_time)
+    return result, d_launch
+
+
+def simulate_fwd_1(_tape, launch, dt=0.01, path=None):
+    """Forward sweep of simulate (physics.py:53); simulate_bwd_1 finishes it."""
+    # physics.py:60  angle, speed = launch[0], launch[1]
+    angle = launch[0]
+    speed = launch[1]
+    # physics.py:61  x, y, t = 0.0, LAUNCH_HEIGHT, 0.0
+    x = 0.0
+    y = LAUNCH_HEIGHT
+    t = 0.0
+    # physics.py:62  vx = speed * np.cos(angle)
+    vx_cos = np.cos(angle)
+    vx = speed * vx_cos
+    # physics.py:63  vy = speed * np.sin(angle)
+    vy_sin = np.sin(angle)
+    vy = speed * vy_sin
+    # physics.py:64  x_prev, y_prev = x, y
+    x_prev = x
+    y_prev = y
+    # physics.py:65  while y > 0.0:
+    trips = 0
+    while y > 0.0:
+        trips = trips + 1
+        # physics.py:66  wind = WIND if y > WIND_HEIGHT else 0.0
+        if y > WIND_HEIGHT:
+            wind = WIND
+        else:
+            wind = 0.0
+        # physics.py:67  rel_vx = vx - wind                       # velocity relative to the air
+        rel_vx = vx - wind
+        # physics.py:68  airspeed = np.sqrt(rel_vx ** 2 + vy ** 2)
+        airspeed = np.sqrt(rel_vx ** 2 + vy ** 2)
+        # physics.py:69  vx = vx - dt * DRAG * airspeed * rel_vx
+        vx_multiply = dt * DRAG
+        vx_multiply_1 = vx_multiply * airspeed
+        _tape.append(vx)
+        vx = vx - vx_multiply_1 * rel_vx
+        # physics.py:70  vy = vy - dt * (GRAVITY + DRAG * airspeed * vy)
+        vy_multiply = DRAG * airspeed
+        _tape.append(vy)
+        vy = vy - dt * (GRAVITY + vy_multiply * vy)
         # physics.py:71  x_prev, y_prev = x, y
         _tape.append(x_prev)
         x_prev = x
@@ -109,43 +288,52 @@ def simulate_fwd(_tape, launch, dt=0.01, path=None):
         # physics.py:65  while y > 0.0:
         _tape.append(airspeed)
         _tape.append(rel_vx)
+        _tape.append(vx_multiply)
+        _tape.append(vx_multiply_1)
+        _tape.append(vy_multiply)
     # physics.py:78  frac = y_prev / (y_prev - y)
-    frac = y_prev / (y_prev - y)
+    frac_subtract = y_prev - y
+    frac = y_prev / frac_subtract
     # physics.py:79  distance = x_prev + frac * (x - x_prev)
-    distance = x_prev + frac * (x - x_prev)
+    distance_subtract = x - x_prev
+    distance = x_prev + frac * distance_subtract
     # physics.py:80  flight_time = t - dt + frac * dt
     flight_time = t - dt + frac * dt
     # physics.py:81  return distance, flight_time
     result = distance, flight_time
     # what the backward sweep needs
-    _tape.append((angle, dt, frac, launch, path, speed, trips, vx, vy, x, x_prev, y, y_prev))
+    _tape.append((angle, distance_subtract, dt, frac, frac_subtract, launch, path, speed, trips, vx, vx_cos, vy, vy_sin, x, x_prev, y, y_prev))
     return result
 
 
-def simulate_bwd(_tape, d_result):
+def simulate_bwd_1(_tape, d_result):
     """Backward sweep of simulate: the adjoints of launch given d_result."""
     # what the forward sweep left
-    angle, dt, frac, launch, path, speed, trips, vx, vy, x, x_prev, y, y_prev = _tape.pop()
+    angle, distance_subtract, dt, frac, frac_subtract, launch, path, speed, trips, vx, vx_cos, vy, vy_sin, x, x_prev, y, y_prev = _tape.pop()
     # physics.py:81  return distance, flight_time
     d_distance = d_result[0]
     d_flight_time = d_result[1]
     # physics.py:80  flight_time = t - dt + frac * dt
     d_frac = _rt.unbroadcast(_rt.unbroadcast(d_flight_time, frac * dt) * dt, frac)
     # physics.py:79  distance = x_prev + frac * (x - x_prev)
-    d_multiply = _rt.unbroadcast(d_distance, frac * (x - x_prev))
-    d_subtract = _rt.unbroadcast(d_multiply * frac, x - x_prev)
-    d_x_prev = _rt.unbroadcast(d_distance, x_prev) + _rt.unbroadcast(-d_subtract, x_prev)
-    d_frac = d_frac + _rt.unbroadcast(d_multiply * (x - x_prev), frac)
-    d_x = _rt.unbroadcast(d_subtract, x)
+    d_multiply = _rt.unbroadcast(d_distance, frac * distance_subtract)
+    d_x_prev = _rt.unbroadcast(d_distance, x_prev)
+    d_frac = d_frac + _rt.unbroadcast(d_multiply * distance_subtract, frac)
+    d_distance_subtract = _rt.unbroadcast(d_multiply * frac, distance_subtract)
+    d_x = _rt.unbroadcast(d_distance_subtract, x)
+    d_x_prev = d_x_prev + _rt.unbroadcast(-d_distance_subtract, x_prev)
     # physics.py:78  frac = y_prev / (y_prev - y)
-    y_prev_minus_y = y_prev - y
-    d_subtract_1 = _rt.unbroadcast(-d_frac * y_prev / y_prev_minus_y ** 2, y_prev_minus_y)
-    d_y_prev = _rt.unbroadcast(d_frac / (y_prev - y), y_prev) + _rt.unbroadcast(d_subtract_1, y_prev)
-    d_y = _rt.unbroadcast(-d_subtract_1, y)
+    d_y_prev = _rt.unbroadcast(d_frac / frac_subtract, y_prev)
+    d_frac_subtract = _rt.unbroadcast(-d_frac * y_prev / frac_subtract ** 2, frac_subtract)
+    d_y_prev = d_y_prev + _rt.unbroadcast(d_frac_subtract, y_prev)
+    d_y = _rt.unbroadcast(-d_frac_subtract, y)
     # physics.py:65  while y > 0.0:
     d_vx = _rt.zeros_like(vx)
     d_vy = _rt.zeros_like(vy)
     for _ in range(trips):
+        vy_multiply = _tape.pop()
+        vx_multiply_1 = _tape.pop()
+        vx_multiply = _tape.pop()
         rel_vx = _tape.pop()
         airspeed = _tape.pop()
         # physics.py:75  if path is not None:
@@ -163,14 +351,16 @@ def simulate_bwd(_tape, d_result):
         x_prev = _tape.pop()
         # physics.py:70  vy = vy - dt * (GRAVITY + DRAG * airspeed * vy)
         vy = _tape.pop()
-        d_multiply_1 = _rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(-d_vy, dt * (GRAVITY + DRAG * airspeed * vy)) * dt, GRAVITY + DRAG * airspeed * vy), DRAG * airspeed * vy)
-        d_airspeed = _rt.unbroadcast(_rt.unbroadcast(d_multiply_1 * vy, DRAG * airspeed) * DRAG, airspeed)
-        d_vy = d_vy + _rt.unbroadcast(d_multiply_1 * (DRAG * airspeed), vy)
+        d_multiply_1 = _rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(-d_vy, dt * (GRAVITY + vy_multiply * vy)) * dt, GRAVITY + vy_multiply * vy), vy_multiply * vy)
+        d_vy_multiply = _rt.unbroadcast(d_multiply_1 * vy, vy_multiply)
+        d_vy = d_vy + _rt.unbroadcast(d_multiply_1 * vy_multiply, vy)
+        d_airspeed = _rt.unbroadcast(d_vy_multiply * DRAG, airspeed)
         # physics.py:69  vx = vx - dt * DRAG * airspeed * rel_vx
         vx = _tape.pop()
-        d_multiply_2 = _rt.unbroadcast(-d_vx, dt * DRAG * airspeed * rel_vx)
-        d_airspeed = d_airspeed + _rt.unbroadcast(_rt.unbroadcast(d_multiply_2 * rel_vx, dt * DRAG * airspeed) * (dt * DRAG), airspeed)
-        d_rel_vx = _rt.unbroadcast(d_multiply_2 * (dt * DRAG * airspeed), rel_vx)
+        d_multiply_2 = _rt.unbroadcast(-d_vx, vx_multiply_1 * rel_vx)
+        d_vx_multiply_1 = _rt.unbroadcast(d_multiply_2 * rel_vx, vx_multiply_1)
+        d_rel_vx = _rt.unbroadcast(d_multiply_2 * vx_multiply_1, rel_vx)
+        d_airspeed = d_airspeed + _rt.unbroadcast(d_vx_multiply_1 * vx_multiply, airspeed)
         # physics.py:68  airspeed = np.sqrt(rel_vx ** 2 + vy ** 2)
         d_add = d_airspeed * (0.5 / airspeed)
         d_rel_vx = d_rel_vx + _rt.unbroadcast(d_add, rel_vx) * 2 * rel_vx
@@ -184,40 +374,15 @@ def simulate_bwd(_tape, d_result):
     d_y = d_y + d_y_prev
     d_x = d_x + d_x_prev
     # physics.py:63  vy = speed * np.sin(angle)
-    d_speed = _rt.unbroadcast(d_vy * np.sin(angle), speed)
-    d_angle = _rt.unbroadcast(d_vy * speed, angle) * np.cos(angle)
+    d_speed = _rt.unbroadcast(d_vy * vy_sin, speed)
+    d_vy_sin = _rt.unbroadcast(d_vy * speed, vy_sin)
+    d_angle = d_vy_sin * np.cos(angle)
     # physics.py:62  vx = speed * np.cos(angle)
-    d_speed = d_speed + _rt.unbroadcast(d_vx * np.cos(angle), speed)
-    d_angle = _rt.add(d_angle, _rt.unbroadcast(d_vx * speed, angle) * -np.sin(angle))
+    d_speed = d_speed + _rt.unbroadcast(d_vx * vx_cos, speed)
+    d_vx_cos = _rt.unbroadcast(d_vx * speed, vx_cos)
+    d_angle = _rt.add(d_angle, d_vx_cos * -np.sin(angle))
     # physics.py:60  angle, speed = launch[0], launch[1]
     d_launch = _rt.zeros_like(launch)
     d_launch[1] += d_speed
     d_launch = _rt.add_at(d_launch, 0, d_angle)
     return d_launch
-
-
-def grad_miss_general(launch: 'float64[2]', target_distance: float, target_time: float, dt: float=0.01, d_result=None):
-    """miss (physics.py:84) and its gradient with respect to launch.
-
-    Returns (result, d_launch); d_result is the cotangent of the output.
-    """
-    _tape = []
-    # physics.py:87  distance, flight_time = simulate(launch, dt)
-    distance_flight_time = simulate_fwd(_tape, launch, dt)
-    distance = distance_flight_time[0]
-    flight_time = distance_flight_time[1]
-    # physics.py:88  return ((distance - target_distance) / target_distance) ** 2 + \
-    result = ((distance - target_distance) / target_distance) ** 2 + ((flight_time - target_time) / target_time) ** 2
-    # backward sweep (d_result is 1 for a scalar output)
-    d_result = _rt.seed(d_result, result)
-    # physics.py:88  return ((distance - target_distance) / target_distance) ** 2 + \
-    x = (distance - target_distance) / target_distance
-    x_1 = (flight_time - target_time) / target_time
-    d_distance = _rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(d_result, (distance - target_distance) / target_distance) * 2 * x, x) / target_distance, distance - target_distance), distance)
-    d_flight_time = _rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(d_result, (flight_time - target_time) / target_time) * 2 * x_1, x_1) / target_time, flight_time - target_time), flight_time)
-    # physics.py:87  distance, flight_time = simulate(launch, dt)
-    d_distance_flight_time = _rt.zeros_like(distance_flight_time)
-    d_distance_flight_time[1] += d_flight_time
-    d_distance_flight_time[0] += d_distance
-    d_launch = simulate_bwd(_tape, d_distance_flight_time)
-    return result, d_launch

@@ -81,10 +81,77 @@ def grad_loss(w: 'float64[n]', x: 'float64[batch, n]', y: 'float64[batch]', step
     smooth_abs_out = smooth_abs_fwd(_tape, err)
     result = np.mean(smooth_abs_out)
     # backward sweep (d_result is 1 for a scalar output)
+    d_result = 1.0 if d_result is None else d_result
+    # quickstart.py:22  return np.mean(smooth_abs(err))
+    d_smooth_abs_out = np.broadcast_to(d_result / smooth_abs_out.size, smooth_abs_out.shape)
+    d_err = smooth_abs_bwd(_tape, d_smooth_abs_out)
+    # quickstart.py:20  if np.mean(err) > 0:
+    if cond:
+        # quickstart.py:21  err = err * 1.5
+        d_err = d_err * 1.5
+    # quickstart.py:19  err = h - y
+    d_h = d_err
+    # quickstart.py:17  for _ in range(steps):
+    for _ in reversed(range(steps)):
+        h_tanh = _tape.pop()
+        # quickstart.py:18  h = np.tanh(h) + 0.5 * h
+        d_h_tanh = d_h
+        d_h = d_h * 0.5
+        d_h = d_h + d_h_tanh * (1.0 - h_tanh ** 2)
+    # quickstart.py:16  h = x @ w
+    d_w = d_h @ x
+    return result, d_w
+
+
+def smooth_abs_fwd(_tape, v, eps=0.001):
+    """Forward sweep of smooth_abs (quickstart.py:10); smooth_abs_bwd finishes it."""
+    # quickstart.py:11  return np.sqrt(v * v + eps)
+    result = np.sqrt(v * v + eps)
+    # what the backward sweep needs
+    _tape.append((result, v))
+    return result
+
+
+def smooth_abs_bwd(_tape, d_result):
+    """Backward sweep of smooth_abs: the adjoints of v given d_result."""
+    # what the forward sweep left
+    result, v = _tape.pop()
+    # quickstart.py:11  return np.sqrt(v * v + eps)
+    d_multiply = d_result * (0.5 / result)
+    d_v = d_multiply * v + d_multiply * v
+    return d_v
+
+
+def grad_loss_general(w: 'float64[n]', x: 'float64[batch, n]', y: 'float64[batch]', steps: int=3, d_result=None):
+    """loss (quickstart.py:14) and its gradient with respect to w.
+
+    Returns (result, d_w); d_result is the cotangent of the output.
+    """
+    _tape = []
+    # quickstart.py:16  h = x @ w
+    h = x @ w
+    # quickstart.py:17  for _ in range(steps):
+    for _ in range(steps):
+        # quickstart.py:18  h = np.tanh(h) + 0.5 * h
+        h_tanh = np.tanh(h)
+        h = h_tanh + 0.5 * h
+        # quickstart.py:17  for _ in range(steps):
+        _tape.append(h_tanh)
+    # quickstart.py:19  err = h - y
+    err = h - y
+    # quickstart.py:20  if np.mean(err) > 0:
+    cond = np.mean(err) > 0
+    if cond:
+        # quickstart.py:21  err = err * 1.5
+        err = err * 1.5
+    # quickstart.py:22  return np.mean(smooth_abs(err))
+    smooth_abs_out = smooth_abs_fwd_1(_tape, err)
+    result = np.mean(smooth_abs_out)
+    # backward sweep (d_result is 1 for a scalar output)
     d_result = _rt.seed(d_result, result)
     # quickstart.py:22  return np.mean(smooth_abs(err))
     d_smooth_abs_out = np.broadcast_to(d_result / _rt.size(smooth_abs_out), _rt.shape(smooth_abs_out))
-    d_err = smooth_abs_bwd(_tape, d_smooth_abs_out)
+    d_err = smooth_abs_bwd_1(_tape, d_smooth_abs_out)
     # quickstart.py:20  if np.mean(err) > 0:
     if cond:
         # quickstart.py:21  err = err * 1.5
@@ -103,8 +170,8 @@ def grad_loss(w: 'float64[n]', x: 'float64[batch, n]', y: 'float64[batch]', step
     return result, d_w
 
 
-def smooth_abs_fwd(_tape, v, eps=0.001):
-    """Forward sweep of smooth_abs (quickstart.py:10); smooth_abs_bwd finishes it."""
+def smooth_abs_fwd_1(_tape, v, eps=0.001):
+    """Forward sweep of smooth_abs (quickstart.py:10); smooth_abs_bwd_1 finishes it."""
     # quickstart.py:11  return np.sqrt(v * v + eps)
     result = np.sqrt(v * v + eps)
     # what the backward sweep needs
@@ -112,7 +179,7 @@ def smooth_abs_fwd(_tape, v, eps=0.001):
     return result
 
 
-def smooth_abs_bwd(_tape, d_result):
+def smooth_abs_bwd_1(_tape, d_result):
     """Backward sweep of smooth_abs: the adjoints of v given d_result."""
     # what the forward sweep left
     result, v = _tape.pop()
@@ -120,47 +187,3 @@ def smooth_abs_bwd(_tape, d_result):
     d_multiply = _rt.unbroadcast(d_result * (0.5 / result), v)
     d_v = d_multiply * v + d_multiply * v
     return d_v
-
-
-def grad_loss_general(w: 'float64[n]', x: 'float64[batch, n]', y: 'float64[batch]', steps: int=3, d_result=None):
-    """loss (quickstart.py:14) and its gradient with respect to w.
-
-    Returns (result, d_w); d_result is the cotangent of the output.
-    """
-    _tape = []
-    # quickstart.py:16  h = x @ w
-    h = x @ w
-    # quickstart.py:17  for _ in range(steps):
-    for _ in range(steps):
-        # quickstart.py:18  h = np.tanh(h) + 0.5 * h
-        _tape.append(h)
-        h = np.tanh(h) + 0.5 * h
-    # quickstart.py:19  err = h - y
-    err = h - y
-    # quickstart.py:20  if np.mean(err) > 0:
-    cond = np.mean(err) > 0
-    if cond:
-        # quickstart.py:21  err = err * 1.5
-        err = err * 1.5
-    # quickstart.py:22  return np.mean(smooth_abs(err))
-    smooth_abs_out = smooth_abs_fwd(_tape, err)
-    result = np.mean(smooth_abs_out)
-    # backward sweep (d_result is 1 for a scalar output)
-    d_result = _rt.seed(d_result, result)
-    # quickstart.py:22  return np.mean(smooth_abs(err))
-    d_smooth_abs_out = np.broadcast_to(d_result / _rt.size(smooth_abs_out), _rt.shape(smooth_abs_out))
-    d_err = smooth_abs_bwd(_tape, d_smooth_abs_out)
-    # quickstart.py:20  if np.mean(err) > 0:
-    if cond:
-        # quickstart.py:21  err = err * 1.5
-        d_err = d_err * 1.5
-    # quickstart.py:19  err = h - y
-    d_h = _rt.unbroadcast(d_err, h)
-    # quickstart.py:17  for _ in range(steps):
-    for _ in reversed(range(steps)):
-        # quickstart.py:18  h = np.tanh(h) + 0.5 * h
-        h = _tape.pop()
-        d_h = d_h * (1.0 - np.tanh(h) ** 2) + d_h * 0.5
-    # quickstart.py:16  h = x @ w
-    d_w = _rt.matmul_vjp_b(d_h, x, w)
-    return result, d_w

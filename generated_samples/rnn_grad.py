@@ -155,7 +155,7 @@ def grad_loss_general(params, inputs: 'float64[time, batch, vocab]', targets: 'f
     for t in range(stop):
         # rnn.py:61  h, log_p = step(params, h, inputs[t])
         step_arg = inputs[t]
-        h_log_p = step_fwd(_tape, params, h, step_arg)
+        h_log_p = step_fwd_1(_tape, params, h, step_arg)
         h = h_log_p[0]
         log_p = h_log_p[1]
         # rnn.py:62  total = total - np.sum(log_p * targets[t])
@@ -186,7 +186,67 @@ def grad_loss_general(params, inputs: 'float64[time, batch, vocab]', targets: 'f
         d_h_log_p = _rt.zeros_like(h_log_p)
         d_h_log_p[1] += d_log_p
         d_h_log_p = _rt.add_at(d_h_log_p, 0, d_h)
-        d_params_part, d_h_part = step_bwd(_tape, d_h_log_p)
+        d_params_part, d_h_part = step_bwd_1(_tape, d_h_log_p)
         d_params = _rt.add(d_params, d_params_part)
         d_h = d_h_part
     return result, d_params
+
+
+def step_fwd_1(_tape, params, h, x):
+    """Forward sweep of step (rnn.py:43); step_bwd_1 finishes it."""
+    # rnn.py:45  h = np.tanh(x @ params["W_xh"] + h @ params["W_hh"] + params["b_h"])
+    h_matmul = x @ params['W_xh']
+    h_matmul_1 = h @ params['W_hh']
+    _tape.append(h)
+    h = np.tanh(h_matmul + h_matmul_1 + params['b_h'])
+    # rnn.py:46  logits = h @ params["W_hy"] + params["b_y"]
+    logits_matmul = h @ params['W_hy']
+    logits = logits_matmul + params['b_y']
+    # rnn.py:47  logits = logits - np.max(logits, axis=1, keepdims=True)
+    logits_max = np.max(logits, axis=1, keepdims=True)
+    _tape.append(logits)
+    logits = logits - logits_max
+    # rnn.py:48  log_p = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
+    log_p_exp = np.exp(logits)
+    log_p_sum = np.sum(log_p_exp, axis=1, keepdims=True)
+    log_p = logits - np.log(log_p_sum)
+    # rnn.py:49  return h, log_p
+    result = h, log_p
+    # what the backward sweep needs
+    _tape.append((h, h_matmul, h_matmul_1, log_p_exp, log_p_sum, logits, logits_matmul, logits_max, params, x))
+    return result
+
+
+def step_bwd_1(_tape, d_result):
+    """Backward sweep of step: the adjoints of params, h given d_result."""
+    # what the forward sweep left
+    h, h_matmul, h_matmul_1, log_p_exp, log_p_sum, logits, logits_matmul, logits_max, params, x = _tape.pop()
+    # rnn.py:49  return h, log_p
+    d_h = d_result[0]
+    d_log_p = d_result[1]
+    # rnn.py:48  log_p = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
+    d_logits = _rt.unbroadcast(d_log_p, logits)
+    d_log_p_sum = _rt.unbroadcast(-d_log_p, log_p_sum) * (1.0 / log_p_sum)
+    d_log_p_exp = _rt.reduce_vjp(d_log_p_sum, log_p_exp, 1, True)
+    d_logits = d_logits + d_log_p_exp * log_p_exp
+    # rnn.py:47  logits = logits - np.max(logits, axis=1, keepdims=True)
+    logits = _tape.pop()
+    d_logits_max = _rt.unbroadcast(-d_logits, logits_max)
+    d_logits = d_logits + _rt.max_vjp(d_logits_max, logits_max, logits, 1, True)
+    # rnn.py:46  logits = h @ params["W_hy"] + params["b_y"]
+    d_logits_matmul = _rt.unbroadcast(d_logits, logits_matmul)
+    d_params = {}
+    d_params['b_y'] = _rt.unbroadcast(d_logits, params['b_y'])
+    d_h = d_h + _rt.matmul_vjp_a(d_logits_matmul, h, params['W_hy'])
+    d_params['W_hy'] = _rt.matmul_vjp_b(d_logits_matmul, h, params['W_hy'])
+    # rnn.py:45  h = np.tanh(x @ params["W_xh"] + h @ params["W_hh"] + params["b_h"])
+    d_add = d_h * (1.0 - h ** 2)
+    d_add_1 = _rt.unbroadcast(d_add, h_matmul + h_matmul_1)
+    d_h_matmul = _rt.unbroadcast(d_add_1, h_matmul)
+    d_h_matmul_1 = _rt.unbroadcast(d_add_1, h_matmul_1)
+    d_params['b_h'] = _rt.unbroadcast(d_add, params['b_h'])
+    h = _tape.pop()
+    d_h = _rt.matmul_vjp_a(d_h_matmul_1, h, params['W_hh'])
+    d_params['W_hh'] = _rt.matmul_vjp_b(d_h_matmul_1, h, params['W_hh'])
+    d_params['W_xh'] = _rt.matmul_vjp_b(d_h_matmul, x, params['W_xh'])
+    return d_params, d_h

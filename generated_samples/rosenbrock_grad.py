@@ -34,19 +34,20 @@ def grad_rosenbrock(x: 'float64[n]', d_result=None):
     if not _rt.fits('(float64[n])', x):
         return grad_rosenbrock_general(x, d_result)
     # rosenbrock.py:36  return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-    result = np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+    result_subtract = x[1:] - x[:-1] ** 2
+    result_subtract_1 = 1.0 - x[:-1]
+    result = np.sum(100.0 * result_subtract ** 2 + result_subtract_1 ** 2)
     # backward sweep (d_result is 1 for a scalar output)
-    d_result = _rt.seed(d_result, result)
+    d_result = 1.0 if d_result is None else d_result
     # rosenbrock.py:36  return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
-    d_add = np.broadcast_to(d_result, _rt.shape(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2))
-    x_1 = x[1:] - x[:-1] ** 2
-    d_subtract = _rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(d_add, x[1:] - x[:-1] ** 2) * 100.0, x[1:] - x[:-1] ** 2) * 2 * x_1, x_1)
+    d_add = np.broadcast_to(d_result, (100.0 * result_subtract ** 2 + result_subtract_1 ** 2).shape)
+    d_result_subtract = _rt.unbroadcast(d_add, result_subtract) * 100.0 * 2 * result_subtract
+    d_result_subtract_1 = _rt.unbroadcast(d_add, result_subtract_1) * 2 * result_subtract_1
+    d_x = np.zeros_like(x)
+    d_x[:-1] += _rt.unbroadcast(-d_result_subtract_1, x[:-1])
     x_item = x[:-1]
-    one_minus_x_item = 1.0 - x[:-1]
-    d_x = _rt.zeros_like(x)
-    d_x[1:] += _rt.unbroadcast(d_subtract, x[1:])
-    d_x[:-1] += _rt.unbroadcast(-d_subtract, x[:-1]) * 2 * x_item
-    d_x[:-1] += -(_rt.unbroadcast(d_add, x[:-1]) * 2 * one_minus_x_item)
+    d_x[1:] += _rt.unbroadcast(d_result_subtract, x[1:])
+    d_x[:-1] += _rt.unbroadcast(-d_result_subtract, x[:-1]) * 2 * x_item
     return result, d_x
 
 
