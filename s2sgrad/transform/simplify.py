@@ -736,7 +736,11 @@ def _specialized_helper(node, attr, shapes):
         if attr == "ndim":
             return const(len(d))
         if X.kind == "array":
-            return gast.Attribute(value=args[0], attr=attr, ctx=gast.Load())
+            # (of a cheaper expression of the same shape: ``(a * b).shape`` is ``a.shape``)
+            proxy = _shape_proxy(args[0], shapes)
+            if facts.of(proxy).kind != "array":
+                proxy = args[0]
+            return gast.Attribute(value=proxy, attr=attr, ctx=gast.Load())
         if d == () and X.kind in ("float", "int", "bool", "complex", "scalar"):
             return const(1) if attr == "size" else gast.Tuple(elts=[], ctx=gast.Load())
         return None
