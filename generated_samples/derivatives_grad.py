@@ -49,7 +49,7 @@ def grad_tanh_like(x, d_result=None):
     # derivatives.py:29  return (1.0 - y) / (1.0 + y)
     d_result_subtract = d_result / result_add
     d_result_add = -d_result * result_subtract / result_add ** 2
-    d_y = d_result_add + -d_result_subtract
+    d_y = d_result_add - d_result_subtract
     # derivatives.py:28  y = np.exp(-x)
     d_x = -(d_y * y)
     return result, d_x

@@ -142,7 +142,7 @@ def simulate_bwd(_tape, d_result):
     d_frac = d_frac + d_distance * distance_subtract
     d_distance_subtract = d_distance * frac
     d_x = d_distance_subtract
-    d_x_prev = d_distance + -d_distance_subtract
+    d_x_prev = d_distance - d_distance_subtract
     # physics.py:78  frac = y_prev / (y_prev - y)
     d_y_prev = d_frac / frac_subtract
     d_frac_subtract = -d_frac * y_prev / frac_subtract ** 2

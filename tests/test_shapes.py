@@ -512,3 +512,19 @@ def test_recursion_on_a_changing_rank_stays_correct():
     # each level has a rank of its own: a few copies, then the code for any rank
     make = lambda rng: (rng.standard_normal((2, 3, 2, 2, 3, 2)), 5)  # noqa: E731
     check(_nested, (0,), make, points=2)
+
+
+def _centred_products(means, x, Q):
+    z = (x[None, :, :] - means[:, None, :]) @ Q     # (k, n, d): means broadcast along n
+    return np.sum(np.tanh(z) ** 2)
+
+
+def test_a_broadcast_through_a_matrix_product_is_summed_before_it():
+    # the cotangent of means[:, None, :] is summed over n: (sum_i g_i) Q, one row per k,
+    # not sum_i (g_i Q); and the negation of the subtraction applies to that sum
+    def args(rng):
+        return rng.normal(size=(3, 4)), rng.normal(size=(5, 4)), rng.normal(size=(3, 4, 4))
+    check(_centred_products, (0, 2), args)
+    text = entry_source(_centred_products, (0, 2), args(np.random.default_rng(1)))
+    assert "-= np.sum(" in text and "keepdims=True) @ " in text, text
+    assert "np.sum(-" not in text, text

@@ -324,6 +324,7 @@ def simplify(stmts, shapes):
         if shapes.facts is not None:
             stmts = _drop_dead_branches(stmts, shapes.facts)
             _drop_shape_only_values(stmts, shapes)
+            _sum_through_matmul(stmts, shapes)
     finally:
         shapes.facts = None
     return _drop_self_assignments(stmts)
@@ -358,6 +359,9 @@ def _simplify_statements(stmts, shapes):
                 # ``y = x * 1.0`` then ``y[i] = ...``: ``y = x`` would write into x's array.
                 s.value = call(gast.Attribute(value=name(RUNTIME_ALIAS), attr="copy",
                                               ctx=gast.Load()), [s.value])
+        if isinstance(s, gast.AugAssign) and isinstance(s.op, gast.Add) \
+                and isinstance(s.value, gast.UnaryOp) and isinstance(s.value.op, gast.USub):
+            s.op, s.value = gast.Sub(), s.value.operand      # ``y += -e``: ``y -= e``
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and s.targets[0].id not in shapes.cls and s.targets[0].id not in shapes.adjoints:
             shapes.cls[s.targets[0].id] = shapes.of(s.value)
@@ -393,8 +397,23 @@ def _simplify(node, shapes):
             and isinstance(node.operand, gast.UnaryOp) and isinstance(node.operand.op, gast.USub):
         return node.operand.operand
     if isinstance(node, gast.Call):
-        return _runtime_call(node, shapes)
+        return _negation_out_of_sum(_runtime_call(node, shapes), shapes)
     return node
+
+
+def _negation_out_of_sum(node, shapes):
+    """``np.sum(-e, ...)`` as ``-np.sum(e, ...)``: one negation of the (smaller) sum, not of
+    every element (exact: a sum is linear, a negation exact).  In specialized code, where
+    NumPy's name in the module is known."""
+    if getattr(shapes, "facts", None) is None or not isinstance(node, gast.Call):
+        return node
+    f = node.func
+    if not (isinstance(f, gast.Attribute) and f.attr == "sum" and isinstance(f.value, gast.Name)
+            and f.value.id == shapes.numpy() and node.args
+            and isinstance(node.args[0], gast.UnaryOp) and isinstance(node.args[0].op, gast.USub)):
+        return node
+    node.args[0] = node.args[0].operand
+    return gast.UnaryOp(op=gast.USub(), operand=node)
 
 
 def _simplify_keyword(kw, shapes):
@@ -422,6 +441,9 @@ def _algebra(node):
         return node.left
     if isinstance(op, gast.Add) and _is_const(node.left, 0):
         return node.right
+    if isinstance(op, gast.Add) and isinstance(node.right, gast.UnaryOp) \
+            and isinstance(node.right.op, gast.USub):
+        return gast.BinOp(left=node.left, op=gast.Sub(), right=node.right.operand)   # exact
     return node
 
 
@@ -897,6 +919,70 @@ def _drop_shape_only_values(stmts, shapes):
                     getattr(parent, field)[index] = value
             k -= 1
             del block[k]
+
+
+def _sum_through_matmul(stmts, shapes):
+    """``v = a @ b`` read once, by ``np.sum(v, axis=<a's row axis>, keepdims=True)`` (how a
+    cotangent is summed over the axis its primal was broadcast along): the rows of ``a``
+    are summed first, ``np.sum(a, axis=..., keepdims=True) @ b`` (``sum_i a_i b`` is
+    ``(sum_i a_i) b``), a product of one row instead of one per row; ``v`` goes."""
+    facts = shapes.facts
+    np_name = shapes.numpy()
+    for block in _blocks(stmts):
+        k = 0
+        while k < len(block):
+            s = block[k]
+            k += 1
+            if not (isinstance(s, gast.Assign) and len(s.targets) == 1
+                    and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.BinOp)
+                    and isinstance(s.value.op, gast.MatMult)) or hasattr(s, "s2s_restore"):
+                continue
+            var = s.targets[0].id
+            a, b = s.value.left, s.value.right
+            da, db = _dims(facts.of(a)), _dims(facts.of(b))
+            if da is None or db is None or len(da) < 2 or len(db) < 2 or len(da) < len(db) \
+                    or _stores(stmts, var) != 1:
+                continue
+            reads = [(i, n) for i, st in enumerate(block[k:]) for n in gast.walk(st)
+                     if isinstance(n, gast.Call) and any(
+                         isinstance(x, gast.Name) and x.id == var for x in n.args)]
+            total = sum(1 for st in stmts for n in gast.walk(st)
+                        if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load))
+            if len(reads) != 1 or total != 1:
+                continue
+            i, use = reads[0]
+            f = use.func
+            kw = {x.arg: x.value for x in use.keywords}
+            axis = kw.get("axis")
+            if not (isinstance(f, gast.Attribute) and f.attr == "sum" and isinstance(f.value, gast.Name)
+                    and f.value.id == np_name and len(use.args) == 1 and set(kw) == {"axis", "keepdims"}
+                    and isinstance(kw["keepdims"], gast.Constant) and kw["keepdims"].value is True
+                    and isinstance(axis, gast.Constant)
+                    and isinstance(axis.value, int) and not isinstance(axis.value, bool)
+                    and axis.value in (len(da) - 2, -2)):
+                continue
+            names = {n.id for x in (a, b) for n in gast.walk(x) if isinstance(n, gast.Name)}
+            between = block[k:k + i + 1]
+            if any(_stores(between, v) for v in names) or names & _written_in_place(between):
+                continue
+            use.args[0] = s.value.left
+            product = gast.BinOp(left=copy.deepcopy(use), op=gast.MatMult(), right=s.value.right)
+            _replace_in(block[k + i], use, product)
+            k -= 1
+            del block[k]
+
+
+def _replace_in(stmt, old, new):
+    for parent in gast.walk(stmt):
+        for field, value in gast.iter_fields(parent):
+            if value is old:
+                setattr(parent, field, new)
+                return
+            if isinstance(value, list):
+                for j, v in enumerate(value):
+                    if v is old:
+                        value[j] = new
+                        return
 
 
 def _blocks(stmts):
