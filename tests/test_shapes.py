@@ -528,3 +528,31 @@ def test_a_broadcast_through_a_matrix_product_is_summed_before_it():
     text = entry_source(_centred_products, (0, 2), args(np.random.default_rng(1)))
     assert "-= np.sum(" in text and "keepdims=True) @ " in text, text
     assert "np.sum(-" not in text, text
+
+
+def _two_layers(params, x):
+    W1, b1, W2, b2 = params
+    h = np.tanh(x @ W1 + b1)
+    return np.sum((h @ W2 + b2) ** 2)
+
+
+def test_a_tuple_of_parameters_gets_its_gradient_built_whole():
+    # d_params = [d_W1, d_b1, d_W2, d_b2]: no zero arrays allocated and added into
+    def args(rng):
+        return ((rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=(4, 2)),
+                 rng.normal(size=2)), rng.normal(size=(5, 3)))
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        a = args(rng)
+        for specialized in (True, False):
+            grads = gradients(_two_layers, (0,), a, specialized)[0]
+            assert isinstance(grads, (list, tuple)) and len(grads) == 4   # (entry: a list)
+            for k in range(4):
+                def f(item, k=k):
+                    p = list(a[0])
+                    p[k] = item
+                    return _two_layers(tuple(p), a[1])
+                np.testing.assert_allclose(grads[k], central_difference(f, (a[0][k],), 0),
+                                           rtol=1e-5, atol=1e-7)
+    text = entry_source(_two_layers, (0,), args(rng))
+    assert "zeros_like(params)" not in text and "d_params = [" in text, text

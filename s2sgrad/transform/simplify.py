@@ -31,7 +31,7 @@ import gast
 
 from ..analysis.activity import callee_of, op_name, walk_stmts
 from ..analysis.shapes import Shapes
-from ..frontend.normalize import call, const, name
+from ..frontend.normalize import assign, call, const, name
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, static_value
 from ..signature import MANY, ONE
@@ -325,6 +325,7 @@ def simplify(stmts, shapes):
             stmts = _drop_dead_branches(stmts, shapes.facts)
             _drop_shape_only_values(stmts, shapes)
             _sum_through_matmul(stmts, shapes)
+            _containers_built_whole(stmts, shapes)
     finally:
         shapes.facts = None
     return _drop_self_assignments(stmts)
@@ -970,6 +971,119 @@ def _sum_through_matmul(stmts, shapes):
             _replace_in(block[k + i], use, product)
             k -= 1
             del block[k]
+
+
+_FRESH_CALLS = {"sum", "mean", "dot", "matmul", "einsum", "outer", "tensordot", "exp", "log",
+                "sqrt", "sin", "cos", "tanh", "square", "conj", "conjugate"}
+
+
+def _containers_built_whole(stmts, shapes):
+    """``d_p = _rt.zeros_like(p)`` then ``d_p[i] += e_i`` for every item of a tuple or list
+    ``p`` (its items unpacked, each with its own adjoint): the list ``d_p = [e_0, ...]``
+    built once the last item's adjoint is known, not zero arrays allocated and added to.
+    Only where the facts prove each ``e_i`` has its item's shape and dtype (``+=`` into a
+    zero array would broadcast or cast it) and each ``e_i`` is a name bound once; one not
+    certainly a new array (a view, a caller's value) is copied, as ``+=`` copied it."""
+    facts = shapes.facts
+    np_name = shapes.numpy()
+    for block in _blocks(stmts):
+        k = 0
+        while k < len(block):
+            s = block[k]
+            k += 1
+            if not (isinstance(s, gast.Assign) and len(s.targets) == 1
+                    and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
+                    and _is_runtime(s.value, "zeros_like") and len(s.value.args) == 1
+                    and isinstance(s.value.args[0], gast.Name)):
+                continue
+            dv, p = s.targets[0].id, s.value.args[0].id
+            P = facts.var(p)
+            if P.kind not in ("tuple", "list") or not P.items:
+                continue
+            items, last = {}, None
+            for j in range(k, len(block)):
+                st = block[j]
+                hit = _item_add(st, dv)
+                if hit is None:
+                    if _reads(st, dv) or _stores([st], dv):
+                        break
+                    continue
+                index, e = hit
+                if index in items:
+                    break
+                items[index] = (e, j)
+                if len(items) == len(P.items):
+                    last = j
+                    break
+            if last is None or set(items) != set(range(len(P.items))):
+                continue
+            if _stores(stmts, dv) != 1 + sum(isinstance(block[j], gast.Assign) for _, j in items.values()):
+                continue
+            ok = True
+            elts = []
+            for i, item in enumerate(P.items):
+                e, j = items[i]
+                E = facts.var(e)
+                if _dims(item) is None or _dims(E) != _dims(item) or item.dtype is None \
+                        or E.dtype != item.dtype or item.dtype[:1] not in ("f", "c") \
+                        or _stores(stmts, e) != 1 or _stores(block[j:last + 1], e):
+                    ok = False
+                    break
+                ref = name(e)
+                if not _bound_fresh(stmts, e, np_name):
+                    ref = call(gast.Attribute(value=name(RUNTIME_ALIAS), attr="copy",
+                                              ctx=gast.Load()), [ref])
+                elts.append(ref)
+            if not ok:
+                continue
+            built = assign(dv, gast.List(elts=elts, ctx=gast.Load()))
+            built.s2s_line = getattr(block[last], "s2s_line", None)
+            built.s2s_origin = getattr(block[last], "s2s_origin", None)
+            drop = {id(s)} | {id(block[j]) for _, j in items.values()}
+            block[last] = built
+            drop.discard(id(built))
+            block[:] = [st for st in block if id(st) not in drop]
+            k = 0
+
+
+def _is_runtime(node, attr):
+    f = node.func
+    return isinstance(f, gast.Attribute) and f.attr == attr and isinstance(f.value, gast.Name) \
+        and f.value.id == RUNTIME_ALIAS
+
+
+def _item_add(st, dv):
+    """``(i, e)`` for ``dv[i] += e`` or ``dv = _rt.add_at(dv, i, e)`` (``i`` an int, ``e`` a
+    name), else None."""
+    if isinstance(st, gast.AugAssign) and isinstance(st.op, gast.Add) \
+            and isinstance(st.target, gast.Subscript) and isinstance(st.target.value, gast.Name) \
+            and st.target.value.id == dv:
+        index, e = st.target.slice, st.value
+    elif isinstance(st, gast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name) \
+            and st.targets[0].id == dv and isinstance(st.value, gast.Call) \
+            and _is_runtime(st.value, "add_at") and len(st.value.args) == 3 \
+            and isinstance(st.value.args[0], gast.Name) and st.value.args[0].id == dv:
+        index, e = st.value.args[1], st.value.args[2]
+    else:
+        return None
+    if not (isinstance(index, gast.Constant) and type(index.value) is int and isinstance(e, gast.Name)):
+        return None
+    return index.value, e.id
+
+
+def _bound_fresh(stmts, var, np_name):
+    """Whether ``var``'s one binding certainly makes a new array (arithmetic, a reduction,
+    a product)."""
+    for st in walk_stmts(stmts):
+        if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+                and isinstance(st.targets[0], gast.Name) and st.targets[0].id == var:
+            v = st.value
+            if isinstance(v, (gast.BinOp, gast.UnaryOp)):
+                return True
+            f = getattr(v, "func", None)
+            return isinstance(v, gast.Call) and isinstance(f, gast.Attribute) \
+                and isinstance(f.value, gast.Name) and f.value.id == np_name and f.attr in _FRESH_CALLS
+    return False
 
 
 def _replace_in(stmt, old, new):
