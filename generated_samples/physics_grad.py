@@ -51,9 +51,7 @@ def grad_miss(launch: 'float64[2]', target_distance: float, target_time: float, 
     d_flight_time = d_result_divide_1 / target_time
     d_distance = d_result_divide / target_distance
     # physics.py:87  distance, flight_time = simulate(launch, dt)
-    d_distance_flight_time = _rt.zeros_like(distance_flight_time)
-    d_distance_flight_time[1] += d_flight_time
-    d_distance_flight_time[0] += d_distance
+    d_distance_flight_time = [d_distance, d_flight_time]
     d_launch = simulate_bwd(_tape, d_distance_flight_time)
     return result, d_launch
 

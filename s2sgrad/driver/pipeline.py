@@ -414,7 +414,10 @@ def _reverse(fn, request, policy, passes):
             return built
     program = Program(joint=joint, policy=policy, passes=passes, signature=request.signature)
     with_value = kind == "value_and_grad" or not joint and kind != "vjp"
-    seed = {"elementwise_grad": "ones", "vjp": "param"}.get(kind, "one" if joint else "given")
+    # code specialized to a signature is what the operators grad and value_and_grad run,
+    # which never pass a cotangent: it starts from 1, folded into the backward sweep
+    one = joint or request.signature is not None and kind in ("grad", "value_and_grad")
+    seed = {"elementwise_grad": "ones", "vjp": "param"}.get(kind, "one" if one else "given")
     spec = program.entry(fn, request.wrt, seed=seed, value=with_value)
     target = spec.grad_name
     if joint and kind == "value_and_grad" and len(spec.active) > 1:
@@ -460,8 +463,7 @@ def _forward_gradient(fn, request, passes):
     # a policy of its own: nothing this attempt decides carries over to reverse mode
     program = ForwardProgram(policy=routes.Policy(request.fallback), passes=passes,
                              signature=request.signature)
-    kind = "given" if not request.joint else \
-        "one_value" if request.operator == "value_and_grad" else "one"
+    kind = "one_value" if not request.joint or request.operator == "value_and_grad" else "one"
     spec = program.entry(fn, request.wrt, {0: "one"}, prefix="grad", gradient=kind)
     if len(spec.active) != 1:
         return None

@@ -82,13 +82,11 @@ class ForwardProgram(Program):
         ``name`` as for ``Program.entry``.
 
         ``gradient`` (one real scalar parameter, seeded ``"one"``) makes it the
-        gradient entry of ``grad`` in forward mode, with the reverse entry's
-        interface: ``"given"`` returns ``(value, d_x)`` with the output's cotangent an
-        optional last parameter (1 for a scalar output, as ``_rt.seed`` starts a
-        backward sweep), ``"one"`` returns ``d_x`` (the output checked to be a
-        scalar) and ``"one_value"`` ``(value, d_x)``: the joint entries, made to be
-        differentiated again.  ``d_x`` is ``unbroadcast(d_out * t_out, x)``, the
-        real part of a complex output's derivative as in reverse mode.
+        gradient entry of ``grad`` in forward mode, with the interface of a reverse
+        entry that starts from 1: ``"one"`` returns ``d_x`` and ``"one_value"``
+        ``(value, d_x)``, the output checked to be a scalar (unless the facts prove it
+        one).  ``d_x`` is ``unbroadcast(t_out, x)``, the real part of a complex output's
+        derivative as in reverse mode.
         """
         job, active = self._entry_job(fn, wrt, signature)
         spec = Spec(job, active, split=False)
@@ -149,7 +147,7 @@ class ForwardBuilder(ReverseBuilder):
         self.none_inits = set()  # variables a zero tangent is made for before they surely exist
         self.shapes = None
         self.batched = getattr(program, "batched", False)
-        self.cotangent = self.like = None      # a gradient entry's (see _gradient_ending)
+        self.like = None        # a gradient entry's (see _gradient_ending)
 
     def _entry(self):
         return getattr(self.spec, "entry", False)
@@ -218,9 +216,7 @@ class ForwardBuilder(ReverseBuilder):
             self.namer.reserve(t)
         self._gradient_ending(assigned | written, prologue)
         if not self.batched:    # (a batch of tangents has a leading axis of its own)
-            ret = self.norm.return_name
-            seeds = {self.cotangent: ret} if self.cotangent is not None and ret else None
-            self.shapes.specialize(body, self.params, spec.job.abstract, seeds=seeds,
+            self.shapes.specialize(body, self.params, spec.job.abstract,
                                    numpy_name=self._numpy_name,
                                    calls=self.program.call_result_hook(spec.job))
         for p in spec.active_params:
@@ -262,10 +258,6 @@ class ForwardBuilder(ReverseBuilder):
                                                  type_comment=None) for t in tparams]
         if defaults:
             args.defaults = list(args.defaults) + [const(None) for _ in tparams]
-        if self.cotangent is not None:      # the output's cotangent, as the reverse entry's
-            args.args.append(gast.Name(id=self.cotangent, ctx=gast.Param(), annotation=None,
-                                       type_comment=None))
-            args.defaults = list(args.defaults) + [const(None)]
         fdef = _function(spec.jvp_name, args, code)
         ret = self.norm.return_name or "None"
         wrt = ", ".join(spec.active_params)
@@ -277,8 +269,7 @@ class ForwardBuilder(ReverseBuilder):
                 f"tangent sweep seeded with 1.0 gives it (no tape).\n\n"
                 + ("Returns the gradient" if spec.gradient == "one" else
                    "Returns the value and the gradient")
-                + (f"; {self.cotangent} is the cotangent of the output."
-                   if self.cotangent else "; the output is a scalar."))
+                + "; the output is a scalar.")
             return fdef
         seeded = [f"{p} = {'1.0' if k == 'one' else 'ones'}" for p, k in spec.seeds.items()]
         fdef.s2s_doc = (f"{fsrc.qualname} ({fsrc.display_file}:{fsrc.node.lineno}) and its "
@@ -619,10 +610,9 @@ class ForwardBuilder(ReverseBuilder):
     # -- the gradient entry of grad in forward mode ------------------------------------
 
     def _gradient_ending(self, assigned, prologue):
-        """Names for a gradient entry (``spec.gradient``): its cotangent parameter and the
-        argument the gradient is shaped like (kept in a name of its own when the body
-        assigns the parameter)."""
-        self.cotangent = self.like = None
+        """For a gradient entry (``spec.gradient``): the argument the gradient is shaped like
+        (kept in a name of its own when the body assigns the parameter)."""
+        self.like = None
         kind = getattr(self.spec, "gradient", None)
         if not kind:
             return
@@ -633,10 +623,6 @@ class ForwardBuilder(ReverseBuilder):
             keep = assign(self.like, name(x))
             keep.s2s_note = f"the argument {x}, which the gradient is shaped like"
             prologue.append(keep)
-        if kind == "given":
-            ret = self.norm.return_name
-            self.cotangent = self.namer.fresh(naming.RESULT_ADJOINT if not ret or ret in self.params
-                                              else naming.adjoint(ret))
 
     def _gradient_return(self, value, tan):
         out = []
@@ -647,19 +633,11 @@ class ForwardBuilder(ReverseBuilder):
         else:
             result = name(self.namer.fresh("result"))
             out.append(assign(result.id, copy.deepcopy(value)))
-        if self.cotangent is None:
-            check = gast.Expr(value=_rt_call("check_scalar", copy.deepcopy(result),
-                                             const(self.fsrc.where())))
-            check.s2s_note = "the gradient of a scalar output"
-            out.append(check)
-            product = tan
-        else:
-            seed = assign(self.cotangent, _rt_call("seed", name(self.cotangent),
-                                                   copy.deepcopy(result)))
-            seed.s2s_note = f"{self.cotangent} is 1 for a scalar output"
-            out.append(seed)
-            product = gast.BinOp(left=name(self.cotangent), op=gast.Mult(), right=tan)
-        grad = _rt_call("unbroadcast", product, name(self.like))
+        check = gast.Expr(value=_rt_call("check_scalar", copy.deepcopy(result),
+                                         const(self.fsrc.where())))
+        check.s2s_note = "the gradient of a scalar output"
+        out.append(check)
+        grad = _rt_call("unbroadcast", tan, name(self.like))
         if self.spec.gradient == "one":
             out.append(gast.Return(value=grad))
         else:

@@ -28,7 +28,7 @@ from ..analysis.activity import callee_of
 from ..frontend.source import FunctionSource
 from ..rules import registry
 from .reverse import ReverseBuilder, _tape_pop, _tape_push
-from .simplify import seed_expr
+from .simplify import one_like, seed_expr
 from ..analysis.shapes import Shapes
 from ..rules.shapes import join
 from ..signature import ANY, NONE, abstract_of
@@ -556,12 +556,21 @@ class Program:
             start = [assign(seed, call(gast.Attribute(value=name(naming.RUNTIME), attr="ones_like",
                                                       ctx=gast.Load()), [out_node]))]
             start[0].s2s_note = f"backward sweep from ones: the gradient of the sum of {ret}"
+        elif kind == "one" and getattr(builder, "seed_folded", False):
+            # specialized code whose output the facts prove a number: 1.0 is folded in
+            start = []
         elif kind == "one":
+            # (specialized code: a 1 of the output's dtype, float32 for a float32 output)
+            known = one_like(out_node, getattr(builder, "facts", None),
+                             getattr(builder, "_numpy_name", None))
             start = [gast.Expr(value=call(gast.Attribute(value=name(naming.RUNTIME), attr="check_scalar",
                                                          ctx=gast.Load()),
                                           [out_node, const(spec.job.fsrc.where())])),
-                     assign(seed, const(1.0))]
+                     assign(seed, known or const(1.0))]
             start[0].s2s_note = "backward sweep from 1: the output is a scalar"
+            if known is not None:
+                start = start[1:]       # (the facts prove it a number)
+                start[0].s2s_note = "backward sweep from 1: the output is a number"
         elif kind == "param":
             start = []
         else:

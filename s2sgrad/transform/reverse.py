@@ -214,6 +214,12 @@ class ReverseBuilder:
         shapes.specialize(body, self.params, self.spec.job.abstract,
                           seeds={seed: ret} if ret else {}, numpy_name=self._numpy_name,
                           calls=self.program.call_result_hook(self.spec.job))
+        self.seed_folded = False
+        if getattr(self.spec, "seed_kind", None) == "one" and ret and shapes.abstract is not None \
+                and self._float64_number(shapes, ret) and not _stores_name(bwd, seed):
+            # the sweep starts from the number 1.0 (a float64 output: it keeps the dtypes)
+            bwd = [_Substitute(seed, const(1.0)).visit(st) for st in bwd]
+            self.seed_folded = True
         if self.program.runs("simplify"):
             bwd = simplify(bwd, shapes)
         # the shape facts of the whole function (code specialized to a signature), or None
@@ -234,6 +240,14 @@ class ReverseBuilder:
         bwd = _propagate_copies(bwd_prefix + bwd + tail, fwd, set(grads) | {seed} | set(self.params))
         fwd = self._unname(fwd, bwd)
         return fwd, bwd, seed, grads
+
+    @staticmethod
+    def _float64_number(shapes, var):
+        """Whether the facts prove ``var`` (a primal variable) a Python float or a float64
+        scalar at the end of the function."""
+        a = shapes.facts_for([]).var(var)
+        return a.kind == "float" or a.kind == "scalar" and a.dtype == "float64" \
+            or a.kind == "array" and a.dtype == "float64" and a.dims == ()
 
     def _unname(self, fwd, bwd):
         """Put back into its expression a value named for its shape only (see
@@ -1690,6 +1704,23 @@ def _replace_node(root, old, new):
                         value[k] = new
                         return True
     return False
+
+
+def _stores_name(stmts, var):
+    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, (gast.Store, gast.Del))
+               for st in walk_stmts(stmts) for n in gast.walk(st))
+
+
+class _Substitute(gast.NodeTransformer):
+    """Reads of one name replaced by an expression (a copy at each place)."""
+
+    def __init__(self, var, expr):
+        self.var, self.expr = var, expr
+
+    def visit_Name(self, node):
+        if node.id == self.var and isinstance(node.ctx, gast.Load):
+            return copy.deepcopy(self.expr)
+        return node
 
 
 def _views_of(var, stmts):

@@ -323,7 +323,9 @@ def simplify(stmts, shapes):
         _simplify_statements(stmts, shapes)
         if shapes.facts is not None:
             stmts = _drop_dead_branches(stmts, shapes.facts)
+            stmts = _drop_proven_checks(stmts, shapes.facts)
             _drop_shape_only_values(stmts, shapes)
+            _constant_spreads(stmts, shapes)
             _sum_through_matmul(stmts, shapes)
             _containers_built_whole(stmts, shapes)
     finally:
@@ -347,26 +349,79 @@ def _drop_self_assignments(stmts):
 
 
 def _simplify_statements(stmts, shapes):
-    written = _written_in_place(stmts)
+    lost = []       # ``t = x * 1.0`` become ``t = x``: t no longer names a new array
     for s in walk_stmts(stmts):
+        made_new = isinstance(s, gast.Assign) and _makes_new(s.value)
         for field, value in gast.iter_fields(s):
             if isinstance(value, gast.expr):
                 setattr(s, field, _simplify(value, shapes))
             elif isinstance(value, list) and value and isinstance(value[0], gast.expr):
                 setattr(s, field, [_simplify(v, shapes) for v in value])
-            if field == "value" and isinstance(s, gast.Assign) and value is not s.value \
-                    and isinstance(s.value, gast.Name) and isinstance(s.targets[0], gast.Name) \
-                    and s.targets[0].id in written:
-                # ``y = x * 1.0`` then ``y[i] = ...``: ``y = x`` would write into x's array.
-                s.value = call(gast.Attribute(value=name(RUNTIME_ALIAS), attr="copy",
-                                              ctx=gast.Load()), [s.value])
+            if field == "value" and isinstance(s, gast.Assign) \
+                    and isinstance(s.targets[0], gast.Name) and made_new \
+                    and not _makes_new(s.value):
+                lost.append(s)
         if isinstance(s, gast.AugAssign) and isinstance(s.op, gast.Add) \
                 and isinstance(s.value, gast.UnaryOp) and isinstance(s.value.op, gast.USub):
             s.op, s.value = gast.Sub(), s.value.operand      # ``y += -e``: ``y -= e``
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and s.targets[0].id not in shapes.cls and s.targets[0].id not in shapes.adjoints:
             shapes.cls[s.targets[0].id] = shapes.of(s.value)
+    for s in lost:
+        if not _only_in_arithmetic(s.targets[0].id, stmts):
+            # ``y = x`` would let y's array be x's: written into (``y[i] = ...``), returned
+            # (a gradient that is the caller's array), or kept; a copy, as ``x * 1.0`` was
+            s.value = call(gast.Attribute(value=name(RUNTIME_ALIAS), attr="copy",
+                                          ctx=gast.Load()), [s.value])
     return stmts
+
+
+_VIEWS = {"unbroadcast", "broadcast_like", "broadcast_to", "reshape", "transpose", "swapaxes",
+          "moveaxis", "squeeze", "expand_dims", "ravel", "asarray", "real", "imag", "copy_if",
+          "diagonal", "atleast_1d", "atleast_2d", "atleast_3d", "match"}
+
+
+def _makes_new(expr):
+    """Whether ``expr`` certainly evaluates to an array (or number) of its own, not one that
+    another name holds: arithmetic, or a call other than a view (of something new)."""
+    if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Constant)):
+        return True
+    if isinstance(expr, gast.Call) and isinstance(expr.func, (gast.Attribute, gast.Name)):
+        f = expr.func.attr if isinstance(expr.func, gast.Attribute) else expr.func.id
+        if f in _VIEWS:
+            return bool(expr.args) and _makes_new(expr.args[0])
+        return True
+    return False
+
+
+def _only_in_arithmetic(t, stmts):
+    """Whether ``t`` is never written into and is read (in ``stmts``: a name read
+    nowhere there is read after them, a gradient returned) only as an operand of arithmetic,
+    which makes new arrays: what it names never escapes."""
+    parents = {id(c): p for st in walk_stmts(stmts) for p in gast.walk(st)
+               for c in gast.iter_child_nodes(p)}
+    seen = set()
+
+    def contained(t):       # (a copy ``u = t`` passes t on to u: u's reads count)
+        if t in seen:
+            return True
+        seen.add(t)
+        if t in _written_in_place(stmts) or any(
+                isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name)
+                and st.target.id == t for st in walk_stmts(stmts)):
+            return False        # (``t += e`` adds into t's array)
+        reads = [n for st in walk_stmts(stmts) for n in gast.walk(st)
+                 if isinstance(n, gast.Name) and n.id == t and isinstance(n.ctx, gast.Load)]
+        for n in reads:
+            p = parents.get(id(n))
+            if isinstance(p, (gast.BinOp, gast.UnaryOp)):
+                continue
+            if isinstance(p, gast.Assign) and p.value is n and len(p.targets) == 1 \
+                    and isinstance(p.targets[0], gast.Name) and contained(p.targets[0].id):
+                continue
+            return False
+        return bool(reads)
+    return contained(t)
 
 
 def _written_in_place(stmts):
@@ -701,18 +756,42 @@ def seed_expr(d_out, value, facts, numpy_name=None):
     cotangent is given (what ``seed`` does then), else the cotangent.  For an output
     of a narrower NumPy dtype the 1 has that dtype (``np.float32(1.0)``), so that the
     gradients keep it."""
+    one = one_like(value, facts, numpy_name)
+    if one is None:
+        return None
+    return gast.IfExp(test=gast.Compare(left=d_out, ops=[gast.Is()], comparators=[const(None)]),
+                      body=one, orelse=copy.deepcopy(d_out))
+
+
+def one_like(value, facts, numpy_name=None):
+    """The 1 a backward sweep starts from for ``value``, an output the facts prove a number
+    (``np.float32(1.0)`` for a float32 one: the gradients keep that dtype); else None."""
     if facts is None:
         return None
     v = facts.of(value)
     if v.rank != 0 or v.kind not in _NUMERIC:
         return None
-    one = const(1.0)
     if v.kind in ("scalar", "array") and v.dtype in ("float32", "float16", "complex64") \
             and numpy_name is not None:
-        one = call(gast.Attribute(value=name(numpy_name()), attr=v.dtype, ctx=gast.Load()),
-                   [const(1.0)])
-    return gast.IfExp(test=gast.Compare(left=d_out, ops=[gast.Is()], comparators=[const(None)]),
-                      body=one, orelse=copy.deepcopy(d_out))
+        return call(gast.Attribute(value=name(numpy_name()), attr=v.dtype, ctx=gast.Load()),
+                    [const(1.0)])
+    return const(1.0)
+
+
+def _drop_proven_checks(stmts, facts):
+    """``_rt.check_scalar(v, ...)`` where the facts prove ``v`` a number: nothing to check."""
+    out = []
+    for s in stmts:
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+                and _is_runtime(s.value, "check_scalar") and s.value.args:
+            v = facts.of(s.value.args[0])
+            if v.rank == 0 and v.kind in _NUMERIC:
+                continue
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            s.body = _drop_proven_checks(s.body, facts) or [gast.Pass()]
+            s.orelse = _drop_proven_checks(s.orelse, facts)
+        out.append(s)
+    return out
 
 
 def _specialized_helper(node, attr, shapes):
@@ -971,6 +1050,84 @@ def _sum_through_matmul(stmts, shapes):
             _replace_in(block[k + i], use, product)
             k -= 1
             del block[k]
+
+
+def _constant_spreads(stmts, shapes):
+    """``v = np.broadcast_to(c, shape)`` (a number spread over a shape: the cotangent of a
+    sum started from 1.0) read only as a factor of products whose other factor has that
+    shape already: the products take ``c`` itself (``1.0 * e`` is ``e``), and ``v`` goes."""
+    facts = shapes.facts
+    np_name = shapes.numpy()
+    for block in _blocks(stmts):
+        k = 0
+        while k < len(block):
+            s = block[k]
+            k += 1
+            if not (isinstance(s, gast.Assign) and len(s.targets) == 1
+                    and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
+                    and isinstance(s.value.func, gast.Attribute) and s.value.func.attr == "broadcast_to"
+                    and isinstance(s.value.func.value, gast.Name) and s.value.func.value.id == np_name
+                    and len(s.value.args) == 2 and not s.value.keywords
+                    and isinstance(s.value.args[0], gast.Constant)
+                    and type(s.value.args[0].value) in (int, float)):
+                continue
+            var, c = s.targets[0].id, s.value.args[0].value
+            V = facts.var(var)
+            if _stores(stmts, var) != 1 or var in _written_in_place(stmts):
+                continue
+            later = block[k:]
+            total = sum(1 for st in stmts for n in gast.walk(st)
+                        if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load))
+            factors = [(b, side) for st in later for b in gast.walk(st)
+                       if isinstance(b, gast.BinOp) and isinstance(b.op, gast.Mult)
+                       for side in ("left", "right")
+                       if isinstance(getattr(b, side), gast.Name) and getattr(b, side).id == var]
+            if not factors or len(factors) != total or any(
+                    not covers(facts.of(b.right if side == "left" else b.left), V)
+                    for b, side in factors):
+                continue
+            if c == 1 and not all(_fresh_anyway(b, stmts) for b, _ in factors):
+                continue
+            fold = _FoldFactor(var, c)
+            block[k:] = [fold.visit(st) for st in later]
+            k -= 1
+            del block[k]
+
+
+def _fresh_anyway(product, stmts):
+    """Whether ``product`` (``v * e``) may become ``e`` without a new name for ``e``'s array
+    escaping: ``e`` is arithmetic (a new array), or the product is an operand of arithmetic,
+    or it is all of ``t = v * e`` with ``t`` bound once, never written into, and read only
+    as an operand of arithmetic."""
+    other = product.right if isinstance(product.left, gast.Name) else product.left
+    if isinstance(other, (gast.BinOp, gast.UnaryOp)):
+        return True
+    parents = {id(c): p for st in walk_stmts(stmts) for p in gast.walk(st)
+               for c in gast.iter_child_nodes(p)}
+    parent = parents.get(id(product))
+    if isinstance(parent, (gast.BinOp, gast.UnaryOp)):
+        return True
+    return isinstance(parent, gast.Assign) and parent.value is product \
+        and len(parent.targets) == 1 and isinstance(parent.targets[0], gast.Name) \
+        and _only_in_arithmetic(parent.targets[0].id, stmts)
+
+
+class _FoldFactor(gast.NodeTransformer):
+    """``var * e`` and ``e * var`` as ``c * e`` (``e`` when ``c`` is 1)."""
+
+    def __init__(self, var, c):
+        self.var, self.c = var, c
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.Mult):
+            for side, other in (("left", node.right), ("right", node.left)):
+                x = getattr(node, side)
+                if isinstance(x, gast.Name) and x.id == self.var:
+                    if self.c == 1:
+                        return other
+                    setattr(node, side, const(self.c))
+        return node
 
 
 _FRESH_CALLS = {"sum", "mean", "dot", "matmul", "einsum", "outer", "tensordot", "exp", "log",
