@@ -222,8 +222,8 @@ class ReverseBuilder:
             self.seed_folded = True
         if self.program.runs("simplify"):
             bwd = simplify(bwd, shapes)
-        # the shape facts of the whole function (code specialized to a signature), or None
-        self.facts = shapes.facts_for(bwd) if self.program.runs("simplify") else None
+        # the shape facts of the function's values (code specialized to a signature), or None
+        self.facts = getattr(shapes, "last_facts", None) if self.program.runs("simplify") else None
         grads = []
         tail = []
         for p in self.spec.active_params:

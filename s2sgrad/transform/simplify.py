@@ -319,6 +319,7 @@ def _mentions_kind_change(body, resolver):
 def simplify(stmts, shapes):
     """Simplify generated statements in place (and return them)."""
     shapes.facts = shapes.facts_for(stmts) if hasattr(shapes, "facts_for") else None
+    shapes.last_facts = shapes.facts    # (its primal values': what the builders read after)
     try:
         _simplify_statements(stmts, shapes)
         if shapes.facts is not None:
@@ -967,6 +968,7 @@ def _drop_shape_only_values(stmts, shapes):
     """A value the statements compute only for its shape (``p = (h - t) ** 2`` read only as
     ``p.size``): each read becomes a cheaper expression of that shape, and ``p`` goes."""
     facts = shapes.facts
+    counts = _store_counts(stmts)       # (a statement dropped here binds its name only)
     for block in _blocks(stmts):
         k = 0
         while k < len(block):
@@ -976,9 +978,9 @@ def _drop_shape_only_values(stmts, shapes):
                     and isinstance(s.targets[0], gast.Name)) or hasattr(s, "s2s_restore"):
                 continue
             var = s.targets[0].id
-            if _stores(stmts, var) != 1:
+            if counts.get(var) != 1:
                 continue
-            proxy = _shape_proxy(copy.deepcopy(s.value), shapes)
+            proxy = _shape_proxy(s.value, shapes)       # (parts of s.value, not changed)
             if proxy is s.value or not _pure(proxy):
                 continue
             later = block[k:]
@@ -1263,6 +1265,16 @@ def _blocks(stmts):
             sub = getattr(s, field, None)
             if isinstance(sub, list) and sub and isinstance(sub[0], gast.stmt):
                 yield from _blocks(sub)
+
+
+def _store_counts(stmts):
+    """How many times ``stmts`` bind (or delete) each name: ``_stores`` of every name at once."""
+    counts = {}
+    for st in stmts:
+        for n in gast.walk(st):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+                counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
 
 
 def _stores(stmts, var):
