@@ -5,7 +5,7 @@ version the project supports)."""
 import gast
 
 __all__ = ["name", "store", "param", "assign", "const", "call", "subscript", "walk_stmts",
-           "drop_stmts", "walk"]
+           "drop_stmts", "walk", "blocks", "stores", "store_counts", "reads"]
 
 
 def name(id_, ctx=None):
@@ -69,6 +69,41 @@ def walk_stmts(stmts):
         if isinstance(s, (gast.If, gast.For, gast.While)):
             yield from walk_stmts(s.body)
             yield from walk_stmts(s.orelse)
+
+
+def blocks(stmts):
+    """``stmts`` and every statement list nested in it (the bodies of ``if``, ``for`` and
+    ``while``, as ``walk_stmts`` descends), outermost first."""
+    yield stmts
+    for s in stmts:
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from blocks(s.body)
+            yield from blocks(s.orelse)
+
+
+def _binds(n):
+    return isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))
+
+
+def stores(stmts, var):
+    """How many times ``stmts`` (at any depth) bind or delete the name ``var``."""
+    return sum(1 for s in stmts for n in walk(s) if _binds(n) and n.id == var)
+
+
+def store_counts(stmts):
+    """``stores`` of every name at once: ``{name: how many times stmts bind or delete it}``."""
+    counts = {}
+    for s in stmts:
+        for n in walk(s):
+            if _binds(n):
+                counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
+
+
+def reads(stmt, var):
+    """Whether ``stmt`` (at any depth) reads the name ``var``."""
+    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
+               for n in walk(stmt))
 
 
 def drop_stmts(stmts, dead):

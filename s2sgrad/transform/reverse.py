@@ -31,7 +31,7 @@ from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, 
                                  walk_stmts)
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
-from ..syntax import walk
+from ..syntax import blocks, reads as _reads, store_counts, stores as _stores, walk
 from ..frontend.resolve import Callee
 from .cse import _key
 from .simplify import ShapeClasses, simplify, zeros_expr
@@ -216,7 +216,7 @@ class ReverseBuilder:
                           calls=self.program.call_result_hook(self.spec.job))
         self.seed_folded = False
         if getattr(self.spec, "seed_kind", None) == "one" and ret and shapes.abstract is not None \
-                and self._float64_number(shapes, ret) and not _stores_name(bwd, seed):
+                and self._float64_number(shapes, ret) and not _stores(bwd, seed):
             # the sweep starts from the number 1.0 (a float64 output: it keeps the dtypes)
             bwd = [_Substitute(seed, const(1.0)).visit(st) for st in bwd]
             self.seed_folded = True
@@ -1706,11 +1706,6 @@ def _replace_node(root, old, new):
     return False
 
 
-def _stores_name(stmts, var):
-    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, (gast.Store, gast.Del))
-               for st in walk_stmts(stmts) for n in gast.walk(st))
-
-
 class _Substitute(gast.NodeTransformer):
     """Reads of one name replaced by an expression (a copy at each place)."""
 
@@ -1755,9 +1750,9 @@ def _propagate_copies(bwd, fwd, protected):
     in_fwd = {n.id for st in walk_stmts(fwd) for n in gast.walk(st)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     for _ in range(4):
-        stores, loads = _name_counts(bwd)
+        stores, loads = store_counts(bwd), _load_counts(bwd)
         renames, dropped = {}, set()
-        for block in _blocks(bwd):
+        for block in blocks(bwd):
             _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped)
         if not dropped:
             break
@@ -1772,32 +1767,13 @@ def _propagate_copies(bwd, fwd, protected):
     return bwd
 
 
-def _name_counts(stmts):
-    stores, loads = {}, {}
+def _load_counts(stmts):
+    loads = {}
     for st in stmts:
-        for n in gast.walk(st):
-            if isinstance(n, gast.Name):
-                table = stores if isinstance(n.ctx, gast.Store) else loads
-                table[n.id] = table.get(n.id, 0) + 1
-    return stores, loads
-
-
-def _blocks(stmts):
-    yield stmts
-    for st in stmts:
-        if isinstance(st, (gast.If, gast.For, gast.While)):
-            yield from _blocks(st.body)
-            yield from _blocks(st.orelse)
-
-
-def _stores_of(st, var):
-    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store)
-               for n in gast.walk(st))
-
-
-def _reads_of(st, var):
-    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
-               for n in gast.walk(st))
+        for n in walk(st):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                loads[n.id] = loads.get(n.id, 0) + 1
+    return loads
 
 
 def _jumps(stmts):
@@ -1820,10 +1796,9 @@ def _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped):
         if a in protected or a in in_fwd or a in taken or b in taken:
             continue
         if stores.get(a) == 1:
-            defs = [k for k in range(i) if _stores_of(block[k], b)]
-            inside = sum(1 for k in defs for n in gast.walk(block[k]) if isinstance(n, gast.Name)
-                         and n.id == b and isinstance(n.ctx, gast.Store))
-            if inside != stores.get(b, 0) or any(_reads_of(block[k], a) for k in range(i)) \
+            defs = [k for k in range(i) if _stores([block[k]], b)]
+            inside = _stores([block[k] for k in defs], b)
+            if inside != stores.get(b, 0) or any(_reads(block[k], a) for k in range(i)) \
                     or _jumps(block[defs[0] if defs else 0:i]):
                 continue
             simple = len(defs) == 1 and stores.get(b) == 1 and isinstance(block[defs[0]], gast.Assign) \
@@ -1835,12 +1810,12 @@ def _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped):
             dropped.add(id(st))
             taken.update((a, b))
             continue
-        j = next((k for k in range(i + 1, len(block)) if _stores_of(block[k], a)), None)
+        j = next((k for k in range(i + 1, len(block)) if _stores([block[k]], a)), None)
         if j is None or not (isinstance(block[j], gast.Assign) and len(block[j].targets) == 1
                              and isinstance(block[j].targets[0], gast.Name)):
             continue
         between = block[i + 1:j]
-        if any(_stores_of(x, b) for x in between) or _jumps(between):
+        if _stores(between, b) or _jumps(between):
             continue
         rename = _Rename({a: b})
         for k in range(i + 1, j):
@@ -1856,11 +1831,7 @@ def _reuse_values(stmts, expr, seen):
     again, its name is reused.  ``seen`` maps what each earlier statement computes to its
     name, and learns this rule's values.  Only plain assignments of fresh names count (a
     rule's locals get fresh names, each assigned once)."""
-    counts = {}
-    for st in stmts:
-        for n in gast.walk(st):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                counts[n.id] = counts.get(n.id, 0) + 1
+    counts = store_counts(stmts)
     renames = {}
     out = []
     for st in stmts:

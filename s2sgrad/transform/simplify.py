@@ -32,9 +32,10 @@ import gast
 from ..analysis.activity import callee_of, op_name, walk_stmts
 from ..analysis.shapes import Shapes
 from ..frontend.normalize import assign, call, const, name
-from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, static_value
 from ..signature import MANY, ONE
+from ..syntax import blocks as _blocks, reads as _reads, store_counts as _store_counts, \
+    stores as _stores
 
 __all__ = ["ShapeClasses", "simplify"]
 
@@ -1256,36 +1257,6 @@ def _replace_in(stmt, old, new):
                     if v is old:
                         value[j] = new
                         return
-
-
-def _blocks(stmts):
-    yield stmts
-    for s in stmts:
-        for field in ("body", "orelse"):
-            sub = getattr(s, field, None)
-            if isinstance(sub, list) and sub and isinstance(sub[0], gast.stmt):
-                yield from _blocks(sub)
-
-
-def _store_counts(stmts):
-    """How many times ``stmts`` bind (or delete) each name: ``_stores`` of every name at once."""
-    counts = {}
-    for st in stmts:
-        for n in gast.walk(st):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
-                counts[n.id] = counts.get(n.id, 0) + 1
-    return counts
-
-
-def _stores(stmts, var):
-    return sum(1 for s in stmts for n in gast.walk(s)
-               if isinstance(n, gast.Name) and n.id == var
-               and isinstance(n.ctx, (gast.Store, gast.Del)))
-
-
-def _reads(stmt, var):
-    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
-               for n in gast.walk(stmt))
 
 
 def _pure(node):
