@@ -34,18 +34,11 @@ from ..frontend.normalize import assign, call, const, name, store, subscript
 from ..syntax import blocks, reads as _reads, store_counts, stores as _stores, walk
 from ..frontend.resolve import Callee
 from .cse import _key
-from .simplify import ShapeClasses, simplify, zeros_expr
+from .simplify import VIEWS, ShapeClasses, simplify, zeros_expr
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, expression_name, inline, is_atom
 
 __all__ = ["ReverseBuilder"]
-
-# Functions whose result may share memory with an argument (not a fresh array).
-_NOT_FRESH = {"broadcast_to", "reshape", "transpose", "swapaxes", "moveaxis", "squeeze",
-              "expand_dims", "ravel", "asarray", "real", "imag", "diagonal", "unbroadcast",
-              "broadcast_like", "reduce_vjp", "T", "conj", "atleast_1d", "atleast_2d",
-              "atleast_3d", "unstack", "split_like", "array_vjp", "to_complex_like"}
-
 
 # Functions that return their argument itself when it is already an array.
 _SAME_ARRAY = {"asarray", "asanyarray", "ascontiguousarray", "asfortranarray"}
@@ -1673,7 +1666,7 @@ class ReverseBuilder:
         if isinstance(expr, gast.Call) and not strict:
             f = expr.func
             fname = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")
-            return fname not in _NOT_FRESH
+            return fname not in VIEWS
         return False
 
     def _basic_index(self, index):

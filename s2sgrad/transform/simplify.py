@@ -378,9 +378,14 @@ def _simplify_statements(stmts, shapes):
     return stmts
 
 
-_VIEWS = {"unbroadcast", "broadcast_like", "broadcast_to", "reshape", "transpose", "swapaxes",
-          "moveaxis", "squeeze", "expand_dims", "ravel", "asarray", "real", "imag", "copy_if",
-          "diagonal", "atleast_1d", "atleast_2d", "atleast_3d", "match"}
+# Functions (NumPy's and the runtime's, by their last name) whose result may share memory
+# with their first argument, or be it: a view, not a new array.  reverse.py's ``_fresh``
+# and ``_makes_new`` here read it.
+VIEWS = frozenset({
+    "unbroadcast", "broadcast_like", "broadcast_to", "reshape", "transpose", "swapaxes",
+    "moveaxis", "squeeze", "expand_dims", "ravel", "asarray", "real", "imag", "diagonal",
+    "atleast_1d", "atleast_2d", "atleast_3d", "T", "conj", "reduce_vjp", "unstack",
+    "split_like", "array_vjp", "to_complex_like", "copy_if", "match"})
 
 
 def _makes_new(expr):
@@ -390,7 +395,7 @@ def _makes_new(expr):
         return True
     if isinstance(expr, gast.Call) and isinstance(expr.func, (gast.Attribute, gast.Name)):
         f = expr.func.attr if isinstance(expr.func, gast.Attribute) else expr.func.id
-        if f in _VIEWS:
+        if f in VIEWS:
             return bool(expr.args) and _makes_new(expr.args[0])
         return True
     return False
@@ -1133,10 +1138,6 @@ class _FoldFactor(gast.NodeTransformer):
         return node
 
 
-_FRESH_CALLS = {"sum", "mean", "dot", "matmul", "einsum", "outer", "tensordot", "exp", "log",
-                "sqrt", "sin", "cos", "tanh", "square", "conj", "conjugate"}
-
-
 def _containers_built_whole(stmts, shapes):
     """``d_p = _rt.zeros_like(p)`` then ``d_p[i] += e_i`` for every item of a tuple or list
     ``p`` (its items unpacked, each with its own adjoint): the list ``d_p = [e_0, ...]``
@@ -1229,6 +1230,13 @@ def _item_add(st, dv):
     if not (isinstance(index, gast.Constant) and type(index.value) is int and isinstance(e, gast.Name)):
         return None
     return index.value, e.id
+
+
+# NumPy functions that always return a new array (``np.conj`` is a ufunc; the method
+# ``x.conj()`` of a real array returns ``x``, see VIEWS): a list of what is known, where
+# VIEWS lists what is not.
+_FRESH_CALLS = {"sum", "mean", "dot", "matmul", "einsum", "outer", "tensordot", "exp", "log",
+                "sqrt", "sin", "cos", "tanh", "square", "conj", "conjugate"}
 
 
 def _bound_fresh(stmts, var, np_name):
