@@ -5,7 +5,8 @@ version the project supports)."""
 import gast
 
 __all__ = ["name", "store", "param", "assign", "const", "call", "subscript", "walk_stmts",
-           "drop_stmts", "walk", "blocks", "stores", "store_counts", "reads"]
+           "drop_stmts", "walk", "blocks", "stores", "store_counts", "reads", "read_count",
+           "replace"]
 
 
 def name(id_, ctx=None):
@@ -104,6 +105,29 @@ def reads(stmt, var):
     """Whether ``stmt`` (at any depth) reads the name ``var``."""
     return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
                for n in walk(stmt))
+
+
+def read_count(stmts, var):
+    """How many times ``stmts`` (at any depth) read the name ``var``."""
+    return sum(1 for s in stmts for n in walk(s)
+               if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load))
+
+
+def replace(root, old, new):
+    """Put ``new`` where the node ``old`` (itself, not an equal node) stands under ``root``;
+    whether it was found."""
+    for parent in walk(root):
+        for field in parent._fields:
+            value = getattr(parent, field, None)
+            if value is old:
+                setattr(parent, field, new)
+                return True
+            if value.__class__ is list:
+                for k, item in enumerate(value):
+                    if item is old:
+                        value[k] = new
+                        return True
+    return False
 
 
 def drop_stmts(stmts, dead):

@@ -31,7 +31,7 @@ from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, 
                                  walk_stmts)
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
-from ..syntax import blocks, reads as _reads, store_counts, stores as _stores, walk
+from ..syntax import blocks, reads as _reads, replace as _replace, store_counts, stores as _stores, walk
 from ..frontend.resolve import Callee
 from .cse import _key
 from .simplify import VIEWS, ShapeClasses, simplify, zeros_expr
@@ -270,7 +270,7 @@ class ReverseBuilder:
                    for st in between + [out[k]] for n in gast.walk(st)
                    if not (st is out[k] and isinstance(st, gast.Assign) and n in st.targets)):
                 continue
-            _replace_node(out[k], use, value)
+            _replace(out[k], use, value)
             del out[at]
         return out
 
@@ -1683,20 +1683,6 @@ class ReverseBuilder:
         if isinstance(index, gast.UnaryOp) and isinstance(index.operand, gast.Constant):
             return True
         return _is_int_expr_node(index, self.ints)
-
-
-def _replace_node(root, old, new):
-    for n in gast.walk(root):
-        for field, value in gast.iter_fields(n):
-            if value is old:
-                setattr(n, field, new)
-                return True
-            if isinstance(value, list):
-                for k, item in enumerate(value):
-                    if item is old:
-                        value[k] = new
-                        return True
-    return False
 
 
 class _Substitute(gast.NodeTransformer):

@@ -34,8 +34,8 @@ from ..analysis.shapes import Shapes
 from ..frontend.normalize import assign, call, const, name
 from ..rules.template import RUNTIME_ALIAS, static_value
 from ..signature import MANY, ONE
-from ..syntax import blocks as _blocks, reads as _reads, store_counts as _store_counts, \
-    stores as _stores
+from ..syntax import blocks as _blocks, read_count as _read_count, reads as _reads, \
+    replace as _replace, store_counts as _store_counts, stores as _stores
 
 __all__ = ["ShapeClasses", "simplify"]
 
@@ -1034,8 +1034,7 @@ def _sum_through_matmul(stmts, shapes):
             reads = [(i, n) for i, st in enumerate(block[k:]) for n in gast.walk(st)
                      if isinstance(n, gast.Call) and any(
                          isinstance(x, gast.Name) and x.id == var for x in n.args)]
-            total = sum(1 for st in stmts for n in gast.walk(st)
-                        if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load))
+            total = _read_count(stmts, var)
             if len(reads) != 1 or total != 1:
                 continue
             i, use = reads[0]
@@ -1055,7 +1054,7 @@ def _sum_through_matmul(stmts, shapes):
                 continue
             use.args[0] = s.value.left
             product = gast.BinOp(left=copy.deepcopy(use), op=gast.MatMult(), right=s.value.right)
-            _replace_in(block[k + i], use, product)
+            _replace(block[k + i], use, product)
             k -= 1
             del block[k]
 
@@ -1084,8 +1083,7 @@ def _constant_spreads(stmts, shapes):
             if _stores(stmts, var) != 1 or var in _written_in_place(stmts):
                 continue
             later = block[k:]
-            total = sum(1 for st in stmts for n in gast.walk(st)
-                        if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load))
+            total = _read_count(stmts, var)
             factors = [(b, side) for st in later for b in gast.walk(st)
                        if isinstance(b, gast.BinOp) and isinstance(b.op, gast.Mult)
                        for side in ("left", "right")
@@ -1254,19 +1252,6 @@ def _bound_fresh(stmts, var, np_name):
     return False
 
 
-def _replace_in(stmt, old, new):
-    for parent in gast.walk(stmt):
-        for field, value in gast.iter_fields(parent):
-            if value is old:
-                setattr(parent, field, new)
-                return
-            if isinstance(value, list):
-                for j, v in enumerate(value):
-                    if v is old:
-                        value[j] = new
-                        return
-
-
 def _pure(node):
     """An expression of names, attributes, subscripts and operators (no call)."""
     return not any(isinstance(n, (gast.Call, gast.Lambda, gast.NamedExpr)) for n in gast.walk(node))
@@ -1288,6 +1273,5 @@ def _shape_uses(stmts, var):
                         and parent.args[k].id == var \
                         and parent.func.attr not in ("unbroadcast", "broadcast_like"):
                     uses.append((parent, "args", k))
-        total += sum(1 for n in gast.walk(s) if isinstance(n, gast.Name) and n.id == var
-                     and isinstance(n.ctx, gast.Load))
+        total += _read_count([s], var)
     return uses, total != len(uses)
