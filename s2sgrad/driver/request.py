@@ -41,9 +41,9 @@ class Request:
     recompute instead of sharing a tape); ``seeds`` fixes some tangents
     (``((0, "one"),)``: the tangent of the first parameter is 1.0, folded in);
     ``fallback`` is the operator's policy (``"auto"``, ``"never"``,
-    ``"always"``).  ``signature`` is reserved for an abstract signature of the
-    arguments (ranks, dtypes) that code may be specialized to: ``None`` is code
-    that works for any argument.
+    ``"always"``).  ``signature`` is the abstract signature of the arguments
+    (``signature.signature_of``: kinds, dtypes, ranks) the code is specialized to:
+    ``None`` is code that works for any argument.
     """
 
     operator: str = "grad"
