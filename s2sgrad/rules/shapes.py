@@ -26,7 +26,7 @@ import numpy as np
 from ..signature import ANY, BOOL, COMPLEX, FLOAT, INT, MANY, NONE, ONE, Abstract, array
 
 __all__ = ["join", "broadcast_dims", "promote", "elementwise", "shape_rule", "rule_for",
-           "RUNTIME_RULES", "rule_named", "int_dim", "exact_int", "int_value", "dim_of_int", "shape_tuple", "is_real_known",
+           "RUNTIME_RULES", "rule_named", "int_dim", "exact_int", "int_value", "dim_of_int", "shape_tuple",
            "real_dtype", "PY_NUMBERS", "rank0"]
 
 PY_NUMBERS = ("float", "int", "bool", "complex")
@@ -104,11 +104,6 @@ def complex_dtype(dtype):
     if dtype is None:
         return None
     return np.result_type(np.dtype(dtype), np.complex64).name
-
-
-def is_real_known(a):
-    """True when ``a`` is certainly real (not complex)."""
-    return a is not None and a.is_complex is False
 
 
 # ---------------------------------------------------------------------------

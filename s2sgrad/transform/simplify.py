@@ -34,7 +34,7 @@ from ..analysis.shapes import Shapes
 from ..frontend.normalize import assign, call, const, name
 from ..rules.template import RUNTIME_ALIAS, static_value
 from ..signature import MANY, ONE
-from ..syntax import blocks as _blocks, read_count as _read_count, reads as _reads, \
+from ..syntax import blocks as _blocks, drop_stmts, read_count as _read_count, reads as _reads, \
     replace as _replace, store_counts as _store_counts, stores as _stores
 
 __all__ = ["ShapeClasses", "simplify"]
@@ -787,18 +787,11 @@ def one_like(value, facts, numpy_name=None):
 
 def _drop_proven_checks(stmts, facts):
     """``_rt.check_scalar(v, ...)`` where the facts prove ``v`` a number: nothing to check."""
-    out = []
-    for s in stmts:
-        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
-                and _is_runtime(s.value, "check_scalar") and s.value.args:
-            v = facts.of(s.value.args[0])
-            if v.rank == 0 and v.kind in _NUMERIC:
-                continue
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            s.body = _drop_proven_checks(s.body, facts) or [gast.Pass()]
-            s.orelse = _drop_proven_checks(s.orelse, facts)
-        out.append(s)
-    return out
+    proven = {id(s) for s in walk_stmts(stmts)
+              if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)
+              and _is_runtime(s.value, "check_scalar") and s.value.args
+              and facts.of(s.value.args[0]).rank == 0 and facts.of(s.value.args[0]).kind in _NUMERIC}
+    return drop_stmts(stmts, proven) if proven else stmts
 
 
 def _specialized_helper(node, attr, shapes):
