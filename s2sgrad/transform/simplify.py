@@ -33,6 +33,7 @@ from ..analysis.activity import callee_of, op_name, walk_stmts
 from ..analysis.shapes import Shapes
 from ..frontend.normalize import assign, call, const, name
 from ..rules.template import RUNTIME_ALIAS, static_value
+from ..rules.shapes import dims_of as _dims
 from ..signature import MANY, ONE
 from ..syntax import blocks as _blocks, drop_stmts, read_count as _read_count, reads as _reads, \
     replace as _replace, store_counts as _store_counts, stores as _stores
@@ -590,18 +591,6 @@ def _pick(a, b, whole, shapes):
 # What the shape facts decide (code specialized to a signature)
 # ---------------------------------------------------------------------------
 
-_NUMERIC = ("float", "int", "bool", "complex", "scalar", "array")
-
-
-def _dims(a):
-    """The axes of a number or array (``()`` for rank 0), or None when not known."""
-    if a is None or a.kind not in _NUMERIC:
-        return None
-    if a.kind == "array":
-        return a.dims
-    return ()
-
-
 def covers(a, b):
     """Whether ``a``'s shape is certainly the shape of ``a`` broadcast with ``b``.
 
@@ -776,7 +765,7 @@ def one_like(value, facts, numpy_name=None):
     if facts is None:
         return None
     v = facts.of(value)
-    if v.rank != 0 or v.kind not in _NUMERIC:
+    if v.rank != 0:       # (rank 0: a number, a NumPy scalar or a 0-d array)
         return None
     if v.kind in ("scalar", "array") and v.dtype in ("float32", "float16", "complex64") \
             and numpy_name is not None:
@@ -790,7 +779,7 @@ def _drop_proven_checks(stmts, facts):
     proven = {id(s) for s in walk_stmts(stmts)
               if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)
               and _is_runtime(s.value, "check_scalar") and s.value.args
-              and facts.of(s.value.args[0]).rank == 0 and facts.of(s.value.args[0]).kind in _NUMERIC}
+              and facts.of(s.value.args[0]).rank == 0}
     return drop_stmts(stmts, proven) if proven else stmts
 
 
