@@ -12,7 +12,8 @@ __all__ = ["Request", "OPERATORS"]
 # operator -> (mode, what the generated entry computes)
 OPERATORS = {
     # reverse mode: a combined function (forward sweep, then backward sweep)
-    "grad": ("reverse", "the value and the gradients, d_result given (1 for a scalar)"),
+    "grad": ("reverse", "the value and the gradients, d_result given (1 for a scalar); "
+                        "specialized code starts from 1, or is forward mode for one real scalar"),
     "value_and_grad": ("reverse", "the value and the gradients, from one run"),
     "elementwise_grad": ("reverse", "the gradients of the sum of the output's elements"),
     "vjp": ("reverse", "the gradients given the output's cotangent (its last parameter)"),
