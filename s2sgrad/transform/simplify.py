@@ -13,15 +13,20 @@ need.  This pass removes it where it can prove the result unchanged:
 - an argument used only for its shape (``shape(a * b)``, the second argument
   of ``unbroadcast``) is replaced by a cheaper expression with the same shape,
   so nothing is recomputed just to learn its shape;
-- algebra: ``e ** 1``, ``e * 1``, ``1 * e``, ``e / 1``, ``--e``;
+- algebra: ``e ** 1``, ``e * 1``, ``1 * e``, ``e / 1``, ``--e``, ``y += -e`` as ``y -= e``;
 - in code specialized to a signature (``ShapeClasses.specialize``), the facts
   of ``analysis.shapes`` (each value's kind, dtype, rank and which axes have
   length 1) decide the shape helpers where they can: ``unbroadcast(g, x)``
   becomes ``g``, ``np.sum(g, axis=0)`` or ``np.real(g)``; a matrix product's
   adjoints ``g @ w.T`` and ``x.T @ g``; ``zeros_like`` of a float ``0.0``; a
   cotangent spread over an array that the product it is in has anyway, the
-  plain scalar; and values recomputed only for their shape are not.  Where
-  the facts do not decide, the general code stays.
+  plain scalar; and values recomputed only for their shape are not.  Then,
+  statement by statement (``simplify``): branches the facts decide, proven
+  ``check_scalar`` calls, values named only for their shape, a constant spread
+  over a shape folded into the products it scales, a cotangent summed over a
+  matrix product's rows summed before it, ``-np.sum(e)`` for ``np.sum(-e)``, a
+  container's adjoint built whole rather than added into zeros.  Where the
+  facts do not decide, the general code stays.
 """
 
 import copy
