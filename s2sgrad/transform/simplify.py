@@ -325,7 +325,7 @@ def _mentions_kind_change(body, resolver):
 
 def simplify(stmts, shapes):
     """Simplify generated statements in place (and return them)."""
-    shapes.facts = shapes.facts_for(stmts) if hasattr(shapes, "facts_for") else None
+    shapes.facts = shapes.facts_for(stmts)
     shapes.last_facts = shapes.facts    # (its primal values': what the builders read after)
     try:
         _simplify_statements(stmts, shapes)
@@ -459,7 +459,7 @@ def _simplify(node, shapes):
                                   _simplify_keyword(v, shapes) if isinstance(v, gast.keyword) else v
                                   for v in value])
     if isinstance(node, gast.BinOp):
-        if getattr(shapes, "facts", None) is not None and isinstance(node.op, gast.Mult):
+        if shapes.facts is not None and isinstance(node.op, gast.Mult):
             node = _spread_in_product(node, shapes)
         return _algebra(node)
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
@@ -474,7 +474,7 @@ def _negation_out_of_sum(node, shapes):
     """``np.sum(-e, ...)`` as ``-np.sum(e, ...)``: one negation of the (smaller) sum, not of
     every element (exact: a sum is linear, a negation exact).  In specialized code, where
     NumPy's name in the module is known."""
-    if getattr(shapes, "facts", None) is None or not isinstance(node, gast.Call):
+    if shapes.facts is None or not isinstance(node, gast.Call):
         return node
     f = node.func
     if not (isinstance(f, gast.Attribute) and f.attr == "sum" and isinstance(f.value, gast.Name)
@@ -520,7 +520,7 @@ def _runtime_call(node, shapes):
     f = node.func
     if not (isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name)):
         return node
-    if getattr(shapes, "facts", None) is not None and f.value.id == RUNTIME_ALIAS:
+    if shapes.facts is not None and f.value.id == RUNTIME_ALIAS:
         better = _specialized_helper(node, f.attr, shapes)
         if better is not None:
             return better
@@ -575,7 +575,7 @@ def _shape_proxy(node, shapes, keep_kind=False):
 
 def _pick(a, b, whole, shapes):
     """The operand of a broadcasting ``a op b`` whose shape is the result's, if one is known to be."""
-    facts = getattr(shapes, "facts", None)
+    facts = shapes.facts
     if facts is not None:
         fa, fb = facts.of(a), facts.of(b)
         if covers(fa, fb):
