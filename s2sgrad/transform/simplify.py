@@ -41,7 +41,7 @@ from ..rules.template import RUNTIME_ALIAS, static_value
 from ..rules.shapes import dims_of as _dims
 from ..signature import MANY, ONE
 from ..syntax import blocks as _blocks, drop_stmts, read_count as _read_count, reads as _reads, \
-    replace as _replace, store_counts as _store_counts, stores as _stores
+    replace as _replace, store_counts as _store_counts, stores as _stores, walk as _walk
 
 __all__ = ["ShapeClasses", "simplify"]
 
@@ -411,19 +411,19 @@ def _only_in_arithmetic(t, stmts):
     """Whether ``t`` is never written into and is read (in ``stmts``: a name read
     nowhere there is read after them, a gradient returned) only as an operand of arithmetic,
     which makes new arrays: what it names never escapes."""
-    parents = {id(c): p for st in walk_stmts(stmts) for p in gast.walk(st)
-               for c in gast.iter_child_nodes(p)}
+    parents = {id(c): p for st in stmts for p in _walk(st) for c in gast.iter_child_nodes(p)}
+    written = _written_in_place(stmts) | {
+        st.target.id for st in walk_stmts(stmts)
+        if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name)}
     seen = set()
 
     def contained(t):       # (a copy ``u = t`` passes t on to u: u's reads count)
         if t in seen:
             return True
         seen.add(t)
-        if t in _written_in_place(stmts) or any(
-                isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name)
-                and st.target.id == t for st in walk_stmts(stmts)):
-            return False        # (``t += e`` adds into t's array)
-        reads = [n for st in walk_stmts(stmts) for n in gast.walk(st)
+        if t in written:
+            return False        # (``t[i] = e`` writes into t's array, ``t += e`` adds into it)
+        reads = [n for st in stmts for n in _walk(st)
                  if isinstance(n, gast.Name) and n.id == t and isinstance(n.ctx, gast.Load)]
         for n in reads:
             p = parents.get(id(n))
@@ -1095,8 +1095,7 @@ def _fresh_anyway(product, stmts):
     other = product.right if isinstance(product.left, gast.Name) else product.left
     if isinstance(other, (gast.BinOp, gast.UnaryOp)):
         return True
-    parents = {id(c): p for st in walk_stmts(stmts) for p in gast.walk(st)
-               for c in gast.iter_child_nodes(p)}
+    parents = {id(c): p for st in stmts for p in _walk(st) for c in gast.iter_child_nodes(p)}
     parent = parents.get(id(product))
     if isinstance(parent, (gast.BinOp, gast.UnaryOp)):
         return True
