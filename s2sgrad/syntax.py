@@ -1,6 +1,7 @@
-"""The AST the compiler builds and walks: constructors for the nodes passes make, and one walk
-over statements.  Every pass uses these (gast nodes, which work the same on every Python
-version the project supports)."""
+"""The AST the compiler builds and walks: constructors for the nodes passes make, one walk
+over statements, and what the passes count (a name's bindings and reads, statement blocks).
+Every pass uses these (gast nodes, which work the same on every Python version the project
+supports)."""
 
 import gast
 
