@@ -216,7 +216,7 @@ class ReverseBuilder:
         if self.program.runs("simplify"):
             bwd = simplify(bwd, shapes)
         # the shape facts of the function's values (code specialized to a signature), or None
-        self.facts = getattr(shapes, "last_facts", None) if self.program.runs("simplify") else None
+        self.facts = shapes.last_facts if self.program.runs("simplify") else None
         grads = []
         tail = []
         for p in self.spec.active_params:

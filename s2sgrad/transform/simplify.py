@@ -114,6 +114,7 @@ class ShapeClasses:
         self.adjoints = dict(adjoints or {})   # adjoint name -> primal name
         self.abstract = None        # {parameter: Abstract} in code specialized to a signature
         self.facts = None           # analysis.shapes.Shapes of the statements being simplified
+        self.last_facts = None      # those of the last simplify (its primal values' too)
 
     def specialize(self, body, params, abstract, seeds=None, numpy_name=None, calls=None):
         """Let the facts of ``analysis.shapes`` decide, from the parameters' abstract values.
