@@ -2,7 +2,8 @@
 
 The analysis of ``analysis/shapes.py`` gives every variable of generated code
 an abstract value (kind, dtype, rank, which axes have length 1).  What a
-primitive returns is declared here, next to its derivative rules:
+primitive returns is declared here, by the primitive's name (its derivative
+rules stay in the module of its family, ``rules/numpy.py`` ...):
 
 - elementwise primitives (``Primitive.elementwise``, set where the rule is
   declared with ``elementwise``/``binary``) are derived mechanically: NumPy
