@@ -7,7 +7,7 @@ import gast
 
 __all__ = ["name", "store", "param", "assign", "const", "call", "subscript", "walk_stmts",
            "drop_stmts", "walk", "blocks", "stores", "store_counts", "reads", "read_count",
-           "replace"]
+           "read_counts", "replace"]
 
 
 def name(id_, ctx=None):
@@ -106,6 +106,16 @@ def reads(stmt, var):
     """Whether ``stmt`` (at any depth) reads the name ``var``."""
     return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
                for n in walk(stmt))
+
+
+def read_counts(stmts):
+    """``{name: how many times stmts (at any depth) read it}``."""
+    counts = {}
+    for s in stmts:
+        for n in walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
 
 
 def read_count(stmts, var):

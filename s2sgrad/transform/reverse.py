@@ -31,7 +31,8 @@ from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, 
                                  walk_stmts)
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
-from ..syntax import blocks, reads as _reads, replace as _replace, store_counts, stores as _stores, walk
+from ..syntax import (blocks, read_counts, reads as _reads, replace as _replace, store_counts,
+                      stores as _stores, walk)
 from ..frontend.resolve import Callee
 from .cse import _key
 from .simplify import VIEWS, ShapeClasses, simplify, zeros_expr
@@ -1729,7 +1730,7 @@ def _propagate_copies(bwd, fwd, protected):
     in_fwd = {n.id for st in walk_stmts(fwd) for n in gast.walk(st)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     for _ in range(4):
-        stores, loads = store_counts(bwd), _load_counts(bwd)
+        stores, loads = store_counts(bwd), read_counts(bwd)
         renames, dropped = {}, set()
         for block in blocks(bwd):
             _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped)
@@ -1744,15 +1745,6 @@ def _propagate_copies(bwd, fwd, protected):
             rename = _Rename({a: final(a) for a in renames})
             bwd = [rename.visit(st) for st in bwd]
     return bwd
-
-
-def _load_counts(stmts):
-    loads = {}
-    for st in stmts:
-        for n in walk(st):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                loads[n.id] = loads.get(n.id, 0) + 1
-    return loads
 
 
 def _jumps(stmts):
