@@ -325,8 +325,8 @@ def test_recursion_second_derivative():
 
 
 # ---------------------------------------------------------------------------
-# End to end: passes once grad(f)(x) computes the signature at call time
-# (helper "sig" wires it; until then grad(f) runs the general code)
+# End to end: grad(f)(x) computes the signature at call time (driver.calls) and runs the
+# forward-mode gradient it gets
 # ---------------------------------------------------------------------------
 
 def test_grad_of_a_float_function_end_to_end():
