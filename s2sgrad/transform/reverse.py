@@ -1660,8 +1660,9 @@ class ReverseBuilder:
         return bool(_loads(expr) & owned_adjoints)
 
     def _fresh(self, expr, strict=False):
-        """True when ``expr`` certainly evaluates to a new array (not a view); ``strict``:
-        arithmetic only (a helper may return its argument itself)."""
+        """True when ``expr`` certainly evaluates to a new array (not a view: a call not in
+        ``simplify.VIEWS``); ``strict``: arithmetic only (a helper may return its argument
+        itself)."""
         if isinstance(expr, (gast.BinOp, gast.UnaryOp)):
             return True
         if isinstance(expr, gast.Call) and not strict:
