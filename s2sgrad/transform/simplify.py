@@ -34,7 +34,7 @@ import itertools
 
 import gast
 
-from ..analysis.activity import callee_of, op_name, walk_stmts
+from ..analysis.activity import callee_of, is_runtime_call, op_name, walk_stmts
 from ..analysis.shapes import Shapes
 from ..frontend.normalize import assign, call, const, name
 from ..rules.template import RUNTIME_ALIAS, static_value
@@ -783,8 +783,7 @@ def one_like(value, facts, numpy_name=None):
 def _drop_proven_checks(stmts, facts):
     """``_rt.check_scalar(v, ...)`` where the facts prove ``v`` a number: nothing to check."""
     proven = {id(s) for s in walk_stmts(stmts)
-              if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)
-              and _is_runtime(s.value, "check_scalar") and s.value.args
+              if isinstance(s, gast.Expr) and is_runtime_call(s.value, "check_scalar", 1)
               and facts.of(s.value.args[0]).rank == 0}
     return drop_stmts(stmts, proven) if proven else stmts
 
@@ -1138,8 +1137,8 @@ def _containers_built_whole(stmts, shapes):
             s = block[k]
             k += 1
             if not (isinstance(s, gast.Assign) and len(s.targets) == 1
-                    and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
-                    and _is_runtime(s.value, "zeros_like") and len(s.value.args) == 1
+                    and isinstance(s.targets[0], gast.Name)
+                    and is_runtime_call(s.value, "zeros_like", 1) and len(s.value.args) == 1
                     and isinstance(s.value.args[0], gast.Name)):
                 continue
             dv, p = s.targets[0].id, s.value.args[0].id
@@ -1192,12 +1191,6 @@ def _containers_built_whole(stmts, shapes):
             k = 0
 
 
-def _is_runtime(node, attr):
-    f = node.func
-    return isinstance(f, gast.Attribute) and f.attr == attr and isinstance(f.value, gast.Name) \
-        and f.value.id == RUNTIME_ALIAS
-
-
 def _item_add(st, dv):
     """``(i, e)`` for ``dv[i] += e`` or ``dv = _rt.add_at(dv, i, e)`` (``i`` an int, ``e`` a
     name), else None."""
@@ -1206,8 +1199,8 @@ def _item_add(st, dv):
             and st.target.value.id == dv:
         index, e = st.target.slice, st.value
     elif isinstance(st, gast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name) \
-            and st.targets[0].id == dv and isinstance(st.value, gast.Call) \
-            and _is_runtime(st.value, "add_at") and len(st.value.args) == 3 \
+            and st.targets[0].id == dv \
+            and is_runtime_call(st.value, "add_at", 3) and len(st.value.args) == 3 \
             and isinstance(st.value.args[0], gast.Name) and st.value.args[0].id == dv:
         index, e = st.value.args[1], st.value.args[2]
     else:
