@@ -15,7 +15,7 @@ For a function ``loss(w, x, y)`` the generated module defines
   run, the adjoint itself (the function ``s2sgrad.grad(loss, emit=True)``
   shows), with ``d_result`` the cotangent of the output.
 
-A function with a signature (``signature_of``: its annotations, completed by
+A function with a signature (``annotated_signature``: its annotations, completed by
 number defaults; or ``--signature``) gets ``grad_loss`` specialized to it,
 starting with ``if not _rt.fits(signature text, w, x, y): return
 grad_loss_general(...)``, and ``grad_loss_general``, the code for any argument,
@@ -190,7 +190,7 @@ class Choice:
         self.wrt = wrt                      # parameter names
         params = _params(fn)
         self.wrt_index = tuple(params.index(w) for w in wrt)
-        self.signature = None               # what its code is specialized to (see signature_of)
+        self.signature = None               # what its code is specialized to (annotated_signature)
         self.signature_from = None          # "annotations" or "option" (--signature)
         self.general_name = None            # the general code's entry beside the specialized one
 
@@ -446,7 +446,7 @@ def _annotation_text(text):
         return sg.ANY    # a type s2sgrad does not know ("MyClass", "list[float]")
 
 
-def signature_of(fn):
+def annotated_signature(fn):
     """The signature ``s2sgrad gen`` specializes ``fn``'s code to, from its annotations
     and defaults: a tuple of abstract values (one per positional parameter), or ``None``.
 
@@ -526,7 +526,7 @@ def _choose_signatures(choices, signatures, general):
                                f"one that may be anything")
             c.signature, c.signature_from = sig, "option"
         elif not general:
-            sig = signature_of(c.fn)
+            sig = annotated_signature(c.fn)
             if sig is not None:
                 c.signature, c.signature_from = sig, "annotations"
 
@@ -801,7 +801,7 @@ def generate(path, funcs=None, wrt=None, mode="reverse", signatures=None, genera
     Each function's code is specialized to its signature: ``signatures[name]``
     (``{function name: tuple of abstract values}``, from ``--signature``; a name
     the module does not differentiate is ignored), else the one its annotations
-    and defaults give (``signature_of``); with ``general=True`` (``--general``) none
+    and defaults give (``annotated_signature``); with ``general=True`` (``--general``) none
     is, only the code for any argument is generated.
     """
     with load_module(path) as module:

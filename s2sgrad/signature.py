@@ -91,11 +91,6 @@ class Abstract:
         return None
 
     @property
-    def is_number(self):
-        """A Python number or a NumPy scalar: rank 0 and never written in place."""
-        return self.kind in ("float", "int", "bool", "complex", "scalar")
-
-    @property
     def is_complex(self):
         """Known complex (True), known real (False), or not known (None)."""
         if self.kind == "complex":

@@ -1,11 +1,13 @@
-"""The AST the compiler builds and walks: constructors for the nodes passes make, and one walk
-over statements.  Every pass uses these (gast nodes, which work the same on every Python
-version the project supports)."""
+"""The AST the compiler builds and walks: constructors for the nodes passes make, one walk
+over statements, and what the passes count (a name's bindings and reads, statement blocks).
+Every pass uses these (gast nodes, which work the same on every Python version the project
+supports)."""
 
 import gast
 
 __all__ = ["name", "store", "param", "assign", "const", "call", "subscript", "walk_stmts",
-           "drop_stmts", "walk"]
+           "drop_stmts", "walk", "blocks", "stores", "store_counts", "reads", "read_count",
+           "read_counts", "replace"]
 
 
 def name(id_, ctx=None):
@@ -69,6 +71,74 @@ def walk_stmts(stmts):
         if isinstance(s, (gast.If, gast.For, gast.While)):
             yield from walk_stmts(s.body)
             yield from walk_stmts(s.orelse)
+
+
+def blocks(stmts):
+    """``stmts`` and every statement list nested in it (the bodies of ``if``, ``for`` and
+    ``while``, as ``walk_stmts`` descends), outermost first."""
+    yield stmts
+    for s in stmts:
+        if isinstance(s, (gast.If, gast.For, gast.While)):
+            yield from blocks(s.body)
+            yield from blocks(s.orelse)
+
+
+def _binds(n):
+    return isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))
+
+
+def stores(stmts, var):
+    """How many times ``stmts`` (at any depth) bind or delete the name ``var``."""
+    return sum(1 for s in stmts for n in walk(s) if _binds(n) and n.id == var)
+
+
+def store_counts(stmts):
+    """``stores`` of every name at once: ``{name: how many times stmts bind or delete it}``."""
+    counts = {}
+    for s in stmts:
+        for n in walk(s):
+            if _binds(n):
+                counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
+
+
+def reads(stmt, var):
+    """Whether ``stmt`` (at any depth) reads the name ``var``."""
+    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
+               for n in walk(stmt))
+
+
+def read_counts(stmts):
+    """``{name: how many times stmts (at any depth) read it}``."""
+    counts = {}
+    for s in stmts:
+        for n in walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
+
+
+def read_count(stmts, var):
+    """How many times ``stmts`` (at any depth) read the name ``var``."""
+    return sum(1 for s in stmts for n in walk(s)
+               if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load))
+
+
+def replace(root, old, new):
+    """Put ``new`` where the node ``old`` (itself, not an equal node) stands under ``root``;
+    whether it was found."""
+    for parent in walk(root):
+        for field in parent._fields:
+            value = getattr(parent, field, None)
+            if value is old:
+                setattr(parent, field, new)
+                return True
+            if value.__class__ is list:
+                for k, item in enumerate(value):
+                    if item is old:
+                        value[k] = new
+                        return True
+    return False
 
 
 def drop_stmts(stmts, dead):

@@ -22,7 +22,7 @@ SURFACE = ("s2sgrad.__main__", "s2sgrad.api", "s2sgrad.operators", "s2sgrad.cust
            "s2sgrad.optim", "s2sgrad.wrt")
 DRIVER = ("s2sgrad.driver",)
 BOTTOM = ("s2sgrad.sites", "s2sgrad.naming", "s2sgrad.syntax", "s2sgrad.loader",
-          "s2sgrad.errorsite", "s2sgrad.errors", "s2sgrad.version")
+          "s2sgrad.errorsite", "s2sgrad.errors", "s2sgrad.version", "s2sgrad.signature")
 AST_PASSES = ("s2sgrad.frontend", "s2sgrad.analysis", "s2sgrad.transform", "s2sgrad.codegen",
               "s2sgrad.rules")
 

@@ -13,7 +13,7 @@ import pytest
 
 from s2sgrad import runtime as _rt
 from s2sgrad import signature as sg
-from s2sgrad.checkin import (GenError, annotation_value, parse_signature_option, signature_of)
+from s2sgrad.checkin import (GenError, annotated_signature, annotation_value, parse_signature_option)
 from s2sgrad.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,9 +73,9 @@ def test_annotations_and_defaults_give_a_signature():
           flag: bool = True, c: complex = 1j):
         return x
 
-    assert signature_of(f) == (sg.parse("float64[n, n]"), sg.parse("float32[n, 1]"), sg.FLOAT,
+    assert annotated_signature(f) == (sg.parse("float64[n, n]"), sg.parse("float32[n, 1]"), sg.FLOAT,
                                sg.INT, sg.BOOL, sg.COMPLEX)
-    assert text_of(signature_of(f)) == "(float64[n, n], float32[n, 1], float, int, bool, complex)"
+    assert text_of(annotated_signature(f)) == "(float64[n, n], float32[n, 1], float, int, bool, complex)"
 
 
 def test_array_types_give_dtype_and_unknown_rank():
@@ -83,7 +83,7 @@ def test_array_types_give_dtype_and_unknown_rank():
           d: np.float32, e: "float64[*]", f0: "float64[]", g: "float[3]"):
         return a
 
-    assert text_of(signature_of(f)) == \
+    assert text_of(annotated_signature(f)) == \
         "(?[*], float64[*], complex64[*], np.float32, float64[*], float64[], float64[n])"
 
 
@@ -98,7 +98,7 @@ def test_postponed_annotations_are_read_from_their_text(tmp_path):
               s: np.float64, t: MyClass):
             return x
     '''), str(tmp_path / "postponed.py"), "exec"), namespace)
-    assert text_of(signature_of(namespace["f"])) == \
+    assert text_of(annotated_signature(namespace["f"])) == \
         "(float32[*], ?[*], float, int, float64[n, 1], np.float64, ?)"
 
 
@@ -107,14 +107,14 @@ def test_unannotated_parameters_take_number_defaults_only():
           w=np.zeros(2), other=None):
         return x
 
-    assert text_of(signature_of(f)) == "(float64[n], float, int, bool, ?, ?, ?, ?, ?)"
+    assert text_of(annotated_signature(f)) == "(float64[n], float, int, bool, ?, ?, ?, ?, ?)"
 
 
 def test_containers_in_the_signature_spelling():
     def f(p: "(float64[n], float)", q: "[int, int]", r: "{'w': float64[n, n]}", s: "?"):
         return p
 
-    assert text_of(signature_of(f)) == "((float64[n], float), [int, int], {'w': float64[n, n]}, ?)"
+    assert text_of(annotated_signature(f)) == "((float64[n], float), [int, int], {'w': float64[n, n]}, ?)"
 
 
 @pytest.mark.parametrize("source", [
@@ -127,7 +127,7 @@ def test_containers_in_the_signature_spelling():
 def test_no_signature(source):
     namespace = {}
     exec(source, namespace)
-    assert signature_of(namespace["f"]) is None
+    assert annotated_signature(namespace["f"]) is None
 
 
 @pytest.mark.parametrize("note", ["float64[n, m+1]", "float64[n", "?[a b]"])
@@ -135,7 +135,7 @@ def test_a_malformed_array_annotation_names_the_function_and_the_parameter(note)
     namespace = {}
     exec(f"def area(x, y: {note!r}):\n    return x", namespace)
     with pytest.raises(GenError) as info:
-        signature_of(namespace["area"])
+        annotated_signature(namespace["area"])
     message = str(info.value)
     assert "area: the annotation of y" in message and repr(note) in message
     assert "float64[n, n]" in message       # how to write it

@@ -325,8 +325,8 @@ def test_recursion_second_derivative():
 
 
 # ---------------------------------------------------------------------------
-# End to end: passes once grad(f)(x) computes the signature at call time
-# (helper "sig" wires it; until then grad(f) runs the general code)
+# End to end: grad(f)(x) computes the signature at call time (driver.calls) and runs the
+# forward-mode gradient it gets
 # ---------------------------------------------------------------------------
 
 def test_grad_of_a_float_function_end_to_end():
@@ -339,8 +339,6 @@ def test_grad_of_a_float_function_end_to_end():
                 central(fn, args), rel=1e-6, abs=1e-7)
 
 
-@pytest.mark.xfail(reason="WIRING: passes once grad(f, emit=True, example=...) specializes to the "
-                          "signature of the example (helper 'sig')", strict=False)
 def test_specialized_emit_end_to_end_is_forward_mode():
     src = s2sgrad.grad(series, emit=True, example=(1.3,))
     assert "_tape" not in src and "t_term" in src and "in forward mode" in src

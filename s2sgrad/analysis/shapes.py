@@ -505,9 +505,6 @@ class Shapes:
             return is_none if isinstance(test.ops[0], gast.Is) else not is_none
         return None
 
-    def rank(self, node):
-        return self.of(node).rank
-
 
 _CACHED = type(functools.cache(lambda: None))
 _cached_results = weakref.WeakKeyDictionary()

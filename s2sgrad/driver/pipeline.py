@@ -455,8 +455,8 @@ def _one_real_scalar(request):
 
 def _forward_gradient(fn, request, passes):
     """``grad``/``value_and_grad`` of ``fn`` with respect to one real scalar, in forward
-    mode: the tangent function seeded with 1.0, made the entry with the reverse entry's
-    interface (``ForwardProgram.entry(gradient=...)``).  ``None`` (or ``UnsupportedError``)
+    mode: the tangent function seeded with 1.0, made the entry with the interface of the
+    specialized reverse entry, which starts from 1 (``ForwardProgram.entry(gradient=...)``).  ``None`` (or ``UnsupportedError``)
     where forward mode cannot be built; the caller then builds reverse mode (the same
     gradient)."""
     from ..transform.forward import ForwardProgram

@@ -12,7 +12,8 @@ __all__ = ["Request", "OPERATORS"]
 # operator -> (mode, what the generated entry computes)
 OPERATORS = {
     # reverse mode: a combined function (forward sweep, then backward sweep)
-    "grad": ("reverse", "the value and the gradients, d_result given (1 for a scalar)"),
+    "grad": ("reverse", "the value and the gradients, d_result given (1 for a scalar); "
+                        "specialized code starts from 1, or is forward mode for one real scalar"),
     "value_and_grad": ("reverse", "the value and the gradients, from one run"),
     "elementwise_grad": ("reverse", "the gradients of the sum of the output's elements"),
     "vjp": ("reverse", "the gradients given the output's cotangent (its last parameter)"),
@@ -41,9 +42,9 @@ class Request:
     recompute instead of sharing a tape); ``seeds`` fixes some tangents
     (``((0, "one"),)``: the tangent of the first parameter is 1.0, folded in);
     ``fallback`` is the operator's policy (``"auto"``, ``"never"``,
-    ``"always"``).  ``signature`` is reserved for an abstract signature of the
-    arguments (ranks, dtypes) that code may be specialized to: ``None`` is code
-    that works for any argument.
+    ``"always"``).  ``signature`` is the abstract signature of the arguments
+    (``signature.signature_of``: kinds, dtypes, ranks) the code is specialized to:
+    ``None`` is code that works for any argument.
     """
 
     operator: str = "grad"

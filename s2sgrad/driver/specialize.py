@@ -5,7 +5,8 @@ built for ``signature=signature_of(args)`` may use what the signature says
 (ranks, dtypes, which axes have length 1: ``s2sgrad.signature``).  Both must
 give the same derivatives, and the tests check that they do by running each
 construct and rule both ways.  This switch says which one the operators
-(``grad``, ``value_and_grad``, ``jvp``) ask the driver for:
+with a call site (``driver.calls.site``: ``grad``, ``value_and_grad``, ``jvp``,
+``vjp``, ``elementwise_grad``) ask the driver for:
 
 ``"auto"``
     what the operators decide by themselves (the default);

@@ -2,7 +2,8 @@
 
 The analysis of ``analysis/shapes.py`` gives every variable of generated code
 an abstract value (kind, dtype, rank, which axes have length 1).  What a
-primitive returns is declared here, next to its derivative rules:
+primitive returns is declared here, by the primitive's name (its derivative
+rules stay in the module of its family, ``rules/numpy.py`` ...):
 
 - elementwise primitives (``Primitive.elementwise``, set where the rule is
   declared with ``elementwise``/``binary``) are derived mechanically: NumPy
@@ -26,8 +27,8 @@ import numpy as np
 from ..signature import ANY, BOOL, COMPLEX, FLOAT, INT, MANY, NONE, ONE, Abstract, array
 
 __all__ = ["join", "broadcast_dims", "promote", "elementwise", "shape_rule", "rule_for",
-           "RUNTIME_RULES", "rule_named", "int_dim", "exact_int", "int_value", "dim_of_int", "shape_tuple", "is_real_known",
-           "real_dtype", "PY_NUMBERS", "rank0"]
+           "RUNTIME_RULES", "rule_named", "int_dim", "exact_int", "int_value", "dim_of_int", "shape_tuple",
+           "real_dtype", "dims_of", "PY_NUMBERS", "rank0"]
 
 PY_NUMBERS = ("float", "int", "bool", "complex")
 _PY_DTYPE = {"float": "float64", "int": "int64", "bool": "bool", "complex": "complex128"}
@@ -104,11 +105,6 @@ def complex_dtype(dtype):
     if dtype is None:
         return None
     return np.result_type(np.dtype(dtype), np.complex64).name
-
-
-def is_real_known(a):
-    """True when ``a`` is certainly real (not complex)."""
-    return a is not None and a.is_complex is False
 
 
 # ---------------------------------------------------------------------------
@@ -261,8 +257,11 @@ def rule_named(name):
     return _RULES.get(name)
 
 
-def _arr(a):
-    """Dims of an array-like abstract value: () for numbers, None when not known."""
+def dims_of(a):
+    """The axes of a number or array (``()`` for rank 0), or None when not known (``a``
+    None, or not a number or an array)."""
+    if a is None:
+        return None
     if a.kind == "array":
         return a.dims
     if a.kind in PY_NUMBERS or a.kind == "scalar":
@@ -297,7 +296,7 @@ def _reduction(args, ev, prim_name=None):
     a = ev.of(args.get("a", args.get("x")))
     if not _numeric(a):
         return ANY
-    dims = _arr(a)
+    dims = dims_of(a)
     dtype = _dtype(a)
     if prim_name in ("mean", "nanmean", "average", "std", "var", "nanstd", "nanvar", "median"):
         dtype = promote([a], inexact=True)
@@ -351,7 +350,7 @@ def _matmul(args, ev, prim_name=None):
     a, b = ev.of(args.get("a", args.get("x1"))), ev.of(args.get("b", args.get("x2")))
     if not (_numeric(a) and _numeric(b)):
         return ANY
-    dims = _matmul_dims(_arr(a), _arr(b))
+    dims = _matmul_dims(dims_of(a), dims_of(b))
     dtype = promote([a, b])
     return array(dtype, None) if dims is None else _result(dtype, dims)
 
@@ -361,7 +360,7 @@ def _dot(args, ev, prim_name=None):
     a, b = ev.of(args.get("a")), ev.of(args.get("b"))
     if not (_numeric(a) and _numeric(b)):
         return ANY
-    da, db = _arr(a), _arr(b)
+    da, db = dims_of(a), dims_of(b)
     dtype = promote([a, b])
     if da is None or db is None:
         return array(dtype, None)
@@ -377,7 +376,7 @@ def _outer(args, ev, prim_name=None):
     a, b = ev.of(args.get("a")), ev.of(args.get("b"))
     if not (_numeric(a) and _numeric(b)):
         return ANY
-    da, db = _arr(a), _arr(b)
+    da, db = dims_of(a), dims_of(b)
     dtype = promote([a, b])
     if da is None or db is None:
         return array(dtype, (None, None))
@@ -389,7 +388,7 @@ def _outer(args, ev, prim_name=None):
 @shape_rule("transpose", "T", "permute_dims", "matrix_transpose", params=("a", "axes"))
 def _transpose(args, ev, prim_name=None):
     a = ev.of(args.get("a", args.get("x")))
-    dims = _arr(a)
+    dims = dims_of(a)
     if not _numeric(a) or dims is None:
         return ANY if not _numeric(a) else array(_dtype(a), None)
     dtype = _dtype(a)
@@ -469,7 +468,7 @@ def _broadcast_to(args, ev, prim_name=None):
 @shape_rule("squeeze", params=("a", "axis"))
 def _squeeze(args, ev, prim_name=None):
     a = ev.of(args.get("a"))
-    dims = _arr(a) if _numeric(a) else None
+    dims = dims_of(a) if _numeric(a) else None
     if dims is None:
         return ANY if not _numeric(a) else array(_dtype(a), None)
     if "axis" not in args:
@@ -489,7 +488,7 @@ def _squeeze(args, ev, prim_name=None):
 @shape_rule("expand_dims", params=("a", "axis"))
 def _expand_dims(args, ev, prim_name=None):
     a = ev.of(args.get("a"))
-    dims = _arr(a) if _numeric(a) else None
+    dims = dims_of(a) if _numeric(a) else None
     ok, axis = ev.static(args.get("axis"))
     if dims is None or not ok or not isinstance(axis, int):
         return ANY if not _numeric(a) else array(_dtype(a), None)
@@ -548,7 +547,7 @@ def _like(args, ev, prim_name=None):
     if not _numeric(a):
         return ANY
     dtype = _dtype_arg(ev, args.get("dtype"), _dtype(a))
-    dims = _arr(a)
+    dims = dims_of(a)
     if prim_name in ("copy", "asarray", "array", "ascontiguousarray") and a.kind == "scalar":
         return a if prim_name == "copy" else array(dtype, ())
     return array(dtype, dims)
@@ -563,7 +562,7 @@ def _to_real(args, ev, prim_name=None):
     if not _numeric(a):
         return ANY
     dtype = real_dtype(_dtype(a) if prim_name not in ("angle",) else promote([a], True))
-    return _result(dtype, _arr(a)) if a.kind != "array" else array(dtype, a.dims)
+    return _result(dtype, dims_of(a)) if a.kind != "array" else array(dtype, a.dims)
 
 
 @shape_rule("conj", "conjugate", "negative", "positive", "square", "sign", params=("x",))
@@ -585,7 +584,7 @@ def _fft(args, ev, prim_name=None):
             ok, v = ev.static(args[k])
             if not ok or v is not None:
                 return array(complex_dtype(promote([a], True)), None)
-    dims = _arr(a)
+    dims = dims_of(a)
     return array(complex_dtype(promote([a], True)), dims)
 
 
@@ -595,7 +594,7 @@ def _where(args, ev, prim_name=None):
     if len(parts) != 3 or not all(_numeric(p) for p in parts):
         return ANY
     out = elementwise(parts[1:])
-    dims = broadcast_dims([_arr(p) for p in parts])
+    dims = broadcast_dims([dims_of(p) for p in parts])
     dtype = _dtype(out) if out is not ANY else None
     return _result(dtype, dims) if dims is not None else array(dtype, None)
 
@@ -612,7 +611,7 @@ def _astype(args, ev, prim_name=None):
     a = ev.of(args.get("x", args.get("a")))
     if not _numeric(a):
         return ANY
-    return array(_dtype_arg(ev, args.get("dtype"), None), _arr(a))
+    return array(_dtype_arg(ev, args.get("dtype"), None), dims_of(a))
 
 
 # -- runtime helpers ----------------------------------------------------------
@@ -636,19 +635,19 @@ def _unbroadcast(args, ev, prim_name=None):
         if x.kind in ("float", "int", "bool"):
             return FLOAT
         # a real ``x`` gets the real part: real, of a precision not known (``x``'s stands in)
-        return array(x.dtype if x.is_complex is False else None, _arr(x)) \
+        return array(x.dtype if x.is_complex is False else None, dims_of(x)) \
             if x.kind == "array" else ANY
     if not (_numeric(g) and _numeric(x)):
         return ANY
     dtype = _real_if(g, x)
     if prim_name == "to_complex_like":
         return g if g.is_complex is False or x.is_complex is True else \
-            (array(dtype, _arr(g)) if g.kind == "array" else ANY)
+            (array(dtype, dims_of(g)) if g.kind == "array" else ANY)
     if x.kind in ("float", "int", "bool"):
         return FLOAT
     if x.kind == "complex":
         return COMPLEX if g.is_complex is not False else FLOAT
-    dims = _arr(x)
+    dims = dims_of(x)
     if dims == ():
         return array(dtype, ())       # the NumPy scalar or 0-d array g is
     return array(dtype, dims)
@@ -662,7 +661,7 @@ def _like_second(args, ev, prim_name=None):
     x = ev.of(args.get("x", args.get("like")))
     if not (_numeric(g) and _numeric(x)):
         return ANY
-    dims = _arr(x)
+    dims = dims_of(x)
     if dims == ():
         return g if rank0(g) else ANY
     return array(promote([g]), dims)
@@ -675,7 +674,7 @@ def _matmul_vjp(args, ev, prim_name=None):
         return ANY
     x = a if prim_name == "matmul_vjp_a" else b
     other = b if prim_name == "matmul_vjp_a" else a
-    return array(promote([g, other]), _arr(x))
+    return array(promote([g, other]), dims_of(x))
 
 
 @shape_rule("zeros_like", params=("x",), runtime=True)
@@ -689,7 +688,7 @@ def _rt_zeros_like(args, ev, prim_name=None):
         dtype = x.dtype
         if dtype is not None and np.dtype(dtype).kind not in "fc":
             dtype = "float64"
-        return array(dtype, _arr(x))
+        return array(dtype, dims_of(x))
     if x.kind in ("tuple", "list"):
         return Abstract.make("list", None, None, tuple(
             _rt_zeros_like({"x": _Const(v)}, _Fixed(ev)) for v in x.items))
@@ -750,7 +749,7 @@ def _rt_shape(args, ev, prim_name=None):
     x = ev.of(args.get("x"))
     if not _numeric(x):
         return ANY
-    return shape_tuple(_arr(x))
+    return shape_tuple(dims_of(x))
 
 
 @shape_rule("add", params=("a", "b"), runtime=True)

@@ -17,7 +17,7 @@ import gast
 
 import s2sgrad.runtime as _runtime
 import s2sgrad.naming as naming
-from ..syntax import name as _name, walk
+from ..syntax import name as _name, read_counts, walk
 
 __all__ = ["Template", "inline", "expression_name", "scaled_rule", "broadcast_rule",
            "RUNTIME_ALIAS"]
@@ -119,11 +119,7 @@ class Template:
         return self._memoized("reads", self._reads).get(param, 0)
 
     def _reads(self):
-        counts = {}
-        for n in _walk(self.body):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                counts[n.id] = counts.get(n.id, 0) + 1
-        return counts
+        return read_counts(self.body)
 
     def outside_names(self):
         """``[(free name, runtime helper name or None, module name or None)]``: how inlined

@@ -756,7 +756,7 @@ class _Fold(gast.NodeTransformer):
         self.generic_visit(node)
         f = node.func
         if isinstance(f, gast.Attribute) and f.attr == "zeros_like" \
-                and isinstance(f.value, gast.Name) and f.value.id == "_rt" \
+                and isinstance(f.value, gast.Name) and f.value.id == naming.RUNTIME \
                 and len(node.args) == 1 and not node.keywords:
             v = _number(node.args[0])
             if v is not None and not isinstance(v, complex):

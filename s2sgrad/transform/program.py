@@ -313,9 +313,12 @@ class Program:
         """The combined gradient function of ``fn`` with respect to parameters ``wrt``.
 
         ``seed`` is how the backward sweep starts: ``"given"`` from a parameter
-        (``d_result=None``: 1 for a scalar output), ``"one"`` from 1 (the output
-        must be a scalar), ``"ones"`` from ones shaped like the output (the
-        gradient of the sum of its elements).  With ``value=False`` the
+        (``d_result=None``: 1 for a scalar output; the general code of ``grad``), ``"one"``
+        from 1 (the output must be a scalar: checked unless the facts prove it a number,
+        and the 1 folded into the backward sweep where they prove it a float64 number;
+        joint code, and the specialized code of ``grad``/``value_and_grad``), ``"ones"``
+        from ones shaped like the output (the gradient of the sum of its elements),
+        ``"param"`` from a last parameter (``vjp``'s cotangent).  With ``value=False`` the
         function returns the gradients only (one, or a tuple).  ``signature`` specializes
         this entry (``_entry_job``); ``name`` is the generated function's name (made fresh;
         default ``grad_<fn>``).

@@ -31,21 +31,15 @@ from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, 
                                  walk_stmts)
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
-from ..syntax import walk
+from ..syntax import (blocks, read_counts, reads as _reads, replace as _replace, store_counts,
+                      stores as _stores, walk)
 from ..frontend.resolve import Callee
 from .cse import _key
-from .simplify import ShapeClasses, simplify, zeros_expr
+from .simplify import VIEWS, ShapeClasses, simplify, zeros_expr
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, expression_name, inline, is_atom
 
 __all__ = ["ReverseBuilder"]
-
-# Functions whose result may share memory with an argument (not a fresh array).
-_NOT_FRESH = {"broadcast_to", "reshape", "transpose", "swapaxes", "moveaxis", "squeeze",
-              "expand_dims", "ravel", "asarray", "real", "imag", "diagonal", "unbroadcast",
-              "broadcast_like", "reduce_vjp", "T", "conj", "atleast_1d", "atleast_2d",
-              "atleast_3d", "unstack", "split_like", "array_vjp", "to_complex_like"}
-
 
 # Functions that return their argument itself when it is already an array.
 _SAME_ARRAY = {"asarray", "asanyarray", "ascontiguousarray", "asfortranarray"}
@@ -216,14 +210,14 @@ class ReverseBuilder:
                           calls=self.program.call_result_hook(self.spec.job))
         self.seed_folded = False
         if getattr(self.spec, "seed_kind", None) == "one" and ret and shapes.abstract is not None \
-                and self._float64_number(shapes, ret) and not _stores_name(bwd, seed):
+                and self._float64_number(shapes, ret) and not _stores(bwd, seed):
             # the sweep starts from the number 1.0 (a float64 output: it keeps the dtypes)
             bwd = [_Substitute(seed, const(1.0)).visit(st) for st in bwd]
             self.seed_folded = True
         if self.program.runs("simplify"):
             bwd = simplify(bwd, shapes)
         # the shape facts of the function's values (code specialized to a signature), or None
-        self.facts = getattr(shapes, "last_facts", None) if self.program.runs("simplify") else None
+        self.facts = shapes.last_facts if self.program.runs("simplify") else None
         grads = []
         tail = []
         for p in self.spec.active_params:
@@ -277,7 +271,7 @@ class ReverseBuilder:
                    for st in between + [out[k]] for n in gast.walk(st)
                    if not (st is out[k] and isinstance(st, gast.Assign) and n in st.targets)):
                 continue
-            _replace_node(out[k], use, value)
+            _replace(out[k], use, value)
             del out[at]
         return out
 
@@ -1666,14 +1660,15 @@ class ReverseBuilder:
         return bool(_loads(expr) & owned_adjoints)
 
     def _fresh(self, expr, strict=False):
-        """True when ``expr`` certainly evaluates to a new array (not a view); ``strict``:
-        arithmetic only (a helper may return its argument itself)."""
+        """True when ``expr`` certainly evaluates to a new array (not a view: a call not in
+        ``simplify.VIEWS``); ``strict``: arithmetic only (a helper may return its argument
+        itself)."""
         if isinstance(expr, (gast.BinOp, gast.UnaryOp)):
             return True
         if isinstance(expr, gast.Call) and not strict:
             f = expr.func
             fname = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", "")
-            return fname not in _NOT_FRESH
+            return fname not in VIEWS
         return False
 
     def _basic_index(self, index):
@@ -1690,25 +1685,6 @@ class ReverseBuilder:
         if isinstance(index, gast.UnaryOp) and isinstance(index.operand, gast.Constant):
             return True
         return _is_int_expr_node(index, self.ints)
-
-
-def _replace_node(root, old, new):
-    for n in gast.walk(root):
-        for field, value in gast.iter_fields(n):
-            if value is old:
-                setattr(n, field, new)
-                return True
-            if isinstance(value, list):
-                for k, item in enumerate(value):
-                    if item is old:
-                        value[k] = new
-                        return True
-    return False
-
-
-def _stores_name(stmts, var):
-    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, (gast.Store, gast.Del))
-               for st in walk_stmts(stmts) for n in gast.walk(st))
 
 
 class _Substitute(gast.NodeTransformer):
@@ -1755,9 +1731,9 @@ def _propagate_copies(bwd, fwd, protected):
     in_fwd = {n.id for st in walk_stmts(fwd) for n in gast.walk(st)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     for _ in range(4):
-        stores, loads = _name_counts(bwd)
+        stores, loads = store_counts(bwd), read_counts(bwd)
         renames, dropped = {}, set()
-        for block in _blocks(bwd):
+        for block in blocks(bwd):
             _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped)
         if not dropped:
             break
@@ -1770,34 +1746,6 @@ def _propagate_copies(bwd, fwd, protected):
             rename = _Rename({a: final(a) for a in renames})
             bwd = [rename.visit(st) for st in bwd]
     return bwd
-
-
-def _name_counts(stmts):
-    stores, loads = {}, {}
-    for st in stmts:
-        for n in gast.walk(st):
-            if isinstance(n, gast.Name):
-                table = stores if isinstance(n.ctx, gast.Store) else loads
-                table[n.id] = table.get(n.id, 0) + 1
-    return stores, loads
-
-
-def _blocks(stmts):
-    yield stmts
-    for st in stmts:
-        if isinstance(st, (gast.If, gast.For, gast.While)):
-            yield from _blocks(st.body)
-            yield from _blocks(st.orelse)
-
-
-def _stores_of(st, var):
-    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store)
-               for n in gast.walk(st))
-
-
-def _reads_of(st, var):
-    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
-               for n in gast.walk(st))
 
 
 def _jumps(stmts):
@@ -1820,10 +1768,9 @@ def _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped):
         if a in protected or a in in_fwd or a in taken or b in taken:
             continue
         if stores.get(a) == 1:
-            defs = [k for k in range(i) if _stores_of(block[k], b)]
-            inside = sum(1 for k in defs for n in gast.walk(block[k]) if isinstance(n, gast.Name)
-                         and n.id == b and isinstance(n.ctx, gast.Store))
-            if inside != stores.get(b, 0) or any(_reads_of(block[k], a) for k in range(i)) \
+            defs = [k for k in range(i) if _stores([block[k]], b)]
+            inside = _stores([block[k] for k in defs], b)
+            if inside != stores.get(b, 0) or any(_reads(block[k], a) for k in range(i)) \
                     or _jumps(block[defs[0] if defs else 0:i]):
                 continue
             simple = len(defs) == 1 and stores.get(b) == 1 and isinstance(block[defs[0]], gast.Assign) \
@@ -1835,12 +1782,12 @@ def _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped):
             dropped.add(id(st))
             taken.update((a, b))
             continue
-        j = next((k for k in range(i + 1, len(block)) if _stores_of(block[k], a)), None)
+        j = next((k for k in range(i + 1, len(block)) if _stores([block[k]], a)), None)
         if j is None or not (isinstance(block[j], gast.Assign) and len(block[j].targets) == 1
                              and isinstance(block[j].targets[0], gast.Name)):
             continue
         between = block[i + 1:j]
-        if any(_stores_of(x, b) for x in between) or _jumps(between):
+        if _stores(between, b) or _jumps(between):
             continue
         rename = _Rename({a: b})
         for k in range(i + 1, j):
@@ -1856,11 +1803,7 @@ def _reuse_values(stmts, expr, seen):
     again, its name is reused.  ``seen`` maps what each earlier statement computes to its
     name, and learns this rule's values.  Only plain assignments of fresh names count (a
     rule's locals get fresh names, each assigned once)."""
-    counts = {}
-    for st in stmts:
-        for n in gast.walk(st):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                counts[n.id] = counts.get(n.id, 0) + 1
+    counts = store_counts(stmts)
     renames = {}
     out = []
     for st in stmts:

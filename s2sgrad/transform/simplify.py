@@ -13,15 +13,20 @@ need.  This pass removes it where it can prove the result unchanged:
 - an argument used only for its shape (``shape(a * b)``, the second argument
   of ``unbroadcast``) is replaced by a cheaper expression with the same shape,
   so nothing is recomputed just to learn its shape;
-- algebra: ``e ** 1``, ``e * 1``, ``1 * e``, ``e / 1``, ``--e``;
+- algebra: ``e ** 1``, ``e * 1``, ``1 * e``, ``e / 1``, ``--e``, ``y += -e`` as ``y -= e``;
 - in code specialized to a signature (``ShapeClasses.specialize``), the facts
   of ``analysis.shapes`` (each value's kind, dtype, rank and which axes have
   length 1) decide the shape helpers where they can: ``unbroadcast(g, x)``
   becomes ``g``, ``np.sum(g, axis=0)`` or ``np.real(g)``; a matrix product's
   adjoints ``g @ w.T`` and ``x.T @ g``; ``zeros_like`` of a float ``0.0``; a
   cotangent spread over an array that the product it is in has anyway, the
-  plain scalar; and values recomputed only for their shape are not.  Where
-  the facts do not decide, the general code stays.
+  plain scalar; and values recomputed only for their shape are not.  Then,
+  statement by statement (``simplify``): branches the facts decide, proven
+  ``check_scalar`` calls, values named only for their shape, a constant spread
+  over a shape folded into the products it scales, a cotangent summed over a
+  matrix product's rows summed before it, ``-np.sum(e)`` for ``np.sum(-e)``, a
+  container's adjoint built whole rather than added into zeros.  Where the
+  facts do not decide, the general code stays.
 """
 
 import copy
@@ -29,12 +34,14 @@ import itertools
 
 import gast
 
-from ..analysis.activity import callee_of, op_name, walk_stmts
+from ..analysis.activity import callee_of, is_runtime_call, op_name, walk_stmts
 from ..analysis.shapes import Shapes
 from ..frontend.normalize import assign, call, const, name
-from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, static_value
+from ..rules.shapes import dims_of as _dims
 from ..signature import MANY, ONE
+from ..syntax import blocks as _blocks, drop_stmts, read_count as _read_count, reads as _reads, \
+    replace as _replace, store_counts as _store_counts, stores as _stores, walk as _walk
 
 __all__ = ["ShapeClasses", "simplify"]
 
@@ -107,6 +114,7 @@ class ShapeClasses:
         self.adjoints = dict(adjoints or {})   # adjoint name -> primal name
         self.abstract = None        # {parameter: Abstract} in code specialized to a signature
         self.facts = None           # analysis.shapes.Shapes of the statements being simplified
+        self.last_facts = None      # those of the last simplify (its primal values' too)
 
     def specialize(self, body, params, abstract, seeds=None, numpy_name=None, calls=None):
         """Let the facts of ``analysis.shapes`` decide, from the parameters' abstract values.
@@ -318,7 +326,7 @@ def _mentions_kind_change(body, resolver):
 
 def simplify(stmts, shapes):
     """Simplify generated statements in place (and return them)."""
-    shapes.facts = shapes.facts_for(stmts) if hasattr(shapes, "facts_for") else None
+    shapes.facts = shapes.facts_for(stmts)
     shapes.last_facts = shapes.facts    # (its primal values': what the builders read after)
     try:
         _simplify_statements(stmts, shapes)
@@ -377,9 +385,14 @@ def _simplify_statements(stmts, shapes):
     return stmts
 
 
-_VIEWS = {"unbroadcast", "broadcast_like", "broadcast_to", "reshape", "transpose", "swapaxes",
-          "moveaxis", "squeeze", "expand_dims", "ravel", "asarray", "real", "imag", "copy_if",
-          "diagonal", "atleast_1d", "atleast_2d", "atleast_3d", "match"}
+# Functions (NumPy's and the runtime's, by their last name) whose result may share memory
+# with their first argument, or be it: a view, not a new array.  reverse.py's ``_fresh``
+# and ``_makes_new`` here read it.
+VIEWS = frozenset({
+    "unbroadcast", "broadcast_like", "broadcast_to", "reshape", "transpose", "swapaxes",
+    "moveaxis", "squeeze", "expand_dims", "ravel", "asarray", "real", "imag", "diagonal",
+    "atleast_1d", "atleast_2d", "atleast_3d", "T", "conj", "reduce_vjp", "unstack",
+    "split_like", "array_vjp", "to_complex_like", "copy_if", "match"})
 
 
 def _makes_new(expr):
@@ -389,7 +402,7 @@ def _makes_new(expr):
         return True
     if isinstance(expr, gast.Call) and isinstance(expr.func, (gast.Attribute, gast.Name)):
         f = expr.func.attr if isinstance(expr.func, gast.Attribute) else expr.func.id
-        if f in _VIEWS:
+        if f in VIEWS:
             return bool(expr.args) and _makes_new(expr.args[0])
         return True
     return False
@@ -399,19 +412,19 @@ def _only_in_arithmetic(t, stmts):
     """Whether ``t`` is never written into and is read (in ``stmts``: a name read
     nowhere there is read after them, a gradient returned) only as an operand of arithmetic,
     which makes new arrays: what it names never escapes."""
-    parents = {id(c): p for st in walk_stmts(stmts) for p in gast.walk(st)
-               for c in gast.iter_child_nodes(p)}
+    parents = {id(c): p for st in stmts for p in _walk(st) for c in gast.iter_child_nodes(p)}
+    written = _written_in_place(stmts) | {
+        st.target.id for st in walk_stmts(stmts)
+        if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name)}
     seen = set()
 
     def contained(t):       # (a copy ``u = t`` passes t on to u: u's reads count)
         if t in seen:
             return True
         seen.add(t)
-        if t in _written_in_place(stmts) or any(
-                isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name)
-                and st.target.id == t for st in walk_stmts(stmts)):
-            return False        # (``t += e`` adds into t's array)
-        reads = [n for st in walk_stmts(stmts) for n in gast.walk(st)
+        if t in written:
+            return False        # (``t[i] = e`` writes into t's array, ``t += e`` adds into it)
+        reads = [n for st in stmts for n in _walk(st)
                  if isinstance(n, gast.Name) and n.id == t and isinstance(n.ctx, gast.Load)]
         for n in reads:
             p = parents.get(id(n))
@@ -447,7 +460,7 @@ def _simplify(node, shapes):
                                   _simplify_keyword(v, shapes) if isinstance(v, gast.keyword) else v
                                   for v in value])
     if isinstance(node, gast.BinOp):
-        if getattr(shapes, "facts", None) is not None and isinstance(node.op, gast.Mult):
+        if shapes.facts is not None and isinstance(node.op, gast.Mult):
             node = _spread_in_product(node, shapes)
         return _algebra(node)
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
@@ -462,7 +475,7 @@ def _negation_out_of_sum(node, shapes):
     """``np.sum(-e, ...)`` as ``-np.sum(e, ...)``: one negation of the (smaller) sum, not of
     every element (exact: a sum is linear, a negation exact).  In specialized code, where
     NumPy's name in the module is known."""
-    if getattr(shapes, "facts", None) is None or not isinstance(node, gast.Call):
+    if shapes.facts is None or not isinstance(node, gast.Call):
         return node
     f = node.func
     if not (isinstance(f, gast.Attribute) and f.attr == "sum" and isinstance(f.value, gast.Name)
@@ -508,7 +521,7 @@ def _runtime_call(node, shapes):
     f = node.func
     if not (isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name)):
         return node
-    if getattr(shapes, "facts", None) is not None and f.value.id == RUNTIME_ALIAS:
+    if shapes.facts is not None and f.value.id == RUNTIME_ALIAS:
         better = _specialized_helper(node, f.attr, shapes)
         if better is not None:
             return better
@@ -563,7 +576,7 @@ def _shape_proxy(node, shapes, keep_kind=False):
 
 def _pick(a, b, whole, shapes):
     """The operand of a broadcasting ``a op b`` whose shape is the result's, if one is known to be."""
-    facts = getattr(shapes, "facts", None)
+    facts = shapes.facts
     if facts is not None:
         fa, fb = facts.of(a), facts.of(b)
         if covers(fa, fb):
@@ -583,18 +596,6 @@ def _pick(a, b, whole, shapes):
 # ---------------------------------------------------------------------------
 # What the shape facts decide (code specialized to a signature)
 # ---------------------------------------------------------------------------
-
-_NUMERIC = ("float", "int", "bool", "complex", "scalar", "array")
-
-
-def _dims(a):
-    """The axes of a number or array (``()`` for rank 0), or None when not known."""
-    if a is None or a.kind not in _NUMERIC:
-        return None
-    if a.kind == "array":
-        return a.dims
-    return ()
-
 
 def covers(a, b):
     """Whether ``a``'s shape is certainly the shape of ``a`` broadcast with ``b``.
@@ -770,7 +771,7 @@ def one_like(value, facts, numpy_name=None):
     if facts is None:
         return None
     v = facts.of(value)
-    if v.rank != 0 or v.kind not in _NUMERIC:
+    if v.rank != 0:       # (rank 0: a number, a NumPy scalar or a 0-d array)
         return None
     if v.kind in ("scalar", "array") and v.dtype in ("float32", "float16", "complex64") \
             and numpy_name is not None:
@@ -781,18 +782,10 @@ def one_like(value, facts, numpy_name=None):
 
 def _drop_proven_checks(stmts, facts):
     """``_rt.check_scalar(v, ...)`` where the facts prove ``v`` a number: nothing to check."""
-    out = []
-    for s in stmts:
-        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
-                and _is_runtime(s.value, "check_scalar") and s.value.args:
-            v = facts.of(s.value.args[0])
-            if v.rank == 0 and v.kind in _NUMERIC:
-                continue
-        if isinstance(s, (gast.If, gast.For, gast.While)):
-            s.body = _drop_proven_checks(s.body, facts) or [gast.Pass()]
-            s.orelse = _drop_proven_checks(s.orelse, facts)
-        out.append(s)
-    return out
+    proven = {id(s) for s in walk_stmts(stmts)
+              if isinstance(s, gast.Expr) and is_runtime_call(s.value, "check_scalar", 1)
+              and facts.of(s.value.args[0]).rank == 0}
+    return drop_stmts(stmts, proven) if proven else stmts
 
 
 def _specialized_helper(node, attr, shapes):
@@ -1028,8 +1021,7 @@ def _sum_through_matmul(stmts, shapes):
             reads = [(i, n) for i, st in enumerate(block[k:]) for n in gast.walk(st)
                      if isinstance(n, gast.Call) and any(
                          isinstance(x, gast.Name) and x.id == var for x in n.args)]
-            total = sum(1 for st in stmts for n in gast.walk(st)
-                        if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load))
+            total = _read_count(stmts, var)
             if len(reads) != 1 or total != 1:
                 continue
             i, use = reads[0]
@@ -1049,7 +1041,7 @@ def _sum_through_matmul(stmts, shapes):
                 continue
             use.args[0] = s.value.left
             product = gast.BinOp(left=copy.deepcopy(use), op=gast.MatMult(), right=s.value.right)
-            _replace_in(block[k + i], use, product)
+            _replace(block[k + i], use, product)
             k -= 1
             del block[k]
 
@@ -1078,8 +1070,7 @@ def _constant_spreads(stmts, shapes):
             if _stores(stmts, var) != 1 or var in _written_in_place(stmts):
                 continue
             later = block[k:]
-            total = sum(1 for st in stmts for n in gast.walk(st)
-                        if isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load))
+            total = _read_count(stmts, var)
             factors = [(b, side) for st in later for b in gast.walk(st)
                        if isinstance(b, gast.BinOp) and isinstance(b.op, gast.Mult)
                        for side in ("left", "right")
@@ -1104,8 +1095,7 @@ def _fresh_anyway(product, stmts):
     other = product.right if isinstance(product.left, gast.Name) else product.left
     if isinstance(other, (gast.BinOp, gast.UnaryOp)):
         return True
-    parents = {id(c): p for st in walk_stmts(stmts) for p in gast.walk(st)
-               for c in gast.iter_child_nodes(p)}
+    parents = {id(c): p for st in stmts for p in _walk(st) for c in gast.iter_child_nodes(p)}
     parent = parents.get(id(product))
     if isinstance(parent, (gast.BinOp, gast.UnaryOp)):
         return True
@@ -1132,10 +1122,6 @@ class _FoldFactor(gast.NodeTransformer):
         return node
 
 
-_FRESH_CALLS = {"sum", "mean", "dot", "matmul", "einsum", "outer", "tensordot", "exp", "log",
-                "sqrt", "sin", "cos", "tanh", "square", "conj", "conjugate"}
-
-
 def _containers_built_whole(stmts, shapes):
     """``d_p = _rt.zeros_like(p)`` then ``d_p[i] += e_i`` for every item of a tuple or list
     ``p`` (its items unpacked, each with its own adjoint): the list ``d_p = [e_0, ...]``
@@ -1151,8 +1137,8 @@ def _containers_built_whole(stmts, shapes):
             s = block[k]
             k += 1
             if not (isinstance(s, gast.Assign) and len(s.targets) == 1
-                    and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
-                    and _is_runtime(s.value, "zeros_like") and len(s.value.args) == 1
+                    and isinstance(s.targets[0], gast.Name)
+                    and is_runtime_call(s.value, "zeros_like", 1) and len(s.value.args) == 1
                     and isinstance(s.value.args[0], gast.Name)):
                 continue
             dv, p = s.targets[0].id, s.value.args[0].id
@@ -1205,12 +1191,6 @@ def _containers_built_whole(stmts, shapes):
             k = 0
 
 
-def _is_runtime(node, attr):
-    f = node.func
-    return isinstance(f, gast.Attribute) and f.attr == attr and isinstance(f.value, gast.Name) \
-        and f.value.id == RUNTIME_ALIAS
-
-
 def _item_add(st, dv):
     """``(i, e)`` for ``dv[i] += e`` or ``dv = _rt.add_at(dv, i, e)`` (``i`` an int, ``e`` a
     name), else None."""
@@ -1219,8 +1199,8 @@ def _item_add(st, dv):
             and st.target.value.id == dv:
         index, e = st.target.slice, st.value
     elif isinstance(st, gast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name) \
-            and st.targets[0].id == dv and isinstance(st.value, gast.Call) \
-            and _is_runtime(st.value, "add_at") and len(st.value.args) == 3 \
+            and st.targets[0].id == dv \
+            and is_runtime_call(st.value, "add_at", 3) and len(st.value.args) == 3 \
             and isinstance(st.value.args[0], gast.Name) and st.value.args[0].id == dv:
         index, e = st.value.args[1], st.value.args[2]
     else:
@@ -1228,6 +1208,13 @@ def _item_add(st, dv):
     if not (isinstance(index, gast.Constant) and type(index.value) is int and isinstance(e, gast.Name)):
         return None
     return index.value, e.id
+
+
+# NumPy functions that always return a new array (``np.conj`` is a ufunc; the method
+# ``x.conj()`` of a real array returns ``x``, see VIEWS): a list of what is known, where
+# VIEWS lists what is not.
+_FRESH_CALLS = {"sum", "mean", "dot", "matmul", "einsum", "outer", "tensordot", "exp", "log",
+                "sqrt", "sin", "cos", "tanh", "square", "conj", "conjugate"}
 
 
 def _bound_fresh(stmts, var, np_name):
@@ -1243,49 +1230,6 @@ def _bound_fresh(stmts, var, np_name):
             return isinstance(v, gast.Call) and isinstance(f, gast.Attribute) \
                 and isinstance(f.value, gast.Name) and f.value.id == np_name and f.attr in _FRESH_CALLS
     return False
-
-
-def _replace_in(stmt, old, new):
-    for parent in gast.walk(stmt):
-        for field, value in gast.iter_fields(parent):
-            if value is old:
-                setattr(parent, field, new)
-                return
-            if isinstance(value, list):
-                for j, v in enumerate(value):
-                    if v is old:
-                        value[j] = new
-                        return
-
-
-def _blocks(stmts):
-    yield stmts
-    for s in stmts:
-        for field in ("body", "orelse"):
-            sub = getattr(s, field, None)
-            if isinstance(sub, list) and sub and isinstance(sub[0], gast.stmt):
-                yield from _blocks(sub)
-
-
-def _store_counts(stmts):
-    """How many times ``stmts`` bind (or delete) each name: ``_stores`` of every name at once."""
-    counts = {}
-    for st in stmts:
-        for n in gast.walk(st):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
-                counts[n.id] = counts.get(n.id, 0) + 1
-    return counts
-
-
-def _stores(stmts, var):
-    return sum(1 for s in stmts for n in gast.walk(s)
-               if isinstance(n, gast.Name) and n.id == var
-               and isinstance(n.ctx, (gast.Store, gast.Del)))
-
-
-def _reads(stmt, var):
-    return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
-               for n in gast.walk(stmt))
 
 
 def _pure(node):
@@ -1309,6 +1253,5 @@ def _shape_uses(stmts, var):
                         and parent.args[k].id == var \
                         and parent.func.attr not in ("unbroadcast", "broadcast_like"):
                     uses.append((parent, "args", k))
-        total += sum(1 for n in gast.walk(s) if isinstance(n, gast.Name) and n.id == var
-                     and isinstance(n.ctx, gast.Load))
+        total += _read_count([s], var)
     return uses, total != len(uses)
