@@ -167,12 +167,12 @@ class Site:
         """The request a call with signature ``sig`` runs (the general one, or one with
         ``signature=sig`` within the bound)."""
         request = self.request
+        if not self.plain or RUNNING[0] or request.fallback == "always" \
+                or not _says_something(sig):
+            return request      # (whatever the tests' switch says: these are never specialized)
         choice = specialize.current()       # (the tests' switch: general or specialized code)
         if choice != "auto":
             return specialize.request_for(request, sig=sig)
-        if not self.plain or RUNNING[0] or request.fallback == "always" \
-                or not _says_something(sig):
-            return request
         specs = self.specs
         spec = specs.get(sig)
         if spec is not None:

@@ -181,7 +181,10 @@ def promote(values, inexact=False):
         if a.kind in _WEAK:
             parts.append(_WEAK[a.kind])
         elif a.kind in ("scalar", "array") and a.dtype is not None:
-            parts.append(np.dtype(a.dtype))
+            try:
+                parts.append(np.dtype(a.dtype))
+            except TypeError:       # (a dtype the text does not name: strings' ``str32``)
+                return None
         else:
             return None
     if inexact:
