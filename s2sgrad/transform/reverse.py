@@ -216,7 +216,9 @@ class ReverseBuilder:
                           calls=self.program.call_result_hook(self.spec.job))
         self.seed_folded = False
         if getattr(self.spec, "seed_kind", None) == "one" and ret and shapes.abstract is not None \
-                and self._float64_number(shapes, ret) and not _stores_name(bwd, seed):
+                and self._float64_number(shapes, ret) and not bwd_prefix \
+                and seed not in {self.d(p) for p in self.spec.active_params} \
+                and _read_as_value_only(bwd, seed):
             # the sweep starts from the number 1.0 (a float64 output: it keeps the dtypes)
             bwd = [_Substitute(seed, const(1.0)).visit(st) for st in bwd]
             self.seed_folded = True
@@ -1709,6 +1711,22 @@ def _replace_node(root, old, new):
 def _stores_name(stmts, var):
     return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, (gast.Store, gast.Del))
                for st in walk_stmts(stmts) for n in gast.walk(st))
+
+
+def _read_as_value_only(stmts, var):
+    """Whether ``stmts`` only read ``var`` as a whole value: never bind it, write into it
+    (``var[i] = e``, ``var += e``) or take an item or attribute of it, so that a number
+    may stand for it at each read."""
+    for st in walk_stmts(stmts):
+        if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name) and st.target.id == var:
+            return False
+        for n in gast.walk(st):
+            if isinstance(n, gast.Name) and n.id == var and not isinstance(n.ctx, gast.Load):
+                return False
+            if isinstance(n, (gast.Subscript, gast.Attribute)) and isinstance(n.value, gast.Name) \
+                    and n.value.id == var:
+                return False
+    return True
 
 
 class _Substitute(gast.NodeTransformer):
