@@ -39,3 +39,37 @@ def test_returned_argument_is_its_own_seed(x):
     assert float(g[0]) == 1.0 and float(g[1]) == 0.0
     vg = s2sgrad.value_and_grad(returns_its_argument, (0, 1))(x, 2.0)
     assert float(vg[0]) == float(x) and float(vg[1][0]) == 1.0
+
+
+# -- a 1.0 folded in is a conversion to float: 1.0 * mask is not the mask ----------------------
+
+
+def masked_twice(x, m, m2):
+    return np.sum(x * m + x * m2)
+
+
+def masked_scalar(x, m, m2):
+    return x * m + x * m2
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int8, np.uint8], ids=["bool", "int8", "uint8"])
+def test_constant_spread_times_integers_adds_numbers(dtype):
+    # d_add = np.broadcast_to(1.0, x.shape); d_x = d_add * m + d_add * m2 was folded into
+    # m + m2: the booleans' "or" (1 where both are set), int8 wrapping around past 127
+    m = np.array([1, 1, 0, 100 if dtype is not bool else 1], dtype=dtype)
+    m2 = np.array([1, 0, 0, 100 if dtype is not bool else 1], dtype=dtype)
+    for x in (np.array([0.5, -1.0, 2.0, 0.25]), rng.normal(size=4)):
+        g = check_grad(masked_twice, x, m, m2)
+        np.testing.assert_array_equal(g, m.astype(float) + m2.astype(float))
+        _independent(g, x, m, m2)
+
+
+@pytest.mark.parametrize("m", [np.True_, np.array(True), np.int8(100)],
+                         ids=["np.bool_", "0-d bool", "int8"])
+def test_scalar_seed_times_integers_adds_numbers(m):
+    # forward mode for one real scalar: the tangent 1.0 * m + 1.0 * m2 became m + m2
+    for x in (0.5, -1.5):
+        g = check_grad(masked_scalar, x, m, m)
+        assert float(g) == 2.0 * float(m)
+        v, g2 = s2sgrad.value_and_grad(masked_scalar)(x, m, m)
+        assert float(g2) == 2.0 * float(m) and np.isclose(v, masked_scalar(x, m, m))

@@ -449,7 +449,7 @@ def _simplify(node, shapes):
     if isinstance(node, gast.BinOp):
         if getattr(shapes, "facts", None) is not None and isinstance(node.op, gast.Mult):
             node = _spread_in_product(node, shapes)
-        return _algebra(node)
+        return _algebra(node, getattr(shapes, "facts", None))
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
             and isinstance(node.operand, gast.UnaryOp) and isinstance(node.operand.op, gast.USub):
         return node.operand.operand
@@ -483,20 +483,31 @@ def _is_const(node, value):
     return ok and not isinstance(v, bool) and isinstance(v, (int, float)) and v == value
 
 
-def _algebra(node):
+def _algebra(node, facts=None):
+    """``e * 1``, ``e / 1``, ``e + 0``... as ``e``.  In specialized code (``facts`` given: a
+    1.0 folded in for a seed) only where ``e`` is proven a float64 or complex128 value: the
+    operation makes an integer or boolean ``e`` a float (``1.0 * m + 1.0 * m2`` is not the
+    boolean ``m + m2``), and a float32 one stays float32 either way."""
     op = node.op
+
+    def plain(e):
+        if facts is None or _same_type_times(facts.of(e), 1):
+            return True
+        node.s2s_converts = True        # (cse.share keeps it too)
+        return False
+
     if isinstance(op, gast.Pow) and _is_const(node.right, 1):
         return node.left
     if isinstance(op, gast.Mult):
-        if _is_const(node.right, 1):
+        if _is_const(node.right, 1) and plain(node.left):
             return node.left
-        if _is_const(node.left, 1):
+        if _is_const(node.left, 1) and plain(node.right):
             return node.right
-    if isinstance(op, gast.Div) and _is_const(node.right, 1):
+    if isinstance(op, gast.Div) and _is_const(node.right, 1) and plain(node.left):
         return node.left
-    if isinstance(op, (gast.Add, gast.Sub)) and _is_const(node.right, 0):
+    if isinstance(op, (gast.Add, gast.Sub)) and _is_const(node.right, 0) and plain(node.left):
         return node.left
-    if isinstance(op, gast.Add) and _is_const(node.left, 0):
+    if isinstance(op, gast.Add) and _is_const(node.left, 0) and plain(node.right):
         return node.right
     if isinstance(op, gast.Add) and isinstance(node.right, gast.UnaryOp) \
             and isinstance(node.right.op, gast.USub):
@@ -1086,6 +1097,7 @@ def _constant_spreads(stmts, shapes):
                        if isinstance(getattr(b, side), gast.Name) and getattr(b, side).id == var]
             if not factors or len(factors) != total or any(
                     not covers(facts.of(b.right if side == "left" else b.left), V)
+                    or not _same_type_times(facts.of(b.right if side == "left" else b.left), c)
                     for b, side in factors):
                 continue
             if c == 1 and not all(_fresh_anyway(b, stmts) for b, _ in factors):
@@ -1094,6 +1106,25 @@ def _constant_spreads(stmts, shapes):
             block[k:] = [fold.visit(st) for st in later]
             k -= 1
             del block[k]
+
+
+def _same_type_times(a, c):
+    """Whether ``c * e`` (``e`` for a ``c`` of 1) has the dtype of ``np.broadcast_to(c, s) * e``
+    for ``e`` of abstract value ``a``, a float64 array times ``e``: ``e`` float64 or complex128
+    (a float32 ``e`` would stay float32), or, for ``c`` other than 1, integers or booleans
+    (made floats either way; ``1.0 * mask`` as ``mask`` would add booleans as ``or``, and
+    ``1.0 * k`` as ``k`` would add int8 with overflow)."""
+    if a is None:
+        return False
+    if a.kind in ("float", "complex"):
+        return True
+    if a.kind in ("int", "bool"):
+        return c != 1
+    if a.kind in ("scalar", "array") and a.dtype is not None:
+        if a.dtype in ("float64", "complex128"):
+            return True
+        return c != 1 and (a.dtype == "bool" or a.dtype.startswith(("int", "uint")))
+    return False
 
 
 def _fresh_anyway(product, stmts):
