@@ -177,7 +177,9 @@ class ReverseBuilder:
         for p in self.spec.active_params:
             if p not in self.params:
                 raise NonDifferentiableError(f"{self.fsrc.qualname} has no parameter {p!r}")
-        body = self._name_discarded_pops(self.norm.node.body)
+        # (a copy: planning rewrites statements in place, and the job's other specs, for other
+        # active parameters, start from the same normalized body)
+        body = self._name_discarded_pops(copy.deepcopy(self.norm.node.body))
         self._classify_values(body)
         self._check_aliasing(body)
         self.scalars = self._scalar_names(body)
