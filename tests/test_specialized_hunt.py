@@ -98,3 +98,40 @@ def test_callee_planned_for_one_active_set_is_whole_for_another(shape):
         x = np.asarray(x)
         g = check_grad(smooth_twice, x)
         _independent(g, x)
+
+
+# -- an item write that broadcasts a name over the slot -----------------------------------------
+
+
+def row_of_copies(x):
+    y = np.zeros((3, 2))
+    y[0] = x
+    y[1] = x
+    y[2] = x * 2.0
+    return np.sum(y * y * np.arange(1.0, 7.0).reshape(3, 2))
+
+
+def slice_of_copies(x):
+    y = np.zeros((4, 2))
+    y[1:3] = x
+    y[3] = y[1] + y[2]
+    return np.sum(y ** 2)
+
+
+@pytest.mark.parametrize("x", [np.array([0.5]), np.array([0.5, -1.5]), 0.75, np.array(-0.25)],
+                         ids=["(1,)", "(2,)", "float", "0-d"])
+def test_item_write_of_a_broadcast_name(x):
+    # d_x = d_y[0] had the slot's shape (2,), not x's: a crash, or a wrong shape
+    for scale in (1.0, -2.0):
+        xs = x * scale
+        g = check_grad(row_of_copies, xs)
+        assert np.shape(g) == np.shape(xs)
+        _independent(g, xs)
+
+
+@pytest.mark.parametrize("shape", [(2, 1), (1, 2), (2,), (2, 2)])
+def test_slice_write_of_a_broadcast_name(shape):
+    for x in (rng.normal(size=shape), rng.normal(size=shape)):
+        g = check_grad(slice_of_copies, x)
+        assert np.shape(g) == shape
+        _independent(g, x)

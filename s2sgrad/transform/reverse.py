@@ -1237,6 +1237,10 @@ class ReverseBuilder:
             code += [restore, assign(item, _rt_call("copy", g)), zero]
             self._backprop(s.value, name(item), None, pre, contribs)
             return code + pre + self._emit(contribs, state), state
+        if isinstance(s.value, gast.Name) and not (v in self.containers and v not in self.tensors):
+            # y[i] = x may broadcast x over the slot (a (1,) or a number into a row):
+            # the slot's cotangent summed back to x's shape
+            g = _rt_call("unbroadcast", g, name(s.value.id))
         if self.active_expr(s.value):
             self._backprop(s.value, g, None, pre, contribs)
         code.extend(pre)
