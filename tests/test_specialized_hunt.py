@@ -135,3 +135,60 @@ def test_slice_write_of_a_broadcast_name(shape):
         g = check_grad(slice_of_copies, x)
         assert np.shape(g) == shape
         _independent(g, x)
+
+
+# -- a variable redefined to a larger shape: its adjoint is not its earlier value's shape --------
+
+
+def sum_then_broadcast(a, w):
+    total = np.sum(a)
+    total = total + w
+    return np.sum(total ** 2)
+
+
+def mean_then_loop(a, w):
+    total = np.mean(a)
+    for i in range(2):
+        total = total + w * i
+    return np.sum(total ** 2)
+
+
+def rows_into_state(h, xs):
+    for x in xs:
+        h = np.tanh(h + x)
+    return np.sum(h)
+
+
+def bias_in_a_branch(x, b):
+    if np.sum(b) > 0:
+        x = x + b
+    return np.sum(x ** 2)
+
+
+def test_redefinition_that_broadcasts_sums_the_adjoint_back():
+    # d_total = unbroadcast(d_total, total) was dropped ("an adjoint has its variable's shape"):
+    # np.sum's rule then spread the (3,) cotangent of the new total over a, element by element
+    for a, w in ((np.array([1.0, 2.0, -0.5]), np.array([0.3, -1.0, 2.0])),
+                 (rng.normal(size=3), rng.normal(size=3))):
+        g = check_grad(sum_then_broadcast, a, w, wrt=(0, 1))
+        np.testing.assert_allclose(g[0], np.full(3, 2 * np.sum(np.sum(a) + w)))
+        g = check_grad(mean_then_loop, a, w, wrt=(0, 1))
+        np.testing.assert_allclose(g[0], np.full(3, 2 * np.sum(np.mean(a) + w) / 3))
+
+
+@pytest.mark.parametrize("h", [np.array([0.4]), 0.4, np.array([0.4, -0.2])], ids=["(1,)", "float", "(2,)"])
+def test_loop_state_broadcast_by_rows(h):
+    # for x in xs: the target is a row, not a number; h grows from (1,) to (2,) in the loop
+    for xs in (rng.normal(size=(3, 2)), rng.normal(size=(2, 2))):
+        g = check_grad(rows_into_state, h, xs, wrt=(0, 1))
+        assert np.shape(g[0]) == np.shape(h)
+        _independent(g[0], xs)
+
+
+@pytest.mark.parametrize("shape", [(1,), (2, 1), ()], ids=["(1,)", "(2,1)", "0-d"])
+def test_branch_that_broadcasts_a_parameter(shape):
+    b = np.abs(rng.normal(size=2)) + 0.1
+    for x in (rng.normal(size=shape), rng.normal(size=shape)):
+        x = np.asarray(x)
+        g = check_grad(bias_in_a_branch, x, b, wrt=(0, 1))
+        assert np.shape(g[0]) == shape

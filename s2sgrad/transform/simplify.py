@@ -70,7 +70,13 @@ class ShapeClasses:
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
                 defs.append((s.targets[0].id, s.value))
             elif isinstance(s, gast.For):
-                self.cls[s.target.id] = SCALAR
+                # ``for i in range(n)`` counts; ``for x in xs`` takes rows (of any shape)
+                it = s.iter
+                counts = isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
+                    and it.func.id == "range"
+                for n in gast.walk(s.target):
+                    if isinstance(n, gast.Name):
+                        self.cls[n.id] = SCALAR if counts else UNKNOWN
             elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
                     and isinstance(s.targets[0].value, gast.Name):
                 pass  # an in-place write keeps the array's shape
@@ -100,13 +106,52 @@ class ShapeClasses:
         # A variable whose definitions disagree still has *a* shape at each point:
         # its own opaque class, shared with its adjoint and with expressions that
         # keep its shape (``err * 1.5``), but never passed on to other variables.
+        # Only where every definition that reads it keeps its shape: the backward sweep
+        # puts earlier values back (``h = _tape.pop()``) while the adjoint is still the
+        # later value's, and after ``h = np.tanh(h + x)`` or ``total = total + w`` that
+        # may have been broadcast to a larger shape (unknown here).
         for var, _ in defs:
             if self.cls.get(var, UNKNOWN) == UNKNOWN:
-                self.cls[var] = self._own_class(var) if var in self._stable else ("shape of", var)
+                if var in self._stable:
+                    self.cls[var] = self._own_class(var)
+                elif self._keeps_own_shape(var, body):
+                    self.cls[var] = ("shape of", var)
         self.complex_free = not _mentions_kind_change(body, resolver)
         self.adjoints = dict(adjoints or {})   # adjoint name -> primal name
         self.abstract = None        # {parameter: Abstract} in code specialized to a signature
         self.facts = None           # analysis.shapes.Shapes of the statements being simplified
+
+    def _keeps_own_shape(self, var, body):
+        """Whether each definition of ``var`` that reads ``var`` gives it its shape again
+        (``h = np.tanh(h) + 0.5 * h``, planned as ``h_tanh = np.tanh(h)`` just before:
+        the statements just before it that do not bind ``var`` count with the shapes
+        they had there)."""
+        own = ("shape of", var)
+        saved = dict(self.cls)
+        try:
+            for block in _blocks(body):
+                for k, st in enumerate(block):
+                    if not (isinstance(st, gast.Assign) and len(st.targets) == 1
+                            and isinstance(st.targets[0], gast.Name) and st.targets[0].id == var
+                            and any(isinstance(n, gast.Name) and n.id == var
+                                    for n in gast.walk(st.value))):
+                        continue
+                    self.cls = dict(saved)
+                    self.cls[var] = own
+                    j = k
+                    while j > 0 and isinstance(block[j - 1], gast.Assign) \
+                            and len(block[j - 1].targets) == 1 \
+                            and isinstance(block[j - 1].targets[0], gast.Name) \
+                            and block[j - 1].targets[0].id != var:
+                        j -= 1
+                    for prev in block[j:k]:
+                        c = self.of(prev.value)
+                        self.cls[prev.targets[0].id] = c if c is not None else UNKNOWN
+                    if self.of(st.value) != own:
+                        return False
+            return True
+        finally:
+            self.cls = saved
 
     def specialize(self, body, params, abstract, seeds=None, numpy_name=None, calls=None):
         """Let the facts of ``analysis.shapes`` decide, from the parameters' abstract values.
