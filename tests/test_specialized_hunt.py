@@ -192,3 +192,26 @@ def test_branch_that_broadcasts_a_parameter(shape):
         x = np.asarray(x)
         g = check_grad(bias_in_a_branch, x, b, wrt=(0, 1))
         assert np.shape(g[0]) == shape
+
+
+# -- gradients that are one array: each its own ------------------------------------------------
+
+
+def summed_then_scaled(x, y, c):
+    return np.sum((x + y) * c)
+
+
+def test_gradients_of_a_sum_are_separate_arrays():
+    # d_x = d_result_add; d_y = d_result_add: one array returned twice, so that g[0] *= 0.5
+    # (gradient clipping in place) halved g[1] too
+    for x, y, c in ((rng.normal(size=3), rng.normal(size=3), rng.normal(size=3)),
+                    (rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), rng.normal(size=3))):
+        g = check_grad(summed_then_scaled, x, y, c, wrt=(0, 1, 2))
+        assert not np.shares_memory(g[0], g[1])
+        for gi in g:
+            _independent(gi, x, y, c)
+        g0 = g[0]
+        g0 *= 0.5
+        np.testing.assert_allclose(g[1], np.broadcast_to(c, x.shape))
+        v, g2 = s2sgrad.value_and_grad(summed_then_scaled, (0, 1))(x, y, c)
+        assert not np.shares_memory(g2[0], g2[1])

@@ -242,6 +242,7 @@ class ReverseBuilder:
             grads.append(self.d(p))
         self.tag(tail, self.fsrc.node.lineno)
         bwd = _propagate_copies(bwd_prefix + bwd + tail, fwd, set(grads) | {seed} | set(self.params))
+        bwd = bwd + _unshared_gradients(bwd, grads)
         fwd = self._unname(fwd, bwd)
         return fwd, bwd, seed, grads
 
@@ -1712,6 +1713,46 @@ def _replace_node(root, old, new):
                         value[k] = new
                         return True
     return False
+
+
+_PASSED_ON = {"unbroadcast", "broadcast_like", "broadcast_to", "reshape", "transpose", "swapaxes",
+              "moveaxis", "squeeze", "expand_dims", "ravel", "asarray", "real", "match", "copy_if"}
+
+
+def _unshared_gradients(bwd, grads):
+    """``d_y = _rt.copy(d_y)`` for each gradient that may be the array another one is
+    (``d_x = d_add; d_y = d_add``, or ``unbroadcast(d_add, y)`` giving ``d_add`` back):
+    the caller gets arrays of its own, which it may change in place (``g *= 0.5``)."""
+    if len(set(grads)) < 2:
+        return []
+    sources = {}        # name -> names whose array a binding of it may be
+    for st in walk_stmts(bwd):
+        if not (isinstance(st, gast.Assign) and len(st.targets) == 1
+                and isinstance(st.targets[0], gast.Name)):
+            continue
+        v = st.value
+        while isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
+                and v.func.attr in _PASSED_ON and v.args:
+            v = v.args[0]
+        if isinstance(v, gast.Name):
+            sources.setdefault(st.targets[0].id, set()).add(v.id)
+
+    def origins(var):
+        seen, todo = {var}, [var]
+        while todo:
+            for n in sources.get(todo.pop(), ()):
+                if n not in seen:
+                    seen.add(n)
+                    todo.append(n)
+        return seen
+
+    out, taken = [], set()
+    for g in dict.fromkeys(grads):
+        mine = origins(g)
+        if mine & taken:
+            out.append(assign(g, _rt_call("copy", name(g))))
+        taken |= mine
+    return out
 
 
 def _stores_name(stmts, var):
