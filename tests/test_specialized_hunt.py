@@ -215,3 +215,20 @@ def test_gradients_of_a_sum_are_separate_arrays():
         np.testing.assert_allclose(g[1], np.broadcast_to(c, x.shape))
         v, g2 = s2sgrad.value_and_grad(summed_then_scaled, (0, 1))(x, y, c)
         assert not np.shares_memory(g2[0], g2[1])
+
+
+# -- a float joined with a NumPy scalar is rank 0, not something with .shape -------------------
+
+
+def rebound_numbers(x, z):
+    x = x - z
+    z = np.sum(x)       # z: a float, then a NumPy scalar (the facts join them)
+    return np.sum(x ** 2) + z * z
+
+
+@pytest.mark.parametrize("x", [0.7, -1.25, np.float64(0.7), np.array(0.7)],
+                         ids=["float", "negative", "np.float64", "0-d"])
+def test_sum_of_a_float_rebound_from_numbers(x):
+    # np.broadcast_to(d_z, x.shape) for x a Python float: AttributeError
+    g = check_grad(rebound_numbers, x, 0.2, wrt=(0, 1))
+    assert np.isclose(float(g[0]), 4 * (float(x) - 0.2))

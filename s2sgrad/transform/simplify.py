@@ -883,9 +883,11 @@ def _specialized_helper(node, attr, shapes):
             return args[0]
         spread = _spread(node, shapes)
         if spread is not None and X.kind == "array" and _dims(X) is not None:
-            # the cotangent with the reduced axes put back, viewed as x's shape
-            return _np_call(shapes, "broadcast_to", [spread[0], gast.Attribute(
-                value=spread[1], attr="shape", ctx=gast.Load())])
+            # the cotangent with the reduced axes put back, viewed as x's shape (``()`` for
+            # rank 0: a join of a float and a NumPy scalar, without ``.shape``, is rank 0 too)
+            shape = gast.Attribute(value=spread[1], attr="shape", ctx=gast.Load()) \
+                if _dims(X) != () else gast.Tuple(elts=[], ctx=gast.Load())
+            return _np_call(shapes, "broadcast_to", [spread[0], shape])
         return None
     if attr in ("size", "shape", "ndim") and len(args) == 1:
         X = facts.of(args[0])
@@ -894,13 +896,13 @@ def _specialized_helper(node, attr, shapes):
             return None
         if attr == "ndim":
             return const(len(d))
-        if X.kind == "array":
+        if X.kind == "array" and d != ():       # (rank 0 below: it may be a Python float)
             # (of a cheaper expression of the same shape: ``(a * b).shape`` is ``a.shape``)
             proxy = _shape_proxy(args[0], shapes)
             if facts.of(proxy).kind != "array":
                 proxy = args[0]
             return gast.Attribute(value=proxy, attr=attr, ctx=gast.Load())
-        if d == () and X.kind in ("float", "int", "bool", "complex", "scalar"):
+        if d == () and X.kind in ("float", "int", "bool", "complex", "scalar", "array"):
             return const(1) if attr == "size" else gast.Tuple(elts=[], ctx=gast.Load())
         return None
     if attr == "inverse_permutation" and len(args) == 1:
