@@ -232,3 +232,22 @@ def test_sum_of_a_float_rebound_from_numbers(x):
     # np.broadcast_to(d_z, x.shape) for x a Python float: AttributeError
     g = check_grad(rebound_numbers, x, 0.2, wrt=(0, 1))
     assert np.isclose(float(g[0]), 4 * (float(x) - 0.2))
+
+
+# -- an output written into: its cotangent has its type --------------------------------------
+
+
+def filled_scalar_array(x):
+    y = np.zeros(())
+    y[()] = np.sum(x ** 2)
+    return y
+
+
+def test_zero_dimensional_output_written_in_place():
+    # d_y = _rt.copy(1.0); d_y[()] = 0.0: a float is not subscriptable (TypeError)
+    for x in (rng.normal(size=3), rng.normal(size=(2, 2))):
+        g = check_grad(filled_scalar_array, x)
+        np.testing.assert_allclose(g, 2 * x)
+        v, g2 = s2sgrad.value_and_grad(filled_scalar_array)(x)
+        assert np.isclose(v, np.sum(x ** 2))
+        np.testing.assert_allclose(g2, 2 * x)

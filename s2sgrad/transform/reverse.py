@@ -209,7 +209,9 @@ class ReverseBuilder:
         state = {ret} if ret in self.active else set()
         bwd_prefix = []
         if ret in self.owned and ret in self.active:
-            bwd_prefix.append(assign(seed, _rt_call("copy", name(seed))))
+            # (as the output's type: a 0-d array written into, y[()] = ..., gets a 0-d
+            # cotangent, not the number 1.0 the sweep starts from)
+            bwd_prefix.append(assign(seed, _rt_call("copy", _rt_call("match", name(seed), name(ret)))))
         bwd, state = self._bwd_block(body, state)
         shapes = ShapeClasses(body, self.params, self.resolver,
                               {a: v for v, a in self.adj.items()}, same_shape_params(self.fsrc))
