@@ -5,6 +5,8 @@ against central finite differences at several points, and the specialized ones a
 general ones (``gradcheck.check_grad``); a gradient shares no memory with an input.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -251,3 +253,39 @@ def test_zero_dimensional_output_written_in_place():
         v, g2 = s2sgrad.value_and_grad(filled_scalar_array)(x)
         assert np.isclose(v, np.sum(x ** 2))
         np.testing.assert_allclose(g2, 2 * x)
+
+
+# -- b = a, then a op= e: b changes too ---------------------------------------------------------
+
+
+def alias_then_augmented(x):
+    a = x * 2.0
+    b = a
+    a += x          # NumPy adds into the array b is too
+    return np.sum(b * x)
+
+
+def alias_then_rebound(x):
+    a = x * 2.0
+    b = a
+    a = a + 1.0     # a new array: b keeps x * 2.0
+    a += x
+    return np.sum(b * x) + np.sum(a)
+
+
+def test_augmented_write_through_the_first_name_reaches_the_alias():
+    # the transform read a += x as a = a + x: b stayed 2x, the gradient 4x instead of 6x
+    # (now traced, with a FallbackWarning that says why: the tracer follows NumPy's semantics)
+    for x in (rng.normal(size=3), rng.normal(size=(2, 2))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+            g = s2sgrad.grad(alias_then_augmented)(x)
+            v = s2sgrad.value_and_grad(alias_then_augmented)(x)[0]
+        np.testing.assert_allclose(g, 6 * x)
+        assert np.isclose(v, alias_then_augmented(x.copy()))
+
+
+def test_alias_broken_by_a_rebinding_is_transformed():
+    for x in (rng.normal(size=3), rng.normal(size=(2, 2))):
+        g = check_grad(alias_then_rebound, x)
+        np.testing.assert_allclose(g, 4 * x + 3.0)

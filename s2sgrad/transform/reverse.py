@@ -510,6 +510,49 @@ class ReverseBuilder:
                 self.where(st), f"{to_text(st)}, and then {target} op= ..., which changes "
                 f"{source} in place too", f"write {target} = {target} + ... (a new array), or "
                 f"write into {source} itself ({source}[...] += ...)")
+        self._check_augmented_sources(body, augmented)
+
+    def _check_augmented_sources(self, body, augmented):
+        """The other way round: ``b = a`` (or a view of ``a``), then ``a op= e``, which changes
+        ``b`` too, and ``b`` read after it: refused (the core language's ``a = a + e``
+        would leave ``b`` as it was)."""
+        order = _statement_order(body)
+
+        def after(a, b):    # may ``b`` run after ``a``?
+            (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
+            return pb > pa or bool(la & lb)
+
+        aug = [w for w in walk_stmts(body) if isinstance(w, gast.Assign)
+               and getattr(w, "s2s_augmented", False) and isinstance(w.targets[0], gast.Name)]
+        reads = {}
+        for st in walk_stmts(body):
+            for n in gast.walk(st):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                    reads.setdefault(n.id, []).append(st)
+        for st in walk_stmts(body):
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)) \
+                    or getattr(st, "s2s_augmented", False):
+                continue
+            target, value = st.targets[0].id, st.value
+            source = self._view_source(value)
+            if source is None or source == target or source not in augmented:
+                continue
+            if source not in self.tensors:
+                continue   # (a number, or a list: ``a += e`` on a number is a new value)
+            if source not in self.active and target not in self.active:
+                continue
+            for w in aug:
+                if w.targets[0].id != source or w is st or not after(st, w) \
+                        or _alias_rebound(body, st, w, {source, target}):
+                    continue
+                r = next((r for r in reads.get(target, []) if r is not st and r is not w
+                          and after(w, r)), None)
+                if r is not None:
+                    raise UnsupportedError(
+                        self.where(w), f"{to_text(st)}, and then {source} op= ..., which "
+                        f"changes {target} in place too, read after it ({to_text(r)})",
+                        f"write {source} = {source} + ... (a new array), or make {target} a "
+                        f"copy ({target} = {to_text(value)}.copy())")
 
     def _view_source(self, value):
         """The variable whose memory ``value`` may share, or ``None`` if it is fresh."""
@@ -1989,6 +2032,20 @@ def index_value(index):
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
     return copy.deepcopy(index)
+
+
+def _alias_rebound(body, st, w, names):
+    """Whether ``st`` and ``w`` are statements of one block, ``st`` first, and a plain
+    assignment (not ``op=``) between them binds one of ``names`` anew."""
+    for block in _blocks(body):
+        ids = [id(x) for x in block]
+        if id(st) in ids and id(w) in ids:
+            i, j = ids.index(id(st)), ids.index(id(w))
+            return i < j and any(
+                isinstance(x, gast.Assign) and not getattr(x, "s2s_augmented", False)
+                and isinstance(x.targets[0], gast.Name) and x.targets[0].id in names
+                for x in block[i + 1:j])
+    return False
 
 
 def _statement_order(body):
