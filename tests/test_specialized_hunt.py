@@ -12,7 +12,7 @@ import pytest
 
 import s2sgrad
 
-from gradcheck import check_grad
+from gradcheck import check_grad, numeric_grad
 
 pytestmark = [pytest.mark.usefixtures("code"),
               pytest.mark.filterwarnings("error::s2sgrad.FallbackWarning")]
@@ -289,3 +289,32 @@ def test_alias_broken_by_a_rebinding_is_transformed():
     for x in (rng.normal(size=3), rng.normal(size=(2, 2))):
         g = check_grad(alias_then_rebound, x)
         np.testing.assert_allclose(g, 4 * x + 3.0)
+
+
+# -- the tracer: a view taken before a write into its array sees the write ---------------------
+
+
+def view_then_item_write(y):
+    b = y * 1.0
+    t = b.T
+    b[0] = t[0] * 2.0
+    return np.sum(t ** 2)
+
+
+def slice_then_augmented(y):
+    b = y * 1.0
+    t = b[1:]
+    b *= y
+    return np.sum(t ** 2)
+
+
+@pytest.mark.parametrize("f", [view_then_item_write, slice_then_augmented])
+def test_traced_view_sees_a_later_write_into_its_array(f):
+    # t kept the values (and derivative) of b before the write: a silently wrong gradient
+    for y in (np.array([0.5, -1.2, 0.8]), rng.normal(size=4)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+            g = s2sgrad.grad(f)(y)
+            v = s2sgrad.value_and_grad(f)(y)[0]
+        np.testing.assert_allclose(g, numeric_grad(lambda z: f(z.copy()), (y,), 0), rtol=1e-6, atol=1e-8)
+        assert np.isclose(v, f(y.copy()))
