@@ -160,6 +160,7 @@ def log_softmax_bwd(_tape, d_result):
     # digits_mlp.py:41  z = z - np.max(z, axis=1, keepdims=True)
     z = _tape.pop()
     d_z_max = _rt.unbroadcast(-d_z, z_max)
+    d_z = _rt.unbroadcast(d_z, z)
     d_z = d_z + _rt.max_vjp(d_z_max, z_max, z, 1, True)
     return d_z
 

@@ -274,8 +274,10 @@ def simulate_fwd_1(_tape, launch, dt=0.01, path=None):
         _tape.append(y_prev)
         y_prev = y
         # physics.py:72  x = x + dt * vx
+        _tape.append(x)
         x = x + dt * vx
         # physics.py:73  y = y + dt * vy
+        _tape.append(y)
         y = y + dt * vy
         # physics.py:74  t = t + dt
         t = t + dt
@@ -339,9 +341,13 @@ def simulate_bwd_1(_tape, d_result):
             # physics.py:76  path.append((x, y))
             path.pop()
         # physics.py:73  y = y + dt * vy
+        y = _tape.pop()
         d_vy = d_vy + _rt.unbroadcast(_rt.unbroadcast(d_y, dt * vy) * dt, vy)
+        d_y = _rt.unbroadcast(d_y, y)
         # physics.py:72  x = x + dt * vx
+        x = _tape.pop()
         d_vx = d_vx + _rt.unbroadcast(_rt.unbroadcast(d_x, dt * vx) * dt, vx)
+        d_x = _rt.unbroadcast(d_x, x)
         # physics.py:71  x_prev, y_prev = x, y
         d_y = d_y + d_y_prev
         y_prev = _tape.pop()
@@ -351,18 +357,19 @@ def simulate_bwd_1(_tape, d_result):
         vy = _tape.pop()
         d_multiply_1 = _rt.unbroadcast(_rt.unbroadcast(_rt.unbroadcast(-d_vy, dt * (GRAVITY + vy_multiply * vy)) * dt, GRAVITY + vy_multiply * vy), vy_multiply * vy)
         d_vy_multiply = _rt.unbroadcast(d_multiply_1 * vy, vy_multiply)
-        d_vy = d_vy + _rt.unbroadcast(d_multiply_1 * vy_multiply, vy)
+        d_vy = _rt.unbroadcast(d_vy, vy) + _rt.unbroadcast(d_multiply_1 * vy_multiply, vy)
         d_airspeed = _rt.unbroadcast(d_vy_multiply * DRAG, airspeed)
         # physics.py:69  vx = vx - dt * DRAG * airspeed * rel_vx
         vx = _tape.pop()
         d_multiply_2 = _rt.unbroadcast(-d_vx, vx_multiply_1 * rel_vx)
         d_vx_multiply_1 = _rt.unbroadcast(d_multiply_2 * rel_vx, vx_multiply_1)
         d_rel_vx = _rt.unbroadcast(d_multiply_2 * vx_multiply_1, rel_vx)
+        d_vx = _rt.unbroadcast(d_vx, vx)
         d_airspeed = d_airspeed + _rt.unbroadcast(d_vx_multiply_1 * vx_multiply, airspeed)
         # physics.py:68  airspeed = np.sqrt(rel_vx ** 2 + vy ** 2)
         d_add = d_airspeed * (0.5 / airspeed)
         d_rel_vx = d_rel_vx + _rt.unbroadcast(d_add, rel_vx) * 2 * rel_vx
-        d_vy = d_vy + _rt.unbroadcast(d_add, vy) * 2 * vy
+        d_vy = d_vy + _rt.unbroadcast(_rt.unbroadcast(d_add, vy) * 2 * vy, vy)
         # physics.py:67  rel_vx = vx - wind                       # velocity relative to the air
         d_vx = d_vx + _rt.unbroadcast(d_rel_vx, vx)
         # physics.py:65  while y > 0.0:

@@ -120,6 +120,7 @@ def step_bwd(_tape, d_result):
     # rnn.py:47  logits = logits - np.max(logits, axis=1, keepdims=True)
     logits = _tape.pop()
     d_logits_max = _rt.unbroadcast(-d_logits, logits_max)
+    d_logits = _rt.unbroadcast(d_logits, logits)
     d_logits = d_logits + _rt.max_vjp(d_logits_max, logits_max, logits, 1, True)
     # rnn.py:46  logits = h @ params["W_hy"] + params["b_y"]
     d_logits_matmul = _rt.unbroadcast(d_logits, logits_matmul)
@@ -232,6 +233,7 @@ def step_bwd_1(_tape, d_result):
     # rnn.py:47  logits = logits - np.max(logits, axis=1, keepdims=True)
     logits = _tape.pop()
     d_logits_max = _rt.unbroadcast(-d_logits, logits_max)
+    d_logits = _rt.unbroadcast(d_logits, logits)
     d_logits = d_logits + _rt.max_vjp(d_logits_max, logits_max, logits, 1, True)
     # rnn.py:46  logits = h @ params["W_hy"] + params["b_y"]
     d_logits_matmul = _rt.unbroadcast(d_logits, logits_matmul)

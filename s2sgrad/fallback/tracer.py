@@ -389,6 +389,7 @@ def _snap(b):
     """A new box with ``b``'s current contents (``b`` itself may later be updated in place)."""
     s = object.__new__(type(b))
     s._value, s._trace, s._node = b._value, b._trace, b._node
+    s._base = s._views = None
     return s
 
 
@@ -488,7 +489,27 @@ def apply(spec, fn, args, kwargs):
             and np.may_share_memory(out._value, args[0]._value):
         # a write into it changes args[0] too: by index for y[i], not at all for others
         out._base = (args[0], strip(args[1]) if spec.prim.name == "getitem" else _NO_INDEX)
+        if getattr(args[0], "_views", None) is None:
+            args[0]._views = []
+        args[0]._views.append((out, (spec, fn, args[1:], kwargs)))
     return out
+
+
+def _refresh_views(box):
+    """After a write into ``box``'s array: its views (``t = y.T``, ``t = y[1:]``) see the new
+    values, as NumPy's would, each made again from the new value (and so their views)."""
+    views = box._views
+    for view, how in list(views):
+        spec, fn, rest, kwargs = how
+        if view._base is None or view._base[0] is not box:
+            continue
+        fresh = apply(spec, fn, (box, *rest), kwargs)
+        if box._views and box._views[-1][0] is fresh:
+            box._views.pop()        # (made to refresh ``view``: not a view of its own)
+        if isinstance(fresh, Box):
+            view._value, view._trace, view._node = fresh._value, fresh._trace, fresh._node
+            if getattr(view, "_views", None):
+                _refresh_views(view)
 
 
 def _positional(prim, args, kwargs):
@@ -737,7 +758,7 @@ WRITE_ITEM = [None]
 class Box:
     """A value seen by a trace.  ``_node`` is a tape index (reverse) or the tangent (forward)."""
 
-    __slots__ = ("_value", "_trace", "_node", "_base")
+    __slots__ = ("_value", "_trace", "_node", "_base", "_views")
     __array_priority__ = 1000.0
 
     def __init__(self, value, trace, node):
@@ -745,6 +766,7 @@ class Box:
         self._trace = trace
         self._node = node
         self._base = None   # (box, index) whose array this one is a view of: y[1:] or y.T
+        self._views = None  # [(view box, how it was made)]: what a write into this one changes
 
     def __repr__(self):
         return f"Box({self._value!r}, trace={self._trace.level})"
@@ -975,6 +997,8 @@ class ArrayBox(Box):
             raise ValueError(f"non-broadcastable output operand with shape {self.shape} doesn't "
                              f"match the broadcast shape {new.shape}")
         self._value, self._trace, self._node = new._value, new._trace, new._node
+        if getattr(self, "_views", None):
+            _refresh_views(self)
 
     def _inplace(op):
         def method(self, other):

@@ -733,6 +733,8 @@ class _Fold(gast.NodeTransformer):
             val = a + b if isinstance(op, gast.Add) else a - b if isinstance(op, gast.Sub) \
                 else a * b
             return _const(val)
+        if getattr(node, "s2s_converts", False):
+            return node     # (simplify: ``1.0 * m`` makes an integer or boolean m a float)
         if isinstance(op, gast.Mult):
             if a == 1:
                 return node.right

@@ -171,7 +171,9 @@ class ReverseBuilder:
         for p in self.spec.active_params:
             if p not in self.params:
                 raise NonDifferentiableError(f"{self.fsrc.qualname} has no parameter {p!r}")
-        body = self._name_discarded_pops(self.norm.node.body)
+        # (a copy: planning rewrites statements in place, and the job's other specs, for other
+        # active parameters, start from the same normalized body)
+        body = self._name_discarded_pops(copy.deepcopy(self.norm.node.body))
         self._classify_values(body)
         self._check_aliasing(body)
         self.scalars = self._scalar_names(body)
@@ -201,7 +203,9 @@ class ReverseBuilder:
         state = {ret} if ret in self.active else set()
         bwd_prefix = []
         if ret in self.owned and ret in self.active:
-            bwd_prefix.append(assign(seed, _rt_call("copy", name(seed))))
+            # (as the output's type: a 0-d array written into, y[()] = ..., gets a 0-d
+            # cotangent, not the number 1.0 the sweep starts from)
+            bwd_prefix.append(assign(seed, _rt_call("copy", _rt_call("match", name(seed), name(ret)))))
         bwd, state = self._bwd_block(body, state)
         shapes = ShapeClasses(body, self.params, self.resolver,
                               {a: v for v, a in self.adj.items()}, same_shape_params(self.fsrc))
@@ -210,7 +214,9 @@ class ReverseBuilder:
                           calls=self.program.call_result_hook(self.spec.job))
         self.seed_folded = False
         if getattr(self.spec, "seed_kind", None) == "one" and ret and shapes.abstract is not None \
-                and self._float64_number(shapes, ret) and not _stores(bwd, seed):
+                and self._float64_number(shapes, ret) and not bwd_prefix \
+                and seed not in {self.d(p) for p in self.spec.active_params} \
+                and _read_as_value_only(bwd, seed):
             # the sweep starts from the number 1.0 (a float64 output: it keeps the dtypes)
             bwd = [_Substitute(seed, const(1.0)).visit(st) for st in bwd]
             self.seed_folded = True
@@ -232,6 +238,7 @@ class ReverseBuilder:
             grads.append(self.d(p))
         self.tag(tail, self.fsrc.node.lineno)
         bwd = _propagate_copies(bwd_prefix + bwd + tail, fwd, set(grads) | {seed} | set(self.params))
+        bwd = bwd + _unshared_gradients(bwd, grads)
         fwd = self._unname(fwd, bwd)
         return fwd, bwd, seed, grads
 
@@ -497,6 +504,49 @@ class ReverseBuilder:
                 self.where(st), f"{to_text(st)}, and then {target} op= ..., which changes "
                 f"{source} in place too", f"write {target} = {target} + ... (a new array), or "
                 f"write into {source} itself ({source}[...] += ...)")
+        self._check_augmented_sources(body, augmented)
+
+    def _check_augmented_sources(self, body, augmented):
+        """The other way round: ``b = a`` (or a view of ``a``), then ``a op= e``, which changes
+        ``b`` too, and ``b`` read after it: refused (the core language's ``a = a + e``
+        would leave ``b`` as it was)."""
+        order = _statement_order(body)
+
+        def after(a, b):    # may ``b`` run after ``a``?
+            (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
+            return pb > pa or bool(la & lb)
+
+        aug = [w for w in walk_stmts(body) if isinstance(w, gast.Assign)
+               and getattr(w, "s2s_augmented", False) and isinstance(w.targets[0], gast.Name)]
+        reads = {}
+        for st in walk_stmts(body):
+            for n in gast.walk(st):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                    reads.setdefault(n.id, []).append(st)
+        for st in walk_stmts(body):
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)) \
+                    or getattr(st, "s2s_augmented", False):
+                continue
+            target, value = st.targets[0].id, st.value
+            source = self._view_source(value)
+            if source is None or source == target or source not in augmented:
+                continue
+            if source not in self.tensors:
+                continue   # (a number, or a list: ``a += e`` on a number is a new value)
+            if source not in self.active and target not in self.active:
+                continue
+            for w in aug:
+                if w.targets[0].id != source or w is st or not after(st, w) \
+                        or _alias_rebound(body, st, w, {source, target}):
+                    continue
+                r = next((r for r in reads.get(target, []) if r is not st and r is not w
+                          and after(w, r)), None)
+                if r is not None:
+                    raise UnsupportedError(
+                        self.where(w), f"{to_text(st)}, and then {source} op= ..., which "
+                        f"changes {target} in place too, read after it ({to_text(r)})",
+                        f"write {source} = {source} + ... (a new array), or make {target} a "
+                        f"copy ({target} = {to_text(value)}.copy())")
 
     def _view_source(self, value):
         """The variable whose memory ``value`` may share, or ``None`` if it is fresh."""
@@ -1227,6 +1277,10 @@ class ReverseBuilder:
             code += [restore, assign(item, _rt_call("copy", g)), zero]
             self._backprop(s.value, name(item), None, pre, contribs)
             return code + pre + self._emit(contribs, state), state
+        if isinstance(s.value, gast.Name) and not (v in self.containers and v not in self.tensors):
+            # y[i] = x may broadcast x over the slot (a (1,) or a number into a row):
+            # the slot's cotangent summed back to x's shape
+            g = _rt_call("unbroadcast", g, name(s.value.id))
         if self.active_expr(s.value):
             self._backprop(s.value, g, None, pre, contribs)
         code.extend(pre)
@@ -1687,6 +1741,58 @@ class ReverseBuilder:
         return _is_int_expr_node(index, self.ints)
 
 
+def _unshared_gradients(bwd, grads):
+    """``d_y = _rt.copy(d_y)`` for each gradient that may be the array another one is
+    (``d_x = d_add; d_y = d_add``, or ``unbroadcast(d_add, y)`` giving ``d_add`` back):
+    the caller gets arrays of its own, which it may change in place (``g *= 0.5``)."""
+    if len(set(grads)) < 2:
+        return []
+    sources = {}        # name -> names whose array a binding of it may be
+    for st in walk_stmts(bwd):
+        if not (isinstance(st, gast.Assign) and len(st.targets) == 1
+                and isinstance(st.targets[0], gast.Name)):
+            continue
+        v = st.value
+        while isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
+                and v.func.attr in VIEWS and v.args:
+            v = v.args[0]
+        if isinstance(v, gast.Name):
+            sources.setdefault(st.targets[0].id, set()).add(v.id)
+
+    def origins(var):
+        seen, todo = {var}, [var]
+        while todo:
+            for n in sources.get(todo.pop(), ()):
+                if n not in seen:
+                    seen.add(n)
+                    todo.append(n)
+        return seen
+
+    out, taken = [], set()
+    for g in dict.fromkeys(grads):
+        mine = origins(g)
+        if mine & taken:
+            out.append(assign(g, _rt_call("copy", name(g))))
+        taken |= mine
+    return out
+
+
+def _read_as_value_only(stmts, var):
+    """Whether ``stmts`` only read ``var`` as a whole value: never bind it, write into it
+    (``var[i] = e``, ``var += e``) or take an item or attribute of it, so that a number
+    may stand for it at each read."""
+    for st in walk_stmts(stmts):
+        if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name) and st.target.id == var:
+            return False
+        for n in gast.walk(st):
+            if isinstance(n, gast.Name) and n.id == var and not isinstance(n.ctx, gast.Load):
+                return False
+            if isinstance(n, (gast.Subscript, gast.Attribute)) and isinstance(n.value, gast.Name) \
+                    and n.value.id == var:
+                return False
+    return True
+
+
 class _Substitute(gast.NodeTransformer):
     """Reads of one name replaced by an expression (a copy at each place)."""
 
@@ -1865,6 +1971,20 @@ def index_value(index):
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
     return copy.deepcopy(index)
+
+
+def _alias_rebound(body, st, w, names):
+    """Whether ``st`` and ``w`` are statements of one block, ``st`` first, and a plain
+    assignment (not ``op=``) between them binds one of ``names`` anew."""
+    for block in blocks(body):
+        ids = [id(x) for x in block]
+        if id(st) in ids and id(w) in ids:
+            i, j = ids.index(id(st)), ids.index(id(w))
+            return i < j and any(
+                isinstance(x, gast.Assign) and not getattr(x, "s2s_augmented", False)
+                and isinstance(x.targets[0], gast.Name) and x.targets[0].id in names
+                for x in block[i + 1:j])
+    return False
 
 
 def _statement_order(body):

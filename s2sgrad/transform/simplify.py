@@ -77,7 +77,13 @@ class ShapeClasses:
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
                 defs.append((s.targets[0].id, s.value))
             elif isinstance(s, gast.For):
-                self.cls[s.target.id] = SCALAR
+                # ``for i in range(n)`` counts; ``for x in xs`` takes rows (of any shape)
+                it = s.iter
+                counts = isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
+                    and it.func.id == "range"
+                for n in gast.walk(s.target):
+                    if isinstance(n, gast.Name):
+                        self.cls[n.id] = SCALAR if counts else UNKNOWN
             elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
                     and isinstance(s.targets[0].value, gast.Name):
                 pass  # an in-place write keeps the array's shape
@@ -107,14 +113,53 @@ class ShapeClasses:
         # A variable whose definitions disagree still has *a* shape at each point:
         # its own opaque class, shared with its adjoint and with expressions that
         # keep its shape (``err * 1.5``), but never passed on to other variables.
+        # Only where every definition that reads it keeps its shape: the backward sweep
+        # puts earlier values back (``h = _tape.pop()``) while the adjoint is still the
+        # later value's, and after ``h = np.tanh(h + x)`` or ``total = total + w`` that
+        # may have been broadcast to a larger shape (unknown here).
         for var, _ in defs:
             if self.cls.get(var, UNKNOWN) == UNKNOWN:
-                self.cls[var] = self._own_class(var) if var in self._stable else ("shape of", var)
+                if var in self._stable:
+                    self.cls[var] = self._own_class(var)
+                elif self._keeps_own_shape(var, body):
+                    self.cls[var] = ("shape of", var)
         self.complex_free = not _mentions_kind_change(body, resolver)
         self.adjoints = dict(adjoints or {})   # adjoint name -> primal name
         self.abstract = None        # {parameter: Abstract} in code specialized to a signature
         self.facts = None           # analysis.shapes.Shapes of the statements being simplified
         self.last_facts = None      # those of the last simplify (its primal values' too)
+
+    def _keeps_own_shape(self, var, body):
+        """Whether each definition of ``var`` that reads ``var`` gives it its shape again
+        (``h = np.tanh(h) + 0.5 * h``, planned as ``h_tanh = np.tanh(h)`` just before:
+        the statements just before it that do not bind ``var`` count with the shapes
+        they had there)."""
+        own = ("shape of", var)
+        saved = dict(self.cls)
+        try:
+            for block in _blocks(body):
+                for k, st in enumerate(block):
+                    if not (isinstance(st, gast.Assign) and len(st.targets) == 1
+                            and isinstance(st.targets[0], gast.Name) and st.targets[0].id == var
+                            and any(isinstance(n, gast.Name) and n.id == var
+                                    for n in gast.walk(st.value))):
+                        continue
+                    self.cls = dict(saved)
+                    self.cls[var] = own
+                    j = k
+                    while j > 0 and isinstance(block[j - 1], gast.Assign) \
+                            and len(block[j - 1].targets) == 1 \
+                            and isinstance(block[j - 1].targets[0], gast.Name) \
+                            and block[j - 1].targets[0].id != var:
+                        j -= 1
+                    for prev in block[j:k]:
+                        c = self.of(prev.value)
+                        self.cls[prev.targets[0].id] = c if c is not None else UNKNOWN
+                    if self.of(st.value) != own:
+                        return False
+            return True
+        finally:
+            self.cls = saved
 
     def specialize(self, body, params, abstract, seeds=None, numpy_name=None, calls=None):
         """Let the facts of ``analysis.shapes`` decide, from the parameters' abstract values.
@@ -462,7 +507,7 @@ def _simplify(node, shapes):
     if isinstance(node, gast.BinOp):
         if shapes.facts is not None and isinstance(node.op, gast.Mult):
             node = _spread_in_product(node, shapes)
-        return _algebra(node)
+        return _algebra(node, getattr(shapes, "facts", None))
     if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) \
             and isinstance(node.operand, gast.UnaryOp) and isinstance(node.operand.op, gast.USub):
         return node.operand.operand
@@ -496,20 +541,31 @@ def _is_const(node, value):
     return ok and not isinstance(v, bool) and isinstance(v, (int, float)) and v == value
 
 
-def _algebra(node):
+def _algebra(node, facts=None):
+    """``e * 1``, ``e / 1``, ``e + 0``... as ``e``.  In specialized code (``facts`` given: a
+    1.0 folded in for a seed) only where ``e`` is proven a float64 or complex128 value: the
+    operation makes an integer or boolean ``e`` a float (``1.0 * m + 1.0 * m2`` is not the
+    boolean ``m + m2``), and a float32 one stays float32 either way."""
     op = node.op
+
+    def plain(e):
+        if facts is None or _same_type_times(facts.of(e), 1):
+            return True
+        node.s2s_converts = True        # (cse.share keeps it too)
+        return False
+
     if isinstance(op, gast.Pow) and _is_const(node.right, 1):
         return node.left
     if isinstance(op, gast.Mult):
-        if _is_const(node.right, 1):
+        if _is_const(node.right, 1) and plain(node.left):
             return node.left
-        if _is_const(node.left, 1):
+        if _is_const(node.left, 1) and plain(node.right):
             return node.right
-    if isinstance(op, gast.Div) and _is_const(node.right, 1):
+    if isinstance(op, gast.Div) and _is_const(node.right, 1) and plain(node.left):
         return node.left
-    if isinstance(op, (gast.Add, gast.Sub)) and _is_const(node.right, 0):
+    if isinstance(op, (gast.Add, gast.Sub)) and _is_const(node.right, 0) and plain(node.left):
         return node.left
-    if isinstance(op, gast.Add) and _is_const(node.left, 0):
+    if isinstance(op, gast.Add) and _is_const(node.left, 0) and plain(node.right):
         return node.right
     if isinstance(op, gast.Add) and isinstance(node.right, gast.UnaryOp) \
             and isinstance(node.right.op, gast.USub):
@@ -820,9 +876,11 @@ def _specialized_helper(node, attr, shapes):
             return args[0]
         spread = _spread(node, shapes)
         if spread is not None and X.kind == "array" and _dims(X) is not None:
-            # the cotangent with the reduced axes put back, viewed as x's shape
-            return _np_call(shapes, "broadcast_to", [spread[0], gast.Attribute(
-                value=spread[1], attr="shape", ctx=gast.Load())])
+            # the cotangent with the reduced axes put back, viewed as x's shape (``()`` for
+            # rank 0: a join of a float and a NumPy scalar, without ``.shape``, is rank 0 too)
+            shape = gast.Attribute(value=spread[1], attr="shape", ctx=gast.Load()) \
+                if _dims(X) != () else gast.Tuple(elts=[], ctx=gast.Load())
+            return _np_call(shapes, "broadcast_to", [spread[0], shape])
         return None
     if attr in ("size", "shape", "ndim") and len(args) == 1:
         X = facts.of(args[0])
@@ -831,13 +889,13 @@ def _specialized_helper(node, attr, shapes):
             return None
         if attr == "ndim":
             return const(len(d))
-        if X.kind == "array":
+        if X.kind == "array" and d != ():       # (rank 0 below: it may be a Python float)
             # (of a cheaper expression of the same shape: ``(a * b).shape`` is ``a.shape``)
             proxy = _shape_proxy(args[0], shapes)
             if facts.of(proxy).kind != "array":
                 proxy = args[0]
             return gast.Attribute(value=proxy, attr=attr, ctx=gast.Load())
-        if d == () and X.kind in ("float", "int", "bool", "complex", "scalar"):
+        if d == () and X.kind in ("float", "int", "bool", "complex", "scalar", "array"):
             return const(1) if attr == "size" else gast.Tuple(elts=[], ctx=gast.Load())
         return None
     if attr == "inverse_permutation" and len(args) == 1:
@@ -1077,6 +1135,7 @@ def _constant_spreads(stmts, shapes):
                        if isinstance(getattr(b, side), gast.Name) and getattr(b, side).id == var]
             if not factors or len(factors) != total or any(
                     not covers(facts.of(b.right if side == "left" else b.left), V)
+                    or not _same_type_times(facts.of(b.right if side == "left" else b.left), c)
                     for b, side in factors):
                 continue
             if c == 1 and not all(_fresh_anyway(b, stmts) for b, _ in factors):
@@ -1085,6 +1144,25 @@ def _constant_spreads(stmts, shapes):
             block[k:] = [fold.visit(st) for st in later]
             k -= 1
             del block[k]
+
+
+def _same_type_times(a, c):
+    """Whether ``c * e`` (``e`` for a ``c`` of 1) has the dtype of ``np.broadcast_to(c, s) * e``
+    for ``e`` of abstract value ``a``, a float64 array times ``e``: ``e`` float64 or complex128
+    (a float32 ``e`` would stay float32), or, for ``c`` other than 1, integers or booleans
+    (made floats either way; ``1.0 * mask`` as ``mask`` would add booleans as ``or``, and
+    ``1.0 * k`` as ``k`` would add int8 with overflow)."""
+    if a is None:
+        return False
+    if a.kind in ("float", "complex"):
+        return True
+    if a.kind in ("int", "bool"):
+        return c != 1
+    if a.kind in ("scalar", "array") and a.dtype is not None:
+        if a.dtype in ("float64", "complex128"):
+            return True
+        return c != 1 and (a.dtype == "bool" or a.dtype.startswith(("int", "uint")))
+    return False
 
 
 def _fresh_anyway(product, stmts):
