@@ -182,7 +182,7 @@ class Site:
             stats["unspecialized"] += 1
             return request
         while len(specs) >= BOUND:
-            self._drop(next(iter(specs)))
+            self._drop(_oldest(specs))
         spec = specs[sig] = request.but(signature=sig)
         self.builds += 1
         stats["specialized"] += 1
@@ -234,9 +234,18 @@ def site(fn, request):
         return Site(fn, request)
     if hit is None:
         if len(_SITES) >= _SITES_SIZE:
-            del _SITES[next(iter(_SITES))]
+            _SITES.pop(_oldest(_SITES), None)
         hit = _SITES[(fn, request)] = Site(fn, request)
     return hit
+
+
+def _oldest(table):
+    """The first key of ``table`` (the oldest, or least recently used), or None: another
+    thread may change the table meanwhile, and evict the same key first."""
+    try:
+        return next(iter(table))
+    except (StopIteration, RuntimeError):
+        return None
 
 
 # ---------------------------------------------------------------------------
