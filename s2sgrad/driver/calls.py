@@ -234,7 +234,7 @@ def site(fn, request):
         return Site(fn, request)
     if hit is None:
         if len(_SITES) >= _SITES_SIZE:
-            del _SITES[next(iter(_SITES))]
+            cache.drop_oldest(_SITES)
         hit = _SITES[(fn, request)] = Site(fn, request)
     return hit
 
