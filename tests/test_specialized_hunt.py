@@ -318,3 +318,33 @@ def test_traced_view_sees_a_later_write_into_its_array(f):
             v = s2sgrad.value_and_grad(f)(y)[0]
         np.testing.assert_allclose(g, numeric_grad(lambda z: f(z.copy()), (y,), 0), rtol=1e-6, atol=1e-8)
         assert np.isclose(v, f(y.copy()))
+
+
+# -- bounded caches shared by threads -------------------------------------------------------
+
+
+def test_dropping_the_oldest_entry_of_a_bounded_cache_races_safely():
+    # del table[next(iter(table))] raised KeyError when another thread had dropped it first
+    # (tests/test_tracer_engine.py::test_threads_trace_at_once failed now and then)
+    import threading
+    from s2sgrad.driver import cache
+    table = {k: k for k in range(3)}
+    cache.drop_oldest(table)
+    assert list(table) == [1, 2]
+    cache.drop_oldest({})           # nothing to drop: no StopIteration
+    table = {k: k for k in range(20000)}
+    errors = []
+
+    def drain():
+        try:
+            for _ in range(10000):
+                cache.drop_oldest(table)
+        except Exception as exc:    # noqa: BLE001 - what the test looks for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=drain) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and table == {}

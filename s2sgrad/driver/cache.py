@@ -1401,9 +1401,21 @@ def discard(fn, options):
         pass
 
 
+def drop_oldest(table):
+    """Remove the oldest entry of ``table`` (a dict used as a bounded cache): another thread
+    may have removed it, or added one, meanwhile (no KeyError, no RuntimeError)."""
+    try:
+        table.pop(next(iter(table)), None)
+    except (StopIteration, RuntimeError):
+        pass
+
+
+_drop_oldest = drop_oldest
+
+
 def _remember(fn, options, memo):
     if len(_MEMO) >= _MEMO_SIZE:
-        del _MEMO[next(iter(_MEMO))]
+        _drop_oldest(_MEMO)
     try:
         _MEMO[(fn, options)] = memo
     except TypeError:   # an unhashable callable: never memoized
@@ -1472,5 +1484,5 @@ def lookup(fn, options, transform):
 
 def _keep(key, entry, code):
     if len(_CONTENT) >= _CONTENT_SIZE:
-        del _CONTENT[next(iter(_CONTENT))]
+        _drop_oldest(_CONTENT)
     _CONTENT[key] = (entry, code)

@@ -234,14 +234,14 @@ def site(fn, request):
         return Site(fn, request)
     if hit is None:
         if len(_SITES) >= _SITES_SIZE:
-            _SITES.pop(_oldest(_SITES), None)
+            cache.drop_oldest(_SITES)
         hit = _SITES[(fn, request)] = Site(fn, request)
     return hit
 
 
 def _oldest(table):
-    """The first key of ``table`` (the oldest, or least recently used), or None: another
-    thread may change the table meanwhile, and evict the same key first."""
+    """The first key of ``table`` (the least recently used signature), or None: another
+    thread may change the table meanwhile (``cache.drop_oldest`` when the key is not needed)."""
     try:
         return next(iter(table))
     except (StopIteration, RuntimeError):
