@@ -30,3 +30,21 @@ def code(request):
     from s2sgrad.driver import specialize
     with specialize.using(request.param):
         yield request.param
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "auto_code: the test checks what the call path chooses by itself (code "
+        "specialized to the call, or emit=True, example=... beside it): skipped when "
+        "S2SGRAD_CODE forces general or specialized code for the whole run")
+
+
+def pytest_collection_modifyitems(config, items):
+    from s2sgrad.driver import specialize
+    if specialize.current() == "auto":
+        return
+    skip = pytest.mark.skip(reason=f"S2SGRAD_CODE={specialize.current()}: the call path's own "
+                                   "choice is what this test checks")
+    for item in items:
+        if item.get_closest_marker("auto_code"):
+            item.add_marker(skip)

@@ -84,6 +84,7 @@ def f(x):
 # In memory
 # ---------------------------------------------------------------------------
 
+@pytest.mark.auto_code
 def test_one_transformation_per_function_and_options(disk):
     ns = notebook()
     cell(ns, """
@@ -163,6 +164,7 @@ def test_rebound_global_constant_is_seen_without_transforming_again(disk):
 # On disk
 # ---------------------------------------------------------------------------
 
+@pytest.mark.auto_code
 def test_disk_entry_is_private_and_used_after_the_memory_is_gone(disk, tmp_path, monkeypatch):
     m = write_module(tmp_path, "s2s_model_disk", MODEL, monkeypatch)
     x = np.array([0.2, -0.7, 1.1])
@@ -382,6 +384,7 @@ def test_concurrent_writers_leave_one_good_entry(disk, tmp_path):
 # Inspecting: linecache, tracebacks, inspect, pdb, determinism
 # ---------------------------------------------------------------------------
 
+@pytest.mark.auto_code
 def test_generated_code_is_in_linecache_tracebacks_and_inspect(disk, tmp_path, monkeypatch):
     m = write_module(tmp_path, "s2s_model_trace", MODEL, monkeypatch)
     module = pipeline.module_of(m.f, example=(np.ones(2),))     # what a call on a vector runs
@@ -403,6 +406,7 @@ def test_generated_code_is_in_linecache_tracebacks_and_inspect(disk, tmp_path, m
     assert generated and generated[-1].line and generated[-1].line in module.source
 
 
+@pytest.mark.auto_code
 def test_pdb_breakpoint_inside_the_adjoint(disk, tmp_path, monkeypatch):
     m = write_module(tmp_path, "s2s_model_pdb", MODEL, monkeypatch)
     module = pipeline.module_of(m.f, example=(np.ones(3),))
@@ -438,6 +442,7 @@ sys.stdout.write(src)
 """
 
 
+@pytest.mark.auto_code
 def test_same_bytes_in_every_process_whatever_the_hash_seed(tmp_path):
     """Transforming under two hash seeds, and a third process served from disk, agree exactly."""
     src_dir = tmp_path / "deep" / "user" / "project"

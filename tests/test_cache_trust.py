@@ -176,6 +176,7 @@ def test_a_forged_entry_is_never_run_and_is_regenerated(disk, tmp_path, monkeypa
     assert why is None and regenerated["source"] == entry["source"]
 
 
+@pytest.mark.auto_code
 def test_a_swapped_code_object_is_never_run(disk, tmp_path, monkeypatch):
     """Code compiled from other text, under the file name of the genuine text: shown benign, run evil."""
     import base64

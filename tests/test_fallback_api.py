@@ -375,6 +375,7 @@ def test_loop_in_generated_code_calls_a_traced_callee():
         s2sgrad.grad(f, fallback="never")(0.3, 2)
 
 
+@pytest.mark.auto_code
 def test_callee_whose_adjoint_cannot_be_generated_gets_traced_stubs():
     def g(x, scale=2.0):
         return operator.mul(x, np.sin(x)) * scale

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import s2sgrad
-from s2sgrad.driver import cache, calls, pipeline, specialize
+from s2sgrad.driver import cache, calls, pipeline
 from s2sgrad.driver.request import Request
 from s2sgrad.errors import NonDifferentiableError, UnsupportedError
 from s2sgrad.fallback import FallbackWarning
@@ -18,8 +18,7 @@ from gradcheck import assert_close, numeric_grad
 
 # The automatic choice (specialization, its bound, the fast path): what S2SGRAD_CODE=general
 # or =specialized replaces for a whole run.
-pytestmark = pytest.mark.skipif(specialize.current() != "auto",
-                                reason="tests the call path's own choice of code")
+pytestmark = pytest.mark.auto_code
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,9 @@ with a call site (``driver.calls.site``: ``grad``, ``value_and_grad``, ``jvp``,
 Set it for a block with ``with specialize.using("general"): ...``, or for a
 whole process with the environment variable ``S2SGRAD_CODE`` (read at
 import): ``S2SGRAD_CODE=general python -m pytest`` runs the test suite on the
-general code alone, ``S2SGRAD_CODE=specialized`` on specialized code alone.
+general code alone, ``S2SGRAD_CODE=specialized`` on specialized code alone (the
+tests marked ``auto_code``, which check the call path's own choice, are skipped
+then; both runs pass).
 
 The call path (``driver.calls.Site.request_for``) asks ``request_for`` on each
 slow call: in ``"auto"`` it returns ``request`` itself (what the operator
