@@ -516,16 +516,23 @@ def _simplify(node, shapes):
     return node
 
 
+def _np_call_of(node, np_name):
+    """``f`` for ``node`` a call ``<np_name>.f(...)`` (NumPy's function ``f``, by the name the
+    generated module gives NumPy), else None."""
+    f = getattr(node, "func", None)
+    if isinstance(node, gast.Call) and isinstance(f, gast.Attribute) \
+            and isinstance(f.value, gast.Name) and f.value.id == np_name:
+        return f.attr
+    return None
+
+
 def _negation_out_of_sum(node, shapes):
     """``np.sum(-e, ...)`` as ``-np.sum(e, ...)``: one negation of the (smaller) sum, not of
     every element (exact: a sum is linear, a negation exact).  In specialized code, where
     NumPy's name in the module is known."""
-    if shapes.facts is None or not isinstance(node, gast.Call):
-        return node
-    f = node.func
-    if not (isinstance(f, gast.Attribute) and f.attr == "sum" and isinstance(f.value, gast.Name)
-            and f.value.id == shapes.numpy() and node.args
-            and isinstance(node.args[0], gast.UnaryOp) and isinstance(node.args[0].op, gast.USub)):
+    if shapes.facts is None or _np_call_of(node, shapes.numpy()) != "sum" or not (
+            node.args and isinstance(node.args[0], gast.UnaryOp)
+            and isinstance(node.args[0].op, gast.USub)):
         return node
     node.args[0] = node.args[0].operand
     return gast.UnaryOp(op=gast.USub(), operand=node)
@@ -1015,43 +1022,54 @@ def _drop_dead_branches(stmts, facts):
     return out
 
 
+def _rewrite_named_values(stmts, rewrite):
+    """The scan the passes below share: ``rewrite(block, k, s)`` for each statement ``s`` that
+    binds one name (``v = value``, not a restore) at ``block[k]``, in order, in every block.
+    It returns True when it changed the block from ``k`` on (``s`` dropped or replaced): the
+    scan goes on from ``k``."""
+    for block in _blocks(stmts):
+        k = 0
+        while k < len(block):
+            s = block[k]
+            if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                    and isinstance(s.targets[0], gast.Name) and not hasattr(s, "s2s_restore") \
+                    and rewrite(block, k, s):
+                continue
+            k += 1
+
+
 def _drop_shape_only_values(stmts, shapes):
     """A value the statements compute only for its shape (``p = (h - t) ** 2`` read only as
     ``p.size``): each read becomes a cheaper expression of that shape, and ``p`` goes."""
     facts = shapes.facts
     counts = _store_counts(stmts)       # (a statement dropped here binds its name only)
-    for block in _blocks(stmts):
-        k = 0
-        while k < len(block):
-            s = block[k]
-            k += 1
-            if not (isinstance(s, gast.Assign) and len(s.targets) == 1
-                    and isinstance(s.targets[0], gast.Name)) or hasattr(s, "s2s_restore"):
-                continue
-            var = s.targets[0].id
-            if counts.get(var) != 1:
-                continue
-            proxy = _shape_proxy(s.value, shapes)       # (parts of s.value, not changed)
-            if proxy is s.value or not _pure(proxy):
-                continue
-            later = block[k:]
-            uses, others = _shape_uses(later, var)
-            if not uses or others:
-                continue
-            last = max(i for i, st in enumerate(later) if _reads(st, var))
-            names = {n.id for n in gast.walk(proxy) if isinstance(n, gast.Name)}
-            if any(_stores(later[:last + 1], v) for v in names):
-                continue
-            if _dims(facts.of(proxy)) is None or _dims(facts.of(proxy)) != _dims(facts.var(var)):
-                continue
-            for parent, field, index in uses:
-                value = copy.deepcopy(proxy)
-                if index is None:
-                    setattr(parent, field, value)
-                else:
-                    getattr(parent, field)[index] = value
-            k -= 1
-            del block[k]
+
+    def rewrite(block, k, s):
+        var = s.targets[0].id
+        if counts.get(var) != 1:
+            return False
+        proxy = _shape_proxy(s.value, shapes)       # (parts of s.value, not changed)
+        if proxy is s.value or not _pure(proxy):
+            return False
+        later = block[k + 1:]
+        uses, others = _shape_uses(later, var)
+        if not uses or others:
+            return False
+        last = max(i for i, st in enumerate(later) if _reads(st, var))
+        names = {n.id for n in gast.walk(proxy) if isinstance(n, gast.Name)}
+        if any(_stores(later[:last + 1], v) for v in names):
+            return False
+        if _dims(facts.of(proxy)) is None or _dims(facts.of(proxy)) != _dims(facts.var(var)):
+            return False
+        for parent, field, index in uses:
+            value = copy.deepcopy(proxy)
+            if index is None:
+                setattr(parent, field, value)
+            else:
+                getattr(parent, field)[index] = value
+        del block[k]
+        return True
+    _rewrite_named_values(stmts, rewrite)
 
 
 def _sum_through_matmul(stmts, shapes):
@@ -1061,47 +1079,40 @@ def _sum_through_matmul(stmts, shapes):
     ``(sum_i a_i) b``), a product of one row instead of one per row; ``v`` goes."""
     facts = shapes.facts
     np_name = shapes.numpy()
-    for block in _blocks(stmts):
-        k = 0
-        while k < len(block):
-            s = block[k]
-            k += 1
-            if not (isinstance(s, gast.Assign) and len(s.targets) == 1
-                    and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.BinOp)
-                    and isinstance(s.value.op, gast.MatMult)) or hasattr(s, "s2s_restore"):
-                continue
-            var = s.targets[0].id
-            a, b = s.value.left, s.value.right
-            da, db = _dims(facts.of(a)), _dims(facts.of(b))
-            if da is None or db is None or len(da) < 2 or len(db) < 2 or len(da) < len(db) \
-                    or _stores(stmts, var) != 1:
-                continue
-            reads = [(i, n) for i, st in enumerate(block[k:]) for n in gast.walk(st)
-                     if isinstance(n, gast.Call) and any(
-                         isinstance(x, gast.Name) and x.id == var for x in n.args)]
-            total = _read_count(stmts, var)
-            if len(reads) != 1 or total != 1:
-                continue
-            i, use = reads[0]
-            f = use.func
-            kw = {x.arg: x.value for x in use.keywords}
-            axis = kw.get("axis")
-            if not (isinstance(f, gast.Attribute) and f.attr == "sum" and isinstance(f.value, gast.Name)
-                    and f.value.id == np_name and len(use.args) == 1 and set(kw) == {"axis", "keepdims"}
-                    and isinstance(kw["keepdims"], gast.Constant) and kw["keepdims"].value is True
-                    and isinstance(axis, gast.Constant)
-                    and isinstance(axis.value, int) and not isinstance(axis.value, bool)
-                    and axis.value in (len(da) - 2, -2)):
-                continue
-            names = {n.id for x in (a, b) for n in gast.walk(x) if isinstance(n, gast.Name)}
-            between = block[k:k + i + 1]
-            if any(_stores(between, v) for v in names) or names & _written_in_place(between):
-                continue
-            use.args[0] = s.value.left
-            product = gast.BinOp(left=copy.deepcopy(use), op=gast.MatMult(), right=s.value.right)
-            _replace(block[k + i], use, product)
-            k -= 1
-            del block[k]
+
+    def rewrite(block, k, s):
+        if not (isinstance(s.value, gast.BinOp) and isinstance(s.value.op, gast.MatMult)):
+            return False
+        var = s.targets[0].id
+        a, b = s.value.left, s.value.right
+        da, db = _dims(facts.of(a)), _dims(facts.of(b))
+        if da is None or db is None or len(da) < 2 or len(db) < 2 or len(da) < len(db) \
+                or _stores(stmts, var) != 1:
+            return False
+        reads = [(i, n) for i, st in enumerate(block[k + 1:]) for n in gast.walk(st)
+                 if isinstance(n, gast.Call) and any(
+                     isinstance(x, gast.Name) and x.id == var for x in n.args)]
+        if len(reads) != 1 or _read_count(stmts, var) != 1:
+            return False
+        i, use = reads[0]
+        kw = {x.arg: x.value for x in use.keywords}
+        axis = kw.get("axis")
+        if not (_np_call_of(use, np_name) == "sum" and len(use.args) == 1
+                and set(kw) == {"axis", "keepdims"}
+                and isinstance(kw["keepdims"], gast.Constant) and kw["keepdims"].value is True
+                and isinstance(axis, gast.Constant) and type(axis.value) is int
+                and axis.value in (len(da) - 2, -2)):
+            return False
+        names = {n.id for x in (a, b) for n in gast.walk(x) if isinstance(n, gast.Name)}
+        between = block[k + 1:k + i + 2]
+        if any(_stores(between, v) for v in names) or names & _written_in_place(between):
+            return False
+        use.args[0] = a
+        _replace(block[k + 1 + i], use,
+                 gast.BinOp(left=copy.deepcopy(use), op=gast.MatMult(), right=b))
+        del block[k]
+        return True
+    _rewrite_named_values(stmts, rewrite)
 
 
 def _constant_spreads(stmts, shapes):
@@ -1110,40 +1121,33 @@ def _constant_spreads(stmts, shapes):
     shape already: the products take ``c`` itself (``1.0 * e`` is ``e``), and ``v`` goes."""
     facts = shapes.facts
     np_name = shapes.numpy()
-    for block in _blocks(stmts):
-        k = 0
-        while k < len(block):
-            s = block[k]
-            k += 1
-            if not (isinstance(s, gast.Assign) and len(s.targets) == 1
-                    and isinstance(s.targets[0], gast.Name) and isinstance(s.value, gast.Call)
-                    and isinstance(s.value.func, gast.Attribute) and s.value.func.attr == "broadcast_to"
-                    and isinstance(s.value.func.value, gast.Name) and s.value.func.value.id == np_name
-                    and len(s.value.args) == 2 and not s.value.keywords
-                    and isinstance(s.value.args[0], gast.Constant)
-                    and type(s.value.args[0].value) in (int, float)):
-                continue
-            var, c = s.targets[0].id, s.value.args[0].value
-            V = facts.var(var)
-            if _stores(stmts, var) != 1 or var in _written_in_place(stmts):
-                continue
-            later = block[k:]
-            total = _read_count(stmts, var)
-            factors = [(b, side) for st in later for b in gast.walk(st)
-                       if isinstance(b, gast.BinOp) and isinstance(b.op, gast.Mult)
-                       for side in ("left", "right")
-                       if isinstance(getattr(b, side), gast.Name) and getattr(b, side).id == var]
-            if not factors or len(factors) != total or any(
-                    not covers(facts.of(b.right if side == "left" else b.left), V)
-                    or not _same_type_times(facts.of(b.right if side == "left" else b.left), c)
-                    for b, side in factors):
-                continue
-            if c == 1 and not all(_fresh_anyway(b, stmts) for b, _ in factors):
-                continue
-            fold = _FoldFactor(var, c)
-            block[k:] = [fold.visit(st) for st in later]
-            k -= 1
-            del block[k]
+
+    def rewrite(block, k, s):
+        v = s.value
+        if not (_np_call_of(v, np_name) == "broadcast_to" and len(v.args) == 2
+                and not v.keywords and isinstance(v.args[0], gast.Constant)
+                and type(v.args[0].value) in (int, float)):
+            return False
+        var, c = s.targets[0].id, v.args[0].value
+        V = facts.var(var)
+        if _stores(stmts, var) != 1 or var in _written_in_place(stmts):
+            return False
+        later = block[k + 1:]
+        factors = [(b, b.right if side == "left" else b.left)
+                   for st in later for b in gast.walk(st)
+                   if isinstance(b, gast.BinOp) and isinstance(b.op, gast.Mult)
+                   for side in ("left", "right")
+                   if isinstance(getattr(b, side), gast.Name) and getattr(b, side).id == var]
+        if not factors or len(factors) != _read_count(stmts, var) or any(
+                not covers(facts.of(other), V) or not _same_type_times(facts.of(other), c)
+                for _, other in factors):
+            return False
+        if c == 1 and not all(_fresh_anyway(b, stmts) for b, _ in factors):
+            return False
+        fold = _FoldFactor(var, c)
+        block[k:] = [fold.visit(st) for st in later]      # (s dropped)
+        return True
+    _rewrite_named_values(stmts, rewrite)
 
 
 def _same_type_times(a, c):
@@ -1209,64 +1213,55 @@ def _containers_built_whole(stmts, shapes):
     certainly a new array (a view, a caller's value) is copied, as ``+=`` copied it."""
     facts = shapes.facts
     np_name = shapes.numpy()
-    for block in _blocks(stmts):
-        k = 0
-        while k < len(block):
-            s = block[k]
-            k += 1
-            if not (isinstance(s, gast.Assign) and len(s.targets) == 1
-                    and isinstance(s.targets[0], gast.Name)
-                    and is_runtime_call(s.value, "zeros_like", 1) and len(s.value.args) == 1
-                    and isinstance(s.value.args[0], gast.Name)):
-                continue
-            dv, p = s.targets[0].id, s.value.args[0].id
-            P = facts.var(p)
-            if P.kind not in ("tuple", "list") or not P.items:
-                continue
-            items, last = {}, None
-            for j in range(k, len(block)):
-                st = block[j]
-                hit = _item_add(st, dv)
-                if hit is None:
-                    if _reads(st, dv) or _stores([st], dv):
-                        break
-                    continue
-                index, e = hit
-                if index in items:
+
+    def rewrite(block, k, s):
+        if not (is_runtime_call(s.value, "zeros_like", 1) and len(s.value.args) == 1
+                and isinstance(s.value.args[0], gast.Name)):
+            return False
+        dv = s.targets[0].id
+        P = facts.var(s.value.args[0].id)
+        if P.kind not in ("tuple", "list") or not P.items:
+            return False
+        items, last = {}, None
+        for j in range(k + 1, len(block)):
+            st = block[j]
+            hit = _item_add(st, dv)
+            if hit is None:
+                if _reads(st, dv) or _stores([st], dv):
                     break
-                items[index] = (e, j)
-                if len(items) == len(P.items):
-                    last = j
-                    break
-            if last is None or set(items) != set(range(len(P.items))):
                 continue
-            if _stores(stmts, dv) != 1 + sum(isinstance(block[j], gast.Assign) for _, j in items.values()):
-                continue
-            ok = True
-            elts = []
-            for i, item in enumerate(P.items):
-                e, j = items[i]
-                E = facts.var(e)
-                if _dims(item) is None or _dims(E) != _dims(item) or item.dtype is None \
-                        or E.dtype != item.dtype or item.dtype[:1] not in ("f", "c") \
-                        or _stores(stmts, e) != 1 or _stores(block[j:last + 1], e):
-                    ok = False
-                    break
-                ref = name(e)
-                if not _bound_fresh(stmts, e, np_name):
-                    ref = call(gast.Attribute(value=name(RUNTIME_ALIAS), attr="copy",
-                                              ctx=gast.Load()), [ref])
-                elts.append(ref)
-            if not ok:
-                continue
-            built = assign(dv, gast.List(elts=elts, ctx=gast.Load()))
-            built.s2s_line = getattr(block[last], "s2s_line", None)
-            built.s2s_origin = getattr(block[last], "s2s_origin", None)
-            drop = {id(s)} | {id(block[j]) for _, j in items.values()}
-            block[last] = built
-            drop.discard(id(built))
-            block[:] = [st for st in block if id(st) not in drop]
-            k = 0
+            index, e = hit
+            if index in items:
+                break
+            items[index] = (e, j)
+            if len(items) == len(P.items):
+                last = j
+                break
+        if last is None or set(items) != set(range(len(P.items))) \
+                or _stores(stmts, dv) != 1 + sum(isinstance(block[j], gast.Assign)
+                                                 for _, j in items.values()):
+            return False
+        elts = []
+        for i, item in enumerate(P.items):
+            e, j = items[i]
+            E = facts.var(e)
+            if _dims(item) is None or _dims(E) != _dims(item) or item.dtype is None \
+                    or E.dtype != item.dtype or item.dtype[:1] not in ("f", "c") \
+                    or _stores(stmts, e) != 1 or _stores(block[j:last + 1], e):
+                return False
+            ref = name(e)
+            if not _bound_fresh(stmts, e, np_name):
+                ref = call(gast.Attribute(value=name(RUNTIME_ALIAS), attr="copy",
+                                          ctx=gast.Load()), [ref])
+            elts.append(ref)
+        built = assign(dv, gast.List(elts=elts, ctx=gast.Load()))
+        built.s2s_line = getattr(block[last], "s2s_line", None)
+        built.s2s_origin = getattr(block[last], "s2s_origin", None)
+        drop = {id(s)} | {id(block[j]) for _, j in items.values() if j != last}
+        block[last] = built
+        block[:] = [st for st in block if id(st) not in drop]
+        return True
+    _rewrite_named_values(stmts, rewrite)
 
 
 def _item_add(st, dv):
@@ -1302,11 +1297,8 @@ def _bound_fresh(stmts, var, np_name):
         if isinstance(st, gast.Assign) and len(st.targets) == 1 \
                 and isinstance(st.targets[0], gast.Name) and st.targets[0].id == var:
             v = st.value
-            if isinstance(v, (gast.BinOp, gast.UnaryOp)):
-                return True
-            f = getattr(v, "func", None)
-            return isinstance(v, gast.Call) and isinstance(f, gast.Attribute) \
-                and isinstance(f.value, gast.Name) and f.value.id == np_name and f.attr in _FRESH_CALLS
+            return isinstance(v, (gast.BinOp, gast.UnaryOp)) \
+                or _np_call_of(v, np_name) in _FRESH_CALLS
     return False
 
 
