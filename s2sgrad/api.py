@@ -7,7 +7,6 @@ from .driver import calls as _calls
 from .driver import dynamic as _dynamic  # noqa: F401 (registers the runtime's dispatch hook)
 from .driver import pipeline as _pipeline
 from .driver import routes as _routes
-from .driver import specialize as _specialize
 from .driver.request import Request
 from . import errorsite as _errorsite
 from . import wrt as _wrt
@@ -82,19 +81,16 @@ def _where(fn):
     return f"{display_path(code.co_filename)}:{code.co_firstlineno}"
 
 
-def _run(fn, request, args, kwargs, operator="grad", site=None):
-    """``(value, gradients)`` of ``fn`` at ``args`` by the route of ``request``, specialized
-    to the arguments' signature (``driver.calls``) when ``site`` is given.
+def _run(fn, request, args, kwargs, operator, site):
+    """``(value, gradients)`` of ``fn`` at ``args`` by the route ``site`` (the ``Site`` of
+    ``(fn, request)``) gives their signature (``driver.calls``).
 
     The slow path: it checks the arguments, finds the route and, where the route is
     generated code, leaves a ``Ready`` in ``site.fast`` for ``_fast`` to run next time.
     """
     wrt, fallback = request.wrt, request.fallback
-    if site is None:
-        compiled = _pipeline.route(fn, _specialize.request_for(request, args))
-    else:
-        sig, key = _calls.key_of(args, kwargs)
-        compiled = site.route(sig)
+    sig, key = _calls.key_of(args, kwargs)
+    compiled = site.route(sig)
     _check_args(fn, compiled, args, kwargs)
     token = _routes.set_policy(fallback)   # for the callees dispatched at run time
     try:
@@ -106,8 +102,7 @@ def _run(fn, request, args, kwargs, operator="grad", site=None):
     value, grads = out[0], out[1:]
     _routes.check_output(fn, value, operator)   # None, a bool, a str: no silent zero gradient
     grads = tuple(_routes.match(g, args[w]) for g, w in zip(grads, wrt))
-    if site is not None:
-        site.keep(key, sig, compiled)
+    site.keep(key, sig, compiled)
     return value, grads
 
 

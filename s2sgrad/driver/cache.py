@@ -63,6 +63,7 @@ from ..version import __version__
 __all__ = [
     "get", "recall", "compile_source", "cache_dir", "disk_enabled", "info", "clear",
     "function_digest", "stats", "forget", "remember", "memo_of", "discard", "generation",
+    "oldest", "drop_oldest",
 ]
 
 FORMAT = 3
@@ -1401,21 +1402,24 @@ def discard(fn, options):
         pass
 
 
-def drop_oldest(table):
-    """Remove the oldest entry of ``table`` (a dict used as a bounded cache): another thread
-    may have removed it, or added one, meanwhile (no KeyError, no RuntimeError)."""
+def oldest(table):
+    """The first key of ``table`` (a dict used as a bounded cache: its oldest, or least
+    recently used, entry), or None: another thread may change the table meanwhile."""
     try:
-        table.pop(next(iter(table)), None)
+        return next(iter(table))
     except (StopIteration, RuntimeError):
-        pass
+        return None
 
 
-_drop_oldest = drop_oldest
+def drop_oldest(table):
+    """Remove the oldest entry of ``table``: another thread may have removed it, or added
+    one, meanwhile (no KeyError, no RuntimeError)."""
+    table.pop(oldest(table), None)
 
 
 def _remember(fn, options, memo):
     if len(_MEMO) >= _MEMO_SIZE:
-        _drop_oldest(_MEMO)
+        drop_oldest(_MEMO)
     try:
         _MEMO[(fn, options)] = memo
     except TypeError:   # an unhashable callable: never memoized
@@ -1484,5 +1488,5 @@ def lookup(fn, options, transform):
 
 def _keep(key, entry, code):
     if len(_CONTENT) >= _CONTENT_SIZE:
-        _drop_oldest(_CONTENT)
+        drop_oldest(_CONTENT)
     _CONTENT[key] = (entry, code)

@@ -182,7 +182,7 @@ class Site:
             stats["unspecialized"] += 1
             return request
         while len(specs) >= BOUND:
-            self._drop(_oldest(specs))
+            self._drop(cache.oldest(specs))
         spec = specs[sig] = request.but(signature=sig)
         self.builds += 1
         stats["specialized"] += 1
@@ -237,15 +237,6 @@ def site(fn, request):
             cache.drop_oldest(_SITES)
         hit = _SITES[(fn, request)] = Site(fn, request)
     return hit
-
-
-def _oldest(table):
-    """The first key of ``table`` (the least recently used signature), or None: another
-    thread may change the table meanwhile (``cache.drop_oldest`` when the key is not needed)."""
-    try:
-        return next(iter(table))
-    except (StopIteration, RuntimeError):
-        return None
 
 
 # ---------------------------------------------------------------------------
