@@ -10,7 +10,7 @@ from .driver import routes as _routes
 from .driver.request import Request
 from . import errorsite as _errorsite
 from . import wrt as _wrt
-from .errors import NonDifferentiableError, NonScalarOutputError
+from .errors import NonDifferentiableError, NonScalarOutputError, OutputWithoutDerivativeError
 from .signature import ANY, signature_of
 from .sites import DERIVATIVE_MARK, describe
 
@@ -97,13 +97,28 @@ def _run(fn, request, args, kwargs, operator, site):
         out = compiled(args, kwargs)
     except NonScalarOutputError as exc:
         raise NonScalarOutputError(f"{_where(fn)}: {describe(fn)}: {exc}") from None
+    except OutputWithoutDerivativeError as exc:
+        _refuse_output(fn, exc, operator)
     finally:
         _routes.reset_policy(token)
-    value, grads = out[0], out[1:]
-    _routes.check_output(fn, value, operator)   # None, a bool, a str: no silent zero gradient
+    if getattr(compiled, "valued", True):
+        value, grads = out[0], out[1:]
+        _routes.check_output(fn, value, operator)   # None, a bool, a str: no silent zero gradient
+    else:
+        value, grads = None, (out,)     # the gradient alone, the output checked inside
     grads = tuple(_routes.match(g, args[w]) for g, w in zip(grads, wrt))
     site.keep(key, sig, compiled)
     return value, grads
+
+
+def _refuse_output(fn, exc, operator):
+    """The generated code found an output without a derivative: say it as the operators
+    do for every route (``routes.check_output``)."""
+    try:
+        _routes.check_output(fn, exc.value, operator)
+    except NonDifferentiableError as refused:
+        raise refused from None
+    raise exc
 
 
 def _fast(fn, ready, args, kwargs, operator):
@@ -122,12 +137,16 @@ def _fast(fn, ready, args, kwargs, operator):
     except NonScalarOutputError as exc:
         _errorsite.note(exc)
         raise NonScalarOutputError(f"{_where(fn)}: {describe(fn)}: {exc}") from None
+    except OutputWithoutDerivativeError as exc:
+        _refuse_output(fn, exc, operator)
     except Exception as exc:
         _errorsite.note(exc)     # the user's line it was running or differentiating
         raise
     finally:
         if token is not None:
             _routes.reset_policy(token)
+    if not ready.valued:
+        return None, (_match(out, args[ready.wrt[0]]),)
     value = out[0]
     t = type(value)
     if t not in _PLAIN and not (t is _ndarray and value.dtype.kind in "iufc"):
@@ -203,7 +222,7 @@ def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto", example=None):
     """Like ``grad``, but the function returns ``(value, gradient)`` from one run."""
     wrt_t, single = _wrt.normalize(fn, wrt, "value_and_grad")
     _routes.check_policy(fallback)
-    request = Request("grad", wrt_t, fallback=fallback)
+    request = Request("value_and_grad", wrt_t, fallback=fallback)
     if emit:
         return _emitted(fn, request, example)
     site = _calls.site(fn, request)

@@ -2,7 +2,7 @@
 
 __all__ = [
     "S2SGradError", "UnsupportedError", "UnsupportedArgumentError", "NoRuleError",
-    "NonDifferentiableError",
+    "NonDifferentiableError", "OutputWithoutDerivativeError",
     "NonScalarOutputError", "SourceError", "WrtError", "EscapeError",
 ]
 
@@ -73,6 +73,16 @@ class NoRuleError(UnsupportedError):
 
 class NonDifferentiableError(S2SGradError):
     """Differentiation with respect to an argument that cannot carry a derivative."""
+
+
+class OutputWithoutDerivativeError(NonDifferentiableError):
+    """A differentiated function returned what cannot carry a derivative (``None``, a bool,
+    a string), found by the generated code's own check of the output (``value``): the
+    operators say it as for any other route (``driver.routes.check_output``)."""
+
+    def __init__(self, message, value):
+        super().__init__(message)
+        self.value = value
 
 
 class NonScalarOutputError(S2SGradError):

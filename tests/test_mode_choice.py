@@ -168,7 +168,12 @@ def test_forward_choice_matches_finite_differences_and_reverse(fn, points):
         assert fwd.interface["entry"] == fwd.interface["grad"]
         rev = build(fn, args, signature=False)
         assert not rev.interface.get("forward")
-        value, d_x = fwd.entry(*args)
+        d_x = fwd.entry(*args)      # grad's entry: the gradient alone
+        assert not fwd.valued
+        vg = build(fn, args, operator="value_and_grad")
+        assert vg.interface["forward"] is True and vg.valued
+        value, vd_x = vg.entry(*args)
+        assert vd_x == d_x
         rvalue, rd_x = rev.entry(*args)
         assert value == pytest.approx(fn(*args), rel=1e-12, abs=1e-12)
         assert value == pytest.approx(rvalue, rel=1e-12, abs=1e-12)
@@ -210,14 +215,15 @@ def test_specialized_entry_starts_from_one():
     fwd, rev = build(branches, args), build(branches, args, signature=False)
     with pytest.raises(TypeError):
         fwd.entry(*args, 2.5)
-    assert fwd.entry(*args)[1] == pytest.approx(rev.entry(*args, 1.0)[1], rel=1e-12)
+    assert fwd.entry(*args) == pytest.approx(rev.entry(*args, 1.0)[1], rel=1e-12)
     assert rev.entry(*args, 2.5)[1] == pytest.approx(2.5 * central(branches, args), rel=1e-6)
 
 
 def test_numpy_scalar_and_0d_inputs_keep_their_dtype():
     for x in (np.float32(0.7), np.float64(0.7), np.array(0.7, dtype=np.float32),
               np.array(0.7)):
-        fwd, rev = build(quartic, (x,)), build(quartic, (x,), signature=False)
+        fwd = build(quartic, (x,), operator="value_and_grad")
+        rev = build(quartic, (x,), signature=False)
         assert fwd.interface["forward"] is True
         value, d_x = fwd.entry(x)
         _, rd_x = rev.entry(x)
@@ -245,7 +251,8 @@ def test_complex_input_stays_in_reverse_mode_with_todays_answer():
 def test_complex_output_of_a_real_scalar_matches_reverse():
     # reverse mode gives Re(d * dy/dx) for a real x: so does the forward entry
     for x in (0.3, 1.5):
-        fwd, rev = build(to_complex, (x,)), build(to_complex, (x,), signature=False)
+        fwd = build(to_complex, (x,), operator="value_and_grad")
+        rev = build(to_complex, (x,), signature=False)
         assert fwd.interface["forward"] is True
         got, want = fwd.entry(x), rev.entry(x)
         assert got[0] == pytest.approx(want[0])
@@ -274,7 +281,8 @@ def test_what_stays_in_reverse_mode():
     _, d_x, d_y = both.entry(0.4, 1.2)
     assert d_x == pytest.approx(np.sin(1.2)) and d_y == pytest.approx(0.4 * np.cos(1.2) + 2.4)
     # an argument the output does not depend on: a zero gradient either way
-    assert build(constant, (0.4,)).entry(0.4) == (3.0, 0.0)
+    assert build(constant, (0.4,)).entry(0.4) == 0.0
+    assert build(constant, (0.4,), operator="value_and_grad").entry(0.4) == (3.0, 0.0)
     assert build(constant, (0.4,), signature=False).entry(0.4) == (3.0, 0.0)
     # vjp and elementwise_grad keep their own builders
     assert not build(quartic, (0.4,), operator="vjp").interface.get("forward")
@@ -291,7 +299,7 @@ def test_custom_vjp_without_forward_rule_falls_back_to_reverse():
         assert built.entry(x)[1] == pytest.approx(central(uses_custom_vjp, (x,)), rel=1e-6)
     with_jvp = build(uses_custom_jvp, (0.3,))
     assert with_jvp.interface["forward"] is True
-    assert with_jvp.entry(0.3)[1] == pytest.approx(central(uses_custom_jvp, (0.3,)), rel=1e-6)
+    assert with_jvp.entry(0.3) == pytest.approx(central(uses_custom_jvp, (0.3,)), rel=1e-6)
 
 
 # ---------------------------------------------------------------------------
@@ -357,8 +365,8 @@ def test_reassigned_argument_and_complex_values_inside():
         fwd, rev = build(reassigns, (x,)), build(reassigns, (x,), signature=False)
         assert fwd.interface["forward"] is True
         assert "x_arg = x" in fwd.source      # the gradient is shaped like the argument
-        assert fwd.entry(x)[1] == pytest.approx(rev.entry(x)[1], rel=1e-12)
-        assert fwd.entry(x)[1] == pytest.approx(central(reassigns, (x,)).real, rel=1e-6)
+        assert fwd.entry(x) == pytest.approx(rev.entry(x)[1], rel=1e-12)
+        assert fwd.entry(x) == pytest.approx(central(reassigns, (x,)).real, rel=1e-6)
         assert build(reassigns, (x,), joint=True).entry(x) == pytest.approx(
             rev.entry(x)[1], rel=1e-12)
 
@@ -368,8 +376,9 @@ def returns_none(x):
 
 
 def test_a_function_returning_none_is_refused_by_grad_as_before():
-    built = build(returns_none, (0.5,))
-    assert built.entry(0.5)[0] is None
+    for operator in ("grad", "value_and_grad"):     # the entries check the output themselves
+        with pytest.raises(s2sgrad.NonDifferentiableError, match="returned None"):
+            build(returns_none, (0.5,), operator=operator).entry(0.5)
     with pytest.raises(s2sgrad.NonDifferentiableError, match="None"):
         s2sgrad.grad(returns_none)(0.5)
 
@@ -384,7 +393,8 @@ class Model:
 
 def test_bound_method_with_a_default_and_a_keyword():
     m = Model(1.3)
-    fwd = pipeline.run(m.energy, Request("grad", (0,), signature=signature_of((0.4,))))
+    fwd = pipeline.run(m.energy, Request("value_and_grad", (0,),
+                                         signature=signature_of((0.4,))))
     rev = pipeline.run(m.energy, Request("grad", (0,)))
     assert fwd.interface["forward"] is True
     for kwargs in ({}, {"scale": 3.0}):
@@ -392,3 +402,39 @@ def test_bound_method_with_a_default_and_a_keyword():
         rvalue, rd_x = rev((0.4,), kwargs)
         assert value == pytest.approx(rvalue) and d_x == pytest.approx(rd_x, rel=1e-12)
         assert d_x == pytest.approx(central(lambda v: m.energy(v, **kwargs), (0.4,)), rel=1e-6)
+
+
+def running_sums(x):
+    total = 0.0      # reaches nothing but itself: grad's entry does not compute it
+    acc = 1.0
+    hits = 0
+    for i in range(4):
+        acc = acc * x + 0.5
+        total = total + acc * acc
+        if acc > 1.0:
+            hits = hits + 1
+    return acc * hits + total * 0.0 if x > 10.0 else acc
+
+
+def test_grad_entry_drops_what_only_the_value_needs():
+    for x in (0.3, 0.9, 1.4):
+        fwd = build(running_sums, (x,))
+        vg = build(running_sums, (x,), operator="value_and_grad")
+        rev = build(running_sums, (x,), signature=False)
+        d = fwd.entry(x)
+        value, vd = vg.entry(x)
+        assert value == pytest.approx(running_sums(x), rel=1e-12)
+        assert d == vd == pytest.approx(rev.entry(x)[1], rel=1e-12)
+        assert d == pytest.approx(central(running_sums, (x,)), rel=1e-6)
+        assert s2sgrad.grad(running_sums)(x) == d
+        assert s2sgrad.value_and_grad(running_sums)(x) == (value, d)
+    # total reaches the output on one branch: it is kept
+    assert "total = total + " in _code(fwd.source)
+    # a variable that reaches nothing is dropped where liveness would keep it
+    assert "total" not in _code(build(series, (1.3,)).source).replace("t_total", "")
+    assert "total" in build(series, (1.3,), operator="value_and_grad").source
+
+
+def _code(src):
+    """The lines of generated code, without the comments citing the source."""
+    return "\n".join(line for line in src.splitlines() if not line.strip().startswith("#"))

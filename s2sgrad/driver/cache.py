@@ -63,6 +63,7 @@ from ..version import __version__
 __all__ = [
     "get", "recall", "compile_source", "cache_dir", "disk_enabled", "info", "clear",
     "function_digest", "stats", "forget", "remember", "memo_of", "discard", "generation",
+    "guard_text",
     "oldest", "drop_oldest",
 ]
 
@@ -1325,14 +1326,15 @@ _STEP_TEXT = {
 }
 
 
-def _compile_guard(checks):
-    """One function of ``fn`` that is true when every ``(path, object)`` check holds:
-    the object at ``path`` from ``fn`` (or, for a callable ``path``, what it returns for
-    ``fn``) is ``object``.  Equivalent to following each path with ``_step`` (any
-    failure to follow one is a check that fails), without the interpretation."""
-    if not checks:
-        return _always
-    names = {"_cell": _cell, "_attr": _attr, "_default": _default}
+def guard_text(checks, names):
+    """The text of one expression of ``fn`` that is true when every ``(path, object)``
+    check holds (the object at ``path`` from ``fn``, or for a callable ``path`` what it
+    returns for ``fn``, is ``object``), the objects it names added to ``names``; ``None``
+    for a path no step can follow (a check that never holds).  It may raise where a path
+    cannot be followed: a failed check.  Equivalent to following each path with ``_step``,
+    without the interpretation; ``_compile_guard`` and the call path's runners
+    (``driver.calls``) compile it."""
+    names.update({"_cell": _cell, "_attr": _attr, "_default": _default})
     terms = []
     for i, (path, obj) in enumerate(checks):
         names[f"_o{i}"] = obj
@@ -1345,10 +1347,22 @@ def _compile_guard(checks):
                 text = _STEP_TEXT.get(step[0])
                 if text is None or (step[0] in ("g", "c", "a", "d") and
                                     not (len(step) > 1 and isinstance(step[1], str))):
-                    return lambda fn: False       # a path no step can follow
+                    return None
                 expr = text(expr, step)
         terms.append(f"{expr} is _o{i}")
-    source = ("def guard(fn):\n    try:\n        return (" + "\n                and ".join(terms)
+    return "\n                and ".join(terms) or "True"
+
+
+def _compile_guard(checks):
+    """One function of ``fn`` that is true when every ``(path, object)`` check holds
+    (``guard_text``), any failure to follow a path a check that fails."""
+    if not checks:
+        return _always
+    names = {}
+    text = guard_text(checks, names)
+    if text is None:
+        return lambda fn: False       # a path no step can follow
+    source = ("def guard(fn):\n    try:\n        return (" + text
               + ")\n    except Exception:\n        return False\n")
     exec(compile(source, "<s2sgrad memo checks>", "exec"), names)
     return names["guard"]

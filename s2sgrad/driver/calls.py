@@ -109,7 +109,7 @@ class Ready:
     """The generated code one call ran, to run again for calls with the same key."""
 
     __slots__ = ("site", "sig", "built", "entry", "lead", "memo", "root", "gen", "filename",
-                 "recheck", "fallback", "wrt", "single", "tangent_names")
+                 "recheck", "fallback", "wrt", "single", "tangent_names", "valued")
 
     def __init__(self, site, sig, built, memo):
         self.site = site
@@ -121,6 +121,7 @@ class Ready:
         self.tangent_names = [face["tangents"][p] for p in face["active"]] \
             if built.mode == "fwd" else None
         self.lead = built.lead
+        self.valued = built.valued
         self.memo = memo
         self.root = built.fn
         self.gen = cache.generation[0]

@@ -95,7 +95,8 @@ class Built:
     """A compiled generated module and its interface: what ``run`` returns.
 
     Called as a route of ``driver.routes``: ``built(args, kwargs)`` runs the
-    entry of a reverse request (``(value, *gradients)``), ``built(args, kwargs,
+    entry of a reverse request (``(value, *gradients)``, or the gradient alone where
+    ``valued`` is false), ``built(args, kwargs,
     tangents)`` the tangent function of a forward one (``(value, tangent)``).
     """
 
@@ -112,6 +113,9 @@ class Built:
         self.entry = module.namespace[self.interface["entry"]]
         self.wrt = self.request.wrt
         self.mode = "fwd" if self.request.forward else "rev"
+        # whether the entry of a reverse request returns the value before the gradients
+        # (``grad`` in forward mode returns the gradient alone, the output checked inside)
+        self.valued = self.interface.get("value", True)
         self.bound_self = getattr(fn, "__self__", None)
         self.lead = () if self.bound_self is None else (self.bound_self,)
         for fname, same in self.interface.get("same_shape", {}).items():
@@ -463,12 +467,12 @@ def _forward_gradient(fn, request, passes):
     # a policy of its own: nothing this attempt decides carries over to reverse mode
     program = ForwardProgram(policy=routes.Policy(request.fallback), passes=passes,
                              signature=request.signature)
-    kind = "one_value" if not request.joint or request.operator == "value_and_grad" else "one"
+    kind = "one_value" if request.operator == "value_and_grad" else "one"
     spec = program.entry(fn, request.wrt, {0: "one"}, prefix="grad", gradient=kind)
     if len(spec.active) != 1:
         return None
     return _finish(program, spec.jvp_name, spec, _checks=_derived_check(fn),
-                   grad=spec.jvp_name, forward=True)
+                   grad=spec.jvp_name, forward=True, value=kind == "one_value")
 
 
 def _elementwise(fn, request, policy, passes):

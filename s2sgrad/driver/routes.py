@@ -461,22 +461,7 @@ def check_output(fn, value, operator):
     function, its definition and what to return instead.  Values of other types
     (numbers, arrays, containers, user objects) are left to the route.
     """
-    import numpy
-    what = None
-    if value is None:
-        what = ("None: no return statement ran (a forgotten return, or a path that ends "
-                "without one)", "return the value to differentiate")
-    elif isinstance(value, (bool, numpy.bool_)) or (
-            isinstance(value, numpy.ndarray) and value.dtype.kind == "b"):
-        what = (f"a bool ({value!r}), as a comparison gives, which has no derivative",
-                "return the number being compared (or a smooth function of it), not the test")
-    elif isinstance(value, (str, bytes)) or (
-            isinstance(value, numpy.ndarray) and value.dtype.kind in "USV"):
-        what = (f"a {type(value).__name__} ({value!r:.40}), which has no derivative",
-                "return a number or an array of floats")
-    elif inspect.iscoroutine(value) or inspect.isgenerator(value) or inspect.isasyncgen(value):
-        what = (f"a {type(value).__name__} object, not the value it computes",
-                "differentiate a plain function that returns the value")
+    what = rt.output_problem(value)
     if what is not None:
         raise NonDifferentiableError(
             f"{definition_site(fn)}: {operator}({describe(fn)}): {describe(fn)} returned "

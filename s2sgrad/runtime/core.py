@@ -12,6 +12,7 @@ differentiated again.
 
 import contextlib
 import contextvars
+import inspect
 import functools
 import math
 import numbers
@@ -24,7 +25,7 @@ __all__ = [
     "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter", "written_cotangent", "written_scatter",
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
     "casts_inexact", "through_cast", "tolist_vjp", "tolist_of",
-    "check_scalar", "seed", "check_method", "broadcast_like", "size", "specialize",
+    "check_scalar", "output_problem", "seed", "check_method", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
     "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
@@ -873,15 +874,46 @@ def seed(d_out, value):
 
 
 def check_scalar(value, where):
-    """Raise unless ``value`` is a scalar: ``grad`` needs a scalar output."""
-    if type(value) in _SCALARS:
+    """Raise unless ``value`` is a number: ``grad`` needs a scalar output (and one that
+    can carry a derivative, ``output_problem``)."""
+    if type(value) in _NUMBERS:
         return
+    problem = output_problem(value)
+    if problem is not None:
+        from ..errors import OutputWithoutDerivativeError
+        raise OutputWithoutDerivativeError(
+            f"{where + ': ' if where else ''}the function returned {problem[0]}; {problem[1]}.",
+            value)
     if shape(value) != () or _is_container(value):
         from ..errors import NonScalarOutputError  # the errors module needs no compiler
         raise NonScalarOutputError(
             f"{where + ': ' if where else ''}grad needs a scalar output, but the function returned "
             f"{_describe(value)}. Use jacobian or vjp for non-scalar outputs, or reduce "
             f"the output (np.sum, np.mean) before returning it.")
+
+
+_NUMBERS = (int, float, complex)
+
+
+def output_problem(value):
+    """Why ``value``, the output of a differentiated function, cannot carry a derivative,
+    ``(what it is, what to do)``, or ``None``: ``None`` (a forgotten ``return``), a bool (a
+    comparison), a string, a generator would each get a zero gradient without a word."""
+    if value is None:
+        return ("None: no return statement ran (a forgotten return, or a path that ends "
+                "without one)", "return the value to differentiate")
+    if isinstance(value, (bool, numpy.bool_)) or (
+            isinstance(value, numpy.ndarray) and value.dtype.kind == "b"):
+        return (f"a bool ({value!r}), as a comparison gives, which has no derivative",
+                "return the number being compared (or a smooth function of it), not the test")
+    if isinstance(value, (str, bytes)) or (
+            isinstance(value, numpy.ndarray) and value.dtype.kind in "USV"):
+        return (f"a {type(value).__name__} ({value!r:.40}), which has no derivative",
+                "return a number or an array of floats")
+    if inspect.iscoroutine(value) or inspect.isgenerator(value) or inspect.isasyncgen(value):
+        return (f"a {type(value).__name__} object, not the value it computes",
+                "differentiate a plain function that returns the value")
+    return None
 
 
 def _describe(value):

@@ -806,7 +806,7 @@ def _drop_dead(stmts, ctx):
     A container or array that is only ever written into (``d_params['W'] = ...``)
     and never read is dead with all its writes.
     """
-    stmts = _drop_write_only(stmts, ctx)
+    stmts = _drop_faint(_drop_write_only(stmts, ctx), ctx)
     while True:
         last = {}
 
@@ -823,6 +823,43 @@ def _drop_dead(stmts, ctx):
             return stmts
         ctx.changes += 1
         stmts = drop_stmts(stmts, dead)
+
+
+def _drop_faint(stmts, ctx):
+    """Remove the assignments to names whose values never reach anything but their own
+    assignments: ``total = total + term`` in a loop whose ``total`` is not returned, which
+    liveness keeps (the next iteration reads it).
+
+    A name is needed when a statement other than a pure assignment to one name reads it
+    (a return, a test, a call for its effect, a write into an array, an assignment to
+    several names), or when the value of a needed name's assignment reads it; every
+    assignment of a pure value to a name never needed goes.
+    """
+    needed, defs = set(), {}
+    for s in walk_stmts(stmts):
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name) and _kind(s.value, ctx) != "effect":
+            defs.setdefault(s.targets[0].id, []).append(s)
+        elif isinstance(s, (gast.If, gast.While)):
+            needed |= _names(s.test)
+        elif isinstance(s, gast.For):
+            needed |= _names(s.iter) | _names(s.target)
+        elif isinstance(s, (gast.Global, gast.Nonlocal)):
+            needed |= set(s.names)
+        else:
+            needed |= _names(s)
+    work = list(needed)
+    while work:
+        for d in defs.get(work.pop(), ()):
+            new = _names(d.value) - needed
+            needed |= new
+            work.extend(new)
+    dead = {id(d) for v, ds in defs.items() if v not in needed and v not in ctx.params
+            for d in ds}
+    if not dead:
+        return stmts
+    ctx.changes += 1
+    return drop_stmts(stmts, dead)
 
 
 def _drop_write_only(stmts, ctx):

@@ -33,6 +33,7 @@ import copy
 import itertools
 
 import gast
+import numpy as np
 
 from ..analysis.activity import callee_of, is_runtime_call, op_name, walk_stmts
 from ..analysis.shapes import Shapes
@@ -844,11 +845,18 @@ def one_like(value, facts, numpy_name=None):
 
 
 def _drop_proven_checks(stmts, facts):
-    """``_rt.check_scalar(v, ...)`` where the facts prove ``v`` a number: nothing to check."""
+    """``_rt.check_scalar(v, ...)`` where the facts prove ``v`` a number (not a bool):
+    nothing to check."""
     proven = {id(s) for s in walk_stmts(stmts)
               if isinstance(s, gast.Expr) and is_runtime_call(s.value, "check_scalar", 1)
-              and facts.of(s.value.args[0]).rank == 0}
+              and _a_number(facts.of(s.value.args[0]))}
     return drop_stmts(stmts, proven) if proven else stmts
+
+
+def _a_number(a):
+    if a.kind in ("float", "int", "complex"):
+        return True
+    return a.rank == 0 and a.dtype is not None and np.dtype(a.dtype).kind in "iufc"
 
 
 def _specialized_helper(node, attr, shapes):
