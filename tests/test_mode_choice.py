@@ -413,7 +413,7 @@ def running_sums(x):
         total = total + acc * acc
         if acc > 1.0:
             hits = hits + 1
-    return acc * hits + total * 0.0 if x > 10.0 else acc
+    return acc * hits + total * total if x > 10.0 else acc
 
 
 def test_grad_entry_drops_what_only_the_value_needs():
@@ -428,7 +428,7 @@ def test_grad_entry_drops_what_only_the_value_needs():
         assert d == pytest.approx(central(running_sums, (x,)), rel=1e-6)
         assert s2sgrad.grad(running_sums)(x) == d
         assert s2sgrad.value_and_grad(running_sums)(x) == (value, d)
-    # total reaches the output on one branch: it is kept
+    # total's value reaches the gradient on one branch (total * total): it is kept
     assert "total = total + " in _code(fwd.source)
     # a variable that reaches nothing is dropped where liveness would keep it
     assert "total" not in _code(build(series, (1.3,)).source).replace("t_total", "")
