@@ -157,7 +157,15 @@ def _fast(fn, ready, args, kwargs, operator):
     return value, tuple(_match(g, args[w]) for g, w in zip(out[1:], ready.wrt))
 
 
-_PLAIN, _ndarray, _match = _calls._PLAIN, _calls._ndarray, _calls.match
+_PLAIN, _ndarray, _match, _MISS = _calls._PLAIN, _calls._ndarray, _calls.match, _calls.MISS
+
+
+def _runner_names(fn, operator):
+    """What a runner of ``operator`` for ``fn`` says on an error (``calls.make_runner``),
+    as ``_fast`` says it."""
+    return {"SAY": lambda exc: NonScalarOutputError(f"{_where(fn)}: {describe(fn)}: {exc}"),
+            "REFUSE": lambda exc: _refuse_output(fn, exc, operator),
+            "CHECK": lambda value: _routes.check_output(fn, value, operator)}
 
 
 def _emitted(fn, request, example):
@@ -203,15 +211,26 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto", example=None):
         return _emitted(fn, request, example)
     site = _calls.site(fn, request)
     fast, call_signature = site.fast, _calls.call_signature
+    hot, names = site.runners("grad", single), _runner_names(fn, "grad")
 
     @_wraps(fn)
     def gradient(*args, **kwargs):
+        if not kwargs:      # (calls.runner_key, inline)
+            run = hot.get(type(args[0])) if len(args) == 1 else None
+            if run is None:
+                run = hot.get(call_signature(args))
+            if run is not None:
+                out = run(args)
+                if out is not _MISS:
+                    return out
         sig = call_signature(args)
         ready = fast.get(sig if not kwargs else (sig, tuple(kwargs)))
         if ready is not None and ready.valid():
             value, grads = _fast(fn, ready, args, kwargs, "grad")
         else:
             value, grads = _run(fn, request, args, kwargs, "grad", site)
+        if not kwargs:
+            _calls.install(site, hot, args, "grad", single, names)
         return grads[0] if single else grads
     setattr(gradient, DERIVATIVE_MARK, ("grad", fn, wrt_t))
     gradient.__s2sgrad_single__ = single     # what a derivative of it is structured like
@@ -227,15 +246,26 @@ def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto", example=None):
         return _emitted(fn, request, example)
     site = _calls.site(fn, request)
     fast, call_signature = site.fast, _calls.call_signature
+    hot, names = site.runners("value_and_grad", single), _runner_names(fn, "value_and_grad")
 
     @_wraps(fn)
     def value_and_gradient(*args, **kwargs):
+        if not kwargs:      # (calls.runner_key, inline)
+            run = hot.get(type(args[0])) if len(args) == 1 else None
+            if run is None:
+                run = hot.get(call_signature(args))
+            if run is not None:
+                out = run(args)
+                if out is not _MISS:
+                    return out
         sig = call_signature(args)
         ready = fast.get(sig if not kwargs else (sig, tuple(kwargs)))
         if ready is not None and ready.valid():
             value, grads = _fast(fn, ready, args, kwargs, "value_and_grad")
         else:
             value, grads = _run(fn, request, args, kwargs, "value_and_grad", site)
+        if not kwargs:
+            _calls.install(site, hot, args, "value_and_grad", single, names)
         return value, (grads[0] if single else grads)
     setattr(value_and_gradient, DERIVATIVE_MARK, ("value_and_grad", fn, wrt_t))
     value_and_gradient.__s2sgrad_single__ = single

@@ -456,3 +456,109 @@ def test_emit_with_an_example_returns_the_code_specialized_to_its_signature():
         s2sgrad.grad(sum_sin_sq, emit=True, example=x)
     # a signature of ? only says nothing: the general code
     assert s2sgrad.grad(sum_sin_sq, emit=True, example=(object(),)) == general
+
+
+# ---------------------------------------------------------------------------
+# Runners: the fast path of grad and value_and_grad compiled for one Ready
+# ---------------------------------------------------------------------------
+
+def _cubic(x):
+    if x < -5.0:
+        raise ValueError("x is too small")
+    return x ** 3 - 2.0 * x
+
+
+def test_a_runner_serves_the_second_call_with_the_slow_paths_answers():
+    g, vg = s2sgrad.grad(_cubic), s2sgrad.value_and_grad(_cubic)
+    table = site_of(_cubic).runners("grad", True)
+    assert not table
+    for x in (0.5, 1.5, -2.0):
+        assert g(x) == pytest.approx(3 * x * x - 2.0, rel=1e-14)
+        assert type(g(x)) is float
+    assert list(table) == [float]       # a lone float: its type is its signature
+    vtable = site_of(_cubic, "value_and_grad").runners("value_and_grad", True)
+    for x in (0.5, 1.5):
+        assert vg(x) == (pytest.approx(_cubic(x)), pytest.approx(3 * x * x - 2.0))
+    assert list(vtable) == [float]
+    # a NumPy scalar keeps its dtype, on the runner as on the slow path
+    d = [g(np.float32(1.5)) for _ in range(3)]
+    assert len({type(v) for v in d}) == 1 and all(v.dtype == np.float32 for v in d)
+    assert d[2] == pytest.approx(4.75)
+    # arrays, several arguments, a tuple of gradients: keyed by the signature
+    def f(w, b, x):
+        return np.sum(np.tanh(x @ w + b) ** 2)
+    rng = np.random.default_rng(0)
+    w, b, x = rng.standard_normal((3, 2)), rng.standard_normal(2), rng.standard_normal((4, 3))
+    gw = s2sgrad.grad(f, (0, 1))
+    first = gw(w, b, x)
+    for _ in range(2):
+        again = gw(w, b, x)
+        for a, e in zip(again, first):
+            np.testing.assert_array_equal(a, e)
+    assert list(site_of(f, wrt=(0, 1)).runners("grad", False)) == [signature_of((w, b, x))]
+    assert_close(again[0], numeric_grad(f, (w, b, x), 0), rtol=1e-6)
+    assert_close(again[1], numeric_grad(f, (w, b, x), 1), rtol=1e-6)
+
+
+def test_a_runner_steps_aside_for_a_trace_another_policy_and_forgotten_rules():
+    from s2sgrad.driver import routes
+    from s2sgrad.fallback.state import RUNNING
+    g = s2sgrad.grad(_cubic)
+    g(0.5)
+    g(0.5)
+    (run,) = site_of(_cubic).runners("grad", True).values()
+    assert run((1.0,)) == pytest.approx(1.0)
+    with routes.policy("never"):
+        assert run((1.0,)) is calls.MISS
+        assert g(1.0) == pytest.approx(1.0)         # the slow path, same answer
+    RUNNING[0] += 1
+    try:
+        assert run((1.0,)) is calls.MISS
+    finally:
+        RUNNING[0] -= 1
+    pipeline.forget()
+    assert not site_of(_cubic).runners("grad", True)
+    assert g(1.0) == pytest.approx(1.0)
+
+
+def test_a_runner_keeps_the_generated_text_known_and_errors_cited():
+    g = s2sgrad.grad(_cubic)
+    g(0.5)
+    g(0.5)
+    (run,) = site_of(_cubic).runners("grad", True).values()
+    ready = site_of(_cubic).fast[signature_of((0.5,))]
+    linecache.clearcache()
+    assert run((1.0,)) is calls.MISS            # the slow path registers the text again
+    assert g(1.0) == pytest.approx(1.0)
+    assert ready.filename in linecache.cache
+    (run,) = site_of(_cubic).runners("grad", True).values()
+    with pytest.raises(ValueError, match="too small") as info:
+        g(-6.0)
+    notes = "\n".join(getattr(info.value, "__notes__", ()))
+    assert "test_specialize_calls.py:" in notes and "raise ValueError" in notes
+
+
+def test_a_runner_of_a_changed_function_steps_aside():
+    ns = notebook()
+    cell(ns, "def f(x):\n    return x * x\n", "r1")
+    g = s2sgrad.grad(ns["f"])
+    assert g(2.0) == 4.0 and g(2.0) == 4.0
+    f = ns["f"]
+    cell(ns, "def f2(x):\n    return x * x * x\n", "r2")
+    f.__code__ = ns["f2"].__code__
+    assert g(2.0) == pytest.approx(12.0)
+
+
+class _Spring:
+    def __init__(self, k):
+        self.k = k
+
+    def energy(self, x):
+        return 0.5 * self.k * x * x
+
+
+def test_a_runner_of_a_bound_method_passes_its_instance():
+    s = _Spring(3.0)
+    g = s2sgrad.grad(s.energy)
+    assert [g(2.0) for _ in range(3)] == [6.0, 6.0, 6.0]
+    assert list(site_of(s.energy).runners("grad", True)) == [float]

@@ -63,7 +63,7 @@ from ..version import __version__
 __all__ = [
     "get", "recall", "compile_source", "cache_dir", "disk_enabled", "info", "clear",
     "function_digest", "stats", "forget", "remember", "memo_of", "discard", "generation",
-    "guard_text",
+    "guard_text", "on_forget",
     "oldest", "drop_oldest",
 ]
 
@@ -1376,11 +1376,18 @@ _CONTENT = {}    # content key -> (entry, its code object)
 generation = [0]
 
 
+# Called after ``forget``: what keeps memoized values without asking again (the call
+# path's runners, ``driver.calls``) lets them go.
+on_forget = []
+
+
 def forget():
     """Empty the in-process caches."""
     _MEMO.clear()
     _CONTENT.clear()
     generation[0] += 1
+    for hook in on_forget:
+        hook()
 
 
 def recall(fn, options):

@@ -68,22 +68,34 @@ def current():
     return _POLICY.get()
 
 
+current_fast = _POLICY.get      # ``current`` without a call of its own (the call path's)
+
+# How many policies other than "auto" are in force, in every thread and context together:
+# while none is, the policy is "auto" everywhere, and the call path's runners do not read
+# it (``driver.calls.make_runner``).
+others = [0]
+
+
 def set_policy(value):
     """Put ``value`` in force; returns the token ``reset_policy`` takes (cheaper than ``policy``)."""
+    if value != "auto":
+        others[0] += 1
     return _POLICY.set(value)
 
 
 def reset_policy(token):
+    if _POLICY.get() != "auto":
+        others[0] -= 1
     _POLICY.reset(token)
 
 
 @contextlib.contextmanager
 def policy(value):
-    token = _POLICY.set(check_policy(value))
+    token = set_policy(check_policy(value))
     try:
         yield
     finally:
-        _POLICY.reset(token)
+        reset_policy(token)
 
 
 # ---------------------------------------------------------------------------
@@ -112,7 +124,7 @@ def why_not(fn, keep=None):
     from ..frontend.source import FunctionSource
     _remember(fn, _IN_PROGRESS)            # recursion: a function calling itself
     reason = None
-    token = _POLICY.set("auto")            # deeper callees are classified, never raised
+    token = set_policy("auto")             # deeper callees are classified, never raised
     try:
         norm = normalize(FunctionSource.of(fn), policy=Policy("auto"))
         if keep is not None:
@@ -123,7 +135,7 @@ def why_not(fn, keep=None):
         _forget(fn)                         # undecided: not "transformable" for ever after
         raise
     finally:
-        _POLICY.reset(token)
+        reset_policy(token)
     _remember(fn, reason)
     return reason
 
