@@ -157,7 +157,8 @@ def _fast(fn, ready, args, kwargs, operator):
     return value, tuple(_match(g, args[w]) for g, w in zip(out[1:], ready.wrt))
 
 
-_PLAIN, _ndarray, _match, _MISS = _calls._PLAIN, _calls._ndarray, _calls.match, _calls.MISS
+_PLAIN, _ndarray, _match = _calls._PLAIN, _calls._ndarray, _calls.match
+_MISS, _BY_TYPE = _calls.MISS, _calls.BY_TYPE
 
 
 def _runner_names(fn, operator):
@@ -209,32 +210,7 @@ def grad(fn, wrt=0, *, emit=False, fallback="auto", example=None):
     request = Request("grad", wrt_t, fallback=fallback)
     if emit:
         return _emitted(fn, request, example)
-    site = _calls.site(fn, request)
-    fast, call_signature = site.fast, _calls.call_signature
-    hot, names = site.runners("grad", single), _runner_names(fn, "grad")
-
-    @_wraps(fn)
-    def gradient(*args, **kwargs):
-        if not kwargs:      # (calls.runner_key, inline)
-            run = hot.get(type(args[0])) if len(args) == 1 else None
-            if run is None:
-                run = hot.get(call_signature(args))
-            if run is not None:
-                out = run(args)
-                if out is not _MISS:
-                    return out
-        sig = call_signature(args)
-        ready = fast.get(sig if not kwargs else (sig, tuple(kwargs)))
-        if ready is not None and ready.valid():
-            value, grads = _fast(fn, ready, args, kwargs, "grad")
-        else:
-            value, grads = _run(fn, request, args, kwargs, "grad", site)
-        if not kwargs:
-            _calls.install(site, hot, args, "grad", single, names)
-        return grads[0] if single else grads
-    setattr(gradient, DERIVATIVE_MARK, ("grad", fn, wrt_t))
-    gradient.__s2sgrad_single__ = single     # what a derivative of it is structured like
-    return _mark(gradient, "grad", fn, wrt_t)
+    return _operator(fn, request, "grad", wrt_t, single)
 
 
 def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto", example=None):
@@ -244,16 +220,29 @@ def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto", example=None):
     request = Request("value_and_grad", wrt_t, fallback=fallback)
     if emit:
         return _emitted(fn, request, example)
+    return _operator(fn, request, "value_and_grad", wrt_t, single)
+
+
+def _operator(fn, request, operator, wrt, single):
+    """The function ``grad`` (``operator``) or ``value_and_grad`` returns: a call without
+    keywords runs its runner if it has one (``driver.calls``), else the fast path or the
+    slow one, which leave the runner for the next call."""
     site = _calls.site(fn, request)
     fast, call_signature = site.fast, _calls.call_signature
-    hot, names = site.runners("value_and_grad", single), _runner_names(fn, "value_and_grad")
+    hot, names = site.runners(operator, single), _runner_names(fn, operator)
+    with_value = operator == "value_and_grad"
 
     @_wraps(fn)
-    def value_and_gradient(*args, **kwargs):
-        if not kwargs:      # (calls.runner_key, inline)
-            run = hot.get(type(args[0])) if len(args) == 1 else None
-            if run is None:
-                run = hot.get(call_signature(args))
+    def derivative(*args, **kwargs):
+        if not kwargs:
+            if len(args) == 1:      # (calls.runner_key, inline)
+                a = args[0]
+                t = type(a)
+                key = (a.dtype, a.shape) if t is _ndarray else \
+                    t if t in _BY_TYPE else call_signature(args)
+            else:
+                key = call_signature(args)
+            run = hot.get(key)
             if run is not None:
                 out = run(args)
                 if out is not _MISS:
@@ -261,15 +250,16 @@ def value_and_grad(fn, wrt=0, *, emit=False, fallback="auto", example=None):
         sig = call_signature(args)
         ready = fast.get(sig if not kwargs else (sig, tuple(kwargs)))
         if ready is not None and ready.valid():
-            value, grads = _fast(fn, ready, args, kwargs, "value_and_grad")
+            value, grads = _fast(fn, ready, args, kwargs, operator)
         else:
-            value, grads = _run(fn, request, args, kwargs, "value_and_grad", site)
+            value, grads = _run(fn, request, args, kwargs, operator, site)
         if not kwargs:
-            _calls.install(site, hot, args, "value_and_grad", single, names)
-        return value, (grads[0] if single else grads)
-    setattr(value_and_gradient, DERIVATIVE_MARK, ("value_and_grad", fn, wrt_t))
-    value_and_gradient.__s2sgrad_single__ = single
-    return _mark(value_and_gradient, "value_and_grad", fn, wrt_t)
+            _calls.install(site, hot, args, operator, single, names)
+        grads = grads[0] if single else grads
+        return (value, grads) if with_value else grads
+    setattr(derivative, DERIVATIVE_MARK, (operator, fn, wrt))
+    derivative.__s2sgrad_single__ = single     # what a derivative of it is structured like
+    return _mark(derivative, operator, fn, wrt)
 
 
 def _mark(wrapper, kind, fn, wrt):

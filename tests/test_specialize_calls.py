@@ -500,6 +500,31 @@ def test_a_runner_serves_the_second_call_with_the_slow_paths_answers():
     assert_close(again[1], numeric_grad(f, (w, b, x), 1), rtol=1e-6)
 
 
+def test_a_lone_array_finds_its_runner_by_dtype_and_shape():
+    def f(x):
+        return np.sum(np.sin(x) * x)
+    g = s2sgrad.grad(f)
+    table = site_of(f).runners("grad", True)
+    for n in (3, 3, 5, 5, 3):
+        x = np.linspace(0.1, 1.0, n)
+        np.testing.assert_allclose(g(x), np.sin(x) + x * np.cos(x), rtol=1e-14)
+    x3, x5 = np.zeros(3), np.zeros(5)
+    assert set(table) == {(x3.dtype, (3,)), (x5.dtype, (5,))}
+    assert table[(x3.dtype, (3,))] is table[(x5.dtype, (5,))]     # one signature, one runner
+    assert cache.stats["transform"] == 1
+    x32 = np.linspace(0.1, 1.0, 3, dtype=np.float32)
+    for _ in range(2):
+        d = g(x32)
+        assert d.dtype == np.float32
+    np.testing.assert_allclose(d, np.sin(x32) + x32 * np.cos(x32), rtol=1e-6)
+    g(np.linspace(0.1, 1.0, 3))     # (a new specialization emptied the table)
+    assert table[(x32.dtype, (3,))] is not table[(x3.dtype, (3,))]
+    ro = np.linspace(0.1, 1.0, 3)
+    ro.flags.writeable = False          # the argument read-only: the gradient is not
+    for _ in range(2):
+        assert g(ro).flags.writeable
+
+
 def test_a_runner_steps_aside_for_a_trace_another_policy_and_forgotten_rules():
     from s2sgrad.driver import routes
     from s2sgrad.fallback.state import RUNNING

@@ -36,10 +36,11 @@ for them:
   keywords: after a call whose ``Ready`` needs no recheck, ``make_runner`` compiles one
   function that does everything the fast path does for that ``Ready`` (its memo's checks
   inline, the output made into what the operator returns), kept in ``Site.runners`` under
-  ``runner_key(args)`` (a lone number's type, else the signature).  A runner returns
-  ``MISS`` wherever ``Ready.valid()`` would be false; the tables are emptied whenever the
-  site's specializations change and on ``cache.forget``.  What a call of
-  ``grad(f)(1.5)`` costs beyond the generated function is then about 0.3 us.
+  ``runner_key(args)`` (a lone number's type or array's dtype and shape, else the
+  signature).  A runner returns ``MISS`` wherever ``Ready.valid()`` would be false; the
+  tables are emptied whenever the site's specializations change and on ``cache.forget``.
+  What a call costs beyond the generated function is then about 0.25 us for a float,
+  0.75 us for an array (``benchmarks/bench_call.py``).
 
 ``deriv``, ``hvp``, ``hessian`` and ``jacobian`` run the general code, as do the requests
 the pipeline makes for itself (the joint gradient a second derivative transforms, a
@@ -60,7 +61,7 @@ from ..fallback.state import RUNNING
 from ..signature import ANY, abstract_of, signature_of
 
 __all__ = ["BOUND", "MAX_BUILDS", "Site", "Ready", "site", "resolve", "key_of", "stats",
-           "call_signature", "MISS", "runner_key", "install", "make_runner",
+           "call_signature", "MISS", "BY_TYPE", "runner_key", "install", "make_runner",
            "plain_value", "match"]
 
 BOUND = 8           # specializations kept per (function, request)
@@ -120,7 +121,8 @@ class Ready:
     """The generated code one call ran, to run again for calls with the same key."""
 
     __slots__ = ("site", "sig", "built", "entry", "lead", "memo", "root", "gen", "filename",
-                 "recheck", "fallback", "wrt", "single", "tangent_names", "valued")
+                 "recheck", "fallback", "wrt", "single", "tangent_names", "valued",
+                 "runners")
 
     def __init__(self, site, sig, built, memo):
         self.site = site
@@ -133,6 +135,7 @@ class Ready:
             if built.mode == "fwd" else None
         self.lead = built.lead
         self.valued = built.valued
+        self.runners = {}       # (operator, single) -> its runner (``install``)
         self.memo = memo
         self.root = built.fn
         self.gen = cache.generation[0]
@@ -309,18 +312,23 @@ def match(d, x):
 # ---------------------------------------------------------------------------
 
 MISS = object()     # what a runner returns when the slow path must run instead
+_RUNNERS_SIZE = 64  # keys per table of runners (one per shape of a lone array)
 
 # the types whose values' abstract value the type alone decides (``signature.abstract_of``)
-_BY_TYPE = frozenset({float, int, complex, bool, numpy.float64, numpy.float32,
+BY_TYPE = frozenset({float, int, complex, bool, numpy.float64, numpy.float32,
                       numpy.complex128, numpy.complex64})
 
 
 def runner_key(args):
-    """The key of a call without keywords in a table of ``Site.runners``: the type of a
-    lone number (which decides its signature), else the signature."""
+    """The key of a call without keywords in a table of ``Site.runners``: for a lone
+    argument, the type of a number or the dtype and shape of an array (which decide its
+    signature), else the signature."""
     if len(args) == 1:
-        t = type(args[0])
-        if t in _BY_TYPE:
+        a = args[0]
+        t = type(a)
+        if t is _ndarray:
+            return (a.dtype, a.shape)
+        if t in BY_TYPE:
             return t
     return call_signature(args)
 
@@ -335,8 +343,12 @@ def install(site, table, args, operator, single, names):
     ready = site.fast.get(call_signature(args))
     if ready is None or ready.recheck or not ready.valid():
         return
-    run = make_runner(ready, operator, single, names)
+    run = ready.runners.get((operator, single), MISS)
+    if run is MISS:     # one runner per Ready, under the key of each shape it served
+        run = ready.runners[(operator, single)] = make_runner(ready, operator, single, names)
     if run is not None:
+        if len(table) >= _RUNNERS_SIZE:
+            table.clear()
         table[key] = run
 
 
@@ -405,6 +417,13 @@ def make_runner(ready, operator, single, names):
     for i, (g, w) in enumerate(zip(outs, wrt)):
         if sig[w].kind == "float":      # a float for a float: nothing to match
             lines.append(f"    g{i} = {g} if type({g}) is float else MATCH({g}, args[{w}])")
+        elif sig[w].kind == "array":    # (``match``'s array case, inline)
+            lines += [f"    g{i} = {g}",
+                      f"    x = args[{w}]",
+                      f"    if not (type(g{i}) is NDARRAY and g{i}.dtype is x.dtype "
+                      f"and g{i}.shape == x.shape",
+                      f"            and g{i}.flags.writeable):",
+                      f"        g{i} = MATCH(g{i}, x)"]
         else:
             lines.append(f"    g{i} = MATCH({g}, args[{w}])")
         grads.append(f"g{i}")
