@@ -47,6 +47,8 @@ the pipeline makes for itself (the joint gradient a second derivative transforms
 callee's split pair).
 """
 
+import ast
+import copy
 import linecache
 import types
 
@@ -58,7 +60,7 @@ from .routes import current_fast as _policy, others as _other_policies
 from ..errors import NonScalarOutputError, OutputWithoutDerivativeError
 from ..errorsite import note as _note
 from ..fallback.state import RUNNING
-from ..signature import ANY, abstract_of, signature_of
+from ..signature import ANY, ONE, abstract_of, signature_of
 
 __all__ = ["BOUND", "MAX_BUILDS", "Site", "Ready", "site", "resolve", "key_of", "stats",
            "call_signature", "MISS", "BY_TYPE", "runner_key", "install", "make_runner",
@@ -173,17 +175,20 @@ class Site:
         self.direct = isinstance(fn, (types.FunctionType, types.MethodType))
 
     def runners(self, operator, single):
-        """The table of compiled runners (``make_runner``) of the wrappers of one operator
-        and one output structure: ``{runner_key(args): run}``; emptied whenever the site's
-        specializations or fast path change."""
-        table = self.hot.get((operator, single))
-        if table is None:
-            table = self.hot[(operator, single)] = {}
-        return table
+        """``(table, last)``: the compiled runners (``make_runner``) of the wrappers of one
+        operator and one output structure, ``{runner_key(args): run}``, and in ``last[0]``
+        the runner of the latest call if it checks its arguments' signature itself (what
+        a call tries first); emptied whenever the site's specializations or fast path
+        change."""
+        hot = self.hot.get((operator, single))
+        if hot is None:
+            hot = self.hot[(operator, single)] = ({}, [_no_runner])
+        return hot
 
     def _cool(self):
-        for table in self.hot.values():
+        for table, last in self.hot.values():
             table.clear()
+            last[0] = _no_runner
 
     def touch(self, sig):
         """``sig`` was just used: last to be dropped."""
@@ -333,13 +338,19 @@ def runner_key(args):
     return call_signature(args)
 
 
-def install(site, table, args, operator, single, names):
+def _no_runner(args):
+    return MISS
+
+
+def install(site, hot, args, operator, single, names):
     """After a call of ``operator`` without keywords: compile the runner of the ``Ready``
     it leaves for ``args`` (if any) into ``table``.  ``names``: the operator's words on an
     error (``REFUSE`` for an ``OutputWithoutDerivativeError``, ``SAY`` the error for a
     ``NonScalarOutputError``, ``CHECK`` an output)."""
+    table, last = hot
     key = runner_key(args)
     table.pop(key, None)
+    last[0] = _no_runner
     ready = site.fast.get(call_signature(args))
     if ready is None or ready.recheck or not ready.valid():
         return
@@ -350,6 +361,8 @@ def install(site, table, args, operator, single, names):
         if len(table) >= _RUNNERS_SIZE:
             table.clear()
         table[key] = run
+        if run.s2s_keyed:
+            last[0] = run
 
 
 def make_runner(ready, operator, single, names):
@@ -362,7 +375,8 @@ def make_runner(ready, operator, single, names):
     compiled."""
     env = dict(names)
     # (``fn`` is the root itself in the runner: that check always holds)
-    checks = [(p, o) for p, o in ready.memo.checks if not (p == () and o is ready.root)]
+    checks = [(p, o) for p, o in ready.memo.checks
+              if callable(p) or len(p) or o is not ready.root]
     guard = cache.guard_text(checks, env)
     if guard is None:
         return None
@@ -380,8 +394,10 @@ def make_runner(ready, operator, single, names):
     # anywhere, "auto" is, without reading it
     policy = "(OTHERS[0] and POLICY() != FALLBACK)" if ready.fallback == "auto" \
         else "POLICY() != FALLBACK"
-    lines = [
-        "def run(args):",
+    key = _key_check(sig, env)
+    checks = [
+        f"    if {key or 'False'}:",
+        "        return MISS",
         f"    if RUNNING[0] or {policy} \\",
         "            or FILENAME not in linecache.cache:",
         "        return MISS",
@@ -392,8 +408,8 @@ def make_runner(ready, operator, single, names):
         "        return MISS",
     ]
     if len(site.specs) > 1:
-        lines.append("    TOUCH(SIG)")
-    lines += [
+        checks.append("    TOUCH(SIG)")
+    lines = ["def run(args):"] + checks + [
         "    try:",
         f"        out = ENTRY({', '.join(params)})",
         "    except NonScalarOutputError as exc:",
@@ -429,6 +445,122 @@ def make_runner(ready, operator, single, names):
         grads.append(f"g{i}")
     grads = grads[0] if single else "(" + ", ".join(grads) + ",)"
     lines.append(f"    return {grads}" if operator == "grad" else f"    return value, {grads}")
-    namespace = env
-    exec(compile("\n".join(lines) + "\n", "<s2sgrad call path>", "exec"), namespace)
-    return namespace["run"]
+    if operator == "grad" and not ready.valued and not ready.lead and len(wrt) == 1 \
+            and sig[wrt[0]].kind == "float":
+        run = _inlined(ready, env, checks, wrt[0], single)
+    else:
+        run = None
+    if run is None:
+        namespace = env
+        exec(compile("\n".join(lines) + "\n", "<s2sgrad call path>", "exec"), namespace)
+        run = namespace["run"]
+    run.s2s_keyed = key is not None
+    return run
+
+
+_TYPES = {"float": float, "int": int, "bool": bool, "complex": complex}
+
+
+def _key_check(sig, env):
+    """The text of a test that the arguments ``args`` do *not* have signature ``sig``
+    (``signature.abstract_of``, equivalently), the objects it names added to ``env``;
+    ``None`` where some argument's abstract value is not decided by a few comparisons (a
+    container, ``?``)."""
+    terms = [f"len(args) != {len(sig)}"]
+    for i, a in enumerate(sig):
+        v = f"args[{i}]"
+        if a.kind in _TYPES:
+            env[f"T{i}"] = _TYPES[a.kind]
+            terms.append(f"type({v}) is not T{i}")
+        elif a.kind == "scalar" and a.dtype is not None:
+            env[f"T{i}"] = numpy.dtype(a.dtype).type
+            terms.append(f"type({v}) is not T{i}")
+        elif a.kind == "array" and a.dtype is not None and a.dims is not None:
+            env[f"D{i}"] = numpy.dtype(a.dtype)
+            dims = " and ".join(f"s[{k}] {'==' if d is ONE else '!='} 1"
+                                for k, d in enumerate(a.dims))
+            terms.append(f"not (type({v}) is NDARRAY and ({v}.dtype is D{i} or "
+                         f"{v}.dtype.name == {a.dtype!r}) and len(s := {v}.shape) == "
+                         f"{len(a.dims)}{' and ' + dims if dims else ''})")
+        else:
+            return None
+    return " or ".join(terms)
+
+
+def _inlined(ready, env, checks, w, single):
+    """The runner of a gradient of one float in forward mode (``make_runner``) with the
+    generated entry's body inline: one call less, what a small scalar gradient notices.
+
+    The function is the entry's own definition, read again from the generated text and
+    compiled under the generated file's name and lines (tracebacks, ``errorsite`` and
+    debuggers see the generated code), its parameters bound from the call's arguments
+    after ``checks`` (the runner's first lines), each ``return`` matching its float to the
+    argument as the runner does.  ``None`` when the entry is not a plain function of its
+    positional parameters, or uses one of the runner's names."""
+    try:
+        tree = ast.parse(ready.built.source)
+    except SyntaxError:
+        return None
+    name = ready.entry.__name__
+    fdef = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name),
+                None)
+    if fdef is None:
+        return None
+    a = fdef.args
+    if a.posonlyargs or a.vararg or a.kwonlyargs or a.kwarg or a.defaults \
+            or len(a.args) != len(ready.sig):
+        return None
+    used = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} | {p.arg for p in a.args}
+    if used & (set(env) | {"args", "s"}) or any(u.startswith("_s2s_") for u in used) or any(
+            isinstance(n, (ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await))
+            for n in ast.walk(fdef)):
+        return None
+    params = [p.arg for p in a.args]
+    ret = "_s2s_o if type(_s2s_o := _s2s_e) is float else MATCH(_s2s_o, _s2s_x)"
+    ret = ret if single else f"({ret},)"
+    frame = ast.parse("\n".join(
+        ["def _(args):"] + checks
+        + [f"    {p} = args[{i}]" for i, p in enumerate(params)]
+        + [f"    _s2s_x = {params[w]}",
+           "    try:",
+           "        pass",
+           "    except NonScalarOutputError as exc:",
+           "        NOTE(exc)",
+           "        raise SAY(exc) from None",
+           "    except OutputWithoutDerivativeError as exc:",
+           "        REFUSE(exc)",
+           "    except Exception as exc:",
+           "        NOTE(exc)",
+           "        raise"])).body[0]
+    template = ast.parse(f"return {ret}").body[0]
+
+    class Returns(ast.NodeTransformer):
+        def visit_Return(self, node):
+            new = copy.deepcopy(template)
+            for n in ast.walk(new):
+                if isinstance(n, ast.Name) and n.id == "_s2s_e":
+                    n.__dict__.update(copy.deepcopy(node.value or ast.Constant(None)).__dict__)
+                    n.__class__ = (node.value or ast.Constant(None)).__class__
+            return ast.copy_location(new, node)
+
+        def visit_FunctionDef(self, node):
+            return node         # a nested function's returns are its own
+
+        visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = visit_FunctionDef
+
+    body = [Returns().visit(s) for s in fdef.body]
+    for n in ast.walk(frame):
+        if hasattr(n, "lineno"):
+            n.lineno = n.end_lineno = fdef.lineno
+            n.col_offset = n.end_col_offset = 0
+    frame.body[-1].body = body
+    frame.name = name
+    module = ast.Module(body=[frame], type_ignores=[])
+    ast.fix_missing_locations(module)
+    namespace = dict(ready.built.namespace)
+    namespace.update(env)
+    try:
+        exec(compile(module, ready.filename, "exec", dont_inherit=True), namespace)
+    except SyntaxError:
+        return None
+    return namespace[name]
