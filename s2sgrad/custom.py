@@ -53,6 +53,7 @@ from .fallback.state import RUNNING
 from .fallback.tracer import Spec, TracingNoRuleError, _has_box, apply, strip
 from .rules import registry
 from .rules.template import Template, constant, runtime_name
+from .syntax import walk as _walk
 
 __all__ = ["custom_vjp", "custom_jvp", "CustomFunction", "stop_gradient", "non_differentiable",
            "checkpoint"]
@@ -312,17 +313,17 @@ class CustomFunction:
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
             body = body[1:]
         for stmt in body:
-            for n in gast.walk(stmt):
+            for n in _walk(stmt):
                 if isinstance(n, gast.stmt) and not isinstance(n, _SIMPLE_STATEMENTS):
                     raise _NotInlinable(f"it uses a {type(n).__name__} statement")
                 if isinstance(n, (gast.Lambda, gast.ListComp, gast.GeneratorExp, gast.DictComp,
                                   gast.SetComp, gast.Yield, gast.NamedExpr)):
                     raise _NotInlinable(f"it uses {type(n).__name__}")
-        used = {n.id for s in body for n in gast.walk(s) if isinstance(n, gast.Name)}
+        used = {n.id for s in body for n in _walk(s) if isinstance(n, gast.Name)}
         clash = (used - set(names)) & (set(canonical) | {"xp"})
         if clash:
             raise _NotInlinable(f"it uses the name {sorted(clash)[0]!r} for something else")
-        assigned = {n.id for s in body for n in gast.walk(s)
+        assigned = {n.id for s in body for n in _walk(s)
                     if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
         mapping = dict(zip(names, canonical))
         consts, globals_ = {}, {}
@@ -384,7 +385,7 @@ def _live(body):
             continue
         if isinstance(stmt, gast.Assign):
             needed -= {t.id for t in stmt.targets if isinstance(t, gast.Name)}
-        needed |= {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)
+        needed |= {n.id for n in _walk(stmt) if isinstance(n, gast.Name)
                    and isinstance(n.ctx, gast.Load)}
         out.append(stmt)
     return out[::-1]

@@ -18,6 +18,7 @@ from ..syntax import drop_stmts, walk_stmts  # noqa: F401 (re-exported for the p
 from ..errors import UnsupportedArgumentError, UnsupportedError
 from ..rules import registry
 from ..rules.template import static_value
+from ..syntax import walk as _walk
 
 __all__ = ["Activity", "callee_of", "diff_names", "bind_primitive", "attribute_primitive",
            "int_names", "walk_stmts", "op_name"]
@@ -231,7 +232,7 @@ class Activity:
         fsrc = self.norm.fsrc
         for s in walk_stmts(body):
             for expr in _own_expressions(s):
-                for node in gast.walk(expr):
+                for node in _walk(expr):
                     if isinstance(node, gast.Call):
                         self._check_call(node, fsrc.where(s))
 
@@ -295,7 +296,7 @@ class Activity:
         fsrc = self.norm.fsrc
         for s in walk_stmts(body):
             for expr in _own_expressions(s):
-                for node in gast.walk(expr):
+                for node in _walk(expr):
                     if isinstance(node, gast.Call):
                         self._check_closure_call(node, fsrc.where(s))
             if self.closures:
@@ -310,13 +311,13 @@ class Activity:
                 and isinstance(s.value, gast.Name):
             allowed.add(id(s.value))
         for expr in _own_expressions(s):
-            for node in gast.walk(expr):
+            for node in _walk(expr):
                 if isinstance(node, gast.Call):
                     allowed.add(id(node.func))
                     allowed.update(id(a) for a in node.args)
                     allowed.update(id(kw.value) for kw in node.keywords)
         for expr in _own_expressions(s):
-            for node in gast.walk(expr):
+            for node in _walk(expr):
                 if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load) \
                         and node.id in self.closures and id(node) not in allowed:
                     reads = self.callable_reads(node.id)
@@ -365,7 +366,7 @@ class Activity:
                     or getattr(a, "s2s_unbound", False) \
                     or isinstance(a, gast.Name) and a.id in self.closures:
                 continue      # (a closure: refused with its name below)
-            reads = sorted({n.id for n in gast.walk(a) if isinstance(n, gast.Name)
+            reads = sorted({n.id for n in _walk(a) if isinstance(n, gast.Name)
                             and isinstance(n.ctx, gast.Load)} & self.varied)
             if reads:
                 raise UnsupportedError(

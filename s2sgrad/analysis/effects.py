@@ -209,7 +209,7 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
 
     ``where(stmt)`` is ``"file:line"`` and ``text(stmt)`` the user's code there."""
     resolver = norm.resolver
-    user_names = {n.id for n in gast.walk(norm.fsrc.node) if isinstance(n, gast.Name)}
+    user_names = {n.id for n in walk(norm.fsrc.node) if isinstance(n, gast.Name)}
     made = {}
     for s in walk_stmts(body):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
@@ -223,11 +223,11 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
     locals_ = set(params) | {a.id for a in norm.node.args.kwonlyargs}
     for s in walk_stmts(body):
         if isinstance(s, gast.Assign):
-            for n in gast.walk(s.targets[0]):
+            for n in walk(s.targets[0]):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                     locals_.add(n.id)
         if isinstance(s, gast.For):
-            locals_ |= {n.id for n in gast.walk(s.target) if isinstance(n, gast.Name)}
+            locals_ |= {n.id for n in walk(s.target) if isinstance(n, gast.Name)}
     order = _order(body)
     stmts = _simple_stmts(body)
     values = {}

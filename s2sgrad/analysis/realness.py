@@ -14,6 +14,7 @@ import gast
 
 from ..rules import registry
 from .activity import callee_of, walk_stmts
+from ..syntax import walk as _walk
 
 __all__ = ["RealValues"]
 
@@ -59,22 +60,22 @@ class RealValues:
                 elif isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
                     defs.setdefault(t.value.id, []).append(s.value)  # an in-place write
                 else:
-                    for n in gast.walk(t):
+                    for n in _walk(t):
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                             unknown.add(n.id)
             elif isinstance(s, gast.For):
                 if _is_range(s.iter) and isinstance(s.target, gast.Name):
                     continue       # an integer
-                for n in gast.walk(s.target):
+                for n in _walk(s.target):
                     if isinstance(n, gast.Name):
                         unknown.add(n.id)
             else:
-                for n in gast.walk(s):
+                for n in _walk(s):
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) \
                             and not isinstance(s, (gast.If, gast.While)):
                         unknown.add(n.id)
         for s in walk_stmts(body):
-            for n in gast.walk(s):
+            for n in _walk(s):
                 if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
                         and isinstance(n.func.value, gast.Name):
                     try:

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..rules import registry
 from .activity import walk_stmts
+from ..syntax import walk as _walk
 
 __all__ = ["scalar_names", "is_scalar_expr", "SCALAR_KINDS"]
 
@@ -46,18 +47,18 @@ def scalar_names(body, resolver, params=(), known=(), ints=()):
                 if isinstance(t, gast.Name):
                     assigned.setdefault(t.id, []).append(s.value)
                 else:
-                    other.update(n.id for n in gast.walk(t) if isinstance(n, gast.Name))
+                    other.update(n.id for n in _walk(t) if isinstance(n, gast.Name))
         elif isinstance(s, gast.For):
             it = s.iter
             ranged = isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
                 and it.func.id == "range"
-            for n in gast.walk(s.target):
+            for n in _walk(s.target):
                 if isinstance(n, gast.Name):
                     (assigned.setdefault(n.id, []) if ranged else other.add(n.id))
                     if ranged:
                         assigned[n.id].append(gast.Constant(value=0, kind=None))
         elif isinstance(s, (gast.AugAssign, gast.AnnAssign)):
-            other.update(n.id for n in gast.walk(s.target) if isinstance(n, gast.Name))
+            other.update(n.id for n in _walk(s.target) if isinstance(n, gast.Name))
     out = (set(assigned) | set(known) | set(ints)) - other - (set(params) - set(known))
     changed = True
     while changed:

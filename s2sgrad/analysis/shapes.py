@@ -32,6 +32,7 @@ from ..rules.shapes import (PY_NUMBERS, RUNTIME_RULES, elementwise, join, rule_f
 from ..rules.template import RUNTIME_ALIAS, static_value
 from ..signature import ANY, BOOL, COMPLEX, FLOAT, INT, NONE, ONE, Abstract, abstract_of, array
 from .activity import callee_of, op_name, walk_stmts
+from ..syntax import walk as _walk
 
 __all__ = ["Shapes"]
 
@@ -97,13 +98,13 @@ class Shapes:
                     heads = []
                 else:
                     heads = [s.target]
-                for n in (n for h in heads for n in gast.walk(h)):
+                for n in (n for h in heads for n in _walk(h)):
                     if isinstance(n, gast.Name):
                         top.add(n.id)
                 continue
             elif isinstance(s, (gast.If, gast.While)):
                 continue
-            for n in gast.walk(s):
+            for n in _walk(s):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
                     top.add(n.id)
         return defs, top

@@ -31,6 +31,7 @@ from ..syntax import assign, call, const, name, store, subscript, walk_stmts  # 
 from ..errors import UnsupportedError
 from ..sites import defaults_of, literal_default
 from .resolve import Callee, Resolver
+from ..syntax import walk as _walk
 
 __all__ = ["Namer", "normalize", "Normalized", "assigned_names", "name", "assign"]
 
@@ -57,7 +58,7 @@ def _child_blocks(s):
 def assigned_names(node):
     """Names bound anywhere in ``node`` (targets, loop variables, parameters, defs)."""
     out = set()
-    for n in gast.walk(node):
+    for n in _walk(node):
         if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param, gast.Del)):
             out.add(n.id)
         elif isinstance(n, gast.FunctionDef) and n is not node:
@@ -66,7 +67,7 @@ def assigned_names(node):
 
 
 def all_names(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in _walk(node) if isinstance(n, gast.Name)}
 
 
 class Namer:
@@ -216,20 +217,20 @@ def _check_late_binding(fsrc, node):
     ever called by name gets its free variables at each call, as Python does.
     """
     parents = {}
-    for parent in gast.walk(node):
+    for parent in _walk(node):
         for child in gast.iter_child_nodes(parent):
             parents[child] = parent
     stores = {}
-    for n in gast.walk(node):
+    for n in _walk(node):
         if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Param)):
             stores.setdefault(n.id, []).append(n)
         elif isinstance(n, gast.FunctionDef) and n is not node:
             stores.setdefault(n.name, []).append(n)
-    called = {id(n.func) for n in gast.walk(node) if isinstance(n, gast.Call)}
+    called = {id(n.func) for n in _walk(node) if isinstance(n, gast.Call)}
 
     def used_as_value(fname):
         return any(isinstance(n, gast.Name) and n.id == fname and isinstance(n.ctx, gast.Load)
-                   and id(n) not in called for n in gast.walk(node))
+                   and id(n) not in called for n in _walk(node))
 
     def enclosing_loops(n):
         out = []
@@ -239,7 +240,7 @@ def _check_late_binding(fsrc, node):
                 out.append(n)
         return out
 
-    for fn_node in gast.walk(node):
+    for fn_node in _walk(node):
         if fn_node is node or not isinstance(fn_node, (gast.FunctionDef, gast.Lambda)):
             continue
         if isinstance(fn_node, gast.Lambda):
@@ -255,9 +256,9 @@ def _check_late_binding(fsrc, node):
         own = assigned_names(fn_node)
         if isinstance(fn_node, gast.Lambda):
             own |= {a.id for a in fn_node.args.args + fn_node.args.kwonlyargs}
-        reads = {n.id for n in gast.walk(fn_node)
+        reads = {n.id for n in _walk(fn_node)
                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)} - own
-        in_loops = {id(m) for loop in enclosing_loops(fn_node) for m in gast.walk(loop)}
+        in_loops = {id(m) for loop in enclosing_loops(fn_node) for m in _walk(loop)}
         end = (getattr(fn_node, "end_lineno", None) or 0, getattr(fn_node, "end_col_offset", 0))
         for v in sorted(reads & set(stores)):
             # assigned again where the function is made again (a loop around it), or after it
@@ -285,11 +286,11 @@ def _check_nested_defaults(fsrc, node, locals_):
     (``def fun(y, num=num)`` in a loop): the values are taken when the def runs, which a
     lifted function cannot reproduce; refused (the function is traced), never a NameError
     in generated code or a default taken at the wrong time."""
-    for stmt in gast.walk(node):
+    for stmt in _walk(node):
         if stmt is node or not isinstance(stmt, (gast.FunctionDef, gast.Lambda)):
             continue
         for d in list(stmt.args.defaults) + [d for d in stmt.args.kw_defaults if d is not None]:
-            reads = sorted({n.id for n in gast.walk(d) if isinstance(n, gast.Name)} & locals_)
+            reads = sorted({n.id for n in _walk(d) if isinstance(n, gast.Name)} & locals_)
             if reads:
                 name_ = getattr(stmt, "name", "lambda")
                 raise UnsupportedError(
@@ -301,11 +302,11 @@ def _check_nested_defaults(fsrc, node, locals_):
 def _collect_nested(fsrc, node, locals_):
     """Find defs (and named lambdas) inside ``node``: name -> (FunctionDef, free locals)."""
     found = {}
-    for stmt in gast.walk(node):
+    for stmt in _walk(node):
         if stmt is node or not isinstance(stmt, gast.FunctionDef):
             continue
         inner_locals = assigned_names(stmt)
-        reads = {n.id for n in gast.walk(stmt)
+        reads = {n.id for n in _walk(stmt)
                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         free = sorted((reads - inner_locals) & (locals_ - {stmt.name}))
         found[stmt.name] = (stmt, free)
@@ -317,7 +318,7 @@ def _collect_nested(fsrc, node, locals_):
     while changed:
         changed = False
         for fname, (fdef, free) in found.items():
-            calls = {n.id for n in gast.walk(fdef)
+            calls = {n.id for n in _walk(fdef)
                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
             extra = set()
             for c in calls & set(found):
@@ -531,7 +532,7 @@ class _Lowering:
             names = assigned_names(target)
             if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts) \
                     and not any(isinstance(e, gast.Starred) for e in value.elts):
-                reads = {n.id for e in value.elts for n in gast.walk(e) if isinstance(n, gast.Name)}
+                reads = {n.id for e in value.elts for n in _walk(e) if isinstance(n, gast.Name)}
                 if reads & names:
                     temps = []
                     for elt_t, elt_v in zip(target.elts, value.elts):
@@ -794,7 +795,7 @@ class _Lowering:
                                  args=[gast.Tuple(elts=list(items), ctx=gast.Load())],
                                  keywords=[])
             gast.copy_location(call, node)
-            for n in gast.walk(call):
+            for n in _walk(call):
                 if not hasattr(n, "lineno") and isinstance(n, (gast.expr,)):
                     gast.copy_location(n, node)
             return self.expr(call, out, top)
@@ -830,7 +831,7 @@ class _Lowering:
                                 decorator_list=[], returns=None, type_comment=None, type_params=[])
         gast.copy_location(fdef, lam)
         fdef.body[0].lineno = lam.lineno
-        reads = {n.id for n in gast.walk(lam.body) if isinstance(n, gast.Name)}
+        reads = {n.id for n in _walk(lam.body) if isinstance(n, gast.Name)}
         free = (reads - assigned_names(fdef)) & (self.resolver.local_names - {fname})
         for other in reads & set(self.nested):      # a nested function it calls or names is
             free.update(v for v in self.nested[other][1] if v != fname)   # lifted: its values
@@ -894,13 +895,13 @@ class _Lowering:
         """Spell out ``for`` clauses (with ``if`` filters) as nested loops."""
         renames = {}
         for gen in generators:
-            for n in gast.walk(gen.target):
+            for n in _walk(gen.target):
                 if isinstance(n, gast.Name):
                     renames[n.id] = self.namer.fresh(n.id)
 
         def rename(tree):
             tree = copy.deepcopy(tree)
-            for n in gast.walk(tree):
+            for n in _walk(tree):
                 if isinstance(n, gast.Name) and n.id in renames:
                     n.id = renames[n.id]
             return tree
@@ -972,7 +973,7 @@ class _Lowering:
             func.value = self.expr(func.value, out)
         elif not isinstance(func, gast.Name) and any(
                 isinstance(n, gast.Lambda) or isinstance(n, gast.Name) and n.id in self.nested
-                for n in gast.walk(func)):
+                for n in _walk(func)):
             # ``np.vectorize(lambda v: v * w)(x)``: the function called is made first from a
             # local function (checked like any value given to a call)
             tmp = self.namer.fresh("fn")
@@ -1013,7 +1014,7 @@ class _Lowering:
         variables through the closure, which the transformation cannot see; refused here,
         so the function is traced, where each level of differentiation has its own
         identity (no perturbation confusion)."""
-        for node in [n for n in gast.walk(node) if isinstance(n, gast.Call)]:
+        for node in [n for n in _walk(node) if isinstance(n, gast.Call)]:
             ok, fn = self.resolver.static_value(node.func)
             op = _s2sgrad_operator(fn) if ok else None
             if op is not None:
@@ -1051,7 +1052,7 @@ class _Lowering:
                                                for v in free}
         if isinstance(target, gast.Lambda):
             params = {a.id for a in target.args.args if isinstance(a, gast.Name)}
-            reads = {n.id for n in gast.walk(target.body) if isinstance(n, gast.Name)}
+            reads = {n.id for n in _walk(target.body) if isinstance(n, gast.Name)}
             return sorted((reads - params) & locals_)
         if isinstance(target, gast.Name) and target.id in self.nested \
                 and target.id not in self.fsrc.siblings:
@@ -1086,7 +1087,7 @@ class _Lowering:
             gast.comprehension(target=gast.Name(id=i, ctx=gast.Store(), annotation=None,
                                                 type_comment=None),
                                iter=call("range", [count]), ifs=[], is_async=0)])
-        for n in gast.walk(comp):
+        for n in _walk(comp):
             n.lineno = getattr(node, "lineno", None)
         return self.expr_ListComp(comp, out, False)
 
@@ -1118,7 +1119,7 @@ class _Lowering:
             elt, ifs = name(names[0]), [name(names[0]) if none else applied]
         comp = gast.ListComp(elt=elt, generators=[gast.comprehension(
             target=target, iter=it, ifs=ifs, is_async=0)])
-        for n in gast.walk(comp):
+        for n in _walk(comp):
             n.lineno = getattr(node, "lineno", None)
         return self.expr_ListComp(comp, out, False)
 
@@ -1201,7 +1202,7 @@ class _Lowering:
                 return n
         stmts = [Fill().visit(st) for st in stmts]
         for st in stmts:
-            for n in gast.walk(st):
+            for n in _walk(st):
                 if hasattr(n, "lineno") or isinstance(n, (gast.stmt, gast.expr)):
                     n.lineno = line
         if result is None:
@@ -1322,7 +1323,7 @@ def _hoist_self_reads(index, base, out, namer):
     loop overwrites it)."""
     def reads_base(node):
         return node is not None and any(isinstance(n, gast.Name) and n.id == base
-                                        for n in gast.walk(node))
+                                        for n in _walk(node))
 
     def hoist(part):
         if part is None or isinstance(part, (gast.Name, gast.Constant)) or not reads_base(part):
@@ -1560,7 +1561,7 @@ def _flatten(stmts):
 
 def _reads(stmts, var):
     return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Load)
-               for s in stmts for n in gast.walk(s))
+               for s in stmts for n in _walk(s))
 
 
 def _drop_assignments(stmts, var):

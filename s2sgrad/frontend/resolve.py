@@ -13,6 +13,7 @@ import types
 import gast
 
 from ..rules import registry
+from ..syntax import walk as _walk
 
 __all__ = ["Callee", "Resolver", "LIBRARY_ROOTS"]
 
@@ -276,7 +277,7 @@ class Resolver:
         """Locals assigned exactly once, by ``v = value`` (``{name: value node}``)."""
         if getattr(self, "_single", None) is None:
             stores, values, declared = {}, {}, set()
-            for n in gast.walk(self.fsrc.node):
+            for n in _walk(self.fsrc.node):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
                     stores[n.id] = stores.get(n.id, 0) + 1
                 elif isinstance(n, (gast.Global, gast.Nonlocal)):

@@ -20,6 +20,7 @@ import gast
 import s2sgrad.naming as naming
 from ..sites import cited_at, display_path  # noqa: F401 (display_path: re-exported)
 from ..errors import SourceError
+from ..syntax import walk as _walk
 
 __all__ = ["FunctionSource", "display_path"]
 
@@ -218,7 +219,7 @@ def _check_current(fn, lines, node):
     filename = code.co_filename
     if not filename or filename.startswith("<") or not os.path.isfile(filename):
         return
-    if any(isinstance(n, gast.Assert) for n in gast.walk(node)) and _rewritten(fn):
+    if any(isinstance(n, gast.Assert) for n in _walk(node)) and _rewritten(fn):
         return          # pytest rewrote this test module's asserts: its code is not the text's
     text = "".join(lines)
     key = (filename, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
@@ -300,7 +301,7 @@ def _find_lambda(fn, lines):
     for start in range(first, max(0, first - 20), -1):
         tree, removed = _parse_run(lines, start, first)
         if tree is not None and any(isinstance(n, gast.Lambda) and n.lineno == first
-                                    for n in gast.walk(tree)):
+                                    for n in _walk(tree)):
             break
         tree = None
     if tree is None:
@@ -308,7 +309,7 @@ def _find_lambda(fn, lines):
                           f"{display_path(code.co_filename)}:{first} (if the file was edited "
                           f"after the function was loaded, its text there is not the code that "
                           f"runs; reload the module to differentiate the new text)")
-    lambdas = [n for n in gast.walk(tree) if isinstance(n, gast.Lambda) and n.lineno == first]
+    lambdas = [n for n in _walk(tree) if isinstance(n, gast.Lambda) and n.lineno == first]
     lambdas = [n for n in lambdas if _same_parameters(n.args, code)]
     if len(lambdas) > 1:
         lambdas = _pick_by_columns(lambdas, code, removed)

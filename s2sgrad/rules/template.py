@@ -451,7 +451,7 @@ def fold_statements(stmts):
 def _fold_ifexp(node):
     if not any(n.__class__ is gast.IfExp for n in walk(node)):
         return node             # (most expressions have none: one quick look)
-    for n in gast.walk(node):
+    for n in walk(node):
         for field, old in gast.iter_fields(n):
             if isinstance(old, gast.IfExp):
                 ok, val = static_value(old.test)

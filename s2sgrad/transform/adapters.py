@@ -16,6 +16,7 @@ import s2sgrad.naming as naming
 from ..frontend.normalize import Namer
 from ..syntax import call, const, name, param, store
 from .program import _function
+from ..syntax import walk as _walk
 
 __all__ = ["value_and_grad", "jvp", "matrix", "seed_param", "writes_items"]
 
@@ -142,7 +143,7 @@ def seed_param(program, spec):
 
 
 def writes_items(job):
-    for n in gast.walk(job.norm.node):
+    for n in _walk(job.norm.node):
         if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript):
             return True
     return False

@@ -29,6 +29,7 @@ import s2sgrad.naming as naming
 from ..analysis import liveness
 from ..analysis.activity import drop_stmts, walk_stmts
 from ..rules import registry
+from ..syntax import walk as _walk
 
 __all__ = ["share"]
 
@@ -66,14 +67,14 @@ class _Context:
         self.params = {a.id for a in fdef.args.args} | {a.id for a in fdef.args.kwonlyargs}
         self.mutated = _mutated_names(fdef.body)
         self.assigned = {}
-        for n in gast.walk(fdef):
+        for n in _walk(fdef):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 self.assigned[n.id] = self.assigned.get(n.id, 0) + 1
-        self.used = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)}
+        self.used = {n.id for n in _walk(fdef) if isinstance(n, gast.Name)}
         self._pure = {}
         self.changes = 0   # rewrites made by the current round of passes
         # A function of the user's may change the arrays and lists passed to it.
-        for n in gast.walk(fdef):
+        for n in _walk(fdef):
             if isinstance(n, gast.Call) and self.call_kind(n) == "effect" \
                     and not _is_runtime_call(n):
                 for a in list(n.args) + [kw.value for kw in n.keywords]:
@@ -164,7 +165,7 @@ def _mutated_names(stmts):
                     base = base.value
                 if base is not t and isinstance(base, gast.Name):
                     out.add(base.id)
-        for n in gast.walk(s):
+        for n in _walk(s):
             if isinstance(n, gast.Call):
                 f = n.func
                 if isinstance(f, gast.Attribute) and f.attr in _MUTATING_METHODS \
@@ -201,7 +202,7 @@ def _key(node):
 
 
 def _names(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in _walk(node) if isinstance(n, gast.Name)}
 
 
 def _is_trivial(node):
@@ -215,7 +216,7 @@ def _is_trivial(node):
 def _kind(node, ctx):
     """``'shared'``, ``'pure'`` or ``'effect'`` for an expression."""
     worst = "shared"
-    for n in gast.walk(node):
+    for n in _walk(node):
         if isinstance(n, gast.Call):
             k = ctx.call_kind(n)
         elif isinstance(n, (gast.List, gast.Dict, gast.Set, gast.ListComp, gast.DictComp,
@@ -438,24 +439,24 @@ def _assigned_in(stmts):
         return {stmts[0].targets[0].id}
     out = set()
     for s in walk_stmts(stmts):
-        for n in gast.walk(s):
+        for n in _walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 out.add(n.id)
     return out | _mutated_names(stmts)
 
 
 def _assigned_or_read(stmts):
-    return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name)}
+    return {n.id for s in stmts for n in _walk(s) if isinstance(n, gast.Name)}
 
 
 def _has_call(node):
-    return any(isinstance(n, gast.Call) for n in gast.walk(node))
+    return any(isinstance(n, gast.Call) for n in _walk(node))
 
 
 def _stored_bases(targets):
     out = set()
     for t in targets:
-        for n in gast.walk(t):
+        for n in _walk(t):
             if isinstance(n, gast.Name):
                 out.add(n.id)
     return out
@@ -498,7 +499,7 @@ def _hoist_block(stmts, ctx):
                         by_name.setdefault(n, set()).add(k)
                 runs[run][1].append((i, sub))
         killed = _assigned_in([s])
-        if any(isinstance(n, gast.Call) and ctx.call_kind(n) == "effect" for n in gast.walk(s)):
+        if any(isinstance(n, gast.Call) and ctx.call_kind(n) == "effect" for n in _walk(s)):
             killed |= ctx.mutated & _assigned_or_read([s])
         for n in killed:
             for k in by_name.pop(n, ()):
@@ -522,7 +523,7 @@ def _hoist_block(stmts, ctx):
             hoisted.s2s_origin = origin
         inserts.setdefault(first_i, []).append(hoisted)
         for i, sub in occ:
-            for n in gast.walk(sub):
+            for n in _walk(sub):
                 replaced.add(id(n))
             _replace_node(stmts[i], sub, gast.Name(id=name_, ctx=gast.Load(), annotation=None,
                                                    type_comment=None))
@@ -679,7 +680,7 @@ def _op_name(node):
 
 
 def _replace_node(root, old, new):
-    for n in gast.walk(root):
+    for n in _walk(root):
         for field, value in gast.iter_fields(n):
             if value is old:
                 setattr(n, field, copy.deepcopy(new))

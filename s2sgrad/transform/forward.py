@@ -42,6 +42,7 @@ from .program import Program, Spec, _function
 from .release import release
 from .reverse import (_RUNTIME_TENSOR_HELPERS, ReverseBuilder, _FwdCtx, _is_break_check, _loads,
                       _rt, _rt_call, index_value, same_shape_params, to_text)
+from ..syntax import walk as _walk
 
 __all__ = ["ForwardBuilder", "ForwardProgram"]
 
@@ -997,7 +998,7 @@ def _value_reads(template, param):
     if key not in _VALUE_READS:
         import s2sgrad.runtime as runtime
         shape_only = set()
-        for node in (n for st in template.body for n in gast.walk(st)):
+        for node in (n for st in template.body for n in _walk(st)):
             if isinstance(node, gast.Call):
                 f = node.func
                 fname = f.id if isinstance(f, gast.Name) else getattr(f, "attr", None)
@@ -1008,21 +1009,21 @@ def _value_reads(template, param):
                         if k < len(node.args) and isinstance(node.args[k], gast.Name):
                             shape_only.add(id(node.args[k]))
         _VALUE_READS[key] = sum(
-            1 for st in template.body for n in gast.walk(st)
+            1 for st in template.body for n in _walk(st)
             if isinstance(n, gast.Name) and n.id == param and isinstance(n.ctx, gast.Load)
             and id(n) not in shape_only)
     return _VALUE_READS[key]
 
 
 def _mentions(stmts, ident):
-    return any(isinstance(n, gast.Name) and n.id == ident for s in stmts for n in gast.walk(s))
+    return any(isinstance(n, gast.Name) and n.id == ident for s in stmts for n in _walk(s))
 
 
 def _contains(stmts, expr):
     """True when some subexpression of ``stmts`` is ``expr`` (compared as source text)."""
     text = to_text(expr)
     return any(isinstance(n, gast.expr) and type(n) is type(expr) and to_text(n) == text
-               for s in stmts for n in gast.walk(s))
+               for s in stmts for n in _walk(s))
 
 
 def _is_number(node, value):
@@ -1053,7 +1054,7 @@ def _drop_dead_tangents(stmts):
 
 def _has_effect(node):
     """Calls that change their receiver (``t_l.pop()``) must stay even if their value is unused."""
-    for n in gast.walk(node):
+    for n in _walk(node):
         if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
                 and n.func.attr in tuple(_MUTATORS) + ("pop",):
             return True

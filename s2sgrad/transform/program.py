@@ -246,7 +246,7 @@ class Program:
                 continue
             facts = Shapes(norm.node.body, job.abstract, norm.resolver, params=job.param_names,
                            calls=self.call_result_hook(job))
-            for node in (n for s in walk_stmts(norm.node.body) for n in gast.walk(s)
+            for node in (n for s in walk_stmts(norm.node.body) for n in walk(s)
                          if isinstance(n, gast.Call)):
                 try:
                     callee = callee_of(node, norm.resolver)
@@ -384,7 +384,7 @@ class Program:
             fdef = copy.deepcopy(job.norm.node)
             fdef.name = job.primal_name
             fdef.decorator_list = []
-            for n in gast.walk(fdef):
+            for n in walk(fdef):
                 callee = getattr(n, "s2s_callee", None) if isinstance(n, gast.Call) else None
                 if callee is not None and callee.kind == "lifted":
                     n.func = name(self.primal(self.job_for(callee, job)))
@@ -482,7 +482,7 @@ class Program:
 
     def default_namespace(self, fsrc):
         """The array namespace used for operators: the one the function's module imports."""
-        for nm in sorted({n.id for n in gast.walk(fsrc.node) if isinstance(n, gast.Name)}):
+        for nm in sorted({n.id for n in walk(fsrc.node) if isinstance(n, gast.Name)}):
             kind, value = fsrc.resolve(nm)
             if kind and getattr(value, "__name__", None) in registry.ARRAY_NAMESPACES:
                 return self.module.symbol(value, nm)
@@ -611,7 +611,7 @@ class Program:
     def _split(self, spec, builder, fwd, bwd, seed, grads, ret, args):
         if self.runs("prune"):
             fwd, bwd = prune(fwd, bwd, set(grads))
-        assigned = {n.id for s in fwd for n in gast.walk(s)
+        assigned = {n.id for s in fwd for n in walk(s)
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         params = set(spec.params)
         state = sorted((live_in(bwd, set(grads)) & (assigned | params)) - {seed, naming.TAPE})
@@ -659,9 +659,9 @@ class Program:
         nested = getattr(job.norm, "nested", None) or {}
         if not nested:
             return
-        assigned = {n.id for n in gast.walk(fdef) if isinstance(n, gast.Name)
+        assigned = {n.id for n in walk(fdef) if isinstance(n, gast.Name)
                     and isinstance(n.ctx, (gast.Store, gast.Param))}
-        called = {id(n.func) for n in gast.walk(fdef) if isinstance(n, gast.Call)}
+        called = {id(n.func) for n in walk(fdef) if isinstance(n, gast.Call)}
         program = self
 
         class Bind(gast.NodeTransformer):
@@ -785,13 +785,13 @@ def rename_tape(module):
     Generated code that will be differentiated again keeps its tape under a
     name that the next transformation's own ``_tape`` cannot clash with.
     """
-    used = {n.id for f in module.functions for n in gast.walk(f) if isinstance(n, gast.Name)}
+    used = {n.id for f in module.functions for n in walk(f) if isinstance(n, gast.Name)}
     k = 1
     while f"{naming.TAPE}_{k}" in used:
         k += 1
     new = f"{naming.TAPE}_{k}"
     for f in module.functions:
-        for n in gast.walk(f):
+        for n in walk(f):
             if isinstance(n, gast.Name) and n.id == naming.TAPE:
                 n.id = new
     return new
@@ -865,8 +865,8 @@ def _returned(names):
 def _restores(stmts, var):
     """True when ``stmts`` hold a restore of ``var`` (it changes ``var`` back)."""
     return any(getattr(n, "s2s_restore", (None, None))[1] == var
-               for s in stmts for n in gast.walk(s))
+               for s in stmts for n in walk(s))
 
 
 def _uses_tape(stmts):
-    return any(isinstance(n, gast.Name) and n.id == naming.TAPE for s in stmts for n in gast.walk(s))
+    return any(isinstance(n, gast.Name) and n.id == naming.TAPE for s in stmts for n in walk(s))

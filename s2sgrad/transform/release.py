@@ -19,6 +19,7 @@ frontend drops ``del`` of a name, so code with it can be differentiated again.
 """
 
 import gast
+from ..syntax import walk as _walk
 
 __all__ = ["release"]
 
@@ -34,15 +35,15 @@ def release(fdef, scalars=()):
         if isinstance(extra, gast.Name):
             params.add(extra.id)
     captured = set()
-    for n in gast.walk(fdef):
+    for n in _walk(fdef):
         if n is not fdef and isinstance(n, (gast.Lambda, gast.FunctionDef)):
-            captured |= {m.id for m in gast.walk(n) if isinstance(m, gast.Name)}
+            captured |= {m.id for m in _walk(n) if isinstance(m, gast.Name)}
     first_def, last_use = {}, {}
     for i, s in enumerate(body):
         if isinstance(s, gast.Assign) and len(s.targets) == 1 \
                 and isinstance(s.targets[0], gast.Name):
             first_def.setdefault(s.targets[0].id, i)
-        for n in gast.walk(s):
+        for n in _walk(s):
             if isinstance(n, gast.Name):
                 last_use[n.id] = i
     dead_after = {}

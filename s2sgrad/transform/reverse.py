@@ -254,7 +254,7 @@ class ReverseBuilder:
         """Put back into its expression a value named for its shape only (see
         ``_recompute_ok``) that the backward sweep does not read after all: named in
         straight code and read once, by the statement it was taken from."""
-        read = {n.id for st in walk_stmts(bwd) for n in gast.walk(st)
+        read = {n.id for st in walk_stmts(bwd) for n in walk(st)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         unread = self.shape_only - read
         if not unread:
@@ -266,7 +266,7 @@ class ReverseBuilder:
                        and st.targets[0].id == t), None)
             if at is None:
                 continue
-            uses = [(k, n) for k in range(len(out)) for n in gast.walk(out[k])
+            uses = [(k, n) for k in range(len(out)) for n in walk(out[k])
                     if isinstance(n, gast.Name) and n.id == t and isinstance(n.ctx, gast.Load)]
             if len(uses) != 1 or uses[0][0] <= at:
                 continue
@@ -275,7 +275,7 @@ class ReverseBuilder:
             between = out[at + 1:k]
             names = _loads(value)
             if any(isinstance(n, gast.Name) and n.id in names and isinstance(n.ctx, gast.Store)
-                   for st in between + [out[k]] for n in gast.walk(st)
+                   for st in between + [out[k]] for n in walk(st)
                    if not (st is out[k] and isinstance(st, gast.Assign) and n in st.targets)):
                 continue
             _replace(out[k], use, value)
@@ -321,7 +321,7 @@ class ReverseBuilder:
                 if c.kind == "container" and isinstance(c.receiver, gast.Name):
                     self.containers.add(c.receiver.id)
         for s in walk_stmts(body):
-            for n in gast.walk(s):
+            for n in walk(s):
                 if isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name) \
                         and isinstance(n.slice, gast.Constant) and isinstance(n.slice.value, str):
                     self.containers.add(n.value.id)
@@ -436,10 +436,10 @@ class ReverseBuilder:
                       and st.targets[0].value.id == v] for v in written}
         reads = {}
         for st in walk_stmts(body):
-            for n in gast.walk(st):
+            for n in walk(st):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                     reads.setdefault(n.id, []).append(st)
-        user_names = {n.id for n in gast.walk(self.fsrc.node) if isinstance(n, gast.Name)}
+        user_names = {n.id for n in walk(self.fsrc.node) if isinstance(n, gast.Name)}
         for st in walk_stmts(body):
             if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)):
                 continue
@@ -520,7 +520,7 @@ class ReverseBuilder:
                and getattr(w, "s2s_augmented", False) and isinstance(w.targets[0], gast.Name)]
         reads = {}
         for st in walk_stmts(body):
-            for n in gast.walk(st):
+            for n in walk(st):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                     reads.setdefault(n.id, []).append(st)
         for st in walk_stmts(body):
@@ -781,7 +781,7 @@ class ReverseBuilder:
         """
         candidates = {v for v in self.containers if v in self.active}
         for s in walk_stmts(body):
-            nodes = list(gast.walk(s))
+            nodes = list(walk(s))
             inside = {id(n.value) for n in nodes if isinstance(n, gast.Subscript)
                       and isinstance(n.slice, gast.Constant) and isinstance(n.slice.value, str)}
             methods = {id(n.func) for n in nodes if isinstance(n, gast.Call)}
@@ -806,14 +806,14 @@ class ReverseBuilder:
                 t = s.targets[0]
                 if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
                     self.owned.add(t.value.id)
-                for n in gast.walk(s.value):
+                for n in walk(s.value):
                     if isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name):
                         self.owned.add(n.value.id)
             elif isinstance(s, gast.Expr) and isinstance(s.value, gast.Call):
                 c = callee_of(s.value, self.resolver)
                 if c.kind == "container" and isinstance(c.receiver, gast.Name):
                     self.owned.add(c.receiver.id)
-                for n in gast.walk(s.value):
+                for n in walk(s.value):
                     if isinstance(n, gast.Subscript) and isinstance(n.value, gast.Name):
                         self.owned.add(n.value.id)
         for s in walk_stmts(body):
@@ -1784,7 +1784,7 @@ def _read_as_value_only(stmts, var):
     for st in walk_stmts(stmts):
         if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Name) and st.target.id == var:
             return False
-        for n in gast.walk(st):
+        for n in walk(st):
             if isinstance(n, gast.Name) and n.id == var and not isinstance(n.ctx, gast.Load):
                 return False
             if isinstance(n, (gast.Subscript, gast.Attribute)) and isinstance(n.value, gast.Name) \
@@ -1812,7 +1812,7 @@ def _views_of(var, stmts):
     for st in stmts:
         if isinstance(st, gast.Assign) and not isinstance(st.value, (gast.BinOp, gast.UnaryOp)) \
                 and _loads(st.value) & views:
-            views.update(n.id for t in st.targets for n in gast.walk(t)
+            views.update(n.id for t in st.targets for n in walk(t)
                          if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
     return views
 
@@ -1834,7 +1834,7 @@ def _propagate_copies(bwd, fwd, protected):
 
     Names in ``protected`` (the gradients, the seed, the parameters) stay.
     """
-    in_fwd = {n.id for st in walk_stmts(fwd) for n in gast.walk(st)
+    in_fwd = {n.id for st in walk_stmts(fwd) for n in walk(st)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     for _ in range(4):
         stores, loads = store_counts(bwd), read_counts(bwd)
@@ -1856,7 +1856,7 @@ def _propagate_copies(bwd, fwd, protected):
 
 def _jumps(stmts):
     return any(isinstance(n, (gast.Break, gast.Continue, gast.Return))
-               for st in stmts for n in gast.walk(st))
+               for st in stmts for n in walk(st))
 
 
 def _is_copy(st):
@@ -2010,7 +2010,7 @@ def _is_view_chain(node):
         return False
     while isinstance(node, (gast.Subscript, gast.Attribute)):
         if isinstance(node, gast.Subscript) and any(
-                isinstance(n, gast.Call) for n in gast.walk(node.slice)):
+                isinstance(n, gast.Call) for n in walk(node.slice)):
             return False
         node = node.value
     return isinstance(node, gast.Name)
@@ -2022,7 +2022,7 @@ def _is_break_check(s):
 
 
 def _has_call(node):
-    return any(isinstance(n, gast.Call) for n in gast.walk(node))
+    return any(isinstance(n, gast.Call) for n in walk(node))
 
 
 def _is_int_expr_node(node, ints):

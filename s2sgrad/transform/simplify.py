@@ -43,6 +43,7 @@ from ..rules.shapes import dims_of as _dims
 from ..signature import MANY, ONE
 from ..syntax import blocks as _blocks, drop_stmts, read_count as _read_count, reads as _reads, \
     replace as _replace, store_counts as _store_counts, stores as _stores, walk as _walk
+from ..syntax import walk as _walk
 
 __all__ = ["ShapeClasses", "simplify"]
 
@@ -82,7 +83,7 @@ class ShapeClasses:
                 it = s.iter
                 counts = isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
                     and it.func.id == "range"
-                for n in gast.walk(s.target):
+                for n in _walk(s.target):
                     if isinstance(n, gast.Name):
                         self.cls[n.id] = SCALAR if counts else UNKNOWN
             elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
@@ -143,7 +144,7 @@ class ShapeClasses:
                     if not (isinstance(st, gast.Assign) and len(st.targets) == 1
                             and isinstance(st.targets[0], gast.Name) and st.targets[0].id == var
                             and any(isinstance(n, gast.Name) and n.id == var
-                                    for n in gast.walk(st.value))):
+                                    for n in _walk(st.value))):
                         continue
                     self.cls = dict(saved)
                     self.cls[var] = own
@@ -287,7 +288,7 @@ class ShapeClasses:
                     if t.id not in self.cls and t.id not in self.adjoints:
                         defs.append((t.id, s.value))
                     continue
-                other |= {n.id for n in gast.walk(t)
+                other |= {n.id for n in _walk(t)
                           if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         changed = True
         while changed:
@@ -323,7 +324,7 @@ def _assigned_once(body):
             compound = isinstance(s, (gast.If, gast.For, gast.While))
             heads = [getattr(s, f) for f in ("target", "iter", "test") if hasattr(s, f)] \
                 if compound else [s]
-            for n in (n for h in heads for n in gast.walk(h)):
+            for n in (n for h in heads for n in _walk(h)):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
                     stores[n.id] = stores.get(n.id, 0) + 1
             if isinstance(s, gast.Assign) and len(s.targets) == 1 \
@@ -340,7 +341,7 @@ def _assigned_once(body):
 def _pure_chain(node):
     while isinstance(node, (gast.Attribute, gast.Subscript)):
         if isinstance(node, gast.Subscript) and any(isinstance(n, gast.Call)
-                                                    for n in gast.walk(node.slice)):
+                                                    for n in _walk(node.slice)):
             return False
         node = node.value
     return isinstance(node, gast.Name)
@@ -348,7 +349,7 @@ def _pure_chain(node):
 
 def _mentions_kind_change(body, resolver):
     for s in walk_stmts(body):
-        for n in gast.walk(s):
+        for n in _walk(s):
             if isinstance(n, gast.Constant) and isinstance(n.value, complex):
                 return True
             if isinstance(n, gast.Attribute) and n.attr in _KIND_CHANGING:
@@ -1064,7 +1065,7 @@ def _drop_shape_only_values(stmts, shapes):
         if not uses or others:
             return False
         last = max(i for i, st in enumerate(later) if _reads(st, var))
-        names = {n.id for n in gast.walk(proxy) if isinstance(n, gast.Name)}
+        names = {n.id for n in _walk(proxy) if isinstance(n, gast.Name)}
         if any(_stores(later[:last + 1], v) for v in names):
             return False
         if _dims(facts.of(proxy)) is None or _dims(facts.of(proxy)) != _dims(facts.var(var)):
@@ -1097,7 +1098,7 @@ def _sum_through_matmul(stmts, shapes):
         if da is None or db is None or len(da) < 2 or len(db) < 2 or len(da) < len(db) \
                 or _stores(stmts, var) != 1:
             return False
-        reads = [(i, n) for i, st in enumerate(block[k + 1:]) for n in gast.walk(st)
+        reads = [(i, n) for i, st in enumerate(block[k + 1:]) for n in _walk(st)
                  if isinstance(n, gast.Call) and any(
                      isinstance(x, gast.Name) and x.id == var for x in n.args)]
         if len(reads) != 1 or _read_count(stmts, var) != 1:
@@ -1111,7 +1112,7 @@ def _sum_through_matmul(stmts, shapes):
                 and isinstance(axis, gast.Constant) and type(axis.value) is int
                 and axis.value in (len(da) - 2, -2)):
             return False
-        names = {n.id for x in (a, b) for n in gast.walk(x) if isinstance(n, gast.Name)}
+        names = {n.id for x in (a, b) for n in _walk(x) if isinstance(n, gast.Name)}
         between = block[k + 1:k + i + 2]
         if any(_stores(between, v) for v in names) or names & _written_in_place(between):
             return False
@@ -1142,7 +1143,7 @@ def _constant_spreads(stmts, shapes):
             return False
         later = block[k + 1:]
         factors = [(b, b.right if side == "left" else b.left)
-                   for st in later for b in gast.walk(st)
+                   for st in later for b in _walk(st)
                    if isinstance(b, gast.BinOp) and isinstance(b.op, gast.Mult)
                    for side in ("left", "right")
                    if isinstance(getattr(b, side), gast.Name) and getattr(b, side).id == var]
@@ -1312,14 +1313,14 @@ def _bound_fresh(stmts, var, np_name):
 
 def _pure(node):
     """An expression of names, attributes, subscripts and operators (no call)."""
-    return not any(isinstance(n, (gast.Call, gast.Lambda, gast.NamedExpr)) for n in gast.walk(node))
+    return not any(isinstance(n, (gast.Call, gast.Lambda, gast.NamedExpr)) for n in _walk(node))
 
 
 def _shape_uses(stmts, var):
     """The places ``var`` is read only for its shape, and whether it is read otherwise."""
     uses, total = [], 0
     for s in stmts:
-        for parent in gast.walk(s):
+        for parent in _walk(s):
             if isinstance(parent, gast.Attribute) and parent.attr in _SHAPE_USES \
                     and isinstance(parent.value, gast.Name) and parent.value.id == var:
                 uses.append((parent, "value", None))
