@@ -19,7 +19,6 @@ so generated code can cite it.  The pass never looks at values; it needs only
 the names the function assigns, to tell local functions from global ones.
 """
 
-import copy
 import functools
 import re
 
@@ -28,6 +27,7 @@ import numpy
 
 import s2sgrad.naming as naming
 from ..syntax import assign, call, const, name, store, subscript, walk_stmts  # noqa: F401
+from ..syntax import copy_tree
 from ..errors import UnsupportedError
 from ..sites import defaults_of, literal_default
 from .resolve import Callee, Resolver
@@ -109,7 +109,7 @@ def normalize(fsrc, extra_params=(), policy=None):
     ``policy`` answers the resolver's questions about callees that may not be
     transformable (``resolve.TransformEverything`` when none is given).
     """
-    node = copy.deepcopy(fsrc.node)
+    node = copy_tree(fsrc.node)
     if extra_params:
         node.args.args = list(node.args.args) + [
             gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
@@ -593,13 +593,13 @@ class _Lowering:
                 tmp = self.namer.fresh("index")
                 out.append(assign(tmp, index))
                 index = name(tmp)
-            read = gast.Subscript(value=name(base.id), slice=copy.deepcopy(index), ctx=gast.Load())
+            read = gast.Subscript(value=name(base.id), slice=copy_tree(index), ctx=gast.Load())
             new = gast.BinOp(left=read, op=s.op, right=value)
             out.append(assign(gast.Subscript(value=name(base.id), slice=index, ctx=gast.Store()), new))
             return out
         if isinstance(target, gast.Attribute):
             obj = self.expr(target.value, out)
-            read = gast.Attribute(value=copy.deepcopy(obj), attr=target.attr, ctx=gast.Load())
+            read = gast.Attribute(value=copy_tree(obj), attr=target.attr, ctx=gast.Load())
             out.append(assign(gast.Attribute(value=obj, attr=target.attr, ctx=gast.Store()),
                               gast.BinOp(left=read, op=s.op, right=value)))
             return out
@@ -620,7 +620,7 @@ class _Lowering:
         if pre:
             # The test needed statements of its own: evaluate them again before each test.
             again = []
-            test_again = self.expr(copy.deepcopy(s.test), again)
+            test_again = self.expr(copy_tree(s.test), again)
             cond = self.namer.fresh("running")
             pre.append(assign(cond, test))
             again.append(assign(cond, test_again))
@@ -698,7 +698,7 @@ class _Lowering:
             idx = self.namer.fresh("i")
             key = subscript(name(keys), name(idx))
             if kind == "items":
-                item = gast.Tuple(elts=[key, subscript(name(mapping), copy.deepcopy(key))],
+                item = gast.Tuple(elts=[key, subscript(name(mapping), copy_tree(key))],
                                   ctx=gast.Load())
             elif kind == "keys":
                 item = key
@@ -783,7 +783,7 @@ class _Lowering:
                                  "write np.concatenate((...)) or np.column_stack((...))")
 
             def np_attr(attr):
-                return gast.Attribute(value=copy.deepcopy(base.value), attr=attr,
+                return gast.Attribute(value=copy_tree(base.value), attr=attr,
                                       ctx=gast.Load())
             if which == "r_":
                 items = [gast.Call(func=np_attr("atleast_1d"), args=[i], keywords=[])
@@ -900,7 +900,7 @@ class _Lowering:
                     renames[n.id] = self.namer.fresh(n.id)
 
         def rename(tree):
-            tree = copy.deepcopy(tree)
+            tree = copy_tree(tree)
             for n in _walk(tree):
                 if isinstance(n, gast.Name) and n.id in renames:
                     n.id = renames[n.id]
@@ -1111,7 +1111,7 @@ class _Lowering:
                                                 type_comment=None) for n in names],
                                 ctx=gast.Store())
             it = call("zip", list(seqs))
-        applied = call(copy.deepcopy(func), [name(n) for n in names])
+        applied = call(copy_tree(func), [name(n) for n in names])
         if fn is map:
             elt, ifs = applied, []
         else:
@@ -1194,7 +1194,7 @@ class _Lowering:
         class Fill(gast.NodeTransformer):
             def visit_Name(self_, n):
                 if n.id in holes:
-                    return copy.deepcopy(holes[n.id])
+                    return copy_tree(holes[n.id])
                 if n.id.isupper() and n.id not in fresh:
                     fresh[n.id] = self.namer.fresh(n.id.lower() if n.id != "ACC" else "acc")
                 if n.id in fresh:

@@ -17,7 +17,7 @@ import gast
 
 import s2sgrad.runtime as _runtime
 import s2sgrad.naming as naming
-from ..syntax import name as _name, read_counts, walk
+from ..syntax import ATOMS as _ATOMS, copy_tree, name as _name, read_counts, walk
 
 __all__ = ["Template", "inline", "expression_name", "scaled_rule", "broadcast_rule",
            "RUNTIME_ALIAS"]
@@ -498,24 +498,6 @@ class _Substitute(gast.NodeTransformer):
             elif isinstance(old, gast.AST):
                 setattr(node, field, self.visit(old))
         return node
-
-
-_ATOMS = frozenset({str, int, float, bool, complex, bytes, type(None), type(Ellipsis)})
-
-
-def copy_tree(node):
-    """A deep copy of an AST, as ``copy.deepcopy`` makes it but several times faster: its
-    nodes and lists are copied, any other value (an annotation) as ``copy.deepcopy`` would."""
-    cls = node.__class__
-    if cls is list:
-        return [copy_tree(v) for v in node]
-    if isinstance(node, gast.AST):
-        new = cls.__new__(cls)
-        new.__dict__.update({k: copy_tree(v) for k, v in node.__dict__.items()})
-        return new
-    if cls in _ATOMS:
-        return node
-    return copy.deepcopy(node)
 
 
 def inline(template, bindings, namer, imports=None, hint=None, result=None):

@@ -26,7 +26,6 @@ derivative of a derivative, its own, computes each value once; then
 holds only the values still needed (no tape keeps them anyway).
 """
 
-import copy
 
 import gast
 
@@ -43,6 +42,7 @@ from .release import release
 from .reverse import (_RUNTIME_TENSOR_HELPERS, ReverseBuilder, _FwdCtx, _is_break_check, _loads,
                       _rt, _rt_call, index_value, same_shape_params, to_text)
 from ..syntax import walk as _walk
+from ..syntax import copy_tree
 
 __all__ = ["ForwardBuilder", "ForwardProgram"]
 
@@ -188,7 +188,7 @@ class ForwardBuilder(ReverseBuilder):
 
     def tangent_ref(self, var):
         if var in self.const_tan:
-            return copy.deepcopy(self.const_tan[var])
+            return copy_tree(self.const_tan[var])
         return name(self.t(var))
 
     # -- entry point -----------------------------------------------------------
@@ -198,7 +198,7 @@ class ForwardBuilder(ReverseBuilder):
         for p in spec.active_params:
             if p not in self.params:
                 raise UnsupportedError(self.where(), f"{self.fsrc.qualname} has no parameter {p!r}")
-        body = copy.deepcopy(self.norm.node.body)   # planning rewrites statements
+        body = copy_tree(self.norm.node.body)   # planning rewrites statements
         self._classify_values(body)
         self._check_aliasing(body)
         body = self._plan_block(body)
@@ -253,7 +253,7 @@ class ForwardBuilder(ReverseBuilder):
         code = _drop_dead_tangents(code)
         if self.program.runs("simplify"):
             code = simplify(code, self.shapes)
-        args = copy.deepcopy(self.norm.node.args)
+        args = copy_tree(self.norm.node.args)
         defaults = bool(args.defaults)
         args.args = list(args.args) + [gast.Name(id=t, ctx=gast.Param(), annotation=None,
                                                  type_comment=None) for t in tparams]
@@ -321,7 +321,7 @@ class ForwardBuilder(ReverseBuilder):
                 raise UnsupportedError(self.where(s), "storing a value that carries a derivative "
                                        "in an object attribute",
                                        "keep it in a local variable, list or dict")
-            return [copy.deepcopy(s)]
+            return [copy_tree(s)]
         if isinstance(s, gast.Expr) and is_runtime_call(s.value, "restore_item", 3) \
                 and isinstance(s.value.args[0], gast.Name) and s.value.args[0].id in self.active:
             return self._tan_restore_item(s, state)
@@ -332,14 +332,14 @@ class ForwardBuilder(ReverseBuilder):
                 return self._tan_container_call(s, None, callee, state)
             if callee.kind in ("user", "lifted", "dynamic"):
                 return self._tan_call(s, None, state)
-            return [copy.deepcopy(s)]
+            return [copy_tree(s)]
         if isinstance(s, gast.If):
             return self._tan_if(s, state, ctx)
         if isinstance(s, (gast.For, gast.While)):
             return self._tan_loop(s, state, ctx)
         if isinstance(s, gast.Return):
             return self._tan_return(s, state)
-        return [copy.deepcopy(s)]
+        return [copy_tree(s)]
 
     def _tan_assign(self, s, v, state):
         value = s.value
@@ -349,7 +349,7 @@ class ForwardBuilder(ReverseBuilder):
                 return self._tan_call(s, v, state)
             if callee.kind == "container" and isinstance(callee.receiver, gast.Name):
                 return self._tan_container_call(s, v, callee, state)
-        primal = copy.deepcopy(s)
+        primal = copy_tree(s)
         if v not in self.active:
             state.discard(v)
             return [primal]
@@ -379,14 +379,14 @@ class ForwardBuilder(ReverseBuilder):
         # The value may be wanted only for its shape (``broadcast_like(t, ans)``):
         # spelled as the right side, the optimizer replaces it by a cheaper
         # expression of the same shape, or removes it.
-        candidate = _substitute(copy.deepcopy(tangent), primal.value)
+        candidate = _substitute(copy_tree(tangent), primal.value)
         if self.program.runs("simplify"):
             candidate = simplify(candidate, self.shapes)
         if not _contains(candidate, primal.value):
             return candidate + [primal]
         tmp = self.namer.fresh(f"{var}_new")
         first = assign(tmp, primal.value)
-        last = assign(copy.deepcopy(primal.targets[0]), name(tmp))
+        last = assign(copy_tree(primal.targets[0]), name(tmp))
         return [first] + _substitute(tangent, name(tmp)) + [last]
 
     def _fresh_tangent(self, expr):
@@ -396,13 +396,13 @@ class ForwardBuilder(ReverseBuilder):
 
     def _tan_setitem(self, s, t, state):
         v = t.value.id
-        primal = copy.deepcopy(s)
+        primal = copy_tree(s)
         popped = self._popped_list(s.value)
         if popped is not None:
             # ``y[i] = l.pop()``: the tangent list is popped in step, whatever y is.
             code = self._materialize_list(popped, state)
             tpop = call(gast.Attribute(value=name(self.t(popped)), attr="pop", ctx=gast.Load()),
-                        [copy.deepcopy(a) for a in s.value.args])
+                        [copy_tree(a) for a in s.value.args])
             if v not in self.active:
                 return code + [primal, self._mark(gast.Expr(value=tpop))]
             if v not in state:
@@ -423,14 +423,14 @@ class ForwardBuilder(ReverseBuilder):
                                 ctx=gast.Store())
         if tan is None:
             if v in self.containers:
-                zero = self._zeros(gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice),
+                zero = self._zeros(gast.Subscript(value=name(v), slice=copy_tree(t.slice),
                                                   ctx=gast.Load()))
             else:
                 zero = const(0.0)
             return code + [primal, self._mark(assign(target, zero))]
         if self.batched and not self._is_container(v):
             tan = _rt_call("batch_align", tan, name(_ANS))   # the item's rank after the batch axis
-        item = gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice), ctx=gast.Load())
+        item = gast.Subscript(value=name(v), slice=copy_tree(t.slice), ctx=gast.Load())
         return code + self._order(primal, pre, self._mark(assign(target, tan)), v, item)
 
     def _tan_restore_item(self, s, state):
@@ -446,16 +446,16 @@ class ForwardBuilder(ReverseBuilder):
         if popped is not None:
             code.extend(self._materialize_list(popped, state))
             tan = call(gast.Attribute(value=name(self.t(popped)), attr="pop", ctx=gast.Load()),
-                       [copy.deepcopy(a) for a in value.args])
+                       [copy_tree(a) for a in value.args])
         else:
             pre = []
             tan = self._tangent(value, state, pre, None)
             code.extend(pre)
             if tan is None:
                 tan = self._zeros(value)
-        restore = gast.Expr(value=_rt_call("restore_item", name(self.t(v)), copy.deepcopy(key),
+        restore = gast.Expr(value=_rt_call("restore_item", name(self.t(v)), copy_tree(key),
                                            tan))
-        return code + [copy.deepcopy(s), self._mark(restore)]
+        return code + [copy_tree(s), self._mark(restore)]
 
     def _popped_list(self, value):
         """The list ``l`` when ``value`` is ``l.pop(...)`` on a list that has a tangent."""
@@ -481,7 +481,7 @@ class ForwardBuilder(ReverseBuilder):
         tangent keeps its leading batch axis whole (``batch_index`` looks at the tangent
         when ``v`` is not known to be an array)."""
         if not self.batched or self._is_container(v):
-            return copy.deepcopy(index)
+            return copy_tree(index)
         # (a value from an array function may still be a tuple: qr, svd, eigh)
         return _rt_call("batch_index", index_value(index), name(self.t(v)))
 
@@ -490,7 +490,7 @@ class ForwardBuilder(ReverseBuilder):
         c = s.value
         lst = callee.receiver.id
         method = c.func.attr
-        primal = copy.deepcopy(s)
+        primal = copy_tree(s)
         if lst not in self.active:
             if v is not None:
                 state.discard(v)
@@ -500,7 +500,7 @@ class ForwardBuilder(ReverseBuilder):
             if lst not in state:
                 code.append(self._mark(assign(self.t(lst), self._zeros(name(lst)))))
                 state.add(lst)
-            args = [copy.deepcopy(a) for a in c.args]
+            args = [copy_tree(a) for a in c.args]
             if method in _MUTATORS:
                 k = _MUTATORS[method]
                 if k >= len(args):
@@ -528,7 +528,7 @@ class ForwardBuilder(ReverseBuilder):
             if default is None:
                 default = self._zeros(name(v))
             tcall = call(gast.Attribute(value=name(self.t(lst)), attr="get", ctx=gast.Load()),
-                         [copy.deepcopy(c.args[0]), default])
+                         [copy_tree(c.args[0]), default])
             state.add(v)
             return [self._mark(p) for p in pre] + [primal, self._mark(assign(self.t(v), tcall))]
         raise UnsupportedError(self.where(s), f"the method {method!r} on a container of values "
@@ -547,7 +547,7 @@ class ForwardBuilder(ReverseBuilder):
         state.update(merged)
         ctx.maybe = body_ctx.maybe | else_ctx.maybe
         ctx.definite = body_ctx.definite & else_ctx.definite
-        return [gast.If(test=copy.deepcopy(s.test), body=body or [gast.Pass()], orelse=orelse)]
+        return [gast.If(test=copy_tree(s.test), body=body or [gast.Pass()], orelse=orelse)]
 
     def _materialize(self, vars_, ctx):
         """Zero tangents for ``vars_``, where another path gives them a tangent."""
@@ -583,15 +583,15 @@ class ForwardBuilder(ReverseBuilder):
         line = getattr(s, "s2s_line", None)
         before = self.tag(self._materialize(header - entry, ctx), line)
         code.extend(self.tag(self._materialize(header - inner, body_ctx), line))
-        code.extend(copy.deepcopy(check))
+        code.extend(copy_tree(check))
         state.clear()
         state.update(header | (inner & fresh_locals))
         ctx.maybe |= assigned
         if is_for:
-            loop = gast.For(target=store(target), iter=copy.deepcopy(s.iter),
+            loop = gast.For(target=store(target), iter=copy_tree(s.iter),
                             body=code or [gast.Pass()], orelse=[], type_comment=None)
         else:
-            loop = gast.While(test=copy.deepcopy(s.test), body=code or [gast.Pass()], orelse=[])
+            loop = gast.While(test=copy_tree(s.test), body=code or [gast.Pass()], orelse=[])
         return before + [loop]
 
     def _tan_return(self, s, state):
@@ -606,7 +606,7 @@ class ForwardBuilder(ReverseBuilder):
             return self._gradient_return(value, tan)
         if getattr(self.spec, "tangent_only", False):
             return [gast.Return(value=tan)]
-        return [gast.Return(value=gast.Tuple(elts=[copy.deepcopy(value), tan], ctx=gast.Load()))]
+        return [gast.Return(value=gast.Tuple(elts=[copy_tree(value), tan], ctx=gast.Load()))]
 
     # -- the gradient entry of grad in forward mode ------------------------------------
 
@@ -633,8 +633,8 @@ class ForwardBuilder(ReverseBuilder):
             result = value
         else:
             result = name(self.namer.fresh("result"))
-            out.append(assign(result.id, copy.deepcopy(value)))
-        check = gast.Expr(value=_rt_call("check_scalar", copy.deepcopy(result),
+            out.append(assign(result.id, copy_tree(value)))
+        check = gast.Expr(value=_rt_call("check_scalar", copy_tree(result),
                                          const(self.fsrc.where())))
         check.s2s_note = "the gradient of a scalar output"
         out.append(check)
@@ -642,7 +642,7 @@ class ForwardBuilder(ReverseBuilder):
         if self.spec.gradient == "one":
             out.append(gast.Return(value=grad))
         else:
-            out.append(gast.Return(value=gast.Tuple(elts=[copy.deepcopy(result), grad],
+            out.append(gast.Return(value=gast.Tuple(elts=[copy_tree(result), grad],
                                                     ctx=gast.Load())))
         return out
 
@@ -667,8 +667,8 @@ class ForwardBuilder(ReverseBuilder):
         args = []
         if job.binds_receiver:
             args.append(self._receiver(callee, value))
-        args += [copy.deepcopy(a) for a in value.args]
-        kws = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value)) for k in value.keywords]
+        args += [copy_tree(a) for a in value.args]
+        kws = [gast.keyword(arg=k.arg, value=copy_tree(k.value)) for k in value.keywords]
         kws += [gast.keyword(arg=self._tangent_param(spec, p), value=self.tangent_ref(bound[p].id))
                 for p in active if p not in seeds]
         target = gast.Tuple(elts=[store(v), store(self.t(v))], ctx=gast.Store())
@@ -682,7 +682,7 @@ class ForwardBuilder(ReverseBuilder):
         return spec.tangent_names[p]
 
     def _primal_call(self, s, callee, job):
-        out = copy.deepcopy(s)
+        out = copy_tree(s)
         if callee.kind == "lifted":
             out.value.func = name(self.program.primal(job))
         return out
@@ -701,16 +701,16 @@ class ForwardBuilder(ReverseBuilder):
             callee = callee_of(value, self.resolver)
             if callee.kind == "lifted":
                 return [self._primal_call(s, callee, self.program.job_for(callee, self.spec.job))]
-            return [copy.deepcopy(s)]
-        args = gast.Tuple(elts=copy.deepcopy(value.args), ctx=gast.Load())
+            return [copy_tree(s)]
+        args = gast.Tuple(elts=copy_tree(value.args), ctx=gast.Load())
         kwargs = gast.Dict(keys=[const(k.arg) for k in value.keywords],
-                           values=[copy.deepcopy(k.value) for k in value.keywords])
+                           values=[copy_tree(k.value) for k in value.keywords])
         tangents = gast.Tuple(elts=[self._closure_tangent(value.args[k].id, state)
                                     if value.args[k].id in closures
                                     else self.tangent_ref(value.args[k].id) for k in positions],
                               ctx=gast.Load())
         helper = _rt("call_jvp_batch" if self.batched else "call_jvp")
-        jvp_call = call(helper, [copy.deepcopy(value.func), args, kwargs,
+        jvp_call = call(helper, [copy_tree(value.func), args, kwargs,
                                  gast.Tuple(elts=[const(k) for k in positions], ctx=gast.Load()),
                                  tangents])
         target = gast.Tuple(elts=[store(v), store(self.t(v))], ctx=gast.Store())
@@ -759,7 +759,7 @@ class ForwardBuilder(ReverseBuilder):
             if all(p is None for p in parts):
                 return None
             values = [p if p is not None else self._zeros(e) for p, e in zip(parts, node.values)]
-            return gast.Dict(keys=[copy.deepcopy(k) for k in node.keys], values=values)
+            return gast.Dict(keys=[copy_tree(k) for k in node.keys], values=values)
         if isinstance(node, gast.Call):
             callee = callee_of(node, self.resolver)
             if callee.kind == "container" and isinstance(node.func, gast.Name) \
@@ -820,7 +820,7 @@ class ForwardBuilder(ReverseBuilder):
         va = registry.varargs_param(prim)
         template = rule.template
         bindings = {"xp": self._xp(namespace), "t": t,
-                    "ans": copy.deepcopy(like) if template.reads("ans") else const(None)}
+                    "ans": copy_tree(like) if template.reads("ans") else const(None)}
         for q, val in bound.items():
             bindings[q] = gast.Tuple(elts=list(val), ctx=gast.Load()) if q == va else val
         if argnum is not None:
@@ -840,11 +840,11 @@ class ForwardBuilder(ReverseBuilder):
     def _zeros(self, node):
         """A zero tangent for the value of ``node`` (with the batch axis, in batched mode)."""
         if self.batched:
-            return _rt_call("batch_zeros_like", copy.deepcopy(node),
+            return _rt_call("batch_zeros_like", copy_tree(node),
                             name(next(iter(self.spec.tangent_names.values()))))
         if isinstance(node, gast.Constant) and type(node.value) in (float, int, bool):
             return const(0.0)       # what zeros_like gives a real number, without the call
-        return _rt_call("zeros_like", copy.deepcopy(node))
+        return _rt_call("zeros_like", copy_tree(node))
 
     def _batched_tangent(self, node, prim, bound, namespace, state, pre, ans):
         """The tangent of ``node`` when tangents carry a leading batch axis.
@@ -863,7 +863,7 @@ class ForwardBuilder(ReverseBuilder):
                 expr = _batch_broadcasts(self._inline_rule(prim, prim.jvp[p], bound, namespace,
                                                            tc, like, pre), drop=True)
             elif prim.elementwise == 2:
-                aligned = _rt_call("batch_align", tc, copy.deepcopy(like))
+                aligned = _rt_call("batch_align", tc, copy_tree(like))
                 expr = _batch_broadcasts(self._inline_rule(prim, prim.jvp[p], bound, namespace,
                                                            aligned, like, pre))
             elif p in prim.batch and k is None:
@@ -887,7 +887,7 @@ class ForwardBuilder(ReverseBuilder):
         """
         t_dir = self.namer.fresh("t_dir")
         stmts, expr = self._rule_code(prim, prim.jvp[p], bound, namespace, name(t_dir), like, k)
-        each = _rt_call("directions", tc, copy.deepcopy(child))
+        each = _rt_call("directions", tc, copy_tree(child))
         if not stmts:
             comp = gast.ListComp(elt=expr, generators=[gast.comprehension(
                 target=store(t_dir), iter=each, ifs=[], is_async=0)])
@@ -981,7 +981,7 @@ def _substitute(stmts, ans):
     class Sub(gast.NodeTransformer):
         def visit_Name(self, node):
             if node.id == _ANS:
-                return copy.deepcopy(ans)
+                return copy_tree(ans)
             return node
     return [Sub().visit(s) for s in stmts]
 

@@ -18,7 +18,6 @@ variable at all, its first contribution is an assignment, and zeros are only
 materialized where control flow merges or a loop carries them.
 """
 
-import copy
 
 import gast
 
@@ -31,6 +30,7 @@ from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, 
                                  walk_stmts)
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
+from ..syntax import copy_tree
 from ..syntax import (blocks, read_counts, reads as _reads, replace as _replace, store_counts,
                       stores as _stores, walk)
 from ..frontend.resolve import Callee
@@ -173,7 +173,7 @@ class ReverseBuilder:
                 raise NonDifferentiableError(f"{self.fsrc.qualname} has no parameter {p!r}")
         # (a copy: planning rewrites statements in place, and the job's other specs, for other
         # active parameters, start from the same normalized body)
-        body = self._name_discarded_pops(copy.deepcopy(self.norm.node.body))
+        body = self._name_discarded_pops(copy_tree(self.norm.node.body))
         self._classify_values(body)
         self._check_aliasing(body)
         self.scalars = self._scalar_names(body)
@@ -899,7 +899,7 @@ class ReverseBuilder:
                     # A dict may not hold the key yet: save the item or its absence.
                     saved = _rt_call("saved_item", name(t.value.id), index_value(t.slice))
                 else:
-                    saved = _rt_call("copy", copy.deepcopy(gast.Subscript(
+                    saved = _rt_call("copy", copy_tree(gast.Subscript(
                         value=name(t.value.id), slice=t.slice, ctx=gast.Load())))
                 push = _tape_push(saved)
                 push.s2s_push = slot
@@ -940,7 +940,7 @@ class ReverseBuilder:
             orelse = self._fwd_block(s.orelse, else_ctx)
             ctx.maybe = body_ctx.maybe | else_ctx.maybe
             ctx.definite = body_ctx.definite & else_ctx.definite
-            out.append(gast.If(test=copy.deepcopy(s.test), body=body or [gast.Pass()],
+            out.append(gast.If(test=copy_tree(s.test), body=body or [gast.Pass()],
                                orelse=orelse))
             return out
         if isinstance(s, (gast.For, gast.While)):
@@ -954,14 +954,14 @@ class ReverseBuilder:
         if isinstance(value, gast.Call):
             callee = callee_of(value, self.resolver)
             if callee.kind in ("user", "lifted", "dynamic") and s.targets[0].id in self.active:
-                return assign(copy.deepcopy(s.targets[0]), self._call_forward(value, callee, s))
+                return assign(copy_tree(s.targets[0]), self._call_forward(value, callee, s))
             if callee.kind == "lifted":
                 return self._primal_call(s)
-        return copy.deepcopy(s)
+        return copy_tree(s)
 
     def _primal_call(self, s):
         """A call of a local function whose result carries no derivative: call its plain copy."""
-        out = copy.deepcopy(s)
+        out = copy_tree(s)
         callee = callee_of(s.value, self.resolver)
         out.value.func = name(self.program.primal(self.program.job_for(callee, self.spec.job)))
         return out
@@ -1003,13 +1003,13 @@ class ReverseBuilder:
             saves.append(push)
         s.s2s_end_slots = [p.s2s_push for p in saves]
         new_body.extend(self.tag(saves, line))
-        new_body.extend(copy.deepcopy(check))
+        new_body.extend(copy_tree(check))
         ctx.maybe |= liveness.maybe_assigned(body) | ({target} if target else set())
         if is_for:
-            out.append(gast.For(target=store(target), iter=copy.deepcopy(s.iter), body=new_body,
+            out.append(gast.For(target=store(target), iter=copy_tree(s.iter), body=new_body,
                                 orelse=[], type_comment=None))
         else:
-            out.append(gast.While(test=copy.deepcopy(s.test), body=new_body, orelse=[]))
+            out.append(gast.While(test=copy_tree(s.test), body=new_body, orelse=[]))
         return out
 
     def _recomputable(self, body, locals_, target):
@@ -1108,17 +1108,17 @@ class ReverseBuilder:
     def _call_forward(self, value, callee, s):
         plan, active = self._call_plan(value, callee, s)
         if plan is None:
-            func = copy.deepcopy(value.func)
+            func = copy_tree(value.func)
             args = self._dynamic_args(value, callee)
             if len(args) > len(value.args):
                 # A method of a value that carries derivatives: call the class's
                 # function with the object as its first argument.
-                func = gast.Attribute(value=call("type", [copy.deepcopy(args[0])]),
+                func = gast.Attribute(value=call("type", [copy_tree(args[0])]),
                                       attr=value.func.attr, ctx=gast.Load())
             s.s2s_dynamic_args = args
-            args = gast.Tuple(elts=copy.deepcopy(args), ctx=gast.Load())
+            args = gast.Tuple(elts=copy_tree(args), ctx=gast.Load())
             kwargs = gast.Dict(keys=[const(k.arg) for k in value.keywords],
-                               values=[copy.deepcopy(k.value) for k in value.keywords])
+                               values=[copy_tree(k.value) for k in value.keywords])
             s.s2s_call = ("dynamic", active)
             return call(_rt("call_fwd"), [name(naming.TAPE), func, args, kwargs,
                                           gast.Tuple(elts=[const(a) for a in active],
@@ -1133,8 +1133,8 @@ class ReverseBuilder:
         args = [name(naming.TAPE)]
         if job.binds_receiver:
             args.append(self._receiver(callee, value))
-        args += [copy.deepcopy(a) for a in value.args]
-        kws = [gast.keyword(arg=k.arg, value=copy.deepcopy(k.value)) for k in value.keywords]
+        args += [copy_tree(a) for a in value.args]
+        kws = [gast.keyword(arg=k.arg, value=copy_tree(k.value)) for k in value.keywords]
         return call(spec.fwd_name, args, kws)
 
     def _bwd_call_expr(self, s, spec, seed):
@@ -1151,7 +1151,7 @@ class ReverseBuilder:
 
     def _receiver(self, callee, value):
         if callee.receiver is not None:
-            receiver = copy.deepcopy(callee.receiver)
+            receiver = copy_tree(callee.receiver)
             guard = getattr(callee, "guard", None)
             if guard is not None:
                 # the class is known from one object: check the one the call gets
@@ -1256,7 +1256,7 @@ class ReverseBuilder:
             restore = gast.Expr(value=_rt_call("restore_item", name(v), index_value(t.slice),
                                                _tape_pop()))
         else:
-            restore = assign(gast.Subscript(value=name(v), slice=copy.deepcopy(t.slice),
+            restore = assign(gast.Subscript(value=name(v), slice=copy_tree(t.slice),
                                             ctx=gast.Store()), _tape_pop())
         restore.s2s_restore = (slot, v)
         code = []
@@ -1264,10 +1264,10 @@ class ReverseBuilder:
             return [restore], state
         dv = self.d(v)
         if self._basic_index(t.slice) or v in self.containers and v not in self.tensors:
-            g = gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice), ctx=gast.Load())
+            g = gast.Subscript(value=name(dv), slice=copy_tree(t.slice), ctx=gast.Load())
         else:   # a fancy index may repeat a position: only its last element reaches y
             g = _rt_call("written_cotangent", name(dv), index_value(t.slice))
-        zero = assign(gast.Subscript(value=name(dv), slice=copy.deepcopy(t.slice),
+        zero = assign(gast.Subscript(value=name(dv), slice=copy_tree(t.slice),
                                      ctx=gast.Store()), const(0.0))
         pre, contribs = [], []
         if v in _loads(s.value):
@@ -1400,7 +1400,7 @@ class ReverseBuilder:
         orelse.extend(self._materialize(merged - s_else, s))
         if not body and not orelse:
             return [], merged
-        test = copy.deepcopy(s.test)
+        test = copy_tree(s.test)
         if not body:
             return [gast.If(test=gast.UnaryOp(op=gast.Not(), operand=test), body=orelse,
                             orelse=[])], merged
@@ -1442,13 +1442,13 @@ class ReverseBuilder:
         self.tag(restores_end, getattr(s, "s2s_line", None))
         recomputed = []
         for st in getattr(s, "s2s_recompute", []):
-            again = copy.deepcopy(st)
+            again = copy_tree(st)
             again.s2s_origin = (self.fsrc, getattr(st, "s2s_line", None))
             recomputed.append(again)
         body = recomputed + restores_end + body
         counter = getattr(s, "s2s_counter", None)
         if isinstance(s, gast.For):
-            rng = copy.deepcopy(s.iter)
+            rng = copy_tree(s.iter)
             if counter:
                 rng = gast.Subscript(value=rng, slice=gast.Slice(lower=None, upper=name(counter),
                                                                  step=None), ctx=gast.Load())
@@ -1488,7 +1488,7 @@ class ReverseBuilder:
             return
         if isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name):
             if node.value.id in self.active:
-                contribs.append(_Contribution(node.value.id, copy.deepcopy(node.slice), g))
+                contribs.append(_Contribution(node.value.id, copy_tree(node.slice), g))
             return
         if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) \
                 and attribute_primitive(node.attr) is None:
@@ -1500,14 +1500,14 @@ class ReverseBuilder:
             g = self._bind(g, pre, "d_parts")
             for k, elt in enumerate(node.elts):
                 if self.active_expr(elt):
-                    self._backprop(elt, subscript(copy.deepcopy(g), k), None, pre, contribs)
+                    self._backprop(elt, subscript(copy_tree(g), k), None, pre, contribs)
             return
         if isinstance(node, gast.Dict):
             g = self._bind(g, pre, "d_parts")
             for key, value in zip(node.keys, node.values):
                 if self.active_expr(value):
-                    self._backprop(value, gast.Subscript(value=copy.deepcopy(g),
-                                                         slice=copy.deepcopy(key),
+                    self._backprop(value, gast.Subscript(value=copy_tree(g),
+                                                         slice=copy_tree(key),
                                                          ctx=gast.Load()), None, pre, contribs)
             return
         info = self._node_rule(node)
@@ -1656,7 +1656,7 @@ class ReverseBuilder:
                         and isinstance(c.index.value, str):
                     # code to be differentiated again (perhaps by tracing): a dict's item
                     # gets a new sum, not one added into the array the item holds
-                    item = gast.Subscript(value=name(dv), slice=copy.deepcopy(c.index),
+                    item = gast.Subscript(value=name(dv), slice=copy_tree(c.index),
                                           ctx=gast.Load())
                     code.append(assign(target, gast.BinOp(left=item, op=gast.Add(),
                                                           right=c.expr)))
@@ -1801,7 +1801,7 @@ class _Substitute(gast.NodeTransformer):
 
     def visit_Name(self, node):
         if node.id == self.var and isinstance(node.ctx, gast.Load):
-            return copy.deepcopy(self.expr)
+            return copy_tree(self.expr)
         return node
 
 
@@ -1967,10 +1967,10 @@ def index_value(index):
         parts = [p if p is not None else const(None) for p in (index.lower, index.upper, index.step)]
         if isinstance(parts[-1], gast.Constant) and parts[-1].value is None:
             parts.pop()   # only the step: slice(1) would mean [:1], not [1:]
-        return call("slice", [copy.deepcopy(p) for p in parts])
+        return call("slice", [copy_tree(p) for p in parts])
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
-    return copy.deepcopy(index)
+    return copy_tree(index)
 
 
 def _alias_rebound(body, st, w, names):
