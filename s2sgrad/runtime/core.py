@@ -466,6 +466,11 @@ def match(d, x):
             return object_like(x, {k: match(attribute(d, k), v) for k, v in parts(x)})
     if d is None:
         return zeros_like(x)
+    if isinstance(x, numpy.generic) and x.dtype.kind in "fc" \
+            and not isinstance(x, (float, complex)):
+        # a NumPy scalar that is not a Python number (float64 is a float) gets a NumPy
+        # scalar of its type: float32 stays float32
+        return x.dtype.type(d if x.dtype.kind == "c" else numpy.real(d))
     if isinstance(x, (bool, int, float)):
         return float(numpy.real(d)) if not isinstance(d, complex) else float(d.real)
     if isinstance(x, complex):
