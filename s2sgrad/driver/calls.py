@@ -48,7 +48,6 @@ callee's split pair).
 """
 
 import ast
-import copy
 import linecache
 import types
 
@@ -344,7 +343,8 @@ def _no_runner(args):
 
 def install(site, hot, args, operator, single, names):
     """After a call of ``operator`` without keywords: compile the runner of the ``Ready``
-    it leaves for ``args`` (if any) into ``table``.  ``names``: the operator's words on an
+    it leaves for ``args`` (if any) into ``hot`` (``Site.runners``).  ``names``: the
+    operator's words on an
     error (``REFUSE`` for an ``OutputWithoutDerivativeError``, ``SAY`` the error for a
     ``NonScalarOutputError``, ``CHECK`` an output)."""
     table, last = hot
@@ -371,8 +371,9 @@ def make_runner(ready, operator, single, names):
     ``Ready`` taken once: its checks inline, the output made into what ``operator``
     (``grad``, ``value_and_grad``) returns.  It returns ``MISS`` wherever ``valid()`` would
     be false (the slow path then runs), but for ``cache.generation``: ``cache.forget``
-    empties every table of runners instead (``cache.on_forget``).  ``None`` where the memo's checks cannot be
-    compiled."""
+    empties every table of runners instead (``cache.on_forget``).  It first checks that
+    the arguments have the ``Ready``'s signature (``_key_check``; ``run.s2s_keyed``), where
+    a few comparisons decide it.  ``None`` where the memo's checks cannot be compiled."""
     env = dict(names)
     # (``fn`` is the root itself in the runner: that check always holds)
     checks = [(p, o) for p, o in ready.memo.checks
@@ -388,7 +389,8 @@ def make_runner(ready, operator, single, names):
                NDARRAY=_ndarray, TOUCH=site.touch, SIG=sig, NOTE=_note,
                NonScalarOutputError=NonScalarOutputError,
                OutputWithoutDerivativeError=OutputWithoutDerivativeError)
-    params = [f"LEAD{i}" for i in range(len(ready.lead))] + [f"args[{i}]" for i in range(len(sig))]
+    params = [f"LEAD{i}" for i in range(len(ready.lead))] \
+        + [f"args[{i}]" for i in range(len(sig))]
     env.update({f"LEAD{i}": v for i, v in enumerate(ready.lead)})
     # the policy in force must be the operator's: while no other than "auto" is in force
     # anywhere, "auto" is, without reading it
@@ -511,13 +513,13 @@ def _inlined(ready, env, checks, w, single):
             or len(a.args) != len(ready.sig):
         return None
     used = {n.id for n in ast.walk(fdef) if isinstance(n, ast.Name)} | {p.arg for p in a.args}
-    if used & (set(env) | {"args", "s"}) or any(u.startswith("_s2s_") for u in used) or any(
+    # (the names the runner's own lines read or bind)
+    mine = set(env) | {"args", "s", "exc", "type", "float", "len", "Exception"}
+    if used & mine or any(u.startswith("_s2s_") for u in used) or any(
             isinstance(n, (ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await))
             for n in ast.walk(fdef)):
         return None
     params = [p.arg for p in a.args]
-    ret = "_s2s_o if type(_s2s_o := _s2s_e) is float else MATCH(_s2s_o, _s2s_x)"
-    ret = ret if single else f"({ret},)"
     frame = ast.parse("\n".join(
         ["def _(args):"] + checks
         + [f"    {p} = args[{i}]" for i, p in enumerate(params)]
@@ -532,16 +534,22 @@ def _inlined(ready, env, checks, w, single):
            "    except Exception as exc:",
            "        NOTE(exc)",
            "        raise"])).body[0]
-    template = ast.parse(f"return {ret}").body[0]
+    def load(id_):
+        return ast.Name(id=id_, ctx=ast.Load())
 
     class Returns(ast.NodeTransformer):
         def visit_Return(self, node):
-            new = copy.deepcopy(template)
-            for n in ast.walk(new):
-                if isinstance(n, ast.Name) and n.id == "_s2s_e":
-                    n.__dict__.update(copy.deepcopy(node.value or ast.Constant(None)).__dict__)
-                    n.__class__ = (node.value or ast.Constant(None)).__class__
-            return ast.copy_location(new, node)
+            # return _s2s_o if type(_s2s_o := <value>) is float else MATCH(_s2s_o, _s2s_x)
+            value = node.value or ast.Constant(value=None)
+            named = ast.NamedExpr(target=ast.Name(id="_s2s_o", ctx=ast.Store()), value=value)
+            test = ast.Compare(left=ast.Call(func=load("type"), args=[named], keywords=[]),
+                               ops=[ast.Is()], comparators=[load("float")])
+            out = ast.IfExp(test=test, body=load("_s2s_o"),
+                            orelse=ast.Call(func=load("MATCH"), keywords=[],
+                                            args=[load("_s2s_o"), load("_s2s_x")]))
+            if not single:
+                out = ast.Tuple(elts=[out], ctx=ast.Load())
+            return ast.copy_location(ast.Return(value=out), node)
 
         def visit_FunctionDef(self, node):
             return node         # a nested function's returns are its own
