@@ -9,18 +9,53 @@ another one useful, so one pass of liveness suffices.
 
 import gast
 
+from ..syntax import walk_stmts
 from .liveness import live_in
 
-__all__ = ["prune"]
+__all__ = ["prune", "sharing"]
+
+def sharing(stmts, view_source):
+    """``{variable: the other variables that may share its memory}`` from the assignments
+    of ``stmts`` (``a = y[0:2]``, ``b = a.T``: ``view_source(value)`` names the variable
+    a value may be a view of), taken both ways and transitively."""
+    edges = {}
+    for s in walk_stmts(stmts):
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name):
+            source = view_source(s.value)
+            target = s.targets[0].id
+            if source is not None and source != target:
+                edges.setdefault(source, set()).add(target)
+                edges.setdefault(target, set()).add(source)
+    out = {}
+    for start in edges:
+        if start in out:
+            continue
+        group, work = {start}, [start]
+        while work:
+            for n in edges[work.pop()]:
+                if n not in group:
+                    group.add(n)
+                    work.append(n)
+        group = frozenset(group)
+        for n in group:
+            out[n] = group - {n}
+    return out
 
 
-def prune(fwd, bwd, live_out):
+def prune(fwd, bwd, live_out, shares=None):
     """Remove dead save/restore pairs from ``fwd`` and ``bwd`` (in place); return both.
 
     A restore that writes part of a value (``y[i] = _tape.pop()``) also reads
     the rest of it, so removing one can make an earlier one dead: repeat until
-    nothing changes.
+    nothing changes.  ``shares`` maps a variable to the others that may share its
+    memory (``a = y[0:2]``): a restore of ``y[0:2]`` is what ``a`` reads too.
     """
+    if shares:
+        for stmt in walk_stmts(bwd):
+            info = getattr(stmt, "s2s_restore", None)
+            if info is not None and shares.get(info[1]):
+                stmt.s2s_shares = shares[info[1]]      # (what ``liveness`` reads too)
     while True:
         useful = set()
         restores = []
@@ -31,7 +66,7 @@ def prune(fwd, bwd, live_out):
                 return
             slot, var = info
             restores.append(stmt)
-            if var in live_after:
+            if var in live_after or not live_after.isdisjoint(getattr(stmt, "s2s_shares", ())):
                 useful.add(slot.id)
 
         live_in(bwd, live_out, visit)
