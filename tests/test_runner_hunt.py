@@ -91,3 +91,24 @@ def test_a_second_derivative_through_a_slice_write():
     gg = s2sgrad.grad(weighted)
     for _ in range(3):
         assert_close(gg(x), hessian @ w)
+
+
+# -- a list appended to through a second name ---------------------------------------------
+
+
+def list_appended_through_another_name(x):
+    lst = []
+    lst.append(x * 2.0)
+    w = lst
+    w.append(x * x)         # lst has both items: lst[1] is x * x
+    return lst[0] + lst[1]
+
+
+def test_a_list_appended_to_through_another_name():
+    # the transform took w and lst for two lists: the gradient was 2.0 (lst[1]'s part
+    # lost), or an IndexError popping an adjoint lst never had; now it is traced
+    g = s2sgrad.grad(list_appended_through_another_name)
+    with pytest.warns(s2sgrad.FallbackWarning, match="w.append"):
+        assert g(0.7) == pytest.approx(2.0 + 2 * 0.7)
+    for x in (0.7, 0.7, np.array(0.3), 1.5):
+        assert float(g(x)) == pytest.approx(2.0 + 2 * float(x))
