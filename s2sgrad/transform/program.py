@@ -18,7 +18,7 @@ import gast
 
 import s2sgrad.naming as naming
 from ..analysis.liveness import definitely_assigned, live_in
-from ..analysis.tape import prune, sharing
+from ..analysis.tape import prune
 from ..codegen import ModuleBuilder
 from ..errors import SourceError, UnsupportedError
 from ..frontend.normalize import normalize
@@ -544,7 +544,7 @@ class Program:
     def _combined(self, spec, builder, fwd, bwd, seed, grads, ret, args):
         with_value = getattr(spec, "returns_value", True)
         if self.runs("prune"):
-            fwd, bwd = prune(fwd, bwd, set(grads), sharing(fwd, builder._view_source))
+            fwd, bwd = prune(fwd, bwd, set(grads), builder._view_source)
         if ret and with_value and _restores(bwd, ret):
             # The backward sweep puts back earlier values of the returned variable:
             # keep the value the function returns before it starts.
@@ -610,7 +610,7 @@ class Program:
 
     def _split(self, spec, builder, fwd, bwd, seed, grads, ret, args):
         if self.runs("prune"):
-            fwd, bwd = prune(fwd, bwd, set(grads), sharing(fwd, builder._view_source))
+            fwd, bwd = prune(fwd, bwd, set(grads), builder._view_source)
         assigned = {n.id for s in fwd for n in gast.walk(s)
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         params = set(spec.params)
