@@ -176,3 +176,27 @@ def test_containers_changed_through_another_name(fn):
         g(0.7)
     for x in (0.7, 0.7, np.array(0.3), 1.5):
         assert float(g(x)) == pytest.approx(float(numeric_grad(fn, (float(x),))), rel=1e-6)
+
+
+# -- a derivative of a derivative of a function whose output has no derivative --------------
+
+
+def compares(x):
+    return x > 1.0
+
+
+def forgets_return(x):
+    y = x * 2.0     # noqa: F841
+
+
+@pytest.mark.parametrize("fn, what", [(compares, "a bool"), (forgets_return, "None")])
+def test_a_second_derivative_refuses_an_output_without_derivative(fn, what):
+    # grad(grad(compares))(2.0) returned a number before the output was checked inside the
+    # generated code; it is refused, said of the function that returned it, on every call
+    gg = s2sgrad.grad(s2sgrad.grad(fn))
+    for _ in range(3):
+        with pytest.raises(s2sgrad.NonDifferentiableError,
+                           match=rf"grad\({fn.__name__}\): {fn.__name__} returned {what}"):
+            gg(2.0)
+    with pytest.raises(s2sgrad.NonDifferentiableError, match=f"returned {what}"):
+        s2sgrad.hessian(fn)(2.0)
