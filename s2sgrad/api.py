@@ -113,7 +113,12 @@ def _run(fn, request, args, kwargs, operator, site):
 
 def _refuse_output(fn, exc, operator):
     """The generated code found an output without a derivative: say it as the operators
-    do for every route (``routes.check_output``)."""
+    do for every route (``routes.check_output``).  Of a derivative's derivative
+    (``grad(grad(f))``), the output found is the innermost function's: said of it."""
+    mark = getattr(fn, DERIVATIVE_MARK, None)
+    while mark is not None and mark[0] in ("grad", "value_and_grad") and callable(mark[1]):
+        operator, fn = mark[0], mark[1]
+        mark = getattr(fn, DERIVATIVE_MARK, None)
     try:
         _routes.check_output(fn, exc.value, operator)
     except NonDifferentiableError as refused:

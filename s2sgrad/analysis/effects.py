@@ -325,6 +325,10 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                     and value.value.id in containers and value.value.id not in tensors:
                 holds.append((value.value.id, c, s))     # ``a = c[k]``: an item, not a copy
                 item_refs.add((value.value.id, c))
+            elif isinstance(value, gast.Name) and value.id in containers \
+                    and value.id not in tensors:
+                # ``w = lst``: two names of one list, each reaching what the other holds
+                holds += [(c, value.id, s), (value.id, c, s)]
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
                 and isinstance(s.targets[0].value, gast.Name) and isinstance(value, gast.Name):
             holds.append((s.targets[0].value.id, value.id, s))

@@ -104,9 +104,11 @@ def _transfer(s, live_after, on_stmt, break_to):
         on_stmt(s, live_after)
     uses, defs, kills = uses_defs(s)
     restore = getattr(s, "s2s_restore", None)
-    if restore is not None and restore[1] not in live_after:
+    if restore is not None and restore[1] not in live_after \
+            and live_after.isdisjoint(getattr(s, "s2s_shares", ())):
         # A restore whose variable is dead does nothing (pruning removes it): it
-        # must not keep its variable, or another restore of it, alive.
+        # must not keep its variable, or another restore of it, alive.  (Unless a
+        # view of it is live, ``s2s_shares``: ``analysis.tape.prune``.)
         return live_after | (uses - {restore[1]})
     return (live_after - kills) | uses
 

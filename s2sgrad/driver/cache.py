@@ -63,7 +63,7 @@ from ..version import __version__
 __all__ = [
     "get", "recall", "compile_source", "cache_dir", "disk_enabled", "info", "clear",
     "function_digest", "stats", "forget", "remember", "memo_of", "discard", "generation",
-    "guard_text", "on_forget",
+    "guard_text", "on_forget", "stale",
     "oldest", "drop_oldest",
 ]
 
@@ -1376,8 +1376,8 @@ _CONTENT = {}    # content key -> (entry, its code object)
 generation = [0]
 
 
-# Called after ``forget``: what keeps memoized values without asking again (the call
-# path's runners, ``driver.calls``) lets them go.
+# Called after ``forget`` and ``stale``: what keeps memoized values without asking again
+# (the call path's runners, ``driver.calls``) lets them go.
 on_forget = []
 
 
@@ -1385,6 +1385,12 @@ def forget():
     """Empty the in-process caches."""
     _MEMO.clear()
     _CONTENT.clear()
+    stale()
+
+
+def stale():
+    """What callers kept from ``memo_of`` is not to run again without asking (``generation``
+    bumped, ``on_forget`` called): the code to run has changed (``specialize.using``)."""
     generation[0] += 1
     for hook in on_forget:
         hook()

@@ -65,12 +65,12 @@ def using(choice):
     if choice not in CHOICES:
         raise ValueError(f"code={choice!r}; use one of {', '.join(CHOICES)}")
     token = _choice.set(choice)
-    cache.generation[0] += 1        # the fast paths kept so far ran the other code
+    cache.stale()       # the fast paths and runners kept so far ran the other code
     try:
         yield choice
     finally:
         _choice.reset(token)
-        cache.generation[0] += 1
+        cache.stale()
 
 
 def request_for(request, args=(), sig=None):

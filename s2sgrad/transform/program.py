@@ -544,7 +544,7 @@ class Program:
     def _combined(self, spec, builder, fwd, bwd, seed, grads, ret, args):
         with_value = getattr(spec, "returns_value", True)
         if self.runs("prune"):
-            fwd, bwd = prune(fwd, bwd, set(grads))
+            fwd, bwd = prune(fwd, bwd, set(grads), builder._view_source)
         if ret and with_value and _restores(bwd, ret):
             # The backward sweep puts back earlier values of the returned variable:
             # keep the value the function returns before it starts.
@@ -610,7 +610,7 @@ class Program:
 
     def _split(self, spec, builder, fwd, bwd, seed, grads, ret, args):
         if self.runs("prune"):
-            fwd, bwd = prune(fwd, bwd, set(grads))
+            fwd, bwd = prune(fwd, bwd, set(grads), builder._view_source)
         assigned = {n.id for s in fwd for n in walk(s)
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         params = set(spec.params)
