@@ -18,14 +18,15 @@ import numpy
 
 from . import errorsite as _errorsite
 from . import wrt as _wrt
-from .api import _check_differentiable, _emitted, _where, _wraps, mark
+from .api import _check_differentiable, _emitted, _refuse_output, _where, _wraps, mark
 from .api import grad as _grad
 from .driver import calls
 from .driver import pipeline
 from .driver import routes
 from .driver import specialize
 from .driver.request import Request
-from .errors import NonDifferentiableError, SourceError, UnsupportedArgumentError, UnsupportedError
+from .errors import (NonDifferentiableError, OutputWithoutDerivativeError, SourceError,
+                     UnsupportedArgumentError, UnsupportedError)
 from .sites import DERIVATIVE_MARK, describe, is_derivative
 
 __all__ = ["jvp", "vjp", "elementwise_grad", "deriv", "jacobian", "hessian", "hvp",
@@ -265,12 +266,18 @@ def _cotangent_in(fn, cotangent):
         else cotangent
 
 
-def _generated(f, *args, **kwargs):
+def _generated(f, *args, _said=None, **kwargs):
     """Run generated function ``f``; an exception it raises gets a note naming the user's line
-    it was running or differentiating (``errorsite``), its type and message unchanged."""
+    it was running or differentiating (``errorsite``), its type and message unchanged.  With
+    ``_said=(fn, operator)``, an output without a derivative that the generated code found
+    is said in the operator's words (``api._refuse_output``)."""
     f = routes.entry_for(f, args, kwargs)     # inside a trace: its traced copy
     try:
         return f(*args, **kwargs)
+    except OutputWithoutDerivativeError as exc:
+        if _said is None:
+            raise
+        _refuse_output(_said[0], exc, _said[1])
     except Exception as exc:
         _errorsite.note(exc)
         raise
@@ -504,7 +511,8 @@ def hvp(fn, wrt=0, *, emit=False):
         names = built.interface["tangents"]
         for p, t in zip(built.interface["active"], vs):
             kw[names[p]] = t
-        t_grads = _generated(built[built.interface["jvp"]], *built.lead, *args, **kw)
+        t_grads = _generated(built[built.interface["jvp"]], *built.lead, *args, **kw,
+                             _said=(fn, "hvp"))
         if len(wrt_t) == 1:
             t = routes.match(t_grads, args[wrt_t[0]])
             return t if single else (t,)
@@ -664,7 +672,7 @@ def hessian(fn, wrt=0, *, emit=False):
         built = _second_order(fn, request)
         if built is not None:
             lead = () if built.interface.get("binds_self") else _lead(fn)
-            return _generated(built.entry, *lead, *args, **kwargs)
+            return _generated(built.entry, *lead, *args, **kwargs, _said=(fn, "hessian"))
         else:   # no generated gradient to transform again: columns of hvp
             product, x = hvp(fn, w), numpy.asarray(args[w])
             columns = [product(*args, e.reshape(x.shape), **kwargs) for e in numpy.eye(x.size)]

@@ -511,3 +511,16 @@ def test_second_derivatives_through_casts_and_lists():
     grad = s2sgrad.grad(f)
     want = np.array([numeric_grad(lambda y, k=k: grad(y)[k], [X]) for k in range(3)])
     np.testing.assert_allclose(h, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("fn,what", [(forgot_return, "returned None"),
+                                     (returns_bool, "returned a bool")])
+def test_second_derivatives_say_an_output_without_a_derivative_in_their_words(fn, what):
+    for op, run in (("hessian", lambda f: s2sgrad.hessian(f)(X)),
+                    ("hvp", lambda f: s2sgrad.hvp(f)(X, np.ones(3)))):
+        with pytest.raises(s2sgrad.errors.NonDifferentiableError) as info:
+            run(fn)
+        msg = str(info.value)
+        line = fn.__code__.co_firstlineno
+        assert msg.startswith(f"test_python_semantics.py:{line}: {op}({fn.__name__}): "), msg
+        assert what in msg, msg
