@@ -426,8 +426,10 @@ def test_grad_entry_drops_what_only_the_value_needs():
         assert value == pytest.approx(running_sums(x), rel=1e-12)
         assert d == vd == pytest.approx(rev.entry(x)[1], rel=1e-12)
         assert d == pytest.approx(central(running_sums, (x,)), rel=1e-6)
-        assert s2sgrad.grad(running_sums)(x) == d
-        assert s2sgrad.value_and_grad(running_sums)(x) == (value, d)
+        # (the operators run the general code under S2SGRAD_CODE=general: the same to rounding)
+        assert s2sgrad.grad(running_sums)(x) == pytest.approx(d, rel=1e-12)
+        assert s2sgrad.value_and_grad(running_sums)(x) == (pytest.approx(value, rel=1e-12),
+                                                          pytest.approx(d, rel=1e-12))
     # total's value reaches the gradient on one branch (total * total): it is kept
     assert "total = total + " in _code(fwd.source)
     # a variable that reaches nothing is dropped where liveness would keep it
