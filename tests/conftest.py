@@ -32,6 +32,20 @@ def code(request):
         yield request.param
 
 
+@pytest.fixture
+def fresh_call_path(monkeypatch):
+    """No disk cache, empty in-process caches, counters and call sites (``driver.calls``):
+    for tests of what the call path keeps between calls."""
+    from s2sgrad.driver import cache, calls
+    monkeypatch.setenv("S2SGRAD_CACHE", "off")
+    cache.forget()
+    cache.stats.clear()
+    calls._SITES.clear()
+    yield
+    cache.forget()
+    calls._SITES.clear()
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "auto_code: the test checks what the call path chooses by itself (code "

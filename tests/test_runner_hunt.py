@@ -6,22 +6,11 @@ import numpy as np
 import pytest
 
 import s2sgrad
-from s2sgrad.driver import cache, calls, specialize
+from s2sgrad.driver import cache, specialize
 from gradcheck import assert_close, numeric_grad
 
 # The call path's own choice (runners exist only in "auto")
-pytestmark = pytest.mark.auto_code
-
-
-@pytest.fixture(autouse=True)
-def fresh(monkeypatch):
-    monkeypatch.setenv("S2SGRAD_CACHE", "off")
-    cache.forget()
-    cache.stats.clear()
-    calls._SITES.clear()
-    yield
-    cache.forget()
-    calls._SITES.clear()
+pytestmark = [pytest.mark.auto_code, pytest.mark.usefixtures("fresh_call_path")]
 
 
 def cube_sin(x):

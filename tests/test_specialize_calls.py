@@ -18,19 +18,7 @@ from gradcheck import assert_close, numeric_grad
 
 # The automatic choice (specialization, its bound, the fast path): what S2SGRAD_CODE=general
 # or =specialized replaces for a whole run.
-pytestmark = pytest.mark.auto_code
-
-
-@pytest.fixture(autouse=True)
-def fresh(monkeypatch):
-    """No disk cache, empty in-process caches and counters."""
-    monkeypatch.setenv("S2SGRAD_CACHE", "off")
-    cache.forget()
-    cache.stats.clear()
-    calls._SITES.clear()
-    yield
-    cache.forget()
-    calls._SITES.clear()
+pytestmark = [pytest.mark.auto_code, pytest.mark.usefixtures("fresh_call_path")]
 
 
 def cell(ns, source, name):

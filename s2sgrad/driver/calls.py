@@ -123,7 +123,7 @@ class Ready:
 
     __slots__ = ("site", "sig", "built", "entry", "lead", "memo", "root", "gen", "filename",
                  "recheck", "fallback", "wrt", "single", "tangent_names", "valued",
-                 "runners")
+                 "runs")
 
     def __init__(self, site, sig, built, memo):
         self.site = site
@@ -136,7 +136,7 @@ class Ready:
             if built.mode == "fwd" else None
         self.lead = built.lead
         self.valued = built.valued
-        self.runners = {}       # (operator, single) -> its runner (``install``)
+        self.runs = {}          # (operator, single) -> its runner (``install``)
         self.memo = memo
         self.root = built.fn
         self.gen = cache.generation[0]
@@ -354,9 +354,9 @@ def install(site, hot, args, operator, single, names):
     ready = site.fast.get(call_signature(args))
     if ready is None or ready.recheck or not ready.valid():
         return
-    run = ready.runners.get((operator, single), MISS)
+    run = ready.runs.get((operator, single), MISS)
     if run is MISS:     # one runner per Ready, under the key of each shape it served
-        run = ready.runners[(operator, single)] = make_runner(ready, operator, single, names)
+        run = ready.runs[(operator, single)] = make_runner(ready, operator, single, names)
     if run is not None:
         if len(table) >= _RUNNERS_SIZE:
             table.clear()
@@ -376,9 +376,9 @@ def make_runner(ready, operator, single, names):
     a few comparisons decide it.  ``None`` where the memo's checks cannot be compiled."""
     env = dict(names)
     # (``fn`` is the root itself in the runner: that check always holds)
-    checks = [(p, o) for p, o in ready.memo.checks
-              if callable(p) or len(p) or o is not ready.root]
-    guard = cache.guard_text(checks, env)
+    memo_checks = [(p, o) for p, o in ready.memo.checks
+                   if callable(p) or len(p) or o is not ready.root]
+    guard = cache.guard_text(memo_checks, env)
     if guard is None:
         return None
     site, sig, wrt = ready.site, ready.sig, ready.wrt
@@ -413,16 +413,7 @@ def make_runner(ready, operator, single, names):
         checks.append("    TOUCH(SIG)")
     lines = ["def run(args):"] + checks + [
         "    try:",
-        f"        out = ENTRY({', '.join(params)})",
-        "    except NonScalarOutputError as exc:",
-        "        NOTE(exc)",
-        "        raise SAY(exc) from None",
-        "    except OutputWithoutDerivativeError as exc:",
-        "        REFUSE(exc)",
-        "    except Exception as exc:",
-        "        NOTE(exc)",
-        "        raise",
-    ]
+        f"        out = ENTRY({', '.join(params)})"] + _HANDLERS
     if ready.valued:
         lines += ["    value = out[0]",
                   "    t = type(value)",
@@ -459,6 +450,18 @@ def make_runner(ready, operator, single, names):
     run.s2s_keyed = key is not None
     return run
 
+
+# What a runner does with an exception from the generated code: as ``api._fast`` does.
+_HANDLERS = [
+    "    except NonScalarOutputError as exc:",
+    "        NOTE(exc)",
+    "        raise SAY(exc) from None",
+    "    except OutputWithoutDerivativeError as exc:",
+    "        REFUSE(exc)",
+    "    except Exception as exc:",
+    "        NOTE(exc)",
+    "        raise",
+]
 
 _TYPES = {"float": float, "int": int, "bool": bool, "complex": complex}
 
@@ -525,15 +528,7 @@ def _inlined(ready, env, checks, w, single):
         + [f"    {p} = args[{i}]" for i, p in enumerate(params)]
         + [f"    _s2s_x = {params[w]}",
            "    try:",
-           "        pass",
-           "    except NonScalarOutputError as exc:",
-           "        NOTE(exc)",
-           "        raise SAY(exc) from None",
-           "    except OutputWithoutDerivativeError as exc:",
-           "        REFUSE(exc)",
-           "    except Exception as exc:",
-           "        NOTE(exc)",
-           "        raise"])).body[0]
+           "        pass"] + _HANDLERS)).body[0]
     def load(id_):
         return ast.Name(id=id_, ctx=ast.Load())
 
