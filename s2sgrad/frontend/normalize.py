@@ -30,6 +30,8 @@ from ..syntax import assign, call, const, name, store, subscript, walk_stmts  # 
 from ..syntax import copy_tree
 from ..errors import UnsupportedError
 from ..sites import defaults_of, literal_default
+from .hoist import hoist
+from .recursion import as_loop
 from .resolve import Callee, Resolver
 from ..syntax import walk as _walk
 
@@ -128,9 +130,13 @@ def normalize(fsrc, extra_params=(), policy=None):
             and isinstance(body[0].value.value, str):
         node.s2s_doc = body[0].value.value
         body = body[1:]
+    params = [a.id for a in node.args.args]
+    if not (node.args.vararg or node.args.kwarg or node.args.kwonlyargs or extra_params):
+        body = as_loop(fsrc, body, params, resolver, namer, _runtime_call) or body
     lowering = _Lowering(fsrc, namer, resolver, nested)
     body = lowering.block(body)
     body, return_name = _Jumps(fsrc, namer).function(body, node)
+    body = hoist(body, namer, resolver)
     node.body = body or [gast.Pass()]
     return Normalized(fsrc, node, namer, nested, resolver, return_name)
 

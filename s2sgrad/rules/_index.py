@@ -530,6 +530,8 @@ PRIMITIVES = {
     ('s2sgrad.runtime', 'share_of_max'): 'runtime_core',
     ('s2sgrad.runtime', 'sort_order'): 'runtime_core',
     ('s2sgrad.runtime', 'fits'): 'runtime_core',
+    ('s2sgrad.runtime', 'recursion_depth'): 'runtime_core',
+    ('s2sgrad.runtime', 'recursion_levels'): 'runtime_core',
     ('s2sgrad.runtime', 'unit'): 'runtime_core',
     ('s2sgrad.runtime', 'fill_diagonal'): 'runtime_core',
     ('s2sgrad.runtime', 'sort_in_place'): 'runtime_core',

@@ -289,7 +289,9 @@ class _Power:
         return broadcast_like(t * y * x ** (y - 1 + (y == 0)), ans)
 
     def jvp_y(xp, t, ans, x, y):
-        return broadcast_like(t * ans * xp.log(xp.where(x == 0, 1.0, x)), ans)
+        # a zero tangent of the exponent contributes zero, even where log(x) is not real (an
+        # integer exponent of a negative base, whose tangent comes from a tape as 0)
+        return broadcast_like(t * ans * xp.log(xp.where((x == 0) | (t == 0), 1.0, x)), ans)
 
 
 @binary("maximum")

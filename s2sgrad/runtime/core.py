@@ -30,7 +30,7 @@ __all__ = [
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
     "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
     "sort_order", "unsort", "window_view", "window_vjp", "item_of", "item_vjp", "batch_item", "unit", "unit_jvp", "unit_vjp", "fill_diagonal", "fill_diagonal_vjp_val", "sort_in_place",
-    "sort_in_place_vjp", "sort_in_place_jvp",
+    "sort_in_place_vjp", "sort_in_place_jvp", "recursion_depth", "recursion_levels",
 ]
 
 _SCALARS = (bool, int, float, complex)
@@ -523,6 +523,52 @@ def specialize(condition):
     keeps the general branch instead of emitting the test.
     """
     return condition
+
+
+def recursion_levels(v, stop, step, test):
+    """The values the counter of a linearly recursive function takes at each level above its
+    base case, deepest first: the function recurs with ``v - step`` until ``v == stop``
+    (``test`` ``"=="``), ``v <= stop`` (``"<="``) or ``v < stop`` (``"<"``).
+
+    The loop the compiler writes for such a function runs once per level, in this order.
+    An integer counter gives a ``range`` (no level is visited twice); any other value is
+    stepped as the recursion would step it.  A counter that never meets its test, or meets
+    it deeper than the recursion limit, raises ``RecursionError`` as the recursion would.
+    """
+    limit = sys.getrecursionlimit()
+    first = v
+    try:
+        start = v.__index__()
+    except (AttributeError, TypeError):
+        start = None
+    if start is not None and type(step) is int and type(stop) is int:
+        if test == "==":
+            depth = (start - stop) // step if start >= stop and not (start - stop) % step else -1
+        else:
+            last = stop - 1 if test == "<" else stop
+            depth = max(0, -((last - start) // step))
+        if 0 <= depth <= limit:
+            return range(start - (depth - 1) * step, start + 1, step)
+    else:
+        levels = []
+        while not (v == stop if test == "==" else v <= stop if test == "<=" else v < stop):
+            if len(levels) > limit:
+                break
+            levels.append(v)
+            v = v - step
+        else:
+            levels.reverse()
+            return levels
+    raise RecursionError(
+        f"maximum recursion depth exceeded: the recursion starts its counter at {first!r} and "
+        f"steps it by -{step!r}, so it does not reach its base case (counter {test} {stop!r}) "
+        f"within the recursion limit ({limit})")
+
+
+def recursion_depth(v, stop, step, test):
+    """How many levels a linearly recursive function goes down before its base case
+    (``recursion_levels``, counted)."""
+    return len(recursion_levels(v, stop, step, test))
 
 
 def broadcast_like(t, like):

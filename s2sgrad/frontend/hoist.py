@@ -1,0 +1,144 @@
+"""Loop-invariant expressions computed once, before their loop.
+
+In::
+
+    for _ in range(depth):
+        p_out = x * p_out + np.sin(x)
+
+``np.sin(x)`` has the same value on every trip (nothing in the loop assigns ``x``), so it
+is computed once, before the loop, as a person would write it::
+
+    sin_x = np.sin(x)
+    for _ in range(depth):
+        p_out = x * p_out + sin_x
+
+Its derivative is then computed once too: in forward mode ``np.cos(x)`` leaves the loop, in
+reverse mode the loop neither tapes ``np.sin(x)`` nor differentiates it on every trip.
+
+What moves: a largest expression that holds a call, in a statement every trip runs, made of
+elementwise functions of an array library (``prim.elementwise``), ``+``, ``-``, ``*`` and
+unary ``-``, over names the loop does not assign and constants.  It has the value it would
+have had on every trip; only a loop that runs no trip sees a difference: the value is
+computed anyway (what could raise there, mismatched shapes, would have raised on the first
+trip).  A loop that writes into an object (an item or an attribute), or calls anything but a
+primitive, keeps everything in place: such a write could change what a name the loop does
+not assign refers to.
+"""
+
+import gast
+
+from ..syntax import assign, name, walk
+
+__all__ = ["hoist"]
+
+_ARITHMETIC = (gast.Add, gast.Sub, gast.Mult)
+
+
+def hoist(body, namer, resolver):
+    """``body`` (lowered statements) with each loop's invariant expressions hoisted."""
+    return _Hoisting(namer, resolver).block(body)
+
+
+class _Hoisting:
+    def __init__(self, namer, resolver):
+        self.namer = namer
+        self.resolver = resolver
+
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.If):
+                s.body, s.orelse = self.block(s.body), self.block(s.orelse)
+            elif isinstance(s, (gast.For, gast.While)):
+                s.body = self.block(s.body)          # inner loops first
+                out.extend(self.loop(s))
+                continue
+            out.append(s)
+        return out
+
+    def callee(self, node):
+        callee = getattr(node, "s2s_callee", None)
+        if callee is None:
+            callee = node.s2s_callee = self.resolver.callee(node)
+        return callee
+
+    def loop(self, loop):
+        assigned = set()
+        for n in walk(loop):
+            if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
+                assigned.add(n.id)
+            elif isinstance(n, (gast.Subscript, gast.Attribute)) \
+                    and not isinstance(n.ctx, gast.Load):
+                return [loop]           # a write into an object
+            elif isinstance(n, gast.Call):
+                callee = self.callee(n)
+                if callee.kind not in ("primitive", "nondiff") or callee.prim is None \
+                        or callee.prim.family in ("method", "s2sgrad.runtime"):
+                    if not (isinstance(n.func, gast.Name) and n.func.id in ("range", "len")):
+                        return [loop]
+        self.assigned = assigned
+        self.names = {}                 # ast dump of an expression -> its hoisted name
+        before = []
+        kept = []
+        for s in loop.body:
+            if getattr(s, "s2s_hoisted", False) and self.invariant(s.value):
+                before.append(s)        # an inner loop's hoisted value, invariant here too
+                continue
+            self.statement(s, before)
+            kept.append(s)
+        loop.body = kept or [gast.Pass()]
+        return before + [loop]
+
+    def statement(self, s, before):
+        # only statements every trip runs (the lowered body's own; a ``break`` is a flag
+        # tested at its end)
+        if isinstance(s, gast.Assign):
+            s.value = self.expression(s.value, s, before)
+
+    def expression(self, node, stmt, before):
+        if self.invariant(node) and any(isinstance(n, gast.Call) for n in walk(node)):
+            key = gast.dump(node)
+            hoisted = self.names.get(key)
+            if hoisted is None:
+                hoisted = self.names[key] = self.namer.fresh(_name_for(node))
+                moved = assign(hoisted, node, getattr(stmt, "s2s_line", None))
+                moved.s2s_hoisted = True
+                before.append(moved)
+            return name(hoisted)
+        for field, value in gast.iter_fields(node):
+            if isinstance(value, gast.expr):
+                setattr(node, field, self.expression(value, stmt, before))
+            elif isinstance(value, list):
+                value[:] = [self.expression(v, stmt, before) if isinstance(v, gast.expr) else v
+                            for v in value]
+        return node
+
+    def invariant(self, node):
+        if isinstance(node, gast.Constant):
+            return True
+        if isinstance(node, gast.Name):
+            return node.id not in self.assigned
+        if isinstance(node, gast.UnaryOp):
+            return isinstance(node.op, gast.USub) and self.invariant(node.operand)
+        if isinstance(node, gast.BinOp):
+            return isinstance(node.op, _ARITHMETIC) and self.invariant(node.left) \
+                and self.invariant(node.right)
+        if isinstance(node, gast.Call):
+            if node.keywords or any(isinstance(a, gast.Starred) for a in node.args):
+                return False
+            prim = self.callee(node).prim
+            return prim is not None and prim.family == "array" and prim.elementwise \
+                and len(node.args) == prim.elementwise \
+                and all(self.invariant(a) for a in node.args)
+        return False
+
+
+def _name_for(node):
+    """``sin_x`` for ``np.sin(x)``, ``sin_exp`` for ``np.sin(x) * np.exp(x)``."""
+    funcs = [n.func.attr if isinstance(n.func, gast.Attribute) else n.func.id
+             for n in walk(node) if isinstance(n, gast.Call)
+             and isinstance(n.func, (gast.Attribute, gast.Name))]
+    if isinstance(node, gast.Call) and len(node.args) == 1 \
+            and isinstance(node.args[0], gast.Name) and funcs:
+        return f"{funcs[0]}_{node.args[0].id}"
+    return "_".join(funcs[:3]) or "invariant"
