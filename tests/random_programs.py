@@ -193,6 +193,12 @@ def rec(a, n):
         return a
     return rec(np.tanh(a) * 0.9 + 0.1, n - 1)
 """,
+    "rec_linear": """
+def rec_linear(v, a, n):
+    if n <= 0:
+        return v * a
+    return np.sin(v) * rec_linear(v, a, n - 1) * 0.5 + a * v / n
+""",
     "rec_array": """
 def rec_array(v, n):
     if n <= 0:
@@ -412,9 +418,13 @@ def _closure_along_axis(c, u, depth, i):
 
 
 def _recursion(c, u, depth, i):
-    if c.integer(0, 1):
+    kind = c.integer(0, 2)
+    if kind == 1:
         u.used("recursion", "rec")
         return [f"s = rec(s, {c.integer(0, 3)})"]
+    if kind == 2:       # a linear recursion: written as a loop (frontend/recursion.py)
+        u.used("recursion", "rec_linear")
+        return [f"z = rec_linear(z, s, {c.integer(0, 3)})"]
     u.used("recursion", "rec_array")
     return [f"z = rec_array(z + y * 0.5, {c.integer(1, 3)})"]
 
@@ -455,7 +465,7 @@ STATEMENT_MARKS = {
     "list": ("lst",), "dict": ("d = ", "d['"), "object": ("Holder(",),
     "object_store": ("Store(",), "closure_user": ("apply_fn(",),
     "closure_reduce": ("functools.reduce",), "closure_map": ("map(",),
-    "closure_along_axis": ("apply_along_axis",), "recursion": ("rec(", "rec_array("),
+    "closure_along_axis": ("apply_along_axis",), "recursion": ("rec(", "rec_array(", "rec_linear("),
     "mask_write": ("[y < ", "[z > "), "argmax_write": ("np.argmax",),
     "repeated_index": ("[[0, 0",), "list_alias_write": ("lst = [y]",),
     "write_after_share": ("y[", "z[", " += ", " -= ", " *= "),
