@@ -218,3 +218,56 @@ def test_an_integer_exponent_from_a_tape_gives_no_nan_at_third_order():
     expected = (gh(x + 1e-5 * v) - gh(x - 1e-5 * v)) / 2e-5
     assert np.all(np.isfinite(got))
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
+# -- what may change in place stays in the loop ------------------------------------------------
+
+def augmented_alias(x):
+    y = x * 1.0
+    z = y
+    s = 0.0
+    for i in range(3):
+        y *= 1.5                        # in place: z is the same array
+        s = s + np.sum(np.sin(z) * x)
+    return s
+
+
+def augmented_view(x):
+    y = x * 1.0
+    head = y[:2]
+    s = 0.0
+    for i in range(3):
+        y += 0.5                        # in place: head is a view of y
+        s = s + np.sum(np.exp(head))
+    return s
+
+
+def written_through_out(x):
+    w = np.ones(3)
+    s = 0.0
+    for i in range(3):
+        np.multiply(w, 1.1, out=w)      # w carries no derivative: the write is allowed
+        s = s + np.sum(np.tanh(w) * x)
+    return s
+
+
+def augmented_number(x):
+    acc = 0.0
+    for i in range(4):
+        acc += np.sin(x) * i            # a number: nothing shares it; sin(x) still moves
+    return acc
+
+
+@pytest.mark.parametrize("f", [augmented_alias, augmented_view, written_through_out])
+def test_names_sharing_an_array_written_in_place_are_not_hoisted(f):
+    x = np.array([0.3, -0.2, 0.6])
+    check_grad(f, x)
+    text = s2sgrad.show(f, "normalize")
+    loop = text[text.index("for i in range(3):"):]
+    assert "np.sin(" in loop or "np.exp(" in loop or "np.tanh(" in loop
+
+
+def test_an_augmented_number_does_not_keep_invariants_in_its_loop():
+    check_grad(augmented_number, 0.7)
+    text = s2sgrad.show(augmented_number, "normalize")
+    assert text.index("np.sin(x)") < text.index("for i in range(4):")

@@ -22,7 +22,8 @@ have had on every trip; only a loop that runs no trip sees a difference: the val
 computed anyway (what could raise there, mismatched shapes, would have raised on the first
 trip).  A loop that writes into an object (an item or an attribute), or calls anything but a
 primitive, keeps everything in place: such a write could change what a name the loop does
-not assign refers to.
+not assign refers to.  An augmented assignment ``y += v`` (in place for an array) makes every
+name that may share ``y``'s object (``_sharing``) variant.
 """
 
 import gast
@@ -34,15 +35,61 @@ __all__ = ["hoist"]
 _ARITHMETIC = (gast.Add, gast.Sub, gast.Mult)
 
 
-def hoist(body, namer, resolver):
-    """``body`` (lowered statements) with each loop's invariant expressions hoisted."""
-    return _Hoisting(namer, resolver).block(body)
+def hoist(body, namer, resolver, params=()):
+    """``body`` (lowered statements of a function with parameters ``params``) with each
+    loop's invariant expressions hoisted."""
+    return _Hoisting(namer, resolver, _sharing(body, params)).block(body)
+
+
+def _sharing(body, params):
+    """``{name: its class}``: names that may hold the same object (or views of one), flow-
+    insensitively.  ``a = b``, ``a = b[i]``, ``a = b.T``, ``a = f(b)``, ``a.x = b`` put ``a`` and
+    ``b`` in one class; a value an operator or an elementwise function makes is new.  The
+    parameters are one class (a caller may pass one array twice)."""
+    parent = {}
+
+    def find(a):
+        parent.setdefault(a, a)
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def union(a, b):
+        parent[find(a)] = find(b)
+
+    for p in params[1:]:
+        union(p, params[0])
+    for s in body:
+        for n in walk(s):
+            if not isinstance(n, gast.Assign) or _new_value(n.value):
+                continue
+            target = n.targets[0]
+            while isinstance(target, (gast.Subscript, gast.Attribute)):
+                target = target.value
+            if not isinstance(target, gast.Name):
+                continue
+            for r in walk(n.value):
+                if isinstance(r, gast.Name) and isinstance(r.ctx, gast.Load):
+                    union(target.id, r.id)
+    return find
+
+
+def _new_value(value):
+    """Whether ``value`` is an object no name held before (an operator's result, a number)."""
+    if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)):
+        return True
+    if isinstance(value, gast.Call):
+        prim = getattr(getattr(value, "s2s_callee", None), "prim", None)
+        return prim is not None and prim.family == "array" and bool(prim.elementwise)
+    return False
 
 
 class _Hoisting:
-    def __init__(self, namer, resolver):
+    def __init__(self, namer, resolver, sharing):
         self.namer = namer
         self.resolver = resolver
+        self.sharing = sharing
 
     def block(self, stmts):
         out = []
@@ -64,19 +111,25 @@ class _Hoisting:
 
     def loop(self, loop):
         assigned = set()
+        written = set()                 # the classes of the objects written in place
         for n in walk(loop):
             if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
                 assigned.add(n.id)
             elif isinstance(n, (gast.Subscript, gast.Attribute)) \
                     and not isinstance(n.ctx, gast.Load):
                 return [loop]           # a write into an object
+            elif isinstance(n, gast.Assign) and getattr(n, "s2s_augmented", False):
+                written.add(self.sharing(n.targets[0].id))   # ``y += v``: in place for an array
             elif isinstance(n, gast.Call):
                 callee = self.callee(n)
                 if callee.kind not in ("primitive", "nondiff") or callee.prim is None \
-                        or callee.prim.family in ("method", "s2sgrad.runtime"):
+                        or callee.prim.family in ("method", "s2sgrad.runtime") \
+                        or getattr(n, "s2s_writes", None) \
+                        or any(k.arg == "out" for k in n.keywords):
                     if not (isinstance(n.func, gast.Name) and n.func.id in ("range", "len")):
                         return [loop]
-        self.assigned = assigned
+        # a name that may share its object with one written in place is not invariant
+        self.assigned = assigned | {v for v in _names(loop) if self.sharing(v) in written}
         self.names = {}                 # ast dump of an expression -> its hoisted name
         before = []
         kept = []
@@ -131,6 +184,10 @@ class _Hoisting:
                 and len(node.args) == prim.elementwise \
                 and all(self.invariant(a) for a in node.args)
         return False
+
+
+def _names(node):
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
 def _name_for(node):

@@ -136,7 +136,7 @@ def normalize(fsrc, extra_params=(), policy=None):
     lowering = _Lowering(fsrc, namer, resolver, nested)
     body = lowering.block(body)
     body, return_name = _Jumps(fsrc, namer).function(body, node)
-    body = hoist(body, namer, resolver)
+    body = hoist(body, namer, resolver, [a.id for a in node.args.args])
     node.body = body or [gast.Pass()]
     return Normalized(fsrc, node, namer, nested, resolver, return_name)
 
