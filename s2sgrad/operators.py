@@ -170,7 +170,10 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto", example=None):
             if len(tangents) != len(wrt_t):
                 raise ValueError(f"jvp of {describe(fn)} with respect to {wrt_t} needs "
                                  f"{len(wrt_t)} tangents, got {len(tangents)}")
-            value, t_out = _fast_jvp(ready, args, kwargs, tangents)
+            try:
+                value, t_out = _fast_jvp(ready, args, kwargs, tangents)
+            except OutputWithoutDerivativeError as exc:
+                _refuse_output(fn, exc, "jvp")
             if not calls.plain_value(value):
                 routes.check_output(fn, value, "jvp")
             if getattr(fn, DERIVATIVE_MARK, None) is not None:      # (else _structured: None)
@@ -187,6 +190,8 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto", example=None):
         token = routes.set_policy(fallback)   # for the callees dispatched at run time
         try:
             value, t_out = route(args, kwargs, tangents)
+        except OutputWithoutDerivativeError as exc:
+            _refuse_output(fn, exc, "jvp")
         finally:
             routes.reset_policy(token)
         routes.check_output(fn, value, "jvp")
@@ -309,7 +314,8 @@ def deriv(fn, *, emit=False):
         _bind_args(fn, args, kwargs, (0,), _signature_of(route, fn))
         route, args2, kwargs2 = _open(route, args, kwargs)
         if route.route == "generated":
-            return _plain(_generated(route.entry, *route.lead, *args2, **kwargs2))
+            return _plain(_generated(route.entry, *route.lead, *args2, **kwargs2,
+                                     _said=(fn, "deriv")))
         _, t = route(args2, kwargs2, (runtime_ones(args[0]),))    # by rule or traced
         return _plain(routes.match(t, fn(*args, **kwargs)))
     return mark(derivative, "deriv", one, fn)
@@ -351,7 +357,8 @@ def elementwise_grad(fn, wrt=0, *, emit=False):
             site.keep(key, sig, route)
             route, args2, kwargs2 = _open(route, args, kwargs)
         if route.route == "generated":
-            out = _generated(route.entry, *route.lead, *args2, **kwargs2)
+            out = _generated(route.entry, *route.lead, *args2, **kwargs2,
+                             _said=(fn, "elementwise_grad"))
             if route.interface["forward"]:
                 g = routes.match(out, args[0])
                 return g if single else (g,)
@@ -595,10 +602,10 @@ def jacobian(fn, wrt=0, *, emit=False):
         target = route.fn               # what was compiled: a callable object's __call__
         x = numpy.asarray(args[w])
         if x.size > 1:   # fewer outputs than inputs: the rows, if the gradient can be batched
-            value = _value_of(target, args, kwargs)
+            value = routes.check_output(fn, _value_of(target, args, kwargs), "jacobian")
             if x.size > numpy.size(value) and _has_rows(target, w):
                 return _rows(target, w, args, kwargs, x, numpy.asarray(value))
-        return _matrix(target, columns, args, kwargs)
+        return _matrix(target, columns, args, kwargs, _said=(fn, "jacobian"))
     return mark(jacobian_fn, "jacobian", columns, fn, wrt_t)
 
 
@@ -620,11 +627,11 @@ def _columns_by_route(route, args, kwargs, w):
     return out.reshape(numpy.shape(value) + shape)
 
 
-def _matrix(fn, request, args, kwargs):
+def _matrix(fn, request, args, kwargs, _said=None):
     """Call the function that returns the whole Jacobian (or Hessian) of ``fn``."""
     built = pipeline.run(fn, request)
     lead = () if built.interface.get("binds_self") else _lead(fn)
-    return _generated(built.entry, *lead, *args, **kwargs)
+    return _generated(built.entry, *lead, *args, **kwargs, _said=_said)
 
 
 def _has_rows(fn, w):

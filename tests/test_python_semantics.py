@@ -275,6 +275,10 @@ def returns_str(x):
     return "loss"
 
 
+def returns_bools(x):
+    return x > 0.5
+
+
 def returns_none_on_a_path(x):
     if np.sum(x) > 100.0:
         return np.sum(x)
@@ -298,12 +302,20 @@ def _operators(fallback):
     yield "jvp", lambda f: s2sgrad.jvp(f, fallback=fallback)(X, np.ones(3))
     if fallback == "auto":
         yield "vjp", lambda f: s2sgrad.vjp(f)(X)[1](1.0)
+        # the operators whose generated code returns the derivative alone check the output
+        # there (runtime.check_output), twice: the first call and the fast path
+        for _ in range(2):
+            yield "jacobian", lambda f: s2sgrad.jacobian(f)(X)
+            yield "deriv", lambda f: s2sgrad.deriv(f)(X)
+            yield "elementwise_grad", lambda f: s2sgrad.elementwise_grad(f)(X)
+            yield "deriv", lambda f: s2sgrad.deriv(f)(0.5)
 
 
 @pytest.mark.parametrize("fallback", ["auto", "always"])
 @pytest.mark.parametrize("fn,what", [(forgot_return, "returned None"),
                                      (returns_none_on_a_path, "returned None"),
                                      (returns_bool, "returned a bool"),
+                                     (returns_bools, "returned a bool"),
                                      (returns_str, "returned a str")])
 def test_output_without_a_derivative_is_an_error(fn, what, fallback):
     for op, run in _operators(fallback):

@@ -541,7 +541,8 @@ def _forward(fn, request, policy, passes):
         target_fn, more = _joint_gradient(fn, request.wrt, request.fallback)
         wrt = tuple(w + _lead(fn) for w in request.wrt)
         checks += more
-    spec = program.entry(target_fn, wrt, seeds, tangent_only=(kind != "jvp"), prefix=kind)
+    spec = program.entry(target_fn, wrt, seeds, tangent_only=(kind != "jvp"), prefix=kind,
+                         checks_output=(kind != "hvp"))
     target = spec.jvp_name
     if kind == "jvp":
         target = adapters.jvp(program, spec)
@@ -561,7 +562,8 @@ def _batched(fn, request, policy, passes):
     elif kind == "hessian":
         gradient, more = _joint_gradient(fn, (w,), request.fallback)
         checks += more
-        spec = program.entry(gradient, (w + _lead(fn),), tangent_only=True, prefix="hessian")
+        spec = program.entry(gradient, (w + _lead(fn),), tangent_only=True, prefix="hessian",
+                             checks_output=False)
         target = adapters.matrix(program, spec, "hessian")
     else:
         inner = Request("vjp", (w,), joint=True, fallback=request.fallback)
@@ -569,7 +571,7 @@ def _batched(fn, request, policy, passes):
         checks.append((lambda f: source_function(f, inner), gradient))
         params = list(inspect.signature(gradient).parameters)
         spec = program.entry(gradient, (len(params) - 1,), tangent_only=True,
-                             prefix="jacobian_rows")
+                             prefix="jacobian_rows", checks_output=False)
         spec.seed_name = params[-1]
         target = spec.jvp_name
     # The adapter of a method binds its instance itself; one over generated code takes it.

@@ -525,6 +525,7 @@ PRIMITIVES = {
     ('s2sgrad.runtime', 'specialize'): 'runtime_core',
     ('s2sgrad.runtime', 'inverse_permutation'): 'runtime_core',
     ('s2sgrad.runtime', 'check_scalar'): 'runtime_core',
+    ('s2sgrad.runtime', 'check_output'): 'runtime_core',
     ('s2sgrad.runtime', 'keys'): 'runtime_core',
     ('s2sgrad.runtime', 'seed'): 'runtime_core',
     ('s2sgrad.runtime', 'share_of_max'): 'runtime_core',

@@ -4,7 +4,7 @@ forward sweep).  Their rules are in ``s2sgrad.rules.runtime_batch``."""
 import numpy
 
 from .core import (
-    _SCALARS, _default_float, parts, walking, _is_complex, _is_container, _is_inexact,
+    _SCALARS, _default_float, check_output, parts, walking, _is_complex, _is_container, _is_inexact,
     _is_object, _mT, matmul_vjp_a, matmul_vjp_b, max_vjp, namespace, ndim, shape, size,
 )
 
@@ -172,6 +172,7 @@ def unit_directions(x):
 def columns_to_jacobian(t, out, x):
     """The Jacobian ``out.shape + x.shape`` from the batch of tangents along
     ``unit_directions(x)``."""
+    check_output(out, "")
     n = size(x)
     t = _batch_full(t, shape(out))
     xp = namespace(t)

@@ -25,7 +25,7 @@ __all__ = [
     "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter", "written_cotangent", "written_scatter",
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
     "casts_inexact", "through_cast", "tolist_vjp", "tolist_of",
-    "check_scalar", "output_problem", "seed", "check_method", "broadcast_like", "size", "specialize",
+    "check_scalar", "check_output", "output_problem", "seed", "check_method", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
     "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
@@ -941,6 +941,19 @@ def check_scalar(value, where):
             f"{where + ': ' if where else ''}grad needs a scalar output, but the function returned "
             f"{_describe(value)}. Use jacobian or vjp for non-scalar outputs, or reduce "
             f"the output (np.sum, np.mean) before returning it.")
+
+
+def check_output(value, where):
+    """``value``, the output of a differentiated function whose derivative code found it
+    carries none, unless it cannot carry one at all (``output_problem``: a bool, None, a
+    string), which would get zeros without a word: then ``OutputWithoutDerivativeError``."""
+    problem = output_problem(value)
+    if problem is not None:
+        from ..errors import OutputWithoutDerivativeError
+        raise OutputWithoutDerivativeError(
+            f"{where + ': ' if where else ''}the function returned {problem[0]}; {problem[1]}.",
+            value)
+    return value
 
 
 _NUMBERS = (int, float, complex)

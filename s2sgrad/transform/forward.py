@@ -73,14 +73,16 @@ class ForwardProgram(Program):
         self.batched = batched
 
     def entry(self, fn, wrt, seeds=None, tangent_only=False, prefix="jvp", gradient=None,
-              signature=None, name=None):
+              signature=None, name=None, checks_output=True):
         """The tangent function of ``fn`` for the positional parameters ``wrt``.
 
         ``seeds`` maps indices into ``wrt`` to a fixed tangent (``"one"``: the
         constant 1.0, ``"ones"``: ones shaped like the argument); those
         tangents are not parameters of the generated function.  With
         ``tangent_only`` it returns the tangent of the value alone.  ``signature`` and
-        ``name`` as for ``Program.entry``.
+        ``name`` as for ``Program.entry``.  ``checks_output``: the entry checks an output it
+        does not return, or that carries no derivative (None or a bool would get zeros);
+        not for a generated gradient (``hvp``, ``hessian``), whose output is a gradient.
 
         ``gradient`` (one real scalar parameter, seeded ``"one"``) makes it the
         gradient entry of ``grad`` in forward mode, with the interface of a reverse
@@ -93,6 +95,7 @@ class ForwardProgram(Program):
         spec = Spec(job, active, split=False)
         spec.entry = True
         spec.tangent_only = tangent_only
+        spec.checks_output = checks_output
         spec.gradient = gradient
         params = list(active)
         spec.seeds = {params[k]: kind for k, kind in (seeds or {}).items()}
@@ -604,9 +607,26 @@ class ForwardBuilder(ReverseBuilder):
             tan = self._zeros(value)
         if getattr(self.spec, "gradient", None):
             return self._gradient_return(value, tan)
+        out = []
+        carries = isinstance(value, gast.Name) and value.id in self.active
+        if self.spec.entry and self.spec.checks_output \
+                and (getattr(self.spec, "tangent_only", False) or not carries):
+            # The entry checks an output it does not return (the operator cannot) or that
+            # carries no derivative: None or a bool would get zeros without a word.  Where the
+            # facts prove it a number or an array of numbers, simplify drops the check.
+            if not isinstance(value, (gast.Name, gast.Constant)):
+                result = self.namer.fresh("result")
+                out.append(assign(result, copy_tree(value)))
+                value = name(result)
+            check = gast.Expr(value=_rt_call("check_output", copy_tree(value),
+                                             const(self.fsrc.where())))
+            check.s2s_note = ("the output, not returned: None or a bool has no derivative"
+                              if carries else "the output, which carries no derivative here: "
+                              "None or a bool has none at all")
+            out.append(check)
         if getattr(self.spec, "tangent_only", False):
-            return [gast.Return(value=tan)]
-        return [gast.Return(value=gast.Tuple(elts=[copy_tree(value), tan], ctx=gast.Load()))]
+            return out + [gast.Return(value=tan)]
+        return out + [gast.Return(value=gast.Tuple(elts=[copy_tree(value), tan], ctx=gast.Load()))]
 
     # -- the gradient entry of grad in forward mode ------------------------------------
 

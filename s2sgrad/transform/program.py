@@ -22,7 +22,7 @@ from ..analysis.tape import prune
 from ..codegen import ModuleBuilder
 from ..errors import SourceError, UnsupportedError
 from ..frontend.normalize import normalize
-from ..syntax import assign, call, const, name, param, store, walk, walk_stmts
+from ..syntax import assign, call, const, copy_tree, name, param, store, walk, walk_stmts
 from ..frontend.resolve import TransformEverything
 from ..analysis.activity import callee_of
 from ..frontend.source import FunctionSource
@@ -559,6 +559,14 @@ class Program:
             start = [assign(seed, call(gast.Attribute(value=name(naming.RUNTIME), attr="ones_like",
                                                       ctx=gast.Load()), [out_node]))]
             start[0].s2s_note = f"backward sweep from ones: the gradient of the sum of {ret}"
+            if ret not in builder.active:
+                # no derivative reaches the output: zeros, unless it cannot carry one at all
+                check = gast.Expr(value=call(gast.Attribute(
+                    value=name(naming.RUNTIME), attr="check_output", ctx=gast.Load()),
+                    [copy_tree(out_node), const(spec.job.fsrc.where())]))
+                check.s2s_note = ("the output, which carries no derivative here: None or a "
+                                  "bool has none at all")
+                start.insert(0, check)
         elif kind == "one" and getattr(builder, "seed_folded", False):
             # specialized code whose output the facts prove a number: 1.0 is folded in
             start = []

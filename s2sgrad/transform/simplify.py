@@ -846,11 +846,20 @@ def one_like(value, facts, numpy_name=None):
 
 
 def _drop_proven_checks(stmts, facts):
-    """``_rt.check_scalar(v, ...)`` where the facts prove ``v`` a number (not a bool):
+    """``_rt.check_scalar(v, ...)`` where the facts prove ``v`` a number (not a bool), and
+    ``_rt.check_output(v, ...)`` where they prove it a number or an array of numbers:
     nothing to check."""
-    proven = {id(s) for s in walk_stmts(stmts)
-              if isinstance(s, gast.Expr) and is_runtime_call(s.value, "check_scalar", 1)
-              and _a_number(facts.of(s.value.args[0]))}
+    proven = set()
+    for s in walk_stmts(stmts):
+        if not isinstance(s, gast.Expr):
+            continue
+        if is_runtime_call(s.value, "check_scalar", 1) and _a_number(facts.of(s.value.args[0])):
+            proven.add(id(s))
+        elif is_runtime_call(s.value, "check_output", 1):
+            a = facts.of(s.value.args[0])
+            if _a_number(a) or a.kind == "array" and a.dtype is not None \
+                    and np.dtype(a.dtype).kind in "iufc":
+                proven.add(id(s))
     return drop_stmts(stmts, proven) if proven else stmts
 
 
