@@ -271,3 +271,14 @@ def test_an_augmented_number_does_not_keep_invariants_in_its_loop():
     check_grad(augmented_number, 0.7)
     text = s2sgrad.show(augmented_number, "normalize")
     assert text.index("np.sin(x)") < text.index("for i in range(4):")
+
+
+def test_the_specialized_loop_of_a_recursion_reads_like_a_hand_written_adjoint():
+    # the counter's levels are ints (rules/shapes.py: recursion_levels): no shape helper,
+    # and nothing on a tape (each level's value is read again from the levels)
+    code = _statements(s2sgrad.grad(power_sum, emit=True, example=(np.ones(3), 4)))
+    assert "unbroadcast" not in code and "_tape" not in code
+    assert "d_x = d_x + " in code
+    x = np.array([0.3, -0.7, 0.5])
+    np.testing.assert_allclose(s2sgrad.grad(power_sum)(x, 4), numeric_grad(power_sum, (x, 4)),
+                               rtol=1e-6)

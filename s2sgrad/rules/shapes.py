@@ -761,3 +761,19 @@ def _rt_add(args, ev, prim_name=None):
     if _numeric(a) and _numeric(b):
         return elementwise([a, b], python_op="add")
     return ANY
+
+
+@shape_rule("recursion_depth", params=("v", "stop", "step", "test"), runtime=True)
+def _recursion_depth(args, ev, prim_name=None):
+    return INT
+
+
+@shape_rule("recursion_levels", params=("v", "stop", "step", "test"), runtime=True)
+def _recursion_levels(args, ev, prim_name=None):
+    """The counter's values at each level: ints for an int counter (a ``range``), floats
+    for a float one.  (Its length is not known: one item stands for all of them, which
+    is what indexing it reads.)"""
+    v = ev.of(args.get("v"))
+    if v.kind in ("int", "float"):
+        return Abstract.make("list", None, None, (INT if v.kind == "int" else FLOAT,))
+    return ANY
