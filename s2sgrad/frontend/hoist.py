@@ -38,7 +38,12 @@ _ARITHMETIC = (gast.Add, gast.Sub, gast.Mult)
 def hoist(body, namer, resolver, params=()):
     """``body`` (lowered statements of a function with parameters ``params``) with each
     loop's invariant expressions hoisted."""
-    return _Hoisting(namer, resolver, _sharing(body, params)).block(body)
+    local = set(params) | {n.id for s in body for n in walk(s) if _binds(n)}
+    return _Hoisting(namer, resolver, _sharing(body, params), local).block(body, set(params))
+
+
+def _binds(n):
+    return isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del))
 
 
 def _sharing(body, params):
@@ -86,20 +91,30 @@ def _new_value(value):
 
 
 class _Hoisting:
-    def __init__(self, namer, resolver, sharing):
+    def __init__(self, namer, resolver, sharing, local):
         self.namer = namer
         self.resolver = resolver
         self.sharing = sharing
+        self.local = local              # the names the function binds (and its parameters)
 
-    def block(self, stmts):
+    def block(self, stmts, bound):
+        """``stmts`` with their loops' invariants hoisted; ``bound`` (the local names bound
+        on every path to ``stmts``) becomes the names bound on every path past them."""
         out = []
         for s in stmts:
             if isinstance(s, gast.If):
-                s.body, s.orelse = self.block(s.body), self.block(s.orelse)
+                then, orelse = set(bound), set(bound)
+                s.body, s.orelse = self.block(s.body, then), self.block(s.orelse, orelse)
+                bound |= then & orelse
             elif isinstance(s, (gast.For, gast.While)):
-                s.body = self.block(s.body)          # inner loops first
-                out.extend(self.loop(s))
+                inner = set(bound)
+                if isinstance(s, gast.For):
+                    inner |= {n.id for n in walk(s.target) if _binds(n)}
+                s.body = self.block(s.body, inner)   # inner loops first
+                out.extend(self.loop(s, bound))
                 continue
+            elif isinstance(s, gast.Assign):
+                bound |= {n.id for t in s.targets for n in walk(t) if _binds(n)}
             out.append(s)
         return out
 
@@ -109,7 +124,7 @@ class _Hoisting:
             callee = node.s2s_callee = self.resolver.callee(node)
         return callee
 
-    def loop(self, loop):
+    def loop(self, loop, bound):
         assigned = set()
         written = set()                 # the classes of the objects written in place
         for n in walk(loop):
@@ -118,6 +133,9 @@ class _Hoisting:
             elif isinstance(n, (gast.Subscript, gast.Attribute)) \
                     and not isinstance(n.ctx, gast.Load):
                 return [loop]           # a write into an object
+            elif isinstance(n, gast.Assign) \
+                    and any(isinstance(t, (gast.Subscript, gast.Attribute)) for t in n.targets):
+                return [loop]           # the same, made by the lowering (``np.copyto(a, v)``)
             elif isinstance(n, gast.Assign) and getattr(n, "s2s_augmented", False):
                 written.add(self.sharing(n.targets[0].id))   # ``y += v``: in place for an array
             elif isinstance(n, gast.Call):
@@ -130,6 +148,9 @@ class _Hoisting:
                         return [loop]
         # a name that may share its object with one written in place is not invariant
         self.assigned = assigned | {v for v in _names(loop) if self.sharing(v) in written}
+        # a local name some path to the loop does not bind is read on its trips only: it
+        # stays there (a loop that runs no trip must not read it)
+        self.assigned |= self.local - bound
         self.names = {}                 # ast dump of an expression -> its hoisted name
         before = []
         kept = []

@@ -107,7 +107,8 @@ def as_loop(fsrc, body, params, resolver, namer, runtime_call):
     else:
         depth = namer.fresh("depth")
         out.append(_at(assign(depth, runtime_call("recursion_depth", args)), lines[0]))
-        level = "_" if "_" not in params else namer.fresh("level")
+        # ``_`` unless the function reads or binds that name (a global ``_``, gettext's)
+        level = "_" if "_" not in params and not _mentions(body, "_") else namer.fresh("level")
         loop_target, header = store(level), call("range", [name(depth)])
     out.append(_at(assign(out_name, base), base_line))
     loop = gast.For(target=loop_target, iter=header,
@@ -116,6 +117,10 @@ def as_loop(fsrc, body, params, resolver, namer, runtime_call):
     out.append(_at(loop, recursive_line))
     out.append(_at(gast.Return(value=name(out_name)), recursive_line))
     return out
+
+
+def _mentions(body, ident):
+    return any(isinstance(n, gast.Name) and n.id == ident for s in body for n in walk(s))
 
 
 def _at(node, line):

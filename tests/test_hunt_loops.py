@@ -1,0 +1,116 @@
+"""Programs that the two loop passes of ``frontend/normalize.py`` once got silently wrong:
+the linear recursion written as a loop (``frontend/recursion.py``, ``runtime.recursion_levels``)
+and the loop invariants computed once before their loop (``frontend/hoist.py``).  Each test
+compares with the original function's own value and with finite differences or a closed
+form, on general and specialized code."""
+
+import sys
+
+import numpy as np
+import pytest
+
+import s2sgrad
+from gradcheck import check_grad, numeric_grad
+
+pytestmark = pytest.mark.usefixtures("code")
+
+_ = 2.0         # a global named ``_`` (gettext's convention), read by ``reads_underscore``
+
+
+def reads_underscore(x, n):
+    if n == 0:
+        return 1.0
+    return x * reads_underscore(x, n - 1) + _
+
+
+def test_a_global_named_underscore_is_not_the_loop_index():
+    # the loop written for the recursion must not bind ``_``: it would shadow the global
+    value, grad = s2sgrad.value_and_grad(reads_underscore)(0.5, 3)
+    assert value == pytest.approx(reads_underscore(0.5, 3), rel=1e-15)
+    # closed form: x**3 + 2 (x**2 + x + 1), derivative 3 x**2 + 2 (2 x + 1)
+    assert grad == pytest.approx(3 * 0.25 + 2 * 2.0, rel=1e-12)
+    _, tangent = s2sgrad.jvp(reads_underscore)(0.5, 3, 1.0)
+    assert tangent == pytest.approx(4.75, rel=1e-12)
+
+
+def scaled_levels(x, n):
+    if n == 0:
+        return np.sum(x)
+    return np.sum(x * n) * scaled_levels(x, n - 1)
+
+
+@pytest.mark.parametrize("counter", [np.int64(3), np.int32(3), True, 3],
+                         ids=["int64", "int32", "bool", "int"])
+def test_the_levels_of_a_numpy_counter_are_numpy_values(counter):
+    # the recursive expression reads the counter: each level sees the value the recursion
+    # passes it (an int64 times a float32 array is float64; a Python int keeps float32)
+    x = np.array([0.1, 0.2], dtype=np.float32)
+    expected = scaled_levels(x, counter)
+    value, grad = s2sgrad.value_and_grad(scaled_levels)(x, counter)
+    assert type(value) is type(expected) and value == expected
+    fd = numeric_grad(lambda y: scaled_levels(y.astype(np.float32), counter),
+                      (x.astype(np.float64),), eps=1e-3)
+    np.testing.assert_allclose(grad, fd, rtol=2e-3)
+
+
+def invariant_of_a_conditional_name(x, n):
+    if n > 0:
+        z = x * 2.0
+    acc = x
+    for _i in range(n):
+        acc = acc + np.sin(z)
+    return acc
+
+
+@pytest.mark.parametrize("n", [0, 2])
+def test_a_name_bound_only_on_some_paths_is_not_read_before_a_loop_that_runs_no_trip(n, code):
+    # np.sin(z) is not computed before the loop: with n == 0, z is unbound there
+    closed_form = 1.0 + n * 2.0 * np.cos(0.6)
+    _, tangent = s2sgrad.jvp(invariant_of_a_conditional_name)(0.3, n, 1.0)
+    assert tangent == pytest.approx(closed_form, rel=1e-12)
+    if code == "general" and n == 0:
+        return      # test_general_reverse_code_of_a_loop_reading_a_conditional_name
+    value, grad = s2sgrad.value_and_grad(invariant_of_a_conditional_name)(0.3, n)
+    assert value == pytest.approx(invariant_of_a_conditional_name(0.3, n), rel=1e-15)
+    assert grad == pytest.approx(closed_form, rel=1e-12)
+    assert "sin_z" not in s2sgrad.show(invariant_of_a_conditional_name, "normalize")
+
+
+@pytest.mark.xfail(strict=True, raises=UnboundLocalError,
+                   reason="pre-existing (also at c9e86cf): the general reverse code zeroes the "
+                          "adjoint of z before the reversed loop, `d_z = _rt.zeros_like(z)`, where "
+                          "z is unbound when the loop ran no trip (transform/reverse.py)")
+def test_general_reverse_code_of_a_loop_reading_a_conditional_name():
+    from s2sgrad.driver import specialize
+    with specialize.using("general"):
+        value, grad = s2sgrad.value_and_grad(invariant_of_a_conditional_name)(0.3, 0)
+    assert (value, grad) == (0.3, 1.0)
+
+
+def doubles_by_copyto(x):
+    y = x * 1.0
+    acc = 0.0
+    for _i in range(3):
+        np.copyto(y, y * 2.0)
+        acc = acc + np.sum(np.sin(y) * x)
+    return acc
+
+
+def refills(x):
+    y = x * 1.0
+    acc = 0.0
+    for k in range(3):
+        y.fill(k + 0.5)
+        acc = acc + np.sum(np.cos(y) * x)
+    return acc
+
+
+@pytest.mark.parametrize("f", [doubles_by_copyto, refills])
+def test_a_loop_writing_into_an_array_through_a_call_keeps_what_reads_it(f):
+    # np.copyto(y, v) and y.fill(v) change y on every trip: np.sin(y) is not invariant
+    x = np.array([0.3, -0.2])
+    value, _ = s2sgrad.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x), rel=1e-14)
+    check_grad(f, x)
+    _, tangent = s2sgrad.jvp(f)(x, np.array([1.0, 0.0]))
+    assert tangent == pytest.approx(numeric_grad(f, (x,))[0], rel=1e-6)
