@@ -95,6 +95,9 @@ def as_loop(fsrc, body, params, resolver, namer, runtime_call):
         return None
     if any(isinstance(n, gast.Name) and n.id == v for n in walk(base)):
         return None         # the base value reads the counter: left a recursion
+    # the loop stands for the calls of the function the name holds now: the caches check that
+    # it still does (rebinding the name makes the recursion call another function)
+    resolver.reads.add((self_call.func.id, ()))
     out_name = namer.fresh((fn.__name__ if fn.__name__.isidentifier() else "recursion") + "_out")
     step_value = _replace(recursive, self_call, name(out_name))
     uses_counter = any(isinstance(n, gast.Name) and n.id == v for n in walk(step_value))
