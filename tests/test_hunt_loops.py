@@ -151,3 +151,64 @@ def test_rebinding_the_name_of_a_recursion_that_stays_a_recursion_is_noticed(mon
     # sin(10 x) + x * 10 x
     assert value == pytest.approx(np.sin(3.0) + 0.9, rel=1e-14)
     assert grad == pytest.approx(10 * np.cos(3.0) + 6.0, rel=1e-12)
+
+
+def zero_trip_root(x, n):
+    acc = x
+    for _i in range(n):
+        acc = acc + np.sqrt(x) * np.exp(x)
+    return np.sum(acc)
+
+
+def horner_root(x, n):                  # the same, from a recursion (depth 0 at n == 0)
+    if n == 0:
+        return np.sum(x)
+    return horner_root(x, n - 1) + np.sum(np.sqrt(x))
+
+
+@pytest.mark.parametrize("f", [zero_trip_root, horner_root])
+def test_an_invariant_with_an_infinite_derivative_before_a_loop_that_runs_no_trip(f):
+    # np.sqrt(x) is computed before the loop only when the loop runs: otherwise its zero
+    # cotangent times its infinite derivative at 0 would be NaN (d_sqrt_x * (0.5 / sqrt_x))
+    x = np.array([0.0, 0.25])
+    with np.errstate(all="raise"):          # nothing is computed at 0 but x itself
+        value, grad = s2sgrad.value_and_grad(f)(x, 0)
+        _, tangent = s2sgrad.jvp(f)(x, 0, np.array([1.0, 0.0]))
+    assert value == f(x, 0)
+    np.testing.assert_array_equal(grad, [1.0, 1.0])
+    assert tangent == 1.0
+    # with trips, the derivative where it is finite
+    y = np.array([0.5, 0.25])
+    check_grad(f, y, 2)
+
+
+def mismatched_unless_it_runs(x, w, n):
+    acc = np.sum(x)
+    for _i in range(n):
+        acc = acc + np.sum(np.tanh(w * x))
+    return acc
+
+
+def test_an_invariant_that_would_raise_is_not_computed_before_a_loop_that_runs_no_trip():
+    x, w = np.array([0.3, -0.2]), np.array([1.0, 2.0, 3.0])      # w * x would raise
+    value, grad = s2sgrad.value_and_grad(mismatched_unless_it_runs)(x, w, 0)
+    assert value == mismatched_unless_it_runs(x, w, 0)
+    np.testing.assert_array_equal(grad, [1.0, 1.0])
+
+
+def nested_counts(x, n, m):
+    s = np.sum(x)
+    for i in range(n):
+        for j in range(m):
+            s = s + np.sum(np.sqrt(x) * (i + j))
+    return s
+
+
+@pytest.mark.parametrize("n, m", [(0, 3), (2, 0), (2, 3)])
+def test_inner_and_outer_loops_that_may_run_no_trip(n, m):
+    x = np.array([0.0, 0.25])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grad = s2sgrad.grad(nested_counts)(x, n, m)
+    trips = sum(i + j for i in range(n) for j in range(m))
+    expected = 1.0 + trips * np.array([np.inf if trips else 0.0, 0.5 / 0.5])
+    np.testing.assert_array_equal(grad, expected)

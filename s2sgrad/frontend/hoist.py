@@ -8,27 +8,32 @@ In::
 ``np.sin(x)`` has the same value on every trip (nothing in the loop assigns ``x``), so it
 is computed once, before the loop, as a person would write it::
 
-    sin_x = np.sin(x)
-    for _ in range(depth):
-        p_out = x * p_out + sin_x
+    if depth > 0:
+        sin_x = np.sin(x)
+        for _ in range(depth):
+            p_out = x * p_out + sin_x
 
 Its derivative is then computed once too: in forward mode ``np.cos(x)`` leaves the loop, in
 reverse mode the loop neither tapes ``np.sin(x)`` nor differentiates it on every trip.
 
 What moves: a largest expression that holds a call, in a statement every trip runs, made of
 elementwise functions of an array library (``prim.elementwise``), ``+``, ``-``, ``*`` and
-unary ``-``, over names the loop does not assign and constants.  It has the value it would
-have had on every trip; only a loop that runs no trip sees a difference: the value is
-computed anyway (what could raise there, mismatched shapes, would have raised on the first
-trip).  A loop that writes into an object (an item or an attribute), or calls anything but a
-primitive, keeps everything in place: such a write could change what a name the loop does
-not assign refers to.  An augmented assignment ``y += v`` (in place for an array) makes every
-name that may share ``y``'s object (``_sharing``) variant.
+unary ``-``, over names the loop does not assign (and that every path to the loop binds) and
+constants.  It has the value it would have had on every trip, and is computed only when the
+loop runs a trip: the loop and what leaves it are put under ``if n > 0:`` (``range(n)``), the
+loop's test (``while``) or ``if range(a, b):``; a loop over anything else keeps its
+expressions.  A loop that runs no trip so computes nothing, as before: no error nor warning
+from an expression it would not have evaluated, and no derivative of it (a zero cotangent
+times ``np.sqrt``'s infinite derivative at 0 would be NaN).  A loop that writes into an
+object (an item or an attribute), or calls anything but a primitive, keeps everything in
+place: such a write could change what a name the loop does not assign refers to.  An
+augmented assignment ``y += v`` (in place for an array) makes every name that may share
+``y``'s object (``_sharing``) variant.
 """
 
 import gast
 
-from ..syntax import assign, name, walk
+from ..syntax import assign, const, copy_tree, name, walk
 
 __all__ = ["hoist"]
 
@@ -125,6 +130,11 @@ class _Hoisting:
         return callee
 
     def loop(self, loop, bound):
+        if loop.orelse:
+            return [loop]
+        guard = _guard(loop)
+        if guard is None:
+            return [loop]
         assigned = set()
         written = set()                 # the classes of the objects written in place
         for n in walk(loop):
@@ -161,7 +171,15 @@ class _Hoisting:
             self.statement(s, before)
             kept.append(s)
         loop.body = kept or [gast.Pass()]
-        return before + [loop]
+        if not before or guard is True:
+            return before + [loop]
+        # computed only when the loop runs a trip: a loop that runs none computes nothing
+        # (np.sqrt(x) at 0 would give its derivative, infinite, times a zero cotangent)
+        guarded = gast.If(test=guard, body=before + [loop], orelse=[])
+        for attr in ("lineno", "col_offset", "s2s_line"):
+            if hasattr(loop, attr):
+                setattr(guarded, attr, getattr(loop, attr))
+        return [guarded]
 
     def statement(self, s, before):
         # only statements every trip runs (the lowered body's own; a ``break`` is a flag
@@ -205,6 +223,27 @@ class _Hoisting:
                 and len(node.args) == prim.elementwise \
                 and all(self.invariant(a) for a in node.args)
         return False
+
+
+def _guard(loop):
+    """An expression true when ``loop`` runs at least one trip (``True`` when it always
+    does), or ``None`` when there is none to write (an iterable that is not a ``range``)."""
+    if isinstance(loop, gast.While):
+        test = loop.test
+        if isinstance(test, gast.Constant):
+            return True if test.value else None
+        return copy_tree(test)
+    it = loop.iter
+    if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id == "range"
+            and not it.keywords and 1 <= len(it.args) <= 3
+            and not any(isinstance(a, gast.Starred) for a in it.args)):
+        return None
+    if len(it.args) == 1:
+        count = it.args[0]
+        if isinstance(count, gast.Constant) and type(count.value) is int:
+            return True if count.value > 0 else None
+        return gast.Compare(left=copy_tree(count), ops=[gast.Gt()], comparators=[const(0)])
+    return copy_tree(it)            # a range is true when it is not empty
 
 
 def _names(node):
