@@ -212,3 +212,21 @@ def test_inner_and_outer_loops_that_may_run_no_trip(n, m):
     trips = sum(i + j for i in range(n) for j in range(m))
     expected = 1.0 + trips * np.array([np.inf if trips else 0.0, 0.5 / 0.5])
     np.testing.assert_array_equal(grad, expected)
+
+
+def draws_until(x, seed):
+    np.random.seed(seed)
+    acc = np.sum(x)
+    while np.random.rand() > 0.3:
+        acc = acc + np.sum(np.sin(x))
+    return acc
+
+
+def test_a_loop_whose_test_draws_a_random_number_draws_as_often():
+    # the test of a while loop is not evaluated once more to know whether the loop runs
+    x = np.array([0.3, 0.2])
+    trips = (draws_until(x, 1) - np.sum(x)) / np.sum(np.sin(x))
+    assert trips == pytest.approx(round(trips)) and round(trips) >= 1
+    value, grad = s2sgrad.value_and_grad(draws_until)(x, 1)
+    assert value == pytest.approx(draws_until(x, 1), rel=1e-15)
+    np.testing.assert_allclose(grad, 1.0 + round(trips) * np.cos(x), rtol=1e-12)

@@ -232,11 +232,11 @@ def _guard(loop):
         test = loop.test
         if isinstance(test, gast.Constant):
             return True if test.value else None
-        return copy_tree(test)
+        return copy_tree(test) if _evaluable_twice(test) else None
     it = loop.iter
     if not (isinstance(it, gast.Call) and isinstance(it.func, gast.Name) and it.func.id == "range"
             and not it.keywords and 1 <= len(it.args) <= 3
-            and not any(isinstance(a, gast.Starred) for a in it.args)):
+            and all(_evaluable_twice(a) for a in it.args)):
         return None
     if len(it.args) == 1:
         count = it.args[0]
@@ -244,6 +244,13 @@ def _guard(loop):
             return True if count.value > 0 else None
         return gast.Compare(left=copy_tree(count), ops=[gast.Gt()], comparators=[const(0)])
     return copy_tree(it)            # a range is true when it is not empty
+
+
+def _evaluable_twice(node):
+    """Whether evaluating ``node`` once more changes nothing: no call but ``len`` (a random
+    draw in a loop's test would draw once more)."""
+    return not any(isinstance(n, gast.Starred) or isinstance(n, gast.Call) and not (
+        isinstance(n.func, gast.Name) and n.func.id == "len") for n in walk(node))
 
 
 def _names(node):
