@@ -153,7 +153,9 @@ class _Hoisting:
                 if callee.kind not in ("primitive", "nondiff") or callee.prim is None \
                         or callee.prim.family in ("method", "s2sgrad.runtime") \
                         or getattr(n, "s2s_writes", None) \
-                        or any(k.arg == "out" for k in n.keywords):
+                        or any(k.arg == "out" for k in n.keywords) \
+                        or callee.prim.elementwise and len(n.args) > callee.prim.elementwise:
+                    # (an argument past a ufunc's inputs is its out, np.multiply(y, 2.0, y))
                     if not (isinstance(n.func, gast.Name) and n.func.id in ("range", "len")):
                         return [loop]
         # a name that may share its object with one written in place is not invariant
