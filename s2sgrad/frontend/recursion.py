@@ -95,6 +95,9 @@ def as_loop(fsrc, body, params, resolver, namer, runtime_call):
         return None
     if any(isinstance(n, gast.Name) and n.id == v for n in walk(base)):
         return None         # the base value reads the counter: left a recursion
+    # the loop stands for the calls of the function the name holds now: the caches check that
+    # it still does (rebinding the name makes the recursion call another function)
+    resolver.reads.add((self_call.func.id, ()))
     out_name = namer.fresh((fn.__name__ if fn.__name__.isidentifier() else "recursion") + "_out")
     step_value = _replace(recursive, self_call, name(out_name))
     uses_counter = any(isinstance(n, gast.Name) and n.id == v for n in walk(step_value))
@@ -107,7 +110,8 @@ def as_loop(fsrc, body, params, resolver, namer, runtime_call):
     else:
         depth = namer.fresh("depth")
         out.append(_at(assign(depth, runtime_call("recursion_depth", args)), lines[0]))
-        level = "_" if "_" not in params else namer.fresh("level")
+        # ``_`` unless the function reads or binds that name (a global ``_``, gettext's)
+        level = "_" if "_" not in params and not _mentions(body, "_") else namer.fresh("level")
         loop_target, header = store(level), call("range", [name(depth)])
     out.append(_at(assign(out_name, base), base_line))
     loop = gast.For(target=loop_target, iter=header,
@@ -116,6 +120,10 @@ def as_loop(fsrc, body, params, resolver, namer, runtime_call):
     out.append(_at(loop, recursive_line))
     out.append(_at(gast.Return(value=name(out_name)), recursive_line))
     return out
+
+
+def _mentions(body, ident):
+    return any(isinstance(n, gast.Name) and n.id == ident for s in body for n in walk(s))
 
 
 def _at(node, line):

@@ -531,8 +531,9 @@ def recursion_levels(v, stop, step, test):
     (``test`` ``"=="``), ``v <= stop`` (``"<="``) or ``v < stop`` (``"<"``).
 
     The loop the compiler writes for such a function runs once per level, in this order.
-    An integer counter gives a ``range`` (no level is visited twice); any other value is
-    stepped as the recursion would step it.  A counter that never meets its test, or meets
+    A Python ``int`` counter gives a ``range`` (no level is visited twice); any other value
+    (a NumPy integer, a bool, a float) is stepped as the recursion would step it, so that each
+    level sees the value, and the type, the recursion passes it.  A counter that never meets its test, or meets
     it deeper than the recursion limit, raises ``RecursionError`` as the recursion would.
     """
     limit = sys.getrecursionlimit()
@@ -548,7 +549,14 @@ def recursion_levels(v, stop, step, test):
             last = stop - 1 if test == "<" else stop
             depth = max(0, -((last - start) // step))
         if 0 <= depth <= limit:
-            return range(start - (depth - 1) * step, start + 1, step)
+            if type(v) is int:
+                return range(start - (depth - 1) * step, start + 1, step)
+            levels = []         # a NumPy integer, a bool: the values the recursion passes
+            for _ in range(depth):
+                levels.append(v)
+                v = v - step
+            levels.reverse()
+            return levels
     else:
         levels = []
         while not (v == stop if test == "==" else v <= stop if test == "<=" else v < stop):
