@@ -532,9 +532,10 @@ def recursion_levels(v, stop, step, test):
 
     The loop the compiler writes for such a function runs once per level, in this order.
     A Python ``int`` counter gives a ``range`` (no level is visited twice); any other value
-    (a NumPy integer, a bool, a float) is stepped as the recursion would step it, so that each
-    level sees the value, and the type, the recursion passes it.  A counter that never meets its test, or meets
-    it deeper than the recursion limit, raises ``RecursionError`` as the recursion would.
+    (a NumPy integer, a bool, a float) is stepped as the recursion would step it, so that
+    each level sees the value, and the type, the recursion passes it.  A counter that never
+    meets its test, or meets it deeper than the recursion limit, raises ``RecursionError``
+    as the recursion would.
     """
     limit = sys.getrecursionlimit()
     first = v
@@ -575,7 +576,14 @@ def recursion_levels(v, stop, step, test):
 
 def recursion_depth(v, stop, step, test):
     """How many levels a linearly recursive function goes down before its base case
-    (``recursion_levels``, counted)."""
+    (``recursion_levels``, counted; for a Python ``int`` counter, without listing them)."""
+    if type(v) is int:
+        if test == "==":
+            depth = (v - stop) // step if v >= stop and not (v - stop) % step else -1
+        else:
+            depth = max(0, -((stop - (test == "<") - v) // step))
+        if 0 <= depth <= sys.getrecursionlimit():
+            return depth
     return len(recursion_levels(v, stop, step, test))
 
 
