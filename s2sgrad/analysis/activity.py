@@ -12,6 +12,7 @@ and what a call in it calls (``callee_of``).
 """
 
 import gast
+import numpy
 
 import s2sgrad.naming as naming
 from ..syntax import drop_stmts, walk_stmts  # noqa: F401 (re-exported for the passes)
@@ -246,6 +247,12 @@ class Activity:
         if callee.kind not in ("primitive", "method") or callee.prim.nondiff \
                 or callee.prim.family == "s2sgrad.runtime":
             return          # (a user's function may well have a parameter called out)
+        if out is None and len(node.args) > 1:
+            # a ufunc's out given by position, after its nin inputs: np.multiply(y, 2.0, y)
+            ok, fn = self.resolver.static_value(node.func)
+            nin = getattr(fn, "nin", None) if ok and isinstance(fn, numpy.ufunc) else None
+            if nin is not None and len(node.args) > nin:
+                out = node.args[nin]
         if out is not None and not (isinstance(out, gast.Constant) and out.value is None):
             raise UnsupportedArgumentError(where, callee.name, "out=", registry.OUT_ADVICE)
         if callee.prim.check is None and "out" not in callee.prim.params:

@@ -495,6 +495,16 @@ def _entry_from_program(fn, key, options, program, interface, source):
             checks.append((path, obj))
     reads = []
     path_of = {f: p for f, p in zip(dep_fns, dep_paths) if p is not None}
+    # A global name through which one of the program's functions calls another (itself, for
+    # a recursion) still refers to it: the shortest path to each function is checked above,
+    # but a recursion's own name (``f`` inside ``f``) is not on it.
+    for f, path in path_of.items():
+        g = f.__globals__
+        for nm in dict.fromkeys(code_names(f.__code__)):
+            v = g.get(nm)
+            if isinstance(v, types.FunctionType) and v in path_of \
+                    and path_of[v] != path + [["g", nm]]:
+                checks.append((path + [["g", nm]], v))
     for f, kind, base, attrs in program.static_reads():
         if f not in path_of:
             continue
