@@ -76,10 +76,6 @@ def test_a_name_bound_only_on_some_paths_is_not_read_before_a_loop_that_runs_no_
     assert "sin_z" not in s2sgrad.show(invariant_of_a_conditional_name, "normalize")
 
 
-@pytest.mark.xfail(strict=True, raises=UnboundLocalError,
-                   reason="pre-existing (also at c9e86cf): the general reverse code zeroes the "
-                          "adjoint of z before the reversed loop, `d_z = _rt.zeros_like(z)`, where "
-                          "z is unbound when the loop ran no trip (transform/reverse.py)")
 def test_general_reverse_code_of_a_loop_reading_a_conditional_name():
     from s2sgrad.driver import specialize
     with specialize.using("general"):

@@ -552,6 +552,17 @@ class Program:
             fwd = fwd + [assign(value, name(ret))]
             ret = value
         body = self._none_inits(builder, fwd) + fwd
+        # A name the backward sweep reads (its adjoint's zeros, ``_rt.zeros_like(z)``) that the
+        # forward sweep assigns on some paths only: None where it is not (``_split`` likewise)
+        inited = {getattr(s.targets[0], "id", None) for s in body[:len(body) - len(fwd)]}
+        assigned = {n.id for s in fwd for n in walk(s)
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        unbound = sorted((live_in(bwd, set(grads)) & assigned)
+                         - definitely_assigned(fwd, set(spec.params)) - inited - {seed})
+        if unbound:
+            inits = [assign(v, const(None)) for v in unbound]
+            inits[0].s2s_note = "assigned on some paths only; the backward sweep takes the same paths"
+            body = inits + body
         kind = getattr(spec, "seed_kind", "given")
         ones = kind == "ones"
         out_node = name(ret) if ret else const(None)
