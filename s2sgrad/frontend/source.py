@@ -20,7 +20,7 @@ import gast
 import s2sgrad.naming as naming
 from ..sites import cited_at, display_path  # noqa: F401 (display_path: re-exported)
 from ..errors import SourceError
-from ..syntax import walk as _walk
+from ..syntax import copy_tree, walk as _walk
 
 __all__ = ["FunctionSource", "display_path"]
 
@@ -76,7 +76,7 @@ class FunctionSource:
             raise SourceError(
                 f"the source of {fn.__qualname__} ({filename}) is not available; it was "
                 f"probably made by exec or eval, or typed at an interactive prompt")
-        node = _find_definition(fn, lines)
+        node = _definition(fn, lines)
         _check_current(fn, lines, node)
         closure = {}
         if fn.__closure__:
@@ -164,6 +164,27 @@ def _parse(text, first_line):
     tree = gast.parse(text)
     ast.increment_lineno(tree, first_line - 1)
     return tree
+
+
+_DEFINITIONS = {}   # (id of a code object, function name) -> (code, lines, its parsed def)
+
+
+def _definition(fn, lines):
+    """``_find_definition``, parsed once per function and text: a function is read more
+    than once in one transform (the driver's check whether a callee can be transformed,
+    then the callee's job), and again by later transforms.  Each reader gets a copy of
+    its own.  A hit needs the same code object and the same list of lines from
+    ``linecache`` (an edited file that ``checkcache`` read again is a new list)."""
+    code = fn.__code__
+    key = (id(code), fn.__name__)
+    hit = _DEFINITIONS.get(key)
+    if hit is not None and hit[0] is code and hit[1] is lines:
+        return copy_tree(hit[2])
+    node = _find_definition(fn, lines)
+    _DEFINITIONS[key] = (code, lines, copy_tree(node))
+    if len(_DEFINITIONS) > 256:
+        del _DEFINITIONS[next(iter(_DEFINITIONS))]
+    return node
 
 
 def _find_definition(fn, lines):
