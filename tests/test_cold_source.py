@@ -78,3 +78,156 @@ def test_the_parses_kept_are_bounded(tmp_path, monkeypatch):
         assert len(source._DEFINITIONS) <= 257
     finally:
         sys.modules.pop("cold_source_many", None)
+
+
+# -- the definition cut without tokenizing (syntax.definition_lines) ------------------
+
+_ODD = '''
+import functools
+
+
+def deco(*a, **k):
+    return lambda f: f
+
+
+@deco(
+    1,
+2)
+def decorated(x):
+    return x * 2.0
+
+
+def string_at_column_0(x):
+    s = """
+not code
+"""
+    return x * len(s)
+
+
+def brackets_at_column_0(x):
+    y = [x,
+x]
+    return y[0] + y[1]
+
+
+def comment_at_column_0(x):
+# a comment at column 0 inside the function
+    y = x * 3.0
+    return y
+# a comment after it
+
+
+class Holder:
+    def method(self, x):
+        return x * 4.0
+# between two methods, at column 0
+
+    def other(self, x):
+        return x * 5.0
+
+
+def continued(x):
+    y = x + \\
+1.0
+    return y
+
+
+def nested(x):
+    def inner(y):
+        return y * 6.0
+    return inner(x)
+
+
+def one_line(x): return x * 7.0
+def after_one_line(x):
+    return x
+'''
+
+
+def _functions(mod):
+    out = []
+    for v in vars(mod).values():
+        if isinstance(v, type):
+            out.extend(w for w in vars(v).values() if callable(w) and hasattr(w, "__code__"))
+        elif callable(v) and hasattr(v, "__code__") and v.__module__ == mod.__name__ \
+                and v.__name__ != "<lambda>":
+            out.append(v)
+    return out
+
+
+def _by_tokenizing(fn):
+    import inspect
+    import textwrap
+    lines = linecache.getlines(fn.__code__.co_filename, fn.__globals__)
+    first = fn.__code__.co_firstlineno
+    return source._parse(textwrap.dedent("".join(inspect.getblock(lines[first - 1:]))), first)
+
+
+def _check_module(mod):
+    fast = 0
+    for fn in _functions(mod):
+        lines = linecache.getlines(fn.__code__.co_filename, fn.__globals__)
+        mine = source._parse_definition(fn, lines, fn.__code__.co_firstlineno)
+        if mine is None:
+            continue        # (inspect.getblock reads it)
+        fast += 1
+        assert gast.dump(mine, include_attributes=True) == \
+            gast.dump(_by_tokenizing(fn), include_attributes=True), fn.__qualname__
+    return fast
+
+
+def test_odd_layouts_are_cut_as_inspect_cuts_them_or_left_to_it(tmp_path, monkeypatch):
+    path = tmp_path / "cold_source_odd.py"
+    path.write_text(_ODD)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module("cold_source_odd")
+    try:
+        assert _check_module(mod) >= 6
+        # the ones the cut leaves open fall back to inspect, and read right
+        for fn, x, expected in ((mod.decorated, 1.5, 2.0), (mod.string_at_column_0, 1.5, 10.0),
+                                (mod.brackets_at_column_0, 1.5, 2.0),
+                                (mod.comment_at_column_0, 1.5, 3.0),
+                                (mod.continued, 1.5, 1.0), (mod.nested, 1.5, 6.0),
+                                (mod.one_line, 1.5, 7.0), (mod.after_one_line, 1.5, 1.0)):
+            assert FunctionSource.of(fn).node.name == fn.__name__
+            assert s2sgrad.grad(fn)(x) == pytest.approx(expected), fn.__name__
+        holder = mod.Holder()
+        assert s2sgrad.grad(holder.method)(1.5) == pytest.approx(4.0)
+        assert s2sgrad.grad(holder.other)(1.5) == pytest.approx(5.0)
+    finally:
+        sys.modules.pop("cold_source_odd", None)
+
+
+def test_the_package_and_examples_are_cut_as_inspect_cuts_them(monkeypatch):
+    import pkgutil
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    monkeypatch.syspath_prepend(os.path.join(root, "examples"))
+    names = [m.name for m in pkgutil.walk_packages(s2sgrad.__path__, "s2sgrad.")
+             if not m.name.endswith("__main__")] + ["physics", "rnn", "digits_mlp"]
+    fast = 0
+    for name in names:
+        fast += _check_module(importlib.import_module(name))
+    assert fast > 1000
+
+
+def test_rule_templates_are_parsed_as_from_inspect():
+    import inspect
+    import textwrap
+    from s2sgrad.rules import load_all, registry, template
+    load_all()
+    seen, fast = set(), 0
+    for prim in registry.all_primitives():
+        for rules in (prim.vjp, prim.jvp):
+            for rule in rules.values():
+                fn = rule._fn
+                if rule.source is not None or fn is None or id(fn) in seen:
+                    continue
+                seen.add(id(fn))
+                mine = template._parse_quickly(fn)
+                if mine is None:
+                    continue
+                fast += 1
+                theirs = gast.parse(textwrap.dedent(inspect.getsource(fn)))
+                assert gast.dump(mine, include_attributes=True) == \
+                    gast.dump(theirs, include_attributes=True), fn.__qualname__
+    assert fast > 300

@@ -20,7 +20,7 @@ import gast
 import s2sgrad.naming as naming
 from ..sites import cited_at, display_path  # noqa: F401 (display_path: re-exported)
 from ..errors import SourceError
-from ..syntax import copy_tree, walk as _walk
+from ..syntax import copy_tree, definition_lines, walk as _walk
 
 __all__ = ["FunctionSource", "display_path"]
 
@@ -187,21 +187,40 @@ def _definition(fn, lines):
     return node
 
 
+def _parse_definition(fn, lines, first):
+    """The parsed text of ``fn``'s definition cut by ``syntax.definition_lines`` (what
+    ``inspect.getblock`` cuts, without tokenizing), or None where that cut does not parse
+    to a definition of that name."""
+    block = definition_lines(lines, first - 1) if 0 < first <= len(lines) else None
+    if block is None:
+        return None
+    try:
+        tree = _parse(textwrap.dedent("".join(block)), first)
+    except (SyntaxError, ValueError):
+        return None         # (a cut inside a string or brackets)
+    if any(isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef)) and n.name == fn.__name__
+           for n in tree.body):
+        return tree
+    return None
+
+
 def _find_definition(fn, lines):
     code = fn.__code__
     first = code.co_firstlineno
     if fn.__name__ == "<lambda>":
         return _find_lambda(fn, lines)
-    try:
-        block = inspect.getblock(lines[first - 1:])
-    except Exception as exc:  # tokenizer errors on odd sources
-        raise SourceError(f"cannot read the source of {fn.__qualname__}: {exc}") from exc
-    text = textwrap.dedent("".join(block))
-    try:
-        tree = _parse(text, first)
-    except SyntaxError as exc:
-        raise SourceError(f"cannot parse the source of {fn.__qualname__} "
-                          f"({display_path(code.co_filename)}:{first}): {exc}") from exc
+    tree = _parse_definition(fn, lines, first)
+    if tree is None:
+        try:
+            block = inspect.getblock(lines[first - 1:])
+        except Exception as exc:  # tokenizer errors on odd sources
+            raise SourceError(f"cannot read the source of {fn.__qualname__}: {exc}") from exc
+        text = textwrap.dedent("".join(block))
+        try:
+            tree = _parse(text, first)
+        except SyntaxError as exc:
+            raise SourceError(f"cannot parse the source of {fn.__qualname__} "
+                              f"({display_path(code.co_filename)}:{first}): {exc}") from exc
     for node in tree.body:
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == fn.__name__:
             if isinstance(node, gast.AsyncFunctionDef):
