@@ -8,6 +8,7 @@ import sys
 import time
 
 import gast
+import numpy as np
 import pytest
 
 import s2sgrad
@@ -231,3 +232,66 @@ def test_rule_templates_are_parsed_as_from_inspect():
                 assert gast.dump(mine, include_attributes=True) == \
                     gast.dump(theirs, include_attributes=True), fn.__qualname__
     assert fast > 300
+
+
+# -- the running code checked against its definition's text alone --------------------
+
+_CHECKED = '''
+import numpy as np
+
+SCALE = 3.0
+
+
+def plain(x):
+    return np.sum(x * SCALE)
+
+
+def outer(k):
+    def closure(x):
+        return np.sum(x * k)
+    return closure
+
+
+class Private:
+    def __init__(self):
+        self.__w = 2.0
+
+    def method(self, x):
+        return np.sum(x * self.__w)
+'''
+
+
+def test_a_definition_whose_text_compiles_to_its_code_is_not_checked_against_the_file(
+        tmp_path, monkeypatch):
+    path = tmp_path / "cold_source_checked.py"
+    path.write_text(_CHECKED)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module("cold_source_checked")
+    try:
+        lines = linecache.getlines(str(path))
+        assert source._definition_compiles_to(mod.plain, lines)
+        # what depends on its enclosing code does not compile alone to the code that runs:
+        # the whole file is compiled, and says it is that code
+        closure = mod.outer(2.0)
+        assert not source._definition_compiles_to(closure, lines)
+        assert not source._definition_compiles_to(mod.Private.method, lines)
+        x = np.array([0.5, -1.0])
+        assert np.allclose(s2sgrad.grad(mod.plain)(x), 3.0)
+        assert np.allclose(s2sgrad.grad(closure)(x), 2.0)
+        assert FunctionSource.of(mod.Private().method).node.name == "method"
+
+        # an edit inside the definition: its text no longer compiles to the running code
+        _write_text(path, _CHECKED.replace("x * SCALE", "x * SCALE * 2.0"))
+        lines = linecache.getlines(str(path))
+        assert not source._definition_compiles_to(mod.plain, lines)
+        with pytest.raises(SourceError, match="not the code that runs"):
+            FunctionSource.of(mod.plain)
+    finally:
+        sys.modules.pop("cold_source_checked", None)
+
+
+def _write_text(path, text):
+    path.write_text(text)
+    stamp = time.time() + 7
+    os.utime(path, (stamp, stamp))
+    linecache.checkcache(str(path))

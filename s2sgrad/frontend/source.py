@@ -12,6 +12,7 @@ import hashlib
 import inspect
 import linecache
 import os
+import re
 import textwrap
 import types
 
@@ -261,6 +262,8 @@ def _check_current(fn, lines, node):
         return
     if any(isinstance(n, gast.Assert) for n in _walk(node)) and _rewritten(fn):
         return          # pytest rewrote this test module's asserts: its code is not the text's
+    if _definition_compiles_to(fn, lines):
+        return
     text = "".join(lines)
     key = (filename, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
     if key not in _COMPILED:
@@ -279,6 +282,52 @@ def _check_current(fn, lines, node):
         f"runs: the file was edited after the function was loaded (the text at line "
         f"{code.co_firstlineno} now compiles to other code); reload the module (or restart) "
         f"to differentiate the new text")
+
+
+def _definition_compiles_to(fn, lines):
+    """Whether the text of ``fn``'s definition alone (``syntax.definition_lines``, at its
+    lines) compiles to ``fn``'s code: then that text is the code that runs, and the whole
+    file need not be compiled (its cost grows with the file, the definition's does not).
+    A definition whose code depends on what encloses it (a closure's free variables, a
+    class's private names) compiles to other code alone: the file is compiled then."""
+    code = fn.__code__
+    first = code.co_firstlineno
+    if fn.__name__ == "<lambda>" or not 0 < first <= len(lines):
+        return False
+    block = definition_lines(lines, first - 1)
+    if block is None:
+        return False
+    try:
+        compiled = compile("".join(_imports_only(lines, first - 1))
+                           + textwrap.dedent("".join(block)),
+                           code.co_filename, "exec", dont_inherit=True,
+                           flags=_future_flags(code))
+    except (SyntaxError, ValueError):
+        return False
+    return any(_same_code(c, code) for c in _code_at(compiled, code))
+
+
+_IMPORT_LINE = re.compile(r"(import\s+\w|from\s+\.*[\w.]*\s+import\b)")
+
+
+def _imports_only(lines, end):
+    """``lines[:end]`` with the lines of the module's import statements at column 0 kept
+    and every other line blank: a name a module-level ``import`` binds compiles other
+    code (``np.sum(x)`` loads the attribute rather than a method), so the definition is
+    compiled with them, at their lines.  (An import this misses, or a line it keeps that
+    is not one, at worst makes other code: the file is compiled then.)"""
+    out, keep, depth, continued = [], False, 0, False
+    for text in lines[:end]:
+        if depth <= 0 and not continued:
+            keep = _IMPORT_LINE.match(text) is not None
+            depth = 0
+        out.append(text if keep else "\n")
+        if keep:
+            depth += text.count("(") - text.count(")")
+            continued = text.rstrip("\r\n").endswith("\\")
+        else:
+            continued = False
+    return out
 
 
 _FUTURE_MASK = 0
