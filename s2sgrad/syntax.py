@@ -170,7 +170,12 @@ def copy_tree(node):
         return [copy_tree(v) for v in node]
     if isinstance(node, gast.AST):
         new = cls.__new__(cls)
-        new.__dict__.update({k: copy_tree(v) for k, v in node.__dict__.items()})
+        fields = {}
+        for k, v in node.__dict__.items():
+            t = v.__class__
+            # (a name, a line or column, an absent field: kept without a call)
+            fields[k] = v if t is str or t is int or v is None else copy_tree(v)
+        new.__dict__.update(fields)
         return new
     if cls in ATOMS:
         return node
