@@ -616,9 +616,11 @@ class Program:
         params = set(spec.params)
         state = sorted((live_in(bwd, set(grads)) & (assigned | params)) - {seed, naming.TAPE})
         fbody = self._none_inits(builder, fwd) + fwd
-        undefined = [v for v in state if v not in definitely_assigned(fwd, params)
-                     and v not in {getattr(s.targets[0], "id", None) for s in fbody[:len(fbody)
-                                                                               - len(fwd)]}]
+        if state:       # (found once, not for each variable)
+            definite = definitely_assigned(fwd, params)
+            initialized = {getattr(s.targets[0], "id", None)
+                           for s in fbody[:len(fbody) - len(fwd)]}
+        undefined = [v for v in state if v not in definite and v not in initialized]
         if undefined:
             inits = [assign(v, const(None)) for v in undefined]
             inits[0].s2s_note = "assigned on some paths only; the backward sweep takes the same paths"
