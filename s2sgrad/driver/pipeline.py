@@ -21,9 +21,7 @@ parameters, ...), kept with the module in the cache, so a module served from
 disk is used exactly like a fresh one.
 """
 
-import contextlib
 import dataclasses
-import gc
 import inspect
 import types
 
@@ -161,30 +159,7 @@ def run(fn, request, stop_after=None):
     if hit is not None:
         return hit
     routes.check_synchronous(fn)        # an async def, a generator: refused, not transformed
-    with _collector_paused():
-        return cache.get(fn, request, _transform, Built)
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Python's cyclic garbage collector paused while a transform runs (and enabled again
-    after it, if it was enabled before).
-
-    A transform makes and drops hundreds of thousands of small objects (tree nodes, sets
-    of names): the collector ran about fifty times during the first gradient of gmm
-    (benchmarks/cold_workloads.py), 5-17 ms of its 100, finding little (the trees hold no
-    cycles).  What cycles a transform leaves are collected by the first collection after
-    it.  Only the outermost transform enables it again (a transform may start another),
-    and only if it was enabled when it started: a program that turned it off keeps it off.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    return cache.get(fn, request, _transform, Built)
 
 
 def source_function(fn, request):
