@@ -9,6 +9,7 @@ user's file, line and source text.  ``loader.compile_source`` turns the text int
 a real module whose lines the debugger and tracebacks can show.
 """
 
+import ast
 import linecache
 import re
 import sys
@@ -34,7 +35,74 @@ def _one_line(source):
 
 def _unparse(node):
     # astor's default splits long lines at arbitrary points; one line per statement reads better.
-    return astor.to_source(gast.gast_to_ast(_fix(node)), pretty_source=_one_line).rstrip("\n")
+    return astor.to_source(_to_ast(_fix(node)), pretty_source=_one_line).rstrip("\n")
+
+
+# ``gast.gast_to_ast`` and ``gast.fix_missing_locations`` are ``ast.NodeTransformer`` and
+# ``ast.iter_child_nodes`` walks, with a generator or a method lookup per node; printing a
+# module spends more time in them than in astor.  ``_to_ast`` and ``_fix`` below do the
+# same, with plain loops: the nodes gast's converter translates in a method of its own
+# (``visit_<Class>``: the ones whose fields differ between gast and ast) go to it, except
+# ``Name`` and ``Assign`` (most of the nodes), translated here as it translates them.
+# tests/test_cold_codegen.py compares both with gast's on every node of the package.
+try:
+    from gast.ast3 import GAstToAst3 as _GastToAst
+except ImportError:         # (another gast: its converter for everything)
+    _GastToAst = None
+_OWN_VISITS = frozenset(k[len("visit_"):] for k in vars(_GastToAst) if k.startswith("visit_")) \
+    if _GastToAst is not None else frozenset()
+_AST_CLASS = {}     # gast class -> the ast class of that name (None: not in ast)
+
+
+def _to_ast(node):
+    """``gast.gast_to_ast(node)``."""
+    if _GastToAst is None:
+        return gast.gast_to_ast(node)
+    return _convert(node, _GastToAst())
+
+
+def _convert(node, slow):
+    cls = node.__class__
+    name_ = cls.__name__
+    if name_ in _OWN_VISITS:
+        if name_ == "Name":
+            new = ast.Name(node.id, _convert_value(node.ctx, slow))
+            return ast.copy_location(new, node)
+        if name_ == "Assign":
+            new = ast.Assign(_convert_value(node.targets, slow), _convert_value(node.value, slow))
+            return ast.copy_location(new, node)
+        return slow.visit(node)
+    to = _AST_CLASS.get(cls, _AST_CLASS)
+    if to is _AST_CLASS:
+        to = _AST_CLASS[cls] = getattr(ast, name_, None)
+    if to is None:
+        return None
+    fields = {}
+    for field in node._fields:
+        try:
+            value = getattr(node, field)
+        except AttributeError:
+            continue
+        if isinstance(value, ast.AST):
+            value = _convert(value, slow)
+        elif isinstance(value, list):
+            value = _convert_value(value, slow)
+        fields[field] = value
+    new = to(**fields)
+    for attr in node._attributes:
+        try:
+            setattr(new, attr, getattr(node, attr))
+        except AttributeError:
+            pass
+    return new
+
+
+def _convert_value(value, slow):
+    if isinstance(value, ast.AST):
+        return _convert(value, slow)
+    if isinstance(value, list):
+        return [_convert_value(v, slow) for v in value]
+    return value
 
 
 def to_source(node):
@@ -60,7 +128,45 @@ def _balanced(text):
 
 
 def _fix(node):
-    return gast.fix_missing_locations(node)
+    """``gast.fix_missing_locations(node)``: each node without a location takes its parent's."""
+    _fix_node(node, 1, 0, 1, 0)
+    return node
+
+
+def _fix_node(node, lineno, col_offset, end_lineno, end_col_offset):
+    attributes = node._attributes
+    if attributes:
+        if "lineno" in attributes:
+            if not hasattr(node, "lineno"):
+                node.lineno = lineno
+            else:
+                lineno = node.lineno
+        if "end_lineno" in attributes:
+            if not hasattr(node, "end_lineno"):
+                node.end_lineno = end_lineno
+            else:
+                end_lineno = node.end_lineno
+        if "col_offset" in attributes:
+            if not hasattr(node, "col_offset"):
+                node.col_offset = col_offset
+            else:
+                col_offset = node.col_offset
+        if "end_col_offset" in attributes:
+            if not hasattr(node, "end_col_offset"):
+                node.end_col_offset = end_col_offset
+            else:
+                end_col_offset = node.end_col_offset
+    for field in node._fields:
+        try:
+            value = getattr(node, field)
+        except AttributeError:
+            continue
+        if isinstance(value, ast.AST):
+            _fix_node(value, lineno, col_offset, end_lineno, end_col_offset)
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, ast.AST):
+                    _fix_node(item, lineno, col_offset, end_lineno, end_col_offset)
 
 
 class ModuleBuilder:

@@ -7,7 +7,7 @@ import copy
 
 import gast
 
-__all__ = ["name", "store", "param", "assign", "const", "call", "subscript", "walk_stmts",
+__all__ = ["definition_lines", "name", "store", "param", "assign", "const", "call", "subscript", "walk_stmts",
            "drop_stmts", "walk", "blocks", "stores", "store_counts", "reads", "read_count",
            "read_counts", "replace"]
 
@@ -170,8 +170,48 @@ def copy_tree(node):
         return [copy_tree(v) for v in node]
     if isinstance(node, gast.AST):
         new = cls.__new__(cls)
-        new.__dict__.update({k: copy_tree(v) for k, v in node.__dict__.items()})
+        fields = {}
+        for k, v in node.__dict__.items():
+            t = v.__class__
+            # (a name, a line or column, an absent field: kept without a call)
+            fields[k] = v if t is str or t is int or v is None else copy_tree(v)
+        new.__dict__.update(fields)
         return new
     if cls in ATOMS:
         return node
     return copy.deepcopy(node)
+
+
+def definition_lines(lines, start):
+    """The lines of the definition (a ``def`` and its decorators) that starts at
+    ``lines[start]``, as ``inspect.getblock`` finds them but without tokenizing: up to the
+    last line of code before the first later line of code indented no deeper than the
+    ``def`` (comment and blank lines are not code).  ``None`` where this cannot tell (a tab
+    in an indentation, no ``def`` line).  A cut inside a string or brackets (a line of it
+    indented no deeper than the ``def``) leaves them open: the text does not parse, and
+    the caller then asks ``inspect.getblock``."""
+    head = lines[start]
+    indent = head[:len(head) - len(head.lstrip())]
+    if "\t" in indent:
+        return None
+    k = start
+    while True:             # the decorators, then the ``def`` line, at its indentation
+        if k >= len(lines):
+            return None
+        text = lines[k]
+        if text.startswith(indent) and text[len(indent):].startswith(("def ", "async def ")):
+            break
+        k += 1
+    last = k + 1
+    for k in range(k + 1, len(lines)):
+        text = lines[k]
+        stripped = text.lstrip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        own = text[:len(text) - len(stripped)]
+        if "\t" in own:
+            return None
+        if len(own) <= len(indent):
+            break
+        last = k + 1
+    return lines[start:last]

@@ -63,6 +63,7 @@ class Shapes:
         for p, a in (abstract or {}).items():
             self.params.setdefault(p, a)
         self.env = {}
+        self._reads = None      # while ``_solve`` evaluates a definition: the names it reads
         self._solve(stmts)
 
     # -- the fixed point ---------------------------------------------------------
@@ -139,6 +140,15 @@ class Shapes:
             env[v] = ANY
         for p, a in self.params.items():
             env[p] = join(env.get(p), a)
+        # Each round evaluates every definition on the previous round's values and joins
+        # the results in.  An evaluation reads variables through ``_of`` and ``var`` only,
+        # which note the names they look up in ``_reads``: a definition none of whose noted
+        # variables changed in the previous round (or came to have a value) would give the
+        # result it gave then, which is joined in again instead (the same rounds and the
+        # same values as evaluating every definition in every round).
+        reads = [None] * len(defs)
+        last = [None] * len(defs)
+        changed = None      # the variables the previous round changed (None: first round)
         for _ in range(_MAX_ROUNDS):
             new = dict(env)     # (each round only adds: the values only grow)
             for p, a in self.params.items():
@@ -147,15 +157,26 @@ class Shapes:
             for seed, primal in self.seeds.items():
                 if primal in env:
                     new[seed] = join(new.get(seed), env[primal])
-            for v, value, part, guards in defs:
-                if guards and not self._live(guards):
-                    continue
-                a = self._eval(value, part)
+            for i, (v, value, part, guards) in enumerate(defs):
+                if changed is None or not reads[i].isdisjoint(changed):
+                    self._reads = noted = set()
+                    try:
+                        if guards and not self._live(guards):
+                            a = None
+                        else:
+                            a = self._eval(value, part)
+                    finally:
+                        self._reads = None
+                    reads[i] = noted
+                    last[i] = a
+                else:
+                    a = last[i]
                 if a is None:
                     continue
                 new[v] = join(new.get(v), a)
             if new == env:
                 break
+            changed = {k for k, a in new.items() if env.get(k) is not a}
             env.clear()
             env.update(new)
         else:
@@ -186,6 +207,10 @@ class Shapes:
 
     def var(self, v):
         """The abstract value of a variable (``ANY`` if not known)."""
+        if self._reads is not None:
+            self._reads.add(v)
+            if v in self.adjoints:
+                self._reads.add(self.adjoints[v])
         a = self.env.get(v)
         if a is None and v in self.adjoints:
             a = self.env.get(self.adjoints[v])
@@ -200,6 +225,10 @@ class Shapes:
 
     def _of(self, node, pending):
         if isinstance(node, gast.Name):
+            if self._reads is not None:     # (see ``_solve``)
+                self._reads.add(node.id)
+                if node.id in self.adjoints:
+                    self._reads.add(self.adjoints[node.id])
             if node.id in self.env:
                 return self.env[node.id]
             if pending and (node.id in self._assigned or node.id in self.seeds):

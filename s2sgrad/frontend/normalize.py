@@ -222,6 +222,9 @@ def _check_late_binding(fsrc, node):
     traced (which runs Python's own closures) or reported.  A local function only
     ever called by name gets its free variables at each call, as Python does.
     """
+    if not any(n is not node and isinstance(n, (gast.FunctionDef, gast.Lambda))
+               for n in _walk(node)):
+        return          # no local function: nothing to check (the common case, one walk)
     parents = {}
     for parent in _walk(node):
         for child in gast.iter_child_nodes(parent):

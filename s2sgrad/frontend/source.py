@@ -12,6 +12,7 @@ import hashlib
 import inspect
 import linecache
 import os
+import re
 import textwrap
 import types
 
@@ -20,7 +21,7 @@ import gast
 import s2sgrad.naming as naming
 from ..sites import cited_at, display_path  # noqa: F401 (display_path: re-exported)
 from ..errors import SourceError
-from ..syntax import walk as _walk
+from ..syntax import copy_tree, definition_lines, walk as _walk
 
 __all__ = ["FunctionSource", "display_path"]
 
@@ -76,7 +77,7 @@ class FunctionSource:
             raise SourceError(
                 f"the source of {fn.__qualname__} ({filename}) is not available; it was "
                 f"probably made by exec or eval, or typed at an interactive prompt")
-        node = _find_definition(fn, lines)
+        node = _definition(fn, lines)
         _check_current(fn, lines, node)
         closure = {}
         if fn.__closure__:
@@ -166,21 +167,61 @@ def _parse(text, first_line):
     return tree
 
 
+_DEFINITIONS = {}   # (id of a code object, function name) -> (code, lines, its parsed def)
+
+
+def _definition(fn, lines):
+    """``_find_definition``, parsed once per function and text: a function is read more
+    than once in one transform (the driver's check whether a callee can be transformed,
+    then the callee's job), and again by later transforms.  Each reader gets a copy of
+    its own.  A hit needs the same code object and the same list of lines from
+    ``linecache`` (an edited file that ``checkcache`` read again is a new list)."""
+    code = fn.__code__
+    key = (id(code), fn.__name__)
+    hit = _DEFINITIONS.get(key)
+    if hit is not None and hit[0] is code and hit[1] is lines:
+        return copy_tree(hit[2])
+    node = _find_definition(fn, lines)
+    _DEFINITIONS[key] = (code, lines, copy_tree(node))
+    if len(_DEFINITIONS) > 256:
+        del _DEFINITIONS[next(iter(_DEFINITIONS))]
+    return node
+
+
+def _parse_definition(fn, lines, first):
+    """The parsed text of ``fn``'s definition cut by ``syntax.definition_lines`` (what
+    ``inspect.getblock`` cuts, without tokenizing), or None where that cut does not parse
+    to a definition of that name."""
+    block = definition_lines(lines, first - 1) if 0 < first <= len(lines) else None
+    if block is None:
+        return None
+    try:
+        tree = _parse(textwrap.dedent("".join(block)), first)
+    except (SyntaxError, ValueError):
+        return None         # (a cut inside a string or brackets)
+    if any(isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef)) and n.name == fn.__name__
+           for n in tree.body):
+        return tree
+    return None
+
+
 def _find_definition(fn, lines):
     code = fn.__code__
     first = code.co_firstlineno
     if fn.__name__ == "<lambda>":
         return _find_lambda(fn, lines)
-    try:
-        block = inspect.getblock(lines[first - 1:])
-    except Exception as exc:  # tokenizer errors on odd sources
-        raise SourceError(f"cannot read the source of {fn.__qualname__}: {exc}") from exc
-    text = textwrap.dedent("".join(block))
-    try:
-        tree = _parse(text, first)
-    except SyntaxError as exc:
-        raise SourceError(f"cannot parse the source of {fn.__qualname__} "
-                          f"({display_path(code.co_filename)}:{first}): {exc}") from exc
+    tree = _parse_definition(fn, lines, first)
+    if tree is None:
+        try:
+            block = inspect.getblock(lines[first - 1:])
+        except Exception as exc:  # tokenizer errors on odd sources
+            raise SourceError(f"cannot read the source of {fn.__qualname__}: {exc}") from exc
+        text = textwrap.dedent("".join(block))
+        try:
+            tree = _parse(text, first)
+        except SyntaxError as exc:
+            raise SourceError(f"cannot parse the source of {fn.__qualname__} "
+                              f"({display_path(code.co_filename)}:{first}): {exc}") from exc
     for node in tree.body:
         if isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef)) and node.name == fn.__name__:
             if isinstance(node, gast.AsyncFunctionDef):
@@ -221,6 +262,8 @@ def _check_current(fn, lines, node):
         return
     if any(isinstance(n, gast.Assert) for n in _walk(node)) and _rewritten(fn):
         return          # pytest rewrote this test module's asserts: its code is not the text's
+    if _definition_compiles_to(fn, lines):
+        return
     text = "".join(lines)
     key = (filename, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
     if key not in _COMPILED:
@@ -239,6 +282,52 @@ def _check_current(fn, lines, node):
         f"runs: the file was edited after the function was loaded (the text at line "
         f"{code.co_firstlineno} now compiles to other code); reload the module (or restart) "
         f"to differentiate the new text")
+
+
+def _definition_compiles_to(fn, lines):
+    """Whether the text of ``fn``'s definition alone (``syntax.definition_lines``, at its
+    lines) compiles to ``fn``'s code: then that text is the code that runs, and the whole
+    file need not be compiled (its cost grows with the file, the definition's does not).
+    A definition whose code depends on what encloses it (a closure's free variables, a
+    class's private names) compiles to other code alone: the file is compiled then."""
+    code = fn.__code__
+    first = code.co_firstlineno
+    if fn.__name__ == "<lambda>" or not 0 < first <= len(lines):
+        return False
+    block = definition_lines(lines, first - 1)
+    if block is None:
+        return False
+    try:
+        compiled = compile("".join(_imports_only(lines, first - 1))
+                           + textwrap.dedent("".join(block)),
+                           code.co_filename, "exec", dont_inherit=True,
+                           flags=_future_flags(code))
+    except (SyntaxError, ValueError):
+        return False
+    return any(_same_code(c, code) for c in _code_at(compiled, code))
+
+
+_IMPORT_LINE = re.compile(r"(import\s+\w|from\s+\.*[\w.]*\s+import\b)")
+
+
+def _imports_only(lines, end):
+    """``lines[:end]`` with the lines of the module's import statements at column 0 kept
+    and every other line blank: a name a module-level ``import`` binds compiles other
+    code (``np.sum(x)`` loads the attribute rather than a method), so the definition is
+    compiled with them, at their lines.  (An import this misses, or a line it keeps that
+    is not one, at worst makes other code: the file is compiled then.)"""
+    out, keep, depth, continued = [], False, 0, False
+    for text in lines[:end]:
+        if depth <= 0 and not continued:
+            keep = _IMPORT_LINE.match(text) is not None
+            depth = 0
+        out.append(text if keep else "\n")
+        if keep:
+            depth += text.count("(") - text.count(")")
+            continued = text.rstrip("\r\n").endswith("\\")
+        else:
+            continued = False
+    return out
 
 
 _FUTURE_MASK = 0

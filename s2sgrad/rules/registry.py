@@ -115,7 +115,10 @@ class Primitive:
                  cheap=False, linear=False):
         self.name = name
         self.family = family
-        self.signature = signature
+        if isinstance(signature, _Deferred):
+            self._deferred_signature = signature    # (``__getattr__`` makes it when asked)
+        else:
+            self.signature = signature
         self.vjp = {}
         self.jvp = {}
         self.batch = {}           # forward rules for a batch of tangents (a leading axis)
@@ -138,6 +141,14 @@ class Primitive:
         # Keyword arguments of the function whose rule parameter has another name
         # (``np.interp``'s ``xp=``: ``xp`` is the rules' array namespace).
         self.aliases = {}
+
+    def __getattr__(self, attr):
+        # ``signature`` made on first use from a ``_Deferred``, then an attribute like any
+        deferred = self.__dict__.get("_deferred_signature") if attr == "signature" else None
+        if deferred is None:
+            raise AttributeError(attr)
+        self.signature = deferred.get()
+        return self.signature
 
     @property
     def qualname(self):
@@ -177,6 +188,24 @@ def _register(prim):
     return prim
 
 
+class _Deferred:
+    """A value made on first use, once for all who share it: the signature of a rule class's
+    primitives (``inspect.signature`` costs more than the rest of registering them, and a
+    program calls few of the primitives a rule module registers)."""
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make):
+        self._make = make
+        self._value = None
+
+    def get(self):
+        if self._make is not None:
+            self._value = self._make()
+            self._make = None
+        return self._value
+
+
 def _primal_signature(fn, skip=3, sig=None):
     sig = sig if sig is not None else inspect.signature(fn)
     params = list(sig.parameters.values())[skip:]
@@ -213,7 +242,7 @@ def primitive(*names, family="array", view=False, cheap=False, linear=False, met
         if not rules:
             raise TypeError(f"rule class for {names} defines no vjp_/jvp_ functions")
         first = next(iter(rules.values()))
-        sig = _primal_signature(first)
+        sig = _Deferred(functools.partial(_primal_signature, first))
         for name in names:
             prim = Primitive(name, family, sig, view=view, cheap=cheap)
             prim.elementwise = elementwise

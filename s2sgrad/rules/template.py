@@ -10,6 +10,8 @@ user's namespace, runtime helpers ``_rt.<name>``, modules their dotted names.
 
 import copy
 import inspect
+import linecache
+import re
 import textwrap
 import types
 
@@ -17,12 +19,41 @@ import gast
 
 import s2sgrad.runtime as _runtime
 import s2sgrad.naming as naming
-from ..syntax import ATOMS as _ATOMS, copy_tree, name as _name, read_counts, walk
+from ..syntax import ATOMS as _ATOMS, copy_tree, definition_lines, name as _name, read_counts, walk
 
 __all__ = ["Template", "inline", "expression_name", "scaled_rule", "broadcast_rule",
            "RUNTIME_ALIAS"]
 
 RUNTIME_ALIAS = naming.RUNTIME
+
+
+_DEF_OR_DECORATOR = re.compile(r"\s*(def\s|async\s+def\s|@)")
+
+
+def _parse_quickly(fn):
+    """``gast.parse(textwrap.dedent(inspect.getsource(fn)))`` for a plain function whose
+    definition ``syntax.definition_lines`` cuts (what ``inspect.getblock`` cuts, without
+    tokenizing the text); None where it does not (``inspect`` then reads it)."""
+    code = getattr(fn, "__code__", None)
+    if not isinstance(fn, types.FunctionType) or hasattr(fn, "__wrapped__") \
+            or not code.co_filename.endswith(".py"):
+        return None
+    linecache.checkcache(code.co_filename)      # (as inspect.findsource does)
+    lines = linecache.getlines(code.co_filename, fn.__globals__)
+    first = code.co_firstlineno
+    if not 0 < first <= len(lines) or not _DEF_OR_DECORATOR.match(lines[first - 1]):
+        return None
+    block = definition_lines(lines, first - 1)
+    if block is None:
+        return None
+    try:
+        tree = gast.parse(textwrap.dedent("".join(block)))
+    except (SyntaxError, ValueError):
+        return None
+    if tree.body and isinstance(tree.body[0], (gast.FunctionDef, gast.AsyncFunctionDef)) \
+            and tree.body[0].name == fn.__name__:
+        return tree
+    return None
 
 
 class Template:
@@ -58,8 +89,10 @@ class Template:
     def from_function(cls, fn, source=None):
         """The template of rule ``fn``; ``source``, its text when ``inspect`` cannot find it
         (a rule the registry writes from a declaration)."""
-        src = textwrap.dedent(source if source is not None else inspect.getsource(fn))
-        tree = gast.parse(src)
+        tree = _parse_quickly(fn) if source is None else None
+        if tree is None:
+            src = textwrap.dedent(source if source is not None else inspect.getsource(fn))
+            tree = gast.parse(src)
         fdef = tree.body[0]
         if not isinstance(fdef, gast.FunctionDef):
             raise TypeError(f"rule {fn.__qualname__} must be written with def")

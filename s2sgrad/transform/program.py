@@ -635,9 +635,11 @@ class Program:
         params = set(spec.params)
         state = sorted((live_in(bwd, set(grads)) & (assigned | params)) - {seed, naming.TAPE})
         fbody = self._none_inits(builder, fwd) + fwd
-        undefined = [v for v in state if v not in definitely_assigned(fwd, params)
-                     and v not in {getattr(s.targets[0], "id", None) for s in fbody[:len(fbody)
-                                                                               - len(fwd)]}]
+        if state:       # (found once, not for each variable)
+            definite = definitely_assigned(fwd, params)
+            initialized = {getattr(s.targets[0], "id", None)
+                           for s in fbody[:len(fbody) - len(fwd)]}
+        undefined = [v for v in state if v not in definite and v not in initialized]
         if undefined:
             inits = [assign(v, const(None)) for v in undefined]
             inits[0].s2s_note = "assigned on some paths only; the backward sweep takes the same paths"
@@ -703,12 +705,15 @@ class Program:
     def _bind_globals(self, fdef, fsrc):
         """Give every outside name the function reads its name in the generated module."""
         self._bind_defaults(fdef, fsrc)
-        locals_ = {a.id for a in fdef.args.args} | {
-            n.id for n in walk(fdef) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, (gast.Store, gast.Param))}
+        locals_ = {a.id for a in fdef.args.args}
+        loads = []      # (one walk: renaming a read changes no binding)
         for n in walk(fdef):
-            if not isinstance(n, gast.Name) or not isinstance(n.ctx, gast.Load):
-                continue
+            if isinstance(n, gast.Name):
+                if isinstance(n.ctx, (gast.Store, gast.Param)):
+                    locals_.add(n.id)
+                elif isinstance(n.ctx, gast.Load):
+                    loads.append(n)
+        for n in loads:
             if n.id in locals_ or n.id in self.module.reserved:
                 continue
             kind, value = fsrc.resolve(n.id)
@@ -816,9 +821,25 @@ def rename_tape(module):
     return new
 
 
+def _statements(node):
+    """The statements under ``node`` at any depth (what ``walk`` yields of them), without
+    walking into expressions, which hold none."""
+    todo = [node]
+    for node in todo:
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if value.__class__ is list:
+                todo.extend(v for v in value
+                            if isinstance(v, gast.AST) and not isinstance(v, gast.expr))
+            elif isinstance(value, gast.AST) and not isinstance(value, gast.expr):
+                todo.append(value)
+        if isinstance(node, gast.stmt):
+            yield node
+
+
 def _note_traced_calls(fdef, fsrc, policy):
     """Say above a dynamic call to a function that cannot be transformed why it is traced."""
-    for stmt in walk(fdef):
+    for stmt in _statements(fdef):
         value = getattr(stmt, "value", None)
         if not (isinstance(stmt, gast.Assign) and isinstance(value, gast.Call)
                 and isinstance(value.func, gast.Attribute) and value.func.attr == "call_fwd"

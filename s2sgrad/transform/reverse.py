@@ -31,8 +31,7 @@ from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, 
 from ..errors import NonDifferentiableError, NoRuleError, UnsupportedError
 from ..frontend.normalize import assign, call, const, name, store, subscript
 from ..syntax import copy_tree
-from ..syntax import (blocks, read_counts, reads as _reads, replace as _replace, store_counts,
-                      stores as _stores, walk)
+from ..syntax import blocks, replace as _replace, store_counts, walk
 from ..frontend.resolve import Callee
 from .cse import _key
 from .simplify import VIEWS, ShapeClasses, simplify, zeros_expr
@@ -1837,7 +1836,7 @@ def _propagate_copies(bwd, fwd, protected):
     in_fwd = {n.id for st in walk_stmts(fwd) for n in walk(st)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     for _ in range(4):
-        stores, loads = store_counts(bwd), read_counts(bwd)
+        stores, loads = _store_and_read_counts(bwd)
         renames, dropped = {}, set()
         for block in blocks(bwd):
             _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped)
@@ -1854,19 +1853,70 @@ def _propagate_copies(bwd, fwd, protected):
     return bwd
 
 
-def _jumps(stmts):
-    return any(isinstance(n, (gast.Break, gast.Continue, gast.Return))
-               for st in stmts for n in walk(st))
-
-
 def _is_copy(st):
     return isinstance(st, gast.Assign) and len(st.targets) == 1 \
         and isinstance(st.targets[0], gast.Name) and isinstance(st.value, gast.Name) \
         and st.targets[0].id != st.value.id
 
 
+def _store_and_read_counts(stmts):
+    """``(store_counts(stmts), read_counts(stmts))``, in one walk."""
+    stores, reads = {}, {}
+    for s in stmts:
+        for n in walk(s):
+            if isinstance(n, gast.Name):
+                if isinstance(n.ctx, (gast.Store, gast.Del)):
+                    stores[n.id] = stores.get(n.id, 0) + 1
+                elif isinstance(n.ctx, gast.Load):
+                    reads[n.id] = reads.get(n.id, 0) + 1
+    return stores, reads
+
+
+class _BlockNames:
+    """For the statements of one block: how many times each binds each name, the names
+    each reads and whether it jumps (``break``, ``continue``, ``return``), found by one
+    walk of the statement when first asked.
+
+    ``_copies_in_block`` asks about names no change it made touches: a change renames
+    ``a`` or ``b`` of a copy, and both are then ``taken``, never asked about again in that
+    block; so what was found before a change still holds for what is asked after it."""
+
+    def __init__(self, block):
+        self.block = block
+        self.found = {}
+
+    def _of(self, k):
+        st = self.block[k]
+        hit = self.found.get(id(st))
+        if hit is None or hit[0] is not st:
+            stores, reads, jumps = {}, set(), False
+            for n in walk(st):
+                if isinstance(n, gast.Name):
+                    if isinstance(n.ctx, (gast.Store, gast.Del)):
+                        stores[n.id] = stores.get(n.id, 0) + 1
+                    elif isinstance(n.ctx, gast.Load):
+                        reads.add(n.id)
+                elif isinstance(n, (gast.Break, gast.Continue, gast.Return)):
+                    jumps = True
+            hit = self.found[id(st)] = (st, stores, reads, jumps)
+        return hit
+
+    def stores(self, ks, var):
+        """``_stores([block[k] for k in ks], var)``."""
+        return sum(self._of(k)[1].get(var, 0) for k in ks)
+
+    def reads(self, k, var):
+        """``_reads(block[k], var)``."""
+        return var in self._of(k)[2]
+
+    def jumps(self, ks):
+        """``_jumps([block[k] for k in ks])``."""
+        return any(self._of(k)[3] for k in ks)
+
+
 def _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped):
     taken = set()       # names this round already changed (their counts are stale)
+    names = _BlockNames(block)
     for i, st in enumerate(block):
         if not _is_copy(st) or id(st) in dropped:
             continue
@@ -1874,10 +1924,10 @@ def _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped):
         if a in protected or a in in_fwd or a in taken or b in taken:
             continue
         if stores.get(a) == 1:
-            defs = [k for k in range(i) if _stores([block[k]], b)]
-            inside = _stores([block[k] for k in defs], b)
-            if inside != stores.get(b, 0) or any(_reads(block[k], a) for k in range(i)) \
-                    or _jumps(block[defs[0] if defs else 0:i]):
+            defs = [k for k in range(i) if names.stores((k,), b)]
+            inside = names.stores(defs, b)
+            if inside != stores.get(b, 0) or any(names.reads(k, a) for k in range(i)) \
+                    or names.jumps(range(defs[0] if defs else 0, i)):
                 continue
             simple = len(defs) == 1 and stores.get(b) == 1 and isinstance(block[defs[0]], gast.Assign) \
                 and len(block[defs[0]].targets) == 1 and isinstance(block[defs[0]].targets[0], gast.Name)
@@ -1888,12 +1938,11 @@ def _copies_in_block(block, stores, loads, in_fwd, protected, renames, dropped):
             dropped.add(id(st))
             taken.update((a, b))
             continue
-        j = next((k for k in range(i + 1, len(block)) if _stores([block[k]], a)), None)
+        j = next((k for k in range(i + 1, len(block)) if names.stores((k,), a)), None)
         if j is None or not (isinstance(block[j], gast.Assign) and len(block[j].targets) == 1
                              and isinstance(block[j].targets[0], gast.Name)):
             continue
-        between = block[i + 1:j]
-        if _stores(between, b) or _jumps(between):
+        if names.stores(range(i + 1, j), b) or names.jumps(range(i + 1, j)):
             continue
         rename = _Rename({a: b})
         for k in range(i + 1, j):

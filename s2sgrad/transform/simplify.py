@@ -1061,6 +1061,9 @@ def _drop_shape_only_values(stmts, shapes):
     ``p.size``): each read becomes a cheaper expression of that shape, and ``p`` goes."""
     facts = shapes.facts
     counts = _store_counts(stmts)       # (a statement dropped here binds its name only)
+    # the names read for their shape anywhere in stmts (found again after each rewrite):
+    # one not among them has no such use after its statement either
+    shape_read = []
 
     def rewrite(block, k, s):
         var = s.targets[0].id
@@ -1068,6 +1071,10 @@ def _drop_shape_only_values(stmts, shapes):
             return False
         proxy = _shape_proxy(s.value, shapes)       # (parts of s.value, not changed)
         if proxy is s.value or not _pure(proxy):
+            return False
+        if not shape_read:
+            shape_read.append(_names_read_for_shape(stmts))
+        if var not in shape_read[0]:
             return False
         later = block[k + 1:]
         uses, others = _shape_uses(later, var)
@@ -1086,6 +1093,7 @@ def _drop_shape_only_values(stmts, shapes):
             else:
                 getattr(parent, field)[index] = value
         del block[k]
+        shape_read.clear()
         return True
     _rewrite_named_values(stmts, rewrite)
 
@@ -1323,6 +1331,24 @@ def _bound_fresh(stmts, var, np_name):
 def _pure(node):
     """An expression of names, attributes, subscripts and operators (no call)."""
     return not any(isinstance(n, (gast.Call, gast.Lambda, gast.NamedExpr)) for n in _walk(node))
+
+
+def _names_read_for_shape(stmts):
+    """The names ``_shape_uses`` finds a use of in ``stmts``, all at once."""
+    out = set()
+    for s in stmts:
+        for parent in _walk(s):
+            if isinstance(parent, gast.Attribute) and parent.attr in _SHAPE_USES \
+                    and isinstance(parent.value, gast.Name):
+                out.add(parent.value.id)
+            elif isinstance(parent, gast.Call) and isinstance(parent.func, gast.Attribute) \
+                    and isinstance(parent.func.value, gast.Name) \
+                    and parent.func.value.id == RUNTIME_ALIAS:
+                k = _SHAPE_ONLY.get(parent.func.attr)
+                if k is not None and len(parent.args) > k and isinstance(parent.args[k], gast.Name) \
+                        and parent.func.attr not in ("unbroadcast", "broadcast_like"):
+                    out.add(parent.args[k].id)
+    return out
 
 
 def _shape_uses(stmts, var):
