@@ -552,12 +552,14 @@ class Program:
             fwd = fwd + [assign(value, name(ret))]
             ret = value
         body = self._none_inits(builder, fwd) + fwd
-        # A name the backward sweep reads (its adjoint's zeros, ``_rt.zeros_like(z)``) that the
-        # forward sweep assigns on some paths only: None where it is not (``_split`` likewise)
+        # A name the backward sweep reads outside its branches (its adjoint's zeros before a
+        # loop, ``_rt.zeros_like(z)``) that the forward sweep assigns on some paths only: None
+        # where it is not.  (A branch of the backward sweep replays the forward's, under the
+        # same test: what it reads, the forward branch assigned.)
         inited = {getattr(s.targets[0], "id", None) for s in body[:len(body) - len(fwd)]}
         assigned = {n.id for s in fwd for n in walk(s)
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-        unbound = sorted((live_in(bwd, set(grads)) & assigned)
+        unbound = sorted((live_in(bwd, set(grads)) & _read_outside_branches(bwd) & assigned)
                          - definitely_assigned(fwd, set(spec.params)) - inited - {seed})
         if unbound:
             inits = [assign(v, const(None)) for v in unbound]
@@ -900,6 +902,22 @@ def is_generated(fsrc):
 
 def _returned(names):
     return names[0] if len(names) == 1 else f"({', '.join(names)})"
+
+
+def _read_outside_branches(stmts):
+    """Names that ``stmts`` read outside any ``if`` (in loops too)."""
+    out = set()
+    for s in stmts:
+        if isinstance(s, gast.If):
+            continue
+        if isinstance(s, (gast.For, gast.While)):
+            heads = [s.iter] if isinstance(s, gast.For) else [s.test]
+            out |= {n.id for h in heads for n in walk(h) if isinstance(n, gast.Name)}
+            out |= _read_outside_branches(s.body)
+            continue
+        out |= {n.id for n in walk(s) if isinstance(n, gast.Name)
+                and isinstance(n.ctx, gast.Load)}
+    return out
 
 
 def _restores(stmts, var):
