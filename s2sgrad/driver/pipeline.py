@@ -422,11 +422,15 @@ def _reverse(fn, request, policy, passes):
     # which never pass a cotangent: it starts from 1, folded into the backward sweep
     one = joint or request.signature is not None and kind in ("grad", "value_and_grad")
     seed = {"elementwise_grad": "ones", "vjp": "param"}.get(kind, "one" if one else "given")
-    spec = program.entry(fn, request.wrt, seed=seed, value=with_value)
+    # grad's specialized code of one argument returns the gradient alone (as in forward
+    # mode): the output is checked inside, and what only the value needed is not computed
+    alone = kind == "grad" and one and not joint and len(request.wrt) == 1
+    spec = program.entry(fn, request.wrt, seed=seed, value=with_value and not alone)
     target = spec.grad_name
     if joint and kind == "value_and_grad" and len(spec.active) > 1:
         target = adapters.value_and_grad(program, spec)
-    return _finish(program, target, spec, joint, _checks=_derived_check(fn))
+    extra = {"value": False} if alone else {}
+    return _finish(program, target, spec, joint, _checks=_derived_check(fn), **extra)
 
 
 def _one_real_scalar(request):

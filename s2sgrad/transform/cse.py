@@ -31,7 +31,7 @@ from ..analysis.activity import drop_stmts, walk_stmts
 from ..rules import registry
 from ..syntax import walk as _walk
 
-__all__ = ["share"]
+__all__ = ["share", "drop_dead"]
 
 # Functions that return a fresh buffer the code may write into: never shared.
 _FRESH = {"zeros_like", "ones_like", "copy", "zeros", "ones", "empty", "full", "empty_like",
@@ -52,6 +52,14 @@ def share(fdef, resolve):
         fdef.body = _drop_dead(fdef.body, ctx) or [gast.Pass()]
         if not ctx.changes:
             break
+    return fdef
+
+
+def drop_dead(fdef, resolve):
+    """Only the dead values of ``share``: what nothing reads and has no effect, removed
+    from ``fdef`` in place (an entry that does not return its value drops what only the
+    value needed)."""
+    fdef.body = _drop_dead(fdef.body, _Context(fdef, resolve)) or [gast.Pass()]
     return fdef
 
 

@@ -521,14 +521,18 @@ class Program:
             self._bind_globals(fdef, job.fsrc)
             if (self.joint or is_generated(job.fsrc)) and self.runs("share"):
                 self.share(fdef)   # derivatives of derivatives repeat work: share it
+            elif not getattr(spec, "returns_value", True) and self.runs("share"):
+                self.share(fdef, dead_only=True)   # what only the value needed
         return out
 
-    def share(self, fdef):
-        """Compute each value of ``fdef`` once (``cse.share``), resolving its names in this module."""
+    def share(self, fdef, dead_only=False):
+        """Compute each value of ``fdef`` once (``cse.share``), resolving its names in this
+        module; with ``dead_only``, only drop the values nothing reads (``cse.drop_dead``)."""
         import s2sgrad.runtime as runtime
-        from .cse import share
+        from .cse import drop_dead, share
         symbols = self.module.symbols
-        share(fdef, lambda n: runtime if n == naming.RUNTIME else symbols.get(n))
+        (drop_dead if dead_only else share)(
+            fdef, lambda n: runtime if n == naming.RUNTIME else symbols.get(n))
 
     def _none_inits(self, builder, fwd_locals_first):
         out = []

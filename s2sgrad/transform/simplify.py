@@ -836,8 +836,8 @@ def one_like(value, facts, numpy_name=None):
     if facts is None:
         return None
     v = facts.of(value)
-    if v.rank != 0:       # (rank 0: a number, a NumPy scalar or a 0-d array)
-        return None
+    if v.rank != 0 or not _a_number(v):   # (a number, a NumPy scalar or a 0-d array; not a
+        return None                        # bool, which the output's check refuses)
     if v.kind in ("scalar", "array") and v.dtype in ("float32", "float16", "complex64") \
             and numpy_name is not None:
         return call(gast.Attribute(value=name(numpy_name()), attr=v.dtype, ctx=gast.Load()),
