@@ -89,8 +89,9 @@ def cases():
                     lambda f=fn, x=x: f(x)))
         vg = s2sgrad.value_and_grad(fn)
         vg(x)
+        ventry = entry_of(fn, Request("value_and_grad", (0,)), (x,)).entry
         out.append((f"value_and_grad({name})", lambda g=vg, x=x: g(x),
-                    lambda e=entry, x=x: e(x), lambda f=fn, x=x: f(x)))
+                    lambda e=ventry, x=x: e(x), lambda f=fn, x=x: f(x)))
         j = s2sgrad.jvp(fn)
         t = 1.0 if name == "square" else np.ones(3)
         j(x, t)
