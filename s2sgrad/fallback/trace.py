@@ -210,17 +210,20 @@ def _backward_pass(tape, seeds):
 
 def _run(fn, args, kwargs):
     """``fn(*args, **kwargs)``; a conversion error that C code (a SciPy solver calling a
-    function it was given) turned into another (a ``SystemError``, or a ``TypeError`` raised
-    while the conversion error was still pending) is raised as itself."""
+    function it was given) turned into another (a ``SystemError``, a ``TypeError``, or
+    whatever Python code run while the conversion error was still pending raised: an
+    ``AttributeError`` from a lookup) is raised as itself."""
     from .tracer import LAST_CONVERSION, TracedConversionError
     LAST_CONVERSION[0] = None
     try:
         return fn(*args, **kwargs)
-    except (SystemError, TypeError, ValueError) as exc:
+    except Exception as exc:
         pending = LAST_CONVERSION[0]
         LAST_CONVERSION[0] = None
         if pending is not None and not isinstance(exc, TracedConversionError):
             raise pending.with_traceback(None) from None
+        if not isinstance(exc, (SystemError, TypeError, ValueError)):
+            raise
         cause, seen = exc, set()
         while cause is not None and not isinstance(cause, TracedConversionError) \
                 and id(cause) not in seen:

@@ -52,8 +52,8 @@ def _binds(n):
 
 
 def _sharing(body, params):
-    """``{name: its class}``: names that may hold the same object (or views of one), flow-
-    insensitively.  ``a = b``, ``a = b[i]``, ``a = b.T``, ``a = f(b)``, ``a.x = b`` put ``a`` and
+    """A function from a name to its class: names that may hold the same object (or views
+    of one) have one class, found flow-insensitively.  ``a = b``, ``a = b[i]``, ``a = b.T``, ``a = f(b)``, ``a.x = b`` put ``a`` and
     ``b`` in one class; a value an operator or an elementwise function makes is new.  The
     parameters are one class (a caller may pass one array twice)."""
     parent = {}
