@@ -159,6 +159,7 @@ def written_parameters(job, program, _seen=None):
     norm = job.norm
     params = set(job.param_names)
     body = norm.node.body
+    holds = _parameter_views(body, params)
     out = {}
     for j, top in enumerate(body):
         # a parameter rebound on every path before (``y = y.copy()``) is the callee's own
@@ -167,10 +168,56 @@ def written_parameters(job, program, _seen=None):
                  and not getattr(s, "s2s_augmented", False)} & definitely_assigned(body[:j])
         for s in _simple_stmts([top]):
             for v, how in _writes_through(s, norm.resolver, program, job, seen).items():
-                if v in params and v not in fresh and (v not in out or out[v] == "augmented"):
-                    out[v] = how
+                # a write through a name that may hold the parameter's array (``y = x``,
+                # ``y = x[1:]``, ``y = x.T``) writes into the caller's array too
+                for p in holds.get(v, ()):
+                    if p not in fresh and (p not in out or out[p] == "augmented"):
+                        out[p] = how
     job._s2s_written_params = out
     return out
+
+
+_VIEW_METHODS = {"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze"}
+_VIEW_ATTRIBUTES = {"T", "mT", "real", "imag", "flat"}
+
+
+def _parameter_views(body, params):
+    """``{name: the parameters whose array (or a view of it) the name may hold}``, found
+    flow-insensitively (more names than on any one path: what is said written may not be,
+    never the other way): ``y = x``, ``y = x[1:]`` (an index without a list or array, a view
+    of a view: basic indexing), ``y = x.T``, ``y = x.reshape(...)``."""
+    holds = {p: {p} for p in params}
+    copies = []
+    for s in _simple_stmts(body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and not getattr(s, "s2s_augmented", False):
+            src = _viewed(s.value)
+            if src is not None:
+                copies.append((s.targets[0].id, src))
+    changed = True
+    while changed:
+        changed = False
+        for t, src in copies:
+            more = holds.get(src, set()) - holds.get(t, set())
+            if more:
+                holds.setdefault(t, set()).update(more)
+                changed = True
+    return holds
+
+
+def _viewed(value):
+    """The name whose array ``value`` may be (or view), else None."""
+    if isinstance(value, gast.Name):
+        return value.id
+    if isinstance(value, gast.Attribute) and value.attr in _VIEW_ATTRIBUTES:
+        return _viewed(value.value)
+    if isinstance(value, gast.Subscript) and not any(
+            isinstance(n, (gast.List, gast.Call, gast.Compare)) for n in walk(value.slice)):
+        return _viewed(value.value)     # (a list, a call or a test in the index: a copy)
+    if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+            and value.func.attr in _VIEW_METHODS:
+        return _viewed(value.func.value)
+    return None
 
 
 def _writes_through(s, resolver, program, job, seen):
