@@ -34,7 +34,7 @@ import gast
 import numpy
 
 from ..errors import EscapeError, UnsupportedError
-from .activity import callee_of, walk_stmts
+from .activity import attribute_primitive, callee_of, walk_stmts
 from ..syntax import walk
 from .liveness import definitely_assigned
 
@@ -159,7 +159,7 @@ def written_parameters(job, program, _seen=None):
     norm = job.norm
     params = set(job.param_names)
     body = norm.node.body
-    holds = _parameter_views(body, params)
+    holds = _parameter_views(body, params, norm.resolver)
     out = {}
     for j, top in enumerate(body):
         # a parameter rebound on every path before (``y = y.copy()``) is the callee's own
@@ -177,21 +177,43 @@ def written_parameters(job, program, _seen=None):
     return out
 
 
-_VIEW_METHODS = {"reshape", "ravel", "view", "transpose", "swapaxes", "squeeze"}
-_VIEW_ATTRIBUTES = {"T", "mT", "real", "imag", "flat"}
+# NumPy functions that return their argument itself when it is already an array
+SAME_ARRAY = {"asarray", "asanyarray", "ascontiguousarray", "asfortranarray"}
 
 
-def _parameter_views(body, params):
-    """``{name: the parameters whose array (or a view of it) the name may hold}``, found
-    flow-insensitively (more names than on any one path: what is said written may not be,
-    never the other way): ``y = x``, ``y = x[1:]`` (an index without a list or array, a view
-    of a view: basic indexing), ``y = x.T``, ``y = x.reshape(...)``."""
+def view_source(value, resolver):
+    """The variable whose memory ``value`` may share (itself, a view of it, an item of a
+    list), or ``None`` if ``value`` is certainly a new object."""
+    if isinstance(value, gast.Name):
+        return value.id
+    if isinstance(value, gast.Subscript):
+        return view_source(value.value, resolver)  # a view of an array, or a list's item itself
+    if isinstance(value, gast.Attribute):
+        prim = attribute_primitive(value.attr)
+        if prim is not None and prim.view:
+            return view_source(value.value, resolver)
+        return None
+    if isinstance(value, gast.Call):
+        c = callee_of(value, resolver)
+        if c.kind in ("primitive", "method") and c.prim.name in SAME_ARRAY and value.args:
+            return view_source(value.args[0], resolver)   # np.asarray(x) is x itself
+        if c.kind in ("primitive", "method") and c.prim.view:
+            first = c.receiver if c.kind == "method" else (value.args[0] if value.args else None)
+            return view_source(first, resolver) if first is not None else None
+    return None
+
+
+def _parameter_views(body, params, resolver):
+    """``{name: the parameters whose array (or a view of it) the name may hold}`` (through
+    ``view_source``: ``y = x``, ``y = x[1:]``, ``y = x.T``, ``y = x.reshape(...)``), found
+    flow-insensitively: more names than on any one path, so what is said written may not be,
+    never the other way."""
     holds = {p: {p} for p in params}
     copies = []
     for s in _simple_stmts(body):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and not getattr(s, "s2s_augmented", False):
-            src = _viewed(s.value)
+            src = view_source(s.value, resolver)
             if src is not None:
                 copies.append((s.targets[0].id, src))
     changed = True
@@ -203,21 +225,6 @@ def _parameter_views(body, params):
                 holds.setdefault(t, set()).update(more)
                 changed = True
     return holds
-
-
-def _viewed(value):
-    """The name whose array ``value`` may be (or view), else None."""
-    if isinstance(value, gast.Name):
-        return value.id
-    if isinstance(value, gast.Attribute) and value.attr in _VIEW_ATTRIBUTES:
-        return _viewed(value.value)
-    if isinstance(value, gast.Subscript) and not any(
-            isinstance(n, (gast.List, gast.Call, gast.Compare)) for n in walk(value.slice)):
-        return _viewed(value.value)     # (a list, a call or a test in the index: a copy)
-    if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
-            and value.func.attr in _VIEW_METHODS:
-        return _viewed(value.func.value)
-    return None
 
 
 def _writes_through(s, resolver, program, job, seen):

@@ -23,7 +23,7 @@ import gast
 
 import s2sgrad.naming as naming
 from ..analysis import liveness
-from ..analysis.effects import check_effects
+from ..analysis.effects import check_effects, view_source
 from ..analysis.scalars import SCALAR_KINDS, is_scalar_expr, scalar_names
 from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, callee_of,
                                  diff_names, drop_stmts, int_names, is_runtime_call, op_name,
@@ -41,7 +41,6 @@ from ..rules.template import RUNTIME_ALIAS, expression_name, inline, is_atom
 __all__ = ["ReverseBuilder"]
 
 # Functions that return their argument itself when it is already an array.
-_SAME_ARRAY = {"asarray", "asanyarray", "ascontiguousarray", "asfortranarray"}
 
 
 # Runtime helpers whose result is always an array or number.
@@ -549,23 +548,7 @@ class ReverseBuilder:
 
     def _view_source(self, value):
         """The variable whose memory ``value`` may share, or ``None`` if it is fresh."""
-        if isinstance(value, gast.Name):
-            return value.id
-        if isinstance(value, gast.Subscript):
-            return self._view_source(value.value)  # a view of an array, or a list's item itself
-        if isinstance(value, gast.Attribute):
-            prim = attribute_primitive(value.attr)
-            if prim is not None and prim.view:
-                return self._view_source(value.value)
-            return None
-        if isinstance(value, gast.Call):
-            c = callee_of(value, self.resolver)
-            if c.kind in ("primitive", "method") and c.prim.name in _SAME_ARRAY and value.args:
-                return self._view_source(value.args[0])   # np.asarray(x) is x itself
-            if c.kind in ("primitive", "method") and c.prim.view:
-                first = c.receiver if c.kind == "method" else (value.args[0] if value.args else None)
-                return self._view_source(first) if first is not None else None
-        return None
+        return view_source(value, self.resolver)
 
     # -- planning: keep expensive values the backward sweep needs -----------------
 
