@@ -555,20 +555,13 @@ class Program:
             value = builder.namer.fresh(ret + "_value")
             fwd = fwd + [assign(value, name(ret))]
             ret = value
-        body = self._none_inits(builder, fwd) + fwd
+        inits = self._none_inits(builder, fwd)
         # A name the backward sweep reads outside its branches (its adjoint's zeros before a
-        # loop, ``_rt.zeros_like(z)``) that the forward sweep assigns on some paths only: None
-        # where it is not.  (A branch of the backward sweep replays the forward's, under the
-        # same test: what it reads, the forward branch assigned.)
-        inited = {getattr(s.targets[0], "id", None) for s in body[:len(body) - len(fwd)]}
-        assigned = {n.id for s in fwd for n in walk(s)
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-        unbound = sorted((live_in(bwd, set(grads)) & _read_outside_branches(bwd) & assigned)
-                         - definitely_assigned(fwd, set(spec.params)) - inited - {seed})
-        if unbound:
-            inits = [assign(v, const(None)) for v in unbound]
-            inits[0].s2s_note = "assigned on some paths only; the backward sweep takes the same paths"
-            body = inits + body
+        # loop, ``_rt.zeros_like(z)``) that the forward sweep assigns on some paths only.  (A
+        # branch of the backward sweep replays the forward's, under the same test: what it
+        # reads, the forward branch assigned.)
+        read = live_in(bwd, set(grads)) & _read_outside_branches(bwd) & _stored(fwd)
+        body = _none_if_unbound(read - {seed}, fwd, spec.params, inits) + inits + fwd
         kind = getattr(spec, "seed_kind", "given")
         ones = kind == "ones"
         out_node = name(ret) if ret else const(None)
@@ -636,20 +629,10 @@ class Program:
     def _split(self, spec, builder, fwd, bwd, seed, grads, ret, args):
         if self.runs("prune"):
             fwd, bwd = prune(fwd, bwd, set(grads), builder._view_source)
-        assigned = {n.id for s in fwd for n in walk(s)
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         params = set(spec.params)
-        state = sorted((live_in(bwd, set(grads)) & (assigned | params)) - {seed, naming.TAPE})
-        fbody = self._none_inits(builder, fwd) + fwd
-        if state:       # (found once, not for each variable)
-            definite = definitely_assigned(fwd, params)
-            initialized = {getattr(s.targets[0], "id", None)
-                           for s in fbody[:len(fbody) - len(fwd)]}
-        undefined = [v for v in state if v not in definite and v not in initialized]
-        if undefined:
-            inits = [assign(v, const(None)) for v in undefined]
-            inits[0].s2s_note = "assigned on some paths only; the backward sweep takes the same paths"
-            fbody = inits + fbody
+        state = sorted((live_in(bwd, set(grads)) & (_stored(fwd) | params)) - {seed, naming.TAPE})
+        inits = self._none_inits(builder, fwd)
+        fbody = _none_if_unbound(state, fwd, params, inits) + inits + fwd
         bbody = list(bwd)
         if state:
             if len(state) == 1:
@@ -906,6 +889,26 @@ def is_generated(fsrc):
 
 def _returned(names):
     return names[0] if len(names) == 1 else f"({', '.join(names)})"
+
+
+def _stored(stmts):
+    """The names ``stmts`` assign (at any depth)."""
+    return {n.id for s in stmts for n in walk(s)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+
+
+def _none_if_unbound(names, fwd, params, inits):
+    """``v = None`` for each of ``names`` that the forward sweep ``fwd`` may leave unassigned
+    (and that neither a parameter nor ``inits`` binds): the sweep that reads it takes the
+    same paths, so the value is never read, but the name must exist."""
+    if not names:
+        return []
+    bound = definitely_assigned(fwd, set(params)) | {getattr(s.targets[0], "id", None)
+                                                    for s in inits}
+    out = [assign(v, const(None)) for v in sorted(names) if v not in bound]
+    if out:
+        out[0].s2s_note = "assigned on some paths only; the backward sweep takes the same paths"
+    return out
 
 
 def _read_outside_branches(stmts):
