@@ -33,7 +33,7 @@ augmented assignment ``y += v`` (in place for an array) makes every name that ma
 
 import gast
 
-from ..syntax import assign, const, copy_tree, name, walk
+from ..syntax import assign, const, copy_tree, name, walk, walk_stmts
 
 __all__ = ["hoist"]
 
@@ -43,6 +43,8 @@ _ARITHMETIC = (gast.Add, gast.Sub, gast.Mult)
 def hoist(body, namer, resolver, params=()):
     """``body`` (lowered statements of a function with parameters ``params``) with each
     loop's invariant expressions hoisted."""
+    if not any(isinstance(s, (gast.For, gast.While)) for s in walk_stmts(body)):
+        return body                     # (no loop: nothing to look at)
     local = set(params) | {n.id for s in body for n in walk(s) if _binds(n)}
     return _Hoisting(namer, resolver, _sharing(body, params), local).block(body, set(params))
 

@@ -32,7 +32,7 @@ from ..errors import UnsupportedError
 from ..sites import defaults_of, literal_default
 from .hoist import hoist
 from .recursion import as_loop
-from .resolve import Callee, Resolver
+from .resolve import ARRAY_WRITING_FUNCTIONS, ARRAY_WRITING_METHODS, Callee, Resolver
 from ..syntax import walk as _walk
 
 __all__ = ["Namer", "normalize", "Normalized", "assigned_names", "name", "assign"]
@@ -442,7 +442,7 @@ class _Lowering:
             if func.attr == "sort":
                 return assign(a, _runtime_call("sort_in_place", [name(a)] + list(args),
                                                value.keywords))
-            if func.attr in _ARRAY_WRITING_METHODS:
+            if func.attr in ARRAY_WRITING_METHODS:
                 value.s2s_writes = a
             return None
         ok, fn = self.resolver.static_value(func)
@@ -462,7 +462,7 @@ class _Lowering:
                                                                          operand=args[2])
             copied = _runtime_call("copy", [name(a)])
             return assign(a, _runtime_call("add_at", [copied, args[1], added]))
-        if fname in _ARRAY_WRITING_FUNCTIONS or fname == "at":
+        if fname in ARRAY_WRITING_FUNCTIONS:
             value.s2s_writes = a
         return None
 
@@ -1627,10 +1627,6 @@ def _module_of(fn):
     return sys.modules.get(mod.split(".")[0])
 
 
-# Array methods and NumPy functions that write into their array (or first argument)
-# and that normalize does not rewrite as an assignment.
-_ARRAY_WRITING_METHODS = {"put", "itemset", "resize", "partition", "setfield"}
-_ARRAY_WRITING_FUNCTIONS = {"put", "place", "putmask", "shuffle", "copyto"}
 
 
 def _runtime_call(helper, args, keywords=(), namespace=None):

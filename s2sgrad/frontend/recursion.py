@@ -30,8 +30,8 @@ after changes nothing; any other recursion stays a recursion, differentiated cal
 
 import gast
 
-from ..syntax import assign, call, const, name, store, walk
-from .resolve import LIBRARY_ROOTS
+from ..syntax import assign, call, const, name, replace, store, walk
+from .resolve import ARRAY_WRITING_FUNCTIONS, LIBRARY_ROOTS
 
 __all__ = ["as_loop"]
 
@@ -42,9 +42,6 @@ _SWAPPED = {gast.Eq: "==", gast.GtE: "<=", gast.Gt: "<"}
 # the negation of a test, for ``if n != 0: return <recursive>``
 _NEGATED = {gast.NotEq: "==", gast.Gt: "<=", gast.GtE: "<"}
 _NEGATED_SWAPPED = {gast.NotEq: "==", gast.Lt: "<=", gast.LtE: "<"}
-
-# Primitives that write into an argument or draw random numbers: not pure.
-_IMPURE = {"put", "place", "putmask", "shuffle", "copyto", "fill_diagonal", "add_at"}
 
 _PURE_NODES = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp,
                gast.IfExp, gast.Subscript, gast.Attribute, gast.Tuple, gast.List, gast.Slice,
@@ -99,7 +96,11 @@ def as_loop(fsrc, body, params, resolver, namer, runtime_call):
     # it still does (rebinding the name makes the recursion call another function)
     resolver.reads.add((self_call.func.id, ()))
     out_name = namer.fresh((fn.__name__ if fn.__name__.isidentifier() else "recursion") + "_out")
-    step_value = _replace(recursive, self_call, name(out_name))
+    if recursive is self_call:          # ``return p(x, n - 1)``: the call is all of it
+        step_value = name(out_name)
+    else:
+        replace(recursive, self_call, name(out_name))
+        step_value = recursive
     uses_counter = any(isinstance(n, gast.Name) and n.id == v for n in walk(step_value))
     args = [name(v), const(stop), const(step), const(how)]
     out = []
@@ -206,12 +207,13 @@ def _pure(expr, resolver, self_call):
         if isinstance(n, gast.Call) and n is not self_call:
             callee = resolver.callee(n)
             if callee.kind not in ("primitive", "nondiff") or callee.prim is None \
-                    or callee.prim.family == "method" or callee.prim.name in _IMPURE:
+                    or callee.prim.family == "method":
                 return False
             ok, value = resolver.static_value(n.func)
             module = getattr(value, "__module__", None) or ""
-            if not ok or module.split(".")[0] not in LIBRARY_ROOTS or "random" in module:
-                return False
+            if not ok or module.split(".")[0] not in LIBRARY_ROOTS or "random" in module \
+                    or getattr(value, "__name__", None) in ARRAY_WRITING_FUNCTIONS:
+                return False        # (a write into an argument, a random draw: not pure)
     return True
 
 
@@ -228,20 +230,3 @@ def _unconditional(expr, self_call):
             continue
         todo.extend(gast.iter_child_nodes(n))
     return False
-
-
-def _replace(expr, old, new):
-    """``expr`` with the node ``old`` replaced by ``new`` (``expr`` itself changed)."""
-    if expr is old:
-        return new
-    for n in walk(expr):
-        for field, value in gast.iter_fields(n):
-            if value is old:
-                setattr(n, field, new)
-                return expr
-            if isinstance(value, list):
-                for k, item in enumerate(value):
-                    if item is old:
-                        value[k] = new
-                        return expr
-    return expr

@@ -15,11 +15,18 @@ import gast
 from ..rules import registry
 from ..syntax import walk as _walk
 
-__all__ = ["Callee", "Resolver", "LIBRARY_ROOTS"]
+__all__ = ["Callee", "Resolver", "LIBRARY_ROOTS", "ARRAY_WRITING_METHODS", "ARRAY_WRITING_FUNCTIONS"]
 
 # Packages whose Python functions are primitives or errors, never transformed.
 LIBRARY_ROOTS = {"numpy", "scipy", "cupy", "cupyx", "array_api_strict", "s2sgrad", "jax",
                  "autograd", "builtins", "math", "cmath", "functools", "operator"}
+
+# Array methods and NumPy functions that write into their array (or first argument): the
+# ones normalize does not rewrite as an assignment are marked (and refused where they would
+# drop a derivative); a recursion that calls one is not pure (frontend/recursion.py).
+ARRAY_WRITING_METHODS = {"put", "itemset", "resize", "partition", "setfield"}
+ARRAY_WRITING_FUNCTIONS = {"put", "place", "putmask", "shuffle", "copyto", "fill_diagonal",
+                           "put_along_axis", "at"}
 
 CONTAINER_METHODS = {"append", "extend", "insert", "pop", "items", "keys", "values", "get",
                      "update", "index", "count", "setdefault"}
