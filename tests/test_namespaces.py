@@ -48,6 +48,26 @@ def test_emitted_code_calls_the_users_namespace():
     assert "np." not in src.replace("import numpy as np", "")
 
 
+@pytest.mark.parametrize("operator", ["grad", "jvp"])
+def test_the_tracer_refuses_an_array_of_another_namespace(operator):
+    """The tracing fallback cannot follow an array_api_strict array: it refuses, naming the
+    function, where it gave a derivative of zero."""
+    x = xp.asarray(np.array([[2.1, 0.1], [0.1, 2.1]]))
+    with pytest.raises(s2sgrad.UnsupportedError, match=r"strict_module.py:\d+: the argument "
+                       r"of energy that holds an array_api_strict array .* cannot be traced"):
+        if operator == "grad":
+            s2sgrad.grad(strict_module.energy, fallback="always")(x, x)
+        else:
+            s2sgrad.jvp(strict_module.energy, fallback="always")(x, x, x)
+
+
+def test_a_function_without_rule_on_another_namespace_is_refused():
+    x = xp.asarray(np.array([[2.1, 0.1], [0.1, 2.1]]))
+    with pytest.warns(s2sgrad.FallbackWarning, match="xp.linalg.matmul"), \
+            pytest.raises(s2sgrad.UnsupportedError, match="without_rule .* cannot be traced"):
+        s2sgrad.grad(strict_module.without_rule)(x)
+
+
 def _gpu_available():
     try:
         import cupy

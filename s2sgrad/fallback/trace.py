@@ -10,7 +10,7 @@ from .tracer import (
 )
 from .nested import TRACING_NUMPY, traced, with_rules  # also installs them for tracer.py
 from .user import for_trace
-from ..errors import S2SGradError
+from ..errors import S2SGradError, UnsupportedError
 from ..rules import registry
 
 from .state import RUNNING  # noqa: E402  (how many traces are running their function)
@@ -64,6 +64,8 @@ def _box_tree(x, trace, tangent=None):
         return rt_core.object_like(x, {k: p[0] for k, p in pairs.items()}), \
             {k: p[1] for k, p in pairs.items()}
     if not _is_leaf(x):
+        if _foreign_array(x):
+            raise _ForeignArray(x)
         return x, None
     value = _snap(x) if isinstance(x, Box) else x
     if trace.mode == REVERSE:
@@ -72,6 +74,44 @@ def _box_tree(x, trace, tangent=None):
         return _box_output(value, trace, idx), idx
     t = tangent if tangent is not None else rt.zeros_like(strip(x))
     return _box_output(value, trace, t), None
+
+
+def _foreign_array(x):
+    """An array of another library (``array_api_strict``, CuPy, PyTorch...): the tracer
+    cannot follow the operations on it, so a derivative with respect to it would be zero."""
+    return not isinstance(x, (np.ndarray, np.generic)) and (
+        hasattr(x, "__array_namespace__") or hasattr(x, "shape") and hasattr(x, "dtype"))
+
+
+class _ForeignArray(Exception):
+    pass
+
+
+def _boxed(fn, x, trace, tangent=None):
+    """``_box_tree(x, trace, tangent)``; an error naming ``fn`` for an argument holding an
+    array the tracer cannot differentiate (never a derivative of zero)."""
+    try:
+        return _box_tree(x, trace, tangent)
+    except _ForeignArray as exc:
+        value = exc.args[0]
+        code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+        where = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else "<unknown>"
+        cls = type(value)
+        kind = f"{cls.__module__.split('.')[0]} array ({cls.__module__}.{cls.__qualname__})"
+        raise UntraceableArgumentError(
+            where, f"the argument of {getattr(fn, '__qualname__', fn)!s} that holds an {kind}",
+            "s2sgrad's tracing fallback differentiates NumPy arrays and numbers only (with "
+            "respect to anything else, a derivative would come out zero); the generated code "
+            "keeps an array's own namespace but needs a derivative rule for every function "
+            "it calls (the warning or error before this one says which it lacks): add one, "
+            "or pass NumPy arrays") from None
+
+
+class UntraceableArgumentError(UnsupportedError):
+    """A differentiated argument holds an array of another library than NumPy, which the
+    tracing fallback cannot follow."""
+
+    verdict = "cannot be traced"
 
 
 def _unbox_out(out, trace):
@@ -253,7 +293,7 @@ def trace_vjp(fn, args, kwargs=None, argnums=(0,)):
     _state.enter(trace)
     try:
         for k in argnums:
-            args[k], tree = _box_tree(args[k], trace)
+            args[k], tree = _boxed(fn, args[k], trace)
             inputs.append(tree)
         out = _run(for_trace(with_rules(fn)), args, kwargs)   # np.zeros & co., SciPy's rules
     finally:
@@ -290,7 +330,7 @@ def trace_jvp(fn, args, kwargs=None, argnums=(0,), tangents=None):
     _state.enter(trace)
     try:
         for k, t in zip(argnums, tangents):
-            args[k], _ = _box_tree(args[k], trace, t)
+            args[k], _ = _boxed(fn, args[k], trace, t)
         out = _run(for_trace(with_rules(fn)), args, kwargs)   # np.zeros & co., SciPy's rules
     finally:
         trace.active = False
