@@ -21,10 +21,13 @@ def _sample_tree():
 
 
 def test_walk_visits_what_gast_walk_visits_in_the_same_order():
+    """Every node but the marker leaves (a context, an operator), which passes read as their
+    parent's attributes."""
     tree = _sample_tree()
     mine = list(syntax.walk(tree))
-    theirs = list(gast.walk(tree))
-    assert len(mine) == len(theirs) > 5000
+    markers = (gast.expr_context, gast.operator, gast.unaryop, gast.cmpop, gast.boolop)
+    theirs = [n for n in gast.walk(tree) if not isinstance(n, markers)]
+    assert len(mine) == len(theirs) > 4000
     assert all(a is b for a, b in zip(mine, theirs))
 
 

@@ -277,16 +277,29 @@ def function_digest(fn):
 
 
 def entry_key(fn, options):
-    """The content key of the transformation of ``fn`` with ``options``."""
+    """The content key of the transformation of ``fn`` with ``options`` on disk."""
+    return disk_key(content_key(fn, options))
+
+
+def content_key(fn, options):
+    """The content key of the transformation of ``fn`` with ``options`` in this process:
+    ``entry_key`` but for the hashes of s2sgrad's own files, which cannot change the code
+    a process has loaded (and take milliseconds to compute: only the disk needs them)."""
     import numpy
-    lib = library_digests()
     h = hashlib.sha256()
-    for p in (MAGIC, str(FORMAT), __version__, lib["rules"], lib["compiler"],
-              numpy.__version__, "%d.%d" % sys.version_info[:2], repr(options),
+    for p in (MAGIC, str(FORMAT), __version__, numpy.__version__,
+              "%d.%d" % sys.version_info[:2], repr(options),
               "method" if isinstance(fn, types.MethodType) else "function",
               function_digest(fn)):
         h.update(p.encode() + b"\0")
     return h.hexdigest()
+
+
+def disk_key(key):
+    """The key on disk of the entry of content key ``key``: with the hashes of the rule
+    library and of the compiler (``library_digests``)."""
+    lib = library_digests()
+    return hashlib.sha256(f"{key}\0{lib['rules']}\0{lib['compiler']}".encode()).hexdigest()
 
 
 # ---------------------------------------------------------------------------
@@ -1492,14 +1505,15 @@ def get(fn, options, transform, make):
 def lookup(fn, options, transform):
     """``(module, checks)``: from memory, from disk, or transformed (and then stored)."""
     try:
-        key = entry_key(fn, options)
+        key = content_key(fn, options)
     except Exception:   # no source to hash: the transform will say why, or work without it
         key = None
+    disk = disk_enabled()
     if key is not None:
         entry, code = _CONTENT.get(key, (None, None))
         where = "memory_hit"
-        if entry is None and disk_enabled():
-            entry = load(key)
+        if entry is None and disk:
+            entry = load(disk_key(key))
             where = "disk_hit"
         if entry is not None:
             module, checks, code = _instantiate(fn, entry, options, code)
@@ -1516,10 +1530,11 @@ def lookup(fn, options, transform):
     entry, checks = _entry_from_program(fn, key, options, program, interface, source)
     checks = list(checks) + list(extra_checks)
     if entry is not None:
-        entry["code"] = base64.b64encode(marshal.dumps(code)).decode("ascii")
         _keep(key, entry, code)
-        if disk_enabled():
-            store(key, entry)
+        if disk:
+            on_disk = disk_key(key)
+            store(on_disk, dict(entry, key=on_disk,
+                                code=base64.b64encode(marshal.dumps(code)).decode("ascii")))
     return module, checks
 
 

@@ -10,7 +10,6 @@ seconds that NumPy users never need).  ``load_all`` loads every module in use at
 
 import importlib
 import os
-import pkgutil
 import sys
 
 _NOT_RULES = {"registry", "template", "_index"}
@@ -25,6 +24,7 @@ def rule_modules():
     """The names of the rule modules of this package, sorted (the order ``load_all`` loads
     them in)."""
     if not _names:       # listed once
+        import pkgutil
         _names.extend(sorted(info.name for info in pkgutil.iter_modules(__path__)
                              if info.name not in _NOT_RULES))
     return list(_names)

@@ -619,12 +619,36 @@ def method_primitive(name):
 
 
 def _resolve_path(module, path):
+    """``module.<path>``, or ``None``.  A submodule not imported yet (``numpy.fft``, which
+    NumPy imports on first access) is not imported for it: nothing of it can reach a
+    lookup before the program touches it, and the import that touching makes rebuilds the
+    table (``_watch`` watches those submodules)."""
     obj = module
     for part in path.split("."):
+        if "." in path and isinstance(obj, types.ModuleType) and part not in vars(obj) \
+                and _unimported_submodule(f"{obj.__name__}.{part}"):
+            return None
         obj = getattr(obj, part, None)
         if obj is None:
             return None
     return obj
+
+
+_SUBMODULES = {}        # dotted name -> whether a module of that name exists
+
+
+def _unimported_submodule(dotted):
+    if dotted in sys.modules:
+        return False
+    found = _SUBMODULES.get(dotted)
+    if found is None:
+        import importlib.util
+        try:
+            found = importlib.util.find_spec(dotted) is not None
+        except (ImportError, ValueError):
+            found = False
+        _SUBMODULES[dotted] = found
+    return found
 
 
 def _family_namespaces(family):
@@ -757,8 +781,11 @@ def _watch():
     """The modules whose import changes what ``lookup`` finds: the array namespaces and the
     module of each family, indexed or registered."""
     families = tuple(dict.fromkeys(f for f, _ in _INDEX[0][0])) if _INDEX[0] else ()
+    submodules = tuple(dict.fromkeys(f"{ns}.{name.split('.')[0]}" for ns in ARRAY_NAMESPACES
+                                     for f, name in (_INDEX[0][0] if _INDEX[0] else ())
+                                     if f == "array" and "." in name))
     watched = list(dict.fromkeys(ARRAY_NAMESPACES + tuple(_FAMILY_MODULES.values())
-                                 + families + tuple(_FAMILIES)))
+                                 + families + tuple(_FAMILIES) + submodules))
     if watched != _WATCHED:
         _WATCHED[:] = watched
         _cache_key[0] = None
