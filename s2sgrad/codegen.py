@@ -16,6 +16,7 @@ import sys
 import types
 
 import astor
+import astor.op_util
 import gast
 
 import s2sgrad.naming as naming
@@ -107,12 +108,289 @@ def _convert_value(value, slow):
 
 def to_source(node):
     """Source text of one gast node (expression or statement), without a trailing newline."""
+    text = _Printer.text(node)
+    return text if text is not None else _astor_source(node)
+
+
+def _astor_source(node):
+    """``to_source`` by astor (what ``_Printer`` does not print)."""
     if isinstance(node, gast.expr):
         text = _unparse(gast.Expr(value=node))
         if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
             text = text[1:-1]
         return text
     return _unparse(node)
+
+
+class _Printer:
+    """astor's text of the statements and expressions generated code is made of, written
+    directly from gast (no conversion to ``ast``, no per-node visitor dispatch): several
+    times faster than ``astor.to_source``, and the same text, parentheses included (astor's
+    own precedence numbers, ``astor.op_util.Precedence``: a node is parenthesized unless its
+    precedence is at least the one its parent gives it).  ``text`` returns None for a node
+    it does not print (a lambda, a comprehension, an f-string, a string astor may write
+    with triple quotes...): astor prints those.  tests/test_cold_codegen.py compares both
+    on every statement of the package, the tests and the generated samples."""
+
+    class Unsupported(Exception):
+        pass
+
+    @classmethod
+    def text(cls, node):
+        out = []
+        try:
+            if isinstance(node, gast.expr):
+                cls.expr(node, _P.Expr, out)
+                text = "".join(out)
+                if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+                    text = text[1:-1]
+                return text
+            cls.stmt(node, out)
+        except cls.Unsupported:
+            return None
+        return "".join(out)
+
+    @classmethod
+    def stmt(cls, node, out):
+        kind = node.__class__
+        if kind is gast.Assign:
+            for target in node.targets:
+                cls.expr(target, _P.Assign, out)
+                out.append(" = ")
+            cls.expr(node.value, _P.Assign, out)
+        elif kind is gast.AugAssign:
+            cls.expr(node.target, _P.AugAssign, out)
+            out.append(f" {_SYMBOL[node.op.__class__]}= ")
+            cls.expr(node.value, _P.AugAssign, out)
+        elif kind is gast.Expr:
+            cls.expr(node.value, _P.Expr, out)
+        elif kind is gast.Return:
+            out.append("return")
+            if node.value is not None:
+                out.append(" ")
+                cls.expr(node.value, _P.Return, out)
+        elif kind is gast.Pass:
+            out.append("pass")
+        elif kind is gast.Break:
+            out.append("break")
+        elif kind is gast.Continue:
+            out.append("continue")
+        else:
+            raise cls.Unsupported
+
+    @classmethod
+    def expr(cls, node, pp, out):
+        kind = node.__class__
+        if kind is gast.Name:
+            out.append(node.id)
+        elif kind is gast.Constant:
+            cls.constant(node, pp, out)
+        elif kind is gast.Attribute:
+            cls.expr(node.value, _HIGHEST, out)
+            out.append(".")
+            out.append(node.attr)
+        elif kind is gast.Call:
+            cls.call(node, out)
+        elif kind is gast.BinOp:
+            op = node.op.__class__
+            p = _PRECEDENCE[op]
+            close = cls.open(p, pp, out)
+            if op is gast.Pow:
+                cls.expr(node.left, _P.Pow + 1, out)
+                out.append(" ** ")
+                cls.expr(node.right, _P.PowRHS, out)
+            else:
+                cls.expr(node.left, p, out)
+                out.append(f" {_SYMBOL[op]} ")
+                cls.expr(node.right, p + 1, out)
+            if close:
+                out.append(")")
+        elif kind is gast.UnaryOp:
+            op = node.op.__class__
+            p = _PRECEDENCE[op]
+            close = cls.open(p, pp, out)
+            symbol = _SYMBOL[op]
+            out.append(symbol + " " if symbol.isalpha() else symbol)
+            cls.expr(node.operand, p, out)
+            if close:
+                out.append(")")
+        elif kind is gast.Subscript:
+            cls.expr(node.value, _HIGHEST, out)
+            out.append("[")
+            cls.expr(node.slice, _P.Subscript, out)
+            out.append("]")
+        elif kind is gast.Slice:
+            for k, part in enumerate((node.lower, node.upper)):
+                if k:
+                    out.append(":")
+                if part is not None:
+                    cls.expr(part, _P.Slice, out)
+            if node.step is not None:
+                out.append(":")
+                if not (node.step.__class__ is gast.Name and node.step.id == "None"):
+                    cls.expr(node.step, _P.Slice, out)
+        elif kind is gast.Tuple:
+            close = cls.open(_P.Tuple, pp, out) if node.elts else out.append("(") or True
+            cls.items(node.elts, out)
+            if len(node.elts) == 1:
+                out.append(",")
+            if close:
+                out.append(")")
+        elif kind is gast.List:
+            out.append("[")
+            cls.items(node.elts, out)
+            out.append("]")
+        elif kind is gast.Compare:
+            p = _PRECEDENCE[node.ops[0].__class__]
+            close = cls.open(p, pp, out)
+            cls.expr(node.left, p + 1, out)
+            for op, right in zip(node.ops, node.comparators):
+                out.append(f" {_SYMBOL[op.__class__]} ")
+                cls.expr(right, p + 1, out)
+            if close:
+                out.append(")")
+        elif kind is gast.BoolOp:
+            p = _PRECEDENCE[node.op.__class__]
+            close = cls.open(p, pp, out)
+            word = f" {_SYMBOL[node.op.__class__]} "
+            for k, value in enumerate(node.values):
+                if k:
+                    out.append(word)
+                cls.expr(value, p + 1, out)
+            if close:
+                out.append(")")
+        elif kind is gast.IfExp:
+            close = cls.open(_P.IfExp, pp, out)
+            cls.expr(node.body, _P.IfExp + 1, out)
+            out.append(" if ")
+            cls.expr(node.test, _P.IfExp + 1, out)
+            out.append(" else ")
+            cls.expr(node.orelse, _P.IfExp, out)
+            if close:
+                out.append(")")
+        elif kind is gast.Dict:
+            out.append("{")
+            for k, (key, value) in enumerate(zip(node.keys, node.values)):
+                if k:
+                    out.append(", ")
+                if key is not None:
+                    cls.expr(key, _HIGHEST, out)
+                    out.append(": ")
+                else:
+                    out.append("**")
+                cls.expr(value, _P.Comma, out)
+            out.append("}")
+        elif kind is gast.Starred:
+            out.append("*")
+            cls.expr(node.value, _HIGHEST, out)
+        else:
+            raise cls.Unsupported
+
+    @classmethod
+    def header(cls, fdef):
+        """``def name(parameters):``, or None (astor prints it)."""
+        out = [f"def {fdef.name}("]
+        args = fdef.args
+        try:
+            first = True
+
+            def parameters(params, defaults, prefix=""):
+                nonlocal first
+                padding = [None] * (len(params) - len(defaults))
+                for param, default in zip(params, padding + list(defaults)):
+                    if not first:
+                        out.append(", ")
+                    first = False
+                    out.append(prefix + param.id)
+                    if param.annotation is not None:
+                        out.append(": ")
+                        cls.expr(param.annotation, _HIGHEST, out)
+                    if default is not None:
+                        out.append("=")
+                        cls.expr(default, _P.Comma, out)
+
+            if args.posonlyargs:
+                raise cls.Unsupported
+            parameters(args.args, args.defaults)
+            if args.vararg is not None:
+                parameters([args.vararg], [], "*")
+            if args.kwonlyargs:
+                if args.vararg is None:
+                    out.append("*" if first else ", *")
+                    first = False
+                parameters(args.kwonlyargs, args.kw_defaults)
+            if args.kwarg is not None:
+                parameters([args.kwarg], [], "**")
+        except cls.Unsupported:
+            return None
+        out.append("):")
+        return "".join(out)
+
+    @staticmethod
+    def open(p, pp, out):
+        """Write ``(`` when a node of precedence ``p`` needs it under ``pp``; whether it did."""
+        if p >= pp:
+            return False
+        out.append("(")
+        return True
+
+    @classmethod
+    def items(cls, elts, out):
+        for k, e in enumerate(elts):
+            if k:
+                out.append(", ")
+            cls.expr(e, _P.Comma, out)
+
+    @classmethod
+    def call(cls, node, out):
+        cls.expr(node.func, _HIGHEST, out)
+        out.append("(")
+        pp = _P.Comma if len(node.args) + len(node.keywords) > 1 else _P.call_one_arg
+        first = True
+        for a in node.args:
+            if not first:
+                out.append(", ")
+            first = False
+            cls.expr(a, pp, out)
+        for kw in node.keywords:
+            if not first:
+                out.append(", ")
+            first = False
+            out.append(f"{kw.arg}=" if kw.arg else "**")
+            cls.expr(kw.value, _P.Comma, out)
+        out.append(")")
+
+    @classmethod
+    def constant(cls, node, pp, out):
+        value = node.value
+        kind = value.__class__
+        if kind is int or kind is float:
+            if kind is float and (value != value or value in (_INF, -_INF)):
+                raise cls.Unsupported       # (astor's 1e1000)
+            text = repr(value)
+            out.append(text if _P.Constant >= pp else f"({text})")
+        elif kind is bool or value is None:
+            out.append(repr(value))
+        elif value is Ellipsis:
+            out.append("...")
+        elif kind is str and node.kind is None and "\n" not in value and pp > _P.Expr \
+                and "".join(out).strip():
+            out.append(repr(value))     # (astor's choice for a string in a line, no newline)
+        else:
+            raise cls.Unsupported       # complex numbers, bytes, other strings: astor
+
+
+_P = astor.op_util.Precedence
+_HIGHEST = _P.highest
+_INF = float("inf")
+_PRECEDENCE = {}        # gast operator class -> astor's precedence of it
+_SYMBOL = {}            # gast operator class -> its text
+for _name in ("Add", "Sub", "Mult", "Div", "Mod", "FloorDiv", "MatMult", "Pow", "LShift",
+              "RShift", "BitOr", "BitXor", "BitAnd", "UAdd", "USub", "Not", "Invert", "And",
+              "Or", "Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Is", "IsNot", "In", "NotIn"):
+    _PRECEDENCE[getattr(gast, _name)] = getattr(_P, _name)
+    _SYMBOL[getattr(gast, _name)] = astor.op_util.get_op_symbol(getattr(ast, _name)())
+del _name
 
 
 def _balanced(text):
@@ -340,9 +618,9 @@ _MISSING = object()
 
 def print_function(fdef):
     """Lines of a function, each block headed by the user line it came from."""
-    header = to_source(gast.FunctionDef(name=fdef.name, args=fdef.args, body=[gast.Pass()],
-                                        decorator_list=[], returns=None, type_comment=None,
-                                        type_params=[])).splitlines()[0]
+    header = _Printer.header(fdef) or to_source(gast.FunctionDef(
+        name=fdef.name, args=fdef.args, body=[gast.Pass()], decorator_list=[], returns=None,
+        type_comment=None, type_params=[])).splitlines()[0]
     lines = [header]
     doc = getattr(fdef, "s2s_doc", None)
     if doc:

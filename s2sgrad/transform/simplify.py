@@ -219,8 +219,7 @@ class ShapeClasses:
             return self._call(node, pending)
         if isinstance(node, (gast.Attribute, gast.Subscript)) and _pure_chain(node):
             # ``model.W`` has one shape wherever it appears in one statement.
-            from ..codegen import to_source
-            return ("shape of", to_source(node))
+            return ("shape of", _expression_key(node))
         return UNKNOWN
 
     def _broadcast(self, a, b):
@@ -336,6 +335,17 @@ def _assigned_once(body):
                 visit(s.orelse, loop)
     visit(body, False)
     return {v for v in plain if stores.get(v) == 1}
+
+
+def _expression_key(node):
+    """A hashable key equal for two expressions written alike (their classes and fields,
+    not where they are), cheaper than their text."""
+    if isinstance(node, gast.AST):
+        return (node.__class__.__name__,) + tuple(_expression_key(getattr(node, f, None))
+                                                 for f in node._fields)
+    if node.__class__ is list:
+        return tuple(_expression_key(v) for v in node)
+    return (node.__class__.__name__, node)
 
 
 def _pure_chain(node):
