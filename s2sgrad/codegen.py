@@ -15,8 +15,6 @@ import re
 import sys
 import types
 
-import astor
-import astor.op_util
 import gast
 
 import s2sgrad.naming as naming
@@ -36,6 +34,7 @@ def _one_line(source):
 
 def _unparse(node):
     # astor's default splits long lines at arbitrary points; one line per statement reads better.
+    import astor
     return astor.to_source(_to_ast(_fix(node)), pretty_source=_one_line).rstrip("\n")
 
 
@@ -126,7 +125,7 @@ class _Printer:
     """astor's text of the statements and expressions generated code is made of, written
     directly from gast (no conversion to ``ast``, no per-node visitor dispatch): several
     times faster than ``astor.to_source``, and the same text, parentheses included (astor's
-    own precedence numbers, ``astor.op_util.Precedence``: a node is parenthesized unless its
+    own precedence numbers, ``_P``: a node is parenthesized unless its
     precedence is at least the one its parent gives it).  ``text`` returns None for a node
     it does not print (a lambda, a comprehension, an f-string, a string astor may write
     with triple quotes...): astor prints those.  tests/test_cold_codegen.py compares both
@@ -380,17 +379,34 @@ class _Printer:
             raise cls.Unsupported       # complex numbers, bytes, other strings: astor
 
 
-_P = astor.op_util.Precedence
+class _P:
+    """astor's precedence numbers (``astor.op_util.Precedence``) of what ``_Printer`` prints:
+    written out, so that printing needs no import of astor (a test compares them)."""
+    Assign, AugAssign, Expr, Return, Slice, Subscript, Tuple, Comma = 3, 5, 5, 11, 13, 13, 19, 21
+    call_one_arg, IfExp, Or, And, Not, Compare = 25, 27, 31, 33, 35, 37
+    BitOr, BitXor, BitAnd, Shift, Add, Mult, PowRHS, Unary, Pow, Constant = \
+        39, 41, 43, 45, 47, 49, 51, 53, 55, 61
+    highest = 63
+
+
 _HIGHEST = _P.highest
 _INF = float("inf")
-_PRECEDENCE = {}        # gast operator class -> astor's precedence of it
-_SYMBOL = {}            # gast operator class -> its text
-for _name in ("Add", "Sub", "Mult", "Div", "Mod", "FloorDiv", "MatMult", "Pow", "LShift",
-              "RShift", "BitOr", "BitXor", "BitAnd", "UAdd", "USub", "Not", "Invert", "And",
-              "Or", "Eq", "NotEq", "Lt", "LtE", "Gt", "GtE", "Is", "IsNot", "In", "NotIn"):
-    _PRECEDENCE[getattr(gast, _name)] = getattr(_P, _name)
-    _SYMBOL[getattr(gast, _name)] = astor.op_util.get_op_symbol(getattr(ast, _name)())
-del _name
+# gast operator class -> (astor's precedence of it, its text)
+_OPERATORS = {
+    gast.Add: (_P.Add, "+"), gast.Sub: (_P.Add, "-"), gast.Mult: (_P.Mult, "*"),
+    gast.Div: (_P.Mult, "/"), gast.Mod: (_P.Mult, "%"), gast.FloorDiv: (_P.Mult, "//"),
+    gast.MatMult: (_P.Mult, "@"), gast.Pow: (_P.Pow, "**"), gast.LShift: (_P.Shift, "<<"),
+    gast.RShift: (_P.Shift, ">>"), gast.BitOr: (_P.BitOr, "|"), gast.BitXor: (_P.BitXor, "^"),
+    gast.BitAnd: (_P.BitAnd, "&"), gast.UAdd: (_P.Unary, "+"), gast.USub: (_P.Unary, "-"),
+    gast.Invert: (_P.Unary, "~"), gast.Not: (_P.Not, "not"), gast.And: (_P.And, "and"),
+    gast.Or: (_P.Or, "or"), gast.Eq: (_P.Compare, "=="), gast.NotEq: (_P.Compare, "!="),
+    gast.Lt: (_P.Compare, "<"), gast.LtE: (_P.Compare, "<="), gast.Gt: (_P.Compare, ">"),
+    gast.GtE: (_P.Compare, ">="), gast.Is: (_P.Compare, "is"),
+    gast.IsNot: (_P.Compare, "is not"), gast.In: (_P.Compare, "in"),
+    gast.NotIn: (_P.Compare, "not in"),
+}
+_PRECEDENCE = {op: p for op, (p, _) in _OPERATORS.items()}
+_SYMBOL = {op: text for op, (_, text) in _OPERATORS.items()}
 
 
 def _balanced(text):

@@ -139,3 +139,14 @@ def test_the_printer_parenthesizes_as_python_reads():
         if text:
             assert ast.dump(ast.parse(text, mode="eval").body) == \
                 ast.dump(gast.gast_to_ast(node))
+
+
+def test_the_printers_precedences_and_symbols_are_astors():
+    import astor.op_util as op_util
+    for name in ("Assign", "AugAssign", "Expr", "Return", "Slice", "Subscript", "Tuple",
+                 "Comma", "call_one_arg", "IfExp", "Pow", "PowRHS", "Constant", "highest"):
+        assert getattr(codegen._P, name) == getattr(op_util.Precedence, name), name
+    for op, (p, text) in codegen._OPERATORS.items():
+        node = getattr(ast, op.__name__)()
+        assert p == op_util.get_op_precedence(node), op
+        assert text == op_util.get_op_symbol(node), op
