@@ -31,6 +31,7 @@ from .reverse import ReverseBuilder, _tape_pop, _tape_push
 from .simplify import one_like, seed_expr
 from ..analysis.shapes import Shapes
 from ..rules.shapes import join
+from ..sites import defaults_of
 from ..signature import ANY, NONE, abstract_of
 
 __all__ = ["Program", "Job", "Spec", "PASSES"]
@@ -852,12 +853,7 @@ def _bind_abstract(node, job, params, facts):
     lead = 1 if job.binds_receiver else 0
     out = {}
     fn = getattr(job.fsrc, "fn", None)
-    try:
-        defaults = {p.name: p.default for p in inspect.signature(fn).parameters.values()
-                    if p.default is not p.empty} if fn is not None else {}
-    except (TypeError, ValueError):
-        defaults = {}
-    for p, v in defaults.items():
+    for p, v in defaults_of(fn) if fn is not None else ():
         if v is None or type(v) in (float, int, bool, complex):
             out[p] = abstract_of(v)     # left to its default (an immutable value)
     for k, a in enumerate(node.args):
