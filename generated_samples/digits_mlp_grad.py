@@ -39,6 +39,7 @@ def grad_loss(params, x: 'float64[batch, 64]', targets: 'float64[batch, 10]', l2
     # digits_mlp.py:57  penalty = 0.0
     penalty = 0.0
     # digits_mlp.py:58  for layer in params:
+    _rt.check_sequence(params, 'digits_mlp.py:58', 'for layer in params')
     for i in range(len(params)):
         layer = params[i]
         # digits_mlp.py:59  penalty = penalty + np.sum(layer["W"] ** 2)
@@ -176,6 +177,7 @@ def grad_loss_general(params, x: 'float64[batch, 64]', targets: 'float64[batch, 
     # digits_mlp.py:57  penalty = 0.0
     penalty = 0.0
     # digits_mlp.py:58  for layer in params:
+    _rt.check_sequence(params, 'digits_mlp.py:58', 'for layer in params')
     for i in range(len(params)):
         layer = params[i]
         # digits_mlp.py:59  penalty = penalty + np.sum(layer["W"] ** 2)

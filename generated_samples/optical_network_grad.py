@@ -54,6 +54,7 @@ def grad_loss(phases, wavefront: 'complex128[n, n]', target: 'float64[n, n]', sp
 def camera_image_fwd(_tape, phases, wavefront, spacing, side):
     """Forward sweep of camera_image (optical_network.py:50); camera_image_bwd finishes it."""
     # optical_network.py:52  for phase in phases:
+    _rt.check_sequence(phases, 'optical_network.py:52', 'for phase in phases')
     for i in range(len(phases)):
         phase = phases[i]
         # optical_network.py:53  wavefront = propagate(wavefront * np.exp(1j * phase), spacing, side)
@@ -158,6 +159,7 @@ def grad_loss_general(phases, wavefront: 'complex128[n, n]', target: 'float64[n,
 def camera_image_fwd_1(_tape, phases, wavefront, spacing, side):
     """Forward sweep of camera_image (optical_network.py:50); camera_image_bwd_1 finishes it."""
     # optical_network.py:52  for phase in phases:
+    _rt.check_sequence(phases, 'optical_network.py:52', 'for phase in phases')
     for i in range(len(phases)):
         phase = phases[i]
         # optical_network.py:53  wavefront = propagate(wavefront * np.exp(1j * phase), spacing, side)

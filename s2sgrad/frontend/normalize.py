@@ -665,6 +665,8 @@ class _Lowering:
             return out
         if kind in ("enumerate", "zip", "reversed"):
             seqs = [self._as_name(a, out, "seq") for a in it.args[: (1 if kind != "zip" else None)]]
+            out.extend(self._check_sequence(q, s) for q, a in zip(seqs, it.args)
+                       if not self._a_sequence(a))
             target = s.target
             if kind == "enumerate" and len(it.args) == 1 and isinstance(target, gast.Tuple) \
                     and len(target.elts) == 2 and isinstance(target.elts[0], gast.Name):
@@ -721,6 +723,8 @@ class _Lowering:
             return out
         # A loop over a sequence: a loop over its indices.
         seq = self._as_name(it, out, "seq")
+        if not self._a_sequence(it):
+            out.append(self._check_sequence(seq, s))
         idx = self.namer.fresh("i")
         prologue = []
         self.assign_to(s.target, subscript(name(seq), name(idx)), prologue)
@@ -728,6 +732,33 @@ class _Lowering:
         header = call("range", [call("len", [name(seq)])])
         out.append(self._for(idx, header, prologue + self.block(body)))
         return out
+
+    def _a_sequence(self, node):
+        """Whether ``node`` is certainly a sequence whose items are its elements by position
+        (a list or tuple written out or built, a slice of something: a dict cannot be
+        sliced)."""
+        if isinstance(node, (gast.List, gast.Tuple, gast.ListComp)):
+            return True
+        if isinstance(node, gast.Subscript) and isinstance(node.slice, gast.Slice):
+            return True
+        if isinstance(node, gast.Call) and not node.keywords:
+            ok, value = self.resolver.static_value(node.func)
+            return ok and value in (list, tuple, sorted)
+        return False
+
+    def _check_sequence(self, seq, loop):
+        """``_rt.check_sequence(seq, ...)``: the loop ``loop`` takes ``seq``'s items by
+        position, which a dict's or a set's loop does not (refused when the code runs;
+        code specialized to a signature that proves a list, a tuple or an array drops it)."""
+        line = getattr(loop, "lineno", None) or getattr(loop, "s2s_line", None)
+        text = self.fsrc.line_text(line).split("#")[0].strip().rstrip(":") or "a for loop"
+        check = call(gast.Attribute(value=name(naming.RUNTIME), attr="check_sequence",
+                                    ctx=gast.Load()),
+                     [name(seq), const(self.fsrc.where(loop)), const(text)])
+        check.s2s_callee = Callee("nondiff", "check_sequence")
+        stmt = gast.Expr(value=check)
+        set_line([stmt], line)
+        return stmt
 
     def _for(self, target, header, body):
         return gast.For(target=store(target), iter=header, body=body or [gast.Pass()],

@@ -10,6 +10,7 @@ own (``s2sgrad.rules.runtime_core``) so that generated code can be
 differentiated again.
 """
 
+import collections.abc as _abc
 import contextlib
 import contextvars
 import inspect
@@ -25,7 +26,7 @@ __all__ = [
     "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter", "written_cotangent", "written_scatter",
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
     "casts_inexact", "through_cast", "tolist_vjp", "tolist_of",
-    "check_scalar", "check_output", "output_problem", "seed", "check_method", "broadcast_like", "size", "specialize",
+    "check_scalar", "check_output", "check_sequence", "output_problem", "seed", "check_method", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
     "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
@@ -957,6 +958,24 @@ def check_scalar(value, where):
             f"{where + ': ' if where else ''}grad needs a scalar output, but the function returned "
             f"{_describe(value)}. Use jacobian or vjp for non-scalar outputs, or reduce "
             f"the output (np.sum, np.mean) before returning it.")
+
+
+def check_sequence(seq, where, source):
+    """``seq``, which a loop ``for v in seq`` (written ``source``) runs over by position
+    (``seq[0]``, ``seq[1]``...), unless that is not what iterating over it gives: a
+    mapping (its keys) or a set (no positions), then an error at the user's line."""
+    if isinstance(seq, (_abc.Mapping, _abc.Set)):
+        from ..errors import UnsupportedError
+        if isinstance(seq, _abc.Mapping):
+            what = (f"a {type(seq).__name__}, whose loop runs over its keys, which the "
+                    f"generated code would take by position (d[0], d[1]...)")
+            advice = ("loop over d.keys(), d.items() or d.values() (for k in d.keys():), "
+                      "which s2sgrad differentiates")
+        else:
+            what = f"a {type(seq).__name__}, which has no positions to take its items by"
+            advice = "loop over a list or a tuple of its items (sorted(s), list(s))"
+        raise UnsupportedError(where, f"{source}, over {what},", advice)
+    return seq
 
 
 def check_output(value, where):

@@ -856,14 +856,18 @@ def one_like(value, facts, numpy_name=None):
 
 
 def _drop_proven_checks(stmts, facts):
-    """``_rt.check_scalar(v, ...)`` where the facts prove ``v`` a number (not a bool), and
-    ``_rt.check_output(v, ...)`` where they prove it a number or an array of numbers:
+    """``_rt.check_scalar(v, ...)`` where the facts prove ``v`` a number (not a bool),
+    ``_rt.check_output(v, ...)`` where they prove it a number or an array of numbers, and
+    ``_rt.check_sequence(v, ...)`` where they prove it a tuple, a list or an array:
     nothing to check."""
     proven = set()
     for s in walk_stmts(stmts):
         if not isinstance(s, gast.Expr):
             continue
         if is_runtime_call(s.value, "check_scalar", 1) and _a_number(facts.of(s.value.args[0])):
+            proven.add(id(s))
+        elif is_runtime_call(s.value, "check_sequence", 1) \
+                and facts.of(s.value.args[0]).kind in ("tuple", "list", "array"):
             proven.add(id(s))
         elif is_runtime_call(s.value, "check_output", 1):
             a = facts.of(s.value.args[0])
