@@ -246,7 +246,7 @@ def _writes_through(s, resolver, program, job, seen):
         callee = _user_callee(call, resolver)
         if callee is not None and program is not None and job is not None:
             try:
-                child = program.job_for(callee, job)
+                child = program.job_for(callee, job, call)     # (the call's own copy)
                 written = written_parameters(child, program, seen)
             except Exception:      # noqa: BLE001 - a callee that cannot be read fails later
                 written = {}

@@ -73,6 +73,12 @@ class Job:
 
     @property
     def param_names(self):
+        args = self.fsrc.node.args
+        if self._norm is None and not (args.posonlyargs or args.vararg or args.kwarg):
+            # (read off the parsed definition, as normalizing keeps plain parameters: a
+            # function whose calls all go to its specialized copies is never normalized)
+            return [a.id for a in args.args] + list(self.lifted_params) \
+                + [a.id for a in args.kwonlyargs]
         args = self.norm.node.args
         return [a.id for a in args.args] + [a.id for a in args.kwonlyargs]
 
