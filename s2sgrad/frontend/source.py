@@ -21,7 +21,7 @@ import gast
 import s2sgrad.naming as naming
 from ..sites import cited_at, display_path  # noqa: F401 (display_path: re-exported)
 from ..errors import SourceError
-from ..syntax import copy_tree, definition_lines, walk as _walk
+from ..syntax import copy_tree, definition_lines, parse as _gast_parse, walk as _walk
 
 __all__ = ["FunctionSource", "display_path"]
 
@@ -162,7 +162,7 @@ class FunctionSource:
 
 
 def _parse(text, first_line):
-    tree = gast.parse(text)
+    tree = _gast_parse(text)
     ast.increment_lineno(tree, first_line - 1)
     return tree
 

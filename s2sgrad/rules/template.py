@@ -19,7 +19,8 @@ import gast
 
 import s2sgrad.runtime as _runtime
 import s2sgrad.naming as naming
-from ..syntax import ATOMS as _ATOMS, copy_tree, definition_lines, name as _name, read_counts, walk
+from ..syntax import ATOMS as _ATOMS, copy_tree, definition_lines, name as _name, parse as _parse, \
+    read_counts, walk
 
 __all__ = ["Template", "inline", "expression_name", "scaled_rule", "broadcast_rule",
            "RUNTIME_ALIAS"]
@@ -31,7 +32,7 @@ _DEF_OR_DECORATOR = re.compile(r"\s*(def\s|async\s+def\s|@)")
 
 
 def _parse_quickly(fn):
-    """``gast.parse(textwrap.dedent(inspect.getsource(fn)))`` for a plain function whose
+    """``syntax.parse(textwrap.dedent(inspect.getsource(fn)))`` for a plain function whose
     definition ``syntax.definition_lines`` cuts (what ``inspect.getblock`` cuts, without
     tokenizing the text); None where it does not (``inspect`` then reads it)."""
     code = getattr(fn, "__code__", None)
@@ -47,7 +48,7 @@ def _parse_quickly(fn):
     if block is None:
         return None
     try:
-        tree = gast.parse(textwrap.dedent("".join(block)))
+        tree = _parse(textwrap.dedent("".join(block)))
     except (SyntaxError, ValueError):
         return None
     if tree.body and isinstance(tree.body[0], (gast.FunctionDef, gast.AsyncFunctionDef)) \
@@ -92,7 +93,7 @@ class Template:
         tree = _parse_quickly(fn) if source is None else None
         if tree is None:
             src = textwrap.dedent(source if source is not None else inspect.getsource(fn))
-            tree = gast.parse(src)
+            tree = _parse(src)
         fdef = tree.body[0]
         if not isinstance(fdef, gast.FunctionDef):
             raise TypeError(f"rule {fn.__qualname__} must be written with def")
