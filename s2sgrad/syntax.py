@@ -3,6 +3,7 @@ over statements, and what the passes count (a name's bindings and reads, stateme
 Every pass uses these (gast nodes, which work the same on every Python version the project
 supports)."""
 
+import ast
 import copy
 
 import gast
@@ -259,11 +260,15 @@ _LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
 # for a copy field by field, or a function of the node
 _TO_GAST = {}
 _LEAF = {}                  # ast class without fields (a context, an operator) -> gast class
+# the classes gast's converter translates with a method of its own (``ast.NodeVisitor``'s
+# ``visit_Constant`` only sends a ``Constant`` to ``visit_Num``... where the converter has one)
+_OWN_VISITS = frozenset(k for c in (_AstToGast.__mro__ if _AstToGast is not None else ())
+                        if c.__module__.startswith("gast") for k in vars(c)
+                        if k.startswith("visit_"))
 
 
 def parse(text):
     """``gast.parse(text)``: the module ``text`` parses to, as gast nodes."""
-    import ast
     tree = ast.parse(text)
     if _AstToGast is None:
         return gast.ast_to_gast(tree)
@@ -333,7 +338,7 @@ def _value_to_gast(value):
 def _how_to_convert(cls):
     name_ = cls.__name__
     to = getattr(gast, name_, None)
-    if hasattr(_AstToGast, "visit_" + name_):
+    if "visit_" + name_ in _OWN_VISITS:
         how = _name_to_gast if name_ == "Name" else _arg_to_gast if name_ == "arg" \
             else _Children().visit
     elif to is None:
@@ -362,25 +367,29 @@ def _name_to_gast(node):
     ctx = values["ctx"]
     leaf = _LEAF.get(ctx.__class__)
     ctx = leaf.__new__(leaf) if leaf is not None else _to_gast(ctx)
-    new = gast.Name.__new__(gast.Name)
-    if len(values) == 6 and values["lineno"] is not None and values["col_offset"] is not None:
-        new.__dict__ = {"id": values["id"], "ctx": ctx, "annotation": None, "type_comment": None,
-                        "lineno": values["lineno"], "col_offset": values["col_offset"],
-                        "end_lineno": values["end_lineno"],
-                        "end_col_offset": values["end_col_offset"]}
-        return new
-    new.__dict__.update(id=node.id, ctx=ctx, annotation=None, type_comment=None)
-    _copy_location(new, node)
-    return new
+    return _gast_name(node, values, values["id"], ctx, None, None)
 
 
 def _arg_to_gast(node):
     """``gast.Name(node.arg, gast.Param(), annotation, type_comment)``, then
     ``ast.copy_location`` from ``node``."""
+    return _gast_name(node, node.__dict__, node.arg, gast.Param.__new__(gast.Param),
+                      _value_to_gast(node.annotation),
+                      _value_to_gast(getattr(node, "type_comment", None)))
+
+
+def _gast_name(node, values, id_, ctx, annotation, type_comment):
     new = gast.Name.__new__(gast.Name)
-    new.__dict__.update(id=node.arg, ctx=gast.Param.__new__(gast.Param),
-                        annotation=_value_to_gast(node.annotation),
-                        type_comment=_value_to_gast(getattr(node, "type_comment", None)))
+    lineno = values.get("lineno")
+    col_offset = values.get("col_offset")
+    if lineno is not None and col_offset is not None and "end_col_offset" in values \
+            and "end_lineno" in values:     # (as ast.parse makes it: all four locations)
+        new.__dict__ = {"id": id_, "ctx": ctx, "annotation": annotation,
+                        "type_comment": type_comment, "lineno": lineno, "col_offset": col_offset,
+                        "end_lineno": values["end_lineno"],
+                        "end_col_offset": values["end_col_offset"]}
+        return new
+    new.__dict__ = {"id": id_, "ctx": ctx, "annotation": annotation, "type_comment": type_comment}
     _copy_location(new, node)
     return new
 

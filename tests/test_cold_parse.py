@@ -171,10 +171,14 @@ def test_a_syntax_error_is_pythons():
 def test_a_copy_made_field_by_field_where_a_node_lacks_a_field():
     """A node not as ``ast.parse`` makes it (an attribute deleted) is copied field by field,
     as gast copies it."""
-    tree = ast.parse("y = f(x) + 2\n")
-    call = tree.body[0].value.left
+    tree = ast.parse("def g(a, b: int):\n    y = f(x) + 2\n")
+    call = tree.body[0].body[0].value.left
     del call.end_lineno         # (the class's default, None, is read then, as gast reads it)
-    del tree.body[0].value.col_offset
+    del tree.body[0].body[0].value.col_offset
+    del call.func.lineno        # a Name
+    del call.args[0].end_col_offset
+    del tree.body[0].args.args[1].col_offset      # an arg
+    tree.body[0].args.args[0].lineno = None
     _same(syntax._to_gast(tree), gast.ast_to_gast(tree))
 
 
