@@ -68,7 +68,8 @@ def f(x, y=None):
             pass
         case _:
             pass
-    return x if y is not None else (lambda: 0), a < b <= c != d, ~x, x ** 2 // 3 % 4 << 1 >> 2 & 3 | 4 ^ 5
+    return (x if y is not None else (lambda: 0), a < b <= c != d, ~x,
+            x ** 2 // 3 % 4 << 1 >> 2 & 3 | 4 ^ 5)
 '''
 
 
@@ -207,3 +208,63 @@ def test_the_users_function_and_a_rule_template_read_as_with_gast():
                 _same(tree, gast.parse(textwrap.dedent(inspect.getsource(fn))))
                 read += 1
     assert read >= 10
+
+
+def test_a_rules_parameters_are_inspects():
+    """``template._parameters`` reads a rule's parameters off its code object as
+    ``inspect.signature`` lists them, for every rule function of the library and for
+    every kind of parameter."""
+    import functools
+    from s2sgrad.rules import load_all, registry, template
+    load_all()
+
+    def every_kind(a, b=1, /, c=2, *rest, d, e=3, **kw):
+        pass
+
+    def wrapped(x, y=2):
+        pass
+
+    @functools.wraps(wrapped)
+    def wrapper(*args, **kwargs):
+        pass
+    functions = [every_kind, wrapper, lambda x, *a: x, functools.partial(wrapped, 1)]
+    for prim in registry.all_primitives():
+        for rules in (prim.vjp, prim.jvp):
+            functions.extend(rule._fn for rule in rules.values() if rule._fn is not None)
+    assert len(functions) > 300
+    for fn in functions:
+        assert template._parameters(fn) == template._parameters_from_signature(fn), fn
+    assert template._parameters(every_kind) == (
+        ["a", "b", "c", "d", "e", "kw"], {"b": 1, "c": 2, "e": 3}, "rest")
+    assert template._parameters(wrapper) == (["x", "y"], {"y": 2}, None)
+
+
+def test_a_function_is_checked_against_its_file_once_per_text(tmp_path, monkeypatch):
+    """``source._check_current`` compiles a definition once for its code and the lines
+    ``linecache`` holds; an edit (new lines) is checked again, and refused."""
+    import importlib
+    import linecache
+    import sys
+    import time
+    from s2sgrad.errors import SourceError
+    from s2sgrad.frontend import source
+    path = tmp_path / "cold_parse_checked.py"
+    path.write_text("def f(x):\n    return x * 2.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module("cold_parse_checked")
+    checks = []
+    real = source._check_text
+    monkeypatch.setattr(source, "_check_text", lambda *a: checks.append(a[0]) or real(*a))
+    try:
+        for _ in range(3):
+            assert source.FunctionSource.of(mod.f).node.body[0].value.right.value == 2.0
+        assert checks == [mod.f]
+        path.write_text("def f(x):\n    return x * 3.0\n")
+        stamp = time.time() + 5
+        os.utime(path, (stamp, stamp))
+        linecache.checkcache(str(path))
+        with pytest.raises(SourceError, match="not the code that runs"):
+            source.FunctionSource.of(mod.f)
+        assert checks == [mod.f, mod.f]
+    finally:
+        sys.modules.pop("cold_parse_checked", None)

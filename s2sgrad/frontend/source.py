@@ -243,6 +243,7 @@ def _find_definition(fn, lines):
 
 
 _COMPILED = {}      # (filename, text hash) -> the file's text compiled, or None
+_CURRENT = {}       # (id of a code object, function name) -> (code, lines) found current
 
 
 def _check_current(fn, lines, node):
@@ -255,7 +256,23 @@ def _check_current(fn, lines, node):
     file's text is compiled and the code compiled at ``fn``'s first line must be
     ``fn``'s (its bytecode, constants and names).  Only files on disk are checked
     (text registered in ``linecache`` by other tools is taken as it is).
+
+    The answer for a code object and a list of lines from ``linecache`` is kept (the
+    driver reads a callee when it checks whether it can be transformed, then in its
+    job; an edited file that ``checkcache`` read again is a new list, checked again).
     """
+    code = fn.__code__
+    key = (id(code), fn.__name__)
+    hit = _CURRENT.get(key)
+    if hit is not None and hit[0] is code and hit[1] is lines:
+        return
+    _check_text(fn, lines, node)
+    _CURRENT[key] = (code, lines)
+    if len(_CURRENT) > 256:
+        del _CURRENT[next(iter(_CURRENT))]
+
+
+def _check_text(fn, lines, node):
     code = fn.__code__
     filename = code.co_filename
     if not filename or filename.startswith("<") or not os.path.isfile(filename):
