@@ -268,3 +268,49 @@ def test_a_function_is_checked_against_its_file_once_per_text(tmp_path, monkeypa
         assert checks == [mod.f, mod.f]
     finally:
         sys.modules.pop("cold_parse_checked", None)
+
+
+def _increment_lineno(text, first):
+    tree = gast.parse(text)
+    ast.increment_lineno(tree, first - 1)
+    return tree
+
+
+@pytest.mark.parametrize("folder", ["s2sgrad", "examples", "tests"])
+def test_a_piece_of_a_file_is_parsed_with_its_lines(folder):
+    """``source._parse(text, first)``, which parses ``text`` after ``first - 1`` empty lines
+    (or walks the tree when ``text`` catches an exception), makes the tree ``gast.parse``
+    and ``ast.increment_lineno`` make: on the text of every function of the files, at its
+    line, and on whole files at other lines."""
+    from s2sgrad.frontend import source
+    import textwrap
+    checked = 0
+    for path in FILES:
+        if os.path.relpath(path, ROOT).split(os.sep)[0] != folder:
+            continue
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        lines = text.splitlines(keepends=True)
+        for first in (1, 2, 1000):
+            _same(source._parse(text, first), _increment_lineno(text, first))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.decorator_list:
+                piece = textwrap.dedent("".join(lines[node.lineno - 1:node.end_lineno]))
+                _same(source._parse(piece, node.lineno), _increment_lineno(piece, node.lineno))
+                checked += 1
+    assert checked > 50
+
+
+def test_a_piece_that_catches_an_exception_and_a_syntax_error():
+    from s2sgrad.frontend import source
+    text = "def f(x):\n    try:\n        return x\n    except ValueError as err:\n        raise\n"
+    ours = source._parse(text, 40)
+    _same(ours, _increment_lineno(text, 40))
+    name = ours.body[0].body[0].handlers[0].name
+    assert (name.id, name.lineno) == ("err", 39) and "col_offset" not in vars(name)
+    bad = "def f(x):\n    return (x\n"
+    with pytest.raises(SyntaxError) as ours:
+        source._parse(bad, 40)
+    with pytest.raises(SyntaxError) as theirs:
+        gast.parse(bad)
+    assert str(ours.value) == str(theirs.value) and ours.value.lineno == 2

@@ -162,9 +162,22 @@ class FunctionSource:
 
 
 def _parse(text, first_line):
-    tree = _gast_parse(text)
-    ast.increment_lineno(tree, first_line - 1)
-    return tree
+    """``text`` (a piece of a file starting at line ``first_line``) parsed, with the
+    file's line numbers: ``gast.parse(text)`` then ``ast.increment_lineno(tree,
+    first_line - 1)``.  The text is parsed after ``first_line - 1`` empty lines rather
+    than walked again, where that makes the same tree: everywhere but on the name of a
+    caught exception (``except E as e``), which gast makes without a location and
+    ``increment_lineno`` gives the line ``first_line - 1``.  A syntax error is the text's
+    alone (its line in the text)."""
+    if "except" in text:
+        tree = _gast_parse(text)
+        ast.increment_lineno(tree, first_line - 1)
+        return tree
+    try:
+        return _gast_parse("\n" * (first_line - 1) + text)
+    except SyntaxError:
+        pass
+    return _gast_parse(text)    # (raises it)
 
 
 _DEFINITIONS = {}   # (id of a code object, function name) -> (code, lines, its parsed def)
