@@ -3,13 +3,14 @@ over statements, and what the passes count (a name's bindings and reads, stateme
 Every pass uses these (gast nodes, which work the same on every Python version the project
 supports)."""
 
+import ast
 import copy
 
 import gast
 
 __all__ = ["definition_lines", "name", "store", "param", "assign", "const", "call", "subscript", "walk_stmts",
            "drop_stmts", "walk", "blocks", "stores", "store_counts", "reads", "read_count",
-           "read_counts", "replace"]
+           "read_counts", "replace", "parse"]
 
 
 def name(id_, ctx=None):
@@ -235,3 +236,169 @@ def definition_lines(lines, start):
             break
         last = k + 1
     return lines[start:last]
+
+
+# -- parsing ------------------------------------------------------------------------------
+# ``gast.parse`` is ``ast.parse`` then ``gast.ast_to_gast``, an ``ast.NodeTransformer`` with a
+# method lookup, a dict comprehension and a ``hasattr`` per field on every node: it costs
+# about three times ``ast.parse`` itself, and the first gradient parses the user's functions
+# and every rule template it inlines.  ``parse`` makes the same tree with plain loops: a
+# node class gast translates with a method of its own (``visit_<Class>`` of ``Ast3ToGAst``:
+# the ones whose fields differ between ast and gast) goes to that method, whose children
+# come back here, except ``Name`` and ``arg`` (the most common ones), translated here as it
+# translates them; every other node is copied, field by field and then its location, into
+# the gast class of its name.  tests/test_cold_parse.py compares the trees with gast's.
+try:
+    from gast.ast3 import Ast3ToGAst as _AstToGast
+except ImportError:         # (another gast: its converter for everything)
+    _AstToGast = None
+
+_AST = gast.AST             # (``ast.AST``: gast's classes derive from ast's)
+_MISSING = object()
+_LOCATION = ("lineno", "col_offset", "end_lineno", "end_col_offset")
+# ast class -> how ``_to_gast`` converts it: ``(gast class, number of fields and attributes)``
+# for a copy field by field, or a function of the node
+_TO_GAST = {}
+_LEAF = {}                  # ast class without fields (a context, an operator) -> gast class
+# the classes gast's converter translates with a method of its own (``ast.NodeVisitor``'s
+# ``visit_Constant`` only sends a ``Constant`` to ``visit_Num``... where the converter has one)
+_OWN_VISITS = frozenset(k for c in (_AstToGast.__mro__ if _AstToGast is not None else ())
+                        if c.__module__.startswith("gast") for k in vars(c)
+                        if k.startswith("visit_"))
+
+
+def parse(text):
+    """``gast.parse(text)``: the module ``text`` parses to, as gast nodes."""
+    tree = ast.parse(text)
+    if _AstToGast is None:
+        return gast.ast_to_gast(tree)
+    return _to_gast(tree)
+
+
+class _Children(_AstToGast or object):
+    """gast's converter for the classes it translates with a method of its own, converting
+    the children it visits with ``_to_gast``."""
+
+    def _visit(self, node):
+        return _value_to_gast(node)
+
+
+def _to_gast(node):
+    cls = node.__class__
+    how = _TO_GAST.get(cls)
+    if how is None:
+        how = _how_to_convert(cls)
+    if how.__class__ is not tuple:
+        return how(node)
+    to, size = how
+    values = node.__dict__.copy()
+    if len(values) != size:    # (a field or an attribute missing: not as ast.parse makes it)
+        return _fields_to_gast(node, to, cls._fields + cls._attributes)
+    # (ast.parse sets the fields, in their order, then the attributes, as gast's copy does)
+    for field, value in values.items():
+        c = value.__class__
+        if c is list:
+            if value:
+                values[field] = [_to_gast(v) if isinstance(v, _AST) else _value_to_gast(v)
+                                 for v in value]
+            else:
+                values[field] = []
+        elif c is str or c is int or value is None:
+            continue
+        else:
+            leaf = _LEAF.get(c)
+            if leaf is not None:
+                values[field] = leaf.__new__(leaf)
+            elif isinstance(value, _AST):
+                values[field] = _to_gast(value)
+    new = to.__new__(to)
+    new.__dict__ = values
+    return new
+
+
+def _fields_to_gast(node, to, names):
+    values = {}
+    for field in names:
+        value = getattr(node, field, _MISSING)
+        if value is not _MISSING:
+            values[field] = _value_to_gast(value)
+    new = to.__new__(to)
+    new.__dict__ = values
+    return new
+
+
+def _value_to_gast(value):
+    if isinstance(value, _AST):
+        return _to_gast(value)
+    if value.__class__ is list:
+        return [_value_to_gast(v) for v in value]
+    return value
+
+
+def _how_to_convert(cls):
+    name_ = cls.__name__
+    to = getattr(gast, name_, None)
+    if "visit_" + name_ in _OWN_VISITS:
+        how = _name_to_gast if name_ == "Name" else _arg_to_gast if name_ == "arg" \
+            else _Children().visit
+    elif to is None:
+        how = _nothing          # (a class gast does not have: gast drops it)
+    elif not cls._fields and not cls._attributes:
+        _LEAF[cls] = to
+        how = _leaf
+    else:
+        how = (to, len(cls._fields) + len(cls._attributes))
+    _TO_GAST[cls] = how
+    return how
+
+
+def _nothing(node):
+    return None
+
+
+def _leaf(node):
+    to = _LEAF[node.__class__]
+    return to.__new__(to)
+
+
+def _name_to_gast(node):
+    """``gast.Name(node.id, ctx, None, None)``, then ``ast.copy_location`` from ``node``."""
+    values = node.__dict__
+    ctx = values["ctx"]
+    leaf = _LEAF.get(ctx.__class__)
+    ctx = leaf.__new__(leaf) if leaf is not None else _to_gast(ctx)
+    return _gast_name(node, values, values["id"], ctx, None, None)
+
+
+def _arg_to_gast(node):
+    """``gast.Name(node.arg, gast.Param(), annotation, type_comment)``, then
+    ``ast.copy_location`` from ``node``."""
+    return _gast_name(node, node.__dict__, node.arg, gast.Param.__new__(gast.Param),
+                      _value_to_gast(node.annotation),
+                      _value_to_gast(getattr(node, "type_comment", None)))
+
+
+def _gast_name(node, values, id_, ctx, annotation, type_comment):
+    new = gast.Name.__new__(gast.Name)
+    lineno = values.get("lineno")
+    col_offset = values.get("col_offset")
+    if lineno is not None and col_offset is not None and "end_col_offset" in values \
+            and "end_lineno" in values:     # (as ast.parse makes it: all four locations)
+        new.__dict__ = {"id": id_, "ctx": ctx, "annotation": annotation,
+                        "type_comment": type_comment, "lineno": lineno, "col_offset": col_offset,
+                        "end_lineno": values["end_lineno"],
+                        "end_col_offset": values["end_col_offset"]}
+        return new
+    new.__dict__ = {"id": id_, "ctx": ctx, "annotation": annotation, "type_comment": type_comment}
+    _copy_location(new, node)
+    return new
+
+
+def _copy_location(new, old):
+    """``ast.copy_location(new, old)`` for an ast node ``old`` and a gast ``Name``."""
+    present = old._attributes
+    for attr in _LOCATION:
+        if attr in present:
+            value = getattr(old, attr, None)
+            if value is not None or (attr.startswith("end_") and hasattr(old, attr)):
+                new.__dict__[attr] = value

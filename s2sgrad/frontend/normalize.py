@@ -27,7 +27,7 @@ import numpy
 
 import s2sgrad.naming as naming
 from ..syntax import assign, call, const, name, store, subscript, walk_stmts  # noqa: F401
-from ..syntax import copy_tree
+from ..syntax import copy_tree, parse as _parse
 from ..errors import UnsupportedError
 from ..sites import defaults_of, literal_default
 from .hoist import hoist
@@ -1227,7 +1227,7 @@ class _Lowering:
         func = holes["F"]
         if isinstance(func, gast.Lambda):   # a local function, called by its name in the loop
             holes["F"] = self.expr(func, out)
-        stmts = gast.parse(template).body
+        stmts = _parse(template).body
         fresh = {}
         line = getattr(node, "lineno", None)
 

@@ -21,7 +21,7 @@ import gast
 import s2sgrad.naming as naming
 from ..sites import cited_at, display_path  # noqa: F401 (display_path: re-exported)
 from ..errors import SourceError
-from ..syntax import copy_tree, definition_lines, walk as _walk
+from ..syntax import copy_tree, definition_lines, parse as _gast_parse, walk as _walk
 
 __all__ = ["FunctionSource", "display_path"]
 
@@ -162,9 +162,22 @@ class FunctionSource:
 
 
 def _parse(text, first_line):
-    tree = gast.parse(text)
-    ast.increment_lineno(tree, first_line - 1)
-    return tree
+    """``text`` (a piece of a file starting at line ``first_line``) parsed, with the
+    file's line numbers: ``gast.parse(text)`` then ``ast.increment_lineno(tree,
+    first_line - 1)``.  The text is parsed after ``first_line - 1`` empty lines rather
+    than walked again, where that makes the same tree: everywhere but on the name of a
+    caught exception (``except E as e``), which gast makes without a location and
+    ``increment_lineno`` gives the line ``first_line - 1``.  A syntax error is the text's
+    alone (its line in the text)."""
+    if "except" in text:
+        tree = _gast_parse(text)
+        ast.increment_lineno(tree, first_line - 1)
+        return tree
+    try:
+        return _gast_parse("\n" * (first_line - 1) + text)
+    except SyntaxError:
+        pass
+    return _gast_parse(text)    # (raises it)
 
 
 _DEFINITIONS = {}   # (id of a code object, function name) -> (code, lines, its parsed def)
@@ -243,6 +256,7 @@ def _find_definition(fn, lines):
 
 
 _COMPILED = {}      # (filename, text hash) -> the file's text compiled, or None
+_CURRENT = {}       # (id of a code object, function name) -> (code, lines) found current
 
 
 def _check_current(fn, lines, node):
@@ -255,7 +269,23 @@ def _check_current(fn, lines, node):
     file's text is compiled and the code compiled at ``fn``'s first line must be
     ``fn``'s (its bytecode, constants and names).  Only files on disk are checked
     (text registered in ``linecache`` by other tools is taken as it is).
+
+    The answer for a code object and a list of lines from ``linecache`` is kept (the
+    driver reads a callee when it checks whether it can be transformed, then in its
+    job; an edited file that ``checkcache`` read again is a new list, checked again).
     """
+    code = fn.__code__
+    key = (id(code), fn.__name__)
+    hit = _CURRENT.get(key)
+    if hit is not None and hit[0] is code and hit[1] is lines:
+        return
+    _check_text(fn, lines, node)
+    _CURRENT[key] = (code, lines)
+    if len(_CURRENT) > 256:
+        del _CURRENT[next(iter(_CURRENT))]
+
+
+def _check_text(fn, lines, node):
     code = fn.__code__
     filename = code.co_filename
     if not filename or filename.startswith("<") or not os.path.isfile(filename):

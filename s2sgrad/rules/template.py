@@ -8,7 +8,6 @@ expression.  Free names become what the generated module can see: ``xp`` the
 user's namespace, runtime helpers ``_rt.<name>``, modules their dotted names.
 """
 
-import copy
 import inspect
 import linecache
 import re
@@ -19,7 +18,8 @@ import gast
 
 import s2sgrad.runtime as _runtime
 import s2sgrad.naming as naming
-from ..syntax import ATOMS as _ATOMS, copy_tree, definition_lines, name as _name, read_counts, walk
+from ..syntax import ATOMS as _ATOMS, copy_tree, definition_lines, name as _name, parse as _parse, \
+    read_counts, walk
 
 __all__ = ["Template", "inline", "expression_name", "scaled_rule", "broadcast_rule",
            "RUNTIME_ALIAS"]
@@ -31,7 +31,7 @@ _DEF_OR_DECORATOR = re.compile(r"\s*(def\s|async\s+def\s|@)")
 
 
 def _parse_quickly(fn):
-    """``gast.parse(textwrap.dedent(inspect.getsource(fn)))`` for a plain function whose
+    """``syntax.parse(textwrap.dedent(inspect.getsource(fn)))`` for a plain function whose
     definition ``syntax.definition_lines`` cuts (what ``inspect.getblock`` cuts, without
     tokenizing the text); None where it does not (``inspect`` then reads it)."""
     code = getattr(fn, "__code__", None)
@@ -47,13 +47,57 @@ def _parse_quickly(fn):
     if block is None:
         return None
     try:
-        tree = gast.parse(textwrap.dedent("".join(block)))
+        tree = _parse(textwrap.dedent("".join(block)))
     except (SyntaxError, ValueError):
         return None
     if tree.body and isinstance(tree.body[0], (gast.FunctionDef, gast.AsyncFunctionDef)) \
             and tree.body[0].name == fn.__name__:
         return tree
     return None
+
+
+def _parameters(fn):
+    """``(names, defaults, *args name or None)`` of ``fn``'s parameters as
+    ``inspect.signature`` lists them: every parameter but ``*args``, in order, and the
+    default of each that has one.  Read off the code object of a plain function (a tenth
+    of the cost of ``inspect.signature``, which the others go through)."""
+    if fn.__class__ is not types.FunctionType or hasattr(fn, "__wrapped__") \
+            or hasattr(fn, "__signature__"):
+        return _parameters_from_signature(fn)
+    code = fn.__code__
+    names = code.co_varnames
+    n_positional, n_keyword = code.co_argcount, code.co_kwonlyargcount
+    positional = names[:n_positional]
+    keyword = names[n_positional:n_positional + n_keyword]
+    at = n_positional + n_keyword
+    varargs = None
+    if code.co_flags & inspect.CO_VARARGS:
+        varargs = names[at]
+        at += 1
+    params = list(positional) + list(keyword)
+    if code.co_flags & inspect.CO_VARKEYWORDS:
+        params.append(names[at])
+    defaults = {}
+    values = fn.__defaults__ or ()
+    for name_, value in zip(positional[len(positional) - len(values):], values):
+        defaults[name_] = value
+    keyword_defaults = fn.__kwdefaults__ or {}
+    for name_ in keyword:
+        if name_ in keyword_defaults:
+            defaults[name_] = keyword_defaults[name_]
+    return params, defaults, varargs
+
+
+def _parameters_from_signature(fn):
+    params, defaults, varargs = [], {}, None
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            varargs = p.name
+            continue
+        params.append(p.name)
+        if p.default is not p.empty:
+            defaults[p.name] = p.default
+    return params, defaults, varargs
 
 
 class Template:
@@ -92,19 +136,11 @@ class Template:
         tree = _parse_quickly(fn) if source is None else None
         if tree is None:
             src = textwrap.dedent(source if source is not None else inspect.getsource(fn))
-            tree = gast.parse(src)
+            tree = _parse(src)
         fdef = tree.body[0]
         if not isinstance(fdef, gast.FunctionDef):
             raise TypeError(f"rule {fn.__qualname__} must be written with def")
-        sig = inspect.signature(fn)
-        params, defaults, varargs = [], {}, None
-        for p in sig.parameters.values():
-            if p.kind is p.VAR_POSITIONAL:
-                varargs = p.name
-                continue
-            params.append(p.name)
-            if p.default is not p.empty:
-                defaults[p.name] = p.default
+        params, defaults, varargs = _parameters(fn)
         body = fdef.body
         if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \
                 and isinstance(body[0].value.value, str):
@@ -839,7 +875,7 @@ def _parsed(d):
 def _derivative_body(d):
     """The statements and final expression of a derivative function ``d``."""
     t = _parsed(d)
-    body = copy.deepcopy(t.body)
+    body = copy_tree(t.body)
     if not body or not isinstance(body[-1], gast.Return) or _has_return(body[:-1]):
         raise TypeError(f"derivative {d.__qualname__} must end in its only return")
     return t, body[:-1], body[-1].value
