@@ -117,3 +117,31 @@ def test_a_callee_is_normalized_once_per_transform(monkeypatch, fallback):
         assert sorted(seen) == ["_helper", "_outer"]
     else:   # another policy than the classification's: the callee is normalized again
         assert sorted(seen) == ["_helper", "_helper", "_outer"]
+
+
+def test_the_collector_is_paused_during_a_transform_only(monkeypatch):
+    """The cyclic collector is off while the compiler runs, on again after (an error
+    included), and left off for a user who turned it off."""
+    import gc
+    from s2sgrad.driver import cache
+    monkeypatch.setenv("S2SGRAD_CACHE", "off")
+    seen = []
+
+    def transform(fn, options):
+        seen.append(gc.isenabled())
+        raise RuntimeError("stop")
+
+    def f(x):
+        return x * x
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        cache.lookup(f, ("cold-test", 1), transform)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        with pytest.raises(RuntimeError):
+            cache.lookup(f, ("cold-test", 2), transform)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
