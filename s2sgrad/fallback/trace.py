@@ -1,5 +1,8 @@
 """``trace_vjp`` and ``trace_jvp``: derivatives by running the function on boxed arguments."""
 
+import collections.abc
+import numbers
+
 import numpy as np
 
 import s2sgrad.runtime as rt
@@ -64,9 +67,14 @@ def _box_tree(x, trace, tangent=None):
         return rt_core.object_like(x, {k: p[0] for k, p in pairs.items()}), \
             {k: p[1] for k, p in pairs.items()}
     if not _is_leaf(x):
-        if _foreign_array(x):
-            raise _ForeignArray(x)
+        why = _untraceable(x)
+        if why is not None:
+            raise _ForeignArray(x, *why)
         return x, None
+    if type(x) is not np.ndarray and isinstance(x, np.ndarray):
+        if _own_semantics(type(x)):
+            raise _ForeignArray(x, _class_name(x), _SUBCLASS_ADVICE)
+        x = x.view(np.ndarray)      # (memmap, a subclass changing no operation): as an ndarray
     value = _snap(x) if isinstance(x, Box) else x
     if trace.mode == REVERSE:
         trace.tape.append((None, None, None, value, (), False))
@@ -83,8 +91,94 @@ def _foreign_array(x):
         hasattr(x, "__array_namespace__") or hasattr(x, "shape") and hasattr(x, "dtype"))
 
 
+_FOREIGN_ADVICE = (
+    "s2sgrad's tracing fallback differentiates NumPy arrays and numbers only (with "
+    "respect to anything else, a derivative would come out zero); the generated code "
+    "keeps an array's own namespace but needs a derivative rule for every function "
+    "it calls (the warning or error before this one says which it lacks): add one, "
+    "or pass NumPy arrays")
+_SUBCLASS_ADVICE = (
+    "its operations do not mean what they mean for a NumPy array (np.matrix's * and ** are "
+    "matrix products, a masked array leaves out its masked entries), and the tracer "
+    "differentiates them as a NumPy array's, which would give a wrong derivative: pass "
+    "np.asarray(x) (and a masked array's mask as an argument of its own)")
+_NUMBER_ADVICE = ("the tracer differentiates Python and NumPy floats and complex numbers "
+                  "only (this number's derivative would come out wrong): pass float(x)")
+_OBJECT_ADVICE = ("the tracer differentiates arrays of a floating dtype only (the derivative "
+                  "with respect to this one would come out zero): pass x.astype(float)")
+_FIELDS_ADVICE = ("the tracer differentiates arrays of a floating dtype only (the derivative "
+                  "with respect to this one would come out zero): pass each field, x['name'], "
+                  "as an array of its own")
+_COLLECTION_ADVICE = ("the tracer differentiates through lists, tuples, dicts and the "
+                      "attributes of objects only (the derivative with respect to the numbers "
+                      "in this one would come out zero): pass them in a list, tuple or dict")
+
+# Operations whose meaning an ndarray subclass may change (np.matrix, np.ma.MaskedArray):
+# a subclass that changes none of them (np.memmap) is traced as the ndarray it is.
+_SEMANTICS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+              "__truediv__", "__rtruediv__", "__pow__", "__rpow__", "__matmul__",
+              "__rmatmul__", "__neg__", "__floordiv__", "__mod__", "__array_ufunc__",
+              "__array_function__", "sum", "mean", "prod", "max", "min", "dot", "var", "std",
+              "cumsum", "ravel", "reshape", "transpose")
+
+
+def _own_semantics(cls):
+    return any(getattr(cls, name, None) is not getattr(np.ndarray, name) for name in _SEMANTICS)
+
+
+def _class_name(x):
+    cls = type(x)
+    mod = cls.__module__
+    if mod == "builtins":
+        return f"a {cls.__qualname__}"
+    if mod.startswith("numpy.ma"):
+        mod = "numpy.ma"
+    elif mod.startswith("numpy"):
+        mod = "numpy"
+    return f"a {mod}.{cls.__qualname__}"
+
+
+def _carries(v):
+    """``v`` is, or holds, a value with a derivative (a float, an inexact array...)."""
+    if isinstance(v, (bool, np.bool_, int, np.integer, str, bytes)) or v is None:
+        return False
+    if isinstance(v, (Box, float, complex, np.inexact, numbers.Number)):
+        return True
+    if isinstance(v, np.ndarray):
+        return v.dtype.kind in "fc" or _untraceable(v) is not None
+    if isinstance(v, (list, tuple, dict)):
+        return any(_carries(e) for e in (v.values() if isinstance(v, dict) else v))
+    return _untraceable(v) is not None
+
+
+def _untraceable(x):
+    """``(what x is, what to do)`` when the tracer would leave ``x``, a value that carries a
+    derivative, untraced (a derivative of zero) or trace it wrongly; else ``None``."""
+    if isinstance(x, (str, bytes, bytearray, range, bool, np.bool_)) or x is None:
+        return None
+    if isinstance(x, np.ndarray):
+        kind = x.dtype.kind
+        if kind == "O" and any(_carries(e) for e in x.flat):
+            return "a NumPy array of dtype object", _OBJECT_ADVICE
+        if kind == "V" and x.dtype.fields and any(
+                dt.kind in "fc" or dt.fields for dt, *_ in x.dtype.fields.values()):
+            return "a structured NumPy array", _FIELDS_ADVICE
+        return None
+    if _foreign_array(x):
+        cls = type(x)
+        return (f"an {cls.__module__.split('.')[0]} array ({cls.__module__}.{cls.__qualname__})",
+                _FOREIGN_ADVICE)
+    if isinstance(x, numbers.Number):         # Fraction, Decimal (not float, complex, int)
+        return _class_name(x), _NUMBER_ADVICE
+    if isinstance(x, collections.abc.Collection) and not isinstance(x, (list, tuple, dict)):
+        items = x.values() if isinstance(x, collections.abc.Mapping) else x
+        if any(_carries(e) for e in items):   # a deque, a set of floats
+            return _class_name(x), _COLLECTION_ADVICE
+    return None
+
+
 class _ForeignArray(Exception):
-    pass
+    """``(value, what it is, what to do)``: an argument the tracer cannot follow."""
 
 
 def _boxed(fn, x, trace, tangent=None):
@@ -93,18 +187,12 @@ def _boxed(fn, x, trace, tangent=None):
     try:
         return _box_tree(x, trace, tangent)
     except _ForeignArray as exc:
-        value = exc.args[0]
+        value, kind, advice = exc.args
         code = getattr(getattr(fn, "__func__", fn), "__code__", None)
         where = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else "<unknown>"
-        cls = type(value)
-        kind = f"{cls.__module__.split('.')[0]} array ({cls.__module__}.{cls.__qualname__})"
         raise UntraceableArgumentError(
-            where, f"the argument of {getattr(fn, '__qualname__', fn)!s} that holds an {kind}",
-            "s2sgrad's tracing fallback differentiates NumPy arrays and numbers only (with "
-            "respect to anything else, a derivative would come out zero); the generated code "
-            "keeps an array's own namespace but needs a derivative rule for every function "
-            "it calls (the warning or error before this one says which it lacks): add one, "
-            "or pass NumPy arrays") from None
+            where, f"the argument of {getattr(fn, '__qualname__', fn)!s} that holds {kind}",
+            advice) from None
 
 
 class UntraceableArgumentError(UnsupportedError):

@@ -98,7 +98,8 @@ def zeros_like(x):
 def _is_object(x):
     """An instance of a user class (callable or not, with a ``__dict__`` or ``__slots__``):
     differentiated through its attributes."""
-    if type(x) in _PLAIN or isinstance(x, _NOT_OBJECTS) or hasattr(x, "shape"):
+    if type(x) in _PLAIN or isinstance(x, _NOT_OBJECTS) or hasattr(x, "shape") \
+            or isinstance(x, numbers.Number):       # a Fraction has __slots__, yet is a number
         return False
     return hasattr(x, "__dict__") or bool(_slot_names(type(x)))
 

@@ -1,0 +1,127 @@
+"""Silent wrong derivatives of the tracing fallback (``fallback="always"``): values that carry
+a derivative and stopped being traced.  Each case gives the right derivative (against a
+closed form or central finite differences) or an error naming the user's line."""
+
+import collections
+import decimal
+import fractions
+
+import numpy as np
+import pytest
+
+import s2sgrad
+
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")   # np.matrix
+
+
+def _fd(f, x, eps=1e-6):
+    """Central finite differences of a scalar function of an array."""
+    x = np.asarray(x, dtype=float)
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = eps
+        g[i] = (f(x + e) - f(x - e)) / (2 * eps)
+    return g
+
+
+def _derivative(operator, f, x):
+    """``grad`` of ``f`` at ``x``, or the ``jvp`` of ``f`` at ``x`` along a tangent of ones,
+    both by the tracer."""
+    if operator == "grad":
+        return s2sgrad.grad(f, fallback="always")(x)
+    return s2sgrad.jvp(f, fallback="always")(x, np.ones(np.shape(x)) if np.ndim(x) else 1.0)[1]
+
+
+# --- arguments the tracer left unboxed, or boxed with another meaning than an ndarray's ---
+
+def cube(x):
+    return x * x * x
+
+
+def sum_of_squares(x):
+    return np.sum(x * x)
+
+
+def weighted(d):
+    return np.sum(d["a"] ** 2) * d["b"]
+
+
+def first_two(s):
+    return s[0] * s[1]
+
+
+def total(s):
+    return sum(s)
+
+
+def of_field(x):
+    return np.sum(x["a"] ** 2)
+
+
+_REFUSED = [
+    # (label, function, argument, what the error says it holds)
+    ("fraction", cube, fractions.Fraction(1, 2), r"a fractions\.Fraction"),
+    ("decimal", cube, decimal.Decimal("0.5"), r"a decimal\.Decimal"),
+    ("fraction in a dict", weighted, {"a": np.array([0.3, 0.7]), "b": fractions.Fraction(2)},
+     r"a fractions\.Fraction"),
+    ("object array", sum_of_squares, np.array([0.5, 1.0], dtype=object),
+     r"a NumPy array of dtype object"),
+    ("structured array", of_field, np.array([(0.5, 1.0)], dtype=[("a", float), ("b", float)]),
+     r"a structured NumPy array"),
+    ("matrix", sum_of_squares, np.asarray([[0.5, 1.0], [2.0, 0.3]]).view(np.matrix),
+     r"a numpy\.matrix"),
+    ("masked array", sum_of_squares, np.ma.masked_array([0.5, 1.0, 2.0], mask=[0, 1, 0]),
+     r"a numpy\.ma\.MaskedArray"),
+    ("deque", first_two, collections.deque([1.0, 2.0]), r"a collections\.deque"),
+    ("set", total, {1.0, 2.0}, r"a set"),
+    ("frozenset", total, frozenset({1.0, 2.0}), r"a frozenset"),
+]
+
+
+@pytest.mark.parametrize("operator", ["grad", "jvp"])
+@pytest.mark.parametrize("label, f, x, holds", _REFUSED, ids=[c[0] for c in _REFUSED])
+def test_an_argument_the_tracer_cannot_follow_is_refused(operator, label, f, x, holds):
+    """Each gave a silent zero or a wrong derivative: a Fraction's was the argument itself
+    (1/2 for x**3 at 1/2), a Decimal's zero, an np.matrix's that of the elementwise product
+    (its * is a matrix product), a masked array's counted its masked entries."""
+    with pytest.raises(s2sgrad.UnsupportedError,
+                       match=rf"test_hunt_tracer\.py:\d+: the argument of {f.__name__} that "
+                             rf"holds {holds}.* cannot be traced; .*pass"):
+        if operator == "grad":
+            s2sgrad.grad(f, fallback="always")(x)
+        else:
+            s2sgrad.jvp(f, fallback="always")(x, x)
+
+
+def test_a_fraction_is_a_number_not_an_object_with_attributes():
+    """A Fraction has ``__slots__``: it was differentiated as an object without differentiable
+    attributes, its derivative a copy of itself (1/2 for x**3 at 1/2), by the generated code
+    as by the tracer."""
+    assert s2sgrad.grad(cube)(fractions.Fraction(1, 2)) == pytest.approx(0.75)
+    assert s2sgrad.jvp(cube)(fractions.Fraction(1, 2), 1.0)[1] == pytest.approx(0.75)
+
+
+class _Plain(np.ndarray):
+    """An ndarray subclass that changes no operation."""
+
+
+def indexed(x):
+    return x[0] ** 2 * x[1] + np.sum(np.sin(x))
+
+
+@pytest.mark.parametrize("operator", ["grad", "jvp"])
+def test_an_ndarray_subclass_that_keeps_ndarray_semantics_is_traced(operator):
+    x = np.array([0.5, 1.5, -0.3])
+    sub = x.view(_Plain)
+    expected = _fd(indexed, x)
+    got = _derivative(operator, indexed, sub)
+    np.testing.assert_allclose(got, expected if operator == "grad" else np.sum(expected),
+                               rtol=1e-6)
+
+
+def test_a_list_of_strings_and_floats_is_still_traced():
+    def f(d):
+        return d["w"] ** 2 if d["name"] == "w" else 0.0
+    g = s2sgrad.grad(f, fallback="always")({"w": 1.5, "name": "w", "tags": {"a", "b"}})
+    assert g["w"] == pytest.approx(3.0)
