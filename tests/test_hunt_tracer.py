@@ -125,3 +125,57 @@ def test_a_list_of_strings_and_floats_is_still_traced():
         return d["w"] ** 2 if d["name"] == "w" else 0.0
     g = s2sgrad.grad(f, fallback="always")({"w": 1.5, "name": "w", "tags": {"a", "b"}})
     assert g["w"] == pytest.approx(3.0)
+
+
+# --- x.flat: the flat iterator of the plain value, its derivative dropped ---
+
+def flat_read(x):
+    return x.flat[1] ** 2 + np.sum(x.flat[2:4] * 3.0) + x.flat[-1] * x.flat[0]
+
+
+def flat_iterate(x):
+    return sum(v * v for v in x.flat)
+
+
+def flat_write(x):
+    y = x.copy()
+    y.flat[1] = x.flat[0] ** 3
+    y.flat[[0, 5]] = np.sin(x.flat[2:4])
+    return np.sum(y * x)
+
+
+def flat_write_into_zeros(x):
+    y = np.zeros(6)
+    y.flat[1:3] = x.flat[0:2] ** 2
+    return np.sum(y * np.arange(6.0))
+
+
+@pytest.mark.parametrize("operator", ["grad", "jvp"])
+@pytest.mark.parametrize("f", [flat_read, flat_iterate, flat_write, flat_write_into_zeros])
+def test_the_flat_iterator_of_a_traced_array_keeps_its_derivative(operator, f):
+    """x.flat[1] ** 2 gave a derivative of zero: .flat was the plain array's iterator."""
+    x = np.array([[0.5, 1.5, -0.3], [0.8, -1.1, 0.4]])
+    expected = _fd(f, x)
+    got = _derivative(operator, f, x)
+    np.testing.assert_allclose(got, expected if operator == "grad" else np.sum(expected),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_a_read_through_flat_is_a_copy_as_numpys():
+    def f(x):
+        y = x.flat[0:2]
+        y[0] = 10.0                # NumPy's x.flat[0:2] is a copy: x is not changed
+        return np.sum(x ** 2) + np.sum(y * x[:2])
+    x = np.array([0.5, 1.5, -0.3])
+    np.testing.assert_allclose(s2sgrad.grad(f, fallback="always")(x), _fd(f, x), rtol=1e-6)
+
+
+@pytest.mark.parametrize("attribute", ["data", "ctypes"])
+def test_an_array_attribute_holding_the_values_is_refused(attribute):
+    def f(x):
+        getattr(x, attribute)
+        return np.sum(x)
+    with pytest.raises(s2sgrad.NoRuleError,
+                       match=rf"test_hunt_tracer\.py:\d+: the array attribute \.{attribute} has "
+                             rf"no derivative rule"):
+        s2sgrad.grad(f, fallback="always")(np.array([0.5, 1.5]))

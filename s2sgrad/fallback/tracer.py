@@ -951,10 +951,44 @@ class Box:
         value = getattr(strip(self), name)   # AttributeError if the value has none
         if kind == "nondiff":
             return value
-        if callable(value) or isinstance(value, np.ndarray):
+        if name == "flat" and isinstance(value, np.flatiter):
+            return _Flat(self)
+        if callable(value) or not isinstance(value, _METADATA):
+            # x.data, x.ctypes, x.base: the plain values, their derivative dropped
             raise TracingNoRuleError(f"the array {'method' if callable(value) else 'attribute'}"
                                      f" .{name}")
         return value
+
+
+# What an array attribute without a rule may give back untraced: values that hold none of
+# the array's numbers (x.flags, x.device, x.base of an array that owns its data).
+_METADATA = (type(None), bool, int, str, tuple, np.dtype, type(np.empty(0).flags))
+
+
+class _Flat:
+    """``x.flat`` of a traced array: reads (copies, as NumPy's) and writes by flat index,
+    traced through ``x.reshape(-1)[index]`` and ``x[np.unravel_index(...)] = v``."""
+
+    __slots__ = ("_box",)
+
+    def __init__(self, box):
+        self._box = box
+
+    def __len__(self):
+        return int(np.size(strip(self._box)))
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __getitem__(self, index):
+        out = self._box.reshape(-1)[strip(index)]
+        return out.copy() if isinstance(out, ArrayBox) else out
+
+    def __setitem__(self, index, value):
+        shape = np.shape(strip(self._box))
+        positions = np.arange(int(np.prod(shape)))[strip(index)]
+        self._box[np.unravel_index(positions, shape)] = value
 
 
 class ScalarBox(Box):
