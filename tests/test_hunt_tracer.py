@@ -179,3 +179,67 @@ def test_an_array_attribute_holding_the_values_is_refused(attribute):
                        match=rf"test_hunt_tracer\.py:\d+: the array attribute \.{attribute} has "
                              rf"no derivative rule"):
         s2sgrad.grad(f, fallback="always")(np.array([0.5, 1.5]))
+
+
+# --- boxes left in the user's module state by a finished trace ---
+
+_CACHE = {}
+
+
+def _inner(y):
+    _CACHE["k"] = y * 2.0          # a box of the inner trace, kept after it ends
+    return y ** 2
+
+
+def _outer(x):
+    g = s2sgrad.grad(_inner, fallback="always")(x)
+    return g + _CACHE["k"]          # 2x + 2x
+
+
+def _outer_returns_the_cache(x):
+    s2sgrad.grad(_inner, fallback="always")(x)
+    return _CACHE["k"] * x          # 2x * x
+
+
+@pytest.mark.parametrize("f, expected", [(_outer, 4.0), (_outer_returns_the_cache, 4.0 * 1.5)])
+def test_a_box_of_a_finished_trace_in_module_state_keeps_the_outer_derivative(f, expected):
+    """The inner trace's box held the outer trace's: an operation on it was recorded on the
+    finished inner trace's tape, so the outer trace saw none, a derivative of zero."""
+    assert s2sgrad.grad(f, fallback="always")(1.5) == pytest.approx(expected)
+    _, t = s2sgrad.jvp(f, fallback="always")(1.5, 1.0)
+    assert t == pytest.approx(expected)
+
+
+_STATE = {}
+
+
+def _keeps(x):
+    _STATE["a"] = x * 3.0
+    return x
+
+
+def _reads(y):
+    return _STATE["a"] * y + y
+
+
+def test_a_box_of_a_finished_trace_is_a_constant_and_no_box_is_handed_back():
+    s2sgrad.grad(_keeps, fallback="always")(2.0)
+    value, t = s2sgrad.jvp(_reads, fallback="always")(5.0, 1.0)
+    assert type(value) is float and value == pytest.approx(35.0)
+    assert t == pytest.approx(7.0)
+    assert s2sgrad.grad(_reads, fallback="always")(5.0) == pytest.approx(7.0)
+    plain = _STATE["a"] + 1.0       # outside any trace: a plain number
+    assert type(plain) is float and plain == pytest.approx(7.0)
+
+
+def _outer_float(x):
+    s2sgrad.grad(_inner, fallback="always")(x)
+    return float(_CACHE["k"]) * x   # k = 2x: the derivative is 4x, not 2x
+
+
+def test_float_of_a_finished_traces_box_holding_a_running_traces_is_refused():
+    """float() stripped every level of the box, the running trace's too: a derivative of
+    2x, not 4x, without a word."""
+    with pytest.raises(s2sgrad.S2SGradError, match=r"test_hunt_tracer\.py:\d+: a value s2sgrad "
+                                                   r"is differentiating .* plain Python float"):
+        s2sgrad.grad(_outer_float, fallback="always")(1.5)

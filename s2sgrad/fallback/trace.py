@@ -205,7 +205,9 @@ class UntraceableArgumentError(UnsupportedError):
 def _unbox_out(out, trace):
     """The function's output with ``trace``'s boxes replaced by their values."""
     if isinstance(out, Box):
-        return out._value if out._trace is trace else out
+        if out._trace is trace:
+            return out._value
+        return _unbox_out(out._value, trace) if not out._trace.active else out
     if isinstance(out, dict):
         return {k: _unbox_out(v, trace) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
@@ -216,7 +218,9 @@ def _unbox_out(out, trace):
 def _out_nodes(out, trace):
     """The output's structure with tape indices (or tangents) of ``trace``'s boxes, else None."""
     if isinstance(out, Box):
-        return out._node if out._trace is trace else None
+        if out._trace is trace:
+            return out._node
+        return _out_nodes(out._value, trace) if not out._trace.active else None
     if isinstance(out, dict):
         return {k: _out_nodes(v, trace) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
@@ -429,6 +433,8 @@ def trace_jvp(fn, args, kwargs=None, argnums=(0,), tangents=None):
 def _tangent_out(out, trace):
     if isinstance(out, Box) and out._trace is trace:
         return _match(out._node, out._value)
+    if isinstance(out, Box) and not out._trace.active:     # a box of another finished trace
+        return _tangent_out(out._value, trace)
     if isinstance(out, dict):
         return {k: _tangent_out(v, trace) for k, v in out.items()}
     if isinstance(out, (list, tuple)):

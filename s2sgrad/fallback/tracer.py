@@ -369,7 +369,8 @@ def _has_box(x):
 
 
 def _seq_top(seq):
-    """The highest-level trace among the boxes in a (nested) list or tuple."""
+    """The highest-level trace among the boxes in a (nested) list or tuple (the first
+    finished one, if any is)."""
     top = None
     for a in seq:
         if isinstance(a, Box):
@@ -380,9 +381,24 @@ def _seq_top(seq):
                 continue
         else:
             continue
+        if not t.active:
+            return t
         if top is None or t.level > top.level:
             top = t
     return top
+
+
+def _live(x):
+    """``x`` with the boxes of finished traces replaced by their values, through lists and
+    tuples.  A finished trace records nothing more: its boxes, left in the user's module
+    state or a closure, are constants (which may hold a box of a trace still running)."""
+    if isinstance(x, Box):
+        while isinstance(x, Box) and not x._trace.active:
+            x = x._value
+        return x
+    if type(x) in _SEQ:
+        return type(x)(_live(e) for e in x)
+    return x
 
 
 def _snap(b):
@@ -478,6 +494,9 @@ def apply(spec, fn, args, kwargs):
                 continue
         else:
             continue
+        if not t.active:            # a box of a finished trace: a constant
+            return apply(spec, fn, tuple(_live(a) for a in args),
+                         {k: _live(v) for k, v in kwargs.items()} if kwargs else kwargs)
         if top is None or t.level > top.level:
             top = t
     if top is None:
@@ -837,7 +856,7 @@ class Box:
                 "NumPy does not hand these calls to s2sgrad: drop np.asarray/np.array on values "
                 "that are already arrays and build arrays from traced pieces with np.stack or "
                 "np.concatenate. " + _WRITE_ADVICE)
-        return np.asarray(strip(self), dtype=dtype)
+        return np.asarray(self._value, dtype=dtype)     # (a box it holds says if it may)
 
     # --- conversions --------------------------------------------------------
 
@@ -849,14 +868,14 @@ class Box:
                 "Drop float() on a value that is already a number (x[0], x.item() and "
                 "x.tolist() keep the derivative), and use the NumPy function instead of the "
                 "math module's (np.sin(x), not math.sin(x)). " + _WRITE_ADVICE)
-        return float(strip(self))
+        return float(self._value)
 
     def __complex__(self):
         if self._trace.active:
             raise _conversion_error(
                 self, "was converted to a plain Python complex (by complex() or a cmath "
                       "function)", "Use the NumPy function instead (np.exp(z), not cmath.exp(z)).")
-        return complex(strip(self))
+        return complex(self._value)
 
     def __int__(self):
         return int(strip(self))
@@ -1018,7 +1037,9 @@ class ArrayBox(Box):
     def _assign(self, new):
         """Make this box hold ``new`` (in-place semantics of arrays)."""
         if not isinstance(new, Box):
-            raise TypeError("internal error: in-place update lost its trace")
+            if self._trace.active:
+                raise TypeError("internal error: in-place update lost its trace")
+            new = constant(np.asarray(new), self._trace)   # a box of a finished trace
         if self._base is not None:
             base, index = self._base
             if index is _NO_INDEX:
