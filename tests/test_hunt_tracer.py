@@ -243,3 +243,76 @@ def test_float_of_a_finished_traces_box_holding_a_running_traces_is_refused():
     with pytest.raises(s2sgrad.S2SGradError, match=r"test_hunt_tracer\.py:\d+: a value s2sgrad "
                                                    r"is differentiating .* plain Python float"):
         s2sgrad.grad(_outer_float, fallback="always")(1.5)
+
+
+# --- aliasing: arrays that are the same memory in NumPy, and were not in the trace ---
+
+_M = np.array([[0.3, -0.7, 1.1], [0.5, 0.9, -0.2]])
+
+
+def asarray_is_the_array(x):
+    y = np.asarray(x)              # the same array: a write into y is a write into x
+    y[0, 0] = 0.0
+    return np.sum(x ** 2)
+
+
+def asanyarray_of_float_is_the_array(x):
+    y = np.asanyarray(x, dtype=float)
+    x[0, 0] = 3.0 * x[1, 1]
+    return np.sum(y ** 2)
+
+
+def split_pieces_see_a_later_write(x):
+    a, b, c = np.split(x, 3, axis=1)
+    x[0, 1] = 5.0 * x[1, 1]
+    return np.sum(b ** 2) + np.sum(a * c)
+
+
+def unstack_pieces_see_a_later_write(x):
+    a, b = np.unstack(x)
+    x[0, 1] = 5.0 * x[1, 1]
+    return np.sum(a ** 2)
+
+
+def meshgrid_views_see_a_later_write(x):
+    u, v = np.meshgrid(x[0], x[1], copy=False)
+    x[0, 0] = 9.0 * x[1, 2]
+    return np.sum(u ** 2 * v)
+
+
+def atleast_1d_views_see_a_later_write(x):
+    a, b = np.atleast_1d(x[0], x[1])
+    x[1, 0] = 9.0 * x[0, 0]
+    return np.sum(b ** 2) + np.sum(a)
+
+
+def flatten_is_a_copy(x):
+    y = x.flatten()
+    x[0, 0] = 5.0
+    y[1] = 2.0 * y[2]
+    return np.sum(y * np.arange(6.0)) + np.sum(x ** 2)
+
+
+@pytest.mark.parametrize("operator", ["grad", "jvp"])
+@pytest.mark.parametrize("f", [asarray_is_the_array, asanyarray_of_float_is_the_array,
+                               split_pieces_see_a_later_write, unstack_pieces_see_a_later_write,
+                               meshgrid_views_see_a_later_write,
+                               atleast_1d_views_see_a_later_write, flatten_is_a_copy])
+def test_views_and_aliases_see_writes_as_numpys_do(operator, f):
+    """np.asarray(x) was a new array (NumPy's is x itself); the pieces of np.split,
+    np.unstack, np.meshgrid(copy=False) and np.atleast_1d(a, b) (views, in NumPy) did not
+    see a later write into the array; x.flatten() was a view (NumPy's is a copy)."""
+    expected = _fd(lambda v: f(v.copy()), _M)
+    got = _derivative(operator, f, _M.copy())
+    np.testing.assert_allclose(got, expected if operator == "grad" else np.sum(expected),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_a_write_into_a_piece_of_split_is_refused():
+    def f(x):
+        a, b = np.split(x, 2)
+        a[0] = 0.0                 # changes x in NumPy
+        return np.sum(x ** 2)
+    with pytest.raises(s2sgrad.S2SGradError, match=r"test_hunt_tracer\.py:\d+: .* written "
+                                                   r"through a view of another array"):
+        s2sgrad.grad(f, fallback="always")(np.array([0.5, 1.5, -0.3, 2.0]))

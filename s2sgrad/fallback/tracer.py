@@ -504,14 +504,32 @@ def apply(spec, fn, args, kwargs):
     if spec.nondiff:
         return fn(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
     out = _record(spec, fn, top, args, kwargs)
-    if spec.prim.view and isinstance(out, ArrayBox) and args and isinstance(args[0], ArrayBox) \
-            and np.may_share_memory(out._value, args[0]._value):
-        # a write into it changes args[0] too: by index for y[i], not at all for others
-        out._base = (args[0], strip(args[1]) if spec.prim.name == "getitem" else _NO_INDEX)
-        if getattr(args[0], "_views", None) is None:
-            args[0]._views = []
-        args[0]._views.append((out, (spec, fn, args[1:], kwargs)))
+    if spec.prim.view:
+        _link_views(spec, fn, args, kwargs, out)
     return out
+
+
+def _link_views(spec, fn, args, kwargs, out):
+    """Each array of ``out`` (one, or the pieces of np.split, np.unstack, np.meshgrid) that
+    shares memory with a traced argument is a view of it: a write into that argument is seen
+    in it (``_refresh_views``), a write into it changes the argument (by index for y[i],
+    refused for the others)."""
+    if isinstance(out, ArrayBox):
+        outs = ((None, out),)
+    elif type(out) in _SEQ:
+        outs = [(k, o) for k, o in enumerate(out) if isinstance(o, ArrayBox)]
+    else:
+        return
+    for k, o in outs:
+        for j, a in enumerate(args):
+            if isinstance(a, ArrayBox) and np.may_share_memory(strip(o), strip(a)):
+                index = strip(args[1]) if spec.prim.name == "getitem" and j == 0 \
+                    and k is None else _NO_INDEX
+                o._base = (a, index)
+                if getattr(a, "_views", None) is None:
+                    a._views = []
+                a._views.append((o, (spec, fn, args, kwargs, k)))
+                break
 
 
 def _refresh_views(box):
@@ -519,12 +537,16 @@ def _refresh_views(box):
     values, as NumPy's would, each made again from the new value (and so their views)."""
     views = box._views
     for view, how in list(views):
-        spec, fn, rest, kwargs = how
+        spec, fn, args, kwargs, k = how
         if view._base is None or view._base[0] is not box:
             continue
-        fresh = apply(spec, fn, (box, *rest), kwargs)
-        if box._views and box._views[-1][0] is fresh:
-            box._views.pop()        # (made to refresh ``view``: not a view of its own)
+        linked = [(a, len(a._views or ())) for a in args if isinstance(a, ArrayBox)]
+        fresh = apply(spec, fn, args, kwargs)     # (``box`` in ``args`` holds the new value)
+        for a, n in linked:
+            if a._views:
+                del a._views[n:]    # (made to refresh ``view``: no views of their own)
+        if k is not None:
+            fresh = fresh[k]
         if isinstance(fresh, Box):
             view._value, view._trace, view._node = fresh._value, fresh._trace, fresh._node
             if getattr(view, "_views", None):
@@ -760,6 +782,8 @@ def _method_entry(name):
                 entry = ("attribute", Spec(prim, np, f"the array attribute .{name}"), False, fn)
                 _METHOD_ENTRIES[name] = entry
                 return entry
+            if name != prim.name and getattr(np, name, None) is None:
+                fn = None       # x.flatten(): the method itself (a copy), not np.ravel (a view)
             if fn is None:
                 def fn(a, *args, _name=name, **kwargs):
                     return getattr(a, _name)(*args, **kwargs)
