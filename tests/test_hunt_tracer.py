@@ -5,6 +5,7 @@ closed form or central finite differences) or an error naming the user's line.""
 import collections
 import decimal
 import fractions
+import warnings
 
 import numpy as np
 import pytest
@@ -316,3 +317,36 @@ def test_a_write_into_a_piece_of_split_is_refused():
     with pytest.raises(s2sgrad.S2SGradError, match=r"test_hunt_tracer\.py:\d+: .* written "
                                                    r"through a view of another array"):
         s2sgrad.grad(f, fallback="always")(np.array([0.5, 1.5, -0.3, 2.0]))
+
+
+# --- a constant np.matrix or masked array: NumPy's operators on it are not an ndarray's ---
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", PendingDeprecationWarning)
+    _MATRIX = np.asarray([[1.0, 2.0], [3.0, 4.0]]).view(np.matrix)
+_MASKED = np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0])
+
+
+def times_matrix(x):
+    return np.sum(np.asarray(x * _MATRIX))       # x * M is the matrix product x @ M
+
+
+def matrix_times(x):
+    return np.sum(np.asarray(_MATRIX * x))
+
+
+def times_masked(y):
+    return np.sum(y * _MASKED)                   # the masked entry is left out
+
+
+@pytest.mark.parametrize("operator", ["grad", "jvp"])
+@pytest.mark.parametrize("f, x, kind", [
+    (times_matrix, np.array([[0.3, -0.7], [1.1, 0.5]]), r"numpy\.matrix"),
+    (matrix_times, np.array([[0.3, -0.7], [1.1, 0.5]]), r"numpy\.matrix"),
+    (times_masked, np.array([0.3, -0.7, 1.1]), r"numpy\.ma\.MaskedArray")])
+def test_an_operation_giving_a_matrix_or_masked_array_is_refused(operator, f, x, kind):
+    """x * M of a constant np.matrix M gave the derivative of the elementwise product (M's *
+    is a matrix product), y * m of a masked m counted the masked entry."""
+    with pytest.raises(s2sgrad.UnsupportedError,
+                       match=rf"test_hunt_tracer\.py:\d+: .* gave a {kind}.* cannot be traced"):
+        _derivative(operator, f, x)

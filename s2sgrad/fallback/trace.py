@@ -9,7 +9,7 @@ import s2sgrad.runtime as rt
 import s2sgrad.runtime.core as rt_core
 from .tracer import (
     FORWARD, PROJECTION, REVERSE, Box, Spec, Trace, _EMPTY, _box_output, _has_box, _snap,
-    apply, at_path, strip,
+    _class_name, _own_semantics, apply, at_path, strip,
 )
 from .nested import TRACING_NUMPY, traced, with_rules  # also installs them for tracer.py
 from .user import for_trace
@@ -112,31 +112,6 @@ _FIELDS_ADVICE = ("the tracer differentiates arrays of a floating dtype only (th
 _COLLECTION_ADVICE = ("the tracer differentiates through lists, tuples, dicts and the "
                       "attributes of objects only (the derivative with respect to the numbers "
                       "in this one would come out zero): pass them in a list, tuple or dict")
-
-# Operations whose meaning an ndarray subclass may change (np.matrix, np.ma.MaskedArray):
-# a subclass that changes none of them (np.memmap) is traced as the ndarray it is.
-_SEMANTICS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
-              "__truediv__", "__rtruediv__", "__pow__", "__rpow__", "__matmul__",
-              "__rmatmul__", "__neg__", "__floordiv__", "__mod__", "__array_ufunc__",
-              "__array_function__", "sum", "mean", "prod", "max", "min", "dot", "var", "std",
-              "cumsum", "ravel", "reshape", "transpose")
-
-
-def _own_semantics(cls):
-    return any(getattr(cls, name, None) is not getattr(np.ndarray, name) for name in _SEMANTICS)
-
-
-def _class_name(x):
-    cls = type(x)
-    mod = cls.__module__
-    if mod == "builtins":
-        return f"a {cls.__qualname__}"
-    if mod.startswith("numpy.ma"):
-        mod = "numpy.ma"
-    elif mod.startswith("numpy"):
-        mod = "numpy"
-    return f"a {mod}.{cls.__qualname__}"
-
 
 def _carries(v):
     """``v`` is, or holds, a value with a derivative (a float, an inexact array...)."""

@@ -29,7 +29,7 @@ import numpy as np
 import s2sgrad.naming as naming
 import s2sgrad.runtime as rt
 from .state import current as _current_trace
-from ..errors import NoRuleError, S2SGradError, UnsupportedArgumentError
+from ..errors import NoRuleError, S2SGradError, UnsupportedArgumentError, UnsupportedError
 from ..rules import registry
 
 __all__ = [
@@ -229,6 +229,47 @@ def _describe(box):
     if isinstance(v, np.ndarray):
         return f"array of shape {v.shape}"
     return type(v).__name__
+
+
+# Operations whose meaning an ndarray subclass may change (np.matrix, np.ma.MaskedArray):
+# a subclass that changes none of them (np.memmap) is traced as the ndarray it is.
+_SEMANTICS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+              "__truediv__", "__rtruediv__", "__pow__", "__rpow__", "__matmul__",
+              "__rmatmul__", "__neg__", "__floordiv__", "__mod__", "__array_ufunc__",
+              "__array_function__", "sum", "mean", "prod", "max", "min", "dot", "var", "std",
+              "cumsum", "ravel", "reshape", "transpose")
+
+
+def _own_semantics(cls):
+    return any(getattr(cls, name, None) is not getattr(np.ndarray, name) for name in _SEMANTICS)
+
+
+def _class_name(x):
+    cls = type(x)
+    mod = cls.__module__
+    if mod == "builtins":
+        return f"a {cls.__qualname__}"
+    if mod.startswith("numpy.ma"):
+        mod = "numpy.ma"
+    elif mod.startswith("numpy"):
+        mod = "numpy"
+    return f"a {mod}.{cls.__qualname__}"
+
+
+class UntraceableValueError(UnsupportedError):
+    """An operation gave a value whose operations the derivative rules do not describe (an
+    np.matrix, whose ``*`` is a matrix product; a masked array)."""
+
+    verdict = "cannot be traced"
+
+
+def _refuse_subclass(spec, ans):
+    raise UntraceableValueError(
+        user_location(), f"{spec.name}, which gave {_class_name(ans)} (one of its operands is "
+        f"one),", "the derivative rules are those of a NumPy array's operations, and this "
+        "array's differ (np.matrix's * and ** are matrix products, a masked array leaves out "
+        "its masked entries), so its derivative would come out wrong: make it a NumPy array "
+        "with np.asarray (and pass a mask as an array of its own)")
 
 
 # ---------------------------------------------------------------------------
@@ -639,6 +680,8 @@ def _record(spec, fn, top, args, kwargs):
                   and len(vals) > spec.out_at and vals[spec.out_at] is not None):
         spec.check_arguments(vals, kwvals)
     ans = apply(spec, fn, vals, kwvals) if nested else fn(*vals, **kwvals)
+    if type(ans) is not np.ndarray and isinstance(ans, np.ndarray) and _own_semantics(type(ans)):
+        _refuse_subclass(spec, ans)     # x * M of an np.matrix M: not an elementwise product
     if not slots:                   # only shape-giving arguments were boxed
         return ans
 
