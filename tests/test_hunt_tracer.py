@@ -350,3 +350,68 @@ def test_an_operation_giving_a_matrix_or_masked_array_is_refused(operator, f, x,
     with pytest.raises(s2sgrad.UnsupportedError,
                        match=rf"test_hunt_tracer\.py:\d+: .* gave a {kind}.* cannot be traced"):
         _derivative(operator, f, x)
+
+
+# --- functions declared without derivative whose output depends on a differentiated value ---
+
+def bincount_weights(y):
+    return np.sum(np.bincount(np.array([0, 1, 1]), weights=y) ** 2)
+
+
+def histogram_weights(y):
+    return np.sum(np.histogram(np.array([0.1, 0.5, 0.9]), bins=2, weights=y)[0] ** 2)
+
+
+def histogram_edges(y):
+    return np.sum(np.histogram(y, bins=2)[1] ** 2)     # the edges span min(y)..max(y)
+
+
+def bin_edges(y):
+    return np.sum(np.histogram_bin_edges(y, bins=3))
+
+
+@pytest.mark.parametrize("fallback", ["auto", "always"])
+@pytest.mark.parametrize("f, name", [(bincount_weights, "bincount"),
+                                     (histogram_weights, "histogram"),
+                                     (histogram_edges, "histogram"),
+                                     (bin_edges, "histogram_bin_edges")])
+def test_a_histogram_of_differentiated_values_is_refused(fallback, f, name):
+    """np.bincount and the histograms were declared without derivative: the counts are, but
+    not a weighted count (linear in the weights) nor the bin edges (from the values' range),
+    whose derivatives came out zero, in generated code as in the tracer."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        with pytest.raises(s2sgrad.NoRuleError, match=rf"test_hunt_tracer\.py:\d+: .*{name}"):
+            s2sgrad.grad(f, fallback=fallback)(np.array([0.3, -0.7, 1.1]))
+
+
+def test_a_histogram_of_constants_still_runs_in_a_traced_function():
+    def f(y):
+        counts, _ = np.histogram(np.array([0.1, 0.5, 0.9]), bins=2)
+        return np.sum(counts * y[:2])
+    np.testing.assert_allclose(s2sgrad.grad(f, fallback="always")(np.array([0.3, -0.7, 1.1])),
+                               [1.0, 2.0, 0.0])    # counts [1, 2]
+
+
+def test_a_function_without_rule_writing_into_a_constant_array_is_refused():
+    """np.copyto into an array the tape holds (c, of y = x * c) would change the derivative
+    of y after the fact: refused, not run on the constants."""
+    def f(x):
+        c = np.zeros(3)
+        y = x * c
+        np.copyto(c, np.ones(3))
+        return np.sum(y) + np.sum(c * x)
+    with pytest.raises(s2sgrad.NoRuleError, match=r"test_hunt_tracer\.py:\d+: numpy\.copyto"):
+        s2sgrad.grad(f, fallback="always")(np.array([0.3, -0.7, 1.1]))
+
+
+@pytest.mark.parametrize("operator", ["grad", "jvp"])
+def test_a_function_without_rule_runs_on_arrays_of_constants(operator):
+    def f(x):
+        levels = np.unique(np.array([2.0, 1.0, 2.0, 3.0]))       # no rule: constants only
+        return np.sum(levels * x)
+    x = np.array([0.3, -0.7, 1.1])
+    expected = np.array([1.0, 2.0, 3.0])
+    got = _derivative(operator, f, x)
+    np.testing.assert_allclose(got, expected if operator == "grad" else np.sum(expected))

@@ -198,12 +198,57 @@ _WRITE_ADVICE = ("The tracer writes traced values into arrays made by np.zeros, 
                  "np.stack or np.concatenate.")
 
 
+_CONSTANT = "constant"      # the mark of a reverse tape entry made by ``constant``
+
+
 def constant(value, trace):
     """``value`` (a plain array) as a box of ``trace`` that carries no derivative."""
     if trace.mode == REVERSE:
-        trace.tape.append((None, None, None, value, (), False))
+        trace.tape.append((None, None, _CONSTANT, value, (), False))
         return _box_output(value, trace, len(trace.tape) - 1)
     return _box_output(value, trace, np.zeros_like(value))
+
+
+def _constants_only(x):
+    """Every box in ``x`` (through lists, tuples and dicts) was made by ``constant`` (an
+    array made by np.array, np.zeros... in traced code) and carries no derivative yet: a
+    function without rule may run on their values."""
+    if isinstance(x, Box):
+        node = x._node
+        if isinstance(x._value, Box):
+            return False
+        if x._trace.mode == REVERSE:
+            return type(node) is int and x._trace.tape[node][2] is _CONSTANT
+        return type(node) is np.ndarray and not node.any()
+    if type(x) in _SEQ:
+        return all(_constants_only(e) for e in x)
+    if type(x) is dict:
+        return all(_constants_only(e) for e in x.values())
+    return True
+
+
+def _on_constants(name, call, args, kwargs):
+    """``call(*args, **kwargs)`` on copies of the values of their boxes (``_constants_only``);
+    a function that writes into one (np.copyto, np.put, out=) is refused: the tape may hold
+    the value it would change."""
+    pairs = []
+
+    def copies(x):
+        if isinstance(x, Box):
+            v = x._value
+            c = v.copy() if isinstance(v, np.ndarray) else v
+            pairs.append((v, c))
+            return c
+        if type(x) in _SEQ:
+            return type(x)(copies(e) for e in x)
+        if type(x) is dict:
+            return {k: copies(e) for k, e in x.items()}
+        return x
+    out = call(*copies(args), **copies(kwargs))
+    if any(isinstance(v, np.ndarray) and not np.array_equal(v, c, equal_nan=True)
+           for v, c in pairs):
+        raise TracingNoRuleError(name, " (it writes into an array of the traced function)")
+    return out
 
 
 def promote(value):
@@ -871,10 +916,13 @@ class Box:
     # --- numpy dispatch (NEP 13 and NEP 18) ---------------------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method != "__call__":
-            raise TracingNoRuleError(f"numpy.{ufunc.__name__}.{method}")
-        spec = function_spec(ufunc)
+        spec = function_spec(ufunc) if method == "__call__" else None
         if spec is None:
+            if _constants_only((inputs, kwargs)):
+                return _on_constants(f"numpy.{ufunc.__name__}.{method}",
+                                     getattr(ufunc, method), inputs, kwargs)
+            if method != "__call__":
+                raise TracingNoRuleError(f"numpy.{ufunc.__name__}.{method}")
             raise TracingNoRuleError(f"numpy.{ufunc.__name__}")
         fn = ufunc
         out = None
@@ -900,6 +948,8 @@ class Box:
             composite = _COMPOSITES.get(getattr(func, "__name__", None))
             if composite is not None and composite[0] is func:
                 return composite[1](*args, **kwargs)
+            if _constants_only((args, kwargs)):   # np.histogram(np.array([...])): no derivative
+                return _on_constants(function_name(func), func, args, kwargs)
             raise TracingNoRuleError(function_name(func))
         target = kwargs.get("out") if kwargs else None
         if type(target) is tuple and len(target) == 1:
