@@ -415,3 +415,45 @@ def test_a_function_without_rule_runs_on_arrays_of_constants(operator):
     expected = np.array([1.0, 2.0, 3.0])
     got = _derivative(operator, f, x)
     np.testing.assert_allclose(got, expected if operator == "grad" else np.sum(expected))
+
+
+# --- np.put_along_axis writes into its array and returns None ---
+
+def put_into_zeros(y):
+    a = np.zeros(3)
+    np.put_along_axis(a, np.array([0]), y[2], 0)
+    return np.sum(a ** 2) + y[0]
+
+
+def put_into_a_copy(y):
+    a = y.reshape(2, 2).copy()
+    np.put_along_axis(a, np.array([[1], [0]]), y[:2, None] ** 3, axis=1)
+    return np.sum(a * np.array([[1.0, 2.0], [3.0, 4.0]]))
+
+
+@pytest.mark.parametrize("operator", ["grad", "jvp"])
+@pytest.mark.parametrize("f, x", [(put_into_zeros, np.array([0.3, 0.7, 1.9])),
+                                  (put_into_a_copy, np.array([0.3, 0.7, 1.9, -0.4]))])
+def test_put_along_axis_writes_into_its_traced_array(operator, f, x):
+    """The tracer applied the rule of put_along_axis (whose result is the array after the
+    write) to NumPy's call, which writes into the plain array and returns None: a derivative
+    of zero for the values written (and an AxisError in forward mode)."""
+    expected = _fd(f, x)
+    got = _derivative(operator, f, x)
+    np.testing.assert_allclose(got, expected if operator == "grad" else np.sum(expected),
+                               rtol=1e-6, atol=1e-8)
+
+
+class _Holder:
+    def make(self):
+        return np.zeros(3)          # made in a method: a plain array, not traced
+
+
+def test_put_along_axis_into_a_plain_array_is_refused():
+    def f(y):
+        a = _Holder().make()
+        np.put_along_axis(a, np.array([0]), y[2], 0)
+        return np.sum(a ** 2)
+    with pytest.raises(s2sgrad.S2SGradError, match=r"test_hunt_tracer\.py:\d+: .* written into "
+                                                   r"a plain NumPy array by numpy\.put_along_axis"):
+        s2sgrad.grad(f, fallback="always")(np.array([0.3, 0.7, 1.9]))

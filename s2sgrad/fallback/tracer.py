@@ -269,6 +269,21 @@ def _write_out(target, result):
     return target
 
 
+def _put_along_axis(box, spec, args, kwargs):
+    """``np.put_along_axis(arr, indices, values, axis)`` on traced values: NumPy writes into
+    ``arr`` and returns None; its rules are those of the copy with the values put
+    (``runtime.put_along``), which the traced ``arr`` then holds."""
+    bound = spec.prim.bind(args, kwargs)
+    target = bound.get("arr")
+    if not isinstance(target, ArrayBox):
+        if _has_box((bound.get("values"), target)):
+            raise _conversion_error(box, "was written into a plain NumPy array by "
+                                         "numpy.put_along_axis", _WRITE_ADVICE)
+        return np.put_along_axis(*strip(args), **strip(kwargs))    # traced indices only
+    target._assign(apply(spec, rt.put_along, args, kwargs))
+    return None
+
+
 def _describe(box):
     v = strip(box)
     if isinstance(v, np.ndarray):
@@ -951,6 +966,8 @@ class Box:
             if _constants_only((args, kwargs)):   # np.histogram(np.array([...])): no derivative
                 return _on_constants(function_name(func), func, args, kwargs)
             raise TracingNoRuleError(function_name(func))
+        if func is np.put_along_axis:
+            return _put_along_axis(self, spec, args, kwargs)
         target = kwargs.get("out") if kwargs else None
         if type(target) is tuple and len(target) == 1:
             target = target[0]
