@@ -457,3 +457,55 @@ def test_put_along_axis_into_a_plain_array_is_refused():
     with pytest.raises(s2sgrad.S2SGradError, match=r"test_hunt_tracer\.py:\d+: .* written into "
                                                    r"a plain NumPy array by numpy\.put_along_axis"):
         s2sgrad.grad(f, fallback="always")(np.array([0.3, 0.7, 1.9]))
+
+
+# --- an operation that casts differentiated floats to integers ---
+
+def sum_as_int(x):
+    return x.sum(dtype=int) * x[0]            # int(0.3) + int(-0.7) + int(1.1) = 1
+
+
+def np_sum_as_int64(x):
+    return np.sum(x * 3.0, dtype=np.int64) * x[1]
+
+
+def cumsum_as_int(x):
+    return np.sum(np.cumsum(x * 2.0, dtype=int) * x)
+
+
+def add_cast_to_int(x):
+    return np.sum(np.add(x, x, dtype=int, casting="unsafe") * x)
+
+
+@pytest.mark.parametrize("operator", ["grad", "jvp"])
+@pytest.mark.parametrize("f", [sum_as_int, np_sum_as_int64, cumsum_as_int, add_cast_to_int])
+def test_an_integer_result_of_floats_carries_no_derivative(operator, f):
+    """x.sum(dtype=int) was differentiated as the sum of the floats: each element got a
+    derivative of 1 where the truncated sum has none."""
+    x = np.array([0.3, -0.7, 1.1])
+    expected = _fd(f, x)
+    got = _derivative(operator, f, x)
+    np.testing.assert_allclose(got, expected if operator == "grad" else np.sum(expected),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_a_function_on_a_namedtuple_of_traced_arrays_is_traced():
+    """np.stack of a namedtuple of traced arrays recursed without end (the tracer looked for
+    boxes in plain tuples only and called NumPy, which handed the call back)."""
+    pair = collections.namedtuple("pair", "a b")
+
+    def f(x):
+        return np.sum(np.stack(pair(x, x ** 2)) ** 2)
+    x = np.array([0.3, -0.7, 1.1])
+    np.testing.assert_allclose(s2sgrad.grad(f, fallback="always")(x), 2 * x + 4 * x ** 3)
+
+
+def test_an_integer_result_of_floats_carries_no_second_derivative():
+    def f(x):
+        return x.sum(dtype=int) * x[0] ** 2 + np.sum(x ** 3)
+    x = np.array([0.3, -0.7, 1.1])
+    g = s2sgrad.grad(f, fallback="always")
+    hess = np.stack([s2sgrad.jvp(g, fallback="always")(x, e)[1] for e in np.eye(3)])
+    np.testing.assert_allclose(hess, np.diag(6 * x) + np.diag([2.0, 0.0, 0.0]), atol=1e-12)
+    gg = np.stack([s2sgrad.grad(lambda v, i=i: g(v)[i], fallback="always")(x) for i in range(3)])
+    np.testing.assert_allclose(gg, hess, atol=1e-12)

@@ -269,6 +269,14 @@ def _write_out(target, result):
     return target
 
 
+def _plain_seq(x):
+    """``x`` with its namedtuples and list subclasses made plain tuples and lists (``apply``
+    looks for boxes in those)."""
+    if isinstance(x, _SEQ):
+        return (tuple if isinstance(x, tuple) else list)(_plain_seq(e) for e in x)
+    return x
+
+
 def _put_along_axis(box, spec, args, kwargs):
     """``np.put_along_axis(arr, indices, values, axis)`` on traced values: NumPy writes into
     ``arr`` and returns None; its rules are those of the copy with the values put
@@ -564,6 +572,14 @@ def _inexact(x):
     return dt is not None and dt.kind in "fc"
 
 
+def _integral(ans):
+    """``ans`` is an integer (or boolean) array or number."""
+    dt = getattr(ans, "dtype", None)
+    if dt is not None:
+        return getattr(dt, "kind", "f") in "biu"
+    return isinstance(ans, int)
+
+
 def tree_add(a, b):
     if a is None:
         return b
@@ -744,6 +760,10 @@ def _record(spec, fn, top, args, kwargs):
         _refuse_subclass(spec, ans)     # x * M of an np.matrix M: not an elementwise product
     if not slots:                   # only shape-giving arguments were boxed
         return ans
+    if _integral(ans) and any(
+            _inexact(box) if box is not None else any(_inexact(b) for _, b in paths)
+            for _, _, box, paths, _ in slots):
+        return ans      # x.sum(dtype=int): floats made integers, piecewise constant
 
     if reverse:
         rslots = []
@@ -958,6 +978,8 @@ class Box:
                   f"operation such as z += x, or out=)", _WRITE_ADVICE)
 
     def __array_function__(self, func, types, args, kwargs):
+        if any(isinstance(a, _SEQ) and type(a) not in _SEQ for a in args):
+            args = tuple(_plain_seq(a) for a in args)   # np.stack(a namedtuple of boxes)
         spec = function_spec(func)
         if spec is None:
             composite = _COMPOSITES.get(getattr(func, "__name__", None))
