@@ -3,6 +3,7 @@ a derivative and stopped being traced.  Each case gives the right derivative (ag
 closed form or central finite differences) or an error naming the user's line."""
 
 import collections
+import dataclasses
 import decimal
 import fractions
 import warnings
@@ -509,3 +510,61 @@ def test_an_integer_result_of_floats_carries_no_second_derivative():
     np.testing.assert_allclose(hess, np.diag(6 * x) + np.diag([2.0, 0.0, 0.0]), atol=1e-12)
     gg = np.stack([s2sgrad.grad(lambda v, i=i: g(v)[i], fallback="always")(x) for i in range(3)])
     np.testing.assert_allclose(gg, hess, atol=1e-12)
+
+
+# --- an object as the output: its attributes' derivatives ---
+
+@dataclasses.dataclass
+class _Result:
+    values: np.ndarray
+    total: float
+    label: str = "r"
+
+
+class _Bag:
+    def __init__(self, values, total):
+        self.values, self.total = values, total
+
+
+def make_result(x):
+    return _Result(x ** 2, np.sum(np.sin(x)))      # a class without rule: traced
+
+
+def make_plain(x):
+    return _Bag(x ** 2, np.sum(np.sin(x)))
+
+
+@pytest.mark.parametrize("fallback", ["auto", "always"])
+@pytest.mark.parametrize("f", [make_result, make_plain])
+def test_an_object_output_has_the_derivatives_of_its_attributes(fallback, f):
+    """The tracer followed boxes in dicts, lists and tuples of the output only: an object's
+    attributes kept their boxes (its value held them) and got a tangent and a cotangent of
+    zero, also where the compiler falls back to it (the class has no rule)."""
+    import warnings
+    x = np.array([0.3, -0.7, 1.1])
+    t = np.array([1.0, -2.0, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        value, tangent = s2sgrad.jvp(f, fallback=fallback)(x, t)
+        _, back = s2sgrad.vjp(f)(x)
+        ct = back(type(value)(np.array([1.0, 2.0, 3.0]), 2.0))
+    assert type(value.values) is np.ndarray and type(value.total) is not s2sgrad.fallback.Box
+    np.testing.assert_allclose(value.values, x ** 2)
+    np.testing.assert_allclose(tangent.values, 2 * x * t)
+    assert tangent.total == pytest.approx(np.sum(np.cos(x) * t))
+    np.testing.assert_allclose(ct, 2 * x * np.array([1.0, 2.0, 3.0]) + 2.0 * np.cos(x))
+
+
+def test_a_namedtuple_derivative_is_a_namedtuple():
+    pair = collections.namedtuple("pair", "a b")
+
+    def f(p):
+        return pair(p.a ** 2, p.a * p.b)
+    x = pair(np.array([0.3, -0.7]), 2.0)
+    for fallback in ("auto", "always"):
+        g = s2sgrad.grad(lambda p: np.sum(p.a ** 2) * p.b, fallback=fallback)(x)
+        assert type(g) is pair
+        np.testing.assert_allclose(g.a, 2 * x.a * x.b)
+        _, t = s2sgrad.jvp(f, fallback=fallback)(x, pair(np.ones(2), 0.0))
+        assert type(t) is pair
+        np.testing.assert_allclose(t.a, 2 * x.a)

@@ -187,7 +187,18 @@ def _unbox_out(out, trace):
         return {k: _unbox_out(v, trace) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
         return _rebuild(out, [_unbox_out(v, trace) for v in out])
+    if rt_core._is_object(out):     # a copy holding its attributes' values, not the boxes
+        with rt_core.walking(out):
+            values = {k: (v, _unbox_out(v, trace)) for k, v in rt_core.parts(out)}
+        if all(u is v for v, u in values.values()):
+            return out                  # (no box: the object itself)
+        return rt_core.object_like(out, {k: u for k, (v, u) in values.items()})
     return out
+
+
+class _Attributes(dict):
+    """The tape indices of an object output's attributes (its cotangent is an object, or a
+    dict, whose attributes ``rt_core.attribute`` reads)."""
 
 
 def _out_nodes(out, trace):
@@ -200,6 +211,9 @@ def _out_nodes(out, trace):
         return {k: _out_nodes(v, trace) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
         return [_out_nodes(v, trace) for v in out]
+    if rt_core._is_object(out):
+        with rt_core.walking(out):
+            return _Attributes((k, _out_nodes(v, trace)) for k, v in rt_core.parts(out))
     return None
 
 
@@ -208,6 +222,11 @@ def _seeds(nodes, g, acc):
         return
     if isinstance(nodes, int):
         acc.append((nodes, g))
+    elif isinstance(nodes, _Attributes):
+        for k, v in nodes.items():
+            gk = rt_core.attribute(g, k)
+            if gk is not None:
+                _seeds(v, gk, acc)
     elif isinstance(nodes, dict):
         for k, v in nodes.items():
             _seeds(v, g[k], acc)
@@ -414,4 +433,8 @@ def _tangent_out(out, trace):
         return {k: _tangent_out(v, trace) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
         return _rebuild(out, [_tangent_out(v, trace) for v in out])
+    if rt_core._is_object(out):     # a copy holding its attributes' tangents
+        with rt_core.walking(out):
+            return rt_core.object_like(out, {k: _tangent_out(v, trace)
+                                             for k, v in rt_core.parts(out)})
     return _match(None, out)

@@ -459,7 +459,13 @@ def match(d, x):
     if isinstance(x, dict):
         return {k: match(d.get(k) if d is not None else None, v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
+        fields = getattr(type(x), "_fields", None)
+        if fields is not None and isinstance(d, dict):
+            # a namedtuple read by attribute (p.a): generated code keeps its adjoint by name
+            return type(x)(*[match(d.get(f), v) for f, v in zip(fields, x)])
         items = [match(d[i] if d is not None else None, v) for i, v in enumerate(x)]
+        if fields is not None:
+            return type(x)(*items)          # a namedtuple's derivative is one of its type
         return tuple(items) if isinstance(x, tuple) else items
     if _is_object(x):
         # The gradient of an object: a copy whose differentiable attributes hold their gradients.
