@@ -756,11 +756,18 @@ def _record(spec, fn, top, args, kwargs):
                   and len(vals) > spec.out_at and vals[spec.out_at] is not None):
         spec.check_arguments(vals, kwvals)
     ans = apply(spec, fn, vals, kwvals) if nested else fn(*vals, **kwvals)
-    if type(ans) is not np.ndarray and isinstance(ans, np.ndarray) and _own_semantics(type(ans)):
-        _refuse_subclass(spec, ans)     # x * M of an np.matrix M: not an elementwise product
+    t = type(ans)
+    if t is np.ndarray:
+        integral = ans.dtype.kind in "biu"
+    elif t is np.float64 or t is float or t is np.complex128 or t is complex:
+        integral = False
+    else:
+        if isinstance(ans, np.ndarray) and _own_semantics(t):
+            _refuse_subclass(spec, ans)     # x * M of an np.matrix M: not elementwise
+        integral = _integral(ans)
     if not slots:                   # only shape-giving arguments were boxed
         return ans
-    if _integral(ans) and any(
+    if integral and any(
             _inexact(box) if box is not None else any(_inexact(b) for _, b in paths)
             for _, _, box, paths, _ in slots):
         return ans      # x.sum(dtype=int): floats made integers, piecewise constant
