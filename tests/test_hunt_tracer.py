@@ -568,3 +568,17 @@ def test_a_namedtuple_derivative_is_a_namedtuple():
         _, t = s2sgrad.jvp(f, fallback=fallback)(x, pair(np.ones(2), 0.0))
         assert type(t) is pair
         np.testing.assert_allclose(t.a, 2 * x.a)
+
+
+def test_divmod_of_a_traced_number():
+    """divmod(x, 0.5) raised Python's TypeError (a box had no __divmod__)."""
+    def f(x):
+        q, r = divmod(x[2], 0.5)
+        q2, r2 = divmod(7.0, x[1] + 2.0)
+        return r * x[0] + q * x[1] + r2
+    x = np.array([0.3, -0.7, 1.1])
+    for operator in ("grad", "jvp"):
+        expected = _fd(f, x)
+        got = _derivative(operator, f, x)
+        np.testing.assert_allclose(got, expected if operator == "grad" else np.sum(expected),
+                                   rtol=1e-6, atol=1e-8)

@@ -1094,6 +1094,12 @@ class Box:
     def __rpow__(self, other):
         return apply(_OPS["pow"], operator.pow, (other, self), _EMPTY)
 
+    def __divmod__(self, other):
+        return self // other, self % other
+
+    def __rdivmod__(self, other):
+        return other // self, other % self
+
     # --- array attributes -----------------------------------------------------
 
     @property
