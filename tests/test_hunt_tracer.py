@@ -582,3 +582,34 @@ def test_divmod_of_a_traced_number():
         got = _derivative(operator, f, x)
         np.testing.assert_allclose(got, expected if operator == "grad" else np.sum(expected),
                                    rtol=1e-6, atol=1e-8)
+
+
+# --- outputs the derivative cannot follow ---
+
+def returns_a_closure(x):
+    return lambda t: x * t
+
+
+def returns_a_set(x):
+    return {x[0] ** 2}
+
+
+def returns_a_deque(x):
+    return collections.deque([x[0] ** 2, x[1]])
+
+
+@pytest.mark.parametrize("fallback", ["auto", "always"])
+@pytest.mark.parametrize("f, what", [(returns_a_closure, r"a function \(returns_a_closure"),
+                                     (returns_a_set, r"a set of 1 items"),
+                                     (returns_a_deque, r"a deque of 2 items")])
+def test_an_output_without_derivative_structure_is_refused(fallback, f, what):
+    """jvp gave a tangent of zero (an object array, for a set) and a value holding the
+    trace's boxes."""
+    import warnings
+    x = np.array([0.3, -0.7, 1.1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        with pytest.raises(s2sgrad.NonDifferentiableError,
+                           match=rf"test_hunt_tracer\.py:\d+: jvp\({f.__name__}\): "
+                                 rf"{f.__name__} returned {what}"):
+            s2sgrad.jvp(f, fallback=fallback)(x, np.ones(3))

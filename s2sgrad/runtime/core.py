@@ -10,6 +10,7 @@ own (``s2sgrad.rules.runtime_core``) so that generated code can be
 differentiated again.
 """
 
+import collections
 import contextlib
 import contextvars
 import inspect
@@ -1000,6 +1001,15 @@ def output_problem(value):
     if inspect.iscoroutine(value) or inspect.isgenerator(value) or inspect.isasyncgen(value):
         return (f"a {type(value).__name__} object, not the value it computes",
                 "differentiate a plain function that returns the value")
+    if isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
+                          functools.partial)):
+        return (f"a function ({getattr(value, '__qualname__', type(value).__name__)}), not "
+                f"a value: the derivatives of the values it holds would be lost",
+                "return what it computes, or differentiate a function that calls it")
+    if isinstance(value, (set, frozenset, collections.deque)):
+        return (f"a {type(value).__name__} of {len(value)} items, which s2sgrad does not "
+                f"differentiate through (its items would get no derivative)",
+                "return a list or a tuple")
     return None
 
 
