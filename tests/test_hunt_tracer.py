@@ -380,7 +380,6 @@ def test_a_histogram_of_differentiated_values_is_refused(fallback, f, name):
     """np.bincount and the histograms were declared without derivative: the counts are, but
     not a weighted count (linear in the weights) nor the bin edges (from the values' range),
     whose derivatives came out zero, in generated code as in the tracer."""
-    import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
         with pytest.raises(s2sgrad.NoRuleError, match=rf"test_hunt_tracer\.py:\d+: .*{name}"):
@@ -540,7 +539,6 @@ def test_an_object_output_has_the_derivatives_of_its_attributes(fallback, f):
     """The tracer followed boxes in dicts, lists and tuples of the output only: an object's
     attributes kept their boxes (its value held them) and got a tangent and a cotangent of
     zero, also where the compiler falls back to it (the class has no rule)."""
-    import warnings
     x = np.array([0.3, -0.7, 1.1])
     t = np.array([1.0, -2.0, 0.5])
     with warnings.catch_warnings():
@@ -605,7 +603,6 @@ def returns_a_deque(x):
 def test_an_output_without_derivative_structure_is_refused(fallback, f, what):
     """jvp gave a tangent of zero (an object array, for a set) and a value holding the
     trace's boxes."""
-    import warnings
     x = np.array([0.3, -0.7, 1.1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
