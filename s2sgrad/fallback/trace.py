@@ -1,12 +1,15 @@
 """``trace_vjp`` and ``trace_jvp``: derivatives by running the function on boxed arguments."""
 
+import collections.abc
+import numbers
+
 import numpy as np
 
 import s2sgrad.runtime as rt
 import s2sgrad.runtime.core as rt_core
 from .tracer import (
     FORWARD, PROJECTION, REVERSE, Box, Spec, Trace, _EMPTY, _box_output, _has_box, _snap,
-    apply, at_path, strip,
+    _class_name, _own_semantics, apply, at_path, strip,
 )
 from .nested import TRACING_NUMPY, traced, with_rules  # also installs them for tracer.py
 from .user import for_trace
@@ -64,9 +67,14 @@ def _box_tree(x, trace, tangent=None):
         return rt_core.object_like(x, {k: p[0] for k, p in pairs.items()}), \
             {k: p[1] for k, p in pairs.items()}
     if not _is_leaf(x):
-        if _foreign_array(x):
-            raise _ForeignArray(x)
+        why = _untraceable(x)
+        if why is not None:
+            raise _ForeignArray(x, *why)
         return x, None
+    if type(x) is not np.ndarray and isinstance(x, np.ndarray):
+        if _own_semantics(type(x)):
+            raise _ForeignArray(x, _class_name(x), _SUBCLASS_ADVICE)
+        x = x.view(np.ndarray)      # (memmap, a subclass changing no operation): as an ndarray
     value = _snap(x) if isinstance(x, Box) else x
     if trace.mode == REVERSE:
         trace.tape.append((None, None, None, value, (), False))
@@ -83,8 +91,69 @@ def _foreign_array(x):
         hasattr(x, "__array_namespace__") or hasattr(x, "shape") and hasattr(x, "dtype"))
 
 
+_FOREIGN_ADVICE = (
+    "s2sgrad's tracing fallback differentiates NumPy arrays and numbers only (with "
+    "respect to anything else, a derivative would come out zero); the generated code "
+    "keeps an array's own namespace but needs a derivative rule for every function "
+    "it calls (the warning or error before this one says which it lacks): add one, "
+    "or pass NumPy arrays")
+_SUBCLASS_ADVICE = (
+    "its operations do not mean what they mean for a NumPy array (np.matrix's * and ** are "
+    "matrix products, a masked array leaves out its masked entries), and the tracer "
+    "differentiates them as a NumPy array's, which would give a wrong derivative: pass "
+    "np.asarray(x) (and a masked array's mask as an argument of its own)")
+_NUMBER_ADVICE = ("the tracer differentiates Python and NumPy floats and complex numbers "
+                  "only (this number's derivative would come out wrong): pass float(x)")
+_OBJECT_ADVICE = ("the tracer differentiates arrays of a floating dtype only (the derivative "
+                  "with respect to this one would come out zero): pass x.astype(float)")
+_FIELDS_ADVICE = ("the tracer differentiates arrays of a floating dtype only (the derivative "
+                  "with respect to this one would come out zero): pass each field, x['name'], "
+                  "as an array of its own")
+_COLLECTION_ADVICE = ("the tracer differentiates through lists, tuples, dicts and the "
+                      "attributes of objects only (the derivative with respect to the numbers "
+                      "in this one would come out zero): pass them in a list, tuple or dict")
+
+def _carries(v):
+    """``v`` is, or holds, a value with a derivative (a float, an inexact array...)."""
+    if isinstance(v, (bool, np.bool_, int, np.integer, str, bytes)) or v is None:
+        return False
+    if isinstance(v, (Box, float, complex, np.inexact, numbers.Number)):
+        return True
+    if isinstance(v, np.ndarray):
+        return v.dtype.kind in "fc" or _untraceable(v) is not None
+    if isinstance(v, (list, tuple, dict)):
+        return any(_carries(e) for e in (v.values() if isinstance(v, dict) else v))
+    return _untraceable(v) is not None
+
+
+def _untraceable(x):
+    """``(what x is, what to do)`` when the tracer would leave ``x``, a value that carries a
+    derivative, untraced (a derivative of zero) or trace it wrongly; else ``None``."""
+    if isinstance(x, (str, bytes, bytearray, range, bool, np.bool_)) or x is None:
+        return None
+    if isinstance(x, np.ndarray):
+        kind = x.dtype.kind
+        if kind == "O" and any(_carries(e) for e in x.flat):
+            return "a NumPy array of dtype object", _OBJECT_ADVICE
+        if kind == "V" and x.dtype.fields and any(
+                dt.kind in "fc" or dt.fields for dt, *_ in x.dtype.fields.values()):
+            return "a structured NumPy array", _FIELDS_ADVICE
+        return None
+    if _foreign_array(x):
+        cls = type(x)
+        return (f"an {cls.__module__.split('.')[0]} array ({cls.__module__}.{cls.__qualname__})",
+                _FOREIGN_ADVICE)
+    if isinstance(x, numbers.Number):         # Fraction, Decimal (not float, complex, int)
+        return _class_name(x), _NUMBER_ADVICE
+    if isinstance(x, collections.abc.Collection) and not isinstance(x, (list, tuple, dict)):
+        items = x.values() if isinstance(x, collections.abc.Mapping) else x
+        if any(_carries(e) for e in items):   # a deque, a set of floats
+            return _class_name(x), _COLLECTION_ADVICE
+    return None
+
+
 class _ForeignArray(Exception):
-    pass
+    """``(value, what it is, what to do)``: an argument the tracer cannot follow."""
 
 
 def _boxed(fn, x, trace, tangent=None):
@@ -93,18 +162,12 @@ def _boxed(fn, x, trace, tangent=None):
     try:
         return _box_tree(x, trace, tangent)
     except _ForeignArray as exc:
-        value = exc.args[0]
+        value, kind, advice = exc.args
         code = getattr(getattr(fn, "__func__", fn), "__code__", None)
         where = f"{code.co_filename}:{code.co_firstlineno}" if code is not None else "<unknown>"
-        cls = type(value)
-        kind = f"{cls.__module__.split('.')[0]} array ({cls.__module__}.{cls.__qualname__})"
         raise UntraceableArgumentError(
-            where, f"the argument of {getattr(fn, '__qualname__', fn)!s} that holds an {kind}",
-            "s2sgrad's tracing fallback differentiates NumPy arrays and numbers only (with "
-            "respect to anything else, a derivative would come out zero); the generated code "
-            "keeps an array's own namespace but needs a derivative rule for every function "
-            "it calls (the warning or error before this one says which it lacks): add one, "
-            "or pass NumPy arrays") from None
+            where, f"the argument of {getattr(fn, '__qualname__', fn)!s} that holds {kind}",
+            advice) from None
 
 
 class UntraceableArgumentError(UnsupportedError):
@@ -117,22 +180,40 @@ class UntraceableArgumentError(UnsupportedError):
 def _unbox_out(out, trace):
     """The function's output with ``trace``'s boxes replaced by their values."""
     if isinstance(out, Box):
-        return out._value if out._trace is trace else out
+        if out._trace is trace:
+            return out._value
+        return _unbox_out(out._value, trace) if not out._trace.active else out
     if isinstance(out, dict):
         return {k: _unbox_out(v, trace) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
         return _rebuild(out, [_unbox_out(v, trace) for v in out])
+    if rt_core._is_object(out):     # a copy holding its attributes' values, not the boxes
+        with rt_core.walking(out):
+            values = {k: (v, _unbox_out(v, trace)) for k, v in rt_core.parts(out)}
+        if all(u is v for v, u in values.values()):
+            return out                  # (no box: the object itself)
+        return rt_core.object_like(out, {k: u for k, (v, u) in values.items()})
     return out
+
+
+class _Attributes(dict):
+    """The tape indices of an object output's attributes (its cotangent is an object, or a
+    dict, whose attributes ``rt_core.attribute`` reads)."""
 
 
 def _out_nodes(out, trace):
     """The output's structure with tape indices (or tangents) of ``trace``'s boxes, else None."""
     if isinstance(out, Box):
-        return out._node if out._trace is trace else None
+        if out._trace is trace:
+            return out._node
+        return _out_nodes(out._value, trace) if not out._trace.active else None
     if isinstance(out, dict):
         return {k: _out_nodes(v, trace) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
         return [_out_nodes(v, trace) for v in out]
+    if rt_core._is_object(out):
+        with rt_core.walking(out):
+            return _Attributes((k, _out_nodes(v, trace)) for k, v in rt_core.parts(out))
     return None
 
 
@@ -141,6 +222,11 @@ def _seeds(nodes, g, acc):
         return
     if isinstance(nodes, int):
         acc.append((nodes, g))
+    elif isinstance(nodes, _Attributes):
+        for k, v in nodes.items():
+            gk = rt_core.attribute(g, k)
+            if gk is not None:
+                _seeds(v, gk, acc)
     elif isinstance(nodes, dict):
         for k, v in nodes.items():
             _seeds(v, g[k], acc)
@@ -341,8 +427,14 @@ def trace_jvp(fn, args, kwargs=None, argnums=(0,), tangents=None):
 def _tangent_out(out, trace):
     if isinstance(out, Box) and out._trace is trace:
         return _match(out._node, out._value)
+    if isinstance(out, Box) and not out._trace.active:     # a box of another finished trace
+        return _tangent_out(out._value, trace)
     if isinstance(out, dict):
         return {k: _tangent_out(v, trace) for k, v in out.items()}
     if isinstance(out, (list, tuple)):
         return _rebuild(out, [_tangent_out(v, trace) for v in out])
+    if rt_core._is_object(out):     # a copy holding its attributes' tangents
+        with rt_core.walking(out):
+            return rt_core.object_like(out, {k: _tangent_out(v, trace)
+                                             for k, v in rt_core.parts(out)})
     return _match(None, out)

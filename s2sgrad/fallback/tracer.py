@@ -29,7 +29,7 @@ import numpy as np
 import s2sgrad.naming as naming
 import s2sgrad.runtime as rt
 from .state import current as _current_trace
-from ..errors import NoRuleError, S2SGradError, UnsupportedArgumentError
+from ..errors import NoRuleError, S2SGradError, UnsupportedArgumentError, UnsupportedError
 from ..rules import registry
 
 __all__ = [
@@ -198,12 +198,57 @@ _WRITE_ADVICE = ("The tracer writes traced values into arrays made by np.zeros, 
                  "np.stack or np.concatenate.")
 
 
+_CONSTANT = "constant"      # the mark of a reverse tape entry made by ``constant``
+
+
 def constant(value, trace):
     """``value`` (a plain array) as a box of ``trace`` that carries no derivative."""
     if trace.mode == REVERSE:
-        trace.tape.append((None, None, None, value, (), False))
+        trace.tape.append((None, None, _CONSTANT, value, (), False))
         return _box_output(value, trace, len(trace.tape) - 1)
     return _box_output(value, trace, np.zeros_like(value))
+
+
+def _constants_only(x):
+    """Every box in ``x`` (through lists, tuples and dicts) was made by ``constant`` (an
+    array made by np.array, np.zeros... in traced code) and carries no derivative yet: a
+    function without rule may run on their values."""
+    if isinstance(x, Box):
+        node = x._node
+        if isinstance(x._value, Box):
+            return False
+        if x._trace.mode == REVERSE:
+            return type(node) is int and x._trace.tape[node][2] is _CONSTANT
+        return type(node) is np.ndarray and not node.any()
+    if type(x) in _SEQ:
+        return all(_constants_only(e) for e in x)
+    if type(x) is dict:
+        return all(_constants_only(e) for e in x.values())
+    return True
+
+
+def _on_constants(name, call, args, kwargs):
+    """``call(*args, **kwargs)`` on copies of the values of their boxes (``_constants_only``);
+    a function that writes into one (np.copyto, np.put, out=) is refused: the tape may hold
+    the value it would change."""
+    pairs = []
+
+    def copies(x):
+        if isinstance(x, Box):
+            v = x._value
+            c = v.copy() if isinstance(v, np.ndarray) else v
+            pairs.append((v, c))
+            return c
+        if type(x) in _SEQ:
+            return type(x)(copies(e) for e in x)
+        if type(x) is dict:
+            return {k: copies(e) for k, e in x.items()}
+        return x
+    out = call(*copies(args), **copies(kwargs))
+    if any(isinstance(v, np.ndarray) and not np.array_equal(v, c, equal_nan=True)
+           for v, c in pairs):
+        raise TracingNoRuleError(name, " (it writes into an array of the traced function)")
+    return out
 
 
 def promote(value):
@@ -224,11 +269,75 @@ def _write_out(target, result):
     return target
 
 
+def _plain_seq(x):
+    """``x`` with its namedtuples and list subclasses made plain tuples and lists (``apply``
+    looks for boxes in those)."""
+    if isinstance(x, _SEQ):
+        return (tuple if isinstance(x, tuple) else list)(_plain_seq(e) for e in x)
+    return x
+
+
+def _put_along_axis(box, spec, args, kwargs):
+    """``np.put_along_axis(arr, indices, values, axis)`` on traced values: NumPy writes into
+    ``arr`` and returns None; its rules are those of the copy with the values put
+    (``runtime.put_along``), which the traced ``arr`` then holds."""
+    bound = spec.prim.bind(args, kwargs)
+    target = bound.get("arr")
+    if not isinstance(target, ArrayBox):
+        if _has_box((bound.get("values"), target)):
+            raise _conversion_error(box, "was written into a plain NumPy array by "
+                                         "numpy.put_along_axis", _WRITE_ADVICE)
+        return np.put_along_axis(*strip(args), **strip(kwargs))    # traced indices only
+    target._assign(apply(spec, rt.put_along, args, kwargs))
+    return None
+
+
 def _describe(box):
     v = strip(box)
     if isinstance(v, np.ndarray):
         return f"array of shape {v.shape}"
     return type(v).__name__
+
+
+# Operations whose meaning an ndarray subclass may change (np.matrix, np.ma.MaskedArray):
+# a subclass that changes none of them (np.memmap) is traced as the ndarray it is.
+_SEMANTICS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+              "__truediv__", "__rtruediv__", "__pow__", "__rpow__", "__matmul__",
+              "__rmatmul__", "__neg__", "__floordiv__", "__mod__", "__array_ufunc__",
+              "__array_function__", "sum", "mean", "prod", "max", "min", "dot", "var", "std",
+              "cumsum", "ravel", "reshape", "transpose")
+
+
+def _own_semantics(cls):
+    return any(getattr(cls, name, None) is not getattr(np.ndarray, name) for name in _SEMANTICS)
+
+
+def _class_name(x):
+    cls = type(x)
+    mod = cls.__module__
+    if mod == "builtins":
+        return f"a {cls.__qualname__}"
+    if mod.startswith("numpy.ma"):
+        mod = "numpy.ma"
+    elif mod.startswith("numpy"):
+        mod = "numpy"
+    return f"a {mod}.{cls.__qualname__}"
+
+
+class UntraceableValueError(UnsupportedError):
+    """An operation gave a value whose operations the derivative rules do not describe (an
+    np.matrix, whose ``*`` is a matrix product; a masked array)."""
+
+    verdict = "cannot be traced"
+
+
+def _refuse_subclass(spec, ans):
+    raise UntraceableValueError(
+        user_location(), f"{spec.name}, which gave {_class_name(ans)} (one of its operands is "
+        f"one),", "the derivative rules are those of a NumPy array's operations, and this "
+        "array's differ (np.matrix's * and ** are matrix products, a masked array leaves out "
+        "its masked entries), so its derivative would come out wrong: make it a NumPy array "
+        "with np.asarray (and pass a mask as an array of its own)")
 
 
 # ---------------------------------------------------------------------------
@@ -369,7 +478,8 @@ def _has_box(x):
 
 
 def _seq_top(seq):
-    """The highest-level trace among the boxes in a (nested) list or tuple."""
+    """The highest-level trace among the boxes in a (nested) list or tuple (the first
+    finished one, if any is)."""
     top = None
     for a in seq:
         if isinstance(a, Box):
@@ -380,9 +490,24 @@ def _seq_top(seq):
                 continue
         else:
             continue
+        if not t.active:
+            return t
         if top is None or t.level > top.level:
             top = t
     return top
+
+
+def _live(x):
+    """``x`` with the boxes of finished traces replaced by their values, through lists and
+    tuples.  A finished trace records nothing more: its boxes, left in the user's module
+    state or a closure, are constants (which may hold a box of a trace still running)."""
+    if isinstance(x, Box):
+        while isinstance(x, Box) and not x._trace.active:
+            x = x._value
+        return x
+    if type(x) in _SEQ:
+        return type(x)(_live(e) for e in x)
+    return x
 
 
 def _snap(b):
@@ -447,6 +572,14 @@ def _inexact(x):
     return dt is not None and dt.kind in "fc"
 
 
+def _integral(ans):
+    """``ans`` is an integer (or boolean) array or number."""
+    dt = getattr(ans, "dtype", None)
+    if dt is not None:
+        return getattr(dt, "kind", "f") in "biu"
+    return isinstance(ans, int)
+
+
 def tree_add(a, b):
     if a is None:
         return b
@@ -478,6 +611,9 @@ def apply(spec, fn, args, kwargs):
                 continue
         else:
             continue
+        if not t.active:            # a box of a finished trace: a constant
+            return apply(spec, fn, tuple(_live(a) for a in args),
+                         {k: _live(v) for k, v in kwargs.items()} if kwargs else kwargs)
         if top is None or t.level > top.level:
             top = t
     if top is None:
@@ -485,14 +621,32 @@ def apply(spec, fn, args, kwargs):
     if spec.nondiff:
         return fn(*[strip(a) for a in args], **{k: strip(v) for k, v in kwargs.items()})
     out = _record(spec, fn, top, args, kwargs)
-    if spec.prim.view and isinstance(out, ArrayBox) and args and isinstance(args[0], ArrayBox) \
-            and np.may_share_memory(out._value, args[0]._value):
-        # a write into it changes args[0] too: by index for y[i], not at all for others
-        out._base = (args[0], strip(args[1]) if spec.prim.name == "getitem" else _NO_INDEX)
-        if getattr(args[0], "_views", None) is None:
-            args[0]._views = []
-        args[0]._views.append((out, (spec, fn, args[1:], kwargs)))
+    if spec.prim.view:
+        _link_views(spec, fn, args, kwargs, out)
     return out
+
+
+def _link_views(spec, fn, args, kwargs, out):
+    """Each array of ``out`` (one, or the pieces of np.split, np.unstack, np.meshgrid) that
+    shares memory with a traced argument is a view of it: a write into that argument is seen
+    in it (``_refresh_views``), a write into it changes the argument (by index for y[i],
+    refused for the others)."""
+    if isinstance(out, ArrayBox):
+        outs = ((None, out),)
+    elif type(out) in _SEQ:
+        outs = [(k, o) for k, o in enumerate(out) if isinstance(o, ArrayBox)]
+    else:
+        return
+    for k, o in outs:
+        for j, a in enumerate(args):
+            if isinstance(a, ArrayBox) and np.may_share_memory(strip(o), strip(a)):
+                index = strip(args[1]) if spec.prim.name == "getitem" and j == 0 \
+                    and k is None else _NO_INDEX
+                o._base = (a, index)
+                if getattr(a, "_views", None) is None:
+                    a._views = []
+                a._views.append((o, (spec, fn, args, kwargs, k)))
+                break
 
 
 def _refresh_views(box):
@@ -500,12 +654,16 @@ def _refresh_views(box):
     values, as NumPy's would, each made again from the new value (and so their views)."""
     views = box._views
     for view, how in list(views):
-        spec, fn, rest, kwargs = how
+        spec, fn, args, kwargs, k = how
         if view._base is None or view._base[0] is not box:
             continue
-        fresh = apply(spec, fn, (box, *rest), kwargs)
-        if box._views and box._views[-1][0] is fresh:
-            box._views.pop()        # (made to refresh ``view``: not a view of its own)
+        linked = [(a, len(a._views or ())) for a in args if isinstance(a, ArrayBox)]
+        fresh = apply(spec, fn, args, kwargs)     # (``box`` in ``args`` holds the new value)
+        for a, n in linked:
+            if a._views:
+                del a._views[n:]    # (made to refresh ``view``: no views of their own)
+        if k is not None:
+            fresh = fresh[k]
         if isinstance(fresh, Box):
             view._value, view._trace, view._node = fresh._value, fresh._trace, fresh._node
             if getattr(view, "_views", None):
@@ -598,8 +756,21 @@ def _record(spec, fn, top, args, kwargs):
                   and len(vals) > spec.out_at and vals[spec.out_at] is not None):
         spec.check_arguments(vals, kwvals)
     ans = apply(spec, fn, vals, kwvals) if nested else fn(*vals, **kwvals)
+    t = type(ans)
+    if t is np.ndarray:
+        integral = ans.dtype.kind in "biu"
+    elif t is np.float64 or t is float or t is np.complex128 or t is complex:
+        integral = False
+    else:
+        if isinstance(ans, np.ndarray) and _own_semantics(t):
+            _refuse_subclass(spec, ans)     # x * M of an np.matrix M: not elementwise
+        integral = _integral(ans)
     if not slots:                   # only shape-giving arguments were boxed
         return ans
+    if integral and any(
+            _inexact(box) if box is not None else any(_inexact(b) for _, b in paths)
+            for _, _, box, paths, _ in slots):
+        return ans      # x.sum(dtype=int): floats made integers, piecewise constant
 
     if reverse:
         rslots = []
@@ -741,6 +912,8 @@ def _method_entry(name):
                 entry = ("attribute", Spec(prim, np, f"the array attribute .{name}"), False, fn)
                 _METHOD_ENTRIES[name] = entry
                 return entry
+            if name != prim.name and getattr(np, name, None) is None:
+                fn = None       # x.flatten(): the method itself (a copy), not np.ravel (a view)
             if fn is None:
                 def fn(a, *args, _name=name, **kwargs):
                     return getattr(a, _name)(*args, **kwargs)
@@ -785,10 +958,13 @@ class Box:
     # --- numpy dispatch (NEP 13 and NEP 18) ---------------------------------
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method != "__call__":
-            raise TracingNoRuleError(f"numpy.{ufunc.__name__}.{method}")
-        spec = function_spec(ufunc)
+        spec = function_spec(ufunc) if method == "__call__" else None
         if spec is None:
+            if _constants_only((inputs, kwargs)):
+                return _on_constants(f"numpy.{ufunc.__name__}.{method}",
+                                     getattr(ufunc, method), inputs, kwargs)
+            if method != "__call__":
+                raise TracingNoRuleError(f"numpy.{ufunc.__name__}.{method}")
             raise TracingNoRuleError(f"numpy.{ufunc.__name__}")
         fn = ufunc
         out = None
@@ -809,12 +985,18 @@ class Box:
                   f"operation such as z += x, or out=)", _WRITE_ADVICE)
 
     def __array_function__(self, func, types, args, kwargs):
+        if any(isinstance(a, _SEQ) and type(a) not in _SEQ for a in args):
+            args = tuple(_plain_seq(a) for a in args)   # np.stack(a namedtuple of boxes)
         spec = function_spec(func)
         if spec is None:
             composite = _COMPOSITES.get(getattr(func, "__name__", None))
             if composite is not None and composite[0] is func:
                 return composite[1](*args, **kwargs)
+            if _constants_only((args, kwargs)):   # np.histogram(np.array([...])): no derivative
+                return _on_constants(function_name(func), func, args, kwargs)
             raise TracingNoRuleError(function_name(func))
+        if func is np.put_along_axis:
+            return _put_along_axis(self, spec, args, kwargs)
         target = kwargs.get("out") if kwargs else None
         if type(target) is tuple and len(target) == 1:
             target = target[0]
@@ -837,7 +1019,7 @@ class Box:
                 "NumPy does not hand these calls to s2sgrad: drop np.asarray/np.array on values "
                 "that are already arrays and build arrays from traced pieces with np.stack or "
                 "np.concatenate. " + _WRITE_ADVICE)
-        return np.asarray(strip(self), dtype=dtype)
+        return np.asarray(self._value, dtype=dtype)     # (a box it holds says if it may)
 
     # --- conversions --------------------------------------------------------
 
@@ -849,14 +1031,14 @@ class Box:
                 "Drop float() on a value that is already a number (x[0], x.item() and "
                 "x.tolist() keep the derivative), and use the NumPy function instead of the "
                 "math module's (np.sin(x), not math.sin(x)). " + _WRITE_ADVICE)
-        return float(strip(self))
+        return float(self._value)
 
     def __complex__(self):
         if self._trace.active:
             raise _conversion_error(
                 self, "was converted to a plain Python complex (by complex() or a cmath "
                       "function)", "Use the NumPy function instead (np.exp(z), not cmath.exp(z)).")
-        return complex(strip(self))
+        return complex(self._value)
 
     def __int__(self):
         return int(strip(self))
@@ -912,6 +1094,12 @@ class Box:
     def __rpow__(self, other):
         return apply(_OPS["pow"], operator.pow, (other, self), _EMPTY)
 
+    def __divmod__(self, other):
+        return self // other, self % other
+
+    def __rdivmod__(self, other):
+        return other // self, other % self
+
     # --- array attributes -----------------------------------------------------
 
     @property
@@ -951,10 +1139,44 @@ class Box:
         value = getattr(strip(self), name)   # AttributeError if the value has none
         if kind == "nondiff":
             return value
-        if callable(value) or isinstance(value, np.ndarray):
+        if name == "flat" and isinstance(value, np.flatiter):
+            return _Flat(self)
+        if callable(value) or not isinstance(value, _METADATA):
+            # x.data, x.ctypes, x.base: the plain values, their derivative dropped
             raise TracingNoRuleError(f"the array {'method' if callable(value) else 'attribute'}"
                                      f" .{name}")
         return value
+
+
+# What an array attribute without a rule may give back untraced: values that hold none of
+# the array's numbers (x.flags, x.device, x.base of an array that owns its data).
+_METADATA = (type(None), bool, int, str, tuple, np.dtype, type(np.empty(0).flags))
+
+
+class _Flat:
+    """``x.flat`` of a traced array: reads (copies, as NumPy's) and writes by flat index,
+    traced through ``x.reshape(-1)[index]`` and ``x[np.unravel_index(...)] = v``."""
+
+    __slots__ = ("_box",)
+
+    def __init__(self, box):
+        self._box = box
+
+    def __len__(self):
+        return int(np.size(strip(self._box)))
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __getitem__(self, index):
+        out = self._box.reshape(-1)[strip(index)]
+        return out.copy() if isinstance(out, ArrayBox) else out
+
+    def __setitem__(self, index, value):
+        shape = np.shape(strip(self._box))
+        positions = np.arange(int(np.prod(shape)))[strip(index)]
+        self._box[np.unravel_index(positions, shape)] = value
 
 
 class ScalarBox(Box):
@@ -984,7 +1206,9 @@ class ArrayBox(Box):
     def _assign(self, new):
         """Make this box hold ``new`` (in-place semantics of arrays)."""
         if not isinstance(new, Box):
-            raise TypeError("internal error: in-place update lost its trace")
+            if self._trace.active:
+                raise TypeError("internal error: in-place update lost its trace")
+            new = constant(np.asarray(new), self._trace)   # a box of a finished trace
         if self._base is not None:
             base, index = self._base
             if index is _NO_INDEX:

@@ -29,7 +29,7 @@ import weakref
 
 import numpy as np
 
-from .tracer import _has_box, constant, promote, strip
+from .tracer import ArrayBox, _has_box, constant, promote, strip
 
 __all__ = ["for_trace", "constant", "promote", "TRACING_USER_NUMPY"]
 
@@ -90,6 +90,10 @@ class _TracingUserNumpy(types.ModuleType):
             # No traced value, or a cast to integers (no derivative): NumPy's own call.
             out = numpy_fn(strip(a) if _has_box(a) else a, dtype=dtype, **kwargs)
             return promote(out) if not _integer(dtype) and name == "array" else out
+        copy = kwargs.get("copy", True if name == "array" else None)
+        if isinstance(a, ArrayBox) and copy is not True and set(kwargs) <= {"copy"} and (
+                dtype is None or np.dtype(dtype) == np.result_type(strip(a))):
+            return a        # np.asarray(x) of an array is x itself: a write into one is in both
         from .nested import TRACING_NUMPY
         if kwargs.get("copy", True) is not False and set(kwargs) <= {"copy"}:
             kwargs = {}

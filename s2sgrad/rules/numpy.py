@@ -439,10 +439,11 @@ nondiff(
     "floor_divide", "gcd", "lcm", "spacing",
     # indices, orderings and counts
     "argmax", "argmin", "nanargmax", "nanargmin", "argsort", "argpartition", "lexsort",
-    "argwhere", "nonzero", "flatnonzero", "searchsorted", "count_nonzero", "bincount",
-    "digitize", "histogram", "histogram2d", "histogramdd", "histogram_bin_edges",
+    "argwhere", "nonzero", "flatnonzero", "searchsorted", "count_nonzero", "digitize",
     "isin",   # (unique, union1d and the like return values: they have no rule, so using
-              # them on values that carry derivatives is an error, not a silent zero)
+              # them on values that carry derivatives is an error, not a silent zero; so do
+              # bincount and the histograms: a weighted count is linear in its weights, and
+              # the bin edges follow the values' range)
     "unravel_index", "ravel_multi_index", "indices", "ndindex",
     "tril_indices", "triu_indices", "diag_indices", "tril_indices_from", "triu_indices_from",
     "diag_indices_from", "mask_indices",

@@ -10,6 +10,7 @@ own (``s2sgrad.rules.runtime_core``) so that generated code can be
 differentiated again.
 """
 
+import collections
 import collections.abc as _abc
 import contextlib
 import contextvars
@@ -99,7 +100,8 @@ def zeros_like(x):
 def _is_object(x):
     """An instance of a user class (callable or not, with a ``__dict__`` or ``__slots__``):
     differentiated through its attributes."""
-    if type(x) in _PLAIN or isinstance(x, _NOT_OBJECTS) or hasattr(x, "shape"):
+    if type(x) in _PLAIN or isinstance(x, _NOT_OBJECTS) or hasattr(x, "shape") \
+            or isinstance(x, numbers.Number):       # a Fraction has __slots__, yet is a number
         return False
     return hasattr(x, "__dict__") or bool(_slot_names(type(x)))
 
@@ -459,7 +461,13 @@ def match(d, x):
     if isinstance(x, dict):
         return {k: match(d.get(k) if d is not None else None, v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
+        fields = getattr(type(x), "_fields", None)
+        if fields is not None and isinstance(d, dict):
+            # a namedtuple read by attribute (p.a): generated code keeps its adjoint by name
+            return type(x)(*[match(d.get(f), v) for f, v in zip(fields, x)])
         items = [match(d[i] if d is not None else None, v) for i, v in enumerate(x)]
+        if fields is not None:
+            return type(x)(*items)          # a namedtuple's derivative is one of its type
         return tuple(items) if isinstance(x, tuple) else items
     if _is_object(x):
         # The gradient of an object: a copy whose differentiable attributes hold their gradients.
@@ -1012,6 +1020,15 @@ def output_problem(value):
     if inspect.iscoroutine(value) or inspect.isgenerator(value) or inspect.isasyncgen(value):
         return (f"a {type(value).__name__} object, not the value it computes",
                 "differentiate a plain function that returns the value")
+    if isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType,
+                          functools.partial)):
+        return (f"a function ({getattr(value, '__qualname__', type(value).__name__)}), not "
+                f"a value: the derivatives of the values it holds would be lost",
+                "return what it computes, or differentiate a function that calls it")
+    if isinstance(value, (set, frozenset, collections.deque)):
+        return (f"a {type(value).__name__} of {len(value)} items, which s2sgrad does not "
+                f"differentiate through (its items would get no derivative)",
+                "return a list or a tuple")
     return None
 
 
