@@ -17,6 +17,7 @@ import numpy
 import s2sgrad.naming as naming
 from ..syntax import drop_stmts, walk_stmts  # noqa: F401 (re-exported for the passes)
 from ..errors import UnsupportedArgumentError, UnsupportedError
+from ..frontend.resolve import ARRAY_WRITING_FUNCTIONS, ARRAY_WRITING_METHODS
 from ..rules import registry
 from ..rules.template import static_value
 from ..syntax import walk as _walk
@@ -193,6 +194,8 @@ class Activity:
         self.active = varied & useful
         self.closures = self._closure_names(flows)
         self._check_calls(body)
+        self._check_container_operators(body)
+        self._check_unused_calls(body)
         self._check_closures(body)
 
     def _flows(self, body):
@@ -255,6 +258,15 @@ class Activity:
                 out = node.args[nin]
         if out is not None and not (isinstance(out, gast.Constant) and out.value is None):
             raise UnsupportedArgumentError(where, callee.name, "out=", registry.OUT_ADVICE)
+        dtype = next((kw.value for kw in node.keywords if kw.arg == "dtype"), None)
+        if dtype is not None and callee.prim.name in _DTYPE_REDUCTIONS and _integer_dtype(
+                dtype, self.resolver):
+            # (the rules differentiate the float computation: its integer result has none)
+            raise UnsupportedArgumentError(
+                where, callee.name, "an integer dtype=",
+                "its result is rounded to integers, which carry no derivative; compute in "
+                "floats, or wrap the call in s2sgrad.stop_gradient(...) if it should not be "
+                "differentiated")
         if callee.prim.check is None and "out" not in callee.prim.params:
             return
         bound = bind_primitive(callee.prim, node, callee, where)
@@ -264,6 +276,68 @@ class Activity:
         problem = registry.unsupported_arguments(callee.prim, args)
         if problem:
             raise UnsupportedArgumentError(where, callee.name, *problem)
+
+    def _check_container_operators(self, body):
+        """Refuse ``+``, ``*`` and ``|`` on a list, a tuple or a dict written out (``l + [v]``,
+        ``[v] * 2``, ``d | {...}``) with values that carry derivatives: the rules of those
+        operators are arithmetic's, where these join or repeat containers."""
+        fsrc = self.norm.fsrc
+        for s in walk_stmts(body):
+            for expr in _own_expressions(s):
+                for node in _walk(expr):
+                    if isinstance(node, gast.Dict) and None in node.keys \
+                            and {n.id for n in _walk(node) if isinstance(n, gast.Name)} \
+                            & self.varied:
+                        raise UnsupportedError(
+                            fsrc.where(s), "a dict written with ** of values that carry "
+                            "derivatives", "write its items out, or copy it (dict(d)) and "
+                            "assign the new items")
+                    if isinstance(node, gast.BinOp) and any(
+                            isinstance(side, _CONTAINER_LITERALS)
+                            for side in (node.left, node.right)) \
+                            and {n.id for n in _walk(node) if isinstance(n, gast.Name)} \
+                            & self.varied:
+                        raise UnsupportedError(
+                            fsrc.where(s), f"the operator {_OPERATOR_TEXT.get(type(node.op), 'on')}"
+                            f" joining or repeating a list, tuple or dict of values that carry "
+                            f"derivatives", "build it with append, or with np.concatenate / "
+                            "np.tile on arrays")
+
+    def _check_unused_calls(self, body):
+        """Refuse a call whose result is not used (a statement of its own) that the compiler
+        cannot see into, given values that carry derivatives: it may change them in place
+        (``l.reverse()``, a helper it traces that writes into its argument), which the
+        derivative would miss."""
+        fsrc = self.norm.fsrc
+        for s in walk_stmts(body):
+            if not (isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)):
+                continue
+            node = s.value
+            f = node.func
+            if isinstance(f, gast.Attribute) and (
+                    isinstance(f.value, gast.Name) and f.value.id == naming.RUNTIME
+                    or f.attr in ARRAY_WRITING_FUNCTIONS | ARRAY_WRITING_METHODS):
+                continue    # (generated code's own checks; NumPy's writes, said at the builder)
+            if isinstance(f, gast.Attribute) and f.attr in _CONTAINER_METHODS:
+                # a list's, dict's or set's method changes its receiver only
+                changed = [f.value]
+            else:
+                changed = [f.value] if isinstance(f, gast.Attribute) else []
+                changed += list(node.args) + [kw.value for kw in node.keywords]
+            read = {n.id for c in changed for n in _walk(c) if isinstance(n, gast.Name)} \
+                & self.varied
+            if not read:
+                continue
+            try:
+                callee = callee_of(node, self.resolver)
+            except Exception:       # (the builder says why)
+                continue
+            if callee.kind in ("dynamic", "norule", "traced"):
+                raise UnsupportedError(
+                    fsrc.where(s), f"the call {callee.name}(...), whose result is not used, "
+                    f"given {', '.join(sorted(read))}, which carr{'ies' if len(read) == 1 else 'y'}"
+                    f" derivatives", "it may change them in place, which the generated code "
+                    "cannot follow: assign what it computes instead")
 
     def _closure_names(self, flows):
         """Varied names that hold a local function or lambda reading a varied value
@@ -446,6 +520,29 @@ def _own_expressions(stmt):
             yield value
         elif isinstance(value, list):
             yield from (v for v in value if isinstance(v, gast.expr))
+
+
+# methods of list, dict and set: what they change is their receiver
+_CONTAINER_METHODS = frozenset(
+    name for cls in (list, dict, set) for name in dir(cls) if not name.startswith("_"))
+# reductions whose rules differentiate the sum (product, mean...) in floats, whatever dtype=
+_DTYPE_REDUCTIONS = frozenset({
+    "sum", "prod", "mean", "cumsum", "cumprod", "nansum", "nanprod", "nanmean", "nancumsum",
+    "nancumprod", "trace", "var", "std", "nanvar", "nanstd", "average", "einsum"})
+_CONTAINER_LITERALS = (gast.List, gast.Tuple, gast.Dict, gast.ListComp, gast.DictComp)
+_OPERATOR_TEXT = {gast.Add: "+", gast.Mult: "*", gast.BitOr: "|"}
+
+
+def _integer_dtype(node, resolver):
+    """Whether ``node`` (a ``dtype=`` argument) is known to be an integer or bool dtype."""
+    ok, value = static_value(node) if isinstance(node, gast.Constant) else \
+        resolver.static_value(node)
+    if not ok or value is None:
+        return False
+    try:
+        return numpy.dtype(value).kind in "biu"
+    except TypeError:
+        return False
 
 
 def _known(node, resolver):
