@@ -114,11 +114,15 @@ def to_source(node):
 def _astor_source(node):
     """``to_source`` by astor (what ``_Printer`` does not print)."""
     if isinstance(node, gast.expr):
-        text = _unparse(gast.Expr(value=node))
-        if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
-            text = text[1:-1]
-        return text
+        return _bare(_unparse(gast.Expr(value=node)))
     return _unparse(node)
+
+
+def _bare(text):
+    """An expression's text without the parentheses around the whole of it."""
+    if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        return text[1:-1]
+    return text
 
 
 class _Printer:
@@ -140,10 +144,7 @@ class _Printer:
         try:
             if isinstance(node, gast.expr):
                 cls.expr(node, _P.Expr, out)
-                text = "".join(out)
-                if text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
-                    text = text[1:-1]
-                return text
+                return _bare("".join(out))
             cls.stmt(node, out)
         except cls.Unsupported:
             return None
@@ -229,7 +230,11 @@ class _Printer:
                 if not (node.step.__class__ is gast.Name and node.step.id == "None"):
                     cls.expr(node.step, _P.Slice, out)
         elif kind is gast.Tuple:
-            close = cls.open(_P.Tuple, pp, out) if node.elts else out.append("(") or True
+            if node.elts:
+                close = cls.open(_P.Tuple, pp, out)
+            else:
+                out.append("(")         # (an empty tuple keeps its parentheses)
+                close = True
             cls.items(node.elts, out)
             if len(node.elts) == 1:
                 out.append(",")
