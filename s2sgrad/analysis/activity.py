@@ -286,8 +286,7 @@ class Activity:
             for expr in _own_expressions(s):
                 for node in _walk(expr):
                     if isinstance(node, gast.Dict) and None in node.keys \
-                            and {n.id for n in _walk(node) if isinstance(n, gast.Name)} \
-                            & self.varied:
+                            and _names(node) & self.varied:
                         raise UnsupportedError(
                             fsrc.where(s), "a dict written with ** of values that carry "
                             "derivatives", "write its items out, or copy it (dict(d)) and "
@@ -295,8 +294,7 @@ class Activity:
                     if isinstance(node, gast.BinOp) and any(
                             isinstance(side, _CONTAINER_LITERALS)
                             for side in (node.left, node.right)) \
-                            and {n.id for n in _walk(node) if isinstance(n, gast.Name)} \
-                            & self.varied:
+                            and _names(node) & self.varied:
                         raise UnsupportedError(
                             fsrc.where(s), f"the operator {_OPERATOR_TEXT.get(type(node.op), 'on')}"
                             f" joining or repeating a list, tuple or dict of values that carry "
@@ -324,8 +322,7 @@ class Activity:
             else:
                 changed = [f.value] if isinstance(f, gast.Attribute) else []
                 changed += list(node.args) + [kw.value for kw in node.keywords]
-            read = {n.id for c in changed for n in _walk(c) if isinstance(n, gast.Name)} \
-                & self.varied
+            read = set().union(*map(_names, changed)) & self.varied
             if not read:
                 continue
             try:
@@ -531,6 +528,10 @@ _DTYPE_REDUCTIONS = frozenset({
     "nancumprod", "trace", "var", "std", "nanvar", "nanstd", "average", "einsum"})
 _CONTAINER_LITERALS = (gast.List, gast.Tuple, gast.Dict, gast.ListComp, gast.DictComp)
 _OPERATOR_TEXT = {gast.Add: "+", gast.Mult: "*", gast.BitOr: "|"}
+
+
+def _names(node):
+    return {n.id for n in _walk(node) if isinstance(n, gast.Name)}
 
 
 def _integer_dtype(node, resolver):
