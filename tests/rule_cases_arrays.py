@@ -446,6 +446,11 @@ add("polyval", C(R(4), R(5)), C(R(3), R(2, 3)), C(R(1), R(3)), C(R(3), R()),
 add("copysign", C(R(4, lo=0.2, hi=2.0), np.array([1.0, -1.0, -0.5, 2.0])),
     C(R(2, 3, lo=-2.0, hi=-0.2), np.array([-1.0, 0.5, -0.3])),
     C(R(3, lo=0.2, hi=2.0), -1.0))
+# heaviside(x, h): a step in x (its derivative 0, the step itself not differentiated: x holds
+# exact zeros), h where x is 0
+add("heaviside", C(np.array([-1.0, 0.0, 0.5, 0.0]), R(4, lo=0.2, hi=2.0), nondiff={"x"}),
+    C(np.array([[0.0], [1.5]]), R(2, 3), nondiff={"x"}), C(R(3, lo=0.2, hi=2.0), R(3)),
+    C(0.0, R(), nondiff={"x"}))
 add("ldexp", C(R(4), np.array([1, -2, 0, 3]), nondiff={"x2"}), C(R(2, 3), 2, nondiff={"x2"}),
     C(R(), np.array([[1], [-1]]), nondiff={"x2"}))
 add("frexp", C(R(5, lo=0.3, hi=3.0)), C(R(2, 3, lo=-3.0, hi=-0.3)))

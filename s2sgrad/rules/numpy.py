@@ -312,6 +312,18 @@ class _Minimum:
         return share_of_max(x, y)
 
 
+@binary("heaviside")
+class _Heaviside:
+    """0 below 0, 1 above, and ``h`` where ``x`` is 0: a step in ``x`` (no derivative, as
+    ``sign``), ``h`` itself where it is taken."""
+
+    def dx(xp, x, y):
+        return 0.0
+
+    def dy(xp, x, y):
+        return xp.where(x == 0, 1.0, 0.0)
+
+
 @binary("fmax", "fmin")
 class _Fmax:
     """Like maximum and minimum, but a NaN loses: the derivative follows the value returned."""
@@ -435,7 +447,7 @@ class _Clip:
 
 nondiff(
     # piecewise constant and integer-valued functions
-    "floor", "ceil", "round", "around", "rint", "trunc", "fix", "sign", "signbit", "heaviside",
+    "floor", "ceil", "round", "around", "rint", "trunc", "fix", "sign", "signbit",
     "floor_divide", "gcd", "lcm", "spacing",
     # indices, orderings and counts
     "argmax", "argmin", "nanargmax", "nanargmin", "argsort", "argpartition", "lexsort",
