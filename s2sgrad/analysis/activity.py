@@ -282,6 +282,7 @@ class Activity:
         ``[v] * 2``, ``d | {...}``) with values that carry derivatives: the rules of those
         operators are arithmetic's, where these join or repeat containers."""
         fsrc = self.norm.fsrc
+        held = _container_names(body, self.resolver)
         for s in walk_stmts(body):
             for expr in _own_expressions(s):
                 for node in _walk(expr):
@@ -293,6 +294,7 @@ class Activity:
                             "assign the new items")
                     if isinstance(node, gast.BinOp) and any(
                             isinstance(side, _CONTAINER_LITERALS)
+                            or isinstance(side, gast.Name) and side.id in held
                             for side in (node.left, node.right)) \
                             and _names(node) & self.varied:
                         raise UnsupportedError(
@@ -532,6 +534,61 @@ _OPERATOR_TEXT = {gast.Add: "+", gast.Mult: "*", gast.BitOr: "|"}
 
 def _names(node):
     return {n.id for n in _walk(node) if isinstance(n, gast.Name)}
+
+
+_CONTAINER_BUILDERS = (list, tuple, dict, sorted)
+
+
+def _container_names(body, resolver):
+    """Names that surely hold a list, tuple or dict: every binding of the name assigns one
+    written out (``l = [x, y]``), built (``list(...)``, ``sorted(...)``), a slice of such a
+    name or such names joined (``l = l * 2``, the normalized ``l *= 2``)."""
+    bound = {}          # name -> the values assigned to it; None: bound some other way
+    for s in walk_stmts(body):
+        simple = isinstance(s, gast.Assign) and len(s.targets) == 1 \
+            and isinstance(s.targets[0], gast.Name)
+        if simple:
+            values = bound.setdefault(s.targets[0].id, [])
+            if values is not None:
+                values.append(s.value)
+        for expr in ([s.targets[0]] if simple else []) + list(_own_expressions(s)):
+            for n in _walk(expr):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)) \
+                        and not (simple and n is s.targets[0]):
+                    bound[n.id] = None
+        for t in getattr(s, "targets", ()) if not simple else ():
+            for n in _walk(t):
+                if isinstance(n, gast.Name):
+                    bound[n.id] = None
+        if isinstance(s, (gast.For, gast.AsyncFor, gast.With)) or hasattr(s, "target"):
+            for n in _walk(getattr(s, "target", None) or gast.Pass()):
+                if isinstance(n, gast.Name):
+                    bound[n.id] = None
+
+    def holds(value, held):
+        if isinstance(value, _CONTAINER_LITERALS):
+            return True
+        if isinstance(value, gast.Name):
+            return value.id in held
+        if isinstance(value, gast.Subscript) and isinstance(value.slice, gast.Slice):
+            return holds(value.value, held)
+        if isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Mult)):
+            return holds(value.left, held) or holds(value.right, held)
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Name):
+            ok, fn = resolver.static_value(value.func)
+            return ok and any(fn is b for b in _CONTAINER_BUILDERS)
+        return False
+
+    held = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, values in bound.items():
+            if name not in held and values and all(holds(v, held | {name}) for v in values) \
+                    and any(holds(v, held) for v in values):
+                held.add(name)
+                changed = True
+    return held
 
 
 def _integer_dtype(node, resolver):
