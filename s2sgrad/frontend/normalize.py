@@ -542,7 +542,11 @@ class _Lowering:
             if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts) \
                     and not any(isinstance(e, gast.Starred) for e in value.elts):
                 reads = {n.id for e in value.elts for n in _walk(e) if isinstance(n, gast.Name)}
-                if reads & names:
+                # an item or attribute written (``y[:2], y[2:] = y[2:], y[:2].copy()``): Python
+                # evaluates every value before the first write, which may change what they read
+                writes_into = any(isinstance(e, (gast.Subscript, gast.Attribute))
+                                  for e in target.elts)
+                if reads & names or writes_into:
                     temps = []
                     for elt_t, elt_v in zip(target.elts, value.elts):
                         tmp = self.namer.fresh(_target_base(elt_t) + "_new")

@@ -8,6 +8,7 @@ reverse rule applies its adjoint (a reshape back, a scatter-add back, ...).
 from .registry import UNKNOWN, primitive
 from ..runtime.arrays import pad_problem
 from ..runtime import shape as shape_of
+from ..runtime import copy as copy_of
 from ..runtime import (
     batch_item, item_of, item_vjp, window_view, window_vjp, batch_axes, batch_broadcast_to, batch_index, batch_joined, batch_permutation,
     batch_reshaped, along_axis, array_vjp, diagonal_vjp, inverse_permutation, ndim, negated,
@@ -534,8 +535,8 @@ class _Partition:
 # ---------------------------------------------------------------------------
 
 
-@primitive("array", "asarray", linear=True)
-class _Array:
+@primitive("asarray", linear=True)
+class _Asarray:
     # np.asarray(x, dtype=int): a cast to an integer or bool dtype has derivative zero
     def vjp_object(xp, g, ans, object, dtype=None):
         return array_vjp(through_cast(g, dtype), object)
@@ -544,13 +545,24 @@ class _Array:
         return through_cast(xp.asarray(t), dtype)
 
 
+@primitive("array", linear=True)
+class _Array:
+    # np.array copies, and so does its tangent: the array it was made from (y[:2] of a y
+    # written after) may change in place, and its tangent with it
+    def vjp_object(xp, g, ans, object, dtype=None):
+        return array_vjp(through_cast(g, dtype), object)
+
+    def jvp_object(xp, t, ans, object, dtype=None):
+        return copy_of(through_cast(xp.asarray(t), dtype))
+
+
 @primitive("copy", methods=("copy",), linear=True)
 class _Copy:
     def vjp_a(xp, g, ans, a, order="K", subok=False):
         return g
 
     def jvp_a(xp, t, ans, a, order="K", subok=False):
-        return t
+        return copy_of(t)       # a copy too: the tangent copied from may be written after
 
 
 @primitive("float64", "float32", "float16", "longdouble", "complex128", "complex64",
