@@ -139,3 +139,58 @@ def test_the_tangent_of_a_copy_is_a_copy(how):
     assert tangent == pytest.approx(1.0, rel=1e-15)
     check_jvp(copies_then_writes, x, how)
     check_grad(copies_then_writes, x, how)
+
+
+def pops_the_second(x):
+    l = [x, 3 * x, 9 * x, 27 * x]
+    l.pop(1)
+    return l[1] + 10 * l[-1]
+
+
+def pops_in_a_grown_list(x):
+    l = [x]
+    for i in range(3):
+        l.append(l[i] * 2 + l[0])
+    v = l.pop(1)
+    return l[1] + 10 * l[-1] + v
+
+
+def pops_both_ends(x):
+    l = [x, 3 * x, 9 * x, 27 * x]
+    v = l.pop(-1)
+    w = l.pop(0)
+    return l[1] + 10 * l[-1] + v * w
+
+
+def test_a_pop_at_a_constant_position_puts_the_item_back_there():
+    # the backward sweep put l.pop(1)'s item back last: the gradient 93 for 279
+    assert s2sgrad.grad(pops_the_second, fallback="never")(0.7) == pytest.approx(279.0, rel=1e-13)
+    for f in (pops_the_second, pops_in_a_grown_list, pops_both_ends):
+        for x in (0.7, 1.6):
+            check_grad(f, x)
+            check_jvp(f, x)
+
+
+def pops_at_a_computed_position(x, k):
+    l = [x, 3 * x, 9 * x, 27 * x]
+    l.pop(k)
+    return l[1] + 10 * l[-1]
+
+
+def pops_a_key(x):
+    d = {"a": x, "b": 2 * x}
+    v = d.pop("a")
+    return v * d["b"]
+
+
+@pytest.mark.parametrize("f, args", [(pops_at_a_computed_position, (0.7, 1)),
+                                     (pops_a_key, (0.7,))])
+def test_a_pop_at_a_computed_position_or_key_is_refused(f, args, code):
+    # refused in the general code (the item went back last); the code specialized to the
+    # arguments knows the list's items and differentiates it
+    if code == "general":
+        with pytest.raises(s2sgrad.errors.UnsupportedError,
+                           match=r"test_hunt_generated\.py:\d+.*pop"):
+            s2sgrad.grad(f, fallback="never")(*args)
+    check_grad(f, *args)
+    check_jvp(f, *args)

@@ -1303,18 +1303,37 @@ class ReverseBuilder:
         return restores, state
 
     def _bwd_list_pop(self, s, v, l, state, restores):
+        args = s.value.args
+        index = None
+        if len(args) == 1 and isinstance(args[0], gast.Constant):
+            index = args[0].value
+        elif len(args) == 1 and isinstance(args[0], gast.UnaryOp) \
+                and isinstance(args[0].op, gast.USub) and isinstance(args[0].operand, gast.Constant) \
+                and type(args[0].operand.value) is int:
+            index = -args[0].operand.value
+        if args and not (type(index) is int and index >= -1) or s.value.keywords:
+            # the item goes back where it was: at a position known here only (l.pop(1));
+            # a position computed (l.pop(k)) or a dict's key is refused, not put back last
+            raise UnsupportedError(
+                self.where(s), f"`{self.user_text(s)}`, a pop from {l} (carrying derivatives) "
+                f"at a position computed at run time, or with a key",
+                "pop the last item (l.pop()), or build a new list or dict without the item")
+
+        def put_back(target, value):
+            if args and index >= 0:
+                return gast.Expr(value=call(gast.Attribute(
+                    value=name(target), attr="insert", ctx=gast.Load()), [const(index), value]))
+            return gast.Expr(value=call(gast.Attribute(value=name(target), attr="append",
+                                                       ctx=gast.Load()), [value]))
         code = []
         if l in self.active and (v in state or l in state):
             if l not in state:
                 code.append(assign(self.d(l), _rt_call("zeros_like", name(l))))
                 state.add(l)
             item = name(self.d(v)) if v in state else _rt_call("zeros_like", name(v))
-            code.append(gast.Expr(value=call(gast.Attribute(value=name(self.d(l)), attr="append",
-                                                            ctx=gast.Load()), [item])))
+            code.append(put_back(self.d(l), item))
         state.discard(v)
-        inverse = gast.Expr(value=call(gast.Attribute(value=name(l), attr="append",
-                                                      ctx=gast.Load()), [name(v)]))
-        return code + [inverse] + restores, state
+        return code + [put_back(l, name(v))] + restores, state
 
     def _bwd_call(self, s, v, state):
         kind = s.s2s_call[0]
