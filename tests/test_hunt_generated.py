@@ -122,16 +122,26 @@ def copies_then_writes(x, how):
         z = y[:2].copy()
     elif how == "np.copy":
         z = np.copy(y[:2])
-    else:
+    elif how == "np.array":
         z = np.array(y[:2])
+    elif how == "astype":
+        z = y[:2].astype(np.float64)
+    elif how == "plus zero":
+        z = y[:2] + 0.0
+    elif how == "unary plus":
+        z = +y[:2]
+    else:
+        z = np.positive(y[:2])
     y[:2] = y[2:] * 3.0
     return np.sum(z * np.array([1.0, 2.0])) + np.sum(y)
 
 
-@pytest.mark.parametrize("how", ["method", "np.copy", "np.array"])
+@pytest.mark.parametrize("how", ["method", "np.copy", "np.array", "astype", "plus zero",
+                                 "unary plus", "np.positive"])
 def test_the_tangent_of_a_copy_is_a_copy(how):
-    # the forward rule of a copy gave the tangent itself, a view of t_y[:2] that the write
-    # into y changed after: the tangent 0 for 1 along the first axis
+    # the forward rule of a copy (and of a new array whose tangent is the tangent itself:
+    # y[:2] + 0.0, +y[:2], astype) gave a view of t_y[:2] that the write into y changed
+    # after: the tangent 0 for 1 along the first axis
     x = np.array([0.3, -0.7, 1.2, 2.5])
     value, tangent = s2sgrad.jvp(copies_then_writes, fallback="never")(
         x, how, np.array([1.0, 0.0, 0.0, 0.0]))

@@ -596,6 +596,9 @@ class _Astype:
         return through_cast(xp.asarray(to_complex_like(g, x), dtype=x.dtype), dtype)
 
     def jvp_x(xp, t, ans, x, dtype, copy=True):
+        # a copy, as the value is: the tangent cast from may be written in place after
+        if copy:
+            return through_cast(xp.array(t, dtype=dtype), dtype)
         return through_cast(xp.asarray(t, dtype=dtype), dtype)
 
 

@@ -361,7 +361,9 @@ class ForwardBuilder(ReverseBuilder):
         if tan is None:
             state.discard(v)
             return [primal]
-        if v in self.owned and not self._fresh_tangent(tan):
+        if (v in self.owned or self._reads_owned(tan)) and not self._fresh_tangent(tan):
+            # (z = y[:2].copy() or y[:2] + 0.0, whose tangent is t_y[:2] itself: a copy, or
+            # the write into y after would change z's tangent too)
             tan = _rt_call("copy", tan)
         state.add(v)
         return self._order(primal, pre, self._mark(assign(self.t(v), tan)), v, name(v))
@@ -391,6 +393,11 @@ class ForwardBuilder(ReverseBuilder):
         first = assign(tmp, primal.value)
         last = assign(copy_tree(primal.targets[0]), name(tmp))
         return [first] + _substitute(tangent, name(tmp)) + [last]
+
+    def _reads_owned(self, expr):
+        """Whether ``expr`` reads the tangent of a variable written in place."""
+        owned = {self.t(u) for u in self.owned}
+        return any(isinstance(n, gast.Name) and n.id in owned for n in _walk(expr))
 
     def _fresh_tangent(self, expr):
         if isinstance(expr, (gast.List, gast.Tuple, gast.Dict)):
