@@ -204,3 +204,31 @@ def test_a_pop_at_a_computed_position_or_key_is_refused(f, args, code):
             s2sgrad.grad(f, fallback="never")(*args)
     check_grad(f, *args)
     check_jvp(f, *args)
+
+
+def appends_from_its_end(x):
+    l = [x, 2 * x]
+    while len(l) < 5:
+        l.append(l[-1] * l[-2])
+    return l[-1]        # 8 x**5
+
+
+def appends_from_its_end_in_a_for(x):
+    l = [x, 2 * x]
+    for _ in range(3):
+        l.append(l[-1] * l[-2] + l[len(l) - 1])
+    return l[-1] + 3 * l[-2]
+
+
+def test_an_append_that_reads_its_list_from_the_end():
+    # the item of l.append(l[-1] * l[-2]) was differentiated where l already held it:
+    # the gradient 13.93 for 9.604 at 0.7 (and the tangent likewise)
+    x = 0.7
+    assert s2sgrad.grad(appends_from_its_end, fallback="never")(x) == pytest.approx(
+        40 * x ** 4, rel=1e-13)
+    _, tangent = s2sgrad.jvp(appends_from_its_end, fallback="never")(x, 1.0)
+    assert tangent == pytest.approx(40 * x ** 4, rel=1e-13)
+    for f in (appends_from_its_end, appends_from_its_end_in_a_for):
+        for x in (0.7, 1.6):
+            check_grad(f, x)
+            check_jvp(f, x)

@@ -526,6 +526,10 @@ class ForwardBuilder(ReverseBuilder):
                 return code + [primal, self._mark(assign(self.t(v), tcall))]
             if v is not None:
                 state.discard(v)
+            if method in _MUTATORS and {lst, self.t(lst)} & {
+                    n.id for n in _walk(tcall) if isinstance(n, gast.Name)}:
+                # l.append(l[-1] * l[-2]): the tangent reads l as it was before the call
+                return code + [self._mark(gast.Expr(value=tcall)), primal]
             return code + [primal, self._mark(gast.Expr(value=tcall))]
         if method in ("index", "count", "keys"):
             if v is not None:

@@ -1292,6 +1292,11 @@ class ReverseBuilder:
                 item = self.namer.fresh("d_item")
                 code.append(assign(item, call(gast.Attribute(value=name(self.d(l)), attr="pop",
                                                              ctx=gast.Load()), [])))
+                if l in _loads(c.args[0]):
+                    # l.append(l[-1] * l[-2]): its item is differentiated where l was
+                    # before the call, so the call is undone first
+                    code.extend(restores)
+                    restores = []
                 pre, contribs = [], []
                 self._backprop(c.args[0], name(item), None, pre, contribs)
                 code.extend(pre)
