@@ -415,6 +415,28 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                     out[held] = s
         return out
 
+    # -- ``c[k] op= e`` on a list or dict: NumPy's op= changes an array item in place, and
+    # every other name of that array with it, where the transform writes a new item ---------
+    for w in stmts:
+        if not getattr(w, "s2s_item_augmented", False):
+            continue
+        c = w.targets[0].value.id
+        if c not in containers or c in tensors:
+            continue
+        mine = [(held, s) for holder, held, s in holds
+                if holder == c and held not in numbers and after(s, w)]
+        for held, s in mine:
+            r = read_after(held, w, skip=(s,))
+            if r is None and sum(h == held for h, _ in mine) > 1:
+                r = read_after(c, w)    # (l = [a, a]: l[0] += x changes l[1] too)
+            if r is not None:
+                raise UnsupportedError(
+                    where(w), f"`{text(w)}`, an augmented assignment to an item of {shown(c)}, "
+                    f"which holds {shown(held)} (line {line(s)}), read at line {line(r)}",
+                    f"an array item is changed in place, and {shown(held)} with it: write "
+                    f"{shown(c)}[k] = {shown(c)}[k] + ... (a new value), or put a copy in "
+                    f"{shown(c)}")
+
     # -- writes through a name --------------------------------------------------------------
     for w in stmts:
         through = _writes_through(w, resolver, program, job, set())

@@ -608,7 +608,9 @@ class _Lowering:
                 index = name(tmp)
             read = gast.Subscript(value=name(base.id), slice=copy_tree(index), ctx=gast.Load())
             new = gast.BinOp(left=read, op=s.op, right=value)
-            out.append(assign(gast.Subscript(value=name(base.id), slice=index, ctx=gast.Store()), new))
+            new = assign(gast.Subscript(value=name(base.id), slice=index, ctx=gast.Store()), new)
+            new.s2s_item_augmented = True   # (an array item is changed in place: effects.py)
+            out.append(new)
             return out
         if isinstance(target, gast.Attribute):
             obj = self.expr(target.value, out)
