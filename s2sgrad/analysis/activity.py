@@ -196,6 +196,7 @@ class Activity:
         self._check_calls(body)
         self._check_container_operators(body)
         self._check_unused_calls(body)
+        self._check_changed_and_read(body)
         self._check_closures(body)
 
     def _flows(self, body):
@@ -302,6 +303,30 @@ class Activity:
                             f" joining or repeating a list, tuple or dict of values that carry "
                             f"derivatives", "build it with append, or with np.concatenate / "
                             "np.tile on arrays")
+
+    def _check_changed_and_read(self, body):
+        """Refuse a statement that changes a list or dict carrying derivatives with one of
+        its methods and reads it elsewhere (``v = l[-1] * l.pop()``): the generated code
+        makes the call first, where Python reads from left to right."""
+        fsrc = self.norm.fsrc
+        for s in walk_stmts(body):
+            for expr in _own_expressions(s):
+                for node in _walk(expr):
+                    if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                            and node.func.attr in _CHANGING_METHODS
+                            and isinstance(node.func.value, gast.Name)
+                            and node.func.value.id in self.varied):
+                        continue
+                    if node is getattr(s, "value", None) and isinstance(s, gast.Expr):
+                        continue        # (l.append(l[-1] * 2): the statement is the call)
+                    l = node.func.value.id
+                    reads = sum(isinstance(n, gast.Name) and n.id == l
+                                for e in _own_expressions(s) for n in _walk(e))
+                    if reads > 1:
+                        raise UnsupportedError(
+                            fsrc.where(s), f"`{node.func.attr}` changing {l} in an expression "
+                            f"that reads {l} again", f"make the call in a statement of its "
+                            f"own (v = {l}.{node.func.attr}(...)) and read {l} in another")
 
     def _check_unused_calls(self, body):
         """Refuse a call whose result is not used (a statement of its own) that the compiler
@@ -528,6 +553,9 @@ _CONTAINER_METHODS = frozenset(
 _DTYPE_REDUCTIONS = frozenset({
     "sum", "prod", "mean", "cumsum", "cumprod", "nansum", "nanprod", "nanmean", "nancumsum",
     "nancumprod", "trace", "var", "std", "nanvar", "nanstd", "average", "einsum"})
+# methods of list and dict that change their receiver
+_CHANGING_METHODS = frozenset({"pop", "append", "extend", "insert", "remove", "clear", "update",
+                               "setdefault", "popitem", "sort", "reverse"})
 _CONTAINER_LITERALS = (gast.List, gast.Tuple, gast.Dict, gast.ListComp, gast.DictComp)
 _OPERATOR_TEXT = {gast.Add: "+", gast.Mult: "*", gast.BitOr: "|"}
 
