@@ -306,3 +306,33 @@ def test_a_list_read_and_popped_in_one_expression():
     assert grad == pytest.approx(8 * 0.7 + 1, rel=1e-12)
     check_grad(reads_then_pops, 1.6)
     check_jvp(reads_then_pops, 1.6)
+
+
+def replaces_a_slice(x):
+    l = [x, 2 * x, 3 * x, 4 * x]
+    l[1:3] = [x * x, x]
+    return l[0] + l[1] + 10 * l[2] + l[3]
+
+
+def shrinks_by_a_slice(x):
+    l = [x, 2 * x, x * x]
+    l[0:2] = [x * x * x]
+    return l[0] + l[1] * 10
+
+
+def repeats_a_written_list(x):
+    l = [x, 2 * x, x * x]
+    l[0] = x * 3
+    m = l * 2
+    return m[3] + 10 * m[5]
+
+
+@pytest.mark.parametrize("f", [replaces_a_slice, shrinks_by_a_slice, repeats_a_written_list])
+def test_a_slice_of_a_list_replaced_and_a_written_list_repeated(f):
+    # the general code crashed in its backward sweep (d_l[1:3] = 0.0 on a list), and a list
+    # written by item escaped the refusal of l * 2 (a zero gradient)
+    with pytest.raises(s2sgrad.errors.UnsupportedError, match=r"test_hunt_generated\.py:\d+"):
+        s2sgrad.grad(f, fallback="never")(0.7)
+    for x in (0.7, 1.6):
+        check_grad(f, x)
+        check_jvp(f, x)

@@ -285,6 +285,15 @@ class Activity:
         fsrc = self.norm.fsrc
         held = _container_names(body, self.resolver)
         for s in walk_stmts(body):
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                    and isinstance(s.targets[0].slice, gast.Slice) \
+                    and isinstance(s.targets[0].value, gast.Name) \
+                    and s.targets[0].value.id in held \
+                    and (_names(s.value) | {s.targets[0].value.id}) & self.varied:
+                # (a slice of a list replaced: the adjoint is written as an array's)
+                raise UnsupportedError(
+                    fsrc.where(s), "an assignment to a slice of a list of values that carry "
+                    "derivatives", "assign its items one by one, or build a new list")
             for expr in _own_expressions(s):
                 for node in _walk(expr):
                     if isinstance(node, gast.Dict) and None in node.keys \
@@ -586,11 +595,11 @@ def _container_names(body, resolver):
                     bound[n.id] = None
         for t in getattr(s, "targets", ()) if not simple else ():
             for n in _walk(t):
-                if isinstance(n, gast.Name):
+                if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
                     bound[n.id] = None
         if isinstance(s, (gast.For, gast.AsyncFor, gast.With)) or hasattr(s, "target"):
             for n in _walk(getattr(s, "target", None) or gast.Pass()):
-                if isinstance(n, gast.Name):
+                if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
                     bound[n.id] = None
 
     def holds(value, held):
