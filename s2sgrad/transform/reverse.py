@@ -1635,7 +1635,12 @@ class ReverseBuilder:
                 exprs = grouped[v]
                 total = exprs[0]
                 for e in exprs[1:]:
-                    total = gast.BinOp(left=total, op=gast.Add(), right=e)
+                    if v in self.containers and v not in self.tensors:
+                        # (the adjoints of a list add item by item: + would join them,
+                        # max(l) * x + min(l))
+                        total = _rt_call("add", total, e)
+                    else:
+                        total = gast.BinOp(left=total, op=gast.Add(), right=e)
                 dv = self.d(v)
                 if v in state:
                     if v in self.tensors:
