@@ -355,3 +355,28 @@ def test_the_adjoints_of_two_reductions_of_a_list_add_item_by_item():
     for x in (0.7, 1.6):
         check_grad(appends_extremes, x)
         check_jvp(appends_extremes, x)
+
+
+def appends_a_new_array(x):
+    y = x * 1.0
+    l = []
+    l.append(y[:2] + 0.0)
+    y[:2] = y[2:] * 3.0
+    return np.sum(l[0] * np.array([1.0, 2.0])) + np.sum(y)
+
+
+def lists_a_new_array(x):
+    y = x * 1.0
+    z = [y[:2] + 0.0, 1.0]
+    y[:2] = y[2:] * 3.0
+    return np.sum(z[0] * np.array([1.0, 2.0])) + np.sum(y)
+
+
+@pytest.mark.parametrize("f", [appends_a_new_array, lists_a_new_array])
+def test_the_tangent_of_a_new_array_put_in_a_list_is_its_own(f):
+    # the tangent t_y[:2] itself went into the list, and the write into y changed it
+    x = np.array([0.3, -0.7, 1.2, 2.5])
+    _, tangent = s2sgrad.jvp(f, fallback="never")(x, np.array([1.0, 0.0, 0.0, 0.0]))
+    assert tangent == pytest.approx(1.0, rel=1e-15)
+    check_jvp(f, x)
+    check_grad(f, x)

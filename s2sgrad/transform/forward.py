@@ -361,10 +361,12 @@ class ForwardBuilder(ReverseBuilder):
         if tan is None:
             state.discard(v)
             return [primal]
-        if (v in self.owned or self._reads_owned(tan)) and not self._fresh_tangent(tan):
+        if v in self.owned and not self._fresh_tangent(tan):
+            tan = _rt_call("copy", tan)
+        elif self._reads_owned(tan):
             # (z = y[:2].copy() or y[:2] + 0.0, whose tangent is t_y[:2] itself: a copy, or
             # the write into y after would change z's tangent too)
-            tan = _rt_call("copy", tan)
+            tan = self._unshared(tan)
         state.add(v)
         return self._order(primal, pre, self._mark(assign(self.t(v), tan)), v, name(v))
 
@@ -393,6 +395,19 @@ class ForwardBuilder(ReverseBuilder):
         first = assign(tmp, primal.value)
         last = assign(copy_tree(primal.targets[0]), name(tmp))
         return [first] + _substitute(tangent, name(tmp)) + [last]
+
+    def _unshared(self, tan):
+        """``tan``, the parts of it that read the tangent of a variable written in place
+        copied (unless they are new values): the items of a list or dict written out too."""
+        if isinstance(tan, (gast.List, gast.Tuple)):
+            tan.elts = [self._unshared(e) for e in tan.elts]
+            return tan
+        if isinstance(tan, gast.Dict):
+            tan.values = [self._unshared(e) for e in tan.values]
+            return tan
+        if self._reads_owned(tan) and not self._fresh(tan):
+            return _rt_call("copy", tan)
+        return tan
 
     def _reads_owned(self, expr):
         """Whether ``expr`` reads the tangent of a variable written in place."""
@@ -517,7 +532,7 @@ class ForwardBuilder(ReverseBuilder):
                     raise UnsupportedError(self.where(s), f"this call of {method}")
                 pre = []
                 item = self._tangent(c.args[k], state, pre, None)
-                args[k] = item if item is not None else self._zeros(c.args[k])
+                args[k] = self._unshared(item) if item is not None else self._zeros(c.args[k])
                 code.extend(self._mark(p) for p in pre)
             tcall = call(gast.Attribute(value=name(self.t(lst)), attr=method, ctx=gast.Load()),
                          args)

@@ -418,6 +418,13 @@ def _simplify_statements(stmts, shapes):
     lost = []       # ``t = x * 1.0`` become ``t = x``: t no longer names a new array
     for s in walk_stmts(stmts):
         made_new = isinstance(s, gast.Assign) and _makes_new(s.value)
+        items = s.value.elts if isinstance(s, gast.Assign) \
+            and isinstance(s.value, (gast.List, gast.Tuple)) else []
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+                and isinstance(s.value.func, gast.Attribute) \
+                and s.value.func.attr in ("append", "insert"):
+            items = s.value.args            # (l.append(y[:2] + 0.0))
+        items_new = [_makes_new(e) for e in items]
         for field, value in gast.iter_fields(s):
             if isinstance(value, gast.expr):
                 setattr(s, field, _simplify(value, shapes))
@@ -427,14 +434,25 @@ def _simplify_statements(stmts, shapes):
                     and isinstance(s.targets[0], gast.Name) and made_new \
                     and not _makes_new(s.value):
                 lost.append(s)
+        value = getattr(s, "value", None)
+        field = "elts" if isinstance(value, (gast.List, gast.Tuple)) else "args"
+        if items and len(getattr(value, field, ())) == len(items):
+            # ``[y[:2] + 0.0, ...]`` become ``[y[:2], ...]``: the item a copy, as it was
+            setattr(s.value, field, [
+                call(gast.Attribute(value=name(RUNTIME_ALIAS), attr="copy", ctx=gast.Load()),
+                     [e]) if was and not _makes_new(e) else e
+                for e, was in zip(getattr(s.value, field), items_new)])
         if isinstance(s, gast.AugAssign) and isinstance(s.op, gast.Add) \
                 and isinstance(s.value, gast.UnaryOp) and isinstance(s.value.op, gast.USub):
             s.op, s.value = gast.Sub(), s.value.operand      # ``y += -e``: ``y -= e``
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and s.targets[0].id not in shapes.cls and s.targets[0].id not in shapes.adjoints:
             shapes.cls[s.targets[0].id] = shapes.of(s.value)
+    written = _written_in_place(stmts) if lost else set()
     for s in lost:
-        if not _only_in_arithmetic(s.targets[0].id, stmts):
+        sources = {n.id for n in _walk(s.value) if isinstance(n, gast.Name)}
+        if not _only_in_arithmetic(s.targets[0].id, stmts) or sources & written:
+            # (or ``z = y[:2] + 0.0`` become ``z = y[:2]``, and y written into after)
             # ``y = x`` would let y's array be x's: written into (``y[i] = ...``), returned
             # (a gradient that is the caller's array), or kept; a copy, as ``x * 1.0`` was
             s.value = call(gast.Attribute(value=name(RUNTIME_ALIAS), attr="copy",
