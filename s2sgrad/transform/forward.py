@@ -455,6 +455,8 @@ class ForwardBuilder(ReverseBuilder):
             return code + [primal, self._mark(assign(target, zero))]
         if self.batched and not self._is_container(v):
             tan = _rt_call("batch_align", tan, name(_ANS))   # the item's rank after the batch axis
+        if self._is_container(v):
+            tan = self._unshared(tan)   # (l[0] = y[:2] - 0.0: not t_y[:2] itself in t_l)
         item = gast.Subscript(value=name(v), slice=copy_tree(t.slice), ctx=gast.Load())
         return code + self._order(primal, pre, self._mark(assign(target, tan)), v, item)
 

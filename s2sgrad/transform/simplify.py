@@ -417,9 +417,11 @@ def _drop_self_assignments(stmts):
 def _simplify_statements(stmts, shapes):
     lost = []       # ``t = x * 1.0`` become ``t = x``: t no longer names a new array
     for s in walk_stmts(stmts):
-        made_new = isinstance(s, gast.Assign) and _makes_new(s.value)
+        made_new = isinstance(s, gast.Assign) and _private(s.value)
         items = s.value.elts if isinstance(s, gast.Assign) \
             and isinstance(s.value, (gast.List, gast.Tuple)) else []
+        if isinstance(s, gast.Assign) and isinstance(s.value, gast.Dict):
+            items = s.value.values
         if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
                 and isinstance(s.value.func, gast.Attribute) \
                 and s.value.func.attr in ("append", "insert"):
@@ -432,10 +434,16 @@ def _simplify_statements(stmts, shapes):
                 setattr(s, field, [_simplify(v, shapes) for v in value])
             if field == "value" and isinstance(s, gast.Assign) \
                     and isinstance(s.targets[0], gast.Name) and made_new \
-                    and not _makes_new(s.value):
+                    and not _private(s.value):
                 lost.append(s)
+            elif field == "value" and isinstance(s, gast.Assign) and made_new \
+                    and not _private(s.value):
+                # ``l[0] = y[:2] - 0.0`` become ``l[0] = y[:2]``: a copy, as it was
+                s.value = call(gast.Attribute(value=name(RUNTIME_ALIAS), attr="copy",
+                                              ctx=gast.Load()), [s.value])
         value = getattr(s, "value", None)
-        field = "elts" if isinstance(value, (gast.List, gast.Tuple)) else "args"
+        field = "elts" if isinstance(value, (gast.List, gast.Tuple)) else \
+            "values" if isinstance(value, gast.Dict) else "args"
         if items and len(getattr(value, field, ())) == len(items):
             # ``[y[:2] + 0.0, ...]`` become ``[y[:2], ...]``: the item a copy, as it was
             setattr(s.value, field, [
@@ -481,6 +489,14 @@ def _makes_new(expr):
             return bool(expr.args) and _makes_new(expr.args[0])
         return True
     return False
+
+
+def _private(expr):
+    """Whether ``expr`` is a new array (``_makes_new``) or a part of one (``(y + 0.0)[:2]``):
+    no name but the one it is assigned to reaches it."""
+    while isinstance(expr, gast.Subscript):
+        expr = expr.value
+    return _makes_new(expr)
 
 
 def _only_in_arithmetic(t, stmts):
