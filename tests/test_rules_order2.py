@@ -109,7 +109,7 @@ _PYTHON_TRACED = (
     "s2sgrad.runtime.reduce_vjp-1", "s2sgrad.runtime.repeat_vjp-0",
     "s2sgrad.runtime.repeat_vjp-1", "s2sgrad.runtime.scatter-0", "s2sgrad.runtime.solve_tri-0",
     "s2sgrad.runtime.solve_tri-1", "s2sgrad.runtime.solve_tri-2", "s2sgrad.runtime.solve_tri-3",
-    "s2sgrad.runtime.window_vjp-0", "s2sgrad.runtime.window_vjp-1", "scipy.integrate.odeint-0",
+    "s2sgrad.runtime.tolist_vjp-0", "s2sgrad.runtime.window_vjp-0", "s2sgrad.runtime.window_vjp-1", "scipy.integrate.odeint-0",
     "scipy.linalg.cho_factor-0", "scipy.linalg.cho_factor-1", "scipy.linalg.cho_factor-2",
     "scipy.linalg.cho_solve-0", "scipy.linalg.cho_solve-1", "scipy.linalg.cho_solve-2",
     "scipy.linalg.expm-0", "scipy.linalg.expm-1", "scipy.linalg.expm-2",
