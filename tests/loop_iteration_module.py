@@ -66,3 +66,18 @@ def over_slice_and_literal(x, ws):
     for c in [1.0, 2.0]:
         s = s + c * x
     return s
+
+
+def enumerate_reversed(x):
+    l = [x[0], 2.0 * x[1], x[2] ** 2]
+    s = 0.0
+    for i, v in enumerate(reversed(l)):
+        s = s + (i + 1.0) * v
+    return s
+
+
+def zip_reversed(x):
+    s = 0.0
+    for a, b in zip(reversed(x), x):
+        s = s + a * b
+    return s

@@ -64,3 +64,18 @@ def test_a_slice_or_a_literal_needs_no_check():
     assert "check_sequence" not in src
     ws = [np.ones(3), np.full(2, 2.0)]
     assert s2sgrad.grad(m.over_slice_and_literal)(1.5, ws) == pytest.approx(4.0 + 3.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_reversed_given_to_enumerate_or_zip(seed):
+    """``enumerate(reversed(l))`` and ``zip(reversed(x), x)``: the loop takes ``seq[::-1]``
+    by position (``len`` of the iterator was a TypeError)."""
+    x = np.random.default_rng(seed).uniform(-1.5, 1.5, size=3)
+    t = np.array([1.0, 0.5, -0.25])
+    for f in (m.enumerate_reversed, m.zip_reversed):
+        want = numeric_grad(f, [x], 0)
+        np.testing.assert_allclose(s2sgrad.grad(f, fallback="never")(x), want, rtol=1e-6,
+                                   atol=1e-8)
+        value, tangent = s2sgrad.jvp(f, fallback="never")(x, t)
+        assert value == pytest.approx(f(x), rel=1e-12)
+        assert tangent == pytest.approx(float(want @ t), rel=1e-6, abs=1e-8)

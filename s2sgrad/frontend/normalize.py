@@ -670,8 +670,9 @@ class _Lowering:
             out.append(self._for(target, header, prologue + self.block(body)))
             return out
         if kind in ("enumerate", "zip", "reversed"):
-            seqs = [self._as_name(a, out, "seq") for a in it.args[: (1 if kind != "zip" else None)]]
-            out.extend(self._check_sequence(q, s) for q, a in zip(seqs, it.args)
+            args = [self._reversed_as_slice(a) for a in it.args[: (1 if kind != "zip" else None)]]
+            seqs = [self._as_name(a, out, "seq") for a in args]
+            out.extend(self._check_sequence(q, s) for q, a in zip(seqs, args)
                        if not self._a_sequence(a))
             target = s.target
             if kind == "enumerate" and len(it.args) == 1 and isinstance(target, gast.Tuple) \
@@ -738,6 +739,19 @@ class _Lowering:
         header = call("range", [call("len", [name(seq)])])
         out.append(self._for(idx, header, prologue + self.block(body)))
         return out
+
+    def _reversed_as_slice(self, node):
+        """``reversed(seq)`` given to ``enumerate`` or ``zip`` as ``seq[::-1]``: the loop takes
+        items by position, which an iterator has not (a dict, which cannot be sliced, is then
+        an error there, as its loop is)."""
+        if isinstance(node, gast.Call) and len(node.args) == 1 and not node.keywords \
+                and not isinstance(node.args[0], gast.Starred):
+            ok, value = self.resolver.static_value(node.func)
+            if ok and value is reversed:
+                step = gast.UnaryOp(op=gast.USub(), operand=const(1))
+                return gast.Subscript(value=node.args[0], slice=gast.Slice(
+                    lower=None, upper=None, step=step), ctx=gast.Load())
+        return node
 
     def _a_sequence(self, node):
         """Whether ``node`` is certainly a sequence whose items are its elements by position
