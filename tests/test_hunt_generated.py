@@ -38,6 +38,16 @@ def joins_names(x):
     return m[0] + 10 * m[2]
 
 
+
+def _refused_then_traced(f):
+    """Refused at its line without a fallback; traced (right, against finite differences)
+    with one, at two points, in both modes."""
+    with pytest.raises(s2sgrad.errors.UnsupportedError, match=r"test_hunt_generated\.py:\d+"):
+        s2sgrad.grad(f, fallback="never")(0.7)
+    for x in (0.7, 1.6):
+        check_grad(f, x)
+        check_jvp(f, x)
+
 def joins_a_slice(x):
     l = [x, 2 * x, x * x]
     m = l[1:] + l
@@ -49,11 +59,7 @@ def joins_a_slice(x):
 def test_joining_or_repeating_a_container_held_by_a_name(f):
     # ``l * 2`` where ``l`` holds a list was differentiated as arithmetic: a zero gradient
     # (15 expected at 0.7 for repeats_in_place) in the general code, or a crash
-    with pytest.raises(s2sgrad.errors.UnsupportedError, match=r"test_hunt_generated\.py:\d+"):
-        s2sgrad.grad(f, fallback="never")(0.7)
-    for x in (0.7, 1.6):
-        check_grad(f, x)
-        check_jvp(f, x)
+    _refused_then_traced(f)
 
 
 def swaps_list_items(x):
@@ -331,11 +337,7 @@ def repeats_a_written_list(x):
 def test_a_slice_of_a_list_replaced_and_a_written_list_repeated(f):
     # the general code crashed in its backward sweep (d_l[1:3] = 0.0 on a list), and a list
     # written by item escaped the refusal of l * 2 (a zero gradient)
-    with pytest.raises(s2sgrad.errors.UnsupportedError, match=r"test_hunt_generated\.py:\d+"):
-        s2sgrad.grad(f, fallback="never")(0.7)
-    for x in (0.7, 1.6):
-        check_grad(f, x)
-        check_jvp(f, x)
+    _refused_then_traced(f)
 
 
 def appends_extremes(x):

@@ -193,10 +193,8 @@ class Activity:
         self.useful = useful
         self.active = varied & useful
         self.closures = self._closure_names(flows)
-        self._check_calls(body)
-        self._check_container_operators(body)
+        self._check_expressions(body)
         self._check_unused_calls(body)
-        self._check_changed_and_read(body)
         self._check_closures(body)
 
     def _flows(self, body):
@@ -227,19 +225,32 @@ class Activity:
                         sources |= diff_names(a, self.resolver, where)
                     yield callee.receiver.id, sources
 
-    def _check_calls(self, body):
-        """Refuse, at the user's line, calls on varied values that no rule differentiates.
-
-        ``out=`` writes a result where the analysis cannot follow it, and a
-        primitive's ``check`` names arguments its rules do not cover (a mode
-        of ``np.pad``, ``qr(mode='raw')``): see ``registry.unsupported_arguments``.
-        """
+    def _check_expressions(self, body):
+        """Refuse, at the user's line, what the derivative of an expression on varied values
+        would get wrong: a call no rule differentiates as written (``_check_call``), ``+``,
+        ``*`` or ``|`` joining or repeating containers, a dict written with ``**``, a method
+        changing a list the same statement reads again, a slice of a list replaced.  One
+        walk of every expression of ``body``."""
         fsrc = self.norm.fsrc
+        held = _container_names(body, self.resolver)
         for s in walk_stmts(body):
+            where = fsrc.where(s)
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                    and isinstance(s.targets[0].slice, gast.Slice) \
+                    and isinstance(s.targets[0].value, gast.Name) \
+                    and s.targets[0].value.id in held \
+                    and (_names(s.value) | {s.targets[0].value.id}) & self.varied:
+                # (a slice of a list replaced: the adjoint is written as an array's)
+                raise UnsupportedError(
+                    where, "an assignment to a slice of a list of values that carry "
+                    "derivatives", "assign its items one by one, or build a new list")
             for expr in _own_expressions(s):
                 for node in _walk(expr):
                     if isinstance(node, gast.Call):
-                        self._check_call(node, fsrc.where(s))
+                        self._check_call(node, where)
+                        self._check_changed_and_read(node, s, where)
+                    elif isinstance(node, (gast.Dict, gast.BinOp)):
+                        self._check_container_operator(node, held, where)
 
     def _check_call(self, node, where):
         out = next((kw.value for kw in node.keywords if kw.arg == "out"), None)
@@ -278,64 +289,42 @@ class Activity:
         if problem:
             raise UnsupportedArgumentError(where, callee.name, *problem)
 
-    def _check_container_operators(self, body):
-        """Refuse ``+``, ``*`` and ``|`` on a list, a tuple or a dict written out (``l + [v]``,
-        ``[v] * 2``, ``d | {...}``) with values that carry derivatives: the rules of those
-        operators are arithmetic's, where these join or repeat containers."""
-        fsrc = self.norm.fsrc
-        held = _container_names(body, self.resolver)
-        for s in walk_stmts(body):
-            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
-                    and isinstance(s.targets[0].slice, gast.Slice) \
-                    and isinstance(s.targets[0].value, gast.Name) \
-                    and s.targets[0].value.id in held \
-                    and (_names(s.value) | {s.targets[0].value.id}) & self.varied:
-                # (a slice of a list replaced: the adjoint is written as an array's)
+    def _check_container_operator(self, node, held, where):
+        """Refuse ``+``, ``*`` and ``|`` on a list, a tuple or a dict (written out, or a name in
+        ``held``: ``l + [v]``, ``[v] * 2``, ``d | {...}``) with values that carry derivatives
+        (the rules of those operators are arithmetic's, where these join or repeat
+        containers), and a dict written with ``**`` of such values."""
+        if isinstance(node, gast.Dict):
+            if None in node.keys and _names(node) & self.varied:
                 raise UnsupportedError(
-                    fsrc.where(s), "an assignment to a slice of a list of values that carry "
-                    "derivatives", "assign its items one by one, or build a new list")
-            for expr in _own_expressions(s):
-                for node in _walk(expr):
-                    if isinstance(node, gast.Dict) and None in node.keys \
-                            and _names(node) & self.varied:
-                        raise UnsupportedError(
-                            fsrc.where(s), "a dict written with ** of values that carry "
-                            "derivatives", "write its items out, or copy it (dict(d)) and "
-                            "assign the new items")
-                    if isinstance(node, gast.BinOp) and any(
-                            isinstance(side, _CONTAINER_LITERALS)
-                            or isinstance(side, gast.Name) and side.id in held
-                            for side in (node.left, node.right)) \
-                            and _names(node) & self.varied:
-                        raise UnsupportedError(
-                            fsrc.where(s), f"the operator {_OPERATOR_TEXT.get(type(node.op), 'on')}"
-                            f" joining or repeating a list, tuple or dict of values that carry "
-                            f"derivatives", "build it with append, or with np.concatenate / "
-                            "np.tile on arrays")
+                    where, "a dict written with ** of values that carry derivatives",
+                    "write its items out, or copy it (dict(d)) and assign the new items")
+        elif any(isinstance(side, _CONTAINER_LITERALS)
+                 or isinstance(side, gast.Name) and side.id in held
+                 for side in (node.left, node.right)) and _names(node) & self.varied:
+            raise UnsupportedError(
+                where, f"the operator {_OPERATOR_TEXT.get(type(node.op), 'on')} joining or "
+                f"repeating a list, tuple or dict of values that carry derivatives",
+                "build it with append, or with np.concatenate / np.tile on arrays")
 
-    def _check_changed_and_read(self, body):
-        """Refuse a statement that changes a list or dict carrying derivatives with one of
-        its methods and reads it elsewhere (``v = l[-1] * l.pop()``): the generated code
+    def _check_changed_and_read(self, node, s, where):
+        """Refuse a call of a method changing a list or dict carrying derivatives in a
+        statement ``s`` that reads it elsewhere (``v = l[-1] * l.pop()``): the generated code
         makes the call first, where Python reads from left to right."""
-        fsrc = self.norm.fsrc
-        for s in walk_stmts(body):
-            for expr in _own_expressions(s):
-                for node in _walk(expr):
-                    if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
-                            and node.func.attr in _CHANGING_METHODS
-                            and isinstance(node.func.value, gast.Name)
-                            and node.func.value.id in self.varied):
-                        continue
-                    if node is getattr(s, "value", None) and isinstance(s, gast.Expr):
-                        continue        # (l.append(l[-1] * 2): the statement is the call)
-                    l = node.func.value.id
-                    reads = sum(isinstance(n, gast.Name) and n.id == l
-                                for e in _own_expressions(s) for n in _walk(e))
-                    if reads > 1:
-                        raise UnsupportedError(
-                            fsrc.where(s), f"`{node.func.attr}` changing {l} in an expression "
-                            f"that reads {l} again", f"make the call in a statement of its "
-                            f"own (v = {l}.{node.func.attr}(...)) and read {l} in another")
+        f = node.func
+        if not (isinstance(f, gast.Attribute) and f.attr in _CHANGING_METHODS
+                and isinstance(f.value, gast.Name) and f.value.id in self.varied):
+            return
+        if node is getattr(s, "value", None) and isinstance(s, gast.Expr):
+            return          # (l.append(l[-1] * 2): the statement is the call)
+        l = f.value.id
+        reads = sum(isinstance(n, gast.Name) and n.id == l
+                    for e in _own_expressions(s) for n in _walk(e))
+        if reads > 1:
+            raise UnsupportedError(
+                where, f"`{f.attr}` changing {l} in an expression that reads {l} again",
+                f"make the call in a statement of its own (v = {l}.{f.attr}(...)) and read "
+                f"{l} in another")
 
     def _check_unused_calls(self, body):
         """Refuse a call whose result is not used (a statement of its own) that the compiler

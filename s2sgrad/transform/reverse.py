@@ -40,8 +40,6 @@ from ..rules.template import RUNTIME_ALIAS, expression_name, inline, is_atom
 
 __all__ = ["ReverseBuilder"]
 
-# Functions that return their argument itself when it is already an array.
-
 
 # Runtime helpers whose result is always an array or number.
 _RUNTIME_TENSOR_HELPERS = {"unbroadcast", "broadcast_like", "reduce_vjp", "max_vjp",
