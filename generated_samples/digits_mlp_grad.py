@@ -137,32 +137,29 @@ def predict_bwd(_tape, d_log_softmax_out):
 def log_softmax_fwd(_tape, z):
     """Forward sweep of log_softmax (digits_mlp.py:40); log_softmax_bwd finishes it."""
     # digits_mlp.py:41  z = z - np.max(z, axis=1, keepdims=True)
-    z_max = np.max(z, axis=1, keepdims=True)
     _tape.append(z)
-    z = z - z_max
+    z = z - np.max(z, axis=1, keepdims=True)
     # digits_mlp.py:42  return z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
     result_exp = np.exp(z)
     result_sum = np.sum(result_exp, axis=1, keepdims=True)
     result = z - np.log(result_sum)
     # what the backward sweep needs
-    _tape.append((result_exp, result_sum, z, z_max))
+    _tape.append((result_exp, result_sum, z))
     return result
 
 
 def log_softmax_bwd(_tape, d_result):
     """Backward sweep of log_softmax: the adjoints of z given d_result."""
     # what the forward sweep left
-    result_exp, result_sum, z, z_max = _tape.pop()
+    result_exp, result_sum, z = _tape.pop()
     # digits_mlp.py:42  return z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
     d_z = _rt.unbroadcast(d_result, z)
-    d_result_sum = _rt.unbroadcast(-d_result, result_sum) * (1.0 / result_sum)
+    d_result_sum = _rt.unbroadcast(-d_result, result_sum) / result_sum
     d_result_exp = _rt.reduce_vjp(d_result_sum, result_exp, 1, True)
     d_z = d_z + d_result_exp * result_exp
     # digits_mlp.py:41  z = z - np.max(z, axis=1, keepdims=True)
     z = _tape.pop()
-    d_z_max = _rt.unbroadcast(-d_z, z_max)
     d_z = _rt.unbroadcast(d_z, z)
-    d_z = d_z + _rt.max_vjp(d_z_max, z_max, z, 1, True)
     return d_z
 
 

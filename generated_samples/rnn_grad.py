@@ -91,9 +91,8 @@ def step_fwd(_tape, params, h, x):
     logits_matmul = h @ params['W_hy']
     logits = logits_matmul + params['b_y']
     # rnn.py:47  logits = logits - np.max(logits, axis=1, keepdims=True)
-    logits_max = np.max(logits, axis=1, keepdims=True)
     _tape.append(logits)
-    logits = logits - logits_max
+    logits = logits - np.max(logits, axis=1, keepdims=True)
     # rnn.py:48  log_p = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
     log_p_exp = np.exp(logits)
     log_p_sum = np.sum(log_p_exp, axis=1, keepdims=True)
@@ -101,27 +100,25 @@ def step_fwd(_tape, params, h, x):
     # rnn.py:49  return h, log_p
     result = h, log_p
     # what the backward sweep needs
-    _tape.append((h, h_matmul, h_matmul_1, log_p_exp, log_p_sum, logits, logits_matmul, logits_max, params, x))
+    _tape.append((h, h_matmul, h_matmul_1, log_p_exp, log_p_sum, logits, logits_matmul, params, x))
     return result
 
 
 def step_bwd(_tape, d_result):
     """Backward sweep of step: the adjoints of params, h given d_result."""
     # what the forward sweep left
-    h, h_matmul, h_matmul_1, log_p_exp, log_p_sum, logits, logits_matmul, logits_max, params, x = _tape.pop()
+    h, h_matmul, h_matmul_1, log_p_exp, log_p_sum, logits, logits_matmul, params, x = _tape.pop()
     # rnn.py:49  return h, log_p
     d_h = d_result[0]
     d_log_p = d_result[1]
     # rnn.py:48  log_p = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
     d_logits = _rt.unbroadcast(d_log_p, logits)
-    d_log_p_sum = _rt.unbroadcast(-d_log_p, log_p_sum) * (1.0 / log_p_sum)
+    d_log_p_sum = _rt.unbroadcast(-d_log_p, log_p_sum) / log_p_sum
     d_log_p_exp = _rt.reduce_vjp(d_log_p_sum, log_p_exp, 1, True)
     d_logits = d_logits + d_log_p_exp * log_p_exp
     # rnn.py:47  logits = logits - np.max(logits, axis=1, keepdims=True)
     logits = _tape.pop()
-    d_logits_max = _rt.unbroadcast(-d_logits, logits_max)
     d_logits = _rt.unbroadcast(d_logits, logits)
-    d_logits = d_logits + _rt.max_vjp(d_logits_max, logits_max, logits, 1, True)
     # rnn.py:46  logits = h @ params["W_hy"] + params["b_y"]
     d_logits_matmul = _rt.unbroadcast(d_logits, logits_matmul)
     d_params = {}
@@ -204,9 +201,8 @@ def step_fwd_1(_tape, params, h, x):
     logits_matmul = h @ params['W_hy']
     logits = logits_matmul + params['b_y']
     # rnn.py:47  logits = logits - np.max(logits, axis=1, keepdims=True)
-    logits_max = np.max(logits, axis=1, keepdims=True)
     _tape.append(logits)
-    logits = logits - logits_max
+    logits = logits - np.max(logits, axis=1, keepdims=True)
     # rnn.py:48  log_p = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
     log_p_exp = np.exp(logits)
     log_p_sum = np.sum(log_p_exp, axis=1, keepdims=True)
@@ -214,27 +210,25 @@ def step_fwd_1(_tape, params, h, x):
     # rnn.py:49  return h, log_p
     result = h, log_p
     # what the backward sweep needs
-    _tape.append((h, h_matmul, h_matmul_1, log_p_exp, log_p_sum, logits, logits_matmul, logits_max, params, x))
+    _tape.append((h, h_matmul, h_matmul_1, log_p_exp, log_p_sum, logits, logits_matmul, params, x))
     return result
 
 
 def step_bwd_1(_tape, d_result):
     """Backward sweep of step: the adjoints of params, h given d_result."""
     # what the forward sweep left
-    h, h_matmul, h_matmul_1, log_p_exp, log_p_sum, logits, logits_matmul, logits_max, params, x = _tape.pop()
+    h, h_matmul, h_matmul_1, log_p_exp, log_p_sum, logits, logits_matmul, params, x = _tape.pop()
     # rnn.py:49  return h, log_p
     d_h = d_result[0]
     d_log_p = d_result[1]
     # rnn.py:48  log_p = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
     d_logits = _rt.unbroadcast(d_log_p, logits)
-    d_log_p_sum = _rt.unbroadcast(-d_log_p, log_p_sum) * (1.0 / log_p_sum)
+    d_log_p_sum = _rt.unbroadcast(-d_log_p, log_p_sum) / log_p_sum
     d_log_p_exp = _rt.reduce_vjp(d_log_p_sum, log_p_exp, 1, True)
     d_logits = d_logits + d_log_p_exp * log_p_exp
     # rnn.py:47  logits = logits - np.max(logits, axis=1, keepdims=True)
     logits = _tape.pop()
-    d_logits_max = _rt.unbroadcast(-d_logits, logits_max)
     d_logits = _rt.unbroadcast(d_logits, logits)
-    d_logits = d_logits + _rt.max_vjp(d_logits_max, logits_max, logits, 1, True)
     # rnn.py:46  logits = h @ params["W_hy"] + params["b_y"]
     d_logits_matmul = _rt.unbroadcast(d_logits, logits_matmul)
     d_params = {}

@@ -15,6 +15,7 @@ import gast
 import numpy
 
 import s2sgrad.naming as naming
+from . import shift
 from ..syntax import drop_stmts, walk_stmts  # noqa: F401 (re-exported for the passes)
 from ..errors import UnsupportedArgumentError, UnsupportedError
 from ..frontend.resolve import ARRAY_WRITING_FUNCTIONS, ARRAY_WRITING_METHODS
@@ -90,6 +91,14 @@ def _diff_names(node, resolver, out, where):
         prim = registry.operator_primitive(op_name(node.op))
         if prim is None or prim.nondiff:
             return
+        free = getattr(node, shift.FREE, None)
+        if free is not None:        # a log-sum-exp's shift (analysis/shift.py)
+            inner = set()
+            _diff_names(node.left, resolver, inner, where)
+            _diff_names(node.right, resolver, inner, where)
+            inner.discard(free)
+            out |= inner
+            return
         _diff_names(node.left, resolver, out, where)
         _diff_names(node.right, resolver, out, where)
         return
@@ -126,7 +135,7 @@ def _diff_names(node, resolver, out, where):
     if isinstance(node, gast.Call):
         callee = callee_of(node, resolver)
         kind = callee.kind
-        if kind == "nondiff":
+        if kind == "nondiff" or getattr(node, shift.NONE, False):
             return
         if kind in ("primitive", "method"):
             bound = bind_primitive(callee.prim, node, callee, where)
@@ -168,6 +177,10 @@ class Activity:
         self.norm = norm
         self.resolver = norm.resolver
         body = norm.node.body
+        shift.mark(body, self.resolver,
+                   lambda prim, call, callee: bind_primitive(prim, call, callee, "?"),
+                   {v for _, free in (getattr(norm, "nested", None) or {}).values()
+                    for v in free})
         flows = list(self._flows(body))
         # A local function or lambda used as a value reads its free variables when it is
         # called: as a value, it carries their derivatives (see ``closures``).

@@ -300,14 +300,21 @@ def plain_value(value):
 
 def match(d, x):
     """``runtime.match(d, x)`` (outside a trace), its common cases first: a float for a
-    float, an array of ``x``'s shape and dtype, writeable, for an array."""
+    float, an array of ``x``'s shape and dtype, writeable, for an array, a tuple or list
+    of them for a tuple or list."""
     tx = type(x)
     if tx is float:
         if type(d) is float:
             return d
-    elif tx is _ndarray and type(d) is _ndarray and d.dtype is x.dtype and d.shape == x.shape \
-            and d.flags.writeable:
-        return d
+    elif tx is _ndarray:
+        if type(d) is _ndarray and d.dtype is x.dtype and d.shape == x.shape \
+                and d.flags.writeable:
+            return d
+    elif (tx is tuple or tx is list) and (type(d) is list or type(d) is tuple) \
+            and len(d) == len(x):
+        # a plain tuple or list (not a namedtuple): its items matched one by one
+        items = [match(a, b) for a, b in zip(d, x)]
+        return tuple(items) if tx is tuple else items
     return rt.match(d, x)
 
 

@@ -250,9 +250,18 @@ def rule_for(prim):
     """``(rule, params)`` of a primitive, or None (then: elementwise, or not known)."""
     if prim.family == "s2sgrad.runtime":
         return RUNTIME_RULES.get(prim.name)
+    if prim.family == "s2sgrad" and prim.name == "stop_gradient":
+        return _IDENTITY
     if prim.family not in ("array", "op"):
         return None
     return _RULES.get(prim.name)
+
+
+def _same(args, ev, prim_name=None):
+    return ev.of(args["x"]) if "x" in args else ANY
+
+
+_IDENTITY = (_same, ("x",))     # ``s2sgrad.stop_gradient(x)``: x's value itself
 
 
 def rule_named(name):

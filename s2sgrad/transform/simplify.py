@@ -392,6 +392,7 @@ def simplify(stmts, shapes):
             stmts = _drop_proven_checks(stmts, shapes.facts)
             _drop_shape_only_values(stmts, shapes)
             _constant_spreads(stmts, shapes)
+            _array_spreads(stmts, shapes)
             _sum_through_matmul(stmts, shapes)
             _containers_built_whole(stmts, shapes)
     finally:
@@ -616,6 +617,9 @@ def _algebra(node, facts=None):
             return node.right
     if isinstance(op, gast.Div) and _is_const(node.right, 1) and plain(node.left):
         return node.left
+    if isinstance(op, gast.Mult) and isinstance(node.right, gast.BinOp) \
+            and isinstance(node.right.op, gast.Div) and _is_const(node.right.left, 1):
+        return gast.BinOp(left=node.left, op=gast.Div(), right=node.right.right)  # g * (1 / x)
     if isinstance(op, (gast.Add, gast.Sub)) and _is_const(node.right, 0) and plain(node.left):
         return node.left
     if isinstance(op, gast.Add) and _is_const(node.left, 0) and plain(node.right):
@@ -1220,6 +1224,52 @@ def _constant_spreads(stmts, shapes):
             return False
         fold = _FoldFactor(var, c)
         block[k:] = [fold.visit(st) for st in later]      # (s dropped)
+        return True
+    _rewrite_named_values(stmts, rewrite)
+
+
+def _array_spreads(stmts, shapes):
+    """``v = np.broadcast_to(g, shape)`` for an array ``g`` (the cotangent of a sum along an
+    axis), read once (through plain copies ``w = v`` in the statements just after), as a
+    factor of a product in the next statement whose other factor has that shape already:
+    the product takes ``g`` itself (the same shape, values and dtype: ``g`` is a NumPy
+    array or scalar, not a Python number, whose dtype NumPy would not promote), and ``v``
+    and its copies go."""
+    facts = shapes.facts
+    np_name = shapes.numpy()
+
+    def once(var):
+        return _stores(stmts, var) == 1 and _read_count(stmts, var) == 1
+
+    def rewrite(block, k, s):
+        v = s.value
+        if not (_np_call_of(v, np_name) == "broadcast_to" and len(v.args) == 2
+                and not v.keywords):
+            return False
+        var, g = s.targets[0].id, v.args[0]
+        G = facts.of(g)
+        if G is None or G.kind not in ("array", "scalar") or not once(var) \
+                or var in _written_in_place(stmts):
+            return False
+        V, j = facts.var(var), k + 1
+        while j < len(block) and isinstance(block[j], gast.Assign) \
+                and isinstance(block[j].value, gast.Name) and block[j].value.id == var \
+                and isinstance(block[j].targets[0], gast.Name) \
+                and once(block[j].targets[0].id):
+            var, j = block[j].targets[0].id, j + 1       # (a copy ``w = v``: w's read)
+        if j >= len(block) or not isinstance(block[j], gast.Assign):
+            return False
+        hits = [(b, side) for b in _walk(block[j].value)
+                if isinstance(b, gast.BinOp) and isinstance(b.op, gast.Mult)
+                for side in ("left", "right")
+                if isinstance(getattr(b, side), gast.Name) and getattr(b, side).id == var]
+        if len(hits) != 1:
+            return False
+        b, side = hits[0]
+        if not covers(facts.of(b.right if side == "left" else b.left), V):
+            return False
+        setattr(b, side, g)
+        del block[k:j]
         return True
     _rewrite_named_values(stmts, rewrite)
 
