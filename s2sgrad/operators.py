@@ -153,9 +153,27 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto", example=None):
         return _emitted(fn, request, example)
     site = calls.site(fn, request)
     fast = site.fast
+    # a call without keywords runs its runner if it has one (``calls.make_runner``); not for
+    # a derivative of a derivative, whose outputs take the structure of its arguments
+    derived = getattr(fn, DERIVATIVE_MARK, None) is not None
+    hot = site.runners("jvp", single)
+    table, last = hot
+    names = {"REFUSE": lambda exc: _refuse_output(fn, exc, "jvp"),
+             "CHECK": lambda value: routes.check_output(fn, value, "jvp")}
 
     @functools.wraps(fn)
     def jvp_fn(*args, **kwargs):
+        if not kwargs and not derived:
+            out = last[0](args)     # the latest call's runner, if it checks its arguments
+            if out is not calls.MISS:
+                return out
+            run = table.get(calls.runner_key(args[:-1])) if args else None
+            if run is not None:
+                out = run(args)
+                if out is not calls.MISS:
+                    if run.s2s_keyed:
+                        last[0] = run
+                    return out
         if not args:
             raise TypeError(f"{getattr(fn, '__qualname__', fn)}: jvp needs the arguments and a "
                             f"tangent")
@@ -176,10 +194,12 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto", example=None):
                 _refuse_output(fn, exc, "jvp")
             if not calls.plain_value(value):
                 routes.check_output(fn, value, "jvp")
-            if getattr(fn, DERIVATIVE_MARK, None) is not None:      # (else _structured: None)
+            if derived:      # (else _structured: None)
                 shaped = _structured(fn, args, value, True)
                 if shaped is not None:
                     return shaped, _structured(fn, args, t_out, True)
+            elif not kwargs:
+                calls.install(site, hot, args, "jvp", single, names)
             return value, (None if value is None else calls.match(t_out, value))
         route = site.route(sig)
         _bind_args(fn, args, kwargs, wrt_t, route.signature)
@@ -200,6 +220,8 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto", example=None):
         shaped = _structured(fn, args, value, generated)
         if shaped is not None:              # a gradient: shaped like the arguments
             return shaped, _structured(fn, args, t_out, generated)
+        if not kwargs and not derived:
+            calls.install(site, hot, args, "jvp", single, names)
         return value, _match_out(t_out, value)
     return mark(jvp_fn, "jvp", request.but(fallback="auto"), fn, wrt_t)
 

@@ -288,6 +288,7 @@ def site(fn, request):
 # ---------------------------------------------------------------------------
 
 _ndarray = numpy.ndarray
+_float64 = numpy.float64
 _PLAIN = frozenset({float, int, complex, numpy.float64, numpy.float32, numpy.complex128,
                     numpy.complex64})
 
@@ -300,12 +301,15 @@ def plain_value(value):
 
 def match(d, x):
     """``runtime.match(d, x)`` (outside a trace), its common cases first: a float for a
-    float, an array of ``x``'s shape and dtype, writeable, for an array, a tuple or list
+    float (or a NumPy float64), an array of ``x``'s shape and dtype, writeable, for an array, a tuple or list
     of them for a tuple or list."""
     tx = type(x)
-    if tx is float:
-        if type(d) is float:
+    if tx is float or tx is _float64:   # (a float64 value's tangent: a float, as runtime's)
+        td = type(d)
+        if td is float:
             return d
+        if td is _float64:
+            return float(d)
     elif tx is _ndarray:
         if type(d) is _ndarray and d.dtype is x.dtype and d.shape == x.shape \
                 and d.flags.writeable:
@@ -376,19 +380,47 @@ def make_runner(ready, operator, single, names):
     """One compiled function of a call's positional arguments that does what the fast path
     (``api._fast``, ``Ready.valid``) does for ``ready``, decisions that depend only on the
     ``Ready`` taken once: its checks inline, the output made into what ``operator``
-    (``grad``, ``value_and_grad``) returns.  It returns ``MISS`` wherever ``valid()`` would
-    be false (the slow path then runs), but for ``cache.generation``: ``cache.forget``
-    empties every table of runners instead (``cache.on_forget``).  It first checks that
-    the arguments have the ``Ready``'s signature (``_key_check``; ``run.s2s_keyed``), where
-    a few comparisons decide it.  ``None`` where the memo's checks cannot be compiled."""
+    (``grad``, ``value_and_grad``, ``jvp``) returns.  It returns ``MISS`` wherever
+    ``valid()`` would be false (the slow path then runs), but for ``cache.generation``:
+    ``cache.forget`` empties every table of runners instead (``cache.on_forget``).  It
+    first checks that the arguments have the ``Ready``'s signature (``_key_check``;
+    ``run.s2s_keyed``), where a few comparisons decide it.  ``None`` where the memo's
+    checks cannot be compiled.  A ``jvp`` runner takes the arguments and the tangent last."""
     env = dict(names)
+    preamble = _preamble(ready, env)
+    if preamble is None:
+        return None
+    checks, key, params = preamble
+    if operator == "jvp":
+        lines = _jvp_lines(ready, env, checks, params, single)
+        run = None
+    else:
+        lines = _grad_lines(ready, operator, checks, params, single)
+        if operator == "grad" and not ready.valued and not ready.lead \
+                and len(ready.wrt) == 1 and ready.sig[ready.wrt[0]].kind == "float":
+            run = _inlined(ready, env, checks, ready.wrt[0], single)
+        else:
+            run = None
+    if run is None:
+        namespace = env
+        exec(compile("\n".join(lines) + "\n", "<s2sgrad call path>", "exec"), namespace)
+        run = namespace["run"]
+    run.s2s_keyed = key is not None
+    return run
+
+
+def _preamble(ready, env):
+    """``(checks, key, params)``: a runner's first lines (what ``Ready.valid`` checks, the
+    signature first), the signature test (or None) and the entry's positional arguments;
+    the objects they name added to ``env``.  None where the memo's checks cannot be
+    compiled."""
     # (``fn`` is the root itself in the runner: that check always holds)
     memo_checks = [(p, o) for p, o in ready.memo.checks
                    if callable(p) or len(p) or o is not ready.root]
     guard = cache.guard_text(memo_checks, env)
     if guard is None:
         return None
-    site, sig, wrt = ready.site, ready.sig, ready.wrt
+    site, sig = ready.site, ready.sig
     env.update(RUNNING=RUNNING, linecache=linecache,
                FILENAME=ready.filename, POLICY=_policy, FALLBACK=ready.fallback,
                OTHERS=_other_policies,
@@ -418,6 +450,12 @@ def make_runner(ready, operator, single, names):
     ]
     if len(site.specs) > 1:
         checks.append("    TOUCH(SIG)")
+    return checks, key, params
+
+
+def _grad_lines(ready, operator, checks, params, single):
+    """The lines of a ``grad`` or ``value_and_grad`` runner."""
+    sig, wrt = ready.sig, ready.wrt
     lines = ["def run(args):"] + checks + [
         "    try:",
         f"        out = ENTRY({', '.join(params)})"] + _HANDLERS
@@ -445,17 +483,41 @@ def make_runner(ready, operator, single, names):
         grads.append(f"g{i}")
     grads = grads[0] if single else "(" + ", ".join(grads) + ",)"
     lines.append(f"    return {grads}" if operator == "grad" else f"    return value, {grads}")
-    if operator == "grad" and not ready.valued and not ready.lead and len(wrt) == 1 \
-            and sig[wrt[0]].kind == "float":
-        run = _inlined(ready, env, checks, wrt[0], single)
+    return lines
+
+
+def _jvp_lines(ready, env, checks, params, single):
+    """The lines of a ``jvp`` runner: ``run(args)`` with the tangent (or the tuple of
+    tangents) last in ``args``, as ``operators._fast_jvp`` and the wrapper do."""
+    names = ready.tangent_names
+    env["TANGENT_NAMES"] = names
+    if single:
+        passed = [f"{names[0]}=tangent"]
+        unpack = []
     else:
-        run = None
-    if run is None:
-        namespace = env
-        exec(compile("\n".join(lines) + "\n", "<s2sgrad call path>", "exec"), namespace)
-        run = namespace["run"]
-    run.s2s_keyed = key is not None
-    return run
+        passed = [f"{n}=tangents[{i}]" for i, n in enumerate(names)]
+        unpack = ["    tangents = tuple(tangent)",
+                  f"    if len(tangents) != {len(names)}:",
+                  "        return MISS"]
+    if any(not n.isidentifier() or n in ("args", "tangent", "tangents") for n in names):
+        passed = ["**dict(zip(TANGENT_NAMES, " + ("(tangent,)" if single else "tangents")
+                  + "))"]
+    return ["def run(args):",
+            "    if not args:",
+            "        return MISS",
+            "    tangent = args[-1]",
+            "    args = args[:-1]"] + checks + unpack + [
+        "    try:",
+        f"        value, t_out = ENTRY({', '.join(params + passed)})",
+        "    except Exception as exc:",
+        "        NOTE(exc)",
+        "        if isinstance(exc, OutputWithoutDerivativeError):",
+        "            REFUSE(exc)",
+        "        raise",
+        "    t = type(value)",
+        "    if t not in PLAIN and not (t is NDARRAY and value.dtype.kind in 'iufc'):",
+        "        CHECK(value)",
+        "    return value, (None if value is None else MATCH(t_out, value))"]
 
 
 # What a runner does with an exception from the generated code: as ``api._fast`` does.
