@@ -1,0 +1,160 @@
+"""Defects the testers found that were loud (a crash, a garbled message) or inconsistent,
+not silently wrong numbers: each test failed before its fix and checks real values
+(central finite differences) or the exact error."""
+
+import collections
+import warnings
+
+import numpy as np
+import pytest
+
+import s2sgrad
+from s2sgrad.driver import specialize
+from s2sgrad.fallback import FallbackWarning
+
+EPS = 1e-6
+
+P = collections.namedtuple("P", "a b")
+
+
+def fd_fields(f, p, *rest):
+    """Central differences of scalar ``f(p, *rest)`` with respect to each field of
+    namedtuple ``p`` (floats or arrays): a ``P`` of the derivatives."""
+    out = []
+    for k in range(len(p)):
+        base = np.array(p[k], dtype=float)
+        g = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            parts = []
+            for sign in (1, -1):
+                moved = base.copy()
+                moved[idx] += sign * EPS
+                value = moved if isinstance(p[k], np.ndarray) else float(moved)
+                parts.append(f(p._replace(**{p._fields[k]: value}), *rest))
+            g[idx] = (parts[0] - parts[1]) / (2 * EPS)
+        out.append(g if isinstance(p[k], np.ndarray) else float(g))
+    return type(p)(*out)
+
+
+def fd(f, x, eps=EPS):
+    """Central differences of ``f`` (any output shape) with respect to array or float ``x``:
+    ``out.shape + x.shape``."""
+    x = np.asarray(x, dtype=float)
+    cols = []
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = eps
+        cols.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2 * eps))
+    return np.moveaxis(np.array(cols), 0, -1).reshape(np.shape(cols[0]) + x.shape)
+
+
+# ---------------------------------------------------------------------------
+# 1. A namedtuple read both as p.a and as p[0]
+# ---------------------------------------------------------------------------
+
+def nt_both(p, x):
+    return p.a * x + p[0] ** 2 * p[1]
+
+
+def nt_unpacked(p, x):
+    a, b = p
+    return a * x + p.b ** 2
+
+
+def _by_name(q):
+    return q.a * q.b
+
+
+def nt_callee_by_name(p, x):
+    return _by_name(p) + p[0] * x
+
+
+def nt_sum(p, x):
+    return p.a * x + sum(p)
+
+
+def nt_loop(p, x):
+    s = 0.0
+    for i in range(2):
+        s = s + p[i] * p.a * x
+    return s
+
+
+def nt_alias(p, x):
+    t = p[0] * p.b
+    q = p
+    return t * q[1] + q.a * x
+
+
+def nt_arrays(p, x):
+    return np.sum(np.tanh(p.a @ x) * p[1]) + np.sum(p[0] ** 2)
+
+
+_RNG = np.random.default_rng(3)
+_NT_CASES = [
+    (nt_both, P(1.5, 2.0), 3.0),
+    (nt_unpacked, P(1.5, 2.0), 3.0),
+    (nt_callee_by_name, P(1.5, 2.0), 3.0),
+    (nt_sum, P(1.5, 2.0), 3.0),
+    (nt_loop, P(1.5, -0.5), 3.0),
+    (nt_alias, P(1.5, 2.0), 3.0),
+    (nt_arrays, P(_RNG.normal(size=(2, 3)), _RNG.normal(size=2)), _RNG.normal(size=3)),
+]
+
+
+@pytest.mark.parametrize("code", ["general", "specialized"])
+@pytest.mark.parametrize("f, p, x", _NT_CASES, ids=[c[0].__name__ for c in _NT_CASES])
+def test_namedtuple_by_name_and_position_grad(f, p, x, code):
+    with specialize.using(code), warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)      # generated code, not traced
+        g = s2sgrad.grad(f)(p, x)
+        value, g2 = s2sgrad.value_and_grad(f)(p, x)
+    expected = fd_fields(f, p, x)
+    assert type(g) is P and type(g2) is P
+    assert value == pytest.approx(f(p, x))
+    for got in (g, g2):
+        for u, v in zip(got, expected):
+            np.testing.assert_allclose(u, v, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("code", ["general", "specialized"])
+def test_namedtuple_by_name_and_position_other_operand(code):
+    # the derivative with respect to x beside the namedtuple, and the namedtuple untouched
+    p = P(1.5, 2.0)
+    with specialize.using(code):
+        gx = s2sgrad.grad(nt_both, 1)(p, 3.0)
+        gp, gx2 = s2sgrad.grad(nt_both, (0, 1))(p, 3.0)
+    assert gx == pytest.approx(1.5, rel=1e-12) and gx2 == pytest.approx(1.5, rel=1e-12)
+    assert gp == pytest.approx(fd_fields(nt_both, p, 3.0), rel=1e-6)
+    assert p == P(1.5, 2.0)
+
+
+@pytest.mark.parametrize("code", ["general", "specialized"])
+@pytest.mark.parametrize("f", [nt_both, nt_callee_by_name, nt_alias])
+def test_namedtuple_by_name_and_position_jvp(f, code):
+    p, x = P(1.5, 2.0), 3.0
+    expected = fd_fields(f, p, x)
+    with specialize.using(code), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FallbackWarning)     # forward mode traces objects
+        for k, t in enumerate((P(1.0, 0.0), P(0.0, 1.0))):
+            value, tangent = s2sgrad.jvp(f)(p, x, t)
+            assert value == pytest.approx(f(p, x))
+            assert tangent == pytest.approx(expected[k], rel=1e-6)
+        _, tx = s2sgrad.jvp(f, 1)(p, x, 1.0)
+    assert tx == pytest.approx((f(p, x + EPS) - f(p, x - EPS)) / (2 * EPS), rel=1e-6)
+
+
+def test_namedtuple_adjoint_by_name_and_position_runtime():
+    # the runtime's adjoint of a namedtuple: one item per field, reached by name too
+    from s2sgrad import runtime as rt
+    p = P(1.5, np.array([1.0, 2.0]))
+    d = rt.zeros_like(p)
+    d["a"] += 2.0
+    d[1] += np.array([3.0, 4.0])
+    d = rt.add(d, {"a": 1.0})                   # a callee's adjoint, kept by name
+    d = rt.add({"b": np.array([1.0, 1.0])}, d)
+    out = rt.match(d, p)
+    assert type(out) is P and out.a == 3.0
+    np.testing.assert_array_equal(out.b, [4.0, 5.0])
+    with pytest.raises(KeyError, match="'c'"):
+        d["c"]
