@@ -201,7 +201,7 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto", example=None):
         if shaped is not None:              # a gradient: shaped like the arguments
             return shaped, _structured(fn, args, t_out, generated)
         return value, _match_out(t_out, value)
-    return mark(jvp_fn, "jvp", request.but(fallback="auto"), fn, wrt_t)
+    return mark(jvp_fn, "jvp", request.but(fallback="auto"), fn, wrt_t, fallback)
 
 
 def _fast_jvp(ready, args, kwargs, tangents):
@@ -667,6 +667,8 @@ def hessian(fn, wrt=0, *, emit=False):
     w = wrt_t[0]
     request = Request("hessian", wrt_t)
     if emit:
+        if _is_traced(fn):      # no generated code to differentiate again: it says so
+            return _route(fn, Request("jvp", wrt_t)).source
         return pipeline.run(fn, request).source
 
     @_wraps(fn)

@@ -10,6 +10,7 @@ import pytest
 
 import s2sgrad
 from s2sgrad.driver import specialize
+from s2sgrad.errors import UnsupportedError
 from s2sgrad.fallback import FallbackWarning
 
 EPS = 1e-6
@@ -158,3 +159,59 @@ def test_namedtuple_adjoint_by_name_and_position_runtime():
     np.testing.assert_array_equal(out.b, [4.0, 5.0])
     with pytest.raises(KeyError, match="'c'"):
         d["c"]
+
+
+# ---------------------------------------------------------------------------
+# 2. The fallback="always" of an inner derivative holds for the outer one
+# ---------------------------------------------------------------------------
+
+def sum_sin_first(x):
+    return np.sum(np.sin(x) * x[0])
+
+
+def sin_square(x):
+    return np.sin(x) * x ** 2
+
+
+def test_jacobian_of_grad_always_traces():
+    g = s2sgrad.grad(sum_sin_first, fallback="always")
+    assert s2sgrad.jacobian(g, emit=True).startswith(
+        "# s2sgrad traces grad(sum_sin_first) (test_loud_fixes.py:")
+    x = np.array([0.3, 0.5, 0.9])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)      # the user chose it: no warning
+        jac = s2sgrad.jacobian(g)(x)
+    np.testing.assert_allclose(jac, fd(s2sgrad.grad(sum_sin_first), x), rtol=1e-6, atol=1e-8)
+    # the generated gradient, differentiated again, agrees
+    np.testing.assert_allclose(jac, s2sgrad.jacobian(s2sgrad.grad(sum_sin_first))(x), rtol=1e-12)
+
+
+def test_hessian_of_grad_always_traces():
+    g = s2sgrad.grad(sin_square, fallback="always")
+    assert s2sgrad.hessian(g, emit=True).startswith("# s2sgrad traces grad(sin_square)")
+    x = 0.7
+    third = -np.cos(x) * x ** 2 - 6 * np.sin(x) * x + 6 * np.cos(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)
+        got = s2sgrad.hessian(g)(x)
+    assert got == pytest.approx(third, rel=1e-9)
+    assert s2sgrad.jacobian(s2sgrad.jvp(sin_square, fallback="always"), emit=True).startswith(
+        "# s2sgrad traces jvp(sin_square)")
+
+
+def test_always_inside_a_function_is_traced_and_never_outside_refuses():
+    g = s2sgrad.grad(sum_sin_first, fallback="always")
+
+    def k(x):
+        return np.sum(g(x) ** 2)
+
+    x = np.array([0.3, 0.5, 0.9])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)
+        got = s2sgrad.grad(k)(x)
+        _, tangent = s2sgrad.jvp(k)(x, np.array([1.0, -2.0, 0.5]))
+    expected = fd(k, x)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert tangent == pytest.approx(expected @ [1.0, -2.0, 0.5], rel=1e-6)
+    with pytest.raises(UnsupportedError, match="made by s2sgrad with fallback='always'"):
+        s2sgrad.grad(k, fallback="never")(x)
