@@ -215,3 +215,64 @@ def test_always_inside_a_function_is_traced_and_never_outside_refuses():
     assert tangent == pytest.approx(expected @ [1.0, -2.0, 0.5], rel=1e-6)
     with pytest.raises(UnsupportedError, match="made by s2sgrad with fallback='always'"):
         s2sgrad.grad(k, fallback="never")(x)
+
+
+# ---------------------------------------------------------------------------
+# 3. d.popitem() in forward mode
+# ---------------------------------------------------------------------------
+
+def popitem_unpacked(x):
+    d = {"a": x * 2.0, "b": x ** 2}
+    k, v = d.popitem()
+    return v * d["a"]
+
+
+def popitem_then_insert(x):
+    d = {"a": x * 2.0}
+    d["b"] = x ** 2
+    item = d.popitem()
+    d["c"] = item[1] * 3.0
+    s = 0.0
+    for k in d.keys():
+        s = s + d[k] * x
+    return s
+
+
+def popitem_twice_in_expressions(x):
+    d = {"a": x * 2.0, "b": np.sin(x), "c": np.cos(x)}
+    d.popitem()
+    s = 0.0
+    for w in d.values():
+        s = s + w
+    return d.popitem()[1] * x + s
+
+
+@pytest.mark.parametrize("code", ["general", "specialized"])
+@pytest.mark.parametrize("f", [popitem_unpacked, popitem_then_insert,
+                               popitem_twice_in_expressions])
+def test_popitem_in_both_modes(f, code):
+    x = 1.3
+    expected = (f(x + EPS) - f(x - EPS)) / (2 * EPS)
+    with specialize.using(code):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FallbackWarning)      # generated code, not traced
+            value, tangent = s2sgrad.jvp(f)(x, 1.0)
+            _, tangent2 = s2sgrad.jvp(f)(x, 2.0)
+        with warnings.catch_warnings():
+            # reverse mode refuses a pop by key in general code, and traces the function
+            warnings.simplefilter("ignore", FallbackWarning)
+            gradient = s2sgrad.grad(f)(x)
+    assert value == pytest.approx(f(x), rel=1e-15)
+    assert tangent == pytest.approx(expected, rel=1e-7)
+    assert tangent2 == pytest.approx(2 * expected, rel=1e-7)
+    assert gradient == pytest.approx(expected, rel=1e-7)
+
+
+def test_popitem_of_an_empty_dict_is_python_s_key_error():
+    def f(x):
+        d = {}
+        d["a"] = x
+        d.popitem()
+        return d.popitem()[1]
+    with pytest.raises(KeyError, match="popitem\\(\\): dictionary is empty"):
+        s2sgrad.jvp(f)(1.5, 1.0)

@@ -29,7 +29,7 @@ __all__ = [
     "casts_inexact", "through_cast", "tolist_vjp", "tolist_of",
     "check_scalar", "check_output", "check_sequence", "output_problem", "seed", "check_method", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
-    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
+    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "popitem_key",
     "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
     "sort_order", "unsort", "window_view", "window_vjp", "item_of", "item_vjp", "batch_item", "unit", "unit_jvp", "unit_vjp", "fill_diagonal", "fill_diagonal_vjp_val", "sort_in_place",
     "sort_in_place_vjp", "sort_in_place_jvp", "recursion_depth", "recursion_levels",
@@ -993,6 +993,18 @@ def restore_item(container, key, value):
 def keys(mapping):
     """The keys of a dict as a list (what a loop over ``d.items()`` iterates)."""
     return list(mapping)
+
+
+def popitem_key(mapping):
+    """The key ``mapping.popitem()`` would take: the last one inserted.  ``d.popitem()`` is
+    lowered to ``key = popitem_key(d)`` and ``(key, d.pop(key))``, which both modes
+    differentiate (the tangent or adjoint of ``d`` loses the same key)."""
+    if not isinstance(mapping, dict):
+        raise TypeError(f"popitem of a {type(mapping).__name__}: s2sgrad differentiates "
+                        f"dict.popitem(); call a dict's, or pop a key of your own choosing")
+    if not mapping:
+        raise KeyError("popitem(): dictionary is empty")
+    return next(reversed(mapping))
 
 
 def repeat_like(g, values):
