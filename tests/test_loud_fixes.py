@@ -276,3 +276,89 @@ def test_popitem_of_an_empty_dict_is_python_s_key_error():
         return d.popitem()[1]
     with pytest.raises(KeyError, match="popitem\\(\\): dictionary is empty"):
         s2sgrad.jvp(f)(1.5, 1.0)
+
+
+# ---------------------------------------------------------------------------
+# 4. xs = [v * 1.5 for v in xs] inside a loop
+# ---------------------------------------------------------------------------
+
+def comprehension_in_loop(x):
+    xs = [x, x * 2.0]
+    for i in range(3):
+        xs = [v * 1.5 for v in xs]
+    return xs[0] + xs[1] * xs[0]
+
+
+def nested_comprehension_in_loop(x):
+    xss = [[x, x * 2.0], [np.sin(x), x]]
+    for i in range(2):
+        xss = [[v * 1.5 + w[0] for v in w] for w in xss]
+    return xss[0][1] * xss[1][0]
+
+
+def dict_comprehension_in_loop(x):
+    d = {"a": x, "b": x * 2.0}
+    for i in range(3):
+        d = {k: v * v for k, v in d.items()}
+    return d["a"] + d["b"]
+
+
+def comprehension_kept_in_loop(x):
+    xs = [x, x * 2.0]
+    hist = []
+    for i in range(3):
+        xs = [v * 1.5 for v in xs]
+        hist.append(xs)
+    return hist[0][0] * hist[2][1]
+
+
+def comprehension_of_array_items_in_loop(x):
+    xs = [x[0], x[1]]
+    for i in range(2):
+        xs = [np.tanh(v) * xs[0] for v in xs]
+    return xs[0] + xs[1]
+
+
+@pytest.mark.parametrize("code", ["general", "specialized"])
+@pytest.mark.parametrize("f", [comprehension_in_loop, nested_comprehension_in_loop,
+                               dict_comprehension_in_loop, comprehension_kept_in_loop])
+def test_comprehension_rebinding_its_list_in_a_loop(f, code):
+    x = 0.7
+    expected = (f(x + EPS) - f(x - EPS)) / (2 * EPS)
+    with specialize.using(code), warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)      # generated code, not traced
+        gradient = s2sgrad.grad(f, fallback="never")(x)
+        _, tangent = s2sgrad.jvp(f, fallback="never")(x, 1.0)
+    assert gradient == pytest.approx(expected, rel=1e-7)
+    assert tangent == pytest.approx(expected, rel=1e-7)
+
+
+@pytest.mark.parametrize("code", ["general", "specialized"])
+def test_comprehension_of_array_items_in_a_loop(code):
+    f = comprehension_of_array_items_in_loop
+    x = np.array([0.3, 0.8])
+    with specialize.using(code):
+        gradient = s2sgrad.grad(f, fallback="never")(x)
+    np.testing.assert_allclose(gradient, fd(f, x), rtol=1e-7)
+
+
+def test_a_write_into_a_list_another_name_reaches_is_refused_naming_the_user_s_names():
+    def f(x):
+        xs = [x, x * 2.0]
+        for i in range(2):
+            xs = [v * 1.5 for v in xs]
+            ys = xs
+            ys[0] = x * 3.0
+        return xs[0] * xs[1]
+    line = f.__code__.co_firstlineno
+    with pytest.raises(UnsupportedError) as info:
+        s2sgrad.grad(f, fallback="never")(0.7)
+    assert str(info.value) == (
+        f"test_loud_fixes.py:{line + 5}: `ys[0] = x * 3.0`, a write into ys while xs reaches "
+        f"the same object (line {line + 4}) and is read after it (line {line + 3}) is not "
+        f"supported by s2sgrad's source transformation; the transform would treat them as two "
+        f"values: put a copy in the container (ys.copy()), or read the value through one "
+        f"name only")
+    with pytest.warns(FallbackWarning):
+        gradient = s2sgrad.grad(f)(0.7)          # traced, and right
+    assert gradient == pytest.approx((f(0.7 + EPS) - f(0.7 - EPS)) / (2 * EPS), rel=1e-7)

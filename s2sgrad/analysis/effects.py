@@ -78,6 +78,22 @@ def _order(body):
     return out
 
 
+def _ancestry(body):
+    """``id(statement) -> [(block, index), ...]``: the statement lists that hold it or a
+    statement around it, outermost first, each with the index of the one on its path."""
+    out = {}
+
+    def visit(stmts, path):
+        for k, s in enumerate(stmts):
+            here = path + [(stmts, k)]
+            out[id(s)] = here
+            if isinstance(s, (gast.For, gast.While, gast.If)):
+                visit(s.body, here)
+                visit(s.orelse, here)
+    visit(body, [])
+    return out
+
+
 def _simple_stmts(body):
     return [s for s in walk_stmts(body) if not isinstance(s, (gast.If, gast.For, gast.While))]
 
@@ -270,8 +286,20 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             made.setdefault(s.targets[0].id, s.value)
 
     def shown(v):
-        """A name as the user wrote it: a name the compiler made is shown as its value."""
-        return v if v in user_names or v not in made else _text(made[v])
+        """A name as the user wrote it: a name the compiler made is shown as its value (the
+        list a comprehension builds: "the new list")."""
+        if v in user_names or v not in made:
+            return v
+        if isinstance(made[v], (gast.List, gast.Dict)) and not getattr(
+                made[v], "elts", getattr(made[v], "keys", None)):
+            return "the new " + ("list" if isinstance(made[v], gast.List) else "dict")
+        return _text(made[v])
+
+    def copy_advice(v):
+        if v in user_names or v not in made:
+            return f"put a copy in the container ({v}.copy()), or read the value through " \
+                   f"one name only"
+        return "read the value through one name only (a copy of it elsewhere: x.copy())"
 
     params = [a.id for a in norm.node.args.args]
     locals_ = set(params) | {a.id for a in norm.node.args.kwonlyargs}
@@ -394,6 +422,30 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                 holds.append((recv, call.args[-1].id, s))
     holds = [(c, v, s) for c, v, s in holds if v not in ints and c != v]
 
+    ancestry = _ancestry(body)
+    last = {}           # id(statement) -> the last position in program order inside it
+    for st in walk_stmts(body):
+        for block, k in ancestry.get(id(st), ()):
+            a = id(block[k])
+            last[a] = max(last.get(a, -1), order[id(st)][0])
+
+    def rebound_before(v, s, w):
+        """Whether ``v`` is given a new object (``v = ...``, not ``v += ...``) on every path
+        from ``s`` to ``w``: an assignment in a block around ``w``, before the statement on
+        ``w``'s path, that ``s`` cannot reach ``w`` without running (``s`` is neither between
+        them nor inside the statement that holds ``w``).  ``items = []`` at the top of a loop
+        body that ends with ``xs = items``: the next write into ``items`` is into a new list."""
+        ps = order[id(s)][0]
+        for block, k in ancestry.get(id(w), ()):
+            end = last[id(block[k])]
+            for r in block[:k]:
+                if isinstance(r, gast.Assign) and r is not s \
+                        and isinstance(r.targets[0], gast.Name) and r.targets[0].id == v \
+                        and not getattr(r, "s2s_augmented", False) \
+                        and not order[id(r)][0] <= ps <= end:
+                    return True
+        return False
+
     def reaching(v, w):
         """``{name: the statement that made it reach v's object}`` before ``w`` may run:
         the containers holding ``v`` (transitively) and the other names they hold."""
@@ -402,7 +454,8 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
         while frontier:
             x = frontier.pop()
             for c, held, s in holds:
-                if held == x and c not in out and c != v and after(s, w):
+                if held == x and c not in out and c != v and after(s, w) \
+                        and not (x == v and rebound_before(v, s, w)):
                     out[c] = s
                     frontier.append(c)
         for c in list(out):
@@ -444,7 +497,9 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             if how in ("augmented", "call+=") and (v in numbers or v not in tensors
                                                    and v not in containers):
                 continue        # ``v += e`` of what may be a number: a new value
-            for other, s in sorted(reaching(v, w).items()):
+            # (the user's own names first: a name the compiler made is said as a value)
+            for other, s in sorted(reaching(v, w).items(),
+                                   key=lambda item: (item[0] not in user_names, item[0])):
                 r = read_after(other, w, skip=(s,))
                 if r is None:
                     # read before the write in a statement that is differentiated: its
@@ -456,14 +511,11 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                         where(w), f"`{text(w)}`, a write into {shown(v)} while {shown(other)} "
                         f"reaches the same object (line {line(s)}) and the derivative of line "
                         f"{line(r)} reads it", f"the transform would treat them as two values: "
-                        f"put a copy in the container ({shown(v)}.copy()), or read the value "
-                        f"through one name only")
+                        f"{copy_advice(v)}")
                 raise UnsupportedError(
                     where(w), f"`{text(w)}`, a write into {shown(v)} while {shown(other)} "
                     f"reaches the same object (line {line(s)}) and is read after it (line "
-                    f"{line(r)})", f"the transform would treat them as two values: put a copy "
-                    f"in the container ({shown(v)}.copy()), or read the value through one name "
-                    f"only")
+                    f"{line(r)})", f"the transform would treat them as two values: {copy_advice(v)}")
             if how == "item" and (v in tensors or v in varied):
                 kept = kept_by_a_callee(v, w)
                 if kept is not None:
