@@ -61,14 +61,23 @@ def _check_differentiable(fn, pname, value):
         raise NonDifferentiableError(
             f"{_where(fn)}: cannot differentiate {describe(fn)} with respect to "
             f"{pname!r}, an array of {dtype}; convert it with .astype(float)")
-    if isinstance(value, dict):
-        for v in value.values():
-            _check_differentiable(fn, pname, v) if isinstance(v, (dict, list, tuple)) else None
-    if isinstance(value, (list, tuple)):
-        for v in value:
-            if isinstance(v, (bool, numbers.Integral)):
-                raise NonDifferentiableError(
-                    f"{_where(fn)}: {pname!r} contains the integer {v!r}; use floats")
+    if isinstance(value, (dict, list, tuple)):
+        _check_items(fn, pname, value)
+
+
+def _check_items(fn, pname, container, path=""):
+    """An integer (or bool) anywhere in a dict, list or tuple differentiated is refused, as
+    an integer argument is (and as Autograd refuses them): a dict's as a list's."""
+    items = container.items() if isinstance(container, dict) else enumerate(container)
+    for k, v in items:
+        here = f"{path}[{k!r}]"
+        if isinstance(v, (bool, numbers.Integral)):
+            kind = "bool" if isinstance(v, bool) else "integer"
+            raise NonDifferentiableError(
+                f"{_where(fn)}: {pname!r} contains the {kind} {v!r} at {pname}{here}; use "
+                f"floats ({float(v)!r}), or pass it as another argument, not differentiated")
+        if isinstance(v, (dict, list, tuple)):
+            _check_items(fn, pname, v, here)
 
 
 def _where(fn):

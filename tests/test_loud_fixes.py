@@ -362,3 +362,63 @@ def test_a_write_into_a_list_another_name_reaches_is_refused_naming_the_user_s_n
     with pytest.warns(FallbackWarning):
         gradient = s2sgrad.grad(f)(0.7)          # traced, and right
     assert gradient == pytest.approx((f(0.7 + EPS) - f(0.7 - EPS)) / (2 * EPS), rel=1e-7)
+
+
+# ---------------------------------------------------------------------------
+# 5. Integers in a dict are refused as in a list (Autograd refuses integers too)
+# ---------------------------------------------------------------------------
+
+def dict_sum(d):
+    return d["a"] * 2.0 + d["b"] ** 2
+
+
+def list_sum(l):
+    return l[0] * 2.0 + l[1] ** 2
+
+
+def nested_sum(d):
+    return d["a"] * 2.0 + d["b"]["c"][1] ** 2
+
+
+_LINE = dict_sum.__code__.co_firstlineno
+
+
+@pytest.mark.parametrize("f, arg, text", [
+    (dict_sum, {"a": 1, "b": 2.0},
+     f"test_loud_fixes.py:{_LINE}: 'd' contains the integer 1 at d['a']; use floats (1.0), or "
+     f"pass it as another argument, not differentiated"),
+    (dict_sum, {"a": 1.0, "b": 2},
+     f"test_loud_fixes.py:{_LINE}: 'd' contains the integer 2 at d['b']; use floats (2.0), or "
+     f"pass it as another argument, not differentiated"),
+    (list_sum, [1.0, 2],
+     f"test_loud_fixes.py:{_LINE + 4}: 'l' contains the integer 2 at l[1]; use floats (2.0), "
+     f"or pass it as another argument, not differentiated"),
+    (list_sum, (1, 2.0),
+     f"test_loud_fixes.py:{_LINE + 4}: 'l' contains the integer 1 at l[0]; use floats (1.0), "
+     f"or pass it as another argument, not differentiated"),
+    (nested_sum, {"a": 1.0, "b": {"c": [1.0, True]}},
+     f"test_loud_fixes.py:{_LINE + 8}: 'd' contains the bool True at d['b']['c'][1]; use "
+     f"floats (1.0), or pass it as another argument, not differentiated"),
+], ids=["dict-first", "dict-second", "list", "tuple", "nested-bool"])
+def test_integers_in_a_container_are_refused_alike(f, arg, text):
+    import autograd
+    from s2sgrad.errors import NonDifferentiableError
+    for operator in (s2sgrad.grad, s2sgrad.value_and_grad):
+        with pytest.raises(NonDifferentiableError) as info:
+            operator(f)(arg)
+        assert str(info.value) == text
+    with pytest.raises(NonDifferentiableError) as info:
+        s2sgrad.jvp(f)(arg, arg)
+    assert str(info.value) == text
+    with pytest.raises(TypeError, match="Can't differentiate w.r.t. type <class '"):
+        autograd.grad(f)(arg)       # Autograd refuses them too, in a dict as in a list
+
+
+def test_the_same_containers_of_floats_get_their_derivatives():
+    g = s2sgrad.grad(dict_sum)({"a": 1.0, "b": 2.0})
+    assert g == {"a": 2.0, "b": 4.0}
+    assert s2sgrad.grad(list_sum)([1.0, 2.0]) == [2.0, 4.0]
+    assert s2sgrad.grad(nested_sum)({"a": 1.0, "b": {"c": [1.0, 3.0]}}) == \
+        {"a": 2.0, "b": {"c": [0.0, 6.0]}}
+    # an integer in an argument not differentiated is fine
+    assert s2sgrad.grad(lambda x, d: x * d["n"])(2.0, {"n": 3}) == 3.0
