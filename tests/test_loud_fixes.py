@@ -422,3 +422,160 @@ def test_the_same_containers_of_floats_get_their_derivatives():
         {"a": 2.0, "b": {"c": [0.0, 6.0]}}
     # an integer in an argument not differentiated is fine
     assert s2sgrad.grad(lambda x, d: x * d["n"])(2.0, {"n": 3}) == 3.0
+
+
+# ---------------------------------------------------------------------------
+# 6. m = l[:] then a write into m; a swap of items of a 1-D array
+# ---------------------------------------------------------------------------
+
+def slice_then_item_replaced(x):
+    l = [x, x * 2.0, x ** 2]
+    m = l[:]
+    m[0] = x * 5.0
+    return l[0] * m[0] + m[1] * l[2]
+
+
+def slice_then_appended(x):
+    l = [x, x * 2.0]
+    m = l[:]
+    m.append(x * 3.0)
+    m[1] = m[1] * m[0]
+    s = 0.0
+    for v in m:
+        s = s + v
+    return s + l[1]
+
+
+def slice_of_array_items(x):
+    l = [x * 1.0, x * 2.0]
+    m = l[1:]
+    m.append(x * 3.0)
+    m[0] = m[0] * 2.0
+    l[1] = x * 4.0
+    return np.sum(m[0] * m[1] * l[1] * l[0])
+
+
+def swap_first_two(x):
+    y = x.copy()
+    y[0], y[1] = y[1], y[0]
+    return np.sum(y * np.arange(1.0, 4.0))
+
+
+def swap_ends_in_a_loop(x):
+    y = x * 1.0
+    for i in range(3):
+        y[0], y[2] = y[2], y[0] * y[1]
+    return np.sum(y ** 2 * np.arange(1.0, 4.0)) * y[0]
+
+
+@pytest.mark.parametrize("code", ["general", "specialized"])
+@pytest.mark.parametrize("f", [slice_then_item_replaced, slice_then_appended])
+def test_a_slice_of_a_list_written_into(f, code):
+    x = 0.7
+    expected = (f(x + EPS) - f(x - EPS)) / (2 * EPS)
+    with specialize.using(code):
+        gradient = s2sgrad.grad(f, fallback="never")(x)
+        value, tangent = s2sgrad.jvp(f, fallback="never")(x, 1.0)
+    assert value == pytest.approx(f(x), rel=1e-15)
+    assert gradient == pytest.approx(expected, rel=1e-7)
+    assert tangent == pytest.approx(expected, rel=1e-7)
+
+
+@pytest.mark.parametrize("code", ["general", "specialized"])
+def test_a_slice_of_a_list_of_arrays_written_into(code):
+    x = np.array([0.3, 0.5, 0.9])
+    with specialize.using(code):
+        gradient = s2sgrad.grad(slice_of_array_items, fallback="never")(x)
+        _, tangent = s2sgrad.jvp(slice_of_array_items, fallback="never")(x, np.array([1.0, 0, 0]))
+    expected = fd(slice_of_array_items, x)
+    np.testing.assert_allclose(gradient, expected, rtol=1e-7)
+    assert tangent == pytest.approx(expected[0], rel=1e-7)
+
+
+def _item_augmented(x):
+    l = [x * 1.0, x * 2.0]
+    m = l[:]
+    m[0] += x
+    return np.sum(l[0] * m[0])
+
+
+def _item_of_slice_written(x):
+    l = [x * 1.0, x * 2.0]
+    m = l[:]
+    a = m[0]
+    a[1] = 5.0 * x[0]
+    return np.sum(l[0] * x)
+
+
+def _list_item_written(x):
+    a = x * 1.0
+    l = [a, x * 2.0]
+    m = l[:]
+    m[0][1] = 5.0 * x[0]
+    return np.sum(a * x)
+
+
+def _item_of_list_seen_by_slice(x):
+    l = [x * 1.0, x * 2.0]
+    m = l[:]
+    a = l[0]
+    a[1] = 5.0 * x[0]
+    return np.sum(m[0] * x)
+
+
+@pytest.mark.parametrize("f, line, construct", [
+    (_item_augmented, 3, "`m[0] += x`, a write into m while l reaches the same object"),
+    (_item_of_slice_written, 4, "`a[1] = 5.0 * x[0]`, a write into a while l reaches the same "
+                                "object"),
+    (_list_item_written, 4, "`m[0][1] = 5.0 * x[0]`, a write into m[0] while a reaches the "
+                            "same object"),
+    (_item_of_list_seen_by_slice, 4, "`a[1] = 5.0 * x[0]`, a write into a while l reaches the "
+                                     "same object"),
+])
+def test_a_write_into_an_item_a_slice_shares_is_still_refused(f, line, construct):
+    # the items of l[:] are l's own: a write into one (m[0] += x on an array, a[1] = ... of
+    # a = m[0] or a = l[0]) is seen through both lists
+    x = np.array([0.3, 0.5, 0.9])
+    where = f"test_loud_fixes.py:{f.__code__.co_firstlineno + line}: "
+    with pytest.raises(UnsupportedError) as info:
+        s2sgrad.grad(f, fallback="never")(x)
+    assert str(info.value).startswith(where + construct)
+    with pytest.warns(FallbackWarning):
+        gradient = s2sgrad.grad(f)(x)       # traced, and right
+    np.testing.assert_allclose(gradient, fd(f, x), rtol=1e-7)
+
+
+@pytest.mark.parametrize("f", [swap_first_two, swap_ends_in_a_loop])
+def test_a_swap_of_items_of_a_1d_array_in_code_specialized_to_it(f):
+    x = np.array([0.3, 0.5, 0.9])
+    with specialize.using("specialized"), warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)      # generated code, not traced
+        gradient = s2sgrad.grad(f, fallback="never")(x)
+        _, tangent = s2sgrad.jvp(f, fallback="never")(x, np.array([0.0, 1.0, 0.0]))
+        source = s2sgrad.grad(f, emit=True, example=(x,))
+    expected = fd(f, x)
+    np.testing.assert_allclose(gradient, expected, rtol=1e-7)
+    assert tangent == pytest.approx(expected[1], rel=1e-7)
+    assert "def grad_" in source
+
+
+def _swap_rows(x):
+    # rows: y[0] is a view, so NumPy leaves both rows equal to the second
+    y = x.copy()
+    y[0], y[1] = y[1], y[0]
+    return np.sum(y * np.arange(1.0, 7.0).reshape(2, 3))
+
+
+@pytest.mark.parametrize("f, x", [
+    (swap_first_two, np.array([0.3, 0.5, 0.9])),        # general code: the rank is not known
+    (_swap_rows, np.array([[0.3, 0.5, 0.9], [1.1, -0.2, 0.4]])),    # a 2-D array: views
+], ids=["general-1d", "specialized-2d"])
+def test_a_swap_that_may_write_through_a_view_is_still_refused(f, x):
+    code = "general" if x.ndim == 1 else "specialized"
+    with specialize.using(code):
+        with pytest.raises(UnsupportedError, match=r"`y\[0\], y\[1\] = y\[1\], y\[0\]`, which "
+                                                   r"makes y\[0\] share memory with 'y'"):
+            s2sgrad.grad(f, fallback="never")(x)
+        with pytest.warns(FallbackWarning):
+            gradient = s2sgrad.grad(f)(x)           # traced, and right (as NumPy computes it)
+    np.testing.assert_allclose(gradient, fd(f, x), rtol=1e-7, atol=1e-9)

@@ -393,6 +393,20 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
     # -- holds: after ``s``, ``holder`` may reach the object ``held`` refers to ------------
     holds = []
     item_refs = set()       # ``a = c[k]``: ``a`` is one of ``c``'s items, which one unknown
+    slices = set()          # ids of the statements ``m = l[1:]`` of a list ``l``
+    lists = {v for v in containers if v not in tensors}
+    changed = True
+    while changed:          # ``m = l[1:]`` of a list is a list too (and a slice of m, ...)
+        changed = False
+        for s in stmts:
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and s.targets[0].id not in lists and isinstance(s.value, gast.Subscript) \
+                    and isinstance(s.value.value, gast.Name) and s.value.value.id in lists \
+                    and isinstance(s.value.slice, gast.Slice):
+                lists.add(s.targets[0].id)
+                changed = True
+    sliced = lists - {v for v in containers if v not in tensors}
+    slice_of = []           # (m, l, statement) for ``m = l[1:]``
     for s in stmts:
         if not isinstance(s, (gast.Assign, gast.Expr)):
             continue
@@ -404,9 +418,14 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             elif isinstance(value, gast.Dict):
                 holds += [(c, e.id, s) for e in value.values if isinstance(e, gast.Name)]
             elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
-                    and value.value.id in containers and value.value.id not in tensors:
+                    and value.value.id in lists:
                 holds.append((value.value.id, c, s))     # ``a = c[k]``: an item, not a copy
                 item_refs.add((value.value.id, c))
+                if isinstance(value.slice, gast.Slice):
+                    # ``m = l[:]``: a new list, whose items are l's (not copies): a write into
+                    # an item reaches l's, a write into the list m itself does not
+                    slices.add(id(s))
+                    slice_of.append((c, value.value.id, s))
             elif isinstance(value, gast.Name) and value.id in containers \
                     and value.id not in tensors:
                 # ``w = lst``: two names of one list, each reaching what the other holds
@@ -420,6 +439,21 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             if recv is not None and method in _HOLDING_METHODS and call.args \
                     and isinstance(call.args[-1], gast.Name):
                 holds.append((recv, call.args[-1].id, s))
+    # ``m = l[:]`` holds the items l holds, and an item taken out of m (``a = m[0]``) may be
+    # one of l's: each is held by both (more than on any one path, never less)
+    changed = bool(slice_of)
+    while changed:
+        changed = False
+        present = {(c, v) for c, v, _ in holds}
+        for m, l, s in slice_of:
+            new = [(m, v, s) for c, v, _ in holds if c == l and (m, v) not in present]
+            new += [(l, a, s) for c, a in item_refs if c == m and (l, a) not in present]
+            for c, v, s2 in new:
+                if (c, v) not in present:
+                    holds.append((c, v, s2))
+                    present.add((c, v))
+                    item_refs.add((c, v))
+                    changed = True
     holds = [(c, v, s) for c, v, s in holds if v not in ints and c != v]
 
     ancestry = _ancestry(body)
@@ -446,16 +480,31 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                     return True
         return False
 
+    def list_level(v, w):
+        """Whether ``w`` changes the list (or dict) ``v`` itself, not any of its items: an
+        item replaced (``v[k] = e``, not ``v[k] += e``, which changes an array item in
+        place), or a method that adds, removes or reorders items."""
+        if (v not in containers or v in tensors) and v not in sliced:
+            return False
+        if isinstance(w, gast.Assign) and isinstance(w.targets[0], gast.Subscript):
+            return not getattr(w, "s2s_item_augmented", False)
+        call = _call_of(w)
+        return call is not None and _method_receiver(call) in {
+            (v, m) for m in ("append", "extend", "insert", "pop", "remove", "clear", "reverse",
+                             "sort", "update", "setdefault", "popitem")}
+
     def reaching(v, w):
         """``{name: the statement that made it reach v's object}`` before ``w`` may run:
         the containers holding ``v`` (transitively) and the other names they hold."""
         out = {}
         frontier = [v]
+        mine = list_level(v, w)
         while frontier:
             x = frontier.pop()
             for c, held, s in holds:
                 if held == x and c not in out and c != v and after(s, w) \
-                        and not (x == v and rebound_before(v, s, w)):
+                        and not (x == v and rebound_before(v, s, w)) \
+                        and not (x == v and mine and id(s) in slices):
                     out[c] = s
                     frontier.append(c)
         for c in list(out):
