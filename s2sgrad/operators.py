@@ -23,7 +23,6 @@ from .api import grad as _grad
 from .driver import calls
 from .driver import pipeline
 from .driver import routes
-from .driver import specialize
 from .driver.request import Request
 from .errors import (NonDifferentiableError, OutputWithoutDerivativeError, SourceError,
                      UnsupportedArgumentError, UnsupportedError)

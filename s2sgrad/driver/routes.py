@@ -40,7 +40,7 @@ from ..errors import NonDifferentiableError, SourceError, UnsupportedArgumentErr
 from ..fallback import FallbackWarning
 from ..fallback.state import RUNNING
 from ..sites import (
-    DERIVATIVE_MARK, Reason, call_site, definition_site, describe, is_derivative,
+    DERIVATIVE_MARK, Reason, definition_site, describe, is_derivative,
     is_traced_derivative, traced_by_choice, user_stacklevel,
 )
 

@@ -1229,10 +1229,10 @@ class _Lowering:
         if not free:
             return
         if len(node.args) > 3:
-            holder, current = node.args, node.args[3]
+            current = node.args[3]
         else:
             kw = next((k for k in node.keywords if k.arg == "args"), None)
-            holder, current = kw, (kw.value if kw is not None else None)
+            current = kw.value if kw is not None else None
         if current is None:
             new = gast.Tuple(elts=[name(v) for v in free], ctx=gast.Load())
             node.keywords.append(gast.keyword(arg="args", value=new))
