@@ -136,13 +136,40 @@ def test_namedtuple_by_name_and_position_jvp(f, code):
     p, x = P(1.5, 2.0), 3.0
     expected = fd_fields(f, p, x)
     with specialize.using(code), warnings.catch_warnings():
-        warnings.simplefilter("ignore", FallbackWarning)     # forward mode traces objects
+        warnings.simplefilter("error", FallbackWarning)      # generated code, not traced
         for k, t in enumerate((P(1.0, 0.0), P(0.0, 1.0))):
             value, tangent = s2sgrad.jvp(f)(p, x, t)
             assert value == pytest.approx(f(p, x))
             assert tangent == pytest.approx(expected[k], rel=1e-6)
         _, tx = s2sgrad.jvp(f, 1)(p, x, 1.0)
     assert tx == pytest.approx((f(p, x + EPS) - f(p, x - EPS)) / (2 * EPS), rel=1e-6)
+
+
+class _Model:
+    def __init__(self, w, n):
+        self.w = w
+        self.n = n
+
+
+def _model_loss(m, x):
+    return np.sum(np.tanh(m.w * x)) * m.n
+
+
+@pytest.mark.parametrize("code", ["general", "specialized"])
+def test_attributes_in_forward_mode_are_generated(code):
+    # an object's attributes read in jvp: the tangent's part by name, an int attribute's zero
+    m, x = _Model(np.array([1.5, 0.5]), 3), np.array([2.0, -1.0])
+    direction = np.array([0.3, -0.7])
+    moved = [(_model_loss(_Model(m.w + h * direction, 3), x)) for h in (EPS, -EPS)]
+    expected = (moved[0] - moved[1]) / (2 * EPS)
+    as_object = _Model(direction, 7)              # (7: an int's tangent is zero whatever it is)
+    with specialize.using(code), warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)
+        for tangent in (as_object, {"w": direction, "n": 7}):
+            value, t = s2sgrad.jvp(_model_loss)(m, x, tangent)
+            assert value == pytest.approx(_model_loss(m, x), rel=1e-15)
+            assert t == pytest.approx(expected, rel=1e-7)
+    assert "_rt.attribute_tangent(t_m, m, 'w')" in s2sgrad.jvp(_model_loss, emit=True)
 
 
 def test_namedtuple_adjoint_by_name_and_position_runtime():

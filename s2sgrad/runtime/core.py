@@ -29,7 +29,7 @@ __all__ = [
     "casts_inexact", "through_cast", "tolist_vjp", "tolist_of",
     "check_scalar", "check_output", "check_sequence", "output_problem", "seed", "check_method", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
-    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "popitem_key",
+    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "popitem_key", "attribute_tangent",
     "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
     "sort_order", "unsort", "window_view", "window_vjp", "item_of", "item_vjp", "batch_item", "unit", "unit_jvp", "unit_vjp", "fill_diagonal", "fill_diagonal_vjp_val", "sort_in_place",
     "sort_in_place_vjp", "sort_in_place_jvp", "recursion_depth", "recursion_levels",
@@ -572,6 +572,21 @@ def as_adjoint(d):
         with walking(d):
             return {k: as_adjoint(v) for k, v in parts(d)}
     return d
+
+
+def attribute_tangent(t, value, name):
+    """The tangent of ``value.name`` (forward mode) from the tangent ``t`` of ``value``: its
+    attribute when ``t`` is a namedtuple or an object like ``value`` (as ``jvp`` takes it),
+    its entry when ``t`` is a dict (as generated code keeps an object's) or a namedtuple's
+    ``FieldAdjoint``.  An attribute that is an integer, or that ``t`` lacks, has tangent zero.
+
+    (No rule of its own: code that calls it is traced when it is differentiated again.)"""
+    v = getattr(value, name)
+    if isinstance(v, (bool, numbers.Integral)) \
+            or getattr(getattr(v, "dtype", None), "kind", "f") in "biu":
+        return zeros_like(v)
+    part = t.get(name) if isinstance(t, FieldAdjoint) else attribute(t, name)
+    return zeros_like(v) if part is None else part
 
 
 def attribute(d, name):
