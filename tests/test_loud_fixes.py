@@ -295,6 +295,25 @@ def test_popitem_in_both_modes(f, code):
     assert gradient == pytest.approx(expected, rel=1e-7)
 
 
+def test_popitem_in_reverse_general_code_is_refused_clearly_then_traced():
+    def f(x):
+        d = {"a": x * 2.0, "b": x ** 2}
+        k, v = d.popitem()
+        return v * d["a"]
+    line = f.__code__.co_firstlineno + 2
+    with specialize.using("general"):
+        with pytest.raises(UnsupportedError) as info:
+            s2sgrad.grad(f, fallback="never")(1.3)
+        with pytest.warns(FallbackWarning, match="a popitem of d"):
+            gradient = s2sgrad.grad(f)(1.3)
+    assert str(info.value) == (
+        f"test_loud_fixes.py:{line}: `k, v = d.popitem()`, a popitem of d (carrying "
+        f"derivatives) in reverse mode is not supported by s2sgrad's source transformation; "
+        f"build a new dict without the item ({{k: v for k, v in d.items() if k != key}}), or "
+        f"differentiate in forward mode (jvp), which follows it")
+    assert gradient == pytest.approx(6 * 1.3 ** 2, rel=1e-12)
+
+
 def test_popitem_of_an_empty_dict_is_python_s_key_error():
     def f(x):
         d = {}

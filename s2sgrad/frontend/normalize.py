@@ -1083,6 +1083,7 @@ class _Lowering:
         out.append(gast.copy_location(assign(key, which), node))
         pop = gast.copy_location(call(gast.Attribute(value=name(d), attr="pop", ctx=gast.Load()),
                                       [name(key)]), node)
+        pop.s2s_popitem = True      # (reverse mode's refusal says popitem, not pop)
         out.append(gast.copy_location(assign(value, self.expr(pop, out, top=True)), node))
         return gast.Tuple(elts=[name(key), name(value)], ctx=gast.Load())
 

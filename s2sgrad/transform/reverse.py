@@ -1350,6 +1350,12 @@ class ReverseBuilder:
         if args and not (type(index) is int and index >= -1) or s.value.keywords:
             # the item goes back where it was: at a position known here only (l.pop(1));
             # a position computed (l.pop(k)) or a dict's key is refused, not put back last
+            if getattr(s.value, "s2s_popitem", False):
+                raise UnsupportedError(
+                    self.where(s), f"`{self.user_text(s)}`, a popitem of {l} (carrying "
+                    f"derivatives) in reverse mode",
+                    f"build a new dict without the item ({{k: v for k, v in {l}.items() if "
+                    f"k != key}}), or differentiate in forward mode (jvp), which follows it")
             raise UnsupportedError(
                 self.where(s), f"`{self.user_text(s)}`, a pop from {l} (carrying derivatives) "
                 f"at a position computed at run time, or with a key",
