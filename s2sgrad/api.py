@@ -12,7 +12,7 @@ from . import errorsite as _errorsite
 from . import wrt as _wrt
 from .errors import NonDifferentiableError, NonScalarOutputError, OutputWithoutDerivativeError
 from .signature import ANY, signature_of
-from .sites import DERIVATIVE_MARK, describe
+from .sites import DERIVATIVE_MARK, TRACED_BY_CHOICE, describe, traced_by_choice
 
 __all__ = ["grad", "value_and_grad", "show", "stages", "mark", "Derivative"]
 
@@ -61,14 +61,23 @@ def _check_differentiable(fn, pname, value):
         raise NonDifferentiableError(
             f"{_where(fn)}: cannot differentiate {describe(fn)} with respect to "
             f"{pname!r}, an array of {dtype}; convert it with .astype(float)")
-    if isinstance(value, dict):
-        for v in value.values():
-            _check_differentiable(fn, pname, v) if isinstance(v, (dict, list, tuple)) else None
-    if isinstance(value, (list, tuple)):
-        for v in value:
-            if isinstance(v, (bool, numbers.Integral)):
-                raise NonDifferentiableError(
-                    f"{_where(fn)}: {pname!r} contains the integer {v!r}; use floats")
+    if isinstance(value, (dict, list, tuple)):
+        _check_items(fn, pname, value)
+
+
+def _check_items(fn, pname, container, path=""):
+    """An integer (or bool) anywhere in a dict, list or tuple differentiated is refused, as
+    an integer argument is (and as Autograd refuses them): a dict's as a list's."""
+    items = container.items() if isinstance(container, dict) else enumerate(container)
+    for k, v in items:
+        here = f"{path}[{k!r}]"
+        if isinstance(v, (bool, numbers.Integral)):
+            kind = "bool" if isinstance(v, bool) else "integer"
+            raise NonDifferentiableError(
+                f"{_where(fn)}: {pname!r} contains the {kind} {v!r} at {pname}{here}; use "
+                f"floats ({float(v)!r}), or pass it as another argument, not differentiated")
+        if isinstance(v, (dict, list, tuple)):
+            _check_items(fn, pname, v, here)
 
 
 def _where(fn):
@@ -270,12 +279,12 @@ def _operator(fn, request, operator, wrt, single):
         return (value, grads) if with_value else grads
     setattr(derivative, DERIVATIVE_MARK, (operator, fn, wrt))
     derivative.__s2sgrad_single__ = single     # what a derivative of it is structured like
-    return _mark(derivative, operator, fn, wrt)
+    return _mark(derivative, operator, fn, wrt, request.fallback)
 
 
-def _mark(wrapper, kind, fn, wrt):
+def _mark(wrapper, kind, fn, wrt, fallback="auto"):
     """Let a derivative of ``wrapper`` transform the generated code it runs."""
-    return mark(wrapper, kind, Request(kind, wrt, joint=True), fn, wrt)
+    return mark(wrapper, kind, Request(kind, wrt, joint=True), fn, wrt, fallback)
 
 
 class Derivative:
@@ -302,17 +311,25 @@ class Derivative:
         return f"<s2sgrad {self.kind}>"
 
 
-def mark(wrapper, kind, request, fn=None, wrt=None):
+def mark(wrapper, kind, request, fn=None, wrt=None, fallback="auto"):
     """Attach a ``Derivative`` marker to ``wrapper``: ``request`` builds, for ``fn``, the
     generated function that stands for it.
 
     ``request=None`` marks a derivative with no generated function to stand for
     it (``vjp``: Python around generated code): its own derivative is taken by
-    tracing (``driver.routes``).
+    tracing (``driver.routes``).  So is that of a derivative made with
+    ``fallback="always"``: it traces ``fn`` by the user's choice, and a derivative of it
+    (``jacobian(grad(f, fallback="always"))``) traces too, never its generated code; a
+    derivative of such a derivative is marked so in turn.
     """
     fn = fn if fn is not None else wrapper.__wrapped__
     # functools.wraps copied the marks of a wrapped derivative: these are the wrapper's own.
     setattr(wrapper, DERIVATIVE_MARK, (kind, fn, wrt))
+    if fallback == "always" or traced_by_choice(fn):
+        request = None      # (and so is a derivative of one: hvp's grad of it, ...)
+        setattr(wrapper, TRACED_BY_CHOICE, True)
+    else:
+        wrapper.__dict__.pop(TRACED_BY_CHOICE, None)
     if isinstance(getattr(fn, "__self__", None), object) and hasattr(fn, "__func__") \
             and request is not None:
         # the derivative of a bound method: the generated code that stands for it takes the

@@ -64,8 +64,8 @@ class NoRuleError(UnsupportedError):
     """A call to a function that has no derivative rule and no source to transform."""
 
     def __init__(self, where, name, advice=None):
-        advice = advice or (f"define one with @s2sgrad.custom_vjp, or wrap the call in "
-                            f"s2sgrad.stop_gradient(...) if it should not be differentiated")
+        advice = advice or ("define one with @s2sgrad.custom_vjp, or wrap the call in "
+                            "s2sgrad.stop_gradient(...) if it should not be differentiated")
         Exception.__init__(self, f"{where}: {name} has no derivative rule; {advice}")
         self.where, self.advice, self.name = where, advice, name
         self.construct = f"{name}, which has no derivative rule"

@@ -23,7 +23,6 @@ from .api import grad as _grad
 from .driver import calls
 from .driver import pipeline
 from .driver import routes
-from .driver import specialize
 from .driver.request import Request
 from .errors import (NonDifferentiableError, OutputWithoutDerivativeError, SourceError,
                      UnsupportedArgumentError, UnsupportedError)
@@ -223,7 +222,7 @@ def jvp(fn, wrt=0, *, emit=False, fallback="auto", example=None):
         if not kwargs and not derived:
             calls.install(site, hot, args, "jvp", single, names)
         return value, _match_out(t_out, value)
-    return mark(jvp_fn, "jvp", request.but(fallback="auto"), fn, wrt_t)
+    return mark(jvp_fn, "jvp", request.but(fallback="auto"), fn, wrt_t, fallback)
 
 
 def _fast_jvp(ready, args, kwargs, tangents):
@@ -689,6 +688,8 @@ def hessian(fn, wrt=0, *, emit=False):
     w = wrt_t[0]
     request = Request("hessian", wrt_t)
     if emit:
+        if _is_traced(fn):      # no generated code to differentiate again: it says so
+            return _route(fn, Request("jvp", wrt_t)).source
         return pipeline.run(fn, request).source
 
     @_wraps(fn)

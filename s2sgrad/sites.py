@@ -164,6 +164,15 @@ def is_traced_derivative(fn):
     return is_derivative(fn) and getattr(fn, "__s2sgrad__", None) is None
 
 
+# On a derivative made with ``fallback="always"`` (``api.mark``): it traces its function by
+# the user's choice, so a derivative of it traces too, never its generated code.
+TRACED_BY_CHOICE = "__s2sgrad_always__"
+
+
+def traced_by_choice(fn):
+    return is_derivative(fn) and getattr(fn, TRACED_BY_CHOICE, False) is True
+
+
 def user_stacklevel():
     """The ``stacklevel`` that points ``warnings.warn`` at the user's code."""
     f = sys._getframe(2)        # the caller of the function that warns: stacklevel 2

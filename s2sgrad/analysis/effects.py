@@ -78,6 +78,22 @@ def _order(body):
     return out
 
 
+def _ancestry(body):
+    """``id(statement) -> [(block, index), ...]``: the statement lists that hold it or a
+    statement around it, outermost first, each with the index of the one on its path."""
+    out = {}
+
+    def visit(stmts, path):
+        for k, s in enumerate(stmts):
+            here = path + [(stmts, k)]
+            out[id(s)] = here
+            if isinstance(s, (gast.For, gast.While, gast.If)):
+                visit(s.body, here)
+                visit(s.orelse, here)
+    visit(body, [])
+    return out
+
+
 def _simple_stmts(body):
     return [s for s in walk_stmts(body) if not isinstance(s, (gast.If, gast.For, gast.While))]
 
@@ -270,8 +286,20 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             made.setdefault(s.targets[0].id, s.value)
 
     def shown(v):
-        """A name as the user wrote it: a name the compiler made is shown as its value."""
-        return v if v in user_names or v not in made else _text(made[v])
+        """A name as the user wrote it: a name the compiler made is shown as its value (the
+        list a comprehension builds: "the new list")."""
+        if v in user_names or v not in made:
+            return v
+        if isinstance(made[v], (gast.List, gast.Dict)) and not getattr(
+                made[v], "elts", getattr(made[v], "keys", None)):
+            return "the new " + ("list" if isinstance(made[v], gast.List) else "dict")
+        return _text(made[v])
+
+    def copy_advice(v):
+        if v in user_names or v not in made:
+            return f"put a copy in the container ({v}.copy()), or read the value through " \
+                   f"one name only"
+        return "read the value through one name only (a copy of it elsewhere: x.copy())"
 
     params = [a.id for a in norm.node.args.args]
     locals_ = set(params) | {a.id for a in norm.node.args.kwonlyargs}
@@ -365,6 +393,20 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
     # -- holds: after ``s``, ``holder`` may reach the object ``held`` refers to ------------
     holds = []
     item_refs = set()       # ``a = c[k]``: ``a`` is one of ``c``'s items, which one unknown
+    slices = set()          # ids of the statements ``m = l[1:]`` of a list ``l``
+    lists = {v for v in containers if v not in tensors}
+    changed = True
+    while changed:          # ``m = l[1:]`` of a list is a list too (and a slice of m, ...)
+        changed = False
+        for s in stmts:
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and s.targets[0].id not in lists and isinstance(s.value, gast.Subscript) \
+                    and isinstance(s.value.value, gast.Name) and s.value.value.id in lists \
+                    and isinstance(s.value.slice, gast.Slice):
+                lists.add(s.targets[0].id)
+                changed = True
+    sliced = lists - {v for v in containers if v not in tensors}
+    slice_of = []           # (m, l, statement) for ``m = l[1:]``
     for s in stmts:
         if not isinstance(s, (gast.Assign, gast.Expr)):
             continue
@@ -376,9 +418,14 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             elif isinstance(value, gast.Dict):
                 holds += [(c, e.id, s) for e in value.values if isinstance(e, gast.Name)]
             elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
-                    and value.value.id in containers and value.value.id not in tensors:
+                    and value.value.id in lists:
                 holds.append((value.value.id, c, s))     # ``a = c[k]``: an item, not a copy
                 item_refs.add((value.value.id, c))
+                if isinstance(value.slice, gast.Slice):
+                    # ``m = l[:]``: a new list, whose items are l's (not copies): a write into
+                    # an item reaches l's, a write into the list m itself does not
+                    slices.add(id(s))
+                    slice_of.append((c, value.value.id, s))
             elif isinstance(value, gast.Name) and value.id in containers \
                     and value.id not in tensors:
                 # ``w = lst``: two names of one list, each reaching what the other holds
@@ -392,17 +439,72 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             if recv is not None and method in _HOLDING_METHODS and call.args \
                     and isinstance(call.args[-1], gast.Name):
                 holds.append((recv, call.args[-1].id, s))
+    # ``m = l[:]`` holds the items l holds, and an item taken out of m (``a = m[0]``) may be
+    # one of l's: each is held by both (more than on any one path, never less)
+    changed = bool(slice_of)
+    while changed:
+        changed = False
+        present = {(c, v) for c, v, _ in holds}
+        for m, l, s in slice_of:
+            new = [(m, v, s) for c, v, _ in holds if c == l and (m, v) not in present]
+            new += [(l, a, s) for c, a in item_refs if c == m and (l, a) not in present]
+            for c, v, s2 in new:
+                if (c, v) not in present:
+                    holds.append((c, v, s2))
+                    present.add((c, v))
+                    item_refs.add((c, v))
+                    changed = True
     holds = [(c, v, s) for c, v, s in holds if v not in ints and c != v]
+
+    ancestry = _ancestry(body)
+    last = {}           # id(statement) -> the last position in program order inside it
+    for st in walk_stmts(body):
+        for block, k in ancestry.get(id(st), ()):
+            a = id(block[k])
+            last[a] = max(last.get(a, -1), order[id(st)][0])
+
+    def rebound_before(v, s, w):
+        """Whether ``v`` is given a new object (``v = ...``, not ``v += ...``) on every path
+        from ``s`` to ``w``: an assignment in a block around ``w``, before the statement on
+        ``w``'s path, that ``s`` cannot reach ``w`` without running (``s`` is neither between
+        them nor inside the statement that holds ``w``).  ``items = []`` at the top of a loop
+        body that ends with ``xs = items``: the next write into ``items`` is into a new list."""
+        ps = order[id(s)][0]
+        for block, k in ancestry.get(id(w), ()):
+            end = last[id(block[k])]
+            for r in block[:k]:
+                if isinstance(r, gast.Assign) and r is not s \
+                        and isinstance(r.targets[0], gast.Name) and r.targets[0].id == v \
+                        and not getattr(r, "s2s_augmented", False) \
+                        and not order[id(r)][0] <= ps <= end:
+                    return True
+        return False
+
+    def list_level(v, w):
+        """Whether ``w`` changes the list (or dict) ``v`` itself, not any of its items: an
+        item replaced (``v[k] = e``, not ``v[k] += e``, which changes an array item in
+        place), or a method that adds, removes or reorders items."""
+        if (v not in containers or v in tensors) and v not in sliced:
+            return False
+        if isinstance(w, gast.Assign) and isinstance(w.targets[0], gast.Subscript):
+            return not getattr(w, "s2s_item_augmented", False)
+        call = _call_of(w)
+        return call is not None and _method_receiver(call) in {
+            (v, m) for m in ("append", "extend", "insert", "pop", "remove", "clear", "reverse",
+                             "sort", "update", "setdefault", "popitem")}
 
     def reaching(v, w):
         """``{name: the statement that made it reach v's object}`` before ``w`` may run:
         the containers holding ``v`` (transitively) and the other names they hold."""
         out = {}
         frontier = [v]
+        mine = list_level(v, w)
         while frontier:
             x = frontier.pop()
             for c, held, s in holds:
-                if held == x and c not in out and c != v and after(s, w):
+                if held == x and c not in out and c != v and after(s, w) \
+                        and not (x == v and rebound_before(v, s, w)) \
+                        and not (x == v and mine and id(s) in slices):
                     out[c] = s
                     frontier.append(c)
         for c in list(out):
@@ -444,7 +546,9 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             if how in ("augmented", "call+=") and (v in numbers or v not in tensors
                                                    and v not in containers):
                 continue        # ``v += e`` of what may be a number: a new value
-            for other, s in sorted(reaching(v, w).items()):
+            # (the user's own names first: a name the compiler made is said as a value)
+            for other, s in sorted(reaching(v, w).items(),
+                                   key=lambda item: (item[0] not in user_names, item[0])):
                 r = read_after(other, w, skip=(s,))
                 if r is None:
                     # read before the write in a statement that is differentiated: its
@@ -456,14 +560,11 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                         where(w), f"`{text(w)}`, a write into {shown(v)} while {shown(other)} "
                         f"reaches the same object (line {line(s)}) and the derivative of line "
                         f"{line(r)} reads it", f"the transform would treat them as two values: "
-                        f"put a copy in the container ({shown(v)}.copy()), or read the value "
-                        f"through one name only")
+                        f"{copy_advice(v)}")
                 raise UnsupportedError(
                     where(w), f"`{text(w)}`, a write into {shown(v)} while {shown(other)} "
                     f"reaches the same object (line {line(s)}) and is read after it (line "
-                    f"{line(r)})", f"the transform would treat them as two values: put a copy "
-                    f"in the container ({shown(v)}.copy()), or read the value through one name "
-                    f"only")
+                    f"{line(r)})", f"the transform would treat them as two values: {copy_advice(v)}")
             if how == "item" and (v in tensors or v in varied):
                 kept = kept_by_a_callee(v, w)
                 if kept is not None:

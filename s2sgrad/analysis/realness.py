@@ -12,7 +12,6 @@ does not know is "maybe complex".
 
 import gast
 
-from ..rules import registry
 from .activity import callee_of, walk_stmts
 from ..syntax import walk as _walk
 

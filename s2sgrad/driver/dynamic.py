@@ -202,6 +202,9 @@ def call_fwd(tape, fn, args, kwargs, active):
         routes.fallback(target, known, _sites.call_site)
         return _fallback_fwd(tape, fn, args, kwargs, active)
     reason = None
+    if _sites.traced_by_choice(fn):     # grad(f, fallback="always"): traced, as the user chose
+        _traced_by_choice(fn)
+        return _fallback_fwd(tape, fn, args, kwargs, active)
     if _sites.is_traced_derivative(fn):
         reason = _sites.Reason(fn, "it is a derivative made by s2sgrad, whose own derivative "
                                    "is taken by tracing through its generated code")
@@ -362,6 +365,9 @@ def call_jvp(fn, args, kwargs, active, tangents):
     elif hit is None:
         from . import routes
         target, receiver = _python_target(fn)
+        if _sites.traced_by_choice(fn):
+            _traced_by_choice(fn)
+            return _trace_jvp(fn, args, kwargs, active, tangents)
         if _sites.is_traced_derivative(fn):
             reason = _sites.Reason(fn, "it is a derivative made by s2sgrad, whose own "
                                        "derivative is taken by tracing through its generated code")
@@ -386,6 +392,16 @@ def call_jvp(fn, args, kwargs, active, tangents):
             routes.fallback(target if target is not None else fn, reason, _sites.call_site)
     from ..fallback import trace_jvp
     return trace_jvp(fn, tuple(args), dict(kwargs), tuple(active), tuple(tangents))
+
+
+def _traced_by_choice(fn):
+    """A derivative made with ``fallback="always"`` is traced, as the user chose, without a
+    warning; under ``fallback="never"`` that is refused."""
+    from . import routes
+    if routes.current() == "never":
+        routes.fallback(fn, _sites.Reason(
+            fn, "it is a derivative made by s2sgrad with fallback='always', whose own "
+                "derivative is taken by tracing too"), _sites.call_site)
 
 
 def _trace_jvp(fn, args, kwargs, active, tangents):

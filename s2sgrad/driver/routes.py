@@ -40,8 +40,8 @@ from ..errors import NonDifferentiableError, SourceError, UnsupportedArgumentErr
 from ..fallback import FallbackWarning
 from ..fallback.state import RUNNING
 from ..sites import (
-    DERIVATIVE_MARK, Reason, call_site, definition_site, describe, is_derivative,
-    is_traced_derivative, user_stacklevel,
+    DERIVATIVE_MARK, Reason, definition_site, describe, is_derivative,
+    is_traced_derivative, traced_by_choice, user_stacklevel,
 )
 
 __all__ = ["POLICIES", "Policy", "policy", "current", "build", "why_not", "untransformable",
@@ -420,6 +420,14 @@ def build(fn, wrt, policy_value, compile, recurse=None, mode="rev"):
             hit = registry.lookup(fn)
             if hit is not None and not hit[0].nondiff and hit[0].signature is not None:
                 return ByRule(fn, wrt, hit[0], hit[1], mode)
+        if traced_by_choice(fn):
+            # made with fallback="always": the user chose the tracer for it, and for its
+            # derivatives (no warning; fallback="never" here is a contradiction, said)
+            reason = Reason(fn, "it is a derivative made by s2sgrad with fallback='always', "
+                                "whose own derivative is taken by tracing too")
+            if policy_value == "never":
+                fallback(fn, reason)
+            return Traced(fn, wrt, reason, mode)
         if is_traced_derivative(fn):
             reason = Reason(fn, "it is a derivative made by s2sgrad, whose own derivative is "
                                 "taken by tracing through its generated code")

@@ -1021,6 +1021,10 @@ class _Lowering:
                 body.append(assign(total, gast.BinOp(left=name(total), op=gast.Add(), right=v)))
             self._comprehension(gen.generators, gen.elt, out, emit)
             return name(total)
+        if isinstance(func, gast.Attribute) and func.attr == "popitem" and not node.args \
+                and not node.keywords and isinstance(func.value, gast.Name) \
+                and func.value.id in self.resolver.local_names:
+            return self._popitem(node, out)
         pairs = self._zip_or_enumerate(node, out)
         if pairs is None:
             pairs = self._map_or_filter(node, out)
@@ -1066,6 +1070,22 @@ class _Lowering:
                 out.append(assign(tmp, node))
                 return name(tmp)
         return node
+
+    def _popitem(self, node, out):
+        """``d.popitem()`` is ``(key, d.pop(key))`` with ``key = _rt.popitem_key(d)``, the last
+        key inserted: a pop by key, which both modes differentiate (the tangent or adjoint
+        of ``d`` loses the key the value lost)."""
+        d = node.func.value.id
+        key, value = self.namer.fresh("key"), self.namer.fresh("popped")
+        which = call(gast.Attribute(value=name(naming.RUNTIME), attr="popitem_key",
+                                    ctx=gast.Load()), [name(d)])
+        which.s2s_callee = Callee("nondiff", "popitem_key")
+        out.append(gast.copy_location(assign(key, which), node))
+        pop = gast.copy_location(call(gast.Attribute(value=name(d), attr="pop", ctx=gast.Load()),
+                                      [name(key)]), node)
+        pop.s2s_popitem = True      # (reverse mode's refusal says popitem, not pop)
+        out.append(gast.copy_location(assign(value, self.expr(pop, out, top=True)), node))
+        return gast.Tuple(elts=[name(key), name(value)], ctx=gast.Load())
 
     def _check_nested_operator(self, node):
         """An s2sgrad operator called inside the function, on a function that reads the
@@ -1210,10 +1230,10 @@ class _Lowering:
         if not free:
             return
         if len(node.args) > 3:
-            holder, current = node.args, node.args[3]
+            current = node.args[3]
         else:
             kw = next((k for k in node.keywords if k.arg == "args"), None)
-            holder, current = kw, (kw.value if kw is not None else None)
+            current = kw.value if kw is not None else None
         if current is None:
             new = gast.Tuple(elts=[name(v) for v in free], ctx=gast.Load())
             node.keywords.append(gast.keyword(arg="args", value=new))

@@ -522,6 +522,7 @@ PRIMITIVES = {
     ('s2sgrad.runtime', 'check_scalar'): 'runtime_core',
     ('s2sgrad.runtime', 'check_output'): 'runtime_core',
     ('s2sgrad.runtime', 'keys'): 'runtime_core',
+    ('s2sgrad.runtime', 'popitem_key'): 'runtime_core',
     ('s2sgrad.runtime', 'seed'): 'runtime_core',
     ('s2sgrad.runtime', 'share_of_max'): 'runtime_core',
     ('s2sgrad.runtime', 'sort_order'): 'runtime_core',

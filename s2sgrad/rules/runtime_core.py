@@ -160,7 +160,7 @@ class _SplitLike:
 
 
 nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specialize",
-        "inverse_permutation", "check_scalar", "check_output", "keys", "seed", "share_of_max", "sort_order",
+        "inverse_permutation", "check_scalar", "check_output", "keys", "popitem_key", "seed", "share_of_max", "sort_order",
         "fits", "recursion_depth", "recursion_levels", family=R)
 
 

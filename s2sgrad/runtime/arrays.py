@@ -601,7 +601,7 @@ def pad_vjp(g, array, pad_width, mode="constant", stat_length=None, reflect_type
     steps = _stat_steps(array, widths, mode, stat_length) if mode != "mean" else None
     g = numpy.asarray(g)
     for axis in reversed(range(len(shape))):
-        (b, c), n = widths[axis], shape[axis]
+        (b, _), n = widths[axis], shape[axis]
         out = numpy.array(_take(g, slice(b, b + n), axis), dtype=numpy.result_type(g, 0.0))
         for pad, window in _stat_sides(n, widths[axis], lengths[axis]):
             total = numpy.sum(_take(g, pad, axis), axis=axis, keepdims=True)
@@ -799,7 +799,6 @@ def interp_index(x, xp, period=None):
 def _gradient_axis_vjp(g, h, axis, edge_order):
     """The adjoint of ``np.gradient`` along one ``axis`` with uniform spacing ``h``."""
     g = numpy.moveaxis(numpy.asarray(g), axis, 0) / h
-    n = g.shape[0]
     out = numpy.zeros(g.shape, dtype=g.dtype)
     out[2:] += g[1:-1] / 2
     out[:-2] -= g[1:-1] / 2

@@ -173,7 +173,6 @@ def columns_to_jacobian(t, out, x):
     """The Jacobian ``out.shape + x.shape`` from the batch of tangents along
     ``unit_directions(x)``."""
     check_output(out, "")
-    n = size(x)
     t = _batch_full(t, shape(out))
     xp = namespace(t)
     jac = xp.reshape(xp.moveaxis(t, 0, -1), shape(out) + shape(x))

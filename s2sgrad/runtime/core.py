@@ -29,7 +29,7 @@ __all__ = [
     "casts_inexact", "through_cast", "tolist_vjp", "tolist_of",
     "check_scalar", "check_output", "check_sequence", "output_problem", "seed", "check_method", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
-    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys",
+    "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "popitem_key", "attribute_tangent",
     "share_of_max", "items_adjoint", "saved_item", "saved_item_vjp", "restore_item",
     "sort_order", "unsort", "window_view", "window_vjp", "item_of", "item_vjp", "batch_item", "unit", "unit_jvp", "unit_vjp", "fill_diagonal", "fill_diagonal_vjp_val", "sort_in_place",
     "sort_in_place_vjp", "sort_in_place_jvp", "recursion_depth", "recursion_levels",
@@ -82,6 +82,9 @@ def zeros_like(x):
     if isinstance(x, dict):
         return {k: zeros_like(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
+        fields = getattr(type(x), "_fields", None)
+        if fields is not None:
+            return FieldAdjoint([zeros_like(v) for v in x], fields)
         return [zeros_like(v) for v in x]
     if isinstance(x, complex):
         return 0j
@@ -95,6 +98,54 @@ def zeros_like(x):
     if dtype is not None and not _is_inexact(xp, dtype):
         return xp.zeros(shape(x), dtype=_default_float(xp))
     return xp.zeros_like(x)
+
+
+class FieldAdjoint(list):
+    """The adjoint of a namedtuple as generated code accumulates into it: a list, one item per
+    field, whose items are also reached by the field's name.  A function may read its argument
+    both as ``p[0]`` and as ``p.a`` (``d_p[0] += ...``, ``d_p['a'] += ...``), and a callee that
+    reads it by name only hands back a dict by name (``add`` places it by position)."""
+
+    __slots__ = ("names",)
+
+    def __init__(self, items, names):
+        list.__init__(self, items)
+        self.names = tuple(names)
+
+    def _position(self, key):
+        if isinstance(key, str):
+            try:
+                return self.names.index(key)
+            except ValueError:
+                raise KeyError(key) from None
+        return key
+
+    def __getitem__(self, key):
+        return list.__getitem__(self, self._position(key))
+
+    def __setitem__(self, key, value):
+        list.__setitem__(self, self._position(key), value)
+
+    def get(self, key, default=None):
+        try:
+            return self[key]
+        except (KeyError, IndexError):
+            return default
+
+    def __repr__(self):
+        return f"FieldAdjoint({list.__repr__(self)}, {self.names!r})"
+
+
+def _field_names(x):
+    """The field names of a namedtuple or of its adjoint (``FieldAdjoint``), else None."""
+    if isinstance(x, FieldAdjoint):
+        return x.names
+    return getattr(type(x), "_fields", None) if isinstance(x, tuple) else None
+
+
+def _by_position(d, names):
+    """A namedtuple's adjoint kept by field name (a dict) as a list by position."""
+    return [d.get(n) for n in names]
 
 
 def _is_object(x):
@@ -234,11 +285,23 @@ def add(a, b):
     if b is None:
         return a
     if isinstance(a, dict):
+        if isinstance(b, (list, tuple)):
+            names = _field_names(b)         # a namedtuple's adjoint, by name and by position
+            if names is not None:
+                return FieldAdjoint([add(u, v) for u, v in zip(_by_position(a, names), b)],
+                                    names)
         out = dict(a)
         for k, v in b.items():
             out[k] = add(a[k], v) if k in a else v
         return out
     if isinstance(a, (list, tuple)):
+        names = _field_names(a)
+        if names is None and isinstance(b, (list, tuple)):
+            names = _field_names(b)
+        if names is not None:
+            if isinstance(b, dict):
+                b = _by_position(b, names)
+            return FieldAdjoint([add(u, v) for u, v in zip(a, b)], names)
         return [add(u, v) for u, v in zip(a, b)]
     return a + b
 
@@ -337,6 +400,8 @@ def copy(x):
     """A copy that generated code may write into: arrays and containers, recursively."""
     if isinstance(x, dict):
         return {k: copy(v) for k, v in x.items()}
+    if isinstance(x, FieldAdjoint):
+        return FieldAdjoint([copy(v) for v in x], x.names)
     if isinstance(x, (list, tuple)):
         return [copy(v) for v in x]
     if isinstance(x, _SCALARS) or x is None:
@@ -507,6 +572,21 @@ def as_adjoint(d):
         with walking(d):
             return {k: as_adjoint(v) for k, v in parts(d)}
     return d
+
+
+def attribute_tangent(t, value, name):
+    """The tangent of ``value.name`` (forward mode) from the tangent ``t`` of ``value``: its
+    attribute when ``t`` is a namedtuple or an object like ``value`` (as ``jvp`` takes it),
+    its entry when ``t`` is a dict (as generated code keeps an object's) or a namedtuple's
+    ``FieldAdjoint``.  An attribute that is an integer, or that ``t`` lacks, has tangent zero.
+
+    (No rule of its own: code that calls it is traced when it is differentiated again.)"""
+    v = getattr(value, name)
+    if isinstance(v, (bool, numbers.Integral)) \
+            or getattr(getattr(v, "dtype", None), "kind", "f") in "biu":
+        return zeros_like(v)
+    part = t.get(name) if isinstance(t, FieldAdjoint) else attribute(t, name)
+    return zeros_like(v) if part is None else part
 
 
 def attribute(d, name):
@@ -928,6 +1008,18 @@ def restore_item(container, key, value):
 def keys(mapping):
     """The keys of a dict as a list (what a loop over ``d.items()`` iterates)."""
     return list(mapping)
+
+
+def popitem_key(mapping):
+    """The key ``mapping.popitem()`` would take: the last one inserted.  ``d.popitem()`` is
+    lowered to ``key = popitem_key(d)`` and ``(key, d.pop(key))``, which both modes
+    differentiate (the tangent or adjoint of ``d`` loses the same key)."""
+    if not isinstance(mapping, dict):
+        raise TypeError(f"popitem of a {type(mapping).__name__}: s2sgrad differentiates "
+                        f"dict.popitem(); call a dict's, or pop a key of your own choosing")
+    if not mapping:
+        raise KeyError("popitem(): dictionary is empty")
+    return next(reversed(mapping))
 
 
 def repeat_like(g, values):

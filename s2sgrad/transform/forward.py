@@ -31,7 +31,7 @@ import gast
 
 import s2sgrad.naming as naming
 from ..analysis import liveness
-from ..analysis.activity import callee_of, drop_stmts, is_runtime_call, walk_stmts
+from ..analysis.activity import attribute_primitive, callee_of, drop_stmts, is_runtime_call, walk_stmts
 from ..errors import NoRuleError, UnsupportedError
 from ..frontend.normalize import Namer, assign, call, const, name, store
 from .simplify import UNKNOWN, ShapeClasses, simplify
@@ -815,6 +815,13 @@ class ForwardBuilder(ReverseBuilder):
                     and not node.keywords:
                 inner = self._tangent(node.args[0], state, pre, None)
                 return None if inner is None else call(node.func.id, [inner])
+        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) \
+                and attribute_primitive(node.attr) is None and not self.batched:
+            # p.a of a namedtuple or an object: the tangent's part for it, by name
+            base = self._tangent(node.value, state, pre, None)
+            if base is None:
+                return None
+            return _rt_call("attribute_tangent", base, name(node.value.id), const(node.attr))
         info = self._node_rule(node)
         if info is None:
             if isinstance(node, gast.Call):

@@ -35,6 +35,7 @@ from ..syntax import blocks, replace as _replace, store_counts, walk
 from ..frontend.resolve import Callee
 from .cse import _key
 from .simplify import VIEWS, ShapeClasses, simplify, zeros_expr
+from ..analysis.shapes import Shapes
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, expression_name, inline, is_atom
 
@@ -436,12 +437,14 @@ class ReverseBuilder:
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                     reads.setdefault(n.id, []).append(st)
         user_names = {n.id for n in walk(self.fsrc.node) if isinstance(n, gast.Name)}
+        numbers = self._number_items(body)
         for st in walk_stmts(body):
             if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)):
                 continue
             target, value = st.targets[0].id, st.value
             source = self._view_source(value)
-            if source is None or source == target:
+            if source is None or source == target or numbers(value) \
+                    or self._slice_of_list(value, source):
                 continue
             # a name the compiler made is shown as what it holds
             shown = repr(target) if target in user_names else to_text(value)
@@ -469,6 +472,36 @@ class ReverseBuilder:
                 advice = problem[1] or f"{own} so each name has its own array"
                 raise UnsupportedError(self.where(st), f"`{self.user_text(st)}`, which "
                                        f"{problem[0]}", advice)
+
+    def _number_items(self, body):
+        """``numbers(value)``: whether the subscript ``value`` is certainly one NumPy or Python
+        number, a copy and not a view: ``y[0]`` of an array the call's signature proves 1-D
+        (code specialized to it, ``job.abstract``), as in the swap ``y[0], y[1] = y[1], y[0]``.
+        In general code (or a 0-d result, which ``y[0, ...]`` is, a view) it may be a view."""
+        abstract = getattr(self.spec.job, "abstract", None)
+        if not abstract:
+            return lambda value: False
+        try:
+            facts = Shapes(body, abstract, self.resolver, params=self.params)
+        except Exception:      # noqa: BLE001 - no facts: every subscript may be a view
+            return lambda value: False
+
+        def numbers(value):
+            if not isinstance(value, gast.Subscript):
+                return False
+            try:
+                a = facts.of(value)
+            except Exception:      # noqa: BLE001
+                return False
+            return a.kind in ("float", "int", "bool", "complex", "scalar")
+        return numbers
+
+    def _slice_of_list(self, value, source):
+        """``m = l[:]`` (``l[1:]``...) of a list: a new list (its items are ``l``'s, which
+        ``analysis.effects`` follows); a write into ``m`` replaces ``m``'s items only."""
+        return isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+            and isinstance(value.slice, gast.Slice) and source in self.containers \
+            and source not in self.tensors
 
     def _item_of_container(self, value, source):
         """``a = c[k]`` of a list or dict: a write into ``c`` (``c[k] = h``) replaces the item
@@ -1317,6 +1350,12 @@ class ReverseBuilder:
         if args and not (type(index) is int and index >= -1) or s.value.keywords:
             # the item goes back where it was: at a position known here only (l.pop(1));
             # a position computed (l.pop(k)) or a dict's key is refused, not put back last
+            if getattr(s.value, "s2s_popitem", False):
+                raise UnsupportedError(
+                    self.where(s), f"`{self.user_text(s)}`, a popitem of {l} (carrying "
+                    f"derivatives) in reverse mode",
+                    f"build a new dict without the item ({{k: v for k, v in {l}.items() if "
+                    f"k != key}}), or differentiate in forward mode (jvp), which follows it")
             raise UnsupportedError(
                 self.where(s), f"`{self.user_text(s)}`, a pop from {l} (carrying derivatives) "
                 f"at a position computed at run time, or with a key",

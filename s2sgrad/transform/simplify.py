@@ -43,7 +43,6 @@ from ..rules.shapes import dims_of as _dims
 from ..signature import MANY, ONE
 from ..syntax import blocks as _blocks, drop_stmts, read_count as _read_count, reads as _reads, \
     replace as _replace, store_counts as _store_counts, stores as _stores, walk as _walk
-from ..syntax import walk as _walk
 
 __all__ = ["ShapeClasses", "simplify"]
 
