@@ -904,15 +904,30 @@ def _index():
 def _watch():
     """The modules whose import changes what ``lookup`` finds: the array namespaces and the
     module of each family, indexed or registered."""
-    families = tuple(dict.fromkeys(f for f, _ in _INDEX[0][0])) if _INDEX[0] else ()
-    submodules = tuple(dict.fromkeys(f"{ns}.{name.split('.')[0]}" for ns in ARRAY_NAMESPACES
-                                     for f, name in (_INDEX[0][0] if _INDEX[0] else ())
-                                     if f == "array" and "." in name))
+    families, submodules = _indexed_modules()
     watched = list(dict.fromkeys(ARRAY_NAMESPACES + tuple(_FAMILY_MODULES.values())
                                  + families + tuple(_FAMILIES) + submodules))
     if watched != _WATCHED:
         _WATCHED[:] = watched
         _cache_key[0] = None
+
+
+_INDEXED = {}             # id of the index's table -> (its families, its array submodules)
+
+
+def _indexed_modules():
+    """``(families, submodules)`` the index names: read once (``_watch`` runs on each family
+    a rule module registers first, and the index lists a thousand primitives)."""
+    table = _INDEX[0][0] if _INDEX[0] else None
+    if table is None:
+        return (), ()
+    hit = _INDEXED.get(id(table))
+    if hit is None or hit[0] is not table:
+        families = tuple(dict.fromkeys(f for f, _ in table))
+        submodules = tuple(dict.fromkeys(f"{ns}.{name.split('.')[0]}" for ns in ARRAY_NAMESPACES
+                                         for f, name in table if f == "array" and "." in name))
+        hit = _INDEXED[id(table)] = (table, families, submodules)
+    return hit[1], hit[2]
 
 
 def _load_module(name, gated=False):
