@@ -87,3 +87,34 @@ def test_loading_the_numpy_rules_calls_no_inspect_signature():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "0", out.stdout + out.stderr
+
+
+def test_primitives_bind_arguments_as_their_signature_does():
+    """``Primitive.bind`` binds positional-or-keyword parameters without ``Signature.bind``:
+    the same mapping, in the same order, and the same refusals, for every primitive."""
+    from s2sgrad.rules import load_everything
+    load_everything()
+    checked = 0
+    for prim in registry.all_primitives():
+        sig = prim.signature
+        if sig is None:
+            continue
+        names = list(sig.parameters)
+        for k in range(len(names) + 2):
+            args = [f"a{i}" for i in range(k)]
+            keywords = [{}] + [{nm: "kw"} for nm in names + ["not_a_parameter"]] \
+                + [{nm: "kw" for nm in names[k:][::-1]}]
+            for kw in keywords:
+                try:
+                    expect = dict(sig.bind(*args, **kw).arguments)
+                except TypeError:
+                    expect = TypeError
+                try:
+                    got = prim.bind(args, kw)
+                except TypeError:
+                    got = TypeError
+                assert got == expect, (prim, args, kw)
+                if got is not TypeError:
+                    assert list(got) == list(expect), (prim, args, kw)
+                checked += 1
+    assert checked > 5000

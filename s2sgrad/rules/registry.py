@@ -175,11 +175,46 @@ class Primitive:
         """
         if self.aliases and any(k in self.aliases for k in kwargs):
             kwargs = {self.aliases.get(k, k): v for k, v in kwargs.items()}
-        bound = self.signature.bind(*args, **kwargs)
+        sig = self.signature
+        plan = self.__dict__.get("_bind_plan")
+        if plan is None or plan[0] is not sig:
+            plan = self._bind_plan = (sig, _bind_plan(sig))
+        plain = plan[1]
+        if plain is not None:
+            # parameters that are all positional-or-keyword: bound as ``Signature.bind``
+            # binds them (in their order), or by it where the call does not fit
+            names, position, required = plain
+            n = len(args)
+            if n <= len(names) and all(position.get(k, -1) >= n for k in kwargs):
+                bound = dict(zip(names, args))
+                if all(names[i] in kwargs for i in range(n, required)):
+                    if kwargs:
+                        bound.update(kwargs)
+                        bound = {p: bound[p] for p in names if p in bound}
+                    return bound
+        bound = sig.bind(*args, **kwargs)
         return dict(bound.arguments)
 
     def __repr__(self):
         return f"<primitive {self.qualname}>"
+
+
+def _bind_plan(sig):
+    """``(names, {name: position}, number of parameters without default)`` of a signature
+    whose parameters are all positional-or-keyword (what ``Primitive.bind`` binds without
+    ``Signature.bind``), else None."""
+    if sig is None:
+        return None
+    names, required = [], 0
+    for p in sig.parameters.values():
+        if p.kind is not p.POSITIONAL_OR_KEYWORD:
+            return None
+        names.append(p.name)
+        if p.default is p.empty:
+            if required != len(names) - 1:
+                return None
+            required += 1
+    return tuple(names), {name: k for k, name in enumerate(names)}, required
 
 
 def _register(prim):
