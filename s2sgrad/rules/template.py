@@ -647,13 +647,32 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
                 continue
             rest[k] = _name_once(v, _value_base(v, k, hint), namer, prelude)
     body = [_Substitute({**rest, **locals_map}).visit(s) for s in body]
-    body = fold_statements(body)
+    if not all(_inert(v) for v in rest.values()):
+        # (the body was folded with names where these values now stand: names and their
+        # attributes make nothing new to fold, and hold nothing to fold)
+        body = fold_statements(body)
     stmts, expr = _lower_returns(body, namer, result or (hint and f"{hint}_value"))
     out = prelude + stmts
+    if not template._memoized("starred", lambda: _has_starred(template.body)) \
+            and not _has_starred(bound.values()) \
+            and not _has_starred(prelude):
+        return out, expr            # (no ``*`` in the rule or its arguments: none to splice)
     if not any(n.__class__ is gast.Starred for s in out + [expr] for n in walk(s)):
         return out, expr            # (no ``*`` to splice: the usual case)
     splice = _SpliceStarred()
     return [splice.visit(s) for s in out], splice.visit(expr)
+
+
+def _inert(node):
+    """Whether ``node`` is a name or an attribute of one (``self.w``): never a constant
+    value (``static_value``), and nothing in it to fold."""
+    while node.__class__ is gast.Attribute:
+        node = node.value
+    return node.__class__ is gast.Name
+
+
+def _has_starred(nodes):
+    return any(n.__class__ is gast.Starred for v in nodes for n in walk(v))
 
 
 def _folded_body(template, consts, mapping):
