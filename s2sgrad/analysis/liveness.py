@@ -66,7 +66,9 @@ def live_in(stmts, live_out, on_stmt=None, _break_to=None, _memo=None):
     than once inside loops; the last call has the fixpoint).
     """
     if _memo is None:
-        _memo = {}      # id(statement) -> uses_defs(statement), for this call's statements
+        # id(statement) -> (statement, uses_defs(statement)): a caller that runs the
+        # analysis again on the same statements may pass the same dict
+        _memo = {}
     live = set(live_out)
     for s in reversed(stmts):
         live = _transfer(s, live, on_stmt, _break_to, _memo)
@@ -107,9 +109,9 @@ def _transfer(s, live_after, on_stmt, break_to, memo):
     # (the statements of a loop are met again in each round of its fixed point; their
     # uses and definitions do not change while this runs)
     found = memo.get(id(s))
-    if found is None:
-        found = memo[id(s)] = uses_defs(s)
-    uses, defs, kills = found
+    if found is None or found[0] is not s:
+        found = memo[id(s)] = (s, uses_defs(s))
+    uses, defs, kills = found[1]
     restore = getattr(s, "s2s_restore", None)
     if restore is not None and restore[1] not in live_after \
             and live_after.isdisjoint(getattr(s, "s2s_shares", ())):

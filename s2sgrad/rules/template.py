@@ -653,10 +653,6 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
         body = fold_statements(body)
     stmts, expr = _lower_returns(body, namer, result or (hint and f"{hint}_value"))
     out = prelude + stmts
-    if not template._memoized("starred", lambda: _has_starred(template.body)) \
-            and not _has_starred(bound.values()) \
-            and not _has_starred(prelude):
-        return out, expr            # (no ``*`` in the rule or its arguments: none to splice)
     if not any(n.__class__ is gast.Starred for s in out + [expr] for n in walk(s)):
         return out, expr            # (no ``*`` to splice: the usual case)
     splice = _SpliceStarred()
@@ -669,10 +665,6 @@ def _inert(node):
     while node.__class__ is gast.Attribute:
         node = node.value
     return node.__class__ is gast.Name
-
-
-def _has_starred(nodes):
-    return any(n.__class__ is gast.Starred for v in nodes for n in walk(v))
 
 
 def _folded_body(template, consts, mapping):
