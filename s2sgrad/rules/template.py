@@ -326,6 +326,11 @@ _STATIC_CALLS = {"len": len, "isinstance": isinstance, "tuple": tuple, "int": in
 
 def static_value(node):
     """``(True, value)`` when ``node`` is an expression of constants, else ``(False, None)``."""
+    cls = node.__class__
+    if cls is gast.Name or cls is gast.Attribute:
+        return False, None      # (what ``_static`` raises for, without raising)
+    if cls is gast.Constant:
+        return True, node.value
     try:
         return True, _static(node)
     except (_NotStatic, TypeError, ValueError, IndexError, KeyError, ZeroDivisionError):
