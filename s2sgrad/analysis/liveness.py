@@ -75,13 +75,26 @@ def live_in(stmts, live_out, on_stmt=None, _break_to=None, _memo=None):
     return live
 
 
+def _header(s, memo):
+    """The names an ``if``/``while`` test reads, or a ``for`` loop's target binds and its
+    iterable reads (found once per analysis, as ``uses_defs``)."""
+    found = memo.get(id(s))
+    if found is None or found[0] is not s:
+        if isinstance(s, gast.For):
+            names = (_names(s.target, gast.Store), _names(s.iter, gast.Load))
+        else:
+            names = _names(s.test, gast.Load)
+        found = memo[id(s)] = (s, names)
+    return found[1]
+
+
 def _transfer(s, live_after, on_stmt, break_to, memo):
     if isinstance(s, gast.If):
-        test = _names(s.test, gast.Load)
+        test = _header(s, memo)
         return test | live_in(s.body, live_after, on_stmt, break_to, memo) \
             | live_in(s.orelse, live_after, on_stmt, break_to, memo)
     if isinstance(s, gast.For):
-        target = _names(s.target, gast.Store)
+        target, iterable = _header(s, memo)
         header = set(live_after)
         while True:
             body_in = live_in(s.body, header, on_stmt, live_after, memo)
@@ -89,9 +102,9 @@ def _transfer(s, live_after, on_stmt, break_to, memo):
             if new == header:
                 break
             header = new
-        return header | _names(s.iter, gast.Load)
+        return header | iterable
     if isinstance(s, gast.While):
-        test = _names(s.test, gast.Load)
+        test = _header(s, memo)
         header = set(live_after) | test
         while True:
             body_in = live_in(s.body, header, on_stmt, live_after, memo)

@@ -624,7 +624,14 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
     # Locals of the rule that the folded code still assigns get fresh names (one a
     # branch no longer taken assigned takes no name); a parameter it no longer
     # reassigns is its value again.
-    alive = _assigned_names(body)
+    alive, loads = set(), {}     # (one walk: the names the folded body binds, and reads)
+    for node in _walk(body):
+        if isinstance(node, gast.Name):
+            ctx = node.ctx
+            if isinstance(ctx, (gast.Store, gast.Del)):
+                alive.add(node.id)
+            elif isinstance(ctx, gast.Load):
+                loads[node.id] = loads.get(node.id, 0) + 1
     locals_map = {}
     for name in sorted(assigned):
         if name not in alive:
@@ -637,10 +644,7 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
                                        value=reassigned.pop(name), type_comment=None))
         locals_map[name] = _name(fresh)
     rest = {k: v for k, v in bound.items() if k not in consts}
-    counts = {}
-    for node in _walk(body):
-        if isinstance(node, gast.Name) and node.id in rest and isinstance(node.ctx, gast.Load):
-            counts[node.id] = counts.get(node.id, 0) + 1
+    counts = {k: loads[k] for k in rest if k in loads}
     for k in list(rest):
         v = rest[k]
         if counts.get(k, 0) > 1 and not _cheap_to_repeat(v) and not _is_namespace_expr(v):
