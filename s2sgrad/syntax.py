@@ -194,9 +194,15 @@ def copy_tree(node):
         fields = {}
         for k, v in node.__dict__.items():
             t = v.__class__
-            # (a name, a line or column, an absent field: kept without a call)
-            fields[k] = v if t is str or t is int or v is None else copy_tree(v)
-        new.__dict__.update(fields)
+            # (a name, a line or column, an absent field: kept without a call; a list of
+            # nodes copied here)
+            if t is str or t is int or v is None:
+                fields[k] = v
+            elif t is list:
+                fields[k] = [copy_tree(item) for item in v]
+            else:
+                fields[k] = copy_tree(v)
+        new.__dict__ = fields
         return new
     if cls in ATOMS:
         return node

@@ -59,38 +59,55 @@ def uses_defs(s):
     return set(), set(), set()
 
 
-def live_in(stmts, live_out, on_stmt=None, _break_to=None):
+def live_in(stmts, live_out, on_stmt=None, _break_to=None, _memo=None):
     """Variables live at the start of ``stmts`` given those live at its end.
 
     ``on_stmt(stmt, live_after)`` is called for each simple statement (more
     than once inside loops; the last call has the fixpoint).
     """
+    if _memo is None:
+        # id(statement) -> (statement, uses_defs(statement)): a caller that runs the
+        # analysis again on the same statements may pass the same dict
+        _memo = {}
     live = set(live_out)
     for s in reversed(stmts):
-        live = _transfer(s, live, on_stmt, _break_to)
+        live = _transfer(s, live, on_stmt, _break_to, _memo)
     return live
 
 
-def _transfer(s, live_after, on_stmt, break_to):
+def _header(s, memo):
+    """The names an ``if``/``while`` test reads, or a ``for`` loop's target binds and its
+    iterable reads (found once per analysis, as ``uses_defs``)."""
+    found = memo.get(id(s))
+    if found is None or found[0] is not s:
+        if isinstance(s, gast.For):
+            names = (_names(s.target, gast.Store), _names(s.iter, gast.Load))
+        else:
+            names = _names(s.test, gast.Load)
+        found = memo[id(s)] = (s, names)
+    return found[1]
+
+
+def _transfer(s, live_after, on_stmt, break_to, memo):
     if isinstance(s, gast.If):
-        test = _names(s.test, gast.Load)
-        return test | live_in(s.body, live_after, on_stmt, break_to) \
-            | live_in(s.orelse, live_after, on_stmt, break_to)
+        test = _header(s, memo)
+        return test | live_in(s.body, live_after, on_stmt, break_to, memo) \
+            | live_in(s.orelse, live_after, on_stmt, break_to, memo)
     if isinstance(s, gast.For):
-        target = _names(s.target, gast.Store)
+        target, iterable = _header(s, memo)
         header = set(live_after)
         while True:
-            body_in = live_in(s.body, header, on_stmt, live_after)
+            body_in = live_in(s.body, header, on_stmt, live_after, memo)
             new = set(live_after) | (body_in - target)
             if new == header:
                 break
             header = new
-        return header | _names(s.iter, gast.Load)
+        return header | iterable
     if isinstance(s, gast.While):
-        test = _names(s.test, gast.Load)
+        test = _header(s, memo)
         header = set(live_after) | test
         while True:
-            body_in = live_in(s.body, header, on_stmt, live_after)
+            body_in = live_in(s.body, header, on_stmt, live_after, memo)
             new = set(live_after) | test | body_in
             if new == header:
                 break
@@ -102,7 +119,12 @@ def _transfer(s, live_after, on_stmt, break_to):
         return set(live_after)
     if on_stmt is not None:
         on_stmt(s, live_after)
-    uses, defs, kills = uses_defs(s)
+    # (the statements of a loop are met again in each round of its fixed point; their
+    # uses and definitions do not change while this runs)
+    found = memo.get(id(s))
+    if found is None or found[0] is not s:
+        found = memo[id(s)] = (s, uses_defs(s))
+    uses, defs, kills = found[1]
     restore = getattr(s, "s2s_restore", None)
     if restore is not None and restore[1] not in live_after \
             and live_after.isdisjoint(getattr(s, "s2s_shares", ())):
@@ -113,17 +135,19 @@ def _transfer(s, live_after, on_stmt, break_to):
     return (live_after - kills) | uses
 
 
-def annotate_live_after(stmts, live_out):
+def annotate_live_after(stmts, live_out, _memo=None):
     """Set ``s2s_live_after`` on every loop: the variables live when it ends."""
+    if _memo is None:
+        _memo = {}      # (as in ``live_in``)
     live = set(live_out)
     for s in reversed(stmts):
         if isinstance(s, (gast.For, gast.While)):
             s.s2s_live_after = set(live)
-            annotate_live_after(s.body, live_in([s], live))
+            annotate_live_after(s.body, live_in([s], live, _memo=_memo), _memo)
         elif isinstance(s, gast.If):
-            annotate_live_after(s.body, live)
-            annotate_live_after(s.orelse, live)
-        live = _transfer(s, live, None, None)
+            annotate_live_after(s.body, live, _memo)
+            annotate_live_after(s.orelse, live, _memo)
+        live = _transfer(s, live, None, None, _memo)
     return live
 
 

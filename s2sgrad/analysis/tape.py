@@ -80,6 +80,7 @@ def prune(fwd, bwd, live_out, view_source=None):
     """
     if view_source is not None:
         mark_shares(fwd, bwd, view_source)
+    memo = {}       # (liveness: the statements left keep their uses and definitions)
     while True:
         useful = set()
         restores = []
@@ -93,7 +94,7 @@ def prune(fwd, bwd, live_out, view_source=None):
             if var in live_after or not live_after.isdisjoint(getattr(stmt, "s2s_shares", ())):
                 useful.add(slot.id)
 
-        live_in(bwd, live_out, visit)
+        live_in(bwd, live_out, visit, _memo=memo)
         dead = [st for st in restores if st.s2s_restore[0].id not in useful]
         if not dead:
             return _drop(fwd), _drop(bwd)

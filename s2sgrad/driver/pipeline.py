@@ -404,7 +404,6 @@ def _derived_check(fn):
 
 
 def _reverse(fn, request, policy, passes):
-    from ..transform import adapters
     from ..transform.program import Program
     kind, joint = request.operator, request.joint
     if kind in ("grad", "value_and_grad") and _one_real_scalar(request):
@@ -428,6 +427,7 @@ def _reverse(fn, request, policy, passes):
     spec = program.entry(fn, request.wrt, seed=seed, value=with_value and not alone)
     target = spec.grad_name
     if joint and kind == "value_and_grad" and len(spec.active) > 1:
+        from ..transform import adapters     # (imported when needed: a first grad does not)
         target = adapters.value_and_grad(program, spec)
     extra = {"value": False} if alone else {}
     return _finish(program, target, spec, joint, _checks=_derived_check(fn), **extra)

@@ -73,8 +73,17 @@ class Rule:
         self.kind = kind          # 'vjp', 'jvp' or 'batch'
         self.param = param
         self._template = template
-        self.source = source      # the text of a rule the registry wrote (``linear``, ``transpose``)
+        # the text of a rule the registry wrote (``linear``, ``transpose``), or a function
+        # that writes it on first use (``_written_rule``)
+        self._source = source
         self._factory = factory   # makes the template when it is not ``fn``'s own source
+
+    @property
+    def source(self):
+        source = self._source
+        if source is not None and source.__class__ is not str:
+            source = self._source = source()
+        return source
 
     @property
     def fn(self):
@@ -166,11 +175,46 @@ class Primitive:
         """
         if self.aliases and any(k in self.aliases for k in kwargs):
             kwargs = {self.aliases.get(k, k): v for k, v in kwargs.items()}
-        bound = self.signature.bind(*args, **kwargs)
+        sig = self.signature
+        plan = self.__dict__.get("_bind_plan")
+        if plan is None or plan[0] is not sig:
+            plan = self._bind_plan = (sig, _bind_plan(sig))
+        plain = plan[1]
+        if plain is not None:
+            # parameters that are all positional-or-keyword: bound as ``Signature.bind``
+            # binds them (in their order), or by it where the call does not fit
+            names, position, required = plain
+            n = len(args)
+            if n <= len(names) and all(position.get(k, -1) >= n for k in kwargs):
+                bound = dict(zip(names, args))
+                if all(names[i] in kwargs for i in range(n, required)):
+                    if kwargs:
+                        bound.update(kwargs)
+                        bound = {p: bound[p] for p in names if p in bound}
+                    return bound
+        bound = sig.bind(*args, **kwargs)
         return dict(bound.arguments)
 
     def __repr__(self):
         return f"<primitive {self.qualname}>"
+
+
+def _bind_plan(sig):
+    """``(names, {name: position}, number of parameters without default)`` of a signature
+    whose parameters are all positional-or-keyword (what ``Primitive.bind`` binds without
+    ``Signature.bind``), else None."""
+    if sig is None:
+        return None
+    names, required = [], 0
+    for p in sig.parameters.values():
+        if p.kind is not p.POSITIONAL_OR_KEYWORD:
+            return None
+        names.append(p.name)
+        if p.default is p.empty:
+            if required != len(names) - 1:
+                return None
+            required += 1
+    return tuple(names), {name: k for k, name in enumerate(names)}, required
 
 
 def _register(prim):
@@ -213,6 +257,24 @@ def _primal_signature(fn, skip=3, sig=None):
     return sig.replace(parameters=params)
 
 
+def _varargs_of(fn):
+    """The name of the ``*args`` parameter of the rule function ``fn`` (None: it has none),
+    read off its code object; ``_UNSET`` where ``fn`` is not a plain function."""
+    if fn.__class__ is not types.FunctionType or hasattr(fn, "__wrapped__") \
+            or hasattr(fn, "__signature__"):
+        return _UNSET
+    code = fn.__code__
+    if code.co_flags & inspect.CO_VARARGS:
+        return code.co_varnames[code.co_argcount + code.co_kwonlyargcount]
+    return None
+
+
+def _partial_signature(d):
+    """The primitive's signature from a partial derivative ``d(xp, <params>, ans)``."""
+    sig = _primal_signature(d, skip=1)
+    return sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "ans"])
+
+
 def primitive(*names, family="array", view=False, cheap=False, linear=False, methods=(),
               operator=None, elementwise=0):
     """Class decorator: define a primitive from methods named ``vjp_<param>`` / ``jvp_<param>``.
@@ -243,6 +305,9 @@ def primitive(*names, family="array", view=False, cheap=False, linear=False, met
             raise TypeError(f"rule class for {names} defines no vjp_/jvp_ functions")
         first = next(iter(rules.values()))
         sig = _Deferred(functools.partial(_primal_signature, first))
+        varargs = _varargs_of(first)
+        real = [(key, fn) for key, fn in vars(cls).items()
+                if key.startswith(("real_vjp_", "real_jvp_"))]
         for name in names:
             prim = Primitive(name, family, sig, view=view, cheap=cheap)
             prim.elementwise = elementwise
@@ -253,14 +318,13 @@ def primitive(*names, family="array", view=False, cheap=False, linear=False, met
             # ``real_vjp_<param>``: a simpler rule, right when that argument is real; the
             # code generator uses it where it knows (analysis.realness), the tracer never
             prim.real_rules = {}
-            for key, fn in vars(cls).items():
-                if key.startswith(("real_vjp_", "real_jvp_")):
-                    _, kind, param = key.split("_", 2)
-                    prim.real_rules.setdefault(kind, {})[param] = Rule(fn, kind, param)
+            for key, fn in real:
+                _, kind, param = key.split("_", 2)
+                prim.real_rules.setdefault(kind, {})[param] = Rule(fn, kind, param)
             prim.linear = _linear_params(prim, linear)
             for param in prim.linear:
                 if param not in prim.jvp:
-                    prim.jvp[param] = _applied_rule(prim, param, first.__globals__)
+                    prim.jvp[param] = _applied_rule(prim, param, first.__globals__, varargs)
             _register(prim)
         main = _PRIMITIVES[(family, names[0])]
         for m in methods:
@@ -278,12 +342,10 @@ def elementwise(*names, family="array", methods=(), operator=None):
     serves both modes.
     """
     def deco(d):
-        full = inspect.signature(d)
-        sig = _primal_signature(d, skip=1, sig=full)
-        sig = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "ans"])
+        sig = _Deferred(functools.partial(_partial_signature, d))
         # one rule object per kind, shared by the names: its template is parsed once, when
         # the code generator first needs it
-        fn = _template.scaled_function(d, full)
+        fn = _template.scaled_function(d)
         vjp = Rule(fn, "vjp", "x",
                    factory=functools.partial(_template.scaled_template, d, "g", "vjp"))
         jvp = Rule(fn, "jvp", "x",
@@ -312,10 +374,8 @@ def binary(*names, family="array", operator=None):
     """
     def deco(cls):
         partials = {k[1:]: v for k, v in vars(cls).items() if k in ("dx", "dy")}
-        sig = _primal_signature(partials["x"], skip=1)
-        sig = sig.replace(parameters=[p for p in sig.parameters.values() if p.name != "ans"])
-        sigs = {param: inspect.signature(d) for param, d in partials.items()}
-        rules = {(kind, param): broadcast_rule(d, param, kind, sigs[param])
+        sig = _Deferred(functools.partial(_partial_signature, partials["x"]))
+        rules = {(kind, param): broadcast_rule(d, param, kind)
                  for param, d in partials.items() for kind in ("vjp", "jvp")}
         for name in names:
             prim = Primitive(name, family, sig, cheap=True)
@@ -397,25 +457,44 @@ def _arguments_text(sig, replace):
     return ", ".join(out)
 
 
+_UNSET = object()
+
+
 def _written_rule(prim, kind, param, seed, expr, globals_):
-    """The rule ``<kind>_<param>(xp, <seed>, ans, <primal parameters>): return <expr>``."""
+    """The rule ``<kind>_<param>(xp, <seed>, ans, <primal parameters>): return <expr>``.
+
+    ``expr`` is the text of the expression, or a function that returns it.  The text of
+    the rule is written when first asked for (``Rule.source``: to parse its template or to
+    compile it), from the primitive's signature then: registering a rule module writes
+    none (a program uses few of the rules a module registers)."""
     defaults = {}
     fname = f"{kind}_{param}"
-    src = (f"def {fname}(xp, {seed}, ans, {_params_text(prim.signature, defaults)}):\n"
-           f"    return {expr}\n")
     filename = f"<{kind} rule of {prim.qualname} for {param}>"
 
+    def text():
+        body = expr() if callable(expr) else expr
+        return (f"def {fname}(xp, {seed}, ans, {_params_text(prim.signature, defaults)}):\n"
+                f"    return {body}\n")
+
     def make():               # compiled on first use, as its template is parsed on first use
+        src = rule.source     # (fills ``defaults``)
         namespace = dict(globals_, _defaults=defaults)
         exec(compile(src, filename, "exec"), namespace)
         return namespace[fname]
-    return Rule(None, kind, param, source=src, make=make)
+    rule = Rule(None, kind, param, source=text, make=make)
+    return rule
 
 
-def _applied_rule(prim, param, globals_):
-    """The forward rule of ``prim`` where it is linear in ``param``: itself applied to ``t``."""
-    p = prim.signature.parameters[param]
-    if p.kind is p.VAR_POSITIONAL:
+def _applied_rule(prim, param, globals_, varargs=_UNSET):
+    """The forward rule of ``prim`` where it is linear in ``param``: itself applied to ``t``.
+    ``varargs``: the name of the primitive's ``*args`` parameter (None: it has none), when
+    the caller knows it without making the signature."""
+    if varargs is _UNSET:
+        p = prim.signature.parameters[param]
+        star = p.kind is p.VAR_POSITIONAL
+    else:
+        star = param == varargs
+    if star:
         raise TypeError(f"{prim.qualname}: write the forward rule for *{param} (linear "
                         f"primitives get one written only for their named parameters)")
     if prim.family == "array":
@@ -426,29 +505,99 @@ def _applied_rule(prim, param, globals_):
     else:
         raise TypeError(f"{prim.qualname}: write the forward rule for {param} (the registry "
                         f"writes those of array functions and runtime helpers)")
-    call = f"{head}({_arguments_text(prim.signature, {param: 't'})})"
-    return _written_rule(prim, "jvp", param, "t", call, globals_)
+    return _written_rule(prim, "jvp", param, "t",
+                         lambda: f"{head}({_arguments_text(prim.signature, {param: 't'})})",
+                         globals_)
 
 
 def _declared(declaration, globals_):
     """``"name(params)"`` -> (name, signature), the defaults evaluated in ``globals_``."""
     name, _, rest = declaration.partition("(")
+    return name.strip(), _declared_signature(name.strip(), rest, globals_)
+
+
+def _declared_signature(name, rest, globals_):
     namespace = {}
-    exec(f"def {name.strip()}({rest}:\n    pass\n", dict(globals_), namespace)
-    fn = namespace[name.strip()]
-    return name.strip(), inspect.signature(fn)
+    exec(f"def {name}({rest}:\n    pass\n", dict(globals_), namespace)
+    return inspect.signature(namespace[name])
+
+
+def _declared_params(declaration):
+    """``(name, [(parameter, kind)])`` read off the text ``"name(params)"`` without
+    compiling it (kind: "", "*" for ``*args``, "kw" after a bare ``*`` or ``*args``,
+    "**"), or None where the text is not that plain (a default holding a string or a
+    bracket left open): ``_declared`` then reads it."""
+    name, _, rest = declaration.partition("(")
+    end = rest.rfind(")")
+    if end < 0 or rest[end + 1:].strip() or any(q in rest for q in "'\"#"):
+        return None
+    parts, depth, start, text = [], 0, 0, rest[:end]
+    for k, ch in enumerate(text):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:k])
+            start = k + 1
+    if depth:
+        return None
+    parts.append(text[start:])
+    params, keyword = [], False
+    for part in parts:
+        head = part.split("=", 1)[0].strip()
+        if not head:
+            continue
+        if head.startswith("**"):
+            params.append((head[2:].strip(), "**"))
+        elif head.startswith("*"):
+            if head[1:].strip():
+                params.append((head[1:].strip(), "*"))
+            keyword = True
+        else:
+            params.append((head, "kw" if keyword else ""))
+    if not all(p.isidentifier() for p, _ in params) or not name.strip().isidentifier():
+        return None
+    return name.strip(), params
+
+
+def _check_rule_params(params):
+    """``_params_text``'s refusals, on ``_declared_params``' list."""
+    for name, kind in params:
+        if name in _RULE_NAMES or kind == "**":
+            raise TypeError(f"a rule cannot take a parameter {name!r} of the primitive")
+
+
+_RUNTIME_NAMES = []       # {name: helper} of every runtime helper, made once
+
+
+def _runtime_names():
+    if not _RUNTIME_NAMES:
+        _RUNTIME_NAMES.append({k: getattr(_runtime, k) for k in _runtime.__all__})
+    return _RUNTIME_NAMES[0]
 
 
 def _transpose(declaration, transposed, family, view, globals_, batch=None):
     if family == RUNTIME_FAMILY:     # the expressions may name any runtime helper
-        globals_ = dict({k: getattr(_runtime, k) for k in _runtime.__all__}, **globals_)
-    name, sig = _declared(declaration, globals_)
+        globals_ = dict(_runtime_names(), **globals_)
+    plain = _declared_params(declaration)
+    if plain is None:
+        name, sig = _declared(declaration, globals_)
+        params = [(n, "*" if p.kind is p.VAR_POSITIONAL else "**" if p.kind is p.VAR_KEYWORD
+                   else "") for n, p in sig.parameters.items()]
+    else:
+        # the signature made on first use (compiling the declaration, ``inspect``)
+        name, params = plain
+        _, _, rest = declaration.partition("(")
+        sig = _Deferred(functools.partial(_declared_signature, name, rest, globals_))
     if (family, name) in _PRIMITIVES:
         raise TypeError(f"{family}.{name} is declared twice")
-    first = next(iter(sig.parameters))
+    _check_rule_params(params)
+    first, first_kind = params[0]
     prim = Primitive(name, family, sig, view=view, linear=(first,))
     prim.vjp[first] = _written_rule(prim, "vjp", first, "g", transposed, globals_)
-    prim.jvp[first] = _applied_rule(prim, first, globals_)
+    prim.jvp[first] = _applied_rule(prim, first, globals_,
+                                    varargs=first if first_kind == "*" else None)
     if batch is not None:
         prim.batch[first] = _written_rule(prim, "batch", first, "t", batch, globals_)
     _register(prim)
@@ -481,17 +630,27 @@ def transpose_pair(first, second, *, family=RUNTIME_FAMILY, views=(False, False)
     and the forward rule of each is itself applied to the tangent.
     """
     globals_ = sys._getframe(1).f_globals
-    (a, sig_a), (b, sig_b) = _declared(first, globals_), _declared(second, globals_)
-    for (name, sig), (other, other_sig), declaration, view in (
-            ((a, sig_a), (b, sig_b), first, views[0]), ((b, sig_b), (a, sig_a), second, views[1])):
-        rest = list(other_sig.parameters)[1:]
-        missing = [p for p in rest if p not in sig.parameters]
+    plain = [_declared_params(first), _declared_params(second)]
+    if None in plain:
+        plain = [(n, [(p, "") for p in sig.parameters])
+                 for n, sig in (_declared(first, globals_), _declared(second, globals_))]
+    (a, params_a), (b, params_b) = plain
+    for (name, params), (other, other_params), declaration, view in (
+            ((a, params_a), (b, params_b), first, views[0]),
+            ((b, params_b), (a, params_a), second, views[1])):
+        names = [p for p, _ in params]
+        missing = [p for p, _ in other_params[1:] if p not in names]
         if missing:
             raise TypeError(f"{name} has no parameters {missing} to pass to its transpose "
                             f"{other}; declare it with transpose(...)")
-        lead = next(iter(other_sig.parameters))
-        call = f"{other}({_arguments_text(other_sig, {lead: 'g'})})"
-        _transpose(declaration, call, family, view, globals_)
+        _transpose(declaration, _transposed_call(family, other, other_params[0][0]),
+                   family, view, globals_)
+
+
+def _transposed_call(family, other, lead):
+    """The text ``other(g, <its other parameters>)`` of ``transpose_pair``, written with
+    the rule's (on first use): from the signature of the primitive ``other`` declared."""
+    return lambda: f"{other}({_arguments_text(_PRIMITIVES[(family, other)].signature, {lead: 'g'})})"
 
 
 def nondiff(*names, family="array", methods=()):
@@ -780,15 +939,30 @@ def _index():
 def _watch():
     """The modules whose import changes what ``lookup`` finds: the array namespaces and the
     module of each family, indexed or registered."""
-    families = tuple(dict.fromkeys(f for f, _ in _INDEX[0][0])) if _INDEX[0] else ()
-    submodules = tuple(dict.fromkeys(f"{ns}.{name.split('.')[0]}" for ns in ARRAY_NAMESPACES
-                                     for f, name in (_INDEX[0][0] if _INDEX[0] else ())
-                                     if f == "array" and "." in name))
+    families, submodules = _indexed_modules()
     watched = list(dict.fromkeys(ARRAY_NAMESPACES + tuple(_FAMILY_MODULES.values())
                                  + families + tuple(_FAMILIES) + submodules))
     if watched != _WATCHED:
         _WATCHED[:] = watched
         _cache_key[0] = None
+
+
+_INDEXED = {}             # id of the index's table -> (its families, its array submodules)
+
+
+def _indexed_modules():
+    """``(families, submodules)`` the index names: read once (``_watch`` runs on each family
+    a rule module registers first, and the index lists a thousand primitives)."""
+    table = _INDEX[0][0] if _INDEX[0] else None
+    if table is None:
+        return (), ()
+    hit = _INDEXED.get(id(table))
+    if hit is None or hit[0] is not table:
+        families = tuple(dict.fromkeys(f for f, _ in table))
+        submodules = tuple(dict.fromkeys(f"{ns}.{name.split('.')[0]}" for ns in ARRAY_NAMESPACES
+                                         for f, name in table if f == "array" and "." in name))
+        hit = _INDEXED[id(table)] = (table, families, submodules)
+    return hit[1], hit[2]
 
 
 def _load_module(name, gated=False):

@@ -22,6 +22,8 @@ code that depends on it stays general.  This module also holds the lattice's
 operations (``join``, ``broadcast_dims``, ``promote``) the analysis uses.
 """
 
+import functools
+
 import numpy as np
 
 from ..signature import ANY, BOOL, COMPLEX, FLOAT, INT, MANY, NONE, ONE, Abstract, array
@@ -116,6 +118,11 @@ def _join_dtype(a, b):
         return a
     if a is None or b is None:
         return None
+    return _joined_dtype(a, b)
+
+
+@functools.lru_cache(maxsize=None)
+def _joined_dtype(a, b):
     ka, kb = np.dtype(a).kind, np.dtype(b).kind
     if (ka == "c") != (kb == "c"):
         return None            # complex or not: not known
@@ -175,7 +182,22 @@ def broadcast_dims(dims_list):
 
 
 def promote(values, inexact=False):
-    """The dtype NumPy's promotion gives ``values`` (Python numbers are weak), or None."""
+    """The dtype NumPy's promotion gives ``values`` (Python numbers are weak), or None.
+
+    Kept for each kinds and dtypes asked (NumPy's promotion and a dtype's ``name`` cost
+    microseconds, and the analysis asks the same few many times)."""
+    key = (tuple([(a.kind, a.dtype) for a in values]), inexact)
+    out = _PROMOTED.get(key, _UNKNOWN)
+    if out is _UNKNOWN:
+        out = _PROMOTED[key] = _promote(values, inexact)
+    return out
+
+
+_PROMOTED = {}
+_UNKNOWN = object()
+
+
+def _promote(values, inexact):
     parts = []
     for a in values:
         if a.kind in _WEAK:

@@ -326,6 +326,11 @@ _STATIC_CALLS = {"len": len, "isinstance": isinstance, "tuple": tuple, "int": in
 
 def static_value(node):
     """``(True, value)`` when ``node`` is an expression of constants, else ``(False, None)``."""
+    cls = node.__class__
+    if cls is gast.Name or cls is gast.Attribute:
+        return False, None      # (what ``_static`` raises for, without raising)
+    if cls is gast.Constant:
+        return True, node.value
     try:
         return True, _static(node)
     except (_NotStatic, TypeError, ValueError, IndexError, KeyError, ZeroDivisionError):
@@ -619,7 +624,14 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
     # Locals of the rule that the folded code still assigns get fresh names (one a
     # branch no longer taken assigned takes no name); a parameter it no longer
     # reassigns is its value again.
-    alive = _assigned_names(body)
+    alive, loads = set(), {}     # (one walk: the names the folded body binds, and reads)
+    for node in _walk(body):
+        if isinstance(node, gast.Name):
+            ctx = node.ctx
+            if isinstance(ctx, (gast.Store, gast.Del)):
+                alive.add(node.id)
+            elif isinstance(ctx, gast.Load):
+                loads[node.id] = loads.get(node.id, 0) + 1
     locals_map = {}
     for name in sorted(assigned):
         if name not in alive:
@@ -632,10 +644,7 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
                                        value=reassigned.pop(name), type_comment=None))
         locals_map[name] = _name(fresh)
     rest = {k: v for k, v in bound.items() if k not in consts}
-    counts = {}
-    for node in _walk(body):
-        if isinstance(node, gast.Name) and node.id in rest and isinstance(node.ctx, gast.Load):
-            counts[node.id] = counts.get(node.id, 0) + 1
+    counts = {k: loads[k] for k in rest if k in loads}
     for k in list(rest):
         v = rest[k]
         if counts.get(k, 0) > 1 and not _cheap_to_repeat(v) and not _is_namespace_expr(v):
@@ -647,13 +656,24 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
                 continue
             rest[k] = _name_once(v, _value_base(v, k, hint), namer, prelude)
     body = [_Substitute({**rest, **locals_map}).visit(s) for s in body]
-    body = fold_statements(body)
+    if not all(_inert(v) for v in rest.values()):
+        # (the body was folded with names where these values now stand: names and their
+        # attributes make nothing new to fold, and hold nothing to fold)
+        body = fold_statements(body)
     stmts, expr = _lower_returns(body, namer, result or (hint and f"{hint}_value"))
     out = prelude + stmts
     if not any(n.__class__ is gast.Starred for s in out + [expr] for n in walk(s)):
         return out, expr            # (no ``*`` to splice: the usual case)
     splice = _SpliceStarred()
     return [splice.visit(s) for s in out], splice.visit(expr)
+
+
+def _inert(node):
+    """Whether ``node`` is a name or an attribute of one (``self.w``): never a constant
+    value (``static_value``), and nothing in it to fold."""
+    while node.__class__ is gast.Attribute:
+        node = node.value
+    return node.__class__ is gast.Name
 
 
 def _folded_body(template, consts, mapping):
@@ -893,7 +913,8 @@ def _times(seed, expr):
 
 def _positional_params(d, sig=None):
     """The names of ``d``'s parameters other than ``*args``, as its template lists them."""
-    sig = sig if sig is not None else inspect.signature(d)
+    if sig is None:
+        return list(_parameters(d)[0])      # (read off the code object: no ``inspect``)
     return [p.name for p in sig.parameters.values() if p.kind is not p.VAR_POSITIONAL]
 
 

@@ -75,16 +75,20 @@ class _Context:
         self.params = {a.id for a in fdef.args.args} | {a.id for a in fdef.args.kwonlyargs}
         self.mutated = _mutated_names(fdef.body)
         self.assigned = {}
-        for n in _walk(fdef):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                self.assigned[n.id] = self.assigned.get(n.id, 0) + 1
-        self.used = {n.id for n in _walk(fdef) if isinstance(n, gast.Name)}
+        self.used = set()
+        calls = []
+        for n in _walk(fdef):       # (one walk: names bound and read, calls)
+            if isinstance(n, gast.Name):
+                self.used.add(n.id)
+                if isinstance(n.ctx, gast.Store):
+                    self.assigned[n.id] = self.assigned.get(n.id, 0) + 1
+            elif isinstance(n, gast.Call):
+                calls.append(n)
         self._pure = {}
         self.changes = 0   # rewrites made by the current round of passes
         # A function of the user's may change the arrays and lists passed to it.
-        for n in _walk(fdef):
-            if isinstance(n, gast.Call) and self.call_kind(n) == "effect" \
-                    and not _is_runtime_call(n):
+        for n in calls:
+            if self.call_kind(n) == "effect" and not _is_runtime_call(n):
                 for a in list(n.args) + [kw.value for kw in n.keywords]:
                     if isinstance(a, gast.Name):
                         self.mutated.add(a.id)

@@ -235,6 +235,7 @@ class Program:
         work = [root]
         budget = 50 * (1 + len(self.jobs))
         clones = {}         # shared job's key -> {arguments' abstract values: its copy}
+        calls_in = {}       # id(normalized function) -> (it, its calls): a job comes back
         sites = []          # the call nodes given a copy
         while work:
             budget -= 1
@@ -253,8 +254,11 @@ class Program:
                 continue
             facts = Shapes(norm.node.body, job.abstract, norm.resolver, params=job.param_names,
                            calls=self.call_result_hook(job))
-            for node in (n for s in walk_stmts(norm.node.body) for n in walk(s)
-                         if isinstance(n, gast.Call)):
+            found = calls_in.get(id(norm))
+            if found is None or found[0] is not norm:
+                found = calls_in[id(norm)] = (norm, [n for s in walk_stmts(norm.node.body)
+                                                     for n in walk(s) if isinstance(n, gast.Call)])
+            for node in found[1]:
                 try:
                     callee = callee_of(node, norm.resolver)
                 except Exception:

@@ -2036,6 +2036,21 @@ class _Rename(gast.NodeTransformer):
             return name(self.renames[node.id])
         return node
 
+    def visit(self, node):
+        """``NodeTransformer.visit``, without its per-node method lookup (only names change,
+        each to one name)."""
+        if node.__class__ is gast.Name:
+            return self.visit_Name(node)
+        for field in node._fields:
+            old = getattr(node, field, None)
+            if old.__class__ is list:
+                for k, item in enumerate(old):
+                    if isinstance(item, gast.AST):
+                        old[k] = self.visit(item)
+            elif isinstance(old, gast.AST):
+                setattr(node, field, self.visit(old))
+        return node
+
 
 _NEEDS = (None, "shape", "value")
 
