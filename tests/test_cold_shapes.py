@@ -58,8 +58,9 @@ def _reference_solve(shapes, defs, top, assigned):
 
 
 @pytest.fixture
-def compared(monkeypatch):
-    """Each ``Shapes`` solved both ways; the list of (fast, reference) environments."""
+def compared(monkeypatch, fresh_call_path):
+    """Each ``Shapes`` solved both ways; the list of (fast, reference) environments.  (No
+    cache and no call site kept from another test: the analysis runs.)"""
     seen = []
     solve = Shapes._solve
 
