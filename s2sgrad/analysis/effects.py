@@ -139,9 +139,12 @@ def _user_callee(call, resolver):
 def _bound_params(call, callee, job):
     """``[(parameter of the callee, argument node)]`` for a call of a user function."""
     params = list(job.param_names)
+    pairs = []
     if getattr(job, "binds_receiver", False) or callee.receiver is not None:
+        if callee.receiver is not None and params:
+            pairs.append((params[0], callee.receiver))     # ``obj.method(...)``: self is obj
         params = params[1:]
-    pairs = [(p, a) for p, a in zip(params, call.args)]
+    pairs += [(p, a) for p, a in zip(params, call.args)]
     pairs += [(kw.arg, kw.value) for kw in call.keywords if kw.arg in params]
     return pairs
 
@@ -160,6 +163,13 @@ def written_parameters(job, program, _seen=None):
     params = set(job.param_names)
     body = norm.node.body
     holds = _parameter_views(body, params, norm.resolver)
+    # names bound to an attribute of an object (``item = self.arr``): name -> the object
+    attr_names = {}
+    for s in _simple_stmts(body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            hit = _user_attribute(s.value)
+            if hit is not None:
+                attr_names[s.targets[0].id] = hit[0]
     out = {}
     for j, top in enumerate(body):
         # a parameter rebound on every path before (``y = y.copy()``) is the callee's own
@@ -167,11 +177,20 @@ def written_parameters(job, program, _seen=None):
                  if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                  and not getattr(s, "s2s_augmented", False)} & definitely_assigned(body[:j])
         for s in _simple_stmts([top]):
-            for v, how in _writes_through(s, norm.resolver, program, job, seen).items():
+            found = _writes_through(s, norm.resolver, program, job, seen)
+            for v, how in list(found.items()):
+                if v in attr_names and how in ("item", "augmented", "method"):
+                    # ``item = self.arr`` then ``item[0] = e``: a write into self's array
+                    found[attr_names[v]] = "touch!" if not (
+                        _loads(getattr(s, "value", s)) - {v}) else "attribute!"
+            for v, how in _attribute_writes(s, norm.resolver).items():
+                found.setdefault(v, how)
+            for v, how in found.items():
                 # a write through a name that may hold the parameter's array (``y = x``,
                 # ``y = x[1:]``, ``y = x.T``) writes into the caller's array too
                 for p in holds.get(v, ()):
-                    if p not in fresh and (p not in out or out[p] == "augmented"):
+                    if p not in fresh and (p not in out or out[p] in ("augmented", "touch")
+                                           or out[p] == "attribute" and how == "attribute!"):
                         out[p] = how
     job._s2s_written_params = out
     return out
@@ -252,9 +271,52 @@ def _writes_through(s, resolver, program, job, seen):
                 written = {}
             for p, a in _bound_params(call, callee, child):
                 if p in written and isinstance(a, gast.Name):
-                    # ``v += e`` in the callee changes an array or a list, not a number
-                    out.setdefault(a.id, "call" if written[p] != "augmented" else "call+=")
+                    # ``v += e`` in the callee changes an array or a list, not a number;
+                    # ``v.count = v.count + 1`` (``touch``) stores nothing from the others
+                    how = written[p]
+                    out.setdefault(a.id, "call+=" if how == "augmented" else
+                                   "call-" + how if how.startswith(("touch", "attribute"))
+                                   else "call")
     return out
+
+
+def _user_attribute(node):
+    """``(root name, first attribute)`` of an attribute chain that reads an attribute of an
+    object (``o.w``, ``o.layer.w``, ``o.arr[0]``, ``lst[0].w``), not a NumPy attribute of a
+    value (``x.T``, ``x.real``); else ``None``."""
+    attr = None
+    while isinstance(node, (gast.Attribute, gast.Subscript)):
+        if isinstance(node, gast.Attribute) and attribute_primitive(node.attr) is None:
+            attr = node.attr
+        node = node.value
+    if attr is not None and isinstance(node, gast.Name):
+        return node.id, attr
+    return None
+
+
+def _attribute_writes(s, resolver):
+    """``{root name: how}``: the objects whose attributes ``s`` changes (``o.w = e``,
+    ``o.arr[0] = e``, ``o.arr.fill(0)``); ``how`` is ``"touch"`` when the value stored reads
+    nothing but the object itself and constants (a counter ``o.n = o.n + 1``), else
+    ``"attribute"``, with a ``!`` after it for a write into the array an attribute holds."""
+    target, value = None, None
+    if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Attribute, gast.Subscript)):
+        target, value = s.targets[0], s.value
+    call = _call_of(s)
+    if call is not None and isinstance(call.func, gast.Attribute) \
+            and call.func.attr in MUTATING_METHODS:
+        target, value = call.func.value, call
+    hit = _user_attribute(target) if target is not None else None
+    if hit is None:
+        return {}
+    root = hit[0]
+    how = "touch" if not (_loads(value) - {root}) else "attribute"
+    # ``o.w = e`` rebinds; ``o.arr[0] = e``, ``o.arr.fill(0)`` and ``o.arr += e`` (for an
+    # array) write into the object the attribute holds: ``!``
+    if not (isinstance(target, gast.Attribute) and target is getattr(s, "targets", [None])[0]) \
+            or getattr(s, "s2s_attribute_augmented", False):
+        how += "!"
+    return {root: how}
 
 
 def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
@@ -325,7 +387,8 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             call = _call_of(r)
             if r is w or call is None or not after(r, w) or _user_callee(call, resolver) is None:
                 continue
-            if any(isinstance(a, gast.Name) and a.id == v for a in call.args) \
+            given = list(call.args) + [k.value for k in call.keywords]
+            if any(isinstance(a, gast.Name) and a.id == v for a in given) \
                     and varied_expr(call):
                 return r
         return None
@@ -437,6 +500,10 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                     f"{shown(c)}[k] = {shown(c)}[k] + ... (a new value), or put a copy in "
                     f"{shown(c)}")
 
+    # -- attributes changed after a derivative read them (before the rules below: a write into
+    # an attribute's array is refused outright, not traced) ----------------------------------
+    _check_attribute_writes(stmts, resolver, program, job, varied_expr, after, where, text, line)
+
     # -- writes through a name --------------------------------------------------------------
     for w in stmts:
         through = _writes_through(w, resolver, program, job, set())
@@ -467,18 +534,36 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             if how == "item" and (v in tensors or v in varied):
                 kept = kept_by_a_callee(v, w)
                 if kept is not None:
+                    lifted = _user_callee(_call_of(kept), resolver).kind == "lifted"
+                    how_kept = (f"called {_user_callee(_call_of(kept), resolver).name}, a local "
+                                f"function that reads it and whose derivative reads it"
+                                if lifted else "gave it to a function of yours whose "
+                                "derivative reads it")
                     raise UnsupportedError(
                         where(w), f"`{text(w)}`, a write into {shown(v)} after line "
-                        f"{line(kept)} gave it to a function of yours whose derivative reads it",
+                        f"{line(kept)} {how_kept}",
                         f"the derivative of that call would read the changed array: write into "
                         f"a copy ({shown(v)} = {shown(v)}.copy() before this line)")
             call = _call_of(w)
-            if how.startswith("call") and (any(varied_expr(a) for a in call.args)
-                                           or any(varied_expr(k.value) for k in call.keywords)):
+            given_varied = any(varied_expr(a) for a in call.args) \
+                or any(varied_expr(k.value) for k in call.keywords) \
+                or isinstance(call.func, gast.Attribute) and varied_expr(call.func.value) \
+                if call is not None else False
+            if (how in ("call", "call+=") or how.startswith("call-attribute")) and given_varied \
+                    or how.startswith("call-touch") and v in varied:
                 # (a call without derivatives runs the user's own function: its writes happen)
                 rebinds = isinstance(w, gast.Assign) and isinstance(w.targets[0], gast.Name) \
                     and w.targets[0].id == v
                 r = None if rebinds else read_after(v, w)
+                if r is not None and how not in ("call", "call+="):
+                    callee = _user_callee(_call_of(w), resolver)
+                    fname = getattr(callee, "name", "the function")
+                    raise UnsupportedError(
+                        where(w), f"`{text(w)}`, a call in which {fname} changes attributes of "
+                        f"{shown(v)} from values that carry derivatives ({shown(v)} is read "
+                        f"again at line {line(r)})", f"the transformation follows derivatives "
+                        f"through variables, not object attributes: return the new values from "
+                        f"{fname} and assign them")
                 if r is not None:
                     callee = _user_callee(_call_of(w), resolver)
                     fname = getattr(callee, "name", "the function")
@@ -488,3 +573,108 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                         f"{line(r)})", f"the transformed {fname} works on a copy, so the "
                         f"caller would not see the change: return the array from {fname} and "
                         f"assign it ({shown(v)} = {fname}(...))")
+
+
+
+def _check_attribute_writes(stmts, resolver, program, job, varied_expr, after, where, text,
+                            line):
+    """Refuse a change to an object's attribute after a statement whose derivative reads it.
+
+    The backward sweep reads ``o.w`` (or a callee's ``self.w``) when it runs, after the whole
+    forward sweep: ``y = x * o.w`` then ``o.w = 5.0`` would differentiate ``y`` with the new
+    ``o.w``.  The objects are followed by name: ``p = o``, ``item = o.arr`` (the compiler's
+    name for ``o.arr[0] = ...``) and ``a = lst[0]`` reach ``o``'s attributes.  A change that
+    rebinds an attribute is traced (the tracer reads each value as it runs); one that writes
+    into the array an attribute holds (``o.arr[0] = 1.0``, ``o.arr *= 2``, ``o.arr.fill(0)``)
+    is refused outright: the tracer would not see it either."""
+    # name -> {(object, attribute or None)}: what a name may refer to
+    origins = {}
+
+    def origin(n):
+        return origins.setdefault(n, {(n, None)})
+
+    copies = []
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and not getattr(s, "s2s_augmented", False):
+            hit = _user_attribute(s.value)
+            if hit is None and isinstance(s.value, (gast.Name, gast.Subscript)):
+                root = s.value
+                while isinstance(root, gast.Subscript):
+                    root = root.value
+                hit = (root.id, None) if isinstance(root, gast.Name) else None
+            if hit is not None:
+                copies.append((s.targets[0].id, hit))
+    changed = True
+    while changed:
+        changed = False
+        for t, (root, attr) in copies:
+            more = {(r, a if a is not None else attr) for r, a in origin(root)} - origin(t)
+            if more:
+                origins[t] |= more
+                changed = True
+
+    def keys_of(n, attr=None):
+        return {(r, a if a is not None else attr) for r, a in origin(n)}
+
+    # the attribute changes: (statement, keys, in place?)
+    writes = []
+    for s in stmts:
+        direct = _attribute_writes(s, resolver)
+        if direct:
+            t = s.targets[0] if isinstance(s, gast.Assign) else _call_of(s).func.value
+            root, attr = _user_attribute(t)
+            writes.append((s, keys_of(root, attr), direct[root].endswith("!")))
+            continue
+        for v, how in _writes_through(s, resolver, program, job, set()).items():
+            if how.startswith(("call-attribute", "call-touch")):
+                writes.append((s, {(r, None) for r, _ in origin(v)}, how.endswith("!")))
+            elif any(a is not None for _, a in origin(v)):
+                # a write through a name for an attribute's array (``item[0] = 1.0``)
+                writes.append((s, {k for k in origin(v) if k[1] is not None}, True))
+    if not writes:
+        return
+
+    def reads(r):
+        """The attributes whose values the derivative of statement ``r`` reads."""
+        out = set()
+        for node in walk(r):
+            if isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load):
+                hit = _user_attribute(node)
+                if hit is not None:
+                    out |= keys_of(*hit)
+            elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                out |= {k for k in origin(node.id) if k[1] is not None}
+            elif isinstance(node, gast.Call) and _user_callee(node, resolver) is not None:
+                given = list(node.args) + [k.value for k in node.keywords]
+                if isinstance(node.func, gast.Attribute):
+                    given.append(node.func.value)
+                for a in given:
+                    if isinstance(a, gast.Name):
+                        out |= {(k[0], None) for k in origin(a.id)}
+        return out
+
+    def meet(ks1, ks2):
+        return any(r1 == r2 and (a1 is None or a2 is None or a1 == a2)
+                   for r1, a1 in ks1 for r2, a2 in ks2)
+
+    readers = [(r, reads(r)) for r in stmts if varied_expr(getattr(r, "value", r))]
+    for w, keys, inplace in writes:
+        for r, rkeys in readers:
+            if r is w or not after(r, w) or not meet(keys, rkeys):
+                continue
+            shown_w = text(w)
+            if inplace:
+                raise EscapeError(
+                    where(w), f"`{shown_w}`, which changes in place (an augmented assignment, "
+                    f"an item or a method that writes into an array) what an object's "
+                    f"attribute holds, after line {line(r)} read it in a computation with "
+                    f"derivatives,", "the derivative of that line needs the old values, which "
+                    "neither the generated code nor the tracer keeps: store a new value "
+                    "(o.w = o.w + ..., o.arr = o.arr * 2, or o.arr = o.arr.copy() before "
+                    "writing into it)")
+            raise UnsupportedError(
+                where(w), f"`{shown_w}`, a change to an attribute of an object after line "
+                f"{line(r)} read it in a computation with derivatives", "the derivative of "
+                "that line would read the new value: keep the value in a local variable "
+                "(w = o.w) and use it")

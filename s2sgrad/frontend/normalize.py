@@ -615,8 +615,10 @@ class _Lowering:
         if isinstance(target, gast.Attribute):
             obj = self.expr(target.value, out)
             read = gast.Attribute(value=copy_tree(obj), attr=target.attr, ctx=gast.Load())
-            out.append(assign(gast.Attribute(value=obj, attr=target.attr, ctx=gast.Store()),
-                              gast.BinOp(left=read, op=s.op, right=value)))
+            new = assign(gast.Attribute(value=obj, attr=target.attr, ctx=gast.Store()),
+                         gast.BinOp(left=read, op=s.op, right=value))
+            new.s2s_attribute_augmented = True   # in place for an array (effects.py)
+            out.append(new)
             return out
         raise self.error(s, f"augmented assignment to {type(target).__name__}")
 

@@ -1,0 +1,221 @@
+"""Programs with objects, closures and in-place writes that s2sgrad once differentiated silently
+wrong, found by the tester.  Each derivative is checked against central finite differences;
+what the source transformation cannot follow is refused at the user's line under
+``fallback="never"``, and then traced (right) under the default ``fallback="auto"``, or
+refused outright where the tracer could not be right either."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import s2sgrad
+from gradcheck import check_grad, numeric_grad
+from tangentcheck import check_jvp
+
+pytestmark = pytest.mark.usefixtures("code")
+
+X = np.array([0.3, -0.5, 0.7, 1.1])
+
+
+def _refused_then_traced(f, x=X, jvp=True):
+    """Refused at its line without a fallback; traced and right with one."""
+    with pytest.raises(s2sgrad.UnsupportedError, match=r"test_hunt_objects\.py:\d+"):
+        s2sgrad.grad(f, fallback="never")(x.copy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        check_grad(f, x.copy())
+        if jvp:
+            check_jvp(f, x.copy())
+
+
+# -- a method that stores a value carrying a derivative in an attribute of its object, called
+# for its effect alone: the generated code ran it without a derivative (a zero gradient) -----
+
+class Accumulator:
+    def __init__(self):
+        self.total = 0.0
+
+    def add(self, v):
+        self.total = self.total + v
+
+
+def accumulates_in_a_method(x):
+    a = Accumulator()
+    for i in range(4):
+        a.add(x[i] ** 2)
+    return a.total
+
+
+def set_total(o, v):
+    o.total = v
+
+
+def a_function_sets_an_attribute(x):
+    a = Accumulator()
+    set_total(a, x[0] * 3.0)
+    return a.total * x[1]
+
+
+# -- an attribute read by a line with a derivative, changed after: the backward sweep read
+# the attribute's new value --------------------------------------------------------------
+
+class Holder:
+    def __init__(self):
+        self.w = 2.0
+        self.arr = np.array([1.0, 2.0, 3.0, 4.0])
+
+
+def rebinds_a_float_attribute(x):
+    o = Holder()
+    y = x * o.w
+    o.w = 5.0
+    return np.sum(y ** 2)
+
+
+def rebinds_an_array_attribute(x, o=None):
+    o = Holder() if o is None else o
+    y = np.sum(x * o.arr)
+    o.arr = o.arr * 2
+    return y * x[0]
+
+
+class Scaler:
+    def __init__(self):
+        self.s = 1.5
+
+    def scale(self, v):
+        return v * self.s
+
+    def bump(self):
+        self.s = self.s * 3.0
+
+
+def a_method_changes_what_another_read(x):
+    m = Scaler()
+    y = m.scale(x)
+    m.bump()
+    z = m.scale(y)
+    return np.sum(z * y)
+
+
+def an_alias_of_the_object(x):
+    o = Holder()
+    p = o
+    y = x * o.w
+    p.w = 7.0
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("f", [accumulates_in_a_method, a_function_sets_an_attribute,
+                               rebinds_a_float_attribute, rebinds_an_array_attribute,
+                               a_method_changes_what_another_read, an_alias_of_the_object])
+def test_an_attribute_changed_after_a_derivative_reads_it_is_traced(f):
+    _refused_then_traced(f)
+
+
+def writes_into_an_attribute_array(x):
+    o = Holder()
+    y = np.sum(x * o.arr)
+    o.arr[0] = 10.0
+    return y
+
+
+def multiplies_an_attribute_array(x):
+    o = Holder()
+    y = np.sum(x * o.arr)
+    o.arr *= 3.0
+    return y
+
+
+def fills_an_attribute_array(x):
+    o = Holder()
+    y = np.sum(x * o.arr)
+    o.arr.fill(0.0)
+    return y
+
+
+class Zeroer:
+    def __init__(self):
+        self.arr = np.array([1.0, 2.0, 3.0, 4.0])
+
+    def clear_first(self):
+        self.arr[0] = 0.0
+
+
+def a_method_writes_into_an_attribute_array(x):
+    z = Zeroer()
+    y = np.sum(x * z.arr)
+    z.clear_first()
+    return y
+
+
+@pytest.mark.parametrize("f", [writes_into_an_attribute_array, multiplies_an_attribute_array,
+                               fills_an_attribute_array,
+                               a_method_writes_into_an_attribute_array])
+def test_a_write_into_an_attribute_array_a_derivative_read_is_refused(f):
+    # the tracer keeps the array it read (not a copy) as well: refused in every mode but
+    # "always", naming the line
+    for op in (s2sgrad.grad, s2sgrad.jvp):
+        for fallback in ("auto", "never"):
+            with pytest.raises(s2sgrad.errors.EscapeError,
+                               match=r"test_hunt_objects\.py:\d+: `.*`, which changes in place"):
+                args = (X.copy(), np.ones(4)) if op is s2sgrad.jvp else (X.copy(),)
+                op(f, fallback=fallback)(*args)
+
+
+def test_methods_that_count_calls_are_still_generated():
+    class Model:
+        def __init__(self):
+            self.w = np.array([1.0, 2.0, 3.0, 4.0])
+            self.calls = 0
+
+        def __call__(self, x):
+            self.calls += 1
+            return np.sum(self.w * x)
+
+        def twice(self, x):
+            y = np.sum(self.w * x)
+            self.calls = self.calls + 1
+            return y
+
+    m = Model()
+
+    def f(x):
+        return m(x) ** 2 + m.twice(x * 2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", s2sgrad.FallbackWarning)
+        check_grad(f, X.copy())
+        s2sgrad.grad(f, fallback="never")(X.copy())
+
+
+# -- an array given to a function by keyword (or read by a local function: the compiler
+# passes what it reads by keyword), then written into: the callee's backward sweep read the
+# written array ----------------------------------------------------------------------------
+
+def _sum_of_squares(v):
+    return np.sum(v ** 2)
+
+
+def gives_by_keyword_then_writes(x):
+    y = x.copy()
+    a = _sum_of_squares(v=y)
+    y[0] = 5.0
+    return a + _sum_of_squares(y)
+
+
+def a_closure_reads_then_the_array_is_written(x):
+    y = x.copy()
+
+    def g():
+        return np.sum(y ** 2)
+    a = g()
+    y[0] = 5.0
+    return a + g()
+
+
+@pytest.mark.parametrize("f", [gives_by_keyword_then_writes,
+                               a_closure_reads_then_the_array_is_written])
+def test_a_write_into_an_array_a_callee_kept_by_keyword_is_traced(f):
+    _refused_then_traced(f)
