@@ -219,3 +219,62 @@ def a_closure_reads_then_the_array_is_written(x):
                                a_closure_reads_then_the_array_is_written])
 def test_a_write_into_an_array_a_callee_kept_by_keyword_is_traced(f):
     _refused_then_traced(f)
+
+
+# -- a method called on an object that an expression gives (not a name): the derivative
+# through the object was dropped (zeros, in both modes) --------------------------------------
+
+class Squares:
+    def __init__(self, x):
+        self.x = x
+
+    def val(self):
+        return np.sum(self.x ** 2)
+
+
+def _make_squares(x):
+    return Squares(x * 2.0)
+
+
+def a_method_of_a_new_object(x):
+    return Squares(x).val()
+
+
+def a_method_of_what_a_function_returns(x):
+    return _make_squares(x).val() * x[0]
+
+
+def a_method_of_a_list_item(x):
+    l = [Squares(x), Squares(2 * x)]
+    return l[1].val()
+
+
+@pytest.mark.parametrize("f", [a_method_of_a_new_object, a_method_of_what_a_function_returns,
+                               a_method_of_a_list_item])
+def test_a_method_of_an_object_an_expression_gives_is_traced(f):
+    _refused_then_traced(f)
+
+
+class Net:
+    def __init__(self):
+        self.layers = [Squares(np.array([1.0, 2.0])), Squares(np.array([3.0, 4.0]))]
+        self.head = Squares(np.array([0.5, 0.7]))
+
+
+def a_layer_of_the_argument(n, c):
+    return n.layers[1].val() * c
+
+
+def the_head_of_the_argument(n, c):
+    return n.head.val() * c
+
+
+def test_a_method_of_an_attribute_of_a_differentiated_object():
+    # the gradient with respect to the object: 2 * c * x for the attribute the method reads
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        g = s2sgrad.grad(a_layer_of_the_argument)(Net(), 2.0)
+        np.testing.assert_allclose(g.layers[1].x, [12.0, 16.0])
+        np.testing.assert_allclose(g.layers[0].x, [0.0, 0.0])
+        g = s2sgrad.grad(the_head_of_the_argument)(Net(), 2.0)
+        np.testing.assert_allclose(g.head.x, [2.0, 2.8])

@@ -259,6 +259,16 @@ class Activity:
         if not any(diff_names(p, self.resolver, where) & self.varied for p in parts):
             return
         callee = callee_of(node, self.resolver)
+        if callee.kind in ("dynamic", "user") and isinstance(node.func, gast.Attribute) \
+                and callee.receiver is not None \
+                and not isinstance(callee.receiver, gast.Name) \
+                and diff_names(callee.receiver, self.resolver, where) & self.varied:
+            # ``Base(x).val()``: the object is made in the expression, where no name follows
+            # what it holds (the call ran without the derivative through the object)
+            raise UnsupportedError(
+                where, f"the method call {callee.name}(...) on an object that an expression "
+                f"gives (not a name) and that holds values carrying derivatives",
+                "assign the object to a name first (obj = ...; obj.method(...))")
         if callee.kind not in ("primitive", "method") or callee.prim.nondiff \
                 or callee.prim.family == "s2sgrad.runtime":
             return          # (a user's function may well have a parameter called out)
