@@ -278,3 +278,42 @@ def test_a_method_of_an_attribute_of_a_differentiated_object():
         np.testing.assert_allclose(g.layers[0].x, [0.0, 0.0])
         g = s2sgrad.grad(the_head_of_the_argument)(Net(), 2.0)
         np.testing.assert_allclose(g.head.x, [2.0, 2.8])
+
+
+# -- in-place NumPy writes ------------------------------------------------------------------
+
+def puts_with_a_repeated_index(x):
+    # np.put_along_axis keeps the last of the values put at one place: x[1] ** 2 at 0, not
+    # x[0] ** 2 (which got a derivative all the same)
+    y = x * 1.0
+    np.put_along_axis(y, np.array([0, 0]), x[:2] ** 2, axis=0)
+    return np.sum(y * x)
+
+
+def test_put_along_axis_with_a_repeated_index():
+    check_grad(puts_with_a_repeated_index, X.copy())
+    check_jvp(puts_with_a_repeated_index, X.copy())
+    # the value x[0] ** 2 is replaced: the gradient is that of x[1] ** 2 * x[0] + ...
+    g = s2sgrad.grad(puts_with_a_repeated_index)(X.copy())
+    x0, x1 = X[0], X[1]
+    np.testing.assert_allclose(g[0], x1 ** 2, rtol=1e-12)
+    np.testing.assert_allclose(g[1], 2 * x1 * x0 + 2 * x1, rtol=1e-12)
+
+
+def writes_through_flat(x):
+    y = np.outer(x, x)
+    y.flat[::5] = 0.0
+    return np.sum(y * x[0])
+
+
+def adds_through_flat(x):
+    y = np.outer(x, x)
+    f = y.flat
+    f[1] = x[2] ** 3
+    return np.sum(y ** 2)
+
+
+@pytest.mark.parametrize("f", [writes_through_flat, adds_through_flat])
+def test_a_write_through_flat_is_traced(f):
+    # the generated code took ``y.flat`` for a new array: the write did not reach y's derivative
+    _refused_then_traced(f)

@@ -196,6 +196,9 @@ def written_parameters(job, program, _seen=None):
     return out
 
 
+# Array attributes without a derivative rule that write into the array (``y.flat[i] = v``)
+_VIEW_ATTRIBUTES = frozenset({"flat"})
+
 # NumPy functions that return their argument itself when it is already an array
 SAME_ARRAY = {"asarray", "asanyarray", "ascontiguousarray", "asfortranarray"}
 
@@ -209,7 +212,7 @@ def view_source(value, resolver):
         return view_source(value.value, resolver)  # a view of an array, or a list's item itself
     if isinstance(value, gast.Attribute):
         prim = attribute_primitive(value.attr)
-        if prim is not None and prim.view:
+        if prim is not None and prim.view or value.attr in _VIEW_ATTRIBUTES:
             return view_source(value.value, resolver)
         return None
     if isinstance(value, gast.Call):
@@ -286,7 +289,8 @@ def _user_attribute(node):
     value (``x.T``, ``x.real``); else ``None``."""
     attr = None
     while isinstance(node, (gast.Attribute, gast.Subscript)):
-        if isinstance(node, gast.Attribute) and attribute_primitive(node.attr) is None:
+        if isinstance(node, gast.Attribute) and attribute_primitive(node.attr) is None \
+                and node.attr not in _VIEW_ATTRIBUTES:
             attr = node.attr
         node = node.value
     if attr is not None and isinstance(node, gast.Name):
