@@ -215,8 +215,30 @@ def a_closure_reads_then_the_array_is_written(x):
     return a + g()
 
 
+def a_closure_reads_a_list_then_an_item_is_replaced(x):
+    y = [x[0], x[1]]
+
+    def g():
+        return y[0] * y[1]
+    a = g()
+    y[0] = x[2]
+    return a + g()
+
+
+def a_closure_reads_a_dict_then_an_item_is_replaced(x):
+    y = {"a": x[0]}
+
+    def g():
+        return y["a"] ** 2
+    a = g()
+    y["a"] = x[2]
+    return a + g()
+
+
 @pytest.mark.parametrize("f", [gives_by_keyword_then_writes,
-                               a_closure_reads_then_the_array_is_written])
+                               a_closure_reads_then_the_array_is_written,
+                               a_closure_reads_a_list_then_an_item_is_replaced,
+                               a_closure_reads_a_dict_then_an_item_is_replaced])
 def test_a_write_into_an_array_a_callee_kept_by_keyword_is_traced(f):
     _refused_then_traced(f)
 
