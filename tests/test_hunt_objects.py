@@ -339,3 +339,58 @@ def adds_through_flat(x):
 def test_a_write_through_flat_is_traced(f):
     # the generated code took ``y.flat`` for a new array: the write did not reach y's derivative
     _refused_then_traced(f)
+
+
+# -- super() without arguments in a method the compiler transforms: the generated function,
+# at module level, had no __class__ cell (a RuntimeError) --------------------------------------
+
+class Energy:
+    def __init__(self, x):
+        self.x = x
+
+    def val(self):
+        return np.sum(self.x ** 2)
+
+
+class MoreEnergy(Energy):
+    def __init__(self, x, c):
+        super().__init__(x * c)
+        self.c = c
+
+    def val(self):
+        return super().val() + np.sum(np.cos(self.x))
+
+
+def energy_times(x, e):
+    return e.val() * x[0]
+
+
+class Square:
+    def f(self, x):
+        return x ** 2
+
+
+class TwiceSquare(Square):
+    def f(self, x):
+        return super().f(x) * 2 + super(TwiceSquare, self).f(x) * x[0]
+
+
+TWICE = TwiceSquare()
+
+
+def calls_a_method_that_calls_super(x):
+    return np.sum(TWICE.f(x))
+
+
+def test_super_without_arguments_in_a_transformed_method():
+    x = np.array([0.3, 0.5])
+    s2sgrad.grad(calls_a_method_that_calls_super, fallback="never")(x)   # generated
+    check_grad(calls_a_method_that_calls_super, x)
+    check_jvp(calls_a_method_that_calls_super, x)
+    # with respect to the object (its receiver holds derivatives: traced)
+    ex = np.array([0.1, 0.2])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", s2sgrad.FallbackWarning)
+        g = s2sgrad.grad(energy_times, wrt=1)(x, MoreEnergy(ex, 1.0))
+    want = numeric_grad(lambda v: energy_times(x, MoreEnergy(v, 1.0)), (ex,))
+    np.testing.assert_allclose(g.x, want, rtol=1e-6)

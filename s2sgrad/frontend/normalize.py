@@ -993,6 +993,15 @@ class _Lowering:
     def expr_Call(self, node, out, top):
         func = node.func
         self._check_nested_operator(node)
+        if isinstance(func, gast.Name) and func.id == "super" and not node.args \
+                and not node.keywords:
+            # ``super()`` reads the ``__class__`` cell of a function defined in a class body,
+            # which the generated function (at module level) does not have: name it
+            params = self.fsrc.node.args.posonlyargs + self.fsrc.node.args.args
+            if "__class__" not in self.fsrc.closure or not params:
+                raise self.error(node, "super() without arguments outside a method",
+                                 "write super(TheClass, self)")
+            node.args = [name("__class__"), name(params[0].id)]
         if node.keywords and not node.args and all(kw.arg for kw in node.keywords) \
                 and self.resolver.static_value(node.func) == (True, dict):
             # dict(a=a, b=b) is the literal {'a': a, 'b': b}, whose values carry derivatives
