@@ -394,3 +394,33 @@ def test_super_without_arguments_in_a_transformed_method():
         g = s2sgrad.grad(energy_times, wrt=1)(x, MoreEnergy(ex, 1.0))
     want = numeric_grad(lambda v: energy_times(x, MoreEnergy(v, 1.0)), (ex,))
     np.testing.assert_allclose(g.x, want, rtol=1e-6)
+
+
+# -- a property of a differentiated object: the generated code's derivative reached p.area,
+# which the gradient (a copy of the object's stored attributes) dropped: zeros -------------
+
+class Rect:
+    def __init__(self, w, h):
+        self.w = w
+        self.h = h
+
+    @property
+    def area(self):
+        return self.w * self.h
+
+
+def area_loss(r):
+    return np.sum(r.area ** 2)
+
+
+def test_a_property_of_a_differentiated_object_is_not_a_silent_zero():
+    w, h = np.array([0.3, 0.5]), np.array([1.5, -0.7])
+    for _ in range(2):      # the first call and the fast path
+        with pytest.raises(s2sgrad.NonDifferentiableError, match=r"Rect\.area, which the object "
+                                                                 r"computes when it is read"):
+            s2sgrad.grad(area_loss)(Rect(w, h))
+    g = s2sgrad.grad(area_loss, fallback="always")(Rect(w, h))
+    np.testing.assert_allclose(g.w, 2 * w * h * h, rtol=1e-12)
+    np.testing.assert_allclose(g.h, 2 * w * h * w, rtol=1e-12)
+    _, t = s2sgrad.jvp(area_loss)(Rect(w, h), Rect(np.ones(2), np.zeros(2)))
+    np.testing.assert_allclose(t, np.sum(2 * w * h * h), rtol=1e-12)
