@@ -587,10 +587,10 @@ def _check_attribute_writes(stmts, resolver, program, job, varied_expr, after, w
     The backward sweep reads ``o.w`` (or a callee's ``self.w``) when it runs, after the whole
     forward sweep: ``y = x * o.w`` then ``o.w = 5.0`` would differentiate ``y`` with the new
     ``o.w``.  The objects are followed by name: ``p = o``, ``item = o.arr`` (the compiler's
-    name for ``o.arr[0] = ...``) and ``a = lst[0]`` reach ``o``'s attributes.  A change that
-    rebinds an attribute is traced (the tracer reads each value as it runs); one that writes
-    into the array an attribute holds (``o.arr[0] = 1.0``, ``o.arr *= 2``, ``o.arr.fill(0)``)
-    is refused outright: the tracer would not see it either."""
+    name for ``o.arr[0] = ...``) and ``a = lst[0]`` reach ``o``'s attributes.  Both a change
+    that rebinds an attribute and one that writes into the array it holds (``o.arr[0] = 1.0``,
+    ``o.arr *= 2``, ``o.arr.fill(0)``) are refused, and so traced: the tracer reads each value
+    as it runs, and keeps a copy of a plain array it was given."""
     # name -> {(object, attribute or None)}: what a name may refer to
     origins = {}
 
@@ -669,14 +669,14 @@ def _check_attribute_writes(stmts, resolver, program, job, varied_expr, after, w
                 continue
             shown_w = text(w)
             if inplace:
-                raise EscapeError(
+                raise UnsupportedError(
                     where(w), f"`{shown_w}`, which changes in place (an augmented assignment, "
                     f"an item or a method that writes into an array) what an object's "
                     f"attribute holds, after line {line(r)} read it in a computation with "
-                    f"derivatives,", "the derivative of that line needs the old values, which "
-                    "neither the generated code nor the tracer keeps: store a new value "
-                    "(o.w = o.w + ..., o.arr = o.arr * 2, or o.arr = o.arr.copy() before "
-                    "writing into it)")
+                    f"derivatives", "the derivative of that line needs the old values: store "
+                    "a new value (o.w = o.w + ..., o.arr = o.arr * 2, or o.arr = "
+                    "o.arr.copy() before writing into it) and keep the old one in a local "
+                    "variable")
             raise UnsupportedError(
                 where(w), f"`{shown_w}`, a change to an attribute of an object after line "
                 f"{line(r)} read it in a computation with derivatives", "the derivative of "
