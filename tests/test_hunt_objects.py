@@ -461,3 +461,34 @@ def test_the_tracer_keeps_plain_arrays_as_they_were():
         return y
     g = s2sgrad.grad(made_by_arange, fallback="always")(X.copy())
     np.testing.assert_allclose(g, np.arange(4.0), rtol=1e-12)
+
+
+# -- np.copyto(y, v, where=m) into an array without a derivative: the write of values with one
+# was run as it is and its derivative dropped (a third of it here) --------------------------
+
+def copies_where(x):
+    y = np.zeros(4)
+    np.copyto(y, x ** 2, where=x > 0)
+    return np.sum(y * x)
+
+
+def copies_a_row_where(x):
+    y = np.ones((2, 4))
+    np.copyto(y, np.sin(x), where=np.array([[True], [False]]))
+    return np.sum(y ** 2 * x)
+
+
+@pytest.mark.parametrize("f", [copies_where, copies_a_row_where])
+def test_copyto_with_where(f):
+    s2sgrad.grad(f, fallback="never")(X.copy())         # generated: y[...] = np.where(...)
+    check_grad(f, X.copy())
+    check_jvp(f, X.copy())
+
+
+def test_a_call_that_writes_a_derivative_into_an_array_without_one_is_refused():
+    def puts(x):
+        y = np.zeros(4)
+        np.put(y, [0, 2], x[:2] ** 2)
+        return np.sum(y * x)
+    with pytest.raises(s2sgrad.UnsupportedError, match=r"np\.put\(y, .*which writes into y"):
+        s2sgrad.grad(puts, fallback="never")(X.copy())

@@ -456,6 +456,13 @@ class _Lowering:
             return assign(a, _runtime_call("fill_diagonal", args, value.keywords))
         if fname == "copyto" and len(args) == 2 and not value.keywords:
             return assign(subscript(name(a), const(Ellipsis)), args[1])
+        if fname == "copyto" and len(args) == 2 and [k.arg for k in value.keywords] == ["where"] \
+                and isinstance(func, gast.Attribute):
+            # ``np.copyto(a, v, where=m)``: ``a[...] = np.where(m, v, a)``
+            pick = call(gast.Attribute(value=copy_tree(func.value), attr="where",
+                                       ctx=gast.Load()),
+                        [value.keywords[0].value, args[1], name(a)])
+            return assign(subscript(name(a), const(Ellipsis)), pick)
         if fname == "at" and getattr(ufunc, "__name__", None) in ("add", "subtract") \
                 and len(args) == 3 and not value.keywords:
             added = args[2] if ufunc.__name__ == "add" else gast.UnaryOp(op=gast.USub(),
