@@ -107,9 +107,62 @@ def an_alias_of_the_object(x):
     return np.sum(y * x)
 
 
+class Outer:
+    def __init__(self):
+        self.sub = Scaler()
+        self.w = 2.0
+
+
+def a_method_of_an_attribute_changes_it(x):
+    o = Outer()
+    y = x * o.sub.s
+    o.sub.bump()
+    return np.sum(y ** 2)
+
+
+def sets_with_setattr(x):
+    o = Holder()
+    y = x * o.w
+    setattr(o, "w", 5.0)
+    return np.sum(y ** 2)
+
+
+def updates_vars(x):
+    o = Holder()
+    y = x * o.w
+    vars(o).update(w=5.0)
+    return np.sum(y ** 2)
+
+
+def writes_the_dict(x):
+    o = Holder()
+    y = x * o.w
+    o.__dict__["w"] = 5.0
+    return np.sum(y ** 2)
+
+
+def through_a_list_item(x):
+    o = Holder()
+    y = x * o.w
+    objs = [o]
+    objs[0].w = 9.0
+    return np.sum(y ** 2)
+
+
+def through_a_loop_variable(x):
+    o = Holder()
+    y = x * o.w
+    for ob in [o]:
+        ob.w = 9.0
+    return np.sum(y ** 2)
+
+
 @pytest.mark.parametrize("f", [accumulates_in_a_method, a_function_sets_an_attribute,
                                rebinds_a_float_attribute, rebinds_an_array_attribute,
-                               a_method_changes_what_another_read, an_alias_of_the_object])
+                               a_method_changes_what_another_read, an_alias_of_the_object,
+                               a_method_of_an_attribute_changes_it, sets_with_setattr,
+                               updates_vars, writes_the_dict, through_a_list_item,
+                               through_a_loop_variable])
 def test_an_attribute_changed_after_a_derivative_reads_it_is_traced(f):
     _refused_then_traced(f)
 

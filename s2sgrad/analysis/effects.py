@@ -323,6 +323,54 @@ def _attribute_writes(s, resolver):
     return {root: how}
 
 
+def _root_name(node):
+    while isinstance(node, (gast.Attribute, gast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
+
+
+def _unseen_attribute_writes(s, resolver, program, job):
+    """The root name of an object whose attributes ``s`` may change in a way
+    ``_attribute_writes`` does not see (``setattr(o, ...)``, ``vars(o).update(...)``,
+    ``o.__dict__[k] = v``, a method of an attribute's object ``o.sub.set(v)``), else None."""
+    if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Attribute, gast.Subscript)):
+        t = s.targets[0]
+        if any(isinstance(n, gast.Attribute) and n.attr == "__dict__" for n in walk(t)):
+            return _root_name(t)
+    call = _call_of(s)
+    if call is None:
+        return None
+    func = call.func
+    if isinstance(func, gast.Name) and func.id in ("setattr", "delattr") and call.args:
+        return _root_name(call.args[0])
+    if isinstance(func, gast.Attribute) and func.attr in MUTATING_METHODS \
+            and isinstance(func.value, gast.Call) and isinstance(func.value.func, gast.Name) \
+            and func.value.func.id == "vars" and func.value.args:
+        return _root_name(func.value.args[0])
+    if isinstance(func, gast.Attribute) and func.attr in MUTATING_METHODS \
+            and isinstance(func.value, gast.Attribute) and func.value.attr == "__dict__":
+        return _root_name(func.value)
+    if isinstance(func, gast.Attribute):
+        try:
+            kind = callee_of(call, resolver).kind
+        except Exception:      # noqa: BLE001 - an unresolvable call is another pass's error
+            kind = None
+        if kind == "dynamic":
+            return _root_name(func.value)   # a method known at run time: it may change its object
+    if isinstance(func, gast.Attribute) and not isinstance(func.value, gast.Name):
+        callee = _user_callee(call, resolver)
+        if callee is not None and callee.receiver is not None and program is not None:
+            try:
+                child = program.job_for(callee, job, call)
+                written = written_parameters(child, program)
+            except Exception:      # noqa: BLE001 - a callee that cannot be read fails later
+                return None
+            params = list(child.param_names)
+            if params and params[0] in written:
+                return _root_name(callee.receiver)
+    return None
+
+
 def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                   program=None, job=None):
     """Refuse, at the user's line, what the transform's one-name-one-value model gets wrong.
@@ -506,7 +554,8 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
 
     # -- attributes changed after a derivative read them (before the rules below: a write into
     # an attribute's array is refused outright, not traced) ----------------------------------
-    _check_attribute_writes(stmts, resolver, program, job, varied_expr, after, where, text, line)
+    _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, after, where,
+                            text, line)
 
     # -- writes through a name --------------------------------------------------------------
     for w in stmts:
@@ -580,8 +629,8 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
 
 
 
-def _check_attribute_writes(stmts, resolver, program, job, varied_expr, after, where, text,
-                            line):
+def _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, after, where,
+                            text, line):
     """Refuse a change to an object's attribute after a statement whose derivative reads it.
 
     The backward sweep reads ``o.w`` (or a callee's ``self.w``) when it runs, after the whole
@@ -597,18 +646,34 @@ def _check_attribute_writes(stmts, resolver, program, job, varied_expr, after, w
     def origin(n):
         return origins.setdefault(n, {(n, None)})
 
+    def sources(value):
+        """``[(name, attribute or None)]`` whose objects ``value`` may give."""
+        hit = _user_attribute(value)
+        if hit is not None:
+            return [hit]
+        if isinstance(value, (gast.List, gast.Tuple, gast.Set)):
+            return [x for e in value.elts for x in sources(e)]      # (``objs = [o]``)
+        if isinstance(value, gast.Dict):
+            return [x for e in value.values for x in sources(e)]
+        root = value
+        while isinstance(root, gast.Subscript):
+            root = root.value
+        return [(root.id, None)] if isinstance(root, gast.Name) else []
+
     copies = []
     for s in stmts:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and not getattr(s, "s2s_augmented", False):
-            hit = _user_attribute(s.value)
-            if hit is None and isinstance(s.value, (gast.Name, gast.Subscript)):
-                root = s.value
-                while isinstance(root, gast.Subscript):
-                    root = root.value
-                hit = (root.id, None) if isinstance(root, gast.Name) else None
-            if hit is not None:
-                copies.append((s.targets[0].id, hit))
+            copies += [(s.targets[0].id, hit) for hit in sources(s.value)]
+        call = _call_of(s)
+        if call is not None and isinstance(call.func, gast.Attribute) \
+                and isinstance(call.func.value, gast.Name) \
+                and call.func.attr in _HOLDING_METHODS and call.args:
+            copies += [(call.func.value.id, hit) for hit in sources(call.args[-1])]
+    for loop in walk_stmts(body):
+        if isinstance(loop, gast.For):      # ``for ob in objs``: ob is one of objs' objects
+            targets = [n.id for n in walk(loop.target) if isinstance(n, gast.Name)]
+            copies += [(t, hit) for t in targets for hit in sources(loop.iter)]
     changed = True
     while changed:
         changed = False
@@ -629,6 +694,10 @@ def _check_attribute_writes(stmts, resolver, program, job, varied_expr, after, w
             t = s.targets[0] if isinstance(s, gast.Assign) else _call_of(s).func.value
             root, attr = _user_attribute(t)
             writes.append((s, keys_of(root, attr), direct[root].endswith("!")))
+            continue
+        unseen = _unseen_attribute_writes(s, resolver, program, job)
+        if unseen is not None:
+            writes.append((s, {(r, None) for r, _ in origin(unseen)}, False))
             continue
         for v, how in _writes_through(s, resolver, program, job, set()).items():
             if how.startswith(("call-attribute", "call-touch")):
@@ -659,7 +728,8 @@ def _check_attribute_writes(stmts, resolver, program, job, varied_expr, after, w
         return out
 
     def meet(ks1, ks2):
-        return any(r1 == r2 and (a1 is None or a2 is None or a1 == a2)
+        whole = (None, "__dict__")
+        return any(r1 == r2 and (a1 in whole or a2 in whole or a1 == a2)
                    for r1, a1 in ks1 for r2, a2 in ks2)
 
     readers = [(r, reads(r)) for r in stmts if varied_expr(getattr(r, "value", r))]
