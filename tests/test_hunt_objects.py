@@ -545,3 +545,43 @@ def test_a_call_that_writes_a_derivative_into_an_array_without_one_is_refused():
         return np.sum(y * x)
     with pytest.raises(s2sgrad.UnsupportedError, match=r"np\.put\(y, .*which writes into y"):
         s2sgrad.grad(puts, fallback="never")(X.copy())
+
+
+# -- a function of yours that changes a module's object or array (not given to it) after a
+# line with a derivative read it: the backward sweep read the new value --------------------
+
+class Config:
+    def __init__(self):
+        self.w = 2.0
+
+
+CONFIG = Config()
+TABLE = np.array([1.0, 2.0, 3.0, 4.0])
+
+
+def _set_config():
+    CONFIG.w = 5.0
+
+
+def _bump_table():
+    TABLE[0] = TABLE[0] + 1.0
+
+
+def a_callee_changes_a_module_object(x):
+    CONFIG.w = 2.0
+    y = x * CONFIG.w
+    _set_config()
+    return np.sum(y ** 2)
+
+
+def a_callee_changes_a_module_array(x):
+    TABLE[:] = [1.0, 2.0, 3.0, 4.0]
+    y = x * TABLE
+    _bump_table()
+    return np.sum(y ** 2)
+
+
+@pytest.mark.parametrize("f", [a_callee_changes_a_module_object,
+                               a_callee_changes_a_module_array])
+def test_a_callee_that_changes_module_state_a_derivative_read_is_traced(f):
+    _refused_then_traced(f)

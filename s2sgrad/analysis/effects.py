@@ -323,6 +323,51 @@ def _attribute_writes(s, resolver):
     return {root: how}
 
 
+def free_writes(job, program, _seen=None):
+    """The names free in ``job``'s function (module globals, or an enclosing function's) whose
+    objects it, or a function it calls, changes: ``CFG.w = v``, ``G[0] = v``,
+    ``G.fill(0)`` with ``CFG`` and ``G`` not its own."""
+    cache = getattr(job, "_s2s_free_writes", None)
+    if cache is not None:
+        return cache
+    seen = _seen if _seen is not None else set()
+    if id(job) in seen:
+        return set()
+    seen.add(id(job))
+    norm = job.norm
+    body = norm.node.body
+    own = set(job.param_names)
+    for s in walk_stmts(body):
+        if isinstance(s, gast.Assign):
+            own |= {n.id for n in walk(s.targets[0])
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        if isinstance(s, gast.For):
+            own |= {n.id for n in walk(s.target) if isinstance(n, gast.Name)}
+    out = set()
+    for s in _simple_stmts(body):
+        target = None
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Attribute,
+                                                                     gast.Subscript)):
+            target = s.targets[0]
+        call = _call_of(s)
+        if call is not None and isinstance(call.func, gast.Attribute) \
+                and call.func.attr in MUTATING_METHODS:
+            target = call.func.value
+        root = _root_name(target) if target is not None else None
+        if root is not None and root not in own:
+            out.add(root)
+        if call is not None:
+            callee = _user_callee(call, norm.resolver)
+            if callee is not None and program is not None:
+                try:
+                    child = program.job_for(callee, job, call)
+                    out |= free_writes(child, program, seen) - own
+                except Exception:      # noqa: BLE001 - a callee that cannot be read fails later
+                    pass
+    job._s2s_free_writes = out
+    return out
+
+
 def _root_name(node):
     while isinstance(node, (gast.Attribute, gast.Subscript)):
         node = node.value
@@ -688,6 +733,7 @@ def _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, af
 
     # the attribute changes: (statement, keys, in place?)
     writes = []
+    changed_by_calls = set()    # names free in a callee that it changes (``free_writes``)
     for s in stmts:
         direct = _attribute_writes(s, resolver)
         if direct:
@@ -695,6 +741,16 @@ def _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, af
             root, attr = _user_attribute(t)
             writes.append((s, keys_of(root, attr), direct[root].endswith("!")))
             continue
+        call = _call_of(s)
+        callee = _user_callee(call, resolver) if call is not None else None
+        if callee is not None and program is not None and job is not None:
+            try:
+                freed = free_writes(program.job_for(callee, job, call), program)
+            except Exception:      # noqa: BLE001 - a callee that cannot be read fails later
+                freed = set()
+            if freed:
+                changed_by_calls.update(freed)
+                writes.append((s, {(g, None) for g in freed}, False))
         unseen = _unseen_attribute_writes(s, resolver, program, job)
         if unseen is not None:
             writes.append((s, {(r, None) for r, _ in origin(unseen)}, False))
@@ -718,6 +774,8 @@ def _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, af
                     out |= keys_of(*hit)
             elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 out |= {k for k in origin(node.id) if k[1] is not None}
+                if node.id in changed_by_calls:
+                    out.add((node.id, None))
             elif isinstance(node, gast.Call) and _user_callee(node, resolver) is not None:
                 given = list(node.args) + [k.value for k in node.keywords]
                 if isinstance(node.func, gast.Attribute):
@@ -748,7 +806,7 @@ def _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, af
                     "o.arr.copy() before writing into it) and keep the old one in a local "
                     "variable")
             raise UnsupportedError(
-                where(w), f"`{shown_w}`, a change to an attribute of an object after line "
-                f"{line(r)} read it in a computation with derivatives", "the derivative of "
-                "that line would read the new value: keep the value in a local variable "
-                "(w = o.w) and use it")
+                where(w), f"`{shown_w}`, a change to an object (an attribute, or the items of "
+                f"an array a function of yours changes) after line {line(r)} read it in a "
+                f"computation with derivatives", "the derivative of that line would read the "
+                "new value: keep the value in a local variable (w = o.w.copy()) and use it")
