@@ -602,6 +602,42 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
     _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, after, where,
                             text, line)
 
+    # -- a call known only at run time, of an object called or read again: the callee, traced
+    # call by call, may keep values that carry derivatives in the object (``self.h = ...``),
+    # which the next call would take for constants ------------------------------------------
+    for w in stmts:
+        call = _call_of(w)
+        if call is None or not varied_expr(call):
+            continue
+        try:
+            kind = callee_of(call, resolver).kind
+        except Exception:      # noqa: BLE001 - an unresolvable call is another pass's error
+            continue
+        if kind != "dynamic":
+            continue
+        v = _root_name(call.func.value) if isinstance(call.func, gast.Attribute) \
+            else call.func.id if isinstance(call.func, gast.Name) else None
+        if v is None or v not in locals_ or v in varied:
+            continue        # (a function held by a module, or a callable carrying derivatives)
+        if not (set(_loads(gast.Tuple(elts=list(call.args) + [k.value for k in call.keywords],
+                                      ctx=gast.Load()))) & varied):
+            continue
+        r = read_after(v, w) or (w if order[id(w)][1] else None)
+        if v in params and r is not None and not any(
+                isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name)
+                and n.value.id == v for n in walk(r)):
+            # a parameter may well be a plain function called again (``fn(fn(x))``): a call
+            # given an object an earlier one kept a value in is refused when it runs
+            # (``driver.dynamic``); a read of its attribute (``c.h``) is refused here
+            r = None
+        if r is not None:
+            raise UnsupportedError(
+                where(w), f"`{text(w)}`, a call of {shown(v)} known only when it runs, given "
+                f"values that carry derivatives, which it may keep in {shown(v)} ({shown(v)} "
+                f"is used again at line {line(r)})", "the call is differentiated on its own, "
+                "and what it keeps would be a constant the next time: return the state "
+                "from the call instead of keeping it in the object")
+
     # -- writes through a name --------------------------------------------------------------
     for w in stmts:
         through = _writes_through(w, resolver, program, job, set())
@@ -653,6 +689,8 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                 rebinds = isinstance(w, gast.Assign) and isinstance(w.targets[0], gast.Name) \
                     and w.targets[0].id == v
                 r = None if rebinds else read_after(v, w)
+                if r is None and not rebinds and how not in ("call", "call+=") and order[id(w)][1]:
+                    r = w       # in a loop: the call reads what it changed the time before
                 if r is not None and how not in ("call", "call+="):
                     callee = _user_callee(_call_of(w), resolver)
                     fname = getattr(callee, "name", "the function")
@@ -764,6 +802,26 @@ def _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, af
     if not writes:
         return
 
+    def stored(root, attr):
+        """Whether ``root.attr`` is an attribute the object stores, known from its class: not
+        a property, nor made by ``__getattr__`` (which may read any other attribute)."""
+        try:
+            found = resolver._receiver_class(gast.Name(id=root, ctx=gast.Load(),
+                                                       annotation=None, type_comment=None))
+        except Exception:      # noqa: BLE001 - no class known
+            found = None
+        if found is None and root == resolver._self_name() and resolver.fsrc.has_self:
+            cls = resolver._self_class()
+            found = (cls,) if cls is not None else None
+        if found is None:
+            return False
+        cls = found[0]
+        if "__getattr__" in dir(cls) or type(cls).__getattribute__ is not type.__getattribute__ \
+                or cls.__getattribute__ is not object.__getattribute__:
+            return False
+        import inspect
+        return not hasattr(inspect.getattr_static(cls, attr, None), "__get__")
+
     def reads(r):
         """The attributes whose values the derivative of statement ``r`` reads."""
         out = set()
@@ -771,7 +829,8 @@ def _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, af
             if isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load):
                 hit = _user_attribute(node)
                 if hit is not None:
-                    out |= keys_of(*hit)
+                    # (an attribute the class computes may read any other: the whole object)
+                    out |= keys_of(hit[0], hit[1] if stored(*hit) else None)
             elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
                 out |= {k for k in origin(node.id) if k[1] is not None}
                 if node.id in changed_by_calls:
