@@ -668,3 +668,41 @@ def test_a_callable_argument_read_after_it_kept_a_derivative_is_traced():
         g = s2sgrad.grad(runs_a_cell_then_reads_it)(X.copy(), Cell())
     want = numeric_grad(lambda x: runs_a_cell_then_reads_it(x, Cell()), (X.copy(),))
     np.testing.assert_allclose(g, want, rtol=1e-6)
+
+
+# -- attributes named like array methods (self.mean, self.max) were taken for NumPy's --------
+
+class RunningMean:
+    def __init__(self):
+        self.n = 0
+        self.mean = 0.0
+
+    def update(self, v):
+        self.n += 1
+        self.mean = self.mean + (v - self.mean) / self.n
+        return self.mean
+
+
+def keeps_a_running_mean(x):
+    s = RunningMean()
+    m = 0.0
+    for i in range(4):
+        m = s.update(x[i] * 2)
+    return m ** 2
+
+
+class Extremes:
+    def __init__(self):
+        self.max = 1.0
+
+
+def reads_an_attribute_named_max(x):
+    e = Extremes()
+    y = x * e.max
+    e.max = 4.0
+    return np.sum(y ** 2)
+
+
+@pytest.mark.parametrize("f", [keeps_a_running_mean, reads_an_attribute_named_max])
+def test_attributes_named_like_array_methods(f):
+    _refused_then_traced(f)

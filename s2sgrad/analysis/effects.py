@@ -149,6 +149,17 @@ def _bound_params(call, callee, job):
     return pairs
 
 
+def _is_attribute_how(how):
+    return how.startswith(("touch", "attribute"))
+
+
+def _merged_attribute_how(a, b):
+    """Two attribute writes of one parameter as one: ``attribute`` if either stores a value
+    from other names, with ``!`` if either writes in place."""
+    return ("attribute" if "attribute" in (a.rstrip("!"), b.rstrip("!")) else "touch") \
+        + ("!" if a.endswith("!") or b.endswith("!") else "")
+
+
 def written_parameters(job, program, _seen=None):
     """``{parameter: how}``: the parameters of ``job``'s function that it (or a function it
     calls with them) writes into in place (``how`` as in ``_writes_through``)."""
@@ -189,8 +200,11 @@ def written_parameters(job, program, _seen=None):
                 # a write through a name that may hold the parameter's array (``y = x``,
                 # ``y = x[1:]``, ``y = x.T``) writes into the caller's array too
                 for p in holds.get(v, ()):
-                    if p not in fresh and (p not in out or out[p] in ("augmented", "touch")
-                                           or out[p] == "attribute" and how == "attribute!"):
+                    if p in fresh:
+                        continue
+                    if p in out and _is_attribute_how(out[p]) and _is_attribute_how(how):
+                        out[p] = _merged_attribute_how(out[p], how)
+                    elif p not in out or out[p] in ("augmented", "touch"):
                         out[p] = how
     job._s2s_written_params = out
     return out
@@ -283,14 +297,19 @@ def _writes_through(s, resolver, program, job, seen):
     return out
 
 
+# The attributes of an array that are not methods (``x.T``, ``x.real``): any other attribute
+# read or stored, not called, is an object's (``self.mean``, ``self.size`` of a user class)
+_ARRAY_ATTRIBUTES = frozenset({"T", "mT", "real", "imag", "shape", "size", "ndim", "dtype",
+                               "flat", "itemsize", "nbytes", "strides", "flags", "ctypes"})
+
+
 def _user_attribute(node):
     """``(root name, first attribute)`` of an attribute chain that reads an attribute of an
     object (``o.w``, ``o.layer.w``, ``o.arr[0]``, ``lst[0].w``), not a NumPy attribute of a
     value (``x.T``, ``x.real``); else ``None``."""
     attr = None
     while isinstance(node, (gast.Attribute, gast.Subscript)):
-        if isinstance(node, gast.Attribute) and attribute_primitive(node.attr) is None \
-                and node.attr not in _VIEW_ATTRIBUTES:
+        if isinstance(node, gast.Attribute) and node.attr not in _ARRAY_ATTRIBUTES:
             attr = node.attr
         node = node.value
     if attr is not None and isinstance(node, gast.Name):
