@@ -706,3 +706,18 @@ def reads_an_attribute_named_max(x):
 @pytest.mark.parametrize("f", [keeps_a_running_mean, reads_an_attribute_named_max])
 def test_attributes_named_like_array_methods(f):
     _refused_then_traced(f)
+
+
+class Nest:
+    def __init__(self):
+        self.sub = Scaler()
+
+
+def a_method_known_at_run_time_reads_what_is_changed(x, o):
+    y = o.sub.scale(x)      # (o's class unknown here: the call is made at run time)
+    o.sub.s = 5.0
+    return np.sum(y ** 2)
+
+
+def test_a_method_known_at_run_time_reads_an_attribute_changed_after():
+    _refused_then_traced(lambda x: a_method_known_at_run_time_reads_what_is_changed(x, Nest()))

@@ -387,6 +387,13 @@ def free_writes(job, program, _seen=None):
     return out
 
 
+def _dynamic(call, resolver):
+    try:
+        return callee_of(call, resolver).kind == "dynamic"
+    except Exception:      # noqa: BLE001 - an unresolvable call is another pass's error
+        return False
+
+
 def _root_name(node):
     while isinstance(node, (gast.Attribute, gast.Subscript)):
         node = node.value
@@ -844,8 +851,10 @@ def _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, af
     def reads(r):
         """The attributes whose values the derivative of statement ``r`` reads."""
         out = set()
+        called = {id(n.func) for n in walk(r) if isinstance(n, gast.Call)}
         for node in walk(r):
-            if isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load):
+            if isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load) \
+                    and id(node) not in called:     # (``x.sum()`` reads no attribute of x)
                 hit = _user_attribute(node)
                 if hit is not None:
                     # (an attribute the class computes may read any other: the whole object)
@@ -854,6 +863,11 @@ def _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, af
                 out |= {k for k in origin(node.id) if k[1] is not None}
                 if node.id in changed_by_calls:
                     out.add((node.id, None))
+            elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                    and _dynamic(node, resolver):
+                root = _root_name(node.func.value)      # a method known at run time: it may
+                if root is not None:                   # read any attribute of its object
+                    out |= {(k[0], None) for k in origin(root)}
             elif isinstance(node, gast.Call) and _user_callee(node, resolver) is not None:
                 given = list(node.args) + [k.value for k in node.keywords]
                 if isinstance(node.func, gast.Attribute):
