@@ -426,8 +426,10 @@ def _unseen_attribute_writes(s, resolver, program, job):
             kind = callee_of(call, resolver).kind
         except Exception:      # noqa: BLE001 - an unresolvable call is another pass's error
             kind = None
-        if kind == "dynamic":
-            return _root_name(func.value)   # a method known at run time: it may change its object
+        if kind == "dynamic" and isinstance(s, gast.Expr):
+            # a method known at run time, called for its effect (``o.sub.bump()``): it may
+            # change its object (one whose result is used is taken for a computation)
+            return _root_name(func.value)
     if isinstance(func, gast.Attribute) and not isinstance(func.value, gast.Name):
         callee = _user_callee(call, resolver)
         if callee is not None and callee.receiver is not None and program is not None:
@@ -643,25 +645,26 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             continue
         v = _root_name(call.func.value) if isinstance(call.func, gast.Attribute) \
             else call.func.id if isinstance(call.func, gast.Name) else None
-        if v is None or v not in locals_ or v in varied:
-            continue        # (a function held by a module, or a callable carrying derivatives)
+        if v is None or v not in locals_ or v in varied \
+                or params and v == params[0] and (norm.fsrc.has_self or v == "self"):
+            continue        # (a function held by a module, a callable carrying derivatives, or
+            # a method's own object, whose other attributes its methods read all the time)
         if not (set(_loads(gast.Tuple(elts=list(call.args) + [k.value for k in call.keywords],
                                       ctx=gast.Load()))) & varied):
             continue
-        r = read_after(v, w) or (w if order[id(w)][1] else None)
-        if v in params and r is not None and not any(
-                isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name)
-                and n.value.id == v for n in walk(r)):
-            # a parameter may well be a plain function called again (``fn(fn(x))``): a call
-            # given an object an earlier one kept a value in is refused when it runs
-            # (``driver.dynamic``); a read of its attribute (``c.h``) is refused here
-            r = None
+        # a later read of an attribute of v (``c.h``), not a call (``fn(fn(x))``: v may well be
+        # a plain function): a call given an object in which an earlier call kept a value is
+        # refused when it runs (``driver.dynamic``)
+        r = next((r for r in reads.get(v, []) if r is not w and after(w, r) and any(
+            isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name) and n.value.id == v
+            and id(n) not in {id(c.func) for c in walk(r) if isinstance(c, gast.Call)}
+            for n in walk(r))), None)
         if r is not None:
             raise UnsupportedError(
                 where(w), f"`{text(w)}`, a call of {shown(v)} known only when it runs, given "
-                f"values that carry derivatives, which it may keep in {shown(v)} ({shown(v)} "
-                f"is used again at line {line(r)})", "the call is differentiated on its own, "
-                "and what it keeps would be a constant the next time: return the state "
+                f"values that carry derivatives, which it may keep in {shown(v)} (an attribute "
+                f"of {shown(v)} is read at line {line(r)})", "the call is differentiated on "
+                "its own, and what it keeps would be a constant after it: return the state "
                 "from the call instead of keeping it in the object")
 
     # -- writes through a name --------------------------------------------------------------
