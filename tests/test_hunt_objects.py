@@ -735,3 +735,35 @@ def a_method_known_at_run_time_reads_what_is_changed(x, o):
 
 def test_a_method_known_at_run_time_reads_an_attribute_changed_after():
     _refused_then_traced(lambda x: a_method_known_at_run_time_reads_what_is_changed(x, Nest()))
+
+
+# -- a bound method of an object made from values that carry derivatives, called through a
+# list or dict item or getattr: the call read no derivative (zeros, both modes) --------------
+
+class Poly:
+    def __init__(self, c):
+        self.c = c
+
+    def ev(self, v):
+        return self.c[0] + self.c[1] * v + self.c[2] * v ** 2
+
+
+def calls_bound_methods_from_a_list(x):
+    evs = [Poly(x * k).ev for k in (1.0, 2.0)]
+    return evs[0](0.5) + evs[1](1.5)
+
+
+def calls_bound_methods_from_a_dict(x):
+    d = {"a": Poly(x).ev, "b": Poly(2 * x).ev}
+    return d["a"](0.5) * d["b"](1.0)
+
+
+def calls_a_method_given_by_getattr(x):
+    o = Poly(x)
+    return getattr(o, "ev")(0.5)
+
+
+@pytest.mark.parametrize("f", [calls_bound_methods_from_a_list, calls_bound_methods_from_a_dict,
+                               calls_a_method_given_by_getattr])
+def test_a_bound_method_carrying_derivatives_called_through_an_expression(f):
+    _refused_then_traced(f)

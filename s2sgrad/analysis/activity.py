@@ -147,9 +147,10 @@ def _diff_names(node, resolver, out, where):
             return
         if isinstance(node.func, gast.Attribute) and callee.receiver is not None:
             _diff_names(callee.receiver, resolver, out, where)
-        if kind == "dynamic" and isinstance(node.func, gast.Name):
-            # a callable held by a variable (an object made here, a closure) may hold
-            # values that carry derivatives
+        if kind == "dynamic" and not isinstance(node.func, gast.Attribute):
+            # a callable held by a variable, a list or dict item, or given by a call (an
+            # object made here, a closure, a bound method Poly(x).ev, getattr(o, "ev")) may
+            # hold values that carry derivatives
             _diff_names(node.func, resolver, out, where)
         for a in node.args:
             _diff_names(a, resolver, out, where)
