@@ -767,3 +767,31 @@ def calls_a_method_given_by_getattr(x):
                                calls_a_method_given_by_getattr])
 def test_a_bound_method_carrying_derivatives_called_through_an_expression(f):
     _refused_then_traced(f)
+
+
+# -- a value written into an integer array is truncated: no derivative (the generated code
+# gave it one, grad and jvp; the tracer was right) --------------------------------------------
+
+def writes_into_an_integer_array(x):
+    y = np.zeros(4, dtype=int)
+    y[0] = x[0] * 10
+    return np.sum(y * x)
+
+
+def writes_into_an_astype_int_array(x):
+    y = (x * 10).astype(np.int64)
+    y[1] = x[1] * 7
+    return np.sum(y * x)
+
+
+@pytest.mark.parametrize("f", [writes_into_an_integer_array, writes_into_an_astype_int_array])
+def test_a_write_into_an_integer_array_has_no_derivative(f):
+    g = s2sgrad.grad(f)(X.copy())
+    y = np.zeros(4) if f is writes_into_an_integer_array else (X * 10).astype(np.int64)
+    if f is writes_into_an_integer_array:
+        y[0] = int(X[0] * 10)
+    else:
+        y[1] = int(X[1] * 7)
+    np.testing.assert_allclose(g, y, rtol=1e-12)          # d/dx sum(y * x), y constant
+    _, t = s2sgrad.jvp(f)(X.copy(), np.ones(4))
+    np.testing.assert_allclose(t, np.sum(y), rtol=1e-12)

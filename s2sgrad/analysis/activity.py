@@ -201,14 +201,19 @@ class Activity:
     def _flows(self, body):
         """``(target, names its new value depends on)`` for each place a value flows."""
         fsrc = self.norm.fsrc
+        integral = _integer_arrays(body, self.resolver)
         for s in walk_stmts(body):
             where = fsrc.where(s)
             if isinstance(s, gast.Assign):
                 target = s.targets[0]
                 sources = diff_names(s.value, self.resolver, where)
                 if isinstance(target, gast.Name):
-                    yield target.id, sources     # v = l.pop() depends on l through diff_names
-                elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                    # v = l.pop() depends on l through diff_names; an integer array (a cast,
+                    # np.zeros(n, dtype=int)) on nothing
+                    yield target.id, sources if target.id not in integral else set()
+                elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) \
+                        and target.value.id not in integral:
+                    # (a value written into an integer array is truncated: no derivative)
                     yield target.value.id, sources
             if isinstance(s, gast.Expr) and is_runtime_call(s.value, "restore_item", 3) \
                     and isinstance(s.value.args[0], gast.Name):
@@ -626,6 +631,28 @@ def _container_names(body, resolver):
                 held.add(name)
                 changed = True
     return held
+
+
+def _integer_arrays(body, resolver):
+    """The names every assignment of which (but item writes) makes an array of an integer or
+    bool dtype given by ``dtype=`` (``y = np.zeros(3, dtype=int)``) or ``.astype(int)``."""
+    made = {}
+    for s in walk_stmts(body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            v = s.value
+            integral = False
+            if isinstance(v, gast.Call):
+                dtype = next((kw.value for kw in v.keywords if kw.arg == "dtype"), None)
+                if dtype is None and isinstance(v.func, gast.Attribute) \
+                        and v.func.attr == "astype" and v.args:
+                    dtype = v.args[0]
+                integral = dtype is not None and _integer_dtype(dtype, resolver)
+            made[s.targets[0].id] = made.get(s.targets[0].id, True) and integral
+        elif isinstance(s, gast.For):
+            for n in _walk(s.target):
+                if isinstance(n, gast.Name):
+                    made[n.id] = False
+    return {k for k, v in made.items() if v}
 
 
 def _integer_dtype(node, resolver):
