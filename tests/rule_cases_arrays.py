@@ -282,7 +282,10 @@ PUT_FN = __import__("s2sgrad.runtime.arrays", fromlist=["put_along"]).put_along
 add("put_along_axis", C(R(2, 4), np.array([[1, 3], [0, 2]]), R(2, 2), 1, fn=PUT_FN),
     C(R(3, 2), np.array([[2, 0]]), R(1, 2), 0, fn=PUT_FN),
     C(R(2, 3), np.array([[1], [2]]), R(), 1, fn=PUT_FN), C(R(6), np.array([4, 1]), R(2), None,
-                                                           fn=PUT_FN))
+                                                           fn=PUT_FN),
+    # repeated indices: the last write wins, the values it replaced get no derivative
+    C(R(2, 4), np.array([[1, 1, 3], [0, 2, 0]]), R(2, 3), 1, fn=PUT_FN),
+    C(R(6), np.array([4, 1, 4]), R(3), None, fn=PUT_FN))
 add("sort", C(R(5)), C(R(3, 4), 0), C(R(3, 4)), C(R(2, 3), None), C(R(4, dtype=Z)))
 add("partition", C(R(6), 2), C(R(3, 5), [1, 3], 1), C(R(4, 3), 0, 0), C(R(2, 3), 4, None))
 
@@ -354,7 +357,8 @@ add(f"{RT}.einsum_vjp", C(R(2, 4), "ij,jk->ik", 0, R(2, 3), R(3, 4)),
 add(f"{RT}.split_as", C(R(3, 3), [R(3), R(2, 3)], 0, "atleast_2d", nondiff={"arrays"}))
 add(f"{RT}.join_as", C([R(3), R(2, 3)], [R(3), R(2, 3)], 0, "atleast_2d", nondiff={"arrays"}),
     C([R(2), R(2, 2)], [R(2), R(2, 2)], 1, "column", nondiff={"arrays"}))
-add(f"{RT}.put_along", C(R(2, 4), np.array([[1, 3], [0, 2]]), R(2, 2), 1))
+add(f"{RT}.put_along", C(R(2, 4), np.array([[1, 3], [0, 2]]), R(2, 2), 1),
+    C(R(2, 4), np.array([[1, 1, 3], [0, 2, 0]]), R(2, 3), 1))
 add(f"{RT}.pad_vjp", C(R(7), R(4), (1, 2), "reflect", nondiff={"array"}),
     C(R(4, 5), R(2, 3), 1, nondiff={"array"}),
     C(R(6, 6), R(3, 4), ((1, 2), (0, 2)), "symmetric", None, "odd", nondiff={"array"}),

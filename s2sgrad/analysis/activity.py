@@ -156,9 +156,10 @@ def _diff_names(node, resolver, out, where):
             return
         if isinstance(node.func, gast.Attribute) and callee.receiver is not None:
             _diff_names(callee.receiver, resolver, out, where)
-        if kind == "dynamic" and isinstance(node.func, gast.Name):
-            # a callable held by a variable (an object made here, a closure) may hold
-            # values that carry derivatives
+        if kind == "dynamic" and not isinstance(node.func, gast.Attribute):
+            # a callable held by a variable, a list or dict item, or given by a call (an
+            # object made here, a closure, a bound method Poly(x).ev, getattr(o, "ev")) may
+            # hold values that carry derivatives
             _diff_names(node.func, resolver, out, where)
         for a in node.args:
             _diff_names(a, resolver, out, where)
@@ -213,14 +214,19 @@ class Activity:
     def _flows(self, body):
         """``(target, names its new value depends on)`` for each place a value flows."""
         fsrc = self.norm.fsrc
+        integral = _integer_arrays(body, self.resolver)
         for s in walk_stmts(body):
             where = fsrc.where(s)
             if isinstance(s, gast.Assign):
                 target = s.targets[0]
                 sources = diff_names(s.value, self.resolver, where)
                 if isinstance(target, gast.Name):
-                    yield target.id, sources     # v = l.pop() depends on l through diff_names
-                elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                    # v = l.pop() depends on l through diff_names; an integer array (a cast,
+                    # np.zeros(n, dtype=int)) on nothing
+                    yield target.id, sources if target.id not in integral else set()
+                elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name) \
+                        and target.value.id not in integral:
+                    # (a value written into an integer array is truncated: no derivative)
                     yield target.value.id, sources
             if isinstance(s, gast.Expr) and is_runtime_call(s.value, "restore_item", 3) \
                     and isinstance(s.value.args[0], gast.Name):
@@ -272,6 +278,16 @@ class Activity:
         if not any(diff_names(p, self.resolver, where) & self.varied for p in parts):
             return
         callee = callee_of(node, self.resolver)
+        if callee.kind in ("dynamic", "user") and isinstance(node.func, gast.Attribute) \
+                and callee.receiver is not None \
+                and not isinstance(callee.receiver, gast.Name) \
+                and diff_names(callee.receiver, self.resolver, where) & self.varied:
+            # ``Base(x).val()``: the object is made in the expression, where no name follows
+            # what it holds (the call ran without the derivative through the object)
+            raise UnsupportedError(
+                where, f"the method call {callee.name}(...) on an object that an expression "
+                f"gives (not a name) and that holds values carrying derivatives",
+                "assign the object to a name first (obj = ...; obj.method(...))")
         if callee.kind not in ("primitive", "method") or callee.prim.nondiff \
                 or callee.prim.family == "s2sgrad.runtime":
             return          # (a user's function may well have a parameter called out)
@@ -628,6 +644,28 @@ def _container_names(body, resolver):
                 held.add(name)
                 changed = True
     return held
+
+
+def _integer_arrays(body, resolver):
+    """The names every assignment of which (but item writes) makes an array of an integer or
+    bool dtype given by ``dtype=`` (``y = np.zeros(3, dtype=int)``) or ``.astype(int)``."""
+    made = {}
+    for s in walk_stmts(body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            v = s.value
+            integral = False
+            if isinstance(v, gast.Call):
+                dtype = next((kw.value for kw in v.keywords if kw.arg == "dtype"), None)
+                if dtype is None and isinstance(v.func, gast.Attribute) \
+                        and v.func.attr == "astype" and v.args:
+                    dtype = v.args[0]
+                integral = dtype is not None and _integer_dtype(dtype, resolver)
+            made[s.targets[0].id] = made.get(s.targets[0].id, True) and integral
+        elif isinstance(s, gast.For):
+            for n in _walk(s.target):
+                if isinstance(n, gast.Name):
+                    made[n.id] = False
+    return {k for k, v in made.items() if v}
 
 
 def _integer_dtype(node, resolver):

@@ -155,11 +155,25 @@ def _user_callee(call, resolver):
 def _bound_params(call, callee, job):
     """``[(parameter of the callee, argument node)]`` for a call of a user function."""
     params = list(job.param_names)
+    pairs = []
     if getattr(job, "binds_receiver", False) or callee.receiver is not None:
+        if callee.receiver is not None and params:
+            pairs.append((params[0], callee.receiver))     # ``obj.method(...)``: self is obj
         params = params[1:]
-    pairs = [(p, a) for p, a in zip(params, call.args)]
+    pairs += [(p, a) for p, a in zip(params, call.args)]
     pairs += [(kw.arg, kw.value) for kw in call.keywords if kw.arg in params]
     return pairs
+
+
+def _is_attribute_how(how):
+    return how.startswith(("touch", "attribute"))
+
+
+def _merged_attribute_how(a, b):
+    """Two attribute writes of one parameter as one: ``attribute`` if either stores a value
+    from other names, with ``!`` if either writes in place."""
+    return ("attribute" if "attribute" in (a.rstrip("!"), b.rstrip("!")) else "touch") \
+        + ("!" if a.endswith("!") or b.endswith("!") else "")
 
 
 def written_parameters(job, program, _seen=None):
@@ -176,6 +190,13 @@ def written_parameters(job, program, _seen=None):
     params = set(job.param_names)
     body = norm.node.body
     holds = _parameter_views(body, params, norm.resolver)
+    # names bound to an attribute of an object (``item = self.arr``): name -> the object
+    attr_names = {}
+    for s in _simple_stmts(body):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            hit = _user_attribute(s.value)
+            if hit is not None:
+                attr_names[s.targets[0].id] = hit[0]
     out = {}
     for j, top in enumerate(body):
         # a parameter rebound on every path before (``y = y.copy()``) is the callee's own
@@ -183,15 +204,30 @@ def written_parameters(job, program, _seen=None):
                  if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
                  and not getattr(s, "s2s_augmented", False)} & definitely_assigned(body[:j])
         for s in _simple_stmts([top]):
-            for v, how in _writes_through(s, norm.resolver, program, job, seen).items():
+            found = _writes_through(s, norm.resolver, program, job, seen)
+            for v, how in list(found.items()):
+                if v in attr_names and how in ("item", "augmented", "method"):
+                    # ``item = self.arr`` then ``item[0] = e``: a write into self's array
+                    found[attr_names[v]] = "touch!" if not (
+                        _loads(getattr(s, "value", s)) - {v}) else "attribute!"
+            for v, how in _attribute_writes(s, norm.resolver).items():
+                found.setdefault(v, how)
+            for v, how in found.items():
                 # a write through a name that may hold the parameter's array (``y = x``,
                 # ``y = x[1:]``, ``y = x.T``) writes into the caller's array too
                 for p in holds.get(v, ()):
-                    if p not in fresh and (p not in out or out[p] == "augmented"):
+                    if p in fresh:
+                        continue
+                    if p in out and _is_attribute_how(out[p]) and _is_attribute_how(how):
+                        out[p] = _merged_attribute_how(out[p], how)
+                    elif p not in out or out[p] in ("augmented", "touch"):
                         out[p] = how
     job._s2s_written_params = out
     return out
 
+
+# Array attributes without a derivative rule that write into the array (``y.flat[i] = v``)
+_VIEW_ATTRIBUTES = frozenset({"flat"})
 
 # NumPy functions that return their argument itself when it is already an array
 SAME_ARRAY = {"asarray", "asanyarray", "ascontiguousarray", "asfortranarray"}
@@ -206,7 +242,7 @@ def view_source(value, resolver):
         return view_source(value.value, resolver)  # a view of an array, or a list's item itself
     if isinstance(value, gast.Attribute):
         prim = attribute_primitive(value.attr)
-        if prim is not None and prim.view:
+        if prim is not None and prim.view or value.attr in _VIEW_ATTRIBUTES:
             return view_source(value.value, resolver)
         return None
     if isinstance(value, gast.Call):
@@ -268,9 +304,160 @@ def _writes_through(s, resolver, program, job, seen):
                 written = {}
             for p, a in _bound_params(call, callee, child):
                 if p in written and isinstance(a, gast.Name):
-                    # ``v += e`` in the callee changes an array or a list, not a number
-                    out.setdefault(a.id, "call" if written[p] != "augmented" else "call+=")
+                    # ``v += e`` in the callee changes an array or a list, not a number;
+                    # ``v.count = v.count + 1`` (``touch``) stores nothing from the others
+                    how = written[p]
+                    out.setdefault(a.id, "call+=" if how == "augmented" else
+                                   "call-" + how if how.startswith(("touch", "attribute"))
+                                   else "call")
     return out
+
+
+# The attributes of an array that are not methods (``x.T``, ``x.real``): any other attribute
+# read or stored, not called, is an object's (``self.mean``, ``self.size`` of a user class)
+_ARRAY_ATTRIBUTES = frozenset({"T", "mT", "real", "imag", "shape", "size", "ndim", "dtype",
+                               "flat", "itemsize", "nbytes", "strides", "flags", "ctypes"})
+
+
+def _user_attribute(node):
+    """``(root name, first attribute)`` of an attribute chain that reads an attribute of an
+    object (``o.w``, ``o.layer.w``, ``o.arr[0]``, ``lst[0].w``), not a NumPy attribute of a
+    value (``x.T``, ``x.real``); else ``None``."""
+    attr = None
+    while isinstance(node, (gast.Attribute, gast.Subscript)):
+        if isinstance(node, gast.Attribute) and node.attr not in _ARRAY_ATTRIBUTES:
+            attr = node.attr
+        node = node.value
+    if attr is not None and isinstance(node, gast.Name):
+        return node.id, attr
+    return None
+
+
+def _attribute_writes(s, resolver):
+    """``{root name: how}``: the objects whose attributes ``s`` changes (``o.w = e``,
+    ``o.arr[0] = e``, ``o.arr.fill(0)``); ``how`` is ``"touch"`` when the value stored reads
+    nothing but the object itself and constants (a counter ``o.n = o.n + 1``), else
+    ``"attribute"``, with a ``!`` after it for a write into the array an attribute holds."""
+    target, value = None, None
+    if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Attribute, gast.Subscript)):
+        target, value = s.targets[0], s.value
+    call = _call_of(s)
+    if call is not None and isinstance(call.func, gast.Attribute) \
+            and call.func.attr in MUTATING_METHODS:
+        target, value = call.func.value, call
+    hit = _user_attribute(target) if target is not None else None
+    if hit is None:
+        return {}
+    root = hit[0]
+    how = "touch" if not (_loads(value) - {root}) else "attribute"
+    # ``o.w = e`` rebinds; ``o.arr[0] = e``, ``o.arr.fill(0)`` and ``o.arr += e`` (for an
+    # array) write into the object the attribute holds: ``!``
+    if not (isinstance(target, gast.Attribute) and target is getattr(s, "targets", [None])[0]) \
+            or getattr(s, "s2s_attribute_augmented", False):
+        how += "!"
+    return {root: how}
+
+
+def free_writes(job, program, _seen=None):
+    """The names free in ``job``'s function (module globals, or an enclosing function's) whose
+    objects it, or a function it calls, changes: ``CFG.w = v``, ``G[0] = v``,
+    ``G.fill(0)`` with ``CFG`` and ``G`` not its own."""
+    cache = getattr(job, "_s2s_free_writes", None)
+    if cache is not None:
+        return cache
+    seen = _seen if _seen is not None else set()
+    if id(job) in seen:
+        return set()
+    seen.add(id(job))
+    norm = job.norm
+    body = norm.node.body
+    own = set(job.param_names)
+    for s in walk_stmts(body):
+        if isinstance(s, gast.Assign):
+            own |= {n.id for n in walk(s.targets[0])
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        if isinstance(s, gast.For):
+            own |= {n.id for n in walk(s.target) if isinstance(n, gast.Name)}
+    out = set()
+    for s in _simple_stmts(body):
+        target = None
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Attribute,
+                                                                     gast.Subscript)):
+            target = s.targets[0]
+        call = _call_of(s)
+        if call is not None and isinstance(call.func, gast.Attribute) \
+                and call.func.attr in MUTATING_METHODS:
+            target = call.func.value
+        root = _root_name(target) if target is not None else None
+        if root is not None and root not in own:
+            out.add(root)
+        if call is not None:
+            callee = _user_callee(call, norm.resolver)
+            if callee is not None and program is not None:
+                try:
+                    child = program.job_for(callee, job, call)
+                    out |= free_writes(child, program, seen) - own
+                except Exception:      # noqa: BLE001 - a callee that cannot be read fails later
+                    pass
+    job._s2s_free_writes = out
+    return out
+
+
+def _dynamic(call, resolver):
+    try:
+        return callee_of(call, resolver).kind == "dynamic"
+    except Exception:      # noqa: BLE001 - an unresolvable call is another pass's error
+        return False
+
+
+def _root_name(node):
+    while isinstance(node, (gast.Attribute, gast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
+
+
+def _unseen_attribute_writes(s, resolver, program, job):
+    """The root name of an object whose attributes ``s`` may change in a way
+    ``_attribute_writes`` does not see (``setattr(o, ...)``, ``vars(o).update(...)``,
+    ``o.__dict__[k] = v``, a method of an attribute's object ``o.sub.set(v)``), else None."""
+    if isinstance(s, gast.Assign) and isinstance(s.targets[0], (gast.Attribute, gast.Subscript)):
+        t = s.targets[0]
+        if any(isinstance(n, gast.Attribute) and n.attr == "__dict__" for n in walk(t)):
+            return _root_name(t)
+    call = _call_of(s)
+    if call is None:
+        return None
+    func = call.func
+    if isinstance(func, gast.Name) and func.id in ("setattr", "delattr") and call.args:
+        return _root_name(call.args[0])
+    if isinstance(func, gast.Attribute) and func.attr in MUTATING_METHODS \
+            and isinstance(func.value, gast.Call) and isinstance(func.value.func, gast.Name) \
+            and func.value.func.id == "vars" and func.value.args:
+        return _root_name(func.value.args[0])
+    if isinstance(func, gast.Attribute) and func.attr in MUTATING_METHODS \
+            and isinstance(func.value, gast.Attribute) and func.value.attr == "__dict__":
+        return _root_name(func.value)
+    if isinstance(func, gast.Attribute):
+        try:
+            kind = callee_of(call, resolver).kind
+        except Exception:      # noqa: BLE001 - an unresolvable call is another pass's error
+            kind = None
+        if kind == "dynamic" and isinstance(s, gast.Expr):
+            # a method known at run time, called for its effect (``o.sub.bump()``): it may
+            # change its object (one whose result is used is taken for a computation)
+            return _root_name(func.value)
+    if isinstance(func, gast.Attribute) and not isinstance(func.value, gast.Name):
+        callee = _user_callee(call, resolver)
+        if callee is not None and callee.receiver is not None and program is not None:
+            try:
+                child = program.job_for(callee, job, call)
+                written = written_parameters(child, program)
+            except Exception:      # noqa: BLE001 - a callee that cannot be read fails later
+                return None
+            params = list(child.param_names)
+            if params and params[0] in written:
+                return _root_name(callee.receiver)
+    return None
 
 
 def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
@@ -353,7 +540,8 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             call = _call_of(r)
             if r is w or call is None or not after(r, w) or _user_callee(call, resolver) is None:
                 continue
-            if any(isinstance(a, gast.Name) and a.id == v for a in call.args) \
+            given = list(call.args) + [k.value for k in call.keywords]
+            if any(isinstance(a, gast.Name) and a.id == v for a in given) \
                     and varied_expr(call):
                 return r
         return None
@@ -539,6 +727,48 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                     f"{shown(c)}[k] = {shown(c)}[k] + ... (a new value), or put a copy in "
                     f"{shown(c)}")
 
+    # -- attributes changed after a derivative read them (before the rules below: a write into
+    # an attribute's array is refused outright, not traced) ----------------------------------
+    _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, after, where,
+                            text, line)
+
+    # -- a call known only at run time, of an object called or read again: the callee, traced
+    # call by call, may keep values that carry derivatives in the object (``self.h = ...``),
+    # which the next call would take for constants ------------------------------------------
+    for w in stmts:
+        call = _call_of(w)
+        if call is None or not varied_expr(call):
+            continue
+        try:
+            kind = callee_of(call, resolver).kind
+        except Exception:      # noqa: BLE001 - an unresolvable call is another pass's error
+            continue
+        if kind != "dynamic":
+            continue
+        v = _root_name(call.func.value) if isinstance(call.func, gast.Attribute) \
+            else call.func.id if isinstance(call.func, gast.Name) else None
+        if v is None or v not in locals_ or v in varied \
+                or params and v == params[0] and (norm.fsrc.has_self or v == "self"):
+            continue        # (a function held by a module, a callable carrying derivatives, or
+            # a method's own object, whose other attributes its methods read all the time)
+        if not (set(_loads(gast.Tuple(elts=list(call.args) + [k.value for k in call.keywords],
+                                      ctx=gast.Load()))) & varied):
+            continue
+        # a later read of an attribute of v (``c.h``), not a call (``fn(fn(x))``: v may well be
+        # a plain function): a call given an object in which an earlier call kept a value is
+        # refused when it runs (``driver.dynamic``)
+        r = next((r for r in reads.get(v, []) if r is not w and after(w, r) and any(
+            isinstance(n, gast.Attribute) and isinstance(n.value, gast.Name) and n.value.id == v
+            and id(n) not in {id(c.func) for c in walk(r) if isinstance(c, gast.Call)}
+            for n in walk(r))), None)
+        if r is not None:
+            raise UnsupportedError(
+                where(w), f"`{text(w)}`, a call of {shown(v)} known only when it runs, given "
+                f"values that carry derivatives, which it may keep in {shown(v)} (an attribute "
+                f"of {shown(v)} is read at line {line(r)})", "the call is differentiated on "
+                "its own, and what it keeps would be a constant after it: return the state "
+                "from the call instead of keeping it in the object")
+
     # -- writes through a name --------------------------------------------------------------
     for w in stmts:
         through = _writes_through(w, resolver, program, job, set())
@@ -568,18 +798,38 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
             if how == "item" and (v in tensors or v in varied):
                 kept = kept_by_a_callee(v, w)
                 if kept is not None:
+                    lifted = _user_callee(_call_of(kept), resolver).kind == "lifted"
+                    how_kept = (f"called {_user_callee(_call_of(kept), resolver).name}, a local "
+                                f"function that reads it and whose derivative reads it"
+                                if lifted else "gave it to a function of yours whose "
+                                "derivative reads it")
                     raise UnsupportedError(
                         where(w), f"`{text(w)}`, a write into {shown(v)} after line "
-                        f"{line(kept)} gave it to a function of yours whose derivative reads it",
+                        f"{line(kept)} {how_kept}",
                         f"the derivative of that call would read the changed array: write into "
                         f"a copy ({shown(v)} = {shown(v)}.copy() before this line)")
             call = _call_of(w)
-            if how.startswith("call") and (any(varied_expr(a) for a in call.args)
-                                           or any(varied_expr(k.value) for k in call.keywords)):
+            given_varied = any(varied_expr(a) for a in call.args) \
+                or any(varied_expr(k.value) for k in call.keywords) \
+                or isinstance(call.func, gast.Attribute) and varied_expr(call.func.value) \
+                if call is not None else False
+            if (how in ("call", "call+=") or how.startswith("call-attribute")) and given_varied \
+                    or how.startswith("call-touch") and v in varied:
                 # (a call without derivatives runs the user's own function: its writes happen)
                 rebinds = isinstance(w, gast.Assign) and isinstance(w.targets[0], gast.Name) \
                     and w.targets[0].id == v
                 r = None if rebinds else read_after(v, w)
+                if r is None and not rebinds and how not in ("call", "call+=") and order[id(w)][1]:
+                    r = w       # in a loop: the call reads what it changed the time before
+                if r is not None and how not in ("call", "call+="):
+                    callee = _user_callee(_call_of(w), resolver)
+                    fname = getattr(callee, "name", "the function")
+                    raise UnsupportedError(
+                        where(w), f"`{text(w)}`, a call in which {fname} changes attributes of "
+                        f"{shown(v)} from values that carry derivatives ({shown(v)} is read "
+                        f"again at line {line(r)})", f"the transformation follows derivatives "
+                        f"through variables, not object attributes: return the new values from "
+                        f"{fname} and assign them")
                 if r is not None:
                     callee = _user_callee(_call_of(w), resolver)
                     fname = getattr(callee, "name", "the function")
@@ -589,3 +839,170 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                         f"{line(r)})", f"the transformed {fname} works on a copy, so the "
                         f"caller would not see the change: return the array from {fname} and "
                         f"assign it ({shown(v)} = {fname}(...))")
+
+
+
+def _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, after, where,
+                            text, line):
+    """Refuse a change to an object's attribute after a statement whose derivative reads it.
+
+    The backward sweep reads ``o.w`` (or a callee's ``self.w``) when it runs, after the whole
+    forward sweep: ``y = x * o.w`` then ``o.w = 5.0`` would differentiate ``y`` with the new
+    ``o.w``.  The objects are followed by name: ``p = o``, ``item = o.arr`` (the compiler's
+    name for ``o.arr[0] = ...``) and ``a = lst[0]`` reach ``o``'s attributes.  Both a change
+    that rebinds an attribute and one that writes into the array it holds (``o.arr[0] = 1.0``,
+    ``o.arr *= 2``, ``o.arr.fill(0)``) are refused, and so traced: the tracer reads each value
+    as it runs, and keeps a copy of a plain array it was given."""
+    # name -> {(object, attribute or None)}: what a name may refer to
+    origins = {}
+
+    def origin(n):
+        return origins.setdefault(n, {(n, None)})
+
+    def sources(value):
+        """``[(name, attribute or None)]`` whose objects ``value`` may give."""
+        hit = _user_attribute(value)
+        if hit is not None:
+            return [hit]
+        if isinstance(value, (gast.List, gast.Tuple, gast.Set)):
+            return [x for e in value.elts for x in sources(e)]      # (``objs = [o]``)
+        if isinstance(value, gast.Dict):
+            return [x for e in value.values for x in sources(e)]
+        root = value
+        while isinstance(root, gast.Subscript):
+            root = root.value
+        return [(root.id, None)] if isinstance(root, gast.Name) else []
+
+    copies = []
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and not getattr(s, "s2s_augmented", False):
+            copies += [(s.targets[0].id, hit) for hit in sources(s.value)]
+        call = _call_of(s)
+        if call is not None and isinstance(call.func, gast.Attribute) \
+                and isinstance(call.func.value, gast.Name) \
+                and call.func.attr in _HOLDING_METHODS and call.args:
+            copies += [(call.func.value.id, hit) for hit in sources(call.args[-1])]
+    for loop in walk_stmts(body):
+        if isinstance(loop, gast.For):      # ``for ob in objs``: ob is one of objs' objects
+            targets = [n.id for n in walk(loop.target) if isinstance(n, gast.Name)]
+            copies += [(t, hit) for t in targets for hit in sources(loop.iter)]
+    changed = True
+    while changed:
+        changed = False
+        for t, (root, attr) in copies:
+            more = {(r, a if a is not None else attr) for r, a in origin(root)} - origin(t)
+            if more:
+                origins[t] |= more
+                changed = True
+
+    def keys_of(n, attr=None):
+        return {(r, a if a is not None else attr) for r, a in origin(n)}
+
+    # the attribute changes: (statement, keys, in place?)
+    writes = []
+    changed_by_calls = set()    # names free in a callee that it changes (``free_writes``)
+    for s in stmts:
+        direct = _attribute_writes(s, resolver)
+        if direct:
+            t = s.targets[0] if isinstance(s, gast.Assign) else _call_of(s).func.value
+            root, attr = _user_attribute(t)
+            writes.append((s, keys_of(root, attr), direct[root].endswith("!")))
+            continue
+        call = _call_of(s)
+        callee = _user_callee(call, resolver) if call is not None else None
+        if callee is not None and program is not None and job is not None:
+            try:
+                freed = free_writes(program.job_for(callee, job, call), program)
+            except Exception:      # noqa: BLE001 - a callee that cannot be read fails later
+                freed = set()
+            if freed:
+                changed_by_calls.update(freed)
+                writes.append((s, {(g, None) for g in freed}, False))
+        unseen = _unseen_attribute_writes(s, resolver, program, job)
+        if unseen is not None:
+            writes.append((s, {(r, None) for r, _ in origin(unseen)}, False))
+            continue
+        for v, how in _writes_through(s, resolver, program, job, set()).items():
+            if how.startswith(("call-attribute", "call-touch")):
+                writes.append((s, {(r, None) for r, _ in origin(v)}, how.endswith("!")))
+            elif any(a is not None for _, a in origin(v)):
+                # a write through a name for an attribute's array (``item[0] = 1.0``)
+                writes.append((s, {k for k in origin(v) if k[1] is not None}, True))
+    if not writes:
+        return
+
+    def stored(root, attr):
+        """Whether ``root.attr`` is an attribute the object stores, known from its class: not
+        a property, nor made by ``__getattr__`` (which may read any other attribute)."""
+        try:
+            found = resolver._receiver_class(gast.Name(id=root, ctx=gast.Load(),
+                                                       annotation=None, type_comment=None))
+        except Exception:      # noqa: BLE001 - no class known
+            found = None
+        if found is None and root == resolver._self_name() and resolver.fsrc.has_self:
+            cls = resolver._self_class()
+            found = (cls,) if cls is not None else None
+        if found is None:
+            return False
+        cls = found[0]
+        if "__getattr__" in dir(cls) or type(cls).__getattribute__ is not type.__getattribute__ \
+                or cls.__getattribute__ is not object.__getattribute__:
+            return False
+        import inspect
+        return not hasattr(inspect.getattr_static(cls, attr, None), "__get__")
+
+    def reads(r):
+        """The attributes whose values the derivative of statement ``r`` reads."""
+        out = set()
+        called = {id(n.func) for n in walk(r) if isinstance(n, gast.Call)}
+        for node in walk(r):
+            if isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load) \
+                    and id(node) not in called:     # (``x.sum()`` reads no attribute of x)
+                hit = _user_attribute(node)
+                if hit is not None:
+                    # (an attribute the class computes may read any other: the whole object)
+                    out |= keys_of(hit[0], hit[1] if stored(*hit) else None)
+            elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                out |= {k for k in origin(node.id) if k[1] is not None}
+                if node.id in changed_by_calls:
+                    out.add((node.id, None))
+            elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                    and _dynamic(node, resolver):
+                root = _root_name(node.func.value)      # a method known at run time: it may
+                if root is not None:                   # read any attribute of its object
+                    out |= {(k[0], None) for k in origin(root)}
+            elif isinstance(node, gast.Call) and _user_callee(node, resolver) is not None:
+                given = list(node.args) + [k.value for k in node.keywords]
+                if isinstance(node.func, gast.Attribute):
+                    given.append(node.func.value)
+                for a in given:
+                    if isinstance(a, gast.Name):
+                        out |= {(k[0], None) for k in origin(a.id)}
+        return out
+
+    def meet(ks1, ks2):
+        whole = (None, "__dict__")
+        return any(r1 == r2 and (a1 in whole or a2 in whole or a1 == a2)
+                   for r1, a1 in ks1 for r2, a2 in ks2)
+
+    readers = [(r, reads(r)) for r in stmts if varied_expr(getattr(r, "value", r))]
+    for w, keys, inplace in writes:
+        for r, rkeys in readers:
+            if r is w or not after(r, w) or not meet(keys, rkeys):
+                continue
+            shown_w = text(w)
+            if inplace:
+                raise UnsupportedError(
+                    where(w), f"`{shown_w}`, which changes in place (an augmented assignment, "
+                    f"an item or a method that writes into an array) what an object's "
+                    f"attribute holds, after line {line(r)} read it in a computation with "
+                    f"derivatives", "the derivative of that line needs the old values: store "
+                    "a new value (o.w = o.w + ..., o.arr = o.arr * 2, or o.arr = "
+                    "o.arr.copy() before writing into it) and keep the old one in a local "
+                    "variable")
+            raise UnsupportedError(
+                where(w), f"`{shown_w}`, a change to an object (an attribute, or the items of "
+                f"an array a function of yours changes) after line {line(r)} read it in a "
+                f"computation with derivatives", "the derivative of that line would read the "
+                "new value: keep the value in a local variable (w = o.w.copy()) and use it")

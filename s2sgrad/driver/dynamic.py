@@ -179,6 +179,7 @@ def _closure_reason(fn):
 
 def call_fwd(tape, fn, args, kwargs, active):
     fn, args, kwargs, active = _unwrap(fn, args, kwargs, active)
+    _check_nothing_kept(fn, args, kwargs)
     if any(_is_closure(args[k]) for k in active):
         from . import routes as choose
         target, _ = _python_target(fn)
@@ -282,6 +283,57 @@ def _fallback_fwd(tape, fn, args, kwargs, active):
     return value
 
 
+@functools.lru_cache(maxsize=256)
+def _attributes_read_of(code):
+    import dis
+    names, stored = set(), set()
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("LOAD_ATTR", "LOAD_METHOD") and ins.argval not in stored:
+            names.add(ins.argval)       # (read before the code stores it: the kept value)
+        elif ins.opname == "STORE_ATTR":
+            stored.add(ins.argval)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _attributes_read_of(const)
+    return frozenset(names)
+
+
+def _attributes_read(target):
+    """The attribute names ``target``'s own code may read before it stores them (``self.h``
+    in ``self.h = np.tanh(self.W @ self.h + x)``, not ``self.out`` in ``self.out = y; return
+    self.out``), or None if unknown."""
+    code = getattr(target, "__code__", None)
+    return _attributes_read_of(code) if code is not None else None
+
+
+def _check_nothing_kept(fn, args, kwargs):
+    """Refuse a call given an object in which an earlier call, traced on its own, kept a value
+    carrying a derivative (``self.h = ...`` in a ``__call__``): the trace of that call is over,
+    so this one would take the value for a constant, and lose the derivative through it."""
+    from ..fallback.tracer import Box
+    from ..runtime import core as rt_core
+    target, receiver = _python_target(fn)
+    read = _attributes_read(target) if target is not None else None
+    objects = [receiver] if receiver is not None else []
+    objects += [a for a in (*args, *kwargs.values()) if rt_core._is_object(a)]
+    for obj in objects:
+        if not rt_core._is_object(obj):
+            continue
+        for name, value in rt_core.attributes(obj):
+            if read is not None and name not in read:
+                continue        # (kept, never read back by this function: ``self.out = y``)
+            stale = [v for v in (value if type(value) in (list, tuple) else (value,))
+                     if isinstance(v, Box) and not v._trace.active]
+            if stale:
+                raise UnsupportedError(
+                    _sites.call_site() or "?",
+                    f"a call given {type(obj).__name__}, in whose attribute {name} an earlier "
+                    f"call, differentiated on its own (traced), kept a value carrying a "
+                    f"derivative", "this call would take it for a constant: return the value "
+                    "and pass it back in, or differentiate the whole function with "
+                    "fallback='always'")
+
+
 def call_bwd(tape, d_out):
     record = tape.pop()
     kind = record[0]
@@ -336,6 +388,7 @@ def call_jvp(fn, args, kwargs, active, tangents):
     arguments with tangents; anything else is traced (``trace_jvp``).
     """
     fn, args, kwargs, active = _unwrap(fn, args, kwargs, active)
+    _check_nothing_kept(fn, args, kwargs)
     if any(_is_closure(args[k]) for k in active):
         from . import routes as choose
         target, _ = _python_target(fn)

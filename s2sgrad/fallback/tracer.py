@@ -688,6 +688,20 @@ def _positional(prim, args, kwargs):
     return tuple(args), kwargs
 
 
+def _kept(a, v):
+    """What the tape keeps of argument ``a`` (``v`` its values, boxes unboxed): a copy of a
+    plain writeable array, in a list or tuple too (the user's code may change it in place
+    after the call), else ``v`` itself."""
+    t = type(a)
+    if t is np.ndarray:
+        return a.copy() if a.flags.writeable and a.size else v
+    if t in _SEQ and type(v) in _SEQ and len(v) == len(a):
+        kept = [_kept(e, u) for e, u in zip(a, v)]
+        if any(k is not u for k, u in zip(kept, v)):
+            return type(v)(kept) if type(v) is not list else kept
+    return v
+
+
 def _record(spec, fn, top, args, kwargs):
     if kwargs and spec.prim.aliases and any(k in spec.prim.aliases for k in kwargs):
         args, kwargs = _positional(spec.prim, args, kwargs)
@@ -695,8 +709,11 @@ def _record(spec, fn, top, args, kwargs):
     nested = False
     vals = list(args)
     found = []                      # (key, box or None, paths or None)
+    plain = False                   # a plain array among the arguments (``_kept``)
     for i, a in enumerate(args):
-        if isinstance(a, Box):
+        if type(a) is np.ndarray:
+            plain = True
+        elif isinstance(a, Box):
             if a._trace is top:
                 v = a._value
                 vals[i] = v
@@ -708,6 +725,7 @@ def _record(spec, fn, top, args, kwargs):
                 if reverse:
                     vals[i] = _snap(a)
         elif type(a) in _SEQ and a:
+            plain = True
             paths = []
             v, n = _unbox_seq(a, top, (), paths, reverse)
             vals[i] = v
@@ -773,6 +791,13 @@ def _record(spec, fn, top, args, kwargs):
         return ans      # x.sum(dtype=int): floats made integers, piecewise constant
 
     if reverse:
+        # a plain array given with traced values (a constant) is kept as it is now: the user's
+        # code may write into it before the backward sweep reads it (``c[0] = 10.0`` after
+        # ``y = x * c``); the values of boxes are never written into
+        if plain:
+            vals = [_kept(a, v) for a, v in zip(args, vals)]
+        if kwvals:
+            kwvals = {k: _kept(kwargs[k], v) for k, v in kwvals.items()}
         rslots = []
         for rfn, argnum, box, paths, key in slots:
             if paths is None:

@@ -456,6 +456,13 @@ class _Lowering:
             return assign(a, _runtime_call("fill_diagonal", args, value.keywords))
         if fname == "copyto" and len(args) == 2 and not value.keywords:
             return assign(subscript(name(a), const(Ellipsis)), args[1])
+        if fname == "copyto" and len(args) == 2 and [k.arg for k in value.keywords] == ["where"] \
+                and isinstance(func, gast.Attribute):
+            # ``np.copyto(a, v, where=m)``: ``a[...] = np.where(m, v, a)``
+            pick = call(gast.Attribute(value=copy_tree(func.value), attr="where",
+                                       ctx=gast.Load()),
+                        [value.keywords[0].value, args[1], name(a)])
+            return assign(subscript(name(a), const(Ellipsis)), pick)
         if fname == "at" and getattr(ufunc, "__name__", None) in ("add", "subtract") \
                 and len(args) == 3 and not value.keywords:
             added = args[2] if ufunc.__name__ == "add" else gast.UnaryOp(op=gast.USub(),
@@ -615,8 +622,10 @@ class _Lowering:
         if isinstance(target, gast.Attribute):
             obj = self.expr(target.value, out)
             read = gast.Attribute(value=copy_tree(obj), attr=target.attr, ctx=gast.Load())
-            out.append(assign(gast.Attribute(value=obj, attr=target.attr, ctx=gast.Store()),
-                              gast.BinOp(left=read, op=s.op, right=value)))
+            new = assign(gast.Attribute(value=obj, attr=target.attr, ctx=gast.Store()),
+                         gast.BinOp(left=read, op=s.op, right=value))
+            new.s2s_attribute_augmented = True   # in place for an array (effects.py)
+            out.append(new)
             return out
         raise self.error(s, f"augmented assignment to {type(target).__name__}")
 
@@ -991,6 +1000,15 @@ class _Lowering:
     def expr_Call(self, node, out, top):
         func = node.func
         self._check_nested_operator(node)
+        if isinstance(func, gast.Name) and func.id == "super" and not node.args \
+                and not node.keywords:
+            # ``super()`` reads the ``__class__`` cell of a function defined in a class body,
+            # which the generated function (at module level) does not have: name it
+            params = self.fsrc.node.args.posonlyargs + self.fsrc.node.args.args
+            if "__class__" not in self.fsrc.closure or not params:
+                raise self.error(node, "super() without arguments outside a method",
+                                 "write super(TheClass, self)")
+            node.args = [name("__class__"), name(params[0].id)]
         if node.keywords and not node.args and all(kw.arg for kw in node.keywords) \
                 and self.resolver.static_value(node.func) == (True, dict):
             # dict(a=a, b=b) is the literal {'a': a, 'b': b}, whose values carry derivatives

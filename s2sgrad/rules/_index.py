@@ -470,6 +470,7 @@ PRIMITIVES = {
     ('s2sgrad.runtime', 'median_weights'): 'runtime_arrays',
     ('s2sgrad.runtime', 'extremum_shares'): 'runtime_arrays',
     ('s2sgrad.runtime', 'einsum_spec'): 'runtime_arrays',
+    ('s2sgrad.runtime', 'put_along_winners'): 'runtime_arrays',
     ('s2sgrad.runtime', 'batch_align'): 'runtime_batch',
     ('s2sgrad.runtime', 'batch_broadcast_like'): 'runtime_batch',
     ('s2sgrad.runtime', 'batch_broadcast_to'): 'runtime_batch',

@@ -12,7 +12,7 @@ from ..runtime import copy as copy_of
 from ..runtime import (
     batch_item, item_of, item_vjp, window_view, window_vjp, batch_axes, batch_broadcast_to, batch_index, batch_joined, batch_permutation,
     batch_reshaped, along_axis, array_vjp, diagonal_vjp, inverse_permutation, ndim, negated,
-    pad_jvp, pad_values_vjp, pad_vjp, put_along, repeat_vjp, rollaxis_destination, scatter, size,
+    pad_jvp, pad_values_vjp, pad_vjp, put_along, put_along_winners, repeat_vjp, rollaxis_destination, scatter, size,
     split_as, split_like, take_index, tile_shapes, to_complex_like, unbroadcast, unstack,
     zeros_like, through_cast, tolist_of, tolist_vjp,
 )
@@ -495,15 +495,17 @@ class _TakeAlongAxis:
 class _PutAlongAxis:
     """``np.put_along_axis`` updates ``arr`` in place: ``ans`` is ``arr`` after the update.
 
-    With repeated indices the last value written wins, and each of the
-    repeated values receives the derivative.
+    With repeated indices the last value written wins: only it receives the
+    derivative (``put_along_winners``), the values it replaced get zero.
     """
 
     def vjp_arr(xp, g, ans, arr, indices, values, axis):
         return put_along(g, indices, 0.0, axis)
 
     def vjp_values(xp, g, ans, arr, indices, values, axis):
-        return unbroadcast(xp.take_along_axis(g, indices, axis=axis), values)
+        kept = put_along_winners(indices, shape_of(arr), axis)
+        return unbroadcast(xp.where(kept, xp.take_along_axis(g, indices, axis=axis), 0.0),
+                           values)
 
     def jvp_arr(xp, t, ans, arr, indices, values, axis):
         return put_along(t, indices, 0.0, axis)

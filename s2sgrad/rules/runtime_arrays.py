@@ -132,4 +132,4 @@ nondiff("conv1d_start", "interp_index", family=R)
 
 nondiff("negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
         "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes", "median_weights",
-        "extremum_shares", "einsum_spec", family=R)
+        "extremum_shares", "einsum_spec", "put_along_winners", family=R)

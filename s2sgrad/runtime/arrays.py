@@ -24,6 +24,7 @@ __all__ = [
     "negated", "rollaxis_destination", "tile_shapes", "kron_shapes", "tensordot_vjp_axes",
     "take_index", "along_axis", "along_shape", "axis_pad", "meshgrid_axes",
     "median_weights", "extremum_shares", "einsum_spec", "conv1d_start", "interp_index",
+    "put_along_winners",
     # linear maps and zero-safe product derivatives (with rules of their own)
     "prod_others", "prod_others_jvp", "cumprod_jvp", "cumprod_vjp", "repeat_vjp",
     "diagonal_vjp", "einsum_vjp", "split_as", "join_as", "put_along", "pad_vjp", "pad_jvp",
@@ -381,6 +382,18 @@ def join_as(pieces, arrays, axis=0, promote=None):
     """The adjoint of ``split_as``: the pieces promoted like ``arrays`` and concatenated."""
     parts = [numpy.reshape(p, _promoted_shape(x, promote)) for p, x in zip(pieces, arrays)]
     return numpy.concatenate(parts, axis=axis)
+
+
+def put_along_winners(indices, shape, axis):
+    """Which writes of ``np.put_along_axis(arr, indices, values, axis)`` (``arr`` of
+    ``shape``) stay in ``arr``: a bool array of the (broadcast) ``indices``' shape, false
+    where a later write to the same place replaced the value (repeated indices).  Found by
+    NumPy's own put of the writes' numbers, so it is what NumPy keeps."""
+    indices = numpy.asarray(indices)
+    ids = numpy.arange(indices.size).reshape(indices.shape)
+    owner = numpy.full(shape, -1, dtype=numpy.intp)
+    numpy.put_along_axis(owner, indices, ids, axis)
+    return numpy.take_along_axis(owner, indices, axis) == ids
 
 
 def put_along(arr, indices, values, axis):

@@ -240,6 +240,27 @@ def object_like(x, values):
     return out
 
 
+def _check_stored(d, x):
+    """Refuse the derivative ``d`` (generated code's dict, by attribute name) of object ``x``
+    when it reached an attribute ``x`` does not store: a property (``p.area`` computed from
+    ``p.w``) has no place in the copy of ``x`` that is its gradient, and dropping it would give
+    ``p.w`` a zero gradient without a word."""
+    stored = {k for k, _ in attributes(x)}
+    for k, v in d.items():
+        if v is None or k in stored or not isinstance(k, str):
+            continue
+        found = inspect.getattr_static(type(x), k, None)
+        if hasattr(found, "__get__") and not isinstance(found, (types.FunctionType,
+                                                                 staticmethod, classmethod)):
+            from ..errors import NonDifferentiableError
+            raise NonDifferentiableError(
+                f"s2sgrad: the derivative reached {type(x).__name__}.{k}, which the object "
+                f"computes when it is read (a property or another descriptor) rather than "
+                f"stores; the generated code gives an object's gradient through the attributes "
+                f"it stores: read those in the differentiated function (not {k}), or pass "
+                f"fallback='always' to trace it")
+
+
 def _differentiable_value(v):
     if isinstance(v, bool) or isinstance(v, int):
         return False
@@ -536,6 +557,8 @@ def match(d, x):
         return tuple(items) if isinstance(x, tuple) else items
     if _is_object(x):
         # The gradient of an object: a copy whose differentiable attributes hold their gradients.
+        if isinstance(d, dict):
+            _check_stored(d, x)
         with walking(x):
             return object_like(x, {k: match(attribute(d, k), v) for k, v in parts(x)})
     if d is None:

@@ -336,7 +336,11 @@ class ReverseBuilder:
         """A call that writes into an array that carries a derivative (``np.put(a, ...)``,
         marked by normalize) cannot be differentiated: say so, at the user's line."""
         target = getattr(s.value, "s2s_writes", None)
-        if target is not None and target in self.active:
+        varied = self.activity.varied
+        if target is not None and (target in self.active or any(
+                isinstance(n, gast.Name) and n.id in varied for n in walk(s.value))):
+            # (into an array without a derivative, a value with one: ``np.copyto(y, x ** 2,
+            # where=m)`` would give y a derivative that the activity analysis did not see)
             raise UnsupportedError(self.where(s), f"{to_text(s.value)}, which writes into "
                                    f"{target} in place",
                                    f"compute a new array instead (with np.where, or "
