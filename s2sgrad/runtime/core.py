@@ -249,16 +249,28 @@ def _check_stored(d, x):
     for k, v in d.items():
         if v is None or k in stored or not isinstance(k, str):
             continue
-        found = inspect.getattr_static(type(x), k, None)
-        if hasattr(found, "__get__") and not isinstance(found, (types.FunctionType,
-                                                                 staticmethod, classmethod)):
-            from ..errors import NonDifferentiableError
-            raise NonDifferentiableError(
-                f"s2sgrad: the derivative reached {type(x).__name__}.{k}, which the object "
-                f"computes when it is read (a property or another descriptor) rather than "
-                f"stores; the generated code gives an object's gradient through the attributes "
-                f"it stores: read those in the differentiated function (not {k}), or pass "
-                f"fallback='always' to trace it")
+        if _computed(x, k):
+            raise _computed_error(x, k)
+
+
+def _computed(x, k):
+    """Whether attribute ``k`` of object ``x``, which ``x`` does not store, is computed by its
+    class when it is read (a property or another descriptor, ``__getattr__``; not a method)."""
+    found = inspect.getattr_static(type(x), k, None)
+    if found is None:
+        return inspect.getattr_static(type(x), "__getattr__", None) is not None
+    return hasattr(found, "__get__") and not isinstance(
+        found, (types.FunctionType, staticmethod, classmethod))
+
+
+def _computed_error(x, k):
+    from ..errors import NonDifferentiableError
+    return NonDifferentiableError(
+        f"s2sgrad: the derivative reached {type(x).__name__}.{k}, which the object "
+        f"computes when it is read (a property or another descriptor) rather than "
+        f"stores; the generated code gives an object's gradient through the attributes "
+        f"it stores: read those in the differentiated function (not {k}), or pass "
+        f"fallback='always' to trace it")
 
 
 def _differentiable_value(v):
@@ -608,6 +620,10 @@ def attribute_tangent(t, value, name):
     if isinstance(v, (bool, numbers.Integral)) \
             or getattr(getattr(v, "dtype", None), "kind", "f") in "biu":
         return zeros_like(v)
+    if _is_object(value) and name not in getattr(value, "__dict__", ()) \
+            and name not in _slot_names(type(value)) and _computed(value, name):
+        # (the same attribute of the tangent, a property of it, is not the tangent of this one)
+        raise _computed_error(value, name)
     part = t.get(name) if isinstance(t, FieldAdjoint) else attribute(t, name)
     return zeros_like(v) if part is None else part
 
