@@ -821,24 +821,24 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                 r = None if rebinds else read_after(v, w)
                 if r is None and not rebinds and how not in ("call", "call+=") and order[id(w)][1]:
                     r = w       # in a loop: the call reads what it changed the time before
-                if r is not None and how not in ("call", "call+="):
-                    callee = _user_callee(_call_of(w), resolver)
-                    fname = getattr(callee, "name", "the function")
-                    raise UnsupportedError(
-                        where(w), f"`{text(w)}`, a call in which {fname} changes attributes of "
-                        f"{shown(v)} from values that carry derivatives ({shown(v)} is read "
-                        f"again at line {line(r)})", f"the transformation follows derivatives "
-                        f"through variables, not object attributes: return the new values from "
-                        f"{fname} and assign them")
                 if r is not None:
                     callee = _user_callee(_call_of(w), resolver)
                     fname = getattr(callee, "name", "the function")
-                    raise UnsupportedError(
-                        where(w), f"`{text(w)}`, a call in which {fname} writes into its "
-                        f"argument {shown(v)} in place ({shown(v)} is read again at line "
-                        f"{line(r)})", f"the transformed {fname} works on a copy, so the "
-                        f"caller would not see the change: return the array from {fname} and "
-                        f"assign it ({shown(v)} = {fname}(...))")
+                    if how not in ("call", "call+="):
+                        what = (f"`{text(w)}`, a call in which {fname} changes attributes of "
+                                f"{shown(v)} from values that carry derivatives ({shown(v)} is "
+                                f"read again at line {line(r)})")
+                        advice = (f"the transformation follows derivatives through variables, "
+                                  f"not object attributes: return the new values from {fname} "
+                                  f"and assign them")
+                    else:
+                        what = (f"`{text(w)}`, a call in which {fname} writes into its argument "
+                                f"{shown(v)} in place ({shown(v)} is read again at line "
+                                f"{line(r)})")
+                        advice = (f"the transformed {fname} works on a copy, so the caller would "
+                                  f"not see the change: return the array from {fname} and assign "
+                                  f"it ({shown(v)} = {fname}(...))")
+                    raise UnsupportedError(where(w), what, advice)
 
 
 
