@@ -56,7 +56,9 @@ CONSTRUCTS = ("assign", "if", "for", "while", "break", "continue", "inplace", "s
               "fancy_read", "fancy_write", "where", "helper", "helper_mutates", "list", "dict",
               "object", "closure_user", "closure_reduce", "closure_map", "closure_along_axis",
               "recursion", "mask_write", "argmax_write", "repeated_index", "object_store",
-              "list_alias_write", "write_after_share")
+              "list_alias_write", "write_after_share", "stable_shift")
+# stable_shift: a log-sum-exp, log-softmax or softmax shifted by its maximum, the forms whose
+# shift carries no derivative (analysis/shift.py), and near misses it must not take for them.
 # write_after_share: an array written in place after it was given to a helper, put in a list
 # or dict, or held by an object (without it, every write first copies the array it writes).
 MEMORY_MODEL = ("helper_mutates", "mask_write", "argmax_write", "repeated_index", "object_store",
@@ -352,6 +354,33 @@ def _where(c, u, depth, i):
     return [f"y = np.where(y > {c.real(-0.5, 0.5)}, y, {c.real(0.05, 0.3)} * y)"]
 
 
+def _stable_shift(c, u, depth, i):
+    u.used("stable_shift")
+    e = f"e{depth}"
+    kind = c.integer(0, 5)
+    if kind == 0:       # a log-sum-exp with its shift named: marked when the max is z's
+        return [f"m{depth} = np.max({c.choice(('z', 'z', 'y'))})",
+                f"s = s * {c.real(0.3, 0.9)} + (np.log(np.sum(np.exp(z - m{depth}))) + m{depth})"]
+    if kind == 1:       # kept axes, the shift first: marked when the max is z's
+        a = c.choice(("z", "z", "y"))
+        return [f"m{depth} = np.max({a}, axis=0, keepdims=True)",
+                f"y = y * {c.real(0.3, 0.9)} + (m{depth} + "
+                f"np.log(np.sum(np.exp(z - m{depth}), axis=0, keepdims=True)))"]
+    if kind == 2:       # a log-softmax of a shifted copy: marked
+        return [f"{e} = z - np.max(z, axis=0, keepdims=True)",
+                f"y = {e} - np.log(np.sum(np.exp({e}), axis=0, keepdims=True))"]
+    if kind == 3:       # a softmax: marked
+        return [f"{e} = np.exp(y - np.max(y, axis=0, keepdims=True))",
+                f"z = {e} / np.sum({e}, axis=0, keepdims=True)"]
+    if kind == 4:       # a softmax whose exponentials are read again: not marked
+        return [f"{e} = np.exp(y - np.max(y, axis=0, keepdims=True))",
+                f"z = {e} / np.sum({e}, axis=0, keepdims=True)",
+                f"s = s + np.sum({e}) * {c.real(0.05, 0.2)}"]
+    # z shifted in place and its log-softmax: marked unless z is read elsewhere
+    return ["z = z - np.max(z, axis=0, keepdims=True)",
+            "z = z - np.log(np.sum(np.exp(z), axis=0, keepdims=True))"]
+
+
 def _helper(c, u, depth, i):
     u.used("helper", "smooth")
     return [f"z = smooth(y, s)" if c.integer(0, 1) else f"y = smooth(z, {c.real(0.5, 1.5)})"]
@@ -455,7 +484,7 @@ _STATEMENTS = {"assign": _assign, "if": _if, "for": _for, "while": _while, "elem
                "closure_map": _closure_map, "closure_along_axis": _closure_along_axis,
                "recursion": _recursion, "mask_write": _mask_write,
                "argmax_write": _argmax_write, "repeated_index": _repeated_index,
-               "list_alias_write": _list_alias_write}
+               "list_alias_write": _list_alias_write, "stable_shift": _stable_shift}
 # text that marks a construct in a statement (to name the constructs of a shrunk program)
 STATEMENT_MARKS = {
     "if": ("if ",), "for": ("for ",), "while": ("while ",), "break": ("break",),
@@ -468,6 +497,7 @@ STATEMENT_MARKS = {
     "closure_along_axis": ("apply_along_axis",), "recursion": ("rec(", "rec_array(", "rec_linear("),
     "mask_write": ("[y < ", "[z > "), "argmax_write": ("np.argmax",),
     "repeated_index": ("[[0, 0",), "list_alias_write": ("lst = [y]",),
+    "stable_shift": ("np.log(np.sum(np.exp(", "keepdims=True"),
     "write_after_share": ("y[", "z[", " += ", " -= ", " *= "),
 }
 _FLAT = {k for k in _STATEMENTS if k not in ("if", "for", "while")}
