@@ -11,6 +11,8 @@ expression: which names it reads in differentiable positions (``diff_names``)
 and what a call in it calls (``callee_of``).
 """
 
+import inspect
+
 import gast
 import numpy
 
@@ -648,7 +650,9 @@ def _container_names(body, resolver):
 
 def _integer_arrays(body, resolver):
     """The names every assignment of which (but item writes) makes an array of an integer or
-    bool dtype given by ``dtype=`` (``y = np.zeros(3, dtype=int)``) or ``.astype(int)``."""
+    bool dtype given by ``dtype=`` (``y = np.zeros(3, dtype=int)``), by position
+    (``np.zeros(3, int)``), by ``.astype(int)``, or by integers written out
+    (``np.array([0, 0])``, ``np.arange(3)``)."""
     made = {}
     for s in walk_stmts(body):
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
@@ -659,13 +663,67 @@ def _integer_arrays(body, resolver):
                 if dtype is None and isinstance(v.func, gast.Attribute) \
                         and v.func.attr == "astype" and v.args:
                     dtype = v.args[0]
-                integral = dtype is not None and _integer_dtype(dtype, resolver)
+                fn = _numpy_function(v, resolver) if dtype is None else None
+                if fn is not None:
+                    dtype = _positional_dtype(fn, v)
+                    # (np.array([0, 1]), np.arange(3): NumPy makes integers of integers)
+                    integral = dtype is None and fn in _FROM_VALUES and _int_literals(v)
+                if dtype is not None:
+                    integral = _integer_dtype(dtype, resolver)
             made[s.targets[0].id] = made.get(s.targets[0].id, True) and integral
         elif isinstance(s, gast.For):
             for n in _walk(s.target):
                 if isinstance(n, gast.Name):
                     made[n.id] = False
     return {k for k, v in made.items() if v}
+
+
+_FROM_VALUES = (numpy.array, numpy.asarray, numpy.arange)
+
+
+def _numpy_function(call, resolver):
+    """The NumPy function ``call`` calls (``np.zeros``), known statically, else None."""
+    try:
+        ok, fn = resolver.static_value(call.func)
+    except Exception:      # noqa: BLE001 - an unresolvable callee is another pass's error
+        return None
+    module = getattr(fn, "__module__", None) or ""
+    return fn if ok and callable(fn) and module.split(".")[0] == "numpy" else None
+
+
+def _positional_dtype(fn, call):
+    """The node ``call`` passes to NumPy function ``fn``'s ``dtype`` parameter by position
+    (``np.zeros(3, int)``), else None."""
+    if not call.args or any(isinstance(a, gast.Starred) for a in call.args):
+        return None
+    sig = _SIGNATURES.get(fn, _SIGNATURES)
+    if sig is _SIGNATURES:
+        try:
+            sig = inspect.signature(fn)
+            if "dtype" not in sig.parameters:
+                sig = None
+        except (TypeError, ValueError):
+            sig = None
+        _SIGNATURES[fn] = sig
+    if sig is None:
+        return None
+    try:
+        bound = sig.bind_partial(*call.args)
+    except TypeError:
+        return None
+    return bound.arguments.get("dtype")
+
+
+_SIGNATURES = {}    # NumPy function -> its signature (None: no dtype parameter, or none known)
+
+
+def _int_literals(call):
+    """Whether ``call``'s arguments are integers written out (``[0, 0, 1]``, ``3``)."""
+    ints = [n for n in _walk(call) if isinstance(n, gast.Constant)]
+    return not call.keywords and bool(ints) and all(
+        type(n.value) is int or type(n.value) is bool for n in ints) and all(
+        isinstance(n, (gast.Constant, gast.List, gast.Tuple, gast.UnaryOp, gast.USub,
+                       gast.Load)) for a in call.args for n in _walk(a))
 
 
 def _integer_dtype(node, resolver):
