@@ -625,3 +625,15 @@ def test_a_swap_that_may_write_through_a_view_is_still_refused(f, x):
         with pytest.warns(FallbackWarning):
             gradient = s2sgrad.grad(f)(x)           # traced, and right (as NumPy computes it)
     np.testing.assert_allclose(gradient, fd(f, x), rtol=1e-7, atol=1e-9)
+
+
+def _reads_the_base(x):
+    y = x[1:]
+    return np.sum(y.base * 2.0)
+
+
+def test_an_array_attribute_without_a_rule_is_refused_in_forward_mode():
+    # x.base's tangent was read off the tangent's own .base (None for a new array: zero)
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(s2sgrad.NonDifferentiableError, match=r"\.base of an array"):
+        s2sgrad.jvp(_reads_the_base)(x, np.ones(3))

@@ -73,6 +73,14 @@ def bind_primitive(prim, call, callee, where):
                                f"{', '.join(prim.params)}") from None
 
 
+def _bind_or_none(prim, call, callee):
+    """``bind_primitive``, None where the arguments do not bind (an error further on)."""
+    try:
+        return bind_primitive(prim, call, callee, "?")
+    except UnsupportedError:
+        return None
+
+
 def diff_names(node, resolver, where="?"):
     """Names that ``node`` reads in positions a derivative flows through."""
     out = set()
@@ -180,10 +188,11 @@ class Activity:
         self.norm = norm
         self.resolver = norm.resolver
         body = norm.node.body
-        shift.mark(body, self.resolver,
-                   lambda prim, call, callee: bind_primitive(prim, call, callee, "?"),
-                   {v for _, free in (getattr(norm, "nested", None) or {}).values()
-                    for v in free})
+        if not getattr(norm, "s2s_shift_marked", False):     # (once per normalized function)
+            shift.mark(body, lambda call: callee_of(call, self.resolver), _bind_or_none,
+                       {v for _, free in (getattr(norm, "nested", None) or {}).values()
+                        for v in free})
+            norm.s2s_shift_marked = True
         flows = list(self._flows(body))
         # A local function or lambda used as a value reads its free variables when it is
         # called: as a value, it carries their derivatives (see ``closures``).

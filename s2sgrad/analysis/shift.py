@@ -63,24 +63,25 @@ def _prims():
     return _PRIMS
 
 
-def mark(body, resolver, bind, closed=()):
+def mark(body, callee_of, bind, closed=()):
     """Mark the shift-invariant expressions of ``body`` (see the module docstring).
-    ``bind(prim, call, callee)`` binds a call's arguments to the primitive's parameters;
-    ``closed``: the names local functions read (read elsewhere, then)."""
+    ``callee_of(call)`` is what a call calls (``activity.callee_of``), ``bind(prim, call,
+    callee)`` binds its arguments to the primitive's parameters (None where they do not
+    bind); ``closed``: the names local functions read (read elsewhere, then)."""
     counts = None
     for block in blocks(body):
         for before, s in zip(block, block[1:]):
             if not isinstance(s, gast.Assign):
                 continue
-            shift = _max_shift(before, resolver, bind)
+            shift = _max_shift(before, callee_of, bind)
             if shift is not None:
                 for node in walk(s.value):
                     if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Add) \
-                            and (_matches(node.left, node.right, shift, resolver, bind)
-                                 or _matches(node.right, node.left, shift, resolver, bind)):
+                            and (_matches(node.left, node.right, shift, callee_of, bind)
+                                 or _matches(node.right, node.left, shift, callee_of, bind)):
                         setattr(node, FREE, shift[0])
                 continue
-            shifted = _shifted(before, resolver, bind)
+            shifted = _shifted(before, callee_of, bind)
             if shifted is None:
                 continue
             y, exp, call, a, axis = shifted
@@ -89,25 +90,25 @@ def mark(body, resolver, bind, closed=()):
             # y read only by the next statement's two reads (and a's own, when y is a)
             # (a softmax's e = np.exp(e - ...) read again by itself would be scaled, not shifted)
             if y in closed or (exp and y == a) or counts.get(y, 0) != 2 + 2 * (y == a) \
-                    or not _removes(s.value, y, exp, axis, resolver, bind):
+                    or not _removes(s.value, y, exp, axis, callee_of, bind):
                 continue
             setattr(call, NONE, True)
 
 
-def _shifted(s, resolver, bind):
+def _shifted(s, callee_of, bind):
     """``(y, exp, the max call, a, axis)`` if ``s`` is ``y = a - np.max(a, axis=k, keepdims=True)``
     (``exp`` False) or ``y = np.exp(a - np.max(...))`` (``exp`` True)."""
     if not (isinstance(s, gast.Assign) and len(s.targets) == 1
             and isinstance(s.targets[0], gast.Name)):
         return None
     value, exp = s.value, False
-    bound = _call(value, "exp", resolver, bind, {"x"})
+    bound = _call(value, "exp", callee_of, bind, {"x"})
     if bound is not None:
         value, exp = bound.get("x"), True
     if not (isinstance(value, gast.BinOp) and isinstance(value.op, gast.Sub)
             and isinstance(value.left, gast.Name)):
         return None
-    bound = _call(value.right, "max", resolver, bind, {"a", "axis", "keepdims"})
+    bound = _call(value.right, "max", callee_of, bind, {"a", "axis", "keepdims"})
     if bound is None or not _is_name(bound.get("a"), value.left.id) \
             or _axis(bound) in (None, "") or _flag(bound, "keepdims") is not True \
             or _reads(bound.get("axis"), s.targets[0].id):
@@ -115,7 +116,7 @@ def _shifted(s, resolver, bind):
     return s.targets[0].id, exp, value.right, value.left.id, _axis(bound)
 
 
-def _removes(node, y, exp, axis, resolver, bind):
+def _removes(node, y, exp, axis, callee_of, bind):
     """Whether ``node`` is ``y - np.log(np.sum(np.exp(y), axis=k, keepdims=True))`` (``y /
     np.sum(y, axis=k, keepdims=True)`` for ``exp``), ``k`` the max's ``axis`` (its text)."""
     if not (isinstance(node, gast.BinOp) and _is_name(node.left, y)
@@ -123,31 +124,27 @@ def _removes(node, y, exp, axis, resolver, bind):
         return False
     inner = node.right
     if not exp:
-        log = _call(inner, "log", resolver, bind, {"x"})
+        log = _call(inner, "log", callee_of, bind, {"x"})
         inner = log and log.get("x")
-    total = _call(inner, "sum", resolver, bind, {"a", "axis", "keepdims"})
+    total = _call(inner, "sum", callee_of, bind, {"a", "axis", "keepdims"})
     summed = total and total.get("a")
     if not exp:
-        summed = _call(summed, "exp", resolver, bind, {"x"})
+        summed = _call(summed, "exp", callee_of, bind, {"x"})
         summed = summed and summed.get("x")
     return _is_name(summed, y) and _axis(total) == axis \
         and _flag(total, "keepdims") is True
 
 
-def _call(node, name, resolver, bind, allowed):
+def _call(node, name, callee_of, bind, allowed):
     """The bound arguments of ``node`` if it calls NumPy's ``name`` with only the
     parameters ``allowed``, else None."""
     if not isinstance(node, gast.Call):
         return None
-    callee = getattr(node, "s2s_callee", None) or resolver.callee(node)
-    node.s2s_callee = callee
+    callee = callee_of(node)
     if callee.kind not in ("primitive", "method") or _prims().get(callee.prim) != name:
         return None
-    try:
-        bound = bind(callee.prim, node, callee)
-    except Exception:
-        return None
-    return bound if set(bound) <= allowed else None
+    bound = bind(callee.prim, node, callee)
+    return bound if bound is not None and set(bound) <= allowed else None
 
 
 def _flag(bound, param):
@@ -169,12 +166,13 @@ def _axis(bound):
     return None
 
 
-def _max_shift(s, resolver, bind):
-    """``(shift, a, axis, keepdims)`` if ``s`` is ``shift = np.max(a, ...)`` of names."""
+def _max_shift(s, callee_of, bind):
+    """``(shift, a, axis)`` if ``s`` is ``shift = np.max(a, ...)`` of names (``keepdims=True``
+    when an axis is given)."""
     if not (isinstance(s, gast.Assign) and len(s.targets) == 1
             and isinstance(s.targets[0], gast.Name)):
         return None
-    bound = _call(s.value, "max", resolver, bind, {"a", "axis", "keepdims"})
+    bound = _call(s.value, "max", callee_of, bind, {"a", "axis", "keepdims"})
     if bound is None or not isinstance(bound.get("a"), gast.Name):
         return None
     shift, a = s.targets[0].id, bound["a"].id
@@ -182,15 +180,15 @@ def _max_shift(s, resolver, bind):
     if shift == a or axis is None or keepdims is None or (axis != "") != keepdims \
             or _reads(bound.get("axis"), shift):
         return None     # (an axis without keepdims: the shift is not constant along it)
-    return shift, a, axis, keepdims
+    return shift, a, axis
 
 
-def _matches(lse, other, shift, resolver, bind):
+def _matches(lse, other, shift, callee_of, bind):
     """Whether ``lse + other`` is one of the module docstring's forms for ``shift``."""
-    s, a, axis, _ = shift
-    log = _call(lse, "log", resolver, bind, {"x"})
-    total = log and _call(log.get("x"), "sum", resolver, bind, {"a", "axis", "keepdims"})
-    exp = total and _call(total.get("a"), "exp", resolver, bind, {"x"})
+    s, a, axis = shift
+    log = _call(lse, "log", callee_of, bind, {"x"})
+    total = log and _call(log.get("x"), "sum", callee_of, bind, {"a", "axis", "keepdims"})
+    exp = total and _call(total.get("a"), "exp", callee_of, bind, {"x"})
     diff = exp and exp.get("x")
     if not (isinstance(diff, gast.BinOp) and isinstance(diff.op, gast.Sub)
             and _is_name(diff.left, a) and _is_name(diff.right, s)
@@ -198,7 +196,7 @@ def _matches(lse, other, shift, resolver, bind):
         return False
     if _is_name(other, s):      # + s: the sum kept its axes, or had none
         return _flag(total, "keepdims") or axis == ""
-    squeeze = _call(other, "squeeze", resolver, bind, {"a", "axis"})
+    squeeze = _call(other, "squeeze", callee_of, bind, {"a", "axis"})
     return squeeze is not None and axis != "" and not _flag(total, "keepdims") \
         and _is_name(squeeze.get("a"), s) and _axis(squeeze) == axis
 

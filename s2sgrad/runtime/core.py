@@ -253,12 +253,15 @@ def _check_stored(d, x):
             raise _computed_error(x, k)
 
 
+_ABSENT = object()
+
+
 def _computed(x, k):
     """Whether attribute ``k`` of object ``x``, which ``x`` does not store, is computed by its
     class when it is read (a property or another descriptor, ``__getattr__``; not a method)."""
-    found = inspect.getattr_static(type(x), k, None)
-    if found is None:
-        return inspect.getattr_static(type(x), "__getattr__", None) is not None
+    found = inspect.getattr_static(type(x), k, _ABSENT)
+    if found is _ABSENT:
+        return inspect.getattr_static(type(x), "__getattr__", _ABSENT) is not _ABSENT
     return hasattr(found, "__get__") and not isinstance(
         found, (types.FunctionType, staticmethod, classmethod))
 
@@ -620,6 +623,12 @@ def attribute_tangent(t, value, name):
     if isinstance(v, (bool, numbers.Integral)) \
             or getattr(getattr(v, "dtype", None), "kind", "f") in "biu":
         return zeros_like(v)
+    if hasattr(value, "shape") and not isinstance(value, tuple):
+        # an array's own attribute that is not a rule's (x.base: the array x is a view of)
+        from ..errors import NonDifferentiableError
+        raise NonDifferentiableError(
+            f"s2sgrad: differentiating .{name} of an array: s2sgrad has no derivative for "
+            f"it; compute the value from the array itself (its elements, its slices)")
     if _is_object(value) and name not in getattr(value, "__dict__", ()) \
             and name not in _slot_names(type(value)) and _computed(value, name):
         # (the same attribute of the tangent, a property of it, is not the tangent of this one)
