@@ -596,13 +596,14 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
             v = template.defaults[p]
         else:
             raise TypeError(f"rule {template.name}: no value for parameter {p!r}")
-        # a copy: the caller's nodes stay where they are (no node is shared by two statements)
-        bound[p] = copy_tree(v) if isinstance(v, gast.AST) else constant(v)
+        # the caller's nodes, not copied here: each place the code below puts one (a
+        # substituted name, a prelude assignment) takes a copy, so the caller's nodes stay
+        # where they are and no node is shared by two statements
+        bound[p] = v if isinstance(v, gast.AST) else constant(v)
     if template.varargs is not None:
         v = bindings.get(template.varargs, ())
-        bound[template.varargs] = copy_tree(v) if isinstance(v, gast.AST) else gast.Tuple(
-            elts=[copy_tree(e) if isinstance(e, gast.AST) else constant(e) for e in v],
-            ctx=gast.Load())
+        bound[template.varargs] = v if isinstance(v, gast.AST) else gast.Tuple(
+            elts=[e if isinstance(e, gast.AST) else constant(e) for e in v], ctx=gast.Load())
 
     prelude = []
     mapping = {}
@@ -641,7 +642,7 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
         fresh = namer(f"{hint}_{name}" if hint else name)
         if name in reassigned:
             prelude.append(gast.Assign(targets=[_name(fresh, gast.Store())],
-                                       value=reassigned.pop(name), type_comment=None))
+                                       value=copy_tree(reassigned.pop(name)), type_comment=None))
         locals_map[name] = _name(fresh)
     rest = {k: v for k, v in bound.items() if k not in consts}
     counts = {k: loads[k] for k in rest if k in loads}
@@ -781,7 +782,7 @@ def _value_base(value, param, hint):
 
 def _name_once(value, base, namer, prelude):
     fresh = namer(base)
-    prelude.append(gast.Assign(targets=[_name(fresh, gast.Store())], value=value,
+    prelude.append(gast.Assign(targets=[_name(fresh, gast.Store())], value=copy_tree(value),
                                type_comment=None))
     return _name(fresh)
 
