@@ -542,38 +542,6 @@ def _fold_ifexp(node):
 # Inlining
 # ---------------------------------------------------------------------------
 
-class _Substitute(gast.NodeTransformer):
-    def __init__(self, mapping):
-        self.mapping = mapping
-
-    def visit_Name(self, node):
-        if node.id in self.mapping:
-            repl = self.mapping[node.id]
-            if isinstance(node.ctx, gast.Load):
-                return copy_tree(repl)
-            return _name(repl.id, node.ctx)
-        return node
-
-    def visit(self, node):
-        """``NodeTransformer.visit``, without its per-node method lookup (only names change)."""
-        if node.__class__ is gast.Name:
-            return self.visit_Name(node)
-        for field in node._fields:
-            old = getattr(node, field, None)
-            if old.__class__ is list:
-                new = []
-                for v in old:
-                    if isinstance(v, gast.AST):
-                        v = self.visit(v)
-                        if v is None:
-                            continue
-                    new.append(v)
-                old[:] = new
-            elif isinstance(old, gast.AST):
-                setattr(node, field, self.visit(old))
-        return node
-
-
 def _substituted(node, mapping):
     """``_Substitute(mapping).visit(copy_tree(node))`` in one pass: a copy of ``node`` in which
     each name of ``mapping`` read is a copy of its value and each one bound takes its
