@@ -59,20 +59,23 @@ def walk(node):
     fields that may hold a node (``_walked_fields``), about three times as fast as
     ``gast.walk``: the passes that walk every expression of a function use it."""
     todo = [node]
+    append = todo.append
     fields_of = _WALKED
+    AST = gast.AST
     for node in todo:           # (the list grows as it is read)
-        cls = node.__class__
-        fields = fields_of.get(cls)
+        fields = fields_of.get(node.__class__)
         if fields is None:
-            fields = _walked_fields(cls)
+            fields = _walked_fields(node.__class__)
         for field in fields:
             value = getattr(node, field, None)
+            if value is None:   # (an absent child: the usual annotation of a name)
+                continue
             if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, gast.AST):
-                        todo.append(item)
-            elif isinstance(value, gast.AST):
-                todo.append(value)
+                    if isinstance(item, AST):
+                        append(item)
+            elif isinstance(value, AST):
+                append(value)
         yield node
 
 

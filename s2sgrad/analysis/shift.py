@@ -53,13 +53,19 @@ __all__ = ["mark", "FREE", "NONE"]
 FREE = "s2s_shift_free"     # the attribute of a marked ``+``: the name of its shift
 NONE = "s2s_shift_none"     # the attribute of a marked ``np.max(...)``: no derivative
 
-_PRIMS = {}
+_PRIMS = {}                 # primitive -> its name here, for the functions found so far
+_FUNCTIONS = ("log", "sum", "exp", "squeeze", "max", "amax")
 
 
 def _prims():
-    if not _PRIMS:
-        for f in (numpy.log, numpy.sum, numpy.exp, numpy.squeeze, numpy.max, numpy.amax):
-            _PRIMS[registry.lookup(f)[0]] = f.__name__.replace("amax", "max")
+    """``{primitive: name}`` of NumPy's log, sum, exp, squeeze and max (amax), for those
+    whose rules are loaded: a callee's primitive is one of them only if its rules are
+    (looking up the others would import rule modules the program does not use)."""
+    if len(_PRIMS) < len(_FUNCTIONS):
+        for fname in _FUNCTIONS:
+            hit = registry.lookup(getattr(numpy, fname), load=False)
+            if hit is not None:
+                _PRIMS[hit[0]] = fname.replace("amax", "max")
     return _PRIMS
 
 

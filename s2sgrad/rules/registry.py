@@ -864,8 +864,12 @@ def unregister_object(obj):
         del _OBJECTS[id(obj)]
 
 
-def lookup(obj):
-    """``(primitive, array namespace or None)`` for a Python callable, or ``None``."""
+def lookup(obj, load=True):
+    """``(primitive, array namespace or None)`` for a Python callable, or ``None``.
+
+    With ``load=False``, no rule module is imported: ``None`` also when the module that
+    registers the primitive of ``obj`` is not loaded yet (a question about a primitive
+    the program already has, such as whether a callee is ``np.sum``, needs no other)."""
     if _OBJECTS:
         hit = _OBJECTS.get(id(obj))
         if hit is not None and hit[0] is obj:
@@ -885,7 +889,8 @@ def lookup(obj):
     hit = table.get(_identity(obj))
     if hit is not None and (hit[0] is obj or isinstance(obj, types.MethodType)
                             and hit[0].__self__ is obj.__self__):
-        _load_module(_index()[0].get(hit[1]))    # its rules: loaded on the first lookup
+        if load:
+            _load_module(_index()[0].get(hit[1]))    # its rules: loaded on the first lookup
         prim = _PRIMITIVES.get(hit[1])
         return (prim, hit[2]) if prim is not None else None
     return None

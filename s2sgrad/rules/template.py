@@ -542,36 +542,37 @@ def _fold_ifexp(node):
 # Inlining
 # ---------------------------------------------------------------------------
 
-class _Substitute(gast.NodeTransformer):
-    def __init__(self, mapping):
-        self.mapping = mapping
-
-    def visit_Name(self, node):
-        if node.id in self.mapping:
-            repl = self.mapping[node.id]
+def _substituted(node, mapping):
+    """``_Substitute(mapping).visit(copy_tree(node))`` in one pass: a copy of ``node`` in which
+    each name of ``mapping`` read is a copy of its value and each one bound takes its
+    value's name.  What ``_Substitute`` does not visit (an annotation, a field that holds
+    no node) is copied as ``copy_tree`` copies it."""
+    cls = node.__class__
+    if cls is gast.Name:
+        if node.id in mapping:
+            repl = mapping[node.id]
             if isinstance(node.ctx, gast.Load):
                 return copy_tree(repl)
             return _name(repl.id, node.ctx)
-        return node
-
-    def visit(self, node):
-        """``NodeTransformer.visit``, without its per-node method lookup (only names change)."""
-        if node.__class__ is gast.Name:
-            return self.visit_Name(node)
-        for field in node._fields:
-            old = getattr(node, field, None)
-            if old.__class__ is list:
-                new = []
-                for v in old:
-                    if isinstance(v, gast.AST):
-                        v = self.visit(v)
-                        if v is None:
-                            continue
-                    new.append(v)
-                old[:] = new
-            elif isinstance(old, gast.AST):
-                setattr(node, field, self.visit(old))
-        return node
+        return copy_tree(node)
+    new = cls.__new__(cls)
+    fields = {}
+    walked = cls._fields
+    for k, v in node.__dict__.items():
+        t = v.__class__
+        if t is str or t is int or v is None:
+            fields[k] = v
+        elif k not in walked:
+            fields[k] = copy_tree(v)
+        elif t is list:
+            fields[k] = [_substituted(item, mapping) if isinstance(item, gast.AST)
+                         else copy_tree(item) for item in v]
+        elif isinstance(v, gast.AST):
+            fields[k] = _substituted(v, mapping)
+        else:
+            fields[k] = copy_tree(v)
+    new.__dict__ = fields
+    return new
 
 
 def inline(template, bindings, namer, imports=None, hint=None, result=None):
@@ -596,13 +597,14 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
             v = template.defaults[p]
         else:
             raise TypeError(f"rule {template.name}: no value for parameter {p!r}")
-        # a copy: the caller's nodes stay where they are (no node is shared by two statements)
-        bound[p] = copy_tree(v) if isinstance(v, gast.AST) else constant(v)
+        # the caller's nodes, not copied here: each place the code below puts one (a
+        # substituted name, a prelude assignment) takes a copy, so the caller's nodes stay
+        # where they are and no node is shared by two statements
+        bound[p] = v if isinstance(v, gast.AST) else constant(v)
     if template.varargs is not None:
         v = bindings.get(template.varargs, ())
-        bound[template.varargs] = copy_tree(v) if isinstance(v, gast.AST) else gast.Tuple(
-            elts=[copy_tree(e) if isinstance(e, gast.AST) else constant(e) for e in v],
-            ctx=gast.Load())
+        bound[template.varargs] = v if isinstance(v, gast.AST) else gast.Tuple(
+            elts=[e if isinstance(e, gast.AST) else constant(e) for e in v], ctx=gast.Load())
 
     prelude = []
     mapping = {}
@@ -620,7 +622,7 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
     reassigned = {k: bound.pop(k) for k in sorted(assigned) if k in bound}
     # Substitute constants first, fold, then decide which expressions to name once.
     consts = {k: v for k, v in bound.items() if _is_static_expr(v)}
-    body = _folded_body(template, consts, mapping)
+    body = _folded_body(template, consts, mapping, copy=False)   # (read, then copied)
     # Locals of the rule that the folded code still assigns get fresh names (one a
     # branch no longer taken assigned takes no name); a parameter it no longer
     # reassigns is its value again.
@@ -641,7 +643,7 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
         fresh = namer(f"{hint}_{name}" if hint else name)
         if name in reassigned:
             prelude.append(gast.Assign(targets=[_name(fresh, gast.Store())],
-                                       value=reassigned.pop(name), type_comment=None))
+                                       value=copy_tree(reassigned.pop(name)), type_comment=None))
         locals_map[name] = _name(fresh)
     rest = {k: v for k, v in bound.items() if k not in consts}
     counts = {k: loads[k] for k in rest if k in loads}
@@ -655,7 +657,8 @@ def inline(template, bindings, namer, imports=None, hint=None, result=None):
                                         for e in v.elts], ctx=gast.Load())
                 continue
             rest[k] = _name_once(v, _value_base(v, k, hint), namer, prelude)
-    body = [_Substitute({**rest, **locals_map}).visit(s) for s in body]
+    substitutions = {**rest, **locals_map}
+    body = [_substituted(s, substitutions) for s in body]
     if not all(_inert(v) for v in rest.values()):
         # (the body was folded with names where these values now stand: names and their
         # attributes make nothing new to fold, and hold nothing to fold)
@@ -676,21 +679,22 @@ def _inert(node):
     return node.__class__ is gast.Name
 
 
-def _folded_body(template, consts, mapping):
+def _folded_body(template, consts, mapping, copy=True):
     """A copy of ``template``'s body with ``consts`` and the free names of ``mapping``
     substituted and constant branches folded.  The folded body depends on nothing else, so
     it is made once for each set of constants (a call site passing ``axis=None``) and
-    copied for each inlining."""
+    copied for each inlining.  With ``copy=False``, the statements kept for these
+    constants themselves (the caller must not change them), or new ones."""
     key = _constants_key(consts)
     cache = template._memoized("folded", dict)
     folded = cache.get(key) if key is not None else None
     if folded is None:
-        folded = [_Substitute({**consts, **mapping}).visit(s) for s in copy_tree(template.body)]
-        folded = fold_statements(folded)
+        substitutions = {**consts, **mapping}
+        folded = fold_statements([_substituted(s, substitutions) for s in template.body])
         if key is None:
             return folded
         cache[key] = folded
-    return copy_tree(folded)
+    return copy_tree(folded) if copy else folded
 
 
 def _constants_key(consts):
@@ -781,7 +785,7 @@ def _value_base(value, param, hint):
 
 def _name_once(value, base, namer, prelude):
     fresh = namer(base)
-    prelude.append(gast.Assign(targets=[_name(fresh, gast.Store())], value=value,
+    prelude.append(gast.Assign(targets=[_name(fresh, gast.Store())], value=copy_tree(value),
                                type_comment=None))
     return _name(fresh)
 
