@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import s2sgrad
+from s2sgrad.errors import UnsupportedArgumentError
 
 X = np.array([0.33, 1.71, 2.23])
 
@@ -71,3 +72,14 @@ def test_an_array_of_float_literals_still_carries_the_derivative_written_into_it
     g = s2sgrad.grad(float_literals)
     np.testing.assert_allclose(g(X.copy()), want, rtol=1e-12)
     np.testing.assert_allclose(g(X.copy()), want, rtol=1e-12)
+
+
+def _sums_in_integers_by_position(x):
+    return np.sum(x * 2.7, None, int) * 1.0 + np.sum(x)
+
+
+def test_a_reduction_with_an_integer_dtype_by_position_is_refused():
+    # np.sum(x, None, int) was differentiated as a float sum: [3.7, 3.7] for [1, 1]
+    x = np.array([0.3, 1.7])
+    with pytest.raises(UnsupportedArgumentError, match="an integer dtype="):
+        s2sgrad.grad(_sums_in_integers_by_position)(x)

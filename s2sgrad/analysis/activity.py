@@ -311,6 +311,10 @@ class Activity:
         if out is not None and not (isinstance(out, gast.Constant) and out.value is None):
             raise UnsupportedArgumentError(where, callee.name, "out=", registry.OUT_ADVICE)
         dtype = next((kw.value for kw in node.keywords if kw.arg == "dtype"), None)
+        if dtype is None and callee.prim.name in _DTYPE_REDUCTIONS:
+            # (np.sum(x, None, int): the dtype given by position)
+            bound = _bind_or_none(callee.prim, node, callee) or {}
+            dtype = bound.get("dtype")
         if dtype is not None and callee.prim.name in _DTYPE_REDUCTIONS and _integer_dtype(
                 dtype, self.resolver):
             # (the rules differentiate the float computation: its integer result has none)
