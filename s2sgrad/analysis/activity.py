@@ -26,7 +26,7 @@ from ..rules.template import static_value
 from ..syntax import walk as _walk
 
 __all__ = ["Activity", "callee_of", "diff_names", "bind_primitive", "attribute_primitive",
-           "int_names", "walk_stmts", "op_name"]
+           "int_names", "walk_stmts", "op_name", "CHANGING_METHODS"]
 
 _OPS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mult", gast.Div: "div", gast.Pow: "pow",
         gast.MatMult: "matmult", gast.Mod: "mod", gast.FloorDiv: "floordiv",
@@ -310,13 +310,12 @@ class Activity:
                 out = node.args[nin]
         if out is not None and not (isinstance(out, gast.Constant) and out.value is None):
             raise UnsupportedArgumentError(where, callee.name, "out=", registry.OUT_ADVICE)
-        dtype = next((kw.value for kw in node.keywords if kw.arg == "dtype"), None)
-        if dtype is None and callee.prim.name in _DTYPE_REDUCTIONS:
-            # (np.sum(x, None, int): the dtype given by position)
-            bound = _bind_or_none(callee.prim, node, callee) or {}
-            dtype = bound.get("dtype")
-        if dtype is not None and callee.prim.name in _DTYPE_REDUCTIONS and _integer_dtype(
-                dtype, self.resolver):
+        bound = None
+        if callee.prim.name in _DTYPE_REDUCTIONS:
+            # (np.sum(x, dtype=int), np.sum(x, None, int))
+            bound = bind_primitive(callee.prim, node, callee, where)
+        dtype = bound.get("dtype") if bound is not None else None
+        if dtype is not None and _integer_dtype(dtype, self.resolver):
             # (the rules differentiate the float computation: its integer result has none)
             raise UnsupportedArgumentError(
                 where, callee.name, "an integer dtype=",
@@ -325,7 +324,8 @@ class Activity:
                 "differentiated")
         if callee.prim.check is None and "out" not in callee.prim.params:
             return
-        bound = bind_primitive(callee.prim, node, callee, where)
+        if bound is None:
+            bound = bind_primitive(callee.prim, node, callee, where)
         va = registry.varargs_param(callee.prim)
         args = {p: tuple(_known(e, self.resolver) for e in v) if p == va
                 else _known(v, self.resolver) for p, v in bound.items()}
@@ -356,7 +356,7 @@ class Activity:
         statement ``s`` that reads it elsewhere (``v = l[-1] * l.pop()``): the generated code
         makes the call first, where Python reads from left to right."""
         f = node.func
-        if not (isinstance(f, gast.Attribute) and f.attr in _CHANGING_METHODS
+        if not (isinstance(f, gast.Attribute) and f.attr in CHANGING_METHODS
                 and isinstance(f.value, gast.Name) and f.value.id in self.varied):
             return
         if node is getattr(s, "value", None) and isinstance(s, gast.Expr):
@@ -596,7 +596,7 @@ _DTYPE_REDUCTIONS = frozenset({
     "sum", "prod", "mean", "cumsum", "cumprod", "nansum", "nanprod", "nanmean", "nancumsum",
     "nancumprod", "trace", "var", "std", "nanvar", "nanstd", "average", "einsum"})
 # methods of list and dict that change their receiver
-_CHANGING_METHODS = frozenset({"pop", "append", "extend", "insert", "remove", "clear", "update",
+CHANGING_METHODS = frozenset({"pop", "append", "extend", "insert", "remove", "clear", "update",
                                "setdefault", "popitem", "sort", "reverse"})
 _CONTAINER_LITERALS = (gast.List, gast.Tuple, gast.Dict, gast.ListComp, gast.DictComp)
 _OPERATOR_TEXT = {gast.Add: "+", gast.Mult: "*", gast.BitOr: "|"}

@@ -30,11 +30,13 @@ the array the old item was: names that hold that array are not affected.  A
 rebinding (``u = new``) writes into nothing.
 """
 
+import inspect
+
 import gast
 import numpy
 
 from ..errors import EscapeError, UnsupportedError
-from .activity import attribute_primitive, callee_of, walk_stmts
+from .activity import CHANGING_METHODS, attribute_primitive, callee_of, walk_stmts
 from ..syntax import walk
 from .liveness import definitely_assigned
 
@@ -437,15 +439,10 @@ def _unseen_attribute_writes(s, resolver, program, job):
     if isinstance(func, gast.Attribute) and func.attr in MUTATING_METHODS \
             and isinstance(func.value, gast.Attribute) and func.value.attr == "__dict__":
         return _root_name(func.value)
-    if isinstance(func, gast.Attribute):
-        try:
-            kind = callee_of(call, resolver).kind
-        except Exception:      # noqa: BLE001 - an unresolvable call is another pass's error
-            kind = None
-        if kind == "dynamic" and isinstance(s, gast.Expr):
-            # a method known at run time, called for its effect (``o.sub.bump()``): it may
-            # change its object (one whose result is used is taken for a computation)
-            return _root_name(func.value)
+    if isinstance(func, gast.Attribute) and isinstance(s, gast.Expr) and _dynamic(call, resolver):
+        # a method known at run time, called for its effect (``o.sub.bump()``): it may
+        # change its object (one whose result is used is taken for a computation)
+        return _root_name(func.value)
     if isinstance(func, gast.Attribute) and not isinstance(func.value, gast.Name):
         callee = _user_callee(call, resolver)
         if callee is not None and callee.receiver is not None and program is not None:
@@ -677,9 +674,10 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
         if isinstance(w, gast.Assign) and isinstance(w.targets[0], gast.Subscript):
             return not getattr(w, "s2s_item_augmented", False)
         call = _call_of(w)
-        return call is not None and _method_receiver(call) in {
-            (v, m) for m in ("append", "extend", "insert", "pop", "remove", "clear", "reverse",
-                             "sort", "update", "setdefault", "popitem")}
+        if call is None:
+            return False
+        receiver, method = _method_receiver(call)
+        return receiver == v and method in CHANGING_METHODS
 
     def reaching(v, w):
         """``{name: the statement that made it reach v's object}`` before ``w`` may run:
@@ -737,13 +735,7 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
     # which the next call would take for constants ------------------------------------------
     for w in stmts:
         call = _call_of(w)
-        if call is None or not varied_expr(call):
-            continue
-        try:
-            kind = callee_of(call, resolver).kind
-        except Exception:      # noqa: BLE001 - an unresolvable call is another pass's error
-            continue
-        if kind != "dynamic":
+        if call is None or not varied_expr(call) or not _dynamic(call, resolver):
             continue
         v = _root_name(call.func.value) if isinstance(call.func, gast.Attribute) \
             else call.func.id if isinstance(call.func, gast.Name) else None
@@ -949,7 +941,6 @@ def _check_attribute_writes(body, stmts, resolver, program, job, varied_expr, af
         if "__getattr__" in dir(cls) or type(cls).__getattribute__ is not type.__getattribute__ \
                 or cls.__getattribute__ is not object.__getattribute__:
             return False
-        import inspect
         return not hasattr(inspect.getattr_static(cls, attr, None), "__get__")
 
     def reads(r):

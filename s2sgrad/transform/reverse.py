@@ -447,9 +447,10 @@ class ReverseBuilder:
                 continue
             target, value = st.targets[0].id, st.value
             source = self._view_source(value)
-            if source is None or source == target or numbers(value) \
-                    or self._slice_of_list(value, source):
-                continue
+            if source is None or source == target or target not in written \
+                    and source not in written or self._slice_of_list(value, source) \
+                    or numbers(value):
+                continue        # (nothing written through either name: nothing to check)
             # a name the compiler made is shown as what it holds
             shown = repr(target) if target in user_names else to_text(value)
             problem = None
@@ -485,17 +486,16 @@ class ReverseBuilder:
         abstract = getattr(self.spec.job, "abstract", None)
         if not abstract:
             return lambda value: False
-        try:
-            facts = Shapes(body, abstract, self.resolver, params=self.params)
-        except Exception:      # noqa: BLE001 - no facts: every subscript may be a view
-            return lambda value: False
+        facts = []      # (the analysis runs at the first subscript asked about, if any)
 
         def numbers(value):
             if not isinstance(value, gast.Subscript):
                 return False
             try:
-                a = facts.of(value)
-            except Exception:      # noqa: BLE001
+                if not facts:
+                    facts.append(Shapes(body, abstract, self.resolver, params=self.params))
+                a = facts[0].of(value)
+            except Exception:      # noqa: BLE001 - no facts: the subscript may be a view
                 return False
             return a.kind in ("float", "int", "bool", "complex", "scalar")
         return numbers
