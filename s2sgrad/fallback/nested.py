@@ -45,6 +45,10 @@ def _own_function(fn):
 
 
 _CONTAINER_OPS = {"add_at", "add"}
+# made to be written into (``d_y = _rt.zeros_like(y); d_y[i] += ...``): the helper's own body,
+# whose ``np.zeros_like`` of a box the tracer makes an array it can write into (as a
+# primitive it would give a plain array, and the write would refuse the boxed values)
+_WRITE_TARGETS = {"zeros_like"}
 
 
 def _wrapper(fn, prim):
@@ -54,8 +58,11 @@ def _wrapper(fn, prim):
                     if prim.family == "s2sgrad.runtime" else f"{prim.family}.{prim.name}")
 
         container_op = prim.family == "s2sgrad.runtime" and prim.name in _CONTAINER_OPS
+        write_target = prim.family == "s2sgrad.runtime" and prim.name in _WRITE_TARGETS
 
         def w(*args, **kwargs):
+            if write_target and _has_box(args):
+                return traced(fn)(*args, **kwargs)
             if container_op and any(isinstance(a, (list, dict)) for a in args[:1] + args[2:]):
                 # adjoints kept in a list or dict: plain Python on their items, each traced
                 # (as a primitive, its in-place write would drop the items' derivatives)
