@@ -396,6 +396,8 @@ add(f"{RT}.array_vjp", C(R(2, 3), [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], nondiff={"
     C(R(2, 2), [np.zeros(2), np.zeros(2)], nondiff={"obj"}))
 add(f"{RT}.through_cast", C(R(2, 3), None, nondiff={"dtype"}), C(R(3), int, nondiff={"dtype"}),
     C(R(3), np.float64, nondiff={"dtype"}))
+add(f"{RT}.through_write", C(R(2, 3), np.zeros(3), nondiff={"into"}),
+    C(R(3), np.zeros(3, int), nondiff={"into"}), C(R(), [0.0, 1.0], nondiff={"into"}))
 add(f"{RT}.tolist_of", C(R(2, 3)), C(R(4)))
 add(f"{RT}.tolist_vjp", C([R(), R(), R()], np.zeros(3), nondiff={"a"}),
     C([[R(), R()], [R(), R()]], np.zeros((2, 2)), nondiff={"a"}))

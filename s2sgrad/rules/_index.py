@@ -502,6 +502,7 @@ PRIMITIVES = {
     ('s2sgrad.runtime', 'written_cotangent'): 'runtime_core',
     ('s2sgrad.runtime', 'written_scatter'): 'runtime_core',
     ('s2sgrad.runtime', 'through_cast'): 'runtime_core',
+    ('s2sgrad.runtime', 'through_write'): 'runtime_core',
     ('s2sgrad.runtime', 'tolist_of'): 'runtime_core',
     ('s2sgrad.runtime', 'tolist_vjp'): 'runtime_core',
     ('s2sgrad.runtime', 'add_at'): 'runtime_core',

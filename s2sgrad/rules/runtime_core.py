@@ -10,7 +10,7 @@ from .registry import nondiff, primitive, set_shape_params, transpose, transpose
 from ..runtime import (
     batch_matmul_vjp_a, batch_matmul_vjp_b, dot_vjp_a, dot_vjp_b, fill_diagonal,
     fill_diagonal_vjp_val, matmul_vjp_a, matmul_vjp_b, saved_item, saved_item_vjp, scatter,
-    sort_in_place_jvp, sort_in_place_vjp, through_cast, tolist_of, tolist_vjp, unbroadcast, unit_jvp,
+    sort_in_place_jvp, sort_in_place_vjp, through_cast, through_write, tolist_of, tolist_vjp, unbroadcast, unit_jvp,
     unit_vjp, zeros_like,
 )
 from ..runtime import copy as copy_of
@@ -44,6 +44,18 @@ class _ThroughCast:
 
     def jvp_d(xp, t, ans, d, dtype):
         return through_cast(t, dtype)
+
+
+@primitive("through_write", family=R, linear=True)
+class _ThroughWrite:
+    """The derivative of a value written into an array: itself, or zero where the array
+    has an integer or bool dtype (the write truncates)."""
+
+    def vjp_d(xp, g, ans, d, into):
+        return through_write(g, into)
+
+    def jvp_d(xp, t, ans, d, into):
+        return through_write(t, into)
 
 
 @primitive("tolist_of", family=R, linear=True)
@@ -160,7 +172,7 @@ class _SplitLike:
 
 
 nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specialize",
-        "inverse_permutation", "check_scalar", "check_output", "keys", "popitem_key", "seed", "share_of_max", "sort_order",
+        "inverse_permutation", "check_scalar", "check_output", "check_in_place", "check_copyto", "keys", "popitem_key", "seed", "share_of_max", "sort_order",
         "fits", "recursion_depth", "recursion_levels", family=R)
 
 
@@ -253,5 +265,5 @@ set_shape_params(R, {
     "unsort": ("order", "items"), "items_adjoint": ("iterable",),
     "fill_diagonal_vjp_val": ("val",), "item_vjp": ("a",), "item_of": ("index",),
     "window_vjp": ("x",), "sort_in_place_vjp": ("value",),
-    "sort_in_place_jvp": ("value",),
+    "sort_in_place_jvp": ("value",), "through_write": ("into",),
 })

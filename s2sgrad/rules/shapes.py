@@ -124,8 +124,9 @@ def _join_dtype(a, b):
 @functools.lru_cache(maxsize=None)
 def _joined_dtype(a, b):
     ka, kb = np.dtype(a).kind, np.dtype(b).kind
-    if (ka == "c") != (kb == "c"):
-        return None            # complex or not: not known
+    if (ka == "c") != (kb == "c") or (ka in "fc") != (kb in "fc"):
+        # complex or not, float or integer (a write into it truncated or not): not known
+        return None
     return np.result_type(np.dtype(a), np.dtype(b)).name
 
 

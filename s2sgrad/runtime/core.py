@@ -26,7 +26,7 @@ import numpy
 __all__ = [
     "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter", "written_cotangent", "written_scatter",
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
-    "casts_inexact", "through_cast", "tolist_vjp", "tolist_of",
+    "casts_inexact", "through_cast", "through_write", "check_in_place", "check_copyto", "tolist_vjp", "tolist_of",
     "check_scalar", "check_output", "check_sequence", "output_problem", "seed", "check_method", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "popitem_key", "attribute_tangent",
@@ -524,6 +524,41 @@ def through_cast(d, dtype):
     """A derivative through a cast to ``dtype``: ``d`` itself for a float or complex dtype,
     zero for an integer or bool one (``x.astype(int)``, ``np.asarray(x, dtype=bool)``)."""
     return d if casts_inexact(dtype) else zeros_like(d)
+
+
+def through_write(d, into):
+    """The derivative of a value written into ``into`` (``into[i] = v``): ``d`` itself, zero
+    where ``into`` is an array of an integer or bool dtype, into which NumPy writes the value
+    truncated (piecewise constant).  A list or dict keeps what is written as it is."""
+    dtype = getattr(into, "dtype", None)
+    if dtype is None or getattr(dtype, "kind", "f") not in "biu":
+        return d
+    return zeros_like(d)
+
+
+def _dtype_sample(value):
+    """A 0-d stand-in for ``value`` in a dtype check: a Python number itself (weak in NumPy's
+    promotion), else a NumPy value of its dtype."""
+    if type(value) in (int, float, complex):
+        return value
+    return numpy.ones(1, numpy.asarray(value).dtype)
+
+
+def check_in_place(into, value, op):
+    """Raise as NumPy does where ``into op= value`` cannot write its result into ``into``, an
+    array (its ``casting='same_kind'``: ``y[:2] += x`` of floats into an integer array).  A
+    number (``y[0]`` of a 1-d array) is replaced, not written into: nothing to check."""
+    if not isinstance(into, numpy.ndarray):
+        return
+    probe = numpy.ones(1, into.dtype)
+    getattr(numpy, op)(probe, _dtype_sample(value), out=probe)
+
+
+def check_copyto(into, value):
+    """Raise as ``np.copyto(into, value)`` does where ``value`` cannot be cast to ``into``'s
+    dtype (its ``casting='same_kind'``: floats into an integer array)."""
+    if isinstance(into, numpy.ndarray):
+        numpy.copyto(numpy.ones(1, into.dtype), _dtype_sample(value))
 
 
 def tolist_vjp(v, a):

@@ -20,6 +20,7 @@ materialized where control flow merges or a loop carries them.
 
 
 import gast
+import numpy
 
 import s2sgrad.naming as naming
 from ..analysis import liveness
@@ -46,6 +47,18 @@ __all__ = ["ReverseBuilder"]
 _RUNTIME_TENSOR_HELPERS = {"unbroadcast", "broadcast_like", "reduce_vjp", "max_vjp",
                            "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b",
                            "to_complex_like", "ones_like", "size", "ndim"}
+
+
+# the NumPy ufunc of an augmented assignment's operator (``y[i] += v``: ``np.add``), whose
+# write into an array ``_rt.check_in_place`` checks as NumPy does
+_UFUNC_OF_OP = {gast.Add: "add", gast.Sub: "subtract", gast.Mult: "multiply",
+                gast.Div: "true_divide", gast.FloorDiv: "floor_divide", gast.Mod: "remainder",
+                gast.Pow: "power", gast.BitAnd: "bitwise_and", gast.BitOr: "bitwise_or",
+                gast.BitXor: "bitwise_xor", gast.LShift: "left_shift", gast.RShift: "right_shift"}
+
+
+def _get(holder, field):
+    return holder[field] if isinstance(holder, list) else getattr(holder, field)
 
 
 def _rt(attr):
@@ -173,6 +186,7 @@ class ReverseBuilder:
         body = self._name_discarded_pops(copy_tree(self.norm.node.body))
         self._classify_values(body)
         self._check_aliasing(body)
+        body = self._in_place_checks(body)
         self.scalars = self._scalar_names(body)
         body = self._plan_block(body)
         body = self._prepare_block(body)
@@ -1284,6 +1298,10 @@ class ReverseBuilder:
             g = gast.Subscript(value=name(dv), slice=copy_tree(t.slice), ctx=gast.Load())
         else:   # a fancy index may repeat a position: only its last element reaches y
             g = _rt_call("written_cotangent", name(dv), index_value(t.slice))
+        if self._may_truncate(t):
+            # an array of an integer dtype (np.zeros_like(k), np.arange(n)) truncates what is
+            # written: no derivative (the shape analysis drops the check for a float array)
+            g = _rt_call("through_write", g, name(v))
         zero = assign(gast.Subscript(value=name(dv), slice=copy_tree(t.slice),
                                      ctx=gast.Store()), const(0.0))
         pre, contribs = [], []
@@ -1306,6 +1324,96 @@ class ReverseBuilder:
         code.extend(self._emit(contribs, state, borrowed=_views_of(dv, pre)))
         code.append(zero)
         return code + [restore], state
+
+    def _may_truncate(self, target):
+        """Whether ``target`` (``y[i]`` of an item write) may be an item of an array of an
+        integer or bool dtype: anything but a list, a tuple or a dict known as one."""
+        v = target.value.id
+        return not (v in self.containers and v not in self.tensors) and not self._keyed(target)
+
+    def _in_place_checks(self, stmts, proven=None):
+        """``stmts`` with a check before each write NumPy may refuse to cast, where the target
+        may be an array of an integer dtype (``_may_truncate``) the shape analysis does not
+        prove a float one: ``y[i] += v`` (``y[i] = y[i] + v``) of a value carrying a
+        derivative, in place into ``y[i]`` when that is an array (a view or a copy), and
+        ``np.copyto(y, v)`` (``y[...] = v``).  NumPy raises for floats into integers there
+        (``casting='same_kind'``); the lowered write would truncate them without a word."""
+        if proven is None:
+            proven = self._proven_inexact(stmts)
+        out = []
+        for s in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(s, (gast.If, gast.For, gast.While)):
+                    setattr(s, field, self._in_place_checks(getattr(s, field), proven))
+            check = None
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                    and isinstance(s.targets[0].value, gast.Name) \
+                    and self._may_truncate(s.targets[0]):
+                t = s.targets[0]
+                if getattr(s, "s2s_copyto", False):
+                    holder, field = s, "value"
+                    if isinstance(s.value, gast.Call) and len(s.value.args) == 3:
+                        holder, field = s.value.args, 1     # (np.copyto(y, v, where=m))
+                    into = name(t.value.id)
+                    if not proven(into, _get(holder, field)):
+                        value = self._named_value(holder, field, "copied", out, s)
+                        check = _rt_call("check_copyto", into, value)
+                elif getattr(s, "s2s_item_augmented", False) and isinstance(s.value, gast.BinOp) \
+                        and type(s.value.op) in _UFUNC_OF_OP and self.active_expr(s.value.right) \
+                        and not proven(s.value.left, s.value.right):
+                    value = self._named_value(s.value, "right", "increment", out, s)
+                    check = _rt_call("check_in_place", copy_tree(s.value.left), value,
+                                     const(_UFUNC_OF_OP[type(s.value.op)]))
+            if check is not None:
+                out.append(self._at_line(gast.Expr(value=check), s))
+            out.append(s)
+        return out
+
+    def _named_value(self, holder, field, base, out, s):
+        """The value at ``holder``'s ``field`` (an attribute, or a list's index), named first
+        in ``out`` unless it is a name or a constant (a check reads it, and the write after):
+        it is computed once."""
+        value = _get(holder, field)
+        if is_atom(value) or isinstance(value, gast.Constant):
+            return copy_tree(value)
+        v = self.namer.fresh(base)
+        if self.active_expr(value):
+            self.active.add(v)
+        out.append(self._at_line(assign(v, value), s))
+        if isinstance(holder, list):
+            holder[field] = name(v)
+        else:
+            setattr(holder, field, name(v))
+        return name(v)
+
+    @staticmethod
+    def _at_line(stmt, s):
+        for attr in ("s2s_line", "lineno"):
+            if getattr(s, attr, None) is not None:
+                setattr(stmt, attr, getattr(s, attr))
+        return stmt
+
+    def _proven_inexact(self, body):
+        """``proven(into, value)``: whether the shape analysis of code specialized to a
+        signature proves ``into`` a float array and ``value`` real, or ``into`` a complex array
+        (a write of ``value`` into it keeps its derivative).  General code proves nothing."""
+        abstract = getattr(self.spec.job, "abstract", None)
+        if not abstract:
+            return lambda into, value: False
+        facts = []      # (the analysis runs at the first write asked about, if any)
+
+        def proven(into, value):
+            try:
+                if not facts:
+                    facts.append(Shapes(body, abstract, self.resolver, params=self.params))
+                a, v = facts[0].of(into), facts[0].of(value)
+            except Exception:      # noqa: BLE001 - no facts: not proven
+                return False
+            if a.kind in ("float", "int", "bool", "complex", "scalar"):
+                return True     # a number (y[i] of a 1-d array): replaced, not written into
+            kind = numpy.dtype(a.dtype).kind if a.kind == "array" and a.dtype is not None else None
+            return kind == "c" or kind == "f" and v.is_complex is False
+        return proven
 
     def _keyed(self, target):
         """True for ``d[key] = ...`` on a dict (a key that may not be there yet)."""
