@@ -223,7 +223,21 @@ def copied_into_where(x, k):
     return np.sum(y * x)
 
 
+def array_added_into(x, k):
+    y = np.arange(len(x))
+    y += x * 2.0                # in place into the integer array: NumPy refuses
+    return np.sum(y * x)
+
+
+def array_subtracted_from(x, k):
+    y = k * 1
+    y -= x
+    return np.sum(y * x)
+
+
 REFUSED = {slice_added_into: (TypeError, "Cannot cast ufunc 'add' output"),
+           array_added_into: (TypeError, "Cannot cast ufunc 'add' output"),
+           array_subtracted_from: (TypeError, "Cannot cast ufunc 'subtract' output"),
            fancy_index_added_into: (TypeError, "Cannot cast ufunc 'add' output"),
            copied_into: (TypeError, "Cannot cast array data"),
            copied_into_where: (TypeError, "Cannot cast array data")}
@@ -268,7 +282,14 @@ def float_item_added_into(x, k):
     return np.sum(y * x)
 
 
+def float_array_added_into(x, k):
+    y = np.zeros(len(x))
+    y += x * 2.0
+    return np.sum(y * x)
+
+
 FLOAT_WRITES = {
+    float_array_added_into: lambda x: 4.0 * x,
     # d/dx sum(y * x) with y written from x
     float_slice_added_into: lambda x: np.array([3.0 * x[0], 3.0 * x[1], 0.0]),
     float_copied_into_where: lambda x: np.array([3.0 * x[0], 1.0, 3.0 * x[2]]),   # k = [4, -2, 7]
@@ -307,3 +328,18 @@ def test_code_specialized_to_a_float_array_checks_nothing(f):
             assert "through_write" not in source and "check_" not in source, source
         else:       # (an integer array: the checks stay)
             assert "through_write" in source, source
+
+
+def accumulated(x, k):
+    acc = 0.0
+    for i in range(3):
+        acc += x[i] ** 2
+    return acc
+
+
+def test_an_accumulator_started_from_a_number_is_not_checked():
+    # acc = 0.0; acc += v is a number (or a float array): no check in general code either
+    x = POINTS[1]
+    np.testing.assert_allclose(s2sgrad.grad(accumulated)(x.copy(), K), 2 * x, rtol=1e-12)
+    source = s2sgrad.grad(accumulated, emit=True)
+    assert "check_in_place" not in source and "increment" not in source, source

@@ -523,6 +523,8 @@ PRIMITIVES = {
     ('s2sgrad.runtime', 'inverse_permutation'): 'runtime_core',
     ('s2sgrad.runtime', 'check_scalar'): 'runtime_core',
     ('s2sgrad.runtime', 'check_output'): 'runtime_core',
+    ('s2sgrad.runtime', 'check_in_place'): 'runtime_core',
+    ('s2sgrad.runtime', 'check_copyto'): 'runtime_core',
     ('s2sgrad.runtime', 'keys'): 'runtime_core',
     ('s2sgrad.runtime', 'popitem_key'): 'runtime_core',
     ('s2sgrad.runtime', 'seed'): 'runtime_core',

@@ -1340,6 +1340,7 @@ class ReverseBuilder:
         (``casting='same_kind'``); the lowered write would truncate them without a word."""
         if proven is None:
             proven = self._proven_inexact(stmts)
+            self._numbers_augmented = self._augmented_numbers(stmts)
         out = []
         for s in stmts:
             for field in ("body", "orelse"):
@@ -1364,10 +1365,35 @@ class ReverseBuilder:
                     value = self._named_value(s.value, "right", "increment", out, s)
                     check = _rt_call("check_in_place", copy_tree(s.value.left), value,
                                      const(_UFUNC_OF_OP[type(s.value.op)]))
+            elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and getattr(s, "s2s_augmented", False) and isinstance(s.value, gast.BinOp) \
+                    and type(s.value.op) in _UFUNC_OF_OP and isinstance(s.value.left, gast.Name) \
+                    and s.value.left.id == s.targets[0].id \
+                    and s.targets[0].id not in self._numbers_augmented \
+                    and self.active_expr(s.value.right) \
+                    and not proven(s.value.left, s.value.right):
+                # y += v: in place for an array, which NumPy may refuse (an integer array)
+                value = self._named_value(s.value, "right", "increment", out, s)
+                check = _rt_call("check_in_place", name(s.targets[0].id), value,
+                                 const(_UFUNC_OF_OP[type(s.value.op)]))
             if check is not None:
                 out.append(self._at_line(gast.Expr(value=check), s))
             out.append(s)
         return out
+
+    def _augmented_numbers(self, stmts):
+        """Names that start as a number written out (``acc = 0.0``, ``n = 0``) and are changed
+        by augmented assignments only (``acc += v``), or hold integers only: a number, or an
+        array the number and what was added made.  Not checked (``_in_place_checks``): such an
+        accumulator is an integer array only where an integer array was added to it first."""
+        starts = {}
+        for st in walk_stmts(stmts):
+            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) \
+                    and not getattr(st, "s2s_augmented", False):
+                v = st.targets[0].id
+                starts[v] = starts.get(v, True) and isinstance(st.value, gast.Constant) \
+                    and type(st.value.value) in (int, float, complex)
+        return {v for v, number in starts.items() if number} | self.ints
 
     def _named_value(self, holder, field, base, out, s):
         """The value at ``holder``'s ``field`` (an attribute, or a list's index), named first
