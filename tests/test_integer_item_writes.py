@@ -186,6 +186,8 @@ def test_forward_mode(f):
             value, t = j(*_args(x), v)
             assert value == pytest.approx(f(*_args(x)), rel=1e-12)
             assert t == pytest.approx(np.dot(_want(f, x), v), rel=1e-12, abs=1e-12)
+        value, t = s2sgrad.jvp(f, fallback="always")(*_args(x), v)     # (the tracer)
+        assert t == pytest.approx(np.dot(_want(f, x), v), rel=1e-12, abs=1e-12)
 
 
 @pytest.mark.parametrize("f", PROGRAMS, ids=lambda f: f.__name__)
@@ -307,6 +309,10 @@ def test_a_write_into_a_float_array_keeps_its_derivative(f):
         value, t = s2sgrad.jvp(f)(x.copy(), K.copy(), v)
         assert value == pytest.approx(f(x.copy(), K.copy()), rel=1e-12)
         assert t == pytest.approx(np.dot(want, v), rel=1e-12)
+        # the gradients are linear in x: the Hessian is their difference along each axis
+        hess = np.column_stack([FLOAT_WRITES[f](x + e) - want for e in np.eye(3)])
+        np.testing.assert_allclose(s2sgrad.hessian(f)(x.copy(), K.copy()), hess,
+                                   rtol=1e-9, atol=1e-12)
         if f is float_copied_into_where:
             # (the tracer has no rule for np.copyto: it says so, where the generated code runs)
             with pytest.raises(s2sgrad.errors.S2SGradError, match="copyto has no derivative"):
@@ -343,3 +349,21 @@ def test_an_accumulator_started_from_a_number_is_not_checked():
     np.testing.assert_allclose(s2sgrad.grad(accumulated)(x.copy(), K), 2 * x, rtol=1e-12)
     source = s2sgrad.grad(accumulated, emit=True)
     assert "check_in_place" not in source and "increment" not in source, source
+
+
+def vector_of_two(x, k):
+    y = np.zeros_like(k)
+    y[0] = x[0] * 2.1
+    y[1] = x[1] * 3.7
+    return y * x[0] + np.sin(x[1]) * 1.0
+
+
+def test_jacobian_of_a_vector_output():
+    # two inputs, six outputs: the Jacobian is built in forward mode, a batch of tangents
+    k = np.arange(6)
+    for x in (np.array([1.5, 2.5]), np.array([-0.4, 0.9])):
+        y = np.zeros(6, int)
+        y[0], y[1] = x[0] * 2.1, x[1] * 3.7
+        want = np.column_stack([y * 1.0, np.full(6, np.cos(x[1]))])
+        np.testing.assert_allclose(s2sgrad.jacobian(vector_of_two)(x.copy(), k), want,
+                                   rtol=1e-12, atol=1e-12)
