@@ -58,6 +58,28 @@ class _ThroughWrite:
         return through_write(t, into)
 
 
+@primitive("in_place", family=R, linear=True)
+class _InPlace:
+    """``y op= v``'s value, checked as NumPy checks the write into ``y``: itself."""
+
+    def vjp_new(xp, g, ans, old, new, op):
+        return g
+
+    def jvp_new(xp, t, ans, old, new, op):
+        return t        # (not checked again: a float tangent of an integer value is no error)
+
+
+@primitive("copied_into", family=R, linear=True)
+class _CopiedInto:
+    """``np.copyto(y, v)``'s value, checked as NumPy checks its cast: itself."""
+
+    def vjp_value(xp, g, ans, into, value):
+        return g
+
+    def jvp_value(xp, t, ans, into, value):
+        return t
+
+
 @primitive("tolist_of", family=R, linear=True)
 class _TolistOf:
     """``a.tolist()``: its adjoint makes the array again."""
@@ -172,7 +194,7 @@ class _SplitLike:
 
 
 nondiff("zeros_like", "ones_like", "shape", "ndim", "size", "namespace", "specialize",
-        "inverse_permutation", "check_scalar", "check_output", "check_in_place", "check_copyto", "keys", "popitem_key", "seed", "share_of_max", "sort_order",
+        "inverse_permutation", "check_scalar", "check_output", "keys", "popitem_key", "seed", "share_of_max", "sort_order",
         "fits", "recursion_depth", "recursion_levels", family=R)
 
 
@@ -265,5 +287,6 @@ set_shape_params(R, {
     "unsort": ("order", "items"), "items_adjoint": ("iterable",),
     "fill_diagonal_vjp_val": ("val",), "item_vjp": ("a",), "item_of": ("index",),
     "window_vjp": ("x",), "sort_in_place_vjp": ("value",),
-    "sort_in_place_jvp": ("value",), "through_write": ("into",),
+    "sort_in_place_jvp": ("value",), "through_write": ("into",), "in_place": ("old",),
+    "copied_into": ("into",),
 })

@@ -760,6 +760,14 @@ def _rt_same(args, ev, prim_name=None):
     return x
 
 
+@shape_rule("through_write", params=("d", "into"), runtime=True)
+@shape_rule("in_place", params=("old", "new", "op"), runtime=True)
+@shape_rule("copied_into", params=("into", "value"), runtime=True)
+def _rt_checked(args, ev, prim_name=None):
+    # (a derivative zeroed or kept, a value checked: the value it is given)
+    return ev.of(args.get({"through_write": "d", "in_place": "new"}.get(prim_name, "value")))
+
+
 @shape_rule("seed", params=("d_out", "value"), runtime=True)
 def _rt_seed(args, ev, prim_name=None):
     d, v = ev.of(args.get("d_out")), ev.of(args.get("value"))

@@ -26,7 +26,7 @@ import numpy
 __all__ = [
     "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter", "written_cotangent", "written_scatter",
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
-    "casts_inexact", "through_cast", "through_write", "check_in_place", "check_copyto", "tolist_vjp", "tolist_of",
+    "casts_inexact", "through_cast", "through_write", "in_place", "copied_into", "tolist_vjp", "tolist_of",
     "check_scalar", "check_output", "check_sequence", "output_problem", "seed", "check_method", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "popitem_key", "attribute_tangent",
@@ -536,29 +536,30 @@ def through_write(d, into):
     return zeros_like(d)
 
 
-def _dtype_sample(value):
-    """A 0-d stand-in for ``value`` in a dtype check: a Python number itself (weak in NumPy's
-    promotion), else a NumPy value of its dtype."""
-    if type(value) in (int, float, complex):
-        return value
-    return numpy.ones(1, numpy.asarray(value).dtype)
+def in_place(old, new, op):
+    """``new``, the value of ``old op= v`` (``y[:2] += v``, ``y += v``), after NumPy's check
+    that it can be written into ``old`` when that is an array (``casting='same_kind'``: floats
+    into an integer array raise ``UFuncTypeError``).  A number (``y[0]`` of a 1-d array) is
+    replaced, not written into: nothing to check."""
+    if isinstance(old, numpy.ndarray):
+        dtype = getattr(new, "dtype", None)
+        if dtype is not None and dtype != old.dtype \
+                and not numpy.can_cast(dtype, old.dtype, "same_kind"):
+            probe = numpy.ones(1, old.dtype)
+            getattr(numpy, op)(probe, numpy.ones(1, dtype), out=probe)   # NumPy's own error
+            raise TypeError(f"Cannot cast ufunc {op!r} output from {dtype!r} to {old.dtype!r} "
+                            "with casting rule 'same_kind'")
+    return new
 
 
-def check_in_place(into, value, op):
-    """Raise as NumPy does where ``into op= value`` cannot write its result into ``into``, an
-    array (its ``casting='same_kind'``: ``y[:2] += x`` of floats into an integer array).  A
-    number (``y[0]`` of a 1-d array) is replaced, not written into: nothing to check."""
-    if not isinstance(into, numpy.ndarray):
-        return
-    probe = numpy.ones(1, into.dtype)
-    getattr(numpy, op)(probe, _dtype_sample(value), out=probe)
-
-
-def check_copyto(into, value):
-    """Raise as ``np.copyto(into, value)`` does where ``value`` cannot be cast to ``into``'s
-    dtype (its ``casting='same_kind'``: floats into an integer array)."""
+def copied_into(into, value):
+    """``value``, after the check ``np.copyto(into, value)`` makes that it can be cast to
+    ``into``'s dtype (``casting='same_kind'``: floats into an integer array raise)."""
     if isinstance(into, numpy.ndarray):
-        numpy.copyto(numpy.ones(1, into.dtype), _dtype_sample(value))
+        sample = value if type(value) in (int, float, complex) else \
+            numpy.ones(1, numpy.asarray(value).dtype)
+        numpy.copyto(numpy.ones(1, into.dtype), sample)     # NumPy's own error
+    return value
 
 
 def tolist_vjp(v, a):

@@ -141,8 +141,7 @@ class _Context:
                 return "shared"
             return "effect"
         prim = hit[0]
-        if leaf in ("add_at", "check_scalar", "check_output", "check_in_place", "check_copyto",
-                    "call_fwd", "call_bwd", "call_jvp"):
+        if leaf in ("add_at", "check_scalar", "check_output", "call_fwd", "call_bwd", "call_jvp"):
             return "effect"
         if leaf in _FRESH or prim.name in _FRESH:
             return "pure"

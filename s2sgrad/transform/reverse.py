@@ -61,6 +61,13 @@ def _get(holder, field):
     return holder[field] if isinstance(holder, list) else getattr(holder, field)
 
 
+def _put(holder, field, value):
+    if isinstance(holder, list):
+        holder[field] = value
+    else:
+        setattr(holder, field, value)
+
+
 def _rt(attr):
     return gast.Attribute(value=name(RUNTIME_ALIAS), attr=attr, ctx=gast.Load())
 
@@ -1332,54 +1339,48 @@ class ReverseBuilder:
         return not (v in self.containers and v not in self.tensors) and not self._keyed(target)
 
     def _in_place_checks(self, stmts, proven=None):
-        """``stmts`` with a check before each write NumPy may refuse to cast, where the target
-        may be an array of an integer dtype (``_may_truncate``) the shape analysis does not
-        prove a float one: ``y[i] += v`` (``y[i] = y[i] + v``) of a value carrying a
-        derivative, in place into ``y[i]`` when that is an array (a view or a copy), and
-        ``np.copyto(y, v)`` (``y[...] = v``).  NumPy raises for floats into integers there
-        (``casting='same_kind'``); the lowered write would truncate them without a word."""
+        """``stmts`` with NumPy's cast check in each write NumPy may refuse to cast, where the
+        target may be an array of an integer dtype (``_may_truncate``) the shape analysis
+        does not prove a float one: ``y[i] += v`` (``y[i] = y[i] + v``) and ``y += v`` of a
+        value carrying a derivative, in place when ``y[i]`` or ``y`` is an array, become
+        ``y[i] = _rt.in_place(y[i], y[i] + v, 'add')``, and ``np.copyto(y, v)`` (``y[...] =
+        v``) becomes ``y[...] = _rt.copied_into(y, v)``.  NumPy raises for floats into
+        integers there (``casting='same_kind'``); the lowered write truncated them (or made
+        ``y`` a float array) without a word.  Each helper returns its value (rules: the
+        identity on it)."""
         if proven is None:
             proven = self._proven_inexact(stmts)
             self._numbers_augmented = self._augmented_numbers(stmts)
-        out = []
         for s in stmts:
             for field in ("body", "orelse"):
                 if isinstance(s, (gast.If, gast.For, gast.While)):
-                    setattr(s, field, self._in_place_checks(getattr(s, field), proven))
-            check = None
-            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
-                    and isinstance(s.targets[0].value, gast.Name) \
-                    and self._may_truncate(s.targets[0]):
-                t = s.targets[0]
+                    self._in_place_checks(getattr(s, field), proven)
+            if not (isinstance(s, gast.Assign) and len(s.targets) == 1):
+                continue
+            t = s.targets[0]
+            augmented = isinstance(s.value, gast.BinOp) and type(s.value.op) in _UFUNC_OF_OP
+            if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name) \
+                    and self._may_truncate(t):
                 if getattr(s, "s2s_copyto", False):
                     holder, field = s, "value"
                     if isinstance(s.value, gast.Call) and len(s.value.args) == 3:
                         holder, field = s.value.args, 1     # (np.copyto(y, v, where=m))
-                    into = name(t.value.id)
-                    if not proven(into, _get(holder, field)):
-                        value = self._named_value(holder, field, "copied", out, s)
-                        check = _rt_call("check_copyto", into, value)
-                elif getattr(s, "s2s_item_augmented", False) and isinstance(s.value, gast.BinOp) \
-                        and type(s.value.op) in _UFUNC_OF_OP and self.active_expr(s.value.right) \
+                    value = _get(holder, field)
+                    if not proven(name(t.value.id), value):
+                        _put(holder, field, _rt_call("copied_into", name(t.value.id), value))
+                elif getattr(s, "s2s_item_augmented", False) and augmented \
+                        and self.active_expr(s.value.right) \
                         and not proven(s.value.left, s.value.right):
-                    value = self._named_value(s.value, "right", "increment", out, s)
-                    check = _rt_call("check_in_place", copy_tree(s.value.left), value,
-                                     const(_UFUNC_OF_OP[type(s.value.op)]))
-            elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                    and getattr(s, "s2s_augmented", False) and isinstance(s.value, gast.BinOp) \
-                    and type(s.value.op) in _UFUNC_OF_OP and isinstance(s.value.left, gast.Name) \
-                    and s.value.left.id == s.targets[0].id \
-                    and s.targets[0].id not in self._numbers_augmented \
+                    s.value = _rt_call("in_place", copy_tree(s.value.left), s.value,
+                                       const(_UFUNC_OF_OP[type(s.value.op)]))
+            elif isinstance(t, gast.Name) and getattr(s, "s2s_augmented", False) and augmented \
+                    and isinstance(s.value.left, gast.Name) and s.value.left.id == t.id \
+                    and t.id not in self._numbers_augmented \
                     and self.active_expr(s.value.right) \
                     and not proven(s.value.left, s.value.right):
-                # y += v: in place for an array, which NumPy may refuse (an integer array)
-                value = self._named_value(s.value, "right", "increment", out, s)
-                check = _rt_call("check_in_place", name(s.targets[0].id), value,
-                                 const(_UFUNC_OF_OP[type(s.value.op)]))
-            if check is not None:
-                out.append(self._at_line(gast.Expr(value=check), s))
-            out.append(s)
-        return out
+                s.value = _rt_call("in_place", name(t.id), s.value,
+                                   const(_UFUNC_OF_OP[type(s.value.op)]))
+        return stmts
 
     def _augmented_numbers(self, stmts):
         """Names that start as a number written out (``acc = 0.0``, ``n = 0``) and are changed
@@ -1394,30 +1395,6 @@ class ReverseBuilder:
                 starts[v] = starts.get(v, True) and isinstance(st.value, gast.Constant) \
                     and type(st.value.value) in (int, float, complex)
         return {v for v, number in starts.items() if number} | self.ints
-
-    def _named_value(self, holder, field, base, out, s):
-        """The value at ``holder``'s ``field`` (an attribute, or a list's index), named first
-        in ``out`` unless it is a name or a constant (a check reads it, and the write after):
-        it is computed once."""
-        value = _get(holder, field)
-        if is_atom(value) or isinstance(value, gast.Constant):
-            return copy_tree(value)
-        v = self.namer.fresh(base)
-        if self.active_expr(value):
-            self.active.add(v)
-        out.append(self._at_line(assign(v, value), s))
-        if isinstance(holder, list):
-            holder[field] = name(v)
-        else:
-            setattr(holder, field, name(v))
-        return name(v)
-
-    @staticmethod
-    def _at_line(stmt, s):
-        for attr in ("s2s_line", "lineno"):
-            if getattr(s, attr, None) is not None:
-                setattr(stmt, attr, getattr(s, attr))
-        return stmt
 
     def _proven_inexact(self, body):
         """``proven(into, value)``: whether the shape analysis of code specialized to a
