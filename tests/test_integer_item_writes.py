@@ -116,6 +116,13 @@ def rebound_after_the_write(x, k, n, ns):
     return w + np.sum(y) + _tail(x)
 
 
+def rebound_argument(x, k, n, ns):
+    # k is rebound first, from its own integers: still an integer array
+    k = k * 1
+    k[0] = x[0] * 2.1
+    return np.sum(k * x) + _tail(x)
+
+
 def _held(f, x):
     """The integers y holds in f (the written values truncated): the gradient of sum(y * x)."""
     ns = [int(v) for v in K]
@@ -143,6 +150,8 @@ def _held(f, x):
         y = np.zeros(3, int)
         for i in range(3):
             y[i] = x[i] * 1.7 + y[i - 1]
+    elif f is rebound_argument:
+        y = K.copy(); y[0] = x[0] * 2.1
     elif f is rebound_after_the_write:
         y = np.zeros(3, int); y[0] = x[0] * 2.1
         return y + np.array([1.0, 3.0, 1.0])     # (and sum(y) of the float y after)
@@ -152,7 +161,7 @@ def _held(f, x):
 PROGRAMS = [arange_of_a_length, zeros_like_an_integer_argument, rounded_cast_times_zero,
             copy_of_an_integer_argument, array_of_a_list_of_ints, full_of_an_int,
             added_into_an_item, slice_written, fancy_index_written, bool_array_written,
-            written_in_a_loop, rebound_after_the_write]
+            written_in_a_loop, rebound_after_the_write, rebound_argument]
 
 
 def _args(x):
@@ -368,3 +377,26 @@ def test_jacobian_of_a_vector_output():
         want = np.column_stack([y * 1.0, np.full(6, np.cos(x[1]))])
         np.testing.assert_allclose(s2sgrad.jacobian(vector_of_two)(x.copy(), k), want,
                                    rtol=1e-12, atol=1e-12)
+
+
+def float_arrays_made_here(x, k):
+    y = np.zeros(3)
+    y[0] = x[0] * 2.0
+    z = np.zeros_like(x)        # (x is differentiated: the operators refuse integers)
+    z[1] += x[1] * 3.0
+    w = k * 1.0
+    w[2] = x[2] * 4.0
+    w += x
+    return np.sum(y * x) + np.sum(z * x) + np.sum(w * x)
+
+
+def test_general_code_knows_the_float_arrays_a_function_makes():
+    # y = 2 x0 e0, z = 3 x1 e1, w = k + [0, 0, 4 x2 - k2] + x: no dtype check in general code
+    x = POINTS[2]
+    want = np.array([4.0 * x[0] + K[0] + 2 * x[0], 6.0 * x[1] + K[1] + 2 * x[1],
+                     8.0 * x[2] + 2 * x[2]])
+    np.testing.assert_allclose(s2sgrad.grad(float_arrays_made_here)(x.copy(), K), want,
+                               rtol=1e-12)
+    for op in (s2sgrad.grad, s2sgrad.jvp):
+        source = op(float_arrays_made_here, emit=True)
+        assert "through_write" not in source and "_rt.in_place" not in source, source

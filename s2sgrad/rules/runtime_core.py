@@ -57,6 +57,9 @@ class _ThroughWrite:
     def jvp_d(xp, t, ans, d, into):
         return through_write(t, into)
 
+    def batch_d(xp, t, ans, d, into):
+        return through_write(t, into)       # (zero or the batch itself)
+
 
 @primitive("in_place", family=R, linear=True)
 class _InPlace:
@@ -68,6 +71,9 @@ class _InPlace:
     def jvp_new(xp, t, ans, old, new, op):
         return t        # (not checked again: a float tangent of an integer value is no error)
 
+    def batch_new(xp, t, ans, old, new, op):
+        return t
+
 
 @primitive("copied_into", family=R, linear=True)
 class _CopiedInto:
@@ -77,6 +83,9 @@ class _CopiedInto:
         return g
 
     def jvp_value(xp, t, ans, into, value):
+        return t
+
+    def batch_value(xp, t, ans, into, value):
         return t
 
 

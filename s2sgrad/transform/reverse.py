@@ -37,6 +37,7 @@ from ..frontend.resolve import Callee
 from .cse import _key
 from .simplify import VIEWS, ShapeClasses, simplify, zeros_expr
 from ..analysis.shapes import Shapes
+from ..analysis.inexact import inexact_names
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, expression_name, inline, is_atom
 
@@ -142,6 +143,7 @@ class ReverseBuilder:
         self.xp = program.default_namespace(self.fsrc)
         self.scalars = set()        # variables that surely hold one number (see build)
         self.shape_only = set()     # names planned for a rule that reads only their shape
+        self.inexact = set()        # names surely holding a float or complex value (build)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -1336,7 +1338,8 @@ class ReverseBuilder:
         """Whether ``target`` (``y[i]`` of an item write) may be an item of an array of an
         integer or bool dtype: anything but a list, a tuple or a dict known as one."""
         v = target.value.id
-        return not (v in self.containers and v not in self.tensors) and not self._keyed(target)
+        return not (v in self.containers and v not in self.tensors) and not self._keyed(target) \
+            and v not in self.inexact
 
     def _in_place_checks(self, stmts, proven=None):
         """``stmts`` with NumPy's cast check in each write NumPy may refuse to cast, where the
@@ -1349,6 +1352,10 @@ class ReverseBuilder:
         ``y`` a float array) without a word.  Each helper returns its value (rules: the
         identity on it)."""
         if proven is None:
+            # (the arrays of a float dtype whatever the arguments: _may_truncate reads them)
+            # (the operators refuse an integer argument to differentiate: the entry's are not)
+            given = self.spec.active_params if self._entry() else ()
+            self.inexact = inexact_names(stmts, self.resolver, self.params, given)
             proven = self._proven_inexact(stmts)
             self._numbers_augmented = self._augmented_numbers(stmts)
         for s in stmts:
@@ -1375,7 +1382,7 @@ class ReverseBuilder:
                                        const(_UFUNC_OF_OP[type(s.value.op)]))
             elif isinstance(t, gast.Name) and getattr(s, "s2s_augmented", False) and augmented \
                     and isinstance(s.value.left, gast.Name) and s.value.left.id == t.id \
-                    and t.id not in self._numbers_augmented \
+                    and t.id not in self._numbers_augmented and t.id not in self.inexact \
                     and self.active_expr(s.value.right) \
                     and not proven(s.value.left, s.value.right):
                 s.value = _rt_call("in_place", name(t.id), s.value,
