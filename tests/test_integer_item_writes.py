@@ -400,3 +400,25 @@ def test_general_code_knows_the_float_arrays_a_function_makes():
     for op in (s2sgrad.grad, s2sgrad.jvp):
         source = op(float_arrays_made_here, emit=True)
         assert "through_write" not in source and "_rt.in_place" not in source, source
+
+
+def keyword_argument_rebound(x, *, k):
+    k = k * 1                   # (a keyword-only argument: its integers, not known inexact)
+    k[0] = x[0] * 2.1
+    return np.sum(k * x)
+
+
+def bound_by_a_walrus(x, k):
+    if (y := k * 1) is not None:
+        y[0] = x[0] * 2.1
+    return np.sum(y * x)
+
+
+def test_names_bound_other_ways_are_not_taken_for_float_arrays():
+    for x in POINTS:
+        want = K.copy()
+        want[0] = int(x[0] * 2.1)
+        np.testing.assert_allclose(s2sgrad.grad(keyword_argument_rebound)(x.copy(), k=K.copy()),
+                                   want, rtol=1e-12)
+        np.testing.assert_allclose(s2sgrad.grad(bound_by_a_walrus)(x.copy(), K.copy()), want,
+                                   rtol=1e-12)

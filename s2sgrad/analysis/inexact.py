@@ -56,22 +56,22 @@ def inexact_names(body, resolver, params=(), given=()):
     differentiates: it refuses integers)."""
     values = {p: [] for p in given}
     unknown = set(params) - _assigned_first(body, params) - set(given)
+    plain = set()       # the targets of plain assignments (y = v)
     for s in walk_stmts(body):
         if isinstance(s, gast.Assign) and len(s.targets) == 1 \
                 and isinstance(s.targets[0], gast.Name):
+            plain.add(id(s.targets[0]))
             if not getattr(s, "s2s_augmented", False):
                 values.setdefault(s.targets[0].id, []).append(s.value)
-            continue
-        if isinstance(s, (gast.Assign, gast.For, gast.AugAssign, gast.AnnAssign, gast.With)):
-            heads = s.targets if isinstance(s, gast.Assign) else \
-                [s.target] if not isinstance(s, gast.With) else [i.optional_vars for i in s.items]
-            for h in heads:
-                for n in walk(h) if h is not None else ():
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                        unknown.add(n.id)       # (not y of y[i] = v: an item write)
-    for s in walk_stmts(body):
-        if isinstance(s, (gast.Global, gast.Nonlocal)):
+        elif isinstance(s, (gast.Global, gast.Nonlocal)):
             unknown.update(s.names)     # (a value from outside, not an assignment here)
+    for s in body:
+        for n in walk(s):
+            # a name bound otherwise (a loop target, unpacking, y := v): its value not known
+            # (not y of y[i] = v, an item write: its Name loads y)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) \
+                    and id(n) not in plain:
+                unknown.add(n.id)
     first = _assigned_first(body, params) - set(given)
     # The greatest fixed point: every name taken inexact, then those with a value that is
     # not dropped until none is.  Sound for a local name: its first value is made without

@@ -1355,7 +1355,11 @@ class ReverseBuilder:
             # (the arrays of a float dtype whatever the arguments: _may_truncate reads them)
             # (the operators refuse an integer argument to differentiate: the entry's are not)
             given = self.spec.active_params if self._entry() else ()
-            self.inexact = inexact_names(stmts, self.resolver, self.params, given)
+            args = self.norm.node.args
+            params = [getattr(a, "id", None) or getattr(a, "arg", None) for a in
+                      args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+                      if a is not None]
+            self.inexact = inexact_names(stmts, self.resolver, params, given)
             proven = self._proven_inexact(stmts)
             self._numbers_augmented = self._augmented_numbers(stmts)
         for s in stmts:
