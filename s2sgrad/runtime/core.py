@@ -556,6 +556,10 @@ def copied_into(into, value):
     """``value``, after the check ``np.copyto(into, value)`` makes that it can be cast to
     ``into``'s dtype (``casting='same_kind'``: floats into an integer array raise)."""
     if isinstance(into, numpy.ndarray):
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and (dtype == into.dtype
+                                  or numpy.can_cast(dtype, into.dtype, "same_kind")):
+            return value        # (floats into floats: the usual case)
         sample = value if type(value) in (int, float, complex) else \
             numpy.ones(1, numpy.asarray(value).dtype)
         numpy.copyto(numpy.ones(1, into.dtype), sample)     # NumPy's own error
