@@ -55,7 +55,8 @@ def inexact_names(body, resolver, params=(), given=()):
     ``given``, known to be given a float or complex value (the arguments an operator
     differentiates: it refuses integers)."""
     values = {p: [] for p in given}
-    unknown = set(params) - _assigned_first(body, params) - set(given)
+    first = _assigned_first(body, params) - set(given)
+    unknown = set(params) - first - set(given)
     plain = set()       # the targets of plain assignments (y = v)
     for s in walk_stmts(body):
         if isinstance(s, gast.Assign) and len(s.targets) == 1 \
@@ -72,7 +73,6 @@ def inexact_names(body, resolver, params=(), given=()):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) \
                     and id(n) not in plain:
                 unknown.add(n.id)
-    first = _assigned_first(body, params) - set(given)
     # The greatest fixed point: every name taken inexact, then those with a value that is
     # not dropped until none is.  Sound for a local name: its first value is made without
     # it (it has none yet), each later one from values made before.  A parameter assigned
@@ -94,13 +94,15 @@ def _assigned_first(body, params):
     """The parameters the first statement of ``body`` mentioning which is a plain
     assignment of that parameter (not in a branch or a loop)."""
     first = set()
-    seen = set()
+    pending = set(params)
     for s in body:
-        names = {n.id for n in walk(s) if isinstance(n, gast.Name)} & set(params)
+        if not pending:
+            break
+        names = {n.id for n in walk(s) if isinstance(n, gast.Name) and n.id in pending}
         if isinstance(s, gast.Assign) and len(s.targets) == 1 \
-                and isinstance(s.targets[0], gast.Name) and s.targets[0].id in names - seen:
+                and isinstance(s.targets[0], gast.Name) and s.targets[0].id in names:
             first.add(s.targets[0].id)
-        seen |= names
+        pending -= names
     return first
 
 
