@@ -396,6 +396,13 @@ add(f"{RT}.array_vjp", C(R(2, 3), [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], nondiff={"
     C(R(2, 2), [np.zeros(2), np.zeros(2)], nondiff={"obj"}))
 add(f"{RT}.through_cast", C(R(2, 3), None, nondiff={"dtype"}), C(R(3), int, nondiff={"dtype"}),
     C(R(3), np.float64, nondiff={"dtype"}))
+add(f"{RT}.through_write", C(R(2, 3), np.zeros(3), nondiff={"into"}),
+    C(R(3), np.zeros(3, int), nondiff={"into"}), C(R(), [0.0, 1.0], nondiff={"into"}))
+add(f"{RT}.in_place", C(np.zeros(3), R(3), "add", nondiff={"old", "op"}),
+    C(np.zeros((2, 3)), R(2, 3), "multiply", nondiff={"old", "op"}),
+    C(1.0, R(), "add", nondiff={"old", "op"}))
+add(f"{RT}.copied_into", C(np.zeros(3), R(3), nondiff={"into"}),
+    C(np.zeros((2, 3)), R(2, 3), nondiff={"into"}))
 add(f"{RT}.tolist_of", C(R(2, 3)), C(R(4)))
 add(f"{RT}.tolist_vjp", C([R(), R(), R()], np.zeros(3), nondiff={"a"}),
     C([[R(), R()], [R(), R()]], np.zeros((2, 2)), nondiff={"a"}))

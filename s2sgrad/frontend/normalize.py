@@ -455,14 +455,18 @@ class _Lowering:
         if fname == "fill_diagonal":
             return assign(a, _runtime_call("fill_diagonal", args, value.keywords))
         if fname == "copyto" and len(args) == 2 and not value.keywords:
-            return assign(subscript(name(a), const(Ellipsis)), args[1])
+            lowered = assign(subscript(name(a), const(Ellipsis)), args[1])
+            lowered.s2s_copyto = True    # (its cast is checked: ReverseBuilder._in_place_checks)
+            return lowered
         if fname == "copyto" and len(args) == 2 and [k.arg for k in value.keywords] == ["where"] \
                 and isinstance(func, gast.Attribute):
             # ``np.copyto(a, v, where=m)``: ``a[...] = np.where(m, v, a)``
             pick = call(gast.Attribute(value=copy_tree(func.value), attr="where",
                                        ctx=gast.Load()),
                         [value.keywords[0].value, args[1], name(a)])
-            return assign(subscript(name(a), const(Ellipsis)), pick)
+            lowered = assign(subscript(name(a), const(Ellipsis)), pick)
+            lowered.s2s_copyto = True    # (np.where's second argument is the value copied)
+            return lowered
         if fname == "at" and getattr(ufunc, "__name__", None) in ("add", "subtract") \
                 and len(args) == 3 and not value.keywords:
             added = args[2] if ufunc.__name__ == "add" else gast.UnaryOp(op=gast.USub(),

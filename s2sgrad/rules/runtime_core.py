@@ -10,7 +10,7 @@ from .registry import nondiff, primitive, set_shape_params, transpose, transpose
 from ..runtime import (
     batch_matmul_vjp_a, batch_matmul_vjp_b, dot_vjp_a, dot_vjp_b, fill_diagonal,
     fill_diagonal_vjp_val, matmul_vjp_a, matmul_vjp_b, saved_item, saved_item_vjp, scatter,
-    sort_in_place_jvp, sort_in_place_vjp, through_cast, tolist_of, tolist_vjp, unbroadcast, unit_jvp,
+    sort_in_place_jvp, sort_in_place_vjp, through_cast, through_write, tolist_of, tolist_vjp, unbroadcast, unit_jvp,
     unit_vjp, zeros_like,
 )
 from ..runtime import copy as copy_of
@@ -44,6 +44,49 @@ class _ThroughCast:
 
     def jvp_d(xp, t, ans, d, dtype):
         return through_cast(t, dtype)
+
+
+@primitive("through_write", family=R, linear=True)
+class _ThroughWrite:
+    """The derivative of a value written into an array: itself, or zero where the array
+    has an integer or bool dtype (the write truncates)."""
+
+    def vjp_d(xp, g, ans, d, into):
+        return through_write(g, into)
+
+    def jvp_d(xp, t, ans, d, into):
+        return through_write(t, into)
+
+    def batch_d(xp, t, ans, d, into):
+        return through_write(t, into)       # (zero or the batch itself)
+
+
+@primitive("in_place", family=R, linear=True)
+class _InPlace:
+    """``y op= v``'s value, checked as NumPy checks the write into ``y``: itself."""
+
+    def vjp_new(xp, g, ans, old, new, op):
+        return g
+
+    def jvp_new(xp, t, ans, old, new, op):
+        return t        # (not checked again: a float tangent of an integer value is no error)
+
+    def batch_new(xp, t, ans, old, new, op):
+        return t
+
+
+@primitive("copied_into", family=R, linear=True)
+class _CopiedInto:
+    """``np.copyto(y, v)``'s value, checked as NumPy checks its cast: itself."""
+
+    def vjp_value(xp, g, ans, into, value):
+        return g
+
+    def jvp_value(xp, t, ans, into, value):
+        return t
+
+    def batch_value(xp, t, ans, into, value):
+        return t
 
 
 @primitive("tolist_of", family=R, linear=True)
@@ -253,5 +296,6 @@ set_shape_params(R, {
     "unsort": ("order", "items"), "items_adjoint": ("iterable",),
     "fill_diagonal_vjp_val": ("val",), "item_vjp": ("a",), "item_of": ("index",),
     "window_vjp": ("x",), "sort_in_place_vjp": ("value",),
-    "sort_in_place_jvp": ("value",),
+    "sort_in_place_jvp": ("value",), "through_write": ("into",), "in_place": ("old",),
+    "copied_into": ("into",),
 })

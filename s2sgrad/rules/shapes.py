@@ -124,8 +124,9 @@ def _join_dtype(a, b):
 @functools.lru_cache(maxsize=None)
 def _joined_dtype(a, b):
     ka, kb = np.dtype(a).kind, np.dtype(b).kind
-    if (ka == "c") != (kb == "c"):
-        return None            # complex or not: not known
+    if (ka == "c") != (kb == "c") or (ka in "fc") != (kb in "fc"):
+        # complex or not, float or integer (a write into it truncated or not): not known
+        return None
     return np.result_type(np.dtype(a), np.dtype(b)).name
 
 
@@ -757,6 +758,14 @@ def _rt_same(args, ev, prim_name=None):
     if prim_name == "ones_like" and x.kind == "scalar":
         return array(x.dtype, ())
     return x
+
+
+@shape_rule("through_write", params=("d", "into"), runtime=True)
+@shape_rule("in_place", params=("old", "new", "op"), runtime=True)
+@shape_rule("copied_into", params=("into", "value"), runtime=True)
+def _rt_checked(args, ev, prim_name=None):
+    # (a derivative zeroed or kept, a value checked: the value it is given)
+    return ev.of(args.get({"through_write": "d", "in_place": "new"}.get(prim_name, "value")))
 
 
 @shape_rule("seed", params=("d_out", "value"), runtime=True)

@@ -26,7 +26,7 @@ import numpy
 __all__ = [
     "namespace", "shape", "ndim", "zeros_like", "ones_like", "add", "add_at", "scatter", "written_cotangent", "written_scatter",
     "copy", "unbroadcast", "match", "array_vjp", "to_complex_like", "reduce_vjp",
-    "casts_inexact", "through_cast", "tolist_vjp", "tolist_of",
+    "casts_inexact", "through_cast", "through_write", "in_place", "copied_into", "tolist_vjp", "tolist_of",
     "check_scalar", "check_output", "check_sequence", "output_problem", "seed", "check_method", "broadcast_like", "size", "specialize",
     "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b", "unstack", "split_like",
     "inverse_permutation", "max_vjp", "extremum_vjp", "extremum_jvp", "repeat_like", "keys", "popitem_key", "attribute_tangent",
@@ -524,6 +524,46 @@ def through_cast(d, dtype):
     """A derivative through a cast to ``dtype``: ``d`` itself for a float or complex dtype,
     zero for an integer or bool one (``x.astype(int)``, ``np.asarray(x, dtype=bool)``)."""
     return d if casts_inexact(dtype) else zeros_like(d)
+
+
+def through_write(d, into):
+    """The derivative of a value written into ``into`` (``into[i] = v``): ``d`` itself, zero
+    where ``into`` is an array of an integer or bool dtype, into which NumPy writes the value
+    truncated (piecewise constant).  A list or dict keeps what is written as it is."""
+    dtype = getattr(into, "dtype", None)
+    if dtype is None or getattr(dtype, "kind", "f") not in "biu":
+        return d
+    return zeros_like(d)
+
+
+def in_place(old, new, op):
+    """``new``, the value of ``old op= v`` (``y[:2] += v``, ``y += v``), after NumPy's check
+    that it can be written into ``old`` when that is an array (``casting='same_kind'``: floats
+    into an integer array raise ``UFuncTypeError``).  A number (``y[0]`` of a 1-d array) is
+    replaced, not written into: nothing to check."""
+    if isinstance(old, numpy.ndarray):
+        dtype = getattr(new, "dtype", None)
+        if dtype is not None and dtype != old.dtype \
+                and not numpy.can_cast(dtype, old.dtype, "same_kind"):
+            probe = numpy.ones(1, old.dtype)
+            getattr(numpy, op)(probe, numpy.ones(1, dtype), out=probe)   # NumPy's own error
+            raise TypeError(f"Cannot cast ufunc {op!r} output from {dtype!r} to {old.dtype!r} "
+                            "with casting rule 'same_kind'")
+    return new
+
+
+def copied_into(into, value):
+    """``value``, after the check ``np.copyto(into, value)`` makes that it can be cast to
+    ``into``'s dtype (``casting='same_kind'``: floats into an integer array raise)."""
+    if isinstance(into, numpy.ndarray):
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and (dtype == into.dtype
+                                  or numpy.can_cast(dtype, into.dtype, "same_kind")):
+            return value        # (floats into floats: the usual case)
+        sample = value if type(value) in (int, float, complex) else \
+            numpy.ones(1, numpy.asarray(value).dtype)
+        numpy.copyto(numpy.ones(1, into.dtype), sample)     # NumPy's own error
+    return value
 
 
 def tolist_vjp(v, a):

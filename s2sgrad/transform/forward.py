@@ -204,6 +204,7 @@ class ForwardBuilder(ReverseBuilder):
         body = copy_tree(self.norm.node.body)   # planning rewrites statements
         self._classify_values(body)
         self._check_aliasing(body)
+        body = self._in_place_checks(body)
         body = self._plan_block(body)
         self._real_body = body      # what analysis.realness reads (see _rule)
         self._find_owned(body)
@@ -453,6 +454,9 @@ class ForwardBuilder(ReverseBuilder):
             else:
                 zero = const(0.0)
             return code + [primal, self._mark(assign(target, zero))]
+        if self._may_truncate(t):
+            # (an array of an integer dtype truncates what is written: no derivative)
+            tan = _rt_call("through_write", tan, name(v))
         if self.batched and not self._is_container(v):
             tan = _rt_call("batch_align", tan, name(_ANS))   # the item's rank after the batch axis
         if self._is_container(v):

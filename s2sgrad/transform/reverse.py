@@ -20,6 +20,7 @@ materialized where control flow merges or a loop carries them.
 
 
 import gast
+import numpy
 
 import s2sgrad.naming as naming
 from ..analysis import liveness
@@ -36,6 +37,7 @@ from ..frontend.resolve import Callee
 from .cse import _key
 from .simplify import VIEWS, ShapeClasses, simplify, zeros_expr
 from ..analysis.shapes import Shapes
+from ..analysis.inexact import inexact_names
 from ..rules import registry
 from ..rules.template import RUNTIME_ALIAS, expression_name, inline, is_atom
 
@@ -46,6 +48,25 @@ __all__ = ["ReverseBuilder"]
 _RUNTIME_TENSOR_HELPERS = {"unbroadcast", "broadcast_like", "reduce_vjp", "max_vjp",
                            "matmul_vjp_a", "matmul_vjp_b", "dot_vjp_a", "dot_vjp_b",
                            "to_complex_like", "ones_like", "size", "ndim"}
+
+
+# the NumPy ufunc of an augmented assignment's operator (``y[i] += v``: ``np.add``), whose
+# write into an array ``_rt.check_in_place`` checks as NumPy does
+_UFUNC_OF_OP = {gast.Add: "add", gast.Sub: "subtract", gast.Mult: "multiply",
+                gast.Div: "true_divide", gast.FloorDiv: "floor_divide", gast.Mod: "remainder",
+                gast.Pow: "power", gast.BitAnd: "bitwise_and", gast.BitOr: "bitwise_or",
+                gast.BitXor: "bitwise_xor", gast.LShift: "left_shift", gast.RShift: "right_shift"}
+
+
+def _get(holder, field):
+    return holder[field] if isinstance(holder, list) else getattr(holder, field)
+
+
+def _put(holder, field, value):
+    if isinstance(holder, list):
+        holder[field] = value
+    else:
+        setattr(holder, field, value)
 
 
 def _rt(attr):
@@ -122,6 +143,7 @@ class ReverseBuilder:
         self.xp = program.default_namespace(self.fsrc)
         self.scalars = set()        # variables that surely hold one number (see build)
         self.shape_only = set()     # names planned for a rule that reads only their shape
+        self.inexact = set()        # names surely holding a float or complex value (build)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -173,6 +195,7 @@ class ReverseBuilder:
         body = self._name_discarded_pops(copy_tree(self.norm.node.body))
         self._classify_values(body)
         self._check_aliasing(body)
+        body = self._in_place_checks(body)
         self.scalars = self._scalar_names(body)
         body = self._plan_block(body)
         body = self._prepare_block(body)
@@ -1284,6 +1307,10 @@ class ReverseBuilder:
             g = gast.Subscript(value=name(dv), slice=copy_tree(t.slice), ctx=gast.Load())
         else:   # a fancy index may repeat a position: only its last element reaches y
             g = _rt_call("written_cotangent", name(dv), index_value(t.slice))
+        if self._may_truncate(t):
+            # an array of an integer dtype (np.zeros_like(k), np.arange(n)) truncates what is
+            # written: no derivative (the shape analysis drops the check for a float array)
+            g = _rt_call("through_write", g, name(v))
         zero = assign(gast.Subscript(value=name(dv), slice=copy_tree(t.slice),
                                      ctx=gast.Store()), const(0.0))
         pre, contribs = [], []
@@ -1306,6 +1333,101 @@ class ReverseBuilder:
         code.extend(self._emit(contribs, state, borrowed=_views_of(dv, pre)))
         code.append(zero)
         return code + [restore], state
+
+    def _may_truncate(self, target):
+        """Whether ``target`` (``y[i]`` of an item write) may be an item of an array of an
+        integer or bool dtype: anything but a list, a tuple or a dict known as one."""
+        v = target.value.id
+        return not (v in self.containers and v not in self.tensors) and not self._keyed(target) \
+            and v not in self.inexact
+
+    def _in_place_checks(self, stmts, proven=None):
+        """``stmts`` with NumPy's cast check in each write NumPy may refuse to cast, where the
+        target may be an array of an integer dtype (``_may_truncate``) the shape analysis
+        does not prove a float one: ``y[i] += v`` (``y[i] = y[i] + v``) and ``y += v`` of a
+        value carrying a derivative, in place when ``y[i]`` or ``y`` is an array, become
+        ``y[i] = _rt.in_place(y[i], y[i] + v, 'add')``, and ``np.copyto(y, v)`` (``y[...] =
+        v``) becomes ``y[...] = _rt.copied_into(y, v)``.  NumPy raises for floats into
+        integers there (``casting='same_kind'``); the lowered write truncated them (or made
+        ``y`` a float array) without a word.  Each helper returns its value (rules: the
+        identity on it)."""
+        if proven is None:
+            # (the arrays of a float dtype whatever the arguments: _may_truncate reads them)
+            # (the operators refuse an integer argument to differentiate: the entry's are not)
+            given = self.spec.active_params if self._entry() else ()
+            args = self.norm.node.args
+            params = [getattr(a, "id", None) or getattr(a, "arg", None) for a in
+                      args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+                      if a is not None]
+            self.inexact = inexact_names(stmts, self.resolver, params, given)
+            proven = self._proven_inexact(stmts)
+            self._numbers_augmented = self._augmented_numbers(stmts)
+        for s in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(s, (gast.If, gast.For, gast.While)):
+                    self._in_place_checks(getattr(s, field), proven)
+            if not (isinstance(s, gast.Assign) and len(s.targets) == 1):
+                continue
+            t = s.targets[0]
+            augmented = isinstance(s.value, gast.BinOp) and type(s.value.op) in _UFUNC_OF_OP
+            if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name) \
+                    and self._may_truncate(t):
+                if getattr(s, "s2s_copyto", False):
+                    holder, field = s, "value"
+                    if isinstance(s.value, gast.Call) and len(s.value.args) == 3:
+                        holder, field = s.value.args, 1     # (np.copyto(y, v, where=m))
+                    value = _get(holder, field)
+                    if not proven(name(t.value.id), value):
+                        _put(holder, field, _rt_call("copied_into", name(t.value.id), value))
+                elif getattr(s, "s2s_item_augmented", False) and augmented \
+                        and self.active_expr(s.value.right) \
+                        and not proven(s.value.left, s.value.right):
+                    s.value = _rt_call("in_place", copy_tree(s.value.left), s.value,
+                                       const(_UFUNC_OF_OP[type(s.value.op)]))
+            elif isinstance(t, gast.Name) and getattr(s, "s2s_augmented", False) and augmented \
+                    and isinstance(s.value.left, gast.Name) and s.value.left.id == t.id \
+                    and t.id not in self._numbers_augmented and t.id not in self.inexact \
+                    and self.active_expr(s.value.right) \
+                    and not proven(s.value.left, s.value.right):
+                s.value = _rt_call("in_place", name(t.id), s.value,
+                                   const(_UFUNC_OF_OP[type(s.value.op)]))
+        return stmts
+
+    def _augmented_numbers(self, stmts):
+        """Names that start as a number written out (``acc = 0.0``, ``n = 0``) and are changed
+        by augmented assignments only (``acc += v``), or hold integers only: a number, or an
+        array the number and what was added made.  Not checked (``_in_place_checks``): such an
+        accumulator is an integer array only where an integer array was added to it first."""
+        starts = {}
+        for st in walk_stmts(stmts):
+            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) \
+                    and not getattr(st, "s2s_augmented", False):
+                v = st.targets[0].id
+                starts[v] = starts.get(v, True) and isinstance(st.value, gast.Constant) \
+                    and type(st.value.value) in (int, float, complex)
+        return {v for v, number in starts.items() if number} | self.ints
+
+    def _proven_inexact(self, body):
+        """``proven(into, value)``: whether the shape analysis of code specialized to a
+        signature proves ``into`` a float array and ``value`` real, or ``into`` a complex array
+        (a write of ``value`` into it keeps its derivative).  General code proves nothing."""
+        abstract = getattr(self.spec.job, "abstract", None)
+        if not abstract:
+            return lambda into, value: False
+        facts = []      # (the analysis runs at the first write asked about, if any)
+
+        def proven(into, value):
+            try:
+                if not facts:
+                    facts.append(Shapes(body, abstract, self.resolver, params=self.params))
+                a, v = facts[0].of(into), facts[0].of(value)
+            except Exception:      # noqa: BLE001 - no facts: not proven
+                return False
+            if a.kind in ("float", "int", "bool", "complex", "scalar"):
+                return True     # a number (y[i] of a 1-d array): replaced, not written into
+            kind = numpy.dtype(a.dtype).kind if a.kind == "array" and a.dtype is not None else None
+            return kind == "c" or kind == "f" and v.is_complex is False
+        return proven
 
     def _keyed(self, target):
         """True for ``d[key] = ...`` on a dict (a key that may not be there yet)."""

@@ -933,6 +933,12 @@ def _specialized_helper(node, attr, shapes):
         return matmul_vjp_expr(attr[-1], args[0], args[1], args[2], shapes)
     if attr == "zeros_like" and len(args) == 1:
         return zeros_expr(args[0], shapes)
+    if attr == "through_write" and len(args) == 2:
+        # (a float or complex array keeps what is written into it: its derivative too)
+        Y = facts.of(args[1])
+        if Y.kind == "array" and Y.dtype is not None and np.dtype(Y.dtype).kind in "fc":
+            return args[0]
+        return None
     if attr == "to_complex_like" and len(args) == 2:
         G, X = facts.of(args[0]), facts.of(args[1])
         if X.is_complex is True or G.is_complex is False:
