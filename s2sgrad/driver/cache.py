@@ -1559,7 +1559,8 @@ def _no_collection():
     trees it held) waits for the next full collection instead of the next young one;
     full collections run as before.  Objects the user froze (``gc.freeze()`` before a
     fork, the count is not zero) would be thawed by ``unfreeze``: then nothing is
-    moved."""
+    moved; nor in a free-threaded build, whose collector has no generations and whose
+    ``freeze`` visits every object."""
     paused = gc.isenabled()
     if paused:
         gc.disable()
@@ -1567,10 +1568,16 @@ def _no_collection():
         yield
     finally:
         if paused:
-            if not gc.get_freeze_count():
+            if _FREEZE_MOVES_GENERATIONS and not gc.get_freeze_count():
                 gc.freeze()
                 gc.unfreeze()
             gc.enable()
+
+
+# CPython's generational collector (``_no_collection``); ``sys.abiflags`` has a "t" in a
+# free-threaded build
+_FREEZE_MOVES_GENERATIONS = sys.implementation.name == "cpython" and hasattr(gc, "freeze") \
+    and "t" not in getattr(sys, "abiflags", "")
 
 
 def _keep(key, entry, code):
