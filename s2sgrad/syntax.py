@@ -182,6 +182,12 @@ def drop_stmts(stmts, dead):
 
 
 ATOMS = frozenset({str, int, float, bool, complex, bytes, type(None), type(Ellipsis)})
+# The leaves that only mark what their parent is (``Load``, ``Add``, ``Eq``...): no fields, no
+# annotations; ``copy_tree`` shares them, as ``ast.parse`` shares one ``Load`` among all the
+# names it reads (a third of the nodes of a tree; a pass replaces them, never changes one)
+MARKERS = frozenset(c for c in vars(gast).values() if isinstance(c, type)
+                    and issubclass(c, (gast.expr_context, gast.operator, gast.unaryop,
+                                       gast.cmpop, gast.boolop)) and not c._fields)
 
 
 def copy_tree(node):
@@ -192,6 +198,8 @@ def copy_tree(node):
     cls = node.__class__
     if cls is list:
         return [copy_tree(v) for v in node]
+    if cls in MARKERS:
+        return node
     if isinstance(node, gast.AST):
         new = cls.__new__(cls)
         fields = {}
@@ -199,7 +207,7 @@ def copy_tree(node):
             t = v.__class__
             # (a name, a line or column, an absent field: kept without a call; a list of
             # nodes copied here)
-            if t is str or t is int or v is None:
+            if t is str or t is int or v is None or t in MARKERS:
                 fields[k] = v
             elif t is list:
                 fields[k] = [copy_tree(item) for item in v]

@@ -72,6 +72,18 @@ def all_names(node):
     return {n.id for n in _walk(node) if isinstance(n, gast.Name)}
 
 
+def _names_and_inner_functions(node):
+    """``all_names(node)``, and whether a function or lambda is defined inside ``node``
+    (in one walk)."""
+    names, inner = set(), False
+    for n in _walk(node):
+        if isinstance(n, gast.Name):
+            names.add(n.id)
+        elif isinstance(n, (gast.FunctionDef, gast.Lambda)) and n is not node:
+            inner = True
+    return names, inner
+
+
 class Namer:
     """Fresh, deterministic names that clash with nothing the user wrote."""
 
@@ -117,13 +129,16 @@ def normalize(fsrc, extra_params=(), policy=None):
             gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
             for p in extra_params]
     _check_signature(fsrc, node)
-    namer = Namer(all_names(node) | set(fsrc.globals) | set(fsrc.closure))
-    _bind_defaults(fsrc, node, namer)
-    _check_late_binding(fsrc, node)
+    names, inner = _names_and_inner_functions(node)
+    namer = Namer(names | set(fsrc.globals) | set(fsrc.closure))
+    _bind_defaults(fsrc, node, namer)      # (puts constants and names in, never a function)
+    if inner:       # (what the checks of local functions look at; most functions have none)
+        _check_late_binding(fsrc, node)
     locals_ = assigned_names(node)
     nested = {k: v for k, v in fsrc.siblings.items() if k not in locals_ or k == node.name}
-    nested.update(_collect_nested(fsrc, node, locals_))
-    _check_nested_defaults(fsrc, node, locals_)
+    if inner:
+        nested.update(_collect_nested(fsrc, node, locals_))
+        _check_nested_defaults(fsrc, node, locals_)
     resolver = Resolver(fsrc, locals_ - set(nested), {k: v[0] for k, v in nested.items()}, policy)
     body = node.body
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant) \

@@ -40,6 +40,7 @@ __all__ = [
     "operator_primitive", "method_primitive", "all_primitives", "ARRAY_NAMESPACES",
     "apply_rule", "call_bound", "varargs_param", "register_object", "unregister_object",
     "UNKNOWN", "unsupported_arguments", "set_keyword_aliases", "transpose", "transpose_pair",
+    "listed", "lookup_name",
 ]
 
 # Modules whose functions are looked up by name among the array-family rules.
@@ -754,6 +755,19 @@ def by_name(name, family="array"):
     return _PRIMITIVES.get(key)
 
 
+def listed(name, family="array"):
+    """Whether ``by_name(name, family)`` finds a primitive, without importing the rule module
+    that registers it (the index lists it there)."""
+    key = (family, name)
+    if key in _PRIMITIVES:
+        return True
+    module = (_INDEX[0] or _index())[0].get(key)
+    if module is None or module in _MODULES_LOADED:
+        return False
+    from . import _LAZY
+    return _LAZY.get(module) is None or _LAZY[module] in sys.modules   # (``_load_module``'s gate)
+
+
 def all_primitives():
     """Every primitive of the library (of each SciPy module the program imported) and those
     registered since, whatever has been loaded so far."""
@@ -874,6 +888,35 @@ def lookup(obj, load=True):
         hit = _OBJECTS.get(id(obj))
         if hit is not None and hit[0] is obj:
             return hit[1], hit[2]
+    hit = _table_entry(obj)
+    if hit is not None:
+        if load:
+            _load_module(_index()[0].get(hit[1]))    # its rules: loaded on the first lookup
+        prim = _PRIMITIVES.get(hit[1])
+        return (prim, hit[2]) if prim is not None else None
+    return None
+
+
+def lookup_name(obj):
+    """``(family, name)`` of the primitive ``lookup(obj)`` finds (None: none), read off the
+    index without importing the rule module that registers it: what a pass needs to
+    classify a call whose rules it does not use (``transform/cse.py``)."""
+    if _OBJECTS:
+        hit = _OBJECTS.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            return hit[1].family, hit[1].name
+    hit = _table_entry(obj)
+    if hit is None:
+        return None
+    module = _index()[0].get(hit[1])
+    if hit[1] not in _PRIMITIVES and (module is None or module in _MODULES_LOADED):
+        return None     # (as ``lookup``: loading the module did not register it)
+    return hit[1]
+
+
+def _table_entry(obj):
+    """``(obj, (family, name), namespace)`` of the lookup table for ``obj``, or None; the
+    table is made again when a module a family watches was imported since."""
     if _INDEX[0] is None:
         _index()
     modules = sys.modules
@@ -889,10 +932,7 @@ def lookup(obj, load=True):
     hit = table.get(_identity(obj))
     if hit is not None and (hit[0] is obj or isinstance(obj, types.MethodType)
                             and hit[0].__self__ is obj.__self__):
-        if load:
-            _load_module(_index()[0].get(hit[1]))    # its rules: loaded on the first lookup
-        prim = _PRIMITIVES.get(hit[1])
-        return (prim, hit[2]) if prim is not None else None
+        return hit
     return None
 
 

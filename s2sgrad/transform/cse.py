@@ -36,6 +36,7 @@ __all__ = ["share", "drop_dead"]
 # Functions that return a fresh buffer the code may write into: never shared.
 _FRESH = {"zeros_like", "ones_like", "copy", "zeros", "ones", "empty", "full", "empty_like",
           "full_like", "array", "asarray", "scatter", "written_scatter", "eye", "identity", "arange", "linspace"}
+RUNTIME_FAMILY = "s2sgrad.runtime"     # the rules' family of the runtime helpers
 # Methods that change their receiver.
 _MUTATING_METHODS = {"append", "extend", "insert", "pop", "update", "setdefault", "remove",
                      "clear", "sort", "reverse", "fill", "resize", "put", "itemset"}
@@ -131,19 +132,23 @@ class _Context:
         leaf = parts[-1]
         if "random" in parts:
             return "effect"
-        hit = registry.lookup(obj)
-        if hit is None:
+        # the primitive's name is all this needs: a runtime helper's is read off the index,
+        # without importing the rules of the helpers (a first gradient may need none)
+        found = registry.lookup_name(obj)
+        if found is None or found[0] != RUNTIME_FAMILY:
+            hit = registry.lookup(obj)
+            found = None if hit is None else (hit[0].family, hit[0].name)
+        if found is None:
             import s2sgrad.runtime as runtime
-            if getattr(runtime, leaf, None) is obj and registry.by_name(leaf, "s2sgrad.runtime"):
-                hit = (registry.by_name(leaf, "s2sgrad.runtime"), None)
-        if hit is None:
+            if getattr(runtime, leaf, None) is obj and registry.listed(leaf, RUNTIME_FAMILY):
+                found = (RUNTIME_FAMILY, leaf)
+        if found is None:
             if obj in (len, abs, min, max, float, int, range, slice, tuple, isinstance):
                 return "shared"
             return "effect"
-        prim = hit[0]
         if leaf in ("add_at", "check_scalar", "check_output", "call_fwd", "call_bwd", "call_jvp"):
             return "effect"
-        if leaf in _FRESH or prim.name in _FRESH:
+        if leaf in _FRESH or found[1] in _FRESH:
             return "pure"
         return "shared"
 

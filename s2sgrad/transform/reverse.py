@@ -76,11 +76,29 @@ def _rt(attr):
 def _rt_call(attr, *args):
     """A call of a runtime helper, knowing its rules (generated code is differentiable)."""
     node = call(_rt(attr), list(args))
-    prim = registry.by_name(attr, "s2sgrad.runtime")
-    if prim is not None:
-        node.s2s_callee = Callee("nondiff" if prim.nondiff else "primitive", f"_rt.{attr}",
-                                 prim=prim)
+    if registry.listed(attr, "s2sgrad.runtime"):
+        node.s2s_callee = _RuntimeCallee(attr)
     return node
+
+
+class _RuntimeCallee(Callee):
+    """The ``Callee`` of a call of the runtime helper ``attr``, which finds the helper's
+    primitive (``kind``, ``prim``) when a pass first asks for it: the passes of most first
+    gradients never do, and the rules of the runtime helpers are then not imported."""
+
+    _FIELDS = frozenset(("kind", "prim", "namespace", "fn", "self_value", "receiver", "packs",
+                         "node"))
+
+    def __init__(self, attr):
+        self.name = f"_rt.{attr}"
+        self._attr = attr
+
+    def __getattr__(self, field):       # (only while ``Callee``'s fields are not set)
+        if field not in _RuntimeCallee._FIELDS:
+            raise AttributeError(field)
+        prim = registry.by_name(self._attr, "s2sgrad.runtime")
+        Callee.__init__(self, "nondiff" if prim.nondiff else "primitive", self.name, prim=prim)
+        return getattr(self, field)
 
 
 def _tape_push(value):

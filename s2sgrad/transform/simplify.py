@@ -669,6 +669,10 @@ def _shape_proxy(node, shapes, keep_kind=False):
             return node
         return _pick(node.left, node.right, node, shapes)
     if isinstance(node, gast.Call) and shapes.resolver is not None:
+        f = node.func
+        if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+                and f.value.id == RUNTIME_ALIAS:
+            return node     # (no runtime helper is elementwise: its rules need not be loaded)
         try:
             callee = callee_of(node, shapes.resolver)
         except Exception:
