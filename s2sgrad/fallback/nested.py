@@ -45,9 +45,10 @@ def _own_function(fn):
 
 
 _CONTAINER_OPS = {"add_at", "add"}
-# made to be written into (``d_y = _rt.zeros_like(y); d_y[i] += ...``): the helper's own body,
-# whose ``np.zeros_like`` of a box the tracer makes an array it can write into (as a
-# primitive it would give a plain array, and the write would refuse the boxed values)
+# made to be written into (``d_y = _rt.zeros_like(y); d_y[i] += ...``): for an array box, or
+# a container holding boxes, the helper's own body, whose ``np.zeros_like`` of an array box
+# the tracer makes an array it can write into (as a primitive it would give a plain array,
+# and the write would refuse the boxed values); a scalar's zero stays a plain number
 _WRITE_TARGETS = {"zeros_like"}
 
 
@@ -61,7 +62,8 @@ def _wrapper(fn, prim):
         write_target = prim.family == "s2sgrad.runtime" and prim.name in _WRITE_TARGETS
 
         def w(*args, **kwargs):
-            if write_target and _has_box(args):
+            if write_target and args and (isinstance(args[0], tracer.ArrayBox) or isinstance(
+                    args[0], (list, tuple, dict)) and _has_box(args[0])):
                 return traced(fn)(*args, **kwargs)
             if container_op and any(isinstance(a, (list, dict)) for a in args[:1] + args[2:]):
                 # adjoints kept in a list or dict: plain Python on their items, each traced
