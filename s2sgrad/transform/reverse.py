@@ -442,41 +442,84 @@ class ReverseBuilder:
                     reads.setdefault(n.id, []).append(st)
         user_names = {n.id for n in walk(self.fsrc.node) if isinstance(n, gast.Name)}
         numbers = self._number_items(body)
+        group_of = self._alias_groups(body, numbers)
         for st in walk_stmts(body):
             if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)):
                 continue
             target, value = st.targets[0].id, st.value
             source = self._view_source(value)
-            if source is None or source == target or target not in written \
-                    and source not in written or self._slice_of_list(value, source) \
+            if source is None or source == target or self._slice_of_list(value, source) \
                     or numbers(value):
+                continue
+            # the names that may share memory with ``target`` through ``source``: ``source``,
+            # what it is a view of and what else is a view of those (w = v[::2], v = y[1:5])
+            item = self._item_of_container(value, source)     # (an item: not a view)
+            group = {source} if item else group_of(source) - {target}
+            if target not in written and not group & written:
                 continue        # (nothing written through either name: nothing to check)
             # a name the compiler made is shown as what it holds
             shown = repr(target) if target in user_names else to_text(value)
             problem = None
-            if target in written and source in self.params and self._entry():
+            params = sorted(group & set(self.params))
+            if target in written and params and self._entry():
                 # the entry function works on a copy of the caller's array (see build)
-                self.entry_copies.add(source)
-            if target in written and source in self.params and not self._entry():
-                problem = (f"makes {shown} another name for the argument '{source}' before "
-                           f"writing into it", f"write {target} = {source}.copy() (the "
+                self.entry_copies.update(params)
+            if target in written and params and not self._entry():
+                problem = (f"makes {shown} another name for the argument '{params[0]}' before "
+                           f"writing into it", f"write {target} = {to_text(value)}.copy() (the "
                            f"caller's array must not change)")
-            elif target in written and any(alive(st, w, r, target, source, source)
-                                           for w in writes[target]
-                                           for r in reads.get(source, [])):
-                problem = (f"makes {shown} share memory with '{source}', and '{source}' is read "
+            elif target in written and (other := next(
+                    (o for o in sorted(group, key=lambda o: (o != source, o))
+                     for w in writes[target] for r in reads.get(o, [])
+                     if alive(st, w, r, target, source, o)), None)) is not None:
+                problem = (f"makes {shown} share memory with '{other}', and '{other}' is read "
                            f"after {shown} is written in place", None)
-            elif source in written and not self._item_of_container(value, source) \
-                    and any(sees(st, w, r, target, source) for w in writes[source]
-                            for r in reads.get(target, [])):
-                problem = (f"makes {shown} share memory with '{source}', and {shown} is read "
-                           f"after '{source}' is written in place", None)
+            elif not item and (other := next(
+                    (g for g in sorted(group, key=lambda g: (g != source, g)) if g in written
+                     for w in writes[g] for r in reads.get(target, [])
+                     if sees(st, w, r, target, source)), None)) is not None:
+                problem = (f"makes {shown} share memory with '{other}', and {shown} is read "
+                           f"after '{other}' is written in place", None)
             if problem:
                 own = f"write {target} = {to_text(value)}.copy()" if target in user_names \
                     else f"use {to_text(value)}.copy()"
                 advice = problem[1] or f"{own} so each name has its own array"
                 raise UnsupportedError(self.where(st), f"`{self.user_text(st)}`, which "
                                        f"{problem[0]}", advice)
+
+    def _alias_groups(self, body, numbers=None):
+        """``group_of(name)``: the names that may share memory with ``name`` through the
+        views the function makes (``v = y[1:5]``, ``w = v[::2]``, ``a = y``, ``b = a``:
+        y, v, w, a and b are one group), found flow-insensitively over the whole body: more
+        names than on any one path, never fewer.  A slice of a list, an item of a container
+        and a number read out of an array (``numbers``) are not views."""
+        edges = {}
+        for st in walk_stmts(body):
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)) \
+                    or getattr(st, "s2s_augmented", False):
+                continue
+            target, value = st.targets[0].id, st.value
+            source = self._view_source(value)
+            if source is None or source == target or self._slice_of_list(value, source) \
+                    or self._item_of_container(value, source) \
+                    or (numbers is not None and numbers(value)):
+                continue
+            edges.setdefault(target, set()).add(source)
+            edges.setdefault(source, set()).add(target)
+        groups = {}
+
+        def group_of(name):
+            if name not in groups:
+                seen, todo = {name}, [name]
+                while todo:
+                    for m in edges.get(todo.pop(), ()):
+                        if m not in seen:
+                            seen.add(m)
+                            todo.append(m)
+                for m in seen:
+                    groups[m] = seen
+            return set(groups[name])
+        return group_of
 
     def _number_items(self, body):
         """``numbers(value)``: whether the subscript ``value`` is certainly one NumPy or Python
@@ -531,8 +574,9 @@ class ReverseBuilder:
                 continue
             if isinstance(value, gast.Name) and source not in self.tensors:
                 continue   # another name for a value that may be a number: v += e is a new one
-            if source not in self.active and target not in self.active:
-                continue
+            if source not in self.active and target not in self.active \
+                    and not self._read_after_augmented(body, st, target, source):
+                continue    # (no derivative: only a value read later through the other name)
             raise UnsupportedError(
                 self.where(st), f"{to_text(st)}, and then {target} op= ..., which changes "
                 f"{source} in place too", f"write {target} = {target} + ... (a new array), or "
@@ -556,30 +600,60 @@ class ReverseBuilder:
             for n in walk(st):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                     reads.setdefault(n.id, []).append(st)
+        group_of = self._alias_groups(body)
         for st in walk_stmts(body):
             if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)) \
                     or getattr(st, "s2s_augmented", False):
                 continue
             target, value = st.targets[0].id, st.value
             source = self._view_source(value)
-            if source is None or source == target or source not in augmented:
+            if source is None or source == target:
                 continue
-            if source not in self.tensors:
+            # ``a`` itself, or another name of its memory (c = b[1:] where b = a[...])
+            changed = {g for g in group_of(source) - {target}
+                       if g in augmented and g in self.tensors}
+            if not changed:
                 continue   # (a number, or a list: ``a += e`` on a number is a new value)
-            if source not in self.active and target not in self.active:
-                continue
+            # (with no derivative either, ``b`` read after keeps the old value: a wrong value)
             for w in aug:
-                if w.targets[0].id != source or w is st or not after(st, w) \
+                if w.targets[0].id not in changed or w is st or not after(st, w) \
                         or _alias_rebound(body, st, w, {source, target}):
                     continue
                 r = next((r for r in reads.get(target, []) if r is not st and r is not w
                           and after(w, r)), None)
                 if r is not None:
+                    a = w.targets[0].id
                     raise UnsupportedError(
-                        self.where(w), f"{to_text(st)}, and then {source} op= ..., which "
+                        self.where(w), f"{to_text(st)}, and then {a} op= ..., which "
                         f"changes {target} in place too, read after it ({to_text(r)})",
-                        f"write {source} = {source} + ... (a new array), or make {target} a "
+                        f"write {a} = {a} + ... (a new array), or make {target} a "
                         f"copy ({target} = {to_text(value)}.copy())")
+
+    def _read_after_augmented(self, body, st, target, source):
+        """Whether ``source`` may be read after a ``target op= e`` that follows ``st``
+        (``target = <view of source>``) with the alias still alive: the core language's
+        ``target = target op e`` leaves ``source`` as it was, NumPy changes it.  Asked where
+        neither name carries a derivative, whose values still reach the output (``y =
+        np.zeros(3); v = y[1:]; v += 1.0; return np.sum(y * x)``) or the control flow."""
+        order = _statement_order(body)
+
+        def after(a, b):    # may ``b`` run after ``a``?
+            (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
+            return pb > pa or bool(la & lb)
+
+        group = self._alias_groups(body)(source) - {target}
+        readers = [r for r in walk_stmts(body) if any(
+            isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in group
+            for n in walk(r))]
+        for w in walk_stmts(body):
+            if not (isinstance(w, gast.Assign) and getattr(w, "s2s_augmented", False)
+                    and isinstance(w.targets[0], gast.Name) and w.targets[0].id == target):
+                continue
+            if w is st or not after(st, w) or _alias_rebound(body, st, w, {source, target}):
+                continue
+            if any(r is not st and r is not w and after(w, r) for r in readers):
+                return True
+        return False
 
     def _view_source(self, value):
         """The variable whose memory ``value`` may share, or ``None`` if it is fresh."""
