@@ -193,3 +193,55 @@ def test_the_refusal_names_the_line_and_the_name_read():
         s2sgrad.grad(write_through_view_of_view, fallback="never")(POINTS[0].copy())
     text = str(info.value)
     assert "test_hunt4.py:" in text and "w = v[::2]" in text and "'y'" in text
+
+
+# -- forward mode: a method known only at run time of a value that carries a derivative ------
+# The positions of the call's values with tangents count the receiver first (as reverse mode
+# reads them); forward mode read them in the arguments alone: the receiver's tangent was
+# dropped (0 for s.energy(c) with c constant) or an IndexError (s.energy(x[3:]), x.view()).
+
+class Spring:
+    def __init__(self, k):
+        self.k = k
+
+    def energy(self, x):
+        return 0.5 * np.sum(self.k * x ** 2)
+
+
+def make_spring(k):
+    return Spring(k)
+
+
+def method_of_an_object_made_from_the_argument(x):
+    s = make_spring(x[:3] * x[3:])
+    c = np.array([1.0, 2.0, 0.5])
+    return s.energy(c) + x[0]
+
+
+def method_of_an_object_given_the_argument(x):
+    s = make_spring(x[:3] * 1.0)
+    return s.energy(x[3:])
+
+
+@pytest.mark.parametrize("f", [method_of_an_object_made_from_the_argument,
+                               method_of_an_object_given_the_argument], ids=lambda f: f.__name__)
+def test_forward_mode_keeps_the_tangent_of_a_run_time_method_receiver(f):
+    check(f)
+
+
+def compress_without_a_rule(x):
+    return np.sum(x.compress([True, False, True, True, False, True]) ** 2)
+
+
+def test_an_array_method_without_a_rule_is_an_error_naming_it_in_both_modes():
+    # (jvp gave 0; grad a TypeError from NumPy that named nothing of the user's)
+    x = POINTS[0].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for op in (s2sgrad.grad(compress_without_a_rule),
+                   lambda x: s2sgrad.jvp(compress_without_a_rule)(x, np.ones(6))):
+            for _ in range(2):
+                with pytest.raises(s2sgrad.NoRuleError,
+                                   match=r"test_hunt4.py:\d+: the array method \.compress has "
+                                         r"no derivative rule"):
+                    op(x.copy())
