@@ -353,3 +353,67 @@ def test_a_list_of_copies_is_still_transformed():
         warnings.simplefilter("error")      # (a trace would warn)
         g = s2sgrad.grad(f)(POINTS[0].copy())
     np.testing.assert_allclose(g, differences(f, POINTS[0]), rtol=1e-6, atol=1e-7)
+
+
+# -- a function of yours that returns a view of what it is given -------------------------
+# ``v = head(y)`` was a new array to the alias check: v[0] = ... was lost for y.
+
+def _head(y):
+    return y[:2]
+
+
+def _halves(y):
+    return y[:3], y[3:]
+
+
+def _head_of_head(y):
+    h = _head(y)
+    return h
+
+
+def write_into_what_a_helper_returns(x):
+    y = x * 1.0
+    v = _head(y)
+    v[0] = x[5] * 3.0
+    return np.sum(y * x)
+
+
+def write_into_a_part_a_helper_returns(x):
+    y = x * 1.0
+    a, b = _halves(y)
+    b[0] = x[0] * 4.0
+    return np.sum(y * x)
+
+
+def write_into_what_a_helper_of_a_helper_returns(x):
+    y = x * 1.0
+    v = _head_of_head(y)
+    v[1] = x[2] ** 2
+    return np.sum(y * x)
+
+
+def _scaled(y):
+    return y * 2.0
+
+
+def write_into_a_new_array_a_helper_returns(x):
+    y = x * 1.0
+    v = _scaled(y)
+    v[0] = x[5] * 3.0
+    return np.sum(y * x) + np.sum(v)
+
+
+@pytest.mark.parametrize("f", [write_into_what_a_helper_returns,
+                               write_into_a_part_a_helper_returns,
+                               write_into_what_a_helper_of_a_helper_returns],
+                         ids=lambda f: f.__name__)
+def test_a_write_into_a_view_a_helper_returns_reaches_the_array(f):
+    check(f)
+
+
+def test_a_new_array_a_helper_returns_is_still_transformed():
+    f = write_into_a_new_array_a_helper_returns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # (a trace would warn)
+        g = s2sgrad.grad(f)(POINTS[1].copy())
+    np.testing.assert_allclose(g, differences(f, POINTS[1]), rtol=1e-6, atol=1e-7)

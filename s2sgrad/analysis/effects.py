@@ -269,6 +269,77 @@ def _sliced(node):
                for n in walk(node))
 
 
+def returned_views(job, program, _seen=None):
+    """The parameters of ``job``'s function whose array (or a view of it) the value it returns
+    may be (``return y[:2]``, ``return y.T``, ``r = y; return r``), or an item of the tuple or
+    list it returns may be (``return y[:3], y[3:]``), through the functions it calls too
+    (``return head(y)``); found flow-insensitively: more than on any one path, never fewer."""
+    cache = getattr(job, "_s2s_returned_views", None)
+    if cache is not None:
+        return cache
+    seen = _seen if _seen is not None else set()
+    if id(job) in seen:
+        return frozenset()
+    seen.add(id(job))
+    norm = job.norm
+    body = norm.node.body
+    params = list(job.param_names)
+    resolver = norm.resolver
+    holds = _parameter_views(body, params, resolver)
+    for s in _simple_stmts(body):     # ``r = head(y)``, ``t = (y[:3], y[3:])``: r, t hold y's
+        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+            continue
+        found = set()
+        parts = s.value.elts if isinstance(s.value, (gast.Tuple, gast.List)) else [s.value]
+        for e in parts:
+            src = view_source(e, resolver)
+            if src is not None:
+                found |= holds.get(src, set())
+            found |= _call_views(e, resolver, program, job, seen, holds)
+        if found:
+            holds.setdefault(s.targets[0].id, set()).update(found)
+    out = set()
+    for s in walk_stmts(body):
+        if isinstance(s, gast.Return) and s.value is not None:
+            parts = s.value.elts if isinstance(s.value, (gast.Tuple, gast.List)) else [s.value]
+            for e in parts:
+                src = view_source(e, resolver)
+                if src is not None:
+                    out |= holds.get(src, set())
+                out |= _call_views(e, resolver, program, job, seen, holds)
+    out = frozenset(out & set(params))
+    job._s2s_returned_views = out
+    return out
+
+
+def _call_views(node, resolver, program, job, seen, holds):
+    """The parameters of ``job`` whose memory the value of the call ``node`` of a user
+    function may share (what it returns is a view of what it is given)."""
+    if not isinstance(node, gast.Call) or program is None:
+        return set()
+    callee = _user_callee(node, resolver)
+    if callee is None:
+        return set()
+    try:
+        child = program.job_for(callee, job, node)
+        given = returned_views(child, program, seen)
+    except Exception:      # noqa: BLE001 - a callee that cannot be read fails later
+        return set()
+    out = set()
+    for p, a in _bound_params(node, callee, child):
+        src = view_source(a, resolver) if p in given else None
+        if src is not None:
+            out |= holds.get(src, set()) if holds is not None else {src}
+    return out
+
+
+def call_view_source(value, resolver, program, job):
+    """The variable whose memory the value of a call of a user function may share (``v =
+    head(y)`` where ``head`` returns ``y[:2]``), or ``None``."""
+    names = _call_views(value, resolver, program, job, set(), None)
+    return min(names) if names else None
+
+
 def _parameter_views(body, params, resolver):
     """``{name: the parameters whose array (or a view of it) the name may hold}`` (through
     ``view_source``: ``y = x``, ``y = x[1:]``, ``y = x.T``, ``y = x.reshape(...)``), found

@@ -23,7 +23,7 @@ import gast
 
 import s2sgrad.naming as naming
 from ..analysis import liveness
-from ..analysis.effects import check_effects, view_source
+from ..analysis.effects import call_view_source, check_effects, view_source
 from ..analysis.scalars import SCALAR_KINDS, is_scalar_expr, scalar_names
 from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, callee_of,
                                  diff_names, drop_stmts, int_names, is_runtime_call, op_name,
@@ -656,8 +656,12 @@ class ReverseBuilder:
         return False
 
     def _view_source(self, value):
-        """The variable whose memory ``value`` may share, or ``None`` if it is fresh."""
-        return view_source(value, self.resolver)
+        """The variable whose memory ``value`` may share, or ``None`` if it is fresh (a call
+        of a function of yours that returns a view of what it is given shares its memory)."""
+        source = view_source(value, self.resolver)
+        if source is None and isinstance(value, gast.Call):
+            source = call_view_source(value, self.resolver, self.program, self.spec.job)
+        return source
 
     # -- planning: keep expensive values the backward sweep needs -----------------
 
