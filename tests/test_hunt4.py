@@ -417,3 +417,33 @@ def test_a_new_array_a_helper_returns_is_still_transformed():
         warnings.simplefilter("error")      # (a trace would warn)
         g = s2sgrad.grad(f)(POINTS[1].copy())
     np.testing.assert_allclose(g, differences(f, POINTS[1]), rtol=1e-6, atol=1e-7)
+
+
+# -- an item of a dict taken by d.get(k) or d.setdefault(k, v) is the item itself --------
+# (a write into it reaches d[k]; the transform took it for a new value)
+
+def sort_a_list_read_through_another_name(x):
+    l = [x[2] * 1.0, x[0] * 2.0, x[1] * 0.5]
+    m = l
+    l.sort()
+    return m[0] * 3.0 + m[2]
+
+
+def write_into_an_item_dict_get_returns(x):
+    d = {"a": x * 1.0}
+    v = d.get("a")
+    v[0] = x[1] * 3.0
+    return np.sum(d["a"] * x)
+
+
+def write_into_an_item_setdefault_returns(x):
+    d = {}
+    v = d.setdefault("a", x * 1.0)
+    v[1] = x[0] * 5.0
+    return np.sum(d["a"] * x)
+
+
+@pytest.mark.parametrize("f", [write_into_an_item_dict_get_returns,
+                               write_into_an_item_setdefault_returns], ids=lambda f: f.__name__)
+def test_a_change_through_one_name_of_a_container_item_reaches_the_other(f):
+    check(f)

@@ -52,6 +52,9 @@ MUTATING_METHODS = frozenset({
 # Methods that put their argument itself (not a copy of it) into the receiver.
 _HOLDING_METHODS = {"append": -1, "insert": -1, "setdefault": -1}
 
+# Methods of a dict that return one of its items itself (not a copy), as ``d[k]`` does.
+_ITEM_METHODS = frozenset({"get", "setdefault"})
+
 
 def _text(node):
     import astor
@@ -720,6 +723,13 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                     and value.id not in tensors:
                 # ``w = lst``: two names of one list, each reaching what the other holds
                 holds += [(c, value.id, s), (value.id, c, s)]
+            elif isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                    and value.func.attr in _ITEM_METHODS \
+                    and isinstance(value.func.value, gast.Name) \
+                    and value.func.value.id in containers and value.func.value.id not in tensors:
+                # ``a = d.get(k)``, ``a = d.setdefault(k, e)``: one of d's items, as d[k]
+                holds.append((value.func.value.id, c, s))
+                item_refs.add((value.func.value.id, c))
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
                 and isinstance(s.targets[0].value, gast.Name) and held_name(value) is not None \
                 and s.targets[0].value.id in containers and s.targets[0].value.id not in tensors:
