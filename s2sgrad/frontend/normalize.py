@@ -440,20 +440,27 @@ class _Lowering:
             if func.attr == "fill" and len(args) == 1 and not value.keywords:
                 return assign(subscript(name(a), const(Ellipsis)), args[0])
             if func.attr == "sort":
-                return assign(a, _runtime_call("sort_in_place", [name(a)] + list(args),
-                                               value.keywords))
+                return _in_place(assign(a, _runtime_call("sort_in_place", [name(a)] + list(args),
+                                                         value.keywords)))
             if func.attr in ARRAY_WRITING_METHODS:
                 value.s2s_writes = a
             return None
         ok, fn = self.resolver.static_value(func)
-        if not ok or not args or not isinstance(args[0], gast.Name):
+        if not ok or not args:
+            return None
+        if not isinstance(args[0], gast.Name):
+            # ``np.fill_diagonal(Y[1:, 1:], v)``: a write into the array the view is of
+            if getattr(fn, "__name__", None) in ARRAY_WRITING_FUNCTIONS \
+                    and _root_name(args[0]) is not None:
+                value.s2s_writes = _root_name(args[0])
             return None
         a, fname = args[0].id, getattr(fn, "__name__", None)
         ufunc = getattr(fn, "__self__", None)
         if fname == "put_along_axis":
-            return assign(a, _runtime_call("put_along", args, value.keywords, _module_of(fn)))
+            return _in_place(assign(a, _runtime_call("put_along", args, value.keywords,
+                                                     _module_of(fn))))
         if fname == "fill_diagonal":
-            return assign(a, _runtime_call("fill_diagonal", args, value.keywords))
+            return _in_place(assign(a, _runtime_call("fill_diagonal", args, value.keywords)))
         if fname == "copyto" and len(args) == 2 and not value.keywords:
             return assign(subscript(name(a), const(Ellipsis)), args[1])
         if fname == "copyto" and len(args) == 2 and [k.arg for k in value.keywords] == ["where"] \
@@ -468,7 +475,7 @@ class _Lowering:
             added = args[2] if ufunc.__name__ == "add" else gast.UnaryOp(op=gast.USub(),
                                                                          operand=args[2])
             copied = _runtime_call("copy", [name(a)])
-            return assign(a, _runtime_call("add_at", [copied, args[1], added]))
+            return _in_place(assign(a, _runtime_call("add_at", [copied, args[1], added])))
         if fname in ARRAY_WRITING_FUNCTIONS:
             value.s2s_writes = a
         return None
@@ -1716,6 +1723,22 @@ def _module_of(fn):
     return sys.modules.get(mod.split(".")[0])
 
 
+
+def _root_name(node):
+    """The name at the root of ``y[1:]``, ``y.T[0]``, ``Y[0][1:]`` (a view of that name's
+    array), or ``None``."""
+    while isinstance(node, (gast.Subscript, gast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
+
+
+def _in_place(stmt):
+    """``a = _rt.sort_in_place(a)`` (``a.sort()``, ``np.add.at(a, ...)``...) changes ``a`` in
+    place, as ``a += e`` does: marked so (``s2s_augmented``), the alias checks see that it
+    changes every array ``a`` is a view of (``a = y[1:5]; a.sort()``) and every other name
+    of ``a``'s object."""
+    stmt.s2s_augmented = True
+    return stmt
 
 
 def _runtime_call(helper, args, keywords=(), namespace=None):
