@@ -533,3 +533,51 @@ def test_an_in_place_sort_and_add_at_of_a_new_array_are_still_transformed():
         for x in POINTS:
             np.testing.assert_allclose(s2sgrad.grad(f)(x.copy()), differences(f, x),
                                        rtol=1e-6, atol=1e-7)
+
+
+# -- op= into a slice with computed bounds ---------------------------------------------
+# y[i:i + 2] += v named its index first: "index = i:i + 2", a SyntaxError in the generated
+# code (grad, jvp, and the hessian of any function whose gradient has such a write).
+
+def add_into_a_sliding_window(x):
+    y = np.zeros(7)
+    for i in range(5):
+        y[i:i + 2] += x[i] * x[i + 1]
+    return np.sum(y ** 2)
+
+
+def scale_a_strided_slice(x):
+    y = x * 1.0
+    k = 1
+    y[k:k + 4:2] *= x[0]
+    return np.sum(y ** 2)
+
+
+def add_into_a_moving_block(x):
+    Y = np.zeros((3, 3))
+    for i in range(2):
+        Y[i:i + 2, i] += x[i:i + 2]
+    return np.sum(Y ** 2) + np.sum(Y[0] * x[3:])
+
+
+def grown_by_concatenation(x):
+    out = np.array([])
+    for i in range(3):
+        out = np.concatenate([out, x[i:i + 2] * i])
+    return np.sum(out ** 2)
+
+
+@pytest.mark.parametrize("f", [add_into_a_sliding_window, scale_a_strided_slice,
+                               add_into_a_moving_block], ids=lambda f: f.__name__)
+def test_op_into_a_slice_with_computed_bounds(f):
+    check(f)
+
+
+@pytest.mark.parametrize("f", [add_into_a_sliding_window, grown_by_concatenation],
+                         ids=lambda f: f.__name__)
+def test_the_hessian_of_a_function_whose_gradient_writes_into_a_computed_slice(f):
+    x = POINTS[1]
+    g = s2sgrad.grad(f)
+    want = np.stack([differences(lambda z: g(z.copy())[i], x) for i in range(x.size)])
+    for _ in range(2):
+        np.testing.assert_allclose(s2sgrad.hessian(f)(x.copy()), want, rtol=1e-5, atol=1e-6)

@@ -615,11 +615,7 @@ class _Lowering:
             if not isinstance(base, gast.Name):
                 raise self.error(s, "augmented assignment to an item of an expression",
                                  "assign the expression to a name first")
-            index = self.expr(target.slice, out)
-            if not _is_simple_index(index):
-                tmp = self.namer.fresh("index")
-                out.append(assign(tmp, index))
-                index = name(tmp)
+            index = self._simple_index(self.expr(target.slice, out), out)
             read = gast.Subscript(value=name(base.id), slice=copy_tree(index), ctx=gast.Load())
             new = gast.BinOp(left=read, op=s.op, right=value)
             new = assign(gast.Subscript(value=name(base.id), slice=index, ctx=gast.Store()), new)
@@ -635,6 +631,23 @@ class _Lowering:
             out.append(new)
             return out
         raise self.error(s, f"augmented assignment to {type(target).__name__}")
+
+    def _simple_index(self, index, out):
+        """``index`` read once, by names (the item is read and written): a computed index
+        is named first; a slice keeps its colons, its bounds named (``y[i:i + 2] += v``
+        reads ``y[i:index_upper]``: a slice is no value to name), item by item in a tuple."""
+        if _is_simple_index(index):
+            return index
+        if isinstance(index, gast.Slice):
+            return gast.Slice(**{k: self._simple_index(getattr(index, k), out)
+                                 if getattr(index, k) is not None else None
+                                 for k in ("lower", "upper", "step")})
+        if isinstance(index, gast.Tuple):
+            return gast.Tuple(elts=[self._simple_index(e, out) for e in index.elts],
+                              ctx=gast.Load())
+        tmp = self.namer.fresh("index")
+        out.append(assign(tmp, index))
+        return name(tmp)
 
     def stmt_If(self, s):
         out = []
