@@ -581,3 +581,40 @@ def test_the_hessian_of_a_function_whose_gradient_writes_into_a_computed_slice(f
     want = np.stack([differences(lambda z: g(z.copy())[i], x) for i in range(x.size)])
     for _ in range(2):
         np.testing.assert_allclose(s2sgrad.hessian(f)(x.copy()), want, rtol=1e-5, atol=1e-6)
+
+
+# -- the batched forward mode (hessian, jacobian) writing into a broadcast tangent -------
+# t_y = batch_broadcast_like(...) is a read-only view; t_y[:, 1] = ... after it raised
+# "assignment destination is read-only" (the batch helpers were not known as views).
+
+def broadcast_then_write_a_column(x):
+    y = np.zeros((3, 2))
+    y += x[:3, None]
+    y[:, 1] *= x[3:]
+    return np.sum(y ** 2)
+
+
+def broadcast_then_write_a_column_vector(x):
+    y = np.zeros((3, 2))
+    y += x[:3, None]
+    y[:, 1] *= x[3:]
+    return y.ravel() * 2.0
+
+
+def test_the_hessian_writes_into_the_tangent_of_a_broadcast():
+    f = broadcast_then_write_a_column
+    for x in POINTS:
+        g = s2sgrad.grad(f)
+        want = np.stack([differences(lambda z: g(z.copy())[i], x) for i in range(x.size)])
+        for _ in range(2):
+            np.testing.assert_allclose(s2sgrad.hessian(f)(x.copy()), want, rtol=1e-5,
+                                       atol=1e-6)
+
+
+def test_the_jacobian_writes_into_the_tangent_of_a_broadcast():
+    f = broadcast_then_write_a_column_vector
+    for x in POINTS:
+        want = np.stack([differences(lambda z: f(z.copy())[i], x) for i in range(6)])
+        for _ in range(2):
+            np.testing.assert_allclose(s2sgrad.jacobian(f)(x.copy()), want, rtol=1e-6,
+                                       atol=1e-7)

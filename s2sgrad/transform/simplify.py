@@ -475,7 +475,12 @@ VIEWS = frozenset({
     "unbroadcast", "broadcast_like", "broadcast_to", "reshape", "transpose", "swapaxes",
     "moveaxis", "squeeze", "expand_dims", "ravel", "asarray", "real", "imag", "diagonal",
     "atleast_1d", "atleast_2d", "atleast_3d", "T", "conj", "reduce_vjp", "unstack",
-    "split_like", "array_vjp", "to_complex_like", "copy_if", "match"})
+    "split_like", "array_vjp", "to_complex_like", "copy_if", "match",
+    # the batched forward mode's (a batch of tangents broadcast or reshaped: a view, or the
+    # batch itself; t_y[i] = ... after t_y = batch_broadcast_like(...) wrote into a read-only
+    # view)
+    "batch_align", "batch_broadcast_like", "batch_broadcast_to", "batch_unbroadcast",
+    "batch_unbroadcast_to", "batch_reshaped", "batch_reduce_vjp"})
 
 
 def _makes_new(expr):
