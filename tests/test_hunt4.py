@@ -618,3 +618,30 @@ def test_the_jacobian_writes_into_the_tangent_of_a_broadcast():
         for _ in range(2):
             np.testing.assert_allclose(s2sgrad.jacobian(f)(x.copy()), want, rtol=1e-6,
                                        atol=1e-7)
+
+
+# -- the simplifier's x * 1.0 -> x in a method's object ------------------------------------
+# (x * 1.0).reshape(2, 3) became x.reshape(2, 3), a view of x (the shape (2, 3) was taken for
+# the array viewed): a write into it changed the caller's x through jvp, and the value and
+# tangent were wrong (8.1 and 16.8 for 20.25 and 33.0).
+
+def swap_rows_of_a_reshaped_copy(x):
+    Y = (x * 1.0).reshape(2, 3)
+    Y[[0, 1]] = Y[[1, 0]]
+    return np.sum(Y * x.reshape(2, 3) * np.arange(6.0).reshape(2, 3))
+
+
+def write_into_a_transposed_copy(x):
+    Y = (x + 0.0).reshape(3, 2).transpose()
+    Y[0, 1] = x[4] * 3.0
+    return np.sum(Y * Y) + np.sum(x.reshape(3, 2) * np.arange(6.0).reshape(3, 2))
+
+
+@pytest.mark.parametrize("f", [swap_rows_of_a_reshaped_copy, write_into_a_transposed_copy],
+                         ids=lambda f: f.__name__)
+def test_a_view_of_a_new_array_stays_new_when_written(f):
+    check(f)
+    x = POINTS[0].copy()
+    for _ in range(2):
+        s2sgrad.jvp(f)(x, np.ones(6))
+        np.testing.assert_array_equal(x, POINTS[0])     # (the caller's array unchanged)

@@ -1871,6 +1871,10 @@ class ReverseBuilder:
         return _is_int_expr_node(index, self.ints)
 
 
+# The names generated code calls NumPy's and the runtime's functions by
+_MODULES = frozenset({"np", "numpy", RUNTIME_ALIAS})
+
+
 def _unshared_gradients(bwd, grads):
     """``d_y = _rt.copy(d_y)`` for each gradient that may be the array another one is
     (``d_x = d_add; d_y = d_add``, or ``unbroadcast(d_add, y)`` giving ``d_add`` back):
@@ -1884,8 +1888,12 @@ def _unshared_gradients(bwd, grads):
             continue
         v = st.value
         while isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
-                and v.func.attr in VIEWS and v.args:
-            v = v.args[0]
+                and v.func.attr in VIEWS:
+            # np.reshape(g, s) is a view of g, g.reshape(s) too
+            method = not (isinstance(v.func.value, gast.Name) and v.func.value.id in _MODULES)
+            if not method and not v.args:
+                break
+            v = v.func.value if method else v.args[0]
         if isinstance(v, gast.Name):
             sources.setdefault(st.targets[0].id, set()).add(v.id)
 

@@ -491,9 +491,20 @@ def _makes_new(expr):
     if isinstance(expr, gast.Call) and isinstance(expr.func, (gast.Attribute, gast.Name)):
         f = expr.func.attr if isinstance(expr.func, gast.Attribute) else expr.func.id
         if f in VIEWS:
+            if isinstance(expr.func, gast.Attribute) and not (
+                    isinstance(expr.func.value, gast.Name)
+                    and expr.func.value.id in _MODULE_ALIASES):
+                # a method: a view of its object (``(x * 1.0).reshape(2, 3)``, not of the
+                # shape it is given, which ``x.reshape(2, 3)`` would take for new)
+                return _makes_new(expr.func.value)
             return bool(expr.args) and _makes_new(expr.args[0])
         return True
     return False
+
+
+# The names generated code calls NumPy's and the runtime's functions by (``np.reshape(y, s)``
+# is a view of y; ``y.reshape(s)`` of y too)
+_MODULE_ALIASES = frozenset({"np", "numpy", RUNTIME_ALIAS})
 
 
 def _private(expr):
