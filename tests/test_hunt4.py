@@ -637,11 +637,51 @@ def write_into_a_transposed_copy(x):
     return np.sum(Y * Y) + np.sum(x.reshape(3, 2) * np.arange(6.0).reshape(3, 2))
 
 
-@pytest.mark.parametrize("f", [swap_rows_of_a_reshaped_copy, write_into_a_transposed_copy],
-                         ids=lambda f: f.__name__)
+def write_into_the_T_of_a_copy(x):
+    Y = (x.reshape(2, 3) + 0.0).T
+    Y[0, 0] = x[5] * 2.0
+    return np.sum(Y ** 2) + np.sum(x.reshape(2, 3) * 2.0)
+
+
+@pytest.mark.parametrize("f", [swap_rows_of_a_reshaped_copy, write_into_a_transposed_copy,
+                               write_into_the_T_of_a_copy], ids=lambda f: f.__name__)
 def test_a_view_of_a_new_array_stays_new_when_written(f):
     check(f)
     x = POINTS[0].copy()
     for _ in range(2):
         s2sgrad.jvp(f)(x, np.ones(6))
         np.testing.assert_array_equal(x, POINTS[0])     # (the caller's array unchanged)
+
+
+# -- the share pass's x * 1.0 -> x inside a view --------------------------------------------
+# y = np.real(x * 1.0) (or (x * 1.0).reshape(...)) then y[2] = ...: the joint gradient that
+# hessian and hvp differentiate read y = np.real(x), a view of x written into (refused there,
+# traced, and the tracer failed on it; run as it stood, it changed x).
+
+def write_into_the_real_part_of_a_copy(x):
+    y = np.real(x * 1.0)
+    y[2] = x[0] * 3.0
+    return np.sum(y * x)
+
+
+def write_into_a_reshaped_copy(x):
+    Y = (x * 1.0).reshape(2, 3)
+    Y[1, 1] = x[0] ** 2
+    return np.sum(Y * x.reshape(2, 3) * Y)
+
+
+@pytest.mark.parametrize("f", [write_into_the_real_part_of_a_copy, write_into_a_reshaped_copy],
+                         ids=lambda f: f.__name__)
+def test_second_derivatives_of_a_write_into_a_view_of_a_copy(f):
+    x = POINTS[2]
+    g = s2sgrad.grad(f)
+    want = np.stack([differences(lambda z: g(z.copy())[i], x) for i in range(x.size)])
+    v = np.linspace(-1.0, 1.0, x.size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # (transformed: no trace)
+        for _ in range(2):
+            given = x.copy()
+            np.testing.assert_allclose(s2sgrad.hessian(f)(given), want, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(s2sgrad.hvp(f)(given, v), want @ v, rtol=1e-5,
+                                       atol=1e-6)
+            np.testing.assert_array_equal(given, x)

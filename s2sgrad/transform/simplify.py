@@ -488,6 +488,8 @@ def _makes_new(expr):
     another name holds: arithmetic, or a call other than a view (of something new)."""
     if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Constant)):
         return True
+    if isinstance(expr, gast.Attribute) and expr.attr in VIEWS:
+        return _makes_new(expr.value)       # ``(y + 0.0).T``: a view of a new array
     if isinstance(expr, gast.Call) and isinstance(expr.func, (gast.Attribute, gast.Name)):
         f = expr.func.attr if isinstance(expr.func, gast.Attribute) else expr.func.id
         if f in VIEWS:
@@ -510,7 +512,8 @@ _MODULE_ALIASES = frozenset({"np", "numpy", RUNTIME_ALIAS})
 def _private(expr):
     """Whether ``expr`` is a new array (``_makes_new``) or a part of one (``(y + 0.0)[:2]``):
     no name but the one it is assigned to reaches it."""
-    while isinstance(expr, gast.Subscript):
+    while isinstance(expr, gast.Subscript) or isinstance(expr, gast.Attribute) \
+            and expr.attr in VIEWS:
         expr = expr.value
     return _makes_new(expr)
 
