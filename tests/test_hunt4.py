@@ -685,3 +685,21 @@ def test_second_derivatives_of_a_write_into_a_view_of_a_copy(f):
             np.testing.assert_allclose(s2sgrad.hvp(f)(given, v), want @ v, rtol=1e-5,
                                        atol=1e-6)
             np.testing.assert_array_equal(given, x)
+
+
+# -- a callee's v /= e on a slice it is given ---------------------------------------------
+# f(y[:3]) names the slice (t = y[:3]); t was not known for an array, so the callee's
+# v /= e was taken for a new number's and the change to y was lost.
+
+def _normalize_in_place(v):
+    v /= np.sqrt(np.sum(v ** 2))
+
+
+def callee_divides_a_slice_in_place(x):
+    y = x * 1.0
+    _normalize_in_place(y[:3])
+    return np.sum(y * np.arange(6.0))
+
+
+def test_a_callee_dividing_a_slice_in_place_changes_the_array():
+    check(callee_divides_a_slice_in_place)

@@ -330,6 +330,20 @@ class ReverseBuilder:
                         and attribute_primitive(n.attr) is None \
                         and not isinstance(getattr(n, "ctx", None), gast.Store):
                     self.containers.add(n.value.id)
+        # a slice of an array is an array (``t = y[:3]``, which a callee's ``v /= e`` changes
+        # in place, as it changes y), not a number
+        slices = [(s.targets[0].id, s.value.value.id) for s in walk_stmts(body)
+                  if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                  and isinstance(s.value, gast.Subscript) and isinstance(s.value.value, gast.Name)
+                  and any(isinstance(n, gast.Slice) for n in walk(s.value.slice))]
+        grown = True
+        while grown:
+            grown = False
+            for v, base in slices:
+                if base in self.tensors and base not in self.containers \
+                        and v not in self.tensors:
+                    self.tensors.add(v)
+                    grown = True
         self.tensors -= self.containers
 
     def _refuse_array_write(self, s):
