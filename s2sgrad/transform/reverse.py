@@ -457,6 +457,7 @@ class ReverseBuilder:
         user_names = {n.id for n in walk(self.fsrc.node) if isinstance(n, gast.Name)}
         numbers = self._number_items(body)
         group_of = self._alias_groups(body, numbers)
+        copies = []
         for st in walk_stmts(body):
             if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)):
                 continue
@@ -500,6 +501,14 @@ class ReverseBuilder:
                 advice = problem[1] or f"{own} so each name has its own array"
                 raise UnsupportedError(self.where(st), f"`{self.user_text(st)}`, which "
                                        f"{problem[0]}", advice)
+            if not item and target not in written and target in self.active and any(
+                    after(st, w) and not rebound({target, source}, st, w)
+                    for g in group & written for w in writes[g]):
+                # ``v = Q[:, j]; n = norm(v); Q[:, j] = v / n``: v is not read after the write
+                # (checked above), but the derivatives of the reads before it read v in the
+                # backward sweep, after the write changed it: a copy, which no read can tell
+                copies.append(st)
+        _copied(copies)
 
     def _alias_groups(self, body, numbers=None):
         """``group_of(name)``: the names that may share memory with ``name`` through the
@@ -2188,6 +2197,12 @@ def index_value(index):
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
     return copy_tree(index)
+
+
+def _copied(stmts):
+    """Each statement ``v = <view>`` of ``stmts`` becomes ``v = _rt.copy(<view>)``."""
+    for st in stmts:
+        st.value = _rt_call("copy", st.value)
 
 
 def _alias_rebound(body, st, w, names):
