@@ -56,13 +56,15 @@ CONSTRUCTS = ("assign", "if", "for", "while", "break", "continue", "inplace", "s
               "fancy_read", "fancy_write", "where", "helper", "helper_mutates", "list", "dict",
               "object", "closure_user", "closure_reduce", "closure_map", "closure_along_axis",
               "recursion", "mask_write", "argmax_write", "repeated_index", "object_store",
-              "list_alias_write", "write_after_share", "stable_shift")
+              "list_alias_write", "write_after_share", "stable_shift", "view_write")
 # stable_shift: a log-sum-exp, log-softmax or softmax shifted by its maximum, the forms whose
 # shift carries no derivative (analysis/shift.py), and near misses it must not take for them.
+# view_write: a write through a view that reaches the array viewed (a view of a view, a list of
+# views, op= through a view of a new array, a helper returning a view).
 # write_after_share: an array written in place after it was given to a helper, put in a list
 # or dict, or held by an object (without it, every write first copies the array it writes).
 MEMORY_MODEL = ("helper_mutates", "mask_write", "argmax_write", "repeated_index", "object_store",
-              "list_alias_write", "write_after_share")
+              "list_alias_write", "write_after_share", "view_write")
 SAFE = tuple(c for c in CONSTRUCTS if c not in MEMORY_MODEL)
 
 
@@ -217,6 +219,10 @@ class Holder:
 
     def total(self):
         return np.sum(self.v)
+""",
+    "head": """
+def head(a):
+    return a[:2]
 """,
     "Store": """
 class Store:
@@ -474,6 +480,22 @@ def _repeated_index(c, u, depth, i):
     return _fresh(u, "y") + [c.choice(("y[[0, 0, 1]] = z[:3]", "y[[0, 0]] += z[:2]"))]
 
 
+def _view_write(c, u, depth, i):
+    u.used("view_write")
+    r = c.real(0.5, 1.5)
+    kind = c.integer(0, 4)
+    if kind == 0:       # a view of a view
+        return _fresh(u, "y") + ["v = y[1:]", "w = v[::2]", f"w[0] = w[-1] * {r} + s"]
+    if kind == 1:       # a list of views
+        return _fresh(u, "y") + ["parts = [y[:2], y[2:]]", f"parts[1][0] = parts[0][1] * {r} + s"]
+    if kind == 2:       # op= through a view of an array that carries no derivative yet
+        return [f"q = np.zeros({N})", "v = q[1:]", "v += z[1:] * s", f"z = z + q * {r}"]
+    if kind == 3:       # op= through a slice
+        return _fresh(u, "y") + ["v = y[1:3]", f"v *= {r}"]
+    u.used("view_write", "head")      # a helper that returns a view of its argument
+    return _fresh(u, "y") + ["v = head(y)", f"v[1] = s * {r}"]
+
+
 _STATEMENTS = {"assign": _assign, "if": _if, "for": _for, "while": _while, "element": _element,
                "break": _break, "continue": _continue, "inplace": _inplace,
                "slice_write": _slice_write, "fancy_read": _fancy_read,
@@ -484,7 +506,8 @@ _STATEMENTS = {"assign": _assign, "if": _if, "for": _for, "while": _while, "elem
                "closure_map": _closure_map, "closure_along_axis": _closure_along_axis,
                "recursion": _recursion, "mask_write": _mask_write,
                "argmax_write": _argmax_write, "repeated_index": _repeated_index,
-               "list_alias_write": _list_alias_write, "stable_shift": _stable_shift}
+               "list_alias_write": _list_alias_write, "stable_shift": _stable_shift,
+               "view_write": _view_write}
 # text that marks a construct in a statement (to name the constructs of a shrunk program)
 STATEMENT_MARKS = {
     "if": ("if ",), "for": ("for ",), "while": ("while ",), "break": ("break",),
@@ -499,6 +522,7 @@ STATEMENT_MARKS = {
     "repeated_index": ("[[0, 0",), "list_alias_write": ("lst = [y]",),
     "stable_shift": ("np.log(np.sum(np.exp(", "keepdims=True"),
     "write_after_share": ("y[", "z[", " += ", " -= ", " *= "),
+    "view_write": ("v = ", "parts = ["),
 }
 _FLAT = {k for k in _STATEMENTS if k not in ("if", "for", "while")}
 

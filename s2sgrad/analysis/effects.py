@@ -52,6 +52,9 @@ MUTATING_METHODS = frozenset({
 # Methods that put their argument itself (not a copy of it) into the receiver.
 _HOLDING_METHODS = {"append": -1, "insert": -1, "setdefault": -1}
 
+# Methods of a dict that return one of its items itself (not a copy), as ``d[k]`` does.
+_ITEM_METHODS = frozenset({"get", "setdefault"})
+
 
 def _text(node):
     import astor
@@ -231,6 +234,9 @@ def written_parameters(job, program, _seen=None):
 # Array attributes without a derivative rule that write into the array (``y.flat[i] = v``)
 _VIEW_ATTRIBUTES = frozenset({"flat"})
 
+# Array methods without a derivative rule that return a view of the array (``y.view()``)
+_VIEW_METHODS = frozenset({"view"})
+
 # NumPy functions that return their argument itself when it is already an array
 SAME_ARRAY = {"asarray", "asanyarray", "ascontiguousarray", "asfortranarray"}
 
@@ -248,6 +254,8 @@ def view_source(value, resolver):
             return view_source(value.value, resolver)
         return None
     if isinstance(value, gast.Call):
+        if isinstance(value.func, gast.Attribute) and value.func.attr in _VIEW_METHODS:
+            return view_source(value.func.value, resolver)
         c = callee_of(value, resolver)
         if c.kind in ("primitive", "method") and c.prim.name in SAME_ARRAY and value.args:
             return view_source(value.args[0], resolver)   # np.asarray(x) is x itself
@@ -255,6 +263,84 @@ def view_source(value, resolver):
             first = c.receiver if c.kind == "method" else (value.args[0] if value.args else None)
             return view_source(first, resolver) if first is not None else None
     return None
+
+
+def _sliced(node):
+    """Whether the view ``node`` is certainly an array, not a number read out of one: a
+    slice or a view attribute or call somewhere in it (``y[2:]``, ``y.T``, ``y[:, 0]``)."""
+    return any(isinstance(n, gast.Slice) or isinstance(n, (gast.Attribute, gast.Call))
+               for n in walk(node))
+
+
+def returned_views(job, program, _seen=None):
+    """The parameters of ``job``'s function whose array (or a view of it) the value it returns
+    may be (``return y[:2]``, ``return y.T``, ``r = y; return r``), or an item of the tuple or
+    list it returns may be (``return y[:3], y[3:]``), through the functions it calls too
+    (``return head(y)``); found flow-insensitively: more than on any one path, never fewer."""
+    cache = getattr(job, "_s2s_returned_views", None)
+    if cache is not None:
+        return cache
+    seen = _seen if _seen is not None else set()
+    if id(job) in seen:
+        return frozenset()
+    seen.add(id(job))
+    norm = job.norm
+    body = norm.node.body
+    params = list(job.param_names)
+    resolver = norm.resolver
+    holds = _parameter_views(body, params, resolver)
+    for s in _simple_stmts(body):     # ``r = head(y)``, ``t = (y[:3], y[3:])``: r, t hold y's
+        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+            continue
+        found = set()
+        parts = s.value.elts if isinstance(s.value, (gast.Tuple, gast.List)) else [s.value]
+        for e in parts:
+            src = view_source(e, resolver)
+            if src is not None:
+                found |= holds.get(src, set())
+            found |= _call_views(e, resolver, program, job, seen, holds)
+        if found:
+            holds.setdefault(s.targets[0].id, set()).update(found)
+    out = set()
+    for s in walk_stmts(body):
+        if isinstance(s, gast.Return) and s.value is not None:
+            parts = s.value.elts if isinstance(s.value, (gast.Tuple, gast.List)) else [s.value]
+            for e in parts:
+                src = view_source(e, resolver)
+                if src is not None:
+                    out |= holds.get(src, set())
+                out |= _call_views(e, resolver, program, job, seen, holds)
+    out = frozenset(out & set(params))
+    job._s2s_returned_views = out
+    return out
+
+
+def _call_views(node, resolver, program, job, seen, holds):
+    """The parameters of ``job`` whose memory the value of the call ``node`` of a user
+    function may share (what it returns is a view of what it is given)."""
+    if not isinstance(node, gast.Call) or program is None:
+        return set()
+    callee = _user_callee(node, resolver)
+    if callee is None:
+        return set()
+    try:
+        child = program.job_for(callee, job, node)
+        given = returned_views(child, program, seen)
+    except Exception:      # noqa: BLE001 - a callee that cannot be read fails later
+        return set()
+    out = set()
+    for p, a in _bound_params(node, callee, child):
+        src = view_source(a, resolver) if p in given else None
+        if src is not None:
+            out |= holds.get(src, set()) if holds is not None else {src}
+    return out
+
+
+def call_view_source(value, resolver, program, job):
+    """The variable whose memory the value of a call of a user function may share (``v =
+    head(y)`` where ``head`` returns ``y[:2]``), or ``None``."""
+    names = _call_views(value, resolver, program, job, set(), None)
+    return min(names) if names else None
 
 
 def _parameter_views(body, params, resolver):
@@ -305,13 +391,22 @@ def _writes_through(s, resolver, program, job, seen):
             except Exception:      # noqa: BLE001 - a callee that cannot be read fails later
                 written = {}
             for p, a in _bound_params(call, callee, child):
-                if p in written and isinstance(a, gast.Name):
+                if p not in written:
+                    continue
+                how = written[p]
+                if isinstance(a, gast.Name):
                     # ``v += e`` in the callee changes an array or a list, not a number;
                     # ``v.count = v.count + 1`` (``touch``) stores nothing from the others
-                    how = written[p]
                     out.setdefault(a.id, "call+=" if how == "augmented" else
                                    "call-" + how if how.startswith(("touch", "attribute"))
                                    else "call")
+                    continue
+                # a view given (``f(y[2:])``, ``f(y.T)``, ``f(Y[i])``): the callee's write
+                # reaches the array it views (``v += e`` on ``y[0]`` may be a number's)
+                src = view_source(a, resolver)
+                if src is not None and how in ("item", "method", "call") or how == "augmented" \
+                        and src is not None and _sliced(a):
+                    out.setdefault(src, "call")
     return out
 
 
@@ -591,6 +686,18 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                 lists.add(s.targets[0].id)
                 changed = True
     sliced = lists - {v for v in containers if v not in tensors}
+
+    def held_name(e):
+        """The name whose object (or memory) the item ``e`` put in a container is: ``y`` for
+        ``y``, and for a view of an array ``y`` (``y[:2]``, ``y.T``, ``y.reshape(2, 3)``), not
+        for an item of a list (``l[0]``, a new reference to what ``l`` holds)."""
+        if isinstance(e, gast.Name):
+            return e.id
+        src = view_source(e, resolver)
+        if src is None or src in lists or src in containers and src not in tensors \
+                or not _sliced(e):
+            return None
+        return src
     slice_of = []           # (m, l, statement) for ``m = l[1:]``
     for s in stmts:
         if not isinstance(s, (gast.Assign, gast.Expr)):
@@ -598,10 +705,11 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
         value = s.value
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             c = s.targets[0].id
+            # an item may be a view of an array (``[y[:2], y[2:]]``): the list reaches y's
             if isinstance(value, (gast.List, gast.Tuple)):
-                holds += [(c, e.id, s) for e in value.elts if isinstance(e, gast.Name)]
+                holds += [(c, h, s) for h in map(held_name, value.elts) if h is not None]
             elif isinstance(value, gast.Dict):
-                holds += [(c, e.id, s) for e in value.values if isinstance(e, gast.Name)]
+                holds += [(c, h, s) for h in map(held_name, value.values) if h is not None]
             elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
                     and value.value.id in lists:
                 holds.append((value.value.id, c, s))     # ``a = c[k]``: an item, not a copy
@@ -615,15 +723,26 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                     and value.id not in tensors:
                 # ``w = lst``: two names of one list, each reaching what the other holds
                 holds += [(c, value.id, s), (value.id, c, s)]
+            elif isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                    and value.func.attr in _ITEM_METHODS \
+                    and isinstance(value.func.value, gast.Name) \
+                    and value.func.value.id in containers and value.func.value.id not in tensors:
+                # ``a = d.get(k)``, ``a = d.setdefault(k, e)``: one of d's items, as d[k]
+                holds.append((value.func.value.id, c, s))
+                item_refs.add((value.func.value.id, c))
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
+                and isinstance(s.targets[0].value, gast.Name) and held_name(value) is not None \
+                and s.targets[0].value.id in containers and s.targets[0].value.id not in tensors:
+            holds.append((s.targets[0].value.id, held_name(value), s))
+        elif isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript) \
                 and isinstance(s.targets[0].value, gast.Name) and isinstance(value, gast.Name):
             holds.append((s.targets[0].value.id, value.id, s))
         call = _call_of(s)
         if call is not None:
             recv, method = _method_receiver(call)
             if recv is not None and method in _HOLDING_METHODS and call.args \
-                    and isinstance(call.args[-1], gast.Name):
-                holds.append((recv, call.args[-1].id, s))
+                    and held_name(call.args[-1]) is not None:
+                holds.append((recv, held_name(call.args[-1]), s))
     # ``m = l[:]`` holds the items l holds, and an item taken out of m (``a = m[0]``) may be
     # one of l's: each is held by both (more than on any one path, never less)
     changed = bool(slice_of)
@@ -702,6 +821,29 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                         and (mine or (c, held) in item_refs):
                     out[held] = s
         return out
+
+    view_edges = {}
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and not getattr(s, "s2s_augmented", False):
+            h = held_name(s.value)
+            if h is None and isinstance(s.value, gast.Subscript) \
+                    and view_source(s.value, resolver) in tensors:
+                h = view_source(s.value, resolver)      # (``t = Y[1]``: a row of Y, or a number)
+            if h is not None and h != s.targets[0].id:
+                view_edges.setdefault(h, set()).add(s.targets[0].id)
+                view_edges.setdefault(s.targets[0].id, set()).add(h)
+
+    def views_of(v):
+        """The names that may share ``v``'s memory through views (``t = y[2:]``, ``u = t.T``),
+        flow-insensitively: more than on any one path, never fewer."""
+        seen, todo = {v}, [v]
+        while todo:
+            for m in view_edges.get(todo.pop(), ()):
+                if m not in seen:
+                    seen.add(m)
+                    todo.append(m)
+        return seen
 
     # -- ``c[k] op= e`` on a list or dict: NumPy's op= changes an array item in place, and
     # every other name of that array with it, where the transform writes a new item ---------
@@ -811,6 +953,13 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                 rebinds = isinstance(w, gast.Assign) and isinstance(w.targets[0], gast.Name) \
                     and w.targets[0].id == v
                 r = None if rebinds else read_after(v, w)
+                reader = v
+                if r is None and not rebinds and how in ("call", "call+="):
+                    # ``t = y[2:]; f(t)``: the callee's write reaches y's memory too
+                    for reader in sorted(views_of(v) - {v}):
+                        r = read_after(reader, w)
+                        if r is not None:
+                            break
                 if r is None and not rebinds and how not in ("call", "call+=") and order[id(w)][1]:
                     r = w       # in a loop: the call reads what it changed the time before
                 if r is not None:
@@ -825,7 +974,7 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                                   f"and assign them")
                     else:
                         what = (f"`{text(w)}`, a call in which {fname} writes into its argument "
-                                f"{shown(v)} in place ({shown(v)} is read again at line "
+                                f"{shown(v)} in place ({shown(reader)} is read again at line "
                                 f"{line(r)})")
                         advice = (f"the transformed {fname} works on a copy, so the caller would "
                                   f"not see the change: return the array from {fname} and assign "

@@ -276,9 +276,25 @@ def _primitive_fwd(tape, fn, prim, namespace, args, kwargs, active):
     return value
 
 
+def _by_name(fn):
+    """What the tracer calls for ``fn``: an array method taken from the class
+    (``type(x).compress``, how the generated code calls a method of a value that carries a
+    derivative) is called by name on its object, which the tracer's box answers with the
+    method's rule or with an error naming it (``ndarray.compress(box)`` is a TypeError)."""
+    import numpy
+    if isinstance(fn, types.MethodDescriptorType) and fn.__objclass__ is numpy.ndarray:
+        method = fn.__name__
+
+        def call_method(obj, *args, **kwargs):
+            return getattr(obj, method)(*args, **kwargs)
+        call_method.__name__ = call_method.__qualname__ = f"ndarray.{method}"
+        return call_method
+    return fn
+
+
 def _fallback_fwd(tape, fn, args, kwargs, active):
     from ..fallback import trace_vjp
-    value, backward = trace_vjp(fn, tuple(args), dict(kwargs), tuple(active))
+    value, backward = trace_vjp(_by_name(fn), tuple(args), dict(kwargs), tuple(active))
     tape.append(("traced", backward))
     return value
 
@@ -444,7 +460,7 @@ def call_jvp(fn, args, kwargs, active, tangents):
         if reason is not None:
             routes.fallback(target if target is not None else fn, reason, _sites.call_site)
     from ..fallback import trace_jvp
-    return trace_jvp(fn, tuple(args), dict(kwargs), tuple(active), tuple(tangents))
+    return trace_jvp(_by_name(fn), tuple(args), dict(kwargs), tuple(active), tuple(tangents))
 
 
 def _traced_by_choice(fn):

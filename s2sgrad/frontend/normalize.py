@@ -455,20 +455,27 @@ class _Lowering:
             if func.attr == "fill" and len(args) == 1 and not value.keywords:
                 return assign(subscript(name(a), const(Ellipsis)), args[0])
             if func.attr == "sort":
-                return assign(a, _runtime_call("sort_in_place", [name(a)] + list(args),
-                                               value.keywords))
+                return _in_place(assign(a, _runtime_call("sort_in_place", [name(a)] + list(args),
+                                                         value.keywords)))
             if func.attr in ARRAY_WRITING_METHODS:
                 value.s2s_writes = a
             return None
         ok, fn = self.resolver.static_value(func)
-        if not ok or not args or not isinstance(args[0], gast.Name):
+        if not ok or not args:
+            return None
+        if not isinstance(args[0], gast.Name):
+            # ``np.fill_diagonal(Y[1:, 1:], v)``: a write into the array the view is of
+            if getattr(fn, "__name__", None) in ARRAY_WRITING_FUNCTIONS \
+                    and _root_name(args[0]) is not None:
+                value.s2s_writes = _root_name(args[0])
             return None
         a, fname = args[0].id, getattr(fn, "__name__", None)
         ufunc = getattr(fn, "__self__", None)
         if fname == "put_along_axis":
-            return assign(a, _runtime_call("put_along", args, value.keywords, _module_of(fn)))
+            return _in_place(assign(a, _runtime_call("put_along", args, value.keywords,
+                                                     _module_of(fn))))
         if fname == "fill_diagonal":
-            return assign(a, _runtime_call("fill_diagonal", args, value.keywords))
+            return _in_place(assign(a, _runtime_call("fill_diagonal", args, value.keywords)))
         if fname == "copyto" and len(args) == 2 and not value.keywords:
             lowered = assign(subscript(name(a), const(Ellipsis)), args[1])
             lowered.s2s_copyto = True    # (its cast is checked: ReverseBuilder._in_place_checks)
@@ -487,7 +494,7 @@ class _Lowering:
             added = args[2] if ufunc.__name__ == "add" else gast.UnaryOp(op=gast.USub(),
                                                                          operand=args[2])
             copied = _runtime_call("copy", [name(a)])
-            return assign(a, _runtime_call("add_at", [copied, args[1], added]))
+            return _in_place(assign(a, _runtime_call("add_at", [copied, args[1], added])))
         if fname in ARRAY_WRITING_FUNCTIONS:
             value.s2s_writes = a
         return None
@@ -627,11 +634,7 @@ class _Lowering:
             if not isinstance(base, gast.Name):
                 raise self.error(s, "augmented assignment to an item of an expression",
                                  "assign the expression to a name first")
-            index = self.expr(target.slice, out)
-            if not _is_simple_index(index):
-                tmp = self.namer.fresh("index")
-                out.append(assign(tmp, index))
-                index = name(tmp)
+            index = self._simple_index(self.expr(target.slice, out), out)
             read = gast.Subscript(value=name(base.id), slice=copy_tree(index), ctx=gast.Load())
             new = gast.BinOp(left=read, op=s.op, right=value)
             new = assign(gast.Subscript(value=name(base.id), slice=index, ctx=gast.Store()), new)
@@ -647,6 +650,23 @@ class _Lowering:
             out.append(new)
             return out
         raise self.error(s, f"augmented assignment to {type(target).__name__}")
+
+    def _simple_index(self, index, out):
+        """``index`` read once, by names (the item is read and written): a computed index
+        is named first; a slice keeps its colons, its bounds named (``y[i:i + 2] += v``
+        reads ``y[i:index_upper]``: a slice is no value to name), item by item in a tuple."""
+        if _is_simple_index(index):
+            return index
+        if isinstance(index, gast.Slice):
+            return gast.Slice(**{k: self._simple_index(getattr(index, k), out)
+                                 if getattr(index, k) is not None else None
+                                 for k in ("lower", "upper", "step")})
+        if isinstance(index, gast.Tuple):
+            return gast.Tuple(elts=[self._simple_index(e, out) for e in index.elts],
+                              ctx=gast.Load())
+        tmp = self.namer.fresh("index")
+        out.append(assign(tmp, index))
+        return name(tmp)
 
     def stmt_If(self, s):
         out = []
@@ -1735,6 +1755,22 @@ def _module_of(fn):
     return sys.modules.get(mod.split(".")[0])
 
 
+
+def _root_name(node):
+    """The name at the root of ``y[1:]``, ``y.T[0]``, ``Y[0][1:]`` (a view of that name's
+    array), or ``None``."""
+    while isinstance(node, (gast.Subscript, gast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
+
+
+def _in_place(stmt):
+    """``a = _rt.sort_in_place(a)`` (``a.sort()``, ``np.add.at(a, ...)``...) changes ``a`` in
+    place, as ``a += e`` does: marked so (``s2s_augmented``), the alias checks see that it
+    changes every array ``a`` is a view of (``a = y[1:5]; a.sort()``) and every other name
+    of ``a``'s object."""
+    stmt.s2s_augmented = True
+    return stmt
 
 
 def _runtime_call(helper, args, keywords=(), namespace=None):

@@ -30,6 +30,7 @@ from ..analysis import liveness
 from ..analysis.activity import drop_stmts, walk_stmts
 from ..rules import registry
 from ..syntax import walk as _walk
+from .simplify import _private
 
 __all__ = ["share", "drop_dead"]
 
@@ -795,12 +796,12 @@ def _fold_block(stmts, ctx):
     fold = _Fold()
     out = []
     for s in stmts:
-        before = s.value if isinstance(s, gast.Assign) else None
+        was_new = isinstance(s, gast.Assign) and _private(s.value)
         fold.visit(s)
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                and s.targets[0].id in ctx.mutated and isinstance(s.value, gast.Name) \
-                and not isinstance(before, gast.Name):
-            # ``y = x * 1.0`` then ``y[i] = ...``: ``y = x`` would write into x's array.
+                and s.targets[0].id in ctx.mutated and was_new and not _private(s.value):
+            # ``y = x * 1.0`` then ``y[i] = ...``: ``y = x`` would write into x's array, and
+            # so would ``y = np.real(x)``, ``y = x.reshape(2, 3)``, ``y = x[1:]``
             s.value = gast.Call(func=gast.Attribute(value=gast.Name(id="_rt", ctx=gast.Load(),
                                                                     annotation=None,
                                                                     type_comment=None),

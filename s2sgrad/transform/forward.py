@@ -742,11 +742,19 @@ class ForwardBuilder(ReverseBuilder):
     def _tan_dynamic(self, s, v, state, wants):
         """A call known only at run time: ``_rt.call_jvp`` picks rules, a transform or tracing."""
         value = s.value
-        _, positions = self._call_plan(value, callee_of(value, self.resolver), s)
+        callee = callee_of(value, self.resolver)
+        _, positions = self._call_plan(value, callee, s)
+        # the positions are in the call's arguments with an active receiver of a method first
+        # (``x.compress(m)``: x's tangent), as the reverse mode's ``_call_forward`` reads them
+        given = self._dynamic_args(value, callee)
+        func = copy_tree(value.func)
+        if len(given) > len(value.args):
+            func = gast.Attribute(value=call("type", [copy_tree(given[0])]),
+                                  attr=value.func.attr, ctx=gast.Load())
         closures = self.activity.closures
-        positions = tuple(k for k in positions if value.args[k].id in state or (
-            value.args[k].id in closures
-            and any(c in state for c in self.closure_values(value.args[k].id))))
+        positions = tuple(k for k in positions if given[k].id in state or (
+            given[k].id in closures
+            and any(c in state for c in self.closure_values(given[k].id))))
         if not positions or not wants:
             if v is not None:
                 state.discard(v)
@@ -754,15 +762,15 @@ class ForwardBuilder(ReverseBuilder):
             if callee.kind == "lifted":
                 return [self._primal_call(s, callee, self.program.job_for(callee, self.spec.job))]
             return [copy_tree(s)]
-        args = gast.Tuple(elts=copy_tree(value.args), ctx=gast.Load())
+        args = gast.Tuple(elts=copy_tree(given), ctx=gast.Load())
         kwargs = gast.Dict(keys=[const(k.arg) for k in value.keywords],
                            values=[copy_tree(k.value) for k in value.keywords])
-        tangents = gast.Tuple(elts=[self._closure_tangent(value.args[k].id, state)
-                                    if value.args[k].id in closures
-                                    else self.tangent_ref(value.args[k].id) for k in positions],
+        tangents = gast.Tuple(elts=[self._closure_tangent(given[k].id, state)
+                                    if given[k].id in closures
+                                    else self.tangent_ref(given[k].id) for k in positions],
                               ctx=gast.Load())
         helper = _rt("call_jvp_batch" if self.batched else "call_jvp")
-        jvp_call = call(helper, [copy_tree(value.func), args, kwargs,
+        jvp_call = call(helper, [func, args, kwargs,
                                  gast.Tuple(elts=[const(k) for k in positions], ctx=gast.Load()),
                                  tangents])
         target = gast.Tuple(elts=[store(v), store(self.t(v))], ctx=gast.Store())

@@ -24,7 +24,7 @@ import numpy
 
 import s2sgrad.naming as naming
 from ..analysis import liveness
-from ..analysis.effects import check_effects, view_source
+from ..analysis.effects import call_view_source, check_effects, view_source
 from ..analysis.scalars import SCALAR_KINDS, is_scalar_expr, scalar_names
 from ..analysis.activity import (Activity, attribute_primitive, bind_primitive, callee_of,
                                  diff_names, drop_stmts, int_names, is_runtime_call, op_name,
@@ -371,6 +371,20 @@ class ReverseBuilder:
                         and attribute_primitive(n.attr) is None \
                         and not isinstance(getattr(n, "ctx", None), gast.Store):
                     self.containers.add(n.value.id)
+        # a slice of an array is an array (``t = y[:3]``, which a callee's ``v /= e`` changes
+        # in place, as it changes y), not a number
+        slices = [(s.targets[0].id, s.value.value.id) for s in walk_stmts(body)
+                  if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                  and isinstance(s.value, gast.Subscript) and isinstance(s.value.value, gast.Name)
+                  and any(isinstance(n, gast.Slice) for n in walk(s.value.slice))]
+        grown = True
+        while grown:
+            grown = False
+            for v, base in slices:
+                if base in self.tensors and base not in self.containers \
+                        and v not in self.tensors:
+                    self.tensors.add(v)
+                    grown = True
         self.tensors -= self.containers
 
     def _refuse_array_write(self, s):
@@ -483,41 +497,93 @@ class ReverseBuilder:
                     reads.setdefault(n.id, []).append(st)
         user_names = {n.id for n in walk(self.fsrc.node) if isinstance(n, gast.Name)}
         numbers = self._number_items(body)
+        group_of = self._alias_groups(body, numbers)
+        copies = []
         for st in walk_stmts(body):
             if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)):
                 continue
             target, value = st.targets[0].id, st.value
             source = self._view_source(value)
-            if source is None or source == target or target not in written \
-                    and source not in written or self._slice_of_list(value, source) \
+            if source is None or source == target or self._slice_of_list(value, source) \
                     or numbers(value):
+                continue
+            # the names that may share memory with ``target`` through ``source``: ``source``,
+            # what it is a view of and what else is a view of those (w = v[::2], v = y[1:5])
+            item = self._item_of_container(value, source)     # (an item: not a view)
+            group = {source} if item else group_of(source) - {target}
+            if target not in written and not group & written:
                 continue        # (nothing written through either name: nothing to check)
             # a name the compiler made is shown as what it holds
             shown = repr(target) if target in user_names else to_text(value)
             problem = None
-            if target in written and source in self.params and self._entry():
+            params = sorted(group & set(self.params))
+            if target in written and params and self._entry():
                 # the entry function works on a copy of the caller's array (see build)
-                self.entry_copies.add(source)
-            if target in written and source in self.params and not self._entry():
-                problem = (f"makes {shown} another name for the argument '{source}' before "
-                           f"writing into it", f"write {target} = {source}.copy() (the "
+                self.entry_copies.update(params)
+            if target in written and params and not self._entry():
+                problem = (f"makes {shown} another name for the argument '{params[0]}' before "
+                           f"writing into it", f"write {target} = {to_text(value)}.copy() (the "
                            f"caller's array must not change)")
-            elif target in written and any(alive(st, w, r, target, source, source)
-                                           for w in writes[target]
-                                           for r in reads.get(source, [])):
-                problem = (f"makes {shown} share memory with '{source}', and '{source}' is read "
+            elif target in written and (other := next(
+                    (o for o in sorted(group, key=lambda o: (o != source, o))
+                     for w in writes[target] for r in reads.get(o, [])
+                     if alive(st, w, r, target, source, o)), None)) is not None:
+                problem = (f"makes {shown} share memory with '{other}', and '{other}' is read "
                            f"after {shown} is written in place", None)
-            elif source in written and not self._item_of_container(value, source) \
-                    and any(sees(st, w, r, target, source) for w in writes[source]
-                            for r in reads.get(target, [])):
-                problem = (f"makes {shown} share memory with '{source}', and {shown} is read "
-                           f"after '{source}' is written in place", None)
+            elif not item and (other := next(
+                    (g for g in sorted(group, key=lambda g: (g != source, g)) if g in written
+                     for w in writes[g] for r in reads.get(target, [])
+                     if sees(st, w, r, target, source)), None)) is not None:
+                problem = (f"makes {shown} share memory with '{other}', and {shown} is read "
+                           f"after '{other}' is written in place", None)
             if problem:
                 own = f"write {target} = {to_text(value)}.copy()" if target in user_names \
                     else f"use {to_text(value)}.copy()"
                 advice = problem[1] or f"{own} so each name has its own array"
                 raise UnsupportedError(self.where(st), f"`{self.user_text(st)}`, which "
                                        f"{problem[0]}", advice)
+            if not item and target not in written and target in self.active and any(
+                    after(st, w) and not rebound({target, source}, st, w)
+                    for g in group & written for w in writes[g]):
+                # ``v = Q[:, j]; n = norm(v); Q[:, j] = v / n``: v is not read after the write
+                # (checked above), but the derivatives of the reads before it read v in the
+                # backward sweep, after the write changed it: a copy, which no read can tell
+                copies.append(st)
+        _copied(copies)
+
+    def _alias_groups(self, body, numbers=None):
+        """``group_of(name)``: the names that may share memory with ``name`` through the
+        views the function makes (``v = y[1:5]``, ``w = v[::2]``, ``a = y``, ``b = a``:
+        y, v, w, a and b are one group), found flow-insensitively over the whole body: more
+        names than on any one path, never fewer.  A slice of a list, an item of a container
+        and a number read out of an array (``numbers``) are not views."""
+        edges = {}
+        for st in walk_stmts(body):
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)) \
+                    or getattr(st, "s2s_augmented", False):
+                continue
+            target, value = st.targets[0].id, st.value
+            source = self._view_source(value)
+            if source is None or source == target or self._slice_of_list(value, source) \
+                    or self._item_of_container(value, source) \
+                    or (numbers is not None and numbers(value)):
+                continue
+            edges.setdefault(target, set()).add(source)
+            edges.setdefault(source, set()).add(target)
+        groups = {}
+
+        def group_of(name):
+            if name not in groups:
+                seen, todo = {name}, [name]
+                while todo:
+                    for m in edges.get(todo.pop(), ()):
+                        if m not in seen:
+                            seen.add(m)
+                            todo.append(m)
+                for m in seen:
+                    groups[m] = seen
+            return set(groups[name])
+        return group_of
 
     def _number_items(self, body):
         """``numbers(value)``: whether the subscript ``value`` is certainly one NumPy or Python
@@ -572,8 +638,9 @@ class ReverseBuilder:
                 continue
             if isinstance(value, gast.Name) and source not in self.tensors:
                 continue   # another name for a value that may be a number: v += e is a new one
-            if source not in self.active and target not in self.active:
-                continue
+            if source not in self.active and target not in self.active \
+                    and not self._read_after_augmented(body, st, target, source):
+                continue    # (no derivative: only a value read later through the other name)
             raise UnsupportedError(
                 self.where(st), f"{to_text(st)}, and then {target} op= ..., which changes "
                 f"{source} in place too", f"write {target} = {target} + ... (a new array), or "
@@ -597,34 +664,68 @@ class ReverseBuilder:
             for n in walk(st):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                     reads.setdefault(n.id, []).append(st)
+        group_of = self._alias_groups(body)
         for st in walk_stmts(body):
             if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)) \
                     or getattr(st, "s2s_augmented", False):
                 continue
             target, value = st.targets[0].id, st.value
             source = self._view_source(value)
-            if source is None or source == target or source not in augmented:
+            if source is None or source == target:
                 continue
-            if source not in self.tensors:
+            # ``a`` itself, or another name of its memory (c = b[1:] where b = a[...])
+            changed = {g for g in group_of(source) - {target}
+                       if g in augmented and g in self.tensors}
+            if not changed:
                 continue   # (a number, or a list: ``a += e`` on a number is a new value)
-            if source not in self.active and target not in self.active:
-                continue
+            # (with no derivative either, ``b`` read after keeps the old value: a wrong value)
             for w in aug:
-                if w.targets[0].id != source or w is st or not after(st, w) \
+                if w.targets[0].id not in changed or w is st or not after(st, w) \
                         or _alias_rebound(body, st, w, {source, target}):
                     continue
                 r = next((r for r in reads.get(target, []) if r is not st and r is not w
                           and after(w, r)), None)
                 if r is not None:
+                    a = w.targets[0].id
                     raise UnsupportedError(
-                        self.where(w), f"{to_text(st)}, and then {source} op= ..., which "
+                        self.where(w), f"{to_text(st)}, and then {a} op= ..., which "
                         f"changes {target} in place too, read after it ({to_text(r)})",
-                        f"write {source} = {source} + ... (a new array), or make {target} a "
+                        f"write {a} = {a} + ... (a new array), or make {target} a "
                         f"copy ({target} = {to_text(value)}.copy())")
 
+    def _read_after_augmented(self, body, st, target, source):
+        """Whether ``source`` may be read after a ``target op= e`` that follows ``st``
+        (``target = <view of source>``) with the alias still alive: the core language's
+        ``target = target op e`` leaves ``source`` as it was, NumPy changes it.  Asked where
+        neither name carries a derivative, whose values still reach the output (``y =
+        np.zeros(3); v = y[1:]; v += 1.0; return np.sum(y * x)``) or the control flow."""
+        order = _statement_order(body)
+
+        def after(a, b):    # may ``b`` run after ``a``?
+            (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
+            return pb > pa or bool(la & lb)
+
+        group = self._alias_groups(body)(source) - {target}
+        readers = [r for r in walk_stmts(body) if any(
+            isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in group
+            for n in walk(r))]
+        for w in walk_stmts(body):
+            if not (isinstance(w, gast.Assign) and getattr(w, "s2s_augmented", False)
+                    and isinstance(w.targets[0], gast.Name) and w.targets[0].id == target):
+                continue
+            if w is st or not after(st, w) or _alias_rebound(body, st, w, {source, target}):
+                continue
+            if any(r is not st and r is not w and after(w, r) for r in readers):
+                return True
+        return False
+
     def _view_source(self, value):
-        """The variable whose memory ``value`` may share, or ``None`` if it is fresh."""
-        return view_source(value, self.resolver)
+        """The variable whose memory ``value`` may share, or ``None`` if it is fresh (a call
+        of a function of yours that returns a view of what it is given shares its memory)."""
+        source = view_source(value, self.resolver)
+        if source is None and isinstance(value, gast.Call):
+            source = call_view_source(value, self.resolver, self.program, self.spec.job)
+        return source
 
     # -- planning: keep expensive values the backward sweep needs -----------------
 
@@ -1933,6 +2034,10 @@ class ReverseBuilder:
         return _is_int_expr_node(index, self.ints)
 
 
+# The names generated code calls NumPy's and the runtime's functions by
+_MODULES = frozenset({"np", "numpy", RUNTIME_ALIAS})
+
+
 def _unshared_gradients(bwd, grads):
     """``d_y = _rt.copy(d_y)`` for each gradient that may be the array another one is
     (``d_x = d_add; d_y = d_add``, or ``unbroadcast(d_add, y)`` giving ``d_add`` back):
@@ -1946,8 +2051,12 @@ def _unshared_gradients(bwd, grads):
             continue
         v = st.value
         while isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
-                and v.func.attr in VIEWS and v.args:
-            v = v.args[0]
+                and v.func.attr in VIEWS:
+            # np.reshape(g, s) is a view of g, g.reshape(s) too
+            method = not (isinstance(v.func.value, gast.Name) and v.func.value.id in _MODULES)
+            if not method and not v.args:
+                break
+            v = v.func.value if method else v.args[0]
         if isinstance(v, gast.Name):
             sources.setdefault(st.targets[0].id, set()).add(v.id)
 
@@ -2228,6 +2337,12 @@ def index_value(index):
     if isinstance(index, gast.Tuple):
         return gast.Tuple(elts=[index_value(e) for e in index.elts], ctx=gast.Load())
     return copy_tree(index)
+
+
+def _copied(stmts):
+    """Each statement ``v = <view>`` of ``stmts`` becomes ``v = _rt.copy(<view>)``."""
+    for st in stmts:
+        st.value = _rt_call("copy", st.value)
 
 
 def _alias_rebound(body, st, w, names):

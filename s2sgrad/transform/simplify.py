@@ -475,7 +475,12 @@ VIEWS = frozenset({
     "unbroadcast", "broadcast_like", "broadcast_to", "reshape", "transpose", "swapaxes",
     "moveaxis", "squeeze", "expand_dims", "ravel", "asarray", "real", "imag", "diagonal",
     "atleast_1d", "atleast_2d", "atleast_3d", "T", "conj", "reduce_vjp", "unstack",
-    "split_like", "array_vjp", "to_complex_like", "copy_if", "match"})
+    "split_like", "array_vjp", "to_complex_like", "copy_if", "match",
+    # the batched forward mode's (a batch of tangents broadcast or reshaped: a view, or the
+    # batch itself; t_y[i] = ... after t_y = batch_broadcast_like(...) wrote into a read-only
+    # view)
+    "batch_align", "batch_broadcast_like", "batch_broadcast_to", "batch_unbroadcast",
+    "batch_unbroadcast_to", "batch_reshaped", "batch_reduce_vjp"})
 
 
 def _makes_new(expr):
@@ -483,18 +488,32 @@ def _makes_new(expr):
     another name holds: arithmetic, or a call other than a view (of something new)."""
     if isinstance(expr, (gast.BinOp, gast.UnaryOp, gast.Constant)):
         return True
+    if isinstance(expr, gast.Attribute) and expr.attr in VIEWS:
+        return _makes_new(expr.value)       # ``(y + 0.0).T``: a view of a new array
     if isinstance(expr, gast.Call) and isinstance(expr.func, (gast.Attribute, gast.Name)):
         f = expr.func.attr if isinstance(expr.func, gast.Attribute) else expr.func.id
         if f in VIEWS:
+            if isinstance(expr.func, gast.Attribute) and not (
+                    isinstance(expr.func.value, gast.Name)
+                    and expr.func.value.id in _MODULE_ALIASES):
+                # a method: a view of its object (``(x * 1.0).reshape(2, 3)``, not of the
+                # shape it is given, which ``x.reshape(2, 3)`` would take for new)
+                return _makes_new(expr.func.value)
             return bool(expr.args) and _makes_new(expr.args[0])
         return True
     return False
 
 
+# The names generated code calls NumPy's and the runtime's functions by (``np.reshape(y, s)``
+# is a view of y; ``y.reshape(s)`` of y too)
+_MODULE_ALIASES = frozenset({"np", "numpy", RUNTIME_ALIAS})
+
+
 def _private(expr):
     """Whether ``expr`` is a new array (``_makes_new``) or a part of one (``(y + 0.0)[:2]``):
     no name but the one it is assigned to reaches it."""
-    while isinstance(expr, gast.Subscript):
+    while isinstance(expr, gast.Subscript) or isinstance(expr, gast.Attribute) \
+            and expr.attr in VIEWS:
         expr = expr.value
     return _makes_new(expr)
 
