@@ -90,3 +90,19 @@ def test_a_list_changed_in_place_emitted():
     # the specialized source no longer sums the appended array's axis away
     src = s2sgrad.grad(appended, emit=True, example=(np.ones(3),))
     assert "axis=0" not in src
+
+
+def two_layers(params, x):
+    W1, b1, W2, b2 = params
+    h = np.tanh(x @ W1 + b1)
+    return np.mean((h @ W2 + b2) ** 2)
+
+
+def test_a_list_only_read_keeps_its_items():
+    # the backward sweep's own d_params[i] += ... changes no list of the user's: a list of
+    # parameters still gives code specialized to its items' shapes
+    params = [rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=(4, 1)), rng.normal(size=1)]
+    x = rng.normal(size=(5, 3))
+    check_grad(two_layers, params, x)
+    src = s2sgrad.grad(two_layers, emit=True, example=(params, x))
+    assert "matmul_vjp" not in src and "unbroadcast" not in src, src

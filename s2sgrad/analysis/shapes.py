@@ -566,8 +566,14 @@ def _changes_a_list(stmts, shapes):
     """Whether the statements may change a list in place: a changing method (``append``,
     ``pop``, ...) called on, an item or slice written into or deleted from, or ``+=``/``*=``
     applied to a value not known to be a number or an array (found on the values of a first
-    solution, where lists still had their items)."""
+    solution, where lists still had their items); not the adjoints generated code accumulates
+    item by item (``d_params[0] += d_w``), shaped like their primals."""
     def maybe_list(node):
+        root = node
+        while isinstance(root, (gast.Subscript, gast.Attribute)):
+            root = root.value
+        if isinstance(root, gast.Name) and (root.id in shapes.adjoints or root.id in shapes.seeds):
+            return False    # an adjoint the backward sweep fills: its items keep their primals'
         a = shapes.of(node)
         return a is None or a.kind not in _NOT_A_LIST
     for s in walk_stmts(stmts):
