@@ -33,6 +33,7 @@ from ..rules.template import RUNTIME_ALIAS, static_value
 from ..signature import ANY, BOOL, COMPLEX, FLOAT, INT, NONE, ONE, Abstract, abstract_of, array
 from .activity import CHANGING_METHODS, callee_of, op_name, walk_stmts
 from ..syntax import walk as _walk
+from ..naming import TAPE
 
 __all__ = ["Shapes"]
 
@@ -183,8 +184,6 @@ class Shapes:
                     a = last[i]
                 if a is None:
                     continue
-                if self._lists_changed:
-                    a = _forget_lists(a)
                 new[v] = join(new.get(v), a)
             if new == env:
                 break
@@ -196,6 +195,10 @@ class Shapes:
                 env[v] = ANY
 
     def _eval(self, value, part):
+        a = self._eval_part(value, part)
+        return _forget_lists(a) if a is not None and self._lists_changed else a
+
+    def _eval_part(self, value, part):
         a = self.of(value, pending=True)
         if a is None or part is None:
             return a
@@ -567,13 +570,15 @@ def _changes_a_list(stmts, shapes):
     ``pop``, ...) called on, an item or slice written into or deleted from, or ``+=``/``*=``
     applied to a value not known to be a number or an array (found on the values of a first
     solution, where lists still had their items); not the adjoints generated code accumulates
-    item by item (``d_params[0] += d_w``), shaped like their primals."""
+    item by item (``d_params[0] += d_w``), shaped like their primals, nor its tape."""
     def maybe_list(node):
         root = node
         while isinstance(root, (gast.Subscript, gast.Attribute)):
             root = root.value
-        if isinstance(root, gast.Name) and (root.id in shapes.adjoints or root.id in shapes.seeds):
-            return False    # an adjoint the backward sweep fills: its items keep their primals'
+        if isinstance(root, gast.Name) and (root.id in shapes.adjoints or root.id in shapes.seeds
+                                            or root.id == TAPE or root.id.startswith(TAPE + "_")):
+            return False    # an adjoint the backward sweep fills (its items keep their primals'),
+            #                 or the tape of generated code
         a = shapes.of(node)
         return a is None or a.kind not in _NOT_A_LIST
     for s in walk_stmts(stmts):
