@@ -56,11 +56,14 @@ CONSTRUCTS = ("assign", "if", "for", "while", "break", "continue", "inplace", "s
               "fancy_read", "fancy_write", "where", "helper", "helper_mutates", "list", "dict",
               "object", "closure_user", "closure_reduce", "closure_map", "closure_along_axis",
               "recursion", "mask_write", "argmax_write", "repeated_index", "object_store",
-              "list_alias_write", "write_after_share", "stable_shift", "view_write")
+              "list_alias_write", "write_after_share", "stable_shift", "view_write",
+              "list_grown")
 # stable_shift: a log-sum-exp, log-softmax or softmax shifted by its maximum, the forms whose
 # shift carries no derivative (analysis/shift.py), and near misses it must not take for them.
 # view_write: a write through a view that reaches the array viewed (a view of a view, a list of
 # views, op= through a view of a new array, a helper returning a view).
+# list_grown: a list changed in place so that an item has another shape than the literal's
+# (a scalar's place taken by an array): specialized code must not read the literal's items.
 # write_after_share: an array written in place after it was given to a helper, put in a list
 # or dict, or held by an object (without it, every write first copies the array it writes).
 MEMORY_MODEL = ("helper_mutates", "mask_write", "argmax_write", "repeated_index", "object_store",
@@ -413,6 +416,12 @@ def _list_alias_write(c, u, depth, i):
     return ["lst = [y]", f"y[0] = y[0] * {c.real(1.5, 3.0)}", "s = s + np.sum(lst[0] ** 2) * 0.1"]
 
 
+def _list_grown(c, u, depth, i):
+    u.used("list_grown")
+    return c.choice((["lst = [s]", "lst.append(y * 0.5)", "y = lst[-1] + z"],
+                     ["lst = [s, y]", "lst[0] = z * 0.5", "y = lst[0] * lst[1]"]))
+
+
 def _dict(c, u, depth, i):
     u.used("dict")
     return c.choice((["d = {'a': y, 'b': s}", "z = d['a'] * d['b'] + z"],
@@ -507,7 +516,7 @@ _STATEMENTS = {"assign": _assign, "if": _if, "for": _for, "while": _while, "elem
                "recursion": _recursion, "mask_write": _mask_write,
                "argmax_write": _argmax_write, "repeated_index": _repeated_index,
                "list_alias_write": _list_alias_write, "stable_shift": _stable_shift,
-               "view_write": _view_write}
+               "view_write": _view_write, "list_grown": _list_grown}
 # text that marks a construct in a statement (to name the constructs of a shrunk program)
 STATEMENT_MARKS = {
     "if": ("if ",), "for": ("for ",), "while": ("while ",), "break": ("break",),
@@ -523,6 +532,7 @@ STATEMENT_MARKS = {
     "stable_shift": ("np.log(np.sum(np.exp(", "keepdims=True"),
     "write_after_share": ("y[", "z[", " += ", " -= ", " *= "),
     "view_write": ("v = ", "parts = ["),
+    "list_grown": ("lst = [s",),
 }
 _FLAT = {k for k in _STATEMENTS if k not in ("if", "for", "while")}
 

@@ -31,8 +31,9 @@ from ..rules.shapes import (PY_NUMBERS, RUNTIME_RULES, elementwise, join, rule_f
                             exact_int, int_value)
 from ..rules.template import RUNTIME_ALIAS, static_value
 from ..signature import ANY, BOOL, COMPLEX, FLOAT, INT, NONE, ONE, Abstract, abstract_of, array
-from .activity import callee_of, op_name, walk_stmts
+from .activity import CHANGING_METHODS, callee_of, op_name, walk_stmts
 from ..syntax import walk as _walk
+from ..naming import TAPE
 
 __all__ = ["Shapes"]
 
@@ -64,7 +65,15 @@ class Shapes:
             self.params.setdefault(p, a)
         self.env = {}
         self._reads = None      # while ``_solve`` evaluates a definition: the names it reads
+        # whether a list's items are forgotten: the function changes a list in place
+        # (``parts.append(x)``, ``parts[0] = x``, ``parts += [x]``), so the items its literal
+        # or its argument had say nothing of those it has later, through any name
+        self._lists_changed = False
         self._solve(stmts)
+        if _changes_a_list(stmts, self):
+            self._lists_changed = True
+            self.env = {}
+            self._solve(stmts)
 
     # -- the fixed point ---------------------------------------------------------
 
@@ -138,6 +147,8 @@ class Shapes:
         env = self.env
         for v in top:
             env[v] = ANY
+        if self._lists_changed:
+            self.params = {p: _forget_lists(a) for p, a in self.params.items()}
         for p, a in self.params.items():
             env[p] = join(env.get(p), a)
         # Each round evaluates every definition on the previous round's values and joins
@@ -184,6 +195,10 @@ class Shapes:
                 env[v] = ANY
 
     def _eval(self, value, part):
+        a = self._eval_part(value, part)
+        return _forget_lists(a) if a is not None and self._lists_changed else a
+
+    def _eval_part(self, value, part):
         a = self.of(value, pending=True)
         if a is None or part is None:
             return a
@@ -534,6 +549,51 @@ class Shapes:
                 return None
             return is_none if isinstance(test.ops[0], gast.Is) else not is_none
         return None
+
+
+def _forget_lists(a):
+    """``a`` with each list in it (an item of a tuple too) made ``ANY``."""
+    if a.kind == "list":
+        return ANY
+    if a.kind == "tuple" and any(x.kind in ("list", "tuple", "dict") for x in a.items):
+        return Abstract.make("tuple", None, None, tuple(_forget_lists(x) for x in a.items))
+    if a.kind == "dict":
+        return Abstract.make("dict", None, None, tuple((k, _forget_lists(x)) for k, x in a.items))
+    return a
+
+
+_NOT_A_LIST = PY_NUMBERS + ("scalar", "array", "none")
+
+
+def _changes_a_list(stmts, shapes):
+    """Whether the statements may change a list in place: a changing method (``append``,
+    ``pop``, ...) called on, an item or slice written into or deleted from, or ``+=``/``*=``
+    applied to a value not known to be a number or an array (found on the values of a first
+    solution, where lists still had their items); not the adjoints generated code accumulates
+    item by item (``d_params[0] += d_w``), shaped like their primals, nor its tape."""
+    def maybe_list(node):
+        root = node
+        while isinstance(root, (gast.Subscript, gast.Attribute)):
+            root = root.value
+        if isinstance(root, gast.Name) and (root.id in shapes.adjoints or root.id in shapes.seeds
+                                            or root.id == TAPE or root.id.startswith(TAPE + "_")):
+            return False    # an adjoint the backward sweep fills (its items keep their primals'),
+            #                 or the tape of generated code
+        a = shapes.of(node)
+        return a is None or a.kind not in _NOT_A_LIST
+    for s in walk_stmts(stmts):
+        targets = s.targets if isinstance(s, (gast.Assign, gast.Delete)) else \
+            [s.target] if isinstance(s, gast.AugAssign) else []
+        for t in targets:
+            if isinstance(t, gast.Subscript) and maybe_list(t.value):
+                return True
+            if isinstance(s, gast.AugAssign) and isinstance(t, gast.Name) and maybe_list(t):
+                return True
+        for n in _walk(s):
+            if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
+                    and n.func.attr in CHANGING_METHODS and maybe_list(n.func.value):
+                return True
+    return False
 
 
 _CACHED = type(functools.cache(lambda: None))
