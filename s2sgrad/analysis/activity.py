@@ -356,6 +356,19 @@ class Activity:
         statement ``s`` that reads it elsewhere (``v = l[-1] * l.pop()``): the generated code
         makes the call first, where Python reads from left to right."""
         f = node.func
+        if isinstance(f, gast.Attribute) and f.attr in CHANGING_METHODS \
+                and isinstance(f.value, (gast.Subscript, gast.Attribute)) \
+                and set().union(_names(f.value), *map(_names, node.args),
+                                *(_names(k.value) for k in node.keywords)) & self.varied:
+            # (the transform follows a container's changes by the name changed: one reached
+            # through an item or an attribute, d["a"].append(v), lost what was added)
+            text = gast.unparse(f.value)
+            raise UnsupportedError(
+                where, f"`{f.attr}` changing the list or dict {text}, reached through an item "
+                f"or an attribute, with values that carry derivatives",
+                f"build it under a name of its own and put it in the container after its "
+                f"last change (part = []; part.{f.attr}(...); then the container holding "
+                f"part)")
         if not (isinstance(f, gast.Attribute) and f.attr in CHANGING_METHODS
                 and isinstance(f.value, gast.Name) and f.value.id in self.varied):
             return
