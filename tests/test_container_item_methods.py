@@ -1,7 +1,7 @@
 """A list or dict changed by a method called through an item or an attribute.
 
 ``hist["a"].append(v)``, ``lists[0].append(v)``, ``state[0].append(v)`` of a tuple holding a
-list, ``obj.items.append(v)``: the transform follows a container's changes by the name that
+list, ``obj.items.append(v)``, and ``list.append(parts, v)``: the transform follows a container's changes by the name that
 is changed, so what such a call added was lost, a silently wrong gradient (half of it in the
 programs below).  They are refused at the user's line, and traced under fallback="auto".
 A list built under a name of its own and then put in the container stays transformed.
@@ -54,8 +54,21 @@ def through_attribute(x):
     return np.sum(parts[-1] * x) + np.sum(parts[0])
 
 
+def through_the_type(x):
+    parts = [x[0]]
+    list.append(parts, x * 2.0)
+    return np.sum(parts[-1] * x)
+
+
+def through_the_dict_type(x):
+    d = {"a": x[0]}
+    dict.update(d, {"a": np.sin(x)})
+    return np.sum(d["a"] * x)
+
+
 REFUSED = [through_dict_item, through_list_item, through_tuple_holding_a_name,
-           through_dict_holding_a_name, through_attribute]
+           through_dict_holding_a_name, through_attribute, through_the_type,
+           through_the_dict_type]
 
 
 def _by_differences(f, x, h=1e-6):
@@ -87,9 +100,9 @@ def test_traced_and_right(f, seed):
 @pytest.mark.parametrize("f", REFUSED)
 def test_refused_at_the_line(f):
     x = np.array([0.3, 0.7, 1.1])
-    with pytest.raises(UnsupportedError, match=r"test_container_item_methods\.py:\d+: `(append|"
-                       r"extend)` changing the list or dict .*reached through an item or an "
-                       r"attribute"):
+    with pytest.raises(UnsupportedError, match=r"test_container_item_methods\.py:\d+: `("
+                       r"(append|extend)` changing the list or dict .*reached through an item or "
+                       r"an attribute|(list|dict)\.(append|update)` called on)"):
         s2sgrad.grad(f, fallback="never")(x)
 
 

@@ -369,6 +369,16 @@ class Activity:
                 f"build it under a name of its own and put it in the container after its "
                 f"last change (part = []; part.{f.attr}(...); then the container holding "
                 f"part)")
+        if isinstance(f, gast.Attribute) and f.attr in CHANGING_METHODS \
+                and isinstance(f.value, gast.Name) and node.args \
+                and set().union(*map(_names, node.args)) & self.varied \
+                and self._names_container_type(f.value):
+            # (list.append(parts, v): the container changed is an argument, which the
+            # transform did not see changed)
+            first = gast.unparse(node.args[0])
+            raise UnsupportedError(
+                where, f"`{f.value.id}.{f.attr}` called on {first} with values that carry "
+                f"derivatives", f"call it as a method: {first}.{f.attr}(...)")
         if not (isinstance(f, gast.Attribute) and f.attr in CHANGING_METHODS
                 and isinstance(f.value, gast.Name) and f.value.id in self.varied):
             return
@@ -382,6 +392,14 @@ class Activity:
                 where, f"`{f.attr}` changing {l} in an expression that reads {l} again",
                 f"make the call in a statement of its own (v = {l}.{f.attr}(...)) and read "
                 f"{l} in another")
+
+    def _names_container_type(self, node):
+        """Whether ``node`` (a name) is the type list, dict or set itself."""
+        try:
+            ok, value = self.resolver.static_value(node)
+        except Exception:       # noqa: BLE001 - not known: not the type
+            return False
+        return ok and value in (list, dict, set)
 
     def _check_unused_calls(self, body):
         """Refuse a call whose result is not used (a statement of its own) that the compiler
