@@ -551,6 +551,19 @@ class ReverseBuilder:
                 copies.append(st)
         _copied(copies)
 
+    def _view_bindings(self, body):
+        """``(statement, target, value, source)`` for each plain assignment ``target = value``
+        of ``body`` whose value may be a view of (or is) the array named ``source``, another
+        name than ``target``."""
+        for st in walk_stmts(body):
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)) \
+                    or getattr(st, "s2s_augmented", False):
+                continue
+            target, value = st.targets[0].id, st.value
+            source = self._view_source(value)
+            if source is not None and source != target:
+                yield st, target, value, source
+
     def _alias_groups(self, body, numbers=None):
         """``group_of(name)``: the names that may share memory with ``name`` through the
         views the function makes (``v = y[1:5]``, ``w = v[::2]``, ``a = y``, ``b = a``:
@@ -558,14 +571,8 @@ class ReverseBuilder:
         names than on any one path, never fewer.  A slice of a list, an item of a container
         and a number read out of an array (``numbers``) are not views."""
         edges = {}
-        for st in walk_stmts(body):
-            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)) \
-                    or getattr(st, "s2s_augmented", False):
-                continue
-            target, value = st.targets[0].id, st.value
-            source = self._view_source(value)
-            if source is None or source == target or self._slice_of_list(value, source) \
-                    or self._item_of_container(value, source) \
+        for st, target, value, source in self._view_bindings(body):
+            if self._slice_of_list(value, source) or self._item_of_container(value, source) \
                     or (numbers is not None and numbers(value)):
                 continue
             edges.setdefault(target, set()).add(source)
@@ -628,13 +635,8 @@ class ReverseBuilder:
                      if isinstance(s, gast.Assign) and getattr(s, "s2s_augmented", False)}
         if not augmented:
             return
-        for st in walk_stmts(body):
-            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)) \
-                    or st.targets[0].id not in augmented:
-                continue
-            target, value = st.targets[0].id, st.value
-            source = self._view_source(value)
-            if source is None or source == target or getattr(st, "s2s_augmented", False):
+        for st, target, value, source in self._view_bindings(body):
+            if target not in augmented:
                 continue
             if isinstance(value, gast.Name) and source not in self.tensors:
                 continue   # another name for a value that may be a number: v += e is a new one
@@ -665,14 +667,7 @@ class ReverseBuilder:
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                     reads.setdefault(n.id, []).append(st)
         group_of = self._alias_groups(body)
-        for st in walk_stmts(body):
-            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)) \
-                    or getattr(st, "s2s_augmented", False):
-                continue
-            target, value = st.targets[0].id, st.value
-            source = self._view_source(value)
-            if source is None or source == target:
-                continue
+        for st, target, value, source in self._view_bindings(body):
             # ``a`` itself, or another name of its memory (c = b[1:] where b = a[...])
             changed = {g for g in group_of(source) - {target}
                        if g in augmented and g in self.tensors}
