@@ -355,6 +355,10 @@ def add_at(target, index, value):
     if isinstance(target, list):
         target[index] = add(target[index], value)
         return target
+    if isinstance(target, (float, complex, numpy.generic)):
+        # the zero adjoint of a NumPy scalar indexed as an array (np.sum(x)[..., None], a
+        # float64's [None]): a 0-d array, which the index reads as NumPy reads the scalar
+        target = numpy.array(target, dtype=numpy.result_type(target, value, 0.0))
     xp = namespace(target)
     if xp is numpy:
         if _is_basic_index(index):
