@@ -6,33 +6,13 @@ reduction and shape rules for a program calling none of them.  Checked in a new
 interpreter (rule modules, once loaded, stay loaded).
 """
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _fresh(code, tmp_path):
-    """Run ``code`` (written to a file: the functions need their source) in a new
-    interpreter importing this worktree's s2sgrad; its printed JSON."""
-    script = tmp_path / "program.py"
-    script.write_text(textwrap.dedent(code))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
-        S2SGRAD_CACHE="off")
-    out = subprocess.run([sys.executable, str(script)], env=env,
-                         capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+from fresh_process import run_json
 
 
 def test_elementwise_code_loads_no_reduction_or_shape_rules(tmp_path):
-    out = _fresh("""
+    out = run_json("""
         import json
         import numpy as np
         import s2sgrad
@@ -59,7 +39,7 @@ def test_elementwise_code_loads_no_reduction_or_shape_rules(tmp_path):
 
 def test_a_log_sum_exp_shift_is_still_found(tmp_path):
     # the shift carries no derivative: no adjoint of s, no max_vjp; the gradient is the softmax
-    out = _fresh("""
+    out = run_json("""
         import json
         import numpy as np
         import s2sgrad

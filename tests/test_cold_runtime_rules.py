@@ -7,29 +7,10 @@ primitive when a pass first reads it; common subexpressions classify a helper's 
 name the index gives.  Checked in a new interpreter (rule modules, once loaded, stay loaded).
 """
 
-import json
-import os
-import subprocess
-import sys
-import textwrap
-
 import numpy as np
 
 from s2sgrad.rules import _index, registry
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _fresh(code, tmp_path):
-    script = tmp_path / "program.py"
-    script.write_text(textwrap.dedent(code))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
-        S2SGRAD_CACHE="off")
-    out = subprocess.run([sys.executable, str(script)], env=env,
-                         capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+from fresh_process import run_json
 
 
 def _f(x, n):
@@ -41,7 +22,7 @@ def _f(x, n):
 
 
 def test_a_loop_s_gradient_loads_no_runtime_rules(tmp_path):
-    out = _fresh("""
+    out = run_json("""
         import json
         import numpy as np
         import s2sgrad

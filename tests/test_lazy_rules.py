@@ -6,9 +6,6 @@ The checks that need an interpreter with no rule module loaded yet run in a subp
 
 import json
 import os
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -16,22 +13,13 @@ import pytest
 import s2sgrad
 from s2sgrad import rules
 from s2sgrad.rules import load_everything, registry
+from fresh_process import run
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def _fresh(code):
-    """Run ``code`` in a new interpreter importing this worktree's s2sgrad; its stdout."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]),
-        S2SGRAD_CACHE="off")
-    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                         capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
-
-
-def test_the_index_is_fresh():
+def test_the_index_isrun():
     path = os.path.join(ROOT, "s2sgrad", "rules", "_index.py")
     with open(path, encoding="utf-8") as f:
         assert f.read() == rules.index_text(), \
@@ -87,7 +75,7 @@ _SURVEY = """
 
 @pytest.fixture(scope="module")
 def survey():
-    return json.loads(_fresh(_SURVEY))
+    return json.loads(run(_SURVEY))
 
 
 def test_nothing_is_loaded_before_the_first_lookup(survey):
@@ -120,7 +108,7 @@ def test_the_registry_in_this_process_is_complete():
 
 
 def test_a_gradient_loads_only_the_rules_it_uses():
-    out = json.loads(_fresh("""
+    out = json.loads(run("""
         import json
         import numpy as np
         import s2sgrad
@@ -142,7 +130,7 @@ def test_a_gradient_loads_only_the_rules_it_uses():
 def test_a_rule_loaded_on_first_use_differentiates_correctly():
     # scipy.special's rules load when the program has imported scipy.special and calls it;
     # the FFT's when it calls np.fft
-    out = json.loads(_fresh("""
+    out = json.loads(run("""
         import json
         import numpy as np
         import scipy.special
@@ -166,7 +154,7 @@ def test_a_rule_loaded_on_first_use_differentiates_correctly():
 
 
 def test_lookups_from_threads_see_whole_modules():
-    out = json.loads(_fresh("""
+    out = json.loads(run("""
         import json, threading
         import numpy as np
         from s2sgrad.rules import registry
