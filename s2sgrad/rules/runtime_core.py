@@ -46,19 +46,9 @@ class _ThroughCast:
         return through_cast(t, dtype)
 
 
-@primitive("through_write", family=R, linear=True)
-class _ThroughWrite:
-    """The derivative of a value written into an array: itself, or zero where the array
-    has an integer or bool dtype (the write truncates)."""
-
-    def vjp_d(xp, g, ans, d, into):
-        return through_write(g, into)
-
-    def jvp_d(xp, t, ans, d, into):
-        return through_write(t, into)
-
-    def batch_d(xp, t, ans, d, into):
-        return through_write(t, into)       # (zero or the batch itself)
+# The derivative of a value written into an array: itself, or zero where the array has an
+# integer or bool dtype (the write truncates); its own transpose, a batch zero or itself
+transpose("through_write(d, into)", "through_write(g, into)", batch="through_write(t, into)")
 
 
 @primitive("in_place", family=R, linear=True)
