@@ -19,6 +19,8 @@ materialized where control flow merges or a loop carries them.
 """
 
 
+import functools
+
 import gast
 import numpy
 
@@ -451,10 +453,7 @@ class ReverseBuilder:
         if not written:
             return
         order = _statement_order(body)
-
-        def after(a, b):    # may ``b`` run after ``a``?
-            (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
-            return pb > pa or bool(la & lb)
+        after = functools.partial(_may_follow, order)     # may ``b`` run after ``a``?
 
         loops = {id(s): s for s in walk_stmts(body) if isinstance(s, (gast.For, gast.While))}
 
@@ -654,10 +653,7 @@ class ReverseBuilder:
         ``b`` too, and ``b`` read after it: refused (the core language's ``a = a + e``
         would leave ``b`` as it was)."""
         order = _statement_order(body)
-
-        def after(a, b):    # may ``b`` run after ``a``?
-            (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
-            return pb > pa or bool(la & lb)
+        after = functools.partial(_may_follow, order)     # may ``b`` run after ``a``?
 
         aug = [w for w in walk_stmts(body) if isinstance(w, gast.Assign)
                and getattr(w, "s2s_augmented", False) and isinstance(w.targets[0], gast.Name)]
@@ -695,10 +691,7 @@ class ReverseBuilder:
         neither name carries a derivative, whose values still reach the output (``y =
         np.zeros(3); v = y[1:]; v += 1.0; return np.sum(y * x)``) or the control flow."""
         order = _statement_order(body)
-
-        def after(a, b):    # may ``b`` run after ``a``?
-            (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
-            return pb > pa or bool(la & lb)
+        after = functools.partial(_may_follow, order)     # may ``b`` run after ``a``?
 
         group = self._alias_groups(body)(source) - {target}
         readers = [r for r in walk_stmts(body) if any(
@@ -2369,6 +2362,13 @@ def _statement_order(body):
                 visit(st.orelse, loops, None)
     visit(body, frozenset(), None)
     return order
+
+
+def _may_follow(order, a, b):
+    """Whether statement ``b`` may run after statement ``a`` (``order``: ``_statement_order``):
+    later in program order, or in a loop around both."""
+    (pa, la, _), (pb, lb, _) = order[id(a)], order[id(b)]
+    return pb > pa or bool(la & lb)
 
 
 def _is_view_chain(node):
