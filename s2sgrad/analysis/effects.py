@@ -685,7 +685,6 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
                     and isinstance(s.value.slice, gast.Slice):
                 lists.add(s.targets[0].id)
                 changed = True
-    sliced = lists - {v for v in containers if v not in tensors}
 
     def held_name(e):
         """The name whose object (or memory) the item ``e`` put in a container is: ``y`` for
@@ -694,8 +693,7 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
         if isinstance(e, gast.Name):
             return e.id
         src = view_source(e, resolver)
-        if src is None or src in lists or src in containers and src not in tensors \
-                or not _sliced(e):
+        if src is None or src in lists or not _sliced(e):
             return None
         return src
     slice_of = []           # (m, l, statement) for ``m = l[1:]``
@@ -788,7 +786,7 @@ def check_effects(body, *, norm, varied, containers, tensors, ints, where, text,
         """Whether ``w`` changes the list (or dict) ``v`` itself, not any of its items: an
         item replaced (``v[k] = e``, not ``v[k] += e``, which changes an array item in
         place), or a method that adds, removes or reorders items."""
-        if (v not in containers or v in tensors) and v not in sliced:
+        if v not in lists:      # (the containers that are not arrays, and slices of them)
             return False
         if isinstance(w, gast.Assign) and isinstance(w.targets[0], gast.Subscript):
             return not getattr(w, "s2s_item_augmented", False)
