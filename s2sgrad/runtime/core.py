@@ -82,7 +82,7 @@ def zeros_like(x):
     if isinstance(x, dict):
         return {k: zeros_like(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        fields = getattr(type(x), "_fields", None)
+        fields = _field_names(x)        # (a namedtuple, or its adjoint: keeps the names)
         if fields is not None:
             return FieldAdjoint([zeros_like(v) for v in x], fields)
         return [zeros_like(v) for v in x]
@@ -561,6 +561,8 @@ def copied_into(into, value):
     ``into``'s dtype (``casting='same_kind'``: floats into an integer array raise)."""
     if isinstance(into, numpy.ndarray):
         dtype = getattr(value, "dtype", None)
+        if dtype is None and type(value) in (float, complex):
+            dtype = numpy.dtype(type(value))    # (a Python number: no probe array to cast)
         if dtype is not None and (dtype == into.dtype
                                   or numpy.can_cast(dtype, into.dtype, "same_kind")):
             return value        # (floats into floats: the usual case)
