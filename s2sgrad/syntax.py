@@ -8,7 +8,7 @@ import copy
 
 import gast
 
-__all__ = ["definition_lines", "name", "store", "param", "assign", "const", "call", "subscript", "walk_stmts",
+__all__ = ["definition_lines", "root_name", "name", "store", "param", "assign", "const", "call", "subscript", "walk_stmts",
            "drop_stmts", "walk", "blocks", "stores", "store_counts", "reads", "read_count",
            "read_counts", "replace", "parse"]
 
@@ -49,6 +49,14 @@ def subscript(value, index):
 def param(id_):
     """A function parameter named ``id_``."""
     return name(id_, gast.Param())
+
+
+def root_name(node):
+    """The name at the root of ``y[1:]``, ``y.T[0]``, ``o.a.b``, ``Y[0][1:]`` (indexing and
+    attribute reads of that name), the name itself for a name, else ``None``."""
+    while isinstance(node, (gast.Subscript, gast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
 
 
 def walk(node):

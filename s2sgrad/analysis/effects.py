@@ -37,7 +37,7 @@ import numpy
 
 from ..errors import EscapeError, UnsupportedError
 from .activity import CHANGING_METHODS, attribute_primitive, callee_of, walk_stmts
-from ..syntax import walk
+from ..syntax import root_name as _root_name, walk
 from .liveness import definitely_assigned
 
 __all__ = ["check_effects", "written_parameters", "MUTATING_METHODS"]
@@ -505,12 +505,6 @@ def _dynamic(call, resolver):
         return callee_of(call, resolver).kind == "dynamic"
     except Exception:      # noqa: BLE001 - an unresolvable call is another pass's error
         return False
-
-
-def _root_name(node):
-    while isinstance(node, (gast.Attribute, gast.Subscript)):
-        node = node.value
-    return node.id if isinstance(node, gast.Name) else None
 
 
 def _unseen_attribute_writes(s, resolver, program, job):

@@ -32,7 +32,7 @@ from ..rules.shapes import (PY_NUMBERS, RUNTIME_RULES, elementwise, join, rule_f
 from ..rules.template import RUNTIME_ALIAS, static_value
 from ..signature import ANY, BOOL, COMPLEX, FLOAT, INT, NONE, ONE, Abstract, abstract_of, array
 from .activity import CHANGING_METHODS, callee_of, op_name, walk_stmts
-from ..syntax import walk as _walk
+from ..syntax import root_name, walk as _walk
 from ..naming import TAPE
 
 __all__ = ["Shapes"]
@@ -572,11 +572,9 @@ def _changes_a_list(stmts, shapes):
     solution, where lists still had their items); not the adjoints generated code accumulates
     item by item (``d_params[0] += d_w``), shaped like their primals, nor its tape."""
     def maybe_list(node):
-        root = node
-        while isinstance(root, (gast.Subscript, gast.Attribute)):
-            root = root.value
-        if isinstance(root, gast.Name) and (root.id in shapes.adjoints or root.id in shapes.seeds
-                                            or root.id == TAPE or root.id.startswith(TAPE + "_")):
+        root = root_name(node)
+        if root is not None and (root in shapes.adjoints or root in shapes.seeds
+                                 or root == TAPE or root.startswith(TAPE + "_")):
             return False    # an adjoint the backward sweep fills (its items keep their primals'),
             #                 or the tape of generated code
         a = shapes.of(node)

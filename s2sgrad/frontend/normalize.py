@@ -27,7 +27,7 @@ import numpy
 
 import s2sgrad.naming as naming
 from ..syntax import assign, call, const, name, store, subscript, walk_stmts  # noqa: F401
-from ..syntax import copy_tree, parse as _parse
+from ..syntax import copy_tree, parse as _parse, root_name as _root_name
 from ..errors import UnsupportedError
 from ..sites import defaults_of, literal_default
 from .hoist import hoist
@@ -1754,14 +1754,6 @@ def _module_of(fn):
     mod = getattr(fn, "__module__", None) or "numpy"
     return sys.modules.get(mod.split(".")[0])
 
-
-
-def _root_name(node):
-    """The name at the root of ``y[1:]``, ``y.T[0]``, ``Y[0][1:]`` (a view of that name's
-    array), or ``None``."""
-    while isinstance(node, (gast.Subscript, gast.Attribute)):
-        node = node.value
-    return node.id if isinstance(node, gast.Name) else None
 
 
 def _in_place(stmt):
